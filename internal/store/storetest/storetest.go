@@ -1,0 +1,58 @@
+// Package storetest opens real stores in test directories and checks the
+// consistency of their bbolt files when the test ends.
+package storetest
+
+import (
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// New opens a store on a new file in t.TempDir() with default options. See
+// Open.
+func New(t testing.TB) *store.Store {
+	t.Helper()
+	return Open(t, filepath.Join(t.TempDir(), "switchyard.db"), store.Options{})
+}
+
+// Open opens the store at path, failing the test on error. When the test
+// ends it closes the store (closing it earlier is fine) and runs bbolt's
+// consistency check on the file, failing the test on any error it reports.
+func Open(t testing.TB, path string, opts store.Options) *store.Store {
+	t.Helper()
+	s, err := store.Open(path, opts)
+	if err != nil {
+		t.Fatalf("store.Open(%q) = %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close() = %v", err)
+		}
+		Check(t, path)
+	})
+	return s
+}
+
+// Check runs bbolt's consistency check on the closed database at path and
+// reports every error it finds.
+func Check(t testing.TB, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Errorf("check %s: open: %v", path, err)
+		return
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			t.Errorf("check %s: %v", path, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("check %s: %v", path, err)
+	}
+}
