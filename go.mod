@@ -4,6 +4,8 @@ go 1.26.0
 
 require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.32.0
+	github.com/open-feature/go-sdk v1.20.0
+	github.com/open-feature/go-sdk-contrib/providers/ofrep v0.1.7
 	github.com/spaolacci/murmur3 v1.1.0
 	go.etcd.io/bbolt v1.4.3
 	golang.org/x/sync v0.24.0
@@ -15,6 +17,7 @@ require (
 )
 
 require (
+	go.uber.org/mock v0.6.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect

@@ -1,0 +1,211 @@
+// Package benchmarks holds Switchyard's micro-benchmarks. Run them with
+//
+//	go test -run '^$' -bench . -benchmem ./benchmarks/
+//
+// SWITCHYARD_BENCH_FLAGSET names the flag set to load (default
+// ../shared/bench/flagset.yaml next to the module root).
+package benchmarks
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/switchyard/switchyard/internal/eval"
+	"github.com/switchyard/switchyard/internal/model"
+)
+
+// numContexts is how many prepared contexts a benchmark cycles through.
+const numContexts = 1024
+
+var countries = []string{"DE", "FR", "US", "GB", "ES", "IT"}
+
+// flagsetPath returns $SWITCHYARD_BENCH_FLAGSET or the shared flag set.
+func flagsetPath(b *testing.B) string {
+	b.Helper()
+	if p := os.Getenv("SWITCHYARD_BENCH_FLAGSET"); p != "" {
+		return p
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		b.Fatalf("Getwd: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "bench", "flagset.yaml")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			b.Fatal("no go.mod above the benchmark directory")
+		}
+		dir = parent
+	}
+}
+
+// loadFlagset reads the bench flag set through the import path.
+func loadFlagset(b *testing.B) *model.Document {
+	b.Helper()
+	data, err := os.ReadFile(flagsetPath(b))
+	if err != nil {
+		b.Fatalf("read flag set: %v", err)
+	}
+	doc, err := model.Parse(data)
+	if err != nil {
+		b.Fatalf("model.Parse: %v", err)
+	}
+	if err := model.Validate(doc); err != nil {
+		b.Fatalf("model.Validate: %v", err)
+	}
+	return doc
+}
+
+func compile(b *testing.B, doc *model.Document, prev *eval.Ruleset) *eval.Ruleset {
+	b.Helper()
+	rs, err := eval.Compile(doc, "production", prev)
+	if err != nil {
+		b.Fatalf("Compile: %v", err)
+	}
+	return rs
+}
+
+// benchContexts returns numContexts contexts with random targeting keys and
+// a country drawn from countries, the same on every run.
+func benchContexts() []eval.Context {
+	r := rand.New(rand.NewPCG(1, 2))
+	ctxs := make([]eval.Context, numContexts)
+	for i := range ctxs {
+		ctxs[i].SetTargetingKey(fmt.Sprintf("user-%d", r.Uint32())).
+			String("country", countries[r.IntN(len(countries))])
+	}
+	return ctxs
+}
+
+func BenchmarkEvaluate(b *testing.B) {
+	rs := compile(b, loadFlagset(b), nil)
+	ctxs := benchContexts()
+	for _, key := range []string{"new-checkout", "banner"} {
+		b.Run(key, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if r := rs.Evaluate(key, &ctxs[i%numContexts]); r.ErrorCode != "" {
+					b.Fatalf("Evaluate(%q) = %+v", key, r)
+				}
+				i++
+			}
+		})
+	}
+	b.Run("all-flags", func(b *testing.B) {
+		if rs.FlagCount() != 102 {
+			b.Fatalf("FlagCount() = %d, want 102", rs.FlagCount())
+		}
+		b.ReportAllocs()
+		i, errors := 0, 0
+		count := func(_ string, r eval.Result) {
+			if r.ErrorCode != "" {
+				errors++
+			}
+		}
+		for b.Loop() {
+			rs.EvaluateAll(&ctxs[i%numContexts], count)
+			i++
+		}
+		if errors > 0 {
+			b.Fatalf("%d evaluations failed", errors)
+		}
+	})
+}
+
+func BenchmarkDecodeContext(b *testing.B) {
+	ctxs := benchContexts()
+	docs := make([][]byte, len(ctxs))
+	for i := range ctxs {
+		key, _ := ctxs[i].TargetingKey()
+		docs[i], _ = json.Marshal(map[string]any{
+			"targetingKey": key,
+			"country":      countries[i%len(countries)],
+			"plan":         "beta",
+			"age":          30 + i%40,
+			"beta":         i%2 == 0,
+			"groups":       []string{"staff", "eu"},
+		})
+	}
+	b.Run("new", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := eval.DecodeContextJSON(docs[i%numContexts]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("reuse", func(b *testing.B) {
+		b.ReportAllocs()
+		var ctx eval.Context
+		i := 0
+		for b.Loop() {
+			if err := ctx.DecodeJSON(docs[i%numContexts]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+// BenchmarkRecompile compiles the flag set plus a segment of 1,000,000
+// included keys. one-flag-change recompiles after a change to one flag with
+// the previous ruleset at hand, as the server does on every write; full
+// compiles from scratch for comparison.
+func BenchmarkRecompile(b *testing.B) {
+	base := loadFlagset(b)
+	keys := make([]string, 1_000_000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("user-%d", i)
+	}
+	big := &model.Segment{Key: "big", Include: keys}
+	uses := &model.Flag{
+		Key:  "uses-big",
+		Type: model.TypeBool,
+		Environments: map[string]*model.Targeting{"production": {
+			Enabled: true,
+			Rules:   []model.Rule{{ID: "big", Segments: []string{"big"}, Serve: model.Serve{Variant: "on"}}},
+			Default: &model.Serve{Variant: "off"},
+		}},
+	}
+	docA := *base
+	docA.Segments = append(append([]*model.Segment(nil), base.Segments...), big)
+	docA.Flags = append(append([]*model.Flag(nil), base.Flags...), uses)
+	// docB differs from docA in one flag: banner's production targeting.
+	docB := docA
+	docB.Flags = append([]*model.Flag(nil), docA.Flags...)
+	for i, f := range docB.Flags {
+		if f.Key == "banner" {
+			changed := *f
+			tg := *f.Environments["production"]
+			tg.Enabled = !tg.Enabled
+			changed.Environments = map[string]*model.Targeting{"production": &tg}
+			docB.Flags[i] = &changed
+		}
+	}
+	docs := []*model.Document{&docA, &docB}
+
+	b.Run("one-flag-change", func(b *testing.B) {
+		prev := compile(b, &docA, nil)
+		b.ReportAllocs()
+		i := 1
+		for b.Loop() {
+			prev = compile(b, docs[i%2], prev)
+			i++
+		}
+	})
+	b.Run("full", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			compile(b, &docA, nil)
+		}
+	})
+}

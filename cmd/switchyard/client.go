@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/model"
+)
+
+// clientConfig is how the client commands reach a running server.
+type clientConfig struct {
+	Server string
+	Token  string
+}
+
+func (c *clientConfig) register(fs interface {
+	StringVar(p *string, name, value, usage string)
+}) {
+	fs.StringVar(&c.Server, "server", "http://127.0.0.1:8080", "URL of the server's HTTP port")
+	fs.StringVar(&c.Token, "token", "", "admin token")
+}
+
+// apiClient calls the REST admin API.
+type apiClient struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+func (c clientConfig) client() (*apiClient, error) {
+	if c.Token == "" {
+		return nil, errors.New("no admin token: pass --token or set SWITCHYARD_TOKEN")
+	}
+	u, err := url.Parse(c.Server)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("--server %q is not an http(s) URL", c.Server)
+	}
+	return &apiClient{base: strings.TrimRight(c.Server, "/"), token: c.Token, http: &http.Client{Timeout: 60 * time.Second}}, nil
+}
+
+// do sends a request and decodes a JSON answer into out; an error answer
+// becomes an error with the server's message.
+func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Details []struct {
+				Field       string `json:"field"`
+				Description string `json:"description"`
+			} `json:"details"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Message == "" {
+			return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		}
+		if len(e.Details) > 0 {
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s:", e.Code)
+			for _, d := range e.Details {
+				fmt.Fprintf(&b, "\n  %s: %s", d.Field, d.Description)
+			}
+			return errors.New(b.String())
+		}
+		return fmt.Errorf("%s: %s", e.Code, e.Message)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// readDocument parses and validates a document file, printing every
+// problem with its path.
+func readDocument(path string, stderr io.Writer) (*model.Document, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := model.Parse(data)
+	if err == nil {
+		err = model.Validate(doc)
+	}
+	var fes model.Errors
+	if errors.As(err, &fes) {
+		for _, fe := range fes {
+			fmt.Fprintf(stderr, "%s: %s\n", path, fe)
+		}
+		fmt.Fprintf(stderr, "%s: %d problem(s)\n", path, len(fes))
+		return nil, exitError(1)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return doc, nil
+}
+
+func runValidate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("validate", "validate FILE", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError(2)
+	}
+	doc, err := readDocument(fs.Arg(0), stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: valid (project %s: %d environments, %d segments, %d flags, %d components)\n",
+		fs.Arg(0), doc.Project, len(doc.Environments), len(doc.Segments), len(doc.Flags), len(doc.Components))
+	return nil
+}
+
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cc clientConfig
+	var prune, dryRun bool
+	fs := newFlagSet("import", "import [flags] FILE", stderr)
+	cc.register(fs)
+	fs.BoolVar(&prune, "prune", false, "delete segments, flags, components and environments the document no longer has")
+	fs.BoolVar(&dryRun, "dry-run", false, "validate on the server, change nothing")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError(2)
+	}
+	doc, err := readDocument(fs.Arg(0), stderr)
+	if err != nil {
+		return err
+	}
+	c, err := cc.client()
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Created   int               `json:"created"`
+		Updated   int               `json:"updated"`
+		Deleted   int               `json:"deleted"`
+		Unchanged int               `json:"unchanged"`
+		Revisions map[string]string `json:"revisions"`
+	}
+	body := map[string]any{"document": doc, "prune": prune, "dry_run": dryRun}
+	if err := c.do(ctx, http.MethodPost, "/api/v1/documents:import", body, &out); err != nil {
+		return err
+	}
+	verb := "imported"
+	if dryRun {
+		verb = "would import"
+	}
+	fmt.Fprintf(stdout, "%s %s into project %s: %d created, %d updated, %d deleted, %d unchanged\n",
+		verb, fs.Arg(0), doc.Project, out.Created, out.Updated, out.Deleted, out.Unchanged)
+	return nil
+}
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cc clientConfig
+	project, format := "default", "yaml"
+	fs := newFlagSet("export", "export [flags]", stderr)
+	cc.register(fs)
+	fs.StringVar(&project, "project", project, "project to export")
+	fs.StringVar(&format, "format", format, "yaml or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if format != "yaml" && format != "json" {
+		return fmt.Errorf("--format %q: want yaml or json", format)
+	}
+	c, err := cc.client()
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(project)+":export", nil, &raw); err != nil {
+		return err
+	}
+	doc, err := model.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("decode exported document: %w", err)
+	}
+	out, err := model.Encode(doc, format)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
+}

@@ -1,0 +1,242 @@
+// Package eval is Switchyard's evaluation core, shared by the server and the
+// Go SDK: Compile turns one environment of a validated model.Document into an
+// immutable Ruleset, and the Ruleset evaluates flags (DESIGN §3 "Flag
+// evaluation") and component versions (DESIGN §3 "Component versions") for a
+// Context. Evaluation does no I/O, takes no locks, never panics, and does not
+// allocate; failures are reasons and error codes in the result.
+package eval
+
+import "github.com/switchyard/switchyard/internal/model"
+
+// Reason says why an evaluation produced its result; the values are
+// OpenFeature's, plus PREREQUISITE_FAILED.
+type Reason string
+
+// The evaluation reasons.
+const (
+	ReasonStatic             Reason = "STATIC"
+	ReasonDefault            Reason = "DEFAULT"
+	ReasonTargetingMatch     Reason = "TARGETING_MATCH"
+	ReasonSplit              Reason = "SPLIT"
+	ReasonDisabled           Reason = "DISABLED"
+	ReasonError              Reason = "ERROR"
+	ReasonPrerequisiteFailed Reason = "PREREQUISITE_FAILED"
+)
+
+// ErrorCode classifies an evaluation error; the values are OpenFeature's.
+type ErrorCode string
+
+// The evaluation error codes. Evaluation itself yields FLAG_NOT_FOUND,
+// INVALID_CONTEXT and TARGETING_KEY_MISSING; TYPE_MISMATCH, PARSE_ERROR and
+// GENERAL are for callers such as typed getters.
+const (
+	ErrorFlagNotFound        ErrorCode = "FLAG_NOT_FOUND"
+	ErrorTargetingKeyMissing ErrorCode = "TARGETING_KEY_MISSING"
+	ErrorTypeMismatch        ErrorCode = "TYPE_MISMATCH"
+	ErrorParse               ErrorCode = "PARSE_ERROR"
+	ErrorInvalidContext      ErrorCode = "INVALID_CONTEXT"
+	ErrorGeneral             ErrorCode = "GENERAL"
+)
+
+// The rule ids a result names besides the ids of rules.
+const (
+	RuleTargets = "targets"
+	RuleDefault = "default"
+)
+
+// Error messages; static so that results do not allocate.
+const (
+	msgFlagNotFound      = "flag not found"
+	msgComponentNotFound = "component not found"
+	msgKeyNotString      = "targetingKey must be a string"
+	msgUnsupportedValue  = "the context holds an attribute value of an unsupported type"
+	msgBadCurrentVersion = "current_version is absent or not a semantic version"
+)
+
+// Result is the outcome of evaluating one flag. Value and ValueJSON are
+// shared with the Ruleset and must not be modified.
+type Result struct {
+	// Variant is the served variant's key; "" when none is served (errors,
+	// and a disabled flag without an off variant): the caller's default
+	// value applies.
+	Variant string
+	// Value is the variant's value as encoding/json decodes it: bool,
+	// float64, string, or for json flags any JSON value; nil with no variant.
+	Value any
+	// ValueJSON is the JSON encoding of Value; nil with no variant.
+	ValueJSON []byte
+	// Reason says why this variant was served.
+	Reason Reason
+	// Rule is RuleTargets, a rule id or RuleDefault; "" for DISABLED,
+	// PREREQUISITE_FAILED and errors.
+	Rule string
+	// ErrorCode is set when Reason is ERROR.
+	ErrorCode ErrorCode
+	// ErrorMessage explains ErrorCode.
+	ErrorMessage string
+}
+
+// variant is a flag variant with its value precomputed.
+type variant struct {
+	key   string
+	value any
+	json  []byte
+}
+
+// prereq is a compiled prerequisite: the flag and the index of the variant
+// it must yield.
+type prereq struct {
+	flag    *flag
+	variant int32
+}
+
+// flag is one flag compiled for one environment.
+type flag struct {
+	src      *model.Flag
+	key      string
+	typ      model.FlagType
+	variants []variant
+	enabled  bool  // has an entry for the environment, and it is enabled
+	off      int32 // the off variant, or noOutcome
+	prereqs  []prereq
+	t        targeting
+	segDeps  []*segment // every segment the targeting names, in order
+	// fixed is the result for every valid context when it does not depend
+	// on the context (disabled, or a plain default and nothing else).
+	fixed *Result
+}
+
+// Ruleset is one environment of one project, compiled for evaluation. It is
+// immutable once published; all methods are safe for concurrent use.
+type Ruleset struct {
+	// Revision is the environment revision the ruleset was compiled from.
+	// The caller sets it after Compile, before sharing the ruleset.
+	Revision uint64
+
+	project    string
+	env        string
+	flags      map[string]*flag
+	order      []*flag // document order
+	segments   map[string]*segment
+	components map[string]*component
+	compOrder  []*component
+}
+
+// Project returns the name of the ruleset's project.
+func (rs *Ruleset) Project() string { return rs.project }
+
+// Environment returns the name of the ruleset's environment.
+func (rs *Ruleset) Environment() string { return rs.env }
+
+// FlagCount returns the number of flags in the ruleset.
+func (rs *Ruleset) FlagCount() int { return len(rs.order) }
+
+// FlagKeys returns the keys of all flags in document order, in a new slice.
+func (rs *Ruleset) FlagKeys() []string {
+	keys := make([]string, len(rs.order))
+	for i, f := range rs.order {
+		keys[i] = f.key
+	}
+	return keys
+}
+
+// FlagType returns the type of the flag key and whether the flag exists.
+func (rs *Ruleset) FlagType(key string) (model.FlagType, bool) {
+	f := rs.flags[key]
+	if f == nil {
+		return "", false
+	}
+	return f.typ, true
+}
+
+// ComponentKeys returns the keys of all components in document order, in a
+// new slice.
+func (rs *Ruleset) ComponentKeys() []string {
+	keys := make([]string, len(rs.compOrder))
+	for i, c := range rs.compOrder {
+		keys[i] = c.key
+	}
+	return keys
+}
+
+// Evaluate evaluates the flag key for ctx (DESIGN §3 "Flag evaluation"). A
+// nil ctx is an empty context. It does not allocate.
+func (rs *Ruleset) Evaluate(key string, ctx *Context) Result {
+	var f *flag
+	if rs != nil {
+		f = rs.flags[key]
+	}
+	if f == nil {
+		return Result{Reason: ReasonError, ErrorCode: ErrorFlagNotFound, ErrorMessage: msgFlagNotFound}
+	}
+	if ctx == nil {
+		var empty Context
+		return f.result(&empty)
+	}
+	return f.result(ctx)
+}
+
+// EvaluateAll evaluates every flag for ctx in document order and calls fn
+// with each key and result. A nil ctx is an empty context. It does not
+// allocate. (The result is passed by value: a pointer handed to fn would
+// have to live on the heap.)
+func (rs *Ruleset) EvaluateAll(ctx *Context, fn func(key string, r Result)) {
+	if rs == nil {
+		return
+	}
+	if ctx == nil {
+		ctx = new(Context)
+	}
+	for _, f := range rs.order {
+		fn(f.key, f.result(ctx))
+	}
+}
+
+// contextError returns the INVALID_CONTEXT message for ctx, or "".
+func contextError(ctx *Context) string {
+	switch {
+	case ctx.keyKind == keyInvalid:
+		return msgKeyNotString
+	case ctx.bad > 0:
+		return msgUnsupportedValue
+	}
+	return ""
+}
+
+// result runs steps 1–6 for a known flag.
+func (f *flag) result(ctx *Context) Result {
+	if msg := contextError(ctx); msg != "" {
+		return Result{Reason: ReasonError, ErrorCode: ErrorInvalidContext, ErrorMessage: msg}
+	}
+	if f.fixed != nil {
+		return *f.fixed
+	}
+	return f.resultOf(f.evaluate(ctx))
+}
+
+// resultOf turns a match into a Result.
+func (f *flag) resultOf(m match) Result {
+	r := Result{Reason: m.reason, Rule: m.rule, ErrorCode: m.code, ErrorMessage: m.msg}
+	if m.outcome != noOutcome {
+		v := &f.variants[m.outcome]
+		r.Variant, r.Value, r.ValueJSON = v.key, v.value, v.json
+	}
+	return r
+}
+
+// evaluate runs steps 2–6 for a valid context.
+func (f *flag) evaluate(ctx *Context) match {
+	if !f.enabled {
+		return match{outcome: f.off, reason: ReasonDisabled}
+	}
+	for _, p := range f.prereqs {
+		if !p.flag.enabled {
+			return match{outcome: f.off, reason: ReasonPrerequisiteFailed}
+		}
+		m := p.flag.evaluate(ctx)
+		if m.reason == ReasonError || m.reason == ReasonPrerequisiteFailed || m.outcome != p.variant {
+			return match{outcome: f.off, reason: ReasonPrerequisiteFailed}
+		}
+	}
+	return f.t.evaluate(ctx)
+}

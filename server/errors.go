@@ -1,0 +1,76 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// toStatus is the one place where domain errors become gRPC statuses. An
+// invalid request carries every problem as a BadRequest field violation, so
+// REST answers can name the offending field path.
+func toStatus(log *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var fes model.Errors
+	var fe *model.FieldError
+	switch {
+	case errors.As(err, &fes):
+		return invalid(fes...)
+	case errors.As(err, &fe):
+		return invalid(fe)
+	case errors.Is(err, store.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, store.ErrAlreadyExists):
+		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, store.ErrConflict):
+		return status.Error(codes.Aborted, err.Error())
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return status.Error(codes.Unauthenticated, err.Error())
+	case errors.Is(err, auth.ErrPermissionDenied):
+		return status.Error(codes.PermissionDenied, err.Error())
+	case errors.Is(err, auth.ErrScopeMissing):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
+	log.Error("internal error", "err", err)
+	return status.Error(codes.Internal, "internal error")
+}
+
+// invalid is an INVALID_ARGUMENT status listing every field problem.
+func invalid(fes ...*model.FieldError) error {
+	msgs := make([]string, len(fes))
+	br := &errdetails.BadRequest{}
+	for i, fe := range fes {
+		msgs[i] = fe.Error()
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field: fe.Path, Description: fe.Message,
+		})
+	}
+	st := status.New(codes.InvalidArgument, strings.Join(msgs, "; "))
+	if withDetails, err := st.WithDetails(br); err == nil {
+		st = withDetails
+	}
+	return st.Err()
+}
+
+// invalidField is an INVALID_ARGUMENT status for one field of a request.
+func invalidField(path, format string, args ...any) error {
+	return invalid(model.NewFieldError(path, format, args...))
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/eval"
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// evaluationService evaluates flags on the compiled rulesets.
+type evaluationService struct {
+	pb.UnimplementedEvaluationServiceServer
+	*Server
+}
+
+var _ pb.EvaluationServiceServer = (*evaluationService)(nil)
+
+// ruleset resolves the environment a call addresses to its ruleset.
+func (s *evaluationService) ruleset(ctx context.Context, project, environment string) (*eval.Ruleset, error) {
+	c := callerFrom(ctx)
+	project, environment, err := auth.Scope(&c.principal, project, environment)
+	if err != nil {
+		return nil, err
+	}
+	rs := s.rulesets.Get(project, environment)
+	if rs == nil {
+		return nil, notFound("environment %s/%s", project, environment)
+	}
+	return rs, nil
+}
+
+// Evaluate evaluates one flag.
+func (s *evaluationService) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluationResult, error) {
+	rs, err := s.ruleset(ctx, req.GetProject(), req.GetEnvironment())
+	if err != nil {
+		return nil, err
+	}
+	var ectx eval.Context
+	if err := contextFromStruct(&ectx, req.GetContext()); err != nil {
+		return nil, err
+	}
+	res := rs.Evaluate(req.GetFlag(), &ectx)
+	return resultProto(req.GetFlag(), &res, rs.Revision), nil
+}
+
+// EvaluateBatch evaluates the listed flags, or all of them.
+func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateBatchRequest) (*pb.EvaluateBatchResponse, error) {
+	rs, err := s.ruleset(ctx, req.GetProject(), req.GetEnvironment())
+	if err != nil {
+		return nil, err
+	}
+	var ectx eval.Context
+	if err := contextFromStruct(&ectx, req.GetContext()); err != nil {
+		return nil, err
+	}
+	resp := &pb.EvaluateBatchResponse{Revision: rs.Revision}
+	if len(req.GetFlags()) == 0 {
+		resp.Results = make([]*pb.EvaluationResult, 0, rs.FlagCount())
+		rs.EvaluateAll(&ectx, func(key string, res eval.Result) {
+			resp.Results = append(resp.Results, resultProto(key, &res, rs.Revision))
+		})
+		return resp, nil
+	}
+	resp.Results = make([]*pb.EvaluationResult, len(req.GetFlags()))
+	for i, key := range req.GetFlags() {
+		res := rs.Evaluate(key, &ectx)
+		resp.Results[i] = resultProto(key, &res, rs.Revision)
+	}
+	return resp, nil
+}
+
+// contextFromStruct turns a protobuf Struct into an evaluation context.
+func contextFromStruct(dst *eval.Context, st *structpb.Struct) error {
+	n := len(st.GetFields())
+	if _, ok := st.GetFields()[eval.TargetingKeyAttribute]; ok {
+		n--
+	}
+	if n > eval.MaxAttributes {
+		return invalidField("context", "has %d attributes, more than the limit of %d", n, eval.MaxAttributes)
+	}
+	m := make(map[string]any, len(st.GetFields()))
+	for k, v := range st.GetFields() {
+		m[k] = v.AsInterface()
+	}
+	// An unusable context is not an error of the call: evaluation answers
+	// INVALID_CONTEXT in the result, as DESIGN §3 says.
+	*dst = eval.ContextFromMap(m)
+	return nil
+}
+
+// resultProto converts an evaluation result.
+func resultProto(key string, res *eval.Result, revision uint64) *pb.EvaluationResult {
+	out := &pb.EvaluationResult{
+		Flag:         key,
+		Variant:      res.Variant,
+		Reason:       string(res.Reason),
+		Rule:         res.Rule,
+		Revision:     revision,
+		ErrorCode:    string(res.ErrorCode),
+		ErrorMessage: res.ErrorMessage,
+	}
+	if res.Variant != "" {
+		v, err := structpb.NewValue(res.Value)
+		if err == nil {
+			out.Value = v
+		}
+	}
+	return out
+}
+
+// notFound is a store-style not-found error for a described resource.
+func notFound(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), store.ErrNotFound)
+}

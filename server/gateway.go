@@ -1,0 +1,162 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/textproto"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/switchyard/switchyard/internal/gen/openapi"
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+)
+
+// httpHandler routes the HTTP port: the REST admin API (through the
+// gateway), its OpenAPI document, OFREP and the health endpoints.
+func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
+	gw := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			return metadata.Pairs(mdPeer, remoteHost(r))
+		}),
+		runtime.WithErrorHandler(writeGatewayError),
+	)
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		pb.RegisterProjectServiceHandler,
+		pb.RegisterSegmentServiceHandler,
+		pb.RegisterFlagServiceHandler,
+		pb.RegisterComponentServiceHandler,
+		pb.RegisterKeyServiceHandler,
+		pb.RegisterDocumentServiceHandler,
+		pb.RegisterAuditServiceHandler,
+		pb.RegisterEvaluationServiceHandler,
+	} {
+		if err := register(ctx, gw, conn); err != nil {
+			return nil, fmt.Errorf("register gateway handler: %w", err)
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", gw)
+	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openapi.JSON)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	s.registerOFREP(mux)
+	return limitBody(mux), nil
+}
+
+// readyz answers 200 once the server has compiled rulesets to serve.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !s.rulesets.Ready() {
+		http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// limitBody refuses request bodies over MaxBodyBytes.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT",
+				fmt.Sprintf("request body of %d bytes is over the limit of %d bytes", r.ContentLength, MaxBodyBytes), nil)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// incomingHeader forwards the headers the interceptors read; everything
+// else, X-Forwarded-For included, stays behind.
+func incomingHeader(key string) (string, bool) {
+	switch textproto.CanonicalMIMEHeaderKey(key) {
+	case "X-Api-Key":
+		return mdAPIKey, true
+	case "Authorization":
+		return mdAuthorization, true
+	}
+	return "", false
+}
+
+// remoteHost is the address of the HTTP client's connection.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// apiError is the JSON body of every REST and OFREP-adjacent admin error.
+type apiError struct {
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Field   string       `json:"field,omitempty"`
+	Details []fieldError `json:"details,omitempty"`
+}
+
+type fieldError struct {
+	Field       string `json:"field"`
+	Description string `json:"description"`
+}
+
+// writeGatewayError writes a gRPC status as an HTTP error with the gRPC
+// code's name, the message and the offending field paths.
+func writeGatewayError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
+	st := status.Convert(err)
+	var details []fieldError
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.FieldViolations {
+				details = append(details, fieldError{Field: v.Field, Description: v.Description})
+			}
+		}
+	}
+	writeJSONError(w, runtime.HTTPStatusFromCode(st.Code()), codeName(st.Code().String()), st.Message(), details)
+}
+
+// writeJSONError writes an apiError.
+func writeJSONError(w http.ResponseWriter, httpStatus int, code, msg string, details []fieldError) {
+	body := apiError{Code: code, Message: msg, Details: details}
+	if len(details) > 0 {
+		body.Field = details[0].Field
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpStatus)
+	json.NewEncoder(w).Encode(body)
+}
+
+// codeName turns a gRPC code's Go name (InvalidArgument) into its
+// canonical name (INVALID_ARGUMENT).
+func codeName(goName string) string {
+	out := make([]byte, 0, len(goName)+4)
+	for i := 0; i < len(goName); i++ {
+		c := goName[i]
+		if c >= 'A' && c <= 'Z' {
+			if i > 0 && !(goName[i-1] >= 'A' && goName[i-1] <= 'Z') {
+				out = append(out, '_')
+			}
+			out = append(out, c)
+			continue
+		}
+		out = append(out, c-'a'+'A')
+	}
+	return string(out)
+}

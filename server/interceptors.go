@@ -1,0 +1,145 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Metadata keys the interceptors read.
+const (
+	mdAuthorization = "authorization"
+	mdAPIKey        = "x-api-key"
+	// mdPeer carries the HTTP client's address from the in-process gateway.
+	// It is believed only on calls that come through the gateway's pipe.
+	mdPeer = "x-switchyard-peer"
+)
+
+type callerKey struct{}
+
+// caller is who is calling and from where.
+type caller struct {
+	principal auth.Principal
+	peer      string
+}
+
+// callerFrom returns the caller the interceptor authenticated.
+func callerFrom(ctx context.Context) *caller {
+	c, _ := ctx.Value(callerKey{}).(*caller)
+	return c
+}
+
+// actor describes the caller for the audit log.
+func actorFrom(ctx context.Context) store.Actor {
+	c := callerFrom(ctx)
+	if c == nil {
+		return store.Actor{Name: "system"}
+	}
+	return store.Actor{KeyID: c.principal.KeyID, Name: c.principal.Name, Role: store.Role(c.principal.Role), Peer: c.peer}
+}
+
+// authenticate finds the key a secret belongs to.
+func (s *Server) authenticate(secret string) (auth.Principal, error) {
+	if secret == "" {
+		return auth.Principal{}, fmt.Errorf("%w: no API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'", auth.ErrUnauthenticated)
+	}
+	k, ok := s.store.State().KeyByHash(store.HashSecret(secret))
+	if !ok {
+		return auth.Principal{}, fmt.Errorf("%w: unknown or revoked API key", auth.ErrUnauthenticated)
+	}
+	return auth.Principal{
+		KeyID: k.ID, Name: k.Name, Kind: auth.Kind(k.Kind), Role: auth.Role(k.Role),
+		Project: k.Project, Environment: k.Environment,
+	}, nil
+}
+
+// admit authenticates and authorizes one call and returns the context the
+// handler runs with.
+func (s *Server) admit(ctx context.Context, method string) (context.Context, error) {
+	perm, known := s.permissions[method]
+	if !known {
+		return nil, status.Errorf(codes.PermissionDenied, "method %s is not open to any key", method)
+	}
+	if perm == auth.Public {
+		return ctx, nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	c := &caller{peer: peerAddress(ctx, md)}
+	p, err := s.authenticate(secretFromMetadata(md))
+	if err != nil {
+		return nil, toStatus(s.log, err)
+	}
+	if err := auth.Authorize(&p, perm); err != nil {
+		return nil, toStatus(s.log, err)
+	}
+	c.principal = p
+	return context.WithValue(ctx, callerKey{}, c), nil
+}
+
+func secretFromMetadata(md metadata.MD) string {
+	if v := md.Get(mdAuthorization); len(v) > 0 {
+		if s := auth.SecretFromHeader(v[0]); s != "" {
+			return s
+		}
+	}
+	if v := md.Get(mdAPIKey); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// peerAddress is the caller's network address: the TCP peer of a direct
+// call, or the HTTP client's address the gateway saw. A client-sent
+// X-Forwarded-For is never believed.
+func peerAddress(ctx context.Context, md metadata.MD) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return ""
+	}
+	if _, viaGateway := p.Addr.(gatewayAddr); viaGateway {
+		if v := md.Get(mdPeer); len(v) > 0 {
+			return v[0]
+		}
+	}
+	if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
+		return host
+	}
+	return p.Addr.String()
+}
+
+func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	ctx, err := s.admit(ctx, info.FullMethod)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := handler(ctx, req)
+	if err != nil {
+		return nil, toStatus(s.log, err)
+	}
+	return resp, nil
+}
+
+func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ctx, err := s.admit(ss.Context(), info.FullMethod)
+	if err != nil {
+		return err
+	}
+	return toStatus(s.log, handler(srv, &contextStream{ServerStream: ss, ctx: ctx}))
+}
+
+// contextStream is a server stream with the admitted context.
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }

@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// keyService manages API keys.
+type keyService struct {
+	pb.UnimplementedKeyServiceServer
+	*Server
+}
+
+var _ pb.KeyServiceServer = (*keyService)(nil)
+
+func keyProto(k *store.APIKey) *pb.ApiKey {
+	return &pb.ApiKey{
+		Id: k.ID, Name: k.Name, Kind: string(k.Kind), Role: string(k.Role),
+		Project: k.Project, Environment: k.Environment,
+		CreateTime: timestamppb.New(k.CreateTime), CreatedBy: k.CreatedBy,
+	}
+}
+
+func (s *keyService) ListApiKeys(_ context.Context, req *pb.ListApiKeysRequest) (*pb.ListApiKeysResponse, error) {
+	var keys []*store.APIKey
+	for _, k := range s.store.State().APIKeys() {
+		if req.GetProject() == "" || k.Project == req.GetProject() {
+			keys = append(keys, k)
+		}
+	}
+	items, next, err := page(keys, req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.ListApiKeysResponse{NextPageToken: next}
+	for _, k := range items {
+		resp.Keys = append(resp.Keys, keyProto(k))
+	}
+	return resp, nil
+}
+
+func (s *keyService) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest) (*pb.CreateApiKeyResponse, error) {
+	k := req.GetKey()
+	if k == nil {
+		return nil, invalidField("key", "is required")
+	}
+	prefix := store.PrefixAdmin
+	switch auth.Kind(k.GetKind()) {
+	case auth.KindAdmin:
+		if !auth.ValidRole(auth.Role(k.GetRole())) {
+			return nil, invalidField("key.role", "must be admin, release-manager, editor or viewer")
+		}
+		if k.GetProject() != "" || k.GetEnvironment() != "" {
+			return nil, invalidField("key.project", "an admin token belongs to no project")
+		}
+	case auth.KindSDK, auth.KindClient:
+		prefix = store.PrefixSDK
+		if auth.Kind(k.GetKind()) == auth.KindClient {
+			prefix = store.PrefixClient
+		}
+		if k.GetRole() != "" {
+			return nil, invalidField("key.role", "only admin tokens have a role")
+		}
+		if k.GetProject() == "" || k.GetEnvironment() == "" {
+			return nil, invalidField("key.environment", "an %s key needs project and environment", k.GetKind())
+		}
+	default:
+		return nil, invalidField("key.kind", "must be admin, sdk or client")
+	}
+	secret, hash, err := store.NewSecret(prefix)
+	if err != nil {
+		return nil, err
+	}
+	var created store.APIKey
+	_, err = s.update(ctx, func(tx *store.Tx) error {
+		var err error
+		created, err = tx.CreateAPIKey(store.APIKey{
+			Name: k.GetName(), Kind: store.KeyKind(k.GetKind()), Role: store.Role(k.GetRole()),
+			Project: k.GetProject(), Environment: k.GetEnvironment(), Hash: hash,
+			CreatedBy: actorFrom(ctx).Name,
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &pb.CreateApiKeyResponse{Key: keyProto(&created), Secret: secret}, nil
+}
+
+func (s *keyService) DeleteApiKey(ctx context.Context, req *pb.DeleteApiKeyRequest) (*emptypb.Empty, error) {
+	if _, err := s.update(ctx, func(tx *store.Tx) error { return tx.DeleteAPIKey(req.GetId()) }); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}

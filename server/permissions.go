@@ -1,0 +1,61 @@
+package server
+
+import (
+	"google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+)
+
+// methodPermissions is the permission every gRPC method needs. A method
+// missing here is refused to every key.
+func methodPermissions() map[string]auth.Permission {
+	return map[string]auth.Permission{
+		grpc_health_v1.Health_Check_FullMethodName: auth.Public,
+		grpc_health_v1.Health_List_FullMethodName:  auth.Public,
+		grpc_health_v1.Health_Watch_FullMethodName: auth.Public,
+
+		pb.EvaluationService_Evaluate_FullMethodName:      auth.Evaluate,
+		pb.EvaluationService_EvaluateBatch_FullMethodName: auth.Evaluate,
+
+		pb.ProjectService_ListProjects_FullMethodName:      auth.Read,
+		pb.ProjectService_GetProject_FullMethodName:        auth.Read,
+		pb.ProjectService_CreateProject_FullMethodName:     auth.Admin,
+		pb.ProjectService_UpdateProject_FullMethodName:     auth.Admin,
+		pb.ProjectService_DeleteProject_FullMethodName:     auth.Admin,
+		pb.ProjectService_ListEnvironments_FullMethodName:  auth.Read,
+		pb.ProjectService_GetEnvironment_FullMethodName:    auth.Read,
+		pb.ProjectService_CreateEnvironment_FullMethodName: auth.Admin,
+		pb.ProjectService_UpdateEnvironment_FullMethodName: auth.Admin,
+		pb.ProjectService_DeleteEnvironment_FullMethodName: auth.Admin,
+
+		pb.SegmentService_ListSegments_FullMethodName:  auth.Read,
+		pb.SegmentService_GetSegment_FullMethodName:    auth.Read,
+		pb.SegmentService_CreateSegment_FullMethodName: auth.Edit,
+		pb.SegmentService_UpdateSegment_FullMethodName: auth.Edit,
+		pb.SegmentService_DeleteSegment_FullMethodName: auth.Edit,
+
+		pb.FlagService_ListFlags_FullMethodName:           auth.Read,
+		pb.FlagService_GetFlag_FullMethodName:             auth.Read,
+		pb.FlagService_CreateFlag_FullMethodName:          auth.Edit,
+		pb.FlagService_UpdateFlag_FullMethodName:          auth.Edit,
+		pb.FlagService_DeleteFlag_FullMethodName:          auth.Edit,
+		pb.FlagService_GetFlagTargeting_FullMethodName:    auth.Read,
+		pb.FlagService_UpdateFlagTargeting_FullMethodName: auth.Edit,
+
+		pb.ComponentService_ListComponents_FullMethodName:  auth.Read,
+		pb.ComponentService_GetComponent_FullMethodName:    auth.Read,
+		pb.ComponentService_CreateComponent_FullMethodName: auth.Edit,
+		pb.ComponentService_UpdateComponent_FullMethodName: auth.Edit,
+		pb.ComponentService_DeleteComponent_FullMethodName: auth.Edit,
+
+		pb.KeyService_ListApiKeys_FullMethodName:  auth.Admin,
+		pb.KeyService_CreateApiKey_FullMethodName: auth.Admin,
+		pb.KeyService_DeleteApiKey_FullMethodName: auth.Admin,
+
+		pb.DocumentService_ImportDocument_FullMethodName: auth.Admin,
+		pb.DocumentService_ExportDocument_FullMethodName: auth.Read,
+
+		pb.AuditService_ListAuditEvents_FullMethodName: auth.Read,
+	}
+}

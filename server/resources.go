@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// kind describes one kind of project resource kept in the document —
+// segments, flags, components — so that their CRUD handlers are written
+// once. M is the model type, P the proto message.
+type kind[M any, P proto.Message] struct {
+	field      string // request field and audit noun: "segment"
+	collection string // document path: "segments"
+	items      func(*model.Document) []M
+	keyOf      func(M) string
+	get        func(*store.ProjectState, string) (M, store.Meta, bool)
+	create     func(tx *store.Tx, project string, m M) error
+	update     func(tx *store.Tx, project string, m M, etag string) error
+	remove     func(tx *store.Tx, project, key, etag string) error
+	newProto   func() P
+	newModel   func() M
+}
+
+// toProto converts a stored resource with its meta.
+func (k kind[M, P]) toProto(m M, meta store.Meta) (P, error) {
+	out := k.newProto()
+	if err := toProto(m, out); err != nil {
+		return out, err
+	}
+	setMeta(out, meta)
+	return out, nil
+}
+
+// fromProto converts a request's resource.
+func (k kind[M, P]) fromProto(p P) (M, error) {
+	m := k.newModel()
+	if err := fromProto(p, m); err != nil {
+		return m, invalidField(k.field, "%v", err)
+	}
+	return m, nil
+}
+
+func (k kind[M, P]) list(s *Server, project string, size int32, token string) ([]P, string, error) {
+	ps, err := s.projectState(project)
+	if err != nil {
+		return nil, "", err
+	}
+	items, next, err := page(k.items(ps.Document()), size, token)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]P, 0, len(items))
+	for _, m := range items {
+		_, meta, _ := k.get(ps, k.keyOf(m))
+		p, err := k.toProto(m, meta)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, p)
+	}
+	return out, next, nil
+}
+
+func (k kind[M, P]) read(s *Server, project, key string) (P, error) {
+	ps, err := s.projectState(project)
+	if err != nil {
+		var zero P
+		return zero, err
+	}
+	m, meta, ok := k.get(ps, key)
+	if !ok {
+		var zero P
+		return zero, notFound("%s %s/%s", k.field, project, key)
+	}
+	return k.toProto(m, meta)
+}
+
+// after reads a resource from the state a commit published.
+func (k kind[M, P]) after(c *store.Commit, project, key string) (P, error) {
+	ps, ok := c.State.Project(project)
+	if !ok {
+		var zero P
+		return zero, notFound("project %q", project)
+	}
+	m, meta, ok := k.get(ps, key)
+	if !ok {
+		var zero P
+		return zero, notFound("%s %s/%s", k.field, project, key)
+	}
+	return k.toProto(m, meta)
+}
+
+func (k kind[M, P]) createFrom(ctx context.Context, s *Server, project string, p P) (P, error) {
+	var zero P
+	if !p.ProtoReflect().IsValid() {
+		return zero, invalidField(k.field, "is required")
+	}
+	ps, err := s.projectState(project)
+	if err != nil {
+		return zero, err
+	}
+	m, err := k.fromProto(p)
+	if err != nil {
+		return zero, err
+	}
+	at := len(k.items(ps.Document()))
+	c, err := s.update(ctx, func(tx *store.Tx) error { return k.create(tx, project, m) })
+	if err != nil {
+		return zero, rebase(err, fmt.Sprintf("%s[%d]", k.collection, at), k.field)
+	}
+	return k.after(c, project, k.keyOf(m))
+}
+
+func (k kind[M, P]) updateFrom(ctx context.Context, s *Server, project string, p P, mask *fieldmaskpb.FieldMask, etag string) (P, error) {
+	var zero P
+	if !p.ProtoReflect().IsValid() {
+		return zero, invalidField(k.field, "is required")
+	}
+	key := p.ProtoReflect().Get(p.ProtoReflect().Descriptor().Fields().ByName("key")).String()
+	cur, err := k.read(s, project, key)
+	if err != nil {
+		return zero, err
+	}
+	if err := applyMask(cur, p, mask); err != nil {
+		return zero, err
+	}
+	m, err := k.fromProto(cur)
+	if err != nil {
+		return zero, err
+	}
+	ps, _ := s.projectState(project)
+	at := 0
+	for i, it := range k.items(ps.Document()) {
+		if k.keyOf(it) == key {
+			at = i
+		}
+	}
+	c, err := s.update(ctx, func(tx *store.Tx) error { return k.update(tx, project, m, etag) })
+	if err != nil {
+		return zero, rebase(err, fmt.Sprintf("%s[%d]", k.collection, at), k.field)
+	}
+	return k.after(c, project, key)
+}
+
+func (k kind[M, P]) delete(ctx context.Context, s *Server, project, key, etag string) error {
+	_, err := s.update(ctx, func(tx *store.Tx) error { return k.remove(tx, project, key, etag) })
+	return err
+}
+
+// rebase rewrites the document paths of validation errors under prefix
+// (flags[3]) to the request field (flag), so a client sees where in its
+// request a problem is.
+func rebase(err error, prefix, field string) error {
+	var fes model.Errors
+	if !errors.As(err, &fes) {
+		return err
+	}
+	out := make(model.Errors, len(fes))
+	for i, fe := range fes {
+		path := fe.Path
+		if rest, ok := strings.CutPrefix(path, prefix); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+			path = field + rest
+		}
+		out[i] = &model.FieldError{Path: path, Message: fe.Message}
+	}
+	return out
+}

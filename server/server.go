@@ -1,0 +1,133 @@
+// Package server exposes Switchyard over gRPC, REST (grpc-gateway over an
+// in-process connection, so REST passes the same interceptors) and OFREP.
+// Handlers read compiled rulesets from a snapshot.Set and write through the
+// store; every domain error becomes a status in one place (errors.go).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/snapshot"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// MaxBodyBytes is the largest request body or gRPC message accepted.
+const MaxBodyBytes = 4 << 20
+
+// Server serves one store over gRPC and HTTP.
+type Server struct {
+	log         *slog.Logger
+	store       *store.Store
+	rulesets    *snapshot.Set
+	permissions map[string]auth.Permission
+
+	grpc   *grpc.Server
+	health *health.Server
+	pipe   *pipeListener
+	gwConn *grpc.ClientConn
+	http   *http.Server
+}
+
+// New builds a server over st, reading compiled rulesets from rs. Call
+// Serve to accept connections.
+func New(log *slog.Logger, st *store.Store, rs *snapshot.Set) (*Server, error) {
+	s := &Server{
+		log:         log,
+		store:       st,
+		rulesets:    rs,
+		permissions: methodPermissions(),
+		health:      health.NewServer(),
+		pipe:        newPipeListener(),
+	}
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(MaxBodyBytes),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.streamInterceptor),
+	)
+	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
+	pb.RegisterProjectServiceServer(s.grpc, &projectService{Server: s})
+	pb.RegisterSegmentServiceServer(s.grpc, &segmentService{Server: s})
+	pb.RegisterFlagServiceServer(s.grpc, &flagService{Server: s})
+	pb.RegisterComponentServiceServer(s.grpc, &componentService{Server: s})
+	pb.RegisterKeyServiceServer(s.grpc, &keyService{Server: s})
+	pb.RegisterDocumentServiceServer(s.grpc, &documentService{Server: s})
+	pb.RegisterAuditServiceServer(s.grpc, &auditService{Server: s})
+	pb.RegisterEvaluationServiceServer(s.grpc, &evaluationService{Server: s})
+
+	conn, err := grpc.NewClient("passthrough:///gateway",
+		grpc.WithContextDialer(s.pipe.DialContext),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("gateway connection: %w", err)
+	}
+	s.gwConn = conn
+	handler, err := s.httpHandler(context.Background(), conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	s.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Serve accepts gRPC connections on grpcLis and HTTP on httpLis until ctx
+// is done, then stops accepting, drains in-flight calls (up to 10 s) and
+// returns. It closes the listeners; it does not close the store.
+func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveGRPC(s.grpc, grpcLis) })
+	g.Go(func() error { return serveGRPC(s.grpc, s.pipe) })
+	g.Go(func() error {
+		if err := s.http.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_SERVING)
+	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
+	g.Go(func() error {
+		<-ctx.Done()
+		s.health.Shutdown()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := s.http.Shutdown(shutdownCtx)
+		stopped := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-shutdownCtx.Done():
+			s.grpc.Stop()
+		}
+		s.gwConn.Close()
+		return err
+	})
+	return g.Wait()
+}
+
+func serveGRPC(srv *grpc.Server, lis net.Listener) error {
+	if err := srv.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return fmt.Errorf("serve grpc on %s: %w", lis.Addr(), err)
+	}
+	return nil
+}
