@@ -6,6 +6,12 @@
 // It only targets loopback addresses:
 //
 //	go run ./benchmarks/load --key $SDK_KEY --concurrency 32 --duration 10s
+//
+// The ceiling of the harness — a server that only decodes the request —
+// is measured the same way, in a second process:
+//
+//	go run ./benchmarks/load --serve-ceiling 127.0.0.1:8099 &
+//	go run ./benchmarks/load --http http://127.0.0.1:8099 --key x --modes ofrep-single,ofrep-bulk
 package main
 
 import (
@@ -26,8 +32,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -54,7 +62,15 @@ func main() {
 	flag.IntVar(&c.concurrency, "concurrency", 32, "concurrent workers")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "duration of each mode")
 	flag.StringVar(&c.modes, "modes", "ofrep-single,ofrep-bulk,grpc-evaluate,grpc-batch", "comma-separated modes")
+	ceiling := flag.String("serve-ceiling", "", "instead of driving, serve on this loopback address a do-nothing OFREP look-alike that only decodes the request: the ceiling of the harness")
 	flag.Parse()
+	if *ceiling != "" {
+		if err := serveCeiling(*ceiling); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(context.Background(), c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -193,7 +209,7 @@ func drive(ctx context.Context, n int, d time.Duration, call func(context.Contex
 			for ctx.Err() == nil {
 				t := time.Now()
 				err := call(ctx, rng)
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
 					break
 				}
 				if err != nil {
