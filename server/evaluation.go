@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/eval"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -45,7 +47,7 @@ func (s *evaluationService) Evaluate(ctx context.Context, req *pb.EvaluateReques
 		return nil, err
 	}
 	res := rs.Evaluate(req.GetFlag(), &ectx)
-	return resultProto(req.GetFlag(), &res, rs.Revision), nil
+	return s.resultsOf(rs).proto(req.GetFlag(), &res), nil
 }
 
 // EvaluateBatch evaluates the listed flags, or all of them.
@@ -58,18 +60,19 @@ func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateB
 	if err := contextFromStruct(&ectx, req.GetContext()); err != nil {
 		return nil, err
 	}
+	cache := s.resultsOf(rs)
 	resp := &pb.EvaluateBatchResponse{Revision: rs.Revision}
 	if len(req.GetFlags()) == 0 {
 		resp.Results = make([]*pb.EvaluationResult, 0, rs.FlagCount())
 		rs.EvaluateAll(&ectx, func(key string, res eval.Result) {
-			resp.Results = append(resp.Results, resultProto(key, &res, rs.Revision))
+			resp.Results = append(resp.Results, cache.proto(key, &res))
 		})
 		return resp, nil
 	}
 	resp.Results = make([]*pb.EvaluationResult, len(req.GetFlags()))
 	for i, key := range req.GetFlags() {
 		res := rs.Evaluate(key, &ectx)
-		resp.Results[i] = resultProto(key, &res, rs.Revision)
+		resp.Results[i] = cache.proto(key, &res)
 	}
 	return resp, nil
 }
@@ -91,6 +94,47 @@ func contextFromStruct(dst *eval.Context, st *structpb.Struct) error {
 	// INVALID_CONTEXT in the result, as DESIGN §3 says.
 	*dst = eval.ContextFromMap(m)
 	return nil
+}
+
+// resultCache holds the result messages of one ruleset. A result depends
+// on the context only through which variant, reason and rule it has, so
+// there are few distinct ones; they are built once and shared (read-only)
+// by every response, which saves the conversion of values to protobuf.
+type resultCache struct {
+	rs *eval.Ruleset
+	m  sync.Map // resultKey → *pb.EvaluationResult
+}
+
+type resultKey struct {
+	flag, variant, rule string
+	reason              eval.Reason
+	code                eval.ErrorCode
+}
+
+// resultsOf returns the result cache of the environment's current ruleset.
+func (s *Server) resultsOf(rs *eval.Ruleset) *resultCache {
+	env := snapshot.Env{Project: rs.Project(), Environment: rs.Environment()}
+	if c, ok := s.results.Load(env); ok && c.(*resultCache).rs == rs {
+		return c.(*resultCache)
+	}
+	c := &resultCache{rs: rs}
+	s.results.Store(env, c)
+	return c
+}
+
+// proto returns the message of a result. Results for unknown flags are not
+// kept: their keys come from clients.
+func (c *resultCache) proto(key string, res *eval.Result) *pb.EvaluationResult {
+	if res.ErrorCode == eval.ErrorFlagNotFound {
+		return resultProto(key, res, c.rs.Revision)
+	}
+	k := resultKey{flag: key, variant: res.Variant, rule: res.Rule, reason: res.Reason, code: res.ErrorCode}
+	if m, ok := c.m.Load(k); ok {
+		return m.(*pb.EvaluationResult)
+	}
+	m := resultProto(key, res, c.rs.Revision)
+	c.m.Store(k, m)
+	return m
 }
 
 // resultProto converts an evaluation result.

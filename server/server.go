@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -34,6 +35,7 @@ type Server struct {
 	store       *store.Store
 	rulesets    *snapshot.Set
 	permissions map[string]auth.Permission
+	results     sync.Map // snapshot.Env → *resultCache of its current ruleset
 
 	grpc   *grpc.Server
 	health *health.Server

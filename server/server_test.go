@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
+	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
@@ -34,12 +35,12 @@ type testServer struct {
 
 // startServer bootstraps a database in a temporary directory and serves it
 // on 127.0.0.1 until the test ends.
-func startServer(t *testing.T) *testServer {
+func startServer(t testing.TB) *testServer {
 	t.Helper()
 	return startServerAt(t, filepath.Join(t.TempDir(), "switchyard.db"))
 }
 
-func startServerAt(t *testing.T, path string) *testServer {
+func startServerAt(t testing.TB, path string) *testServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rulesets := snapshot.NewSet(log)
@@ -102,7 +103,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -112,7 +113,7 @@ func (r response) json(t *testing.T) map[string]any {
 }
 
 // call sends an HTTP request with a key in the given header ("" for none).
-func (ts *testServer) call(t *testing.T, method, path, header, key string, body any, extra ...string) response {
+func (ts *testServer) call(t testing.TB, method, path, header, key string, body any, extra ...string) response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -156,17 +157,31 @@ func (ts *testServer) call(t *testing.T, method, path, header, key string, body 
 }
 
 // admin sends an HTTP request with the admin token.
-func (ts *testServer) admin(t *testing.T, method, path string, body any) response {
+func (ts *testServer) admin(t testing.TB, method, path string, body any) response {
 	t.Helper()
 	return ts.call(t, method, path, "Authorization", ts.creds.AdminToken, body)
 }
 
 // mustAdmin sends an admin request and fails the test unless it answers 200.
-func (ts *testServer) mustAdmin(t *testing.T, method, path string, body any) map[string]any {
+func (ts *testServer) mustAdmin(t testing.TB, method, path string, body any) map[string]any {
 	t.Helper()
 	r := ts.admin(t, method, path, body)
 	if r.status != http.StatusOK {
 		t.Fatalf("%s %s = %d %s, want 200", method, path, r.status, r.body)
 	}
 	return r.json(t)
+}
+
+// yamlToJSON converts a YAML document to the JSON the REST API takes.
+func yamlToJSON(t testing.TB, data []byte) []byte {
+	t.Helper()
+	doc, err := model.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := model.Encode(doc, "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
