@@ -209,3 +209,42 @@ func BenchmarkRecompile(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSegmentSize evaluates a flag whose rule tests membership of a
+// segment with 10 and with 1,000,000 included keys: include and exclude
+// lists are hash sets, so the two cost the same.
+func BenchmarkSegmentSize(b *testing.B) {
+	for _, n := range []int{10, 1_000_000} {
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("user-%d", i)
+		}
+		doc := &model.Document{
+			Version: 1, Project: "bench", Environments: []string{"production"},
+			Segments: []*model.Segment{{Key: "listed", Include: keys}},
+			Flags: []*model.Flag{{
+				Key: "gated", Type: model.TypeBool,
+				Environments: map[string]*model.Targeting{"production": {
+					Enabled: true,
+					Rules:   []model.Rule{{ID: "listed", Segments: []string{"listed"}, Serve: model.Serve{Variant: "on"}}},
+					Default: &model.Serve{Variant: "off"},
+				}},
+			}},
+		}
+		rs := compile(b, doc, nil)
+		ctxs := benchContexts()
+		for i := range ctxs {
+			if i%2 == 0 {
+				ctxs[i].SetTargetingKey(keys[i%n])
+			}
+		}
+		b.Run(fmt.Sprintf("include-%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				rs.Evaluate("gated", &ctxs[i%numContexts])
+				i++
+			}
+		})
+	}
+}
