@@ -29,6 +29,9 @@ var components = kind[*model.Component, *pb.Component]{
 	remove:     (*store.Tx).DeleteComponent,
 	newProto:   func() *pb.Component { return &pb.Component{} },
 	newModel:   func() *model.Component { return &model.Component{} },
+
+	targeting:    (*store.ProjectState).ComponentTargeting,
+	setTargeting: (*store.Tx).SetComponentTargeting,
 }
 
 func (s *componentService) ListComponents(_ context.Context, req *pb.ListComponentsRequest) (*pb.ListComponentsResponse, error) {
@@ -56,4 +59,28 @@ func (s *componentService) DeleteComponent(ctx context.Context, req *pb.DeleteCo
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
+}
+
+func (s *componentService) GetComponentTargeting(_ context.Context, req *pb.GetComponentTargetingRequest) (*pb.ComponentTargeting, error) {
+	v, err := components.readTargeting(s.store.State(), req.GetProject(), req.GetComponent(), req.GetEnvironment())
+	if err != nil {
+		return nil, err
+	}
+	return componentTargetingProto(req.GetComponent(), req.GetEnvironment(), v), nil
+}
+
+func (s *componentService) UpdateComponentTargeting(ctx context.Context, req *pb.UpdateComponentTargetingRequest) (*pb.ComponentTargeting, error) {
+	v, err := components.updateTargeting(ctx, s.Server, req.GetProject(), req.GetComponent(), req.GetEnvironment(),
+		req.GetTargeting(), req.GetUpdateMask(), req.GetEtag())
+	if err != nil {
+		return nil, err
+	}
+	return componentTargetingProto(req.GetComponent(), req.GetEnvironment(), v), nil
+}
+
+func componentTargetingProto(component, env string, v targetingView) *pb.ComponentTargeting {
+	return &pb.ComponentTargeting{
+		Component: component, Environment: env, Targeting: v.targeting,
+		Etag: v.etag, Revision: v.revision, UpdateTime: v.updateTime,
+	}
 }

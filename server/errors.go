@@ -13,7 +13,12 @@ import (
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/syncer"
 )
+
+// errFailedPrecondition marks a well-formed request that the current state
+// refuses, e.g. withdrawing a version that targeting still serves.
+var errFailedPrecondition = errors.New("failed precondition")
 
 // toStatus is the one place where domain errors become gRPC statuses. An
 // invalid request carries every problem as a BadRequest field violation, so
@@ -38,12 +43,24 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.AlreadyExists, err.Error())
 	case errors.Is(err, store.ErrConflict):
 		return status.Error(codes.Aborted, err.Error())
+	case errors.Is(err, errFailedPrecondition):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, store.ErrFailedPrecondition):
+		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return status.Error(codes.Unauthenticated, err.Error())
 	case errors.Is(err, auth.ErrPermissionDenied):
 		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, auth.ErrScopeMissing):
 		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, syncer.ErrClosed):
+		return status.Error(codes.Unavailable, err.Error())
+	case errors.Is(err, store.ErrOverloaded):
+		return status.Error(codes.ResourceExhausted, err.Error())
+	case errors.Is(err, store.ErrClosed):
+		return status.Error(codes.Unavailable, err.Error())
+	case errors.Is(err, syncer.ErrClosed):
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):

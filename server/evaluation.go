@@ -7,7 +7,6 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/eval"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/snapshot"
@@ -24,16 +23,7 @@ var _ pb.EvaluationServiceServer = (*evaluationService)(nil)
 
 // ruleset resolves the environment a call addresses to its ruleset.
 func (s *evaluationService) ruleset(ctx context.Context, project, environment string) (*eval.Ruleset, error) {
-	c := callerFrom(ctx)
-	project, environment, err := auth.Scope(&c.principal, project, environment)
-	if err != nil {
-		return nil, err
-	}
-	rs := s.rulesets.Get(project, environment)
-	if rs == nil {
-		return nil, notFound("environment %s/%s", project, environment)
-	}
-	return rs, nil
+	return s.scopedRuleset(&callerFrom(ctx).principal, project, environment)
 }
 
 // Evaluate evaluates one flag.

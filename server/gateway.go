@@ -42,6 +42,9 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		pb.RegisterDocumentServiceHandler,
 		pb.RegisterAuditServiceHandler,
 		pb.RegisterEvaluationServiceHandler,
+		pb.RegisterReleaseServiceHandler,
+		pb.RegisterSyncServiceHandler,
+		pb.RegisterEventServiceHandler,
 	} {
 		if err := register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("register gateway handler: %w", err)
@@ -59,6 +62,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.registerOFREP(mux)
+	s.registerAvailability(mux) // not through the gateway: ETag and 304
 	return limitBody(mux), nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/eval"
+	"github.com/switchyard/switchyard/internal/snapshot"
 )
 
 // OFREP — the OpenFeature Remote Evaluation Protocol — on the HTTP port:
@@ -23,6 +24,7 @@ import (
 func (s *Server) registerOFREP(mux *http.ServeMux) {
 	mux.HandleFunc("POST /ofrep/v1/evaluate/flags/{key}", s.ofrepSingle)
 	mux.HandleFunc("POST /ofrep/v1/evaluate/flags", s.ofrepBulk)
+	s.registerOFREPEvents(mux)
 }
 
 // buffers recycles request and response buffers.
@@ -30,9 +32,10 @@ var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 
 // ofrepRequest is one decoded OFREP request.
 type ofrepRequest struct {
-	rs   *eval.Ruleset
-	ctx  eval.Context
-	body []byte // raw request body (pooled)
+	rs    *eval.Ruleset
+	ctx   eval.Context
+	body  []byte // raw request body (pooled)
+	keyID string // the caller's key
 }
 
 // begin authenticates, finds the ruleset and reads the body. On failure it
@@ -62,6 +65,7 @@ func (s *Server) ofrepBegin(w http.ResponseWriter, r *http.Request, req *ofrepRe
 		return false
 	}
 	req.rs = s.rulesets.Get(project, env)
+	req.keyID = p.KeyID
 	if req.rs == nil {
 		writeOFREPError(w, http.StatusNotFound, "", "GENERAL", "environment "+project+"/"+env+" does not exist")
 		return false
@@ -141,7 +145,9 @@ func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 		}
 		out = appendOFREPSuccess(out, key, &res, 0)
 	})
-	out = append(out, `],"metadata":{"revision":`...)
+	out = append(out, ']')
+	out = s.appendEventStreams(out, req.keyID, snapshot.Env{Project: req.rs.Project(), Environment: req.rs.Environment()})
+	out = append(out, `,"metadata":{"revision":`...)
 	out = strconv.AppendUint(out, req.rs.Revision, 10)
 	out = append(out, "}}"...)
 	h["Content-Type"] = jsonContentType

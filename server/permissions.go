@@ -49,6 +49,15 @@ func methodPermissions() map[string]auth.Permission {
 		pb.ComponentService_UpdateComponent_FullMethodName: auth.Edit,
 		pb.ComponentService_DeleteComponent_FullMethodName: auth.Edit,
 
+		pb.ComponentService_RegisterVersion_FullMethodName:          auth.Edit,
+		pb.ComponentService_ListVersions_FullMethodName:             auth.Read,
+		pb.ComponentService_GetVersion_FullMethodName:               auth.Read,
+		pb.ComponentService_UpdateVersion_FullMethodName:            auth.Edit,
+		pb.ComponentService_GetComponentTargeting_FullMethodName:    auth.Read,
+		pb.ComponentService_UpdateComponentTargeting_FullMethodName: auth.Edit,
+
+		pb.AvailabilityService_GetAvailability_FullMethodName: auth.Evaluate,
+
 		pb.KeyService_ListApiKeys_FullMethodName:  auth.Admin,
 		pb.KeyService_CreateApiKey_FullMethodName: auth.Admin,
 		pb.KeyService_DeleteApiKey_FullMethodName: auth.Admin,
@@ -57,5 +66,24 @@ func methodPermissions() map[string]auth.Permission {
 		pb.DocumentService_ExportDocument_FullMethodName: auth.Read,
 
 		pb.AuditService_ListAuditEvents_FullMethodName: auth.Read,
+
+		pb.ReleaseService_ListReleases_FullMethodName:    auth.Read,
+		pb.ReleaseService_GetRelease_FullMethodName:      auth.Read,
+		pb.ReleaseService_CreateRelease_FullMethodName:   auth.Edit,
+		pb.ReleaseService_UpdateRelease_FullMethodName:   auth.Edit,
+		pb.ReleaseService_DeleteRelease_FullMethodName:   auth.Edit,
+		pb.ReleaseService_StartRelease_FullMethodName:    auth.Release,
+		pb.ReleaseService_AdvanceRelease_FullMethodName:  auth.Release,
+		pb.ReleaseService_ApproveRelease_FullMethodName:  auth.Release,
+		pb.ReleaseService_PauseRelease_FullMethodName:    auth.Release,
+		pb.ReleaseService_ResumeRelease_FullMethodName:   auth.Release,
+		pb.ReleaseService_RollBackRelease_FullMethodName: auth.Release,
+		pb.ReleaseService_CancelRelease_FullMethodName:   auth.Release,
+
+		pb.SyncService_Sync_FullMethodName:           auth.Sync,
+		pb.SyncService_GetConvergence_FullMethodName: auth.Read,
+
+		pb.EventService_SendEvents_FullMethodName:    auth.Evaluate,
+		pb.EventService_ListFlagUsage_FullMethodName: auth.Read,
 	}
 }

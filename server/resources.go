@@ -8,7 +8,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -27,6 +29,10 @@ type kind[M any, P proto.Message] struct {
 	remove     func(tx *store.Tx, project, key, etag string) error
 	newProto   func() P
 	newModel   func() M
+	// targeting and setTargeting read and write an item's targeting in one
+	// environment; nil for segments, which have none.
+	targeting    func(ps *store.ProjectState, key, env string) (*model.Targeting, store.Meta, bool)
+	setTargeting func(tx *store.Tx, project, key, env string, t *model.Targeting, etag string) error
 }
 
 // toProto converts a stored resource with its meta.
@@ -137,22 +143,98 @@ func (k kind[M, P]) updateFrom(ctx context.Context, s *Server, project string, p
 		return zero, err
 	}
 	ps, _ := s.projectState(project)
-	at := 0
-	for i, it := range k.items(ps.Document()) {
-		if k.keyOf(it) == key {
-			at = i
-		}
-	}
 	c, err := s.update(ctx, func(tx *store.Tx) error { return k.update(tx, project, m, etag) })
 	if err != nil {
-		return zero, rebase(err, fmt.Sprintf("%s[%d]", k.collection, at), k.field)
+		return zero, rebase(err, k.path(ps, key), k.field)
 	}
 	return k.after(c, project, key)
+}
+
+// path is the document path of the item key ("flags[3]"); an item not in
+// the project gets the path it would have if appended.
+func (k kind[M, P]) path(ps *store.ProjectState, key string) string {
+	items := k.items(ps.Document())
+	at := len(items)
+	for i, it := range items {
+		if k.keyOf(it) == key {
+			at = i
+			break
+		}
+	}
+	return fmt.Sprintf("%s[%d]", k.collection, at)
 }
 
 func (k kind[M, P]) delete(ctx context.Context, s *Server, project, key, etag string) error {
 	_, err := s.update(ctx, func(tx *store.Tx) error { return k.remove(tx, project, key, etag) })
 	return err
+}
+
+// targetingView is one item's targeting in one environment: what
+// FlagTargeting and ComponentTargeting share.
+type targetingView struct {
+	targeting  *pb.Targeting
+	etag       string
+	revision   uint64
+	updateTime *timestamppb.Timestamp
+}
+
+// readTargeting reads an item's targeting in one environment from a state.
+// An item without targeting there has an empty one and no etag.
+func (k kind[M, P]) readTargeting(st *store.State, project, key, env string) (targetingView, error) {
+	ps, ok := st.Project(project)
+	if !ok {
+		return targetingView{}, notFound("project %q", project)
+	}
+	e, ok := ps.Environment(env)
+	if !ok {
+		return targetingView{}, notFound("environment %s/%s", project, env)
+	}
+	if _, _, ok := k.get(ps, key); !ok {
+		return targetingView{}, notFound("%s %s/%s", k.field, project, key)
+	}
+	out := targetingView{targeting: &pb.Targeting{}, revision: e.Revision}
+	if t, meta, ok := k.targeting(ps, key, env); ok {
+		if err := toProto(t, out.targeting); err != nil {
+			return targetingView{}, err
+		}
+		out.etag = meta.Etag
+		if !meta.UpdateTime.IsZero() {
+			out.updateTime = timestamppb.New(meta.UpdateTime)
+		}
+	}
+	return out, nil
+}
+
+// updateTargeting applies the fields of t that mask names (all when empty)
+// to an item's targeting in one environment. A non-empty etag must be the
+// targeting's current etag.
+func (k kind[M, P]) updateTargeting(ctx context.Context, s *Server, project, key, env string, t *pb.Targeting, mask *fieldmaskpb.FieldMask, etag string) (targetingView, error) {
+	cur, err := k.readTargeting(s.store.State(), project, key, env)
+	if err != nil {
+		return targetingView{}, err
+	}
+	if t == nil {
+		return targetingView{}, invalidField("targeting", "is required")
+	}
+	next := cur.targeting
+	if err := applyMask(next, t, mask); err != nil {
+		return targetingView{}, err
+	}
+	var mt model.Targeting
+	if err := fromProto(next, &mt); err != nil {
+		return targetingView{}, invalidField("targeting", "%v", err)
+	}
+	ps, err := s.projectState(project)
+	if err != nil {
+		return targetingView{}, err
+	}
+	c, err := s.update(ctx, func(tx *store.Tx) error {
+		return k.setTargeting(tx, project, key, env, &mt, etag)
+	})
+	if err != nil {
+		return targetingView{}, rebase(err, k.path(ps, key)+".environments."+env, "targeting")
+	}
+	return k.readTargeting(c.State, project, key, env)
 }
 
 // rebase rewrites the document paths of validation errors under prefix

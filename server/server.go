@@ -22,8 +22,10 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/syncer"
 )
 
 // MaxBodyBytes is the largest request body or gRPC message accepted.
@@ -34,8 +36,13 @@ type Server struct {
 	log         *slog.Logger
 	store       *store.Store
 	rulesets    *snapshot.Set
+	sync        *syncer.Hub
 	permissions map[string]auth.Permission
+	releases    *release.Scheduler
 	results     sync.Map // snapshot.Env → *resultCache of its current ruleset
+	events      *store.EventLog
+	changes     *changeHub // revisions → OFREP event streams
+	streamAds   *streamAds // eventStreams members of bulk OFREP answers
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -44,16 +51,51 @@ type Server struct {
 	http   *http.Server
 }
 
+// Option changes a default of New.
+type Option func(*options)
+
+// options are what Options can change.
+type options struct {
+	sync     syncer.Options
+	releases release.SchedulerOptions
+}
+
+// WithSyncMaxAge sets how long a sync stream lives before the server ends
+// it and the SDK reconnects (default syncer.DefaultMaxAge, with 10 %
+// jitter).
+func WithSyncMaxAge(d time.Duration) Option {
+	return func(o *options) { o.sync.MaxAge = d }
+}
+
+// WithReleaseScheduler sets how often the release scheduler looks for due
+// steps and when a step counts as late (defaults: release package).
+func WithReleaseScheduler(opts release.SchedulerOptions) Option {
+	return func(o *options) { o.releases = opts }
+}
+
 // New builds a server over st, reading compiled rulesets from rs. Call
 // Serve to accept connections.
-func New(log *slog.Logger, st *store.Store, rs *snapshot.Set) (*Server, error) {
+func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*Server, error) {
+	o := options{sync: syncer.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	hub, err := syncer.New(log, st, o.sync)
+	if err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
 	s := &Server{
+		releases:    release.NewScheduler(log, st, o.releases),
+		sync:        hub,
 		log:         log,
 		store:       st,
 		rulesets:    rs,
 		permissions: methodPermissions(),
 		health:      health.NewServer(),
 		pipe:        newPipeListener(),
+		events:      store.NewEventLog(st, store.EventLogOptions{}),
+		changes:     newChangeHub(rs),
+		streamAds:   newStreamAds(),
 	}
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxBodyBytes),
@@ -69,6 +111,10 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set) (*Server, error) {
 	pb.RegisterDocumentServiceServer(s.grpc, &documentService{Server: s})
 	pb.RegisterAuditServiceServer(s.grpc, &auditService{Server: s})
 	pb.RegisterEvaluationServiceServer(s.grpc, &evaluationService{Server: s})
+	pb.RegisterReleaseServiceServer(s.grpc, &releaseService{Server: s})
+	pb.RegisterSyncServiceServer(s.grpc, &syncService{Server: s})
+	pb.RegisterAvailabilityServiceServer(s.grpc, &availabilityService{Server: s})
+	pb.RegisterEventServiceServer(s.grpc, &eventService{Server: s})
 
 	conn, err := grpc.NewClient("passthrough:///gateway",
 		grpc.WithContextDialer(s.pipe.DialContext),
@@ -98,8 +144,30 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set) (*Server, error) {
 // returns. It closes the listeners; it does not close the store.
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	g, ctx := errgroup.WithContext(ctx)
+	// Events are written until gRPC has stopped, so calls in flight at
+	// shutdown still complete.
+	eventsCtx, stopEvents := context.WithCancel(context.Background())
+	g.Go(func() error { return s.events.Run(eventsCtx) })
+	g.Go(func() error {
+		// Ends OFREP event streams when ctx is done: http.Server.Shutdown
+		// would wait for them.
+		s.changes.run(ctx)
+		return nil
+	})
+	g.Go(func() error {
+		// Takes the releases' timed steps, catching up on those that fell
+		// due while the server was down.
+		s.releases.Run(ctx)
+		return nil
+	})
 	g.Go(func() error { return serveGRPC(s.grpc, grpcLis) })
 	g.Go(func() error { return serveGRPC(s.grpc, s.pipe) })
+	g.Go(func() error {
+		// Publishes revisions to sync streams; ends them when ctx is done,
+		// so that the graceful stop below does not wait for them.
+		s.sync.Run(ctx, s.rulesets.Changed)
+		return nil
+	})
 	g.Go(func() error {
 		if err := s.http.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
@@ -110,6 +178,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
 	g.Go(func() error {
 		<-ctx.Done()
+		defer stopEvents()
 		s.health.Shutdown()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/server"
 )
 
@@ -29,6 +30,9 @@ type serveConfig struct {
 	HTTPAddr string
 	Demo     bool
 	LogLevel string
+	// SyncMaxAge is how long an SDK sync stream lives before the server
+	// ends it and the SDK reconnects (load rebalancing).
+	SyncMaxAge time.Duration
 	// BootstrapAdminToken and BootstrapSDKKey replace the random secrets
 	// created on an empty database (for automation).
 	BootstrapAdminToken string
@@ -37,7 +41,7 @@ type serveConfig struct {
 
 // defaultServeConfig is DESIGN §5.
 func defaultServeConfig() serveConfig {
-	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info"}
+	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge}
 }
 
 // validate checks the configuration before anything starts.
@@ -54,6 +58,9 @@ func (c serveConfig) validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: %w", c.LogLevel, err)
 	}
+	if c.SyncMaxAge <= 0 {
+		return fmt.Errorf("--sync-max-age %s: must be positive", c.SyncMaxAge)
+	}
 	return nil
 }
 
@@ -65,6 +72,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (REST, OFREP, health)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "import the demo document into the default project when it has no flags")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
 	fs.StringVar(&cfg.BootstrapAdminToken, "bootstrap-admin-token", "", "admin token to create on an empty database instead of a random one")
 	fs.StringVar(&cfg.BootstrapSDKKey, "bootstrap-sdk-key", "", "production SDK key to create on an empty database instead of a random one")
 	if err := parseFlags(fs, args); err != nil {
@@ -103,7 +111,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		grpcLis.Close()
 		return fmt.Errorf("listen HTTP: %w", err)
 	}
-	srv, err := server.New(log, st, rulesets)
+	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge))
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()

@@ -26,6 +26,18 @@ import (
 // change to one flag, only that flag (and flags depending on it) is
 // compiled again. The result's Revision is zero.
 func Compile(doc *model.Document, env string, prev *Ruleset) (*Ruleset, error) {
+	return CompileWith(doc, env, prev, nil)
+}
+
+// CompileWith is Compile with the overlays of the environment's releases in
+// progress (model.Overlay): each item's flag or component serves the
+// item's variant or version to the overlay's audience, after flag steps
+// 1–4 and before its rules. An overlay must name flags, variants,
+// components, non-withdrawn versions and segments of doc, and no flag or
+// component may be in two overlays. Audiences are reused from prev when
+// the overlay and its segments are unchanged, and so are the flags and
+// components they apply to.
+func CompileWith(doc *model.Document, env string, prev *Ruleset, overlays []*model.Overlay) (*Ruleset, error) {
 	if doc == nil {
 		return nil, errors.New("compile: no document")
 	}
@@ -45,6 +57,8 @@ func Compile(doc *model.Document, env string, prev *Ruleset) (*Ruleset, error) {
 		segments:   make(map[string]*segment, len(doc.Segments)),
 		flags:      make(map[string]*flag, len(doc.Flags)),
 		components: make(map[string]*component, len(doc.Components)),
+		flagClaims: map[string]overlayItem{},
+		compClaims: map[string]overlayItem{},
 	}
 	for _, s := range doc.Segments {
 		if s == nil || c.segSrc[s.Key] != nil {
@@ -72,6 +86,10 @@ func Compile(doc *model.Document, env string, prev *Ruleset) (*Ruleset, error) {
 			return nil, fmt.Errorf("compile project %q: %w", doc.Project, err)
 		}
 	}
+	if err := c.compileOverlays(overlays); err != nil {
+		return nil, fmt.Errorf("compile project %q: %w", doc.Project, err)
+	}
+	rs.audiences = c.audiences
 	for _, f := range doc.Flags {
 		cf, err := c.flag(f.Key)
 		if err != nil {
@@ -118,6 +136,9 @@ type compiler struct {
 	segments   map[string]*segment
 	flags      map[string]*flag
 	components map[string]*component
+	audiences  []*audience
+	flagClaims map[string]overlayItem // flag key → the release overlay claiming it
+	compClaims map[string]overlayItem // component key → the release overlay claiming it
 }
 
 // segment compiles the segment key once, after the segments it names.
@@ -265,7 +286,8 @@ func (c *compiler) flag(key string) (*flag, error) {
 	if c.prev != nil {
 		old = c.prev.flags[key]
 	}
-	if old != nil && old.src == src && slices.Equal(old.segDeps, segDeps) && samePrereqs(old.prereqs, prereqFlags) {
+	if old != nil && old.src == src && slices.Equal(old.segDeps, segDeps) && samePrereqs(old.prereqs, prereqFlags) &&
+		sameRelease(old.t.release, c.flagClaims[key]) {
 		c.flags[key] = old
 		return old, nil
 	}
@@ -376,9 +398,13 @@ func (c *compiler) buildFlag(src *model.Flag, tg *model.Targeting, prereqFlags [
 	if old != nil && old.src == src {
 		oldTargets = old.t.targets
 	}
-	t, err := c.targeting(tg, src.Key, func(v, _ string) (int32, error) { return lookup(v) }, oldTargets)
+	resolve := func(v, _ string) (int32, error) { return lookup(v) }
+	t, err := c.targeting(tg, src.Key, resolve, oldTargets)
 	if err != nil {
 		return nil, fmt.Errorf("%s.%w", path, err)
+	}
+	if err := withRelease(&t, c.flagClaims[src.Key], resolve, true); err != nil {
+		return nil, err
 	}
 	if !t.hasDefault {
 		t.def, t.hasDefault = serve{outcome: f.off}, true
@@ -538,8 +564,10 @@ func (c *compiler) component(m *model.Component) (*component, error) {
 			return nil, fmt.Errorf("environments.%s.%w", c.env, err)
 		}
 	}
+	claim := c.compClaims[m.Key]
 	if c.prev != nil {
-		if old := c.prev.components[m.Key]; old != nil && old.src == m && slices.Equal(old.segDeps, segDeps) {
+		if old := c.prev.components[m.Key]; old != nil && old.src == m && slices.Equal(old.segDeps, segDeps) &&
+			sameRelease(old.t.release, claim) {
 			return old, nil
 		}
 	}
@@ -583,8 +611,13 @@ func (c *compiler) component(m *model.Component) (*component, error) {
 		}
 		cc.hasMin = true
 	}
-	if tg == nil {
+	if tg == nil && claim.aud == nil {
 		return cc, nil
+	}
+	if tg == nil {
+		// Released to an audience, and no targeting otherwise: the
+		// audience gets the version, everyone else nothing.
+		tg = &model.Targeting{}
 	}
 	resolve := func(variant, v string) (int32, error) {
 		pv, ok := semver.Parse(v)
@@ -603,6 +636,9 @@ func (c *compiler) component(m *model.Component) (*component, error) {
 	t, err := c.targeting(tg, m.Key, resolve, nil)
 	if err != nil {
 		return nil, fmt.Errorf("environments.%s.%w", c.env, err)
+	}
+	if err := withRelease(&t, claim, resolve, false); err != nil {
+		return nil, err
 	}
 	cc.entry, cc.t = true, t
 	return cc, nil

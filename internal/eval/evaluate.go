@@ -120,6 +120,7 @@ type Ruleset struct {
 	segments   map[string]*segment
 	components map[string]*component
 	compOrder  []*component
+	audiences  []*audience // of the release overlays, in the order given
 }
 
 // Project returns the name of the ruleset's project.

@@ -88,6 +88,9 @@ type targeting struct {
 	salt        string
 	bucketBy    string
 	missingUnit string // the TARGETING_KEY_MISSING message
+	// release, when set, serves a release's outcome to its audience after
+	// the targets and before the rules.
+	release *release
 }
 
 // match is the outcome of evaluation steps: an outcome index (or
@@ -102,7 +105,7 @@ type match struct {
 
 // fixed reports whether evaluate yields the same match for every context.
 func (t *targeting) fixed() bool {
-	return len(t.targets) == 0 && len(t.rules) == 0 && t.def.rollout == nil
+	return len(t.targets) == 0 && len(t.rules) == 0 && t.def.rollout == nil && t.release == nil
 }
 
 // evaluate runs DESIGN §3 flag steps 4–6. Without a default and without a
@@ -112,6 +115,9 @@ func (t *targeting) evaluate(ctx *Context) match {
 		if o, ok := t.targets[ctx.key.s]; ok {
 			return match{outcome: o, reason: ReasonTargetingMatch, rule: RuleTargets}
 		}
+	}
+	if t.release != nil && t.release.aud.contains(ctx) {
+		return match{outcome: t.release.outcome, reason: ReasonTargetingMatch, rule: t.release.aud.rule}
 	}
 	for i := range t.rules {
 		r := &t.rules[i]

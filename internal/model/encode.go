@@ -344,6 +344,7 @@ func (b *builder) component(c *Component) *yaml.Node {
 		vo.set("notes", optStrNode(v.Notes))
 		vo.set("artifact", optStrNode(v.Artifact))
 		vo.set("required", optTrueNode(v.Required))
+		vo.set("deprecated", optTrueNode(v.Deprecated))
 		vo.set("withdrawn", optTrueNode(v.Withdrawn))
 		if len(v.Labels) > 0 {
 			lo := newObject()

@@ -62,7 +62,7 @@ func trickyDocument() *Document {
 			MinSupported: "1.0",
 			Versions: []Version{
 				{Version: "1.0", Notes: "on", Artifact: "oci://x:1.0", Required: true, Labels: map[string]string{"on": "off", "": "2.4"}},
-				{Version: "2.0.0-rc.1+b.2", Withdrawn: true},
+				{Version: "2.0.0-rc.1+b.2", Deprecated: true, Withdrawn: true},
 			},
 			Environments: map[string]*Targeting{"on": {Default: &Serve{Version: "1.0"}}},
 		}},

@@ -170,12 +170,16 @@ type Component struct {
 	Environments map[string]*Targeting `json:"environments,omitempty"`
 }
 
-// Version is one deployed version of a component.
+// Version is one deployed version of a component. Required marks an
+// update that must be pushed; Deprecated marks a version that is still
+// served but should be left (it does not change availability); Withdrawn
+// marks a version that is never served and whose clients must move.
 type Version struct {
-	Version   string            `json:"version"`
-	Notes     string            `json:"notes,omitempty"`
-	Artifact  string            `json:"artifact,omitempty"`
-	Required  bool              `json:"required,omitempty"`
-	Withdrawn bool              `json:"withdrawn,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
+	Version    string            `json:"version"`
+	Notes      string            `json:"notes,omitempty"`
+	Artifact   string            `json:"artifact,omitempty"`
+	Required   bool              `json:"required,omitempty"`
+	Deprecated bool              `json:"deprecated,omitempty"`
+	Withdrawn  bool              `json:"withdrawn,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
 }

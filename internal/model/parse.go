@@ -768,6 +768,8 @@ func (d *decoder) version(v value, path string) Version {
 			ver.Artifact = d.str(v, path)
 		case "required":
 			ver.Required = d.boolean(v, path)
+		case "deprecated":
+			ver.Deprecated = d.boolean(v, path)
 		case "withdrawn":
 			ver.Withdrawn = d.boolean(v, path)
 		case "labels":

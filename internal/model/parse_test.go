@@ -454,6 +454,11 @@ func TestParseErrors(t *testing.T) {
 			want:  []string{"components[0].versions[0].required: expected a boolean, got string \"true\""},
 		},
 		{
+			name:  "json string where the deprecated boolean is expected",
+			input: `{"version": 1, "project": "p", "components": [{"key": "c", "versions": [{"version": "1.0.0", "deprecated": "yes"}]}]}`,
+			want:  []string{"components[0].versions[0].deprecated: expected a boolean, got string \"yes\""},
+		},
+		{
 			name:  "json number out of range",
 			input: `{"version": 1, "project": "p", "flags": [{"key": "f", "type": "number", "variants": [{"key": "a", "value": 1e999}]}]}`,
 			want:  []string{"flags[0].variants[0].value: invalid number number 1e999"},

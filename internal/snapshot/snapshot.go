@@ -66,7 +66,7 @@ func (s *Set) Apply(state *store.State, commit *store.Commit) {
 				next[key] = prev
 				continue
 			}
-			rs, err := eval.Compile(p.Document(), env.Key, prev)
+			rs, err := eval.CompileWith(p.Document(), env.Key, prev, p.Overlays(env.Key))
 			if err != nil {
 				// The store validated the document, so this is a bug; keep
 				// serving the previous ruleset rather than nothing.

@@ -24,6 +24,7 @@ import (
 //	projects/{p}/flags/{f}         → itemRecord (value: model.Flag with its targeting,
 //	                                  targeting: Meta of each environment's targeting)
 //	projects/{p}/components/{c}    → itemRecord (value: model.Component, targeting)
+//	projects/{p}/releases/{r}      → itemRecord (value: model.Release with its timeline)
 //	apikeys/{id}             → APIKey
 //	apikey_hash/{hash}       → id
 //	audit/{seq}              → AuditEvent (seq: 8 bytes, big-endian)
@@ -168,6 +169,9 @@ func unsafeLoadProject(b *bolt.Bucket, key string) (*ProjectState, error) {
 	if err := loadItems(b, key, componentKind(), &ps.comps); err != nil {
 		return nil, err
 	}
+	if err := loadReleases(b, key, &ps.rels); err != nil {
+		return nil, err
+	}
 	ps.freeze()
 	return ps, nil
 }
@@ -263,6 +267,7 @@ func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte) err
 			kindSegment:     setOf(ps.segs.keys()),
 			kindFlag:        setOf(ps.flags.keys()),
 			kindComponent:   setOf(ps.comps.keys()),
+			kindRelease:     setOf(ps.rels.keys()),
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(dirty[kindEnvironment])) {
@@ -284,7 +289,10 @@ func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte) err
 	if err := writeItems(buckets[kindFlag], &ps.flags, dirty[kindFlag], raw); err != nil {
 		return err
 	}
-	return writeItems(buckets[kindComponent], &ps.comps, dirty[kindComponent], raw)
+	if err := writeItems(buckets[kindComponent], &ps.comps, dirty[kindComponent], raw); err != nil {
+		return err
+	}
+	return writeItems(buckets[kindRelease], &ps.rels, dirty[kindRelease], raw)
 }
 
 // writeItems writes the records of the dirty keys of c, and deletes those

@@ -97,7 +97,8 @@ type ProjectState struct {
 	segs    coll[*model.Segment]
 	flags   coll[*model.Flag]
 	comps   coll[*model.Component]
-	doc     *model.Document // built by freeze
+	rels    coll[*model.Release] // not part of the document
+	doc     *model.Document      // built by freeze
 }
 
 // Project returns the project's record.
@@ -187,6 +188,8 @@ func (ps *ProjectState) Meta(name string) (Meta, bool) {
 			_, e, ok = ps.flags.get(parts[3])
 		case collComponents:
 			_, e, ok = ps.comps.get(parts[3])
+		case collReleases:
+			_, e, ok = ps.rels.get(parts[3])
 		}
 		return e.meta, ok
 	case len(parts) == 6 && parts[4] == collEnvironments:
@@ -217,6 +220,7 @@ func (ps *ProjectState) thaw() *ProjectState {
 	c.segs.disown()
 	c.flags.disown()
 	c.comps.disown()
+	c.rels.disown()
 	c.doc = nil
 	return &c
 }
@@ -228,6 +232,7 @@ func (ps *ProjectState) freeze() {
 	ps.segs.compact()
 	ps.flags.compact()
 	ps.comps.compact()
+	ps.rels.compact()
 	envs := make([]string, len(ps.envs.items))
 	for i, e := range ps.envs.items {
 		envs[i] = e.Key
@@ -363,6 +368,7 @@ const (
 	collSegments     = "segments"
 	collFlags        = "flags"
 	collComponents   = "components"
+	collReleases     = "releases"
 )
 
 // ProjectName returns the resource name of a project: projects/{p}.

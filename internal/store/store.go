@@ -266,6 +266,7 @@ func (tx *Tx) finish() (*plan, error) {
 	}
 
 	next := &State{projects: maps.Clone(tx.base.projects), keys: tx.base.keys, byHash: tx.base.byHash, keyList: tx.base.keyList}
+	tx.stampReleases()
 	for _, d := range changed {
 		if d.ps == nil {
 			delete(next.projects, d.key)
@@ -277,6 +278,9 @@ func (tx *Tx) finish() (*plan, error) {
 		}
 		if err := tx.validate(d.ps.doc); err != nil {
 			return nil, fmt.Errorf("%s: %w: %w", ProjectName(d.key), ErrInvalid, err)
+		}
+		if err := checkReleases(d.ps); err != nil {
+			return nil, err
 		}
 		next.projects[d.key] = d.ps
 	}

@@ -34,6 +34,9 @@ type Tx struct {
 
 	drafts map[string]*draft
 	events []pendingEvent
+	// stamps lists the releases whose last timeline event gets the
+	// environment's revision at commit.
+	stamps []releaseStamp
 	raw    map[any][]byte // JSON of values created in this Tx, by pointer
 
 	keys       map[string]*APIKey // working copy of base.keys once changed
@@ -126,11 +129,12 @@ const (
 	kindSegment
 	kindFlag
 	kindComponent
+	kindRelease
 	numKinds
 )
 
 func (k kind) collection() string {
-	return [...]string{collEnvironments, collSegments, collFlags, collComponents}[k]
+	return [...]string{collEnvironments, collSegments, collFlags, collComponents, collReleases}[k]
 }
 
 // draft tracks a Tx's changes to one project.
@@ -305,6 +309,7 @@ func (tx *Tx) createProject(d *draft, description string) {
 	d.ps.segs.ownAll()
 	d.ps.flags.ownAll()
 	d.ps.comps.ownAll()
+	d.ps.rels.ownAll()
 	d.frozen = false
 	d.rewrite = true
 	d.projectDirty, d.dirty, d.bumpAll, d.bump = false, [numKinds]map[string]bool{}, false, nil

@@ -12,6 +12,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -23,6 +24,186 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// ComponentVersion is one version of a component as its own resource, with
+// the state derived from the component: WITHDRAWN or DEPRECATED when marked
+// so, else RELEASED when some environment's targeting serves it (a target,
+// a rule, the default or a rollout entry of non-zero weight), else
+// DEPLOYED.
+type ComponentVersion struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Component string                 `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
+	Version   *Version               `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// DEPLOYED, RELEASED, DEPRECATED or WITHDRAWN; output only.
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// Environments whose targeting serves the version, sorted; output only.
+	Environments []string `protobuf:"bytes,4,rep,name=environments,proto3" json:"environments,omitempty"`
+	// Etag of the component; pass it back to UpdateVersion to make the
+	// update conditional.
+	Etag          string                 `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComponentVersion) Reset() {
+	*x = ComponentVersion{}
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComponentVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComponentVersion) ProtoMessage() {}
+
+func (x *ComponentVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComponentVersion.ProtoReflect.Descriptor instead.
+func (*ComponentVersion) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ComponentVersion) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *ComponentVersion) GetVersion() *Version {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+func (x *ComponentVersion) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ComponentVersion) GetEnvironments() []string {
+	if x != nil {
+		return x.Environments
+	}
+	return nil
+}
+
+func (x *ComponentVersion) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ComponentVersion) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// ComponentTargeting is one component's targeting in one environment, as its
+// own resource with its own etag.
+type ComponentTargeting struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Component   string                 `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
+	Environment string                 `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
+	Targeting   *Targeting             `protobuf:"bytes,3,opt,name=targeting,proto3" json:"targeting,omitempty"`
+	Etag        string                 `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Revision of the environment after the last change.
+	Revision      uint64                 `protobuf:"varint,5,opt,name=revision,proto3" json:"revision,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComponentTargeting) Reset() {
+	*x = ComponentTargeting{}
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComponentTargeting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComponentTargeting) ProtoMessage() {}
+
+func (x *ComponentTargeting) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComponentTargeting.ProtoReflect.Descriptor instead.
+func (*ComponentTargeting) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ComponentTargeting) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *ComponentTargeting) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *ComponentTargeting) GetTargeting() *Targeting {
+	if x != nil {
+		return x.Targeting
+	}
+	return nil
+}
+
+func (x *ComponentTargeting) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ComponentTargeting) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *ComponentTargeting) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
 
 // ListComponentsRequest pages through a project's components.
 type ListComponentsRequest struct {
@@ -36,7 +217,7 @@ type ListComponentsRequest struct {
 
 func (x *ListComponentsRequest) Reset() {
 	*x = ListComponentsRequest{}
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[0]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +229,7 @@ func (x *ListComponentsRequest) String() string {
 func (*ListComponentsRequest) ProtoMessage() {}
 
 func (x *ListComponentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[0]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +242,7 @@ func (x *ListComponentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListComponentsRequest.ProtoReflect.Descriptor instead.
 func (*ListComponentsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{0}
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListComponentsRequest) GetProject() string {
@@ -96,7 +277,7 @@ type ListComponentsResponse struct {
 
 func (x *ListComponentsResponse) Reset() {
 	*x = ListComponentsResponse{}
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[1]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -108,7 +289,7 @@ func (x *ListComponentsResponse) String() string {
 func (*ListComponentsResponse) ProtoMessage() {}
 
 func (x *ListComponentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[1]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -121,7 +302,7 @@ func (x *ListComponentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListComponentsResponse.ProtoReflect.Descriptor instead.
 func (*ListComponentsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListComponentsResponse) GetComponents() []*Component {
@@ -149,7 +330,7 @@ type GetComponentRequest struct {
 
 func (x *GetComponentRequest) Reset() {
 	*x = GetComponentRequest{}
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[2]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +342,7 @@ func (x *GetComponentRequest) String() string {
 func (*GetComponentRequest) ProtoMessage() {}
 
 func (x *GetComponentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[2]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +355,7 @@ func (x *GetComponentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetComponentRequest.ProtoReflect.Descriptor instead.
 func (*GetComponentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetComponentRequest) GetProject() string {
@@ -202,7 +383,7 @@ type CreateComponentRequest struct {
 
 func (x *CreateComponentRequest) Reset() {
 	*x = CreateComponentRequest{}
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[3]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -214,7 +395,7 @@ func (x *CreateComponentRequest) String() string {
 func (*CreateComponentRequest) ProtoMessage() {}
 
 func (x *CreateComponentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[3]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -227,7 +408,7 @@ func (x *CreateComponentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateComponentRequest.ProtoReflect.Descriptor instead.
 func (*CreateComponentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateComponentRequest) GetProject() string {
@@ -256,7 +437,7 @@ type UpdateComponentRequest struct {
 
 func (x *UpdateComponentRequest) Reset() {
 	*x = UpdateComponentRequest{}
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[4]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +449,7 @@ func (x *UpdateComponentRequest) String() string {
 func (*UpdateComponentRequest) ProtoMessage() {}
 
 func (x *UpdateComponentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[4]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +462,7 @@ func (x *UpdateComponentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateComponentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateComponentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateComponentRequest) GetProject() string {
@@ -317,7 +498,7 @@ type DeleteComponentRequest struct {
 
 func (x *DeleteComponentRequest) Reset() {
 	*x = DeleteComponentRequest{}
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[5]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +510,7 @@ func (x *DeleteComponentRequest) String() string {
 func (*DeleteComponentRequest) ProtoMessage() {}
 
 func (x *DeleteComponentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_component_service_proto_msgTypes[5]
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +523,7 @@ func (x *DeleteComponentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteComponentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteComponentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeleteComponentRequest) GetProject() string {
@@ -366,11 +547,496 @@ func (x *DeleteComponentRequest) GetEtag() string {
 	return ""
 }
 
+// RegisterVersionRequest carries the new version.
+type RegisterVersionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Component     string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	Version       *Version               `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterVersionRequest) Reset() {
+	*x = RegisterVersionRequest{}
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterVersionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterVersionRequest) ProtoMessage() {}
+
+func (x *RegisterVersionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterVersionRequest.ProtoReflect.Descriptor instead.
+func (*RegisterVersionRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RegisterVersionRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *RegisterVersionRequest) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *RegisterVersionRequest) GetVersion() *Version {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+// ListVersionsRequest pages through a component's versions.
+type ListVersionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Component     string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	PageSize      int32                  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVersionsRequest) Reset() {
+	*x = ListVersionsRequest{}
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVersionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVersionsRequest) ProtoMessage() {}
+
+func (x *ListVersionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVersionsRequest.ProtoReflect.Descriptor instead.
+func (*ListVersionsRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListVersionsRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *ListVersionsRequest) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *ListVersionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListVersionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListVersionsResponse is one page of versions.
+type ListVersionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Versions      []*ComponentVersion    `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVersionsResponse) Reset() {
+	*x = ListVersionsResponse{}
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVersionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVersionsResponse) ProtoMessage() {}
+
+func (x *ListVersionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVersionsResponse.ProtoReflect.Descriptor instead.
+func (*ListVersionsResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListVersionsResponse) GetVersions() []*ComponentVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *ListVersionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetVersionRequest names a version of a component.
+type GetVersionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Component     string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	Version       string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVersionRequest) Reset() {
+	*x = GetVersionRequest{}
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVersionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVersionRequest) ProtoMessage() {}
+
+func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVersionRequest.ProtoReflect.Descriptor instead.
+func (*GetVersionRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetVersionRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *GetVersionRequest) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *GetVersionRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+// UpdateVersionRequest carries the changed version; version.version names
+// it. etag, when set, must be the component's current etag.
+type UpdateVersionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Component     string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	Version       *Version               `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	Etag          string                 `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateVersionRequest) Reset() {
+	*x = UpdateVersionRequest{}
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateVersionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateVersionRequest) ProtoMessage() {}
+
+func (x *UpdateVersionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateVersionRequest.ProtoReflect.Descriptor instead.
+func (*UpdateVersionRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateVersionRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *UpdateVersionRequest) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *UpdateVersionRequest) GetVersion() *Version {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+func (x *UpdateVersionRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateVersionRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// GetComponentTargetingRequest names a component in an environment.
+type GetComponentTargetingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Component     string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	Environment   string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetComponentTargetingRequest) Reset() {
+	*x = GetComponentTargetingRequest{}
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetComponentTargetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetComponentTargetingRequest) ProtoMessage() {}
+
+func (x *GetComponentTargetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetComponentTargetingRequest.ProtoReflect.Descriptor instead.
+func (*GetComponentTargetingRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetComponentTargetingRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *GetComponentTargetingRequest) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *GetComponentTargetingRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+// UpdateComponentTargetingRequest carries the new targeting; etag, when set,
+// must be the targeting's current etag.
+type UpdateComponentTargetingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Component     string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	Environment   string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
+	Targeting     *Targeting             `protobuf:"bytes,4,opt,name=targeting,proto3" json:"targeting,omitempty"`
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	Etag          string                 `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateComponentTargetingRequest) Reset() {
+	*x = UpdateComponentTargetingRequest{}
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateComponentTargetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateComponentTargetingRequest) ProtoMessage() {}
+
+func (x *UpdateComponentTargetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_component_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateComponentTargetingRequest.ProtoReflect.Descriptor instead.
+func (*UpdateComponentTargetingRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_component_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UpdateComponentTargetingRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *UpdateComponentTargetingRequest) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *UpdateComponentTargetingRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *UpdateComponentTargetingRequest) GetTargeting() *Targeting {
+	if x != nil {
+		return x.Targeting
+	}
+	return nil
+}
+
+func (x *UpdateComponentTargetingRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateComponentTargetingRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 var File_switchyard_v1_component_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_component_service_proto_rawDesc = "" +
 	"\n" +
-	"%switchyard/v1/component_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1dswitchyard/v1/resources.proto\"m\n" +
+	"%switchyard/v1/component_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dswitchyard/v1/resources.proto\"\xed\x01\n" +
+	"\x10ComponentVersion\x12\x1c\n" +
+	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x120\n" +
+	"\aversion\x18\x02 \x01(\v2\x16.switchyard.v1.VersionR\aversion\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\"\n" +
+	"\fenvironments\x18\x04 \x03(\tR\fenvironments\x12\x12\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\x12;\n" +
+	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\xf9\x01\n" +
+	"\x12ComponentTargeting\x12\x1c\n" +
+	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12 \n" +
+	"\venvironment\x18\x02 \x01(\tR\venvironment\x126\n" +
+	"\ttargeting\x18\x03 \x01(\v2\x18.switchyard.v1.TargetingR\ttargeting\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\x12\x1a\n" +
+	"\brevision\x18\x05 \x01(\x04R\brevision\x12;\n" +
+	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"m\n" +
 	"\x15ListComponentsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -395,13 +1061,56 @@ const file_switchyard_v1_component_service_proto_rawDesc = "" +
 	"\x16DeleteComponentRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag2\xdb\x05\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"\x82\x01\n" +
+	"\x16RegisterVersionRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
+	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x120\n" +
+	"\aversion\x18\x03 \x01(\v2\x16.switchyard.v1.VersionR\aversion\"\x89\x01\n" +
+	"\x13ListVersionsRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
+	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"{\n" +
+	"\x14ListVersionsResponse\x12;\n" +
+	"\bversions\x18\x01 \x03(\v2\x1f.switchyard.v1.ComponentVersionR\bversions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"e\n" +
+	"\x11GetVersionRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
+	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\"\xd1\x01\n" +
+	"\x14UpdateVersionRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
+	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x120\n" +
+	"\aversion\x18\x03 \x01(\v2\x16.switchyard.v1.VersionR\aversion\x12;\n" +
+	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\x12\x12\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\"x\n" +
+	"\x1cGetComponentTargetingRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
+	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12 \n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\"\x84\x02\n" +
+	"\x1fUpdateComponentTargetingRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
+	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12 \n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\x126\n" +
+	"\ttargeting\x18\x04 \x01(\v2\x18.switchyard.v1.TargetingR\ttargeting\x12;\n" +
+	"\vupdate_mask\x18\x05 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\x12\x12\n" +
+	"\x04etag\x18\x06 \x01(\tR\x04etag2\x8a\x0e\n" +
 	"\x10ComponentService\x12\x8c\x01\n" +
 	"\x0eListComponents\x12$.switchyard.v1.ListComponentsRequest\x1a%.switchyard.v1.ListComponentsResponse\"-\x82\xd3\xe4\x93\x02'\x12%/api/v1/projects/{project}/components\x12\x81\x01\n" +
 	"\fGetComponent\x12\".switchyard.v1.GetComponentRequest\x1a\x18.switchyard.v1.Component\"3\x82\xd3\xe4\x93\x02-\x12+/api/v1/projects/{project}/components/{key}\x12\x8c\x01\n" +
 	"\x0fCreateComponent\x12%.switchyard.v1.CreateComponentRequest\x1a\x18.switchyard.v1.Component\"8\x82\xd3\xe4\x93\x022:\tcomponent\"%/api/v1/projects/{project}/components\x12\x9c\x01\n" +
 	"\x0fUpdateComponent\x12%.switchyard.v1.UpdateComponentRequest\x1a\x18.switchyard.v1.Component\"H\x82\xd3\xe4\x93\x02B:\tcomponent25/api/v1/projects/{project}/components/{component.key}\x12\x85\x01\n" +
-	"\x0fDeleteComponent\x12%.switchyard.v1.DeleteComponentRequest\x1a\x16.google.protobuf.Empty\"3\x82\xd3\xe4\x93\x02-*+/api/v1/projects/{project}/components/{key}BJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\x0fDeleteComponent\x12%.switchyard.v1.DeleteComponentRequest\x1a\x16.google.protobuf.Empty\"3\x82\xd3\xe4\x93\x02-*+/api/v1/projects/{project}/components/{key}\x12\xa6\x01\n" +
+	"\x0fRegisterVersion\x12%.switchyard.v1.RegisterVersionRequest\x1a\x1f.switchyard.v1.ComponentVersion\"K\x82\xd3\xe4\x93\x02E:\aversion\":/api/v1/projects/{project}/components/{component}/versions\x12\x9b\x01\n" +
+	"\fListVersions\x12\".switchyard.v1.ListVersionsRequest\x1a#.switchyard.v1.ListVersionsResponse\"B\x82\xd3\xe4\x93\x02<\x12:/api/v1/projects/{project}/components/{component}/versions\x12\x9d\x01\n" +
+	"\n" +
+	"GetVersion\x12 .switchyard.v1.GetVersionRequest\x1a\x1f.switchyard.v1.ComponentVersion\"L\x82\xd3\xe4\x93\x02F\x12D/api/v1/projects/{project}/components/{component}/versions/{version}\x12\xb4\x01\n" +
+	"\rUpdateVersion\x12#.switchyard.v1.UpdateVersionRequest\x1a\x1f.switchyard.v1.ComponentVersion\"]\x82\xd3\xe4\x93\x02W:\aversion2L/api/v1/projects/{project}/components/{component}/versions/{version.version}\x12\xbd\x01\n" +
+	"\x15GetComponentTargeting\x12+.switchyard.v1.GetComponentTargetingRequest\x1a!.switchyard.v1.ComponentTargeting\"T\x82\xd3\xe4\x93\x02N\x12L/api/v1/projects/{project}/components/{component}/environments/{environment}\x12\xce\x01\n" +
+	"\x18UpdateComponentTargeting\x12..switchyard.v1.UpdateComponentTargetingRequest\x1a!.switchyard.v1.ComponentTargeting\"_\x82\xd3\xe4\x93\x02Y:\ttargeting2L/api/v1/projects/{project}/components/{component}/environments/{environment}BJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
 
 var (
 	file_switchyard_v1_component_service_proto_rawDescOnce sync.Once
@@ -415,38 +1124,72 @@ func file_switchyard_v1_component_service_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_component_service_proto_rawDescData
 }
 
-var file_switchyard_v1_component_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_switchyard_v1_component_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_switchyard_v1_component_service_proto_goTypes = []any{
-	(*ListComponentsRequest)(nil),  // 0: switchyard.v1.ListComponentsRequest
-	(*ListComponentsResponse)(nil), // 1: switchyard.v1.ListComponentsResponse
-	(*GetComponentRequest)(nil),    // 2: switchyard.v1.GetComponentRequest
-	(*CreateComponentRequest)(nil), // 3: switchyard.v1.CreateComponentRequest
-	(*UpdateComponentRequest)(nil), // 4: switchyard.v1.UpdateComponentRequest
-	(*DeleteComponentRequest)(nil), // 5: switchyard.v1.DeleteComponentRequest
-	(*Component)(nil),              // 6: switchyard.v1.Component
-	(*fieldmaskpb.FieldMask)(nil),  // 7: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),          // 8: google.protobuf.Empty
+	(*ComponentVersion)(nil),                // 0: switchyard.v1.ComponentVersion
+	(*ComponentTargeting)(nil),              // 1: switchyard.v1.ComponentTargeting
+	(*ListComponentsRequest)(nil),           // 2: switchyard.v1.ListComponentsRequest
+	(*ListComponentsResponse)(nil),          // 3: switchyard.v1.ListComponentsResponse
+	(*GetComponentRequest)(nil),             // 4: switchyard.v1.GetComponentRequest
+	(*CreateComponentRequest)(nil),          // 5: switchyard.v1.CreateComponentRequest
+	(*UpdateComponentRequest)(nil),          // 6: switchyard.v1.UpdateComponentRequest
+	(*DeleteComponentRequest)(nil),          // 7: switchyard.v1.DeleteComponentRequest
+	(*RegisterVersionRequest)(nil),          // 8: switchyard.v1.RegisterVersionRequest
+	(*ListVersionsRequest)(nil),             // 9: switchyard.v1.ListVersionsRequest
+	(*ListVersionsResponse)(nil),            // 10: switchyard.v1.ListVersionsResponse
+	(*GetVersionRequest)(nil),               // 11: switchyard.v1.GetVersionRequest
+	(*UpdateVersionRequest)(nil),            // 12: switchyard.v1.UpdateVersionRequest
+	(*GetComponentTargetingRequest)(nil),    // 13: switchyard.v1.GetComponentTargetingRequest
+	(*UpdateComponentTargetingRequest)(nil), // 14: switchyard.v1.UpdateComponentTargetingRequest
+	(*Version)(nil),                         // 15: switchyard.v1.Version
+	(*timestamppb.Timestamp)(nil),           // 16: google.protobuf.Timestamp
+	(*Targeting)(nil),                       // 17: switchyard.v1.Targeting
+	(*Component)(nil),                       // 18: switchyard.v1.Component
+	(*fieldmaskpb.FieldMask)(nil),           // 19: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                   // 20: google.protobuf.Empty
 }
 var file_switchyard_v1_component_service_proto_depIdxs = []int32{
-	6, // 0: switchyard.v1.ListComponentsResponse.components:type_name -> switchyard.v1.Component
-	6, // 1: switchyard.v1.CreateComponentRequest.component:type_name -> switchyard.v1.Component
-	6, // 2: switchyard.v1.UpdateComponentRequest.component:type_name -> switchyard.v1.Component
-	7, // 3: switchyard.v1.UpdateComponentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0, // 4: switchyard.v1.ComponentService.ListComponents:input_type -> switchyard.v1.ListComponentsRequest
-	2, // 5: switchyard.v1.ComponentService.GetComponent:input_type -> switchyard.v1.GetComponentRequest
-	3, // 6: switchyard.v1.ComponentService.CreateComponent:input_type -> switchyard.v1.CreateComponentRequest
-	4, // 7: switchyard.v1.ComponentService.UpdateComponent:input_type -> switchyard.v1.UpdateComponentRequest
-	5, // 8: switchyard.v1.ComponentService.DeleteComponent:input_type -> switchyard.v1.DeleteComponentRequest
-	1, // 9: switchyard.v1.ComponentService.ListComponents:output_type -> switchyard.v1.ListComponentsResponse
-	6, // 10: switchyard.v1.ComponentService.GetComponent:output_type -> switchyard.v1.Component
-	6, // 11: switchyard.v1.ComponentService.CreateComponent:output_type -> switchyard.v1.Component
-	6, // 12: switchyard.v1.ComponentService.UpdateComponent:output_type -> switchyard.v1.Component
-	8, // 13: switchyard.v1.ComponentService.DeleteComponent:output_type -> google.protobuf.Empty
-	9, // [9:14] is the sub-list for method output_type
-	4, // [4:9] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	15, // 0: switchyard.v1.ComponentVersion.version:type_name -> switchyard.v1.Version
+	16, // 1: switchyard.v1.ComponentVersion.update_time:type_name -> google.protobuf.Timestamp
+	17, // 2: switchyard.v1.ComponentTargeting.targeting:type_name -> switchyard.v1.Targeting
+	16, // 3: switchyard.v1.ComponentTargeting.update_time:type_name -> google.protobuf.Timestamp
+	18, // 4: switchyard.v1.ListComponentsResponse.components:type_name -> switchyard.v1.Component
+	18, // 5: switchyard.v1.CreateComponentRequest.component:type_name -> switchyard.v1.Component
+	18, // 6: switchyard.v1.UpdateComponentRequest.component:type_name -> switchyard.v1.Component
+	19, // 7: switchyard.v1.UpdateComponentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	15, // 8: switchyard.v1.RegisterVersionRequest.version:type_name -> switchyard.v1.Version
+	0,  // 9: switchyard.v1.ListVersionsResponse.versions:type_name -> switchyard.v1.ComponentVersion
+	15, // 10: switchyard.v1.UpdateVersionRequest.version:type_name -> switchyard.v1.Version
+	19, // 11: switchyard.v1.UpdateVersionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	17, // 12: switchyard.v1.UpdateComponentTargetingRequest.targeting:type_name -> switchyard.v1.Targeting
+	19, // 13: switchyard.v1.UpdateComponentTargetingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 14: switchyard.v1.ComponentService.ListComponents:input_type -> switchyard.v1.ListComponentsRequest
+	4,  // 15: switchyard.v1.ComponentService.GetComponent:input_type -> switchyard.v1.GetComponentRequest
+	5,  // 16: switchyard.v1.ComponentService.CreateComponent:input_type -> switchyard.v1.CreateComponentRequest
+	6,  // 17: switchyard.v1.ComponentService.UpdateComponent:input_type -> switchyard.v1.UpdateComponentRequest
+	7,  // 18: switchyard.v1.ComponentService.DeleteComponent:input_type -> switchyard.v1.DeleteComponentRequest
+	8,  // 19: switchyard.v1.ComponentService.RegisterVersion:input_type -> switchyard.v1.RegisterVersionRequest
+	9,  // 20: switchyard.v1.ComponentService.ListVersions:input_type -> switchyard.v1.ListVersionsRequest
+	11, // 21: switchyard.v1.ComponentService.GetVersion:input_type -> switchyard.v1.GetVersionRequest
+	12, // 22: switchyard.v1.ComponentService.UpdateVersion:input_type -> switchyard.v1.UpdateVersionRequest
+	13, // 23: switchyard.v1.ComponentService.GetComponentTargeting:input_type -> switchyard.v1.GetComponentTargetingRequest
+	14, // 24: switchyard.v1.ComponentService.UpdateComponentTargeting:input_type -> switchyard.v1.UpdateComponentTargetingRequest
+	3,  // 25: switchyard.v1.ComponentService.ListComponents:output_type -> switchyard.v1.ListComponentsResponse
+	18, // 26: switchyard.v1.ComponentService.GetComponent:output_type -> switchyard.v1.Component
+	18, // 27: switchyard.v1.ComponentService.CreateComponent:output_type -> switchyard.v1.Component
+	18, // 28: switchyard.v1.ComponentService.UpdateComponent:output_type -> switchyard.v1.Component
+	20, // 29: switchyard.v1.ComponentService.DeleteComponent:output_type -> google.protobuf.Empty
+	0,  // 30: switchyard.v1.ComponentService.RegisterVersion:output_type -> switchyard.v1.ComponentVersion
+	10, // 31: switchyard.v1.ComponentService.ListVersions:output_type -> switchyard.v1.ListVersionsResponse
+	0,  // 32: switchyard.v1.ComponentService.GetVersion:output_type -> switchyard.v1.ComponentVersion
+	0,  // 33: switchyard.v1.ComponentService.UpdateVersion:output_type -> switchyard.v1.ComponentVersion
+	1,  // 34: switchyard.v1.ComponentService.GetComponentTargeting:output_type -> switchyard.v1.ComponentTargeting
+	1,  // 35: switchyard.v1.ComponentService.UpdateComponentTargeting:output_type -> switchyard.v1.ComponentTargeting
+	25, // [25:36] is the sub-list for method output_type
+	14, // [14:25] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_component_service_proto_init() }
@@ -461,7 +1204,7 @@ func file_switchyard_v1_component_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_component_service_proto_rawDesc), len(file_switchyard_v1_component_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

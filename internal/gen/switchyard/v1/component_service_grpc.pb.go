@@ -20,11 +20,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ComponentService_ListComponents_FullMethodName  = "/switchyard.v1.ComponentService/ListComponents"
-	ComponentService_GetComponent_FullMethodName    = "/switchyard.v1.ComponentService/GetComponent"
-	ComponentService_CreateComponent_FullMethodName = "/switchyard.v1.ComponentService/CreateComponent"
-	ComponentService_UpdateComponent_FullMethodName = "/switchyard.v1.ComponentService/UpdateComponent"
-	ComponentService_DeleteComponent_FullMethodName = "/switchyard.v1.ComponentService/DeleteComponent"
+	ComponentService_ListComponents_FullMethodName           = "/switchyard.v1.ComponentService/ListComponents"
+	ComponentService_GetComponent_FullMethodName             = "/switchyard.v1.ComponentService/GetComponent"
+	ComponentService_CreateComponent_FullMethodName          = "/switchyard.v1.ComponentService/CreateComponent"
+	ComponentService_UpdateComponent_FullMethodName          = "/switchyard.v1.ComponentService/UpdateComponent"
+	ComponentService_DeleteComponent_FullMethodName          = "/switchyard.v1.ComponentService/DeleteComponent"
+	ComponentService_RegisterVersion_FullMethodName          = "/switchyard.v1.ComponentService/RegisterVersion"
+	ComponentService_ListVersions_FullMethodName             = "/switchyard.v1.ComponentService/ListVersions"
+	ComponentService_GetVersion_FullMethodName               = "/switchyard.v1.ComponentService/GetVersion"
+	ComponentService_UpdateVersion_FullMethodName            = "/switchyard.v1.ComponentService/UpdateVersion"
+	ComponentService_GetComponentTargeting_FullMethodName    = "/switchyard.v1.ComponentService/GetComponentTargeting"
+	ComponentService_UpdateComponentTargeting_FullMethodName = "/switchyard.v1.ComponentService/UpdateComponentTargeting"
 )
 
 // ComponentServiceClient is the client API for ComponentService service.
@@ -43,6 +49,29 @@ type ComponentServiceClient interface {
 	UpdateComponent(ctx context.Context, in *UpdateComponentRequest, opts ...grpc.CallOption) (*Component, error)
 	// DeleteComponent deletes a component.
 	DeleteComponent(ctx context.Context, in *DeleteComponentRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// RegisterVersion registers a version the deployment pipeline has put
+	// into the live environment. It is DEPLOYED until some environment's
+	// targeting serves it. A version with the same SemVer precedence as a
+	// registered one (build metadata ignored) is refused with ALREADY_EXISTS.
+	RegisterVersion(ctx context.Context, in *RegisterVersionRequest, opts ...grpc.CallOption) (*ComponentVersion, error)
+	// ListVersions lists a component's versions in registration (document)
+	// order, each with its state.
+	ListVersions(ctx context.Context, in *ListVersionsRequest, opts ...grpc.CallOption) (*ListVersionsResponse, error)
+	// GetVersion returns one version with its state. The version is found by
+	// SemVer precedence, so "v2.4" finds "2.4.0".
+	GetVersion(ctx context.Context, in *GetVersionRequest, opts ...grpc.CallOption) (*ComponentVersion, error)
+	// UpdateVersion changes the fields named in update_mask (all when empty)
+	// of notes, artifact, required, labels, deprecated and withdrawn; the
+	// version string itself never changes. Withdrawing a version that some
+	// environment's targeting still serves fails with FAILED_PRECONDITION
+	// naming the targeting; a withdrawn version cannot be restored.
+	UpdateVersion(ctx context.Context, in *UpdateVersionRequest, opts ...grpc.CallOption) (*ComponentVersion, error)
+	// GetComponentTargeting returns a component's targeting in one
+	// environment.
+	GetComponentTargeting(ctx context.Context, in *GetComponentTargetingRequest, opts ...grpc.CallOption) (*ComponentTargeting, error)
+	// UpdateComponentTargeting replaces a component's targeting in one
+	// environment, or the fields of it named in update_mask.
+	UpdateComponentTargeting(ctx context.Context, in *UpdateComponentTargetingRequest, opts ...grpc.CallOption) (*ComponentTargeting, error)
 }
 
 type componentServiceClient struct {
@@ -103,6 +132,66 @@ func (c *componentServiceClient) DeleteComponent(ctx context.Context, in *Delete
 	return out, nil
 }
 
+func (c *componentServiceClient) RegisterVersion(ctx context.Context, in *RegisterVersionRequest, opts ...grpc.CallOption) (*ComponentVersion, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComponentVersion)
+	err := c.cc.Invoke(ctx, ComponentService_RegisterVersion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *componentServiceClient) ListVersions(ctx context.Context, in *ListVersionsRequest, opts ...grpc.CallOption) (*ListVersionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListVersionsResponse)
+	err := c.cc.Invoke(ctx, ComponentService_ListVersions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *componentServiceClient) GetVersion(ctx context.Context, in *GetVersionRequest, opts ...grpc.CallOption) (*ComponentVersion, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComponentVersion)
+	err := c.cc.Invoke(ctx, ComponentService_GetVersion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *componentServiceClient) UpdateVersion(ctx context.Context, in *UpdateVersionRequest, opts ...grpc.CallOption) (*ComponentVersion, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComponentVersion)
+	err := c.cc.Invoke(ctx, ComponentService_UpdateVersion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *componentServiceClient) GetComponentTargeting(ctx context.Context, in *GetComponentTargetingRequest, opts ...grpc.CallOption) (*ComponentTargeting, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComponentTargeting)
+	err := c.cc.Invoke(ctx, ComponentService_GetComponentTargeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *componentServiceClient) UpdateComponentTargeting(ctx context.Context, in *UpdateComponentTargetingRequest, opts ...grpc.CallOption) (*ComponentTargeting, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComponentTargeting)
+	err := c.cc.Invoke(ctx, ComponentService_UpdateComponentTargeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ComponentServiceServer is the server API for ComponentService service.
 // All implementations must embed UnimplementedComponentServiceServer
 // for forward compatibility.
@@ -119,6 +208,29 @@ type ComponentServiceServer interface {
 	UpdateComponent(context.Context, *UpdateComponentRequest) (*Component, error)
 	// DeleteComponent deletes a component.
 	DeleteComponent(context.Context, *DeleteComponentRequest) (*emptypb.Empty, error)
+	// RegisterVersion registers a version the deployment pipeline has put
+	// into the live environment. It is DEPLOYED until some environment's
+	// targeting serves it. A version with the same SemVer precedence as a
+	// registered one (build metadata ignored) is refused with ALREADY_EXISTS.
+	RegisterVersion(context.Context, *RegisterVersionRequest) (*ComponentVersion, error)
+	// ListVersions lists a component's versions in registration (document)
+	// order, each with its state.
+	ListVersions(context.Context, *ListVersionsRequest) (*ListVersionsResponse, error)
+	// GetVersion returns one version with its state. The version is found by
+	// SemVer precedence, so "v2.4" finds "2.4.0".
+	GetVersion(context.Context, *GetVersionRequest) (*ComponentVersion, error)
+	// UpdateVersion changes the fields named in update_mask (all when empty)
+	// of notes, artifact, required, labels, deprecated and withdrawn; the
+	// version string itself never changes. Withdrawing a version that some
+	// environment's targeting still serves fails with FAILED_PRECONDITION
+	// naming the targeting; a withdrawn version cannot be restored.
+	UpdateVersion(context.Context, *UpdateVersionRequest) (*ComponentVersion, error)
+	// GetComponentTargeting returns a component's targeting in one
+	// environment.
+	GetComponentTargeting(context.Context, *GetComponentTargetingRequest) (*ComponentTargeting, error)
+	// UpdateComponentTargeting replaces a component's targeting in one
+	// environment, or the fields of it named in update_mask.
+	UpdateComponentTargeting(context.Context, *UpdateComponentTargetingRequest) (*ComponentTargeting, error)
 	mustEmbedUnimplementedComponentServiceServer()
 }
 
@@ -143,6 +255,24 @@ func (UnimplementedComponentServiceServer) UpdateComponent(context.Context, *Upd
 }
 func (UnimplementedComponentServiceServer) DeleteComponent(context.Context, *DeleteComponentRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteComponent not implemented")
+}
+func (UnimplementedComponentServiceServer) RegisterVersion(context.Context, *RegisterVersionRequest) (*ComponentVersion, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegisterVersion not implemented")
+}
+func (UnimplementedComponentServiceServer) ListVersions(context.Context, *ListVersionsRequest) (*ListVersionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListVersions not implemented")
+}
+func (UnimplementedComponentServiceServer) GetVersion(context.Context, *GetVersionRequest) (*ComponentVersion, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetVersion not implemented")
+}
+func (UnimplementedComponentServiceServer) UpdateVersion(context.Context, *UpdateVersionRequest) (*ComponentVersion, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateVersion not implemented")
+}
+func (UnimplementedComponentServiceServer) GetComponentTargeting(context.Context, *GetComponentTargetingRequest) (*ComponentTargeting, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetComponentTargeting not implemented")
+}
+func (UnimplementedComponentServiceServer) UpdateComponentTargeting(context.Context, *UpdateComponentTargetingRequest) (*ComponentTargeting, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateComponentTargeting not implemented")
 }
 func (UnimplementedComponentServiceServer) mustEmbedUnimplementedComponentServiceServer() {}
 func (UnimplementedComponentServiceServer) testEmbeddedByValue()                          {}
@@ -255,6 +385,114 @@ func _ComponentService_DeleteComponent_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ComponentService_RegisterVersion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegisterVersionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComponentServiceServer).RegisterVersion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComponentService_RegisterVersion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComponentServiceServer).RegisterVersion(ctx, req.(*RegisterVersionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComponentService_ListVersions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListVersionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComponentServiceServer).ListVersions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComponentService_ListVersions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComponentServiceServer).ListVersions(ctx, req.(*ListVersionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComponentService_GetVersion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetVersionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComponentServiceServer).GetVersion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComponentService_GetVersion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComponentServiceServer).GetVersion(ctx, req.(*GetVersionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComponentService_UpdateVersion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateVersionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComponentServiceServer).UpdateVersion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComponentService_UpdateVersion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComponentServiceServer).UpdateVersion(ctx, req.(*UpdateVersionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComponentService_GetComponentTargeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetComponentTargetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComponentServiceServer).GetComponentTargeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComponentService_GetComponentTargeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComponentServiceServer).GetComponentTargeting(ctx, req.(*GetComponentTargetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComponentService_UpdateComponentTargeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateComponentTargetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComponentServiceServer).UpdateComponentTargeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComponentService_UpdateComponentTargeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComponentServiceServer).UpdateComponentTargeting(ctx, req.(*UpdateComponentTargetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ComponentService_ServiceDesc is the grpc.ServiceDesc for ComponentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -281,6 +519,30 @@ var ComponentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteComponent",
 			Handler:    _ComponentService_DeleteComponent_Handler,
+		},
+		{
+			MethodName: "RegisterVersion",
+			Handler:    _ComponentService_RegisterVersion_Handler,
+		},
+		{
+			MethodName: "ListVersions",
+			Handler:    _ComponentService_ListVersions_Handler,
+		},
+		{
+			MethodName: "GetVersion",
+			Handler:    _ComponentService_GetVersion_Handler,
+		},
+		{
+			MethodName: "UpdateVersion",
+			Handler:    _ComponentService_UpdateVersion_Handler,
+		},
+		{
+			MethodName: "GetComponentTargeting",
+			Handler:    _ComponentService_GetComponentTargeting_Handler,
+		},
+		{
+			MethodName: "UpdateComponentTargeting",
+			Handler:    _ComponentService_UpdateComponentTargeting_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

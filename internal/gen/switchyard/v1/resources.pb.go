@@ -1013,13 +1013,19 @@ func (x *FlagTargeting) GetUpdateTime() *timestamppb.Timestamp {
 
 // Version is one deployed version of a component.
 type Version struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
-	Notes         string                 `protobuf:"bytes,2,opt,name=notes,proto3" json:"notes,omitempty"`
-	Artifact      string                 `protobuf:"bytes,3,opt,name=artifact,proto3" json:"artifact,omitempty"`
-	Required      bool                   `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
-	Withdrawn     bool                   `protobuf:"varint,5,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
-	Labels        map[string]string      `protobuf:"bytes,6,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Version is a semantic version, unique in the component by precedence.
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	Notes   string `protobuf:"bytes,2,opt,name=notes,proto3" json:"notes,omitempty"`
+	// Artifact is where the build lives, e.g. a store or registry URL.
+	Artifact string `protobuf:"bytes,3,opt,name=artifact,proto3" json:"artifact,omitempty"`
+	// Required marks an update that must be pushed (e.g. a security fix).
+	Required bool `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
+	// Withdrawn versions are never served; clients on one must update.
+	Withdrawn bool              `protobuf:"varint,5,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	Labels    map[string]string `protobuf:"bytes,6,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Deprecated versions are still served but should be left; informational.
+	Deprecated    bool `protobuf:"varint,7,opt,name=deprecated,proto3" json:"deprecated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1094,6 +1100,13 @@ func (x *Version) GetLabels() map[string]string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *Version) GetDeprecated() bool {
+	if x != nil {
+		return x.Deprecated
+	}
+	return false
 }
 
 // Component is a deployable thing whose versions CI/CD registers.
@@ -1617,14 +1630,17 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\x04etag\x18\x04 \x01(\tR\x04etag\x12\x1a\n" +
 	"\brevision\x18\x05 \x01(\x04R\brevision\x12;\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x86\x02\n" +
+	"updateTime\"\xa6\x02\n" +
 	"\aVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x14\n" +
 	"\x05notes\x18\x02 \x01(\tR\x05notes\x12\x1a\n" +
 	"\bartifact\x18\x03 \x01(\tR\bartifact\x12\x1a\n" +
 	"\brequired\x18\x04 \x01(\bR\brequired\x12\x1c\n" +
 	"\twithdrawn\x18\x05 \x01(\bR\twithdrawn\x12:\n" +
-	"\x06labels\x18\x06 \x03(\v2\".switchyard.v1.Version.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\x06 \x03(\v2\".switchyard.v1.Version.LabelsEntryR\x06labels\x12\x1e\n" +
+	"\n" +
+	"deprecated\x18\a \x01(\bR\n" +
+	"deprecated\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd1\x03\n" +

@@ -159,14 +159,17 @@ func (*SyncRequest_Hello) isSyncRequest_Message() {}
 
 func (*SyncRequest_Ack) isSyncRequest_Message() {}
 
-// Hello opens a stream.
+// Hello opens a stream; it must be the stream's first message, and comes
+// once.
 type Hello struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	SdkName    string                 `protobuf:"bytes,1,opt,name=sdk_name,json=sdkName,proto3" json:"sdk_name,omitempty"`
 	SdkVersion string                 `protobuf:"bytes,2,opt,name=sdk_version,json=sdkVersion,proto3" json:"sdk_version,omitempty"`
-	// Revision the SDK already holds (0: none).
+	// Revision the SDK already holds (0: none), from an earlier stream, a
+	// cache file or a bootstrap document.
 	Revision uint64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
-	// Sections the SDK holds, so unchanged ones are not sent again.
+	// Sections the SDK holds, so unchanged ones are not sent again: only the
+	// hash is compared, so an SDK may send refs with the hash alone.
 	Sections      []*SectionRef `protobuf:"bytes,4,rep,name=sections,proto3" json:"sections,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -230,7 +233,7 @@ func (x *Hello) GetSections() []*SectionRef {
 	return nil
 }
 
-// Ack says the SDK has applied a revision.
+// Ack says the SDK has applied a revision: it evaluates on it from now on.
 type Ack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Revision      uint64                 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
@@ -460,8 +463,14 @@ func (x *Section) GetPayload() []byte {
 }
 
 // Ruleset is an environment's state at a revision: the complete, ordered
-// manifest of its sections, and the payload of every section the SDK does
-// not hold yet.
+// manifest of its sections (segments, then flags, then components, each in
+// document order), and the payload of every section of the manifest the
+// SDK does not hold yet: on the first Ruleset of a stream, those whose hash
+// the Hello did not list; later, those the previous Ruleset of the stream
+// did not have. Once it has applied a Ruleset, the SDK holds exactly the
+// manifest's sections and may forget any other. A Ruleset the SDK cannot
+// apply (a section missing or not matching its hash) ends the stream on the
+// SDK's side; it reconnects and says what it holds.
 type Ruleset struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
@@ -541,10 +550,14 @@ func (x *Ruleset) GetSections() []*Section {
 // GetConvergenceRequest names an environment and a revision (0: the
 // current one).
 type GetConvergenceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Environment   string                 `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
-	Revision      uint64                 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Project     string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Environment string                 `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
+	Revision    uint64                 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	// How many streams to list, those that have not converged first, then
+	// the longest connected (0: 100; at most 1000). Counts cover every
+	// stream.
+	MaxStreams    int32 `protobuf:"varint,4,opt,name=max_streams,json=maxStreams,proto3" json:"max_streams,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -600,12 +613,20 @@ func (x *GetConvergenceRequest) GetRevision() uint64 {
 	return 0
 }
 
+func (x *GetConvergenceRequest) GetMaxStreams() int32 {
+	if x != nil {
+		return x.MaxStreams
+	}
+	return 0
+}
+
 // Convergence is how far the connected SDKs of an environment are.
 type Convergence struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Project     string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
 	Environment string                 `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
-	Revision    uint64                 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	// The revision asked about (the current one if the request named none).
+	Revision uint64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Connected SDK streams.
 	Connected int32 `protobuf:"varint,4,opt,name=connected,proto3" json:"connected,omitempty"`
 	// Streams that have applied at least the revision.
@@ -689,15 +710,19 @@ func (x *Convergence) GetStreams() []*SdkStream {
 
 // SdkStream is one connected SDK.
 type SdkStream struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	SdkName        string                 `protobuf:"bytes,2,opt,name=sdk_name,json=sdkName,proto3" json:"sdk_name,omitempty"`
-	SdkVersion     string                 `protobuf:"bytes,3,opt,name=sdk_version,json=sdkVersion,proto3" json:"sdk_version,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	SdkName    string                 `protobuf:"bytes,2,opt,name=sdk_name,json=sdkName,proto3" json:"sdk_name,omitempty"`
+	SdkVersion string                 `protobuf:"bytes,3,opt,name=sdk_version,json=sdkVersion,proto3" json:"sdk_version,omitempty"`
+	// Network address of the SDK's host.
 	Peer           string                 `protobuf:"bytes,4,opt,name=peer,proto3" json:"peer,omitempty"`
 	ConnectedSince *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=connected_since,json=connectedSince,proto3" json:"connected_since,omitempty"`
-	AckedRevision  uint64                 `protobuf:"varint,6,opt,name=acked_revision,json=ackedRevision,proto3" json:"acked_revision,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Last revision the SDK acknowledged on this stream (0: none yet).
+	AckedRevision uint64 `protobuf:"varint,6,opt,name=acked_revision,json=ackedRevision,proto3" json:"acked_revision,omitempty"`
+	// ID of the SDK key the stream authenticated with.
+	KeyId         string `protobuf:"bytes,7,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SdkStream) Reset() {
@@ -772,6 +797,13 @@ func (x *SdkStream) GetAckedRevision() uint64 {
 	return 0
 }
 
+func (x *SdkStream) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
 var File_switchyard_v1_sync_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_sync_service_proto_rawDesc = "" +
@@ -805,18 +837,20 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x125\n" +
 	"\bmanifest\x18\x04 \x03(\v2\x19.switchyard.v1.SectionRefR\bmanifest\x122\n" +
-	"\bsections\x18\x05 \x03(\v2\x16.switchyard.v1.SectionR\bsections\"o\n" +
+	"\bsections\x18\x05 \x03(\v2\x16.switchyard.v1.SectionR\bsections\"\x90\x01\n" +
 	"\x15GetConvergenceRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x1a\n" +
-	"\brevision\x18\x03 \x01(\x04R\brevision\"\xd5\x01\n" +
+	"\brevision\x18\x03 \x01(\x04R\brevision\x12\x1f\n" +
+	"\vmax_streams\x18\x04 \x01(\x05R\n" +
+	"maxStreams\"\xd5\x01\n" +
 	"\vConvergence\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x12\x1c\n" +
 	"\tconnected\x18\x04 \x01(\x05R\tconnected\x12\x1c\n" +
 	"\tconverged\x18\x05 \x01(\x05R\tconverged\x122\n" +
-	"\astreams\x18\x06 \x03(\v2\x18.switchyard.v1.SdkStreamR\astreams\"\xd7\x01\n" +
+	"\astreams\x18\x06 \x03(\v2\x18.switchyard.v1.SdkStreamR\astreams\"\xee\x01\n" +
 	"\tSdkStream\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bsdk_name\x18\x02 \x01(\tR\asdkName\x12\x1f\n" +
@@ -824,7 +858,8 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"sdkVersion\x12\x12\n" +
 	"\x04peer\x18\x04 \x01(\tR\x04peer\x12C\n" +
 	"\x0fconnected_since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0econnectedSince\x12%\n" +
-	"\x0eacked_revision\x18\x06 \x01(\x04R\rackedRevision*x\n" +
+	"\x0eacked_revision\x18\x06 \x01(\x04R\rackedRevision\x12\x15\n" +
+	"\x06key_id\x18\a \x01(\tR\x05keyId*x\n" +
 	"\vSectionKind\x12\x1c\n" +
 	"\x18SECTION_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14SECTION_KIND_SEGMENT\x10\x01\x12\x15\n" +

@@ -31,13 +31,18 @@ const (
 // evaluate locally, and learns which revision each SDK has applied.
 type SyncServiceClient interface {
 	// Sync is one SDK connection. The SDK sends a Hello, the server answers
-	// with the environment's ruleset and then one Ruleset per new revision;
-	// the SDK acknowledges every revision it has applied. Needs a server SDK
-	// key. The server ends the stream after a maximum age; the SDK then
-	// reconnects, resuming from the revision it holds.
+	// with the environment's ruleset and then a Ruleset whenever the
+	// environment has a newer revision (a slow SDK skips revisions and gets
+	// the newest); the SDK acknowledges every revision it has applied. Needs
+	// a server SDK key (other keys: PERMISSION_DENIED). The server ends the
+	// stream with OK after a maximum age (load rebalancing; the SDK then
+	// reconnects at once, resuming from what it holds), with UNAVAILABLE when
+	// it shuts down, with UNAUTHENTICATED when the key is revoked and with
+	// NOT_FOUND when the environment is deleted.
 	Sync(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SyncRequest, SyncResponse], error)
-	// GetConvergence says how many connected SDKs of an environment have
-	// applied at least a revision, and lists them.
+	// GetConvergence says how many SDKs connected to this server for an
+	// environment have applied at least a revision, and lists them. Needs
+	// an admin token (any role).
 	GetConvergence(ctx context.Context, in *GetConvergenceRequest, opts ...grpc.CallOption) (*Convergence, error)
 }
 
@@ -80,13 +85,18 @@ func (c *syncServiceClient) GetConvergence(ctx context.Context, in *GetConvergen
 // evaluate locally, and learns which revision each SDK has applied.
 type SyncServiceServer interface {
 	// Sync is one SDK connection. The SDK sends a Hello, the server answers
-	// with the environment's ruleset and then one Ruleset per new revision;
-	// the SDK acknowledges every revision it has applied. Needs a server SDK
-	// key. The server ends the stream after a maximum age; the SDK then
-	// reconnects, resuming from the revision it holds.
+	// with the environment's ruleset and then a Ruleset whenever the
+	// environment has a newer revision (a slow SDK skips revisions and gets
+	// the newest); the SDK acknowledges every revision it has applied. Needs
+	// a server SDK key (other keys: PERMISSION_DENIED). The server ends the
+	// stream with OK after a maximum age (load rebalancing; the SDK then
+	// reconnects at once, resuming from what it holds), with UNAVAILABLE when
+	// it shuts down, with UNAUTHENTICATED when the key is revoked and with
+	// NOT_FOUND when the environment is deleted.
 	Sync(grpc.BidiStreamingServer[SyncRequest, SyncResponse]) error
-	// GetConvergence says how many connected SDKs of an environment have
-	// applied at least a revision, and lists them.
+	// GetConvergence says how many SDKs connected to this server for an
+	// environment have applied at least a revision, and lists them. Needs
+	// an admin token (any role).
 	GetConvergence(context.Context, *GetConvergenceRequest) (*Convergence, error)
 	mustEmbedUnimplementedSyncServiceServer()
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/switchyard/switchyard/internal/bootstrap"
+	"github.com/switchyard/switchyard/internal/snapshot"
+	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/server"
+)
+
+// target is a server to measure.
+type target struct {
+	grpcAddr   string
+	httpURL    string
+	adminToken string
+	sdkKey     string
+	store      *store.Store // in-process servers only
+	stop       func() error
+}
+
+// startServer runs a server in this process, on loopback, over a bbolt
+// file in a temporary directory.
+func startServer(ctx context.Context) (*target, error) {
+	dir, err := os.MkdirTemp("", "switchyard-propagation-")
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rulesets := snapshot.NewSet(log)
+	st, err := store.Open(filepath.Join(dir, "switchyard.db"), store.Options{OnCommit: rulesets.Apply})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	rulesets.Apply(st.State(), nil)
+	creds, _, err := bootstrap.Run(ctx, st, bootstrap.Credentials{})
+	if err != nil {
+		st.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	srv, err := server.New(log, st, rulesets)
+	if err != nil {
+		st.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	serveCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(serveCtx, grpcLis, httpLis) }()
+	return &target{
+		grpcAddr:   grpcLis.Addr().String(),
+		httpURL:    "http://" + httpLis.Addr().String(),
+		adminToken: creds.AdminToken,
+		sdkKey:     creds.SDKKey,
+		store:      st,
+		stop: func() error {
+			cancel()
+			err := <-done
+			if cerr := st.Close(); err == nil {
+				err = cerr
+			}
+			os.RemoveAll(dir)
+			return err
+		},
+	}, nil
+}
+
+// rest sends an admin request and decodes the JSON answer into out (if
+// not nil); any status but 200 is an error.
+func (t *target) rest(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, t.httpURL+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+t.adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s = %d %s", method, path, resp.StatusCode, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// ensureFlag creates the probe flag in the default project if it is
+// missing and sets its production targeting.
+func (t *target) ensureFlag(ctx context.Context, key string, on bool) error {
+	err := t.rest(ctx, "GET", "/api/v1/projects/default/flags/"+key, nil, nil)
+	if err != nil {
+		if err := t.rest(ctx, "POST", "/api/v1/projects/default/flags", map[string]any{"key": key, "type": "bool"}, nil); err != nil {
+			return err
+		}
+	}
+	return t.toggle(ctx, key, on)
+}
+
+// toggle sets the probe flag on or off in production.
+func (t *target) toggle(ctx context.Context, key string, on bool) error {
+	return t.rest(ctx, "PATCH", "/api/v1/projects/default/flags/"+key+"/environments/production",
+		map[string]any{"enabled": on}, nil)
+}

@@ -1,0 +1,207 @@
+package eval
+
+// This file holds release overlays: the audience of a release in progress,
+// tested for each of its items after flag steps 1–4 and before the rules
+// (see model.Overlay).
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/switchyard/switchyard/internal/model"
+)
+
+// audience is a compiled model.Overlay audience: the union of its stages.
+type audience struct {
+	src      *model.Overlay
+	rule     string // "release:{id}"
+	salt     string
+	bucketBy string
+	stages   []audienceStage
+	segDeps  []*segment // every segment the stages name, in order
+}
+
+// audienceStage is one compiled model.AudienceStage.
+type audienceStage struct {
+	segments []*segment // any of them; none: everyone
+	weight   uint32     // 0 to RolloutTotal
+}
+
+// contains reports whether ctx is in the audience. It does not allocate.
+func (a *audience) contains(ctx *Context) bool {
+	bucketed, inBucket := false, uint32(0)
+	for i := range a.stages {
+		st := &a.stages[i]
+		if st.weight == 0 || !st.inSegments(ctx) {
+			continue
+		}
+		if st.weight >= model.RolloutTotal {
+			return true
+		}
+		if !bucketed {
+			b, ok := unitBucket(a.salt, a.bucketBy, ctx)
+			if !ok {
+				// No unit: not in any partial stage; a later full stage
+				// may still hold the context.
+				b = model.RolloutTotal
+			}
+			bucketed, inBucket = true, b
+		}
+		if inBucket < st.weight {
+			return true
+		}
+	}
+	return false
+}
+
+// inSegments reports whether ctx is in any of the stage's segments, or the
+// stage names none.
+func (st *audienceStage) inSegments(ctx *Context) bool {
+	if len(st.segments) == 0 {
+		return true
+	}
+	for _, s := range st.segments {
+		if s.contains(ctx) {
+			return true
+		}
+	}
+	return false
+}
+
+// release is what one item of an overlay serves: the outcome (an index
+// into the flag's variants or the component's versions) for contexts in
+// the audience.
+type release struct {
+	aud     *audience
+	name    string // the variant or version, as the overlay names it
+	outcome int32
+}
+
+// overlayItem is an overlay's claim on one flag or component, before the
+// flag or component is compiled.
+type overlayItem struct {
+	aud  *audience
+	name string // the variant or version
+}
+
+// compileOverlays compiles the overlays' audiences, reusing prev's where
+// the overlay and its segments are unchanged, and records which flag and
+// component each item claims. A flag or component claimed twice is an
+// error.
+func (c *compiler) compileOverlays(overlays []*model.Overlay) error {
+	for _, o := range overlays {
+		if o == nil {
+			continue
+		}
+		a, err := c.audience(o)
+		if err != nil {
+			return fmt.Errorf("release %q: %w", o.Release, err)
+		}
+		c.audiences = append(c.audiences, a)
+		for i, it := range o.Items {
+			claims, key, name := c.flagClaims, it.Flag, it.Variant
+			if it.Component != "" {
+				claims, key, name = c.compClaims, it.Component, it.Version
+			}
+			if prior, dup := claims[key]; dup {
+				return fmt.Errorf("release %q: items[%d]: %s is in release %q too", o.Release, i, it.Ref(), prior.aud.src.Release)
+			}
+			claims[key] = overlayItem{aud: a, name: name}
+		}
+	}
+	return nil
+}
+
+// audience compiles one overlay's audience.
+func (c *compiler) audience(o *model.Overlay) (*audience, error) {
+	var deps []*segment
+	stages := make([]audienceStage, len(o.Audience))
+	for i, st := range o.Audience {
+		if st.Weight < 0 || st.Weight > model.RolloutTotal {
+			return nil, fmt.Errorf("audience[%d]: weight %d out of range", i, st.Weight)
+		}
+		stages[i].weight = uint32(st.Weight)
+		for j, key := range st.Segments {
+			s, err := c.segment(key)
+			if err != nil {
+				return nil, fmt.Errorf("audience[%d].segments[%d]: %w", i, j, err)
+			}
+			stages[i].segments = append(stages[i].segments, s)
+			deps = append(deps, s)
+		}
+	}
+	if c.prev != nil {
+		for _, old := range c.prev.audiences {
+			if sameAudience(old.src, o) && slices.Equal(old.segDeps, deps) {
+				return old, nil
+			}
+		}
+	}
+	bucketBy := o.BucketBy
+	if bucketBy == "" {
+		bucketBy = TargetingKeyAttribute
+	}
+	return &audience{
+		src:      o,
+		rule:     model.OverlayRule(o.Release),
+		salt:     o.Salt,
+		bucketBy: bucketBy,
+		stages:   stages,
+		segDeps:  deps,
+	}, nil
+}
+
+// sameAudience reports whether two overlays describe the same audience.
+func sameAudience(a, b *model.Overlay) bool {
+	if a.Release != b.Release || a.Salt != b.Salt || a.BucketBy != b.BucketBy || len(a.Audience) != len(b.Audience) {
+		return false
+	}
+	for i := range a.Audience {
+		if a.Audience[i].Weight != b.Audience[i].Weight || !slices.Equal(a.Audience[i].Segments, b.Audience[i].Segments) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameRelease reports whether a compiled flag or component's release was
+// built from the claim it has now.
+func sameRelease(old *release, claim overlayItem) bool {
+	if old == nil || claim.aud == nil {
+		return old == nil && claim.aud == nil
+	}
+	return old.aud == claim.aud && old.name == claim.name
+}
+
+// withRelease adds the claim to t: contexts in the audience get the
+// claimed outcome, and a plain default is no longer STATIC.
+func withRelease(t *targeting, claim overlayItem, resolve outcomeFunc, variant bool) error {
+	if claim.aud == nil {
+		return nil
+	}
+	var (
+		o   int32
+		err error
+	)
+	if variant {
+		o, err = resolve(claim.name, "")
+	} else {
+		o, err = resolve("", claim.name)
+	}
+	if err != nil {
+		return fmt.Errorf("release %q: %w", claim.aud.src.Release, err)
+	}
+	t.release = &release{aud: claim.aud, name: claim.name, outcome: o}
+	t.static = false
+	return nil
+}
+
+// Releases returns the ids of the releases whose audiences the ruleset
+// holds, in the order given to CompileWith.
+func (rs *Ruleset) Releases() []string {
+	ids := make([]string, len(rs.audiences))
+	for i, a := range rs.audiences {
+		ids[i] = a.src.Release
+	}
+	return ids
+}

@@ -1,0 +1,129 @@
+// Package release runs the lifecycle of release units (DESIGN §1): drafts,
+// Start, Advance, Approve, Pause, Resume, RollBack, Cancel and completion,
+// and the Scheduler that takes timed steps. Every function that changes a
+// release works inside one store transaction (a *store.Tx), so a step that
+// changes who gets what — the release's overlay and, on completion, the
+// items' targeting — is one commit and one environment revision, with one
+// timeline event.
+//
+// The lifecycle never edits an item's targeting while the release runs:
+// evaluation sees the release as an overlay (model.Overlay). Rolling back
+// removes the overlay; completing removes it and writes the targeting its
+// final audience implies.
+package release
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Request names a release and carries what a lifecycle call may add.
+type Request struct {
+	Project string
+	ID      string
+	// Etag, when not "", must be the release's current etag.
+	Etag string
+	// Note is recorded with the timeline event (a reason, a comment).
+	Note string
+	// AcknowledgeDrift lets Advance and Resume go on after an item's
+	// targeting was changed outside the release: the current targeting
+	// becomes the new baseline.
+	AcknowledgeDrift bool
+}
+
+// SchedulerName is the actor name of the steps the Scheduler takes.
+const SchedulerName = "scheduler"
+
+// failed returns an error matching store.ErrFailedPrecondition about the
+// release.
+func failed(project, id, format string, args ...any) error {
+	return fmt.Errorf("%s: %w: %s", store.ReleaseName(project, id), store.ErrFailedPrecondition, fmt.Sprintf(format, args...))
+}
+
+// refused turns a model.Errors about a release into a precondition
+// failure that lists every problem.
+func refused(project, id, what string, err error) error {
+	var fes model.Errors
+	if !errors.As(err, &fes) {
+		return err
+	}
+	msgs := make([]string, len(fes))
+	for i, fe := range fes {
+		msgs[i] = fe.Error()
+	}
+	return failed(project, id, "%s: %s", what, strings.Join(msgs, "; "))
+}
+
+// load returns the project as tx sees it, a private copy of the release
+// and its etag, after checking req.Etag.
+func load(tx *store.Tx, req Request) (*store.ProjectState, *model.Release, string, error) {
+	ps, ok := tx.Project(req.Project)
+	if !ok {
+		return nil, nil, "", fmt.Errorf("%s: %w", store.ProjectName(req.Project), store.ErrNotFound)
+	}
+	cur, meta, ok := ps.Release(req.ID)
+	if !ok {
+		return nil, nil, "", fmt.Errorf("%s: %w", store.ReleaseName(req.Project, req.ID), store.ErrNotFound)
+	}
+	if req.Etag != "" && req.Etag != meta.Etag {
+		return nil, nil, "", fmt.Errorf("%s: %w", store.ReleaseName(req.Project, req.ID), store.ErrConflict)
+	}
+	r, err := clone(cur)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return ps, r, meta.Etag, nil
+}
+
+// clone returns a deep copy of r.
+func clone(r *model.Release) (*model.Release, error) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("copy release %q: %w", r.ID, err)
+	}
+	var out model.Release
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("copy release %q: %w", r.ID, err)
+	}
+	return &out, nil
+}
+
+// newEvent starts the timeline event of a step taken now by tx's actor.
+func newEvent(tx *store.Tx, r *model.Release, action, note string) *model.ReleaseEvent {
+	a := tx.Actor()
+	return &model.ReleaseEvent{
+		Action:    action,
+		From:      r.State,
+		Time:      tx.Now(),
+		Actor:     a.KeyID,
+		ActorName: a.Name,
+		Note:      note,
+	}
+}
+
+// put writes r with its event, which records the state and stage r ends
+// in.
+func put(tx *store.Tx, project string, r *model.Release, etag string, ev *model.ReleaseEvent) error {
+	ev.To, ev.Stage = r.State, r.Stage
+	return tx.PutRelease(project, r, etag, ev)
+}
+
+// stageName names stage n (from 1) of r for messages.
+func stageName(r *model.Release, n int) string {
+	if n < 1 || n > len(r.Plan) || r.Plan[n-1].Name == "" {
+		return fmt.Sprintf("stage %d", n)
+	}
+	return fmt.Sprintf("stage %d (%s)", n, r.Plan[n-1].Name)
+}
+
+// permissionDenied returns an error matching auth.ErrPermissionDenied
+// about the release.
+func permissionDenied(req Request, format string, args ...any) error {
+	return fmt.Errorf("%s: %w: %s", store.ReleaseName(req.Project, req.ID), auth.ErrPermissionDenied, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,389 @@
+// Package syncer is the server side of the sync protocol: it encodes each
+// environment revision once into sections shared by every stream (caching
+// section payloads by model pointer across revisions), keeps the registry
+// of connected streams per environment with the revision each has
+// acknowledged, and wakes streams when a new revision is published without
+// ever waiting for one of them.
+package syncer
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// ErrClosed means the hub is shut down: the server is stopping.
+var ErrClosed = errors.New("server is shutting down")
+
+// Source is where the hub reads the current state from.
+type Source interface {
+	State() *store.State
+}
+
+// Options configures a Hub.
+type Options struct {
+	// MaxAge is the longest a stream lives before the server ends it so
+	// that the SDK reconnects (load rebalancing). Each stream gets MaxAge
+	// plus or minus MaxAgeJitter at random. Zero means DefaultMaxAge.
+	MaxAge time.Duration
+	// MaxAgeJitter is the fraction of MaxAge by which a stream's age limit
+	// varies. Zero means DefaultMaxAgeJitter; negative means none.
+	MaxAgeJitter float64
+}
+
+// The defaults of Options.
+const (
+	DefaultMaxAge       = 10 * time.Minute
+	DefaultMaxAgeJitter = 0.1
+)
+
+// Default returns the default options.
+func Default() Options {
+	return Options{MaxAge: DefaultMaxAge, MaxAgeJitter: DefaultMaxAgeJitter}
+}
+
+// Validate checks the options.
+func (o Options) Validate() error {
+	if o.MaxAge < 0 {
+		return fmt.Errorf("sync max age %s is negative", o.MaxAge)
+	}
+	if o.MaxAgeJitter >= 1 {
+		return fmt.Errorf("sync max age jitter %g must be below 1", o.MaxAgeJitter)
+	}
+	return nil
+}
+
+// Hub is the registry of sync streams and the publisher of revisions.
+type Hub struct {
+	log    *slog.Logger
+	src    Source
+	opts   Options
+	prefix string // makes stream ids unique across server runs
+	nextID atomic.Uint64
+
+	mu     sync.Mutex // guards envs, each envHub's streams, and closed
+	envs   map[envKey]*envHub
+	closed bool
+
+	buildMu  sync.Mutex // serializes builds; guards encoders
+	encoders map[string]*encoder
+}
+
+type envKey struct{ project, env string }
+
+// envHub is one environment: its current revision and its streams.
+type envHub struct {
+	key     envKey
+	current atomic.Pointer[Revision]
+	streams map[*Stream]struct{} // guarded by Hub.mu
+}
+
+// New returns a hub reading state from src.
+func New(log *slog.Logger, src Source, opts Options) (*Hub, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.MaxAge == 0 {
+		opts.MaxAge = DefaultMaxAge
+	}
+	if opts.MaxAgeJitter == 0 {
+		opts.MaxAgeJitter = DefaultMaxAgeJitter
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	return &Hub{
+		log:      log,
+		src:      src,
+		opts:     opts,
+		prefix:   hex.EncodeToString(b[:]) + "-",
+		envs:     map[envKey]*envHub{},
+		encoders: map[string]*encoder{},
+	}, nil
+}
+
+// Join registers a stream for an environment and returns it with the
+// environment's current revision available from Latest. It fails with an
+// error matching store.ErrNotFound when the environment does not exist and
+// ErrClosed after the hub has shut down. The caller must Leave.
+func (h *Hub) Join(project, env string, info Info) (*Stream, error) {
+	e, err := h.envHub(project, env)
+	if err != nil {
+		return nil, err
+	}
+	st := &Stream{
+		ID: h.prefix + strconv.FormatUint(h.nextID.Add(1), 10),
+		Info: Info{
+			SDKName: clip(info.SDKName), SDKVersion: clip(info.SDKVersion),
+			Peer: clip(info.Peer), KeyID: info.KeyID,
+		},
+		Since:  time.Now(),
+		MaxAge: h.maxAge(),
+		env:    e,
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	if h.envs[e.key] != e {
+		// The environment was deleted while it was being built.
+		return nil, notFound(project, env)
+	}
+	e.streams[st] = struct{}{}
+	return st, nil
+}
+
+// Leave unregisters a stream.
+func (h *Hub) Leave(st *Stream) {
+	h.mu.Lock()
+	delete(st.env.streams, st)
+	h.mu.Unlock()
+}
+
+// maxAge draws a stream's age limit.
+func (h *Hub) maxAge() time.Duration {
+	j := h.opts.MaxAgeJitter
+	if j <= 0 {
+		return h.opts.MaxAge
+	}
+	f := 1 + j*(2*mrand.Float64()-1)
+	return time.Duration(float64(h.opts.MaxAge) * f)
+}
+
+// envHub returns the environment's hub, building its current revision when
+// it has none or an outdated one (no stream was there to see the change).
+func (h *Hub) envHub(project, env string) (*envHub, error) {
+	key := envKey{project, env}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, ErrClosed
+	}
+	e := h.envs[key]
+	if e == nil {
+		e = &envHub{key: key, streams: map[*Stream]struct{}{}}
+		h.envs[key] = e
+	}
+	h.mu.Unlock()
+
+	number, err := envRevision(h.src.State(), key)
+	if err != nil {
+		h.drop(e, err)
+		return nil, err
+	}
+	if cur := e.current.Load(); cur != nil && cur.Number >= number {
+		return e, nil
+	}
+	if err := h.refreshEnv(e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// envRevision returns the environment's revision in st.
+func envRevision(st *store.State, key envKey) (uint64, error) {
+	p, ok := st.Project(key.project)
+	if !ok {
+		return 0, notFound(key.project, key.env)
+	}
+	env, ok := p.Environment(key.env)
+	if !ok {
+		return 0, notFound(key.project, key.env)
+	}
+	return env.Revision, nil
+}
+
+func notFound(project, env string) error {
+	return fmt.Errorf("environment %s/%s: %w", project, env, store.ErrNotFound)
+}
+
+// refreshEnv builds and publishes the environment's revision if the state
+// has a newer one than the hub.
+func (h *Hub) refreshEnv(e *envHub) error {
+	h.buildMu.Lock()
+	defer h.buildMu.Unlock()
+	st := h.src.State()
+	number, err := envRevision(st, e.key)
+	if err != nil {
+		h.drop(e, err)
+		return err
+	}
+	if cur := e.current.Load(); cur != nil && cur.Number >= number {
+		return nil
+	}
+	p, _ := st.Project(e.key.project)
+	enc := h.encoders[e.key.project]
+	if enc == nil {
+		enc = newEncoder()
+		h.encoders[e.key.project] = enc
+	}
+	start := time.Now()
+	rev, err := enc.build(p.Document(), e.key.env, number)
+	if err != nil {
+		// The store validated the document, so this is a bug: keep serving
+		// the previous revision.
+		h.log.Error("encode sync revision", "project", e.key.project, "environment", e.key.env, "revision", number, "err", err)
+		if e.current.Load() == nil {
+			return fmt.Errorf("encode revision %d of %s/%s: %w", number, e.key.project, e.key.env, err)
+		}
+		return nil
+	}
+	e.current.Store(rev)
+	h.log.Debug("sync revision built", "project", e.key.project, "environment", e.key.env,
+		"revision", number, "sections", rev.Sections(), "took", time.Since(start))
+
+	h.mu.Lock()
+	for st := range e.streams {
+		st.notify()
+	}
+	h.mu.Unlock()
+	return nil
+}
+
+// drop removes an environment that no longer exists and ends its streams.
+func (h *Hub) drop(e *envHub, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.envs[e.key] == e {
+		delete(h.envs, e.key)
+	}
+	for st := range e.streams {
+		st.end(err)
+	}
+}
+
+// Run publishes every new revision until ctx is done, then ends every
+// stream with ErrClosed. changed returns a channel closed at the next
+// change of the state (snapshot.Set.Changed).
+func (h *Hub) Run(ctx context.Context, changed func() <-chan struct{}) {
+	for {
+		next := changed()
+		h.refresh()
+		select {
+		case <-ctx.Done():
+			h.close()
+			return
+		case <-next:
+		}
+	}
+}
+
+// refresh brings every environment that has streams up to the state, and
+// ends the streams of revoked keys.
+func (h *Hub) refresh() {
+	h.mu.Lock()
+	envs := make([]*envHub, 0, len(h.envs))
+	for _, e := range h.envs {
+		// An environment without streams is brought up to date when one
+		// joins.
+		if len(e.streams) > 0 {
+			envs = append(envs, e)
+		}
+	}
+	h.mu.Unlock()
+	for _, e := range envs {
+		if err := h.refreshEnv(e); err != nil && !errors.Is(err, store.ErrNotFound) {
+			h.log.Error("publish sync revision", "project", e.key.project, "environment", e.key.env, "err", err)
+		}
+	}
+
+	st := h.src.State()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.envs {
+		for s := range e.streams {
+			if _, ok := st.APIKey(s.Info.KeyID); !ok {
+				s.end(fmt.Errorf("%w: the API key was revoked", auth.ErrUnauthenticated))
+			}
+		}
+	}
+}
+
+// close ends every stream and refuses new ones.
+func (h *Hub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for _, e := range h.envs {
+		for st := range e.streams {
+			st.end(ErrClosed)
+		}
+	}
+}
+
+// StreamStatus is one stream in a convergence report.
+type StreamStatus struct {
+	ID    string
+	Info  Info
+	Since time.Time
+	Acked uint64
+}
+
+// Convergence is how far an environment's streams are.
+type Convergence struct {
+	// Revision is the revision asked about.
+	Revision uint64
+	// Connected counts the streams; Converged those that acknowledged
+	// Revision or a later one.
+	Connected, Converged int
+	// Streams lists up to the asked number of streams, those that have not
+	// converged first, then the longest connected.
+	Streams []StreamStatus
+}
+
+// Convergence reports the environment's streams against revision (0: the
+// current revision), listing at most max of them. It fails with an error
+// matching store.ErrNotFound when the environment does not exist.
+func (h *Hub) Convergence(project, env string, revision uint64, max int) (Convergence, error) {
+	key := envKey{project, env}
+	current, err := envRevision(h.src.State(), key)
+	if err != nil {
+		return Convergence{}, err
+	}
+	if revision == 0 {
+		revision = current
+	}
+	c := Convergence{Revision: revision}
+	var all []StreamStatus
+	h.mu.Lock()
+	if e := h.envs[key]; e != nil {
+		all = make([]StreamStatus, 0, len(e.streams))
+		for st := range e.streams {
+			all = append(all, StreamStatus{ID: st.ID, Info: st.Info, Since: st.Since, Acked: st.Acked()})
+		}
+	}
+	h.mu.Unlock()
+	c.Connected = len(all)
+	for _, s := range all {
+		if s.Acked >= revision {
+			c.Converged++
+		}
+	}
+	slices.SortFunc(all, func(a, b StreamStatus) int {
+		ac, bc := a.Acked >= revision, b.Acked >= revision
+		if ac != bc {
+			if ac {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(a.Since.Compare(b.Since), cmp.Compare(a.ID, b.ID))
+	})
+	c.Streams = all[:min(max, len(all))]
+	return c, nil
+}

@@ -1,0 +1,124 @@
+package syncer
+
+import (
+	"slices"
+	"testing"
+
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/section"
+)
+
+func testDoc() *model.Document {
+	return &model.Document{
+		Version: 1, Project: "shop", Environments: []string{"production", "staging"},
+		Segments: []*model.Segment{{Key: "big", Include: []string{"u1", "u2"}}},
+		Flags: []*model.Flag{
+			{Key: "a", Type: model.TypeBool, Environments: map[string]*model.Targeting{"production": {Enabled: true}}},
+			{Key: "b", Type: model.TypeBool},
+		},
+	}
+}
+
+// withFlag returns a copy of doc whose flag i is replaced; the other model
+// values are shared, as the store shares unchanged values between states.
+func withFlag(doc *model.Document, i int, f *model.Flag) *model.Document {
+	next := *doc
+	next.Flags = append([]*model.Flag(nil), doc.Flags...)
+	next.Flags[i] = f
+	return &next
+}
+
+func keys(secs []*pb.Section) []string {
+	var out []string
+	for _, s := range secs {
+		out = append(out, s.GetRef().GetKey())
+	}
+	return out
+}
+
+func TestEncoderReusesUnchangedSectionsByPointer(t *testing.T) {
+	enc := newEncoder()
+	doc1 := testDoc()
+	r1, err := enc.build(doc1, "production", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc2 := withFlag(doc1, 1, &model.Flag{Key: "b", Type: model.TypeBool, Description: "changed"})
+	r2, err := enc.build(doc2, "production", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.sections[0] != r2.sections[0] {
+		t.Error("the unchanged segment was encoded again")
+	}
+	if r1.sections[1] != r2.sections[1] {
+		t.Error("the unchanged flag a was encoded again")
+	}
+	if r1.sections[2] == r2.sections[2] {
+		t.Error("the changed flag b was not encoded again")
+	}
+	// Another environment shares the project's segment sections.
+	r3, err := enc.build(doc2, "staging", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r3.sections[0] != r2.sections[0] {
+		t.Error("the segment was encoded again for another environment")
+	}
+}
+
+func TestRevisionMessages(t *testing.T) {
+	enc := newEncoder()
+	doc1 := testDoc()
+	r1, _ := enc.build(doc1, "production", 1)
+	r2, _ := enc.build(withFlag(doc1, 0, &model.Flag{Key: "a", Type: model.TypeBool}), "production", 2)
+	h := func(i int) section.Hash {
+		hash, _ := section.HashFromBytes(r2.manifest[i].GetHash())
+		return hash
+	}
+	tests := []struct {
+		name string
+		msg  *pb.SyncResponse
+		want []string
+	}{
+		{"from nothing", r2.MessageFrom(nil), []string{"big", "a", "b"}},
+		{"from itself", r2.MessageFrom(r2), nil},
+		{"from the previous revision", r2.MessageFrom(r1), []string{"a"}},
+		{"holding nothing", r2.MessageHolding(nil), []string{"big", "a", "b"}},
+		{"holding the segment", r2.MessageHolding(map[section.Hash]struct{}{h(0): {}}), []string{"a", "b"}},
+		{"holding everything", r2.MessageHolding(map[section.Hash]struct{}{h(0): {}, h(1): {}, h(2): {}}), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := tc.msg.GetRuleset()
+			if got := keys(rs.GetSections()); !slices.Equal(got, tc.want) {
+				t.Errorf("sections %v, want %v", got, tc.want)
+			}
+			if len(rs.GetManifest()) != 3 || rs.GetRevision() != 2 || rs.GetProject() != "shop" || rs.GetEnvironment() != "production" {
+				t.Errorf("ruleset %s/%s@%d with %d refs, want shop/production@2 with 3", rs.GetProject(), rs.GetEnvironment(), rs.GetRevision(), len(rs.GetManifest()))
+			}
+		})
+	}
+	if r2.MessageFrom(r1) != r2.MessageFrom(r1) || r2.MessageFrom(nil) != r2.MessageFrom(nil) {
+		t.Error("messages between the same revisions are built twice, want them shared")
+	}
+}
+
+func TestRevisionKeepsFewDeltas(t *testing.T) {
+	enc := newEncoder()
+	doc := testDoc()
+	var olds []*Revision
+	for i := range maxDeltas + 3 {
+		doc = withFlag(doc, 1, &model.Flag{Key: "b", Type: model.TypeBool, Description: string(rune('a' + i))})
+		r, _ := enc.build(doc, "production", uint64(i+1))
+		olds = append(olds, r)
+	}
+	last, _ := enc.build(withFlag(doc, 1, &model.Flag{Key: "b", Type: model.TypeBool}), "production", 100)
+	for _, old := range olds {
+		last.MessageFrom(old)
+	}
+	if len(last.deltas) != maxDeltas {
+		t.Errorf("%d deltas kept, want %d", len(last.deltas), maxDeltas)
+	}
+}

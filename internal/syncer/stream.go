@@ -1,0 +1,113 @@
+package syncer
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Info describes a connected SDK.
+type Info struct {
+	SDKName    string
+	SDKVersion string
+	Peer       string
+	KeyID      string
+}
+
+// maxInfoLen bounds what a stream keeps of the strings an SDK sends.
+const maxInfoLen = 64
+
+// clip shortens s to maxInfoLen bytes and copies it, so that a stream does
+// not pin the message it came in.
+func clip(s string) string {
+	if len(s) > maxInfoLen {
+		s = s[:maxInfoLen]
+	}
+	return string([]byte(s))
+}
+
+// Stream is one connected SDK. Its mailbox holds no revision of its own:
+// a publish marks it (a non-blocking send on a one-slot channel) and the
+// stream reads the environment's latest revision when it is ready to send,
+// so a slow stream skips to the newest revision and never holds up the
+// publisher or other streams.
+type Stream struct {
+	// ID identifies the stream in convergence reports.
+	ID string
+	// Info is what the SDK said about itself and where it connects from.
+	Info Info
+	// Since is when the stream joined.
+	Since time.Time
+	// MaxAge is how long the stream may live, jitter included; after it the
+	// server ends the stream and the SDK reconnects.
+	MaxAge time.Duration
+
+	env   *envHub
+	wake  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	err   error // why the hub ended the stream; set before done is closed
+	acked atomic.Uint64
+	sent  atomic.Pointer[Revision]
+}
+
+// Wake is marked when the environment has a newer revision than the one
+// last sent.
+func (s *Stream) Wake() <-chan struct{} { return s.wake }
+
+// Done is closed when the hub ends the stream: its key was revoked, its
+// environment deleted, or the server is shutting down. Err says why.
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// Err returns why the hub ended the stream, once Done is closed.
+func (s *Stream) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// Latest returns the environment's current revision.
+func (s *Stream) Latest() *Revision { return s.env.current.Load() }
+
+// Sent returns the revision last sent on the stream, or nil.
+func (s *Stream) Sent() *Revision { return s.sent.Load() }
+
+// MarkSent records that r was sent: the SDK will hold exactly its sections.
+func (s *Stream) MarkSent(r *Revision) { s.sent.Store(r) }
+
+// Ack records that the SDK applied revision n. An ack for a revision not
+// sent on this stream, or older than the last ack, is ignored.
+func (s *Stream) Ack(n uint64) {
+	sent := s.sent.Load()
+	if sent == nil || n > sent.Number {
+		return
+	}
+	for {
+		old := s.acked.Load()
+		if n <= old || s.acked.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// Acked returns the last revision the SDK acknowledged on the stream.
+func (s *Stream) Acked() uint64 { return s.acked.Load() }
+
+// notify marks the mailbox without blocking.
+func (s *Stream) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// end ends the stream with err; the first call wins.
+func (s *Stream) end(err error) {
+	s.once.Do(func() {
+		s.err = err
+		close(s.done)
+	})
+}

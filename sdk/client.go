@@ -1,0 +1,289 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/switchyard/switchyard/internal/eval"
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+)
+
+// ErrClosed is returned by WaitReady once the client is closed.
+var ErrClosed = errors.New("sdk: client closed")
+
+// ErrKeyRefused is wrapped by the error of status ERROR: the server refused
+// the SDK key (unknown, revoked, or not a server SDK key).
+var ErrKeyRefused = errors.New("sdk: the server refused the SDK key")
+
+// Client evaluates flags locally on the ruleset the server streams. All
+// its methods are safe for concurrent use.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+
+	// ruleset is what getters evaluate on; nil until the first ruleset.
+	ruleset atomic.Pointer[eval.Ruleset]
+	// status is the client's state; changed is closed and replaced at each
+	// change of it.
+	status  atomic.Pointer[statusInfo]
+	changed atomic.Pointer[chan struct{}]
+
+	// sink, if set, sees every evaluation (the events pipeline's hook).
+	sink evaluationSink
+
+	mu        sync.Mutex // guards listeners, watchers and nextID
+	listeners []listener
+	watchers  []watcher
+	nextID    int
+
+	sync      pb.SyncServiceClient // nil when offline
+	conn      *grpc.ClientConn     // the connection the client dialed itself
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+
+	held *holdings // what the client holds; owned by the sync goroutine after New
+}
+
+// Change is a new ruleset the client applied.
+type Change struct {
+	// Revision is the environment revision now evaluated.
+	Revision uint64
+	// Flags are the keys of the flags whose evaluation may have changed:
+	// added, removed or changed flags, and flags depending on a changed
+	// segment or prerequisite. A first ruleset lists every flag.
+	Flags []string
+}
+
+// New returns a client for cfg. It returns at once: it reads the cache
+// file (or the bootstrap document) and starts connecting in the
+// background; evaluations made before a ruleset is available return the
+// default value with PROVIDER_NOT_READY. ctx bounds New only; the client
+// runs until Close.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := &Client{
+		cfg:  cfg,
+		log:  cfg.Logger,
+		done: make(chan struct{}),
+	}
+	ch := make(chan struct{})
+	c.changed.Store(&ch)
+	c.status.Store(&statusInfo{status: StatusNotReady})
+
+	if err := c.start(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.offline() {
+		close(c.done)
+		return c, nil
+	}
+	if cfg.Conn == nil {
+		conn, err := dial(cfg)
+		if err != nil {
+			return nil, err
+		}
+		c.conn = conn
+		c.sync = pb.NewSyncServiceClient(conn)
+	} else {
+		c.sync = pb.NewSyncServiceClient(cfg.Conn)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	go c.run(runCtx)
+	return c, nil
+}
+
+// dial creates the client's connection; it does not connect yet.
+func dial(cfg Config) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if cfg.TLS != nil {
+		creds = credentials.NewTLS(cfg.TLS)
+	} else if !loopback(cfg.Address) {
+		cfg.Logger.Warn("connecting without TLS to a host that is not loopback: the SDK key travels in plain text", "address", cfg.Address)
+	}
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{
+				BaseDelay: cfg.Backoff.Initial, Multiplier: 1.6, Jitter: 0.2, MaxDelay: cfg.Backoff.Max,
+			},
+			MinConnectTimeout: minConnectTimeout,
+		}),
+		// No HTTP/2 keepalive pings: servers refuse pings more often than
+		// every 5 minutes by default, and TCP keepalive (on by default in
+		// Go) finds a vanished server.
+		grpc.WithUserAgent(cfg.Name + "/" + cfg.Version),
+	}
+	conn, err := grpc.NewClient(cfg.Address, append(opts, cfg.DialOptions...)...)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: connection to %s: %w", cfg.Address, err)
+	}
+	return conn, nil
+}
+
+// loopback reports whether addr names a loopback host.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Status returns the client's state.
+func (c *Client) Status() Status { return c.status.Load().status }
+
+// Err returns the error behind the current status: the server's message
+// for ERROR, the last connection error for STALE and NOT_READY, nil when
+// READY.
+func (c *Client) Err() error { return c.status.Load().err }
+
+// Revision returns the revision the client evaluates on (0 with none or a
+// bootstrap document).
+func (c *Client) Revision() uint64 {
+	if rs := c.ruleset.Load(); rs != nil {
+		return rs.Revision
+	}
+	return 0
+}
+
+// setStatus changes the status and the error behind it, and wakes
+// WaitReady when the status changed.
+func (c *Client) setStatus(s Status, err error) {
+	old := c.status.Swap(&statusInfo{status: s, err: err})
+	if old.status == s {
+		return
+	}
+	c.log.Info("status", "status", s, "err", err)
+	ch := make(chan struct{})
+	close(*c.changed.Swap(&ch))
+	c.mu.Lock()
+	ws := slices.Clone(c.watchers)
+	c.mu.Unlock()
+	for _, w := range ws {
+		w.fn(s, err)
+	}
+}
+
+// watcher is a function OnStatusChange registered.
+type watcher struct {
+	id int
+	fn func(Status, error)
+}
+
+// OnStatusChange calls fn at every change of the status, with the new
+// status and the error behind it (see Err). Calls come one at a time from
+// the goroutine that changed the status (the client's sync goroutine, or
+// New): fn should return quickly and must not call Close. The returned
+// function removes fn.
+func (c *Client) OnStatusChange(fn func(Status, error)) (remove func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.nextID
+	c.nextID++
+	c.watchers = append(c.watchers, watcher{id: id, fn: fn})
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.watchers = slices.DeleteFunc(c.watchers, func(w watcher) bool { return w.id == id })
+	}
+}
+
+// WaitReady waits until the client has applied a ruleset from the server
+// (status READY). It returns the server's message if the key is refused
+// (status ERROR), ErrClosed once the client is closed, and ctx's error when
+// ctx ends first. A client evaluating on a cache file or a bootstrap
+// document needs no wait to evaluate; WaitReady waits for fresh rules.
+func (c *Client) WaitReady(ctx context.Context) error {
+	for {
+		changed := *c.changed.Load()
+		st := c.status.Load()
+		switch {
+		case st.status == StatusReady:
+			return nil
+		case st.status == StatusError:
+			return st.err
+		}
+		select {
+		case <-c.done:
+			if c.Status() != StatusReady {
+				return ErrClosed
+			}
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("sdk: wait for ruleset: %w (status %s, last error: %v)", ctx.Err(), st.status, st.err)
+		}
+	}
+}
+
+// listener is a function OnChange registered.
+type listener struct {
+	id int
+	fn func(Change)
+}
+
+// OnChange calls fn after every new ruleset the client applies, with its
+// revision and the flags it changed. Calls come one at a time from the
+// client's sync goroutine, after the revision is acknowledged: fn should
+// return quickly and must not call Close. The returned function removes
+// fn.
+func (c *Client) OnChange(fn func(Change)) (remove func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.nextID
+	c.nextID++
+	c.listeners = append(c.listeners, listener{id: id, fn: fn})
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.listeners = slices.DeleteFunc(c.listeners, func(l listener) bool { return l.id == id })
+	}
+}
+
+// notify calls the listeners with ch, in the order they were added.
+func (c *Client) notify(ch Change) {
+	c.mu.Lock()
+	ls := slices.Clone(c.listeners)
+	c.mu.Unlock()
+	for _, l := range ls {
+		l.fn(ch)
+	}
+}
+
+// Close stops the client: it ends the stream and closes the connection the
+// client dialed. Getters keep answering on the last ruleset. Closing twice
+// is fine.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		if c.cancel != nil {
+			c.cancel()
+		}
+		<-c.done
+		if c.conn != nil {
+			if err := c.conn.Close(); err != nil {
+				c.closeErr = fmt.Errorf("sdk: close connection: %w", err)
+			}
+		}
+	})
+	return c.closeErr
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/bootstrap"
+	"github.com/switchyard/switchyard/internal/snapshot"
+	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/store/storetest"
+)
+
+// tokenServer is a Server with just a bootstrapped store, and the id of its
+// SDK key.
+func tokenServer(t testing.TB) (*Server, *store.APIKey) {
+	t.Helper()
+	st := storetest.New(t)
+	if _, _, err := bootstrap.Run(context.Background(), st, bootstrap.Credentials{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range st.State().APIKeys() {
+		if k.Kind == store.KindSDK {
+			return &Server{store: st, streamAds: newStreamAds()}, k
+		}
+	}
+	t.Fatal("bootstrap made no SDK key")
+	return nil, nil
+}
+
+func TestStreamToken(t *testing.T) {
+	s, key := tokenServer(t)
+	now := time.Unix(1_800_000_000, 0)
+	prod := snapshot.Env{Project: "default", Environment: "production"}
+	token := signStreamToken(key, prod, now.Add(time.Hour))
+
+	p, env, err := s.verifyStreamToken(token, now)
+	if err != nil || env != prod || p.KeyID != key.ID || p.Kind != auth.KindSDK {
+		t.Fatalf("verifyStreamToken(fresh) = %+v, %v, %v, want the SDK key in production", p, env, err)
+	}
+	bad := []struct {
+		name  string
+		token string
+		at    time.Time
+		want  error
+	}{
+		{"expired", token, now.Add(2 * time.Hour), auth.ErrUnauthenticated},
+		{"other environment", signStreamToken(key, snapshot.Env{Project: "default", Environment: "staging"}, now.Add(time.Hour)), now, auth.ErrPermissionDenied},
+		{"signed with another key", signStreamToken(&store.APIKey{ID: key.ID, Hash: "x"}, prod, now.Add(time.Hour)), now, auth.ErrUnauthenticated},
+		{"unknown key", signStreamToken(&store.APIKey{ID: "nope", Hash: key.Hash}, prod, now.Add(time.Hour)), now, auth.ErrUnauthenticated},
+		{"no signature", strings.Split(token, ".")[0], now, auth.ErrUnauthenticated},
+		{"not base64", "!!!." + strings.Split(token, ".")[1], now, auth.ErrUnauthenticated},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, _, err := s.verifyStreamToken(tc.token, tc.at); !errors.Is(err, tc.want) {
+				t.Errorf("verifyStreamToken() = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAppendEventStreamsIsCachedPerKey(t *testing.T) {
+	s, key := tokenServer(t)
+	prod := snapshot.Env{Project: "default", Environment: "production"}
+	first := string(s.appendEventStreams(nil, key.ID, prod))
+	if !strings.HasPrefix(first, `,"eventStreams":[{"type":"sse","endpoint":{"requestUri":"/ofrep/v1/events?token=`) {
+		t.Errorf("appendEventStreams() = %s", first)
+	}
+	if again := string(s.appendEventStreams(nil, key.ID, prod)); again != first {
+		t.Errorf("second appendEventStreams() = %s, want the cached %s", again, first)
+	}
+	if got := s.appendEventStreams([]byte("x"), "gone", prod); string(got) != "x" {
+		t.Errorf("appendEventStreams(unknown key) = %s, want nothing appended", got)
+	}
+	buf := make([]byte, 0, 1024)
+	if n := testing.AllocsPerRun(100, func() { buf = s.appendEventStreams(buf[:0], key.ID, prod) }); n != 0 {
+		t.Errorf("appendEventStreams() allocates %v times on a cache hit, want 0", n)
+	}
+}
+
+// BenchmarkAppendEventStreams is what advertising the event stream adds to
+// a bulk OFREP answer.
+func BenchmarkAppendEventStreams(b *testing.B) {
+	s, key := tokenServer(b)
+	prod := snapshot.Env{Project: "default", Environment: "production"}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = s.appendEventStreams(buf[:0], key.ID, prod)
+	}
+}

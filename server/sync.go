@@ -1,0 +1,210 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/section"
+	"github.com/switchyard/switchyard/internal/syncer"
+)
+
+// helloTimeout is how long a new sync stream may take to say hello.
+const helloTimeout = 10 * time.Second
+
+// The bounds of GetConvergenceRequest.max_streams.
+const (
+	defaultConvergenceStreams = 100
+	maxConvergenceStreams     = 1000
+)
+
+// syncService streams rulesets to SDKs through the hub and reports how far
+// they are.
+type syncService struct {
+	pb.UnimplementedSyncServiceServer
+	*Server
+}
+
+var _ pb.SyncServiceServer = (*syncService)(nil)
+
+// Sync serves one SDK stream: hello, the ruleset the SDK lacks, then every
+// newer revision, until the stream's maximum age, the SDK leaving, the key
+// being revoked or the server stopping.
+//
+// A stream costs one goroutine, this handler. Idle, it waits for the next
+// revision (gRPC cancels the stream's context when the SDK goes away, so
+// nothing needs to sit in Recv); after each ruleset it sends, it receives
+// the SDK's acknowledgement. Revisions published meanwhile wait in the
+// stream's latest-wins mailbox, so a slow SDK holds up nobody but itself.
+func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
+	ctx := stream.Context()
+	c := callerFrom(ctx)
+	project, env, err := auth.Scope(&c.principal, "", "")
+	if err != nil {
+		return err
+	}
+	hello, err := awaitHello(ctx, stream)
+	if err != nil {
+		return err
+	}
+	st, err := s.sync.Join(project, env, syncer.Info{
+		SDKName: hello.GetSdkName(), SDKVersion: hello.GetSdkVersion(), Peer: c.peer, KeyID: c.principal.KeyID,
+	})
+	if err != nil {
+		return err
+	}
+	defer s.sync.Leave(st)
+
+	rev := st.Latest()
+	if err := send(stream, st, rev, rev.MessageHolding(heldHashes(hello))); err != nil {
+		return endOf(err)
+	}
+	maxAge := time.NewTimer(st.MaxAge)
+	defer maxAge.Stop()
+	for {
+		select {
+		case <-st.Wake():
+			rev, sent := st.Latest(), st.Sent()
+			if rev == sent {
+				continue
+			}
+			if err := send(stream, st, rev, rev.MessageFrom(sent)); err != nil {
+				return endOf(err)
+			}
+		case <-st.Done():
+			return st.Err()
+		case <-maxAge.C:
+			// A clean end: the SDK reconnects at once (load rebalancing).
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// send sends revision rev as msg and receives the SDK's acknowledgement.
+func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *pb.SyncResponse) error {
+	if err := stream.Send(msg); err != nil {
+		return err
+	}
+	st.MarkSent(rev)
+	in, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	ack := in.GetAck()
+	if ack == nil {
+		return status.Error(codes.InvalidArgument, "sync: expected an ack")
+	}
+	st.Ack(ack.GetRevision())
+	return nil
+}
+
+// endOf is the handler's result for a send error: io.EOF means the SDK
+// closed its side, a clean end.
+func endOf(err error) error {
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// received is one message from the SDK, or why none came.
+type received struct {
+	msg *pb.SyncRequest
+	err error
+}
+
+// awaitHello receives the first message, which must be a Hello, within
+// helloTimeout. A helper goroutine receives it, so that the wait can time
+// out; it ends with the stream.
+func awaitHello(ctx context.Context, stream pb.SyncService_SyncServer) (*pb.Hello, error) {
+	in := make(chan received, 1)
+	go func() {
+		msg, err := stream.Recv()
+		in <- received{msg: msg, err: err}
+	}()
+	timer := time.NewTimer(helloTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-in:
+		switch {
+		case errors.Is(r.err, io.EOF):
+			return nil, status.Error(codes.InvalidArgument, "sync: stream closed before hello")
+		case r.err != nil:
+			return nil, r.err
+		case r.msg.GetHello() == nil:
+			return nil, status.Error(codes.InvalidArgument, "sync: the first message must be a hello")
+		}
+		return r.msg.GetHello(), nil
+	case <-timer.C:
+		return nil, status.Errorf(codes.DeadlineExceeded, "sync: no hello within %s", helloTimeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// heldHashes is the set of section hashes a Hello lists.
+func heldHashes(h *pb.Hello) map[section.Hash]struct{} {
+	if len(h.GetSections()) == 0 {
+		return nil
+	}
+	held := make(map[section.Hash]struct{}, len(h.GetSections()))
+	for _, ref := range h.GetSections() {
+		if hash, ok := section.HashFromBytes(ref.GetHash()); ok {
+			held[hash] = struct{}{}
+		}
+	}
+	return held
+}
+
+// GetConvergence reports how many of an environment's connected SDKs have
+// applied a revision.
+func (s *syncService) GetConvergence(_ context.Context, req *pb.GetConvergenceRequest) (*pb.Convergence, error) {
+	if req.GetProject() == "" {
+		return nil, invalidField("project", "is required")
+	}
+	if req.GetEnvironment() == "" {
+		return nil, invalidField("environment", "is required")
+	}
+	limit := int(req.GetMaxStreams())
+	switch {
+	case limit < 0:
+		return nil, invalidField("max_streams", "must not be negative")
+	case limit == 0:
+		limit = defaultConvergenceStreams
+	case limit > maxConvergenceStreams:
+		limit = maxConvergenceStreams
+	}
+	c, err := s.sync.Convergence(req.GetProject(), req.GetEnvironment(), req.GetRevision(), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.Convergence{
+		Project:     req.GetProject(),
+		Environment: req.GetEnvironment(),
+		Revision:    c.Revision,
+		Connected:   int32(c.Connected),
+		Converged:   int32(c.Converged),
+		Streams:     make([]*pb.SdkStream, len(c.Streams)),
+	}
+	for i, st := range c.Streams {
+		out.Streams[i] = &pb.SdkStream{
+			Id:             st.ID,
+			SdkName:        st.Info.SDKName,
+			SdkVersion:     st.Info.SDKVersion,
+			Peer:           st.Info.Peer,
+			ConnectedSince: timestamppb.New(st.Since),
+			AckedRevision:  st.Acked,
+			KeyId:          st.Info.KeyID,
+		}
+	}
+	return out, nil
+}
