@@ -28,7 +28,9 @@ func (h *holdings) hashes() map[sectionID]string {
 // changedFlags returns, sorted, the keys of the flags whose evaluation may
 // differ between old (nil: nothing held) and next: flags added, removed or
 // changed, flags whose targeting names a changed segment (directly or
-// through segments naming segments), and flags whose prerequisites changed.
+// through segments naming segments), flags that a release's overlay which
+// changed, began, ended or names a changed segment serves (releases and
+// experiments alike), and flags whose prerequisites changed.
 func changedFlags(old, next *holdings) []string {
 	before, after := old.hashes(), next.hashes()
 	differs := func(id sectionID) bool {
@@ -69,6 +71,21 @@ func changedFlags(old, next *holdings) []string {
 			flags[f.Key] = true
 		}
 	}
+	var oldOverlays []*model.Overlay
+	if old != nil {
+		oldOverlays = old.overlays
+	}
+	for _, list := range [][]*model.Overlay{oldOverlays, next.overlays} {
+		for _, o := range list {
+			if differs(sectionID{section.KindOverlay, o.Key()}) || audienceUses(o, segs) {
+				for _, it := range o.Items {
+					if it.Flag != "" {
+						flags[it.Flag] = true
+					}
+				}
+			}
+		}
+	}
 	// Flags whose prerequisites changed changed too.
 	for grew := true; grew; {
 		grew = false
@@ -97,6 +114,16 @@ func usesSegment(tg *model.Targeting, segs map[string]bool) bool {
 	}
 	for _, r := range tg.Rules {
 		if slices.ContainsFunc(r.Segments, func(s string) bool { return segs[s] }) || namesSegment(r.Conditions, segs) {
+			return true
+		}
+	}
+	return false
+}
+
+// audienceUses reports whether an overlay's audience names one of segs.
+func audienceUses(o *model.Overlay, segs map[string]bool) bool {
+	for _, st := range o.Audience {
+		if slices.ContainsFunc(st.Segments, func(s string) bool { return segs[s] }) {
 			return true
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/model"
 )
 
 // heldOf builds what a client holds for doc's production environment.
@@ -76,6 +77,61 @@ func TestChangedFlags(t *testing.T) {
 }
 
 func replace(s, old, new string) string { return strings.Replace(s, old, new, 1) }
+
+// heldWith builds what a client holds for doc's production environment
+// with releases in progress.
+func heldWith(t *testing.T, doc string, overlays ...*model.Overlay) *holdings {
+	t.Helper()
+	d, err := model.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := rulesetOf(d, "production", overlays)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := apply(nil, nil, msg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// releaseOf is an overlay releasing the flag plain to a share of segment
+// eu, or everyone when segment is "".
+func releaseOf(weight int, segment string) *model.Overlay {
+	o := &model.Overlay{Release: "r", Salt: "r", Audience: []model.AudienceStage{{Weight: weight}},
+		Items: []model.ReleaseItem{{Flag: "plain", Variant: "on"}}}
+	if segment != "" {
+		o.Audience[0].Segments = []string{segment}
+	}
+	return o
+}
+
+func TestChangedFlagsOfReleases(t *testing.T) {
+	base := heldWith(t, changesBase, releaseOf(5000, "eu"))
+	tests := []struct {
+		name string
+		next *holdings
+		want []string
+	}{
+		{"same stage", heldWith(t, changesBase, releaseOf(5000, "eu")), []string{}},
+		{"next stage", heldWith(t, changesBase, releaseOf(10000, "eu")), []string{"plain"}},
+		{"audience segment changed", heldWith(t, replace(changesBase, "values: [DE]", "values: [FR]"), releaseOf(5000, "eu")),
+			[]string{"needs-uses-eu", "plain", "uses-eu", "uses-eu-beta"}},
+		{"release ended", heldWith(t, changesBase), []string{"plain"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := changedFlags(base, tc.next); !slices.Equal(got, tc.want) {
+				t.Errorf("changedFlags = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if got := changedFlags(heldWith(t, changesBase), base); !slices.Equal(got, []string{"plain"}) {
+		t.Errorf("changedFlags when a release starts = %v, want [plain]", got)
+	}
+}
 
 func TestApplyRejects(t *testing.T) {
 	good, err := bootstrapRuleset([]byte(changesBase), "production")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/eval"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/sdk/internal/events"
 )
 
 // ErrClosed is returned by WaitReady once the client is closed.
@@ -39,13 +39,14 @@ type Client struct {
 	status  atomic.Pointer[statusInfo]
 	changed atomic.Pointer[chan struct{}]
 
-	// sink, if set, sees every evaluation (the events pipeline's hook).
-	sink evaluationSink
+	// events queues exposures and track events; nil when events are
+	// disabled or the client has no server.
+	events *events.Pipeline
 
-	mu        sync.Mutex // guards listeners, watchers and nextID
-	listeners []listener
-	watchers  []watcher
-	nextID    int
+	// The functions registered by OnChange, OnStatusChange and OnRelease.
+	changes  callbacks[func(Change)]
+	statuses callbacks[func(Status, error)]
+	releases callbacks[func(ReleaseEvent)]
 
 	sync      pb.SyncServiceClient // nil when offline
 	conn      *grpc.ClientConn     // the connection the client dialed itself
@@ -93,15 +94,20 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		close(c.done)
 		return c, nil
 	}
-	if cfg.Conn == nil {
+	cc := cfg.Conn
+	if cc == nil {
 		conn, err := dial(cfg)
 		if err != nil {
 			return nil, err
 		}
-		c.conn = conn
-		c.sync = pb.NewSyncServiceClient(conn)
-	} else {
-		c.sync = pb.NewSyncServiceClient(cfg.Conn)
+		c.conn, cc = conn, conn
+	}
+	c.sync = pb.NewSyncServiceClient(cc)
+	if err := c.startEvents(cc); err != nil {
+		if c.conn != nil {
+			c.conn.Close()
+		}
+		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
@@ -177,18 +183,7 @@ func (c *Client) setStatus(s Status, err error) {
 	c.log.Info("status", "status", s, "err", err)
 	ch := make(chan struct{})
 	close(*c.changed.Swap(&ch))
-	c.mu.Lock()
-	ws := slices.Clone(c.watchers)
-	c.mu.Unlock()
-	for _, w := range ws {
-		w.fn(s, err)
-	}
-}
-
-// watcher is a function OnStatusChange registered.
-type watcher struct {
-	id int
-	fn func(Status, error)
+	c.statuses.each(func(fn func(Status, error)) { fn(s, err) })
 }
 
 // OnStatusChange calls fn at every change of the status, with the new
@@ -197,16 +192,7 @@ type watcher struct {
 // New): fn should return quickly and must not call Close. The returned
 // function removes fn.
 func (c *Client) OnStatusChange(fn func(Status, error)) (remove func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id := c.nextID
-	c.nextID++
-	c.watchers = append(c.watchers, watcher{id: id, fn: fn})
-	return func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.watchers = slices.DeleteFunc(c.watchers, func(w watcher) bool { return w.id == id })
-	}
+	return c.statuses.add(fn)
 }
 
 // WaitReady waits until the client has applied a ruleset from the server
@@ -236,45 +222,29 @@ func (c *Client) WaitReady(ctx context.Context) error {
 	}
 }
 
-// listener is a function OnChange registered.
-type listener struct {
-	id int
-	fn func(Change)
-}
-
 // OnChange calls fn after every new ruleset the client applies, with its
 // revision and the flags it changed. Calls come one at a time from the
 // client's sync goroutine, after the revision is acknowledged: fn should
 // return quickly and must not call Close. The returned function removes
 // fn.
 func (c *Client) OnChange(fn func(Change)) (remove func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id := c.nextID
-	c.nextID++
-	c.listeners = append(c.listeners, listener{id: id, fn: fn})
-	return func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.listeners = slices.DeleteFunc(c.listeners, func(l listener) bool { return l.id == id })
-	}
+	return c.changes.add(fn)
 }
 
-// notify calls the listeners with ch, in the order they were added.
+// notify calls the OnChange functions with ch, in the order they were
+// added.
 func (c *Client) notify(ch Change) {
-	c.mu.Lock()
-	ls := slices.Clone(c.listeners)
-	c.mu.Unlock()
-	for _, l := range ls {
-		l.fn(ch)
-	}
+	c.changes.each(func(fn func(Change)) { fn(ch) })
 }
 
-// Close stops the client: it ends the stream and closes the connection the
-// client dialed. Getters keep answering on the last ruleset. Closing twice
-// is fine.
+// Close stops the client: it sends the events still queued (waiting at
+// most Events.CloseTimeout; events it cannot send are logged and counted in
+// EventStats), ends the stream and closes the connection the client
+// dialed. Getters keep answering on the last ruleset; Track does nothing.
+// Closing twice is fine.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		c.closeEvents()
 		if c.cancel != nil {
 			c.cancel()
 		}

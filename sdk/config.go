@@ -49,6 +49,9 @@ type Config struct {
 	// it may be omitted when the document has one environment.
 	BootstrapEnvironment string
 
+	// Events configures the exposure and track events the client sends.
+	Events EventsConfig
+
 	// Backoff paces reconnection.
 	Backoff Backoff
 	// MaxMessageBytes bounds a message from the server; a ruleset with a
@@ -79,6 +82,37 @@ type Backoff struct {
 	AfterAuthError time.Duration
 }
 
+// EventsConfig configures the events a connected client sends to the
+// server over its connection (EventService.SendEvents): an exposure for
+// each unit's first evaluation of a flag (again when the unit's variant,
+// rule or experiment changes), and the events of Track. They are queued in
+// memory, never blocking a getter, and sent in batches in the background.
+// Zero fields take the defaults.
+type EventsConfig struct {
+	// Disabled turns events off: getters record no exposures and Track
+	// does nothing.
+	Disabled bool
+	// BatchSize caps the events of one request; a full batch is sent at
+	// once. Zero means 500.
+	BatchSize int
+	// FlushInterval is how often queued events are sent when no batch
+	// fills up. Zero means 2 s.
+	FlushInterval time.Duration
+	// QueueSize caps the events waiting to be sent; when the queue is full
+	// the oldest event is dropped (EventStats counts drops). Zero means
+	// 10,000.
+	QueueSize int
+	// DedupSize caps the units and flags remembered so that an exposure is
+	// sent once. Zero means 50,000.
+	DedupSize int
+	// CloseTimeout bounds how long Close waits to send the events still
+	// queued. Zero means 5 s.
+	CloseTimeout time.Duration
+}
+
+// DefaultCloseTimeout is the default of EventsConfig.CloseTimeout.
+const DefaultCloseTimeout = 5 * time.Second
+
 // DefaultMaxMessageBytes is the default of Config.MaxMessageBytes.
 const DefaultMaxMessageBytes = 256 << 20
 
@@ -105,6 +139,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxMessageBytes == 0 {
 		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.Events.CloseTimeout == 0 {
+		c.Events.CloseTimeout = DefaultCloseTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -135,6 +172,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMessageBytes < 0 {
 		errs = append(errs, fmt.Errorf("MaxMessageBytes %d is negative", c.MaxMessageBytes))
+	}
+	if e := c.Events; e.BatchSize < 0 || e.QueueSize < 0 || e.DedupSize < 0 || e.FlushInterval < 0 || e.CloseTimeout < 0 {
+		errs = append(errs, fmt.Errorf("Events %+v: sizes and durations must not be negative", e))
 	}
 	if len(c.Bootstrap) == 0 && c.BootstrapEnvironment != "" {
 		errs = append(errs, errors.New("BootstrapEnvironment is set without a Bootstrap document"))

@@ -23,6 +23,8 @@ func TestConfigValidate(t *testing.T) {
 		{"initial above max", sdk.Config{Address: "a:1", SDKKey: "k", Backoff: sdk.Backoff{Initial: time.Minute, Max: time.Second}}, false},
 		{"environment without bootstrap", sdk.Config{Address: "a:1", SDKKey: "k", BootstrapEnvironment: "production"}, false},
 		{"negative message size", sdk.Config{Address: "a:1", SDKKey: "k", MaxMessageBytes: -1}, false},
+		{"negative event batch", sdk.Config{Address: "a:1", SDKKey: "k", Events: sdk.EventsConfig{BatchSize: -1}}, false},
+		{"negative close timeout", sdk.Config{Address: "a:1", SDKKey: "k", Events: sdk.EventsConfig{CloseTimeout: -1}}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

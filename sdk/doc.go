@@ -15,5 +15,12 @@
 // The typed getters (Bool, String, Float64, Int, JSON) return the flag's
 // value or, on any problem, the default; their Detail variants say why.
 // Getters never panic, never block on the network and, on a prepared
-// Context, never allocate. A nil *Context is an empty context.
+// Context, never allocate. A nil *Context is an empty context. Releases in
+// progress are part of the ruleset: their audiences get the released
+// variants and versions (Availability), and OnRelease reports each step.
+//
+// A connected client sends an exposure event for each unit's first
+// evaluation of a flag and the events of Track, in batches in the
+// background (Config.Events); Close flushes them. Package
+// sdk/openfeature adapts a Client to OpenFeature.
 package sdk

@@ -7,43 +7,63 @@ import (
 	"github.com/switchyard/switchyard/internal/model"
 )
 
+// The getters are not inlined into the caller's package: there, the
+// compiler cannot see that the generic code does not keep ctx, and would
+// move a context on the caller's stack to the heap.
+
 // Bool returns the value of the bool flag key for ctx, or def.
+//
+//go:noinline
 func (c *Client) Bool(key string, ctx *Context, def bool) bool {
 	return value(c, key, ctx, def, model.TypeBool, asBool)
 }
 
 // BoolDetail is Bool with the details of the evaluation.
+//
+//go:noinline
 func (c *Client) BoolDetail(key string, ctx *Context, def bool) Detail[bool] {
 	return evaluate(c, key, ctx, def, model.TypeBool, asBool)
 }
 
 // String returns the value of the string flag key for ctx, or def.
+//
+//go:noinline
 func (c *Client) String(key string, ctx *Context, def string) string {
 	return value(c, key, ctx, def, model.TypeString, asString)
 }
 
 // StringDetail is String with the details of the evaluation.
+//
+//go:noinline
 func (c *Client) StringDetail(key string, ctx *Context, def string) Detail[string] {
 	return evaluate(c, key, ctx, def, model.TypeString, asString)
 }
 
 // Float64 returns the value of the number flag key for ctx, or def.
+//
+//go:noinline
 func (c *Client) Float64(key string, ctx *Context, def float64) float64 {
 	return value(c, key, ctx, def, model.TypeNumber, asFloat64)
 }
 
 // Float64Detail is Float64 with the details of the evaluation.
+//
+//go:noinline
 func (c *Client) Float64Detail(key string, ctx *Context, def float64) Detail[float64] {
 	return evaluate(c, key, ctx, def, model.TypeNumber, asFloat64)
 }
 
 // Int returns the value of the number flag key for ctx, or def. A value
 // that is not an integer in the range of int64 is a TYPE_MISMATCH.
+//
+//go:noinline
 func (c *Client) Int(key string, ctx *Context, def int64) int64 {
 	return value(c, key, ctx, def, model.TypeNumber, asInt64)
 }
 
 // IntDetail is Int with the details of the evaluation.
+//
+//go:noinline
 func (c *Client) IntDetail(key string, ctx *Context, def int64) Detail[int64] {
 	return evaluate(c, key, ctx, def, model.TypeNumber, asInt64)
 }
@@ -51,43 +71,43 @@ func (c *Client) IntDetail(key string, ctx *Context, def int64) Detail[int64] {
 // JSON returns the value of the json flag key for ctx, or def: a JSON
 // value as encoding/json decodes it into an any (map[string]any, []any,
 // string, float64, bool or nil). The value is the caller's own copy.
+//
+//go:noinline
 func (c *Client) JSON(key string, ctx *Context, def any) any {
 	return value(c, key, ctx, def, model.TypeJSON, asJSON)
 }
 
 // JSONDetail is JSON with the details of the evaluation.
+//
+//go:noinline
 func (c *Client) JSONDetail(key string, ctx *Context, def any) Detail[any] {
 	return evaluate(c, key, ctx, def, model.TypeJSON, asJSON)
 }
 
 // value is every plain getter: evaluate's Value, without building the
-// Detail (the hot path). With an evaluation sink, it is evaluate.
+// Detail (the hot path). With events on, it is evaluate.
 func value[T any](c *Client, key string, ctx *Context, def T, typ model.FlagType, conv func(any) (T, bool)) T {
 	rs := c.ruleset.Load()
-	if rs == nil || c.sink != nil {
+	if rs == nil || c.events != nil {
 		return evaluate(c, key, ctx, def, typ, conv).Value
 	}
 	res := rs.Evaluate(key, ctx)
-	if res.Variant == "" {
-		return def // an error, or no variant served
+	if res.Variant == "" || res.Type != typ {
+		return def // an error, no variant served, or another type
 	}
-	v, ok := conv(res.Value)
-	if !ok || !hasType(rs, key, typ) {
-		return def
+	if v, ok := conv(res.Value); ok {
+		return v
 	}
-	return v
+	return def
 }
 
-// evaluate is every Detail getter: evaluate on the current ruleset, check the
-// flag's type, convert the value, and fall back to def on any error.
+// evaluate is every Detail getter: evaluate on the current ruleset, check
+// the flag's type (eval.Result.Type: no second lookup), convert the value,
+// fall back to def on any error, and record the exposure.
 func evaluate[T any](c *Client, key string, ctx *Context, def T, typ model.FlagType, conv func(any) (T, bool)) Detail[T] {
 	rs := c.ruleset.Load()
 	if rs == nil {
-		d := Detail[T]{Value: def, Reason: ReasonError, ErrorCode: ErrorProviderNotReady, ErrorMessage: msgNotReady}
-		if c.sink != nil {
-			c.sink.evaluated(newEvaluation(key, ctx, d.Variant, d.Rule, d.Reason, d.Revision, d.ErrorCode))
-		}
-		return d
+		return Detail[T]{Value: def, Reason: ReasonError, ErrorCode: ErrorProviderNotReady, ErrorMessage: msgNotReady}
 	}
 	res := rs.Evaluate(key, ctx)
 	d := Detail[T]{
@@ -100,7 +120,7 @@ func evaluate[T any](c *Client, key string, ctx *Context, def T, typ model.FlagT
 	}
 	switch {
 	case res.ErrorCode != "":
-	case !hasType(rs, key, typ):
+	case res.Type != typ:
 		d = mismatch(d)
 	case res.Variant != "":
 		v, ok := conv(res.Value)
@@ -110,16 +130,10 @@ func evaluate[T any](c *Client, key string, ctx *Context, def T, typ model.FlagT
 		}
 		d.Value, d.Variant = v, res.Variant
 	}
-	if c.sink != nil {
-		c.sink.evaluated(newEvaluation(key, ctx, d.Variant, d.Rule, d.Reason, d.Revision, d.ErrorCode))
+	if c.events != nil && res.ErrorCode != eval.ErrorFlagNotFound {
+		c.expose(rs, key, ctx, d.Variant, d.Rule, res.Experiment)
 	}
 	return d
-}
-
-// hasType reports whether the flag key is of type typ.
-func hasType(rs *eval.Ruleset, key string, typ model.FlagType) bool {
-	got, _ := rs.FlagType(key)
-	return got == typ
 }
 
 // mismatch turns d into a TYPE_MISMATCH error with the default value.

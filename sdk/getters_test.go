@@ -154,6 +154,11 @@ func TestPreparedContextDoesNotAllocate(t *testing.T) {
 		{"rollout", func() { c.Bool("rollout", de, false) }},
 		{"unknown flag", func() { c.Bool("missing", de, false) }},
 		{"nil context", func() { c.Bool("dark-mode", nil, false) }},
+		{"context on the stack", func() {
+			var ctx sdk.Context
+			ctx.SetTargetingKey("user-3").String("country", "FR")
+			c.BoolDetail("dark-mode", &ctx, false)
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

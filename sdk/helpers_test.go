@@ -20,6 +20,10 @@ func newClient(t testing.TB, cfg sdk.Config) *sdk.Client {
 	if cfg.Backoff.Initial == 0 {
 		cfg.Backoff = sdk.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}
 	}
+	if cfg.Events.CloseTimeout == 0 {
+		// Tests that stop the server do not wait long for it at Close.
+		cfg.Events.CloseTimeout = 500 * time.Millisecond
+	}
 	c, err := sdk.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("sdk.New: %v", err)

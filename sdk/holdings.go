@@ -20,7 +20,8 @@ type holdings struct {
 	revision uint64
 	manifest []*pb.SectionRef
 	sections map[section.Hash]*held
-	doc      *model.Document // the one-environment document of the sections
+	doc      *model.Document  // the one-environment document of the sections
+	overlays []*model.Overlay // the overlays among the sections: releases in progress
 }
 
 // held is one section held.
@@ -80,11 +81,11 @@ func apply(cur *holdings, prev *eval.Ruleset, msg *pb.Ruleset, keepPayloads bool
 		next.sections[h] = hd
 		decoded = append(decoded, hd.dec)
 	}
-	next.doc = section.Document(next.project, next.env, decoded)
+	next.doc, next.overlays = section.Document(next.project, next.env, decoded)
 	if prev != nil && (prev.Project() != next.project || prev.Environment() != next.env) {
 		prev = nil
 	}
-	rs, err := eval.Compile(next.doc, next.env, prev)
+	rs, err := eval.CompileWith(next.doc, next.env, prev, next.overlays)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: revision %d: %w", errBadRuleset, msg.GetRevision(), err)
 	}

@@ -92,9 +92,19 @@ func bootstrapRuleset(data []byte, env string) (*pb.Ruleset, error) {
 	if !slices.Contains(doc.Environments, env) {
 		return nil, fmt.Errorf("sdk: bootstrap document has no environment %q (it has %v)", env, doc.Environments)
 	}
-	secs, err := section.Encode(doc, env)
+	msg, err := rulesetOf(doc, env, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sdk: bootstrap document: %w", err)
+	}
+	return msg, nil
+}
+
+// rulesetOf is the ruleset message, at revision 0 and with every section,
+// of environment env of doc with the given overlays.
+func rulesetOf(doc *model.Document, env string, overlays []*model.Overlay) (*pb.Ruleset, error) {
+	secs, err := section.Encode(doc, env, overlays)
+	if err != nil {
+		return nil, err
 	}
 	msg := &pb.Ruleset{Project: doc.Project, Environment: env}
 	for _, s := range secs {

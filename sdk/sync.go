@@ -108,6 +108,10 @@ func (c *Client) stream(ctx context.Context) outcome {
 		if err != nil {
 			return classify(err, applied)
 		}
+		if n := resp.GetRelease(); n != nil {
+			c.announceRelease(n)
+			continue
+		}
 		msg := resp.GetRuleset()
 		if msg == nil {
 			continue // a message of a newer protocol

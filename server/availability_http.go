@@ -43,6 +43,7 @@ func (s *Server) registerAvailability(mux *http.ServeMux) {
 }
 
 func (s *Server) availabilityHTTP(w http.ResponseWriter, r *http.Request) {
+	s.metrics.availability.Inc()
 	p, err := s.httpPrincipal(r, pb.AvailabilityService_GetAvailability_FullMethodName)
 	if err != nil {
 		s.writeHTTPError(w, r, err)

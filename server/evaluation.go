@@ -28,6 +28,7 @@ func (s *evaluationService) ruleset(ctx context.Context, project, environment st
 
 // Evaluate evaluates one flag.
 func (s *evaluationService) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluationResult, error) {
+	s.metrics.evaluations.Inc()
 	rs, err := s.ruleset(ctx, req.GetProject(), req.GetEnvironment())
 	if err != nil {
 		return nil, err
@@ -42,6 +43,7 @@ func (s *evaluationService) Evaluate(ctx context.Context, req *pb.EvaluateReques
 
 // EvaluateBatch evaluates the listed flags, or all of them.
 func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateBatchRequest) (*pb.EvaluateBatchResponse, error) {
+	s.metrics.evaluations.Inc()
 	rs, err := s.ruleset(ctx, req.GetProject(), req.GetEnvironment())
 	if err != nil {
 		return nil, err
@@ -137,6 +139,7 @@ func resultProto(key string, res *eval.Result, revision uint64) *pb.EvaluationRe
 		Revision:     revision,
 		ErrorCode:    string(res.ErrorCode),
 		ErrorMessage: res.ErrorMessage,
+		Experiment:   res.Experiment,
 	}
 	if res.Variant != "" {
 		v, err := structpb.NewValue(res.Value)

@@ -89,8 +89,12 @@ func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest
 	}
 	resp := &pb.SendEventsResponse{}
 	var rejected map[string]int
+	refs := newExperimentRefs(s.store.State(), project, environment)
 	for i, e := range req.GetEvents() {
 		ev, code, reason := checkEvent(rs, e, now)
+		if code == "" {
+			code, reason = refs.check(&ev)
+		}
 		if code != "" {
 			if rejected == nil {
 				rejected = map[string]int{}
@@ -105,6 +109,9 @@ func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest
 	}
 	if err := s.events.Write(ctx, batch, rejected); err != nil {
 		return nil, err
+	}
+	if len(batch.Events) > 0 {
+		s.experiments.Kick()
 	}
 	resp.Accepted = int32(len(batch.Events))
 	resp.Rejected = int32(len(resp.Rejections))
@@ -142,7 +149,7 @@ func checkEvent(rs *eval.Ruleset, e *pb.Event, now time.Time) (store.Event, stri
 		if v := x.GetVariant(); v != "" && !rs.HasVariant(x.GetFlag(), v) {
 			return ev, rejectVariantNotFound, fmt.Sprintf(".exposure.variant: flag %q has no variant %q", x.GetFlag(), v)
 		}
-		if r := x.GetRule(); r != "" && !model.ValidKey(r) {
+		if r := x.GetRule(); r != "" && !validRule(r) {
 			return ev, rejectInvalidField, fmt.Sprintf(".exposure.rule: %q is not a rule id (%s)", r, model.KeyPattern)
 		}
 		if x := x.GetExperiment(); x != "" && !model.ValidKey(x) {
@@ -169,6 +176,18 @@ func checkEvent(rs *eval.Ruleset, e *pb.Event, now time.Time) (store.Event, stri
 		return ev, rejectKindMissing, ": the event is neither an exposure nor a track event"
 	}
 	return ev, "", ""
+}
+
+// validRule reports whether r names a rule a result can carry: a rule id
+// (or "targets", "default"), or a release's or experiment's rule,
+// "release:{id}" or "experiment:{id}".
+func validRule(r string) bool {
+	for _, prefix := range []string{model.OverlayRule(""), model.ExperimentRule("")} {
+		if id, ok := strings.CutPrefix(r, prefix); ok {
+			return model.ValidKey(id)
+		}
+	}
+	return model.ValidKey(r)
 }
 
 // checkUnit validates a bucketing unit.

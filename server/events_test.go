@@ -140,6 +140,7 @@ func TestSendEventsRejectsBadEvents(t *testing.T) {
 		{"infinite value", track("buy", "u", new(math.Inf(1))), "INVALID_VALUE", "not a finite number"},
 		{"unit too long", track("buy", strings.Repeat("u", 300), nil), "INVALID_UNIT", "at most 256 bytes"},
 		{"bad rule id", &pb.Event{Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{Flag: "new-checkout", Unit: "u", Rule: "a rule"}}}, "INVALID_FIELD", "events[0].exposure.rule"},
+		{"bad release rule", &pb.Event{Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{Flag: "new-checkout", Unit: "u", Rule: "release:a b"}}}, "INVALID_FIELD", "events[0].exposure.rule"},
 		{"far future", &pb.Event{Time: timestamppb.New(now.Add(2 * time.Hour)), Kind: exposure("new-checkout", "on", "u").Kind}, "TIME_IN_FUTURE", "ahead of the server's clock"},
 		{"too old", &pb.Event{Time: timestamppb.New(now.Add(-8 * 24 * time.Hour)), Kind: exposure("new-checkout", "on", "u").Kind}, "TIME_TOO_OLD", "old"},
 	}
@@ -180,7 +181,7 @@ func TestSendEventsRejectsBadEvents(t *testing.T) {
 	}
 	want := map[string]string{
 		"FLAG_NOT_FOUND": "2", "VARIANT_NOT_FOUND": "1", "UNIT_MISSING": "2", "KIND_MISSING": "1", "INVALID_EVENT_KEY": "1",
-		"INVALID_VALUE": "2", "INVALID_UNIT": "1", "INVALID_FIELD": "1", "TIME_IN_FUTURE": "1", "TIME_TOO_OLD": "1",
+		"INVALID_VALUE": "2", "INVALID_UNIT": "1", "INVALID_FIELD": "2", "TIME_IN_FUTURE": "1", "TIME_TOO_OLD": "1",
 	}
 	if fmt.Sprint(rejected) != fmt.Sprint(want) {
 		t.Errorf("rejected counts = %v, want %v", rejected, want)

@@ -20,7 +20,8 @@ import (
 )
 
 // httpHandler routes the HTTP port: the REST admin API (through the
-// gateway), its OpenAPI document, OFREP and the health endpoints.
+// gateway), its OpenAPI document, OFREP, the health endpoints and the
+// Prometheus metrics.
 func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -43,8 +44,11 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		pb.RegisterAuditServiceHandler,
 		pb.RegisterEvaluationServiceHandler,
 		pb.RegisterReleaseServiceHandler,
+		pb.RegisterReleaseModelServiceHandler,
 		pb.RegisterSyncServiceHandler,
 		pb.RegisterEventServiceHandler,
+		pb.RegisterExperimentServiceHandler,
+		pb.RegisterWebhookServiceHandler,
 	} {
 		if err := register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("register gateway handler: %w", err)
@@ -61,6 +65,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.registerOFREP(mux)
 	s.registerAvailability(mux) // not through the gateway: ETag and 304
 	return limitBody(mux), nil

@@ -85,6 +85,7 @@ func (s *Server) ofrepBegin(w http.ResponseWriter, r *http.Request, req *ofrepRe
 }
 
 func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) {
+	s.metrics.ofrep.Inc()
 	buf := buffers.Get().(*[]byte)
 	defer buffers.Put(buf)
 	var req ofrepRequest
@@ -112,6 +113,7 @@ func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) {
+	s.metrics.ofrep.Inc()
 	buf := buffers.Get().(*[]byte)
 	defer buffers.Put(buf)
 	var req ofrepRequest
@@ -160,8 +162,9 @@ func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 var jsonContentType = []string{"application/json"}
 
 // appendOFREPSuccess appends an evaluationSuccess object. A result without
-// a variant defers to the caller's code default (no value field). A
-// non-zero revision goes into the flag metadata.
+// a variant defers to the caller's code default (no value field). The rule,
+// the experiment that assigned the variant and a non-zero revision go into
+// the flag metadata.
 func appendOFREPSuccess(out []byte, key string, res *eval.Result, revision uint64) []byte {
 	out = append(out, `{"key":`...)
 	out = appendJSONString(out, key)
@@ -179,6 +182,10 @@ func appendOFREPSuccess(out []byte, key string, res *eval.Result, revision uint6
 		if res.Rule != "" {
 			out = append(out, `"rule":`...)
 			out = appendJSONString(out, res.Rule)
+		}
+		if res.Experiment != "" {
+			out = append(out, `,"experiment":`...)
+			out = appendJSONString(out, res.Experiment)
 		}
 		if revision != 0 {
 			if res.Rule != "" {

@@ -80,8 +80,40 @@ func methodPermissions() map[string]auth.Permission {
 		pb.ReleaseService_RollBackRelease_FullMethodName: auth.Release,
 		pb.ReleaseService_CancelRelease_FullMethodName:   auth.Release,
 
+		pb.ReleaseService_AddReleaseIncident_FullMethodName: auth.Release,
+		pb.ReleaseService_SetReleaseReview_FullMethodName:   auth.Release,
+		pb.ReleaseService_GetReleaseReport_FullMethodName:   auth.Read,
+
+		pb.ReleaseModelService_ListReleaseModels_FullMethodName:  auth.Read,
+		pb.ReleaseModelService_GetReleaseModel_FullMethodName:    auth.Read,
+		pb.ReleaseModelService_CreateReleaseModel_FullMethodName: auth.Edit,
+		pb.ReleaseModelService_UpdateReleaseModel_FullMethodName: auth.Edit,
+		pb.ReleaseModelService_DeleteReleaseModel_FullMethodName: auth.Edit,
+
 		pb.SyncService_Sync_FullMethodName:           auth.Sync,
 		pb.SyncService_GetConvergence_FullMethodName: auth.Read,
+
+		pb.ExperimentService_ListExperiments_FullMethodName:      auth.Read,
+		pb.ExperimentService_GetExperiment_FullMethodName:        auth.Read,
+		pb.ExperimentService_CreateExperiment_FullMethodName:     auth.Edit,
+		pb.ExperimentService_UpdateExperiment_FullMethodName:     auth.Edit,
+		pb.ExperimentService_DeleteExperiment_FullMethodName:     auth.Edit,
+		pb.ExperimentService_StartExperiment_FullMethodName:      auth.Release,
+		pb.ExperimentService_StopExperiment_FullMethodName:       auth.Release,
+		pb.ExperimentService_GetExperimentResults_FullMethodName: auth.Read,
+		pb.ExperimentService_ListMetrics_FullMethodName:          auth.Read,
+		pb.ExperimentService_GetMetric_FullMethodName:            auth.Read,
+		pb.ExperimentService_CreateMetric_FullMethodName:         auth.Edit,
+		pb.ExperimentService_UpdateMetric_FullMethodName:         auth.Edit,
+		pb.ExperimentService_DeleteMetric_FullMethodName:         auth.Edit,
+
+		// A webhook's URL may carry a credential: admins only.
+		pb.WebhookService_ListWebhooks_FullMethodName:          auth.Admin,
+		pb.WebhookService_GetWebhook_FullMethodName:            auth.Admin,
+		pb.WebhookService_CreateWebhook_FullMethodName:         auth.Admin,
+		pb.WebhookService_UpdateWebhook_FullMethodName:         auth.Admin,
+		pb.WebhookService_DeleteWebhook_FullMethodName:         auth.Admin,
+		pb.WebhookService_ListWebhookDeliveries_FullMethodName: auth.Admin,
 
 		pb.EventService_SendEvents_FullMethodName:    auth.Evaluate,
 		pb.EventService_ListFlagUsage_FullMethodName: auth.Read,

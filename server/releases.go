@@ -44,7 +44,7 @@ func (s *releaseService) ListReleases(_ context.Context, req *pb.ListReleasesReq
 	}
 	resp := &pb.ListReleasesResponse{NextPageToken: next}
 	for _, r := range items {
-		p, err := releaseProto(ps, r.ID)
+		p, err := s.releaseView(ps, r.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +58,7 @@ func (s *releaseService) GetRelease(_ context.Context, req *pb.GetReleaseRequest
 	if err != nil {
 		return nil, err
 	}
-	return releaseProto(ps, req.GetId())
+	return s.releaseView(ps, req.GetId())
 }
 
 func (s *releaseService) CreateRelease(ctx context.Context, req *pb.CreateReleaseRequest) (*pb.Release, error) {
@@ -96,6 +96,8 @@ func (s *releaseService) UpdateRelease(ctx context.Context, req *pb.UpdateReleas
 	// Only the definition is the client's to change.
 	cur.State, cur.Stage, cur.StartTime, cur.StageTime, cur.RequesterName = "", 0, nil, nil, ""
 	cur.Approvals, cur.Next, cur.Drifted, cur.Timeline = nil, nil, nil, nil
+	cur.ModelEtag, cur.Incidents, cur.Review, cur.Steps = "", nil, nil, nil
+	cur.Verification, cur.FinalCheck = nil, nil
 	var r model.Release
 	if err := fromProto(cur, &r); err != nil {
 		return nil, invalidField("release", "%v", err)
@@ -133,7 +135,7 @@ func (s *releaseService) StartRelease(ctx context.Context, req *pb.StartReleaseR
 }
 
 func (s *releaseService) AdvanceRelease(ctx context.Context, req *pb.AdvanceReleaseRequest) (*pb.Release, error) {
-	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetNote(), AcknowledgeDrift: req.GetAcknowledgeDrift()}
+	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetNote(), AcknowledgeDrift: req.GetAcknowledgeDrift(), Convergence: s.sync}
 	return s.transition(ctx, r, func(tx *store.Tx) error { return release.Advance(tx, r) })
 }
 
@@ -153,7 +155,7 @@ func (s *releaseService) ResumeRelease(ctx context.Context, req *pb.ResumeReleas
 }
 
 func (s *releaseService) RollBackRelease(ctx context.Context, req *pb.RollBackReleaseRequest) (*pb.Release, error) {
-	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetReason()}
+	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetReason(), Convergence: s.sync}
 	return s.transition(ctx, r, func(tx *store.Tx) error { return release.RollBack(tx, r) })
 }
 
@@ -182,7 +184,7 @@ func (s *releaseService) write(ctx context.Context, project, id string, fn func(
 	if !ok {
 		return nil, notFound("project %q", project)
 	}
-	return releaseProto(ps, id)
+	return s.releaseView(ps, id)
 }
 
 // withoutEtag drops "etag" from a mask: the gateway derives a PATCH's mask
@@ -252,5 +254,8 @@ func releaseProto(ps *store.ProjectState, id string) (*pb.Release, error) {
 		}
 	}
 	out.Drifted = release.Drift(ps, r)
+	if err := stepsProto(r, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }

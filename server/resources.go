@@ -33,6 +33,11 @@ type kind[M any, P proto.Message] struct {
 	// environment; nil for segments, which have none.
 	targeting    func(ps *store.ProjectState, key, env string) (*model.Targeting, store.Meta, bool)
 	setTargeting func(tx *store.Tx, project, key, env string, t *model.Targeting, etag string) error
+
+	// outside, if set, lists the items of a kind kept beside the document
+	// (release models) instead of items; their validation errors have
+	// paths relative to the item, put under field.
+	outside func(*store.ProjectState) []M
 }
 
 // toProto converts a stored resource with its meta.
@@ -59,7 +64,7 @@ func (k kind[M, P]) list(s *Server, project string, size int32, token string) ([
 	if err != nil {
 		return nil, "", err
 	}
-	items, next, err := page(k.items(ps.Document()), size, token)
+	items, next, err := page(k.itemsOf(ps), size, token)
 	if err != nil {
 		return nil, "", err
 	}
@@ -117,10 +122,10 @@ func (k kind[M, P]) createFrom(ctx context.Context, s *Server, project string, p
 	if err != nil {
 		return zero, err
 	}
-	at := len(k.items(ps.Document()))
+	prefix := k.path(ps, k.keyOf(m))
 	c, err := s.update(ctx, func(tx *store.Tx) error { return k.create(tx, project, m) })
 	if err != nil {
-		return zero, rebase(err, fmt.Sprintf("%s[%d]", k.collection, at), k.field)
+		return zero, rebase(err, prefix, k.field)
 	}
 	return k.after(c, project, k.keyOf(m))
 }
@@ -150,9 +155,21 @@ func (k kind[M, P]) updateFrom(ctx context.Context, s *Server, project string, p
 	return k.after(c, project, key)
 }
 
+// itemsOf lists the kind's items in ps.
+func (k kind[M, P]) itemsOf(ps *store.ProjectState) []M {
+	if k.outside != nil {
+		return k.outside(ps)
+	}
+	return k.items(ps.Document())
+}
+
 // path is the document path of the item key ("flags[3]"); an item not in
-// the project gets the path it would have if appended.
+// the project gets the path it would have if appended. Items kept beside
+// the document have none ("").
 func (k kind[M, P]) path(ps *store.ProjectState, key string) string {
+	if k.outside != nil {
+		return ""
+	}
 	items := k.items(ps.Document())
 	at := len(items)
 	for i, it := range items {
@@ -239,7 +256,7 @@ func (k kind[M, P]) updateTargeting(ctx context.Context, s *Server, project, key
 
 // rebase rewrites the document paths of validation errors under prefix
 // (flags[3]) to the request field (flag), so a client sees where in its
-// request a problem is.
+// request a problem is. An empty prefix puts every path under field.
 func rebase(err error, prefix, field string) error {
 	var fes model.Errors
 	if !errors.As(err, &fes) {
@@ -248,7 +265,12 @@ func rebase(err error, prefix, field string) error {
 	out := make(model.Errors, len(fes))
 	for i, fe := range fes {
 		path := fe.Path
-		if rest, ok := strings.CutPrefix(path, prefix); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+		switch rest, ok := strings.CutPrefix(path, prefix); {
+		case prefix == "" && path == "":
+			path = field
+		case prefix == "":
+			path = field + "." + path
+		case ok && (rest == "" || rest[0] == '.' || rest[0] == '['):
 			path = field + rest
 		}
 		out[i] = &model.FieldError{Path: path, Message: fe.Message}

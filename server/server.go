@@ -21,15 +21,21 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/experiment"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
+	"github.com/switchyard/switchyard/internal/webhook"
 )
 
 // MaxBodyBytes is the largest request body or gRPC message accepted.
 const MaxBodyBytes = 4 << 20
+
+// drainTimeout bounds the graceful shutdown: in-flight calls, and webhook
+// deliveries, get this long to finish.
+const drainTimeout = 10 * time.Second
 
 // Server serves one store over gRPC and HTTP.
 type Server struct {
@@ -41,8 +47,13 @@ type Server struct {
 	releases    *release.Scheduler
 	results     sync.Map // snapshot.Env → *resultCache of its current ruleset
 	events      *store.EventLog
-	changes     *changeHub // revisions → OFREP event streams
-	streamAds   *streamAds // eventStreams members of bulk OFREP answers
+	changes     *changeHub           // revisions → OFREP event streams
+	streamAds   *streamAds           // eventStreams members of bulk OFREP answers
+	experiments *experiment.Consumer // events → experiment state
+	guard       *experiment.Guard    // guardrails of experiments and release stages
+	verifier    *release.Verifier    // resolution checks after release transitions
+	webhooks    *webhook.Dispatcher  // events → webhooks
+	metrics     *serverMetrics
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -58,6 +69,8 @@ type Option func(*options)
 type options struct {
 	sync     syncer.Options
 	releases release.SchedulerOptions
+	webhooks webhook.Options
+	guard    experiment.GuardOptions
 }
 
 // WithSyncMaxAge sets how long a sync stream lives before the server ends
@@ -73,6 +86,13 @@ func WithReleaseScheduler(opts release.SchedulerOptions) Option {
 	return func(o *options) { o.releases = opts }
 }
 
+// WithGuardInterval sets how often the server evaluates the guardrails of
+// running experiments and release stages (default
+// experiment.DefaultGuardInterval).
+func WithGuardInterval(d time.Duration) Option {
+	return func(o *options) { o.guard.Interval = d }
+}
+
 // New builds a server over st, reading compiled rulesets from rs. Call
 // Serve to accept connections.
 func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*Server, error) {
@@ -84,8 +104,13 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
 	}
+	o.releases.Convergence = hub // stages wait for their min_convergence
+	if o.webhooks.Drain <= 0 {
+		o.webhooks.Drain = drainTimeout
+	}
 	s := &Server{
 		releases:    release.NewScheduler(log, st, o.releases),
+		experiments: experiment.NewConsumer(log, st, experiment.ConsumerOptions{}),
 		sync:        hub,
 		log:         log,
 		store:       st,
@@ -96,7 +121,11 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		events:      store.NewEventLog(st, store.EventLogOptions{}),
 		changes:     newChangeHub(rs),
 		streamAds:   newStreamAds(),
+		metrics:     newServerMetrics(),
 	}
+	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
+	s.verifier = release.NewVerifier(log, st, rs)
+	s.webhooks = webhook.New(log, st, o.webhooks)
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxBodyBytes),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
@@ -112,9 +141,12 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	pb.RegisterAuditServiceServer(s.grpc, &auditService{Server: s})
 	pb.RegisterEvaluationServiceServer(s.grpc, &evaluationService{Server: s})
 	pb.RegisterReleaseServiceServer(s.grpc, &releaseService{Server: s})
+	pb.RegisterReleaseModelServiceServer(s.grpc, &releaseModelService{Server: s})
 	pb.RegisterSyncServiceServer(s.grpc, &syncService{Server: s})
 	pb.RegisterAvailabilityServiceServer(s.grpc, &availabilityService{Server: s})
 	pb.RegisterEventServiceServer(s.grpc, &eventService{Server: s})
+	pb.RegisterExperimentServiceServer(s.grpc, &experimentService{Server: s})
+	pb.RegisterWebhookServiceServer(s.grpc, &webhookService{Server: s})
 
 	conn, err := grpc.NewClient("passthrough:///gateway",
 		grpc.WithContextDialer(s.pipe.DialContext),
@@ -143,6 +175,8 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 // is done, then stops accepting, drains in-flight calls (up to 10 s) and
 // returns. It closes the listeners; it does not close the store.
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	// Counts release steps while serving, whoever takes them.
+	defer s.store.Subscribe(s.metrics.observeCommit)()
 	g, ctx := errgroup.WithContext(ctx)
 	// Events are written until gRPC has stopped, so calls in flight at
 	// shutdown still complete.
@@ -158,6 +192,24 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		// Takes the releases' timed steps, catching up on those that fell
 		// due while the server was down.
 		s.releases.Run(ctx)
+		return nil
+	})
+	g.Go(func() error {
+		// Counts stored events for experiments and guarded release
+		// stages, following the event log with a durable cursor.
+		s.experiments.Run(ctx)
+		return nil
+	})
+	g.Go(func() error {
+		// Stops experiments and pauses or rolls back releases whose
+		// guardrails trip.
+		s.guard.Run(ctx)
+		return nil
+	})
+	g.Go(func() error {
+		// Resolution checks and webhook deliveries; the deliveries drain
+		// for up to drainTimeout when ctx is done.
+		s.runNotifications(ctx)
 		return nil
 	})
 	g.Go(func() error { return serveGRPC(s.grpc, grpcLis) })
@@ -180,7 +232,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		<-ctx.Done()
 		defer stopEvents()
 		s.health.Shutdown()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 		defer cancel()
 		err := s.http.Shutdown(shutdownCtx)
 		stopped := make(chan struct{})

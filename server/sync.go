@@ -35,8 +35,9 @@ type syncService struct {
 var _ pb.SyncServiceServer = (*syncService)(nil)
 
 // Sync serves one SDK stream: hello, the ruleset the SDK lacks, then every
-// newer revision, until the stream's maximum age, the SDK leaving, the key
-// being revoked or the server stopping.
+// newer revision and every release step of the environment, until the
+// stream's maximum age, the SDK leaving, the key being revoked or the
+// server stopping.
 //
 // A stream costs one goroutine, this handler. Idle, it waits for the next
 // revision (gRPC cancels the stream's context when the SDK goes away, so
@@ -71,12 +72,16 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	for {
 		select {
 		case <-st.Wake():
-			rev, sent := st.Latest(), st.Sent()
-			if rev == sent {
-				continue
+			if rev, sent := st.Latest(), st.Sent(); rev != sent {
+				if err := send(stream, st, rev, rev.MessageFrom(sent)); err != nil {
+					return endOf(err)
+				}
 			}
-			if err := send(stream, st, rev, rev.MessageFrom(sent)); err != nil {
-				return endOf(err)
+			// Release notices come after the revision their step made.
+			for _, msg := range st.TakeNotices() {
+				if err := stream.Send(msg); err != nil {
+					return endOf(err)
+				}
 			}
 		case <-st.Done():
 			return st.Err()

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -48,11 +51,19 @@ func (c clientConfig) client() (*apiClient, error) {
 }
 
 // do sends a request and decodes a JSON answer into out; an error answer
-// becomes an error with the server's message.
+// becomes an *apiError with the server's message. A body that is a
+// protobuf message is encoded as the gateway expects (protojson, proto
+// field names).
 func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
-		data, err := json.Marshal(body)
+		var data []byte
+		var err error
+		if m, ok := body.(proto.Message); ok {
+			data, err = protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+		} else {
+			data, err = json.Marshal(body)
+		}
 		if err != nil {
 			return fmt.Errorf("encode request: %w", err)
 		}
@@ -74,26 +85,11 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-			Details []struct {
-				Field       string `json:"field"`
-				Description string `json:"description"`
-			} `json:"details"`
+		e := &apiError{Method: method, Path: path, Status: resp.Status, Body: data}
+		if json.Unmarshal(data, e) != nil {
+			e.Message = ""
 		}
-		if json.Unmarshal(data, &e) != nil || e.Message == "" {
-			return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-		}
-		if len(e.Details) > 0 {
-			var b strings.Builder
-			fmt.Fprintf(&b, "%s:", e.Code)
-			for _, d := range e.Details {
-				fmt.Fprintf(&b, "\n  %s: %s", d.Field, d.Description)
-			}
-			return errors.New(b.String())
-		}
-		return fmt.Errorf("%s: %s", e.Code, e.Message)
+		return e
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -101,6 +97,41 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		}
 	}
 	return nil
+}
+
+// apiError is an error answer of the REST API.
+type apiError struct {
+	Method string `json:"-"`
+	Path   string `json:"-"`
+	// Status is the HTTP status line, e.g. "409 Conflict".
+	Status string `json:"-"`
+	// Body is the answer as the server sent it.
+	Body []byte `json:"-"`
+	// Code, Message and Details are the gateway's error body, when the
+	// answer is one.
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details []struct {
+		Field       string `json:"field"`
+		Description string `json:"description"`
+	} `json:"details"`
+}
+
+// Error is the server's message with the offending fields, or the HTTP
+// status when the answer carries no message.
+func (e *apiError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("%s %s: %s", e.Method, e.Path, e.Status)
+	}
+	if len(e.Details) > 0 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s:", e.Code)
+		for _, d := range e.Details {
+			fmt.Fprintf(&b, "\n  %s: %s", d.Field, d.Description)
+		}
+		return b.String()
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
 }
 
 // readDocument parses and validates a document file, printing every

@@ -36,3 +36,35 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return fs.Parse(args)
 }
+
+// parseArgs is parseFlags for commands that take arguments: flags may
+// come before, between and after them ("release start spring --note go").
+// It returns the arguments in order; those after "--" are never flags.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	var out []string
+	for {
+		rest := fs.Args()
+		consumed := args[:len(args)-len(rest)]
+		if len(rest) == 0 || len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
+			return append(out, rest...), nil
+		}
+		out = append(out, rest[0])
+		args = rest[1:]
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// listFlag is a flag that may be given many times; each use adds a value.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, " ") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}

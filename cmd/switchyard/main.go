@@ -1,5 +1,6 @@
 // Command switchyard is the Switchyard server and its command-line client:
-// serve, import, export and validate.
+// serve, import, export and validate, and the release, model, version and
+// availability commands against a running server.
 package main
 
 import (
@@ -20,6 +21,16 @@ Usage:
   switchyard import [flags] FILE    apply a YAML or JSON document to a running server
   switchyard export [flags]         print a project's document from a running server
   switchyard validate FILE          check a document offline; prints every problem with its path
+  switchyard release COMMAND        create, run and inspect staged releases: create, list, start,
+                                    advance, approve, pause, resume, rollback, cancel, status, report
+  switchyard model COMMAND          release models: list, create
+  switchyard version COMMAND        component versions: register, list
+  switchyard availability COMPONENT the version available to a client, and whether to update
+  switchyard experiment COMMAND     A/B experiments: create, list, start, stop, results
+  switchyard metric COMMAND         experiment metrics: create, list
+
+Commands that call a running server take --server, --token, --project, and
+--json to print the API's JSON answer instead of text.
 
 Run 'switchyard COMMAND --help' for a command's flags. Every flag can also be
 set as a SWITCHYARD_* environment variable (--http-addr: SWITCHYARD_HTTP_ADDR).
@@ -62,6 +73,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runExport(ctx, rest, stdout, stderr)
 	case "validate":
 		return runValidate(rest, stdout, stderr)
+	case "release":
+		return runRelease(ctx, rest, stdout, stderr)
+	case "model":
+		return runModel(ctx, rest, stdout, stderr)
+	case "version":
+		return runVersion(ctx, rest, stdout, stderr)
+	case "availability":
+		return runAvailability(ctx, rest, stdout, stderr)
+	case "experiment":
+		return runExperiment(ctx, rest, stdout, stderr)
+	case "metric":
+		return runMetric(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

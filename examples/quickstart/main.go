@@ -63,6 +63,9 @@ func run(ctx context.Context) error {
 	client.OnStatusChange(func(s sdk.Status, err error) {
 		fmt.Printf("status %s %v\n", s, err)
 	})
+	client.OnRelease(func(ev sdk.ReleaseEvent) {
+		fmt.Printf("release %q: %s → %s (stage %d): %s\n", ev.Title, ev.From, ev.To, ev.Stage, ev.ReleaseNotes)
+	})
 	<-ctx.Done()
 	return nil
 }

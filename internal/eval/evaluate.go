@@ -74,6 +74,14 @@ type Result struct {
 	ErrorCode ErrorCode
 	// ErrorMessage explains ErrorCode.
 	ErrorMessage string
+	// Type is the flag's type; "" when the flag is unknown. A typed getter
+	// compares it with its own type (TYPE_MISMATCH) without looking the
+	// flag up again.
+	Type model.FlagType
+	// Experiment is the key of the running experiment that assigned the
+	// variant (rule "experiment:{key}"); "" otherwise. Exposures carry it,
+	// so that they are attributed to the experiment.
+	Experiment string
 }
 
 // variant is a flag variant with its value precomputed.
@@ -207,7 +215,7 @@ func contextError(ctx *Context) string {
 // result runs steps 1–6 for a known flag.
 func (f *flag) result(ctx *Context) Result {
 	if msg := contextError(ctx); msg != "" {
-		return Result{Reason: ReasonError, ErrorCode: ErrorInvalidContext, ErrorMessage: msg}
+		return Result{Reason: ReasonError, ErrorCode: ErrorInvalidContext, ErrorMessage: msg, Type: f.typ}
 	}
 	if f.fixed != nil {
 		return *f.fixed
@@ -217,7 +225,7 @@ func (f *flag) result(ctx *Context) Result {
 
 // resultOf turns a match into a Result.
 func (f *flag) resultOf(m match) Result {
-	r := Result{Reason: m.reason, Rule: m.rule, ErrorCode: m.code, ErrorMessage: m.msg}
+	r := Result{Reason: m.reason, Rule: m.rule, ErrorCode: m.code, ErrorMessage: m.msg, Experiment: m.experiment, Type: f.typ}
 	if m.outcome != noOutcome {
 		v := &f.variants[m.outcome]
 		r.Variant, r.Value, r.ValueJSON = v.key, v.value, v.json

@@ -275,3 +275,34 @@ func TestBuilderDoesNotAllocate(t *testing.T) {
 		t.Errorf("building a context and evaluating allocates %v times", n)
 	}
 }
+
+// TestResultType: every result of a known flag carries its type, errors
+// and fixed results included; an unknown flag's carries none.
+func TestResultType(t *testing.T) {
+	rs := mustCompile(t, `{"version": 1, "project": "p", "environments": ["prod"], "flags": [
+	  {"key": "b", "type": "bool", "environments": {"prod": {"enabled": true}}},
+	  {"key": "s", "type": "string", "variants": [{"key": "a", "value": "x"}],
+	    "environments": {"prod": {"enabled": true, "off_variant": "a",
+	      "default": {"rollout": [{"variant": "a", "weight": 100000}]}}}},
+	  {"key": "off", "type": "number", "variants": [{"key": "one", "value": 1}]}]}`, "prod")
+	tests := []struct {
+		name string
+		flag string
+		ctx  string
+		want model.FlagType
+	}{
+		{"fixed", "b", `{}`, model.TypeBool},
+		{"split", "s", `{"targetingKey": "u"}`, model.TypeString},
+		{"targeting key missing", "s", `{}`, model.TypeString},
+		{"invalid context", "s", `{"targetingKey": 1}`, model.TypeString},
+		{"disabled", "off", `{}`, model.TypeNumber},
+		{"unknown flag", "nope", `{}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rs.Evaluate(tc.flag, mustContext(t, tc.ctx)).Type; got != tc.want {
+				t.Errorf("Evaluate(%q).Type = %q, want %q", tc.flag, got, tc.want)
+			}
+		})
+	}
+}

@@ -2,7 +2,9 @@ package eval
 
 // This file holds release overlays: the audience of a release in progress,
 // tested for each of its items after flag steps 1–4 and before the rules
-// (see model.Overlay).
+// (see model.Overlay). A running experiment is an overlay of the same kind
+// whose one item splits its audience among variants by a second bucket
+// (model.Overlay.Allocation).
 
 import (
 	"fmt"
@@ -14,11 +16,14 @@ import (
 // audience is a compiled model.Overlay audience: the union of its stages.
 type audience struct {
 	src      *model.Overlay
-	rule     string // "release:{id}"
+	rule     string // "release:{id}" or "experiment:{id}"
 	salt     string
 	bucketBy string
 	stages   []audienceStage
 	segDeps  []*segment // every segment the stages name, in order
+
+	// experiment is the experiment's key for an experiment's overlay.
+	experiment string
 }
 
 // audienceStage is one compiled model.AudienceStage.
@@ -75,6 +80,36 @@ type release struct {
 	aud     *audience
 	name    string // the variant or version, as the overlay names it
 	outcome int32
+	// alloc, for an experiment, splits the audience among the variants by
+	// the bucket under allocSalt; outcome is then unused.
+	alloc     []slice
+	allocSalt string
+}
+
+// assign returns an experiment's match for a context in its audience: the
+// allocation slice its bucket under the allocation salt falls in, with
+// reason SPLIT. ok is false when the context has no bucketing unit: it is
+// then not in the experiment. It does not allocate.
+func (r *release) assign(ctx *Context) (m match, ok bool) {
+	b, ok := unitBucket(r.allocSalt, r.aud.bucketBy, ctx)
+	if !ok {
+		return match{}, false
+	}
+	for _, sl := range r.alloc {
+		if b < sl.upper {
+			return match{outcome: sl.outcome, reason: ReasonSplit, rule: r.aud.rule, experiment: r.aud.experiment}, true
+		}
+	}
+	return match{}, false
+}
+
+// describe names an overlay's owner for error messages: release "id" or
+// experiment "id".
+func describe(o *model.Overlay) string {
+	if o.Experiment != "" {
+		return fmt.Sprintf("experiment %q", o.Experiment)
+	}
+	return fmt.Sprintf("release %q", o.Release)
 }
 
 // overlayItem is an overlay's claim on one flag or component, before the
@@ -95,7 +130,7 @@ func (c *compiler) compileOverlays(overlays []*model.Overlay) error {
 		}
 		a, err := c.audience(o)
 		if err != nil {
-			return fmt.Errorf("release %q: %w", o.Release, err)
+			return fmt.Errorf("%s: %w", describe(o), err)
 		}
 		c.audiences = append(c.audiences, a)
 		for i, it := range o.Items {
@@ -104,7 +139,7 @@ func (c *compiler) compileOverlays(overlays []*model.Overlay) error {
 				claims, key, name = c.compClaims, it.Component, it.Version
 			}
 			if prior, dup := claims[key]; dup {
-				return fmt.Errorf("release %q: items[%d]: %s is in release %q too", o.Release, i, it.Ref(), prior.aud.src.Release)
+				return fmt.Errorf("%s: items[%d]: %s is in %s too", describe(o), i, it.Ref(), describe(prior.aud.src))
 			}
 			claims[key] = overlayItem{aud: a, name: name}
 		}
@@ -142,18 +177,20 @@ func (c *compiler) audience(o *model.Overlay) (*audience, error) {
 		bucketBy = TargetingKeyAttribute
 	}
 	return &audience{
-		src:      o,
-		rule:     model.OverlayRule(o.Release),
-		salt:     o.Salt,
-		bucketBy: bucketBy,
-		stages:   stages,
-		segDeps:  deps,
+		src:        o,
+		rule:       o.Rule(),
+		experiment: o.Experiment,
+		salt:       o.Salt,
+		bucketBy:   bucketBy,
+		stages:     stages,
+		segDeps:    deps,
 	}, nil
 }
 
 // sameAudience reports whether two overlays describe the same audience.
 func sameAudience(a, b *model.Overlay) bool {
-	if a.Release != b.Release || a.Salt != b.Salt || a.BucketBy != b.BucketBy || len(a.Audience) != len(b.Audience) {
+	if a.Release != b.Release || a.Experiment != b.Experiment || a.Salt != b.Salt || a.BucketBy != b.BucketBy ||
+		len(a.Audience) != len(b.Audience) || !slices.Equal(a.Allocation, b.Allocation) {
 		return false
 	}
 	for i := range a.Audience {
@@ -179,6 +216,18 @@ func withRelease(t *targeting, claim overlayItem, resolve outcomeFunc, variant b
 	if claim.aud == nil {
 		return nil
 	}
+	if o := claim.aud.src; o.Experiment != "" {
+		if !variant {
+			return fmt.Errorf("%s: an experiment needs a flag", describe(o))
+		}
+		alloc, err := compileServe(model.Serve{Rollout: o.Allocation}, resolve)
+		if err != nil {
+			return fmt.Errorf("%s: allocation: %w", describe(o), err)
+		}
+		t.release = &release{aud: claim.aud, outcome: noOutcome, alloc: alloc.rollout, allocSalt: o.Salt + ".alloc"}
+		t.static = false
+		return nil
+	}
 	var (
 		o   int32
 		err error
@@ -189,7 +238,7 @@ func withRelease(t *targeting, claim overlayItem, resolve outcomeFunc, variant b
 		o, err = resolve("", claim.name)
 	}
 	if err != nil {
-		return fmt.Errorf("release %q: %w", claim.aud.src.Release, err)
+		return fmt.Errorf("%s: %w", describe(claim.aud.src), err)
 	}
 	t.release = &release{aud: claim.aud, name: claim.name, outcome: o}
 	t.static = false
@@ -199,9 +248,23 @@ func withRelease(t *targeting, claim overlayItem, resolve outcomeFunc, variant b
 // Releases returns the ids of the releases whose audiences the ruleset
 // holds, in the order given to CompileWith.
 func (rs *Ruleset) Releases() []string {
-	ids := make([]string, len(rs.audiences))
-	for i, a := range rs.audiences {
-		ids[i] = a.src.Release
+	ids := make([]string, 0, len(rs.audiences))
+	for _, a := range rs.audiences {
+		if a.experiment == "" {
+			ids = append(ids, a.src.Release)
+		}
+	}
+	return ids
+}
+
+// Experiments returns the keys of the running experiments whose overlays
+// the ruleset holds, in the order given to CompileWith.
+func (rs *Ruleset) Experiments() []string {
+	var ids []string
+	for _, a := range rs.audiences {
+		if a.experiment != "" {
+			ids = append(ids, a.experiment)
+		}
 	}
 	return ids
 }

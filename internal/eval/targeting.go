@@ -101,6 +101,8 @@ type match struct {
 	rule    string
 	code    ErrorCode
 	msg     string
+	// experiment is the key of the experiment that assigned the outcome.
+	experiment string
 }
 
 // fixed reports whether evaluate yields the same match for every context.
@@ -117,7 +119,12 @@ func (t *targeting) evaluate(ctx *Context) match {
 		}
 	}
 	if t.release != nil && t.release.aud.contains(ctx) {
-		return match{outcome: t.release.outcome, reason: ReasonTargetingMatch, rule: t.release.aud.rule}
+		if t.release.alloc == nil {
+			return match{outcome: t.release.outcome, reason: ReasonTargetingMatch, rule: t.release.aud.rule}
+		}
+		if m, ok := t.release.assign(ctx); ok {
+			return m
+		}
 	}
 	for i := range t.rules {
 		r := &t.rules[i]

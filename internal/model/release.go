@@ -26,6 +26,13 @@ type Release struct {
 	// targetingKey.
 	BucketBy string  `json:"bucket_by,omitempty"`
 	Plan     []Stage `json:"plan,omitempty"`
+	// ResolutionCheck asks for the resolution check (issue 4, item 8b)
+	// after each stage; a release model may require it.
+	ResolutionCheck bool `json:"resolution_check,omitempty"`
+	// Model is the release model the release was created from, if any;
+	// ModelEtag is that model's etag then. Both are set at creation only.
+	Model     string `json:"model,omitempty"`
+	ModelEtag string `json:"model_etag,omitempty"`
 
 	// State is where the release is in its lifecycle.
 	State ReleaseState `json:"state,omitempty"`
@@ -49,6 +56,17 @@ type Release struct {
 	Baseline map[string]string `json:"baseline,omitempty"`
 	// Timeline is every lifecycle event, oldest first.
 	Timeline []ReleaseEvent `json:"timeline,omitempty"`
+	// Incidents are the incidents linked to the release, oldest first.
+	Incidents []Incident `json:"incidents,omitempty"`
+	// Review is the review written once the release ended.
+	Review *Review `json:"review,omitempty"`
+	// Verification holds, by stage, what the server verified of each stage
+	// entered (see StageVerification). Recording it changes neither the
+	// etag nor the timeline.
+	Verification []StageVerification `json:"verification,omitempty"`
+	// FinalCheck is the resolution check after the release completed or
+	// was rolled back.
+	FinalCheck *ResolutionCheck `json:"final_check,omitempty"`
 }
 
 // ReleaseItem is one thing a release releases: a flag's variant, or a
@@ -95,9 +113,15 @@ type Stage struct {
 	Weight   int      `json:"weight"`
 	Gate     *Gate    `json:"gate,omitempty"`
 	// MinConvergence is the share of connected SDKs (0 to 1) that must have
-	// applied the stage before the next gate opens; stored, not yet
-	// enforced.
+	// applied the stage's revision before the next gate opens (Advance
+	// refuses, the scheduler waits). With no SDK connected it holds
+	// vacuously.
 	MinConvergence float64 `json:"min_convergence,omitempty"`
+	// Guardrail, when set, watches a metric while the stage is current:
+	// units served the release's variants (the treatment) against the
+	// flag's other units (the control); when it trips, the server pauses
+	// or rolls back the release (Guardrail.Action: pause or rollback).
+	Guardrail *Guardrail `json:"guardrail,omitempty"`
 }
 
 // Gate is what entering a stage waits for: exactly one of its fields is
@@ -177,7 +201,9 @@ func (s ReleaseState) Serving() bool { return s == StateInProgress || s == State
 // who took it, when it was planned and when it happened.
 type ReleaseEvent struct {
 	// Action is the step: create, start, schedule, advance, approve,
-	// pause, resume, acknowledge_drift, complete, roll_back, cancel.
+	// pause, resume, acknowledge_drift, complete, roll_back, cancel; or
+	// wait (the scheduler holds a due step for the stage's verification);
+	// incident and review record an incident or the review added.
 	Action string       `json:"action"`
 	From   ReleaseState `json:"from_state,omitempty"`
 	To     ReleaseState `json:"to_state,omitempty"`
@@ -211,6 +237,32 @@ type Overlay struct {
 	// Audience is the union of these stages.
 	Audience []AudienceStage `json:"audience"`
 	Items    []ReleaseItem   `json:"items"`
+	// Experiment, when set, makes this the overlay of that running
+	// experiment (model.Experiment.Overlay), and Release is then
+	// "experiment:{id}": its one item names the flag without a variant, and a context in the audience
+	// is served the variant of Allocation its bucket under Salt + ".alloc"
+	// falls in, with reason SPLIT, rule "experiment:{id}" and the
+	// experiment's key in the result.
+	Experiment string     `json:"experiment,omitempty"`
+	Allocation []Weighted `json:"allocation,omitempty"`
+}
+
+// Key identifies the overlay among an environment's overlays: the release
+// id, or "experiment:{id}" for an experiment's.
+func (o *Overlay) Key() string {
+	if o.Experiment != "" {
+		return ExperimentRule(o.Experiment)
+	}
+	return o.Release
+}
+
+// Rule is the rule id the overlay's matches carry: "release:{id}" or
+// "experiment:{id}".
+func (o *Overlay) Rule() string {
+	if o.Experiment != "" {
+		return ExperimentRule(o.Experiment)
+	}
+	return OverlayRule(o.Release)
 }
 
 // AudienceStage is one stage of an overlay's audience: the contexts in any

@@ -90,6 +90,7 @@ func validateStage(errs *Errors, path string, s Stage) {
 	if s.MinConvergence < 0 || s.MinConvergence > 1 {
 		errs.add(path+".min_convergence", "%v is not a share in [0, 1]", s.MinConvergence)
 	}
+	validateStageGuardrail(errs, path+".guardrail", s.Guardrail)
 	g := s.Gate
 	if g == nil {
 		return
@@ -112,14 +113,20 @@ func validateStage(errs *Errors, path string, s Stage) {
 		errs.add(path+".gate.at.time", "is required")
 	}
 	if a := g.Approval; a != nil {
-		switch a.Approvers {
-		case "", ApproverReleaseManager, ApproverAdmin:
-		default:
-			errs.add(path+".gate.approval.approvers", "unknown role %q; want release-manager or admin", a.Approvers)
-		}
-		if a.Count < 0 || a.Count > MaxApprovals {
-			errs.add(path+".gate.approval.count", "%d is not in [1, %d]", a.Count, MaxApprovals)
-		}
+		validateApproval(errs, path+".gate.approval", a)
+	}
+}
+
+// validateApproval checks who an approval gate (or a release model's
+// approval) asks for.
+func validateApproval(errs *Errors, path string, a *ApprovalGate) {
+	switch a.Approvers {
+	case "", ApproverReleaseManager, ApproverAdmin:
+	default:
+		errs.add(path+".approvers", "unknown role %q; want release-manager or admin", a.Approvers)
+	}
+	if a.Count < 0 || a.Count > MaxApprovals {
+		errs.add(path+".count", "%d is not in [1, %d]", a.Count, MaxApprovals)
 	}
 }
 

@@ -1,6 +1,8 @@
 package release
 
 import (
+	"fmt"
+
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/store"
@@ -10,8 +12,18 @@ import (
 // ignored; the salt defaults to the id, bucket_by to targetingKey and the
 // mode to pull. The items and segments need not exist yet: Start checks
 // them.
+//
+// When r names a release model (r.Model), the release is created from it:
+// an empty plan is filled in from the model's stage template
+// (model.ReleaseModel.Plan), an empty mode is the model's, the model's
+// resolution check is required, and the release records the model's etag.
+// The plan stays adjustable while the release is a draft. An unknown model
+// is a model.Errors at "model".
 func Create(tx *store.Tx, project string, r *model.Release) error {
 	d := definition(r)
+	if err := fromModel(tx, project, d, r); err != nil {
+		return err
+	}
 	d.State = model.StateDraft
 	ev := newEvent(tx, d, "create", "")
 	ev.From, ev.To = "", model.StateDraft
@@ -37,9 +49,14 @@ func Update(tx *store.Tx, project string, r *model.Release, etag string) error {
 	if r.Environment != "" && r.Environment != cur.Environment {
 		return failed(project, r.ID, "the environment of a release cannot change; create another release")
 	}
+	if r.Model != "" && r.Model != cur.Model {
+		return failed(project, r.ID, "the model of a release cannot change; create another release from model %q", r.Model)
+	}
 	d := definition(r)
 	d.Environment = cur.Environment
 	d.State, d.Timeline = cur.State, cur.Timeline
+	d.Model, d.ModelEtag = cur.Model, cur.ModelEtag
+	d.Incidents, d.Review = cur.Incidents, cur.Review
 	return tx.PutRelease(project, d, curEtag, nil)
 }
 
@@ -69,6 +86,8 @@ func definition(r *model.Release) *model.Release {
 		Salt:         r.Salt,
 		BucketBy:     r.BucketBy,
 		Plan:         r.Plan,
+
+		ResolutionCheck: r.ResolutionCheck,
 	}
 	if d.Salt == "" {
 		d.Salt = d.ID
@@ -80,4 +99,33 @@ func definition(r *model.Release) *model.Release {
 		d.Mode = model.ModePull
 	}
 	return d
+}
+
+// fromModel fills in d, the definition of r, from the release model r
+// names, if any: the plan when r has none, the mode when r gave none, the
+// resolution check, and the model's name and etag.
+func fromModel(tx *store.Tx, project string, d, r *model.Release) error {
+	name := r.Model
+	if name == "" {
+		return nil
+	}
+	ps, ok := tx.Project(project)
+	if !ok {
+		return fmt.Errorf("%s: %w", store.ProjectName(project), store.ErrNotFound)
+	}
+	m, meta, ok := ps.ReleaseModel(name)
+	if !ok {
+		return model.Errors{model.NewFieldError("model", "project %q has no release model %q", project, name)}
+	}
+	d.Model, d.ModelEtag = m.Key, meta.Etag
+	if len(d.Plan) == 0 {
+		d.Plan = m.Plan()
+	}
+	if r.Mode == "" && m.Mode != "" {
+		d.Mode = m.Mode
+	}
+	if m.Verification != nil && m.Verification.ResolutionCheck {
+		d.ResolutionCheck = true
+	}
+	return nil
 }

@@ -104,6 +104,11 @@ func Advance(tx *store.Tx, req Request) error {
 			stageName(r, step.Stage), step.Approvals, step.Approved)
 	}
 	ev := newEvent(tx, r, "advance", req.Note)
+	if wait, _, err := verifyStep(req, r, tx.Now(), ev); err != nil {
+		return err
+	} else if wait != "" {
+		return failed(req.Project, req.ID, "%s", wait)
+	}
 	if err := checkDrift(ps, r, req.AcknowledgeDrift, ev); err != nil {
 		return err
 	}
@@ -212,6 +217,7 @@ func RollBack(tx *store.Tx, req Request) error {
 		return failed(req.Project, req.ID, "the release is %s; only a started release can be rolled back", r.State)
 	}
 	ev := newEvent(tx, r, "roll_back", req.Note)
+	recordConvergence(req, r, tx.Now())
 	r.State = model.StateRolledBack
 	return put(tx, req.Project, r, etag, ev)
 }

@@ -35,6 +35,11 @@ type Request struct {
 	// targeting was changed outside the release: the current targeting
 	// becomes the new baseline.
 	AcknowledgeDrift bool
+	// Convergence, when set, measures how far the environment's SDKs have
+	// applied the current stage: Advance and TakeDue then hold the next
+	// step until the stage's min_convergence is reached, and the
+	// measurement is recorded in the stage's verification.
+	Convergence ConvergenceSource
 }
 
 // SchedulerName is the actor name of the steps the Scheduler takes.

@@ -16,6 +16,9 @@ import (
 type SchedulerOptions struct {
 	// Interval is how often the Scheduler looks for due steps; default 1 s.
 	Interval time.Duration
+	// Convergence, when set, holds due steps until the current stage's
+	// min_convergence is reached (see Request.Convergence).
+	Convergence ConvergenceSource
 	// LateAfter is the delay past its planned time after which a step is
 	// recorded as late; default 1 minute.
 	LateAfter time.Duration
@@ -106,7 +109,7 @@ func (s *Scheduler) take(ctx context.Context, project, id, etag string) (bool, e
 	did := false
 	_, err := s.store.Update(ctx, store.Actor{Name: SchedulerName}, func(tx *store.Tx) error {
 		var err error
-		did, err = TakeDue(tx, Request{Project: project, ID: id, Etag: etag}, s.opts.LateAfter)
+		did, err = TakeDue(tx, Request{Project: project, ID: id, Etag: etag, Convergence: s.opts.Convergence}, s.opts.LateAfter)
 		return err
 	})
 	switch {
@@ -120,8 +123,10 @@ func (s *Scheduler) take(ctx context.Context, project, id, etag string) (bool, e
 
 // TakeDue takes the release's next step if it is a timed step due by
 // tx.Now(), recording its planned time, its delay and whether it is later
-// than lateAfter. A step that cannot be taken pauses the release instead.
-// It reports whether it changed the release.
+// than lateAfter. A step whose stage has not reached its min_convergence
+// (or, when the release asks for it, a passed resolution check) waits: a
+// "wait" event records it once. A step that cannot be taken pauses the
+// release instead. It reports whether it changed the release.
 func TakeDue(tx *store.Tx, req Request, lateAfter time.Duration) (bool, error) {
 	ps, r, etag, err := load(tx, req)
 	if err != nil {
@@ -142,7 +147,16 @@ func TakeDue(tx *store.Tx, req Request, lateAfter time.Duration) (bool, error) {
 		ev.DelaySeconds = delay.Seconds()
 		ev.Late = delay > lateAfter
 	}
-	blocked := checkDrift(ps, r, false, ev)
+	wait, stuck, blocked := verifyStep(req, r, now, ev)
+	if blocked == nil && wait != "" {
+		if !stuck {
+			return waitFor(tx, req.Project, r, etag, wait)
+		}
+		blocked = errors.New(wait)
+	}
+	if blocked == nil {
+		blocked = checkDrift(ps, r, false, ev)
+	}
 	if blocked == nil {
 		blocked = checkReady(ps, r)
 	}
@@ -154,6 +168,16 @@ func TakeDue(tx *store.Tx, req Request, lateAfter time.Duration) (bool, error) {
 	}
 	enter(ps, r, now)
 	return true, put(tx, req.Project, r, etag, ev)
+}
+
+// waitFor records, once per stage, that the Scheduler holds r's due step
+// until its verification is done (wait says what for). It reports whether
+// it wrote.
+func waitFor(tx *store.Tx, project string, r *model.Release, etag, wait string) (bool, error) {
+	if n := len(r.Timeline); n > 0 && r.Timeline[n-1].Action == "wait" && r.Timeline[n-1].Stage == r.Stage {
+		return false, nil
+	}
+	return true, put(tx, project, r, etag, newEvent(tx, r, "wait", wait))
 }
 
 // reason is an error's message without the resource name and sentinel

@@ -6,13 +6,15 @@ import (
 	"github.com/switchyard/switchyard/internal/model"
 )
 
-// Encode encodes every section of environment env of doc, in manifest
-// order: segments, then flags, then components, each in document order.
-func Encode(doc *model.Document, env string) ([]Section, error) {
+// Encode encodes every section of environment env of doc and of the
+// overlays of env's releases in progress, in manifest order: segments, then
+// flags, then components, each in document order, then overlays in the
+// order given.
+func Encode(doc *model.Document, env string, overlays []*model.Overlay) ([]Section, error) {
 	if doc == nil {
 		return nil, fmt.Errorf("encode sections: no document")
 	}
-	out := make([]Section, 0, len(doc.Segments)+len(doc.Flags)+len(doc.Components))
+	out := make([]Section, 0, len(doc.Segments)+len(doc.Flags)+len(doc.Components)+len(overlays))
 	for _, s := range doc.Segments {
 		sec, err := Segment(s)
 		if err != nil {
@@ -34,14 +36,23 @@ func Encode(doc *model.Document, env string) ([]Section, error) {
 		}
 		out = append(out, sec)
 	}
+	for _, o := range overlays {
+		sec, err := Overlay(o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sec)
+	}
 	return out, nil
 }
 
 // Document assembles the one-environment document that sections describe,
-// in their order. The model values are those of sections, not copies, so
-// that eval.Compile can reuse what it compiled for an unchanged section.
-func Document(project, env string, sections []Decoded) *model.Document {
+// and the overlays among them, in their order: what eval.CompileWith takes.
+// The model values are those of sections, not copies, so that
+// eval.CompileWith can reuse what it compiled for an unchanged section.
+func Document(project, env string, sections []Decoded) (*model.Document, []*model.Overlay) {
 	doc := &model.Document{Version: model.DocumentVersion, Project: project, Environments: []string{env}}
+	var overlays []*model.Overlay
 	for _, d := range sections {
 		switch {
 		case d.Segment != nil:
@@ -50,7 +61,9 @@ func Document(project, env string, sections []Decoded) *model.Document {
 			doc.Flags = append(doc.Flags, d.Flag)
 		case d.Component != nil:
 			doc.Components = append(doc.Components, d.Component)
+		case d.Overlay != nil:
+			overlays = append(overlays, d.Overlay)
 		}
 	}
-	return doc
+	return doc, overlays
 }

@@ -1,7 +1,8 @@
 // Package section is the unit of the sync protocol (proto SyncService): one
-// segment, flag or component of one environment, encoded as the JSON of its
-// model value, with a flag or component carrying only that environment's
-// targeting, and identified by the SHA-256 of that encoding. The server and
+// segment, flag or component of one environment, or the overlay of one
+// release or experiment running there, encoded as the JSON of its model value, with a
+// flag or component carrying only that environment's targeting, and
+// identified by the SHA-256 of that encoding. The server and
 // the SDK share this package, so both compute the same hash for the same
 // content: a section whose hash the SDK holds is never sent again.
 package section
@@ -24,6 +25,7 @@ const (
 	KindSegment   Kind = 1
 	KindFlag      Kind = 2
 	KindComponent Kind = 3
+	KindOverlay   Kind = 4
 )
 
 // String names the kind for error messages.
@@ -35,6 +37,8 @@ func (k Kind) String() string {
 		return "flag"
 	case KindComponent:
 		return "component"
+	case KindOverlay:
+		return "overlay"
 	}
 	return fmt.Sprintf("kind(%d)", int32(k))
 }
@@ -94,6 +98,15 @@ func Component(c *model.Component, env string) (Section, error) {
 	return encode(KindComponent, c.Key, &cp)
 }
 
+// Overlay encodes the overlay of a release or an experiment; its key is
+// the overlay's (model.Overlay.Key).
+func Overlay(o *model.Overlay) (Section, error) {
+	if o == nil {
+		return Section{}, errors.New("encode overlay: nil overlay")
+	}
+	return encode(KindOverlay, o.Key(), o)
+}
+
 // only returns the map holding env's targeting alone, or nil.
 func only(envs map[string]*model.Targeting, env string) map[string]*model.Targeting {
 	if tg := envs[env]; tg != nil {
@@ -110,16 +123,17 @@ func encode(kind Kind, key string, v any) (Section, error) {
 	return Section{Kind: kind, Key: key, Hash: HashOf(payload), Payload: payload}, nil
 }
 
-// Decoded is a decoded section: exactly one of Segment, Flag and Component
-// is set, per Kind.
+// Decoded is a decoded section: exactly one of Segment, Flag, Component
+// and Overlay is set, per Kind.
 type Decoded struct {
 	Kind      Kind
 	Segment   *model.Segment
 	Flag      *model.Flag
 	Component *model.Component
+	Overlay   *model.Overlay
 }
 
-// Key returns the key of the decoded segment, flag or component.
+// Key returns the key of the decoded segment, flag, component or overlay.
 func (d Decoded) Key() string {
 	switch {
 	case d.Segment != nil:
@@ -128,6 +142,8 @@ func (d Decoded) Key() string {
 		return d.Flag.Key
 	case d.Component != nil:
 		return d.Component.Key
+	case d.Overlay != nil:
+		return d.Overlay.Key()
 	}
 	return ""
 }
@@ -148,6 +164,9 @@ func Decode(kind Kind, key string, payload []byte) (Decoded, error) {
 	case KindComponent:
 		d.Component = new(model.Component)
 		err = json.Unmarshal(payload, d.Component)
+	case KindOverlay:
+		d.Overlay = new(model.Overlay)
+		err = json.Unmarshal(payload, d.Overlay)
 	default:
 		return Decoded{}, fmt.Errorf("decode section %q: unknown %s", key, kind)
 	}

@@ -2,6 +2,7 @@ package section_test
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,7 +48,16 @@ func parse(t *testing.T) *model.Document {
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	d := parse(t)
-	secs, err := section.Encode(d, "production")
+	overlays := []*model.Overlay{{
+		Release: "spring", Salt: "spring", BucketBy: "account",
+		Audience: []model.AudienceStage{{Segments: []string{"eu"}, Weight: 100000}, {Weight: 5000}},
+		Items:    []model.ReleaseItem{{Flag: "plain", Variant: "on"}, {Component: "app", Version: "1.0.0"}},
+	}, {
+		Experiment: "ab", Salt: "ab", Audience: []model.AudienceStage{{Weight: 50000}},
+		Items:      []model.ReleaseItem{{Flag: "banner"}},
+		Allocation: []model.Weighted{{Variant: "a", Weight: 100000}},
+	}}
+	secs, err := section.Encode(d, "production", overlays)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +72,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		}
 		decoded = append(decoded, dec)
 	}
-	got := section.Document("shop", "production", decoded)
+	got, gotOverlays := section.Document("shop", "production", decoded)
 	want := *d
 	want.Environments = []string{"production"}
 	want.Flags = []*model.Flag{onlyEnv(d.Flags[0], "production"), onlyEnv(d.Flags[1], "production")}
@@ -71,6 +81,13 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	want.Components = []*model.Component{&comp}
 	if !reflect.DeepEqual(got, &want) {
 		t.Errorf("Document(Decode(Encode(doc))) = %+v, want %+v", got, want)
+	}
+	if !reflect.DeepEqual(gotOverlays, overlays) {
+		t.Errorf("Document(Decode(Encode(doc))) overlays = %+v, want %+v", gotOverlays, overlays)
+	}
+	keys := []string{secs[len(secs)-2].Key, secs[len(secs)-1].Key}
+	if last := secs[len(secs)-1]; last.Kind != section.KindOverlay || !slices.Equal(keys, []string{"spring", "experiment:ab"}) {
+		t.Errorf("last sections = %v, want the overlays spring and experiment:ab (overlays come last)", keys)
 	}
 }
 
@@ -131,6 +148,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"other key", section.KindSegment, "a", `{"key": "b"}`, `holds key "b"`},
 		{"unknown kind", section.Kind(9), "a", `{"key": "a"}`, "unknown kind(9)"},
 		{"wrong shape", section.KindComponent, "a", `{"key": 1}`, "decode component"},
+		{"overlay of another release", section.KindOverlay, "a", `{"release": "b"}`, `holds key "b"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,6 +25,10 @@ import (
 //	                                  targeting: Meta of each environment's targeting)
 //	projects/{p}/components/{c}    → itemRecord (value: model.Component, targeting)
 //	projects/{p}/releases/{r}      → itemRecord (value: model.Release with its timeline)
+//	projects/{p}/release_models/{m} → itemRecord (value: model.ReleaseModel)
+//	projects/{p}/experiments/{id}  → itemRecord (value: model.Experiment)
+//	projects/{p}/metrics/{m}       → itemRecord (value: model.Metric)
+//	projects/{p}/webhooks/{w}      → itemRecord (value: model.Webhook, with its secret)
 //	apikeys/{id}             → APIKey
 //	apikey_hash/{hash}       → id
 //	audit/{seq}              → AuditEvent (seq: 8 bytes, big-endian)
@@ -172,6 +176,15 @@ func unsafeLoadProject(b *bolt.Bucket, key string) (*ProjectState, error) {
 	if err := loadReleases(b, key, &ps.rels); err != nil {
 		return nil, err
 	}
+	if err := loadReleaseModels(b, key, &ps.models); err != nil {
+		return nil, err
+	}
+	if err := loadExperiments(b, key, &ps.exps, &ps.metrics); err != nil {
+		return nil, err
+	}
+	if err := loadWebhooks(b, key, &ps.webhooks); err != nil {
+		return nil, err
+	}
 	ps.freeze()
 	return ps, nil
 }
@@ -263,11 +276,15 @@ func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte) err
 	dirty := d.dirty
 	if d.rewrite {
 		dirty = [numKinds]map[string]bool{
-			kindEnvironment: setOf(ps.envs.keys()),
-			kindSegment:     setOf(ps.segs.keys()),
-			kindFlag:        setOf(ps.flags.keys()),
-			kindComponent:   setOf(ps.comps.keys()),
-			kindRelease:     setOf(ps.rels.keys()),
+			kindEnvironment:  setOf(ps.envs.keys()),
+			kindSegment:      setOf(ps.segs.keys()),
+			kindFlag:         setOf(ps.flags.keys()),
+			kindComponent:    setOf(ps.comps.keys()),
+			kindRelease:      setOf(ps.rels.keys()),
+			kindReleaseModel: setOf(ps.models.keys()),
+			kindExperiment:   setOf(ps.exps.keys()),
+			kindMetric:       setOf(ps.metrics.keys()),
+			kindWebhook:      setOf(ps.webhooks.keys()),
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(dirty[kindEnvironment])) {
@@ -292,7 +309,19 @@ func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte) err
 	if err := writeItems(buckets[kindComponent], &ps.comps, dirty[kindComponent], raw); err != nil {
 		return err
 	}
-	return writeItems(buckets[kindRelease], &ps.rels, dirty[kindRelease], raw)
+	if err := writeItems(buckets[kindRelease], &ps.rels, dirty[kindRelease], raw); err != nil {
+		return err
+	}
+	if err := writeItems(buckets[kindReleaseModel], &ps.models, dirty[kindReleaseModel], raw); err != nil {
+		return err
+	}
+	if err := writeItems(buckets[kindExperiment], &ps.exps, dirty[kindExperiment], raw); err != nil {
+		return err
+	}
+	if err := writeItems(buckets[kindMetric], &ps.metrics, dirty[kindMetric], raw); err != nil {
+		return err
+	}
+	return writeItems(buckets[kindWebhook], &ps.webhooks, dirty[kindWebhook], raw)
 }
 
 // writeItems writes the records of the dirty keys of c, and deletes those

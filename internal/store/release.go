@@ -54,8 +54,8 @@ func (ps *ProjectState) Release(id string) (*model.Release, Meta, bool) {
 }
 
 // Overlays returns the overlays of the releases in progress or paused in
-// environment env, in creation order: what eval.CompileWith needs besides
-// the document.
+// environment env, in creation order, and then those of the experiments
+// running there: what eval.CompileWith needs besides the document.
 func (ps *ProjectState) Overlays(env string) []*model.Overlay {
 	var out []*model.Overlay
 	for _, r := range ps.rels.items {
@@ -65,7 +65,7 @@ func (ps *ProjectState) Overlays(env string) []*model.Overlay {
 			}
 		}
 	}
-	return out
+	return append(out, ps.experimentOverlays(env)...)
 }
 
 // releaseStamp names a release whose last timeline event is stamped with

@@ -92,13 +92,17 @@ func (s *State) KeyByHash(hash string) (*APIKey, bool) {
 // *model.Targeting with the previous State, so a consumer can reuse work it
 // did for a value by pointer identity.
 type ProjectState struct {
-	project Project
-	envs    coll[Environment] // entry.meta mirrors Environment.Meta
-	segs    coll[*model.Segment]
-	flags   coll[*model.Flag]
-	comps   coll[*model.Component]
-	rels    coll[*model.Release] // not part of the document
-	doc     *model.Document      // built by freeze
+	project  Project
+	envs     coll[Environment] // entry.meta mirrors Environment.Meta
+	segs     coll[*model.Segment]
+	flags    coll[*model.Flag]
+	comps    coll[*model.Component]
+	rels     coll[*model.Release]      // not part of the document
+	models   coll[*model.ReleaseModel] // not part of the document
+	exps     coll[*model.Experiment]   // not part of the document
+	metrics  coll[*model.Metric]       // not part of the document
+	webhooks coll[*model.Webhook]      // not part of the document
+	doc      *model.Document           // built by freeze
 }
 
 // Project returns the project's record.
@@ -190,6 +194,14 @@ func (ps *ProjectState) Meta(name string) (Meta, bool) {
 			_, e, ok = ps.comps.get(parts[3])
 		case collReleases:
 			_, e, ok = ps.rels.get(parts[3])
+		case collReleaseModels:
+			_, e, ok = ps.models.get(parts[3])
+		case collExperiments:
+			_, e, ok = ps.exps.get(parts[3])
+		case collMetrics:
+			_, e, ok = ps.metrics.get(parts[3])
+		case collWebhooks:
+			_, e, ok = ps.webhooks.get(parts[3])
 		}
 		return e.meta, ok
 	case len(parts) == 6 && parts[4] == collEnvironments:
@@ -221,6 +233,10 @@ func (ps *ProjectState) thaw() *ProjectState {
 	c.flags.disown()
 	c.comps.disown()
 	c.rels.disown()
+	c.models.disown()
+	c.exps.disown()
+	c.metrics.disown()
+	c.webhooks.disown()
 	c.doc = nil
 	return &c
 }
@@ -233,6 +249,10 @@ func (ps *ProjectState) freeze() {
 	ps.flags.compact()
 	ps.comps.compact()
 	ps.rels.compact()
+	ps.models.compact()
+	ps.exps.compact()
+	ps.metrics.compact()
+	ps.webhooks.compact()
 	envs := make([]string, len(ps.envs.items))
 	for i, e := range ps.envs.items {
 		envs[i] = e.Key
@@ -364,11 +384,15 @@ func (c *coll[T]) compact() {
 // Resource collection names, used in resource names and as bbolt bucket
 // names.
 const (
-	collEnvironments = "environments"
-	collSegments     = "segments"
-	collFlags        = "flags"
-	collComponents   = "components"
-	collReleases     = "releases"
+	collEnvironments  = "environments"
+	collSegments      = "segments"
+	collFlags         = "flags"
+	collComponents    = "components"
+	collReleases      = "releases"
+	collReleaseModels = "release_models"
+	collExperiments   = "experiments"
+	collMetrics       = "metrics"
+	collWebhooks      = "webhooks"
 )
 
 // ProjectName returns the resource name of a project: projects/{p}.

@@ -96,6 +96,8 @@ type Store struct {
 	writer chan struct{} // a token held by the one running Update or Close
 	seq    uint64        // last sequence number used; guarded by writer
 	closed bool          // guarded by writer
+
+	hooks commitHooks // called after Options.OnCommit
 }
 
 // Open opens (creating it if needed) the database at path and loads it into
@@ -207,6 +209,7 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	if s.opts.OnCommit != nil {
 		s.opts.OnCommit(plan.state, c)
 	}
+	s.hooks.call(plan.state, c)
 	return c, nil
 }
 
@@ -280,6 +283,9 @@ func (tx *Tx) finish() (*plan, error) {
 			return nil, fmt.Errorf("%s: %w: %w", ProjectName(d.key), ErrInvalid, err)
 		}
 		if err := checkReleases(d.ps); err != nil {
+			return nil, err
+		}
+		if err := checkExperiments(d.ps); err != nil {
 			return nil, err
 		}
 		next.projects[d.key] = d.ps

@@ -130,11 +130,15 @@ const (
 	kindFlag
 	kindComponent
 	kindRelease
+	kindReleaseModel
+	kindExperiment
+	kindMetric
+	kindWebhook
 	numKinds
 )
 
 func (k kind) collection() string {
-	return [...]string{collEnvironments, collSegments, collFlags, collComponents, collReleases}[k]
+	return [...]string{collEnvironments, collSegments, collFlags, collComponents, collReleases, collReleaseModels, collExperiments, collMetrics, collWebhooks}[k]
 }
 
 // draft tracks a Tx's changes to one project.
@@ -310,6 +314,10 @@ func (tx *Tx) createProject(d *draft, description string) {
 	d.ps.flags.ownAll()
 	d.ps.comps.ownAll()
 	d.ps.rels.ownAll()
+	d.ps.models.ownAll()
+	d.ps.exps.ownAll()
+	d.ps.metrics.ownAll()
+	d.ps.webhooks.ownAll()
 	d.frozen = false
 	d.rewrite = true
 	d.projectDirty, d.dirty, d.bumpAll, d.bump = false, [numKinds]map[string]bool{}, false, nil
@@ -567,6 +575,26 @@ type itemKind[T comparable] struct {
 	// targeting and withTargeting are nil for segments.
 	targeting     func(T) map[string]*model.Targeting
 	withTargeting func(T, map[string]*model.Targeting) T
+	// outside marks a kind kept beside the document (release models): its
+	// changes change no environment's state and bump no revision.
+	outside bool
+	// check, if set, validates a value on its own before any change; its
+	// model.Errors paths are relative to the value.
+	check func(T) error
+	// view, if set, is what audit events record of a value instead of the
+	// value itself (webhooks: everything but the secret).
+	view func(T) any
+}
+
+// audited is what an audit event records of v; raw is v's JSON, if known.
+func (k itemKind[T]) audited(v T, raw []byte) json.RawMessage {
+	switch {
+	case k.view != nil:
+		return encode(k.view(v))
+	case raw != nil:
+		return raw
+	}
+	return encode(v)
 }
 
 func (k itemKind[T]) name(project, key string) string {
@@ -628,6 +656,11 @@ func prepare[T comparable](tx *Tx, k itemKind[T], v T) (T, []byte, error) {
 	if err := checkKey(k.noun, k.key(v)); err != nil {
 		return zero, nil, err
 	}
+	if k.check != nil {
+		if err := k.check(v); err != nil {
+			return zero, nil, fmt.Errorf("%s %s: %w: %w", k.noun, k.key(v), ErrInvalid, err)
+		}
+	}
 	nv, raw, err := normalize(k.noun+" "+k.key(v), v)
 	if err != nil {
 		return zero, nil, err
@@ -674,8 +707,8 @@ func createItem[T comparable](tx *Tx, k itemKind[T], d *draft, v T, raw []byte) 
 	}
 	c.add(v, e)
 	d.markDirty(k.kind, key)
-	d.bumpAll = true
-	tx.record(AuditEvent{Action: k.noun + ".create", Resource: name, Project: d.key, After: raw}, true)
+	d.bumpAll = d.bumpAll || !k.outside
+	tx.record(AuditEvent{Action: k.noun + ".create", Resource: name, Project: d.key, After: k.audited(v, raw)}, !k.outside)
 	return nil
 }
 
@@ -734,7 +767,7 @@ func updateItem[T comparable](tx *Tx, k itemKind[T], d *draft, i int, v T, raw [
 	}
 	c.set(i, v, ne)
 	d.markDirty(k.kind, e.key)
-	if defChanged {
+	if defChanged && !k.outside {
 		d.bumpAll = true
 	}
 	for _, env := range changedEnvs {
@@ -744,9 +777,9 @@ func updateItem[T comparable](tx *Tx, k itemKind[T], d *draft, i int, v T, raw [
 		Action:   k.noun + ".update",
 		Resource: k.name(d.key, e.key),
 		Project:  d.key,
-		Before:   encode(old),
-		After:    raw,
-	}, true)
+		Before:   k.audited(old, nil),
+		After:    k.audited(v, raw),
+	}, !k.outside)
 	return true, nil
 }
 
@@ -757,13 +790,13 @@ func deleteItem[T comparable](tx *Tx, k itemKind[T], d *draft, i int) {
 	old, key := c.items[i], c.entries[i].key
 	c.remove(i)
 	d.markDirty(k.kind, key)
-	d.bumpAll = true
+	d.bumpAll = d.bumpAll || !k.outside
 	tx.record(AuditEvent{
 		Action:   k.noun + ".delete",
 		Resource: k.name(d.key, key),
 		Project:  d.key,
-		Before:   encode(old),
-	}, true)
+		Before:   k.audited(old, nil),
+	}, !k.outside)
 }
 
 func createOp[T comparable](tx *Tx, k itemKind[T], project string, v T) error {

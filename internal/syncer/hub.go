@@ -80,6 +80,10 @@ type Hub struct {
 
 	buildMu  sync.Mutex // serializes builds; guards encoders
 	encoders map[string]*encoder
+
+	// announced is the state whose release steps were last announced to
+	// the streams; owned by Run.
+	announced *store.State
 }
 
 type envKey struct{ project, env string }
@@ -233,7 +237,7 @@ func (h *Hub) refreshEnv(e *envHub) error {
 		h.encoders[e.key.project] = enc
 	}
 	start := time.Now()
-	rev, err := enc.build(p.Document(), e.key.env, number)
+	rev, err := enc.build(p.Document(), p.Overlays(e.key.env), e.key.env, number)
 	if err != nil {
 		// The store validated the document, so this is a bug: keep serving
 		// the previous revision.
@@ -283,9 +287,13 @@ func (h *Hub) Run(ctx context.Context, changed func() <-chan struct{}) {
 	}
 }
 
-// refresh brings every environment that has streams up to the state, and
-// ends the streams of revoked keys.
+// refresh brings every environment that has streams up to the state,
+// announces the release steps taken since the last refresh, and ends the
+// streams of revoked keys.
 func (h *Hub) refresh() {
+	// The state is read before the builds, so that a step is announced
+	// after the revision it made is published.
+	st := h.src.State()
 	h.mu.Lock()
 	envs := make([]*envHub, 0, len(h.envs))
 	for _, e := range h.envs {
@@ -302,13 +310,32 @@ func (h *Hub) refresh() {
 		}
 	}
 
-	st := h.src.State()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.announce(h.announced, st)
+	h.announced = st
 	for _, e := range h.envs {
 		for s := range e.streams {
 			if _, ok := st.APIKey(s.Info.KeyID); !ok {
 				s.end(fmt.Errorf("%w: the API key was revoked", auth.ErrUnauthenticated))
+			}
+		}
+	}
+}
+
+// announce queues on the streams the release steps taken between old
+// (nil: none) and cur. The caller holds h.mu.
+func (h *Hub) announce(old, cur *store.State) {
+	if old == nil {
+		return
+	}
+	for _, ps := range cur.Projects() {
+		prev, _ := old.Project(ps.Key())
+		for _, n := range releaseNotices(prev, ps) {
+			if e := h.envs[envKey{ps.Key(), n.env}]; e != nil {
+				for st := range e.streams {
+					st.addNotice(n.msg)
+				}
 			}
 		}
 	}

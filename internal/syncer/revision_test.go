@@ -40,12 +40,12 @@ func keys(secs []*pb.Section) []string {
 func TestEncoderReusesUnchangedSectionsByPointer(t *testing.T) {
 	enc := newEncoder()
 	doc1 := testDoc()
-	r1, err := enc.build(doc1, "production", 1)
+	r1, err := enc.build(doc1, nil, "production", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc2 := withFlag(doc1, 1, &model.Flag{Key: "b", Type: model.TypeBool, Description: "changed"})
-	r2, err := enc.build(doc2, "production", 2)
+	r2, err := enc.build(doc2, nil, "production", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestEncoderReusesUnchangedSectionsByPointer(t *testing.T) {
 		t.Error("the changed flag b was not encoded again")
 	}
 	// Another environment shares the project's segment sections.
-	r3, err := enc.build(doc2, "staging", 2)
+	r3, err := enc.build(doc2, nil, "staging", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,8 +71,8 @@ func TestEncoderReusesUnchangedSectionsByPointer(t *testing.T) {
 func TestRevisionMessages(t *testing.T) {
 	enc := newEncoder()
 	doc1 := testDoc()
-	r1, _ := enc.build(doc1, "production", 1)
-	r2, _ := enc.build(withFlag(doc1, 0, &model.Flag{Key: "a", Type: model.TypeBool}), "production", 2)
+	r1, _ := enc.build(doc1, nil, "production", 1)
+	r2, _ := enc.build(withFlag(doc1, 0, &model.Flag{Key: "a", Type: model.TypeBool}), nil, "production", 2)
 	h := func(i int) section.Hash {
 		hash, _ := section.HashFromBytes(r2.manifest[i].GetHash())
 		return hash
@@ -111,14 +111,44 @@ func TestRevisionKeepsFewDeltas(t *testing.T) {
 	var olds []*Revision
 	for i := range maxDeltas + 3 {
 		doc = withFlag(doc, 1, &model.Flag{Key: "b", Type: model.TypeBool, Description: string(rune('a' + i))})
-		r, _ := enc.build(doc, "production", uint64(i+1))
+		r, _ := enc.build(doc, nil, "production", uint64(i+1))
 		olds = append(olds, r)
 	}
-	last, _ := enc.build(withFlag(doc, 1, &model.Flag{Key: "b", Type: model.TypeBool}), "production", 100)
+	last, _ := enc.build(withFlag(doc, 1, &model.Flag{Key: "b", Type: model.TypeBool}), nil, "production", 100)
 	for _, old := range olds {
 		last.MessageFrom(old)
 	}
 	if len(last.deltas) != maxDeltas {
 		t.Errorf("%d deltas kept, want %d", len(last.deltas), maxDeltas)
+	}
+}
+
+func TestEncoderOverlays(t *testing.T) {
+	enc := newEncoder()
+	doc := testDoc()
+	overlay := func(weight int) []*model.Overlay {
+		return []*model.Overlay{{Release: "r1", Salt: "r1", Audience: []model.AudienceStage{{Weight: weight}},
+			Items: []model.ReleaseItem{{Flag: "b", Variant: "on"}}}}
+	}
+	r1, err := enc.build(doc, overlay(5000), "production", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := r1.sections[len(r1.sections)-1]
+	if ref := last.GetRef(); ref.GetKind() != pb.SectionKind_SECTION_KIND_OVERLAY || ref.GetKey() != "r1" {
+		t.Fatalf("last section = %v %q, want the overlay of r1", ref.GetKind(), ref.GetKey())
+	}
+	// Every state has new overlay values: an equal one is shared.
+	r2, _ := enc.build(doc, overlay(5000), "production", 2)
+	if r2.sections[len(r2.sections)-1] != last {
+		t.Error("an unchanged overlay was not shared with the previous build")
+	}
+	r3, _ := enc.build(doc, overlay(10000), "production", 3)
+	if got := keys(r3.MessageFrom(r2).GetRuleset().GetSections()); !slices.Equal(got, []string{"r1"}) {
+		t.Errorf("sections sent after a stage change = %v, want [r1]", got)
+	}
+	r4, _ := enc.build(doc, nil, "production", 4)
+	if r4.Sections() != 3 {
+		t.Errorf("%d sections after the release ended, want 3", r4.Sections())
 	}
 }

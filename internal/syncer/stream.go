@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
 // Info describes a connected SDK.
@@ -49,6 +51,9 @@ type Stream struct {
 	err   error // why the hub ended the stream; set before done is closed
 	acked atomic.Uint64
 	sent  atomic.Pointer[Revision]
+
+	noticeMu sync.Mutex
+	notices  []*pb.SyncResponse // release notices not sent yet, oldest first
 }
 
 // Wake is marked when the environment has a newer revision than the one
@@ -95,6 +100,29 @@ func (s *Stream) Ack(n uint64) {
 
 // Acked returns the last revision the SDK acknowledged on the stream.
 func (s *Stream) Acked() uint64 { return s.acked.Load() }
+
+// addNotice queues a release notice, dropping the oldest beyond
+// maxPendingNotices, and marks the mailbox.
+func (s *Stream) addNotice(msg *pb.SyncResponse) {
+	s.noticeMu.Lock()
+	if len(s.notices) == maxPendingNotices {
+		s.notices = append(s.notices[:0], s.notices[1:]...)
+	}
+	s.notices = append(s.notices, msg)
+	s.noticeMu.Unlock()
+	s.notify()
+}
+
+// TakeNotices returns the release notices queued since the last call,
+// oldest first, and forgets them. Send them after the latest revision:
+// each names the revision its step made, which is published by then.
+func (s *Stream) TakeNotices() []*pb.SyncResponse {
+	s.noticeMu.Lock()
+	defer s.noticeMu.Unlock()
+	out := s.notices
+	s.notices = nil
+	return out
+}
 
 // notify marks the mailbox without blocking.
 func (s *Stream) notify() {

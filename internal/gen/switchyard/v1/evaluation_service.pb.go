@@ -105,9 +105,12 @@ type EvaluationResult struct {
 	// Id of the rule that matched, "targets" or "default".
 	Rule string `protobuf:"bytes,5,opt,name=rule,proto3" json:"rule,omitempty"`
 	// Revision of the environment the result was computed on.
-	Revision      uint64 `protobuf:"varint,6,opt,name=revision,proto3" json:"revision,omitempty"`
-	ErrorCode     string `protobuf:"bytes,7,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
-	ErrorMessage  string `protobuf:"bytes,8,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	Revision     uint64 `protobuf:"varint,6,opt,name=revision,proto3" json:"revision,omitempty"`
+	ErrorCode    string `protobuf:"bytes,7,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string `protobuf:"bytes,8,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// Key of the running experiment that assigned the variant (rule
+	// "experiment:{key}"), if any; exposures carry it.
+	Experiment    string `protobuf:"bytes,9,opt,name=experiment,proto3" json:"experiment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -194,6 +197,13 @@ func (x *EvaluationResult) GetErrorCode() string {
 func (x *EvaluationResult) GetErrorMessage() string {
 	if x != nil {
 		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *EvaluationResult) GetExperiment() string {
+	if x != nil {
+		return x.Experiment
 	}
 	return ""
 }
@@ -329,7 +339,7 @@ const file_switchyard_v1_evaluation_service_proto_rawDesc = "" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x12\n" +
 	"\x04flag\x18\x03 \x01(\tR\x04flag\x121\n" +
-	"\acontext\x18\x04 \x01(\v2\x17.google.protobuf.StructR\acontext\"\xfa\x01\n" +
+	"\acontext\x18\x04 \x01(\v2\x17.google.protobuf.StructR\acontext\"\x9a\x02\n" +
 	"\x10EvaluationResult\x12\x12\n" +
 	"\x04flag\x18\x01 \x01(\tR\x04flag\x12\x18\n" +
 	"\avariant\x18\x02 \x01(\tR\avariant\x12,\n" +
@@ -339,7 +349,10 @@ const file_switchyard_v1_evaluation_service_proto_rawDesc = "" +
 	"\brevision\x18\x06 \x01(\x04R\brevision\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\a \x01(\tR\terrorCode\x12#\n" +
-	"\rerror_message\x18\b \x01(\tR\ferrorMessage\"\x9b\x01\n" +
+	"\rerror_message\x18\b \x01(\tR\ferrorMessage\x12\x1e\n" +
+	"\n" +
+	"experiment\x18\t \x01(\tR\n" +
+	"experiment\"\x9b\x01\n" +
 	"\x14EvaluateBatchRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x14\n" +

@@ -66,11 +66,33 @@ type Release struct {
 	Next *ReleaseNextStep `protobuf:"bytes,18,opt,name=next,proto3" json:"next,omitempty"`
 	// Drifted lists the items whose targeting changed outside the release
 	// since it started; Advance and Resume then need acknowledge_drift.
-	Drifted       []string               `protobuf:"bytes,19,rep,name=drifted,proto3" json:"drifted,omitempty"`
-	Timeline      []*ReleaseEvent        `protobuf:"bytes,20,rep,name=timeline,proto3" json:"timeline,omitempty"`
-	Etag          string                 `protobuf:"bytes,21,opt,name=etag,proto3" json:"etag,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	Drifted    []string               `protobuf:"bytes,19,rep,name=drifted,proto3" json:"drifted,omitempty"`
+	Timeline   []*ReleaseEvent        `protobuf:"bytes,20,rep,name=timeline,proto3" json:"timeline,omitempty"`
+	Etag       string                 `protobuf:"bytes,21,opt,name=etag,proto3" json:"etag,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Records and models (numbered from 40).
+	// Model is the release model the release was created from: set it on
+	// CreateRelease to fill an empty plan from the model's template; it
+	// cannot change afterwards.
+	Model string `protobuf:"bytes,40,opt,name=model,proto3" json:"model,omitempty"`
+	// The model's etag when the release was created; output only.
+	ModelEtag string `protobuf:"bytes,41,opt,name=model_etag,json=modelEtag,proto3" json:"model_etag,omitempty"`
+	// Require the resolution check after each stage (a model may).
+	ResolutionCheck bool `protobuf:"varint,42,opt,name=resolution_check,json=resolutionCheck,proto3" json:"resolution_check,omitempty"`
+	// Incidents linked to the release (AddReleaseIncident); output only.
+	Incidents []*ReleaseIncident `protobuf:"bytes,43,rep,name=incidents,proto3" json:"incidents,omitempty"`
+	// The review written once it ended (SetReleaseReview); output only.
+	Review *ReleaseReview `protobuf:"bytes,44,opt,name=review,proto3" json:"review,omitempty"`
+	// Planned vs actual times of each stage, read from the timeline;
+	// output only.
+	Steps []*ReleaseStepRecord `protobuf:"bytes,45,rep,name=steps,proto3" json:"steps,omitempty"`
+	// Verification (numbered from 60); output only.
+	// What the server verified of each stage entered: convergence and the
+	// resolution check.
+	Verification []*ReleaseStageVerification `protobuf:"bytes,60,rep,name=verification,proto3" json:"verification,omitempty"`
+	// The resolution check after the release completed or was rolled back.
+	FinalCheck    *ReleaseResolutionCheck `protobuf:"bytes,61,opt,name=final_check,json=finalCheck,proto3" json:"final_check,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -266,6 +288,62 @@ func (x *Release) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Release) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Release) GetModelEtag() string {
+	if x != nil {
+		return x.ModelEtag
+	}
+	return ""
+}
+
+func (x *Release) GetResolutionCheck() bool {
+	if x != nil {
+		return x.ResolutionCheck
+	}
+	return false
+}
+
+func (x *Release) GetIncidents() []*ReleaseIncident {
+	if x != nil {
+		return x.Incidents
+	}
+	return nil
+}
+
+func (x *Release) GetReview() *ReleaseReview {
+	if x != nil {
+		return x.Review
+	}
+	return nil
+}
+
+func (x *Release) GetSteps() []*ReleaseStepRecord {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
+}
+
+func (x *Release) GetVerification() []*ReleaseStageVerification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+func (x *Release) GetFinalCheck() *ReleaseResolutionCheck {
+	if x != nil {
+		return x.FinalCheck
+	}
+	return nil
+}
+
 // ReleaseItem is a flag with the variant to release, or a component with
 // the version to release.
 type ReleaseItem struct {
@@ -398,8 +476,9 @@ type ReleaseStage struct {
 	Segments []string               `protobuf:"bytes,2,rep,name=segments,proto3" json:"segments,omitempty"`
 	Weight   int32                  `protobuf:"varint,3,opt,name=weight,proto3" json:"weight,omitempty"`
 	Gate     *ReleaseGate           `protobuf:"bytes,4,opt,name=gate,proto3" json:"gate,omitempty"`
-	// Share of connected SDKs (0 to 1) that must have applied the stage;
-	// stored, not yet enforced.
+	// Share of connected SDKs (0 to 1) that must have applied the stage's
+	// revision before the next gate opens: AdvanceRelease refuses and the
+	// scheduler waits until then. With no SDK connected it holds vacuously.
 	MinConvergence float64 `protobuf:"fixed64,5,opt,name=min_convergence,json=minConvergence,proto3" json:"min_convergence,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -885,7 +964,8 @@ func (x *ReleaseNextStep) GetApprovalsGiven() int32 {
 type ReleaseEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// create, schedule, start, advance, approve, pause, resume, complete,
-	// roll_back, cancel.
+	// roll_back, cancel; incident and review record what was added; wait:
+	// the scheduler holds a due step for the stage's verification.
 	Action    string `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
 	FromState string `protobuf:"bytes,2,opt,name=from_state,json=fromState,proto3" json:"from_state,omitempty"`
 	ToState   string `protobuf:"bytes,3,opt,name=to_state,json=toState,proto3" json:"to_state,omitempty"`
@@ -1896,7 +1976,8 @@ var File_switchyard_v1_release_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\n" +
-	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\a\n" +
+	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xa4\n" +
+	"\n" +
 	"\aRelease\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
@@ -1925,7 +2006,17 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"s\n" +
+	"updateTime\x12\x14\n" +
+	"\x05model\x18( \x01(\tR\x05model\x12\x1d\n" +
+	"\n" +
+	"model_etag\x18) \x01(\tR\tmodelEtag\x12)\n" +
+	"\x10resolution_check\x18* \x01(\bR\x0fresolutionCheck\x12<\n" +
+	"\tincidents\x18+ \x03(\v2\x1e.switchyard.v1.ReleaseIncidentR\tincidents\x124\n" +
+	"\x06review\x18, \x01(\v2\x1c.switchyard.v1.ReleaseReviewR\x06review\x126\n" +
+	"\x05steps\x18- \x03(\v2 .switchyard.v1.ReleaseStepRecordR\x05steps\x12K\n" +
+	"\fverification\x18< \x03(\v2'.switchyard.v1.ReleaseStageVerificationR\fverification\x12F\n" +
+	"\vfinal_check\x18= \x01(\v2%.switchyard.v1.ReleaseResolutionCheckR\n" +
+	"finalCheck\"s\n" +
 	"\vReleaseItem\x12\x12\n" +
 	"\x04flag\x18\x01 \x01(\tR\x04flag\x12\x18\n" +
 	"\avariant\x18\x02 \x01(\tR\avariant\x12\x1c\n" +
@@ -2045,7 +2136,7 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason2\xfb\f\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason2\xbe\x10\n" +
 	"\x0eReleaseService\x12\x84\x01\n" +
 	"\fListReleases\x12\".switchyard.v1.ListReleasesRequest\x1a#.switchyard.v1.ListReleasesResponse\"+\x82\xd3\xe4\x93\x02%\x12#/api/v1/projects/{project}/releases\x12x\n" +
 	"\n" +
@@ -2059,7 +2150,10 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\fPauseRelease\x12\".switchyard.v1.PauseReleaseRequest\x1a\x16.switchyard.v1.Release\"9\x82\xd3\xe4\x93\x023:\x01*\"./api/v1/projects/{project}/releases/{id}:pause\x12\x88\x01\n" +
 	"\rResumeRelease\x12#.switchyard.v1.ResumeReleaseRequest\x1a\x16.switchyard.v1.Release\":\x82\xd3\xe4\x93\x024:\x01*\"//api/v1/projects/{project}/releases/{id}:resume\x12\x8e\x01\n" +
 	"\x0fRollBackRelease\x12%.switchyard.v1.RollBackReleaseRequest\x1a\x16.switchyard.v1.Release\"<\x82\xd3\xe4\x93\x026:\x01*\"1/api/v1/projects/{project}/releases/{id}:rollback\x12\x88\x01\n" +
-	"\rCancelRelease\x12#.switchyard.v1.CancelReleaseRequest\x1a\x16.switchyard.v1.Release\":\x82\xd3\xe4\x93\x024:\x01*\"//api/v1/projects/{project}/releases/{id}:cancelBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\rCancelRelease\x12#.switchyard.v1.CancelReleaseRequest\x1a\x16.switchyard.v1.Release\":\x82\xd3\xe4\x93\x024:\x01*\"//api/v1/projects/{project}/releases/{id}:cancel\x12\x9c\x01\n" +
+	"\x12AddReleaseIncident\x12(.switchyard.v1.AddReleaseIncidentRequest\x1a\x16.switchyard.v1.Release\"D\x82\xd3\xe4\x93\x02>:\bincident\"2/api/v1/projects/{project}/releases/{id}/incidents\x12\x93\x01\n" +
+	"\x10SetReleaseReview\x12&.switchyard.v1.SetReleaseReviewRequest\x1a\x16.switchyard.v1.Release\"?\x82\xd3\xe4\x93\x029:\x06review\x1a//api/v1/projects/{project}/releases/{id}/review\x12\x8b\x01\n" +
+	"\x10GetReleaseReport\x12&.switchyard.v1.GetReleaseReportRequest\x1a\x1c.switchyard.v1.ReleaseReport\"1\x82\xd3\xe4\x93\x02+\x12)/api/v1/projects/{project}/release-reportBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
 
 var (
 	file_switchyard_v1_release_service_proto_rawDescOnce sync.Once
@@ -2075,34 +2169,43 @@ func file_switchyard_v1_release_service_proto_rawDescGZIP() []byte {
 
 var file_switchyard_v1_release_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_switchyard_v1_release_service_proto_goTypes = []any{
-	(*Release)(nil),                // 0: switchyard.v1.Release
-	(*ReleaseItem)(nil),            // 1: switchyard.v1.ReleaseItem
-	(*ReleaseLinks)(nil),           // 2: switchyard.v1.ReleaseLinks
-	(*ReleaseStage)(nil),           // 3: switchyard.v1.ReleaseStage
-	(*ReleaseGate)(nil),            // 4: switchyard.v1.ReleaseGate
-	(*ManualGate)(nil),             // 5: switchyard.v1.ManualGate
-	(*WaitGate)(nil),               // 6: switchyard.v1.WaitGate
-	(*AtGate)(nil),                 // 7: switchyard.v1.AtGate
-	(*ApprovalGate)(nil),           // 8: switchyard.v1.ApprovalGate
-	(*ReleaseApproval)(nil),        // 9: switchyard.v1.ReleaseApproval
-	(*ReleaseNextStep)(nil),        // 10: switchyard.v1.ReleaseNextStep
-	(*ReleaseEvent)(nil),           // 11: switchyard.v1.ReleaseEvent
-	(*ListReleasesRequest)(nil),    // 12: switchyard.v1.ListReleasesRequest
-	(*ListReleasesResponse)(nil),   // 13: switchyard.v1.ListReleasesResponse
-	(*GetReleaseRequest)(nil),      // 14: switchyard.v1.GetReleaseRequest
-	(*CreateReleaseRequest)(nil),   // 15: switchyard.v1.CreateReleaseRequest
-	(*UpdateReleaseRequest)(nil),   // 16: switchyard.v1.UpdateReleaseRequest
-	(*DeleteReleaseRequest)(nil),   // 17: switchyard.v1.DeleteReleaseRequest
-	(*StartReleaseRequest)(nil),    // 18: switchyard.v1.StartReleaseRequest
-	(*AdvanceReleaseRequest)(nil),  // 19: switchyard.v1.AdvanceReleaseRequest
-	(*ApproveReleaseRequest)(nil),  // 20: switchyard.v1.ApproveReleaseRequest
-	(*PauseReleaseRequest)(nil),    // 21: switchyard.v1.PauseReleaseRequest
-	(*ResumeReleaseRequest)(nil),   // 22: switchyard.v1.ResumeReleaseRequest
-	(*RollBackReleaseRequest)(nil), // 23: switchyard.v1.RollBackReleaseRequest
-	(*CancelReleaseRequest)(nil),   // 24: switchyard.v1.CancelReleaseRequest
-	(*timestamppb.Timestamp)(nil),  // 25: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),  // 26: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),          // 27: google.protobuf.Empty
+	(*Release)(nil),                   // 0: switchyard.v1.Release
+	(*ReleaseItem)(nil),               // 1: switchyard.v1.ReleaseItem
+	(*ReleaseLinks)(nil),              // 2: switchyard.v1.ReleaseLinks
+	(*ReleaseStage)(nil),              // 3: switchyard.v1.ReleaseStage
+	(*ReleaseGate)(nil),               // 4: switchyard.v1.ReleaseGate
+	(*ManualGate)(nil),                // 5: switchyard.v1.ManualGate
+	(*WaitGate)(nil),                  // 6: switchyard.v1.WaitGate
+	(*AtGate)(nil),                    // 7: switchyard.v1.AtGate
+	(*ApprovalGate)(nil),              // 8: switchyard.v1.ApprovalGate
+	(*ReleaseApproval)(nil),           // 9: switchyard.v1.ReleaseApproval
+	(*ReleaseNextStep)(nil),           // 10: switchyard.v1.ReleaseNextStep
+	(*ReleaseEvent)(nil),              // 11: switchyard.v1.ReleaseEvent
+	(*ListReleasesRequest)(nil),       // 12: switchyard.v1.ListReleasesRequest
+	(*ListReleasesResponse)(nil),      // 13: switchyard.v1.ListReleasesResponse
+	(*GetReleaseRequest)(nil),         // 14: switchyard.v1.GetReleaseRequest
+	(*CreateReleaseRequest)(nil),      // 15: switchyard.v1.CreateReleaseRequest
+	(*UpdateReleaseRequest)(nil),      // 16: switchyard.v1.UpdateReleaseRequest
+	(*DeleteReleaseRequest)(nil),      // 17: switchyard.v1.DeleteReleaseRequest
+	(*StartReleaseRequest)(nil),       // 18: switchyard.v1.StartReleaseRequest
+	(*AdvanceReleaseRequest)(nil),     // 19: switchyard.v1.AdvanceReleaseRequest
+	(*ApproveReleaseRequest)(nil),     // 20: switchyard.v1.ApproveReleaseRequest
+	(*PauseReleaseRequest)(nil),       // 21: switchyard.v1.PauseReleaseRequest
+	(*ResumeReleaseRequest)(nil),      // 22: switchyard.v1.ResumeReleaseRequest
+	(*RollBackReleaseRequest)(nil),    // 23: switchyard.v1.RollBackReleaseRequest
+	(*CancelReleaseRequest)(nil),      // 24: switchyard.v1.CancelReleaseRequest
+	(*timestamppb.Timestamp)(nil),     // 25: google.protobuf.Timestamp
+	(*ReleaseIncident)(nil),           // 26: switchyard.v1.ReleaseIncident
+	(*ReleaseReview)(nil),             // 27: switchyard.v1.ReleaseReview
+	(*ReleaseStepRecord)(nil),         // 28: switchyard.v1.ReleaseStepRecord
+	(*ReleaseStageVerification)(nil),  // 29: switchyard.v1.ReleaseStageVerification
+	(*ReleaseResolutionCheck)(nil),    // 30: switchyard.v1.ReleaseResolutionCheck
+	(*fieldmaskpb.FieldMask)(nil),     // 31: google.protobuf.FieldMask
+	(*AddReleaseIncidentRequest)(nil), // 32: switchyard.v1.AddReleaseIncidentRequest
+	(*SetReleaseReviewRequest)(nil),   // 33: switchyard.v1.SetReleaseReviewRequest
+	(*GetReleaseReportRequest)(nil),   // 34: switchyard.v1.GetReleaseReportRequest
+	(*emptypb.Empty)(nil),             // 35: google.protobuf.Empty
+	(*ReleaseReport)(nil),             // 36: switchyard.v1.ReleaseReport
 }
 var file_switchyard_v1_release_service_proto_depIdxs = []int32{
 	1,  // 0: switchyard.v1.Release.items:type_name -> switchyard.v1.ReleaseItem
@@ -2115,50 +2218,61 @@ var file_switchyard_v1_release_service_proto_depIdxs = []int32{
 	11, // 7: switchyard.v1.Release.timeline:type_name -> switchyard.v1.ReleaseEvent
 	25, // 8: switchyard.v1.Release.create_time:type_name -> google.protobuf.Timestamp
 	25, // 9: switchyard.v1.Release.update_time:type_name -> google.protobuf.Timestamp
-	4,  // 10: switchyard.v1.ReleaseStage.gate:type_name -> switchyard.v1.ReleaseGate
-	5,  // 11: switchyard.v1.ReleaseGate.manual:type_name -> switchyard.v1.ManualGate
-	6,  // 12: switchyard.v1.ReleaseGate.wait:type_name -> switchyard.v1.WaitGate
-	7,  // 13: switchyard.v1.ReleaseGate.at:type_name -> switchyard.v1.AtGate
-	8,  // 14: switchyard.v1.ReleaseGate.approval:type_name -> switchyard.v1.ApprovalGate
-	25, // 15: switchyard.v1.AtGate.time:type_name -> google.protobuf.Timestamp
-	25, // 16: switchyard.v1.ReleaseApproval.time:type_name -> google.protobuf.Timestamp
-	25, // 17: switchyard.v1.ReleaseNextStep.due_time:type_name -> google.protobuf.Timestamp
-	25, // 18: switchyard.v1.ReleaseEvent.time:type_name -> google.protobuf.Timestamp
-	25, // 19: switchyard.v1.ReleaseEvent.planned_time:type_name -> google.protobuf.Timestamp
-	0,  // 20: switchyard.v1.ListReleasesResponse.releases:type_name -> switchyard.v1.Release
-	0,  // 21: switchyard.v1.CreateReleaseRequest.release:type_name -> switchyard.v1.Release
-	0,  // 22: switchyard.v1.UpdateReleaseRequest.release:type_name -> switchyard.v1.Release
-	26, // 23: switchyard.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	25, // 24: switchyard.v1.StartReleaseRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 25: switchyard.v1.ReleaseService.ListReleases:input_type -> switchyard.v1.ListReleasesRequest
-	14, // 26: switchyard.v1.ReleaseService.GetRelease:input_type -> switchyard.v1.GetReleaseRequest
-	15, // 27: switchyard.v1.ReleaseService.CreateRelease:input_type -> switchyard.v1.CreateReleaseRequest
-	16, // 28: switchyard.v1.ReleaseService.UpdateRelease:input_type -> switchyard.v1.UpdateReleaseRequest
-	17, // 29: switchyard.v1.ReleaseService.DeleteRelease:input_type -> switchyard.v1.DeleteReleaseRequest
-	18, // 30: switchyard.v1.ReleaseService.StartRelease:input_type -> switchyard.v1.StartReleaseRequest
-	19, // 31: switchyard.v1.ReleaseService.AdvanceRelease:input_type -> switchyard.v1.AdvanceReleaseRequest
-	20, // 32: switchyard.v1.ReleaseService.ApproveRelease:input_type -> switchyard.v1.ApproveReleaseRequest
-	21, // 33: switchyard.v1.ReleaseService.PauseRelease:input_type -> switchyard.v1.PauseReleaseRequest
-	22, // 34: switchyard.v1.ReleaseService.ResumeRelease:input_type -> switchyard.v1.ResumeReleaseRequest
-	23, // 35: switchyard.v1.ReleaseService.RollBackRelease:input_type -> switchyard.v1.RollBackReleaseRequest
-	24, // 36: switchyard.v1.ReleaseService.CancelRelease:input_type -> switchyard.v1.CancelReleaseRequest
-	13, // 37: switchyard.v1.ReleaseService.ListReleases:output_type -> switchyard.v1.ListReleasesResponse
-	0,  // 38: switchyard.v1.ReleaseService.GetRelease:output_type -> switchyard.v1.Release
-	0,  // 39: switchyard.v1.ReleaseService.CreateRelease:output_type -> switchyard.v1.Release
-	0,  // 40: switchyard.v1.ReleaseService.UpdateRelease:output_type -> switchyard.v1.Release
-	27, // 41: switchyard.v1.ReleaseService.DeleteRelease:output_type -> google.protobuf.Empty
-	0,  // 42: switchyard.v1.ReleaseService.StartRelease:output_type -> switchyard.v1.Release
-	0,  // 43: switchyard.v1.ReleaseService.AdvanceRelease:output_type -> switchyard.v1.Release
-	0,  // 44: switchyard.v1.ReleaseService.ApproveRelease:output_type -> switchyard.v1.Release
-	0,  // 45: switchyard.v1.ReleaseService.PauseRelease:output_type -> switchyard.v1.Release
-	0,  // 46: switchyard.v1.ReleaseService.ResumeRelease:output_type -> switchyard.v1.Release
-	0,  // 47: switchyard.v1.ReleaseService.RollBackRelease:output_type -> switchyard.v1.Release
-	0,  // 48: switchyard.v1.ReleaseService.CancelRelease:output_type -> switchyard.v1.Release
-	37, // [37:49] is the sub-list for method output_type
-	25, // [25:37] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	26, // 10: switchyard.v1.Release.incidents:type_name -> switchyard.v1.ReleaseIncident
+	27, // 11: switchyard.v1.Release.review:type_name -> switchyard.v1.ReleaseReview
+	28, // 12: switchyard.v1.Release.steps:type_name -> switchyard.v1.ReleaseStepRecord
+	29, // 13: switchyard.v1.Release.verification:type_name -> switchyard.v1.ReleaseStageVerification
+	30, // 14: switchyard.v1.Release.final_check:type_name -> switchyard.v1.ReleaseResolutionCheck
+	4,  // 15: switchyard.v1.ReleaseStage.gate:type_name -> switchyard.v1.ReleaseGate
+	5,  // 16: switchyard.v1.ReleaseGate.manual:type_name -> switchyard.v1.ManualGate
+	6,  // 17: switchyard.v1.ReleaseGate.wait:type_name -> switchyard.v1.WaitGate
+	7,  // 18: switchyard.v1.ReleaseGate.at:type_name -> switchyard.v1.AtGate
+	8,  // 19: switchyard.v1.ReleaseGate.approval:type_name -> switchyard.v1.ApprovalGate
+	25, // 20: switchyard.v1.AtGate.time:type_name -> google.protobuf.Timestamp
+	25, // 21: switchyard.v1.ReleaseApproval.time:type_name -> google.protobuf.Timestamp
+	25, // 22: switchyard.v1.ReleaseNextStep.due_time:type_name -> google.protobuf.Timestamp
+	25, // 23: switchyard.v1.ReleaseEvent.time:type_name -> google.protobuf.Timestamp
+	25, // 24: switchyard.v1.ReleaseEvent.planned_time:type_name -> google.protobuf.Timestamp
+	0,  // 25: switchyard.v1.ListReleasesResponse.releases:type_name -> switchyard.v1.Release
+	0,  // 26: switchyard.v1.CreateReleaseRequest.release:type_name -> switchyard.v1.Release
+	0,  // 27: switchyard.v1.UpdateReleaseRequest.release:type_name -> switchyard.v1.Release
+	31, // 28: switchyard.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	25, // 29: switchyard.v1.StartReleaseRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 30: switchyard.v1.ReleaseService.ListReleases:input_type -> switchyard.v1.ListReleasesRequest
+	14, // 31: switchyard.v1.ReleaseService.GetRelease:input_type -> switchyard.v1.GetReleaseRequest
+	15, // 32: switchyard.v1.ReleaseService.CreateRelease:input_type -> switchyard.v1.CreateReleaseRequest
+	16, // 33: switchyard.v1.ReleaseService.UpdateRelease:input_type -> switchyard.v1.UpdateReleaseRequest
+	17, // 34: switchyard.v1.ReleaseService.DeleteRelease:input_type -> switchyard.v1.DeleteReleaseRequest
+	18, // 35: switchyard.v1.ReleaseService.StartRelease:input_type -> switchyard.v1.StartReleaseRequest
+	19, // 36: switchyard.v1.ReleaseService.AdvanceRelease:input_type -> switchyard.v1.AdvanceReleaseRequest
+	20, // 37: switchyard.v1.ReleaseService.ApproveRelease:input_type -> switchyard.v1.ApproveReleaseRequest
+	21, // 38: switchyard.v1.ReleaseService.PauseRelease:input_type -> switchyard.v1.PauseReleaseRequest
+	22, // 39: switchyard.v1.ReleaseService.ResumeRelease:input_type -> switchyard.v1.ResumeReleaseRequest
+	23, // 40: switchyard.v1.ReleaseService.RollBackRelease:input_type -> switchyard.v1.RollBackReleaseRequest
+	24, // 41: switchyard.v1.ReleaseService.CancelRelease:input_type -> switchyard.v1.CancelReleaseRequest
+	32, // 42: switchyard.v1.ReleaseService.AddReleaseIncident:input_type -> switchyard.v1.AddReleaseIncidentRequest
+	33, // 43: switchyard.v1.ReleaseService.SetReleaseReview:input_type -> switchyard.v1.SetReleaseReviewRequest
+	34, // 44: switchyard.v1.ReleaseService.GetReleaseReport:input_type -> switchyard.v1.GetReleaseReportRequest
+	13, // 45: switchyard.v1.ReleaseService.ListReleases:output_type -> switchyard.v1.ListReleasesResponse
+	0,  // 46: switchyard.v1.ReleaseService.GetRelease:output_type -> switchyard.v1.Release
+	0,  // 47: switchyard.v1.ReleaseService.CreateRelease:output_type -> switchyard.v1.Release
+	0,  // 48: switchyard.v1.ReleaseService.UpdateRelease:output_type -> switchyard.v1.Release
+	35, // 49: switchyard.v1.ReleaseService.DeleteRelease:output_type -> google.protobuf.Empty
+	0,  // 50: switchyard.v1.ReleaseService.StartRelease:output_type -> switchyard.v1.Release
+	0,  // 51: switchyard.v1.ReleaseService.AdvanceRelease:output_type -> switchyard.v1.Release
+	0,  // 52: switchyard.v1.ReleaseService.ApproveRelease:output_type -> switchyard.v1.Release
+	0,  // 53: switchyard.v1.ReleaseService.PauseRelease:output_type -> switchyard.v1.Release
+	0,  // 54: switchyard.v1.ReleaseService.ResumeRelease:output_type -> switchyard.v1.Release
+	0,  // 55: switchyard.v1.ReleaseService.RollBackRelease:output_type -> switchyard.v1.Release
+	0,  // 56: switchyard.v1.ReleaseService.CancelRelease:output_type -> switchyard.v1.Release
+	0,  // 57: switchyard.v1.ReleaseService.AddReleaseIncident:output_type -> switchyard.v1.Release
+	0,  // 58: switchyard.v1.ReleaseService.SetReleaseReview:output_type -> switchyard.v1.Release
+	36, // 59: switchyard.v1.ReleaseService.GetReleaseReport:output_type -> switchyard.v1.ReleaseReport
+	45, // [45:60] is the sub-list for method output_type
+	30, // [30:45] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_release_service_proto_init() }
@@ -2166,6 +2280,8 @@ func file_switchyard_v1_release_service_proto_init() {
 	if File_switchyard_v1_release_service_proto != nil {
 		return
 	}
+	file_switchyard_v1_release_record_proto_init()
+	file_switchyard_v1_release_verification_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

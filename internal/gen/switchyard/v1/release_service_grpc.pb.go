@@ -20,18 +20,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReleaseService_ListReleases_FullMethodName    = "/switchyard.v1.ReleaseService/ListReleases"
-	ReleaseService_GetRelease_FullMethodName      = "/switchyard.v1.ReleaseService/GetRelease"
-	ReleaseService_CreateRelease_FullMethodName   = "/switchyard.v1.ReleaseService/CreateRelease"
-	ReleaseService_UpdateRelease_FullMethodName   = "/switchyard.v1.ReleaseService/UpdateRelease"
-	ReleaseService_DeleteRelease_FullMethodName   = "/switchyard.v1.ReleaseService/DeleteRelease"
-	ReleaseService_StartRelease_FullMethodName    = "/switchyard.v1.ReleaseService/StartRelease"
-	ReleaseService_AdvanceRelease_FullMethodName  = "/switchyard.v1.ReleaseService/AdvanceRelease"
-	ReleaseService_ApproveRelease_FullMethodName  = "/switchyard.v1.ReleaseService/ApproveRelease"
-	ReleaseService_PauseRelease_FullMethodName    = "/switchyard.v1.ReleaseService/PauseRelease"
-	ReleaseService_ResumeRelease_FullMethodName   = "/switchyard.v1.ReleaseService/ResumeRelease"
-	ReleaseService_RollBackRelease_FullMethodName = "/switchyard.v1.ReleaseService/RollBackRelease"
-	ReleaseService_CancelRelease_FullMethodName   = "/switchyard.v1.ReleaseService/CancelRelease"
+	ReleaseService_ListReleases_FullMethodName       = "/switchyard.v1.ReleaseService/ListReleases"
+	ReleaseService_GetRelease_FullMethodName         = "/switchyard.v1.ReleaseService/GetRelease"
+	ReleaseService_CreateRelease_FullMethodName      = "/switchyard.v1.ReleaseService/CreateRelease"
+	ReleaseService_UpdateRelease_FullMethodName      = "/switchyard.v1.ReleaseService/UpdateRelease"
+	ReleaseService_DeleteRelease_FullMethodName      = "/switchyard.v1.ReleaseService/DeleteRelease"
+	ReleaseService_StartRelease_FullMethodName       = "/switchyard.v1.ReleaseService/StartRelease"
+	ReleaseService_AdvanceRelease_FullMethodName     = "/switchyard.v1.ReleaseService/AdvanceRelease"
+	ReleaseService_ApproveRelease_FullMethodName     = "/switchyard.v1.ReleaseService/ApproveRelease"
+	ReleaseService_PauseRelease_FullMethodName       = "/switchyard.v1.ReleaseService/PauseRelease"
+	ReleaseService_ResumeRelease_FullMethodName      = "/switchyard.v1.ReleaseService/ResumeRelease"
+	ReleaseService_RollBackRelease_FullMethodName    = "/switchyard.v1.ReleaseService/RollBackRelease"
+	ReleaseService_CancelRelease_FullMethodName      = "/switchyard.v1.ReleaseService/CancelRelease"
+	ReleaseService_AddReleaseIncident_FullMethodName = "/switchyard.v1.ReleaseService/AddReleaseIncident"
+	ReleaseService_SetReleaseReview_FullMethodName   = "/switchyard.v1.ReleaseService/SetReleaseReview"
+	ReleaseService_GetReleaseReport_FullMethodName   = "/switchyard.v1.ReleaseService/GetReleaseReport"
 )
 
 // ReleaseServiceClient is the client API for ReleaseService service.
@@ -51,8 +54,9 @@ const (
 type ReleaseServiceClient interface {
 	// ListReleases lists a project's releases in creation order.
 	ListReleases(ctx context.Context, in *ListReleasesRequest, opts ...grpc.CallOption) (*ListReleasesResponse, error)
-	// GetRelease returns a release with its timeline, its next step and its
-	// drift.
+	// GetRelease returns a release with its timeline, its next step, its
+	// drift and its verification (the current stage's convergence measured
+	// now).
 	GetRelease(ctx context.Context, in *GetReleaseRequest, opts ...grpc.CallOption) (*Release, error)
 	// CreateRelease adds a draft release.
 	CreateRelease(ctx context.Context, in *CreateReleaseRequest, opts ...grpc.CallOption) (*Release, error)
@@ -80,6 +84,16 @@ type ReleaseServiceClient interface {
 	RollBackRelease(ctx context.Context, in *RollBackReleaseRequest, opts ...grpc.CallOption) (*Release, error)
 	// CancelRelease ends a release that has not started.
 	CancelRelease(ctx context.Context, in *CancelReleaseRequest, opts ...grpc.CallOption) (*Release, error)
+	// AddReleaseIncident links an incident (severity, note, time, author) to
+	// a release that has left the draft state.
+	AddReleaseIncident(ctx context.Context, in *AddReleaseIncidentRequest, opts ...grpc.CallOption) (*Release, error)
+	// SetReleaseReview writes (or rewrites) the review of a release that is
+	// COMPLETED, ROLLED_BACK or CANCELLED.
+	SetReleaseReview(ctx context.Context, in *SetReleaseReviewRequest, opts ...grpc.CallOption) (*Release, error)
+	// GetReleaseReport computes the release KPIs of a period: outcomes,
+	// success rate, rollbacks, schedule adherence, lead time per stage,
+	// backlog and incidents, overall and by release model.
+	GetReleaseReport(ctx context.Context, in *GetReleaseReportRequest, opts ...grpc.CallOption) (*ReleaseReport, error)
 }
 
 type releaseServiceClient struct {
@@ -210,6 +224,36 @@ func (c *releaseServiceClient) CancelRelease(ctx context.Context, in *CancelRele
 	return out, nil
 }
 
+func (c *releaseServiceClient) AddReleaseIncident(ctx context.Context, in *AddReleaseIncidentRequest, opts ...grpc.CallOption) (*Release, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Release)
+	err := c.cc.Invoke(ctx, ReleaseService_AddReleaseIncident_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *releaseServiceClient) SetReleaseReview(ctx context.Context, in *SetReleaseReviewRequest, opts ...grpc.CallOption) (*Release, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Release)
+	err := c.cc.Invoke(ctx, ReleaseService_SetReleaseReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *releaseServiceClient) GetReleaseReport(ctx context.Context, in *GetReleaseReportRequest, opts ...grpc.CallOption) (*ReleaseReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReleaseReport)
+	err := c.cc.Invoke(ctx, ReleaseService_GetReleaseReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReleaseServiceServer is the server API for ReleaseService service.
 // All implementations must embed UnimplementedReleaseServiceServer
 // for forward compatibility.
@@ -227,8 +271,9 @@ func (c *releaseServiceClient) CancelRelease(ctx context.Context, in *CancelRele
 type ReleaseServiceServer interface {
 	// ListReleases lists a project's releases in creation order.
 	ListReleases(context.Context, *ListReleasesRequest) (*ListReleasesResponse, error)
-	// GetRelease returns a release with its timeline, its next step and its
-	// drift.
+	// GetRelease returns a release with its timeline, its next step, its
+	// drift and its verification (the current stage's convergence measured
+	// now).
 	GetRelease(context.Context, *GetReleaseRequest) (*Release, error)
 	// CreateRelease adds a draft release.
 	CreateRelease(context.Context, *CreateReleaseRequest) (*Release, error)
@@ -256,6 +301,16 @@ type ReleaseServiceServer interface {
 	RollBackRelease(context.Context, *RollBackReleaseRequest) (*Release, error)
 	// CancelRelease ends a release that has not started.
 	CancelRelease(context.Context, *CancelReleaseRequest) (*Release, error)
+	// AddReleaseIncident links an incident (severity, note, time, author) to
+	// a release that has left the draft state.
+	AddReleaseIncident(context.Context, *AddReleaseIncidentRequest) (*Release, error)
+	// SetReleaseReview writes (or rewrites) the review of a release that is
+	// COMPLETED, ROLLED_BACK or CANCELLED.
+	SetReleaseReview(context.Context, *SetReleaseReviewRequest) (*Release, error)
+	// GetReleaseReport computes the release KPIs of a period: outcomes,
+	// success rate, rollbacks, schedule adherence, lead time per stage,
+	// backlog and incidents, overall and by release model.
+	GetReleaseReport(context.Context, *GetReleaseReportRequest) (*ReleaseReport, error)
 	mustEmbedUnimplementedReleaseServiceServer()
 }
 
@@ -301,6 +356,15 @@ func (UnimplementedReleaseServiceServer) RollBackRelease(context.Context, *RollB
 }
 func (UnimplementedReleaseServiceServer) CancelRelease(context.Context, *CancelReleaseRequest) (*Release, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelRelease not implemented")
+}
+func (UnimplementedReleaseServiceServer) AddReleaseIncident(context.Context, *AddReleaseIncidentRequest) (*Release, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddReleaseIncident not implemented")
+}
+func (UnimplementedReleaseServiceServer) SetReleaseReview(context.Context, *SetReleaseReviewRequest) (*Release, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetReleaseReview not implemented")
+}
+func (UnimplementedReleaseServiceServer) GetReleaseReport(context.Context, *GetReleaseReportRequest) (*ReleaseReport, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReleaseReport not implemented")
 }
 func (UnimplementedReleaseServiceServer) mustEmbedUnimplementedReleaseServiceServer() {}
 func (UnimplementedReleaseServiceServer) testEmbeddedByValue()                        {}
@@ -539,6 +603,60 @@ func _ReleaseService_CancelRelease_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReleaseService_AddReleaseIncident_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddReleaseIncidentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReleaseServiceServer).AddReleaseIncident(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReleaseService_AddReleaseIncident_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReleaseServiceServer).AddReleaseIncident(ctx, req.(*AddReleaseIncidentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReleaseService_SetReleaseReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetReleaseReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReleaseServiceServer).SetReleaseReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReleaseService_SetReleaseReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReleaseServiceServer).SetReleaseReview(ctx, req.(*SetReleaseReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReleaseService_GetReleaseReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReleaseReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReleaseServiceServer).GetReleaseReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReleaseService_GetReleaseReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReleaseServiceServer).GetReleaseReport(ctx, req.(*GetReleaseReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReleaseService_ServiceDesc is the grpc.ServiceDesc for ReleaseService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -593,6 +711,18 @@ var ReleaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CancelRelease",
 			Handler:    _ReleaseService_CancelRelease_Handler,
+		},
+		{
+			MethodName: "AddReleaseIncident",
+			Handler:    _ReleaseService_AddReleaseIncident_Handler,
+		},
+		{
+			MethodName: "SetReleaseReview",
+			Handler:    _ReleaseService_SetReleaseReview_Handler,
+		},
+		{
+			MethodName: "GetReleaseReport",
+			Handler:    _ReleaseService_GetReleaseReport_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -31,6 +31,10 @@ const (
 	SectionKind_SECTION_KIND_SEGMENT     SectionKind = 1
 	SectionKind_SECTION_KIND_FLAG        SectionKind = 2
 	SectionKind_SECTION_KIND_COMPONENT   SectionKind = 3
+	// A release in progress or paused, or a running experiment: the JSON of
+	// its overlay (the audience and what it serves), keyed by the release id,
+	// or "experiment:{id}".
+	SectionKind_SECTION_KIND_OVERLAY SectionKind = 4
 )
 
 // Enum value maps for SectionKind.
@@ -40,12 +44,14 @@ var (
 		1: "SECTION_KIND_SEGMENT",
 		2: "SECTION_KIND_FLAG",
 		3: "SECTION_KIND_COMPONENT",
+		4: "SECTION_KIND_OVERLAY",
 	}
 	SectionKind_value = map[string]int32{
 		"SECTION_KIND_UNSPECIFIED": 0,
 		"SECTION_KIND_SEGMENT":     1,
 		"SECTION_KIND_FLAG":        2,
 		"SECTION_KIND_COMPONENT":   3,
+		"SECTION_KIND_OVERLAY":     4,
 	}
 )
 
@@ -284,6 +290,7 @@ type SyncResponse struct {
 	// Types that are valid to be assigned to Message:
 	//
 	//	*SyncResponse_Ruleset
+	//	*SyncResponse_Release
 	Message       isSyncResponse_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -335,6 +342,15 @@ func (x *SyncResponse) GetRuleset() *Ruleset {
 	return nil
 }
 
+func (x *SyncResponse) GetRelease() *ReleaseNotice {
+	if x != nil {
+		if x, ok := x.Message.(*SyncResponse_Release); ok {
+			return x.Release
+		}
+	}
+	return nil
+}
+
 type isSyncResponse_Message interface {
 	isSyncResponse_Message()
 }
@@ -343,7 +359,144 @@ type SyncResponse_Ruleset struct {
 	Ruleset *Ruleset `protobuf:"bytes,1,opt,name=ruleset,proto3,oneof"`
 }
 
+type SyncResponse_Release struct {
+	// A release of the stream's environment changed state or stage. It
+	// comes after the Ruleset of its revision (or a later one) and needs no
+	// acknowledgement. Only transitions that happen while the stream is
+	// open are sent; a slow SDK may miss some (the server keeps a few per
+	// stream).
+	Release *ReleaseNotice `protobuf:"bytes,2,opt,name=release,proto3,oneof"`
+}
+
 func (*SyncResponse_Ruleset) isSyncResponse_Message() {}
+
+func (*SyncResponse_Release) isSyncResponse_Message() {}
+
+// ReleaseNotice tells an SDK that a release of its environment moved: it
+// started, entered a stage, paused, resumed, completed, was rolled back or
+// cancelled, so that an application can show what is new.
+type ReleaseNotice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the release in its project.
+	ReleaseId   string `protobuf:"bytes,1,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	Title       string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Environment string `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
+	// The step taken: schedule, start, advance, pause, resume, complete,
+	// roll_back or cancel.
+	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	// The release's state before and after the step: DRAFT, SCHEDULED,
+	// IN_PROGRESS, PAUSED, COMPLETED, ROLLED_BACK or CANCELLED.
+	FromState string `protobuf:"bytes,5,opt,name=from_state,json=fromState,proto3" json:"from_state,omitempty"`
+	ToState   string `protobuf:"bytes,6,opt,name=to_state,json=toState,proto3" json:"to_state,omitempty"`
+	// The stage after the step, from 1 (0 before the release starts).
+	Stage int32 `protobuf:"varint,7,opt,name=stage,proto3" json:"stage,omitempty"`
+	// The environment's revision after the step.
+	Revision      uint64                 `protobuf:"varint,8,opt,name=revision,proto3" json:"revision,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=time,proto3" json:"time,omitempty"`
+	ReleaseNotes  string                 `protobuf:"bytes,10,opt,name=release_notes,json=releaseNotes,proto3" json:"release_notes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseNotice) Reset() {
+	*x = ReleaseNotice{}
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseNotice) ProtoMessage() {}
+
+func (x *ReleaseNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseNotice.ProtoReflect.Descriptor instead.
+func (*ReleaseNotice) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ReleaseNotice) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *ReleaseNotice) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ReleaseNotice) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *ReleaseNotice) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *ReleaseNotice) GetFromState() string {
+	if x != nil {
+		return x.FromState
+	}
+	return ""
+}
+
+func (x *ReleaseNotice) GetToState() string {
+	if x != nil {
+		return x.ToState
+	}
+	return ""
+}
+
+func (x *ReleaseNotice) GetStage() int32 {
+	if x != nil {
+		return x.Stage
+	}
+	return 0
+}
+
+func (x *ReleaseNotice) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *ReleaseNotice) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ReleaseNotice) GetReleaseNotes() string {
+	if x != nil {
+		return x.ReleaseNotes
+	}
+	return ""
+}
 
 // SectionRef names a section and its content hash.
 type SectionRef struct {
@@ -358,7 +511,7 @@ type SectionRef struct {
 
 func (x *SectionRef) Reset() {
 	*x = SectionRef{}
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[4]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -370,7 +523,7 @@ func (x *SectionRef) String() string {
 func (*SectionRef) ProtoMessage() {}
 
 func (x *SectionRef) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[4]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -383,7 +536,7 @@ func (x *SectionRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SectionRef.ProtoReflect.Descriptor instead.
 func (*SectionRef) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SectionRef) GetKind() SectionKind {
@@ -409,7 +562,7 @@ func (x *SectionRef) GetHash() []byte {
 
 // Section is one segment, flag or component of an environment, as the JSON
 // of the declarative document (a flag or component carries only this
-// environment's targeting).
+// environment's targeting), or the overlay of a release in progress.
 type Section struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ref           *SectionRef            `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
@@ -420,7 +573,7 @@ type Section struct {
 
 func (x *Section) Reset() {
 	*x = Section{}
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[5]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +585,7 @@ func (x *Section) String() string {
 func (*Section) ProtoMessage() {}
 
 func (x *Section) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[5]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +598,7 @@ func (x *Section) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Section.ProtoReflect.Descriptor instead.
 func (*Section) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Section) GetRef() *SectionRef {
@@ -464,8 +617,9 @@ func (x *Section) GetPayload() []byte {
 
 // Ruleset is an environment's state at a revision: the complete, ordered
 // manifest of its sections (segments, then flags, then components, each in
-// document order), and the payload of every section of the manifest the
-// SDK does not hold yet: on the first Ruleset of a stream, those whose hash
+// document order, then overlays in release creation order), and the
+// payload of every section of the manifest the SDK does not hold yet: on
+// the first Ruleset of a stream, those whose hash
 // the Hello did not list; later, those the previous Ruleset of the stream
 // did not have. Once it has applied a Ruleset, the SDK holds exactly the
 // manifest's sections and may forget any other. A Ruleset the SDK cannot
@@ -484,7 +638,7 @@ type Ruleset struct {
 
 func (x *Ruleset) Reset() {
 	*x = Ruleset{}
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[6]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +650,7 @@ func (x *Ruleset) String() string {
 func (*Ruleset) ProtoMessage() {}
 
 func (x *Ruleset) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[6]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +663,7 @@ func (x *Ruleset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ruleset.ProtoReflect.Descriptor instead.
 func (*Ruleset) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Ruleset) GetProject() string {
@@ -564,7 +718,7 @@ type GetConvergenceRequest struct {
 
 func (x *GetConvergenceRequest) Reset() {
 	*x = GetConvergenceRequest{}
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[7]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +730,7 @@ func (x *GetConvergenceRequest) String() string {
 func (*GetConvergenceRequest) ProtoMessage() {}
 
 func (x *GetConvergenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[7]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +743,7 @@ func (x *GetConvergenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConvergenceRequest.ProtoReflect.Descriptor instead.
 func (*GetConvergenceRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetConvergenceRequest) GetProject() string {
@@ -638,7 +792,7 @@ type Convergence struct {
 
 func (x *Convergence) Reset() {
 	*x = Convergence{}
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[8]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +804,7 @@ func (x *Convergence) String() string {
 func (*Convergence) ProtoMessage() {}
 
 func (x *Convergence) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[8]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +817,7 @@ func (x *Convergence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Convergence.ProtoReflect.Descriptor instead.
 func (*Convergence) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{8}
+	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Convergence) GetProject() string {
@@ -727,7 +881,7 @@ type SdkStream struct {
 
 func (x *SdkStream) Reset() {
 	*x = SdkStream{}
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[9]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +893,7 @@ func (x *SdkStream) String() string {
 func (*SdkStream) ProtoMessage() {}
 
 func (x *SdkStream) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_sync_service_proto_msgTypes[9]
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +906,7 @@ func (x *SdkStream) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SdkStream.ProtoReflect.Descriptor instead.
 func (*SdkStream) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{9}
+	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SdkStream) GetId() string {
@@ -820,10 +974,25 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x125\n" +
 	"\bsections\x18\x04 \x03(\v2\x19.switchyard.v1.SectionRefR\bsections\"!\n" +
 	"\x03Ack\x12\x1a\n" +
-	"\brevision\x18\x01 \x01(\x04R\brevision\"M\n" +
+	"\brevision\x18\x01 \x01(\x04R\brevision\"\x87\x01\n" +
 	"\fSyncResponse\x122\n" +
-	"\aruleset\x18\x01 \x01(\v2\x16.switchyard.v1.RulesetH\x00R\arulesetB\t\n" +
-	"\amessage\"b\n" +
+	"\aruleset\x18\x01 \x01(\v2\x16.switchyard.v1.RulesetH\x00R\aruleset\x128\n" +
+	"\arelease\x18\x02 \x01(\v2\x1c.switchyard.v1.ReleaseNoticeH\x00R\areleaseB\t\n" +
+	"\amessage\"\xbf\x02\n" +
+	"\rReleaseNotice\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\x01 \x01(\tR\treleaseId\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12\x1d\n" +
+	"\n" +
+	"from_state\x18\x05 \x01(\tR\tfromState\x12\x19\n" +
+	"\bto_state\x18\x06 \x01(\tR\atoState\x12\x14\n" +
+	"\x05stage\x18\a \x01(\x05R\x05stage\x12\x1a\n" +
+	"\brevision\x18\b \x01(\x04R\brevision\x12.\n" +
+	"\x04time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12#\n" +
+	"\rrelease_notes\x18\n" +
+	" \x01(\tR\freleaseNotes\"b\n" +
 	"\n" +
 	"SectionRef\x12.\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1a.switchyard.v1.SectionKindR\x04kind\x12\x10\n" +
@@ -859,12 +1028,13 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\x04peer\x18\x04 \x01(\tR\x04peer\x12C\n" +
 	"\x0fconnected_since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0econnectedSince\x12%\n" +
 	"\x0eacked_revision\x18\x06 \x01(\x04R\rackedRevision\x12\x15\n" +
-	"\x06key_id\x18\a \x01(\tR\x05keyId*x\n" +
+	"\x06key_id\x18\a \x01(\tR\x05keyId*\x92\x01\n" +
 	"\vSectionKind\x12\x1c\n" +
 	"\x18SECTION_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14SECTION_KIND_SEGMENT\x10\x01\x12\x15\n" +
 	"\x11SECTION_KIND_FLAG\x10\x02\x12\x1a\n" +
-	"\x16SECTION_KIND_COMPONENT\x10\x032\xf2\x01\n" +
+	"\x16SECTION_KIND_COMPONENT\x10\x03\x12\x18\n" +
+	"\x14SECTION_KIND_OVERLAY\x10\x042\xf2\x01\n" +
 	"\vSyncService\x12C\n" +
 	"\x04Sync\x12\x1a.switchyard.v1.SyncRequest\x1a\x1b.switchyard.v1.SyncResponse(\x010\x01\x12\x9d\x01\n" +
 	"\x0eGetConvergence\x12$.switchyard.v1.GetConvergenceRequest\x1a\x1a.switchyard.v1.Convergence\"I\x82\xd3\xe4\x93\x02C\x12A/api/v1/projects/{project}/environments/{environment}/convergenceBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
@@ -882,41 +1052,44 @@ func file_switchyard_v1_sync_service_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_sync_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_switchyard_v1_sync_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_switchyard_v1_sync_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_switchyard_v1_sync_service_proto_goTypes = []any{
 	(SectionKind)(0),              // 0: switchyard.v1.SectionKind
 	(*SyncRequest)(nil),           // 1: switchyard.v1.SyncRequest
 	(*Hello)(nil),                 // 2: switchyard.v1.Hello
 	(*Ack)(nil),                   // 3: switchyard.v1.Ack
 	(*SyncResponse)(nil),          // 4: switchyard.v1.SyncResponse
-	(*SectionRef)(nil),            // 5: switchyard.v1.SectionRef
-	(*Section)(nil),               // 6: switchyard.v1.Section
-	(*Ruleset)(nil),               // 7: switchyard.v1.Ruleset
-	(*GetConvergenceRequest)(nil), // 8: switchyard.v1.GetConvergenceRequest
-	(*Convergence)(nil),           // 9: switchyard.v1.Convergence
-	(*SdkStream)(nil),             // 10: switchyard.v1.SdkStream
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*ReleaseNotice)(nil),         // 5: switchyard.v1.ReleaseNotice
+	(*SectionRef)(nil),            // 6: switchyard.v1.SectionRef
+	(*Section)(nil),               // 7: switchyard.v1.Section
+	(*Ruleset)(nil),               // 8: switchyard.v1.Ruleset
+	(*GetConvergenceRequest)(nil), // 9: switchyard.v1.GetConvergenceRequest
+	(*Convergence)(nil),           // 10: switchyard.v1.Convergence
+	(*SdkStream)(nil),             // 11: switchyard.v1.SdkStream
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_switchyard_v1_sync_service_proto_depIdxs = []int32{
 	2,  // 0: switchyard.v1.SyncRequest.hello:type_name -> switchyard.v1.Hello
 	3,  // 1: switchyard.v1.SyncRequest.ack:type_name -> switchyard.v1.Ack
-	5,  // 2: switchyard.v1.Hello.sections:type_name -> switchyard.v1.SectionRef
-	7,  // 3: switchyard.v1.SyncResponse.ruleset:type_name -> switchyard.v1.Ruleset
-	0,  // 4: switchyard.v1.SectionRef.kind:type_name -> switchyard.v1.SectionKind
-	5,  // 5: switchyard.v1.Section.ref:type_name -> switchyard.v1.SectionRef
-	5,  // 6: switchyard.v1.Ruleset.manifest:type_name -> switchyard.v1.SectionRef
-	6,  // 7: switchyard.v1.Ruleset.sections:type_name -> switchyard.v1.Section
-	10, // 8: switchyard.v1.Convergence.streams:type_name -> switchyard.v1.SdkStream
-	11, // 9: switchyard.v1.SdkStream.connected_since:type_name -> google.protobuf.Timestamp
-	1,  // 10: switchyard.v1.SyncService.Sync:input_type -> switchyard.v1.SyncRequest
-	8,  // 11: switchyard.v1.SyncService.GetConvergence:input_type -> switchyard.v1.GetConvergenceRequest
-	4,  // 12: switchyard.v1.SyncService.Sync:output_type -> switchyard.v1.SyncResponse
-	9,  // 13: switchyard.v1.SyncService.GetConvergence:output_type -> switchyard.v1.Convergence
-	12, // [12:14] is the sub-list for method output_type
-	10, // [10:12] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	6,  // 2: switchyard.v1.Hello.sections:type_name -> switchyard.v1.SectionRef
+	8,  // 3: switchyard.v1.SyncResponse.ruleset:type_name -> switchyard.v1.Ruleset
+	5,  // 4: switchyard.v1.SyncResponse.release:type_name -> switchyard.v1.ReleaseNotice
+	12, // 5: switchyard.v1.ReleaseNotice.time:type_name -> google.protobuf.Timestamp
+	0,  // 6: switchyard.v1.SectionRef.kind:type_name -> switchyard.v1.SectionKind
+	6,  // 7: switchyard.v1.Section.ref:type_name -> switchyard.v1.SectionRef
+	6,  // 8: switchyard.v1.Ruleset.manifest:type_name -> switchyard.v1.SectionRef
+	7,  // 9: switchyard.v1.Ruleset.sections:type_name -> switchyard.v1.Section
+	11, // 10: switchyard.v1.Convergence.streams:type_name -> switchyard.v1.SdkStream
+	12, // 11: switchyard.v1.SdkStream.connected_since:type_name -> google.protobuf.Timestamp
+	1,  // 12: switchyard.v1.SyncService.Sync:input_type -> switchyard.v1.SyncRequest
+	9,  // 13: switchyard.v1.SyncService.GetConvergence:input_type -> switchyard.v1.GetConvergenceRequest
+	4,  // 14: switchyard.v1.SyncService.Sync:output_type -> switchyard.v1.SyncResponse
+	10, // 15: switchyard.v1.SyncService.GetConvergence:output_type -> switchyard.v1.Convergence
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_sync_service_proto_init() }
@@ -930,6 +1103,7 @@ func file_switchyard_v1_sync_service_proto_init() {
 	}
 	file_switchyard_v1_sync_service_proto_msgTypes[3].OneofWrappers = []any{
 		(*SyncResponse_Ruleset)(nil),
+		(*SyncResponse_Release)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -937,7 +1111,7 @@ func file_switchyard_v1_sync_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_sync_service_proto_rawDesc), len(file_switchyard_v1_sync_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

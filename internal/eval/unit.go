@@ -1,0 +1,37 @@
+package eval
+
+import (
+	"math"
+	"strconv"
+)
+
+// Unit returns the bucketing unit of the flag key for ctx, for exposure
+// events: the value of the flag's bucket_by attribute in this environment
+// (targetingKey by default, and for unknown flags or flags without
+// targeting here) as bucketing reads it — a string as is, an integral
+// number in plain decimal — and whether ctx has one. It allocates only to
+// format a number.
+func (rs *Ruleset) Unit(key string, ctx *Context) (string, bool) {
+	if ctx == nil {
+		return "", false
+	}
+	attr := TargetingKeyAttribute
+	if rs != nil {
+		if f := rs.flags[key]; f != nil && f.t.bucketBy != "" {
+			attr = f.t.bucketBy
+		}
+	}
+	v := ctx.lookup(attr)
+	if v == nil {
+		return "", false
+	}
+	switch v.kind {
+	case kindString:
+		return v.s, true
+	case kindNumber:
+		if v.n == math.Trunc(v.n) && math.Abs(v.n) < 1<<53 {
+			return strconv.FormatInt(int64(v.n), 10), true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,543 @@
+package experiment
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// ConsumerOptions configures a Consumer. Zero fields take the defaults.
+type ConsumerOptions struct {
+	// Interval is how often the Consumer looks for new event batches when
+	// nobody kicks it; default 250 ms.
+	Interval time.Duration
+	// MaxBatches caps the event batches one transaction consumes; default
+	// 16 (a batch holds up to 10,000 events).
+	MaxBatches int
+	// StoppedRetention is how long after an experiment stopped its unit
+	// records are kept (events dated before the stop may still come: SDKs
+	// retry, clients send late); its aggregates stay as long as the
+	// experiment. Default 8 days: ingestion refuses events older than 7.
+	StoppedRetention time.Duration
+	// GCInterval is how often the state of deleted experiments and ended
+	// release stages is dropped; default 1 minute.
+	GCInterval time.Duration
+}
+
+// Consumer defaults.
+const (
+	DefaultConsumerInterval = 250 * time.Millisecond
+	DefaultMaxBatches       = 16
+	DefaultStoppedRetention = 8 * 24 * time.Hour
+	DefaultGCInterval       = time.Minute
+)
+
+func (o ConsumerOptions) withDefaults() ConsumerOptions {
+	if o.Interval <= 0 {
+		o.Interval = DefaultConsumerInterval
+	}
+	if o.MaxBatches <= 0 {
+		o.MaxBatches = DefaultMaxBatches
+	}
+	if o.StoppedRetention <= 0 {
+		o.StoppedRetention = DefaultStoppedRetention
+	}
+	if o.GCInterval <= 0 {
+		o.GCInterval = DefaultGCInterval
+	}
+	return o
+}
+
+// Consumer turns the stored event batches into experiment state. It
+// follows the event log (store.Store.EventBatches) with a cursor kept in
+// the same bbolt transaction as the state it writes, so every batch is
+// counted exactly once, across restarts too; ingestion never waits for it.
+//
+// An exposure counts for a study (see state.go) when it names the study's
+// flag and, for an experiment, the experiment and one of its variants; the
+// unit is attributed to the variant of its first exposure, and later
+// exposures to another variant are ignored and counted. A track event
+// counts for every study one of whose metrics has its key, once the unit
+// is attributed and when it is dated at or after the unit's exposure: a
+// conversion once per unit and metric, a value (mean metrics) added to the
+// unit's sum. Events dated before a study started or after its experiment
+// stopped do not count.
+type Consumer struct {
+	store *store.Store
+	log   *slog.Logger
+	opts  ConsumerOptions
+	kick  chan struct{}
+
+	mu     sync.Mutex // one step at a time
+	nextGC time.Time  // guarded by mu
+}
+
+// NewConsumer returns a Consumer over st. Nothing is consumed until Run
+// runs or CatchUp is called.
+func NewConsumer(log *slog.Logger, st *store.Store, opts ConsumerOptions) *Consumer {
+	return &Consumer{store: st, log: log, opts: opts.withDefaults(), kick: make(chan struct{}, 1)}
+}
+
+// Kick wakes Run: new batches were written. It does not block.
+func (c *Consumer) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run consumes batches as they come, and drops the state nobody needs any
+// more, until ctx is done.
+func (c *Consumer) Run(ctx context.Context) {
+	t := time.NewTicker(c.opts.Interval)
+	defer t.Stop()
+	for {
+		n, err := c.Step(ctx)
+		if err != nil && ctx.Err() == nil {
+			c.log.Error("experiment consumer", "err", err)
+		}
+		if err == nil && n == c.opts.MaxBatches {
+			continue // more are waiting
+		}
+		if err := c.Collect(ctx); err != nil && ctx.Err() == nil {
+			c.log.Error("experiment state cleanup", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// CatchUp consumes every batch stored before it was called (and perhaps a
+// few more): it stops at a batch received, by the store's clock, after it
+// began, so under a steady stream of events it does not chase the stream.
+func (c *Consumer) CatchUp(ctx context.Context) error {
+	began := c.store.Now()
+	for {
+		n, last, err := c.step(ctx)
+		if err != nil {
+			return err
+		}
+		if n < c.opts.MaxBatches || last.After(began) {
+			return nil
+		}
+	}
+}
+
+// Step consumes up to MaxBatches batches in one transaction and returns
+// how many.
+func (c *Consumer) Step(ctx context.Context) (int, error) {
+	n, _, err := c.step(ctx)
+	return n, err
+}
+
+// step is Step, also returning when the last batch consumed was received.
+func (c *Consumer) step(ctx context.Context) (int, time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var cursor uint64
+	err := c.store.ViewSide(ctx, sideBucket, func(root *bolt.Bucket) error {
+		cursor = readCursor(root)
+		return nil
+	})
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	batches, err := c.store.EventBatches(ctx, cursor, c.opts.MaxBatches)
+	if err != nil || len(batches) == 0 {
+		return 0, time.Time{}, err
+	}
+	idx := newIndex(c.store.State(), batches)
+	err = c.store.UpdateSide(ctx, sideBucket, func(root *bolt.Bucket) error {
+		if got := readCursor(root); got != cursor {
+			return fmt.Errorf("experiment state: cursor moved from %d to %d: two consumers share one store", cursor, got)
+		}
+		w := &writer{root: root, open: map[*study]*openStudy{}}
+		for i := range batches {
+			b := &batches[i]
+			envIdx := idx[envKey{b.Project, b.Environment}]
+			if envIdx == nil {
+				continue
+			}
+			for j := range b.Events {
+				if err := w.apply(envIdx, &b.Events[j]); err != nil {
+					return err
+				}
+			}
+		}
+		if err := w.flush(); err != nil {
+			return err
+		}
+		return root.Put([]byte(keyCursor), binary.BigEndian.AppendUint64(nil, batches[len(batches)-1].Seq))
+	})
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return len(batches), batches[len(batches)-1].Received, nil
+}
+
+func readCursor(root *bolt.Bucket) uint64 {
+	if root == nil {
+		return 0
+	}
+	v := root.Get([]byte(keyCursor))
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// envKey names an environment.
+type envKey struct{ project, env string }
+
+// envIndex is the studies of one environment, by what events name.
+type envIndex struct {
+	byFlag  map[string][]*study
+	byEvent map[string][]metricRef
+}
+
+// metricRef is one metric of one study.
+type metricRef struct {
+	s      *study
+	metric int
+}
+
+// newIndex indexes the studies of the environments the batches are of.
+func newIndex(st *store.State, batches []store.EventBatch) map[envKey]*envIndex {
+	idx := map[envKey]*envIndex{}
+	seen := map[string]bool{}
+	for i := range batches {
+		p := batches[i].Project
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		ps, ok := st.Project(p)
+		if !ok {
+			continue
+		}
+		for _, s := range studies(ps) {
+			k := envKey{s.project, s.env}
+			ei := idx[k]
+			if ei == nil {
+				ei = &envIndex{byFlag: map[string][]*study{}, byEvent: map[string][]metricRef{}}
+				idx[k] = ei
+			}
+			ei.byFlag[s.flag] = append(ei.byFlag[s.flag], s)
+			for m := range s.metrics {
+				ev := s.metrics[m].Event()
+				ei.byEvent[ev] = append(ei.byEvent[ev], metricRef{s, m})
+			}
+		}
+	}
+	return idx
+}
+
+// studies returns every study of a project: its started experiments and
+// the guarded current stages of its releases.
+func studies(ps *store.ProjectState) []*study {
+	var out []*study
+	for _, e := range ps.Experiments() {
+		if s := experimentStudy(ps.Key(), e); s != nil {
+			out = append(out, s)
+		}
+	}
+	for _, r := range ps.Releases() {
+		if s := releaseStudy(ps, r); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// writer applies events to the studies' buckets within one transaction.
+type writer struct {
+	root *bolt.Bucket
+	open map[*study]*openStudy
+}
+
+// openStudy is a study's buckets and counts within a transaction. Unit
+// records written in the transaction wait in pending and are put in key
+// order at flush: bbolt inserts into an in-memory node by moving its
+// tail, so random inserts into a node that grows within one transaction
+// cost quadratic time, and ordered ones do not.
+type openStudy struct {
+	b       *bolt.Bucket
+	units   *bolt.Bucket
+	pending map[[8]byte][]byte
+	agg     *Counts
+	dirty   bool
+}
+
+// unit returns a unit's record as the transaction sees it, or nil.
+func (o *openStudy) unit(k [8]byte) []byte {
+	if v, ok := o.pending[k]; ok {
+		return v
+	}
+	return o.units.Get(k[:])
+}
+
+// putUnit records a unit's record, to be written at flush.
+func (o *openStudy) putUnit(k [8]byte, rec []byte) {
+	o.pending[k] = rec
+	o.dirty = true
+}
+
+func (w *writer) study(s *study) (*openStudy, error) {
+	if o := w.open[s]; o != nil {
+		return o, nil
+	}
+	all, err := w.root.CreateBucketIfNotExists([]byte(bucketStudies))
+	if err != nil {
+		return nil, fmt.Errorf("experiment state: %w", err)
+	}
+	b, err := all.CreateBucketIfNotExists([]byte(s.key))
+	if err != nil {
+		return nil, fmt.Errorf("experiment state: %w", err)
+	}
+	units, err := b.CreateBucketIfNotExists([]byte(bucketUnits))
+	if err != nil {
+		return nil, fmt.Errorf("experiment state: %w", err)
+	}
+	units.FillPercent = 0.9 // random keys: leave a little room per page
+	agg, err := decodeCounts(s, b.Get([]byte(keyAgg)))
+	if err != nil {
+		return nil, fmt.Errorf("experiment state %q: %w", s.key, err)
+	}
+	o := &openStudy{b: b, units: units, pending: map[[8]byte][]byte{}, agg: agg}
+	w.open[s] = o
+	return o, nil
+}
+
+// apply counts one event for the studies of its environment.
+func (w *writer) apply(ei *envIndex, e *store.Event) error {
+	switch e.Kind {
+	case store.EventExposure:
+		for _, s := range ei.byFlag[e.Flag] {
+			if err := w.expose(s, e); err != nil {
+				return err
+			}
+		}
+	case store.EventTrack:
+		for _, ref := range ei.byEvent[e.Key] {
+			if err := w.track(ref, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// inWindow reports whether an event dated t counts for s, and counts it as
+// ignored otherwise.
+func inWindow(s *study, o *openStudy, t time.Time) bool {
+	switch {
+	case t.Before(s.start):
+		o.agg.ignore(ignoredEarly)
+		return false
+	case !s.stop.IsZero() && t.After(s.stop):
+		o.agg.ignore(ignoredLate)
+		return false
+	}
+	return true
+}
+
+// expose attributes an exposure's unit to a variant of s, unless it is
+// attributed already.
+func (w *writer) expose(s *study, e *store.Event) error {
+	arm := -1
+	if s.experiment != "" {
+		if e.Experiment != s.experiment {
+			return nil // the flag served outside the experiment
+		}
+		for i, v := range s.arms {
+			if v == e.Variant {
+				arm = i
+				break
+			}
+		}
+	} else {
+		if e.Variant == "" {
+			return nil // nothing served: not comparable
+		}
+		arm = armControl
+		if e.Rule == s.rule {
+			arm = armTreatment
+		}
+	}
+	o, err := w.study(s)
+	if err != nil {
+		return err
+	}
+	if arm < 0 {
+		o.agg.ignore(ignoredUnknownVariant)
+		o.dirty = true
+		return nil
+	}
+	if !inWindow(s, o, e.Time) {
+		o.dirty = true
+		return nil
+	}
+	k := unitHash(e.Unit)
+	if v := o.unit(k); v != nil {
+		if len(v) > 0 && int(v[0]) != arm {
+			o.agg.ignore(ignoredCrossover)
+			o.dirty = true
+		}
+		return nil
+	}
+	o.putUnit(k, appendUnit(make([]byte, 0, recordHead), unitRecord{arm: uint8(arm), exposed: unixSeconds(e.Time)}))
+	o.agg.Units[arm]++
+	return nil
+}
+
+// track counts a track event for one metric of a study.
+func (w *writer) track(ref metricRef, e *store.Event) error {
+	s := ref.s
+	o, err := w.study(s)
+	if err != nil {
+		return err
+	}
+	k := unitHash(e.Unit)
+	v := o.unit(k)
+	if v == nil {
+		return nil // not in the study: most units of the environment
+	}
+	if !inWindow(s, o, e.Time) {
+		o.dirty = true
+		return nil
+	}
+	rec, ok := decodeUnit(v, s.means)
+	if !ok || int(rec.arm) >= len(s.arms) {
+		return fmt.Errorf("experiment state %q: a unit record of %d bytes is corrupt", s.key, len(v))
+	}
+	if unixSeconds(e.Time) < rec.exposed {
+		o.agg.ignore(ignoredBeforeExposure)
+		o.dirty = true
+		return nil
+	}
+	m := &s.metrics[ref.metric]
+	switch m.Kind {
+	case model.MetricConversion:
+		bit := uint16(1) << ref.metric
+		if rec.converted&bit != 0 {
+			return nil
+		}
+		rec.converted |= bit
+		o.agg.Conversions[ref.metric][rec.arm]++
+	case model.MetricMean:
+		if !e.HasValue {
+			o.agg.ignore(ignoredNoValue)
+			o.dirty = true
+			return nil
+		}
+		if rec.sums == nil {
+			rec.sums = make([]float64, s.means)
+		}
+		slot := s.meanSlot[ref.metric]
+		before := rec.sums[slot]
+		after := before + e.Value
+		rec.sums[slot] = after
+		o.agg.Sum[ref.metric][rec.arm] += e.Value
+		o.agg.SumSq[ref.metric][rec.arm] += after*after - before*before
+	default:
+		return nil
+	}
+	o.putUnit(k, appendUnit(make([]byte, 0, recordHead+8*len(rec.sums)), rec))
+	return nil
+}
+
+// flush writes the unit records and the counts of every study the
+// transaction changed.
+func (w *writer) flush() error {
+	for s, o := range w.open {
+		if !o.dirty {
+			continue
+		}
+		keys := slices.SortedFunc(maps.Keys(o.pending), func(a, b [8]byte) int { return bytes.Compare(a[:], b[:]) })
+		for _, k := range keys {
+			if err := o.units.Put(k[:], o.pending[k]); err != nil {
+				return fmt.Errorf("experiment state %q: %w", s.key, err)
+			}
+		}
+		data, err := encodeCounts(o.agg)
+		if err != nil {
+			return fmt.Errorf("experiment state %q: %w", s.key, err)
+		}
+		if err := o.b.Put([]byte(keyAgg), data); err != nil {
+			return fmt.Errorf("experiment state %q: %w", s.key, err)
+		}
+	}
+	return nil
+}
+
+// Collect drops, at most every GCInterval, the state of studies that no
+// longer exist (deleted experiments, release stages left behind) and the
+// unit records of experiments stopped longer than StoppedRetention ago.
+func (c *Consumer) Collect(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.store.Now()
+	if now.Before(c.nextGC) {
+		return nil
+	}
+	c.nextGC = now.Add(c.opts.GCInterval)
+	live := map[string]*study{}
+	for _, ps := range c.store.State().Projects() {
+		for _, s := range studies(ps) {
+			live[s.key] = s
+		}
+	}
+	var dead, expired [][]byte
+	err := c.store.ViewSide(ctx, sideBucket, func(root *bolt.Bucket) error {
+		if root == nil || root.Bucket([]byte(bucketStudies)) == nil {
+			return nil
+		}
+		all := root.Bucket([]byte(bucketStudies))
+		return all.ForEachBucket(func(k []byte) error {
+			s := live[string(k)]
+			switch {
+			case s == nil:
+				dead = append(dead, append([]byte(nil), k...))
+			case !s.stop.IsZero() && now.Sub(s.stop) > c.opts.StoppedRetention && all.Bucket(k).Bucket([]byte(bucketUnits)) != nil:
+				expired = append(expired, append([]byte(nil), k...))
+			}
+			return nil
+		})
+	})
+	if err != nil || len(dead)+len(expired) == 0 {
+		return err
+	}
+	return c.store.UpdateSide(ctx, sideBucket, func(root *bolt.Bucket) error {
+		all := root.Bucket([]byte(bucketStudies))
+		for _, k := range dead {
+			if err := all.DeleteBucket(k); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return fmt.Errorf("drop experiment state: %w", err)
+			}
+		}
+		for _, k := range expired {
+			if b := all.Bucket(k); b != nil {
+				if err := b.DeleteBucket([]byte(bucketUnits)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+					return fmt.Errorf("drop experiment units: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,44 @@
+package store
+
+import (
+	"slices"
+	"sync"
+)
+
+// commitHooks are the functions Subscribe added, called after every commit
+// that changed something.
+type commitHooks struct {
+	mu    sync.Mutex
+	hooks []*commitHook // replaced, never changed in place
+}
+
+type commitHook struct{ fn func(*State, *Commit) }
+
+// Subscribe adds fn to the functions called after every commit that
+// changed something, after Options.OnCommit (so the State fn gets is
+// published and, in a server, compiled). Like OnCommit, fn runs
+// synchronously, in commit order, while the writer lock is held: it must
+// return quickly — hand the commit to a queue — and must not call Update.
+// The returned function removes fn.
+func (s *Store) Subscribe(fn func(*State, *Commit)) (remove func()) {
+	h := &s.hooks
+	hook := &commitHook{fn: fn}
+	h.mu.Lock()
+	h.hooks = append(slices.Clip(h.hooks), hook)
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.hooks = slices.DeleteFunc(slices.Clone(h.hooks), func(x *commitHook) bool { return x == hook })
+	}
+}
+
+// call calls every subscribed function in the order they were added.
+func (h *commitHooks) call(st *State, c *Commit) {
+	h.mu.Lock()
+	hooks := h.hooks
+	h.mu.Unlock()
+	for _, hook := range hooks {
+		hook.fn(st, c)
+	}
+}

@@ -1,0 +1,26 @@
+package syncer
+
+import (
+	"testing"
+
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+)
+
+// TestStuckStreamKeepsFewNotices: a stream that does not send keeps the
+// newest notices only, and is marked once.
+func TestStuckStreamKeepsFewNotices(t *testing.T) {
+	st := &Stream{wake: make(chan struct{}, 1)}
+	for i := range maxPendingNotices + 5 {
+		st.addNotice(&pb.SyncResponse{Message: &pb.SyncResponse_Release{Release: &pb.ReleaseNotice{Stage: int32(i)}}})
+	}
+	got := st.TakeNotices()
+	if len(got) != maxPendingNotices || got[0].GetRelease().GetStage() != 5 {
+		t.Errorf("kept %d notices starting at stage %d, want %d starting at 5", len(got), got[0].GetRelease().GetStage(), maxPendingNotices)
+	}
+	if len(st.TakeNotices()) != 0 {
+		t.Error("notices were kept after TakeNotices")
+	}
+	if len(st.wake) != 1 {
+		t.Errorf("mailbox holds %d marks, want 1", len(st.wake))
+	}
+}
