@@ -17,7 +17,6 @@ import (
 
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
@@ -347,20 +346,15 @@ func TestGuardedCanaryIsPausedAutomatically(t *testing.T) {
 		"environments": map[string]any{"production": map[string]any{"enabled": true, "default": map[string]any{"variant": "off"}}},
 	})
 	srv.Admin(t, "POST", "/api/v1/projects/default/metrics", map[string]any{"key": "signup", "kind": "conversion"})
-	canary := &model.Release{
-		ID: "canary", Environment: "production", ReleaseNotes: "new search",
-		Items: []model.ReleaseItem{{Flag: "new-search", Variant: "on"}},
-		Plan: []model.Stage{
-			{Name: "half", Weight: 50000, Guardrail: &model.Guardrail{Metric: "signup", Action: model.GuardPause, MinSampleSize: 500}},
-			{Name: "all", Weight: 100000},
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "canary", "environment": "production", "release_notes": "new search",
+		"items": []any{map[string]any{"flag": "new-search", "variant": "on"}},
+		"plan": []any{
+			map[string]any{"name": "half", "weight": 50000,
+				"guardrail": map[string]any{"metric": "signup", "action": "pause", "min_sample_size": 500}},
+			map[string]any{"name": "all", "weight": 100000},
 		},
-	}
-	_, err := srv.Store.Update(context.Background(), store.Actor{Name: "test"}, func(tx *store.Tx) error {
-		return tx.CreateRelease("default", withDraftState(canary))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv.Admin(t, "POST", "/api/v1/projects/default/releases/canary:start", map[string]any{})
 
 	c := newClient(t, srv)
@@ -398,12 +392,6 @@ func TestGuardedCanaryIsPausedAutomatically(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(audit), experiment.NoticeGuardrailTripped) {
 		t.Errorf("audit log has no %s event: %v", experiment.NoticeGuardrailTripped, audit)
 	}
-}
-
-// withDraftState returns r as a draft with the defaults Create gives.
-func withDraftState(r *model.Release) *model.Release {
-	r.State, r.Salt, r.BucketBy = model.StateDraft, r.ID, "targetingKey"
-	return r
 }
 
 // TestSDKEvaluatesEveryExperimentOfItsEnvironment runs two experiments in

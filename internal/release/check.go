@@ -12,7 +12,9 @@ import (
 // baseline: changed outside the release while it runs. It is empty for a
 // release that has not started.
 func Drift(ps *store.ProjectState, r *model.Release) []string {
-	if r.Baseline == nil {
+	if r.Baseline == nil || !r.State.Active() {
+		// An ended release has no drift: completing it wrote the items'
+		// targeting itself, and a rolled-back one no longer touches them.
 		return nil
 	}
 	var out []string

@@ -124,6 +124,22 @@ func TestCompletionServesWhatTheLastStageServed(t *testing.T) {
 	}
 }
 
+func TestCompletedReleaseShowsNoDrift(t *testing.T) {
+	e := newEnv(t)
+	e.create(`{"id": "all", "environment": "production", "release_notes": "n",
+	  "items": [{"flag": "checkout", "variant": "on"}], "plan": [{"weight": 100000}]}`)
+	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("all"), time.Time{}) })
+	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("all")) })
+	ps := e.project()
+	r, _, _ := ps.Release("all")
+	if r.State != model.StateCompleted {
+		t.Fatalf("state = %s, want COMPLETED", r.State)
+	}
+	if d := release.Drift(ps, r); len(d) != 0 {
+		t.Errorf("Drift of a completed release = %v, want none: completion wrote the targeting itself", d)
+	}
+}
+
 func TestRollBackRestoresTheExactPreviousState(t *testing.T) {
 	e := newEnv(t)
 	e.create(staged)

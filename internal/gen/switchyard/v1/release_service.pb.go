@@ -480,8 +480,12 @@ type ReleaseStage struct {
 	// revision before the next gate opens: AdvanceRelease refuses and the
 	// scheduler waits until then. With no SDK connected it holds vacuously.
 	MinConvergence float64 `protobuf:"fixed64,5,opt,name=min_convergence,json=minConvergence,proto3" json:"min_convergence,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Guardrail, when set, watches a metric while the stage is current and
+	// pauses (default) or rolls back the release when the treatment is
+	// significantly worse than the control beyond the threshold.
+	Guardrail     *Guardrail `protobuf:"bytes,6,opt,name=guardrail,proto3" json:"guardrail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReleaseStage) Reset() {
@@ -547,6 +551,13 @@ func (x *ReleaseStage) GetMinConvergence() float64 {
 		return x.MinConvergence
 	}
 	return 0
+}
+
+func (x *ReleaseStage) GetGuardrail() *Guardrail {
+	if x != nil {
+		return x.Guardrail
+	}
+	return nil
 }
 
 // ReleaseGate guards entering a stage: one of manual (default), wait, at,
@@ -1976,7 +1987,7 @@ var File_switchyard_v1_release_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\n" +
-	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xa4\n" +
+	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dswitchyard/v1/guardrail.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xa4\n" +
 	"\n" +
 	"\aRelease\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
@@ -2024,13 +2035,14 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\aversion\x18\x04 \x01(\tR\aversion\"K\n" +
 	"\fReleaseLinks\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\tR\x06ticket\x12#\n" +
-	"\rchange_record\x18\x02 \x01(\tR\fchangeRecord\"\xaf\x01\n" +
+	"\rchange_record\x18\x02 \x01(\tR\fchangeRecord\"\xe7\x01\n" +
 	"\fReleaseStage\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bsegments\x18\x02 \x03(\tR\bsegments\x12\x16\n" +
 	"\x06weight\x18\x03 \x01(\x05R\x06weight\x12.\n" +
 	"\x04gate\x18\x04 \x01(\v2\x1a.switchyard.v1.ReleaseGateR\x04gate\x12'\n" +
-	"\x0fmin_convergence\x18\x05 \x01(\x01R\x0eminConvergence\"\xcd\x01\n" +
+	"\x0fmin_convergence\x18\x05 \x01(\x01R\x0eminConvergence\x126\n" +
+	"\tguardrail\x18\x06 \x01(\v2\x18.switchyard.v1.GuardrailR\tguardrail\"\xcd\x01\n" +
 	"\vReleaseGate\x121\n" +
 	"\x06manual\x18\x01 \x01(\v2\x19.switchyard.v1.ManualGateR\x06manual\x12+\n" +
 	"\x04wait\x18\x02 \x01(\v2\x17.switchyard.v1.WaitGateR\x04wait\x12%\n" +
@@ -2200,12 +2212,13 @@ var file_switchyard_v1_release_service_proto_goTypes = []any{
 	(*ReleaseStepRecord)(nil),         // 28: switchyard.v1.ReleaseStepRecord
 	(*ReleaseStageVerification)(nil),  // 29: switchyard.v1.ReleaseStageVerification
 	(*ReleaseResolutionCheck)(nil),    // 30: switchyard.v1.ReleaseResolutionCheck
-	(*fieldmaskpb.FieldMask)(nil),     // 31: google.protobuf.FieldMask
-	(*AddReleaseIncidentRequest)(nil), // 32: switchyard.v1.AddReleaseIncidentRequest
-	(*SetReleaseReviewRequest)(nil),   // 33: switchyard.v1.SetReleaseReviewRequest
-	(*GetReleaseReportRequest)(nil),   // 34: switchyard.v1.GetReleaseReportRequest
-	(*emptypb.Empty)(nil),             // 35: google.protobuf.Empty
-	(*ReleaseReport)(nil),             // 36: switchyard.v1.ReleaseReport
+	(*Guardrail)(nil),                 // 31: switchyard.v1.Guardrail
+	(*fieldmaskpb.FieldMask)(nil),     // 32: google.protobuf.FieldMask
+	(*AddReleaseIncidentRequest)(nil), // 33: switchyard.v1.AddReleaseIncidentRequest
+	(*SetReleaseReviewRequest)(nil),   // 34: switchyard.v1.SetReleaseReviewRequest
+	(*GetReleaseReportRequest)(nil),   // 35: switchyard.v1.GetReleaseReportRequest
+	(*emptypb.Empty)(nil),             // 36: google.protobuf.Empty
+	(*ReleaseReport)(nil),             // 37: switchyard.v1.ReleaseReport
 }
 var file_switchyard_v1_release_service_proto_depIdxs = []int32{
 	1,  // 0: switchyard.v1.Release.items:type_name -> switchyard.v1.ReleaseItem
@@ -2224,55 +2237,56 @@ var file_switchyard_v1_release_service_proto_depIdxs = []int32{
 	29, // 13: switchyard.v1.Release.verification:type_name -> switchyard.v1.ReleaseStageVerification
 	30, // 14: switchyard.v1.Release.final_check:type_name -> switchyard.v1.ReleaseResolutionCheck
 	4,  // 15: switchyard.v1.ReleaseStage.gate:type_name -> switchyard.v1.ReleaseGate
-	5,  // 16: switchyard.v1.ReleaseGate.manual:type_name -> switchyard.v1.ManualGate
-	6,  // 17: switchyard.v1.ReleaseGate.wait:type_name -> switchyard.v1.WaitGate
-	7,  // 18: switchyard.v1.ReleaseGate.at:type_name -> switchyard.v1.AtGate
-	8,  // 19: switchyard.v1.ReleaseGate.approval:type_name -> switchyard.v1.ApprovalGate
-	25, // 20: switchyard.v1.AtGate.time:type_name -> google.protobuf.Timestamp
-	25, // 21: switchyard.v1.ReleaseApproval.time:type_name -> google.protobuf.Timestamp
-	25, // 22: switchyard.v1.ReleaseNextStep.due_time:type_name -> google.protobuf.Timestamp
-	25, // 23: switchyard.v1.ReleaseEvent.time:type_name -> google.protobuf.Timestamp
-	25, // 24: switchyard.v1.ReleaseEvent.planned_time:type_name -> google.protobuf.Timestamp
-	0,  // 25: switchyard.v1.ListReleasesResponse.releases:type_name -> switchyard.v1.Release
-	0,  // 26: switchyard.v1.CreateReleaseRequest.release:type_name -> switchyard.v1.Release
-	0,  // 27: switchyard.v1.UpdateReleaseRequest.release:type_name -> switchyard.v1.Release
-	31, // 28: switchyard.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	25, // 29: switchyard.v1.StartReleaseRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 30: switchyard.v1.ReleaseService.ListReleases:input_type -> switchyard.v1.ListReleasesRequest
-	14, // 31: switchyard.v1.ReleaseService.GetRelease:input_type -> switchyard.v1.GetReleaseRequest
-	15, // 32: switchyard.v1.ReleaseService.CreateRelease:input_type -> switchyard.v1.CreateReleaseRequest
-	16, // 33: switchyard.v1.ReleaseService.UpdateRelease:input_type -> switchyard.v1.UpdateReleaseRequest
-	17, // 34: switchyard.v1.ReleaseService.DeleteRelease:input_type -> switchyard.v1.DeleteReleaseRequest
-	18, // 35: switchyard.v1.ReleaseService.StartRelease:input_type -> switchyard.v1.StartReleaseRequest
-	19, // 36: switchyard.v1.ReleaseService.AdvanceRelease:input_type -> switchyard.v1.AdvanceReleaseRequest
-	20, // 37: switchyard.v1.ReleaseService.ApproveRelease:input_type -> switchyard.v1.ApproveReleaseRequest
-	21, // 38: switchyard.v1.ReleaseService.PauseRelease:input_type -> switchyard.v1.PauseReleaseRequest
-	22, // 39: switchyard.v1.ReleaseService.ResumeRelease:input_type -> switchyard.v1.ResumeReleaseRequest
-	23, // 40: switchyard.v1.ReleaseService.RollBackRelease:input_type -> switchyard.v1.RollBackReleaseRequest
-	24, // 41: switchyard.v1.ReleaseService.CancelRelease:input_type -> switchyard.v1.CancelReleaseRequest
-	32, // 42: switchyard.v1.ReleaseService.AddReleaseIncident:input_type -> switchyard.v1.AddReleaseIncidentRequest
-	33, // 43: switchyard.v1.ReleaseService.SetReleaseReview:input_type -> switchyard.v1.SetReleaseReviewRequest
-	34, // 44: switchyard.v1.ReleaseService.GetReleaseReport:input_type -> switchyard.v1.GetReleaseReportRequest
-	13, // 45: switchyard.v1.ReleaseService.ListReleases:output_type -> switchyard.v1.ListReleasesResponse
-	0,  // 46: switchyard.v1.ReleaseService.GetRelease:output_type -> switchyard.v1.Release
-	0,  // 47: switchyard.v1.ReleaseService.CreateRelease:output_type -> switchyard.v1.Release
-	0,  // 48: switchyard.v1.ReleaseService.UpdateRelease:output_type -> switchyard.v1.Release
-	35, // 49: switchyard.v1.ReleaseService.DeleteRelease:output_type -> google.protobuf.Empty
-	0,  // 50: switchyard.v1.ReleaseService.StartRelease:output_type -> switchyard.v1.Release
-	0,  // 51: switchyard.v1.ReleaseService.AdvanceRelease:output_type -> switchyard.v1.Release
-	0,  // 52: switchyard.v1.ReleaseService.ApproveRelease:output_type -> switchyard.v1.Release
-	0,  // 53: switchyard.v1.ReleaseService.PauseRelease:output_type -> switchyard.v1.Release
-	0,  // 54: switchyard.v1.ReleaseService.ResumeRelease:output_type -> switchyard.v1.Release
-	0,  // 55: switchyard.v1.ReleaseService.RollBackRelease:output_type -> switchyard.v1.Release
-	0,  // 56: switchyard.v1.ReleaseService.CancelRelease:output_type -> switchyard.v1.Release
-	0,  // 57: switchyard.v1.ReleaseService.AddReleaseIncident:output_type -> switchyard.v1.Release
-	0,  // 58: switchyard.v1.ReleaseService.SetReleaseReview:output_type -> switchyard.v1.Release
-	36, // 59: switchyard.v1.ReleaseService.GetReleaseReport:output_type -> switchyard.v1.ReleaseReport
-	45, // [45:60] is the sub-list for method output_type
-	30, // [30:45] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	31, // 16: switchyard.v1.ReleaseStage.guardrail:type_name -> switchyard.v1.Guardrail
+	5,  // 17: switchyard.v1.ReleaseGate.manual:type_name -> switchyard.v1.ManualGate
+	6,  // 18: switchyard.v1.ReleaseGate.wait:type_name -> switchyard.v1.WaitGate
+	7,  // 19: switchyard.v1.ReleaseGate.at:type_name -> switchyard.v1.AtGate
+	8,  // 20: switchyard.v1.ReleaseGate.approval:type_name -> switchyard.v1.ApprovalGate
+	25, // 21: switchyard.v1.AtGate.time:type_name -> google.protobuf.Timestamp
+	25, // 22: switchyard.v1.ReleaseApproval.time:type_name -> google.protobuf.Timestamp
+	25, // 23: switchyard.v1.ReleaseNextStep.due_time:type_name -> google.protobuf.Timestamp
+	25, // 24: switchyard.v1.ReleaseEvent.time:type_name -> google.protobuf.Timestamp
+	25, // 25: switchyard.v1.ReleaseEvent.planned_time:type_name -> google.protobuf.Timestamp
+	0,  // 26: switchyard.v1.ListReleasesResponse.releases:type_name -> switchyard.v1.Release
+	0,  // 27: switchyard.v1.CreateReleaseRequest.release:type_name -> switchyard.v1.Release
+	0,  // 28: switchyard.v1.UpdateReleaseRequest.release:type_name -> switchyard.v1.Release
+	32, // 29: switchyard.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	25, // 30: switchyard.v1.StartReleaseRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 31: switchyard.v1.ReleaseService.ListReleases:input_type -> switchyard.v1.ListReleasesRequest
+	14, // 32: switchyard.v1.ReleaseService.GetRelease:input_type -> switchyard.v1.GetReleaseRequest
+	15, // 33: switchyard.v1.ReleaseService.CreateRelease:input_type -> switchyard.v1.CreateReleaseRequest
+	16, // 34: switchyard.v1.ReleaseService.UpdateRelease:input_type -> switchyard.v1.UpdateReleaseRequest
+	17, // 35: switchyard.v1.ReleaseService.DeleteRelease:input_type -> switchyard.v1.DeleteReleaseRequest
+	18, // 36: switchyard.v1.ReleaseService.StartRelease:input_type -> switchyard.v1.StartReleaseRequest
+	19, // 37: switchyard.v1.ReleaseService.AdvanceRelease:input_type -> switchyard.v1.AdvanceReleaseRequest
+	20, // 38: switchyard.v1.ReleaseService.ApproveRelease:input_type -> switchyard.v1.ApproveReleaseRequest
+	21, // 39: switchyard.v1.ReleaseService.PauseRelease:input_type -> switchyard.v1.PauseReleaseRequest
+	22, // 40: switchyard.v1.ReleaseService.ResumeRelease:input_type -> switchyard.v1.ResumeReleaseRequest
+	23, // 41: switchyard.v1.ReleaseService.RollBackRelease:input_type -> switchyard.v1.RollBackReleaseRequest
+	24, // 42: switchyard.v1.ReleaseService.CancelRelease:input_type -> switchyard.v1.CancelReleaseRequest
+	33, // 43: switchyard.v1.ReleaseService.AddReleaseIncident:input_type -> switchyard.v1.AddReleaseIncidentRequest
+	34, // 44: switchyard.v1.ReleaseService.SetReleaseReview:input_type -> switchyard.v1.SetReleaseReviewRequest
+	35, // 45: switchyard.v1.ReleaseService.GetReleaseReport:input_type -> switchyard.v1.GetReleaseReportRequest
+	13, // 46: switchyard.v1.ReleaseService.ListReleases:output_type -> switchyard.v1.ListReleasesResponse
+	0,  // 47: switchyard.v1.ReleaseService.GetRelease:output_type -> switchyard.v1.Release
+	0,  // 48: switchyard.v1.ReleaseService.CreateRelease:output_type -> switchyard.v1.Release
+	0,  // 49: switchyard.v1.ReleaseService.UpdateRelease:output_type -> switchyard.v1.Release
+	36, // 50: switchyard.v1.ReleaseService.DeleteRelease:output_type -> google.protobuf.Empty
+	0,  // 51: switchyard.v1.ReleaseService.StartRelease:output_type -> switchyard.v1.Release
+	0,  // 52: switchyard.v1.ReleaseService.AdvanceRelease:output_type -> switchyard.v1.Release
+	0,  // 53: switchyard.v1.ReleaseService.ApproveRelease:output_type -> switchyard.v1.Release
+	0,  // 54: switchyard.v1.ReleaseService.PauseRelease:output_type -> switchyard.v1.Release
+	0,  // 55: switchyard.v1.ReleaseService.ResumeRelease:output_type -> switchyard.v1.Release
+	0,  // 56: switchyard.v1.ReleaseService.RollBackRelease:output_type -> switchyard.v1.Release
+	0,  // 57: switchyard.v1.ReleaseService.CancelRelease:output_type -> switchyard.v1.Release
+	0,  // 58: switchyard.v1.ReleaseService.AddReleaseIncident:output_type -> switchyard.v1.Release
+	0,  // 59: switchyard.v1.ReleaseService.SetReleaseReview:output_type -> switchyard.v1.Release
+	37, // 60: switchyard.v1.ReleaseService.GetReleaseReport:output_type -> switchyard.v1.ReleaseReport
+	46, // [46:61] is the sub-list for method output_type
+	31, // [31:46] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_release_service_proto_init() }
@@ -2280,6 +2294,7 @@ func file_switchyard_v1_release_service_proto_init() {
 	if File_switchyard_v1_release_service_proto != nil {
 		return
 	}
+	file_switchyard_v1_guardrail_proto_init()
 	file_switchyard_v1_release_record_proto_init()
 	file_switchyard_v1_release_verification_proto_init()
 	type x struct{}
