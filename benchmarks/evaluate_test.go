@@ -11,9 +11,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/conformance"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
 )
@@ -29,20 +29,7 @@ func flagsetPath(b *testing.B) string {
 	if p := os.Getenv("SWITCHYARD_BENCH_FLAGSET"); p != "" {
 		return p
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		b.Fatalf("Getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "bench", "flagset.yaml")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			b.Fatal("no go.mod above the benchmark directory")
-		}
-		dir = parent
-	}
+	return conformance.Shared(b, "bench", "flagset.yaml")
 }
 
 // loadFlagset reads the bench flag set through the import path.

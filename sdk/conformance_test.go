@@ -9,32 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/conformance"
+
 	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server/servertest"
 )
-
-// conformanceDir returns $SWITCHYARD_CONFORMANCE_DIR, or ../shared/conformance
-// next to the module root.
-func conformanceDir(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("SWITCHYARD_CONFORMANCE_DIR"); dir != "" {
-		return dir
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "conformance")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
 
 // vectorFile is a conformance file with a document and flag cases.
 type vectorFile struct {
@@ -68,7 +47,7 @@ type outcome struct {
 // over REST and checks every case through the SDK's Detail getters, with
 // the context built both ways an application would.
 func TestConformance(t *testing.T) {
-	dir := conformanceDir(t)
+	dir := conformance.Dir(t)
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		t.Fatal(err)

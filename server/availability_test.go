@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/switchyard/switchyard/internal/conformance"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
@@ -357,7 +358,7 @@ func readAvailabilityVectors(t *testing.T, path string) *availabilityVectors {
 // case's environment: POST always, and GET with context.* parameters when
 // the context holds only strings.
 func TestAvailabilityConformanceREST(t *testing.T) {
-	dir := filepath.Join(conformanceDir(t), "availability")
+	dir := conformance.Dir(t, "availability")
 	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no availability vectors in %s (%v)", dir, err)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"testing"
+
+	"github.com/switchyard/switchyard/internal/conformance"
 )
 
 // BenchmarkOFREP drives the OFREP endpoints of a real server over loopback
@@ -14,7 +16,7 @@ import (
 // request path (go test -bench OFREP -cpuprofile).
 func BenchmarkOFREP(b *testing.B) {
 	ts := startServer(b)
-	doc, err := os.ReadFile("../../shared/bench/flagset.yaml")
+	doc, err := os.ReadFile(conformance.Shared(b, "bench", "flagset.yaml"))
 	if err != nil {
 		b.Skip("no bench flag set:", err)
 	}

@@ -3,7 +3,6 @@ package server_test
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/switchyard/switchyard/internal/conformance"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
 )
@@ -347,7 +347,7 @@ func TestVersionPermissions(t *testing.T) {
 // marks included, survives import and export unchanged.
 func TestImportExportComponents(t *testing.T) {
 	ts := startServer(t)
-	paths, err := filepath.Glob(filepath.Join(conformanceDir(t), "availability", "*.json"))
+	paths, err := filepath.Glob(filepath.Join(conformance.Dir(t, "availability"), "*.json"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no availability vectors (%v)", err)
 	}
@@ -381,28 +381,5 @@ func TestImportExportComponents(t *testing.T) {
 	}
 	if n := len(back.Components); n == 0 || !back.Components[0].Versions[0].Deprecated {
 		t.Errorf("export lost the components or the deprecated mark: %d components", n)
-	}
-}
-
-// conformanceDir returns $SWITCHYARD_CONFORMANCE_DIR, or
-// ../shared/conformance next to the module root, as the eval tests do.
-func conformanceDir(t testing.TB) string {
-	t.Helper()
-	if dir := os.Getenv("SWITCHYARD_CONFORMANCE_DIR"); dir != "" {
-		return dir
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "conformance")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
 	}
 }

@@ -9,65 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/conformance"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
 )
-
-// conformanceDir returns $SWITCHYARD_CONFORMANCE_DIR, or ../shared/conformance
-// next to the module root.
-func conformanceDir(t testing.TB) string {
-	t.Helper()
-	if dir := os.Getenv("SWITCHYARD_CONFORMANCE_DIR"); dir != "" {
-		return dir
-	}
-	return filepath.Join(moduleRoot(t), "..", "shared", "conformance")
-}
-
-// moduleRoot returns the directory holding go.mod above the test.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("Getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// vectorFiles returns the *.json files directly in dir; none is an error.
-func vectorFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read conformance directory: %w", err)
-	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") {
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no *.json conformance vectors in %s", dir)
-	}
-	return files, nil
-}
-
-func mustVectorFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	files, err := vectorFiles(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
 
 // vectorFile is a conformance file: a document and cases, or bucketing cases.
 type vectorFile struct {
@@ -183,7 +128,7 @@ func sameJSON(got any, want json.RawMessage) bool {
 }
 
 func TestConformance(t *testing.T) {
-	for _, path := range mustVectorFiles(t, conformanceDir(t)) {
+	for _, path := range conformance.MustFiles(t, conformance.Dir(t)) {
 		name := filepath.Base(path)
 		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
 			vf := readVectors(t, path)
@@ -249,7 +194,7 @@ func decodeJSON(b []byte) any {
 }
 
 func TestAvailabilityConformance(t *testing.T) {
-	for _, path := range mustVectorFiles(t, filepath.Join(conformanceDir(t), "availability")) {
+	for _, path := range conformance.MustFiles(t, conformance.Dir(t, "availability")) {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".json"), func(t *testing.T) {
 			vf := readVectors(t, path)
 			rulesets := compileAll(t, vf.Document)
@@ -310,7 +255,7 @@ func TestVectorFilesRequiresVectors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if files, err := vectorFiles(tc.dir); err == nil {
+			if files, err := conformance.Files(tc.dir); err == nil {
 				t.Errorf("vectorFiles(%s) = %v, nil; want an error", tc.dir, files)
 			}
 		})

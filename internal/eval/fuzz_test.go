@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/conformance"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
 )
@@ -14,10 +15,10 @@ import (
 // of the bench flag set.
 func fuzzRulesets(f *testing.F) []*eval.Ruleset {
 	f.Helper()
-	dir := conformanceDir(f)
+	dir := conformance.Dir(f)
 	var docs [][]byte
 	for _, sub := range []string{dir, filepath.Join(dir, "availability")} {
-		files, err := vectorFiles(sub)
+		files, err := conformance.Files(sub)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -37,7 +38,7 @@ func fuzzRulesets(f *testing.F) []*eval.Ruleset {
 	}
 	flagset := os.Getenv("SWITCHYARD_BENCH_FLAGSET")
 	if flagset == "" {
-		flagset = filepath.Join(moduleRoot(f), "..", "shared", "bench", "flagset.yaml")
+		flagset = conformance.Shared(f, "bench", "flagset.yaml")
 	}
 	data, err := os.ReadFile(flagset)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/switchyard/switchyard/internal/conformance"
 )
 
 // baseYAML is a valid document that the validation cases break one field
@@ -442,7 +444,7 @@ func sharedDocuments(t *testing.T) map[string][]byte {
 			docs[filepath.Base(file)] = vector.Document
 		}
 	}
-	flagset, err := os.ReadFile("../../../shared/bench/flagset.yaml")
+	flagset, err := os.ReadFile(conformance.Shared(t, "bench", "flagset.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,59 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/conformance"
 	"github.com/switchyard/switchyard/internal/stats"
 )
-
-// statsVectorDir returns $SWITCHYARD_CONFORMANCE_DIR/stats, or
-// ../shared/conformance/stats next to the module root.
-func statsVectorDir(t testing.TB) string {
-	t.Helper()
-	root := os.Getenv("SWITCHYARD_CONFORMANCE_DIR")
-	if root == "" {
-		root = filepath.Join(moduleRoot(t), "..", "shared", "conformance")
-	}
-	return filepath.Join(root, "stats")
-}
-
-// moduleRoot returns the directory holding go.mod above the test.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("Getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// vectorFiles returns the *.json files directly in dir; none is an error.
-func vectorFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read statistics vectors: %w", err)
-	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") {
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no *.json statistics vectors in %s", dir)
-	}
-	return files, nil
-}
 
 // vectorFile is one statistics conformance file. Expectations stay raw so
 // that the test can check which keys they carry before decoding them.
@@ -88,7 +40,7 @@ func TestStatisticsConformance(t *testing.T) {
 	conversionKeys := []string{"control_value", "treatment_value", "abs_lift", "abs_ci_low", "abs_ci_high", "rel_lift", "rel_ci_low", "rel_ci_high", "p_value"}
 	meanKeys := append(slices.Clone(conversionKeys), "df")
 	srmKeys := []string{"chi_square", "df", "p_value", "mismatch"}
-	files, err := vectorFiles(statsVectorDir(t))
+	files, err := conformance.Files(conformance.Dir(t, "stats"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +162,7 @@ func TestVectorFilesRejectsEmptyAndMissingDirectories(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if files, err := vectorFiles(tc.dir); err == nil {
+			if files, err := conformance.Files(tc.dir); err == nil {
 				t.Errorf("vectorFiles(%s) = %v, nil, want an error", tc.name, files)
 			}
 		})
