@@ -1,28 +1,19 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/server"
+	"github.com/switchyard/switchyard/server/servertest"
 )
 
 // relClock is a settable clock shared by the store and the release
@@ -60,60 +51,11 @@ type relServer struct {
 // of a database bootstrapped by an earlier server.
 func startRelServer(t *testing.T, path string, clk *relClock, creds bootstrap.Credentials) *relServer {
 	t.Helper()
-	if path == "" {
-		path = filepath.Join(t.TempDir(), "switchyard.db")
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rulesets := snapshot.NewSet(log)
-	st := storetest.Open(t, path, store.Options{OnCommit: rulesets.Apply, Now: clk.Now})
-	rulesets.Apply(st.State(), nil)
-	if got, created, err := bootstrap.Run(context.Background(), st, bootstrap.Credentials{}); err != nil {
-		t.Fatal(err)
-	} else if created {
-		creds = got
-	}
-	srv, err := server.New(log, st, rulesets, server.WithReleaseScheduler(release.SchedulerOptions{Interval: 10 * time.Millisecond, LateAfter: time.Minute}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, grpcLis, httpLis) }()
-	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{httpURL: "http://" + httpLis.Addr().String(), conn: conn, store: st, creds: creds}
-	stopped := false
-	ts.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		conn.Close()
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop within 15 s")
-		}
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	}
-	t.Cleanup(ts.stop)
-	return &relServer{testServer: ts, path: path, clock: clk, rulesets: rulesets}
+	s := servertest.Start(t, servertest.Options{
+		Path: path, Creds: creds, Now: clk.Now,
+		Server: []server.Option{server.WithReleaseScheduler(release.SchedulerOptions{Interval: 10 * time.Millisecond, LateAfter: time.Minute})},
+	})
+	return &relServer{testServer: wrap(s), path: s.Path, clock: clk, rulesets: s.Rulesets}
 }
 
 // releaseDoc is the project the release tests release from: two flags and

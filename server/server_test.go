@@ -5,23 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
-	"github.com/switchyard/switchyard/server"
+	"github.com/switchyard/switchyard/server/servertest"
 )
 
 // testServer is a real server on loopback over a real bbolt file.
@@ -37,58 +30,12 @@ type testServer struct {
 // on 127.0.0.1 until the test ends.
 func startServer(t testing.TB) *testServer {
 	t.Helper()
-	return startServerAt(t, filepath.Join(t.TempDir(), "switchyard.db"))
+	return wrap(servertest.Start(t, servertest.Options{}))
 }
 
-func startServerAt(t testing.TB, path string) *testServer {
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rulesets := snapshot.NewSet(log)
-	st := storetest.Open(t, path, store.Options{OnCommit: rulesets.Apply})
-	rulesets.Apply(st.State(), nil)
-	creds, _, err := bootstrap.Run(context.Background(), st, bootstrap.Credentials{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(log, st, rulesets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, grpcLis, httpLis) }()
-	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{httpURL: "http://" + httpLis.Addr().String(), conn: conn, store: st, creds: creds}
-	stopped := false
-	ts.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		conn.Close()
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop within 15 s")
-		}
-	}
-	t.Cleanup(ts.stop)
-	return ts
+// wrap gives a servertest.Server the short names this package's tests use.
+func wrap(s *servertest.Server) *testServer {
+	return &testServer{httpURL: s.HTTPURL, conn: s.Conn, store: s.Store, creds: s.Creds, stop: s.Stop}
 }
 
 // rpcContext carries a key as gRPC metadata.

@@ -40,6 +40,8 @@ type Options struct {
 	Creds bootstrap.Credentials
 	// Log receives the server's log; nil discards it.
 	Log *slog.Logger
+	// Now is the store's clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Server is a running server.
@@ -54,6 +56,10 @@ type Server struct {
 	Store *store.Store
 	// Creds are the bootstrap admin token and production SDK key.
 	Creds bootstrap.Credentials
+	// Rulesets are the compiled rulesets the server evaluates on.
+	Rulesets *snapshot.Set
+	// Path is the bbolt file.
+	Path string
 
 	opts    Options
 	t       testing.TB
@@ -80,7 +86,7 @@ func Start(t testing.TB, opts Options) *Server {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	rulesets := snapshot.NewSet(log)
-	st := storetest.Open(t, opts.Path, store.Options{OnCommit: rulesets.Apply})
+	st := storetest.Open(t, opts.Path, store.Options{OnCommit: rulesets.Apply, Now: opts.Now})
 	rulesets.Apply(st.State(), nil)
 	creds, created, err := bootstrap.Run(context.Background(), st, opts.Creds)
 	if err != nil {
@@ -102,6 +108,8 @@ func Start(t testing.TB, opts Options) *Server {
 		GRPCAddr: grpcLis.Addr().String(),
 		Store:    st,
 		Creds:    creds,
+		Rulesets: rulesets,
+		Path:     opts.Path,
 		opts:     opts,
 		t:        t,
 		cancel:   cancel,
