@@ -41,27 +41,13 @@ type ofrepRequest struct {
 // begin authenticates, finds the ruleset and reads the body. On failure it
 // has written the answer and returns false.
 func (s *Server) ofrepBegin(w http.ResponseWriter, r *http.Request, req *ofrepRequest, buf *[]byte) bool {
-	secret := auth.SecretFromHeader(r.Header.Get("Authorization"))
-	if secret == "" {
-		secret = r.Header.Get("X-API-Key")
-	}
-	p, err := s.authenticate(secret)
-	if err == nil {
-		err = auth.Authorize(&p, auth.Evaluate)
-	}
+	p, err := s.httpPrincipal(r, auth.Evaluate)
 	var project, env string
 	if err == nil {
 		project, env, err = auth.Scope(&p, r.URL.Query().Get("project"), r.URL.Query().Get("environment"))
 	}
 	if err != nil {
-		code := http.StatusForbidden
-		switch {
-		case errors.Is(err, auth.ErrUnauthenticated):
-			code = http.StatusUnauthorized
-		case errors.Is(err, auth.ErrScopeMissing):
-			code = http.StatusBadRequest
-		}
-		writeOFREPError(w, code, "", "GENERAL", err.Error())
+		writeOFREPAuthError(w, err)
 		return false
 	}
 	req.rs = s.rulesets.Get(project, env)

@@ -184,14 +184,7 @@ func (h *changeHub) unsubscribe(env snapshot.Env, w *envWatch) {
 func (s *Server) ofrepEvents(w http.ResponseWriter, r *http.Request) {
 	p, env, err := s.streamCaller(r)
 	if err != nil {
-		code := http.StatusForbidden
-		switch {
-		case errors.Is(err, auth.ErrUnauthenticated):
-			code = http.StatusUnauthorized
-		case errors.Is(err, auth.ErrScopeMissing):
-			code = http.StatusBadRequest
-		}
-		writeOFREPError(w, code, "", "GENERAL", err.Error())
+		writeOFREPAuthError(w, err)
 		return
 	}
 	watch := s.changes.subscribe(env)
@@ -275,14 +268,7 @@ func (s *Server) streamCaller(r *http.Request) (auth.Principal, snapshot.Env, er
 	if token := q.Get("token"); token != "" {
 		return s.verifyStreamToken(token, time.Now())
 	}
-	secret := auth.SecretFromHeader(r.Header.Get("Authorization"))
-	if secret == "" {
-		secret = r.Header.Get("X-API-Key")
-	}
-	p, err := s.authenticate(secret)
-	if err == nil {
-		err = auth.Authorize(&p, auth.Evaluate)
-	}
+	p, err := s.httpPrincipal(r, auth.Evaluate)
 	if err != nil {
 		return auth.Principal{}, snapshot.Env{}, err
 	}
