@@ -134,16 +134,26 @@ func TestSectionsAreNotResent(t *testing.T) {
 	cfg := sdk.Config{Address: srv.GRPCAddr, SDKKey: srv.Creds.SDKKey, CacheFile: cache, DialOptions: []grpc.DialOption{wire.dialer()}}
 
 	first := newClient(t, cfg)
+	changed := make(chan sdk.Change, 8)
+	first.OnChange(func(ch sdk.Change) { changed <- ch })
 	waitReady(t, first)
 	if in := wire.in.Load(); in < 200<<10 {
 		t.Fatalf("first sync received %d bytes, want the segment's 200 KiB or more", in)
 	}
-	changed := make(chan sdk.Change, 1)
-	first.OnChange(func(ch sdk.Change) { changed <- ch })
 	eventually(t, "the cache file", func() bool { _, err := os.Stat(cache); return err == nil })
+	before := first.Revision()
 	wire.in.Store(0)
 	setEnabled(t, srv, "new-checkout", true)
-	<-changed
+	// The first ruleset's change may come after WaitReady: wait for the
+	// new revision's.
+	for waiting := true; waiting; {
+		select {
+		case ch := <-changed:
+			waiting = ch.Revision <= before
+		case <-time.After(10 * time.Second):
+			t.Fatal("the change did not reach the client")
+		}
+	}
 	if in := wire.in.Load(); in > 4<<10 {
 		t.Errorf("a one-flag change received %d bytes, want under 4 KiB", in)
 	}
