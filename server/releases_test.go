@@ -483,3 +483,29 @@ func TestReleaseDraftEditing(t *testing.T) {
 		t.Errorf("GET after DELETE = %d", r.status)
 	}
 }
+
+// TestPushReleaseRequiresTheUpdate releases a version in push mode: over
+// the availability API the audience must update, everyone else is not
+// asked to.
+func TestPushReleaseRequiresTheUpdate(t *testing.T) {
+	rs := startRelServer(t, "", newRelClock(), bootstrap.Credentials{})
+	rs.seed(t)
+	keys := rs.roleKeys(t)
+	rs.mustAs(t, keys["editor"], "POST", "/api/v1/projects/default/releases", `{"id": "fix", "environment": "production",
+	  "release_notes": "Security fix", "mode": "push", "items": [{"component": "ios-app", "version": "2.4.0"}],
+	  "plan": [{"name": "staff", "segments": ["staff"], "weight": 100000}]}`)
+	rs.mustAs(t, keys["rm"], "POST", releasePath("fix", "start"), `{}`)
+	for _, tc := range []struct {
+		key, wantVersion, wantUpdate string
+	}{
+		{"staff-1", "2.4.0", "REQUIRED"},
+		{"user-1", "2.3.0", "NONE"},
+	} {
+		r := rs.call(t, "GET", "/api/v1/components/ios-app/availability?current_version=2.3.0&context.targetingKey="+tc.key,
+			"Authorization", rs.creds.SDKKey, nil)
+		got := r.json(t)
+		if got["version"] != tc.wantVersion || got["update"] != tc.wantUpdate {
+			t.Errorf("availability for %s = %s, want version %s with update %s", tc.key, r.body, tc.wantVersion, tc.wantUpdate)
+		}
+	}
+}

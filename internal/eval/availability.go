@@ -113,13 +113,20 @@ func (rs *Ruleset) Availability(key string, ctx *Context, currentVersion string)
 	hi := sort.Search(len(c.noteVersions), func(i int) bool { return semver.Compare(c.noteVersions[i], resolved.v) > 0 })
 	a.Update = UpdateOptional
 	if c.requiredBefore[hi] > c.requiredBefore[lo] || c.withdrawn(current) ||
-		(c.hasMin && semver.Compare(current, c.min) < 0) {
+		(c.hasMin && semver.Compare(current, c.min) < 0) || c.pushedBy(&m) {
 		a.Update = UpdateRequired
 	}
 	if hi > lo {
 		a.Notes = c.notes[lo:hi:hi]
 	}
 	return a
+}
+
+// pushedBy reports whether m was served by a release in push mode, whose
+// version its audience must take.
+func (c *component) pushedBy(m *match) bool {
+	r := c.t.release
+	return r != nil && r.aud.push && r.alloc == nil && m.rule == r.aud.rule
 }
 
 // withdrawn reports whether v is a withdrawn version of c.

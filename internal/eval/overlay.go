@@ -24,6 +24,8 @@ type audience struct {
 
 	// experiment is the experiment's key for an experiment's overlay.
 	experiment string
+	// push: a version served to the audience is a required update.
+	push bool
 }
 
 // audienceStage is one compiled model.AudienceStage.
@@ -184,12 +186,13 @@ func (c *compiler) audience(o *model.Overlay) (*audience, error) {
 		bucketBy:   bucketBy,
 		stages:     stages,
 		segDeps:    deps,
+		push:       o.Push,
 	}, nil
 }
 
 // sameAudience reports whether two overlays describe the same audience.
 func sameAudience(a, b *model.Overlay) bool {
-	if a.Release != b.Release || a.Experiment != b.Experiment || a.Salt != b.Salt || a.BucketBy != b.BucketBy ||
+	if a.Release != b.Release || a.Experiment != b.Experiment || a.Salt != b.Salt || a.BucketBy != b.BucketBy || a.Push != b.Push ||
 		len(a.Audience) != len(b.Audience) || !slices.Equal(a.Allocation, b.Allocation) {
 		return false
 	}

@@ -229,3 +229,37 @@ func unitWithBucket(t testing.TB, salt string, ok func(uint32) bool) string {
 	t.Fatal("no unit found")
 	return ""
 }
+
+// TestPushReleaseMakesTheUpdateRequired: a version served by a release in
+// push mode is an update its audience must take; in pull mode, and outside
+// the audience, the component's own rules decide.
+func TestPushReleaseMakesTheUpdateRequired(t *testing.T) {
+	tests := []struct {
+		name     string
+		push     bool
+		key      string
+		current  string
+		wantVer  string
+		wantUpd  eval.Update
+		wantRule string
+	}{
+		{"push, in the audience", true, "s1", "1.0.0", "2.0.0", eval.UpdateRequired, "release:r1"},
+		{"pull, in the audience", false, "s1", "1.0.0", "2.0.0", eval.UpdateOptional, "release:r1"},
+		{"push, already on the version", true, "s1", "2.0.0", "2.0.0", eval.UpdateNone, "release:r1"},
+		{"push, outside the audience", true, "u1", "1.0.0", "", eval.UpdateNone, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			overlays := fmt.Sprintf(`[{"release": "r1", "salt": "r1", "push": %t,
+			  "audience": [{"segments": ["staff"], "weight": 100000}], "items": [{"component": "app", "version": "2.0.0"}]}]`, tc.push)
+			rs, err := eval.CompileWith(parseOverlayDoc(t), "prod", nil, parseOverlays(t, overlays))
+			if err != nil {
+				t.Fatalf("CompileWith: %v", err)
+			}
+			got := rs.Availability("app", eval.NewContext(tc.key), tc.current)
+			if got.Version != tc.wantVer || got.Update != tc.wantUpd || got.Rule != tc.wantRule {
+				t.Errorf("Availability = %+v, want version %q, update %s, rule %q", got, tc.wantVer, tc.wantUpd, tc.wantRule)
+			}
+		})
+	}
+}

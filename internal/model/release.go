@@ -245,6 +245,9 @@ type Overlay struct {
 	// experiment's key in the result.
 	Experiment string     `json:"experiment,omitempty"`
 	Allocation []Weighted `json:"allocation,omitempty"`
+	// Push marks a release in push mode: a component version it serves is
+	// an update its audience must take (availability answers REQUIRED).
+	Push bool `json:"push,omitempty"`
 }
 
 // Key identifies the overlay among an environment's overlays: the release
@@ -289,6 +292,7 @@ func (r *Release) Overlay() *Overlay {
 		BucketBy: r.BucketBy,
 		Audience: make([]AudienceStage, r.Stage),
 		Items:    r.Items,
+		Push:     r.Mode == ModePush,
 	}
 	if o.Salt == "" {
 		o.Salt = r.ID
