@@ -14,7 +14,6 @@
 package experiment
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -235,35 +234,7 @@ func treatmentList(e *model.Experiment) string {
 // load returns the project as tx sees it, a private copy of the experiment
 // and its etag, after checking req.Etag.
 func load(tx *store.Tx, req Request) (*store.ProjectState, *model.Experiment, string, error) {
-	ps, ok := tx.Project(req.Project)
-	if !ok {
-		return nil, nil, "", fmt.Errorf("%s: %w", store.ProjectName(req.Project), store.ErrNotFound)
-	}
-	cur, meta, ok := ps.Experiment(req.ID)
-	if !ok {
-		return nil, nil, "", fmt.Errorf("%s: %w", store.ExperimentName(req.Project, req.ID), store.ErrNotFound)
-	}
-	if req.Etag != "" && req.Etag != meta.Etag {
-		return nil, nil, "", fmt.Errorf("%s: %w", store.ExperimentName(req.Project, req.ID), store.ErrConflict)
-	}
-	e, err := clone(cur)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	return ps, e, meta.Etag, nil
-}
-
-// clone returns a deep copy of e.
-func clone(e *model.Experiment) (*model.Experiment, error) {
-	data, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("copy experiment %q: %w", e.ID, err)
-	}
-	var out model.Experiment
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, fmt.Errorf("copy experiment %q: %w", e.ID, err)
-	}
-	return &out, nil
+	return store.Editable(tx, req.Project, req.ID, req.Etag, (*store.ProjectState).Experiment, store.ExperimentName)
 }
 
 // failed returns an error matching store.ErrFailedPrecondition about the

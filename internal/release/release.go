@@ -13,7 +13,6 @@
 package release
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -68,35 +67,7 @@ func refused(project, id, what string, err error) error {
 // load returns the project as tx sees it, a private copy of the release
 // and its etag, after checking req.Etag.
 func load(tx *store.Tx, req Request) (*store.ProjectState, *model.Release, string, error) {
-	ps, ok := tx.Project(req.Project)
-	if !ok {
-		return nil, nil, "", fmt.Errorf("%s: %w", store.ProjectName(req.Project), store.ErrNotFound)
-	}
-	cur, meta, ok := ps.Release(req.ID)
-	if !ok {
-		return nil, nil, "", fmt.Errorf("%s: %w", store.ReleaseName(req.Project, req.ID), store.ErrNotFound)
-	}
-	if req.Etag != "" && req.Etag != meta.Etag {
-		return nil, nil, "", fmt.Errorf("%s: %w", store.ReleaseName(req.Project, req.ID), store.ErrConflict)
-	}
-	r, err := clone(cur)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	return ps, r, meta.Etag, nil
-}
-
-// clone returns a deep copy of r.
-func clone(r *model.Release) (*model.Release, error) {
-	data, err := json.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("copy release %q: %w", r.ID, err)
-	}
-	var out model.Release
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, fmt.Errorf("copy release %q: %w", r.ID, err)
-	}
-	return &out, nil
+	return store.Editable(tx, req.Project, req.ID, req.Etag, (*store.ProjectState).Release, store.ReleaseName)
 }
 
 // newEvent starts the timeline event of a step taken now by tx's actor.
