@@ -78,7 +78,11 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 				}
 			}
 			// Release notices come after the revision their step made.
-			for _, msg := range st.TakeNotices() {
+			var upTo uint64
+			if sent := st.Sent(); sent != nil {
+				upTo = sent.Number
+			}
+			for _, msg := range st.TakeNotices(upTo) {
 				if err := stream.Send(msg); err != nil {
 					return endOf(err)
 				}

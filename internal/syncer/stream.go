@@ -113,14 +113,23 @@ func (s *Stream) addNotice(msg *pb.SyncResponse) {
 	s.notify()
 }
 
-// TakeNotices returns the release notices queued since the last call,
-// oldest first, and forgets them. Send them after the latest revision:
-// each names the revision its step made, which is published by then.
-func (s *Stream) TakeNotices() []*pb.SyncResponse {
+// TakeNotices returns, oldest first, the queued release notices whose
+// revision is at most upTo (the revision sent on the stream), and keeps
+// the others: a notice goes out only after the ruleset of the revision its
+// step made, so an SDK never hears of a step before it serves it. The
+// revision a kept notice waits for marks the mailbox when it is published.
+func (s *Stream) TakeNotices(upTo uint64) []*pb.SyncResponse {
 	s.noticeMu.Lock()
 	defer s.noticeMu.Unlock()
-	out := s.notices
-	s.notices = nil
+	var out, keep []*pb.SyncResponse
+	for _, n := range s.notices {
+		if n.GetRelease().GetRevision() <= upTo {
+			out = append(out, n)
+		} else {
+			keep = append(keep, n)
+		}
+	}
+	s.notices = keep
 	return out
 }
 
