@@ -618,6 +618,19 @@ func (d *decoder) document(v value) *Document {
 	return doc
 }
 
+// objectList decodes a list whose items must be objects, each with fn;
+// an item that is not one is reported and skipped. An empty list is nil.
+func objectList[T any](d *decoder, v value, path string, fn func(v value, path string) T) []T {
+	var out []T
+	for i, it := range d.list(v, path) {
+		p := indexPath(path, i)
+		if d.item(it, p) {
+			out = append(out, fn(it, p))
+		}
+	}
+	return out
+}
+
 // item checks that a list item that must be an object is one.
 func (d *decoder) item(v value, path string) bool {
 	r := d.resolve(v)
@@ -656,14 +669,9 @@ func (d *decoder) segment(v value, path string) *Segment {
 }
 
 func (d *decoder) conditions(v value, path string) []Condition {
-	var out []Condition
-	for i, it := range d.list(v, path) {
-		p := indexPath(path, i)
-		if !d.item(it, p) {
-			continue
-		}
+	return objectList(d, v, path, func(v value, path string) Condition {
 		var c Condition
-		d.object(it, p, func(key string, v value, path string) bool {
+		d.object(v, path, func(key string, v value, path string) bool {
 			switch key {
 			case "attribute":
 				c.Attribute = d.str(v, path)
@@ -678,9 +686,8 @@ func (d *decoder) conditions(v value, path string) []Condition {
 			}
 			return true
 		})
-		out = append(out, c)
-	}
-	return out
+		return c
+	})
 }
 
 func (d *decoder) flag(v value, path string) *Flag {
@@ -697,13 +704,9 @@ func (d *decoder) flag(v value, path string) *Flag {
 		case "type":
 			f.Type = FlagType(d.str(v, path))
 		case "variants":
-			for i, it := range d.list(v, path) {
-				p := indexPath(path, i)
-				if !d.item(it, p) {
-					continue
-				}
+			f.Variants = objectList(d, v, path, func(v value, path string) Variant {
 				var vr Variant
-				d.object(it, p, func(key string, v value, path string) bool {
+				d.object(v, path, func(key string, v value, path string) bool {
 					switch key {
 					case "key":
 						vr.Key = d.str(v, path)
@@ -714,8 +717,8 @@ func (d *decoder) flag(v value, path string) *Flag {
 					}
 					return true
 				})
-				f.Variants = append(f.Variants, vr)
-			}
+				return vr
+			})
 		case "environments":
 			f.Environments = d.environments(v, path)
 		default:
@@ -740,12 +743,7 @@ func (d *decoder) component(v value, path string) *Component {
 		case "min_supported":
 			c.MinSupported = d.str(v, path)
 		case "versions":
-			for i, it := range d.list(v, path) {
-				p := indexPath(path, i)
-				if d.item(it, p) {
-					c.Versions = append(c.Versions, d.version(it, p))
-				}
-			}
+			c.Versions = objectList(d, v, path, d.version)
 		case "environments":
 			c.Environments = d.environments(v, path)
 		default:
@@ -815,13 +813,9 @@ func (d *decoder) targeting(v value, path string) *Targeting {
 		case "bucket_by":
 			t.BucketBy = d.str(v, path)
 		case "prerequisites":
-			for i, it := range d.list(v, path) {
-				p := indexPath(path, i)
-				if !d.item(it, p) {
-					continue
-				}
+			t.Prerequisites = objectList(d, v, path, func(v value, path string) Prerequisite {
 				var pr Prerequisite
-				d.object(it, p, func(key string, v value, path string) bool {
+				d.object(v, path, func(key string, v value, path string) bool {
 					switch key {
 					case "flag":
 						pr.Flag = d.str(v, path)
@@ -832,16 +826,12 @@ func (d *decoder) targeting(v value, path string) *Targeting {
 					}
 					return true
 				})
-				t.Prerequisites = append(t.Prerequisites, pr)
-			}
+				return pr
+			})
 		case "targets":
-			for i, it := range d.list(v, path) {
-				p := indexPath(path, i)
-				if !d.item(it, p) {
-					continue
-				}
+			t.Targets = objectList(d, v, path, func(v value, path string) Target {
 				var tg Target
-				d.object(it, p, func(key string, v value, path string) bool {
+				d.object(v, path, func(key string, v value, path string) bool {
 					switch key {
 					case "variant":
 						tg.Variant = d.str(v, path)
@@ -854,15 +844,10 @@ func (d *decoder) targeting(v value, path string) *Targeting {
 					}
 					return true
 				})
-				t.Targets = append(t.Targets, tg)
-			}
+				return tg
+			})
 		case "rules":
-			for i, it := range d.list(v, path) {
-				p := indexPath(path, i)
-				if d.item(it, p) {
-					t.Rules = append(t.Rules, d.rule(it, p))
-				}
-			}
+			t.Rules = objectList(d, v, path, d.rule)
 		case "default":
 			if d.resolve(v).kind() != kindNull {
 				s := d.serve(v, path)
@@ -905,13 +890,9 @@ func (d *decoder) serve(v value, path string) Serve {
 		case "version":
 			s.Version = d.str(v, path)
 		case "rollout":
-			for i, it := range d.list(v, path) {
-				p := indexPath(path, i)
-				if !d.item(it, p) {
-					continue
-				}
+			s.Rollout = objectList(d, v, path, func(v value, path string) Weighted {
 				var w Weighted
-				d.object(it, p, func(key string, v value, path string) bool {
+				d.object(v, path, func(key string, v value, path string) bool {
 					switch key {
 					case "variant":
 						w.Variant = d.str(v, path)
@@ -924,8 +905,8 @@ func (d *decoder) serve(v value, path string) Serve {
 					}
 					return true
 				})
-				s.Rollout = append(s.Rollout, w)
-			}
+				return w
+			})
 		default:
 			return false
 		}
