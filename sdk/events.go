@@ -54,15 +54,11 @@ func (s keySender) SendEvents(ctx context.Context, in *pb.SendEventsRequest, opt
 
 // expose records the exposure of one getter call: the flag, the variant
 // returned ("" when the default was), the unit (the value of the flag's
-// bucketing attribute, see eval.Ruleset.Unit), the rule, the revision and
-// the experiment. Nothing is recorded for a context without a unit. It
-// runs on the caller's goroutine and does not block; an exposure already
-// recorded does not allocate.
-func (c *Client) expose(rs *eval.Ruleset, key string, ctx *Context, variant, rule, experiment string) {
-	unit, ok := rs.Unit(key, ctx)
-	if !ok {
-		return
-	}
+// bucketing attribute, see eval.Ruleset.Unit; the caller records nothing
+// for a context without one), the rule, the revision and the experiment.
+// It runs on the caller's goroutine and does not block; an exposure
+// already recorded does not allocate.
+func (c *Client) expose(rs *eval.Ruleset, key, unit, variant, rule, experiment string) {
 	c.events.Expose(events.Exposure{
 		Flag: key, Variant: variant, Unit: unit, Rule: rule, Revision: rs.Revision, Experiment: experiment,
 	})

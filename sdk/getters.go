@@ -109,7 +109,16 @@ func evaluate[T any](c *Client, key string, ctx *Context, def T, typ model.FlagT
 	if rs == nil {
 		return Detail[T]{Value: def, Reason: ReasonError, ErrorCode: ErrorProviderNotReady, ErrorMessage: msgNotReady}
 	}
-	res := rs.Evaluate(key, ctx)
+	var (
+		res     eval.Result
+		unit    string // the bucketing unit for the exposure
+		hasUnit bool   // events are on and ctx has a unit
+	)
+	if c.events != nil {
+		res, unit, hasUnit = rs.EvaluateUnit(key, ctx)
+	} else {
+		res = rs.Evaluate(key, ctx)
+	}
 	d := Detail[T]{
 		Value:        def,
 		Reason:       Reason(res.Reason),
@@ -130,8 +139,8 @@ func evaluate[T any](c *Client, key string, ctx *Context, def T, typ model.FlagT
 		}
 		d.Value, d.Variant = v, res.Variant
 	}
-	if c.events != nil && res.ErrorCode != eval.ErrorFlagNotFound {
-		c.expose(rs, key, ctx, d.Variant, d.Rule, res.Experiment)
+	if hasUnit && res.ErrorCode != eval.ErrorFlagNotFound {
+		c.expose(rs, key, unit, d.Variant, d.Rule, res.Experiment)
 	}
 	return d
 }

@@ -99,8 +99,8 @@ func (rs *Ruleset) Availability(key string, ctx *Context, currentVersion string)
 	}
 	m := c.t.evaluate(ctx)
 	switch {
-	case m.code != "":
-		return Availability{Reason: m.reason, ErrorCode: m.code, ErrorMessage: m.msg}
+	case m.code() != "":
+		return Availability{Reason: m.reason, ErrorCode: m.x.code, ErrorMessage: m.x.msg}
 	case m.outcome == noOutcome:
 		return Availability{Reason: ReasonDisabled, Update: UpdateNone}
 	}

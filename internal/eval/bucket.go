@@ -13,11 +13,19 @@ import (
 // 2^32), in [0, 100000). It hashes the three parts in turn, without building
 // the concatenation, and does not allocate.
 func Bucket(salt, unit string) uint32 {
+	h := saltPrefix(salt)
+	writeHash(&h, unit)
+	return scale(h.sum())
+}
+
+// saltPrefix returns the hash state after salt + ".": the part of a
+// bucket's hash that does not depend on the unit, which a compiled
+// targeting computes once.
+func saltPrefix(salt string) murmur32 {
 	var h murmur32
 	writeHash(&h, salt)
 	writeHash(&h, ".")
-	writeHash(&h, unit)
-	return scale(h.sum())
+	return h
 }
 
 // scale maps a 32-bit hash to [0, RolloutTotal) with integers only.
@@ -30,21 +38,25 @@ func scale(h uint32) uint32 {
 // magnitude below 2^53 (hashed in plain decimal). ok is false when there is
 // no such unit.
 func unitBucket(salt, bucketBy string, ctx *Context) (bucket uint32, ok bool) {
+	return prefixBucket(saltPrefix(salt), bucketBy, ctx)
+}
+
+// prefixBucket is unitBucket with the salt hashed already: h is
+// saltPrefix(salt).
+func prefixBucket(h murmur32, bucketBy string, ctx *Context) (bucket uint32, ok bool) {
 	v := ctx.lookup(bucketBy)
 	if v == nil {
 		return 0, false
 	}
 	switch v.kind {
 	case kindString:
-		return Bucket(salt, v.s), true
+		writeHash(&h, v.s)
+		return scale(h.sum()), true
 	case kindNumber:
 		if v.n != math.Trunc(v.n) || math.Abs(v.n) >= 1<<53 {
 			return 0, false
 		}
 		var buf [24]byte
-		var h murmur32
-		writeHash(&h, salt)
-		writeHash(&h, ".")
 		writeHash(&h, strconv.AppendInt(buf[:0], int64(v.n), 10))
 		return scale(h.sum()), true
 	}

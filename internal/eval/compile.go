@@ -367,8 +367,8 @@ func (c *compiler) buildFlag(src *model.Flag, tg *model.Targeting, prereqFlags [
 		f.off = index["off"]
 	}
 	if tg == nil {
-		r := f.resultOf(match{outcome: f.off, reason: ReasonDisabled})
-		f.fixed = &r
+		f.fixed = new(Result)
+		f.resultOf(match{outcome: f.off, reason: ReasonDisabled}, f.fixed)
 		return f, nil
 	}
 	path := "environments." + c.env
@@ -412,8 +412,8 @@ func (c *compiler) buildFlag(src *model.Flag, tg *model.Targeting, prereqFlags [
 	f.t = t
 	if !f.enabled || (len(f.prereqs) == 0 && t.fixed()) {
 		var empty Context
-		r := f.resultOf(f.evaluate(&empty))
-		f.fixed = &r
+		f.fixed = new(Result)
+		f.resultOf(f.evaluate(&empty), f.fixed)
 	}
 	return f, nil
 }
@@ -468,10 +468,11 @@ func (c *compiler) targeting(tg *model.Targeting, defaultSalt string, resolve ou
 	if t.salt == "" {
 		t.salt = defaultSalt
 	}
+	t.saltHash = saltPrefix(t.salt)
 	if t.bucketBy == "" {
 		t.bucketBy = TargetingKeyAttribute
 	}
-	t.missingUnit = fmt.Sprintf("rollout needs %q to be a string or an integral number", t.bucketBy)
+	t.missingUnit = detail{code: ErrorTargetingKeyMissing, msg: fmt.Sprintf("rollout needs %q to be a string or an integral number", t.bucketBy)}
 	if t.targets == nil {
 		n := 0
 		for _, target := range tg.Targets {

@@ -170,19 +170,40 @@ func (rs *Ruleset) ComponentKeys() []string {
 
 // Evaluate evaluates the flag key for ctx (DESIGN §3 "Flag evaluation"). A
 // nil ctx is an empty context. It does not allocate.
-func (rs *Ruleset) Evaluate(key string, ctx *Context) Result {
-	var f *flag
-	if rs != nil {
-		f = rs.flags[key]
+func (rs *Ruleset) Evaluate(key string, ctx *Context) (r Result) {
+	rs.flag(key).evaluateInto(ctx, &r)
+	return r
+}
+
+// EvaluateUnit is Evaluate and Unit with one lookup of the flag, for a
+// getter that records an exposure. It allocates only where Unit does.
+func (rs *Ruleset) EvaluateUnit(key string, ctx *Context) (r Result, unit string, ok bool) {
+	f := rs.flag(key)
+	f.evaluateInto(ctx, &r)
+	unit, ok = f.unit(ctx)
+	return r, unit, ok
+}
+
+// flag returns the flag key, or nil.
+func (rs *Ruleset) flag(key string) *flag {
+	if rs == nil {
+		return nil
 	}
-	if f == nil {
-		return Result{Reason: ReasonError, ErrorCode: ErrorFlagNotFound, ErrorMessage: msgFlagNotFound}
-	}
-	if ctx == nil {
+	return rs.flags[key]
+}
+
+// evaluateInto is Evaluate for the flag f, nil when unknown; it sets every
+// field of r.
+func (f *flag) evaluateInto(ctx *Context, r *Result) {
+	switch {
+	case f == nil:
+		*r = Result{Reason: ReasonError, ErrorCode: ErrorFlagNotFound, ErrorMessage: msgFlagNotFound}
+	case ctx == nil:
 		var empty Context
-		return f.result(&empty)
+		f.result(&empty, r)
+	default:
+		f.result(ctx, r)
 	}
-	return f.result(ctx)
 }
 
 // EvaluateAll evaluates every flag for ctx in document order and calls fn
@@ -196,8 +217,10 @@ func (rs *Ruleset) EvaluateAll(ctx *Context, fn func(key string, r Result)) {
 	if ctx == nil {
 		ctx = new(Context)
 	}
+	var r Result
 	for _, f := range rs.order {
-		fn(f.key, f.result(ctx))
+		f.result(ctx, &r)
+		fn(f.key, r)
 	}
 }
 
@@ -212,25 +235,32 @@ func contextError(ctx *Context) string {
 	return ""
 }
 
-// result runs steps 1–6 for a known flag.
-func (f *flag) result(ctx *Context) Result {
+// result runs steps 1–6 for a known flag and sets every field of r.
+func (f *flag) result(ctx *Context, r *Result) {
 	if msg := contextError(ctx); msg != "" {
-		return Result{Reason: ReasonError, ErrorCode: ErrorInvalidContext, ErrorMessage: msg, Type: f.typ}
+		*r = Result{Reason: ReasonError, ErrorCode: ErrorInvalidContext, ErrorMessage: msg, Type: f.typ}
+		return
 	}
-	if f.fixed != nil {
-		return *f.fixed
+	switch {
+	case f.fixed != nil: // among others, every disabled flag
+		*r = *f.fixed
+	case len(f.prereqs) == 0:
+		f.resultOf(f.t.evaluate(ctx), r)
+	default:
+		f.resultOf(f.evaluate(ctx), r)
 	}
-	return f.resultOf(f.evaluate(ctx))
 }
 
-// resultOf turns a match into a Result.
-func (f *flag) resultOf(m match) Result {
-	r := Result{Reason: m.reason, Rule: m.rule, ErrorCode: m.code, ErrorMessage: m.msg, Experiment: m.experiment, Type: f.typ}
+// resultOf turns a match into a Result, setting every field of r.
+func (f *flag) resultOf(m match, r *Result) {
+	*r = Result{Reason: m.reason, Rule: m.rule, Type: f.typ}
+	if m.x != nil {
+		r.ErrorCode, r.ErrorMessage, r.Experiment = m.x.code, m.x.msg, m.x.experiment
+	}
 	if m.outcome != noOutcome {
 		v := &f.variants[m.outcome]
 		r.Variant, r.Value, r.ValueJSON = v.key, v.value, v.json
 	}
-	return r
 }
 
 // evaluate runs steps 2–6 for a valid context.

@@ -24,6 +24,8 @@ type audience struct {
 
 	// experiment is the experiment's key for an experiment's overlay.
 	experiment string
+	// expDetail names the experiment in the matches it assigns.
+	expDetail detail
 	// push: a version served to the audience is a required update.
 	push bool
 }
@@ -99,7 +101,7 @@ func (r *release) assign(ctx *Context) (m match, ok bool) {
 	}
 	for _, sl := range r.alloc {
 		if b < sl.upper {
-			return match{outcome: sl.outcome, reason: ReasonSplit, rule: r.aud.rule, experiment: r.aud.experiment}, true
+			return match{outcome: sl.outcome, reason: ReasonSplit, rule: r.aud.rule, x: &r.aud.expDetail}, true
 		}
 	}
 	return match{}, false
@@ -182,6 +184,7 @@ func (c *compiler) audience(o *model.Overlay) (*audience, error) {
 		src:        o,
 		rule:       o.Rule(),
 		experiment: o.Experiment,
+		expDetail:  detail{experiment: o.Experiment},
 		salt:       o.Salt,
 		bucketBy:   bucketBy,
 		stages:     stages,

@@ -17,7 +17,7 @@ type segment struct {
 
 // contains reports segment membership (DESIGN §3 "Segment membership").
 func (s *segment) contains(ctx *Context) bool {
-	if ctx.keyKind == keyString {
+	if ctx.keyKind == keyString && (s.exclude != nil || s.include != nil) {
 		if _, ok := s.exclude[ctx.key.s]; ok {
 			return false
 		}
@@ -86,23 +86,40 @@ type targeting struct {
 	hasDefault  bool // false: no default (components only)
 	static      bool // no targets and no rules: a fixed default is STATIC
 	salt        string
+	saltHash    murmur32 // saltPrefix(salt)
 	bucketBy    string
-	missingUnit string // the TARGETING_KEY_MISSING message
+	missingUnit detail // the TARGETING_KEY_MISSING error
 	// release, when set, serves a release's outcome to its audience after
 	// the targets and before the rules.
 	release *release
 }
 
 // match is the outcome of evaluation steps: an outcome index (or
-// noOutcome), the reason, the rule id, and an error code and message.
+// noOutcome), the reason, the rule id, and the rare rest in x. It is six
+// words, so that the calls of the evaluation return it in registers.
 type match struct {
 	outcome int32
 	reason  Reason
 	rule    string
-	code    ErrorCode
-	msg     string
-	// experiment is the key of the experiment that assigned the outcome.
+	// x, when not nil, is the error or the experiment of the match.
+	x *detail
+}
+
+// detail holds what a match rarely has: an error code and message, or the
+// key of the experiment that assigned the outcome. The compiled ruleset
+// holds each one a match can name, so that matches do not allocate.
+type detail struct {
+	code       ErrorCode
+	msg        string
 	experiment string
+}
+
+// code returns the match's error code, or "".
+func (m *match) code() ErrorCode {
+	if m.x == nil {
+		return ""
+	}
+	return m.x.code
 }
 
 // fixed reports whether evaluate yields the same match for every context.
@@ -129,6 +146,9 @@ func (t *targeting) evaluate(ctx *Context) match {
 	for i := range t.rules {
 		r := &t.rules[i]
 		if r.matches(ctx) {
+			if r.serve.rollout == nil {
+				return match{outcome: r.serve.outcome, reason: ReasonTargetingMatch, rule: r.id}
+			}
 			return t.serve(&r.serve, ctx, ReasonTargetingMatch, r.id)
 		}
 	}
@@ -148,15 +168,16 @@ func (t *targeting) serve(s *serve, ctx *Context, reason Reason, rule string) ma
 	if s.rollout == nil {
 		return match{outcome: s.outcome, reason: reason, rule: rule}
 	}
-	b, ok := unitBucket(t.salt, t.bucketBy, ctx)
+	b, ok := prefixBucket(t.saltHash, t.bucketBy, ctx)
 	if !ok {
-		return match{outcome: noOutcome, reason: ReasonError, code: ErrorTargetingKeyMissing, msg: t.missingUnit}
+		return match{outcome: noOutcome, reason: ReasonError, x: &t.missingUnit}
 	}
 	for _, sl := range s.rollout {
 		if b < sl.upper {
 			return match{outcome: sl.outcome, reason: ReasonSplit, rule: rule}
 		}
 	}
-	// Unreachable: compiled rollouts end at RolloutTotal.
-	return match{outcome: noOutcome, reason: ReasonError, code: ErrorGeneral, msg: "rollout does not cover the bucket"}
+	// Unreachable (compiled rollouts end at RolloutTotal), so that the
+	// detail may allocate.
+	return match{outcome: noOutcome, reason: ReasonError, x: &detail{code: ErrorGeneral, msg: "rollout does not cover the bucket"}}
 }

@@ -12,14 +12,17 @@ import (
 // number in plain decimal — and whether ctx has one. It allocates only to
 // format a number.
 func (rs *Ruleset) Unit(key string, ctx *Context) (string, bool) {
+	return rs.flag(key).unit(ctx)
+}
+
+// unit is Unit for the flag f, nil when unknown.
+func (f *flag) unit(ctx *Context) (string, bool) {
 	if ctx == nil {
 		return "", false
 	}
 	attr := TargetingKeyAttribute
-	if rs != nil {
-		if f := rs.flags[key]; f != nil && f.t.bucketBy != "" {
-			attr = f.t.bucketBy
-		}
+	if f != nil && f.t.bucketBy != "" {
+		attr = f.t.bucketBy
 	}
 	v := ctx.lookup(attr)
 	if v == nil {

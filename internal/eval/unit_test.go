@@ -1,12 +1,25 @@
 package eval
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/switchyard/switchyard/internal/model"
 )
 
-func TestUnit(t *testing.T) {
+// unitCase is a case of TestUnit, which TestEvaluateUnit shares.
+type unitCase struct {
+	name   string
+	flag   string
+	ctx    *Context
+	want   string
+	wantOK bool
+}
+
+// unitRuleset compiles flags bucketed by the targeting key, by another
+// attribute, and without targeting, with the cases of Unit for them.
+func unitRuleset(t *testing.T) (*Ruleset, []unitCase) {
+	t.Helper()
 	doc := &model.Document{
 		Version: 1, Project: "p", Environments: []string{"prod"},
 		Flags: []*model.Flag{
@@ -19,13 +32,7 @@ func TestUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name   string
-		flag   string
-		ctx    *Context
-		want   string
-		wantOK bool
-	}{
+	return rs, []unitCase{
 		{"targeting key", "by-key", NewContext("u1").String("account", "a1"), "u1", true},
 		{"bucket_by string", "by-account", NewContext("u1").String("account", "a1"), "a1", true},
 		{"bucket_by integral number", "by-account", NewContext("u1").Number("account", 42), "42", true},
@@ -36,6 +43,10 @@ func TestUnit(t *testing.T) {
 		{"no targeting key", "by-key", new(Context), "", false},
 		{"nil context", "by-key", nil, "", false},
 	}
+}
+
+func TestUnit(t *testing.T) {
+	rs, tests := unitRuleset(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := rs.Unit(tc.flag, tc.ctx)
@@ -47,5 +58,20 @@ func TestUnit(t *testing.T) {
 	ctx := NewContext("u1").String("account", "a1")
 	if n := testing.AllocsPerRun(100, func() { rs.Unit("by-account", ctx) }); n != 0 {
 		t.Errorf("Unit of a string attribute allocates %v times, want 0", n)
+	}
+}
+
+func TestEvaluateUnitIsEvaluateAndUnit(t *testing.T) {
+	rs, tests := unitRuleset(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, unit, ok := rs.EvaluateUnit(tc.flag, tc.ctx)
+			if want := rs.Evaluate(tc.flag, tc.ctx); !reflect.DeepEqual(r, want) {
+				t.Errorf("EvaluateUnit(%q) result = %+v, want %+v", tc.flag, r, want)
+			}
+			if unit != tc.want || ok != tc.wantOK {
+				t.Errorf("EvaluateUnit(%q) unit = %q, %v, want %q, %v", tc.flag, unit, ok, tc.want, tc.wantOK)
+			}
+		})
 	}
 }
