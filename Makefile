@@ -3,11 +3,12 @@
 #   make run       server on the embedded default (./switchyard.db, loopback, demo data)
 #   make test      every test, with the race detector
 #   make generate  regenerate protobuf, gRPC, gateway and OpenAPI code (pinned tools)
-#   make lint      buf lint, go vet, gofmt check
+#   make lint      buf lint, go vet, staticcheck, gofmt check
 #   make bench     evaluation micro-benchmarks
 
 GO        ?= go
 BUF       := $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1
 FUZZTIME  ?= 20s
 
 .PHONY: run test generate lint bench fuzz build
@@ -29,6 +30,7 @@ generate:
 lint:
 	$(BUF) lint
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^internal/gen/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 

@@ -159,25 +159,25 @@ func (c Config) offline() bool { return c.Address == "" && c.Conn == nil }
 func (c Config) Validate() error {
 	var errs []error
 	if c.offline() && len(c.Bootstrap) == 0 {
-		errs = append(errs, errors.New("Address (or Conn) is required unless a Bootstrap document is given"))
+		errs = append(errs, errors.New("config: Address (or Conn) is required unless a Bootstrap document is given"))
 	}
 	if !c.offline() && c.SDKKey == "" {
-		errs = append(errs, errors.New("SDKKey is required to connect"))
+		errs = append(errs, errors.New("config: SDKKey is required to connect"))
 	}
 	if c.Backoff.Initial < 0 || c.Backoff.Max < 0 {
-		errs = append(errs, fmt.Errorf("Backoff %v: durations must not be negative", c.Backoff))
+		errs = append(errs, fmt.Errorf("config: Backoff %v: durations must not be negative", c.Backoff))
 	}
 	if c.Backoff.Max > 0 && c.Backoff.Initial > c.Backoff.Max {
-		errs = append(errs, fmt.Errorf("Backoff.Initial %s is above Backoff.Max %s", c.Backoff.Initial, c.Backoff.Max))
+		errs = append(errs, fmt.Errorf("config: Backoff.Initial %s is above Backoff.Max %s", c.Backoff.Initial, c.Backoff.Max))
 	}
 	if c.MaxMessageBytes < 0 {
-		errs = append(errs, fmt.Errorf("MaxMessageBytes %d is negative", c.MaxMessageBytes))
+		errs = append(errs, fmt.Errorf("config: MaxMessageBytes %d is negative", c.MaxMessageBytes))
 	}
 	if e := c.Events; e.BatchSize < 0 || e.QueueSize < 0 || e.DedupSize < 0 || e.FlushInterval < 0 || e.CloseTimeout < 0 {
-		errs = append(errs, fmt.Errorf("Events %+v: sizes and durations must not be negative", e))
+		errs = append(errs, fmt.Errorf("config: Events %+v: sizes and durations must not be negative", e))
 	}
 	if len(c.Bootstrap) == 0 && c.BootstrapEnvironment != "" {
-		errs = append(errs, errors.New("BootstrapEnvironment is set without a Bootstrap document"))
+		errs = append(errs, errors.New("config: BootstrapEnvironment is set without a Bootstrap document"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sdk config: %w", err)

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -169,16 +168,6 @@ func lastEvent(t *testing.T, r map[string]any) map[string]any {
 		t.Fatalf("release has no timeline: %v", r)
 	}
 	return tl[len(tl)-1].(map[string]any)
-}
-
-// jsonOf encodes v for a request body.
-func jsonOf(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // errorCode reads the code of a REST error answer.

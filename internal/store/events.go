@@ -669,7 +669,7 @@ func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
 		binary.BigEndian.PutUint32(from[:], hourOf(q.From))
 		binary.BigEndian.PutUint32(to[:], hourOf(q.To))
 		c := hours.Cursor()
-		for k, v := c.Seek(from[:]); k != nil && len(k) > 4 && bytes.Compare(k[:4], to[:]) <= 0; k, v = c.Next() {
+		for k, v := c.Seek(from[:]); len(k) > 4 && bytes.Compare(k[:4], to[:]) <= 0; k, v = c.Next() {
 			if !bytes.HasPrefix(k[4:], prefix) {
 				continue
 			}

@@ -100,7 +100,9 @@ func TestRevisionMessages(t *testing.T) {
 			}
 		})
 	}
-	if r2.MessageFrom(r1) != r2.MessageFrom(r1) || r2.MessageFrom(nil) != r2.MessageFrom(nil) {
+	delta1, delta2 := r2.MessageFrom(r1), r2.MessageFrom(r1)
+	full1, full2 := r2.MessageFrom(nil), r2.MessageFrom(nil)
+	if delta1 != delta2 || full1 != full2 {
 		t.Error("messages between the same revisions are built twice, want them shared")
 	}
 }
