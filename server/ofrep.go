@@ -106,9 +106,11 @@ func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	if !s.ofrepBegin(w, r, &req, buf) {
 		return
 	}
-	// The result depends only on the ruleset and the context, so the ETag
-	// is a hash of the two: a 304 costs no evaluation.
-	etag := bulkETag(req.rs, req.body)
+	// The answer depends only on the ruleset, the context and the event
+	// stream advertised (its token is renewed now and then), so the ETag is
+	// a hash of the three: a 304 costs no evaluation.
+	streams := s.eventStreams(req.keyID, snapshot.Env{Project: req.rs.Project(), Environment: req.rs.Environment()})
+	etag := bulkETag(req.rs, req.body, streams)
 	h := w.Header()
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
 		h.Set("ETag", etag)
@@ -134,7 +136,7 @@ func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 		out = appendOFREPSuccess(out, key, &res, 0)
 	})
 	out = append(out, ']')
-	out = s.appendEventStreams(out, req.keyID, snapshot.Env{Project: req.rs.Project(), Environment: req.rs.Environment()})
+	out = append(out, streams...)
 	out = append(out, `,"metadata":{"revision":`...)
 	out = strconv.AppendUint(out, req.rs.Revision, 10)
 	out = append(out, "}}"...)
@@ -227,9 +229,9 @@ func appendJSONString(out []byte, s string) []byte {
 	return append(out, '"')
 }
 
-// bulkETag identifies the result of a bulk evaluation: the environment,
-// its revision and the exact request body.
-func bulkETag(rs *eval.Ruleset, body []byte) string {
+// bulkETag identifies the answer of a bulk evaluation: the environment,
+// its revision, the exact request body and the eventStreams fragment.
+func bulkETag(rs *eval.Ruleset, body, streams []byte) string {
 	h := fnv.New64a()
 	h.Write([]byte(rs.Project()))
 	h.Write([]byte{0})
@@ -239,6 +241,8 @@ func bulkETag(rs *eval.Ruleset, body []byte) string {
 	h.Write(strconv.AppendUint(rev[:0], rs.Revision, 10))
 	h.Write([]byte{0})
 	h.Write(body)
+	h.Write([]byte{0})
+	h.Write(streams)
 	var sum [8]byte
 	var out [18]byte
 	out[0] = '"'

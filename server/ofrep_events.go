@@ -376,20 +376,20 @@ func newStreamAds() *streamAds {
 	return a
 }
 
-// appendEventStreams appends the eventStreams member for a bulk answer to
-// the key keyID in env, signing a new token when the cached one is due for
-// renewal. It appends nothing if the key is gone.
-func (s *Server) appendEventStreams(out []byte, keyID string, env snapshot.Env) []byte {
+// eventStreams returns the eventStreams member for a bulk answer to the
+// key keyID in env (`,"eventStreams":[…]`), signing a new token when the
+// cached one is due for renewal; nil if the key is gone. The bytes are
+// shared and must not be modified.
+func (s *Server) eventStreams(keyID string, env snapshot.Env) []byte {
 	k := streamAdKey{keyID, env}
 	now := time.Now()
 	if ad := (*s.streamAds.m.Load())[k]; ad != nil && now.UnixNano() < ad.renew {
-		return append(out, ad.fragment...)
+		return ad.fragment
 	}
-	ad := s.newStreamAd(k, now)
-	if ad == nil {
-		return out
+	if ad := s.newStreamAd(k, now); ad != nil {
+		return ad.fragment
 	}
-	return append(out, ad.fragment...)
+	return nil
 }
 
 // newStreamAd signs a token and caches its fragment; it drops the entries

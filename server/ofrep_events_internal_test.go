@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/bootstrap"
+	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
@@ -63,33 +64,51 @@ func TestStreamToken(t *testing.T) {
 	}
 }
 
-func TestAppendEventStreamsIsCachedPerKey(t *testing.T) {
+func TestEventStreamsIsCachedPerKey(t *testing.T) {
 	s, key := tokenServer(t)
 	prod := snapshot.Env{Project: "default", Environment: "production"}
-	first := string(s.appendEventStreams(nil, key.ID, prod))
+	first := string(s.eventStreams(key.ID, prod))
 	if !strings.HasPrefix(first, `,"eventStreams":[{"type":"sse","endpoint":{"requestUri":"/ofrep/v1/events?token=`) {
-		t.Errorf("appendEventStreams() = %s", first)
+		t.Errorf("eventStreams() = %s", first)
 	}
-	if again := string(s.appendEventStreams(nil, key.ID, prod)); again != first {
-		t.Errorf("second appendEventStreams() = %s, want the cached %s", again, first)
+	if again := string(s.eventStreams(key.ID, prod)); again != first {
+		t.Errorf("second eventStreams() = %s, want the cached %s", again, first)
 	}
-	if got := s.appendEventStreams([]byte("x"), "gone", prod); string(got) != "x" {
-		t.Errorf("appendEventStreams(unknown key) = %s, want nothing appended", got)
+	if got := s.eventStreams("gone", prod); got != nil {
+		t.Errorf("eventStreams(unknown key) = %s, want nothing", got)
 	}
-	buf := make([]byte, 0, 1024)
-	if n := testing.AllocsPerRun(100, func() { buf = s.appendEventStreams(buf[:0], key.ID, prod) }); n != 0 {
-		t.Errorf("appendEventStreams() allocates %v times on a cache hit, want 0", n)
+	if n := testing.AllocsPerRun(100, func() { s.eventStreams(key.ID, prod) }); n != 0 {
+		t.Errorf("eventStreams() allocates %v times on a cache hit, want 0", n)
 	}
 }
 
-// BenchmarkAppendEventStreams is what advertising the event stream adds to
-// a bulk OFREP answer.
-func BenchmarkAppendEventStreams(b *testing.B) {
+// TestBulkETagFollowsTheEventStreamToken: a renewed stream token changes
+// the bulk answer, so it must change the ETag too, or a client polling
+// with If-None-Match would keep an expired token.
+func TestBulkETagFollowsTheEventStreamToken(t *testing.T) {
+	s, key := tokenServer(t)
+	prod := snapshot.Env{Project: "default", Environment: "production"}
+	ps, _ := s.store.State().Project("default")
+	rs, err := eval.Compile(ps.Document(), "production", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"context":{"targetingKey":"u"}}`)
+	now := time.Now()
+	before := bulkETag(rs, body, s.newStreamAd(streamAdKey{key.ID, prod}, now).fragment)
+	after := bulkETag(rs, body, s.newStreamAd(streamAdKey{key.ID, prod}, now.Add(streamTokenRenew+time.Second)).fragment)
+	if before == after {
+		t.Errorf("bulk ETag %s did not change when the stream token was renewed", before)
+	}
+}
+
+// BenchmarkEventStreams is what advertising the event stream adds to a
+// bulk OFREP answer.
+func BenchmarkEventStreams(b *testing.B) {
 	s, key := tokenServer(b)
 	prod := snapshot.Env{Project: "default", Environment: "production"}
-	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = s.appendEventStreams(buf[:0], key.ID, prod)
+		s.eventStreams(key.ID, prod)
 	}
 }
