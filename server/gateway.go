@@ -68,7 +68,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.registerOFREP(mux)
 	s.registerAvailability(mux) // not through the gateway: ETag and 304
-	return limitBody(mux), nil
+	return cors(limitBody(mux)), nil
 }
 
 // readyz answers 200 once the server has compiled rulesets to serve.

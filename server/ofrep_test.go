@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -99,5 +100,26 @@ func TestOFREPBulkETag(t *testing.T) {
 	bad := ts.call(t, "POST", "/ofrep/v1/evaluate/flags", "Authorization", ts.creds.SDKKey, `{"context":{"targetingKey":true}}`)
 	if bad.status != http.StatusBadRequest || bad.json(t)["errorCode"] != "INVALID_CONTEXT" {
 		t.Errorf("bulk with a bool targeting key = %d %s, want 400 INVALID_CONTEXT", bad.status, bad.body)
+	}
+}
+
+func TestOFREPAllowsBrowsers(t *testing.T) {
+	ts := startServer(t)
+	ofrepFlags(t, ts)
+	pre := ts.call(t, "OPTIONS", "/ofrep/v1/evaluate/flags", "", "", nil,
+		"Origin", "https://shop.example", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "x-api-key, content-type")
+	if pre.status != http.StatusNoContent || pre.header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), "X-API-Key") {
+		t.Errorf("preflight = %d %v, want 204 allowing any origin and X-API-Key", pre.status, pre.header)
+	}
+	r := ts.call(t, "POST", "/ofrep/v1/evaluate/flags", "X-API-Key", ts.creds.SDKKey, `{"context":{"targetingKey":"u"}}`,
+		"Origin", "https://shop.example")
+	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("Access-Control-Expose-Headers") != "ETag" {
+		t.Errorf("bulk from a browser = %d %v, want 200 with CORS headers exposing the ETag", r.status, r.header)
+	}
+	admin := ts.call(t, "GET", "/api/v1/projects", "Authorization", ts.creds.AdminToken, nil, "Origin", "https://shop.example")
+	if admin.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Error("the admin API answers cross-origin requests, want same-origin only")
 	}
 }
