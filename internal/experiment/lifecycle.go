@@ -240,19 +240,11 @@ func load(tx *store.Tx, req Request) (*store.ProjectState, *model.Experiment, st
 // failed returns an error matching store.ErrFailedPrecondition about the
 // experiment.
 func failed(project, id, format string, args ...any) error {
-	return fmt.Errorf("%s: %w: %s", store.ExperimentName(project, id), store.ErrFailedPrecondition, fmt.Sprintf(format, args...))
+	return store.FailedPrecondition(store.ExperimentName(project, id), format, args...)
 }
 
 // refused turns a model.Errors about an experiment into a precondition
 // failure that lists every problem.
 func refused(project, id, what string, err error) error {
-	var fes model.Errors
-	if !errors.As(err, &fes) {
-		return err
-	}
-	msgs := make([]string, len(fes))
-	for i, fe := range fes {
-		msgs[i] = fe.Error()
-	}
-	return failed(project, id, "%s: %s", what, strings.Join(msgs, "; "))
+	return store.Refused(store.ExperimentName(project, id), what, err)
 }

@@ -13,9 +13,7 @@
 package release
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/model"
@@ -47,21 +45,13 @@ const SchedulerName = "scheduler"
 // failed returns an error matching store.ErrFailedPrecondition about the
 // release.
 func failed(project, id, format string, args ...any) error {
-	return fmt.Errorf("%s: %w: %s", store.ReleaseName(project, id), store.ErrFailedPrecondition, fmt.Sprintf(format, args...))
+	return store.FailedPrecondition(store.ReleaseName(project, id), format, args...)
 }
 
 // refused turns a model.Errors about a release into a precondition
 // failure that lists every problem.
 func refused(project, id, what string, err error) error {
-	var fes model.Errors
-	if !errors.As(err, &fes) {
-		return err
-	}
-	msgs := make([]string, len(fes))
-	for i, fe := range fes {
-		msgs[i] = fe.Error()
-	}
-	return failed(project, id, "%s: %s", what, strings.Join(msgs, "; "))
+	return store.Refused(store.ReleaseName(project, id), what, err)
 }
 
 // load returns the project as tx sees it, a private copy of the release

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -20,11 +19,6 @@ import (
 // segment or environment that no longer exists, or two releases claiming
 // one item. The lifecycle itself (which transitions are allowed) is the
 // release package's.
-
-// ErrFailedPrecondition means the operation is not allowed in the
-// resource's current state, e.g. deleting a flag that a release in
-// progress serves, or advancing a release whose gate is closed.
-var ErrFailedPrecondition = errors.New("failed precondition")
 
 // ReleaseName returns the resource name of a release:
 // projects/{p}/releases/{id}.
