@@ -1,10 +1,8 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"testing"
 
@@ -59,48 +57,19 @@ func (r response) json(t testing.TB) map[string]any {
 	return m
 }
 
-// call sends an HTTP request with a key in the given header ("" for none).
+// call sends an HTTP request with a key in the given header ("" for none)
+// and the extra header name/value pairs.
 func (ts *testServer) call(t testing.TB, method, path, header, key string, body any, extra ...string) response {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewReader([]byte(b))
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, ts.httpURL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
 	switch header {
 	case "":
 	case "Authorization":
-		req.Header.Set("Authorization", "Bearer "+key)
+		extra = append([]string{"Authorization", "Bearer " + key}, extra...)
 	default:
-		req.Header.Set(header, key)
+		extra = append([]string{header, key}, extra...)
 	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		req.Header.Set(extra[i], extra[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	r := servertest.Do(t, method, ts.httpURL+path, body, extra...)
+	return response{status: r.Status, header: r.Header, body: r.Body}
 }
 
 // admin sends an HTTP request with the admin token.

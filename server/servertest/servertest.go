@@ -195,6 +195,18 @@ func (r Response) JSON(t testing.TB) map[string]any {
 // otherwise.
 func (s *Server) Call(t testing.TB, method, path, key string, body any) Response {
 	t.Helper()
+	var header []string
+	if key != "" {
+		header = []string{"Authorization", "Bearer " + key}
+	}
+	return Do(t, method, s.HTTPURL+path, body, header...)
+}
+
+// Do sends an HTTP request to url with the given header name/value pairs
+// and reads the whole answer. body is sent as is when it is a string or
+// []byte, and as JSON otherwise.
+func Do(t testing.TB, method, url string, body any, header ...string) Response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -209,13 +221,13 @@ func (s *Server) Call(t testing.TB, method, path, key string, body any) Response
 		}
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, s.HTTPURL+path, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
