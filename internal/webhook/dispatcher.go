@@ -194,7 +194,10 @@ func (d *Dispatcher) enqueue(j *job) {
 		d.busy.Add(1)
 	default:
 		d.log.Warn("webhook queue is full: delivery dropped", "project", j.project, "webhook", j.webhook, "event", j.rec.EventType)
-		if len(d.dropped) < d.opts.QueueSize {
+		// Dropped jobs wait for Run to log them as ABANDONED. Bounded by
+		// what one webhook's log keeps (and at least the queue size): more
+		// could not all stand in a log anyway.
+		if len(d.dropped) < max(d.opts.Keep, d.opts.QueueSize) {
 			d.dropped = append(d.dropped, j)
 		}
 		select {
