@@ -3,7 +3,7 @@
 //	go test -run '^$' -bench . -benchmem ./benchmarks/
 //
 // SWITCHYARD_BENCH_FLAGSET names the flag set to load (default
-// ../shared/bench/flagset.yaml next to the module root).
+// testdata/bench/flagset.yaml at the module root, a copy of the shared set).
 package benchmarks
 
 import (
@@ -29,7 +29,7 @@ func flagsetPath(b *testing.B) string {
 	if p := os.Getenv("SWITCHYARD_BENCH_FLAGSET"); p != "" {
 		return p
 	}
-	return conformance.Shared(b, "bench", "flagset.yaml")
+	return conformance.FlagSet(b)
 }
 
 // loadFlagset reads the bench flag set through the import path.

@@ -16,7 +16,7 @@ import (
 // request path (go test -bench OFREP -cpuprofile).
 func BenchmarkOFREP(b *testing.B) {
 	ts := startServer(b)
-	doc, err := os.ReadFile(conformance.Shared(b, "bench", "flagset.yaml"))
+	doc, err := os.ReadFile(conformance.FlagSet(b))
 	if err != nil {
 		b.Skip("no bench flag set:", err)
 	}

@@ -1,7 +1,8 @@
 // Package conformance locates, for tests and benchmarks, the material
-// shared with peer implementations: the conformance vectors
-// ($SWITCHYARD_CONFORMANCE_DIR, default ../shared/conformance beside the
-// module root) and the rest of ../shared, such as the benchmark flag set.
+// shared with peer implementations: the conformance vectors and the
+// benchmark flag set. A copy of both lives in the module's testdata/ so a
+// bare clone's tests pass; $SWITCHYARD_CONFORMANCE_DIR points the vector
+// tests at another set (CI points it at the newest shared vectors).
 package conformance
 
 import (
@@ -16,18 +17,30 @@ import (
 const EnvDir = "SWITCHYARD_CONFORMANCE_DIR"
 
 // Dir returns the vector directory joined with sub: $SWITCHYARD_CONFORMANCE_DIR
-// when set, else ../shared/conformance beside the module root.
+// when set, else the module's testdata/conformance.
 func Dir(t testing.TB, sub ...string) string {
 	t.Helper()
 	root := os.Getenv(EnvDir)
 	if root == "" {
-		root = filepath.Join(Shared(t), "conformance")
+		root = Testdata(t, "conformance")
 	}
 	return filepath.Join(append([]string{root}, sub...)...)
 }
 
-// Shared returns ../shared beside the module root, joined with elem.
-func Shared(t testing.TB, elem ...string) string {
+// FlagSet returns the path of the benchmark flag set (testdata/bench/flagset.yaml).
+func FlagSet(t testing.TB) string {
+	t.Helper()
+	return Testdata(t, "bench", "flagset.yaml")
+}
+
+// Testdata returns the module root's testdata directory joined with elem.
+func Testdata(t testing.TB, elem ...string) string {
+	t.Helper()
+	return filepath.Join(append([]string{ModuleRoot(t), "testdata"}, elem...)...)
+}
+
+// ModuleRoot returns the directory holding go.mod above the working directory.
+func ModuleRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -35,7 +48,7 @@ func Shared(t testing.TB, elem ...string) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(append([]string{dir, "..", "shared"}, elem...)...)
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {

@@ -38,7 +38,7 @@ func fuzzRulesets(f *testing.F) []*eval.Ruleset {
 	}
 	flagset := os.Getenv("SWITCHYARD_BENCH_FLAGSET")
 	if flagset == "" {
-		flagset = conformance.Shared(f, "bench", "flagset.yaml")
+		flagset = conformance.FlagSet(f)
 	}
 	data, err := os.ReadFile(flagset)
 	if err != nil {

@@ -444,7 +444,7 @@ func sharedDocuments(t *testing.T) map[string][]byte {
 			docs[filepath.Base(file)] = vector.Document
 		}
 	}
-	flagset, err := os.ReadFile(conformance.Shared(t, "bench", "flagset.yaml"))
+	flagset, err := os.ReadFile(conformance.FlagSet(t))
 	if err != nil {
 		t.Fatal(err)
 	}
