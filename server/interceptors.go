@@ -44,7 +44,10 @@ func actorFrom(ctx context.Context) store.Actor {
 	if c == nil {
 		return store.Actor{Name: "system"}
 	}
-	return store.Actor{KeyID: c.principal.KeyID, Name: c.principal.Name, Role: store.Role(c.principal.Role), Peer: c.peer}
+	return store.Actor{
+		KeyID: c.principal.KeyID, Name: c.principal.Name, Principal: c.principal.Owner,
+		Role: store.Role(c.principal.Role), Peer: c.peer,
+	}
 }
 
 // authenticate finds the key a secret belongs to.
@@ -58,6 +61,7 @@ func (s *Server) authenticate(secret string) (auth.Principal, error) {
 	}
 	return auth.Principal{
 		KeyID: k.ID, Name: k.Name, Kind: auth.Kind(k.Kind), Role: auth.Role(k.Role),
+		Owner: k.Principal, OwnerKind: string(k.PrincipalKind),
 		Project: k.Project, Environment: k.Environment,
 	}, nil
 }

@@ -24,6 +24,7 @@ func keyProto(k *store.APIKey) *pb.ApiKey {
 		Id: k.ID, Name: k.Name, Kind: string(k.Kind), Role: string(k.Role),
 		Project: k.Project, Environment: k.Environment,
 		CreateTime: timestamppb.New(k.CreateTime), CreatedBy: k.CreatedBy,
+		Principal: k.Principal, PrincipalKind: string(k.PrincipalKind), CreatedByKey: k.CreatedByKey,
 	}
 }
 
@@ -73,6 +74,14 @@ func (s *keyService) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyReque
 	default:
 		return nil, invalidField("key.kind", "must be admin, sdk or client")
 	}
+	switch store.PrincipalKind(k.GetPrincipalKind()) {
+	case "", store.PrincipalPerson, store.PrincipalService:
+	default:
+		return nil, invalidField("key.principal_kind", "must be person or service")
+	}
+	if p := k.GetPrincipal(); p != "" && !store.ValidPrincipal(p) {
+		return nil, invalidField("key.principal", "must be 1 to 128 printable characters without leading or trailing spaces")
+	}
 	secret, hash, err := store.NewSecret(prefix)
 	if err != nil {
 		return nil, err
@@ -84,6 +93,8 @@ func (s *keyService) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyReque
 			Name: k.GetName(), Kind: store.KeyKind(k.GetKind()), Role: store.Role(k.GetRole()),
 			Project: k.GetProject(), Environment: k.GetEnvironment(), Hash: hash,
 			CreatedBy: actorFrom(ctx).Name,
+			// The store makes the key the caller's, or audits the principal named.
+			Principal: k.GetPrincipal(), PrincipalKind: store.PrincipalKind(k.GetPrincipalKind()),
 		})
 		return err
 	})

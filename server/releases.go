@@ -98,6 +98,7 @@ func (s *releaseService) UpdateRelease(ctx context.Context, req *pb.UpdateReleas
 	cur.Approvals, cur.Next, cur.Drifted, cur.Timeline = nil, nil, nil, nil
 	cur.ModelEtag, cur.Incidents, cur.Review, cur.Steps = "", nil, nil, nil
 	cur.Verification, cur.FinalCheck = nil, nil
+	cur.Requester, cur.RequesterPrincipal = "", ""
 	var r model.Release
 	if err := fromProto(cur, &r); err != nil {
 		return nil, invalidField("release", "%v", err)

@@ -108,15 +108,15 @@ func releasePath(id, verb string) string {
 	return p
 }
 
-// roleKeys creates an admin token of each role (two release managers)
-// and returns their secrets by name.
+// roleKeys creates an admin token of each role (two release managers),
+// each held by a person of its name, and returns their secrets by name.
 func (rs *relServer) roleKeys(t *testing.T) map[string]string {
 	t.Helper()
 	keys := map[string]string{"admin": rs.creds.AdminToken}
 	for _, k := range []struct{ name, role string }{
 		{"viewer", "viewer"}, {"editor", "editor"}, {"rm", "release-manager"}, {"rm2", "release-manager"},
 	} {
-		keys[k.name] = rs.newKey(t, map[string]any{"name": k.name, "kind": "admin", "role": k.role})
+		keys[k.name] = rs.newKey(t, map[string]any{"name": k.name, "kind": "admin", "role": k.role, "principal": k.name})
 	}
 	return keys
 }

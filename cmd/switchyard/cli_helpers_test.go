@@ -55,8 +55,8 @@ func (s *cliServer) mustAs(t *testing.T, token, cmd string, args ...string) stri
 	return out
 }
 
-// newToken creates an admin token of a role over the REST API and returns
-// its secret.
+// newToken creates an admin token of a role, held by the person name, over
+// the REST API and returns its secret.
 func (s *cliServer) newToken(t *testing.T, name, role string) string {
 	t.Helper()
 	c, err := clientConfig{Server: s.url, Token: s.token}.client()
@@ -66,7 +66,7 @@ func (s *cliServer) newToken(t *testing.T, name, role string) string {
 	var out struct {
 		Secret string `json:"secret"`
 	}
-	key := map[string]string{"name": name, "kind": "admin", "role": role}
+	key := map[string]string{"name": name, "kind": "admin", "role": role, "principal": name}
 	if err := c.do(context.Background(), http.MethodPost, "/api/v1/keys", key, &out); err != nil {
 		t.Fatalf("create %s token: %v", role, err)
 	}

@@ -59,6 +59,9 @@ func TestReleaseWalkThroughByCLI(t *testing.T) {
 	s := startCLIServer(t)
 	s.must(t, "version register", "ios-app", "2.4.0", "--notes", "New checkout")
 	rm := s.newToken(t, "alice", "release-manager")
+	// Bob runs the release: the admin who minted both keys could not
+	// approve, nor be approved by, either of them.
+	s.token = s.newToken(t, "bob", "release-manager")
 	if out := createDE(t, s, "ios-240-de"); !strings.Contains(out, "DRAFT") {
 		t.Fatalf("release create printed %q, want the DRAFT state", out)
 	}

@@ -107,12 +107,18 @@ func roleFor(p Permission) Role {
 	return RoleAdmin
 }
 
-// Principal is the authenticated caller.
+// Principal is the authenticated caller: the key used and the person or
+// service it belongs to.
 type Principal struct {
 	KeyID string
 	Name  string
 	Kind  Kind
 	Role  Role // admin tokens only
+	// Owner is the principal the key belongs to (a person or a service),
+	// OwnerKind "person" or "service". Two keys of one owner are one
+	// caller to rules about people, such as two-person approvals.
+	Owner     string
+	OwnerKind string
 	// Project and Environment bind SDK and client keys.
 	Project     string
 	Environment string

@@ -1,6 +1,7 @@
 // Package bootstrap gives an empty database what a new user needs: the
 // default project with production and staging, an admin token and a
-// production SDK key (DESIGN §5).
+// production SDK key (DESIGN §5). Both keys belong to the principal
+// store.BootstrapPrincipal ("admin", a person).
 package bootstrap
 
 import (
@@ -46,10 +47,16 @@ func Run(ctx context.Context, st *store.Store, want Credentials) (Credentials, b
 		if _, err := tx.Import(doc, false); err != nil {
 			return err
 		}
-		if _, err := tx.CreateAPIKey(store.APIKey{Name: "bootstrap-admin", Kind: store.KindAdmin, Role: store.RoleAdmin, Hash: adminHash}); err != nil {
+		if _, err := tx.CreateAPIKey(store.APIKey{
+			Name: "bootstrap-admin", Kind: store.KindAdmin, Role: store.RoleAdmin, Hash: adminHash,
+			Principal: store.BootstrapPrincipal, PrincipalKind: store.PrincipalPerson,
+		}); err != nil {
 			return err
 		}
-		_, err := tx.CreateAPIKey(store.APIKey{Name: "bootstrap-sdk", Kind: store.KindSDK, Project: Project, Environment: Environment, Hash: sdkHash})
+		_, err := tx.CreateAPIKey(store.APIKey{
+			Name: "bootstrap-sdk", Kind: store.KindSDK, Project: Project, Environment: Environment, Hash: sdkHash,
+			Principal: store.BootstrapPrincipal, PrincipalKind: store.PrincipalPerson,
+		})
 		return err
 	})
 	if err != nil {

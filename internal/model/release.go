@@ -44,9 +44,13 @@ type Release struct {
 	// resumed: a wait gate counts from it.
 	StageTime *time.Time `json:"stage_time,omitempty"`
 	// Requester is the key ID of whoever last started or advanced the
-	// release by hand; they may not approve its next gate.
-	Requester     string `json:"requester,omitempty"`
-	RequesterName string `json:"requester_name,omitempty"`
+	// release by hand, RequesterPrincipal the person or service that key
+	// belongs to: neither they nor any key related to them by key creation
+	// may approve its next gate. RequesterPrincipal is empty on releases
+	// started before principals existed.
+	Requester          string `json:"requester,omitempty"`
+	RequesterName      string `json:"requester_name,omitempty"`
+	RequesterPrincipal string `json:"requester_principal,omitempty"`
 	// Approvals are the approvals given to the next gate.
 	Approvals []Approval `json:"approvals,omitempty"`
 	// Baseline holds, by ItemRef, the etag of each item's targeting in the
@@ -153,8 +157,8 @@ type AtGate struct {
 	Time time.Time `json:"time"`
 }
 
-// ApprovalGate opens once Count distinct keys holding at least the role
-// Approvers, none of them the requester, have approved.
+// ApprovalGate opens once Count distinct principals (people) holding at
+// least the role Approvers, none of them the requester, have approved.
 type ApprovalGate struct {
 	// Approvers is the least role that may approve: release-manager
 	// (default) or admin.
@@ -165,11 +169,14 @@ type ApprovalGate struct {
 
 // Approval is one approval of a release's next gate.
 type Approval struct {
-	Stage   int       `json:"stage"`
-	By      string    `json:"by"`
-	ByName  string    `json:"by_name,omitempty"`
-	Time    time.Time `json:"time"`
-	Comment string    `json:"comment,omitempty"`
+	Stage  int    `json:"stage"`
+	By     string `json:"by"` // the key ID
+	ByName string `json:"by_name,omitempty"`
+	// Principal is the person the key By belongs to; empty on approvals
+	// given before principals existed.
+	Principal string    `json:"principal,omitempty"`
+	Time      time.Time `json:"time"`
+	Comment   string    `json:"comment,omitempty"`
 }
 
 // ReleaseState is a release's lifecycle state.
@@ -221,7 +228,9 @@ type ReleaseEvent struct {
 	Late      bool   `json:"late,omitempty"`
 	Actor     string `json:"actor,omitempty"`
 	ActorName string `json:"actor_name,omitempty"`
-	Note      string `json:"note,omitempty"`
+	// ActorPrincipal is the person or service the actor's key belongs to.
+	ActorPrincipal string `json:"actor_principal,omitempty"`
+	Note           string `json:"note,omitempty"`
 }
 
 // Overlay is what evaluation sees of a release that is in progress or

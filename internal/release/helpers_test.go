@@ -79,6 +79,18 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.update(root, func(tx *store.Tx) error { _, err := tx.Import(doc, false); return err })
+	// Each actor's key, held by a person of the actor's name.
+	e.update(store.Actor{Name: "setup"}, func(tx *store.Tx) error {
+		for _, a := range []store.Actor{alice, bob, root} {
+			if _, err := tx.CreateAPIKey(store.APIKey{
+				ID: a.KeyID, Name: a.Name, Kind: store.KindAdmin, Role: a.Role, Hash: store.HashSecret(a.KeyID),
+				Principal: a.Name, PrincipalKind: store.PrincipalPerson,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	return e
 }
 

@@ -31,8 +31,7 @@ func Start(tx *store.Tx, req Request, startTime time.Time) error {
 		return err
 	}
 	now := tx.Now()
-	a := tx.Actor()
-	r.Requester, r.RequesterName = a.KeyID, a.Name
+	setRequester(tx, r)
 	r.State, r.StageTime = model.StateScheduled, &now
 	if !startTime.IsZero() {
 		t := startTime.UTC()
@@ -115,8 +114,7 @@ func Advance(tx *store.Tx, req Request) error {
 	if err := checkReady(ps, r); err != nil {
 		return err
 	}
-	a := tx.Actor()
-	r.Requester, r.RequesterName = a.KeyID, a.Name
+	setRequester(tx, r)
 	if step.Completes() {
 		ev.Action = "complete"
 		if err := complete(tx, ps, r, ev); err != nil {
@@ -132,8 +130,10 @@ func Advance(tx *store.Tx, req Request) error {
 }
 
 // Approve approves r's next gate. The gate must be an approval gate; the
-// caller may not be the requester (who started or last advanced the
-// release), must hold the role the gate names, and approves once.
+// caller must hold the role the gate names and be a person other than the
+// requester (who started or last advanced the release) and other than
+// every earlier approver of the gate (see checkApprover): approvals count
+// distinct principals, not keys.
 func Approve(tx *store.Tx, req Request) error {
 	_, r, etag, err := load(tx, req)
 	if err != nil {
@@ -144,19 +144,17 @@ func Approve(tx *store.Tx, req Request) error {
 		return failed(req.Project, req.ID, "the release has no approval gate to approve (it is %s)", r.State)
 	}
 	a := tx.Actor()
-	if a.KeyID == "" || a.KeyID == r.Requester {
-		return permissionDenied(req, "the requester (%s) may not approve their own release; another release manager must", r.RequesterName)
-	}
 	if g := r.Plan[step.Stage-1].Gate.Approval; g.Approvers == model.ApproverAdmin && auth.Role(a.Role) != auth.RoleAdmin {
 		return permissionDenied(req, "%s must be approved by an admin", stageName(r, step.Stage))
 	}
-	for _, ap := range r.Approvals {
-		if ap.Stage == step.Stage && ap.By == a.KeyID {
-			return failed(req.Project, req.ID, "%s approved %s already", a.Name, stageName(r, step.Stage))
-		}
+	key, err := checkApprover(tx, req, r, step.Stage)
+	if err != nil {
+		return err
 	}
 	now := tx.Now()
-	r.Approvals = append(r.Approvals, model.Approval{Stage: step.Stage, By: a.KeyID, ByName: a.Name, Time: now, Comment: req.Note})
+	r.Approvals = append(r.Approvals, model.Approval{
+		Stage: step.Stage, By: key.ID, ByName: key.Name, Principal: key.Principal, Time: now, Comment: req.Note,
+	})
 	ev := newEvent(tx, r, "approve", req.Note)
 	return put(tx, req.Project, r, etag, ev)
 }

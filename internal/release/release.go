@@ -64,12 +64,13 @@ func load(tx *store.Tx, req Request) (*store.ProjectState, *model.Release, strin
 func newEvent(tx *store.Tx, r *model.Release, action, note string) *model.ReleaseEvent {
 	a := tx.Actor()
 	return &model.ReleaseEvent{
-		Action:    action,
-		From:      r.State,
-		Time:      tx.Now(),
-		Actor:     a.KeyID,
-		ActorName: a.Name,
-		Note:      note,
+		Action:         action,
+		From:           r.State,
+		Time:           tx.Now(),
+		Actor:          a.KeyID,
+		ActorName:      a.Name,
+		ActorPrincipal: actorPrincipal(tx),
+		Note:           note,
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // KeyKind is what an API key is for (DESIGN §4).
@@ -39,8 +41,26 @@ const (
 	PrefixClient = "syc_"
 )
 
+// PrincipalKind is what a principal is: a person or a service.
+type PrincipalKind string
+
+// The kinds of principal.
+const (
+	PrincipalPerson  PrincipalKind = "person"
+	PrincipalService PrincipalKind = "service"
+)
+
+// BootstrapPrincipal is the principal of the admin token bootstrap creates
+// on an empty database (a person).
+const BootstrapPrincipal = "admin"
+
 // APIKey is a stored API key. The secret itself is never stored: Hash is the
 // hex SHA-256 of it (HashSecret).
+//
+// Every key belongs to a principal — the person or service that holds it —
+// fixed at creation, and records the chain of keys that created it
+// (Lineage), so that rules about people (two-person approvals) can tell a
+// second person from a second key of the same one.
 type APIKey struct {
 	ID          string    `json:"id"`
 	Name        string    `json:"name,omitempty"`
@@ -51,6 +71,81 @@ type APIKey struct {
 	Hash        string    `json:"hash"`
 	CreateTime  time.Time `json:"create_time"`
 	CreatedBy   string    `json:"created_by,omitempty"`
+	// Principal is who holds the key, PrincipalKind whether a person or a
+	// service. Keys stored before principals existed get one derived on
+	// read (LegacyPrincipal).
+	Principal     string        `json:"principal,omitempty"`
+	PrincipalKind PrincipalKind `json:"principal_kind,omitempty"`
+	// CreatedByKey is the ID of the key that created this one; "" for keys
+	// created by the server itself (bootstrap) and for keys stored before
+	// it was recorded.
+	CreatedByKey string `json:"created_by_key,omitempty"`
+	// Lineage is the creation chain as it was at creation, nearest first:
+	// the creating key, the key that created that one, and so on, each
+	// with its principal. It survives the deletion of any key in it.
+	Lineage []KeyRef `json:"lineage,omitempty"`
+}
+
+// KeyRef names a key and the principal it belonged to.
+type KeyRef struct {
+	Key       string `json:"key"`
+	Principal string `json:"principal"`
+}
+
+// MaxLineage bounds a key's recorded creation chain; a longer chain keeps
+// its nearest links.
+const MaxLineage = 32
+
+// DescendsFrom reports whether k belongs to principal, is the key keyID,
+// or was created (directly or through a chain of keys) by principal or by
+// the key keyID. Empty arguments match nothing.
+func (k *APIKey) DescendsFrom(principal, keyID string) bool {
+	match := func(key, p string) bool {
+		return (principal != "" && p == principal) || (keyID != "" && key == keyID)
+	}
+	if match(k.ID, k.Principal) {
+		return true
+	}
+	for _, r := range k.Lineage {
+		if match(r.Key, r.Principal) {
+			return true
+		}
+	}
+	return false
+}
+
+// LegacyPrincipal fills in the principal of a key stored before keys had
+// one: the key's name (or "key-" and its ID when it has none), a person
+// for admin tokens and a service for SDK and client keys. The result is
+// the same on every read. Keys with a principal are left alone.
+func LegacyPrincipal(k *APIKey) {
+	if k.Principal != "" {
+		return
+	}
+	k.Principal = k.Name
+	if k.Principal == "" {
+		k.Principal = "key-" + k.ID
+	}
+	if k.PrincipalKind == "" {
+		k.PrincipalKind = PrincipalService
+		if k.Kind == KindAdmin {
+			k.PrincipalKind = PrincipalPerson
+		}
+	}
+}
+
+// ValidPrincipal reports whether p is a usable principal name: 1 to 128
+// printable characters without surrounding spaces.
+func ValidPrincipal(p string) bool {
+	if p == "" || len(p) > 128 || strings.TrimSpace(p) != p {
+		return false
+	}
+	for _, r := range p {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // secretBytes is the entropy of a secret: 192 bits.
@@ -83,18 +178,26 @@ func newKeyID() (string, error) {
 }
 
 // keyView is what audit events record of an API key: everything but the
-// hash.
+// hash. PrincipalNamedBy is set on creation when the creator named a
+// principal other than its own: the principal of the creating key.
 type keyView struct {
-	ID          string  `json:"id"`
-	Name        string  `json:"name,omitempty"`
-	Kind        KeyKind `json:"kind"`
-	Role        Role    `json:"role,omitempty"`
-	Project     string  `json:"project,omitempty"`
-	Environment string  `json:"environment,omitempty"`
+	ID               string        `json:"id"`
+	Name             string        `json:"name,omitempty"`
+	Kind             KeyKind       `json:"kind"`
+	Role             Role          `json:"role,omitempty"`
+	Project          string        `json:"project,omitempty"`
+	Environment      string        `json:"environment,omitempty"`
+	Principal        string        `json:"principal,omitempty"`
+	PrincipalKind    PrincipalKind `json:"principal_kind,omitempty"`
+	CreatedByKey     string        `json:"created_by_key,omitempty"`
+	PrincipalNamedBy string        `json:"principal_named_by,omitempty"`
 }
 
 func viewKey(k *APIKey) keyView {
-	return keyView{k.ID, k.Name, k.Kind, k.Role, k.Project, k.Environment}
+	return keyView{
+		ID: k.ID, Name: k.Name, Kind: k.Kind, Role: k.Role, Project: k.Project, Environment: k.Environment,
+		Principal: k.Principal, PrincipalKind: k.PrincipalKind, CreatedByKey: k.CreatedByKey,
+	}
 }
 
 // CreateAPIKey stores a new API key and returns it as stored. k.Hash must
@@ -102,6 +205,15 @@ func viewKey(k *APIKey) keyView {
 // the commit's time; an empty CreatedBy becomes the actor's name. Admin keys
 // need a Role and no Project; sdk and client keys need an existing
 // Project and Environment and no Role.
+//
+// The key's principal is fixed here. The actor's key (Actor.KeyID) is the
+// creating key: CreatedByKey and Lineage record it and its own chain. An
+// empty k.Principal makes the key its creator's (principal and kind);
+// naming another principal needs an admin actor and is recorded in the
+// audit event (principal_named_by). Without a creating key (bootstrap, the
+// server itself) an empty k.Principal is derived as LegacyPrincipal does.
+// PrincipalKind defaults to the creator's, else person for admin tokens and
+// service for other keys.
 func (tx *Tx) CreateAPIKey(k APIKey) (APIKey, error) {
 	if err := tx.usable(); err != nil {
 		return APIKey{}, err
@@ -150,6 +262,10 @@ func (tx *Tx) CreateAPIKey(k APIKey) (APIKey, error) {
 	if _, ok := tx.byHash[k.Hash]; ok {
 		return APIKey{}, fmt.Errorf("%s: hash: %w", name, ErrAlreadyExists)
 	}
+	namedBy, err := tx.ownPrincipal(&k)
+	if err != nil {
+		return APIKey{}, fmt.Errorf("%s: %w", name, err)
+	}
 	k.CreateTime = tx.now
 	if k.CreatedBy == "" {
 		k.CreatedBy = tx.actor.Name
@@ -159,14 +275,66 @@ func (tx *Tx) CreateAPIKey(k APIKey) (APIKey, error) {
 	tx.keys[k.ID] = nk
 	tx.byHash[k.Hash] = nk
 	tx.keyChanges[k.ID] = true
+	view := viewKey(nk)
+	view.PrincipalNamedBy = namedBy
 	tx.record(AuditEvent{
 		Action:      "apikey.create",
 		Resource:    name,
 		Project:     k.Project,
 		Environment: k.Environment,
-		After:       encode(viewKey(nk)),
+		After:       encode(view),
 	}, false)
 	return k, nil
+}
+
+// ownPrincipal sets k's principal, its kind, CreatedByKey and Lineage from
+// the actor's key, and returns the creator's principal when k names
+// another one (else "").
+func (tx *Tx) ownPrincipal(k *APIKey) (namedBy string, err error) {
+	k.CreatedByKey, k.Lineage = "", nil
+	switch k.PrincipalKind {
+	case "", PrincipalPerson, PrincipalService:
+	default:
+		return "", fmt.Errorf("principal_kind %q: want person or service: %w", k.PrincipalKind, ErrInvalid)
+	}
+	creator, ok := tx.keys[tx.actor.KeyID]
+	if !ok {
+		LegacyPrincipal(k)
+	} else {
+		k.CreatedByKey = creator.ID
+		k.Lineage = append([]KeyRef{{Key: creator.ID, Principal: creator.Principal}}, creator.Lineage...)
+		if len(k.Lineage) > MaxLineage {
+			k.Lineage = k.Lineage[:MaxLineage]
+		}
+		switch {
+		case k.Principal == "" || k.Principal == creator.Principal:
+			k.Principal = creator.Principal
+			if k.PrincipalKind == "" {
+				k.PrincipalKind = creator.PrincipalKind
+			}
+		case creator.Role != RoleAdmin:
+			return "", fmt.Errorf("%w: only an admin may create a key for another principal (%q, not %q)",
+				ErrFailedPrecondition, k.Principal, creator.Principal)
+		default:
+			namedBy = creator.Principal
+		}
+	}
+	if !ValidPrincipal(k.Principal) {
+		return "", fmt.Errorf("principal %q: want 1 to 128 printable characters: %w", k.Principal, ErrInvalid)
+	}
+	if k.PrincipalKind == "" {
+		k.PrincipalKind = PrincipalService
+		if k.Kind == KindAdmin {
+			k.PrincipalKind = PrincipalPerson
+		}
+	}
+	return namedBy, nil
+}
+
+// APIKey returns the API key with the given ID as tx sees it.
+func (tx *Tx) APIKey(id string) (*APIKey, bool) {
+	k, ok := tx.keys[id]
+	return k, ok
 }
 
 // DeleteAPIKey deletes an API key. Keys are immutable, so there is no

@@ -119,6 +119,7 @@ func unsafeLoad(tx *bolt.Tx) (*State, uint64, error) {
 		if err := json.Unmarshal(v, &key); err != nil {
 			return fmt.Errorf("load %s: %w", APIKeyName(string(k)), err)
 		}
+		LegacyPrincipal(&key) // keys stored before principals existed
 		st.keys[key.ID] = &key
 		st.byHash[key.Hash] = &key
 		st.keyList = append(st.keyList, &key)

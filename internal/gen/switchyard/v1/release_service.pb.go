@@ -92,9 +92,15 @@ type Release struct {
 	// resolution check.
 	Verification []*ReleaseStageVerification `protobuf:"bytes,60,rep,name=verification,proto3" json:"verification,omitempty"`
 	// The resolution check after the release completed or was rolled back.
-	FinalCheck    *ReleaseResolutionCheck `protobuf:"bytes,61,opt,name=final_check,json=finalCheck,proto3" json:"final_check,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	FinalCheck *ReleaseResolutionCheck `protobuf:"bytes,61,opt,name=final_check,json=finalCheck,proto3" json:"final_check,omitempty"`
+	// Principals (numbered from 70); output only.
+	// The key ID and the principal (person or service) of whoever started or
+	// last advanced the release: neither they nor a principal related to
+	// them by key creation may approve its next gate.
+	Requester          string `protobuf:"bytes,70,opt,name=requester,proto3" json:"requester,omitempty"`
+	RequesterPrincipal string `protobuf:"bytes,71,opt,name=requester_principal,json=requesterPrincipal,proto3" json:"requester_principal,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Release) Reset() {
@@ -342,6 +348,20 @@ func (x *Release) GetFinalCheck() *ReleaseResolutionCheck {
 		return x.FinalCheck
 	}
 	return nil
+}
+
+func (x *Release) GetRequester() string {
+	if x != nil {
+		return x.Requester
+	}
+	return ""
+}
+
+func (x *Release) GetRequesterPrincipal() string {
+	if x != nil {
+		return x.RequesterPrincipal
+	}
+	return ""
 }
 
 // ReleaseItem is a flag with the variant to release, or a component with
@@ -758,8 +778,10 @@ func (x *AtGate) GetTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// ApprovalGate opens after count approvals by keys other than the
-// requester holding at least the role approvers.
+// ApprovalGate opens after approvals by count distinct people holding at
+// least the role approvers, none of them the requester: a second key of a
+// principal, or a key created by (a key of) another principal involved,
+// counts as that principal.
 type ApprovalGate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// release-manager (default) or admin.
@@ -816,12 +838,15 @@ func (x *ApprovalGate) GetCount() int32 {
 
 // ReleaseApproval is one approval of a gate.
 type ReleaseApproval struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Stage         int32                  `protobuf:"varint,1,opt,name=stage,proto3" json:"stage,omitempty"`
-	By            string                 `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"`
-	ByName        string                 `protobuf:"bytes,3,opt,name=by_name,json=byName,proto3" json:"by_name,omitempty"`
-	Time          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
-	Comment       string                 `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Stage int32                  `protobuf:"varint,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	// The approving key's ID and name.
+	By      string                 `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"`
+	ByName  string                 `protobuf:"bytes,3,opt,name=by_name,json=byName,proto3" json:"by_name,omitempty"`
+	Time    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	Comment string                 `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	// The person the approving key belongs to.
+	Principal     string `protobuf:"bytes,6,opt,name=principal,proto3" json:"principal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -887,6 +912,13 @@ func (x *ReleaseApproval) GetTime() *timestamppb.Timestamp {
 func (x *ReleaseApproval) GetComment() string {
 	if x != nil {
 		return x.Comment
+	}
+	return ""
+}
+
+func (x *ReleaseApproval) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
 	}
 	return ""
 }
@@ -990,12 +1022,15 @@ type ReleaseEvent struct {
 	// How much later than planned the step was taken.
 	DelaySeconds float64 `protobuf:"fixed64,8,opt,name=delay_seconds,json=delaySeconds,proto3" json:"delay_seconds,omitempty"`
 	// Set when the delay exceeded the scheduler's tolerance.
-	Late          bool   `protobuf:"varint,9,opt,name=late,proto3" json:"late,omitempty"`
-	Actor         string `protobuf:"bytes,10,opt,name=actor,proto3" json:"actor,omitempty"`
-	ActorName     string `protobuf:"bytes,11,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
-	Note          string `protobuf:"bytes,12,opt,name=note,proto3" json:"note,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Late bool `protobuf:"varint,9,opt,name=late,proto3" json:"late,omitempty"`
+	// The key ID, key name and principal of who took the step (no key for
+	// the scheduler).
+	Actor          string `protobuf:"bytes,10,opt,name=actor,proto3" json:"actor,omitempty"`
+	ActorName      string `protobuf:"bytes,11,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
+	Note           string `protobuf:"bytes,12,opt,name=note,proto3" json:"note,omitempty"`
+	ActorPrincipal string `protobuf:"bytes,13,opt,name=actor_principal,json=actorPrincipal,proto3" json:"actor_principal,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ReleaseEvent) Reset() {
@@ -1108,6 +1143,13 @@ func (x *ReleaseEvent) GetActorName() string {
 func (x *ReleaseEvent) GetNote() string {
 	if x != nil {
 		return x.Note
+	}
+	return ""
+}
+
+func (x *ReleaseEvent) GetActorPrincipal() string {
+	if x != nil {
+		return x.ActorPrincipal
 	}
 	return ""
 }
@@ -1987,7 +2029,7 @@ var File_switchyard_v1_release_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\n" +
-	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dswitchyard/v1/guardrail.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xa4\n" +
+	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dswitchyard/v1/guardrail.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xf3\n" +
 	"\n" +
 	"\aRelease\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
@@ -2027,7 +2069,9 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\x05steps\x18- \x03(\v2 .switchyard.v1.ReleaseStepRecordR\x05steps\x12K\n" +
 	"\fverification\x18< \x03(\v2'.switchyard.v1.ReleaseStageVerificationR\fverification\x12F\n" +
 	"\vfinal_check\x18= \x01(\v2%.switchyard.v1.ReleaseResolutionCheckR\n" +
-	"finalCheck\"s\n" +
+	"finalCheck\x12\x1c\n" +
+	"\trequester\x18F \x01(\tR\trequester\x12/\n" +
+	"\x13requester_principal\x18G \x01(\tR\x12requesterPrincipal\"s\n" +
 	"\vReleaseItem\x12\x12\n" +
 	"\x04flag\x18\x01 \x01(\tR\x04flag\x12\x18\n" +
 	"\avariant\x18\x02 \x01(\tR\avariant\x12\x1c\n" +
@@ -2056,19 +2100,20 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"B\n" +
 	"\fApprovalGate\x12\x1c\n" +
 	"\tapprovers\x18\x01 \x01(\tR\tapprovers\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\x9a\x01\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\xb8\x01\n" +
 	"\x0fReleaseApproval\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\x05R\x05stage\x12\x0e\n" +
 	"\x02by\x18\x02 \x01(\tR\x02by\x12\x17\n" +
 	"\aby_name\x18\x03 \x01(\tR\x06byName\x12.\n" +
 	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
-	"\acomment\x18\x05 \x01(\tR\acomment\"\xc6\x01\n" +
+	"\acomment\x18\x05 \x01(\tR\acomment\x12\x1c\n" +
+	"\tprincipal\x18\x06 \x01(\tR\tprincipal\"\xc6\x01\n" +
 	"\x0fReleaseNextStep\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\x05R\x05stage\x12\x12\n" +
 	"\x04gate\x18\x02 \x01(\tR\x04gate\x125\n" +
 	"\bdue_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12)\n" +
 	"\x10approvals_needed\x18\x04 \x01(\x05R\x0fapprovalsNeeded\x12'\n" +
-	"\x0fapprovals_given\x18\x05 \x01(\x05R\x0eapprovalsGiven\"\x83\x03\n" +
+	"\x0fapprovals_given\x18\x05 \x01(\x05R\x0eapprovalsGiven\"\xac\x03\n" +
 	"\fReleaseEvent\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1d\n" +
 	"\n" +
@@ -2084,7 +2129,8 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	" \x01(\tR\x05actor\x12\x1d\n" +
 	"\n" +
 	"actor_name\x18\v \x01(\tR\tactorName\x12\x12\n" +
-	"\x04note\x18\f \x01(\tR\x04note\"\xa3\x01\n" +
+	"\x04note\x18\f \x01(\tR\x04note\x12'\n" +
+	"\x0factor_principal\x18\r \x01(\tR\x0eactorPrincipal\"\xa3\x01\n" +
 	"\x13ListReleasesRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +

@@ -72,8 +72,10 @@ type ReleaseServiceClient interface {
 	// last stage. The gate must be manual, or an approval gate already
 	// approved; wait and at gates are taken by the server's scheduler.
 	AdvanceRelease(ctx context.Context, in *AdvanceReleaseRequest, opts ...grpc.CallOption) (*Release, error)
-	// ApproveRelease approves the next gate. The approver must not be the
-	// requester (who started or last advanced the release).
+	// ApproveRelease approves the next gate. The approver must be a person
+	// other than the requester (who started or last advanced the release)
+	// and other than every earlier approver of the gate, counted by
+	// principal, not by key (PERMISSION_DENIED / FAILED_PRECONDITION).
 	ApproveRelease(ctx context.Context, in *ApproveReleaseRequest, opts ...grpc.CallOption) (*Release, error)
 	// PauseRelease holds a scheduled or running release; its audience stays.
 	PauseRelease(ctx context.Context, in *PauseReleaseRequest, opts ...grpc.CallOption) (*Release, error)
@@ -289,8 +291,10 @@ type ReleaseServiceServer interface {
 	// last stage. The gate must be manual, or an approval gate already
 	// approved; wait and at gates are taken by the server's scheduler.
 	AdvanceRelease(context.Context, *AdvanceReleaseRequest) (*Release, error)
-	// ApproveRelease approves the next gate. The approver must not be the
-	// requester (who started or last advanced the release).
+	// ApproveRelease approves the next gate. The approver must be a person
+	// other than the requester (who started or last advanced the release)
+	// and other than every earlier approver of the gate, counted by
+	// principal, not by key (PERMISSION_DENIED / FAILED_PRECONDITION).
 	ApproveRelease(context.Context, *ApproveReleaseRequest) (*Release, error)
 	// PauseRelease holds a scheduled or running release; its audience stays.
 	PauseRelease(context.Context, *PauseReleaseRequest) (*Release, error)

@@ -1306,10 +1306,20 @@ type ApiKey struct {
 	// For admin tokens: admin, release-manager, editor or viewer.
 	Role string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
 	// For sdk and client keys: the environment they belong to.
-	Project       string                 `protobuf:"bytes,5,opt,name=project,proto3" json:"project,omitempty"`
-	Environment   string                 `protobuf:"bytes,6,opt,name=environment,proto3" json:"environment,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	CreatedBy     string                 `protobuf:"bytes,8,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	Project     string                 `protobuf:"bytes,5,opt,name=project,proto3" json:"project,omitempty"`
+	Environment string                 `protobuf:"bytes,6,opt,name=environment,proto3" json:"environment,omitempty"`
+	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The name of the key that created this one (or "bootstrap").
+	CreatedBy string `protobuf:"bytes,8,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Principal is the person or service that holds the key, fixed at
+	// creation. Empty on create: the creating key's principal. An admin may
+	// name another one; the audit event then records principal_named_by.
+	// Two keys of one principal are one person to two-person approvals.
+	Principal string `protobuf:"bytes,9,opt,name=principal,proto3" json:"principal,omitempty"`
+	// person or service; empty on create: the creating key's kind.
+	PrincipalKind string `protobuf:"bytes,10,opt,name=principal_kind,json=principalKind,proto3" json:"principal_kind,omitempty"`
+	// The ID of the key that created this one; output only.
+	CreatedByKey  string `protobuf:"bytes,11,opt,name=created_by_key,json=createdByKey,proto3" json:"created_by_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1396,6 +1406,27 @@ func (x *ApiKey) GetCreateTime() *timestamppb.Timestamp {
 func (x *ApiKey) GetCreatedBy() string {
 	if x != nil {
 		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *ApiKey) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *ApiKey) GetPrincipalKind() string {
+	if x != nil {
+		return x.PrincipalKind
+	}
+	return ""
+}
+
+func (x *ApiKey) GetCreatedByKey() string {
+	if x != nil {
+		return x.CreatedByKey
 	}
 	return ""
 }
@@ -1666,7 +1697,7 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\x05flags\x18\x05 \x03(\v2\x13.switchyard.v1.FlagR\x05flags\x128\n" +
 	"\n" +
 	"components\x18\x06 \x03(\v2\x18.switchyard.v1.ComponentR\n" +
-	"components\"\xec\x01\n" +
+	"components\"\xd7\x02\n" +
 	"\x06ApiKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1677,7 +1708,11 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x1d\n" +
 	"\n" +
-	"created_by\x18\b \x01(\tR\tcreatedBy\"\xf6\x02\n" +
+	"created_by\x18\b \x01(\tR\tcreatedBy\x12\x1c\n" +
+	"\tprincipal\x18\t \x01(\tR\tprincipal\x12%\n" +
+	"\x0eprincipal_kind\x18\n" +
+	" \x01(\tR\rprincipalKind\x12$\n" +
+	"\x0ecreated_by_key\x18\v \x01(\tR\fcreatedByKey\"\xf6\x02\n" +
 	"\n" +
 	"AuditEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +

@@ -1,0 +1,140 @@
+package release_test
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/release"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// mint creates an admin key as creator (an actor whose key exists) for
+// principal ("" for the creator's own) and returns the actor using it.
+func (e *env) mint(creator store.Actor, id, principal string, kind store.PrincipalKind, role store.Role) store.Actor {
+	e.t.Helper()
+	var k store.APIKey
+	e.update(creator, func(tx *store.Tx) error {
+		var err error
+		k, err = tx.CreateAPIKey(store.APIKey{ID: id, Name: id, Kind: store.KindAdmin, Role: role, Hash: store.HashSecret(id),
+			Principal: principal, PrincipalKind: kind})
+		return err
+	})
+	return store.Actor{KeyID: k.ID, Name: k.Name, Principal: k.Principal, Role: k.Role}
+}
+
+// gated creates and starts (as requester) a release whose second stage
+// needs count approvals.
+func (e *env) gated(requester store.Actor, count int) {
+	e.t.Helper()
+	e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "checkout", "variant": "on"}],
+	  "plan": [{"weight": 1000}, {"weight": 100000, "gate": {"approval": {"count": ` + strconv.Itoa(count) + `}}}]}`)
+	e.update(requester, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+}
+
+func TestApprovalCountsPrincipalsNotKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		// setup returns the requester and the approver; the bootstrap-like
+		// root (principal root, admin) and alice and bob exist already.
+		setup func(e *env) (requester, approver store.Actor)
+		// want is nil (approved), auth.ErrPermissionDenied or
+		// store.ErrFailedPrecondition, with a message containing msg.
+		want error
+		msg  string
+	}{
+		{"another person", func(e *env) (store.Actor, store.Actor) { return alice, bob }, nil, ""},
+		{"the requester's key", func(e *env) (store.Actor, store.Actor) { return alice, alice }, auth.ErrPermissionDenied, "requester (alice)"},
+		{"a second key of the requester", func(e *env) (store.Actor, store.Actor) {
+			return alice, e.mint(root, "alice-2", "alice", store.PrincipalPerson, store.RoleReleaseManager)
+		}, auth.ErrPermissionDenied, "any other of their keys"},
+		{"a key the requester minted for themselves", func(e *env) (store.Actor, store.Actor) {
+			return root, e.mint(root, "root-2", "", "", store.RoleReleaseManager)
+		}, auth.ErrPermissionDenied, "requester (root)"},
+		{"a key the requester minted for someone else", func(e *env) (store.Actor, store.Actor) {
+			return root, e.mint(root, "dave", "dave", store.PrincipalPerson, store.RoleReleaseManager)
+		}, auth.ErrPermissionDenied, "related by key creation"},
+		{"a key minted through a chain from the requester", func(e *env) (store.Actor, store.Actor) {
+			eve := e.mint(root, "eve", "eve", store.PrincipalPerson, store.RoleAdmin)
+			frank := e.mint(eve, "frank", "frank", store.PrincipalPerson, store.RoleReleaseManager)
+			// Deleting the link in the middle does not hide the chain.
+			e.update(root, func(tx *store.Tx) error { return tx.DeleteAPIKey("eve") })
+			return root, frank
+		}, auth.ErrPermissionDenied, "related by key creation"},
+		{"the creator of the requester's key", func(e *env) (store.Actor, store.Actor) {
+			return e.mint(root, "gina", "gina", store.PrincipalPerson, store.RoleReleaseManager), root
+		}, auth.ErrPermissionDenied, "related by key creation"},
+		{"a service", func(e *env) (store.Actor, store.Actor) {
+			return alice, e.mint(root, "ci", "ci", store.PrincipalService, store.RoleReleaseManager)
+		}, auth.ErrPermissionDenied, "approvals are given by people"},
+		{"no key", func(e *env) (store.Actor, store.Actor) {
+			return alice, store.Actor{Name: "system", Role: store.RoleAdmin}
+		}, auth.ErrPermissionDenied, "API key of a person"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			requester, approver := tc.setup(e)
+			e.gated(requester, 1)
+			_, err := e.try(approver, func(tx *store.Tx) error { return release.Approve(tx, req("r")) })
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Approve = %v, want it accepted", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("Approve = %v, want %v containing %q", err, tc.want, tc.msg)
+			}
+			if r := e.release("r"); len(r.Approvals) != 0 {
+				t.Errorf("a refused approval was recorded: %+v", r.Approvals)
+			}
+		})
+	}
+}
+
+func TestApprovalTwoApproversMustBeTwoPeople(t *testing.T) {
+	e := newEnv(t)
+	carol := e.mint(root, "carol", "carol", store.PrincipalPerson, store.RoleReleaseManager)
+	bob2 := e.mint(root, "bob-2", "bob", store.PrincipalPerson, store.RoleReleaseManager)
+	bobsFriend := e.mint(e.mint(root, "bob-admin", "bob", store.PrincipalPerson, store.RoleAdmin),
+		"bobs-friend", "zed", store.PrincipalPerson, store.RoleReleaseManager)
+	e.gated(alice, 2)
+	e.update(bob, func(tx *store.Tx) error { return release.Approve(tx, req("r")) })
+	for _, a := range []store.Actor{bob, bob2, bobsFriend} {
+		if _, err := e.try(a, func(tx *store.Tx) error { return release.Approve(tx, req("r")) }); !isPrecondition(err) {
+			t.Errorf("Approve by %s after bob = %v, want a failed precondition (bob approved already)", a.Name, err)
+		}
+	}
+	if step, _ := release.Next(e.release("r")); step.Approved != 1 {
+		t.Fatalf("approvals given = %d, want 1", step.Approved)
+	}
+	e.update(carol, func(tx *store.Tx) error { return release.Approve(tx, req("r")) })
+	r := e.release("r")
+	if step, _ := release.Next(r); step.Approved != 2 {
+		t.Errorf("approvals given = %d, want 2", step.Approved)
+	}
+	// The record shows each approval's principal and key, and so does the
+	// timeline.
+	want := []struct{ key, principal string }{{bob.KeyID, "bob"}, {"carol", "carol"}}
+	for i, w := range want {
+		if a := r.Approvals[i]; a.By != w.key || a.Principal != w.principal {
+			t.Errorf("approval %d = key %q principal %q, want %q %q", i, a.By, a.Principal, w.key, w.principal)
+		}
+	}
+	if r.RequesterPrincipal != "alice" || r.Requester != alice.KeyID {
+		t.Errorf("requester = %q (%q), want alice's key", r.Requester, r.RequesterPrincipal)
+	}
+	var approvals []string
+	for _, ev := range r.Timeline {
+		if ev.Action == "approve" {
+			approvals = append(approvals, ev.Actor+"/"+ev.ActorPrincipal)
+		}
+	}
+	if got := strings.Join(approvals, ","); got != "k-bob/bob,carol/carol" {
+		t.Errorf("approve events = %s, want k-bob/bob,carol/carol", got)
+	}
+}
