@@ -32,7 +32,10 @@ func toStatus(log *slog.Logger, err error) error {
 	}
 	var fes model.Errors
 	var fe *model.FieldError
+	var te *auth.ThrottledError
 	switch {
+	case errors.As(err, &te):
+		return throttledStatus(te)
 	case errors.As(err, &fes):
 		return invalid(fes...)
 	case errors.As(err, &fe):

@@ -138,6 +138,7 @@ func writeGatewayError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshal
 			}
 		}
 	}
+	setRetryAfter(w, st)
 	writeJSONError(w, runtime.HTTPStatusFromCode(st.Code()), codeName(st.Code().String()), st.Message(), details)
 }
 

@@ -2,7 +2,12 @@ package server
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
 
 	"github.com/switchyard/switchyard/internal/auth"
 )
@@ -16,7 +21,7 @@ func (s *Server) httpPrincipal(r *http.Request, perm auth.Permission) (auth.Prin
 	if secret == "" {
 		secret = r.Header.Get("X-API-Key")
 	}
-	p, err := s.authenticate(secret)
+	p, err := s.authenticate(remoteHost(r), secret)
 	if err != nil {
 		return auth.Principal{}, err
 	}
@@ -27,14 +32,30 @@ func (s *Server) httpPrincipal(r *http.Request, perm auth.Permission) (auth.Prin
 }
 
 // writeOFREPAuthError answers an OFREP request whose key or scope was
-// refused: 401, 403, or 400 for an admin token that named no environment.
+// refused: 401, 403, 429 with Retry-After for a throttled address, or 400
+// for an admin token that named no environment.
 func writeOFREPAuthError(w http.ResponseWriter, err error) {
 	code := http.StatusForbidden
+	var te *auth.ThrottledError
 	switch {
+	case errors.As(err, &te):
+		code = http.StatusTooManyRequests
+		w.Header().Set("Retry-After", strconv.FormatInt(te.RetryAfterSeconds(), 10))
 	case errors.Is(err, auth.ErrUnauthenticated):
 		code = http.StatusUnauthorized
 	case errors.Is(err, auth.ErrScopeMissing):
 		code = http.StatusBadRequest
 	}
 	writeOFREPError(w, code, "", "GENERAL", err.Error())
+}
+
+// setRetryAfter sets the Retry-After header of an HTTP answer from the
+// RetryInfo of a gRPC status, if it has one.
+func setRetryAfter(w http.ResponseWriter, st *status.Status) {
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			secs := int64(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
+			w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		}
+	}
 }

@@ -2,8 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -50,20 +55,53 @@ func actorFrom(ctx context.Context) store.Actor {
 	}
 }
 
-// authenticate finds the key a secret belongs to.
-func (s *Server) authenticate(secret string) (auth.Principal, error) {
-	if secret == "" {
-		return auth.Principal{}, fmt.Errorf("%w: no API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'", auth.ErrUnauthenticated)
+// authenticate finds the key a secret sent from addr belongs to. An
+// address that failed too often lately is refused first, without looking
+// at the secret (auth.ErrThrottled); a refused secret counts against its
+// address.
+func (s *Server) authenticate(addr, secret string) (auth.Principal, error) {
+	return s.throttled(addr, func() (auth.Principal, error) {
+		if secret == "" {
+			return auth.Principal{}, fmt.Errorf("%w: no API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'", auth.ErrUnauthenticated)
+		}
+		k, ok := s.store.State().KeyByHash(store.HashSecret(secret))
+		if !ok {
+			return auth.Principal{}, fmt.Errorf("%w: unknown or revoked API key", auth.ErrUnauthenticated)
+		}
+		return principalOf(k), nil
+	})
+}
+
+// throttled runs authn for a caller at addr unless addr is throttled, and
+// counts an auth.ErrUnauthenticated it returns against addr.
+func (s *Server) throttled(addr string, authn func() (auth.Principal, error)) (auth.Principal, error) {
+	if err := s.throttle.Check(addr); err != nil {
+		return auth.Principal{}, err
 	}
-	k, ok := s.store.State().KeyByHash(store.HashSecret(secret))
-	if !ok {
-		return auth.Principal{}, fmt.Errorf("%w: unknown or revoked API key", auth.ErrUnauthenticated)
+	p, err := authn()
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		s.throttle.Fail(addr)
 	}
+	return p, err
+}
+
+// principalOf is the caller a key authenticates.
+func principalOf(k *store.APIKey) auth.Principal {
 	return auth.Principal{
 		KeyID: k.ID, Name: k.Name, Kind: auth.Kind(k.Kind), Role: auth.Role(k.Role),
 		Owner: k.Principal, OwnerKind: string(k.PrincipalKind),
 		Project: k.Project, Environment: k.Environment,
-	}, nil
+	}
+}
+
+// throttledStatus is the RESOURCE_EXHAUSTED status of a throttled caller,
+// with the delay in its RetryInfo.
+func throttledStatus(te *auth.ThrottledError) error {
+	st := status.New(codes.ResourceExhausted, te.Error())
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(te.RetryAfterSeconds()) * time.Second)}); err == nil {
+		st = d
+	}
+	return st.Err()
 }
 
 // admit authenticates and authorizes one call and returns the context the
@@ -78,7 +116,7 @@ func (s *Server) admit(ctx context.Context, method string) (context.Context, err
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	c := &caller{peer: peerAddress(ctx, md)}
-	p, err := s.authenticate(secretFromMetadata(md))
+	p, err := s.authenticate(c.peer, secretFromMetadata(md))
 	if err != nil {
 		return nil, toStatus(s.log, err)
 	}

@@ -266,7 +266,12 @@ func appendRefetchEvent(buf []byte, c *envChange) []byte {
 func (s *Server) streamCaller(r *http.Request) (auth.Principal, snapshot.Env, error) {
 	q := r.URL.Query()
 	if token := q.Get("token"); token != "" {
-		return s.verifyStreamToken(token, time.Now())
+		var env snapshot.Env
+		p, err := s.throttled(remoteHost(r), func() (p auth.Principal, err error) {
+			p, env, err = s.verifyStreamToken(token, time.Now())
+			return p, err
+		})
+		return p, env, err
 	}
 	p, err := s.httpPrincipal(r, auth.Evaluate)
 	if err != nil {
@@ -337,10 +342,7 @@ func (s *Server) verifyStreamToken(token string, now time.Time) (auth.Principal,
 	if err != nil || now.Unix() > expiry {
 		return bad("has expired")
 	}
-	p := auth.Principal{
-		KeyID: k.ID, Name: k.Name, Kind: auth.Kind(k.Kind), Role: auth.Role(k.Role),
-		Project: k.Project, Environment: k.Environment,
-	}
+	p := principalOf(k)
 	if err := auth.Authorize(&p, auth.Evaluate); err != nil {
 		return auth.Principal{}, snapshot.Env{}, err
 	}

@@ -54,6 +54,7 @@ type Server struct {
 	verifier    *release.Verifier    // resolution checks after release transitions
 	webhooks    *webhook.Dispatcher  // events → webhooks
 	metrics     *serverMetrics
+	throttle    *auth.Throttle // failed authentications per client address
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -71,6 +72,7 @@ type options struct {
 	releases release.SchedulerOptions
 	webhooks webhook.Options
 	guard    experiment.GuardOptions
+	throttle auth.ThrottleConfig
 }
 
 // WithSyncMaxAge sets how long a sync stream lives before the server ends
@@ -93,12 +95,23 @@ func WithGuardInterval(d time.Duration) Option {
 	return func(o *options) { o.guard.Interval = d }
 }
 
+// WithAuthThrottle sets how many failed authentications a client address
+// (the TCP peer) may make before its requests are refused with 429 /
+// RESOURCE_EXHAUSTED (default auth.DefaultThrottle; Failures 0 turns it
+// off).
+func WithAuthThrottle(cfg auth.ThrottleConfig) Option {
+	return func(o *options) { o.throttle = cfg }
+}
+
 // New builds a server over st, reading compiled rulesets from rs. Call
 // Serve to accept connections.
 func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*Server, error) {
-	o := options{sync: syncer.Default()}
+	o := options{sync: syncer.Default(), throttle: auth.DefaultThrottle()}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if err := o.throttle.Validate(); err != nil {
+		return nil, err
 	}
 	hub, err := syncer.New(log, st, o.sync)
 	if err != nil {
@@ -122,6 +135,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		changes:     newChangeHub(rs),
 		streamAds:   newStreamAds(),
 		metrics:     newServerMetrics(),
+		throttle:    auth.NewThrottle(o.throttle, nil),
 	}
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/snapshot"
@@ -37,11 +38,15 @@ type serveConfig struct {
 	// created on an empty database (for automation).
 	BootstrapAdminToken string
 	BootstrapSDKKey     string
+	// AuthThrottle is how many failed authentications a client address
+	// may make (see auth.ThrottleConfig).
+	AuthThrottle auth.ThrottleConfig
 }
 
 // defaultServeConfig is DESIGN §5.
 func defaultServeConfig() serveConfig {
-	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge}
+	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge,
+		AuthThrottle: auth.DefaultThrottle()}
 }
 
 // validate checks the configuration before anything starts.
@@ -61,6 +66,9 @@ func (c serveConfig) validate() error {
 	if c.SyncMaxAge <= 0 {
 		return fmt.Errorf("--sync-max-age %s: must be positive", c.SyncMaxAge)
 	}
+	if err := c.AuthThrottle.Validate(); err != nil {
+		return fmt.Errorf("--auth-failures, --auth-failure-window, --auth-throttle-addresses: %w", err)
+	}
 	return nil
 }
 
@@ -75,6 +83,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
 	fs.StringVar(&cfg.BootstrapAdminToken, "bootstrap-admin-token", "", "admin token to create on an empty database instead of a random one")
 	fs.StringVar(&cfg.BootstrapSDKKey, "bootstrap-sdk-key", "", "production SDK key to create on an empty database instead of a random one")
+	fs.IntVar(&cfg.AuthThrottle.Failures, "auth-failures", cfg.AuthThrottle.Failures,
+		"failed authentications a client address (the TCP peer) may make in a row before it gets 429 / RESOURCE_EXHAUSTED; 0 turns throttling off")
+	fs.DurationVar(&cfg.AuthThrottle.Window, "auth-failure-window", cfg.AuthThrottle.Window,
+		"time in which a throttled address regains all its --auth-failures (a token bucket)")
+	fs.IntVar(&cfg.AuthThrottle.MaxAddresses, "auth-throttle-addresses", cfg.AuthThrottle.MaxAddresses,
+		"client addresses the throttle remembers (the least recent beyond it are forgotten)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -111,7 +125,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		grpcLis.Close()
 		return fmt.Errorf("listen HTTP: %w", err)
 	}
-	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge))
+	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle))
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()
