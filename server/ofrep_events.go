@@ -187,6 +187,12 @@ func (s *Server) ofrepEvents(w http.ResponseWriter, r *http.Request) {
 		writeOFREPAuthError(w, err)
 		return
 	}
+	release, err := s.streams.acquire(p.KeyID, p.Name)
+	if err != nil {
+		writeOFREPError(w, http.StatusTooManyRequests, "", "GENERAL", err.Error())
+		return
+	}
+	defer release()
 	watch := s.changes.subscribe(env)
 	defer s.changes.unsubscribe(env, watch)
 	c := watch.cur.Load()

@@ -55,6 +55,7 @@ type Server struct {
 	webhooks    *webhook.Dispatcher  // events → webhooks
 	metrics     *serverMetrics
 	throttle    *auth.Throttle // failed authentications per client address
+	streams     *streamSlots   // open sync and event streams per key
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -73,6 +74,8 @@ type options struct {
 	webhooks webhook.Options
 	guard    experiment.GuardOptions
 	throttle auth.ThrottleConfig
+	// maxStreams is the most streams one key may hold open; 0: no limit.
+	maxStreams int
 }
 
 // WithSyncMaxAge sets how long a sync stream lives before the server ends
@@ -103,15 +106,26 @@ func WithAuthThrottle(cfg auth.ThrottleConfig) Option {
 	return func(o *options) { o.throttle = cfg }
 }
 
+// WithMaxStreamsPerKey sets how many streams — gRPC Sync streams and
+// OFREP event streams together — one key may hold open (default
+// DefaultMaxStreamsPerKey; 0 means no limit). One more is refused with 429
+// / RESOURCE_EXHAUSTED.
+func WithMaxStreamsPerKey(n int) Option {
+	return func(o *options) { o.maxStreams = n }
+}
+
 // New builds a server over st, reading compiled rulesets from rs. Call
 // Serve to accept connections.
 func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*Server, error) {
-	o := options{sync: syncer.Default(), throttle: auth.DefaultThrottle()}
+	o := options{sync: syncer.Default(), throttle: auth.DefaultThrottle(), maxStreams: DefaultMaxStreamsPerKey}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if err := o.throttle.Validate(); err != nil {
 		return nil, err
+	}
+	if o.maxStreams < 0 {
+		return nil, fmt.Errorf("max streams per key %d: must not be negative", o.maxStreams)
 	}
 	hub, err := syncer.New(log, st, o.sync)
 	if err != nil {
@@ -136,6 +150,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		streamAds:   newStreamAds(),
 		metrics:     newServerMetrics(),
 		throttle:    auth.NewThrottle(o.throttle, nil),
+		streams:     newStreamSlots(o.maxStreams),
 	}
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)

@@ -49,7 +49,8 @@ func startServer(ctx context.Context) (*target, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	srv, err := server.New(log, st, rulesets)
+	// Every simulated SDK streams with the one bootstrap key: no cap.
+	srv, err := server.New(log, st, rulesets, server.WithMaxStreamsPerKey(0))
 	if err != nil {
 		st.Close()
 		os.RemoveAll(dir)

@@ -41,12 +41,15 @@ type serveConfig struct {
 	// AuthThrottle is how many failed authentications a client address
 	// may make (see auth.ThrottleConfig).
 	AuthThrottle auth.ThrottleConfig
+	// MaxStreamsPerKey is the most sync and event streams one key may hold
+	// open; 0 means no limit.
+	MaxStreamsPerKey int
 }
 
 // defaultServeConfig is DESIGN §5.
 func defaultServeConfig() serveConfig {
 	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge,
-		AuthThrottle: auth.DefaultThrottle()}
+		AuthThrottle: auth.DefaultThrottle(), MaxStreamsPerKey: server.DefaultMaxStreamsPerKey}
 }
 
 // validate checks the configuration before anything starts.
@@ -65,6 +68,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.SyncMaxAge <= 0 {
 		return fmt.Errorf("--sync-max-age %s: must be positive", c.SyncMaxAge)
+	}
+	if c.MaxStreamsPerKey < 0 {
+		return fmt.Errorf("--max-streams-per-key %d: must not be negative", c.MaxStreamsPerKey)
 	}
 	if err := c.AuthThrottle.Validate(); err != nil {
 		return fmt.Errorf("--auth-failures, --auth-failure-window, --auth-throttle-addresses: %w", err)
@@ -89,6 +95,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"time in which a throttled address regains all its --auth-failures (a token bucket)")
 	fs.IntVar(&cfg.AuthThrottle.MaxAddresses, "auth-throttle-addresses", cfg.AuthThrottle.MaxAddresses,
 		"client addresses the throttle remembers (the least recent beyond it are forgotten)")
+	fs.IntVar(&cfg.MaxStreamsPerKey, "max-streams-per-key", cfg.MaxStreamsPerKey,
+		"sync and OFREP event streams one key may hold open at once (more get 429 / RESOURCE_EXHAUSTED); 0 means no limit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -125,7 +133,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		grpcLis.Close()
 		return fmt.Errorf("listen HTTP: %w", err)
 	}
-	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle))
+	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
+		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey))
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()

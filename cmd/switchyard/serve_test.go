@@ -17,6 +17,7 @@ func TestServeRefusesBadLimits(t *testing.T) {
 		{"negative auth failures", []string{"--auth-failures", "-1"}, nil, "--auth-failures"},
 		{"no window, from the environment", nil, map[string]string{"SWITCHYARD_AUTH_FAILURE_WINDOW": "0s"}, "window"},
 		{"no addresses", []string{"--auth-throttle-addresses", "0"}, nil, "max addresses"},
+		{"negative stream cap", []string{"--max-streams-per-key", "-1"}, nil, "--max-streams-per-key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
