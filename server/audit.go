@@ -47,6 +47,7 @@ func (s *auditService) ListAuditEvents(ctx context.Context, req *pb.ListAuditEve
 			Seq: e.Seq, Time: timestamppb.New(e.Time), Actor: e.ActorName, Role: string(e.Role), Peer: e.Peer,
 			Action: e.Action, Resource: e.Resource, Project: e.Project, Environment: e.Environment,
 			Revision: e.Revision, Before: jsonValue(e.Before), After: jsonValue(e.After),
+			ActorKey: e.Actor, ActorPrincipal: e.Principal,
 		})
 	}
 	return resp, nil

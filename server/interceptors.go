@@ -89,7 +89,7 @@ func (s *Server) throttled(addr string, authn func() (auth.Principal, error)) (a
 func principalOf(k *store.APIKey) auth.Principal {
 	return auth.Principal{
 		KeyID: k.ID, Name: k.Name, Kind: auth.Kind(k.Kind), Role: auth.Role(k.Role),
-		Owner: k.Principal, OwnerKind: string(k.PrincipalKind),
+		Owner: k.Principal,
 		Project: k.Project, Environment: k.Environment,
 	}
 }

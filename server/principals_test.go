@@ -45,7 +45,11 @@ func TestKeysBelongToPrincipals(t *testing.T) {
 	if len(events) != 1 {
 		t.Fatalf("audit events of alice's key: %v", events)
 	}
-	after, _ := events[0].(map[string]any)["after"].(map[string]any)
+	ev := events[0].(map[string]any)
+	if ev["actor_principal"] != "admin" || ev["actor_key"] != alice["created_by_key"] {
+		t.Errorf("audit event actor = %v / %v, want the admin's key and principal", ev["actor_key"], ev["actor_principal"])
+	}
+	after, _ := ev["after"].(map[string]any)
 	if after["principal"] != "alice" || after["principal_named_by"] != "admin" || after["created_by_key"] != alice["created_by_key"] {
 		t.Errorf("audit of a key named for alice = %v, want principal alice, principal_named_by admin, created_by_key", after)
 	}

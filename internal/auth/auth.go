@@ -114,11 +114,10 @@ type Principal struct {
 	Name  string
 	Kind  Kind
 	Role  Role // admin tokens only
-	// Owner is the principal the key belongs to (a person or a service),
-	// OwnerKind "person" or "service". Two keys of one owner are one
-	// caller to rules about people, such as two-person approvals.
-	Owner     string
-	OwnerKind string
+	// Owner is the principal the key belongs to (a person or a service).
+	// Two keys of one owner are one caller to rules about people, such as
+	// two-person approvals.
+	Owner string
 	// Project and Environment bind SDK and client keys.
 	Project     string
 	Environment string

@@ -138,3 +138,20 @@ func TestApprovalTwoApproversMustBeTwoPeople(t *testing.T) {
 		t.Errorf("approve events = %s, want k-bob/bob,carol/carol", got)
 	}
 }
+
+// A release started before principals existed has no requester principal:
+// it is derived from the requester's key, or from its name as for keys
+// stored then.
+func TestApprovalOfAReleaseWithoutRequesterPrincipal(t *testing.T) {
+	e := newEnv(t)
+	carl := store.Actor{Name: "carl", Role: store.RoleReleaseManager} // no key, no principal
+	e.gated(carl, 1)
+	if r := e.release("r"); r.RequesterPrincipal != "" {
+		t.Fatalf("requester principal = %q, want none", r.RequesterPrincipal)
+	}
+	carlsKey := e.mint(store.Actor{Name: "setup"}, "carl-key", "carl", store.PrincipalPerson, store.RoleReleaseManager)
+	if _, err := e.try(carlsKey, func(tx *store.Tx) error { return release.Approve(tx, req("r")) }); !errors.Is(err, auth.ErrPermissionDenied) {
+		t.Errorf("Approve by carl's key = %v, want permission denied (carl is the requester)", err)
+	}
+	e.update(bob, func(tx *store.Tx) error { return release.Approve(tx, req("r")) })
+}

@@ -16,6 +16,8 @@ type AuditEvent struct {
 	Time      time.Time `json:"time"`
 	Actor     string    `json:"actor,omitempty"` // Actor.KeyID
 	ActorName string    `json:"actor_name,omitempty"`
+	// Principal is the person or service the actor's key belongs to.
+	Principal string `json:"principal,omitempty"`
 	Role      Role      `json:"role,omitempty"`
 	Peer      string    `json:"peer,omitempty"`
 	// Action is the resource kind and verb, e.g. "flag.update",

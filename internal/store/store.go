@@ -316,6 +316,7 @@ func (tx *Tx) finish() (*plan, error) {
 		ev.Time = tx.now
 		ev.Actor = tx.actor.KeyID
 		ev.ActorName = tx.actor.Name
+		ev.Principal = tx.actor.Principal
 		ev.Role = tx.actor.Role
 		ev.Peer = tx.actor.Peer
 		if pe.bumps {

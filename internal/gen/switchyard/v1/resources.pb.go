@@ -1439,16 +1439,20 @@ type AuditEvent struct {
 	Actor string                 `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
 	Role  string                 `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
 	// Network address of the caller as the server saw it.
-	Peer          string          `protobuf:"bytes,5,opt,name=peer,proto3" json:"peer,omitempty"`
-	Action        string          `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
-	Resource      string          `protobuf:"bytes,7,opt,name=resource,proto3" json:"resource,omitempty"`
-	Project       string          `protobuf:"bytes,8,opt,name=project,proto3" json:"project,omitempty"`
-	Environment   string          `protobuf:"bytes,9,opt,name=environment,proto3" json:"environment,omitempty"`
-	Revision      uint64          `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
-	Before        *structpb.Value `protobuf:"bytes,11,opt,name=before,proto3" json:"before,omitempty"`
-	After         *structpb.Value `protobuf:"bytes,12,opt,name=after,proto3" json:"after,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Peer        string          `protobuf:"bytes,5,opt,name=peer,proto3" json:"peer,omitempty"`
+	Action      string          `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
+	Resource    string          `protobuf:"bytes,7,opt,name=resource,proto3" json:"resource,omitempty"`
+	Project     string          `protobuf:"bytes,8,opt,name=project,proto3" json:"project,omitempty"`
+	Environment string          `protobuf:"bytes,9,opt,name=environment,proto3" json:"environment,omitempty"`
+	Revision    uint64          `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
+	Before      *structpb.Value `protobuf:"bytes,11,opt,name=before,proto3" json:"before,omitempty"`
+	After       *structpb.Value `protobuf:"bytes,12,opt,name=after,proto3" json:"after,omitempty"`
+	// The ID of the key used and the person or service it belongs to
+	// (numbered from 30).
+	ActorKey       string `protobuf:"bytes,30,opt,name=actor_key,json=actorKey,proto3" json:"actor_key,omitempty"`
+	ActorPrincipal string `protobuf:"bytes,31,opt,name=actor_principal,json=actorPrincipal,proto3" json:"actor_principal,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *AuditEvent) Reset() {
@@ -1563,6 +1567,20 @@ func (x *AuditEvent) GetAfter() *structpb.Value {
 		return x.After
 	}
 	return nil
+}
+
+func (x *AuditEvent) GetActorKey() string {
+	if x != nil {
+		return x.ActorKey
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetActorPrincipal() string {
+	if x != nil {
+		return x.ActorPrincipal
+	}
+	return ""
 }
 
 var File_switchyard_v1_resources_proto protoreflect.FileDescriptor
@@ -1712,7 +1730,7 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\tprincipal\x18\t \x01(\tR\tprincipal\x12%\n" +
 	"\x0eprincipal_kind\x18\n" +
 	" \x01(\tR\rprincipalKind\x12$\n" +
-	"\x0ecreated_by_key\x18\v \x01(\tR\fcreatedByKey\"\xf6\x02\n" +
+	"\x0ecreated_by_key\x18\v \x01(\tR\fcreatedByKey\"\xbc\x03\n" +
 	"\n" +
 	"AuditEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
@@ -1727,7 +1745,9 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\brevision\x18\n" +
 	" \x01(\x04R\brevision\x12.\n" +
 	"\x06before\x18\v \x01(\v2\x16.google.protobuf.ValueR\x06before\x12,\n" +
-	"\x05after\x18\f \x01(\v2\x16.google.protobuf.ValueR\x05afterBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\x05after\x18\f \x01(\v2\x16.google.protobuf.ValueR\x05after\x12\x1b\n" +
+	"\tactor_key\x18\x1e \x01(\tR\bactorKey\x12'\n" +
+	"\x0factor_principal\x18\x1f \x01(\tR\x0eactorPrincipalBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
 
 var (
 	file_switchyard_v1_resources_proto_rawDescOnce sync.Once
