@@ -88,8 +88,7 @@ func (s *Server) throttled(addr string, authn func() (auth.Principal, error)) (a
 // principalOf is the caller a key authenticates.
 func principalOf(k *store.APIKey) auth.Principal {
 	return auth.Principal{
-		KeyID: k.ID, Name: k.Name, Kind: auth.Kind(k.Kind), Role: auth.Role(k.Role),
-		Owner: k.Principal,
+		KeyID: k.ID, Name: k.Name, Kind: auth.Kind(k.Kind), Role: auth.Role(k.Role), Owner: k.Principal,
 		Project: k.Project, Environment: k.Environment,
 	}
 }

@@ -44,12 +44,13 @@ type Release struct {
 	// resumed: a wait gate counts from it.
 	StageTime *time.Time `json:"stage_time,omitempty"`
 	// Requester is the key ID of whoever last started or advanced the
-	// release by hand, RequesterPrincipal the person or service that key
-	// belongs to: neither they nor any key related to them by key creation
-	// may approve its next gate. RequesterPrincipal is empty on releases
-	// started before principals existed.
-	Requester          string `json:"requester,omitempty"`
-	RequesterName      string `json:"requester_name,omitempty"`
+	// release by hand; they may not approve its next gate.
+	Requester     string `json:"requester,omitempty"`
+	RequesterName string `json:"requester_name,omitempty"`
+	// RequesterPrincipal is the person or service the requester's key
+	// belongs to: neither they nor a principal related to them by key
+	// creation may approve the next gate. It is empty on releases started
+	// before principals existed.
 	RequesterPrincipal string `json:"requester_principal,omitempty"`
 	// Approvals are the approvals given to the next gate.
 	Approvals []Approval `json:"approvals,omitempty"`
@@ -169,14 +170,14 @@ type ApprovalGate struct {
 
 // Approval is one approval of a release's next gate.
 type Approval struct {
-	Stage  int    `json:"stage"`
-	By     string `json:"by"` // the key ID
-	ByName string `json:"by_name,omitempty"`
+	Stage   int       `json:"stage"`
+	By      string    `json:"by"`
+	ByName  string    `json:"by_name,omitempty"`
+	Time    time.Time `json:"time"`
+	Comment string    `json:"comment,omitempty"`
 	// Principal is the person the key By belongs to; empty on approvals
 	// given before principals existed.
-	Principal string    `json:"principal,omitempty"`
-	Time      time.Time `json:"time"`
-	Comment   string    `json:"comment,omitempty"`
+	Principal string `json:"principal,omitempty"`
 }
 
 // ReleaseState is a release's lifecycle state.
@@ -228,9 +229,9 @@ type ReleaseEvent struct {
 	Late      bool   `json:"late,omitempty"`
 	Actor     string `json:"actor,omitempty"`
 	ActorName string `json:"actor_name,omitempty"`
+	Note      string `json:"note,omitempty"`
 	// ActorPrincipal is the person or service the actor's key belongs to.
 	ActorPrincipal string `json:"actor_principal,omitempty"`
-	Note           string `json:"note,omitempty"`
 }
 
 // Overlay is what evaluation sees of a release that is in progress or

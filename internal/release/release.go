@@ -63,15 +63,16 @@ func load(tx *store.Tx, req Request) (*store.ProjectState, *model.Release, strin
 // newEvent starts the timeline event of a step taken now by tx's actor.
 func newEvent(tx *store.Tx, r *model.Release, action, note string) *model.ReleaseEvent {
 	a := tx.Actor()
-	return &model.ReleaseEvent{
-		Action:         action,
-		From:           r.State,
-		Time:           tx.Now(),
-		Actor:          a.KeyID,
-		ActorName:      a.Name,
-		ActorPrincipal: actorPrincipal(tx),
-		Note:           note,
+	ev := &model.ReleaseEvent{
+		Action:    action,
+		From:      r.State,
+		Time:      tx.Now(),
+		Actor:     a.KeyID,
+		ActorName: a.Name,
+		Note:      note,
 	}
+	ev.ActorPrincipal = actorPrincipal(tx)
+	return ev
 }
 
 // put writes r with its event, which records the state and stage r ends

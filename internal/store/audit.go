@@ -16,10 +16,10 @@ type AuditEvent struct {
 	Time      time.Time `json:"time"`
 	Actor     string    `json:"actor,omitempty"` // Actor.KeyID
 	ActorName string    `json:"actor_name,omitempty"`
-	// Principal is the person or service the actor's key belongs to.
-	Principal string `json:"principal,omitempty"`
 	Role      Role      `json:"role,omitempty"`
 	Peer      string    `json:"peer,omitempty"`
+	// Principal is the person or service the actor's key belongs to.
+	Principal string `json:"principal,omitempty"`
 	// Action is the resource kind and verb, e.g. "flag.update",
 	// "flag.targeting.create", "project.import".
 	Action      string `json:"action"`

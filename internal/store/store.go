@@ -69,10 +69,10 @@ type Options struct {
 type Actor struct {
 	KeyID string // the API key used, if any
 	Name  string // the key's name or another description ("bootstrap")
+	Role  Role
+	Peer  string // the client's address
 	// Principal is the person or service the key belongs to (APIKey.Principal).
 	Principal string
-	Role      Role
-	Peer      string // the client's address
 }
 
 // Commit reports what one Update wrote.
