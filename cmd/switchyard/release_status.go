@@ -49,8 +49,18 @@ func writeReleaseStatus(w io.Writer, r *pb.Release) {
 			note = strings.TrimSpace(fmt.Sprintf("late by %s %s", seconds(ev.GetDelaySeconds()), note))
 		}
 		fmt.Fprintf(w, "  %s\t%s\t%s → %s\t%d\t%d\t%s\t%s\n", formatTime(ev.GetTime()), ev.GetAction(),
-			orDash(ev.GetFromState()), ev.GetToState(), ev.GetStage(), ev.GetRevision(), orDash(ev.GetActorName()), note)
+			orDash(ev.GetFromState()), ev.GetToState(), ev.GetStage(), ev.GetRevision(), byText(ev.GetActorName(), ev.GetActorPrincipal()), note)
 	}
+}
+
+// byText names who took a step: the key's name, followed by the person or
+// service it belongs to when that is another name ("alice-laptop
+// (alice)").
+func byText(keyName, principal string) string {
+	if principal == "" || principal == keyName {
+		return orDash(keyName)
+	}
+	return fmt.Sprintf("%s (%s)", orDash(keyName), principal)
 }
 
 // writeReleaseHeader writes what the release is and where it stands, a

@@ -59,3 +59,17 @@ func TestReleaseStatusShowsVerification(t *testing.T) {
 		})
 	}
 }
+
+func TestByText(t *testing.T) {
+	tests := []struct{ key, principal, want string }{
+		{"alice", "alice", "alice"},
+		{"alice-laptop", "alice", "alice-laptop (alice)"},
+		{"scheduler", "", "scheduler"},
+		{"", "", "-"},
+	}
+	for _, tc := range tests {
+		if got := byText(tc.key, tc.principal); got != tc.want {
+			t.Errorf("byText(%q, %q) = %q, want %q", tc.key, tc.principal, got, tc.want)
+		}
+	}
+}
