@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,7 +51,7 @@ type ThrottleConfig struct {
 }
 
 // DefaultThrottle allows 20 failed authentications per minute per address
-// and remembers up to 10,000 addresses (about 1 MB).
+// and remembers up to 10,000 addresses (some 140 bytes each: 1.4 MB).
 func DefaultThrottle() ThrottleConfig {
 	return ThrottleConfig{Failures: 20, Window: time.Minute, MaxAddresses: 10_000}
 }
@@ -68,8 +69,8 @@ func (c ThrottleConfig) Validate() error {
 	return nil
 }
 
-// Throttle counts failed authentications per client address. It is safe
-// for concurrent use. Check before looking at a credential; Fail after one
+// Throttle counts failed authentications per client address (per /64
+// network for IPv6). It is safe for concurrent use. Check before looking at a credential; Fail after one
 // was refused. Successful authentications are never counted.
 type Throttle struct {
 	cfg  ThrottleConfig
@@ -111,12 +112,29 @@ func (t *Throttle) refill(b *bucket, now time.Time) {
 	b.at = now
 }
 
+// clientOf is the client an address counts for: an IPv4 address, or the
+// /64 network of an IPv6 address (one host usually holds a whole /64, so
+// counting single IPv6 addresses would let it rotate past the throttle).
+// Anything else counts as itself.
+func clientOf(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return addr
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
+
 // Check returns a *ThrottledError when addr has no failed authentication
 // left, nil otherwise. It does not count anything.
 func (t *Throttle) Check(addr string) error {
 	if t.cfg.Failures == 0 || t.tracked.Load() == 0 {
 		return nil
 	}
+	addr = clientOf(addr)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.byAddr[addr]
@@ -139,6 +157,7 @@ func (t *Throttle) Fail(addr string) {
 	if t.cfg.Failures == 0 {
 		return
 	}
+	addr = clientOf(addr)
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()

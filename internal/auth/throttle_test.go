@@ -92,3 +92,20 @@ func TestThrottleConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestThrottleCountsAnIPv6NetworkAsOneClient(t *testing.T) {
+	th := auth.NewThrottle(auth.ThrottleConfig{Failures: 2, Window: time.Hour, MaxAddresses: 10}, nil)
+	th.Fail("2001:db8:1:2::1")
+	th.Fail("2001:db8:1:2:ffff::9")
+	if err := th.Check("2001:db8:1:2::77"); !errors.Is(err, auth.ErrThrottled) {
+		t.Errorf("a third address of the /64: Check = %v, want throttled", err)
+	}
+	if err := th.Check("2001:db8:1:3::1"); err != nil {
+		t.Errorf("another /64: Check = %v, want nil", err)
+	}
+	th.Fail("192.0.2.1")
+	th.Fail("192.0.2.1")
+	if err := th.Check("192.0.2.2"); err != nil {
+		t.Errorf("another IPv4 address: Check = %v, want nil", err)
+	}
+}
