@@ -187,12 +187,12 @@ func (s *Server) ofrepEvents(w http.ResponseWriter, r *http.Request) {
 		writeOFREPAuthError(w, err)
 		return
 	}
-	release, err := s.streams.acquire(p.KeyID, p.Name)
+	free, err := s.streams.acquire(p.KeyID, p.Name)
 	if err != nil {
 		writeOFREPError(w, http.StatusTooManyRequests, "", "GENERAL", err.Error())
 		return
 	}
-	defer release()
+	defer free()
 	watch := s.changes.subscribe(env)
 	defer s.changes.unsubscribe(env, watch)
 	c := watch.cur.Load()

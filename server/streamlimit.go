@@ -29,7 +29,7 @@ func newStreamSlots(limit int) *streamSlots {
 // acquire takes a stream slot of the key keyID (named name in messages)
 // and returns the function that gives it back; it returns an error
 // matching errTooManyStreams when the key holds limit streams already.
-func (s *streamSlots) acquire(keyID, name string) (release func(), err error) {
+func (s *streamSlots) acquire(keyID, name string) (free func(), err error) {
 	if s.limit == 0 {
 		return func() {}, nil
 	}

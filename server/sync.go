@@ -51,11 +51,11 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	if err != nil {
 		return err
 	}
-	release, err := s.streams.acquire(c.principal.KeyID, c.principal.Name)
+	free, err := s.streams.acquire(c.principal.KeyID, c.principal.Name)
 	if err != nil {
 		return status.Error(codes.ResourceExhausted, err.Error())
 	}
-	defer release()
+	defer free()
 	hello, err := awaitHello(ctx, stream)
 	if err != nil {
 		return err
