@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
+	"github.com/switchyard/switchyard/internal/webhook"
 	"github.com/switchyard/switchyard/server"
 )
 
@@ -37,11 +38,15 @@ type serveConfig struct {
 	// created on an empty database (for automation).
 	BootstrapAdminToken string
 	BootstrapSDKKey     string
+	// Webhooks configures the webhook deliveries: the retry horizon, the
+	// backoff and whether private addresses may be targets.
+	Webhooks webhook.Options
 }
 
 // defaultServeConfig is DESIGN §5.
 func defaultServeConfig() serveConfig {
-	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge}
+	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge,
+		Webhooks: webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon}}
 }
 
 // validate checks the configuration before anything starts.
@@ -61,7 +66,7 @@ func (c serveConfig) validate() error {
 	if c.SyncMaxAge <= 0 {
 		return fmt.Errorf("--sync-max-age %s: must be positive", c.SyncMaxAge)
 	}
-	return nil
+	return c.validateWebhooks()
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -75,6 +80,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
 	fs.StringVar(&cfg.BootstrapAdminToken, "bootstrap-admin-token", "", "admin token to create on an empty database instead of a random one")
 	fs.StringVar(&cfg.BootstrapSDKKey, "bootstrap-sdk-key", "", "production SDK key to create on an empty database instead of a random one")
+	cfg.registerWebhookFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -111,7 +117,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		grpcLis.Close()
 		return fmt.Errorf("listen HTTP: %w", err)
 	}
-	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge))
+	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithWebhooks(cfg.Webhooks))
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()

@@ -215,7 +215,7 @@ func loadItems[T comparable](b *bolt.Bucket, project string, k itemKind[T], c *c
 }
 
 // unsafeWrite writes a plan: changed projects, API keys, audit events (it
-// assigns their Seq) and the sequence number.
+// assigns their Seq), their webhook deliveries and the sequence number.
 func unsafeWrite(tx *bolt.Tx, p *plan) error {
 	projects := tx.Bucket([]byte(bucketProjects))
 	for _, d := range p.drafts {
@@ -240,6 +240,9 @@ func unsafeWrite(tx *bolt.Tx, p *plan) error {
 		if err := audit.Put(u64(seq), b); err != nil {
 			return fmt.Errorf("write audit event: %w", err)
 		}
+	}
+	if err := unsafeQueueDeliveries(tx, p); err != nil {
+		return err
 	}
 	if err := tx.Bucket([]byte(bucketMeta)).Put([]byte(keySeq), u64(p.seq)); err != nil {
 		return fmt.Errorf("write sequence: %w", err)

@@ -84,6 +84,9 @@ type Commit struct {
 	Revisions map[EnvRef]uint64
 	// Events are the audit events appended, in order.
 	Events []AuditEvent
+	// Deliveries are the webhook deliveries of Events the commit queued
+	// (PENDING), in order.
+	Deliveries []DeliveryRef
 }
 
 // Store is the bbolt-backed store. Its methods are safe for concurrent use.
@@ -205,7 +208,7 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	}
 	s.seq = plan.seq
 	s.state.Store(plan.state)
-	c := &Commit{State: plan.state, Revision: plan.revision, Revisions: plan.revisions, Events: plan.events}
+	c := &Commit{State: plan.state, Revision: plan.revision, Revisions: plan.revisions, Events: plan.events, Deliveries: plan.deliveries}
 	if s.opts.OnCommit != nil {
 		s.opts.OnCommit(plan.state, c)
 	}
@@ -224,6 +227,8 @@ type plan struct {
 	keys      []keyChange
 	events    []AuditEvent
 	raw       map[any][]byte // encoded values by pointer, from the Tx
+	// deliveries are the webhook deliveries unsafeWrite queued.
+	deliveries []DeliveryRef
 }
 
 // keyChange is one API key written (now != nil) or deleted (old != nil,
