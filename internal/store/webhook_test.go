@@ -106,7 +106,9 @@ func TestWebhookDeliveryLogKeepsTheLatestFinished(t *testing.T) {
 	seed(t, s)
 	update(t, s, func(tx *store.Tx) error { return tx.CreateWebhook("shop", flagHook()) })
 	for i := range 6 {
-		update(t, s, func(tx *store.Tx) error { return tx.CreateFlag("shop", &model.Flag{Key: fmt.Sprint("f", i), Type: model.TypeBool}) })
+		update(t, s, func(tx *store.Tx) error {
+			return tx.CreateFlag("shop", &model.Flag{Key: fmt.Sprint("f", i), Type: model.TypeBool})
+		})
 	}
 	all, err := s.WebhookDeliveries("shop", "ops", 0)
 	if err != nil || len(all) != 6 {
