@@ -38,6 +38,9 @@ type serveConfig struct {
 	// created on an empty database (for automation).
 	BootstrapAdminToken string
 	BootstrapSDKKey     string
+	// SecretKeyFile holds the keys that encrypt webhook secrets; "" means
+	// DB + ".key", created on first start.
+	SecretKeyFile string
 	// Webhooks configures the webhook deliveries: the retry horizon, the
 	// backoff and whether private addresses may be targets.
 	Webhooks webhook.Options
@@ -91,8 +94,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	lvl.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
+	keys, err := cfg.secretKeys(log)
+	if err != nil {
+		return err
+	}
 	rulesets := snapshot.NewSet(log)
-	st, err := store.Open(cfg.DB, store.Options{OnCommit: rulesets.Apply})
+	st, err := store.Open(cfg.DB, store.Options{OnCommit: rulesets.Apply, SecretKeys: keys})
 	if err != nil {
 		return err
 	}

@@ -1,18 +1,24 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
 )
 
 // registerWebhookFlags registers the serve flags of the webhook
-// deliveries on fs.
+// deliveries and of the key that encrypts their secrets on fs.
 func (c *serveConfig) registerWebhookFlags(fs *flag.FlagSet) {
 	w := &c.Webhooks
 	fs.DurationVar(&w.RetryHorizon, "webhook-retry-horizon", w.RetryHorizon, "how long after its event a webhook delivery is retried before it is FAILED")
 	fs.DurationVar(&w.InitialBackoff, "webhook-initial-backoff", w.InitialBackoff, "the longest wait before a delivery's second attempt; it doubles with each attempt (full jitter)")
 	fs.DurationVar(&w.MaxBackoff, "webhook-max-backoff", w.MaxBackoff, "the longest wait between two attempts of a delivery")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file of the keys that encrypt webhook secrets (default: the --db path + \".key\", created on first start)")
 	fs.BoolVar(&w.AllowPrivate, "webhook-allow-private", w.AllowPrivate, "let webhooks target loopback, link-local, private, unspecified and multicast addresses")
 }
 
@@ -31,4 +37,24 @@ func (c serveConfig) validateWebhooks() error {
 		return fmt.Errorf("--webhook-initial-backoff %s: must not exceed --webhook-max-backoff %s", w.InitialBackoff, w.MaxBackoff)
 	}
 	return nil
+}
+
+// secretKeys reads the secret key file. The default file (beside the
+// database) is created, mode 0600, when it does not exist; a file named
+// with --secret-key-file must exist.
+func (c serveConfig) secretKeys(log *slog.Logger) (*store.SecretKeys, error) {
+	path := c.SecretKeyFile
+	if path == "" {
+		path = c.DB + ".key"
+		if err := store.CreateSecretKeyFile(path); err == nil {
+			log.Info("created a secret key file: keep it with the database (and backed up apart from it)", "path", path)
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+	}
+	keys, err := store.ReadSecretKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--secret-key-file: %w", err)
+	}
+	return keys, nil
 }

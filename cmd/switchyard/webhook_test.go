@@ -7,10 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -20,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/webhook"
 )
 
@@ -292,6 +295,31 @@ func TestWebhookDeliveriesSurviveKill9(t *testing.T) {
 		t.Errorf("webhook deliveries printed\n%s\nwant the redelivery, delivered", out.String())
 	}
 	p.stop(syscall.SIGTERM)
+
+	// The secret is stored encrypted with the key created beside the
+	// database; another key is refused.
+	db := filepath.Join(dir, "s.db")
+	if fi, err := os.Stat(db + ".key"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file: %v, %v; want it beside the database, mode 0600", fi, err)
+	}
+	if data, err := os.ReadFile(db); err != nil || bytes.Contains(data, []byte(webhookTestSecret)) {
+		t.Errorf("the database file holds the webhook secret in plain text (%v)", err)
+	}
+	other := filepath.Join(dir, "other.key")
+	if err := store.CreateSecretKeyFile(other); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, keyFile, want string }{
+		{"another key", other, "projects/default/webhooks/ops: secret key: its secret is encrypted with key"},
+		{"a missing key file", filepath.Join(dir, "missing.key"), "--secret-key-file: secret key file: open"},
+	}
+	for _, tc := range cases {
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"serve", "--db", db, "--secret-key-file", tc.keyFile, "--http-addr", freeAddr(t), "--grpc-addr", freeAddr(t)}, &out, &out)
+		if !errors.Is(err, store.ErrSecretKey) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("serve with %s = %v, want a secret key error: %s", tc.name, err, tc.want)
+		}
+	}
 }
 
 func totalAttempts(ds []delivery) int {

@@ -28,7 +28,7 @@ import (
 //	projects/{p}/release_models/{m} → itemRecord (value: model.ReleaseModel)
 //	projects/{p}/experiments/{id}  → itemRecord (value: model.Experiment)
 //	projects/{p}/metrics/{m}       → itemRecord (value: model.Metric)
-//	projects/{p}/webhooks/{w}      → itemRecord (value: model.Webhook, with its secret)
+//	projects/{p}/webhooks/{w}      → itemRecord (value: model.Webhook, its secret sealed: webhook_secret.go)
 //	apikeys/{id}             → APIKey
 //	apikey_hash/{hash}       → id
 //	audit/{seq}              → AuditEvent (seq: 8 bytes, big-endian)
@@ -219,7 +219,7 @@ func loadItems[T comparable](b *bolt.Bucket, project string, k itemKind[T], c *c
 func unsafeWrite(tx *bolt.Tx, p *plan) error {
 	projects := tx.Bucket([]byte(bucketProjects))
 	for _, d := range p.drafts {
-		if err := unsafeWriteProject(projects, d, p.raw); err != nil {
+		if err := unsafeWriteProject(projects, d, p.raw, p.secrets); err != nil {
 			return fmt.Errorf("write %s: %w", ProjectName(d.key), err)
 		}
 	}
@@ -250,7 +250,7 @@ func unsafeWrite(tx *bolt.Tx, p *plan) error {
 	return nil
 }
 
-func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte) error {
+func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte, secrets *SecretKeys) error {
 	name := []byte(d.key)
 	if d.ps == nil || d.rewrite {
 		if err := projects.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
@@ -324,7 +324,7 @@ func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte) err
 	if err := writeItems(buckets[kindMetric], &ps.metrics, dirty[kindMetric], raw); err != nil {
 		return err
 	}
-	return writeItems(buckets[kindWebhook], &ps.webhooks, dirty[kindWebhook], raw)
+	return writeWebhooks(buckets[kindWebhook], d.key, &ps.webhooks, dirty[kindWebhook], secrets)
 }
 
 // writeItems writes the records of the dirty keys of c, and deletes those
