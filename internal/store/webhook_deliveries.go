@@ -227,7 +227,8 @@ func (s *Store) PutWebhookDelivery(project, webhook string, d *WebhookDelivery, 
 }
 
 // WebhookDeliveryJob returns a delivery and the audit event it delivers;
-// ok is false when the delivery is gone.
+// ok is false when the delivery is gone. A delivery whose event is missing
+// from the audit log is returned (ok) with an error matching ErrNotFound.
 func (s *Store) WebhookDeliveryJob(ref DeliveryRef) (d WebhookDelivery, ev AuditEvent, ok bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := nested(tx, bucketDeliveries, ref.Project, ref.Webhook)
@@ -241,6 +242,7 @@ func (s *Store) WebhookDeliveryJob(ref DeliveryRef) (d WebhookDelivery, ev Audit
 		if err := json.Unmarshal(v, &d); err != nil {
 			return fmt.Errorf("delivery %d: %w", ref.Seq, err)
 		}
+		ok = true
 		a := tx.Bucket([]byte(bucketAudit)).Get(u64(d.EventSeq))
 		if a == nil {
 			return fmt.Errorf("delivery %d: audit event %d: %w", ref.Seq, d.EventSeq, ErrNotFound)
@@ -248,13 +250,12 @@ func (s *Store) WebhookDeliveryJob(ref DeliveryRef) (d WebhookDelivery, ev Audit
 		if err := json.Unmarshal(a, &ev); err != nil {
 			return fmt.Errorf("delivery %d: audit event %d: %w", ref.Seq, d.EventSeq, err)
 		}
-		ok = true
 		return nil
 	})
 	if err != nil {
-		return WebhookDelivery{}, AuditEvent{}, false, fmt.Errorf("read delivery of %s: %w", WebhookName(ref.Project, ref.Webhook), err)
+		err = fmt.Errorf("read delivery of %s: %w", WebhookName(ref.Project, ref.Webhook), err)
 	}
-	return d, ev, ok, nil
+	return d, ev, ok, err
 }
 
 // ActiveWebhookDeliveries returns every unfinished delivery of every

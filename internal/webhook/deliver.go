@@ -29,14 +29,22 @@ const maxErrorBody = 200
 // short by the end of Run is not logged: the delivery stays as it was.
 func (d *Dispatcher) deliver(ctx context.Context, ref store.DeliveryRef) {
 	rec, ev, ok, err := d.store.WebhookDeliveryJob(ref)
-	if err != nil {
+	now := time.Now().UTC()
+	switch {
+	case ok && rec.Active() && errors.Is(err, store.ErrNotFound):
+		rec.State, rec.NextRetry, rec.UpdateTime = store.DeliveryFailed, nil, now
+		rec.LastError = "the event is missing from the audit log"
+		d.write(ref, &rec)
+		d.finish(ref)
+		return
+	case err != nil:
 		d.log.Error("webhook delivery", "project", ref.Project, "webhook", ref.Webhook, "err", err)
-	}
-	if !ok || !rec.Active() {
+		d.finish(ref)
+		return
+	case !ok || !rec.Active():
 		d.finish(ref) // gone with its webhook, or finished
 		return
 	}
-	now := time.Now().UTC()
 	w, ok := d.current(ref)
 	if !ok {
 		rec.State, rec.NextRetry, rec.UpdateTime = store.DeliveryAbandoned, nil, now
