@@ -94,13 +94,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	lvl.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
-	keys, err := cfg.secretKeys(log)
+	keys, undoKeys, err := cfg.secretKeys(log)
 	if err != nil {
 		return err
 	}
 	rulesets := snapshot.NewSet(log)
 	st, err := store.Open(cfg.DB, store.Options{OnCommit: rulesets.Apply, SecretKeys: keys})
 	if err != nil {
+		undoKeys()
 		return err
 	}
 	defer st.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -40,21 +41,24 @@ func (c serveConfig) validateWebhooks() error {
 }
 
 // secretKeys reads the secret key file. The default file (beside the
-// database) is created, mode 0600, when it does not exist; a file named
-// with --secret-key-file must exist.
-func (c serveConfig) secretKeys(log *slog.Logger) (*store.SecretKeys, error) {
-	path := c.SecretKeyFile
+// database) is created, mode 0600, when it does not exist; then undo
+// removes it again, for when the database cannot be opened with it (its
+// secrets were encrypted with a key that is missing). A file named with
+// --secret-key-file must exist.
+func (c serveConfig) secretKeys(log *slog.Logger) (keys *store.SecretKeys, undo func(), err error) {
+	path, undo := c.SecretKeyFile, func() {}
 	if path == "" {
 		path = c.DB + ".key"
 		if err := store.CreateSecretKeyFile(path); err == nil {
-			log.Info("created a secret key file: keep it with the database (and backed up apart from it)", "path", path)
+			log.Info("created a secret key file: keep it with the database, and back it up apart from it", "path", path)
+			undo = func() { os.Remove(path) }
 		} else if !errors.Is(err, fs.ErrExist) {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	keys, err := store.ReadSecretKeyFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("--secret-key-file: %w", err)
+	if keys, err = store.ReadSecretKeyFile(path); err != nil {
+		undo()
+		return nil, nil, fmt.Errorf("--secret-key-file: %w", err)
 	}
-	return keys, nil
+	return keys, undo, nil
 }

@@ -319,6 +319,19 @@ func TestWebhookDeliveriesSurviveKill9(t *testing.T) {
 			t.Errorf("serve with %s = %v, want a secret key error: %s", tc.name, err, tc.want)
 		}
 	}
+	// Without its key file beside it, the database is refused too, and
+	// the key file serve created for it is removed again.
+	if err := os.Rename(db+".key", filepath.Join(dir, "saved.key")); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"serve", "--db", db, "--http-addr", freeAddr(t), "--grpc-addr", freeAddr(t)}, &out, &out)
+	if !errors.Is(err, store.ErrSecretKey) || !strings.Contains(err.Error(), "is encrypted with key") {
+		t.Errorf("serve without the key file = %v, want a secret key error", err)
+	}
+	if _, err := os.Stat(db + ".key"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a key file was left beside the database (%v)", err)
+	}
 }
 
 func totalAttempts(ds []delivery) int {
