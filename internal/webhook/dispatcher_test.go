@@ -353,8 +353,10 @@ func TestStopLeavesDeliveriesUnfinishedAndRunResumesThem(t *testing.T) {
 	f.update(func(tx *store.Tx) error { return tx.CreateWebhook("shop", retrying) })
 	f.flag("a")
 	f.deliveries("retrying", func(ds []store.WebhookDelivery) bool { return len(ds) == 1 && ds[0].State == store.DeliveryRetrying })
-	for len(slow.requests()) == 0 {
-		time.Sleep(5 * time.Millisecond) // the attempt is in flight
+	for deadline := time.Now().Add(5 * time.Second); len(slow.requests()) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the attempt to the slow receiver never came")
+		}
 	}
 	f.stop()
 	want := map[string]string{"ops": store.DeliveryPending, "retrying": store.DeliveryRetrying}
