@@ -115,6 +115,8 @@ func methodPermissions() map[string]auth.Permission {
 		pb.WebhookService_DeleteWebhook_FullMethodName:         auth.Admin,
 		pb.WebhookService_ListWebhookDeliveries_FullMethodName: auth.Admin,
 
+		pb.WebhookService_RedeliverWebhookDelivery_FullMethodName: auth.Admin,
+
 		pb.EventService_SendEvents_FullMethodName:    auth.Evaluate,
 		pb.EventService_ListFlagUsage_FullMethodName: auth.Read,
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -12,6 +13,7 @@ import (
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/webhook"
 )
 
 // webhookService manages a project's webhooks; the deliveries are the
@@ -97,6 +99,9 @@ func (s *webhookService) CreateWebhook(ctx context.Context, req *pb.CreateWebhoo
 	if err := fromProto(in, &w); err != nil {
 		return nil, invalidField("webhook", "%v", err)
 	}
+	if err := s.checkTarget(ctx, w.URL); err != nil {
+		return nil, err
+	}
 	if w.ID == "" {
 		b := make([]byte, 6)
 		rand.Read(b)
@@ -138,6 +143,9 @@ func (s *webhookService) UpdateWebhook(ctx context.Context, req *pb.UpdateWebhoo
 		return nil, invalidField("webhook", "%v", err)
 	}
 	w.ID = id
+	if err := s.checkTarget(ctx, w.URL); err != nil {
+		return nil, err
+	}
 	c, err := s.update(ctx, func(tx *store.Tx) error { return tx.UpdateWebhook(project, &w, in.GetEtag()) })
 	if err != nil {
 		return nil, rebase(err, "", "webhook")
@@ -175,18 +183,43 @@ func (s *webhookService) ListWebhookDeliveries(_ context.Context, req *pb.ListWe
 	return resp, nil
 }
 
+// checkTarget refuses a webhook URL on a private address (the dispatcher
+// refuses to dial it too) as an invalid webhook.url.
+func (s *webhookService) checkTarget(ctx context.Context, url string) error {
+	var te *webhook.TargetError
+	if err := s.webhooks.CheckURL(ctx, url); errors.As(err, &te) {
+		return invalidField("webhook.url", "%v", te)
+	}
+	return nil
+}
+
+func (s *webhookService) RedeliverWebhookDelivery(_ context.Context, req *pb.RedeliverWebhookDeliveryRequest) (*pb.WebhookDelivery, error) {
+	if _, _, err := findWebhook(s.store.State(), req.GetProject(), req.GetId()); err != nil {
+		return nil, err
+	}
+	if req.GetDeliveryId() == "" {
+		return nil, invalidField("delivery_id", "is required")
+	}
+	d, err := s.webhooks.Redeliver(req.GetProject(), req.GetId(), req.GetDeliveryId())
+	if err != nil {
+		return nil, err
+	}
+	return deliveryProto(d), nil
+}
+
 // deliveryProto converts one entry of a delivery log.
 func deliveryProto(d store.WebhookDelivery) *pb.WebhookDelivery {
 	out := &pb.WebhookDelivery{
-		Id:         d.ID,
-		EventId:    d.EventID,
-		EventType:  d.EventType,
-		Resource:   d.Resource,
-		Revision:   d.Revision,
-		State:      d.State,
-		LastError:  d.LastError,
-		CreateTime: timestamppb.New(d.CreateTime),
-		UpdateTime: timestamppb.New(d.UpdateTime),
+		Id:           d.ID,
+		EventId:      d.EventID,
+		EventType:    d.EventType,
+		Resource:     d.Resource,
+		Revision:     d.Revision,
+		State:        d.State,
+		LastError:    d.LastError,
+		RedeliveryOf: d.RedeliveryOf,
+		CreateTime:   timestamppb.New(d.CreateTime),
+		UpdateTime:   timestamppb.New(d.UpdateTime),
 	}
 	if d.NextRetry != nil {
 		out.NextRetryTime = timestamppb.New(*d.NextRetry)

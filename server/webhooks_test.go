@@ -88,9 +88,9 @@ func (h *hookReceiver) types() []string {
 	return out
 }
 
-// fastWebhooks retries after 10 ms.
+// fastWebhooks retries after 10 ms and allows the receivers on loopback.
 func fastWebhooks() servertest.Options {
-	return servertest.Options{Server: []server.Option{server.WithWebhooks(webhook.Options{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})}}
+	return servertest.Options{Server: []server.Option{server.WithWebhooks(webhook.Options{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, AllowPrivate: true})}}
 }
 
 func TestWebhookSecretIsNeverReturned(t *testing.T) {
@@ -210,5 +210,63 @@ func deliveries(t *testing.T, srv *servertest.Server, id string, cond func([]any
 			t.Fatalf("delivery log of %s never as expected: %v", id, ds)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestWebhookTargetsOnPrivateAddressesAreRefused(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	base := "/api/v1/projects/default/webhooks"
+	srv.Admin(t, "POST", base, map[string]any{"id": "ops", "url": "https://93.184.215.14/hook", "secret": webhookSecret})
+	urls := []string{
+		"http://127.0.0.1:8080/hook",
+		"http://localhost/hook", // a name that resolves to loopback
+		"http://10.1.2.3/hook",
+		"http://172.16.0.1/hook",
+		"http://192.168.1.1/hook",
+		"http://169.254.169.254/latest/meta-data/",
+		"http://[::1]/hook",
+		"http://[fd00::1]/hook",
+		"http://[fe80::1]/hook",
+		"http://[::ffff:127.0.0.1]/hook",
+		"http://0.0.0.0/hook",
+		"http://224.0.0.1/hook",
+	}
+	for _, u := range urls {
+		t.Run(u, func(t *testing.T) {
+			create := srv.Call(t, "POST", base, srv.Creds.AdminToken, map[string]any{"url": u, "secret": webhookSecret})
+			update := srv.Call(t, "PATCH", base+"/ops", srv.Creds.AdminToken, map[string]any{"url": u})
+			for name, r := range map[string]servertest.Response{"create": create, "update": update} {
+				if r.Status != http.StatusBadRequest || r.JSON(t)["field"] != "webhook.url" || !strings.Contains(string(r.Body), "--webhook-allow-private") {
+					t.Errorf("%s = %d %s, want 400 at webhook.url", name, r.Status, r.Body)
+				}
+			}
+		})
+	}
+	if got := srv.Admin(t, "GET", base+"/ops", nil); got["url"] != "https://93.184.215.14/hook" {
+		t.Errorf("webhook after the refused updates: %v, want it unchanged", got)
+	}
+
+	allowed := servertest.Start(t, servertest.Options{Server: []server.Option{server.WithWebhooks(webhook.Options{AllowPrivate: true})}})
+	allowed.Admin(t, "POST", base, map[string]any{"url": "http://127.0.0.1:8080/hook", "secret": webhookSecret})
+}
+
+func TestWebhookRedeliverOverREST(t *testing.T) {
+	srv := servertest.Start(t, fastWebhooks())
+	rcv := newHookReceiver(t, webhookSecret, http.StatusOK)
+	base := "/api/v1/projects/default/webhooks/ops"
+	srv.Admin(t, "POST", "/api/v1/projects/default/webhooks", map[string]any{"id": "ops", "url": rcv.url, "secret": webhookSecret, "events": []string{"flag.*"}})
+	srv.Admin(t, "POST", "/api/v1/projects/default/flags", map[string]any{"key": "a", "type": "bool"})
+	first := deliveries(t, srv, "ops", func(ds []any) bool { return len(ds) == 1 && ds[0].(map[string]any)["state"] == "DELIVERED" })[0].(map[string]any)
+
+	again := srv.Admin(t, "POST", base+"/deliveries/"+first["id"].(string)+":redeliver", map[string]any{})
+	if again["redelivery_of"] != first["id"] || again["id"] == first["id"] || again["event_id"] != first["event_id"] {
+		t.Errorf("redeliver answered %v, want a new delivery of event %v", again, first["event_id"])
+	}
+	deliveries(t, srv, "ops", func(ds []any) bool { return len(ds) == 2 && ds[0].(map[string]any)["state"] == "DELIVERED" })
+	if types := rcv.types(); len(types) != 2 || types[0] != "flag.create" || types[1] != "flag.create" {
+		t.Errorf("received %v, want flag.create twice", types)
+	}
+	if r := srv.Call(t, "POST", base+"/deliveries/nope:redeliver", srv.Creds.AdminToken, map[string]any{}); r.Status != http.StatusNotFound {
+		t.Errorf("redeliver of an unknown delivery = %d %s, want 404", r.Status, r.Body)
 	}
 }

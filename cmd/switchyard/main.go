@@ -28,6 +28,7 @@ Usage:
   switchyard availability COMPONENT the version available to a client, and whether to update
   switchyard experiment COMMAND     A/B experiments: create, list, start, stop, results
   switchyard metric COMMAND         experiment metrics: create, list
+  switchyard webhook COMMAND        webhook deliveries: deliveries, redeliver
 
 Commands that call a running server take --server, --token, --project, and
 --json to print the API's JSON answer instead of text.
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runExperiment(ctx, rest, stdout, stderr)
 	case "metric":
 		return runMetric(ctx, rest, stdout, stderr)
+	case "webhook":
+		return runWebhook(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
+	"github.com/switchyard/switchyard/internal/webhook"
 	"github.com/switchyard/switchyard/server"
 )
 
@@ -44,12 +45,19 @@ type serveConfig struct {
 	// MaxStreamsPerKey is the most sync and event streams one key may hold
 	// open; 0 means no limit.
 	MaxStreamsPerKey int
+	// SecretKeyFile holds the keys that encrypt webhook secrets; "" means
+	// DB + ".key", created on first start.
+	SecretKeyFile string
+	// Webhooks configures the webhook deliveries: the retry horizon, the
+	// backoff and whether private addresses may be targets.
+	Webhooks webhook.Options
 }
 
 // defaultServeConfig is DESIGN §5.
 func defaultServeConfig() serveConfig {
 	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge,
-		AuthThrottle: auth.DefaultThrottle(), MaxStreamsPerKey: server.DefaultMaxStreamsPerKey}
+		AuthThrottle: auth.DefaultThrottle(), MaxStreamsPerKey: server.DefaultMaxStreamsPerKey,
+		Webhooks: webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon}}
 }
 
 // validate checks the configuration before anything starts.
@@ -75,7 +83,7 @@ func (c serveConfig) validate() error {
 	if err := c.AuthThrottle.Validate(); err != nil {
 		return fmt.Errorf("--auth-failures, --auth-failure-window, --auth-throttle-addresses: %w", err)
 	}
-	return nil
+	return c.validateWebhooks()
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -97,6 +105,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"client addresses the throttle remembers (the least recent beyond it are forgotten)")
 	fs.IntVar(&cfg.MaxStreamsPerKey, "max-streams-per-key", cfg.MaxStreamsPerKey,
 		"sync and OFREP event streams one key may hold open at once (more get 429 / RESOURCE_EXHAUSTED); 0 means no limit")
+	cfg.registerWebhookFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -107,9 +116,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	lvl.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
-	rulesets := snapshot.NewSet(log)
-	st, err := store.Open(cfg.DB, store.Options{OnCommit: rulesets.Apply})
+	keys, undoKeys, err := cfg.secretKeys(log)
 	if err != nil {
+		return err
+	}
+	rulesets := snapshot.NewSet(log)
+	st, err := store.Open(cfg.DB, store.Options{OnCommit: rulesets.Apply, SecretKeys: keys})
+	if err != nil {
+		undoKeys()
 		return err
 	}
 	defer st.Close()
@@ -134,7 +148,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("listen HTTP: %w", err)
 	}
 	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
-		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey))
+		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey), server.WithWebhooks(cfg.Webhooks))
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()

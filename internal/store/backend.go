@@ -28,7 +28,7 @@ import (
 //	projects/{p}/release_models/{m} → itemRecord (value: model.ReleaseModel)
 //	projects/{p}/experiments/{id}  → itemRecord (value: model.Experiment)
 //	projects/{p}/metrics/{m}       → itemRecord (value: model.Metric)
-//	projects/{p}/webhooks/{w}      → itemRecord (value: model.Webhook, with its secret)
+//	projects/{p}/webhooks/{w}      → itemRecord (value: model.Webhook, its secret sealed: webhook_secret.go)
 //	apikeys/{id}             → APIKey
 //	apikey_hash/{hash}       → id
 //	audit/{seq}              → AuditEvent (seq: 8 bytes, big-endian)
@@ -216,11 +216,11 @@ func loadItems[T comparable](b *bolt.Bucket, project string, k itemKind[T], c *c
 }
 
 // unsafeWrite writes a plan: changed projects, API keys, audit events (it
-// assigns their Seq) and the sequence number.
+// assigns their Seq), their webhook deliveries and the sequence number.
 func unsafeWrite(tx *bolt.Tx, p *plan) error {
 	projects := tx.Bucket([]byte(bucketProjects))
 	for _, d := range p.drafts {
-		if err := unsafeWriteProject(projects, d, p.raw); err != nil {
+		if err := unsafeWriteProject(projects, d, p.raw, p.secrets); err != nil {
 			return fmt.Errorf("write %s: %w", ProjectName(d.key), err)
 		}
 	}
@@ -242,13 +242,16 @@ func unsafeWrite(tx *bolt.Tx, p *plan) error {
 			return fmt.Errorf("write audit event: %w", err)
 		}
 	}
+	if err := unsafeQueueDeliveries(tx, p); err != nil {
+		return err
+	}
 	if err := tx.Bucket([]byte(bucketMeta)).Put([]byte(keySeq), u64(p.seq)); err != nil {
 		return fmt.Errorf("write sequence: %w", err)
 	}
 	return nil
 }
 
-func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte) error {
+func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte, secrets *SecretKeys) error {
 	name := []byte(d.key)
 	if d.ps == nil || d.rewrite {
 		if err := projects.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
@@ -322,7 +325,7 @@ func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte) err
 	if err := writeItems(buckets[kindMetric], &ps.metrics, dirty[kindMetric], raw); err != nil {
 		return err
 	}
-	return writeItems(buckets[kindWebhook], &ps.webhooks, dirty[kindWebhook], raw)
+	return writeWebhooks(buckets[kindWebhook], d.key, &ps.webhooks, dirty[kindWebhook], secrets)
 }
 
 // writeItems writes the records of the dirty keys of c, and deletes those

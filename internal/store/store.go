@@ -63,6 +63,10 @@ type Options struct {
 	OnCommit func(*State, *Commit)
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// SecretKeys encrypt the secrets the store must recover (webhook
+	// signing secrets; see ErrSecretKey). Without them, writing a webhook
+	// fails, and so does opening a database with encrypted secrets.
+	SecretKeys *SecretKeys
 }
 
 // Actor is who makes a change, as recorded in the audit log.
@@ -86,6 +90,9 @@ type Commit struct {
 	Revisions map[EnvRef]uint64
 	// Events are the audit events appended, in order.
 	Events []AuditEvent
+	// Deliveries are the webhook deliveries of Events the commit queued
+	// (PENDING), in order.
+	Deliveries []DeliveryRef
 }
 
 // Store is the bbolt-backed store. Its methods are safe for concurrent use.
@@ -130,8 +137,10 @@ func Open(path string, opts Options) (*Store, error) {
 		if err := unsafeInit(tx); err != nil {
 			return err
 		}
-		st, s.seq, err = unsafeLoad(tx)
-		return err
+		if st, s.seq, err = unsafeLoad(tx); err != nil {
+			return err
+		}
+		return unsafeOpenWebhookSecrets(tx, st, opts.SecretKeys)
 	})
 	if err != nil {
 		db.Close()
@@ -202,12 +211,13 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
+	plan.secrets = s.opts.SecretKeys
 	if err := s.db.Update(func(btx *bolt.Tx) error { return unsafeWrite(btx, plan) }); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	s.seq = plan.seq
 	s.state.Store(plan.state)
-	c := &Commit{State: plan.state, Revision: plan.revision, Revisions: plan.revisions, Events: plan.events}
+	c := &Commit{State: plan.state, Revision: plan.revision, Revisions: plan.revisions, Events: plan.events, Deliveries: plan.deliveries}
 	if s.opts.OnCommit != nil {
 		s.opts.OnCommit(plan.state, c)
 	}
@@ -226,6 +236,10 @@ type plan struct {
 	keys      []keyChange
 	events    []AuditEvent
 	raw       map[any][]byte // encoded values by pointer, from the Tx
+	// deliveries are the webhook deliveries unsafeWrite queued.
+	deliveries []DeliveryRef
+	// secrets seal the webhooks' secrets.
+	secrets *SecretKeys
 }
 
 // keyChange is one API key written (now != nil) or deleted (old != nil,

@@ -10,7 +10,9 @@ import (
 // never shows them and writing one changes no environment's state. They
 // share the create, update and delete operations of the other project
 // resources (etags, audit), are validated with model.ValidateWebhook, and
-// their audit events never record the secret.
+// their audit events never record the secret. Their records hold the secret
+// encrypted with Options.SecretKeys (webhook_secret.go); each commit queues
+// their deliveries (webhook_deliveries.go).
 
 // WebhookName returns the resource name of a webhook:
 // projects/{p}/webhooks/{id}.

@@ -68,55 +68,101 @@ func TestWebhookIsValidated(t *testing.T) {
 	}
 }
 
-func TestWebhookDeliveryLogKeepsTheLatest(t *testing.T) {
+// flagHook is a webhook of every flag event.
+func flagHook() *model.Webhook {
+	w := hook("ops")
+	w.Events = []string{"flag.*"}
+	return w
+}
+
+func TestWebhookDeliveriesAreQueuedByTheCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "switchyard.db")
+	s := storetest.Open(t, path, store.Options{})
+	seed(t, s)
+	update(t, s, func(tx *store.Tx) error { return tx.CreateWebhook("shop", flagHook()) })
+	c := update(t, s, func(tx *store.Tx) error {
+		return errors.Join(tx.CreateFlag("shop", &model.Flag{Key: "a", Type: model.TypeBool}), tx.CreateSegment("shop", &model.Segment{Key: "b"}))
+	})
+	want := store.DeliveryRef{Project: "shop", Webhook: "ops", Seq: 1}
+	if len(c.Deliveries) != 1 || c.Deliveries[0] != want {
+		t.Fatalf("commit deliveries %+v, want %+v (flag.create only)", c.Deliveries, want)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = storetest.Open(t, path, store.Options{})
+	active, err := s.ActiveWebhookDeliveries()
+	if err != nil || len(active) != 1 || active[0].DeliveryRef != want || !active[0].Due.Equal(c.Events[0].Time) {
+		t.Fatalf("after reopening: active %+v (%v), want %+v due at the event's time", active, err, want)
+	}
+	d, ev, ok, err := s.WebhookDeliveryJob(want)
+	if err != nil || !ok || d.State != store.DeliveryPending || d.EventSeq != c.Events[0].Seq || ev.Action != "flag.create" || d.EventID != fmt.Sprint(ev.Seq) {
+		t.Errorf("job = %+v, %+v, %v, %v; want the pending delivery of flag.create", d, ev, ok, err)
+	}
+}
+
+func TestWebhookDeliveryLogKeepsTheLatestFinished(t *testing.T) {
 	s := storetest.New(t)
-	for i := range 5 {
-		d := &store.WebhookDelivery{ID: fmt.Sprint(i), State: store.DeliveryPending}
-		if err := s.PutWebhookDelivery("shop", "ops", d, 3); err != nil {
-			t.Fatal(err)
-		}
+	seed(t, s)
+	update(t, s, func(tx *store.Tx) error { return tx.CreateWebhook("shop", flagHook()) })
+	for i := range 6 {
+		update(t, s, func(tx *store.Tx) error {
+			return tx.CreateFlag("shop", &model.Flag{Key: fmt.Sprint("f", i), Type: model.TypeBool})
+		})
+	}
+	all, err := s.WebhookDeliveries("shop", "ops", 0)
+	if err != nil || len(all) != 6 {
+		t.Fatalf("log = %d deliveries, %v; want 6", len(all), err)
+	}
+	// The oldest stays unfinished; the five others are delivered.
+	for i := len(all) - 2; i >= 0; i-- {
+		d := all[i]
 		d.State = store.DeliveryDelivered
-		if err := s.PutWebhookDelivery("shop", "ops", d, 3); err != nil {
-			t.Fatal(err)
+		if ok, err := s.PutWebhookDelivery("shop", "ops", &d, 3); err != nil || !ok {
+			t.Fatalf("PutWebhookDelivery = %v, %v", ok, err)
 		}
 	}
 	got, err := s.WebhookDeliveries("shop", "ops", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	var states []string
 	for _, d := range got {
-		if d.State != store.DeliveryDelivered {
-			t.Errorf("delivery %s is %s, want its last state", d.ID, d.State)
-		}
-		ids = append(ids, d.ID)
+		states = append(states, fmt.Sprint(d.Seq, d.State))
 	}
-	if fmt.Sprint(ids) != "[4 3 2]" {
-		t.Errorf("log = %v, want the 3 latest, newest first", ids)
+	if fmt.Sprint(states) != "[6DELIVERED 5DELIVERED 4DELIVERED 1PENDING]" {
+		t.Errorf("log = %v, want the 3 latest finished and the unfinished, newest first", states)
 	}
-	if got, _ := s.WebhookDeliveries("shop", "ops", 1); len(got) != 1 || got[0].ID != "4" {
+	if got, _ := s.WebhookDeliveries("shop", "ops", 1); len(got) != 1 || got[0].Seq != 6 {
 		t.Errorf("log limited to 1 = %+v, want the newest", got)
+	}
+	gone := all[1]
+	gone.ID = "another"
+	if ok, err := s.PutWebhookDelivery("shop", "ops", &gone, 3); err != nil || ok {
+		t.Errorf("PutWebhookDelivery(unknown id) = %v, %v; want false, nothing written", ok, err)
 	}
 }
 
-func TestWebhookDeliveryLogIsDeleted(t *testing.T) {
+func TestWebhookDeliveryLogIsDeletedWithItsWebhook(t *testing.T) {
 	cases := []struct {
-		name, webhook string
+		name   string
+		delete func(tx *store.Tx) error
 	}{
-		{"one webhook", "ops"},
-		{"the whole project", ""},
+		{"the webhook", func(tx *store.Tx) error { return tx.DeleteWebhook("shop", "ops", "") }},
+		{"the project", func(tx *store.Tx) error { return tx.DeleteProject("shop", "") }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := storetest.New(t)
-			if err := s.PutWebhookDelivery("shop", "ops", &store.WebhookDelivery{ID: "1"}, 10); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.DeleteWebhookDeliveries("shop", tc.webhook); err != nil {
-				t.Fatal(err)
-			}
+			seed(t, s)
+			update(t, s, func(tx *store.Tx) error { return tx.CreateWebhook("shop", flagHook()) })
+			update(t, s, func(tx *store.Tx) error { return tx.CreateFlag("shop", &model.Flag{Key: "a", Type: model.TypeBool}) })
+			update(t, s, tc.delete)
 			if got, err := s.WebhookDeliveries("shop", "ops", 0); err != nil || len(got) != 0 {
 				t.Errorf("log after deletion = %+v, %v; want empty", got, err)
+			}
+			if active, err := s.ActiveWebhookDeliveries(); err != nil || len(active) != 0 {
+				t.Errorf("active after deletion = %+v, %v; want none", active, err)
 			}
 		})
 	}

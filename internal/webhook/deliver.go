@@ -22,86 +22,123 @@ const userAgent = "Switchyard-Webhooks/1"
 // maxErrorBody bounds what of a failed answer's body the log keeps.
 const maxErrorBody = 200
 
-// attempt POSTs j to its webhook as the webhook is now (its URL and
-// secret may have changed since the event), logs the attempt, and
-// schedules the next one when the failure is worth retrying.
-func (d *Dispatcher) attempt(ctx context.Context, j *job) {
-	w, ok := d.current(j)
-	if !ok {
-		return // deleted or disabled: nothing to log it in, or nothing wanted
+// deliver makes the next attempt of a delivery: it POSTs the event to its
+// webhook as the webhook is now (its URL and secret may have changed since
+// the event), logs the attempt, and schedules the next one when the
+// failure is worth retrying within the retry horizon. An attempt cut
+// short by the end of Run is not logged: the delivery stays as it was.
+func (d *Dispatcher) deliver(ctx context.Context, ref store.DeliveryRef) {
+	rec, ev, ok, err := d.store.WebhookDeliveryJob(ref)
+	now := time.Now().UTC()
+	switch {
+	case ok && rec.Active() && errors.Is(err, store.ErrNotFound):
+		rec.State, rec.NextRetry, rec.UpdateTime = store.DeliveryFailed, nil, now
+		rec.LastError = "the event is missing from the audit log"
+		d.write(ref, &rec)
+		d.finish(ref)
+		return
+	case err != nil:
+		d.log.Error("webhook delivery", "project", ref.Project, "webhook", ref.Webhook, "err", err)
+		d.finish(ref)
+		return
+	case !ok || !rec.Active():
+		d.finish(ref) // gone with its webhook, or finished
+		return
 	}
-	if j.body == nil {
-		body, err := eventOf(j.event, d.opts.MaxDataBytes)
-		if err != nil {
-			j.rec.State, j.rec.LastError = store.DeliveryFailed, fmt.Sprintf("encode the event: %v", err)
-			d.write(j)
-			return
-		}
-		j.body = body
+	w, ok := d.current(ref)
+	if !ok {
+		rec.State, rec.NextRetry, rec.UpdateTime = store.DeliveryAbandoned, nil, now
+		rec.LastError = "the webhook was disabled"
+		d.write(ref, &rec)
+		d.finish(ref)
+		return
+	}
+	body, err := eventOf(ev, d.opts.MaxDataBytes)
+	if err != nil {
+		rec.State, rec.NextRetry, rec.UpdateTime = store.DeliveryFailed, nil, now
+		rec.LastError = fmt.Sprintf("encode the event: %v", err)
+		d.write(ref, &rec)
+		d.finish(ref)
+		return
 	}
 	start := time.Now()
-	code, err := d.post(ctx, w, j)
+	code, err := d.post(ctx, w, &rec, body)
+	if ctx.Err() != nil {
+		return // cut short by the end of Run: the next Run makes it again
+	}
 	a := store.WebhookAttempt{Time: start.UTC(), StatusCode: code, Duration: time.Since(start)}
 	if err != nil {
 		a.Error = err.Error()
 	}
-	j.rec.Attempts = append(j.rec.Attempts, a)
-	j.rec.UpdateTime = time.Now().UTC()
-	j.rec.NextRetry = nil
+	rec.Attempts = append(rec.Attempts, a)
+	rec.UpdateTime = time.Now().UTC()
+	rec.NextRetry = nil
+	var next time.Time
 	switch {
 	case err == nil:
-		j.rec.State, j.rec.LastError = store.DeliveryDelivered, ""
-	case ctx.Err() != nil:
-		j.rec.State, j.rec.LastError = store.DeliveryAbandoned, "the server stopped during the attempt: "+a.Error
-	case !retryable(code) || len(j.rec.Attempts) >= d.opts.MaxAttempts:
-		j.rec.State, j.rec.LastError = store.DeliveryFailed, a.Error
+		rec.State, rec.LastError = store.DeliveryDelivered, ""
+	case errors.Is(err, ErrPrivateTarget) || !retryable(code):
+		rec.State, rec.LastError = store.DeliveryFailed, a.Error
 	default:
-		wait := d.backoff(len(j.rec.Attempts))
-		next := j.rec.UpdateTime.Add(wait)
-		j.rec.State, j.rec.LastError, j.rec.NextRetry = store.DeliveryRetrying, a.Error, &next
-		// Logged before the timer starts, so that the retry's record
-		// never comes first.
-		d.write(j)
-		if d.retry(j, wait) {
-			return
+		next = rec.UpdateTime.Add(d.backoff(len(rec.Attempts)))
+		if horizon := rec.CreateTime.Add(d.opts.RetryHorizon); next.After(horizon) {
+			rec.State = store.DeliveryFailed
+			rec.LastError = fmt.Sprintf("%s; gave up after %d attempts: the retry horizon of %s has passed", a.Error, len(rec.Attempts), d.opts.RetryHorizon)
+			next = time.Time{}
+		} else {
+			rec.State, rec.LastError, rec.NextRetry = store.DeliveryRetrying, a.Error, &next
 		}
-		j.rec.State, j.rec.NextRetry = store.DeliveryAbandoned, nil
-		j.rec.LastError = a.Error + "; the server stopped before the next attempt"
 	}
-	d.write(j)
+	// Logged before the retry is scheduled, so that the retry reads it.
+	if !d.write(ref, &rec) || next.IsZero() {
+		d.finish(ref)
+		return
+	}
+	d.reschedule(ref, next)
 }
 
-// current returns the webhook of j as the store holds it now; ok is false
-// when it was deleted or disabled.
-func (d *Dispatcher) current(j *job) (*model.Webhook, bool) {
-	ps, ok := d.store.State().Project(j.project)
+// current returns the webhook of a delivery as the store holds it now; ok
+// is false when it was deleted or disabled.
+func (d *Dispatcher) current(ref store.DeliveryRef) (*model.Webhook, bool) {
+	ps, ok := d.store.State().Project(ref.Project)
 	if !ok {
 		return nil, false
 	}
-	w, _, ok := ps.Webhook(j.webhook)
+	w, _, ok := ps.Webhook(ref.Webhook)
 	if !ok || w.Disabled {
 		return nil, false
 	}
 	return w, true
 }
 
+// write stores a delivery's record in its webhook's log; it reports false
+// when the delivery is gone with its webhook (or on a write error, which
+// it logs).
+func (d *Dispatcher) write(ref store.DeliveryRef, rec *store.WebhookDelivery) bool {
+	ok, err := d.store.PutWebhookDelivery(ref.Project, ref.Webhook, rec, d.opts.Keep)
+	if err != nil {
+		d.log.Error("webhook delivery log", "project", ref.Project, "webhook", ref.Webhook, "err", err)
+	}
+	return ok
+}
+
 // post sends one signed request and returns the answer's status. An
 // answer other than 2xx is an error.
-func (d *Dispatcher) post(ctx context.Context, w *model.Webhook, j *job) (int, error) {
+func (d *Dispatcher) post(ctx context.Context, w *model.Webhook, rec *store.WebhookDelivery, body []byte) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(j.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Errorf("build request: %w", err)
 	}
 	ts := time.Now().Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set(HeaderEvent, j.rec.EventType)
-	req.Header.Set(HeaderDelivery, j.rec.ID)
+	req.Header.Set(HeaderEvent, rec.EventType)
+	req.Header.Set(HeaderDelivery, rec.ID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(HeaderSignature, Signature(w.Secret, ts, j.body))
-	resp, err := d.opts.Client.Do(req)
+	req.Header.Set(HeaderSignature, Signature(w.Secret, ts, body))
+	resp, err := d.client.Do(req)
 	if err != nil {
 		// Without the URL, which may carry a token.
 		var uerr *url.Error
@@ -127,4 +164,16 @@ func (d *Dispatcher) post(ctx context.Context, w *model.Webhook, j *job) (int, e
 // answer) is worth another: network errors, 429 and 5xx.
 func retryable(code int) bool {
 	return code == 0 || code == http.StatusTooManyRequests || code >= 500
+}
+
+// Redeliver starts a new delivery, with a new id and attempts of its own,
+// of the event a finished delivery of a webhook delivered, and schedules
+// it now. It fails as store.RedeliverWebhookDelivery does.
+func (d *Dispatcher) Redeliver(project, webhook, id string) (store.WebhookDelivery, error) {
+	rec, err := d.store.RedeliverWebhookDelivery(project, webhook, id)
+	if err != nil {
+		return store.WebhookDelivery{}, err
+	}
+	d.schedule(store.DeliveryRef{Project: project, Webhook: webhook, Seq: rec.Seq}, time.Now())
+	return rec, nil
 }

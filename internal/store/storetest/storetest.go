@@ -18,11 +18,15 @@ func New(t testing.TB) *store.Store {
 	return Open(t, filepath.Join(t.TempDir(), "switchyard.db"), store.Options{})
 }
 
-// Open opens the store at path, failing the test on error. When the test
+// Open opens the store at path, failing the test on error; without
+// opts.SecretKeys, it uses SecretKeys. When the test
 // ends it closes the store (closing it earlier is fine) and runs bbolt's
 // consistency check on the file, failing the test on any error it reports.
 func Open(t testing.TB, path string, opts store.Options) *store.Store {
 	t.Helper()
+	if opts.SecretKeys == nil {
+		opts.SecretKeys = SecretKeys(t)
+	}
 	s, err := store.Open(path, opts)
 	if err != nil {
 		t.Fatalf("store.Open(%q) = %v", path, err)
@@ -55,4 +59,18 @@ func Check(t testing.TB, path string) {
 	if err != nil {
 		t.Errorf("check %s: %v", path, err)
 	}
+}
+
+// testKey is the secret key of the stores Open opens without one; the same
+// for every test, so that a store can be reopened.
+const testKey = "switchyard-storetest-secret-key!"
+
+// SecretKeys returns the secret key Open uses when none is given.
+func SecretKeys(t testing.TB) *store.SecretKeys {
+	t.Helper()
+	sk, err := store.NewSecretKeys([]byte(testKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sk
 }

@@ -154,9 +154,10 @@ type WebhookDelivery struct {
 	EventType string `protobuf:"bytes,3,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
 	Resource  string `protobuf:"bytes,4,opt,name=resource,proto3" json:"resource,omitempty"`
 	Revision  uint64 `protobuf:"varint,5,opt,name=revision,proto3" json:"revision,omitempty"`
-	// PENDING, RETRYING, DELIVERED, FAILED (no attempt left, or an answer
-	// not worth retrying) or ABANDONED (the server stopped, or its queue was
-	// full).
+	// PENDING (not attempted yet), RETRYING (the next attempt is due at
+	// next_retry_time), DELIVERED, FAILED (the retry horizon passed, or an
+	// answer not worth retrying) or ABANDONED (the webhook was disabled
+	// before the delivery finished).
 	State     string            `protobuf:"bytes,6,opt,name=state,proto3" json:"state,omitempty"`
 	Attempts  []*WebhookAttempt `protobuf:"bytes,7,rep,name=attempts,proto3" json:"attempts,omitempty"`
 	LastError string            `protobuf:"bytes,8,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
@@ -164,6 +165,8 @@ type WebhookDelivery struct {
 	NextRetryTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=next_retry_time,json=nextRetryTime,proto3" json:"next_retry_time,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The id of the delivery this one redelivers, if any.
+	RedeliveryOf  string `protobuf:"bytes,12,opt,name=redelivery_of,json=redeliveryOf,proto3" json:"redelivery_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -273,6 +276,13 @@ func (x *WebhookDelivery) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *WebhookDelivery) GetRedeliveryOf() string {
+	if x != nil {
+		return x.RedeliveryOf
+	}
+	return ""
 }
 
 // WebhookAttempt is one POST of a delivery.
@@ -794,6 +804,68 @@ func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
 	return nil
 }
 
+// RedeliverWebhookDeliveryRequest names a delivery of a webhook.
+type RedeliverWebhookDeliveryRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Project string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	// The webhook's id.
+	Id            string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	DeliveryId    string `protobuf:"bytes,3,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedeliverWebhookDeliveryRequest) Reset() {
+	*x = RedeliverWebhookDeliveryRequest{}
+	mi := &file_switchyard_v1_webhook_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedeliverWebhookDeliveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedeliverWebhookDeliveryRequest) ProtoMessage() {}
+
+func (x *RedeliverWebhookDeliveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_webhook_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedeliverWebhookDeliveryRequest.ProtoReflect.Descriptor instead.
+func (*RedeliverWebhookDeliveryRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_webhook_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RedeliverWebhookDeliveryRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *RedeliverWebhookDeliveryRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RedeliverWebhookDeliveryRequest) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
 var File_switchyard_v1_webhook_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_webhook_service_proto_rawDesc = "" +
@@ -810,7 +882,7 @@ const file_switchyard_v1_webhook_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xc1\x03\n" +
+	"updateTime\"\xe6\x03\n" +
 	"\x0fWebhookDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1d\n" +
@@ -827,7 +899,8 @@ const file_switchyard_v1_webhook_service_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xae\x01\n" +
+	"updateTime\x12#\n" +
+	"\rredelivery_of\x18\f \x01(\tR\fredeliveryOf\"\xae\x01\n" +
 	"\x0eWebhookAttempt\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1f\n" +
 	"\vstatus_code\x18\x02 \x01(\x05R\n" +
@@ -864,7 +937,12 @@ const file_switchyard_v1_webhook_service_proto_rawDesc = "" +
 	"\x1dListWebhookDeliveriesResponse\x12>\n" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2\x1e.switchyard.v1.WebhookDeliveryR\n" +
-	"deliveries2\xda\x06\n" +
+	"deliveries\"l\n" +
+	"\x1fRedeliverWebhookDeliveryRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1f\n" +
+	"\vdelivery_id\x18\x03 \x01(\tR\n" +
+	"deliveryId2\x9f\b\n" +
 	"\x0eWebhookService\x12\x84\x01\n" +
 	"\fListWebhooks\x12\".switchyard.v1.ListWebhooksRequest\x1a#.switchyard.v1.ListWebhooksResponse\"+\x82\xd3\xe4\x93\x02%\x12#/api/v1/projects/{project}/webhooks\x12x\n" +
 	"\n" +
@@ -872,7 +950,8 @@ const file_switchyard_v1_webhook_service_proto_rawDesc = "" +
 	"\rCreateWebhook\x12#.switchyard.v1.CreateWebhookRequest\x1a\x16.switchyard.v1.Webhook\"4\x82\xd3\xe4\x93\x02.:\awebhook\"#/api/v1/projects/{project}/webhooks\x12\x8f\x01\n" +
 	"\rUpdateWebhook\x12#.switchyard.v1.UpdateWebhookRequest\x1a\x16.switchyard.v1.Webhook\"A\x82\xd3\xe4\x93\x02;:\awebhook20/api/v1/projects/{project}/webhooks/{webhook.id}\x12~\n" +
 	"\rDeleteWebhook\x12#.switchyard.v1.DeleteWebhookRequest\x1a\x16.google.protobuf.Empty\"0\x82\xd3\xe4\x93\x02**(/api/v1/projects/{project}/webhooks/{id}\x12\xaf\x01\n" +
-	"\x15ListWebhookDeliveries\x12+.switchyard.v1.ListWebhookDeliveriesRequest\x1a,.switchyard.v1.ListWebhookDeliveriesResponse\";\x82\xd3\xe4\x93\x025\x123/api/v1/projects/{project}/webhooks/{id}/deliveriesBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\x15ListWebhookDeliveries\x12+.switchyard.v1.ListWebhookDeliveriesRequest\x1a,.switchyard.v1.ListWebhookDeliveriesResponse\";\x82\xd3\xe4\x93\x025\x123/api/v1/projects/{project}/webhooks/{id}/deliveries\x12\xc2\x01\n" +
+	"\x18RedeliverWebhookDelivery\x12..switchyard.v1.RedeliverWebhookDeliveryRequest\x1a\x1e.switchyard.v1.WebhookDelivery\"V\x82\xd3\xe4\x93\x02P:\x01*\"K/api/v1/projects/{project}/webhooks/{id}/deliveries/{delivery_id}:redeliverBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
 
 var (
 	file_switchyard_v1_webhook_service_proto_rawDescOnce sync.Once
@@ -886,37 +965,38 @@ func file_switchyard_v1_webhook_service_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_webhook_service_proto_rawDescData
 }
 
-var file_switchyard_v1_webhook_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_switchyard_v1_webhook_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_switchyard_v1_webhook_service_proto_goTypes = []any{
-	(*Webhook)(nil),                       // 0: switchyard.v1.Webhook
-	(*WebhookDelivery)(nil),               // 1: switchyard.v1.WebhookDelivery
-	(*WebhookAttempt)(nil),                // 2: switchyard.v1.WebhookAttempt
-	(*ListWebhooksRequest)(nil),           // 3: switchyard.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),          // 4: switchyard.v1.ListWebhooksResponse
-	(*GetWebhookRequest)(nil),             // 5: switchyard.v1.GetWebhookRequest
-	(*CreateWebhookRequest)(nil),          // 6: switchyard.v1.CreateWebhookRequest
-	(*UpdateWebhookRequest)(nil),          // 7: switchyard.v1.UpdateWebhookRequest
-	(*DeleteWebhookRequest)(nil),          // 8: switchyard.v1.DeleteWebhookRequest
-	(*ListWebhookDeliveriesRequest)(nil),  // 9: switchyard.v1.ListWebhookDeliveriesRequest
-	(*ListWebhookDeliveriesResponse)(nil), // 10: switchyard.v1.ListWebhookDeliveriesResponse
-	(*timestamppb.Timestamp)(nil),         // 11: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 12: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),         // 13: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                 // 14: google.protobuf.Empty
+	(*Webhook)(nil),                         // 0: switchyard.v1.Webhook
+	(*WebhookDelivery)(nil),                 // 1: switchyard.v1.WebhookDelivery
+	(*WebhookAttempt)(nil),                  // 2: switchyard.v1.WebhookAttempt
+	(*ListWebhooksRequest)(nil),             // 3: switchyard.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),            // 4: switchyard.v1.ListWebhooksResponse
+	(*GetWebhookRequest)(nil),               // 5: switchyard.v1.GetWebhookRequest
+	(*CreateWebhookRequest)(nil),            // 6: switchyard.v1.CreateWebhookRequest
+	(*UpdateWebhookRequest)(nil),            // 7: switchyard.v1.UpdateWebhookRequest
+	(*DeleteWebhookRequest)(nil),            // 8: switchyard.v1.DeleteWebhookRequest
+	(*ListWebhookDeliveriesRequest)(nil),    // 9: switchyard.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil),   // 10: switchyard.v1.ListWebhookDeliveriesResponse
+	(*RedeliverWebhookDeliveryRequest)(nil), // 11: switchyard.v1.RedeliverWebhookDeliveryRequest
+	(*timestamppb.Timestamp)(nil),           // 12: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 13: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),           // 14: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                   // 15: google.protobuf.Empty
 }
 var file_switchyard_v1_webhook_service_proto_depIdxs = []int32{
-	11, // 0: switchyard.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	11, // 1: switchyard.v1.Webhook.update_time:type_name -> google.protobuf.Timestamp
+	12, // 0: switchyard.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	12, // 1: switchyard.v1.Webhook.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 2: switchyard.v1.WebhookDelivery.attempts:type_name -> switchyard.v1.WebhookAttempt
-	11, // 3: switchyard.v1.WebhookDelivery.next_retry_time:type_name -> google.protobuf.Timestamp
-	11, // 4: switchyard.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
-	11, // 5: switchyard.v1.WebhookDelivery.update_time:type_name -> google.protobuf.Timestamp
-	11, // 6: switchyard.v1.WebhookAttempt.time:type_name -> google.protobuf.Timestamp
-	12, // 7: switchyard.v1.WebhookAttempt.duration:type_name -> google.protobuf.Duration
+	12, // 3: switchyard.v1.WebhookDelivery.next_retry_time:type_name -> google.protobuf.Timestamp
+	12, // 4: switchyard.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
+	12, // 5: switchyard.v1.WebhookDelivery.update_time:type_name -> google.protobuf.Timestamp
+	12, // 6: switchyard.v1.WebhookAttempt.time:type_name -> google.protobuf.Timestamp
+	13, // 7: switchyard.v1.WebhookAttempt.duration:type_name -> google.protobuf.Duration
 	0,  // 8: switchyard.v1.ListWebhooksResponse.webhooks:type_name -> switchyard.v1.Webhook
 	0,  // 9: switchyard.v1.CreateWebhookRequest.webhook:type_name -> switchyard.v1.Webhook
 	0,  // 10: switchyard.v1.UpdateWebhookRequest.webhook:type_name -> switchyard.v1.Webhook
-	13, // 11: switchyard.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 11: switchyard.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 12: switchyard.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> switchyard.v1.WebhookDelivery
 	3,  // 13: switchyard.v1.WebhookService.ListWebhooks:input_type -> switchyard.v1.ListWebhooksRequest
 	5,  // 14: switchyard.v1.WebhookService.GetWebhook:input_type -> switchyard.v1.GetWebhookRequest
@@ -924,14 +1004,16 @@ var file_switchyard_v1_webhook_service_proto_depIdxs = []int32{
 	7,  // 16: switchyard.v1.WebhookService.UpdateWebhook:input_type -> switchyard.v1.UpdateWebhookRequest
 	8,  // 17: switchyard.v1.WebhookService.DeleteWebhook:input_type -> switchyard.v1.DeleteWebhookRequest
 	9,  // 18: switchyard.v1.WebhookService.ListWebhookDeliveries:input_type -> switchyard.v1.ListWebhookDeliveriesRequest
-	4,  // 19: switchyard.v1.WebhookService.ListWebhooks:output_type -> switchyard.v1.ListWebhooksResponse
-	0,  // 20: switchyard.v1.WebhookService.GetWebhook:output_type -> switchyard.v1.Webhook
-	0,  // 21: switchyard.v1.WebhookService.CreateWebhook:output_type -> switchyard.v1.Webhook
-	0,  // 22: switchyard.v1.WebhookService.UpdateWebhook:output_type -> switchyard.v1.Webhook
-	14, // 23: switchyard.v1.WebhookService.DeleteWebhook:output_type -> google.protobuf.Empty
-	10, // 24: switchyard.v1.WebhookService.ListWebhookDeliveries:output_type -> switchyard.v1.ListWebhookDeliveriesResponse
-	19, // [19:25] is the sub-list for method output_type
-	13, // [13:19] is the sub-list for method input_type
+	11, // 19: switchyard.v1.WebhookService.RedeliverWebhookDelivery:input_type -> switchyard.v1.RedeliverWebhookDeliveryRequest
+	4,  // 20: switchyard.v1.WebhookService.ListWebhooks:output_type -> switchyard.v1.ListWebhooksResponse
+	0,  // 21: switchyard.v1.WebhookService.GetWebhook:output_type -> switchyard.v1.Webhook
+	0,  // 22: switchyard.v1.WebhookService.CreateWebhook:output_type -> switchyard.v1.Webhook
+	0,  // 23: switchyard.v1.WebhookService.UpdateWebhook:output_type -> switchyard.v1.Webhook
+	15, // 24: switchyard.v1.WebhookService.DeleteWebhook:output_type -> google.protobuf.Empty
+	10, // 25: switchyard.v1.WebhookService.ListWebhookDeliveries:output_type -> switchyard.v1.ListWebhookDeliveriesResponse
+	1,  // 26: switchyard.v1.WebhookService.RedeliverWebhookDelivery:output_type -> switchyard.v1.WebhookDelivery
+	20, // [20:27] is the sub-list for method output_type
+	13, // [13:20] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -948,7 +1030,7 @@ func file_switchyard_v1_webhook_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_webhook_service_proto_rawDesc), len(file_switchyard_v1_webhook_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

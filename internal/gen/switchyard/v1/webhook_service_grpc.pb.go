@@ -20,12 +20,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	WebhookService_ListWebhooks_FullMethodName          = "/switchyard.v1.WebhookService/ListWebhooks"
-	WebhookService_GetWebhook_FullMethodName            = "/switchyard.v1.WebhookService/GetWebhook"
-	WebhookService_CreateWebhook_FullMethodName         = "/switchyard.v1.WebhookService/CreateWebhook"
-	WebhookService_UpdateWebhook_FullMethodName         = "/switchyard.v1.WebhookService/UpdateWebhook"
-	WebhookService_DeleteWebhook_FullMethodName         = "/switchyard.v1.WebhookService/DeleteWebhook"
-	WebhookService_ListWebhookDeliveries_FullMethodName = "/switchyard.v1.WebhookService/ListWebhookDeliveries"
+	WebhookService_ListWebhooks_FullMethodName             = "/switchyard.v1.WebhookService/ListWebhooks"
+	WebhookService_GetWebhook_FullMethodName               = "/switchyard.v1.WebhookService/GetWebhook"
+	WebhookService_CreateWebhook_FullMethodName            = "/switchyard.v1.WebhookService/CreateWebhook"
+	WebhookService_UpdateWebhook_FullMethodName            = "/switchyard.v1.WebhookService/UpdateWebhook"
+	WebhookService_DeleteWebhook_FullMethodName            = "/switchyard.v1.WebhookService/DeleteWebhook"
+	WebhookService_ListWebhookDeliveries_FullMethodName    = "/switchyard.v1.WebhookService/ListWebhookDeliveries"
+	WebhookService_RedeliverWebhookDelivery_FullMethodName = "/switchyard.v1.WebhookService/RedeliverWebhookDelivery"
 )
 
 // WebhookServiceClient is the client API for WebhookService service.
@@ -42,8 +43,11 @@ const (
 // X-Switchyard-Delivery (the same across attempts), X-Switchyard-Timestamp
 // (Unix seconds) and X-Switchyard-Signature: "sha256=" and the hex
 // HMAC-SHA256, keyed by the webhook's secret, of the timestamp, "." and the
-// body. Network errors, 429 and 5xx answers are retried with exponential
-// backoff and jitter, a bounded number of times.
+// body. Deliveries are durable: each is written with its event, survives
+// restarts and crashes, and is made at least once (a receiver drops
+// duplicates by X-Switchyard-Delivery). Network errors, 429 and 5xx
+// answers are retried with exponential backoff and full jitter until the
+// server's retry horizon (default 24 h) has passed.
 type WebhookServiceClient interface {
 	// ListWebhooks lists a project's webhooks (never their secrets).
 	ListWebhooks(ctx context.Context, in *ListWebhooksRequest, opts ...grpc.CallOption) (*ListWebhooksResponse, error)
@@ -61,6 +65,11 @@ type WebhookServiceClient interface {
 	// ListWebhookDeliveries returns a webhook's latest deliveries, newest
 	// first, with every attempt.
 	ListWebhookDeliveries(ctx context.Context, in *ListWebhookDeliveriesRequest, opts ...grpc.CallOption) (*ListWebhookDeliveriesResponse, error)
+	// RedeliverWebhookDelivery delivers the event of a finished delivery
+	// again, as a new delivery (a new id and attempts of its own, its
+	// redelivery_of naming the first), and returns it, PENDING. A delivery
+	// still PENDING or RETRYING is refused (FAILED_PRECONDITION).
+	RedeliverWebhookDelivery(ctx context.Context, in *RedeliverWebhookDeliveryRequest, opts ...grpc.CallOption) (*WebhookDelivery, error)
 }
 
 type webhookServiceClient struct {
@@ -131,6 +140,16 @@ func (c *webhookServiceClient) ListWebhookDeliveries(ctx context.Context, in *Li
 	return out, nil
 }
 
+func (c *webhookServiceClient) RedeliverWebhookDelivery(ctx context.Context, in *RedeliverWebhookDeliveryRequest, opts ...grpc.CallOption) (*WebhookDelivery, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WebhookDelivery)
+	err := c.cc.Invoke(ctx, WebhookService_RedeliverWebhookDelivery_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WebhookServiceServer is the server API for WebhookService service.
 // All implementations must embed UnimplementedWebhookServiceServer
 // for forward compatibility.
@@ -145,8 +164,11 @@ func (c *webhookServiceClient) ListWebhookDeliveries(ctx context.Context, in *Li
 // X-Switchyard-Delivery (the same across attempts), X-Switchyard-Timestamp
 // (Unix seconds) and X-Switchyard-Signature: "sha256=" and the hex
 // HMAC-SHA256, keyed by the webhook's secret, of the timestamp, "." and the
-// body. Network errors, 429 and 5xx answers are retried with exponential
-// backoff and jitter, a bounded number of times.
+// body. Deliveries are durable: each is written with its event, survives
+// restarts and crashes, and is made at least once (a receiver drops
+// duplicates by X-Switchyard-Delivery). Network errors, 429 and 5xx
+// answers are retried with exponential backoff and full jitter until the
+// server's retry horizon (default 24 h) has passed.
 type WebhookServiceServer interface {
 	// ListWebhooks lists a project's webhooks (never their secrets).
 	ListWebhooks(context.Context, *ListWebhooksRequest) (*ListWebhooksResponse, error)
@@ -164,6 +186,11 @@ type WebhookServiceServer interface {
 	// ListWebhookDeliveries returns a webhook's latest deliveries, newest
 	// first, with every attempt.
 	ListWebhookDeliveries(context.Context, *ListWebhookDeliveriesRequest) (*ListWebhookDeliveriesResponse, error)
+	// RedeliverWebhookDelivery delivers the event of a finished delivery
+	// again, as a new delivery (a new id and attempts of its own, its
+	// redelivery_of naming the first), and returns it, PENDING. A delivery
+	// still PENDING or RETRYING is refused (FAILED_PRECONDITION).
+	RedeliverWebhookDelivery(context.Context, *RedeliverWebhookDeliveryRequest) (*WebhookDelivery, error)
 	mustEmbedUnimplementedWebhookServiceServer()
 }
 
@@ -191,6 +218,9 @@ func (UnimplementedWebhookServiceServer) DeleteWebhook(context.Context, *DeleteW
 }
 func (UnimplementedWebhookServiceServer) ListWebhookDeliveries(context.Context, *ListWebhookDeliveriesRequest) (*ListWebhookDeliveriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListWebhookDeliveries not implemented")
+}
+func (UnimplementedWebhookServiceServer) RedeliverWebhookDelivery(context.Context, *RedeliverWebhookDeliveryRequest) (*WebhookDelivery, error) {
+	return nil, status.Error(codes.Unimplemented, "method RedeliverWebhookDelivery not implemented")
 }
 func (UnimplementedWebhookServiceServer) mustEmbedUnimplementedWebhookServiceServer() {}
 func (UnimplementedWebhookServiceServer) testEmbeddedByValue()                        {}
@@ -321,6 +351,24 @@ func _WebhookService_ListWebhookDeliveries_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WebhookService_RedeliverWebhookDelivery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RedeliverWebhookDeliveryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WebhookServiceServer).RedeliverWebhookDelivery(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WebhookService_RedeliverWebhookDelivery_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WebhookServiceServer).RedeliverWebhookDelivery(ctx, req.(*RedeliverWebhookDeliveryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WebhookService_ServiceDesc is the grpc.ServiceDesc for WebhookService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -351,6 +399,10 @@ var WebhookService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListWebhookDeliveries",
 			Handler:    _WebhookService_ListWebhookDeliveries_Handler,
+		},
+		{
+			MethodName: "RedeliverWebhookDelivery",
+			Handler:    _WebhookService_RedeliverWebhookDelivery_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
