@@ -91,7 +91,7 @@ const stringSetThreshold = 8
 // reads are filled; values of other types, unparseable versions and
 // non-instants never match and are dropped at compile time.
 type condition struct {
-	attr     string
+	attr     attrRef
 	op       opcode
 	negate   bool
 	strs     []string
@@ -115,9 +115,9 @@ func (c *condition) holds(ctx *Context) bool {
 		}
 		return c.negate
 	case opExists:
-		return (ctx.lookup(c.attr) != nil) != c.negate
+		return (ctx.resolve(&c.attr) != nil) != c.negate
 	}
-	v := ctx.lookup(c.attr)
+	v := ctx.resolve(&c.attr)
 	if v == nil {
 		return false
 	}
@@ -135,8 +135,8 @@ func (c *condition) holds(ctx *Context) bool {
 	return found != c.negate
 }
 
-// test reports whether the positive operator holds for one scalar value
-// and any of the condition's values.
+// test reports whether the positive operator holds for one value and any
+// of the condition's values; it never holds for an object or an array.
 func (c *condition) test(v *value) bool {
 	switch c.op {
 	case opIn:
@@ -267,7 +267,11 @@ func compileCondition(m model.Condition, seg func(key string) (*segment, error))
 	if !ok {
 		return condition{}, fmt.Errorf("unknown operator %q", m.Op)
 	}
-	c := condition{attr: m.Attribute, op: op, negate: negate}
+	attr, err := compileRef(m.Attribute)
+	if err != nil {
+		return condition{}, fmt.Errorf("attribute: %w", err)
+	}
+	c := condition{attr: attr, op: op, negate: negate}
 	for i, raw := range m.Values {
 		s, isString := raw.(string)
 		n, isNumber := number(raw)
