@@ -1,9 +1,11 @@
 package eval
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -144,6 +146,15 @@ func checkDecodeMatchesMap(t *testing.T, data []byte) {
 		}
 		return
 	}
+	var ce *ContextError
+	if errors.As(err, &ce) && ce.Reason == tooDeep {
+		// Documented: refused wherever it nests too deep, even in a value
+		// a later duplicate name replaces.
+		if d := jsonDepth(t, data); d <= MaxDepth {
+			t.Fatalf("DecodeContextJSON(%q) = %v, but it nests only %d levels", data, err, d)
+		}
+		return
+	}
 	want := ContextFromMap(m)
 	if len(m) > MaxAttributes || want.attributeErr() != nil {
 		if err == nil && want.attributeErr() != nil {
@@ -156,6 +167,28 @@ func checkDecodeMatchesMap(t *testing.T, data []byte) {
 	}
 	if dump(&got) != dump(&want) {
 		t.Fatalf("DecodeContextJSON(%q) = %s; ContextFromMap gives %s", data, dump(&got), dump(&want))
+	}
+}
+
+// jsonDepth returns how deep valid JSON data nests objects and arrays.
+func jsonDepth(t *testing.T, data []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	depth, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return deepest
+		}
+		if err != nil {
+			t.Fatalf("jsonDepth(%q): %v", data, err)
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
 	}
 }
 
@@ -177,6 +210,8 @@ func decodeSeeds() []string {
 		`{"user":{"plan":"pro","org":{"id":42,"tags":["x",null,{"y":1}]},"plan":null},"a/b":{"m~n":"x"}}`,
 		`{"u":{"a":{"b":{"c":{"d":{"e":{"f":[[[{"g":1}]]]}}}}}}}`,
 		`{"o":{"b":1,"a":2,"b":null,"a":3,"c":{}}}`,
+		`{"a":` + nestedJSON(MaxDepth) + `,"a":1}`,
+		`{"a":[` + nestedJSON(MaxDepth-2) + `]}`,
 		`{"s":"\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t"}`,
 		"{\"s\":\"\xff\"}",
 		`{"a":1,"a":null,"a":"x"}`,
