@@ -85,6 +85,7 @@ func TestDeepContextRefused(t *testing.T) {
 	}{
 		{"OFREP", "POST", "/ofrep/v1/evaluate/flags/plan", "X-API-Key", `{"context":` + deep + `}`},
 		{"OFREP bulk", "POST", "/ofrep/v1/evaluate/flags", "X-API-Key", `{"context":` + deep + `}`},
+		{"OFREP deeper than encoding/json goes", "POST", "/ofrep/v1/evaluate/flags/plan", "X-API-Key", `{"context":` + deepJSON(3*levels) + `}`},
 		{"REST evaluate", "POST", "/api/v1/evaluate", "Authorization", `{"flag":"plan","context":` + deep + `}`},
 		{"REST evaluate batch", "POST", "/api/v1/evaluate:batch", "Authorization", `{"context":` + deep + `}`},
 		{"availability POST", "POST", "/api/v1/components/ios-app/availability", "X-API-Key", `{"current_version":"2.2.0","context":` + deep + `}`},
@@ -105,7 +106,7 @@ func TestDeepContextRefused(t *testing.T) {
 	rpc := rpcContext(key)
 	evalClient := pb.NewEvaluationServiceClient(ts.conn)
 	availClient := pb.NewAvailabilityServiceClient(ts.conn)
-	for _, n := range []int{100, levels} {
+	for _, n := range []int{100, levels, 3 * levels} {
 		ctx := deepStruct(n)
 		grpcCalls := []struct {
 			name string

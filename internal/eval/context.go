@@ -2,6 +2,7 @@ package eval
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -26,6 +27,10 @@ const MaxDepth = 64
 
 // tooDeep is the reason given for a context nested deeper than MaxDepth.
 const tooDeep = "nests objects and arrays more than 64 levels deep (the limit)"
+
+// ErrTooDeep is what the *ContextError of DecodeContextJSON unwraps to for
+// a context nested deeper than MaxDepth.
+var ErrTooDeep = errors.New(tooDeep)
 
 // inlineAttributes is how many attributes a Context holds without
 // allocating.
@@ -525,7 +530,12 @@ type ContextError struct {
 	Attribute string
 	// Reason says what is wrong.
 	Reason string
+	// err is what the error unwraps to: ErrTooDeep, or nil.
+	err error
 }
+
+// Unwrap returns ErrTooDeep for a context nested too deep, otherwise nil.
+func (e *ContextError) Unwrap() error { return e.err }
 
 // Error implements error.
 func (e *ContextError) Error() string {

@@ -44,7 +44,7 @@ type decoder struct {
 
 // tooDeep returns the error for nesting deeper than MaxDepth.
 func (d *decoder) tooDeep() error {
-	return &ContextError{Attribute: d.attr, Reason: tooDeep}
+	return &ContextError{Attribute: d.attr, Reason: tooDeep, err: ErrTooDeep}
 }
 
 func (d *decoder) syntaxError(what string) error {

@@ -97,7 +97,7 @@ func nestedJSON(levels int) string {
 func TestDecodeContextJSONDepthError(t *testing.T) {
 	_, err := DecodeContextJSON([]byte(`{"targetingKey":"u","ok":{"a":1},"prefs":{"b":` + nestedJSON(MaxDepth) + `}}`))
 	var ce *ContextError
-	if !errors.As(err, &ce) || ce.Attribute != "prefs" ||
+	if !errors.As(err, &ce) || ce.Attribute != "prefs" || !errors.Is(err, ErrTooDeep) ||
 		ce.Error() != `invalid context: attribute "prefs": nests objects and arrays more than 64 levels deep (the limit)` {
 		t.Errorf("DecodeContextJSON nested too deep: %v", err)
 	}
