@@ -44,7 +44,10 @@ func unitBucket(salt string, bucketBy *attrRef, ctx *Context) (bucket uint32, ok
 // prefixBucket is unitBucket with the salt hashed already: h is
 // saltPrefix(salt).
 func prefixBucket(h murmur32, bucketBy *attrRef, ctx *Context) (bucket uint32, ok bool) {
-	v := ctx.resolve(bucketBy)
+	v := ctx.lookup(bucketBy.name) // see descend
+	if bucketBy.path != nil {
+		v = v.descend(bucketBy.path)
+	}
 	if v == nil {
 		return 0, false
 	}

@@ -106,18 +106,21 @@ type condition struct {
 
 // holds evaluates the condition against ctx (DESIGN §3 "Conditions").
 func (c *condition) holds(ctx *Context) bool {
-	switch c.op {
-	case opInSegment:
+	if c.op == opInSegment {
 		for _, s := range c.segments {
 			if s.contains(ctx) {
 				return !c.negate
 			}
 		}
 		return c.negate
-	case opExists:
-		return (ctx.resolve(&c.attr) != nil) != c.negate
 	}
-	v := ctx.resolve(&c.attr)
+	v := ctx.lookup(c.attr.name) // see descend
+	if c.attr.path != nil {
+		v = v.descend(c.attr.path)
+	}
+	if c.op == opExists {
+		return (v != nil) != c.negate
+	}
 	if v == nil {
 		return false
 	}

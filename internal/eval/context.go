@@ -290,12 +290,20 @@ func (c *Context) lookup(name string) *value {
 	return nil
 }
 
-// resolve returns the value r refers to, or nil when it is absent: a
-// pointer through a missing key or anything but an object is absent. It
-// does not allocate.
-func (c *Context) resolve(r *attrRef) *value {
-	v := c.lookup(r.name)
-	for _, k := range r.path {
+// descend returns the value path leads to from v through nested objects,
+// or nil when a key is missing or a value on the way is not an object (a
+// pointer through an array, string or null is absent). The value an
+// attrRef r refers to in a context c is
+//
+//	v := c.lookup(r.name)
+//	if r.path != nil {
+//		v = v.descend(r.path)
+//	}
+//
+// spelled out where it is used, so that lookup inlines there and a plain
+// name costs one lookup, as before pointers existed. It does not allocate.
+func (v *value) descend(path []string) *value {
+	for _, k := range path {
 		v = v.member(k)
 	}
 	return v

@@ -163,7 +163,7 @@ func (d *decoder) member(c *Context, name string) error {
 
 // value decodes the value at d.pos, nesting at depth (the context object
 // is level 1, so an attribute is at level 2). An array or object inside an
-// array is validated and skipped: it keeps no content (see value).
+// array is validated and skipped: it keeps no content (see type value).
 func (d *decoder) value(depth int, inArray bool) (value, error) {
 	switch d.peek() {
 	case '{':

@@ -24,7 +24,10 @@ func (f *flag) unit(ctx *Context) (string, bool) {
 	if f != nil {
 		by = &f.t.bucketBy
 	}
-	v := ctx.resolve(by)
+	v := ctx.lookup(by.name) // see descend
+	if by.path != nil {
+		v = v.descend(by.path)
+	}
 	if v == nil {
 		return "", false
 	}
