@@ -235,3 +235,38 @@ func BenchmarkSegmentSize(b *testing.B) {
 		})
 	}
 }
+
+// nestedDoc reads nested attributes through JSON Pointers: a rule on two of
+// them and a rollout bucketed by a third.
+const nestedDoc = `{"version": 1, "project": "p", "environments": ["production"],
+  "flags": [{"key": "nested", "type": "bool", "environments": {"production": {"enabled": true, "bucket_by": "/user/org/id",
+    "rules": [{"id": "gold", "conditions": [{"attribute": "/user/plan", "op": "in", "values": ["pro"]},
+      {"attribute": "/user/org/tier", "op": "in", "values": ["gold"]}], "serve": {"variant": "on"}}],
+    "default": {"rollout": [{"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}}}}]}`
+
+// BenchmarkEvaluateNested evaluates a flag whose rule and rollout read
+// nested attributes; like every evaluation, it must not allocate.
+func BenchmarkEvaluateNested(b *testing.B) {
+	doc, err := model.Parse([]byte(nestedDoc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rs := compile(b, doc, nil)
+	r := rand.New(rand.NewPCG(1, 2))
+	ctxs := make([]eval.Context, numContexts)
+	plans, tiers := []string{"free", "pro"}, []string{"silver", "gold"}
+	for i := range ctxs {
+		ctxs[i].SetTargetingKey(fmt.Sprintf("user-%d", r.Uint32())).Set("user", map[string]any{
+			"plan": plans[r.IntN(2)],
+			"org":  map[string]any{"id": fmt.Sprintf("org-%d", r.IntN(100)), "tier": tiers[r.IntN(2)]},
+		})
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if res := rs.Evaluate("nested", &ctxs[i%numContexts]); res.ErrorCode != "" {
+			b.Fatalf("Evaluate = %+v", res)
+		}
+		i++
+	}
+}

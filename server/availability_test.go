@@ -184,7 +184,7 @@ func TestAvailabilityQuery(t *testing.T) {
 		{"a query string is a string, never a number", `current_version=2.0.0&context.targetingKey=u&context.os_major=17`, 200, "2.3.1 default "},
 		{"context.x overrides the JSON", `current_version=2.0.0&context={"os_major":17}&context.os_major=x`, 200, "2.3.1 default "},
 		{"repeated context.x is an array", `current_version=2.0.0&context.tags=alpha&context.tags=beta`, 200, "2.2.0 tags "},
-		{"object attribute", `current_version=2.0.0&context={"device":{"os":"ios"}}`, 400, "  INVALID_CONTEXT"},
+		{"object attribute", `current_version=2.0.0&context={"device":{"os":"ios"}}`, 200, "2.3.1 default "},
 		{"non-string targeting key", `current_version=2.0.0&context={"targetingKey":7}`, 400, "  INVALID_CONTEXT"},
 		{"malformed context JSON", `current_version=2.0.0&context={`, 400, "  INVALID_CONTEXT"},
 		{"empty context", `current_version=2.0.0`, 200, "2.3.1 default "},

@@ -69,7 +69,10 @@ func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateB
 	return resp, nil
 }
 
-// contextFromStruct turns a protobuf Struct into an evaluation context.
+// contextFromStruct turns a protobuf Struct into an evaluation context. A
+// context with more than eval.MaxAttributes attributes, or nesting objects
+// and lists deeper than eval.MaxDepth (the Struct itself being the first
+// level), is refused as an invalid argument naming the attribute.
 func contextFromStruct(dst *eval.Context, st *structpb.Struct) error {
 	n := len(st.GetFields())
 	if _, ok := st.GetFields()[eval.TargetingKeyAttribute]; ok {
@@ -77,6 +80,11 @@ func contextFromStruct(dst *eval.Context, st *structpb.Struct) error {
 	}
 	if n > eval.MaxAttributes {
 		return invalidField("context", "has %d attributes, more than the limit of %d", n, eval.MaxAttributes)
+	}
+	for k, v := range st.GetFields() {
+		if tooDeep(v, 2) {
+			return invalidField("context."+k, "nests objects and arrays more than %d levels deep (the limit)", eval.MaxDepth)
+		}
 	}
 	m := make(map[string]any, len(st.GetFields()))
 	for k, v := range st.GetFields() {
@@ -86,6 +94,32 @@ func contextFromStruct(dst *eval.Context, st *structpb.Struct) error {
 	// INVALID_CONTEXT in the result, as DESIGN §3 says.
 	*dst = eval.ContextFromMap(m)
 	return nil
+}
+
+// tooDeep reports whether v, nesting at depth, holds a struct or list
+// deeper than eval.MaxDepth. It looks no deeper than that.
+func tooDeep(v *structpb.Value, depth int) bool {
+	switch k := v.GetKind().(type) {
+	case *structpb.Value_StructValue:
+		if depth > eval.MaxDepth {
+			return true
+		}
+		for _, f := range k.StructValue.GetFields() {
+			if tooDeep(f, depth+1) {
+				return true
+			}
+		}
+	case *structpb.Value_ListValue:
+		if depth > eval.MaxDepth {
+			return true
+		}
+		for _, e := range k.ListValue.GetValues() {
+			if tooDeep(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // resultCache holds the result messages of one ruleset. A result depends

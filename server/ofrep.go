@@ -296,7 +296,8 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 
 // decodeOFREPContext decodes the "context" member of an OFREP request
 // body into ctx. An empty body or a body without context is the empty
-// context.
+// context. A context nested deeper than eval.MaxDepth is an error naming
+// the limit, even one too deep for encoding/json.
 func decodeOFREPContext(body []byte, ctx *eval.Context) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -304,8 +305,9 @@ func decodeOFREPContext(body []byte, ctx *eval.Context) error {
 	}
 	const prefix = `{"context":`
 	if bytes.HasPrefix(trimmed, []byte(prefix)) && trimmed[len(trimmed)-1] == '}' {
-		if err := ctx.DecodeJSON(trimmed[len(prefix) : len(trimmed)-1]); err == nil {
-			return nil
+		err := ctx.DecodeJSON(trimmed[len(prefix) : len(trimmed)-1])
+		if err == nil || errors.Is(err, eval.ErrTooDeep) {
+			return err
 		}
 	}
 	var req struct {

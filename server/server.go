@@ -157,6 +157,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	s.webhooks = webhook.New(log, st, o.webhooks)
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxBodyBytes),
+		grpc.ForceServerCodecV2(newContextCodec()),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	)

@@ -33,18 +33,21 @@ func scale(h uint32) uint32 {
 	return uint32((uint64(h) * model.RolloutTotal) >> 32)
 }
 
-// unitBucket returns the bucket of the context's unit: the value of the
-// attribute bucketBy, which must be a string or an integral number of
+// unitBucket returns the bucket of the context's unit: the value bucketBy
+// refers to, which must be a string or an integral number of
 // magnitude below 2^53 (hashed in plain decimal). ok is false when there is
 // no such unit.
-func unitBucket(salt, bucketBy string, ctx *Context) (bucket uint32, ok bool) {
+func unitBucket(salt string, bucketBy *attrRef, ctx *Context) (bucket uint32, ok bool) {
 	return prefixBucket(saltPrefix(salt), bucketBy, ctx)
 }
 
 // prefixBucket is unitBucket with the salt hashed already: h is
 // saltPrefix(salt).
-func prefixBucket(h murmur32, bucketBy string, ctx *Context) (bucket uint32, ok bool) {
-	v := ctx.lookup(bucketBy)
+func prefixBucket(h murmur32, bucketBy *attrRef, ctx *Context) (bucket uint32, ok bool) {
+	v := ctx.lookup(bucketBy.name) // see descend
+	if bucketBy.path != nil {
+		v = v.descend(bucketBy.path)
+	}
 	if v == nil {
 		return 0, false
 	}

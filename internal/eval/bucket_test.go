@@ -46,9 +46,15 @@ func TestBucketDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { Bucket(long, long) }); n != 0 {
 		t.Errorf("Bucket allocates %v times", n)
 	}
-	ctx := NewContext("k").Number("n", -7)
-	if n := testing.AllocsPerRun(100, func() { unitBucket("salt", "n", ctx) }); n != 0 {
-		t.Errorf("unitBucket with a number allocates %v times", n)
+	ctx := NewContext("k").Number("n", -7).Set("user", map[string]any{"org": map[string]any{"id": 42}})
+	for _, ref := range []string{"n", "/user/org/id"} {
+		by, err := compileRef(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(100, func() { unitBucket("salt", &by, ctx) }); n != 0 {
+			t.Errorf("unitBucket(%q) with a number allocates %v times", ref, n)
+		}
 	}
 }
 
@@ -75,10 +81,24 @@ func TestUnitBucket(t *testing.T) {
 		{"bool", new(Context).Bool("acct", true), "acct", "", false},
 		{"array", new(Context).Strings("acct", "a"), "acct", "", false},
 		{"absent", new(Context), "acct", "", false},
+		{"object", new(Context).Set("acct", map[string]any{"id": "a-9"}), "acct", "", false},
+		{"pointer to a string", new(Context).Set("user", map[string]any{"id": "a-9"}), "/user/id", "a-9", true},
+		{"pointer to a number", new(Context).Set("user", map[string]any{"org": map[string]any{"id": 7}}), "/user/org/id", "7", true},
+		{"pointer with escapes", new(Context).Set("a/b", map[string]any{"m~n": "x"}), "/a~1b/m~0n", "x", true},
+		{"pointer to an object", new(Context).Set("user", map[string]any{"id": map[string]any{}}), "/user/id", "", false},
+		{"pointer through an array", new(Context).Set("user", []any{map[string]any{"id": "a-9"}}), "/user/0/id", "", false},
+		{"pointer through a string", new(Context).String("user", "u"), "/user/id", "", false},
+		{"pointer to a missing key", new(Context).Set("user", map[string]any{"di": "a-9"}), "/user/id", "", false},
+		{"dotted name is one key", new(Context).Set("user", map[string]any{"id": "a-9"}).String("user.id", "lit"), "user.id", "lit", true},
+		{"pointer to the targeting key", NewContext("user-1"), "/targetingKey", "user-1", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := unitBucket("salt", tc.by, tc.ctx)
+			by, err := compileRef(tc.by)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := unitBucket("salt", &by, tc.ctx)
 			if ok != tc.wantOK || (ok && got != Bucket("salt", tc.unit)) {
 				t.Errorf("unitBucket = %d, %v, want Bucket(salt, %q), %v", got, ok, tc.unit, tc.wantOK)
 			}

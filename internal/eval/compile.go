@@ -367,6 +367,7 @@ func (c *compiler) buildFlag(src *model.Flag, tg *model.Targeting, prereqFlags [
 		f.off = index["off"]
 	}
 	if tg == nil {
+		f.t.bucketBy = attrRef{name: TargetingKeyAttribute}
 		f.fixed = new(Result)
 		f.resultOf(match{outcome: f.off, reason: ReasonDisabled}, f.fixed)
 		return f, nil
@@ -460,19 +461,23 @@ type outcomeFunc func(variant, version string) (int32, error)
 // compiled from the same model value.
 func (c *compiler) targeting(tg *model.Targeting, defaultSalt string, resolve outcomeFunc, oldTargets map[string]int32) (targeting, error) {
 	t := targeting{
-		static:   len(tg.Targets) == 0 && len(tg.Rules) == 0,
-		salt:     tg.Salt,
-		bucketBy: tg.BucketBy,
-		targets:  oldTargets,
+		static:  len(tg.Targets) == 0 && len(tg.Rules) == 0,
+		salt:    tg.Salt,
+		targets: oldTargets,
 	}
 	if t.salt == "" {
 		t.salt = defaultSalt
 	}
 	t.saltHash = saltPrefix(t.salt)
-	if t.bucketBy == "" {
-		t.bucketBy = TargetingKeyAttribute
+	bucketBy := tg.BucketBy
+	if bucketBy == "" {
+		bucketBy = TargetingKeyAttribute
 	}
-	t.missingUnit = detail{code: ErrorTargetingKeyMissing, msg: fmt.Sprintf("rollout needs %q to be a string or an integral number", t.bucketBy)}
+	var err error
+	if t.bucketBy, err = compileRef(bucketBy); err != nil {
+		return targeting{}, fmt.Errorf("bucket_by: %w", err)
+	}
+	t.missingUnit = detail{code: ErrorTargetingKeyMissing, msg: fmt.Sprintf("rollout needs %q to be a string or an integral number", bucketBy)}
 	if t.targets == nil {
 		n := 0
 		for _, target := range tg.Targets {
@@ -508,7 +513,6 @@ func (c *compiler) targeting(tg *model.Targeting, defaultSalt string, resolve ou
 			}
 			r.segments = append(r.segments, s)
 		}
-		var err error
 		if r.conds, err = c.conditions(m.Conditions); err != nil {
 			return targeting{}, fmt.Errorf("rules[%d].%w", i, err)
 		}

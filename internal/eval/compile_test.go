@@ -53,6 +53,8 @@ func TestCompileErrors(t *testing.T) {
 		{"unknown served version", head + `"components": [{"key": "c", "versions": [{"version": "1.0.0"}], "environments": {"prod": {"default": {"version": "2.0.0"}}}}]}`, "prod", `unknown version "2.0.0"`},
 		{"withdrawn served version", head + `"components": [{"key": "c", "versions": [{"version": "1.0.0", "withdrawn": true}], "environments": {"prod": {"default": {"version": "1.0.0"}}}}]}`, "prod", `withdrawn`},
 		{"bad min_supported", head + `"components": [{"key": "c", "min_supported": "soon"}]}`, "prod", `min_supported`},
+		{"bad pointer in a condition", head + `"segments": [{"key": "a", "conditions": [{"attribute": "/user/~x", "op": "exists"}]}]}`, "prod", `conditions[0]: attribute: JSON Pointer "/user/~x"`},
+		{"bad pointer in bucket_by", head + `"flags": [{"key": "f", "type": "bool", "environments": {"prod": {"bucket_by": "/~", "default": {"variant": "on"}}}}]}`, "prod", `bucket_by: JSON Pointer "/~"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

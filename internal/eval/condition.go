@@ -91,7 +91,7 @@ const stringSetThreshold = 8
 // reads are filled; values of other types, unparseable versions and
 // non-instants never match and are dropped at compile time.
 type condition struct {
-	attr     string
+	attr     attrRef
 	op       opcode
 	negate   bool
 	strs     []string
@@ -106,18 +106,21 @@ type condition struct {
 
 // holds evaluates the condition against ctx (DESIGN §3 "Conditions").
 func (c *condition) holds(ctx *Context) bool {
-	switch c.op {
-	case opInSegment:
+	if c.op == opInSegment {
 		for _, s := range c.segments {
 			if s.contains(ctx) {
 				return !c.negate
 			}
 		}
 		return c.negate
-	case opExists:
-		return (ctx.lookup(c.attr) != nil) != c.negate
 	}
-	v := ctx.lookup(c.attr)
+	v := ctx.lookup(c.attr.name) // see descend
+	if c.attr.path != nil {
+		v = v.descend(c.attr.path)
+	}
+	if c.op == opExists {
+		return (v != nil) != c.negate
+	}
 	if v == nil {
 		return false
 	}
@@ -135,8 +138,8 @@ func (c *condition) holds(ctx *Context) bool {
 	return found != c.negate
 }
 
-// test reports whether the positive operator holds for one scalar value
-// and any of the condition's values.
+// test reports whether the positive operator holds for one value and any
+// of the condition's values; it never holds for an object or an array.
 func (c *condition) test(v *value) bool {
 	switch c.op {
 	case opIn:
@@ -267,7 +270,11 @@ func compileCondition(m model.Condition, seg func(key string) (*segment, error))
 	if !ok {
 		return condition{}, fmt.Errorf("unknown operator %q", m.Op)
 	}
-	c := condition{attr: m.Attribute, op: op, negate: negate}
+	attr, err := compileRef(m.Attribute)
+	if err != nil {
+		return condition{}, fmt.Errorf("attribute: %w", err)
+	}
+	c := condition{attr: attr, op: op, negate: negate}
 	for i, raw := range m.Values {
 		s, isString := raw.(string)
 		n, isNumber := number(raw)

@@ -131,6 +131,21 @@ func TestConditionOperators(t *testing.T) {
 		{model.OpExists, `[]`, `false`, true},
 		{model.OpExists, `[]`, `null`, false},
 		{model.OpExists, `[]`, ``, false},
+		{model.OpExists, `[]`, `{}`, true},
+		{model.OpExists, `[]`, `{"x":1}`, true},
+		{model.OpIn, `["x"]`, `{"x":"x"}`, false},
+		{model.OpIn, `["x"]`, `[{"x":"x"}]`, false},
+		{model.OpIn, `["x"]`, `[["x"]]`, false},
+		{model.OpIn, `["x"]`, `[{"x":"x"}, ["x"], "x"]`, true},
+		{model.OpContains, `[""]`, `{"a":""}`, false},
+		{model.OpStartsWith, `[""]`, `{}`, false},
+		{model.OpEndsWith, `[""]`, `[{}]`, false},
+		{model.OpMatches, `[""]`, `{}`, false},
+		{model.OpLT, `[1e308]`, `{"n":1}`, false},
+		{model.OpGTE, `[-1e308]`, `[{"n":1}]`, false},
+		{model.OpSemverGTE, `["0.0.0"]`, `{"v":"1.0.0"}`, false},
+		{model.OpAfter, `[0]`, `{"t":1}`, false},
+		{model.OpBefore, `[1e12]`, `[[1]]`, false},
 	}
 	for _, tc := range tests {
 		name := fmt.Sprintf("%s %s %s", tc.attr, tc.op, tc.values)
@@ -194,6 +209,62 @@ func TestConditionTargetingKeyAttribute(t *testing.T) {
 	}
 }
 
+func TestConditionAttributeReferences(t *testing.T) {
+	const ctxJSON = `{"targetingKey":"user-1","plan":"top","user.plan":"dotted",
+		"user":{"plan":"pro","age":42,"org":{"id":"org-1","tags":["a","b"],"none":null},"list":[{"plan":"pro"}],"s":"str"},
+		"a/b":{"x":"slash"},"m~n":{"x":"tilde"},"":{"":"empty"}}`
+	ctx, err := DecodeContextJSON([]byte(ctxJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		attr   string
+		op     model.Op
+		values []any
+		want   bool
+	}{
+		{"plan", model.OpIn, []any{"top"}, true},
+		{"/plan", model.OpIn, []any{"top"}, true},
+		{"user.plan", model.OpIn, []any{"dotted"}, true},
+		{"/user/plan", model.OpIn, []any{"pro"}, true},
+		{"/user/plan", model.OpNotIn, []any{"pro"}, false},
+		{"/user/age", model.OpGT, []any{41.0}, true},
+		{"/user/org/id", model.OpStartsWith, []any{"org-"}, true},
+		{"/user/org/tags", model.OpIn, []any{"b"}, true},
+		{"/user/org", model.OpExists, nil, true},
+		{"/user/org", model.OpIn, []any{"org-1"}, false},
+		{"/user/org", model.OpNotIn, []any{"org-1"}, true},
+		{"/user/org/none", model.OpExists, nil, false},
+		{"/user/org/none", model.OpNotExists, nil, true},
+		{"/user/org/missing", model.OpNotIn, []any{"x"}, false},
+		{"/user/org/missing", model.OpNotExists, nil, true},
+		{"/user/list/0/plan", model.OpExists, nil, false},
+		{"/user/s/x", model.OpExists, nil, false},
+		{"/user/plan/x", model.OpNotExists, nil, true},
+		{"/nobody/plan", model.OpNotExists, nil, true},
+		{"/a~1b/x", model.OpIn, []any{"slash"}, true},
+		{"/m~0n/x", model.OpIn, []any{"tilde"}, true},
+		{"//", model.OpIn, []any{"empty"}, true},
+		{"targetingKey", model.OpIn, []any{"user-1"}, true},
+		{"/targetingKey", model.OpIn, []any{"user-1"}, true},
+		{"/targetingKey/x", model.OpNotExists, nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s %s %v", tc.attr, tc.op, tc.values), func(t *testing.T) {
+			c, err := compileCondition(model.Condition{Attribute: tc.attr, Op: tc.op, Values: tc.values}, noSegments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.holds(&ctx); got != tc.want {
+				t.Errorf("%s %s %v = %v, want %v", tc.attr, tc.op, tc.values, got, tc.want)
+			}
+			if n := testing.AllocsPerRun(10, func() { c.holds(&ctx) }); n != 0 {
+				t.Errorf("%s %s allocates %v times", tc.attr, tc.op, n)
+			}
+		})
+	}
+}
+
 func TestCompileConditionErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -203,6 +274,7 @@ func TestCompileConditionErrors(t *testing.T) {
 		{"invalid regexp", model.Condition{Attribute: "a", Op: model.OpMatches, Values: []any{"("}}},
 		{"segment key not a string", model.Condition{Op: model.OpInSegment, Values: []any{1.0}}},
 		{"unknown segment", model.Condition{Op: model.OpNotInSegment, Values: []any{"nope"}}},
+		{"bad pointer escape", model.Condition{Attribute: "/user/~2", Op: model.OpExists}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

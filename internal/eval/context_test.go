@@ -44,11 +44,23 @@ func dumpValue(v value) string {
 	case kindBool:
 		return fmt.Sprintf("%v", v.b)
 	case kindArray:
+		if v.list == nil {
+			return "[…]"
+		}
 		parts := make([]string, len(v.list))
 		for i, e := range v.list {
 			parts[i] = dumpValue(e)
 		}
 		return "[" + strings.Join(parts, ",") + "]"
+	case kindObject:
+		if v.obj == nil {
+			return "{…}"
+		}
+		parts := make([]string, len(v.obj.members))
+		for i, m := range v.obj.members {
+			parts[i] = fmt.Sprintf("%q:%s", m.name, dumpValue(m.val))
+		}
+		return "{" + strings.Join(parts, ",") + "}"
 	}
 	return "invalid"
 }
@@ -78,8 +90,15 @@ func TestContextBuilder(t *testing.T) {
 		{"set []bool", new(Context).Set("l", []bool{true}), `key:absent "l"=[true]`},
 		{"set []float64", new(Context).Set("l", []float64{0.5}), `key:absent "l"=[0.5]`},
 		{"set empty []string", new(Context).Set("l", []string{}), `key:absent "l"=[]`},
-		{"set map", new(Context).Set("m", map[string]any{}), `key:absent "m"=invalid bad:1`},
-		{"set nested array", new(Context).Set("m", []any{[]any{}}), `key:absent "m"=invalid bad:1`},
+		{"set map", new(Context).Set("m", map[string]any{}), `key:absent "m"={}`},
+		{"set nested map", new(Context).Set("m", map[string]any{"b": map[string]any{"c": []any{1, "x"}}, "a": nil, "z": true}),
+			`key:absent "m"={"b":{"c":[1,"x"]},"z":true}`},
+		{"set array of maps and arrays", new(Context).Set("m", []any{map[string]any{"a": 1}, []any{2}, []string{"x"}, 3}), `key:absent "m"=[{…},[…],[…],3]`},
+		{"set map holding a struct", new(Context).Set("m", map[string]any{"a": map[string]any{"b": struct{}{}}}), `key:absent "m"=invalid bad:1`},
+		{"set array holding a map holding a struct", new(Context).Set("m", []any{map[string]any{"b": struct{}{}}}), `key:absent "m"=invalid bad:1`},
+		{"set map as deep as the limit", new(Context).Set("m", nestedMap(MaxDepth-1)), `key:absent "m"=` + strings.Repeat(`{"a":`, MaxDepth-1) + "1" + strings.Repeat("}", MaxDepth-1)},
+		{"set map deeper than the limit", new(Context).Set("m", nestedMap(MaxDepth)), `key:absent "m"=invalid bad:1`},
+		{"set array deeper than the limit", new(Context).Set("m", nestedMap(MaxDepth-2)).Set("l", []any{[]any{nestedMap(MaxDepth - 2)}}), `key:absent "l"=invalid "m"=` + strings.Repeat(`{"a":`, MaxDepth-2) + "1" + strings.Repeat("}", MaxDepth-2) + " bad:1"},
 		{"set struct", new(Context).Set("m", struct{}{}), `key:absent "m"=invalid bad:1`},
 		{"replace invalid", new(Context).Set("m", struct{}{}).String("m", "ok"), `key:absent "m"="ok"`},
 		{"remove invalid", new(Context).Set("m", struct{}{}).Set("m", nil), `key:absent`},
@@ -127,7 +146,7 @@ func TestContextFromMap(t *testing.T) {
 		{"null key", map[string]any{"targetingKey": nil}, `key:absent`},
 		{"number key", map[string]any{"targetingKey": 1.0}, `key:invalid`},
 		{"object key", map[string]any{"targetingKey": map[string]any{}}, `key:invalid`},
-		{"object attribute", map[string]any{"o": map[string]any{"a": 1.0}}, `key:absent "o"=invalid bad:1`},
+		{"object attribute", map[string]any{"o": map[string]any{"a": 1.0}}, `key:absent "o"={"a":1}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,7 +168,9 @@ func TestContextErr(t *testing.T) {
 		{"valid", ContextFromMap(map[string]any{"targetingKey": "u", "a": []any{"x", nil}}), "", ""},
 		{"no key", ContextFromMap(map[string]any{"a": 1.0}), "", ""},
 		{"non-string key", ContextFromMap(map[string]any{"targetingKey": 3.0, "z": map[string]any{}}), "targetingKey", "must be a string"},
-		{"first bad attribute by name", ContextFromMap(map[string]any{"z": map[string]any{}, "b": []any{[]any{}}, "ok": "x"}), "b", "nested arrays"},
+		{"objects and nested arrays", ContextFromMap(map[string]any{"z": map[string]any{}, "b": []any{[]any{}}, "ok": "x"}), "", ""},
+		{"first bad attribute by name", ContextFromMap(map[string]any{"z": struct{}{}, "b": []any{struct{}{}}, "ok": "x"}), "b", "not supported"},
+		{"too deep", ContextFromMap(map[string]any{"d": nestedMap(MaxDepth)}), "d", "more than 64 levels deep (the limit)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,5 +183,21 @@ func TestContextErr(t *testing.T) {
 				t.Errorf("Err() = %v, want a *ContextError naming %q: %s", err, tc.wantAttr, tc.wantText)
 			}
 		})
+	}
+}
+
+// nestedMap returns levels maps nested in one another under the key "a",
+// the innermost holding 1: as an attribute, it nests levels+1 levels deep.
+func nestedMap(levels int) any {
+	var v any = 1
+	for range levels {
+		v = map[string]any{"a": v}
+	}
+	return v
+}
+
+func TestTooDeepNamesMaxDepth(t *testing.T) {
+	if !strings.Contains(tooDeep, fmt.Sprintf(" %d levels", MaxDepth)) {
+		t.Errorf("tooDeep = %q does not name MaxDepth %d", tooDeep, MaxDepth)
 	}
 }

@@ -7,16 +7,12 @@ import (
 	"unicode/utf8"
 )
 
-// maxDepth bounds the nesting of values the decoder skips over, as
-// encoding/json does.
-const maxDepth = 10000
-
 // DecodeContextJSON decodes a JSON object into a Context without building
 // intermediate maps. It accepts exactly what json.Unmarshal into a
 // map[string]any followed by ContextFromMap accepts and yields the same
 // context, except that it rejects anything but an object, more than
-// MaxAttributes attributes, and attributes whose (last) value is an object
-// or an array holding an object or array; every error is a *ContextError. A
+// MaxAttributes attributes, and nesting deeper than MaxDepth (anywhere,
+// the targeting key included); every error is a *ContextError. A
 // non-string targetingKey is not an error here: evaluation reports it as
 // INVALID_CONTEXT. Strings share one copy of data.
 func DecodeContextJSON(data []byte) (Context, error) {
@@ -32,11 +28,7 @@ func DecodeContextJSON(data []byte) (Context, error) {
 func (c *Context) DecodeJSON(data []byte) error {
 	c.Reset()
 	d := decoder{data: data, src: string(data)}
-	if err := d.object(c); err != nil {
-		c.Reset()
-		return err
-	}
-	if err := c.attributeErr(); err != nil {
+	if err := d.context(c); err != nil {
 		c.Reset()
 		return err
 	}
@@ -47,6 +39,12 @@ type decoder struct {
 	data []byte
 	src  string // data as a string: decoded strings are slices of it
 	pos  int
+	attr string // the attribute being decoded, for errors
+}
+
+// tooDeep returns the error for nesting deeper than MaxDepth.
+func (d *decoder) tooDeep() error {
+	return &ContextError{Attribute: d.attr, Reason: tooDeep, err: ErrTooDeep}
 }
 
 func (d *decoder) syntaxError(what string) error {
@@ -81,8 +79,8 @@ func (d *decoder) expect(b byte) error {
 	return nil
 }
 
-// object decodes the top-level object into c.
-func (d *decoder) object(c *Context) error {
+// context decodes the context object into c.
+func (d *decoder) context(c *Context) error {
 	if d.peek() != '{' {
 		return &ContextError{Reason: "a context must be a JSON object"}
 	}
@@ -126,6 +124,7 @@ func (d *decoder) end() error {
 
 // member decodes the value of the member name into c.
 func (d *decoder) member(c *Context, name string) error {
+	d.attr = name
 	if name == TargetingKeyAttribute {
 		switch d.peek() {
 		case '"':
@@ -140,14 +139,14 @@ func (d *decoder) member(c *Context, name string) error {
 			}
 			c.setKey("", keyAbsent)
 		default:
-			if err := d.skip(1); err != nil {
+			if err := d.skip(2); err != nil {
 				return err
 			}
 			c.setKey("", keyInvalid)
 		}
 		return nil
 	}
-	v, err := d.attributeValue()
+	v, err := d.value(2, false)
 	if err != nil {
 		return err
 	}
@@ -162,34 +161,79 @@ func (d *decoder) member(c *Context, name string) error {
 	return nil
 }
 
-// attributeValue decodes a scalar or an array of scalars; objects and nested
-// arrays are skipped and yield a kindInvalid value.
-func (d *decoder) attributeValue() (value, error) {
-	if d.peek() != '[' {
-		return d.scalar()
+// value decodes the value at d.pos, nesting at depth (the context object
+// is level 1, so an attribute is at level 2). An array or object inside an
+// array is validated and skipped: it keeps no content (see type value).
+func (d *decoder) value(depth int, inArray bool) (value, error) {
+	switch d.peek() {
+	case '{':
+		if inArray {
+			return value{kind: kindObject}, d.skip(depth)
+		}
+		return d.object(depth)
+	case '[':
+		if inArray {
+			return value{kind: kindArray}, d.skip(depth)
+		}
+		return d.array(depth)
+	}
+	return d.scalar()
+}
+
+// object decodes an object value nesting at depth.
+func (d *decoder) object(depth int) (value, error) {
+	if depth > MaxDepth {
+		return value{}, d.tooDeep()
 	}
 	d.pos++
-	list := make([]value, 0, 4)
-	invalid := value{}
+	var members []attribute
+	if d.peek() == '}' {
+		d.pos++
+		return value{kind: kindObject, obj: newObject(nil)}, nil
+	}
+	for {
+		if d.peek() != '"' {
+			return value{}, d.syntaxError("expected a string key")
+		}
+		name, err := d.str()
+		if err != nil {
+			return value{}, err
+		}
+		if err := d.expect(':'); err != nil {
+			return value{}, err
+		}
+		v, err := d.value(depth+1, false)
+		if err != nil {
+			return value{}, err
+		}
+		members = append(members, attribute{name: name, val: v})
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return value{kind: kindObject, obj: newObject(members)}, nil
+		default:
+			return value{}, d.syntaxError("expected ',' or '}'")
+		}
+	}
+}
+
+// array decodes an array value nesting at depth.
+func (d *decoder) array(depth int) (value, error) {
+	if depth > MaxDepth {
+		return value{}, d.tooDeep()
+	}
+	d.pos++
 	if d.peek() == ']' {
 		d.pos++
 		return value{kind: kindArray, list: []value{}}, nil
 	}
+	list := make([]value, 0, 4)
 	for {
-		var e value
-		var err error
-		switch d.peek() {
-		case '[':
-			err = d.skip(2)
-			e = invalidValue("nested arrays are not supported")
-		default:
-			e, err = d.scalar()
-		}
+		e, err := d.value(depth+1, true)
 		if err != nil {
 			return value{}, err
-		}
-		if e.kind == kindInvalid && invalid.kind != kindInvalid {
-			invalid = e
 		}
 		list = append(list, e)
 		switch d.peek() {
@@ -197,9 +241,6 @@ func (d *decoder) attributeValue() (value, error) {
 			d.pos++
 		case ']':
 			d.pos++
-			if invalid.kind == kindInvalid {
-				return invalid, nil
-			}
 			return value{kind: kindArray, list: list}, nil
 		default:
 			return value{}, d.syntaxError("expected ',' or ']'")
@@ -207,8 +248,7 @@ func (d *decoder) attributeValue() (value, error) {
 	}
 }
 
-// scalar decodes a string, number, bool or null; an object is skipped and
-// yields a kindInvalid value.
+// scalar decodes a string, number, bool or null.
 func (d *decoder) scalar() (value, error) {
 	switch c := d.peek(); {
 	case c == '"':
@@ -223,8 +263,6 @@ func (d *decoder) scalar() (value, error) {
 		return value{kind: kindBool}, d.literal("false")
 	case c == 'n':
 		return value{kind: kindNull}, d.literal("null")
-	case c == '{':
-		return invalidValue("objects are not supported"), d.skip(1)
 	}
 	return value{}, d.syntaxError("expected a value")
 }
@@ -327,10 +365,13 @@ func (d *decoder) number() (float64, error) {
 	return f, nil
 }
 
-// skip validates and skips one JSON value of any kind.
+// skip validates and skips one JSON value of any kind, nesting at depth.
 func (d *decoder) skip(depth int) error {
-	if depth >= maxDepth {
-		return d.syntaxError("nesting too deep")
+	switch d.peek() {
+	case '{', '[':
+		if depth > MaxDepth {
+			return d.tooDeep()
+		}
 	}
 	switch d.peek() {
 	case '{':

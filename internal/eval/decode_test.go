@@ -1,9 +1,11 @@
 package eval
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -32,9 +34,19 @@ func TestDecodeContextJSON(t *testing.T) {
 		{"key then null", `{"targetingKey":"u","targetingKey":null}`, `key:absent`},
 		{"bad key then good", `{"targetingKey":1,"targetingKey":"u"}`, `key:"u"`},
 		{"object overridden", `{"o":{},"o":"x"}`, `key:absent "o"="x"`},
-		{"object", `{"o":{"a":1}}`, ``},
-		{"object in array", `{"o":[1,{}]}`, ``},
-		{"nested array", `{"o":[[1]]}`, ``},
+		{"object", `{"o":{"a":1}}`, `key:absent "o"={"a":1}`},
+		{"empty object", `{"o":{}}`, `key:absent "o"={}`},
+		{"nested objects", `{"u":{"z":{"y":[1,{"q":2}]},"a":"x"}}`, `key:absent "u"={"a":"x","z":{"y":[1,{…}]}}`},
+		{"object members: last duplicate wins, null is absent", `{"o":{"b":1,"a":2,"b":null,"c":null,"a":3}}`, `key:absent "o"={"a":3}`},
+		{"object in array", `{"o":[1,{}]}`, `key:absent "o"=[1,{…}]`},
+		{"nested array", `{"o":[[1]]}`, `key:absent "o"=[[…]]`},
+		{"as deep as the limit", `{"o":` + nestedJSON(MaxDepth-1) + `}`, `key:absent "o"=` + nestedJSON(MaxDepth-1)},
+		{"array as deep as the limit", `{"o":[` + nestedJSON(MaxDepth-2) + `]}`, `key:absent "o"=[{…}]`},
+		{"deeper than the limit", `{"o":` + nestedJSON(MaxDepth) + `}`, ``},
+		{"array deeper than the limit", `{"o":[` + nestedJSON(MaxDepth-1) + `]}`, ``},
+		{"9000 levels", `{"o":` + nestedJSON(9000) + `}`, ``},
+		{"9000 levels of arrays", `{"o":` + strings.Repeat("[", 9000) + strings.Repeat("]", 9000) + `}`, ``},
+		{"targeting key deeper than the limit", `{"targetingKey":` + nestedJSON(MaxDepth) + `}`, ``},
 		{"not an object", `[]`, ``},
 		{"string", `"x"`, ``},
 		{"null", `null`, ``},
@@ -75,11 +87,19 @@ func TestDecodeContextJSON(t *testing.T) {
 	}
 }
 
-func TestDecodeContextJSONObjectError(t *testing.T) {
-	_, err := DecodeContextJSON([]byte(`{"targetingKey":"u","prefs":{"a":1}}`))
+// nestedJSON returns levels objects nested in one another under the key
+// "a", the innermost holding 1: as an attribute, it nests levels+1 levels
+// deep.
+func nestedJSON(levels int) string {
+	return strings.Repeat(`{"a":`, levels) + "1" + strings.Repeat("}", levels)
+}
+
+func TestDecodeContextJSONDepthError(t *testing.T) {
+	_, err := DecodeContextJSON([]byte(`{"targetingKey":"u","ok":{"a":1},"prefs":{"b":` + nestedJSON(MaxDepth) + `}}`))
 	var ce *ContextError
-	if !errors.As(err, &ce) || ce.Attribute != "prefs" || ce.Error() != `invalid context: attribute "prefs": objects are not supported` {
-		t.Errorf("DecodeContextJSON with an object attribute: %v", err)
+	if !errors.As(err, &ce) || ce.Attribute != "prefs" || !errors.Is(err, ErrTooDeep) ||
+		ce.Error() != `invalid context: attribute "prefs": nests objects and arrays more than 64 levels deep (the limit)` {
+		t.Errorf("DecodeContextJSON nested too deep: %v", err)
 	}
 }
 
@@ -126,6 +146,15 @@ func checkDecodeMatchesMap(t *testing.T, data []byte) {
 		}
 		return
 	}
+	var ce *ContextError
+	if errors.As(err, &ce) && ce.Reason == tooDeep {
+		// Documented: refused wherever it nests too deep, even in a value
+		// a later duplicate name replaces.
+		if d := jsonDepth(t, data); d <= MaxDepth {
+			t.Fatalf("DecodeContextJSON(%q) = %v, but it nests only %d levels", data, err, d)
+		}
+		return
+	}
 	want := ContextFromMap(m)
 	if len(m) > MaxAttributes || want.attributeErr() != nil {
 		if err == nil && want.attributeErr() != nil {
@@ -138,6 +167,28 @@ func checkDecodeMatchesMap(t *testing.T, data []byte) {
 	}
 	if dump(&got) != dump(&want) {
 		t.Fatalf("DecodeContextJSON(%q) = %s; ContextFromMap gives %s", data, dump(&got), dump(&want))
+	}
+}
+
+// jsonDepth returns how deep valid JSON data nests objects and arrays.
+func jsonDepth(t *testing.T, data []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	depth, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return deepest
+		}
+		if err != nil {
+			t.Fatalf("jsonDepth(%q): %v", data, err)
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
 	}
 }
 
@@ -156,6 +207,11 @@ func decodeSeeds() []string {
 		`{"targetingKey":null,"a":[]}`,
 		`{"a":{"b":[1,{"c":null}]}}`,
 		`{"a":[[1]]}`,
+		`{"user":{"plan":"pro","org":{"id":42,"tags":["x",null,{"y":1}]},"plan":null},"a/b":{"m~n":"x"}}`,
+		`{"u":{"a":{"b":{"c":{"d":{"e":{"f":[[[{"g":1}]]]}}}}}}}`,
+		`{"o":{"b":1,"a":2,"b":null,"a":3,"c":{}}}`,
+		`{"a":` + nestedJSON(MaxDepth) + `,"a":1}`,
+		`{"a":[` + nestedJSON(MaxDepth-2) + `]}`,
 		`{"s":"\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t"}`,
 		"{\"s\":\"\xff\"}",
 		`{"a":1,"a":null,"a":"x"}`,

@@ -49,7 +49,7 @@ const (
 	msgFlagNotFound      = "flag not found"
 	msgComponentNotFound = "component not found"
 	msgKeyNotString      = "targetingKey must be a string"
-	msgUnsupportedValue  = "the context holds an attribute value of an unsupported type"
+	msgUnsupportedValue  = "the context holds an attribute value of an unsupported type, or nested more than 64 levels deep"
 	msgBadCurrentVersion = "current_version is absent or not a semantic version"
 )
 

@@ -187,12 +187,12 @@ func TestEvaluateErrorsCarryMessages(t *testing.T) {
 
 func TestEvaluateUnsupportedAttributeIsInvalidContext(t *testing.T) {
 	rs := mustCompile(t, stepsDoc, "prod")
-	ctx := eval.ContextFromMap(map[string]any{"targetingKey": "u", "nested": map[string]any{"a": 1}})
+	ctx := eval.ContextFromMap(map[string]any{"targetingKey": "u", "odd": struct{}{}})
 	if got := outcomeOf(rs.Evaluate("base", &ctx)); got != (outcome{"", eval.ReasonError, "", eval.ErrorInvalidContext}) {
-		t.Errorf("Evaluate with an object attribute = %+v, want INVALID_CONTEXT", got)
+		t.Errorf("Evaluate with a struct attribute = %+v, want INVALID_CONTEXT", got)
 	}
 	if got := outcomeOf(rs.Evaluate("nope", &ctx)); got.Error != eval.ErrorFlagNotFound {
-		t.Errorf("Evaluate(unknown) with an object attribute = %+v, want FLAG_NOT_FOUND", got)
+		t.Errorf("Evaluate(unknown) with a struct attribute = %+v, want FLAG_NOT_FOUND", got)
 	}
 }
 

@@ -103,6 +103,9 @@ func checkAvailability(t *testing.T, key string, a eval.Availability) {
 func FuzzEvaluate(f *testing.F) {
 	rulesets := fuzzRulesets(f)
 	f.Add([]byte(`{"targetingKey":"user-1","country":"DE","plan":"beta"}`), "2.3.1")
+	f.Add([]byte(`{"targetingKey":"u013","user":{"plan":"pro","age":43,"country":"SE","id":"uid-1","org":{"id":"org-156","region":"ap-south","groups":[null,"vip"]}},"a/b":{"region":"eu-west","age":30}}`), "2.2.0")
+	f.Add([]byte(`{"targetingKey":"u1","user":{"id":{"not":"a unit"},"org":[{"id":"org-1"}]},"a/b":[{"age":1}],"country":{"code":"DE"}}`), "1.0.0")
+	f.Add([]byte(`{"targetingKey":"u2","user":"not-an-object","a/b":null,"groups":[["vip"],{"x":1},"vip"]}`), "v3")
 	f.Fuzz(func(t *testing.T, data []byte, current string) {
 		ctx, err := eval.DecodeContextJSON(data)
 		if err != nil {

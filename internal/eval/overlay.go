@@ -18,7 +18,7 @@ type audience struct {
 	src      *model.Overlay
 	rule     string // "release:{id}" or "experiment:{id}"
 	salt     string
-	bucketBy string
+	bucketBy attrRef
 	stages   []audienceStage
 	segDeps  []*segment // every segment the stages name, in order
 
@@ -48,7 +48,7 @@ func (a *audience) contains(ctx *Context) bool {
 			return true
 		}
 		if !bucketed {
-			b, ok := unitBucket(a.salt, a.bucketBy, ctx)
+			b, ok := unitBucket(a.salt, &a.bucketBy, ctx)
 			if !ok {
 				// No unit: not in any partial stage; a later full stage
 				// may still hold the context.
@@ -95,7 +95,7 @@ type release struct {
 // reason SPLIT. ok is false when the context has no bucketing unit: it is
 // then not in the experiment. It does not allocate.
 func (r *release) assign(ctx *Context) (m match, ok bool) {
-	b, ok := unitBucket(r.allocSalt, r.aud.bucketBy, ctx)
+	b, ok := unitBucket(r.allocSalt, &r.aud.bucketBy, ctx)
 	if !ok {
 		return match{}, false
 	}
@@ -176,9 +176,13 @@ func (c *compiler) audience(o *model.Overlay) (*audience, error) {
 			}
 		}
 	}
-	bucketBy := o.BucketBy
-	if bucketBy == "" {
-		bucketBy = TargetingKeyAttribute
+	by := o.BucketBy
+	if by == "" {
+		by = TargetingKeyAttribute
+	}
+	bucketBy, err := compileRef(by)
+	if err != nil {
+		return nil, fmt.Errorf("bucket_by: %w", err)
 	}
 	return &audience{
 		src:        o,

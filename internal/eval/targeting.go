@@ -87,7 +87,7 @@ type targeting struct {
 	static      bool // no targets and no rules: a fixed default is STATIC
 	salt        string
 	saltHash    murmur32 // saltPrefix(salt)
-	bucketBy    string
+	bucketBy    attrRef
 	missingUnit detail // the TARGETING_KEY_MISSING error
 	// release, when set, serves a release's outcome to its audience after
 	// the targets and before the rules.
@@ -168,7 +168,7 @@ func (t *targeting) serve(s *serve, ctx *Context, reason Reason, rule string) ma
 	if s.rollout == nil {
 		return match{outcome: s.outcome, reason: reason, rule: rule}
 	}
-	b, ok := prefixBucket(t.saltHash, t.bucketBy, ctx)
+	b, ok := prefixBucket(t.saltHash, &t.bucketBy, ctx)
 	if !ok {
 		return match{outcome: noOutcome, reason: ReasonError, x: &t.missingUnit}
 	}

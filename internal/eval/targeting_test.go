@@ -65,7 +65,7 @@ func TestRolloutBoundaries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tg := targeting{salt: "new-checkout", saltHash: saltPrefix("new-checkout"), bucketBy: TargetingKeyAttribute}
+			tg := targeting{salt: "new-checkout", saltHash: saltPrefix("new-checkout"), bucketBy: attrRef{name: TargetingKeyAttribute}}
 			if m := tg.serve(&s, NewContext(tc.key), ReasonSplit, "r"); m.outcome != tc.want || m.reason != ReasonSplit {
 				t.Errorf("serve(%s) = %+v, want outcome %d", tc.key, m, tc.want)
 			}

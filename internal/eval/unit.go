@@ -20,11 +20,14 @@ func (f *flag) unit(ctx *Context) (string, bool) {
 	if ctx == nil {
 		return "", false
 	}
-	attr := TargetingKeyAttribute
-	if f != nil && f.t.bucketBy != "" {
-		attr = f.t.bucketBy
+	by := &attrRef{name: TargetingKeyAttribute}
+	if f != nil {
+		by = &f.t.bucketBy
 	}
-	v := ctx.lookup(attr)
+	v := ctx.lookup(by.name) // see descend
+	if by.path != nil {
+		v = v.descend(by.path)
+	}
 	if v == nil {
 		return "", false
 	}

@@ -38,6 +38,9 @@ func ValidateRelease(r *Release) error {
 	if !ValidKey(r.Environment) {
 		errs.add("environment", "%q is not a valid environment key", r.Environment)
 	}
+	if _, err := AttributeKeys(r.BucketBy); err != nil {
+		errs.add("bucket_by", "%v", err)
+	}
 	switch r.Mode {
 	case "", ModePull, ModePush:
 	default:

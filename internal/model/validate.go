@@ -132,6 +132,13 @@ func (v *validator) text(path, s string) {
 	}
 }
 
+// attribute checks that ref is an attribute reference AttributeKeys reads.
+func (v *validator) attribute(path, ref string) {
+	if _, err := AttributeKeys(ref); err != nil {
+		v.add(path, "%v", err)
+	}
+}
+
 func (v *validator) texts(path string, list []string) {
 	for i, s := range list {
 		if !utf8.ValidString(s) {
@@ -231,6 +238,7 @@ func (v *validator) condition(path string, c *Condition) {
 	if known && want != segment && c.Attribute == "" {
 		v.add(path+".attribute", "required by operator %q", c.Op)
 	}
+	v.attribute(path+".attribute", c.Attribute)
 	if known && want != presence && len(c.Values) == 0 {
 		v.add(path+".values", "operator %q needs at least one value", c.Op)
 	}
@@ -491,6 +499,7 @@ func (v *validator) prerequisite(path string, pr Prerequisite) {
 func (v *validator) common(path string, t *Targeting) {
 	v.text(path+".salt", t.Salt)
 	v.text(path+".bucket_by", t.BucketBy)
+	v.attribute(path+".bucket_by", t.BucketBy)
 	for i, tg := range t.Targets {
 		v.texts(indexPath(path+".targets", i)+".keys", tg.Keys)
 	}

@@ -138,6 +138,17 @@ func TestValidate(t *testing.T) {
 		{name: "exists needs an attribute", mutate: func(d *Document) { *cond(d) = Condition{Op: OpExists} },
 			want: []string{c0 + `.attribute: required by operator "exists"`}},
 		{name: "exists needs no values", mutate: func(d *Document) { *cond(d) = Condition{Attribute: "a", Op: OpNotExists} }},
+		{name: "attribute pointer", mutate: func(d *Document) { cond(d).Attribute = "/user/a~1b/~0x" }},
+		{name: "dotted attribute is a key", mutate: func(d *Document) { cond(d).Attribute = "user.plan~" }},
+		{name: "attribute pointer with a bad escape", mutate: func(d *Document) { cond(d).Attribute = "/user/a~2b" },
+			want: []string{c0 + `.attribute: JSON Pointer "/user/a~2b": "~2" in token 1 is not an escape (~0 is ~, ~1 is /)`}},
+		{name: "attribute pointer ending in a tilde", mutate: func(d *Document) { cond(d).Attribute = "/plan~" },
+			want: []string{c0 + `.attribute: JSON Pointer "/plan~": "~" in token 0 is not an escape (~0 is ~, ~1 is /)`}},
+		{name: "bucket_by pointer", mutate: func(d *Document) { prod(d).BucketBy = "/user/id" }},
+		{name: "bucket_by pointer with a bad escape", mutate: func(d *Document) { prod(d).BucketBy = "/user/~id" },
+			want: []string{nc + `.bucket_by: JSON Pointer "/user/~id": "~i" in token 1 is not an escape (~0 is ~, ~1 is /)`}},
+		{name: "component bucket_by pointer with a bad escape", mutate: func(d *Document) { app(d).BucketBy = "/~" },
+			want: []string{ios + `.bucket_by: JSON Pointer "/~": "~" in token 0 is not an escape (~0 is ~, ~1 is /)`}},
 		{name: "segment operator needs no attribute", mutate: func(d *Document) { d.Segments[1].Conditions[1].Op = OpNotInSegment }},
 		{name: "missing values", mutate: func(d *Document) { cond(d).Values = nil },
 			want: []string{c0 + `.values: operator "in" needs at least one value`}},
@@ -422,7 +433,8 @@ func sharedDocuments(t *testing.T) map[string][]byte {
 	t.Helper()
 	docs := make(map[string][]byte)
 	var files []string
-	for _, pattern := range []string{"../../../shared/conformance/*.json", "../../../shared/conformance/availability/*.json"} {
+	dir := conformance.Dir(t)
+	for _, pattern := range []string{filepath.Join(dir, "*.json"), filepath.Join(dir, "availability", "*.json")} {
 		matches, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)

@@ -2,6 +2,8 @@ package openfeature
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	of "github.com/open-feature/go-sdk/openfeature"
@@ -110,18 +112,59 @@ func resolutionError(code sdk.ErrorCode, msg string) of.ResolutionError {
 
 // contextOf converts OpenFeature's flattened context: "targetingKey" is
 // the targeting key and every other entry an attribute, as
-// sdk.ContextFromMap reads them; a time.Time becomes an RFC 3339 instant.
-// Values Switchyard cannot evaluate on (objects, nested arrays, other
-// types) make the evaluation INVALID_CONTEXT.
+// sdk.ContextFromMap reads them, nested maps and slices included; a
+// time.Time, at any depth, becomes an RFC 3339 instant. Values Switchyard
+// cannot evaluate on (other Go types, nesting deeper than sdk.MaxDepth)
+// make the evaluation INVALID_CONTEXT.
 func contextOf(flat of.FlattenedContext) sdk.Context {
 	var ctx sdk.Context
 	for name, v := range flat {
-		if t, ok := v.(time.Time); ok {
-			v = t.Format(time.RFC3339Nano)
-		}
+		v, _ = attribute(v, 2)
 		ctx.Set(name, v)
 	}
 	return ctx
+}
+
+// attribute returns v, nesting at depth (the context is level 1), with
+// every time.Time in it formatted as an RFC 3339 instant, and whether it
+// changed anything; maps and slices holding a time.Time are copied, others
+// are left as they are. Below sdk.MaxDepth it stops: the context refuses
+// what nests that deep anyway.
+func attribute(v any, depth int) (any, bool) {
+	if depth > sdk.MaxDepth {
+		return v, false
+	}
+	switch x := v.(type) {
+	case time.Time:
+		return x.Format(time.RFC3339Nano), true
+	case map[string]any:
+		var out map[string]any
+		for k, e := range x {
+			if c, changed := attribute(e, depth+1); changed {
+				if out == nil {
+					out = maps.Clone(x)
+				}
+				out[k] = c
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	case []any:
+		var out []any
+		for i, e := range x {
+			if c, changed := attribute(e, depth+1); changed {
+				if out == nil {
+					out = slices.Clone(x)
+				}
+				out[i] = c
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	}
+	return v, false
 }
 
 // Track records an event of the context's targeting key with the

@@ -35,7 +35,11 @@ const project = `{"document": {
       "default": {"rollout": [{"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}}}},
     {"key": "needs-checkout", "type": "bool", "environments": {"production": {"enabled": true,
       "prerequisites": [{"flag": "new-checkout", "variant": "on"}], "default": {"variant": "on"}}}},
-    {"key": "dormant", "type": "bool", "environments": {"production": {"enabled": false}}}
+    {"key": "dormant", "type": "bool", "environments": {"production": {"enabled": false}}},
+    {"key": "pro-plan", "type": "bool", "environments": {"production": {"enabled": true,
+      "rules": [{"id": "pro", "conditions": [{"attribute": "/user/plan", "op": "in", "values": ["pro"]},
+        {"attribute": "/user/since", "op": "before", "values": ["2100-01-01T00:00:00Z"]}], "serve": {"variant": "on"}}],
+      "default": {"variant": "off"}}}}
   ]
 }}`
 
@@ -139,7 +143,15 @@ func TestEvaluationThroughOpenFeature(t *testing.T) {
 		{"type mismatch", "bool", "banner", true, us, outcome{true, "", of.ErrorReason, of.TypeMismatchCode, ""}},
 		{"int of a fraction", "int", "ratio", int64(7), us, outcome{int64(7), "", of.ErrorReason, of.TypeMismatchCode, ""}},
 		{"targeting key missing", "bool", "split", true, of.NewTargetlessEvaluationContext(nil), outcome{true, "", of.ErrorReason, of.TargetingKeyMissingCode, ""}},
-		{"invalid context", "bool", "new-checkout", true, user("u", map[string]any{"address": map[string]any{"city": "Paris"}}),
+		{"nested attributes", "bool", "pro-plan", false, user("u", map[string]any{"user": map[string]any{"plan": "pro", "since": time.Now(),
+			"orgs": []any{map[string]any{"id": "o1"}, []any{"x"}}}}), outcome{true, "on", of.TargetingMatchReason, "", "pro"}},
+		{"nested time in a slice", "bool", "pro-plan", true, user("u", map[string]any{"user": map[string]any{"plan": "pro", "since": []any{time.Now()}}}),
+			outcome{true, "on", of.TargetingMatchReason, "", "pro"}},
+		{"nested attribute not matching", "bool", "pro-plan", true, user("u", map[string]any{"user": map[string]any{"plan": "free"}}),
+			outcome{false, "off", of.DefaultReason, "", "default"}},
+		{"object attribute never matches", "bool", "pro-plan", true, user("u", map[string]any{"user": map[string]any{"plan": map[string]any{"name": "pro"}}}),
+			outcome{false, "off", of.DefaultReason, "", "default"}},
+		{"invalid context", "bool", "new-checkout", true, user("u", map[string]any{"address": map[string]any{"city": struct{}{}}}),
 			outcome{true, "", of.ErrorReason, of.InvalidContextCode, ""}},
 	}
 	for _, tc := range tests {
