@@ -9,26 +9,19 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/conformance"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
-
-// sharedDir is the repository's shared directory (DESIGN.md, conformance
-// vectors, benchmark workload).
-const sharedDir = "../../../shared"
 
 // sharedDocuments returns the documents of the benchmark flag set and of
 // the conformance vectors, by file name.
 func sharedDocuments(t *testing.T) map[string]*model.Document {
 	t.Helper()
 	docs := map[string]*model.Document{}
-	files, _ := filepath.Glob(filepath.Join(sharedDir, "conformance", "*.json"))
-	more, _ := filepath.Glob(filepath.Join(sharedDir, "conformance", "availability", "*.json"))
-	files = append(files, more...)
-	if len(files) == 0 {
-		t.Skipf("no conformance vectors under %s", sharedDir)
-	}
+	files := conformance.MustFiles(t, conformance.Dir(t))
+	files = append(files, conformance.MustFiles(t, conformance.Dir(t, "availability"))...)
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -49,15 +42,15 @@ func sharedDocuments(t *testing.T) map[string]*model.Document {
 		}
 		docs[filepath.Base(file)] = doc
 	}
-	data, err := os.ReadFile(filepath.Join(sharedDir, "bench", "flagset.yaml"))
+	data, err := os.ReadFile(conformance.FlagSet(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc, err := model.Parse(data); err == nil {
-		docs["flagset.yaml"] = doc
-	} else {
-		t.Logf("skipping flagset.yaml: model.Parse cannot read it yet: %v", err)
+	doc, err := model.Parse(data)
+	if err != nil {
+		t.Fatalf("model.Parse(flagset.yaml) = %v", err)
 	}
+	docs["flagset.yaml"] = doc
 	return docs
 }
 
