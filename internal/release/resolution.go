@@ -127,7 +127,7 @@ func samples(doc *model.Document, r *model.Release) []sample {
 	add := func(key string, attrs map[string]any) {
 		ctx := eval.NewContext(key)
 		if r.BucketBy != "" && r.BucketBy != eval.TargetingKeyAttribute {
-			ctx.String(r.BucketBy, key)
+			setUnit(ctx, r.BucketBy, key)
 		}
 		for name, v := range attrs {
 			ctx.Set(name, v)
@@ -280,4 +280,18 @@ func resolve(without, published *eval.Ruleset, r *model.Release, it model.Releas
 	}
 	plan := outcome{served: released, reason: eval.ReasonTargetingMatch, rule: model.OverlayRule(r.ID)}
 	return plan.String(), pub.String(), pub == plan
+}
+
+// setUnit sets the attribute that bucketBy names (a top-level key, or a
+// JSON Pointer into nested objects) to the bucketing unit key.
+func setUnit(ctx *eval.Context, bucketBy, key string) {
+	keys, err := model.AttributeKeys(bucketBy)
+	if err != nil || len(keys) == 0 {
+		return // validation refuses such a bucket_by before a release runs
+	}
+	var v any = key
+	for i := len(keys) - 1; i >= 1; i-- {
+		v = map[string]any{keys[i]: v}
+	}
+	ctx.Set(keys[0], v)
 }

@@ -161,3 +161,15 @@ func BenchmarkCheckResolution(b *testing.B) {
 		}
 	}
 }
+
+func TestCheckResolutionBucketsByAPointer(t *testing.T) {
+	r := runningRelease(checkoutOn)
+	r.BucketBy = "/device/id"
+	doc, published := compiled(t, r.Overlay())
+	c := release.CheckResolution(doc, r, nil, published, time.Now())
+	// The 50 % of the EU stage needs the unit under /device/id: without it
+	// only the 2 staff keys would be in the audience.
+	if !c.Passed || c.InAudience <= 2 {
+		t.Fatalf("check = %+v, want passed with staff and about half the EU in", c)
+	}
+}
