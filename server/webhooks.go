@@ -102,6 +102,9 @@ func (s *webhookService) CreateWebhook(ctx context.Context, req *pb.CreateWebhoo
 		rand.Read(b)
 		w.ID = "wh-" + hex.EncodeToString(b)
 	}
+	if err := checkKey("webhook.id", w.ID); err != nil {
+		return nil, err
+	}
 	c, err := s.update(ctx, func(tx *store.Tx) error { return tx.CreateWebhook(req.GetProject(), &w) })
 	if err != nil {
 		return nil, rebase(err, "", "webhook")
