@@ -63,3 +63,65 @@ func TestBadPageTokenIs400(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedBodiesNameTheField pins that a body the route's message
+// refuses is a 400 in the {code, message, field} shape of validation
+// errors, naming the field path, never the JSON library's text.
+func TestMalformedBodiesNameTheField(t *testing.T) {
+	ts := startServer(t)
+	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", `{"key":"f","type":"bool"}`)
+	tests := []struct {
+		name, method, path, body, field string
+	}{
+		{"unknown field", "POST", "/api/v1/projects/default/segments", `{"key":"s","colour":"red"}`, "segment.colour"},
+		{"nested unknown field", "POST", "/api/v1/projects/default/segments", `{"key":"s","conditions":[{"attribute":"a","op":"in","valuez":[]}]}`, "segment.conditions[0].valuez"},
+		{"wrong type", "POST", "/api/v1/projects/default/flags", `{"key":"g","type":"bool","description":7}`, "flag.description"},
+		{"wrong type in a map", "PATCH", "/api/v1/projects/default/flags/f", `{"environments":{"production":{"enabled":"yes"}}}`, "flag.environments.production.enabled"},
+		{"targeting body", "PATCH", "/api/v1/projects/default/flags/f/environments/production", `{"enabled":true,"rulez":[]}`, "targeting.rulez"},
+		{"not an object", "POST", "/api/v1/projects/default/segments", `[1,2]`, "segment"},
+		{"syntax error", "POST", "/api/v1/projects/default/segments", `{"key":`, "segment"},
+		{"trailing garbage", "POST", "/api/v1/projects/default/segments", `{"key":"s"} {"key":"t"}`, "segment"},
+		{"trailing text", "PATCH", "/api/v1/projects/default/flags/f/environments/production", `{"enabled":false}xyz`, "targeting"},
+		{"body etag not a string", "PATCH", "/api/v1/projects/default/flags/f/environments/production", `{"etag":7}`, "etag"},
+		{"star body", "POST", "/api/v1/keys", `{"name":"k","kind":"admin","role":"viewer","colour":1}`, "key.colour"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ts.admin(t, tc.method, tc.path, tc.body)
+			if r.status != http.StatusBadRequest {
+				t.Fatalf("%s %s %s = %d %s, want 400", tc.method, tc.path, tc.body, r.status, r.body)
+			}
+			m := r.json(t)
+			if m["code"] != "INVALID_ARGUMENT" || m["field"] != tc.field || strings.Contains(fmt.Sprint(m["message"]), "proto:") {
+				t.Errorf("%s %s %s = %s, want INVALID_ARGUMENT at %s in our words", tc.method, tc.path, tc.body, r.body, tc.field)
+			}
+		})
+	}
+}
+
+// TestWrongMethodIs405 pins that a known path asked with a method it does
+// not take is 405 with Allow, and an unknown path a JSON 404.
+func TestWrongMethodIs405(t *testing.T) {
+	ts := startServer(t)
+	tests := []struct {
+		method, path, allow string
+	}{
+		{"DELETE", "/api/v1/projects", "GET, POST"},
+		{"PUT", "/api/v1/projects/default/flags/x", "DELETE, GET, PATCH"},
+		{"GET", "/api/v1/documents:import", "POST"},
+		{"PATCH", "/api/v1/keys", "GET, POST"},
+	}
+	for _, tc := range tests {
+		r := ts.admin(t, tc.method, tc.path, nil)
+		if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s = %d Allow %q %s, want 405 Allow %q", tc.method, tc.path, r.status, r.header.Get("Allow"), r.body, tc.allow)
+		}
+		if m := r.json(t); m["code"] == "" || m["message"] == "" {
+			t.Errorf("%s %s = %s, want a JSON error", tc.method, tc.path, r.body)
+		}
+	}
+	r := ts.admin(t, "GET", "/api/v1/nothing/here", nil)
+	if r.status != http.StatusNotFound || r.json(t)["code"] != "NOT_FOUND" {
+		t.Errorf("GET an unknown path = %d %s, want a JSON 404", r.status, r.body)
+	}
+}

@@ -54,6 +54,7 @@ type Server struct {
 	verifier    *release.Verifier    // resolution checks after release transitions
 	webhooks    *webhook.Dispatcher  // events → webhooks
 	metrics     *serverMetrics
+	bodyTimeout time.Duration // how long a request body may take to arrive
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -71,6 +72,7 @@ type options struct {
 	releases release.SchedulerOptions
 	webhooks webhook.Options
 	guard    experiment.GuardOptions
+	body     time.Duration
 }
 
 // WithSyncMaxAge sets how long a sync stream lives before the server ends
@@ -93,10 +95,17 @@ func WithGuardInterval(d time.Duration) Option {
 	return func(o *options) { o.guard.Interval = d }
 }
 
+// WithBodyReadTimeout sets how long an HTTP request body may take to
+// arrive before the server answers 408 and closes the connection (default
+// DefaultBodyReadTimeout).
+func WithBodyReadTimeout(d time.Duration) Option {
+	return func(o *options) { o.body = d }
+}
+
 // New builds a server over st, reading compiled rulesets from rs. Call
 // Serve to accept connections.
 func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*Server, error) {
-	o := options{sync: syncer.Default()}
+	o := options{sync: syncer.Default(), body: DefaultBodyReadTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -122,6 +131,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		changes:     newChangeHub(rs),
 		streamAds:   newStreamAds(),
 		metrics:     newServerMetrics(),
+		bodyTimeout: o.body,
 	}
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)

@@ -122,15 +122,11 @@ func (s *webhookService) UpdateWebhook(ctx context.Context, req *pb.UpdateWebhoo
 	if err != nil {
 		return nil, err
 	}
-	mask, change := withoutEtag(req.GetUpdateMask())
-	if !change {
-		return readWebhook(s.store.State(), project, id)
-	}
 	next := &pb.Webhook{}
 	if err := toProto(cur, next); err != nil {
 		return nil, err
 	}
-	if err := applyMask(next, in, mask); err != nil {
+	if err := applyMask(next, in, req.GetUpdateMask()); err != nil {
 		return nil, err
 	}
 	if next.GetSecret() == "" {
