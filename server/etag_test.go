@@ -11,10 +11,10 @@ import (
 type etagCase struct {
 	kind   string
 	create func(t *testing.T, ts *testServer, name string) // makes resource name
-	path   func(name string) string                          // its URL
-	patch  string                                            // the field a PATCH changes (a string)
-	keep   string                                            // a field the PATCH does not send
-	delete bool                                              // the resource has a DELETE route
+	path   func(name string) string                        // its URL
+	patch  string                                          // the field a PATCH changes (a string)
+	keep   string                                          // a field the PATCH does not send
+	delete bool                                            // the resource has a DELETE route
 }
 
 const etagBase = "/api/v1/projects/default"
