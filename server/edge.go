@@ -47,6 +47,9 @@ type route struct {
 	// liftEtag says the request has an etag field of its own that its body
 	// lacks: a body's "etag" travels on as If-Match.
 	liftEtag bool
+	// mask says the request has an update_mask: a body without one sets
+	// it from the members it sends (maskOf).
+	mask bool
 }
 
 // routes are the REST routes of the gateway's services.
@@ -121,6 +124,7 @@ func newRoute(md protoreflect.MethodDescriptor, rule *annotations.HttpRule) (rou
 		rt.bodyPath = b
 		rt.body = f.Message() // nil for a scalar body: not checked
 	}
+	rt.mask = in.Fields().ByName("update_mask") != nil && rt.body != nil && rt.bodyPath != ""
 	own := in.Fields().ByName("etag")
 	rt.liftEtag = own != nil && (rt.body == nil || rt.body.Fields().ByName("etag") == nil)
 	return rt, nil
@@ -222,6 +226,13 @@ func (s *Server) apiEdge(rts routes, next http.Handler) http.Handler {
 			writeGatewayError(r.Context(), nil, nil, w, r, err)
 			return
 		}
+		if q := r.URL.Query(); rt.mask && !q.Has("update_mask") && len(body) > 0 {
+			var obj map[string]any
+			if json.Unmarshal(body, &obj) == nil && len(obj) > 0 {
+				q.Set("update_mask", strings.Join(maskOf(rt.body, obj), ","))
+				r.URL.RawQuery = q.Encode()
+			}
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
@@ -296,6 +307,33 @@ func (rt *route) checkBody(r *http.Request, body []byte) ([]byte, error) {
 		return nil, invalidField(path, "%s", why)
 	}
 	return body, nil
+}
+
+// maskOf is the update mask of a merge patch body obj for the message md:
+// the fields it sends, and for a map of messages (a flag's environments)
+// each entry it sends, so that a PATCH changes only those. (The gateway's
+// own mask would name a map whole, dropping the entries not sent.) A field
+// or entry sent is replaced whole.
+func maskOf(md protoreflect.MessageDescriptor, obj map[string]any) []string {
+	var paths []string
+	for _, k := range sortedKeys(obj) {
+		f := md.Fields().ByJSONName(k)
+		if f == nil {
+			f = md.Fields().ByName(protoreflect.Name(k))
+		}
+		if f == nil {
+			continue // checkBody refused unknown fields already
+		}
+		entries, isObject := obj[k].(map[string]any)
+		if !f.IsMap() || !isObject || len(entries) == 0 || slices.ContainsFunc(sortedKeys(entries), func(e string) bool { return strings.Contains(e, ".") }) {
+			paths = append(paths, string(f.Name()))
+			continue
+		}
+		for _, e := range sortedKeys(entries) {
+			paths = append(paths, string(f.Name())+"."+e)
+		}
+	}
+	return paths
 }
 
 // unquoteEtag is an If-Match value without quotes and weak prefix.

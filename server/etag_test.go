@@ -4,6 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
 // etagCase is one kind of resource with an etag: where it lives, how to
@@ -171,5 +177,57 @@ func TestEtagRule(t *testing.T) {
 				t.Errorf("DELETE with If-Match = %d %s, want 200", r.status, r.body)
 			}
 		})
+	}
+}
+
+// TestMergePatchOfAMap pins that a PATCH sending one entry of a map (a
+// flag's environments) changes that entry only.
+func TestMergePatchOfAMap(t *testing.T) {
+	ts := startServer(t)
+	ts.mustAdmin(t, "POST", etagBase+"/flags", `{"key":"m","type":"bool","environments":{
+		"production":{"enabled":true,"salt":"p"},"staging":{"enabled":true,"salt":"s"}}}`)
+	got := ts.mustAdmin(t, "PATCH", etagBase+"/flags/m", `{"environments":{"production":{"enabled":false}}}`)
+	if field(got, "environments.production.enabled") != nil || field(got, "environments.staging.salt") != "s" {
+		t.Errorf("PATCH of production = %v, want production disabled and staging kept", got)
+	}
+}
+
+// TestEtagRuleOverGRPC pins the rule on gRPC: the etag travels in the
+// request (or resource) field or as if-match metadata; a stale one is
+// ABORTED.
+func TestEtagRuleOverGRPC(t *testing.T) {
+	ts := startServer(t)
+	created := ts.mustAdmin(t, "POST", etagBase+"/flags", `{"key":"g","type":"bool","description":"d"}`)
+	stale := created["etag"].(string)
+	ts.mustAdmin(t, "PATCH", etagBase+"/flags/g", `{"description":"changed"}`)
+	flags := pb.NewFlagServiceClient(ts.conn)
+	ctx := rpcContext(ts.creds.AdminToken)
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"field", func() error {
+			_, err := flags.UpdateFlag(ctx, &pb.UpdateFlagRequest{Project: "default", Flag: &pb.Flag{Key: "g", Type: "bool", Etag: stale}})
+			return err
+		}},
+		{"if-match", func() error {
+			_, err := flags.UpdateFlag(metadata.AppendToOutgoingContext(ctx, "if-match", stale),
+				&pb.UpdateFlagRequest{Project: "default", Flag: &pb.Flag{Key: "g", Type: "bool"}})
+			return err
+		}},
+		{"delete if-match", func() error {
+			_, err := flags.DeleteFlag(metadata.AppendToOutgoingContext(ctx, "if-match", stale), &pb.DeleteFlagRequest{Project: "default", Key: "g"})
+			return err
+		}},
+		{"targeting field", func() error {
+			_, err := flags.UpdateFlagTargeting(ctx, &pb.UpdateFlagTargetingRequest{Project: "default", Flag: "g", Environment: "production",
+				Targeting: &pb.Targeting{Enabled: true}, Etag: "stale"})
+			return err
+		}},
+	}
+	for _, tc := range tests {
+		if err := tc.call(); status.Code(err) != codes.Aborted {
+			t.Errorf("%s: a stale etag = %v, want ABORTED", tc.name, err)
+		}
 	}
 }
