@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,10 +39,11 @@ const DefaultBodyReadTimeout = 30 * time.Second
 // route is one REST route of the gateway.
 type route struct {
 	method     string
-	parts      []string // path segments; "" is a variable
-	verb       string   // custom verb after ":" in the last segment
-	fullMethod string   // gRPC method, e.g. /switchyard.v1.FlagService/UpdateFlag
-	streaming  bool     // the client streams: the body is not read here
+	parts      []string                       // path segments; "" is a variable
+	verb       string                         // custom verb after ":" in the last segment
+	fullMethod string                         // gRPC method, e.g. /switchyard.v1.FlagService/UpdateFlag
+	input      protoreflect.MessageDescriptor // the request message
+	streaming  bool                           // the client streams: the body is not read here
 	// body is the message the JSON body decodes into (nil: the route
 	// takes none), bodyPath the request field it fills ("" for "*").
 	body     protoreflect.MessageDescriptor
@@ -91,6 +95,7 @@ func newRoutes(services []string) (routes, error) {
 func newRoute(md protoreflect.MethodDescriptor, rule *annotations.HttpRule) (route, error) {
 	rt := route{
 		fullMethod: "/" + string(md.Parent().FullName()) + "/" + string(md.Name()),
+		input:      md.Input(),
 		streaming:  md.IsStreamingClient(),
 	}
 	var tpl string
@@ -213,6 +218,10 @@ func (s *Server) apiEdge(rts routes, next http.Handler) http.Handler {
 				return
 			}
 		}
+		if err := rt.checkQuery(r.URL.Query()); err != nil {
+			writeGatewayError(r.Context(), nil, nil, w, r, err)
+			return
+		}
 		if rt.streaming || r.ContentLength == 0 {
 			next.ServeHTTP(w, r)
 			return
@@ -237,6 +246,85 @@ func (s *Server) apiEdge(rts routes, next http.Handler) http.Handler {
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkQuery checks a request's query parameters: each names a field of
+// the request message (a dotted path for a nested one) and parses as the
+// field's type. Its errors are INVALID_ARGUMENT statuses naming the
+// parameter.
+func (rt *route) checkQuery(q url.Values) error {
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		f := queryField(rt.input, name)
+		if f == nil {
+			return invalidField(name, "unknown query parameter")
+		}
+		for _, v := range q[name] {
+			if why := badQueryValue(f, v); why != "" {
+				return invalidField(name, "%q %s", v, why)
+			}
+		}
+	}
+	return nil
+}
+
+// queryField is the field a query parameter names, or nil.
+func queryField(md protoreflect.MessageDescriptor, name string) protoreflect.FieldDescriptor {
+	var f protoreflect.FieldDescriptor
+	for part := range strings.SplitSeq(name, ".") {
+		if md == nil {
+			return nil
+		}
+		if f = md.Fields().ByJSONName(part); f == nil {
+			f = md.Fields().ByName(protoreflect.Name(part))
+		}
+		if f == nil || f.IsMap() {
+			return nil
+		}
+		md = nil
+		if m := f.Message(); m != nil && !f.IsList() && !wellKnown(m) {
+			md = m
+		}
+	}
+	if f.Message() != nil && !wellKnown(f.Message()) {
+		return nil // a message is not a query parameter
+	}
+	return f
+}
+
+// badQueryValue says why v is not a value of the scalar field f ("" if it
+// is one).
+func badQueryValue(f protoreflect.FieldDescriptor, v string) string {
+	var err error
+	switch f.Kind() {
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		_, err = strconv.ParseInt(v, 10, 32)
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		_, err = strconv.ParseInt(v, 10, 64)
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		_, err = strconv.ParseUint(v, 10, 32)
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		_, err = strconv.ParseUint(v, 10, 64)
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		_, err = strconv.ParseFloat(v, 64)
+	case protoreflect.BoolKind:
+		_, err = strconv.ParseBool(v)
+	case protoreflect.EnumKind:
+		if f.Enum().Values().ByName(protoreflect.Name(v)) == nil {
+			_, err = strconv.ParseInt(v, 10, 32)
+		}
+	case protoreflect.MessageKind:
+		if f.Message().FullName() == "google.protobuf.FieldMask" {
+			return ""
+		}
+		quoted, _ := json.Marshal(v)
+		err = protojson.Unmarshal(quoted, dynamicpb.NewMessage(f.Message()))
+	default:
+		return ""
+	}
+	if err != nil {
+		return "is not " + kindName(f)
+	}
+	return ""
 }
 
 // writeBodyReadError answers a request whose body could not be read: 408
@@ -295,7 +383,7 @@ func (rt *route) checkBody(r *http.Request, body []byte) ([]byte, error) {
 	}
 	if rt.body == nil {
 		if rt.bodyPath == "" && isObject && len(obj) > 0 {
-			return nil, invalidField(firstKey(obj), "unknown field: %s %s takes no body", rt.method, strings.Join(rt.parts, "/"))
+			return nil, invalidField(firstKey(obj), "unknown field: %s %s takes no body", rt.method, r.URL.Path)
 		}
 		if rt.bodyPath == "" {
 			return nil, nil

@@ -125,3 +125,27 @@ func TestWrongMethodIs405(t *testing.T) {
 		t.Errorf("GET an unknown path = %d %s, want a JSON 404", r.status, r.body)
 	}
 }
+
+// TestBadQueryParametersNameThemselves pins that a query parameter the
+// route does not have, or whose value is not of its type, is a 400 naming
+// the parameter.
+func TestBadQueryParametersNameThemselves(t *testing.T) {
+	ts := startServer(t)
+	tests := []struct {
+		path, field string
+	}{
+		{"/api/v1/projects?page_size=abc", "page_size"},
+		{"/api/v1/projects/default/flags?page_size=99999999999", "page_size"},
+		{"/api/v1/projects?page_sise=10", "page_sise"},
+		{"/api/v1/projects/default/release-report?start=yesterday", "start"},
+	}
+	for _, tc := range tests {
+		r := ts.admin(t, "GET", tc.path, nil)
+		if r.status != http.StatusBadRequest || r.json(t)["field"] != tc.field {
+			t.Errorf("GET %s = %d %s, want 400 at %s", tc.path, r.status, r.body, tc.field)
+		}
+	}
+	if r := ts.admin(t, "GET", "/api/v1/audit-events?project=default&page_size=3", nil); r.status != http.StatusOK {
+		t.Errorf("GET audit events with good parameters = %d %s", r.status, r.body)
+	}
+}
