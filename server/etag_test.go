@@ -3,11 +3,14 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
@@ -230,4 +233,47 @@ func TestEtagRuleOverGRPC(t *testing.T) {
 			t.Errorf("%s: a stale etag = %v, want ABORTED", tc.name, err)
 		}
 	}
+}
+
+// TestEveryUpdateAndDeleteTakesAnEtag walks every RPC of the API: each
+// Update… and Delete… request has an etag field, or carries a resource
+// that has one, so the rule reaches every resource. API keys are
+// immutable and have none.
+func TestEveryUpdateAndDeleteTakesAnEtag(t *testing.T) {
+	immutable := map[protoreflect.FullName]bool{"switchyard.v1.KeyService.DeleteApiKey": true}
+	n := 0
+	protoregistry.GlobalFiles.RangeFilesByPackage("switchyard.v1", func(fd protoreflect.FileDescriptor) bool {
+		for i := 0; i < fd.Services().Len(); i++ {
+			methods := fd.Services().Get(i).Methods()
+			for j := 0; j < methods.Len(); j++ {
+				m := methods.Get(j)
+				name := string(m.Name())
+				if !strings.HasPrefix(name, "Update") && !strings.HasPrefix(name, "Delete") || immutable[m.FullName()] {
+					continue
+				}
+				n++
+				if !hasEtag(m.Input()) {
+					t.Errorf("%s: %s has no etag field and carries no resource with one", m.FullName(), m.Input().FullName())
+				}
+			}
+		}
+		return true
+	})
+	if n < 20 {
+		t.Errorf("found %d update and delete RPCs, want the API's", n)
+	}
+}
+
+// hasEtag reports whether a request has an etag field of its own or in a
+// resource message it carries.
+func hasEtag(md protoreflect.MessageDescriptor) bool {
+	if md.Fields().ByName("etag") != nil {
+		return true
+	}
+	for i := 0; i < md.Fields().Len(); i++ {
+		if f := md.Fields().Get(i); f.Message() != nil && !f.IsList() && !f.IsMap() && f.Message().Fields().ByName("etag") != nil {
+			return true
+		}
+	}
+	return false
 }
