@@ -222,6 +222,11 @@ func (s *Server) apiEdge(rts routes, next http.Handler) http.Handler {
 			writeGatewayError(r.Context(), nil, nil, w, r, err)
 			return
 		}
+		if rt.streaming {
+			// A client stream's body arrives for as long as the stream
+			// lives: no deadline.
+			http.NewResponseController(w).SetReadDeadline(time.Time{})
+		}
 		if rt.streaming || r.ContentLength == 0 {
 			next.ServeHTTP(w, r)
 			return
