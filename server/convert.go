@@ -87,6 +87,8 @@ func applyMask(dst, src proto.Message, mask *fieldmaskpb.FieldMask) error {
 		name, rest, _ := strings.Cut(p, ".")
 		f := fields.ByName(protoreflect.Name(name))
 		switch {
+		case p == "": // the gateway's mask of an empty body
+			continue
 		case f != nil && rest == "" && (outputOnly[f.Name()] || f.Name() == "key"):
 			continue // the key names the resource; the rest the server sets
 		case f == nil || outputOnly[f.Name()] || f.Name() == "key":

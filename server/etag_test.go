@@ -277,3 +277,22 @@ func hasEtag(md protoreflect.MessageDescriptor) bool {
 	}
 	return false
 }
+
+// TestEmptyPatchChangesNothing pins that a PATCH body with no field (or
+// only the etag) changes nothing; over gRPC an absent update_mask is a
+// full replacement.
+func TestEmptyPatchChangesNothing(t *testing.T) {
+	ts := startServer(t)
+	created := ts.mustAdmin(t, "POST", etagBase+"/segments", `{"key":"s","description":"d","include":["u1"]}`)
+	for _, body := range []string{`{}`, fmt.Sprintf(`{"etag":%q}`, created["etag"])} {
+		got := ts.mustAdmin(t, "PATCH", etagBase+"/segments/s", body)
+		if got["description"] != "d" || fmt.Sprint(got["include"]) != "[u1]" {
+			t.Errorf("PATCH %s = %v, want the segment unchanged", body, got)
+		}
+	}
+	segs := pb.NewSegmentServiceClient(ts.conn)
+	got, err := segs.UpdateSegment(rpcContext(ts.creds.AdminToken), &pb.UpdateSegmentRequest{Project: "default", Segment: &pb.Segment{Key: "s", Description: "new"}})
+	if err != nil || got.GetDescription() != "new" || len(got.GetInclude()) != 0 {
+		t.Errorf("UpdateSegment without a mask = %v, %v, want a full replacement", got, err)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -167,7 +166,7 @@ func withIfMatch(ctx context.Context, req any) error {
 	if len(vals) == 0 || !ok {
 		return nil
 	}
-	etag := strings.Trim(strings.TrimPrefix(strings.TrimSpace(vals[0]), "W/"), `"`)
+	etag := unquoteEtag(vals[0])
 	if etag == "" || etag == "*" {
 		return nil
 	}
