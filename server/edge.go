@@ -322,7 +322,7 @@ func badQueryValue(f protoreflect.FieldDescriptor, v string) string {
 			return ""
 		}
 		quoted, _ := json.Marshal(v)
-		err = protojson.Unmarshal(quoted, dynamicpb.NewMessage(f.Message()))
+		err = protojson.Unmarshal(quoted, newMessage(f.Message()))
 	default:
 		return ""
 	}
@@ -395,7 +395,7 @@ func (rt *route) checkBody(r *http.Request, body []byte) ([]byte, error) {
 		}
 		return body, nil
 	}
-	if err := protojson.Unmarshal(body, dynamicpb.NewMessage(rt.body)); err != nil {
+	if err := protojson.Unmarshal(body, newMessage(rt.body)); err != nil {
 		path, why := bodyProblem(rt.body, v, rt.bodyPath)
 		return nil, invalidField(path, "%s", why)
 	}
@@ -427,6 +427,15 @@ func maskOf(md protoreflect.MessageDescriptor, obj map[string]any) []string {
 		}
 	}
 	return paths
+}
+
+// newMessage is an empty message of md's type: the generated one (fast to
+// decode into), or a dynamic one for a type without generated code.
+func newMessage(md protoreflect.MessageDescriptor) proto.Message {
+	if mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName()); err == nil {
+		return mt.New().Interface()
+	}
+	return dynamicpb.NewMessage(md)
 }
 
 // unquoteEtag is an If-Match value without quotes and weak prefix.
@@ -467,7 +476,7 @@ func bodyProblem(md protoreflect.MessageDescriptor, v any, path string) (string,
 			return p, fmt.Sprintf("unknown field %q", k)
 		}
 		one, _ := json.Marshal(map[string]any{k: obj[k]})
-		if protojson.Unmarshal(one, dynamicpb.NewMessage(md)) == nil {
+		if protojson.Unmarshal(one, newMessage(md)) == nil {
 			continue
 		}
 		return memberProblem(f, obj[k], p)
@@ -486,7 +495,7 @@ func memberProblem(f protoreflect.FieldDescriptor, v any, path string) (string, 
 		if m := f.MapValue().Message(); m != nil && !wellKnown(m) {
 			for _, k := range sortedKeys(obj) {
 				one, _ := json.Marshal(obj[k])
-				if protojson.Unmarshal(one, dynamicpb.NewMessage(m)) != nil {
+				if protojson.Unmarshal(one, newMessage(m)) != nil {
 					return bodyProblem(m, obj[k], join(path, k))
 				}
 			}
@@ -500,7 +509,7 @@ func memberProblem(f protoreflect.FieldDescriptor, v any, path string) (string, 
 		if m := f.Message(); m != nil && !wellKnown(m) {
 			for i, e := range list {
 				one, _ := json.Marshal(e)
-				if protojson.Unmarshal(one, dynamicpb.NewMessage(m)) != nil {
+				if protojson.Unmarshal(one, newMessage(m)) != nil {
 					return bodyProblem(m, e, fmt.Sprintf("%s[%d]", path, i))
 				}
 			}

@@ -28,7 +28,7 @@ func slowServer(t *testing.T) *testServer {
 // the server answers. It returns the answer, how long the answer took
 // after the headers, and whether the server closed the connection after
 // answering. The wait is bounded: a server that never answers fails the
-// test after 30 s.
+// test after 60 s.
 func dribble(t *testing.T, addr, method, path string, header map[string]string, gap time.Duration) (status int, took time.Duration, closed bool) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
@@ -64,7 +64,7 @@ func dribble(t *testing.T, addr, method, path string, header map[string]string, 
 			}
 		}()
 	}
-	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
 	rd := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(rd, nil)
 	if err != nil {
