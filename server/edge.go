@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -187,7 +186,7 @@ func (rts routes) find(method, path string) (*route, []string) {
 			allow = append(allow, rts[i].method)
 		}
 	}
-	sort.Strings(allow)
+	slices.Sort(allow)
 	return nil, allow
 }
 
@@ -388,7 +387,7 @@ func (rt *route) checkBody(r *http.Request, body []byte) ([]byte, error) {
 	}
 	if rt.body == nil {
 		if rt.bodyPath == "" && isObject && len(obj) > 0 {
-			return nil, invalidField(firstKey(obj), "unknown field: %s %s takes no body", rt.method, r.URL.Path)
+			return nil, invalidField(sortedKeys(obj)[0], "unknown field: %s %s takes no body", rt.method, r.URL.Path)
 		}
 		if rt.bodyPath == "" {
 			return nil, nil
@@ -443,16 +442,6 @@ func unquoteEtag(h string) string {
 	return strings.Trim(strings.TrimPrefix(strings.TrimSpace(h), "W/"), `"`)
 }
 
-// firstKey is the least key of an object, so errors are deterministic.
-func firstKey(obj map[string]any) string {
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys[0]
-}
-
 // bodyProblem finds, for a JSON value v that protojson refuses as the
 // message md, the path of the first offending member under path and what
 // is wrong with it.
@@ -461,12 +450,7 @@ func bodyProblem(md protoreflect.MessageDescriptor, v any, path string) (string,
 	if !ok {
 		return orBody(path), "must be a JSON object"
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(obj) {
 		p := join(path, k)
 		f := md.Fields().ByJSONName(k)
 		if f == nil {
@@ -553,13 +537,9 @@ func wellKnown(md protoreflect.MessageDescriptor) bool {
 	return strings.HasPrefix(string(md.FullName()), "google.protobuf.")
 }
 
+// sortedKeys are an object's keys in order, so errors are deterministic.
 func sortedKeys(obj map[string]any) []string {
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(obj))
 }
 
 func join(path, name string) string {
