@@ -64,17 +64,19 @@ func setMeta(msg proto.Message, m store.Meta) {
 // outputOnly are fields a client never sets.
 var outputOnly = map[protoreflect.Name]bool{"etag": true, "create_time": true, "update_time": true, "revision": true}
 
-// applyMask copies into dst the fields of src that mask names (every
-// settable field when mask is empty), leaving the others as they are. A
-// path names a top-level field, or one entry of a map field
-// ("environments.production"); deeper paths (which the REST gateway derives
-// from a PATCH body) replace the field or entry they are under. The key
-// field is never changed.
+// applyMask copies into dst the fields of src that mask names, leaving the
+// others as they are: a nil mask names every settable field (a full
+// replacement), an empty one none. A path names a top-level field, or one
+// entry of a map field ("environments.production"); deeper paths (which the
+// REST gateway derives from a PATCH body) replace the field or entry they
+// are under. The key field is never changed, and output-only fields (etag,
+// times, revision) are skipped: a PATCH body's "etag" is the update's
+// precondition, not a change.
 func applyMask(dst, src proto.Message, mask *fieldmaskpb.FieldMask) error {
 	d, s := dst.ProtoReflect(), src.ProtoReflect()
 	fields := d.Descriptor().Fields()
 	paths := mask.GetPaths()
-	if len(paths) == 0 {
+	if mask == nil {
 		for i := 0; i < fields.Len(); i++ {
 			if name := fields.Get(i).Name(); !outputOnly[name] && name != "key" {
 				paths = append(paths, string(name))
@@ -84,10 +86,12 @@ func applyMask(dst, src proto.Message, mask *fieldmaskpb.FieldMask) error {
 	for _, p := range paths {
 		name, rest, _ := strings.Cut(p, ".")
 		f := fields.ByName(protoreflect.Name(name))
-		if f == nil || outputOnly[f.Name()] || f.Name() == "key" {
-			if f != nil && f.Name() == "key" && rest == "" {
-				continue // the key names the resource; it is not a change
-			}
+		switch {
+		case p == "": // the gateway's mask of an empty body
+			continue
+		case f != nil && rest == "" && (outputOnly[f.Name()] || f.Name() == "key"):
+			continue // the key names the resource; the rest the server sets
+		case f == nil || outputOnly[f.Name()] || f.Name() == "key":
 			return invalidField("update_mask", "cannot update field %q", p)
 		}
 		if f.IsMap() && rest != "" {

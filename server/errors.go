@@ -20,9 +20,11 @@ import (
 // refuses, e.g. withdrawing a version that targeting still serves.
 var errFailedPrecondition = errors.New("failed precondition")
 
-// toStatus is the one place where domain errors become gRPC statuses. An
-// invalid request carries every problem as a BadRequest field violation, so
-// REST answers can name the offending field path.
+// toStatus is the one place where domain errors become gRPC statuses,
+// matched by type (errors.Is/As). An invalid request carries every problem
+// as a BadRequest field violation, so REST answers can name the offending
+// field path. Only an error no case knows is Internal: logged, its text
+// hidden.
 func toStatus(log *slog.Logger, err error) error {
 	if err == nil {
 		return nil
@@ -40,6 +42,8 @@ func toStatus(log *slog.Logger, err error) error {
 		return invalid(fes...)
 	case errors.As(err, &fe):
 		return invalid(fe)
+	case errors.Is(err, store.ErrInvalid):
+		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, store.ErrAlreadyExists):
@@ -60,9 +64,7 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, store.ErrOverloaded):
 		return status.Error(codes.ResourceExhausted, err.Error())
-	case errors.Is(err, store.ErrClosed):
-		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, syncer.ErrClosed):
+	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrLocked):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())

@@ -4,16 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/syncer"
 )
 
 // TestToStatus pins the error → status boundary: wrapped domain errors map
@@ -53,4 +61,105 @@ func TestToStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// domainErrorPackages are the packages whose exported sentinels and typed
+// errors TestToStatusCoversEveryDomainError walks.
+var domainErrorPackages = []string{"store", "model", "release", "experiment", "auth", "syncer"}
+
+// TestToStatusCoversEveryDomainError walks every exported sentinel (a
+// package-level Err… variable) and every exported error type of the domain
+// packages, read from their source, and checks the gRPC code and HTTP
+// status each maps to: none is Internal/500. A new error without a row
+// here fails the test.
+func TestToStatusCoversEveryDomainError(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	wrap := func(err error) error { return fmt.Errorf("flag shop/x: %w", err) }
+	tests := map[string]struct {
+		err  error
+		code codes.Code
+		http int
+	}{
+		"store.ErrNotFound":            {store.ErrNotFound, codes.NotFound, http.StatusNotFound},
+		"store.ErrAlreadyExists":       {store.ErrAlreadyExists, codes.AlreadyExists, http.StatusConflict},
+		"store.ErrConflict":            {store.ErrConflict, codes.Aborted, http.StatusConflict},
+		"store.ErrInvalid":             {store.ErrInvalid, codes.InvalidArgument, http.StatusBadRequest},
+		"store.ErrLocked":              {store.ErrLocked, codes.Unavailable, http.StatusServiceUnavailable},
+		"store.ErrClosed":              {store.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
+		"store.ErrFailedPrecondition":  {store.ErrFailedPrecondition, codes.FailedPrecondition, http.StatusBadRequest},
+		"store.PreconditionError":      {store.FailedPrecondition("release shop/r", "gate closed"), codes.FailedPrecondition, http.StatusBadRequest},
+		"store.ErrOverloaded":          {store.ErrOverloaded, codes.ResourceExhausted, http.StatusTooManyRequests},
+		"model.FieldError":             {model.NewFieldError("flag.key", "bad"), codes.InvalidArgument, http.StatusBadRequest},
+		"model.Errors":                 {model.Errors{model.NewFieldError("flag.key", "bad")}, codes.InvalidArgument, http.StatusBadRequest},
+		"auth.ErrUnauthenticated":      {auth.ErrUnauthenticated, codes.Unauthenticated, http.StatusUnauthorized},
+		"auth.ErrPermissionDenied":     {auth.ErrPermissionDenied, codes.PermissionDenied, http.StatusForbidden},
+		"auth.ErrScopeMissing":         {auth.ErrScopeMissing, codes.InvalidArgument, http.StatusBadRequest},
+		"syncer.ErrClosed":             {syncer.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
+		"store.ErrInvalid with fields": {fmt.Errorf("%w: %w", store.ErrInvalid, model.Errors{model.NewFieldError("a", "bad")}), codes.InvalidArgument, http.StatusBadRequest},
+	}
+	for _, name := range exportedErrors(t) {
+		if _, ok := tests[name]; !ok {
+			t.Errorf("%s has no row: add how toStatus maps it", name)
+		}
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := status.Convert(toStatus(log, wrap(tc.err)))
+			if got.Code() != tc.code {
+				t.Errorf("toStatus(%v) = %v, want %v", tc.err, got.Code(), tc.code)
+			}
+			if h := runtime.HTTPStatusFromCode(got.Code()); h != tc.http {
+				t.Errorf("toStatus(%v) answers HTTP %d, want %d", tc.err, h, tc.http)
+			}
+		})
+	}
+}
+
+// exportedErrors lists, as "pkg.Name", the exported package-level Err…
+// variables and the exported types with an Error method of the domain
+// packages, read from their non-test sources.
+func exportedErrors(t *testing.T) []string {
+	t.Helper()
+	var names []string
+	for _, pkg := range domainErrorPackages {
+		files, err := filepath.Glob(filepath.Join("..", "internal", pkg, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("sources of internal/%s: %v", pkg, err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			file, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range file.Decls {
+				switch d := d.(type) {
+				case *ast.GenDecl:
+					for _, spec := range d.Specs {
+						if vs, ok := spec.(*ast.ValueSpec); ok && d.Tok == token.VAR {
+							for _, id := range vs.Names {
+								if id.IsExported() && strings.HasPrefix(id.Name, "Err") {
+									names = append(names, pkg+"."+id.Name)
+								}
+							}
+						}
+					}
+				case *ast.FuncDecl:
+					if d.Recv == nil || d.Name.Name != "Error" || len(d.Recv.List) != 1 {
+						continue
+					}
+					typ := d.Recv.List[0].Type
+					if star, ok := typ.(*ast.StarExpr); ok {
+						typ = star.X
+					}
+					if id, ok := typ.(*ast.Ident); ok && id.IsExported() {
+						names = append(names, pkg+"."+id.Name)
+					}
+				}
+			}
+		}
+	}
+	return names
 }

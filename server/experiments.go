@@ -97,10 +97,8 @@ func (s *experimentService) UpdateExperiment(ctx context.Context, req *pb.Update
 	if err != nil {
 		return nil, err
 	}
-	if mask, change := withoutEtag(req.GetUpdateMask()); change {
-		if err := applyMask(cur, in, mask); err != nil {
-			return nil, err
-		}
+	if err := applyMask(cur, in, req.GetUpdateMask()); err != nil {
+		return nil, err
 	}
 	// Only the definition is the client's to change.
 	cur.Status, cur.StartTime, cur.StopTime, cur.Decision, cur.Metrics = "", nil, nil, nil, nil

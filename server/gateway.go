@@ -33,30 +33,22 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 			return metadata.Pairs(mdPeer, remoteHost(r))
 		}),
 		runtime.WithErrorHandler(writeGatewayError),
+		runtime.WithRoutingErrorHandler(writeRoutingError),
 	)
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		pb.RegisterProjectServiceHandler,
-		pb.RegisterSegmentServiceHandler,
-		pb.RegisterFlagServiceHandler,
-		pb.RegisterComponentServiceHandler,
-		pb.RegisterKeyServiceHandler,
-		pb.RegisterDocumentServiceHandler,
-		pb.RegisterAuditServiceHandler,
-		pb.RegisterEvaluationServiceHandler,
-		pb.RegisterReleaseServiceHandler,
-		pb.RegisterReleaseModelServiceHandler,
-		pb.RegisterSyncServiceHandler,
-		pb.RegisterEventServiceHandler,
-		pb.RegisterExperimentServiceHandler,
-		pb.RegisterWebhookServiceHandler,
-	} {
-		if err := register(ctx, gw, conn); err != nil {
+	var names []string
+	for _, svc := range gatewayServices {
+		if err := svc.register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("register gateway handler: %w", err)
 		}
+		names = append(names, svc.name)
+	}
+	rts, err := newRoutes(names)
+	if err != nil {
+		return nil, fmt.Errorf("gateway routes: %w", err)
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", gw)
+	mux.Handle("/api/", s.apiEdge(rts, gw))
 	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi.JSON)
@@ -68,7 +60,28 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.registerOFREP(mux)
 	s.registerAvailability(mux) // not through the gateway: ETag and 304
-	return cors(limitBody(mux)), nil
+	return cors(limitBody(boundBody(s.bodyTimeout, mux))), nil
+}
+
+// gatewayServices are the services the REST gateway serves, by gRPC name.
+var gatewayServices = []struct {
+	name     string
+	register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+}{
+	{pb.ProjectService_ServiceDesc.ServiceName, pb.RegisterProjectServiceHandler},
+	{pb.SegmentService_ServiceDesc.ServiceName, pb.RegisterSegmentServiceHandler},
+	{pb.FlagService_ServiceDesc.ServiceName, pb.RegisterFlagServiceHandler},
+	{pb.ComponentService_ServiceDesc.ServiceName, pb.RegisterComponentServiceHandler},
+	{pb.KeyService_ServiceDesc.ServiceName, pb.RegisterKeyServiceHandler},
+	{pb.DocumentService_ServiceDesc.ServiceName, pb.RegisterDocumentServiceHandler},
+	{pb.AuditService_ServiceDesc.ServiceName, pb.RegisterAuditServiceHandler},
+	{pb.EvaluationService_ServiceDesc.ServiceName, pb.RegisterEvaluationServiceHandler},
+	{pb.ReleaseService_ServiceDesc.ServiceName, pb.RegisterReleaseServiceHandler},
+	{pb.ReleaseModelService_ServiceDesc.ServiceName, pb.RegisterReleaseModelServiceHandler},
+	{pb.SyncService_ServiceDesc.ServiceName, pb.RegisterSyncServiceHandler},
+	{pb.EventService_ServiceDesc.ServiceName, pb.RegisterEventServiceHandler},
+	{pb.ExperimentService_ServiceDesc.ServiceName, pb.RegisterExperimentServiceHandler},
+	{pb.WebhookService_ServiceDesc.ServiceName, pb.RegisterWebhookServiceHandler},
 }
 
 // readyz answers 200 once the server has compiled rulesets to serve.
@@ -101,6 +114,8 @@ func incomingHeader(key string) (string, bool) {
 		return mdAPIKey, true
 	case "Authorization":
 		return mdAuthorization, true
+	case "If-Match":
+		return mdIfMatch, true
 	}
 	return "", false
 }
@@ -140,6 +155,16 @@ func writeGatewayError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshal
 	}
 	setRetryAfter(w, st)
 	writeJSONError(w, runtime.HTTPStatusFromCode(st.Code()), codeName(st.Code().String()), st.Message(), details)
+}
+
+// writeRoutingError answers a path the gateway has no route for. (A known
+// path with another method never gets here: apiEdge answers it 405.)
+func writeRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	code := "NOT_FOUND"
+	if httpStatus != http.StatusNotFound {
+		code = "INVALID_ARGUMENT"
+	}
+	writeJSONError(w, httpStatus, code, http.StatusText(httpStatus)+": "+r.Method+" "+r.URL.Path, nil)
 }
 
 // writeJSONError writes an apiError.

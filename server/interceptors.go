@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/store"
@@ -27,6 +29,9 @@ const (
 	// mdPeer carries the HTTP client's address from the in-process gateway.
 	// It is believed only on calls that come through the gateway's pipe.
 	mdPeer = "x-switchyard-peer"
+	// mdIfMatch carries an update's or delete's etag: the If-Match header
+	// of a REST call, or metadata a gRPC client sends.
+	mdIfMatch = "if-match"
 )
 
 type callerKey struct{}
@@ -162,6 +167,9 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if err != nil {
 		return nil, err
 	}
+	if err := withIfMatch(ctx, req); err != nil {
+		return nil, err
+	}
 	resp, err := handler(ctx, req)
 	if err != nil {
 		return nil, toStatus(s.log, err)
@@ -184,3 +192,52 @@ type contextStream struct {
 }
 
 func (s *contextStream) Context() context.Context { return s.ctx }
+
+// withIfMatch puts the etag of an if-match header into the request: into
+// its etag field, or else into the etag field of the resource it carries
+// (UpdateFlagRequest.flag.etag), so every update and delete reads its
+// precondition from one place whichever way it came. A request that names
+// another etag already is refused; a request without an etag field (an
+// immutable resource) is left alone. "*" and an empty value ask for
+// nothing; quotes and a weak "W/" prefix are removed.
+func withIfMatch(ctx context.Context, req any) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get(mdIfMatch)
+	msg, ok := req.(proto.Message)
+	if len(vals) == 0 || !ok {
+		return nil
+	}
+	etag := unquoteEtag(vals[0])
+	if etag == "" || etag == "*" {
+		return nil
+	}
+	m, f := etagField(msg.ProtoReflect())
+	if f == nil {
+		return nil
+	}
+	if cur := m.Get(f).String(); cur != "" && cur != etag {
+		return invalidField("etag", "the request names etag %q and If-Match %q", cur, etag)
+	}
+	m.Set(f, protoreflect.ValueOfString(etag))
+	return nil
+}
+
+// etagField finds where a request carries its etag: its own string field
+// "etag", or that of the first resource message it carries.
+func etagField(m protoreflect.Message) (protoreflect.Message, protoreflect.FieldDescriptor) {
+	fields := m.Descriptor().Fields()
+	if f := fields.ByName("etag"); f != nil && f.Kind() == protoreflect.StringKind && !f.IsList() {
+		return m, f
+	}
+	for i := 0; i < fields.Len(); i++ {
+		f := fields.Get(i)
+		if f.Kind() != protoreflect.MessageKind || f.IsList() || f.IsMap() || !m.Has(f) {
+			continue
+		}
+		sub := m.Mutable(f).Message()
+		if e := sub.Descriptor().Fields().ByName("etag"); e != nil && e.Kind() == protoreflect.StringKind && !e.IsList() {
+			return sub, e
+		}
+	}
+	return nil, nil
+}

@@ -71,6 +71,9 @@ func (s *projectService) CreateProject(ctx context.Context, req *pb.CreateProjec
 	if p == nil {
 		return nil, invalidField("project", "is required")
 	}
+	if err := checkKey("project.key", p.GetKey()); err != nil {
+		return nil, err
+	}
 	c, err := s.update(ctx, func(tx *store.Tx) error {
 		return tx.CreateProject(store.Project{Key: p.GetKey(), Description: p.GetDescription()})
 	})
@@ -141,6 +144,9 @@ func (s *projectService) CreateEnvironment(ctx context.Context, req *pb.CreateEn
 	e := req.GetEnvironment()
 	if e == nil {
 		return nil, invalidField("environment", "is required")
+	}
+	if err := checkKey("environment.key", e.GetKey()); err != nil {
+		return nil, err
 	}
 	c, err := s.update(ctx, func(tx *store.Tx) error {
 		return tx.CreateEnvironment(req.GetProject(), store.Environment{Key: e.GetKey(), Description: e.GetDescription()})

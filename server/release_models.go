@@ -48,11 +48,7 @@ func (s *releaseModelService) CreateReleaseModel(ctx context.Context, req *pb.Cr
 }
 
 func (s *releaseModelService) UpdateReleaseModel(ctx context.Context, req *pb.UpdateReleaseModelRequest) (*pb.ReleaseModel, error) {
-	mask, change := withoutEtag(req.GetUpdateMask())
-	if !change {
-		return releaseModels.read(s.Server, req.GetProject(), req.GetReleaseModel().GetKey())
-	}
-	return releaseModels.updateFrom(ctx, s.Server, req.GetProject(), req.GetReleaseModel(), mask, req.GetReleaseModel().GetEtag())
+	return releaseModels.updateFrom(ctx, s.Server, req.GetProject(), req.GetReleaseModel(), req.GetUpdateMask(), req.GetReleaseModel().GetEtag())
 }
 
 func (s *releaseModelService) DeleteReleaseModel(ctx context.Context, req *pb.DeleteReleaseModelRequest) (*emptypb.Empty, error) {

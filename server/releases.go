@@ -3,11 +3,9 @@ package server
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"google.golang.org/protobuf/types/known/emptypb"
-	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -88,10 +86,8 @@ func (s *releaseService) UpdateRelease(ctx context.Context, req *pb.UpdateReleas
 	if err != nil {
 		return nil, err
 	}
-	if mask, change := withoutEtag(req.GetUpdateMask()); change {
-		if err := applyMask(cur, in, mask); err != nil {
-			return nil, err
-		}
+	if err := applyMask(cur, in, req.GetUpdateMask()); err != nil {
+		return nil, err
 	}
 	// Only the definition is the client's to change.
 	cur.State, cur.Stage, cur.StartTime, cur.StageTime, cur.RequesterName = "", 0, nil, nil, ""
@@ -186,17 +182,6 @@ func (s *releaseService) write(ctx context.Context, project, id string, fn func(
 		return nil, notFound("project %q", project)
 	}
 	return s.releaseView(ps, id)
-}
-
-// withoutEtag drops "etag" from a mask: the gateway derives a PATCH's mask
-// from its body, where the etag is the precondition, not a change. change
-// is false when the mask named nothing else.
-func withoutEtag(mask *fieldmaskpb.FieldMask) (_ *fieldmaskpb.FieldMask, change bool) {
-	if !slices.Contains(mask.GetPaths(), "etag") {
-		return mask, true
-	}
-	paths := slices.DeleteFunc(slices.Clone(mask.GetPaths()), func(p string) bool { return p == "etag" })
-	return &fieldmaskpb.FieldMask{Paths: paths}, len(paths) > 0
 }
 
 // needID refuses a request that names no project or release.

@@ -122,6 +122,9 @@ func (k kind[M, P]) createFrom(ctx context.Context, s *Server, project string, p
 	if err != nil {
 		return zero, err
 	}
+	if err := checkKey(k.field+".key", k.keyOf(m)); err != nil {
+		return zero, err
+	}
 	prefix := k.path(ps, k.keyOf(m))
 	c, err := s.update(ctx, func(tx *store.Tx) error { return k.create(tx, project, m) })
 	if err != nil {
@@ -252,6 +255,18 @@ func (k kind[M, P]) updateTargeting(ctx context.Context, s *Server, project, key
 		return targetingView{}, rebase(err, k.path(ps, key)+".environments."+env, "targeting")
 	}
 	return k.readTargeting(c.State, project, key, env)
+}
+
+// checkKey refuses a new resource's name unless it is a key
+// (model.KeyPattern), naming the request field path it came in.
+func checkKey(path, key string) error {
+	switch {
+	case key == "":
+		return invalidField(path, "is required")
+	case !model.ValidKey(key):
+		return invalidField(path, "invalid key %q: must match %s", key, model.KeyPattern)
+	}
+	return nil
 }
 
 // rebase rewrites the document paths of validation errors under prefix

@@ -56,6 +56,7 @@ type Server struct {
 	metrics     *serverMetrics
 	throttle    *auth.Throttle // failed authentications per client address
 	streams     *streamSlots   // open sync and event streams per key
+	bodyTimeout time.Duration  // how long a request body may take to arrive
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -76,6 +77,7 @@ type options struct {
 	throttle auth.ThrottleConfig
 	// maxStreams is the most streams one key may hold open; 0: no limit.
 	maxStreams int
+	body       time.Duration
 }
 
 // WithSyncMaxAge sets how long a sync stream lives before the server ends
@@ -114,10 +116,17 @@ func WithMaxStreamsPerKey(n int) Option {
 	return func(o *options) { o.maxStreams = n }
 }
 
+// WithBodyReadTimeout sets how long an HTTP request body may take to
+// arrive before the server answers 408 and closes the connection (default
+// DefaultBodyReadTimeout).
+func WithBodyReadTimeout(d time.Duration) Option {
+	return func(o *options) { o.body = d }
+}
+
 // New builds a server over st, reading compiled rulesets from rs. Call
 // Serve to accept connections.
 func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*Server, error) {
-	o := options{sync: syncer.Default(), throttle: auth.DefaultThrottle(), maxStreams: DefaultMaxStreamsPerKey}
+	o := options{sync: syncer.Default(), throttle: auth.DefaultThrottle(), maxStreams: DefaultMaxStreamsPerKey, body: DefaultBodyReadTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -151,6 +160,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		metrics:     newServerMetrics(),
 		throttle:    auth.NewThrottle(o.throttle, nil),
 		streams:     newStreamSlots(o.maxStreams),
+		bodyTimeout: o.body,
 	}
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)

@@ -107,6 +107,9 @@ func (s *webhookService) CreateWebhook(ctx context.Context, req *pb.CreateWebhoo
 		rand.Read(b)
 		w.ID = "wh-" + hex.EncodeToString(b)
 	}
+	if err := checkKey("webhook.id", w.ID); err != nil {
+		return nil, err
+	}
 	c, err := s.update(ctx, func(tx *store.Tx) error { return tx.CreateWebhook(req.GetProject(), &w) })
 	if err != nil {
 		return nil, rebase(err, "", "webhook")
@@ -124,15 +127,11 @@ func (s *webhookService) UpdateWebhook(ctx context.Context, req *pb.UpdateWebhoo
 	if err != nil {
 		return nil, err
 	}
-	mask, change := withoutEtag(req.GetUpdateMask())
-	if !change {
-		return readWebhook(s.store.State(), project, id)
-	}
 	next := &pb.Webhook{}
 	if err := toProto(cur, next); err != nil {
 		return nil, err
 	}
-	if err := applyMask(next, in, mask); err != nil {
+	if err := applyMask(next, in, req.GetUpdateMask()); err != nil {
 		return nil, err
 	}
 	if next.GetSecret() == "" {

@@ -178,3 +178,11 @@ func TestUnknownCommand(t *testing.T) {
 		t.Error("unknown command succeeded")
 	}
 }
+
+func TestServeRefusesANonPositiveBodyReadTimeout(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--db", filepath.Join(t.TempDir(), "s.db"), "--body-read-timeout", "0s"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "--body-read-timeout") {
+		t.Fatalf("serve --body-read-timeout 0s = %v, want an error naming the flag", err)
+	}
+}

@@ -35,6 +35,8 @@ type serveConfig struct {
 	// SyncMaxAge is how long an SDK sync stream lives before the server
 	// ends it and the SDK reconnects (load rebalancing).
 	SyncMaxAge time.Duration
+	// BodyReadTimeout is how long an HTTP request body may take to arrive.
+	BodyReadTimeout time.Duration
 	// BootstrapAdminToken and BootstrapSDKKey replace the random secrets
 	// created on an empty database (for automation).
 	BootstrapAdminToken string
@@ -57,7 +59,8 @@ type serveConfig struct {
 func defaultServeConfig() serveConfig {
 	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge,
 		AuthThrottle: auth.DefaultThrottle(), MaxStreamsPerKey: server.DefaultMaxStreamsPerKey,
-		Webhooks: webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon}}
+		Webhooks:        webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon},
+		BodyReadTimeout: server.DefaultBodyReadTimeout}
 }
 
 // validate checks the configuration before anything starts.
@@ -83,6 +86,9 @@ func (c serveConfig) validate() error {
 	if err := c.AuthThrottle.Validate(); err != nil {
 		return fmt.Errorf("--auth-failures, --auth-failure-window, --auth-throttle-addresses: %w", err)
 	}
+	if c.BodyReadTimeout <= 0 {
+		return fmt.Errorf("--body-read-timeout %s: must be positive", c.BodyReadTimeout)
+	}
 	return c.validateWebhooks()
 }
 
@@ -95,6 +101,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "import the demo document into the default project when it has no flags")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
+	fs.DurationVar(&cfg.BodyReadTimeout, "body-read-timeout", cfg.BodyReadTimeout, "how long an HTTP request body may take to arrive (then 408, connection closed)")
 	fs.StringVar(&cfg.BootstrapAdminToken, "bootstrap-admin-token", "", "admin token to create on an empty database instead of a random one")
 	fs.StringVar(&cfg.BootstrapSDKKey, "bootstrap-sdk-key", "", "production SDK key to create on an empty database instead of a random one")
 	fs.IntVar(&cfg.AuthThrottle.Failures, "auth-failures", cfg.AuthThrottle.Failures,
@@ -148,7 +155,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("listen HTTP: %w", err)
 	}
 	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
-		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey), server.WithWebhooks(cfg.Webhooks))
+		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey), server.WithWebhooks(cfg.Webhooks), server.WithBodyReadTimeout(cfg.BodyReadTimeout))
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/model"
@@ -181,11 +180,11 @@ func waitFor(tx *store.Tx, project string, r *model.Release, etag, wait string) 
 }
 
 // reason is an error's message without the resource name and sentinel
-// prefix the lifecycle adds.
+// prefix the lifecycle adds: a refused step's reason.
 func reason(err error) string {
-	msg := err.Error()
-	if _, after, ok := strings.Cut(msg, store.ErrFailedPrecondition.Error()+": "); ok {
-		return after
+	var pe *store.PreconditionError
+	if errors.As(err, &pe) {
+		return pe.Reason
 	}
-	return msg
+	return err.Error()
 }

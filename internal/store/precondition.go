@@ -13,10 +13,26 @@ import (
 // progress serves, or advancing a release whose gate is closed.
 var ErrFailedPrecondition = errors.New("failed precondition")
 
-// FailedPrecondition returns an error matching ErrFailedPrecondition about
-// the named resource.
+// PreconditionError is the error FailedPrecondition returns: the named
+// resource refused an operation for Reason. It matches
+// ErrFailedPrecondition.
+type PreconditionError struct {
+	Resource string
+	Reason   string
+}
+
+// Error is "resource: failed precondition: reason".
+func (e *PreconditionError) Error() string {
+	return e.Resource + ": " + ErrFailedPrecondition.Error() + ": " + e.Reason
+}
+
+// Is reports whether target is ErrFailedPrecondition.
+func (e *PreconditionError) Is(target error) bool { return target == ErrFailedPrecondition }
+
+// FailedPrecondition returns a *PreconditionError about the named
+// resource.
 func FailedPrecondition(resource, format string, args ...any) error {
-	return fmt.Errorf("%s: %w: %s", resource, ErrFailedPrecondition, fmt.Sprintf(format, args...))
+	return &PreconditionError{Resource: resource, Reason: fmt.Sprintf(format, args...)}
 }
 
 // Refused turns the model.Errors in err into a FailedPrecondition about

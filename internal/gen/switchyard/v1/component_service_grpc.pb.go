@@ -45,7 +45,7 @@ type ComponentServiceClient interface {
 	GetComponent(ctx context.Context, in *GetComponentRequest, opts ...grpc.CallOption) (*Component, error)
 	// CreateComponent adds a component.
 	CreateComponent(ctx context.Context, in *CreateComponentRequest, opts ...grpc.CallOption) (*Component, error)
-	// UpdateComponent changes the fields named in update_mask (all when empty).
+	// UpdateComponent changes the fields named in update_mask (all when absent).
 	UpdateComponent(ctx context.Context, in *UpdateComponentRequest, opts ...grpc.CallOption) (*Component, error)
 	// DeleteComponent deletes a component.
 	DeleteComponent(ctx context.Context, in *DeleteComponentRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
@@ -60,7 +60,7 @@ type ComponentServiceClient interface {
 	// GetVersion returns one version with its state. The version is found by
 	// SemVer precedence, so "v2.4" finds "2.4.0".
 	GetVersion(ctx context.Context, in *GetVersionRequest, opts ...grpc.CallOption) (*ComponentVersion, error)
-	// UpdateVersion changes the fields named in update_mask (all when empty)
+	// UpdateVersion changes the fields named in update_mask (all when absent)
 	// of notes, artifact, required, labels, deprecated and withdrawn; the
 	// version string itself never changes. Withdrawing a version that some
 	// environment's targeting still serves fails with FAILED_PRECONDITION
@@ -204,7 +204,7 @@ type ComponentServiceServer interface {
 	GetComponent(context.Context, *GetComponentRequest) (*Component, error)
 	// CreateComponent adds a component.
 	CreateComponent(context.Context, *CreateComponentRequest) (*Component, error)
-	// UpdateComponent changes the fields named in update_mask (all when empty).
+	// UpdateComponent changes the fields named in update_mask (all when absent).
 	UpdateComponent(context.Context, *UpdateComponentRequest) (*Component, error)
 	// DeleteComponent deletes a component.
 	DeleteComponent(context.Context, *DeleteComponentRequest) (*emptypb.Empty, error)
@@ -219,7 +219,7 @@ type ComponentServiceServer interface {
 	// GetVersion returns one version with its state. The version is found by
 	// SemVer precedence, so "v2.4" finds "2.4.0".
 	GetVersion(context.Context, *GetVersionRequest) (*ComponentVersion, error)
-	// UpdateVersion changes the fields named in update_mask (all when empty)
+	// UpdateVersion changes the fields named in update_mask (all when absent)
 	// of notes, artifact, required, labels, deprecated and withdrawn; the
 	// version string itself never changes. Withdrawing a version that some
 	// environment's targeting still serves fails with FAILED_PRECONDITION

@@ -59,7 +59,7 @@ type ExperimentServiceClient interface {
 	// and metrics must exist.
 	CreateExperiment(ctx context.Context, in *CreateExperimentRequest, opts ...grpc.CallOption) (*Experiment, error)
 	// UpdateExperiment changes the fields of a draft named in update_mask
-	// (all definition fields when empty); experiment.etag, when set, must be
+	// (all definition fields when absent); experiment.etag, when set, must be
 	// current.
 	UpdateExperiment(ctx context.Context, in *UpdateExperimentRequest, opts ...grpc.CallOption) (*Experiment, error)
 	// DeleteExperiment deletes an experiment that is not running, with the
@@ -85,7 +85,7 @@ type ExperimentServiceClient interface {
 	GetMetric(ctx context.Context, in *GetMetricRequest, opts ...grpc.CallOption) (*Metric, error)
 	// CreateMetric adds a metric.
 	CreateMetric(ctx context.Context, in *CreateMetricRequest, opts ...grpc.CallOption) (*Metric, error)
-	// UpdateMetric changes the fields named in update_mask (all when empty).
+	// UpdateMetric changes the fields named in update_mask (all when absent).
 	// Running experiments keep counting by the definition they started with.
 	UpdateMetric(ctx context.Context, in *UpdateMetricRequest, opts ...grpc.CallOption) (*Metric, error)
 	// DeleteMetric deletes a metric no draft or running experiment and no
@@ -255,7 +255,7 @@ type ExperimentServiceServer interface {
 	// and metrics must exist.
 	CreateExperiment(context.Context, *CreateExperimentRequest) (*Experiment, error)
 	// UpdateExperiment changes the fields of a draft named in update_mask
-	// (all definition fields when empty); experiment.etag, when set, must be
+	// (all definition fields when absent); experiment.etag, when set, must be
 	// current.
 	UpdateExperiment(context.Context, *UpdateExperimentRequest) (*Experiment, error)
 	// DeleteExperiment deletes an experiment that is not running, with the
@@ -281,7 +281,7 @@ type ExperimentServiceServer interface {
 	GetMetric(context.Context, *GetMetricRequest) (*Metric, error)
 	// CreateMetric adds a metric.
 	CreateMetric(context.Context, *CreateMetricRequest) (*Metric, error)
-	// UpdateMetric changes the fields named in update_mask (all when empty).
+	// UpdateMetric changes the fields named in update_mask (all when absent).
 	// Running experiments keep counting by the definition they started with.
 	UpdateMetric(context.Context, *UpdateMetricRequest) (*Metric, error)
 	// DeleteMetric deletes a metric no draft or running experiment and no

@@ -41,7 +41,7 @@ type FlagServiceClient interface {
 	GetFlag(ctx context.Context, in *GetFlagRequest, opts ...grpc.CallOption) (*Flag, error)
 	// CreateFlag adds a flag.
 	CreateFlag(ctx context.Context, in *CreateFlagRequest, opts ...grpc.CallOption) (*Flag, error)
-	// UpdateFlag changes the fields named in update_mask (all when empty).
+	// UpdateFlag changes the fields named in update_mask (all when absent).
 	UpdateFlag(ctx context.Context, in *UpdateFlagRequest, opts ...grpc.CallOption) (*Flag, error)
 	// DeleteFlag deletes a flag that no other flag requires.
 	DeleteFlag(ctx context.Context, in *DeleteFlagRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
@@ -142,7 +142,7 @@ type FlagServiceServer interface {
 	GetFlag(context.Context, *GetFlagRequest) (*Flag, error)
 	// CreateFlag adds a flag.
 	CreateFlag(context.Context, *CreateFlagRequest) (*Flag, error)
-	// UpdateFlag changes the fields named in update_mask (all when empty).
+	// UpdateFlag changes the fields named in update_mask (all when absent).
 	UpdateFlag(context.Context, *UpdateFlagRequest) (*Flag, error)
 	// DeleteFlag deletes a flag that no other flag requires.
 	DeleteFlag(context.Context, *DeleteFlagRequest) (*emptypb.Empty, error)

@@ -44,7 +44,7 @@ type ProjectServiceClient interface {
 	GetProject(ctx context.Context, in *GetProjectRequest, opts ...grpc.CallOption) (*Project, error)
 	// CreateProject creates a project without environments.
 	CreateProject(ctx context.Context, in *CreateProjectRequest, opts ...grpc.CallOption) (*Project, error)
-	// UpdateProject changes the fields named in update_mask (all when empty).
+	// UpdateProject changes the fields named in update_mask (all when absent).
 	UpdateProject(ctx context.Context, in *UpdateProjectRequest, opts ...grpc.CallOption) (*Project, error)
 	// DeleteProject deletes a project and everything in it.
 	DeleteProject(ctx context.Context, in *DeleteProjectRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
@@ -180,7 +180,7 @@ type ProjectServiceServer interface {
 	GetProject(context.Context, *GetProjectRequest) (*Project, error)
 	// CreateProject creates a project without environments.
 	CreateProject(context.Context, *CreateProjectRequest) (*Project, error)
-	// UpdateProject changes the fields named in update_mask (all when empty).
+	// UpdateProject changes the fields named in update_mask (all when absent).
 	UpdateProject(context.Context, *UpdateProjectRequest) (*Project, error)
 	// DeleteProject deletes a project and everything in it.
 	DeleteProject(context.Context, *DeleteProjectRequest) (*emptypb.Empty, error)

@@ -45,7 +45,7 @@ type ReleaseModelServiceClient interface {
 	// CreateReleaseModel adds a release model.
 	CreateReleaseModel(ctx context.Context, in *CreateReleaseModelRequest, opts ...grpc.CallOption) (*ReleaseModel, error)
 	// UpdateReleaseModel changes the fields named in update_mask (all when
-	// empty); release_model.etag, when set, must be current. Releases
+	// absent); release_model.etag, when set, must be current. Releases
 	// created from the model keep their plan.
 	UpdateReleaseModel(ctx context.Context, in *UpdateReleaseModelRequest, opts ...grpc.CallOption) (*ReleaseModel, error)
 	// DeleteReleaseModel deletes a release model; releases created from it
@@ -129,7 +129,7 @@ type ReleaseModelServiceServer interface {
 	// CreateReleaseModel adds a release model.
 	CreateReleaseModel(context.Context, *CreateReleaseModelRequest) (*ReleaseModel, error)
 	// UpdateReleaseModel changes the fields named in update_mask (all when
-	// empty); release_model.etag, when set, must be current. Releases
+	// absent); release_model.etag, when set, must be current. Releases
 	// created from the model keep their plan.
 	UpdateReleaseModel(context.Context, *UpdateReleaseModelRequest) (*ReleaseModel, error)
 	// DeleteReleaseModel deletes a release model; releases created from it

@@ -61,7 +61,7 @@ type ReleaseServiceClient interface {
 	// CreateRelease adds a draft release.
 	CreateRelease(ctx context.Context, in *CreateReleaseRequest, opts ...grpc.CallOption) (*Release, error)
 	// UpdateRelease changes the fields of a draft named in update_mask (all
-	// definition fields when empty); release.etag, when set, must be current.
+	// definition fields when absent); release.etag, when set, must be current.
 	UpdateRelease(ctx context.Context, in *UpdateReleaseRequest, opts ...grpc.CallOption) (*Release, error)
 	// DeleteRelease deletes a draft.
 	DeleteRelease(ctx context.Context, in *DeleteReleaseRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
@@ -280,7 +280,7 @@ type ReleaseServiceServer interface {
 	// CreateRelease adds a draft release.
 	CreateRelease(context.Context, *CreateReleaseRequest) (*Release, error)
 	// UpdateRelease changes the fields of a draft named in update_mask (all
-	// definition fields when empty); release.etag, when set, must be current.
+	// definition fields when absent); release.etag, when set, must be current.
 	UpdateRelease(context.Context, *UpdateReleaseRequest) (*Release, error)
 	// DeleteRelease deletes a draft.
 	DeleteRelease(context.Context, *DeleteReleaseRequest) (*emptypb.Empty, error)

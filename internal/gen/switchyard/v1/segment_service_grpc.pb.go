@@ -39,7 +39,7 @@ type SegmentServiceClient interface {
 	GetSegment(ctx context.Context, in *GetSegmentRequest, opts ...grpc.CallOption) (*Segment, error)
 	// CreateSegment adds a segment.
 	CreateSegment(ctx context.Context, in *CreateSegmentRequest, opts ...grpc.CallOption) (*Segment, error)
-	// UpdateSegment changes the fields named in update_mask (all when empty).
+	// UpdateSegment changes the fields named in update_mask (all when absent).
 	UpdateSegment(ctx context.Context, in *UpdateSegmentRequest, opts ...grpc.CallOption) (*Segment, error)
 	// DeleteSegment deletes a segment that nothing refers to.
 	DeleteSegment(ctx context.Context, in *DeleteSegmentRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
@@ -115,7 +115,7 @@ type SegmentServiceServer interface {
 	GetSegment(context.Context, *GetSegmentRequest) (*Segment, error)
 	// CreateSegment adds a segment.
 	CreateSegment(context.Context, *CreateSegmentRequest) (*Segment, error)
-	// UpdateSegment changes the fields named in update_mask (all when empty).
+	// UpdateSegment changes the fields named in update_mask (all when absent).
 	UpdateSegment(context.Context, *UpdateSegmentRequest) (*Segment, error)
 	// DeleteSegment deletes a segment that nothing refers to.
 	DeleteSegment(context.Context, *DeleteSegmentRequest) (*emptypb.Empty, error)

@@ -57,7 +57,7 @@ type WebhookServiceClient interface {
 	// when none is given.
 	CreateWebhook(ctx context.Context, in *CreateWebhookRequest, opts ...grpc.CallOption) (*Webhook, error)
 	// UpdateWebhook changes the fields named in update_mask (all when
-	// empty); an empty secret keeps the current one. webhook.etag, when set,
+	// absent); an empty secret keeps the current one. webhook.etag, when set,
 	// must be current.
 	UpdateWebhook(ctx context.Context, in *UpdateWebhookRequest, opts ...grpc.CallOption) (*Webhook, error)
 	// DeleteWebhook deletes a webhook and its delivery log.
@@ -178,7 +178,7 @@ type WebhookServiceServer interface {
 	// when none is given.
 	CreateWebhook(context.Context, *CreateWebhookRequest) (*Webhook, error)
 	// UpdateWebhook changes the fields named in update_mask (all when
-	// empty); an empty secret keeps the current one. webhook.etag, when set,
+	// absent); an empty secret keeps the current one. webhook.etag, when set,
 	// must be current.
 	UpdateWebhook(context.Context, *UpdateWebhookRequest) (*Webhook, error)
 	// DeleteWebhook deletes a webhook and its delivery log.
