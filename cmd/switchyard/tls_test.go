@@ -111,6 +111,18 @@ func TestServeTLSRefusesClientWithoutCertificate(t *testing.T) {
 	}
 }
 
+func TestServeTLSAnswersPlainHTTPWith400(t *testing.T) {
+	s := startTLSServer(t)
+	resp, err := http.Get("http://" + strings.TrimPrefix(s.url, "https://") + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("plain HTTP to the TLS port = %d, want 400", resp.StatusCode)
+	}
+}
+
 func TestServeTLSGRPCHealth(t *testing.T) {
 	s := startTLSServer(t)
 	conn, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(s.tlsConfig(t, true))))

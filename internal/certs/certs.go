@@ -106,15 +106,17 @@ func loadPool(path string) (*x509.CertPool, error) {
 }
 
 // Reloader holds a certificate and its key read from two PEM files and
-// reads them again when their content changes. It is safe for concurrent
-// use.
+// reads them again when either file changes (another file renamed over it,
+// or a new modification time or size). It is safe for concurrent use.
 type Reloader struct {
 	certFile, keyFile string
 
-	mu      sync.Mutex
-	certPEM []byte
-	keyPEM  []byte
-	current *tls.Certificate
+	mu       sync.Mutex
+	certStat os.FileInfo
+	keyStat  os.FileInfo
+	certPEM  []byte
+	keyPEM   []byte
+	current  *tls.Certificate
 }
 
 // NewReloader reads the certificate and key; it fails when they cannot be
@@ -128,7 +130,7 @@ func NewReloader(certFile, keyFile string) (*Reloader, error) {
 }
 
 // Certificate returns the certificate, read again first when either file
-// has changed since the last read. When the files cannot be read or do not
+// has changed since the last read; an unchanged pair costs two stat calls. When the files cannot be read or do not
 // form a pair (a renewal half written), it returns the last good
 // certificate and the error, so that the caller may go on with it.
 func (r *Reloader) Certificate() (*tls.Certificate, error) {
@@ -154,6 +156,11 @@ func (r *Reloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certi
 // load reads the files and parses them when they differ from the last
 // read. The caller holds r.mu (or is NewReloader).
 func (r *Reloader) load() (*tls.Certificate, error) {
+	certStat, certErr := os.Stat(r.certFile)
+	keyStat, keyErr := os.Stat(r.keyFile)
+	if certErr == nil && keyErr == nil && r.current != nil && unchanged(r.certStat, certStat) && unchanged(r.keyStat, keyStat) {
+		return r.current, nil
+	}
 	certPEM, err := os.ReadFile(r.certFile)
 	if err != nil {
 		return r.current, fmt.Errorf("read TLS certificate: %w", err)
@@ -163,12 +170,19 @@ func (r *Reloader) load() (*tls.Certificate, error) {
 		return r.current, fmt.Errorf("read TLS key: %w", err)
 	}
 	if r.current != nil && bytes.Equal(certPEM, r.certPEM) && bytes.Equal(keyPEM, r.keyPEM) {
+		r.certStat, r.keyStat = certStat, keyStat // touched, not changed
 		return r.current, nil
 	}
 	c, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return r.current, fmt.Errorf("TLS certificate %s and key %s: %w", r.certFile, r.keyFile, err)
 	}
-	r.certPEM, r.keyPEM, r.current = certPEM, keyPEM, &c
+	r.certStat, r.keyStat, r.certPEM, r.keyPEM, r.current = certStat, keyStat, certPEM, keyPEM, &c
 	return r.current, nil
+}
+
+// unchanged reports whether a file's stat b describes the same file and
+// content as an earlier stat a (nil when the file could not be read).
+func unchanged(a, b os.FileInfo) bool {
+	return a != nil && os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
