@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/switchyard/switchyard/internal/certs"
 )
 
 // Name and Version identify this SDK in the server's convergence reports
@@ -25,7 +27,8 @@ type Config struct {
 	// SDKKey is a server SDK key; it selects the project and environment.
 	SDKKey string
 	// TLS configures TLS to the server. nil means plaintext, which is only
-	// for a server on the same host or a development setup.
+	// for a server on the same host or a development setup. TLSFiles
+	// builds one from PEM files (a CA, a client certificate).
 	TLS *tls.Config
 	// DialOptions are added to the client's own dial options (and win over
 	// them).
@@ -65,6 +68,20 @@ type Config struct {
 	// convergence reports; the defaults are this SDK's Name and Version.
 	Name    string
 	Version string
+}
+
+// TLSFiles returns a Config.TLS that trusts the CA bundle in caFile (empty:
+// the system's roots) and, when certFile and keyFile are set, presents that
+// client certificate to a server that requires one (mutual TLS); the
+// certificate is read again when its files change, so a renewed one is
+// used from the next connection on. It fails when a file is missing or
+// does not parse.
+func TLSFiles(caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg, err := certs.Client(certs.ClientFiles{CA: caFile, Cert: certFile, Key: keyFile})
+	if err != nil {
+		return nil, fmt.Errorf("sdk: %w", err)
+	}
+	return cfg, nil
 }
 
 // Backoff is the reconnection policy: exponential backoff with full jitter

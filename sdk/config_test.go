@@ -2,6 +2,8 @@ package sdk_test
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +56,33 @@ func TestNewRefusesABadBootstrap(t *testing.T) {
 				t.Error("New = nil error, want the bootstrap document refused")
 			}
 		})
+	}
+}
+
+func TestTLSFilesRefusesMissingFiles(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	tests := []struct {
+		name           string
+		ca, cert, key  string
+		wantInTheError string
+	}{
+		{"missing CA", missing, "", "", "missing.pem"},
+		{"certificate without key", "", missing, "", "key"},
+		{"missing certificate", "", missing, missing, "missing.pem"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := sdk.TLSFiles(tc.ca, tc.cert, tc.key)
+			if err == nil || !strings.Contains(err.Error(), tc.wantInTheError) {
+				t.Errorf("TLSFiles(%q, %q, %q) = %v, %v; want an error with %q", tc.ca, tc.cert, tc.key, cfg, err, tc.wantInTheError)
+			}
+		})
+	}
+}
+
+func TestTLSFilesSystemRootsByDefault(t *testing.T) {
+	cfg, err := sdk.TLSFiles("", "", "")
+	if err != nil || cfg == nil || cfg.RootCAs != nil || cfg.GetClientCertificate != nil {
+		t.Errorf("TLSFiles(\"\", \"\", \"\") = %+v, %v; want a config with the system roots and no client certificate", cfg, err)
 	}
 }

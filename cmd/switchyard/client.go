@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/switchyard/switchyard/internal/certs"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -23,6 +24,9 @@ import (
 type clientConfig struct {
 	Server string
 	Token  string
+	// TLS is the CA to trust and the client certificate to present when
+	// Server is an https:// URL.
+	TLS certs.ClientFiles
 }
 
 func (c *clientConfig) register(fs interface {
@@ -30,6 +34,9 @@ func (c *clientConfig) register(fs interface {
 }) {
 	fs.StringVar(&c.Server, "server", "http://127.0.0.1:8080", "URL of the server's HTTP port")
 	fs.StringVar(&c.Token, "token", "", "admin token")
+	fs.StringVar(&c.TLS.CA, "tls-ca", "", "PEM CA bundle to trust for an https:// --server (default: the system's)")
+	fs.StringVar(&c.TLS.Cert, "tls-cert", "", "PEM client certificate for a server that requires one (mutual TLS)")
+	fs.StringVar(&c.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
 }
 
 // apiClient calls the REST admin API.
@@ -47,7 +54,20 @@ func (c clientConfig) client() (*apiClient, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("--server %q is not an http(s) URL", c.Server)
 	}
-	return &apiClient{base: strings.TrimRight(c.Server, "/"), token: c.Token, http: &http.Client{Timeout: 60 * time.Second}}, nil
+	hc := &http.Client{Timeout: 60 * time.Second}
+	if c.TLS != (certs.ClientFiles{}) {
+		if u.Scheme != "https" {
+			return nil, fmt.Errorf("--tls-ca, --tls-cert and --tls-key need an https:// --server, not %q", c.Server)
+		}
+		cfg, err := certs.Client(c.TLS)
+		if err != nil {
+			return nil, err
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg
+		hc.Transport = tr
+	}
+	return &apiClient{base: strings.TrimRight(c.Server, "/"), token: c.Token, http: hc}, nil
 }
 
 // do sends a request and decodes a JSON answer into out; an error answer

@@ -24,6 +24,7 @@ Usage:
   switchyard release COMMAND        create, run and inspect staged releases: create, list, start,
                                     advance, approve, pause, resume, rollback, cancel, status, report
   switchyard model COMMAND          release models: list, create
+  switchyard version [--json]       this binary's version, commit and Go version
   switchyard version COMMAND        component versions: register, list
   switchyard availability COMPONENT the version available to a client, and whether to update
   switchyard experiment COMMAND     A/B experiments: create, list, start, stop, results
@@ -34,7 +35,8 @@ Commands that call a running server take --server, --token, --project, and
 --json to print the API's JSON answer instead of text.
 
 Run 'switchyard COMMAND --help' for a command's flags. Every flag can also be
-set as a SWITCHYARD_* environment variable (--http-addr: SWITCHYARD_HTTP_ADDR).
+set as a SWITCHYARD_* environment variable (--http-addr: SWITCHYARD_HTTP_ADDR);
+'serve' also reads them from a YAML file (--config, see 'serve --help').
 `
 
 func main() {

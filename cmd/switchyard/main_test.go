@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,17 +31,28 @@ func freeAddr(t *testing.T) string {
 // until it is ready.
 func serveInBackground(t *testing.T, db string, extra ...string) (httpURL string, stop func() error) {
 	t.Helper()
-	httpAddr := freeAddr(t)
-	args := append([]string{"serve", "--db", db, "--http-addr", httpAddr, "--grpc-addr", freeAddr(t),
+	httpURL, _, stop = serveWith(t, http.DefaultClient, db, extra...)
+	return httpURL, stop
+}
+
+// serveWith is serveInBackground that asks for readiness with client,
+// over https when extra has --tls-cert; it also returns the gRPC address.
+func serveWith(t *testing.T, client *http.Client, db string, extra ...string) (httpURL, grpcAddr string, stop func() error) {
+	t.Helper()
+	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	args := append([]string{"serve", "--db", db, "--http-addr", httpAddr, "--grpc-addr", grpcAddr,
 		"--bootstrap-admin-token", "sya_test_admin", "--log-level", "warn"}, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out bytes.Buffer
 	go func() { done <- run(ctx, args, &out, &out) }()
 	url := "http://" + httpAddr
+	if slices.Contains(extra, "--tls-cert") {
+		url = "https://" + httpAddr
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := http.Get(url + "/readyz")
+		resp, err := client.Get(url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -75,7 +87,7 @@ func serveInBackground(t *testing.T, db string, extra ...string) (httpURL string
 		}
 	}
 	t.Cleanup(func() { stop() })
-	return url, stop
+	return url, grpcAddr, stop
 }
 
 func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/bootstrap"
+	"github.com/switchyard/switchyard/internal/certs"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
@@ -53,6 +55,11 @@ type serveConfig struct {
 	// Webhooks configures the webhook deliveries: the retry horizon, the
 	// backoff and whether private addresses may be targets.
 	Webhooks webhook.Options
+	// Config is the YAML file the other settings were read from, if any.
+	Config string
+	// TLS, when its Cert and Key are set, makes both listeners serve TLS
+	// (mutual TLS when ClientCA is set too).
+	TLS certs.ServerFiles
 }
 
 // defaultServeConfig is DESIGN §5.
@@ -89,12 +96,32 @@ func (c serveConfig) validate() error {
 	if c.BodyReadTimeout <= 0 {
 		return fmt.Errorf("--body-read-timeout %s: must be positive", c.BodyReadTimeout)
 	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.TLS.ClientCA != "" && c.TLS.Cert == "" {
+		return errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+	}
 	return c.validateWebhooks()
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// serveUsage follows the flags in 'serve --help'.
+const serveUsage = `
+Each setting comes from, first to last: the flag, the SWITCHYARD_<FLAG>
+environment variable, the --config file (YAML, keys are the flag names,
+e.g. "http-addr: 0.0.0.0:8080"), the default. An unknown key in the file is
+an error. With --tls-cert and --tls-key both listeners serve TLS only; the
+files are read again when they change (no restart).
+`
+
+// parseServeConfig reads the configuration of 'serve' from its flags, the
+// environment and the config file, and validates it.
+func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 	cfg := defaultServeConfig()
 	fs := newFlagSet("serve", "serve [flags]", stderr)
+	usage := fs.Usage
+	fs.Usage = func() { usage(); fmt.Fprint(stderr, serveUsage) }
+	fs.StringVar(&cfg.Config, "config", "", "YAML file of settings (keys are these flags' names); flags and variables win over it")
 	fs.StringVar(&cfg.DB, "db", cfg.DB, "bbolt database file")
 	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (REST, OFREP, health)")
@@ -113,11 +140,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.MaxStreamsPerKey, "max-streams-per-key", cfg.MaxStreamsPerKey,
 		"sync and OFREP event streams one key may hold open at once (more get 429 / RESOURCE_EXHAUSTED); 0 means no limit")
 	cfg.registerWebhookFlags(fs)
+	fs.StringVar(&cfg.TLS.Cert, "tls-cert", "", "PEM certificate (with chain) for both listeners; read again when the file changes")
+	fs.StringVar(&cfg.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&cfg.TLS.ClientCA, "tls-client-ca", "", "PEM CA bundle: clients must present a certificate it signed (mutual TLS)")
 	if err := parseFlags(fs, args); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.validate()
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeConfig(args, stderr)
+	if err != nil {
 		return err
 	}
-	if err := cfg.validate(); err != nil {
-		return err
+	var tlsConfig *tls.Config
+	if cfg.TLS.Cert != "" {
+		if tlsConfig, err = certs.Server(cfg.TLS); err != nil {
+			return err
+		}
 	}
 	var lvl slog.Level
 	lvl.UnmarshalText([]byte(cfg.LogLevel))
@@ -153,6 +194,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		grpcLis.Close()
 		return fmt.Errorf("listen HTTP: %w", err)
+	}
+	if tlsConfig != nil {
+		grpcLis, httpLis = tls.NewListener(grpcLis, tlsConfig), tls.NewListener(httpLis, tlsConfig)
 	}
 	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
 		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey), server.WithWebhooks(cfg.Webhooks), server.WithBodyReadTimeout(cfg.BodyReadTimeout))

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/switchyard/switchyard/internal/buildinfo"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
@@ -19,8 +22,36 @@ func versionCommands() []subcommand {
 	}
 }
 
+// runVersion prints the build version when no subcommand is named
+// ("switchyard version [--json]"), else runs the subcommand.
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && slices.Contains([]string{"help", "-h", "-help", "--help"}, args[0]) {
+		fmt.Fprint(stdout, "Usage: switchyard version [--json]\n\nPrints this binary's module version, commit and Go version.\n\n")
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !slices.Contains([]string{"-h", "-help", "--help"}, args[0]) {
+		return runBuildVersion(args, stdout, stderr)
+	}
 	return runGroup(ctx, "version", versionCommands(), args, stdout, stderr)
+}
+
+// runBuildVersion prints the module version, the commit (with "-dirty"
+// for a build of a modified tree) and the Go version of this binary.
+func runBuildVersion(args []string, stdout, stderr io.Writer) error {
+	var asJSON bool
+	fs := newFlagSet("version", "version [--json]", stderr)
+	fs.BoolVar(&asJSON, "json", false, "print a JSON object")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("version: unknown command %q (want register or list)", fs.Arg(0))
+	}
+	info := buildinfo.Get()
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(info)
+	}
+	_, err := fmt.Fprintf(stdout, "switchyard %s\ncommit %s\n%s\n", info.Version, info.Commit, info.GoVersion)
+	return err
 }
 
 func runVersionRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
