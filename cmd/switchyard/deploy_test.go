@@ -15,10 +15,10 @@ func TestDeploySampleConfigParses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy/switchyard.yaml: %v", err)
 	}
-	want := serveConfig{
-		DB: "/var/lib/switchyard/switchyard.db", GRPCAddr: "0.0.0.0:9090", HTTPAddr: "0.0.0.0:8080", SyncMaxAge: 10 * time.Minute,
-		TLS: cfg.TLS, AuthThrottle: cfg.AuthThrottle, Config: cfg.Config, LogLevel: "info", MaxStreamsPerKey: 1000,
-	}
+	want := defaultServeConfig()
+	want.DB, want.GRPCAddr, want.HTTPAddr = "/var/lib/switchyard/switchyard.db", "0.0.0.0:9090", "0.0.0.0:8080"
+	want.SyncMaxAge, want.LogLevel, want.MaxStreamsPerKey = 10*time.Minute, "info", 1000
+	want.TLS, want.AuthThrottle, want.Config = cfg.TLS, cfg.AuthThrottle, cfg.Config
 	if cfg != want || cfg.TLS.Cert == "" || cfg.TLS.Key == "" {
 		t.Errorf("deploy/switchyard.yaml = %+v, want %+v with TLS files", cfg, want)
 	}
