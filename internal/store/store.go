@@ -168,7 +168,9 @@ func (s *Store) State() *State { return s.state.Load() }
 // the new revisions of the affected environments are written in one bbolt
 // transaction, the new State is published, Options.OnCommit is called, and
 // the Commit is returned. If fn changed nothing, nothing is written and the
-// Commit carries the current State only.
+// Commit carries the current State only. A change to an item an active
+// release holds is refused (HeldError) unless fn overrides the release
+// (Tx.OverrideRelease; see held.go).
 func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) (*Commit, error) {
 	select {
 	case s.writer <- struct{}{}:
@@ -183,6 +185,9 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	base := s.state.Load()
 	tx := newTx(base, actor, s.opts.Now().UTC().Round(0), s.seq, s.validate)
 	err := fn(tx)
+	if err == nil && tx.err == nil {
+		err = tx.checkHeld()
+	}
 	tx.done = true
 	if err != nil {
 		return nil, err
