@@ -52,11 +52,11 @@ func (s *releaseModelService) UpdateReleaseModel(ctx context.Context, req *pb.Up
 	if !change {
 		return releaseModels.read(s.Server, req.GetProject(), req.GetReleaseModel().GetKey())
 	}
-	return releaseModels.updateFrom(ctx, s.Server, req.GetProject(), req.GetReleaseModel(), mask, req.GetReleaseModel().GetEtag())
+	return releaseModels.updateFrom(ctx, s.Server, req.GetProject(), req.GetReleaseModel(), mask, req.GetReleaseModel().GetEtag(), nil)
 }
 
 func (s *releaseModelService) DeleteReleaseModel(ctx context.Context, req *pb.DeleteReleaseModelRequest) (*emptypb.Empty, error) {
-	if err := releaseModels.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag()); err != nil {
+	if err := releaseModels.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag(), nil); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

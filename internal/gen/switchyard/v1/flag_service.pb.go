@@ -246,12 +246,19 @@ func (x *CreateFlagRequest) GetFlag() *Flag {
 
 // UpdateFlagRequest carries the changed flag.
 type UpdateFlagRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Flag          *Flag                  `protobuf:"bytes,2,opt,name=flag,proto3" json:"flag,omitempty"`
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Project    string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Flag       *Flag                  `protobuf:"bytes,2,opt,name=flag,proto3" json:"flag,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,4,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,5,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateFlagRequest) Reset() {
@@ -305,14 +312,35 @@ func (x *UpdateFlagRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+func (x *UpdateFlagRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *UpdateFlagRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
+	}
+	return ""
+}
+
 // DeleteFlagRequest names a flag.
 type DeleteFlagRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
-	Etag          string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Project string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Key     string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Etag    string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,4,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,5,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DeleteFlagRequest) Reset() {
@@ -362,6 +390,20 @@ func (x *DeleteFlagRequest) GetKey() string {
 func (x *DeleteFlagRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *DeleteFlagRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *DeleteFlagRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
 	}
 	return ""
 }
@@ -430,15 +472,22 @@ func (x *GetFlagTargetingRequest) GetEnvironment() string {
 // UpdateFlagTargetingRequest carries the new targeting; etag, when set, must
 // be the targeting's current etag.
 type UpdateFlagTargetingRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Flag          string                 `protobuf:"bytes,2,opt,name=flag,proto3" json:"flag,omitempty"`
-	Environment   string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
-	Targeting     *Targeting             `protobuf:"bytes,4,opt,name=targeting,proto3" json:"targeting,omitempty"`
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	Etag          string                 `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Project     string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Flag        string                 `protobuf:"bytes,2,opt,name=flag,proto3" json:"flag,omitempty"`
+	Environment string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
+	Targeting   *Targeting             `protobuf:"bytes,4,opt,name=targeting,proto3" json:"targeting,omitempty"`
+	UpdateMask  *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	Etag        string                 `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,7,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,8,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateFlagTargetingRequest) Reset() {
@@ -513,6 +562,20 @@ func (x *UpdateFlagTargetingRequest) GetEtag() string {
 	return ""
 }
 
+func (x *UpdateFlagTargetingRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *UpdateFlagTargetingRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
+	}
+	return ""
+}
+
 var File_switchyard_v1_flag_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_flag_service_proto_rawDesc = "" +
@@ -531,20 +594,24 @@ const file_switchyard_v1_flag_service_proto_rawDesc = "" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"V\n" +
 	"\x11CreateFlagRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12'\n" +
-	"\x04flag\x18\x02 \x01(\v2\x13.switchyard.v1.FlagR\x04flag\"\x93\x01\n" +
+	"\x04flag\x18\x02 \x01(\v2\x13.switchyard.v1.FlagR\x04flag\"\xe7\x01\n" +
 	"\x11UpdateFlagRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12'\n" +
 	"\x04flag\x18\x02 \x01(\v2\x13.switchyard.v1.FlagR\x04flag\x12;\n" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"S\n" +
+	"updateMask\x12)\n" +
+	"\x10override_release\x18\x04 \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\x05 \x01(\tR\x0eoverrideReason\"\xa7\x01\n" +
 	"\x11DeleteFlagRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag\"i\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12)\n" +
+	"\x10override_release\x18\x04 \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\x05 \x01(\tR\x0eoverrideReason\"i\n" +
 	"\x17GetFlagTargetingRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x12\n" +
 	"\x04flag\x18\x02 \x01(\tR\x04flag\x12 \n" +
-	"\venvironment\x18\x03 \x01(\tR\venvironment\"\xf5\x01\n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\"\xc9\x02\n" +
 	"\x1aUpdateFlagTargetingRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x12\n" +
 	"\x04flag\x18\x02 \x01(\tR\x04flag\x12 \n" +
@@ -552,7 +619,9 @@ const file_switchyard_v1_flag_service_proto_rawDesc = "" +
 	"\ttargeting\x18\x04 \x01(\v2\x18.switchyard.v1.TargetingR\ttargeting\x12;\n" +
 	"\vupdate_mask\x18\x05 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12\x12\n" +
-	"\x04etag\x18\x06 \x01(\tR\x04etag2\xc2\a\n" +
+	"\x04etag\x18\x06 \x01(\tR\x04etag\x12)\n" +
+	"\x10override_release\x18\a \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\b \x01(\tR\x0eoverrideReason2\xc2\a\n" +
 	"\vFlagService\x12x\n" +
 	"\tListFlags\x12\x1f.switchyard.v1.ListFlagsRequest\x1a .switchyard.v1.ListFlagsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /api/v1/projects/{project}/flags\x12m\n" +
 	"\aGetFlag\x12\x1d.switchyard.v1.GetFlagRequest\x1a\x13.switchyard.v1.Flag\".\x82\xd3\xe4\x93\x02(\x12&/api/v1/projects/{project}/flags/{key}\x12s\n" +
