@@ -80,6 +80,13 @@ func WithSyncMaxAge(d time.Duration) Option {
 	return func(o *options) { o.sync.MaxAge = d }
 }
 
+// WithSyncRestartGrace sets how long after a restart release convergence
+// waits for the SDK streams connected before it to reconnect (default
+// syncer.DefaultRestartGrace).
+func WithSyncRestartGrace(d time.Duration) Option {
+	return func(o *options) { o.sync.RestartGrace = d }
+}
+
 // WithReleaseScheduler sets how often the release scheduler looks for due
 // steps and when a step counts as late (defaults: release package).
 func WithReleaseScheduler(opts release.SchedulerOptions) Option {
@@ -100,6 +107,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	for _, opt := range opts {
 		opt(&o)
 	}
+	o.sync.Side = st // the roster of connected streams survives restarts
 	hub, err := syncer.New(log, st, o.sync)
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)

@@ -33,6 +33,9 @@ type serveConfig struct {
 	// SyncMaxAge is how long an SDK sync stream lives before the server
 	// ends it and the SDK reconnects (load rebalancing).
 	SyncMaxAge time.Duration
+	// SyncRestartGrace is how long after a restart release convergence
+	// waits for the SDKs connected before it to reconnect.
+	SyncRestartGrace time.Duration
 	// BootstrapAdminToken and BootstrapSDKKey replace the random secrets
 	// created on an empty database (for automation).
 	BootstrapAdminToken string
@@ -41,7 +44,8 @@ type serveConfig struct {
 
 // defaultServeConfig is DESIGN §5.
 func defaultServeConfig() serveConfig {
-	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge}
+	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge,
+		SyncRestartGrace: syncer.DefaultRestartGrace}
 }
 
 // validate checks the configuration before anything starts.
@@ -61,6 +65,9 @@ func (c serveConfig) validate() error {
 	if c.SyncMaxAge <= 0 {
 		return fmt.Errorf("--sync-max-age %s: must be positive", c.SyncMaxAge)
 	}
+	if c.SyncRestartGrace <= 0 {
+		return fmt.Errorf("--sync-restart-grace %s: must be positive", c.SyncRestartGrace)
+	}
 	return nil
 }
 
@@ -73,6 +80,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "import the demo document into the default project when it has no flags")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
+	fs.DurationVar(&cfg.SyncRestartGrace, "sync-restart-grace", cfg.SyncRestartGrace,
+		"how long after a restart release convergence waits for the SDKs connected before it to reconnect")
 	fs.StringVar(&cfg.BootstrapAdminToken, "bootstrap-admin-token", "", "admin token to create on an empty database instead of a random one")
 	fs.StringVar(&cfg.BootstrapSDKKey, "bootstrap-sdk-key", "", "production SDK key to create on an empty database instead of a random one")
 	if err := parseFlags(fs, args); err != nil {
@@ -111,7 +120,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		grpcLis.Close()
 		return fmt.Errorf("listen HTTP: %w", err)
 	}
-	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge))
+	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithSyncRestartGrace(cfg.SyncRestartGrace))
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()
