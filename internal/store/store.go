@@ -228,6 +228,9 @@ type plan struct {
 	drafts    []*draft
 	keys      []keyChange
 	events    []AuditEvent
+	// diffs summarize, in the audit log, the events whose before or after
+	// is too large to keep whole (AuditValueLimit); nil for the others.
+	diffs []*AuditDiff
 	raw       map[any][]byte // encoded values by pointer, from the Tx
 }
 
@@ -326,6 +329,12 @@ func (tx *Tx) finish() (*plan, error) {
 		}
 		events[i] = ev
 	}
+	// Summarized here, before the bbolt transaction: a large diff takes
+	// time that other writers must not wait for.
+	diffs := make([]*AuditDiff, len(events))
+	for i, ev := range events {
+		diffs[i] = summarized(ev).Diff
+	}
 	if len(revisions) == 0 {
 		revisions = nil
 	}
@@ -337,6 +346,7 @@ func (tx *Tx) finish() (*plan, error) {
 		drafts:    changed,
 		keys:      keys,
 		events:    events,
+		diffs:     diffs,
 		raw:       tx.raw,
 	}, nil
 }
