@@ -51,10 +51,10 @@ func TestAuditPagesOfLargeChangesStayReadable(t *testing.T) {
 			Before json.RawMessage `json:"before"`
 			After  json.RawMessage `json:"after"`
 			Diff   struct {
-				BeforeBytes  string `json:"before_bytes"`
-				AfterBytes   string `json:"after_bytes"`
-				AfterSHA256  string `json:"after_sha256"`
-				Changes      []struct {
+				BeforeBytes string `json:"before_bytes"`
+				AfterBytes  string `json:"after_bytes"`
+				AfterSHA256 string `json:"after_sha256"`
+				Changes     []struct {
 					Path          string   `json:"path"`
 					Change        string   `json:"change"`
 					BeforeCount   string   `json:"before_count"`

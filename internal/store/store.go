@@ -231,7 +231,7 @@ type plan struct {
 	// diffs summarize, in the audit log, the events whose before or after
 	// is too large to keep whole (AuditValueLimit); nil for the others.
 	diffs []*AuditDiff
-	raw       map[any][]byte // encoded values by pointer, from the Tx
+	raw   map[any][]byte // encoded values by pointer, from the Tx
 }
 
 // keyChange is one API key written (now != nil) or deleted (old != nil,
