@@ -54,6 +54,7 @@ type Server struct {
 	verifier    *release.Verifier    // resolution checks after release transitions
 	webhooks    *webhook.Dispatcher  // events → webhooks
 	metrics     *serverMetrics
+	evalUsage   *evalUsage // the server's own evaluations, for flag usage
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -130,6 +131,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		changes:     newChangeHub(rs),
 		streamAds:   newStreamAds(),
 		metrics:     newServerMetrics(),
+		evalUsage:   newEvalUsage(),
 	}
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)
@@ -191,6 +193,12 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	eventsCtx, stopEvents := context.WithCancel(context.Background())
 	g.Go(func() error { return s.events.Run(eventsCtx) })
 	g.Go(func() error {
+		// Flushes the counts of the server's own evaluations into the
+		// usage store; the last flush is at shutdown, below.
+		s.evalUsage.run(ctx, s.log, s.events, s.store.Now)
+		return nil
+	})
+	g.Go(func() error {
 		// Ends OFREP event streams when ctx is done: http.Server.Shutdown
 		// would wait for them.
 		s.changes.run(ctx)
@@ -238,7 +246,12 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
 	g.Go(func() error {
 		<-ctx.Done()
-		defer stopEvents()
+		defer func() {
+			// No evaluation comes any more: the last counts go in before
+			// the event log stops.
+			s.evalUsage.flush(context.Background(), s.log, s.events, s.store.Now())
+			stopEvents()
+		}()
 		s.health.Shutdown()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 		defer cancel()
