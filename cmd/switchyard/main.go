@@ -25,6 +25,7 @@ Usage:
                                     advance, approve, pause, resume, rollback, cancel, status, report
   switchyard model COMMAND          release models: list, create
   switchyard version COMMAND        component versions: register, list
+  switchyard flag COMMAND           flags: stale (unused for days, or never)
   switchyard availability COMPONENT the version available to a client, and whether to update
   switchyard experiment COMMAND     A/B experiments: create, list, start, stop, results
   switchyard metric COMMAND         experiment metrics: create, list
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runModel(ctx, rest, stdout, stderr)
 	case "version":
 		return runVersion(ctx, rest, stdout, stderr)
+	case "flag":
+		return runFlag(ctx, rest, stdout, stderr)
 	case "availability":
 		return runAvailability(ctx, rest, stdout, stderr)
 	case "experiment":
