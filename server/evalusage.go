@@ -97,11 +97,16 @@ func (u *evalUsage) take() []store.EvaluationCount {
 	return out
 }
 
-// flush adds the counts since the last flush to the usage store.
+// flush adds the counts since the last flush to the usage store. Counts
+// it could not write are counted again, for the next flush.
 func (u *evalUsage) flush(ctx context.Context, log *slog.Logger, events *store.EventLog, now time.Time) {
 	counts := u.take()
 	if err := events.AddEvaluations(ctx, now, counts); err != nil {
 		log.Warn("flush evaluation counts", "counters", len(counts), "err", err)
+		for _, c := range counts {
+			k := evalKey{c.Project, c.Environment, c.Flag, c.Variant}
+			u.shards[maphash.String(u.seed, c.Flag)%evalUsageShards].add(k).Add(c.Count)
+		}
 	}
 }
 
@@ -115,7 +120,9 @@ func (u *evalUsage) run(ctx context.Context, log *slog.Logger, events *store.Eve
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			u.flush(ctx, log, events, now())
+			// Not ctx: a write abandoned half-way might still be
+			// committed, and its counts must not be counted again.
+			u.flush(context.Background(), log, events, now())
 		}
 	}
 }
