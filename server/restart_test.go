@@ -43,6 +43,24 @@ func sdkStreams(t *testing.T, srv *servertest.Server, n int) uint64 {
 	return rev
 }
 
+// waitConverged polls the production environment's convergence until n
+// SDKs are connected and have acknowledged its revision (5 s at most).
+func waitConverged(t *testing.T, srv *servertest.Server, n int) {
+	t.Helper()
+	want := fmt.Sprint(n, " ", n)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		env := srv.Admin(t, "GET", "/api/v1/projects/default/environments/production/convergence", nil)
+		if fmt.Sprint(env["connected"], " ", env["converged"]) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("convergence %v, want %d connected and converged", env, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestConvergenceAfterARestartWaitsForTheSDKsConnectedBefore(t *testing.T) {
 	first := servertest.Start(t, servertest.Options{})
 	first.Admin(t, "POST", "/api/v1/documents:import", releaseDoc)
@@ -51,10 +69,7 @@ func TestConvergenceAfterARestartWaitsForTheSDKsConnectedBefore(t *testing.T) {
 	  "plan": [{"weight": 10000, "min_convergence": 1}, {"weight": 100000}]}`)
 	first.Admin(t, "POST", releasePath("spring", "start"), `{}`)
 	sdkStreams(t, first, 3)
-	env := first.Admin(t, "GET", "/api/v1/projects/default/environments/production/convergence", nil)
-	if fmt.Sprint(env["connected"], env["converged"]) != "3 3" {
-		t.Fatalf("before the restart: %v, want 3 connected and converged", env)
-	}
+	waitConverged(t, first, 3)
 
 	second := first.Restart(t)
 	r := second.Call(t, "POST", releasePath("spring", "advance"), second.Creds.AdminToken, `{}`)
@@ -62,6 +77,7 @@ func TestConvergenceAfterARestartWaitsForTheSDKsConnectedBefore(t *testing.T) {
 		t.Fatalf("advance right after the restart = %d %s, want it refused while the 3 SDKs are awaited", r.Status, r.Body)
 	}
 	sdkStreams(t, second, 3)
+	waitConverged(t, second, 3)
 	got := second.Admin(t, "POST", releasePath("spring", "advance"), `{}`)
 	c := got["verification"].([]any)[0].(map[string]any)["convergence"].(map[string]any)
 	if got["stage"] != float64(2) || c["basis"] != "returned" || c["expected"] != float64(3) || c["connected"] != float64(3) {
