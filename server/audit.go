@@ -46,11 +46,34 @@ func (s *auditService) ListAuditEvents(ctx context.Context, req *pb.ListAuditEve
 		resp.Events = append(resp.Events, &pb.AuditEvent{
 			Seq: e.Seq, Time: timestamppb.New(e.Time), Actor: e.ActorName, Role: string(e.Role), Peer: e.Peer,
 			Action: e.Action, Resource: e.Resource, Project: e.Project, Environment: e.Environment,
-			Revision: e.Revision, Before: jsonValue(e.Before), After: jsonValue(e.After),
+			Revision: e.Revision, Before: jsonValue(e.Before), After: jsonValue(e.After), Diff: auditDiffProto(e.Diff),
 			ActorKey: e.Actor, ActorPrincipal: e.Principal,
 		})
 	}
 	return resp, nil
+}
+
+// auditDiffProto converts a summarized change (nil when none).
+func auditDiffProto(d *store.AuditDiff) *pb.AuditDiff {
+	if d == nil {
+		return nil
+	}
+	out := &pb.AuditDiff{
+		BeforeBytes: int64(d.BeforeBytes), BeforeSha256: d.BeforeSHA256,
+		AfterBytes: int64(d.AfterBytes), AfterSha256: d.AfterSHA256,
+		MoreChanges: int32(d.MoreChanges),
+	}
+	for _, c := range d.Changes {
+		out.Changes = append(out.Changes, &pb.AuditChange{
+			Path: c.Path, Change: c.Change,
+			BeforeBytes: int64(c.BeforeBytes), BeforeSha256: c.BeforeSHA256,
+			AfterBytes: int64(c.AfterBytes), AfterSha256: c.AfterSHA256,
+			BeforeCount: int64(c.BeforeCount), AfterCount: int64(c.AfterCount),
+			Added: int64(c.Added), Removed: int64(c.Removed),
+			AddedSample: c.AddedSample, RemovedSample: c.RemovedSample,
+		})
+	}
+	return out
 }
 
 // jsonValue turns stored JSON into a protobuf Value (nil when absent).

@@ -51,11 +51,11 @@ func (s *componentService) CreateComponent(ctx context.Context, req *pb.CreateCo
 }
 
 func (s *componentService) UpdateComponent(ctx context.Context, req *pb.UpdateComponentRequest) (*pb.Component, error) {
-	return components.updateFrom(ctx, s.Server, req.GetProject(), req.GetComponent(), req.GetUpdateMask(), req.GetComponent().GetEtag())
+	return components.updateFrom(ctx, s.Server, req.GetProject(), req.GetComponent(), req.GetUpdateMask(), req.GetComponent().GetEtag(), req)
 }
 
 func (s *componentService) DeleteComponent(ctx context.Context, req *pb.DeleteComponentRequest) (*emptypb.Empty, error) {
-	if err := components.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag()); err != nil {
+	if err := components.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag(), req); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
@@ -71,7 +71,7 @@ func (s *componentService) GetComponentTargeting(_ context.Context, req *pb.GetC
 
 func (s *componentService) UpdateComponentTargeting(ctx context.Context, req *pb.UpdateComponentTargetingRequest) (*pb.ComponentTargeting, error) {
 	v, err := components.updateTargeting(ctx, s.Server, req.GetProject(), req.GetComponent(), req.GetEnvironment(),
-		req.GetTargeting(), req.GetUpdateMask(), req.GetEtag())
+		req.GetTargeting(), req.GetUpdateMask(), req.GetEtag(), req)
 	if err != nil {
 		return nil, err
 	}

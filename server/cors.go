@@ -7,12 +7,13 @@ import (
 
 // Browser apps call the evaluation endpoints from their own origin with a
 // client key in a header (never a cookie), so any origin may: cors answers
-// preflights and marks answers for the OFREP and availability paths. The
-// admin API stays same-origin.
+// preflights and marks answers for the OFREP, availability and event
+// ingestion paths (a client key may send track and exposure events for its
+// environment). The admin API stays same-origin.
 
 // corsPath reports whether path is an evaluation endpoint open to browsers.
 func corsPath(path string) bool {
-	return strings.HasPrefix(path, "/ofrep/") ||
+	return strings.HasPrefix(path, "/ofrep/") || path == "/api/v1/events" ||
 		(strings.HasPrefix(path, "/api/v1/components/") && strings.HasSuffix(path, "/availability"))
 }
 

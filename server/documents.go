@@ -40,14 +40,14 @@ func (s *documentService) ImportDocument(ctx context.Context, req *pb.ImportDocu
 		return nil, err
 	}
 	var sum store.ImportSummary
-	c, err := s.update(ctx, func(tx *store.Tx) error {
+	c, err := s.update(ctx, overriding(doc.Project, req, func(tx *store.Tx) error {
 		var err error
 		sum, err = tx.Import(doc, req.GetPrune())
 		if err == nil && req.GetDryRun() {
 			return errDryRun
 		}
 		return err
-	})
+	}))
 	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
 	}

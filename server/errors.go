@@ -62,8 +62,11 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, syncer.ErrClosed):
 		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, store.ErrOverloaded):
+	case errors.Is(err, store.ErrOverloaded), errors.Is(err, auth.ErrThrottled):
 		return status.Error(codes.ResourceExhausted, err.Error())
+	case errors.Is(err, store.ErrSecretKey):
+		// The server was started without the key of a stored secret.
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrLocked):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
@@ -95,6 +96,10 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		"auth.ErrPermissionDenied":     {auth.ErrPermissionDenied, codes.PermissionDenied, http.StatusForbidden},
 		"auth.ErrScopeMissing":         {auth.ErrScopeMissing, codes.InvalidArgument, http.StatusBadRequest},
 		"syncer.ErrClosed":             {syncer.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
+		"store.HeldError":              {&store.HeldError{Project: "shop", Release: "r", Items: []string{"flag/x"}}, codes.Aborted, http.StatusConflict},
+		"store.ErrSecretKey":           {store.ErrSecretKey, codes.Unavailable, http.StatusServiceUnavailable},
+		"auth.ErrThrottled":            {auth.ErrThrottled, codes.ResourceExhausted, http.StatusTooManyRequests},
+		"auth.ThrottledError":          {&auth.ThrottledError{Addr: "192.0.2.1", RetryAfter: time.Second}, codes.ResourceExhausted, http.StatusTooManyRequests},
 		"store.ErrInvalid with fields": {fmt.Errorf("%w: %w", store.ErrInvalid, model.Errors{model.NewFieldError("a", "bad")}), codes.InvalidArgument, http.StatusBadRequest},
 	}
 	for _, name := range exportedErrors(t) {

@@ -38,6 +38,7 @@ func (s *evaluationService) Evaluate(ctx context.Context, req *pb.EvaluateReques
 		return nil, err
 	}
 	res := rs.Evaluate(req.GetFlag(), &ectx)
+	s.evalUsage.count(rs, req.GetFlag(), &res)
 	return s.resultsOf(rs).proto(req.GetFlag(), &res), nil
 }
 
@@ -57,6 +58,7 @@ func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateB
 	if len(req.GetFlags()) == 0 {
 		resp.Results = make([]*pb.EvaluationResult, 0, rs.FlagCount())
 		rs.EvaluateAll(&ectx, func(key string, res eval.Result) {
+			s.evalUsage.count(rs, key, &res)
 			resp.Results = append(resp.Results, cache.proto(key, &res))
 		})
 		return resp, nil
@@ -64,6 +66,7 @@ func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateB
 	resp.Results = make([]*pb.EvaluationResult, len(req.GetFlags()))
 	for i, key := range req.GetFlags() {
 		res := rs.Evaluate(key, &ectx)
+		s.evalUsage.count(rs, key, &res)
 		resp.Results[i] = cache.proto(key, &res)
 	}
 	return resp, nil

@@ -241,22 +241,29 @@ func (s *eventService) ListFlagUsage(ctx context.Context, req *pb.ListFlagUsageR
 	resp := &pb.ListFlagUsageResponse{}
 	for _, f := range u.Flags {
 		fu := &pb.FlagUsage{Flag: f.Flag}
-		var last time.Time
+		var last, lastEval time.Time
 		for _, v := range f.Variants {
-			vu := &pb.VariantUsage{Variant: v.Variant, Total: v.Total, LastSeen: timestamppb.New(v.LastSeen)}
+			vu := &pb.VariantUsage{Variant: v.Variant, Total: v.Total, EvaluationsTotal: v.Evaluations,
+				LastSeen: optionalTime(v.LastSeen), LastEvaluated: optionalTime(v.LastEvaluated)}
 			for _, h := range v.Hours {
 				vu.Count += h.Count
 				vu.Hours = append(vu.Hours, &pb.HourlyCount{Hour: timestamppb.New(h.Hour), Count: h.Count})
 			}
+			for _, h := range v.EvaluationHours {
+				vu.Evaluations += h.Count
+				vu.EvaluationHours = append(vu.EvaluationHours, &pb.HourlyCount{Hour: timestamppb.New(h.Hour), Count: h.Count})
+			}
 			fu.Count += vu.Count
+			fu.Evaluations += vu.Evaluations
 			if v.LastSeen.After(last) {
 				last = v.LastSeen
 			}
+			if v.LastEvaluated.After(lastEval) {
+				lastEval = v.LastEvaluated
+			}
 			fu.Variants = append(fu.Variants, vu)
 		}
-		if !last.IsZero() {
-			fu.LastSeen = timestamppb.New(last)
-		}
+		fu.LastSeen, fu.LastEvaluated = optionalTime(last), optionalTime(lastEval)
 		byKey[f.Flag] = fu
 		resp.Flags = append(resp.Flags, fu)
 	}
@@ -275,4 +282,12 @@ func (s *eventService) ListFlagUsage(ctx context.Context, req *pb.ListFlagUsageR
 		resp.Rejected = append(resp.Rejected, &pb.RejectedEvents{Code: r.Code, Count: r.Count, LastSeen: timestamppb.New(r.LastSeen)})
 	}
 	return resp, nil
+}
+
+// optionalTime is t as a timestamp, nil for the zero time.
+func optionalTime(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
 }

@@ -270,3 +270,30 @@ func TestListFlagUsage(t *testing.T) {
 		t.Errorf("usage of an unknown environment = %d, want 404", r.status)
 	}
 }
+
+func TestSendEventsAllowsBrowsers(t *testing.T) {
+	ts := startServer(t)
+	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", demoFlag)
+	client := ts.newKey(t, map[string]any{"name": "web", "kind": "client", "project": "default", "environment": "production"})
+	pre := ts.call(t, "OPTIONS", "/api/v1/events", "", "", nil,
+		"Origin", "https://shop.example", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "x-api-key, content-type")
+	if pre.status != http.StatusNoContent || pre.header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(pre.header.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), "X-API-Key") {
+		t.Errorf("preflight of /api/v1/events = %d %v, want 204 allowing any origin to POST with X-API-Key", pre.status, pre.header)
+	}
+	body := `{"events":[{"exposure":{"flag":"new-checkout","variant":"on","unit":"user-1"}},{"track":{"key":"signup","unit":"user-1"}}]}`
+	r := ts.call(t, "POST", "/api/v1/events", "X-API-Key", client, body, "Origin", "https://shop.example")
+	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("cross-origin POST /api/v1/events = %d %v %s, want 200 with CORS headers", r.status, r.header, r.body)
+	}
+	if got := r.json(t); got["accepted"] != float64(2) {
+		t.Errorf("cross-origin POST /api/v1/events = %s, want 2 accepted", r.body)
+	}
+	// The usage API beside it stays same-origin.
+	usage := ts.call(t, "GET", usagePath, "Authorization", ts.creds.AdminToken, nil, "Origin", "https://shop.example")
+	if usage.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Error("the usage API answers cross-origin requests, want same-origin only")
+	}
+}

@@ -184,11 +184,11 @@ func (s *experimentService) CreateMetric(ctx context.Context, req *pb.CreateMetr
 }
 
 func (s *experimentService) UpdateMetric(ctx context.Context, req *pb.UpdateMetricRequest) (*pb.Metric, error) {
-	return experimentMetrics.updateFrom(ctx, s.Server, req.GetProject(), req.GetMetric(), req.GetUpdateMask(), req.GetMetric().GetEtag())
+	return experimentMetrics.updateFrom(ctx, s.Server, req.GetProject(), req.GetMetric(), req.GetUpdateMask(), req.GetMetric().GetEtag(), nil)
 }
 
 func (s *experimentService) DeleteMetric(ctx context.Context, req *pb.DeleteMetricRequest) (*emptypb.Empty, error) {
-	if err := experimentMetrics.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag()); err != nil {
+	if err := experimentMetrics.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag(), nil); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

@@ -51,11 +51,11 @@ func (s *flagService) CreateFlag(ctx context.Context, req *pb.CreateFlagRequest)
 }
 
 func (s *flagService) UpdateFlag(ctx context.Context, req *pb.UpdateFlagRequest) (*pb.Flag, error) {
-	return flags.updateFrom(ctx, s.Server, req.GetProject(), req.GetFlag(), req.GetUpdateMask(), req.GetFlag().GetEtag())
+	return flags.updateFrom(ctx, s.Server, req.GetProject(), req.GetFlag(), req.GetUpdateMask(), req.GetFlag().GetEtag(), req)
 }
 
 func (s *flagService) DeleteFlag(ctx context.Context, req *pb.DeleteFlagRequest) (*emptypb.Empty, error) {
-	if err := flags.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag()); err != nil {
+	if err := flags.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag(), req); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
@@ -71,7 +71,7 @@ func (s *flagService) GetFlagTargeting(_ context.Context, req *pb.GetFlagTargeti
 
 func (s *flagService) UpdateFlagTargeting(ctx context.Context, req *pb.UpdateFlagTargetingRequest) (*pb.FlagTargeting, error) {
 	v, err := flags.updateTargeting(ctx, s.Server, req.GetProject(), req.GetFlag(), req.GetEnvironment(),
-		req.GetTargeting(), req.GetUpdateMask(), req.GetEtag())
+		req.GetTargeting(), req.GetUpdateMask(), req.GetEtag(), req)
 	if err != nil {
 		return nil, err
 	}

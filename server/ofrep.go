@@ -80,6 +80,7 @@ func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.PathValue("key")
 	res := req.rs.Evaluate(key, &req.ctx)
+	s.evalUsage.count(req.rs, key, &res)
 	out := (*buf)[len(req.body):]
 	status := http.StatusOK
 	if res.ErrorCode != "" {
@@ -125,6 +126,7 @@ func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	out = append(out, `{"flags":[`...)
 	first := true
 	req.rs.EvaluateAll(&req.ctx, func(key string, res eval.Result) {
+		s.evalUsage.count(req.rs, key, &res)
 		if !first {
 			out = append(out, ',')
 		}

@@ -42,6 +42,7 @@ func methodPermissions() map[string]auth.Permission {
 		pb.FlagService_DeleteFlag_FullMethodName:          auth.Edit,
 		pb.FlagService_GetFlagTargeting_FullMethodName:    auth.Read,
 		pb.FlagService_UpdateFlagTargeting_FullMethodName: auth.Edit,
+		pb.FlagService_ListStaleFlags_FullMethodName:      auth.Read,
 
 		pb.ComponentService_ListComponents_FullMethodName:  auth.Read,
 		pb.ComponentService_GetComponent_FullMethodName:    auth.Read,

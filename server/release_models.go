@@ -48,11 +48,11 @@ func (s *releaseModelService) CreateReleaseModel(ctx context.Context, req *pb.Cr
 }
 
 func (s *releaseModelService) UpdateReleaseModel(ctx context.Context, req *pb.UpdateReleaseModelRequest) (*pb.ReleaseModel, error) {
-	return releaseModels.updateFrom(ctx, s.Server, req.GetProject(), req.GetReleaseModel(), req.GetUpdateMask(), req.GetReleaseModel().GetEtag())
+	return releaseModels.updateFrom(ctx, s.Server, req.GetProject(), req.GetReleaseModel(), req.GetUpdateMask(), req.GetReleaseModel().GetEtag(), nil)
 }
 
 func (s *releaseModelService) DeleteReleaseModel(ctx context.Context, req *pb.DeleteReleaseModelRequest) (*emptypb.Empty, error) {
-	if err := releaseModels.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag()); err != nil {
+	if err := releaseModels.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag(), nil); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

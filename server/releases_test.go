@@ -334,7 +334,7 @@ func TestReleaseConflictsAreRefusedWithoutChanges(t *testing.T) {
 		{"item in another active release", "POST", releasePath("clash", "start"), `{}`, "flags/banner is in release spring"},
 		{"unknown variant", "POST", releasePath("ghost", "start"), `{}`, `no variant \"maybe\"`},
 		{"no release notes", "POST", releasePath("bare", "start"), `{}`, "release_notes"},
-		{"deleting a released flag", "DELETE", "/api/v1/projects/default/flags/banner", "", "roll it back or complete it first"},
+		{"deleting a released flag", "DELETE", "/api/v1/projects/default/flags/banner?override_release=spring", "", "roll it back or complete it first"},
 		{"editing a running release", "PATCH", releasePath("spring", ""), `{"title": "x"}`, "only a draft"},
 		{"deleting a running release", "DELETE", releasePath("spring", ""), "", "only a draft"},
 		{"cancelling a running release", "POST", releasePath("spring", "cancel"), `{}`, "roll it back instead"},
@@ -366,7 +366,7 @@ func TestReleaseDriftIsShownAndBlocksAdvance(t *testing.T) {
 	rs.seed(t)
 	rs.mustAdmin(t, "POST", "/api/v1/projects/default/releases", stagedRelease)
 	rs.mustAdmin(t, "POST", releasePath("spring", "start"), `{}`)
-	rs.mustAdmin(t, "PATCH", "/api/v1/projects/default/flags/banner/environments/production", `{"default": {"variant": "new"}}`)
+	rs.mustAdmin(t, "PATCH", "/api/v1/projects/default/flags/banner/environments/production?override_release=spring", `{"default": {"variant": "new"}}`)
 	r := rs.mustAdmin(t, "GET", releasePath("spring", ""), nil)
 	if fmt.Sprint(r["drifted"]) != "[flags/banner]" {
 		t.Fatalf("drifted = %v, want [flags/banner]", r["drifted"])
@@ -508,4 +508,50 @@ func TestPushReleaseRequiresTheUpdate(t *testing.T) {
 			t.Errorf("availability for %s = %s, want version %s with update %s", tc.key, r.body, tc.wantVersion, tc.wantUpdate)
 		}
 	}
+}
+
+func TestReleaseHoldsItsItemsUnlessOverridden(t *testing.T) {
+	rs := startRelServer(t, "", newRelClock(), bootstrap.Credentials{})
+	rs.seed(t)
+	rs.mustAdmin(t, "POST", "/api/v1/projects/default/releases", stagedRelease)
+	rs.mustAdmin(t, "POST", releasePath("spring", "start"), `{}`)
+	before := rs.mustAdmin(t, "GET", releasePath("spring", ""), nil)
+	targeting := "/api/v1/projects/default/flags/banner/environments/production"
+	edit := `{"default": {"variant": "new"}}`
+	refused := []struct {
+		name, method, path string
+		body               any
+	}{
+		{"targeting", "PATCH", targeting, edit},
+		{"variants", "PATCH", "/api/v1/projects/default/flags/banner?update_mask=variants",
+			`{"variants": [{"key": "old", "value": "o"}, {"key": "new", "value": "n"}, {"key": "newer", "value": "nn"}]}`},
+		{"delete", "DELETE", "/api/v1/projects/default/flags/banner", nil},
+		{"version", "POST", "/api/v1/projects/default/components/ios-app/versions", `{"version": "2.5.0"}`},
+		{"import", "POST", "/api/v1/documents:import", strings.Replace(releaseDoc, `"default": {"variant": "old"}`, `"default": {"variant": "new"}`, 1)},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rs.admin(t, tc.method, tc.path, tc.body)
+			if r.status != http.StatusConflict || !strings.Contains(string(r.body), `release \"spring\"`) {
+				t.Errorf("%s %s during the release = %d %s, want 409 naming release spring", tc.method, tc.path, r.status, r.body)
+			}
+		})
+	}
+	if got := rs.mustAdmin(t, "GET", releasePath("spring", ""), nil); fmt.Sprint(got["timeline"]) != fmt.Sprint(before["timeline"]) {
+		t.Errorf("refused edits changed the timeline: %v", got["timeline"])
+	}
+
+	// The override is accepted and recorded: who, when, why, what.
+	rs.mustAdmin(t, "PATCH", targeting+"?override_release=spring&override_reason=INC-7", edit)
+	ev := lastEvent(t, rs.mustAdmin(t, "GET", releasePath("spring", ""), nil))
+	if ev["action"] != "override" || ev["actor_name"] == nil || ev["time"] == nil ||
+		!strings.Contains(fmt.Sprint(ev["note"]), "INC-7") || !strings.Contains(fmt.Sprint(ev["note"]), "flags/banner") {
+		t.Errorf("last timeline event = %v, want the override with who, when, why and what", ev)
+	}
+	// Rolling back removes the release's audience and keeps the edit.
+	rs.mustAdmin(t, "POST", releasePath("spring", "rollback"), `{"reason": "done"}`)
+	if got := rs.mustAdmin(t, "GET", targeting, nil); fmt.Sprint(got["targeting"].(map[string]any)["default"]) != "map[variant:new]" {
+		t.Errorf("targeting after rollback = %v, want the overridden edit kept", got["targeting"])
+	}
+	rs.mustAdmin(t, "DELETE", "/api/v1/projects/default/flags/banner", nil)
 }

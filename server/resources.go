@@ -133,7 +133,7 @@ func (k kind[M, P]) createFrom(ctx context.Context, s *Server, project string, p
 	return k.after(c, project, k.keyOf(m))
 }
 
-func (k kind[M, P]) updateFrom(ctx context.Context, s *Server, project string, p P, mask *fieldmaskpb.FieldMask, etag string) (P, error) {
+func (k kind[M, P]) updateFrom(ctx context.Context, s *Server, project string, p P, mask *fieldmaskpb.FieldMask, etag string, o releaseOverride) (P, error) {
 	var zero P
 	if !p.ProtoReflect().IsValid() {
 		return zero, invalidField(k.field, "is required")
@@ -151,7 +151,7 @@ func (k kind[M, P]) updateFrom(ctx context.Context, s *Server, project string, p
 		return zero, err
 	}
 	ps, _ := s.projectState(project)
-	c, err := s.update(ctx, func(tx *store.Tx) error { return k.update(tx, project, m, etag) })
+	c, err := s.update(ctx, overriding(project, o, func(tx *store.Tx) error { return k.update(tx, project, m, etag) }))
 	if err != nil {
 		return zero, rebase(err, k.path(ps, key), k.field)
 	}
@@ -184,8 +184,8 @@ func (k kind[M, P]) path(ps *store.ProjectState, key string) string {
 	return fmt.Sprintf("%s[%d]", k.collection, at)
 }
 
-func (k kind[M, P]) delete(ctx context.Context, s *Server, project, key, etag string) error {
-	_, err := s.update(ctx, func(tx *store.Tx) error { return k.remove(tx, project, key, etag) })
+func (k kind[M, P]) delete(ctx context.Context, s *Server, project, key, etag string, o releaseOverride) error {
+	_, err := s.update(ctx, overriding(project, o, func(tx *store.Tx) error { return k.remove(tx, project, key, etag) }))
 	return err
 }
 
@@ -228,7 +228,7 @@ func (k kind[M, P]) readTargeting(st *store.State, project, key, env string) (ta
 // updateTargeting applies the fields of t that mask names (all when empty)
 // to an item's targeting in one environment. A non-empty etag must be the
 // targeting's current etag.
-func (k kind[M, P]) updateTargeting(ctx context.Context, s *Server, project, key, env string, t *pb.Targeting, mask *fieldmaskpb.FieldMask, etag string) (targetingView, error) {
+func (k kind[M, P]) updateTargeting(ctx context.Context, s *Server, project, key, env string, t *pb.Targeting, mask *fieldmaskpb.FieldMask, etag string, o releaseOverride) (targetingView, error) {
 	cur, err := k.readTargeting(s.store.State(), project, key, env)
 	if err != nil {
 		return targetingView{}, err
@@ -248,9 +248,9 @@ func (k kind[M, P]) updateTargeting(ctx context.Context, s *Server, project, key
 	if err != nil {
 		return targetingView{}, err
 	}
-	c, err := s.update(ctx, func(tx *store.Tx) error {
+	c, err := s.update(ctx, overriding(project, o, func(tx *store.Tx) error {
 		return k.setTargeting(tx, project, key, env, &mt, etag)
-	})
+	}))
 	if err != nil {
 		return targetingView{}, rebase(err, k.path(ps, key)+".environments."+env, "targeting")
 	}
@@ -267,6 +267,25 @@ func checkKey(path, key string) error {
 		return invalidField(path, "invalid key %q: must match %s", key, model.KeyPattern)
 	}
 	return nil
+}
+
+// releaseOverride is a request's override of an active release's hold on
+// the items it changes (override_release, override_reason; see
+// store.HeldError).
+type releaseOverride interface {
+	GetOverrideRelease() string
+	GetOverrideReason() string
+}
+
+// overriding returns fn preceded by o's override, if o is not nil.
+func overriding(project string, o releaseOverride, fn func(*store.Tx) error) func(*store.Tx) error {
+	if o == nil {
+		return fn
+	}
+	return func(tx *store.Tx) error {
+		tx.OverrideRelease(project, o.GetOverrideRelease(), o.GetOverrideReason())
+		return fn(tx)
+	}
 }
 
 // rebase rewrites the document paths of validation errors under prefix

@@ -48,11 +48,11 @@ func (s *segmentService) CreateSegment(ctx context.Context, req *pb.CreateSegmen
 }
 
 func (s *segmentService) UpdateSegment(ctx context.Context, req *pb.UpdateSegmentRequest) (*pb.Segment, error) {
-	return segments.updateFrom(ctx, s.Server, req.GetProject(), req.GetSegment(), req.GetUpdateMask(), req.GetSegment().GetEtag())
+	return segments.updateFrom(ctx, s.Server, req.GetProject(), req.GetSegment(), req.GetUpdateMask(), req.GetSegment().GetEtag(), nil)
 }
 
 func (s *segmentService) DeleteSegment(ctx context.Context, req *pb.DeleteSegmentRequest) (*emptypb.Empty, error) {
-	if err := segments.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag()); err != nil {
+	if err := segments.delete(ctx, s.Server, req.GetProject(), req.GetKey(), req.GetEtag(), nil); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

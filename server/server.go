@@ -57,6 +57,7 @@ type Server struct {
 	throttle    *auth.Throttle // failed authentications per client address
 	streams     *streamSlots   // open sync and event streams per key
 	bodyTimeout time.Duration  // how long a request body may take to arrive
+	evalUsage   *evalUsage     // the server's own evaluations, for flag usage
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -85,6 +86,13 @@ type options struct {
 // jitter).
 func WithSyncMaxAge(d time.Duration) Option {
 	return func(o *options) { o.sync.MaxAge = d }
+}
+
+// WithSyncRestartGrace sets how long after a restart release convergence
+// waits for the SDK streams connected before it to reconnect (default
+// syncer.DefaultRestartGrace).
+func WithSyncRestartGrace(d time.Duration) Option {
+	return func(o *options) { o.sync.RestartGrace = d }
 }
 
 // WithReleaseScheduler sets how often the release scheduler looks for due
@@ -136,6 +144,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	if o.maxStreams < 0 {
 		return nil, fmt.Errorf("max streams per key %d: must not be negative", o.maxStreams)
 	}
+	o.sync.Side = st // the roster of connected streams survives restarts
 	hub, err := syncer.New(log, st, o.sync)
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
@@ -161,6 +170,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		throttle:    auth.NewThrottle(o.throttle, nil),
 		streams:     newStreamSlots(o.maxStreams),
 		bodyTimeout: o.body,
+		evalUsage:   newEvalUsage(),
 	}
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)
@@ -223,6 +233,12 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	eventsCtx, stopEvents := context.WithCancel(context.Background())
 	g.Go(func() error { return s.events.Run(eventsCtx) })
 	g.Go(func() error {
+		// Flushes the counts of the server's own evaluations into the
+		// usage store; the last flush is at shutdown, below.
+		s.evalUsage.run(ctx, s.log, s.events, s.store.Now)
+		return nil
+	})
+	g.Go(func() error {
 		// Ends OFREP event streams when ctx is done: http.Server.Shutdown
 		// would wait for them.
 		s.changes.run(ctx)
@@ -270,7 +286,12 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
 	g.Go(func() error {
 		<-ctx.Done()
-		defer stopEvents()
+		defer func() {
+			// No evaluation comes any more: the last counts go in before
+			// the event log stops.
+			s.evalUsage.flush(context.Background(), s.log, s.events, s.store.Now())
+			stopEvents()
+		}()
 		s.health.Shutdown()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 		defer cancel()

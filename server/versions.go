@@ -180,7 +180,7 @@ func (s *componentService) RegisterVersion(ctx context.Context, req *pb.Register
 		return nil, err
 	}
 	at := 0
-	c, err := s.update(ctx, func(tx *store.Tx) error {
+	c, err := s.update(ctx, overriding(project, req, func(tx *store.Tx) error {
 		tps, _ := tx.Project(project)
 		cur, _, err := componentIn(tps, project, key)
 		if err != nil {
@@ -194,7 +194,7 @@ func (s *componentService) RegisterVersion(ctx context.Context, req *pb.Register
 		next.Versions = append(slices.Clip(cur.Versions), mv)
 		at = len(cur.Versions)
 		return tx.UpdateComponent(project, &next, "")
-	})
+	}))
 	if err != nil {
 		return nil, rebase(err, fmt.Sprintf("%s.versions[%d]", components.path(ps, key), at), "version")
 	}
@@ -258,7 +258,7 @@ func (s *componentService) UpdateVersion(ctx context.Context, req *pb.UpdateVers
 		return nil, err
 	}
 	at := 0
-	c, err := s.update(ctx, func(tx *store.Tx) error {
+	c, err := s.update(ctx, overriding(project, req, func(tx *store.Tx) error {
 		tps, _ := tx.Project(project)
 		cur, _, err := componentIn(tps, project, key)
 		if err != nil {
@@ -289,7 +289,7 @@ func (s *componentService) UpdateVersion(ctx context.Context, req *pb.UpdateVers
 		next.Versions = slices.Clone(cur.Versions)
 		next.Versions[i] = nv
 		return tx.UpdateComponent(project, &next, req.GetEtag())
-	})
+	}))
 	if err != nil {
 		return nil, rebase(err, fmt.Sprintf("%s.versions[%d]", components.path(ps, key), at), "version")
 	}

@@ -69,12 +69,12 @@ func TestJSONOutputParses(t *testing.T) {
 	}{
 		{"release status", "release status", []string{"r1"}, "timeline"},
 		{"release list", "release list", nil, "releases"},
+		{"version register", "version register", []string{"ios-app", "2.5.0"}, "state"},
 		{"release start", "release start", []string{"r1"}, "state"},
 		{"release report", "release report", nil, "overall"},
 		{"model create", "model create", []string{"m1", "--stage", "all"}, "stages"},
 		{"model list", "model list", nil, "release_models"},
 		{"version list", "version list", []string{"ios-app"}, "versions"},
-		{"version register", "version register", []string{"ios-app", "2.5.0"}, "state"},
 		{"availability", "availability", []string{"ios-app", "--environment", "production", "--current-version", "2.3.1", "--context", "targetingKey=staff-1"}, "update"},
 	}
 	for _, tc := range tests {

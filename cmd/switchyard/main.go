@@ -26,6 +26,7 @@ Usage:
   switchyard model COMMAND          release models: list, create
   switchyard version [--json]       this binary's version, commit and Go version
   switchyard version COMMAND        component versions: register, list
+  switchyard flag COMMAND           flags: stale (unused for days, or never)
   switchyard availability COMPONENT the version available to a client, and whether to update
   switchyard experiment COMMAND     A/B experiments: create, list, start, stop, results
   switchyard metric COMMAND         experiment metrics: create, list
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runModel(ctx, rest, stdout, stderr)
 	case "version":
 		return runVersion(ctx, rest, stdout, stderr)
+	case "flag":
+		return runFlag(ctx, rest, stdout, stderr)
 	case "availability":
 		return runAvailability(ctx, rest, stdout, stderr)
 	case "experiment":

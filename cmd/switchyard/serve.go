@@ -39,6 +39,9 @@ type serveConfig struct {
 	SyncMaxAge time.Duration
 	// BodyReadTimeout is how long an HTTP request body may take to arrive.
 	BodyReadTimeout time.Duration
+	// SyncRestartGrace is how long after a restart release convergence
+	// waits for the SDKs connected before it to reconnect.
+	SyncRestartGrace time.Duration
 	// BootstrapAdminToken and BootstrapSDKKey replace the random secrets
 	// created on an empty database (for automation).
 	BootstrapAdminToken string
@@ -66,8 +69,9 @@ type serveConfig struct {
 func defaultServeConfig() serveConfig {
 	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge,
 		AuthThrottle: auth.DefaultThrottle(), MaxStreamsPerKey: server.DefaultMaxStreamsPerKey,
-		Webhooks:        webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon},
-		BodyReadTimeout: server.DefaultBodyReadTimeout}
+		Webhooks:         webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon},
+		BodyReadTimeout:  server.DefaultBodyReadTimeout,
+		SyncRestartGrace: syncer.DefaultRestartGrace}
 }
 
 // validate checks the configuration before anything starts.
@@ -102,6 +106,9 @@ func (c serveConfig) validate() error {
 	if c.TLS.ClientCA != "" && c.TLS.Cert == "" {
 		return errors.New("--tls-client-ca needs --tls-cert and --tls-key")
 	}
+	if c.SyncRestartGrace <= 0 {
+		return fmt.Errorf("--sync-restart-grace %s: must be positive", c.SyncRestartGrace)
+	}
 	return c.validateWebhooks()
 }
 
@@ -129,6 +136,8 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
 	fs.DurationVar(&cfg.BodyReadTimeout, "body-read-timeout", cfg.BodyReadTimeout, "how long an HTTP request body may take to arrive (then 408, connection closed)")
+	fs.DurationVar(&cfg.SyncRestartGrace, "sync-restart-grace", cfg.SyncRestartGrace,
+		"how long after a restart release convergence waits for the SDKs connected before it to reconnect")
 	fs.StringVar(&cfg.BootstrapAdminToken, "bootstrap-admin-token", "", "admin token to create on an empty database instead of a random one")
 	fs.StringVar(&cfg.BootstrapSDKKey, "bootstrap-sdk-key", "", "production SDK key to create on an empty database instead of a random one")
 	fs.IntVar(&cfg.AuthThrottle.Failures, "auth-failures", cfg.AuthThrottle.Failures,
@@ -199,7 +208,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		grpcLis, httpLis = tls.NewListener(grpcLis, tlsConfig), tls.NewListener(httpLis, tlsConfig)
 	}
 	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
-		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey), server.WithWebhooks(cfg.Webhooks), server.WithBodyReadTimeout(cfg.BodyReadTimeout))
+		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey), server.WithWebhooks(cfg.Webhooks), server.WithBodyReadTimeout(cfg.BodyReadTimeout),
+		server.WithSyncRestartGrace(cfg.SyncRestartGrace))
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()

@@ -122,6 +122,10 @@ type Stage struct {
 	// refuses, the scheduler waits). With no SDK connected it holds
 	// vacuously.
 	MinConvergence float64 `json:"min_convergence,omitempty"`
+	// MinConnected is the number of SDK streams that must be connected to
+	// the environment before the next gate opens: with it, a stage whose
+	// SDKs have not (re)connected does not pass as "no SDKs connected".
+	MinConnected int `json:"min_connected,omitempty"`
 	// Guardrail, when set, watches a metric while the stage is current:
 	// units served the release's variants (the treatment) against the
 	// flag's other units (the control); when it trips, the server pauses

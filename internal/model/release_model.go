@@ -29,6 +29,9 @@ type ModelVerification struct {
 	// MinConvergence is the share of connected SDKs (0 to 1) every stage
 	// that sets none must reach before the next gate opens.
 	MinConvergence float64 `json:"min_convergence,omitempty"`
+	// MinConnected is the number of connected SDKs every stage that sets
+	// none needs before the next gate opens.
+	MinConnected int `json:"min_connected,omitempty"`
 	// ResolutionCheck requires the resolution check after each stage.
 	ResolutionCheck bool `json:"resolution_check,omitempty"`
 }
@@ -69,6 +72,9 @@ func ValidateReleaseModel(m *ReleaseModel) error {
 	if v := m.Verification; v != nil && (v.MinConvergence < 0 || v.MinConvergence > 1) {
 		errs.add("verification.min_convergence", "%v is not a share in [0, 1]", v.MinConvergence)
 	}
+	if v := m.Verification; v != nil && v.MinConnected < 0 {
+		errs.add("verification.min_connected", "%d is negative", v.MinConnected)
+	}
 	if a := m.Approval; a != nil {
 		validateApproval(&errs, "approval", a)
 	}
@@ -84,6 +90,9 @@ func (m *ReleaseModel) Plan() []Stage {
 		plan[i] = cloneStage(s)
 		if v := m.Verification; v != nil && plan[i].MinConvergence == 0 {
 			plan[i].MinConvergence = v.MinConvergence
+		}
+		if v := m.Verification; v != nil && plan[i].MinConnected == 0 {
+			plan[i].MinConnected = v.MinConnected
 		}
 		g := plan[i].Gate
 		if g == nil || g.Approval == nil || m.Approval == nil {

@@ -93,6 +93,9 @@ func validateStage(errs *Errors, path string, s Stage) {
 	if s.MinConvergence < 0 || s.MinConvergence > 1 {
 		errs.add(path+".min_convergence", "%v is not a share in [0, 1]", s.MinConvergence)
 	}
+	if s.MinConnected < 0 {
+		errs.add(path+".min_connected", "%d is negative", s.MinConnected)
+	}
 	validateStageGuardrail(errs, path+".guardrail", s.Guardrail)
 	g := s.Gate
 	if g == nil {

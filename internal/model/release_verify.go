@@ -35,7 +35,39 @@ type Convergence struct {
 	Time time.Time `json:"time"`
 	// Note says what the numbers mean, e.g. "no SDKs connected".
 	Note string `json:"note,omitempty"`
+	// Basis says which case decided Met: one of the Basis* constants.
+	Basis string `json:"basis,omitempty"`
+	// Expected counts the streams connected before the server's last
+	// restart, Returned those of them connected again.
+	Expected int `json:"expected,omitempty"`
+	Returned int `json:"returned,omitempty"`
+	// MinConnected is the stage's min_connected.
+	MinConnected int `json:"min_connected,omitempty"`
 }
+
+// The cases a convergence is judged by (Convergence.Basis).
+const (
+	// BasisConnected: the share of the connected SDKs decided.
+	BasisConnected = "connected"
+	// BasisNoneConnected: no SDK connected and none awaited: the
+	// requirement holds vacuously.
+	BasisNoneConnected = "none_connected"
+	// BasisAwaitingReturn: after a restart, streams connected before it
+	// have not all returned and the grace period has not passed: not met.
+	BasisAwaitingReturn = "awaiting_return"
+	// BasisReturned: after a restart, every stream connected before it
+	// returned, then the share decided.
+	BasisReturned = "returned"
+	// BasisGraceElapsed: after a restart, the grace period passed before
+	// every stream returned, then the share of those connected decided.
+	BasisGraceElapsed = "grace_elapsed"
+	// BasisBelowMinConnected: fewer SDKs connected than the stage's
+	// min_connected: not met.
+	BasisBelowMinConnected = "below_min_connected"
+	// BasisMinConnected: the stage's min_connected was reached, then the
+	// share decided.
+	BasisMinConnected = "min_connected"
+)
 
 // ResolutionCheck is the result of evaluating every item of a release for
 // sampled contexts, inside and outside its audience, on the ruleset the

@@ -32,11 +32,26 @@ func StageRevision(r *model.Release, n int) uint64 {
 
 // MeasureConvergence measures, at now, how many SDKs of r's environment
 // have applied the revision that entered r's current stage, against the
-// stage's min_convergence. With no SDK connected the share is 1 and the
-// requirement holds vacuously: an environment served only by the server
-// itself (OFREP, client keys, availability polls) applies every revision
-// when it commits, and a release must not wait for SDKs that may never
-// come. It returns nil for a release that is in no stage.
+// stage's min_convergence and min_connected, and records which case
+// decided (model.Convergence.Basis), first that applies:
+//
+//   - after a server restart, while streams connected before it have not
+//     all returned and the grace period has not passed: not met
+//     (awaiting_return);
+//   - fewer SDKs connected than the stage's min_connected: not met
+//     (below_min_connected);
+//   - no SDK connected: the share is 1 and the requirement holds
+//     vacuously (none_connected, or grace_elapsed after a restart whose
+//     streams did not return): an environment served only by the server
+//     itself (OFREP, client keys, availability polls) applies every
+//     revision when it commits, and a release must not wait for SDKs that
+//     may never come — a stage that must not pass that way sets
+//     min_connected;
+//   - otherwise the share of the connected SDKs decides (min_connected
+//     when the stage sets one, else returned or grace_elapsed after a
+//     restart, else connected).
+//
+// It returns nil for a release that is in no stage.
 func MeasureConvergence(src ConvergenceSource, project string, r *model.Release, now time.Time) (*model.Convergence, error) {
 	if r.Stage < 1 || r.Stage > len(r.Plan) {
 		return nil, nil
@@ -45,21 +60,49 @@ func MeasureConvergence(src ConvergenceSource, project string, r *model.Release,
 	if err != nil {
 		return nil, fmt.Errorf("convergence of %s: %w", stageName(r, r.Stage), err)
 	}
+	st := r.Plan[r.Stage-1]
 	m := &model.Convergence{
-		Revision:  c.Revision,
-		Connected: c.Connected,
-		Converged: c.Converged,
-		Required:  r.Plan[r.Stage-1].MinConvergence,
-		Time:      now,
-		Share:     1,
-		Met:       true,
-		Note:      noSDKs,
+		Revision:     c.Revision,
+		Connected:    c.Connected,
+		Converged:    c.Converged,
+		Required:     st.MinConvergence,
+		Time:         now,
+		Share:        1,
+		Expected:     c.Expected,
+		Returned:     c.Returned,
+		MinConnected: st.MinConnected,
 	}
 	if c.Connected > 0 {
 		m.Share = float64(c.Converged) / float64(c.Connected)
-		// Compared in counts, so that 4 of 5 meets 0.8.
-		m.Met = float64(c.Converged) >= m.Required*float64(c.Connected)-1e-9
-		m.Note = ""
+	}
+	// Compared in counts, so that 4 of 5 meets 0.8.
+	shareMet := c.Connected == 0 || float64(c.Converged) >= m.Required*float64(c.Connected)-1e-9
+	switch {
+	case c.Awaiting:
+		m.Basis = model.BasisAwaitingReturn
+		m.Note = fmt.Sprintf("waiting for the SDKs connected before the server restarted: %d of %d returned (grace period %s)",
+			c.Returned, c.Expected, c.Grace)
+	case c.Connected < st.MinConnected:
+		m.Basis = model.BasisBelowMinConnected
+		m.Note = fmt.Sprintf("%d SDKs connected, fewer than the stage's minimum of %d", c.Connected, st.MinConnected)
+	case c.Connected == 0 && c.Settled == syncer.SettledGrace:
+		m.Basis, m.Met = model.BasisGraceElapsed, true
+		m.Note = fmt.Sprintf("%s: the grace period of %s after the restart passed and none of the %d SDKs connected before it returned",
+			noSDKs, c.Grace, c.Expected)
+	case c.Connected == 0:
+		m.Basis, m.Met, m.Note = model.BasisNoneConnected, true, noSDKs
+	case st.MinConnected > 0:
+		m.Basis, m.Met = model.BasisMinConnected, shareMet
+		m.Note = fmt.Sprintf("minimum of %d connected SDKs met", st.MinConnected)
+	case c.Settled == syncer.SettledReturned:
+		m.Basis, m.Met = model.BasisReturned, shareMet
+		m.Note = fmt.Sprintf("after the restart, waited for the %d SDKs connected before it to return", c.Expected)
+	case c.Settled == syncer.SettledGrace:
+		m.Basis, m.Met = model.BasisGraceElapsed, shareMet
+		m.Note = fmt.Sprintf("the grace period of %s after the restart passed with %d of %d SDKs connected before it returned",
+			c.Grace, c.Returned, c.Expected)
+	default:
+		m.Basis, m.Met = model.BasisConnected, shareMet
 	}
 	return m, nil
 }
@@ -67,9 +110,25 @@ func MeasureConvergence(src ConvergenceSource, project string, r *model.Release,
 // describeConvergence says how far the SDKs are, for notes and errors.
 func describeConvergence(m *model.Convergence) string {
 	if m.Connected == 0 {
+		if m.Note != "" && m.Note != noSDKs {
+			return fmt.Sprintf("%s (revision %d)", m.Note, m.Revision)
+		}
 		return fmt.Sprintf("%s (revision %d)", noSDKs, m.Revision)
 	}
-	return fmt.Sprintf("%d of %d connected SDKs (%.1f %%) applied revision %d", m.Converged, m.Connected, 100*m.Share, m.Revision)
+	out := fmt.Sprintf("%d of %d connected SDKs (%.1f %%) applied revision %d", m.Converged, m.Connected, 100*m.Share, m.Revision)
+	if m.Note != "" {
+		out += "; " + m.Note
+	}
+	return out
+}
+
+// convergenceNeeds says what a stage's convergence requirement is.
+func convergenceNeeds(m *model.Convergence) string {
+	out := fmt.Sprintf("%.1f %% of the connected SDKs to apply its revision", 100*m.Required)
+	if m.MinConnected > 0 {
+		out = fmt.Sprintf("at least %d connected SDKs and %s", m.MinConnected, out)
+	}
+	return out
 }
 
 // verificationOf returns r's verification of stage n, adding an empty one
@@ -111,8 +170,8 @@ func awaitVerification(src ConvergenceSource, project string, r *model.Release, 
 		}
 		verificationOf(r, r.Stage).Convergence = m
 		if !m.Met {
-			return fmt.Sprintf("waiting for convergence: %s needs %.1f %% of the connected SDKs to apply its revision before the next step; %s",
-				stageName(r, r.Stage), 100*m.Required, describeConvergence(m)), false, nil
+			return fmt.Sprintf("waiting for convergence: %s needs %s before the next step; %s",
+				stageName(r, r.Stage), convergenceNeeds(m), describeConvergence(m)), false, nil
 		}
 	}
 	if !r.ResolutionCheck {

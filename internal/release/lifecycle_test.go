@@ -260,8 +260,10 @@ func TestDriftBlocksAdvanceUntilAcknowledged(t *testing.T) {
 	if d := release.Drift(e.project(), e.release("spring")); len(d) != 0 {
 		t.Fatalf("Drift right after Start = %v", d)
 	}
-	// Someone changes the banner's targeting outside the release.
+	// Someone changes the banner's targeting outside the release, overriding
+	// its hold.
 	e.update(root, func(tx *store.Tx) error {
+		tx.OverrideRelease("shop", "spring", "hotfix")
 		tg, meta, _ := e.project().FlagTargeting("banner", "production")
 		c := *tg
 		c.Default = &model.Serve{Variant: "new"}
@@ -346,7 +348,13 @@ func TestStoreProtectsReleasedItems(t *testing.T) {
 		"delete env":       func(tx *store.Tx) error { return tx.DeleteEnvironment("shop", "production", "") },
 		"withdraw version": withdraw("2.0.0"),
 	} {
-		if _, err := e.try(root, fn); !isPrecondition(err) || !strings.Contains(err.Error(), "roll it back or complete it") {
+		// Even overriding the release's hold on its items, nothing it
+		// needs may go.
+		overridden := func(tx *store.Tx) error {
+			tx.OverrideRelease("shop", "spring", "cleanup")
+			return fn(tx)
+		}
+		if _, err := e.try(root, overridden); !isPrecondition(err) || !strings.Contains(err.Error(), "roll it back or complete it") {
 			t.Errorf("%s during the release = %v, want a failed precondition", name, err)
 		}
 	}

@@ -101,6 +101,7 @@ func TestSchedulerPausesWhatItCannotAdvance(t *testing.T) {
 	  "plan": [{"weight": 1000}, {"weight": 5000, "gate": {"wait": {"duration": "10m"}}}]}`)
 	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
 	e.update(root, func(tx *store.Tx) error {
+		tx.OverrideRelease("shop", "r", "incident")
 		tg, _, _ := e.project().FlagTargeting("banner", "production")
 		c := *tg
 		c.Enabled = false // the kill switch

@@ -30,9 +30,12 @@ type AuditEvent struct {
 	// operation changed; 0 if it changed none.
 	Revision uint64 `json:"revision,omitempty"`
 	// Before and After are the resource's JSON before and after the
-	// operation; absent for a create and a delete respectively.
+	// operation; absent for a create and a delete respectively. In the
+	// audit log (ListAudit), an operation whose before or after exceeds
+	// AuditValueLimit has neither: Diff summarizes it instead.
 	Before json.RawMessage `json:"before,omitempty"`
 	After  json.RawMessage `json:"after,omitempty"`
+	Diff   *AuditDiff      `json:"diff,omitempty"`
 }
 
 // AuditFilter selects audit events for ListAudit.
@@ -50,10 +53,12 @@ type AuditFilter struct {
 	Limit int
 }
 
-// Page sizes of ListAudit.
+// Page sizes of ListAudit. A page also ends before its events' JSON
+// would exceed MaxAuditPageBytes (it holds at least one event).
 const (
 	DefaultAuditLimit = 100
 	MaxAuditLimit     = 1000
+	MaxAuditPageBytes = 1 << 20
 )
 
 func (f AuditFilter) match(project, resource string) bool {
@@ -67,14 +72,17 @@ func (f AuditFilter) match(project, resource string) bool {
 }
 
 // ListAudit returns audit events matching f, newest first, read from the
-// database. next is the Before of the following page, or 0 when there are
-// no more events.
+// database: at most f.Limit events and, past the first, no more than
+// MaxAuditPageBytes of them. next is the Before of the following page, or 0
+// when there are no more events. An event whose before or after exceeds
+// AuditValueLimit comes summarized (AuditEvent.Diff).
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (events []AuditEvent, next uint64, err error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultAuditLimit
 	}
 	limit = min(limit, MaxAuditLimit)
+	bytes := 0 // of the events listed, as stored
 	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket([]byte(bucketAudit)).Cursor()
 		var k, v []byte
@@ -112,6 +120,18 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (events []AuditEve
 			if err := json.Unmarshal(v, &ev); err != nil {
 				return fmt.Errorf("audit event %d: %w", fromU64(k), err)
 			}
+			size := len(v)
+			if len(ev.Before) > AuditValueLimit || len(ev.After) > AuditValueLimit {
+				// Written before the log summarized large changes.
+				ev = summarized(ev)
+				data, _ := json.Marshal(ev)
+				size = len(data)
+			}
+			if len(events) > 0 && bytes+size > MaxAuditPageBytes {
+				next = events[len(events)-1].Seq
+				return nil
+			}
+			bytes += size
 			events = append(events, ev)
 		}
 		return nil

@@ -234,7 +234,11 @@ func unsafeWrite(tx *bolt.Tx, p *plan) error {
 			return fmt.Errorf("audit sequence: %w", err)
 		}
 		p.events[i].Seq = seq
-		b, err := json.Marshal(&p.events[i])
+		rec := p.events[i]
+		if d := p.diffs[i]; d != nil {
+			rec.Before, rec.After, rec.Diff = nil, nil, d
+		}
+		b, err := json.Marshal(&rec)
 		if err != nil {
 			return fmt.Errorf("encode audit event: %w", err)
 		}

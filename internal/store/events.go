@@ -31,6 +31,8 @@ import (
 //	    hours/{hour}{flag}\x00{variant} → counter: exposures in that hour
 //	                                 (hour: hours since the Unix epoch, 4 bytes, big-endian)
 //	    totals/{flag}\x00{variant}      → counter: exposures ever
+//	    eval-hours/{hour}{flag}\x00{variant} → counter: the server's own evaluations in that hour
+//	    eval-totals/{flag}\x00{variant}      → counter: the server's own evaluations ever
 //	    rejected/{code}                 → counter: events refused with that code
 //
 // A counter is 16 bytes: the count and the last time seen (Unix
@@ -47,6 +49,8 @@ const (
 	bucketUsageHours  = "hours"
 	bucketUsageTotals = "totals"
 	bucketRejected    = "rejected"
+	bucketEvalHours   = "eval-hours"
+	bucketEvalTotals  = "eval-totals"
 
 	keyBatchBytes = "bytes"
 )
@@ -173,9 +177,10 @@ type EventLog struct {
 	commits   atomic.Uint64
 }
 
-// eventWrite is one queued Write.
+// eventWrite is one queued Write or AddEvaluations.
 type eventWrite struct {
 	batch    *EventBatch
+	evals    []EvaluationCount
 	raw      []byte // the encoded batch; nil without events
 	usage    []byte // name of the environment's usage bucket
 	rejected map[string]int
@@ -212,6 +217,34 @@ func (l *EventLog) Write(ctx context.Context, b *EventBatch, rejected map[string
 	if len(b.Events) > 0 {
 		w.raw = appendEventBatch(make([]byte, 0, 64+48*len(b.Events)), b)
 	}
+	if err := l.enqueue(ctx, w); err != nil {
+		return err
+	}
+	b.Seq = w.seq
+	return nil
+}
+
+// EvaluationCount is how often the server itself evaluated a flag to a
+// variant ("" for an error) in an environment.
+type EvaluationCount struct {
+	Project, Environment, Flag, Variant string
+	Count                               uint64
+}
+
+// AddEvaluations adds counts of the server's own evaluations, made up to
+// at, to the usage counters (hourly and totals, beside the exposures). It
+// returns once they are durable, or fails like Write. Callers count in
+// memory and add in batches: never once per evaluation.
+func (l *EventLog) AddEvaluations(ctx context.Context, at time.Time, counts []EvaluationCount) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	return l.enqueue(ctx, &eventWrite{batch: &EventBatch{}, evals: counts, seen: at, done: make(chan struct{})})
+}
+
+// enqueue queues w for Run and waits until it is written.
+func (l *EventLog) enqueue(ctx context.Context, w *eventWrite) error {
+	b := w.batch
 	l.mu.Lock()
 	switch {
 	case l.stopped:
@@ -230,11 +263,7 @@ func (l *EventLog) Write(ctx context.Context, b *EventBatch, rejected map[string
 	}
 	select {
 	case <-w.done:
-		if w.err != nil {
-			return w.err
-		}
-		b.Seq = w.seq
-		return nil
+		return w.err
 	case <-ctx.Done():
 		return fmt.Errorf("write events: %w", ctx.Err())
 	}
@@ -351,6 +380,13 @@ func (l *EventLog) commit(writes []*eventWrite) error {
 		}
 		for code, n := range w.rejected {
 			bump(counterKey{usage, bucketRejected, code}, uint64(n), w.seen.UnixMilli())
+		}
+		for _, e := range w.evals {
+			name := string(usageBucketName(e.Project, e.Environment))
+			key = append(binary.BigEndian.AppendUint32(key[:0], hourOf(w.seen)), e.Flag...)
+			key = append(append(key, 0), e.Variant...)
+			bump(counterKey{name, bucketEvalHours, string(key)}, e.Count, w.seen.UnixMilli())
+			bump(counterKey{name, bucketEvalTotals, string(key[4:])}, e.Count, w.seen.UnixMilli())
 		}
 	}
 	now := l.opts.Now()
@@ -487,22 +523,24 @@ func (l *EventLog) unsafePrune(root *bolt.Bucket, size int64, now time.Time) (in
 	binary.BigEndian.PutUint32(cutoff[:], hourOf(now.Add(-l.opts.UsageRetention)))
 	usage := root.Bucket([]byte(bucketUsage))
 	err := usage.ForEachBucket(func(name []byte) error {
-		hours := usage.Bucket(name).Bucket([]byte(bucketUsageHours))
-		if hours == nil {
-			return nil
-		}
-		var dead [][]byte
-		c := hours.Cursor()
-		for k, _ := c.First(); k != nil && bytes.Compare(k, cutoff[:]) < 0; k, _ = c.Next() {
-			if len(dead) == pruneLimit {
-				done = false
-				break
+		for _, kind := range []string{bucketUsageHours, bucketEvalHours} {
+			hours := usage.Bucket(name).Bucket([]byte(kind))
+			if hours == nil {
+				continue
 			}
-			dead = append(dead, bytes.Clone(k))
-		}
-		for _, k := range dead {
-			if err := hours.Delete(k); err != nil {
-				return fmt.Errorf("prune usage hour: %w", err)
+			var dead [][]byte
+			c := hours.Cursor()
+			for k, _ := c.First(); k != nil && bytes.Compare(k, cutoff[:]) < 0; k, _ = c.Next() {
+				if len(dead) == pruneLimit {
+					done = false
+					break
+				}
+				dead = append(dead, bytes.Clone(k))
+			}
+			for _, k := range dead {
+				if err := hours.Delete(k); err != nil {
+					return fmt.Errorf("prune usage hour: %w", err)
+				}
 			}
 		}
 		return nil
@@ -577,7 +615,8 @@ type UsageQuery struct {
 
 // Usage is the flag usage of one environment.
 type Usage struct {
-	// Flags are the flags with exposures recorded, in key order.
+	// Flags are the flags with exposures or evaluations recorded, in key
+	// order.
 	Flags []FlagUsage
 	// Rejected counts the refused events by code, in code order.
 	Rejected []RejectedCount
@@ -599,6 +638,12 @@ type VariantUsage struct {
 	LastSeen time.Time
 	// Hours are the hours of the queried range with exposures, oldest first.
 	Hours []HourCount
+	// Evaluations counts the server's own evaluations ever recorded
+	// (OFREP, gRPC Evaluate), LastEvaluated is the flush that recorded the
+	// latest, and EvaluationHours are the hours of the range with some.
+	Evaluations     uint64
+	LastEvaluated   time.Time
+	EvaluationHours []HourCount
 }
 
 // HourCount is the exposures in one hour.
@@ -648,23 +693,58 @@ func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
 	if q.Flag != "" {
 		prefix = append([]byte(q.Flag), 0)
 	}
-	if totals := env.Bucket([]byte(bucketUsageTotals)); totals != nil {
+	// variant returns the usage of a flag's variant, adding it.
+	variant := func(k []byte) (*VariantUsage, bool) {
+		if r, ok := index[string(k)]; ok {
+			return &u.Flags[r.flag].Variants[r.variant], true
+		}
+		flag, v, ok := bytes.Cut(k, []byte{0})
+		if !ok {
+			return nil, false
+		}
+		fi := slices.IndexFunc(u.Flags, func(f FlagUsage) bool { return f.Flag == string(flag) })
+		if fi < 0 {
+			u.Flags = append(u.Flags, FlagUsage{Flag: string(flag)})
+			fi = len(u.Flags) - 1
+		}
+		f := &u.Flags[fi]
+		f.Variants = append(f.Variants, VariantUsage{Variant: string(v)})
+		index[string(k)] = ref{fi, len(f.Variants) - 1}
+		return &f.Variants[len(f.Variants)-1], true
+	}
+	for _, kind := range []string{bucketUsageTotals, bucketEvalTotals} {
+		totals := env.Bucket([]byte(kind))
+		if totals == nil {
+			continue
+		}
 		c := totals.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			flag, variant, ok := bytes.Cut(k, []byte{0})
+			vu, ok := variant(k)
 			if !ok {
 				continue
 			}
-			if n := len(u.Flags); n == 0 || u.Flags[n-1].Flag != string(flag) {
-				u.Flags = append(u.Flags, FlagUsage{Flag: string(flag)})
-			}
-			f := &u.Flags[len(u.Flags)-1]
 			cnt := decodeCounter(v)
-			f.Variants = append(f.Variants, VariantUsage{Variant: string(variant), Total: cnt.count, LastSeen: time.UnixMilli(cnt.last).UTC()})
-			index[string(k)] = ref{len(u.Flags) - 1, len(f.Variants) - 1}
+			if kind == bucketUsageTotals {
+				vu.Total, vu.LastSeen = cnt.count, time.UnixMilli(cnt.last).UTC()
+			} else {
+				vu.Evaluations, vu.LastEvaluated = cnt.count, time.UnixMilli(cnt.last).UTC()
+			}
 		}
 	}
-	if hours := env.Bucket([]byte(bucketUsageHours)); hours != nil {
+	// Sorted by flag, then variant, as the totals cursors would list them.
+	slices.SortFunc(u.Flags, func(a, b FlagUsage) int { return cmp.Compare(a.Flag, b.Flag) })
+	for i := range u.Flags {
+		vs := u.Flags[i].Variants
+		slices.SortFunc(vs, func(a, b VariantUsage) int { return cmp.Compare(a.Variant, b.Variant) })
+		for j := range vs {
+			index[u.Flags[i].Flag+"\x00"+vs[j].Variant] = ref{i, j}
+		}
+	}
+	for _, kind := range []string{bucketUsageHours, bucketEvalHours} {
+		hours := env.Bucket([]byte(kind))
+		if hours == nil {
+			continue
+		}
 		var from, to [4]byte
 		binary.BigEndian.PutUint32(from[:], hourOf(q.From))
 		binary.BigEndian.PutUint32(to[:], hourOf(q.To))
@@ -678,8 +758,12 @@ func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
 				continue
 			}
 			vu := &u.Flags[r.flag].Variants[r.variant]
-			hour := time.Unix(int64(binary.BigEndian.Uint32(k[:4]))*3600, 0).UTC()
-			vu.Hours = append(vu.Hours, HourCount{Hour: hour, Count: decodeCounter(v).count})
+			hc := HourCount{Hour: time.Unix(int64(binary.BigEndian.Uint32(k[:4]))*3600, 0).UTC(), Count: decodeCounter(v).count}
+			if kind == bucketUsageHours {
+				vu.Hours = append(vu.Hours, hc)
+			} else {
+				vu.EvaluationHours = append(vu.EvaluationHours, hc)
+			}
 		}
 	}
 	if rejected := env.Bucket([]byte(bucketRejected)); rejected != nil {
@@ -689,4 +773,59 @@ func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
 			return nil
 		})
 	}
+}
+
+// LastSeen returns, for each environment of a project with usage
+// recorded, the latest time each flag was exposed (an SDK event) or
+// evaluated by the server: environment → flag → time. Flags never seen are
+// absent.
+func (s *Store) LastSeen(ctx context.Context, project string) (map[string]map[string]time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read last seen: %w", err)
+	}
+	out := map[string]map[string]time.Time{}
+	prefix := usageBucketName(project, "")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		root := tx.Bucket([]byte(bucketEvents))
+		if root == nil {
+			return nil
+		}
+		usage := root.Bucket([]byte(bucketUsage))
+		c := usage.Cursor()
+		for name, v := c.Seek(prefix); name != nil && bytes.HasPrefix(name, prefix); name, v = c.Next() {
+			if v != nil {
+				continue // not a bucket
+			}
+			env := usage.Bucket(name)
+			flags := out[string(name[len(prefix):])]
+			if flags == nil {
+				flags = map[string]time.Time{}
+				out[string(name[len(prefix):])] = flags
+			}
+			for _, kind := range []string{bucketUsageTotals, bucketEvalTotals} {
+				totals := env.Bucket([]byte(kind))
+				if totals == nil {
+					continue
+				}
+				if err := totals.ForEach(func(k, v []byte) error {
+					flag, _, _ := bytes.Cut(k, []byte{0})
+					last := time.UnixMilli(decodeCounter(v).last).UTC()
+					if cur, ok := flags[string(flag)]; !ok || last.After(cur) {
+						flags[string(flag)] = last
+					}
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return nil, fmt.Errorf("read last seen: store %w", ErrClosed)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read last seen: %w", err)
+	}
+	return out, nil
 }

@@ -179,7 +179,9 @@ func (s *Store) State() *State { return s.state.Load() }
 // the new revisions of the affected environments are written in one bbolt
 // transaction, the new State is published, Options.OnCommit is called, and
 // the Commit is returned. If fn changed nothing, nothing is written and the
-// Commit carries the current State only.
+// Commit carries the current State only. A change to an item an active
+// release holds is refused (HeldError) unless fn overrides the release
+// (Tx.OverrideRelease; see held.go).
 func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) (*Commit, error) {
 	select {
 	case s.writer <- struct{}{}:
@@ -194,6 +196,9 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	base := s.state.Load()
 	tx := newTx(base, actor, s.opts.Now().UTC().Round(0), s.seq, s.validate)
 	err := fn(tx)
+	if err == nil && tx.err == nil {
+		err = tx.checkHeld()
+	}
 	tx.done = true
 	if err != nil {
 		return nil, err
@@ -240,6 +245,9 @@ type plan struct {
 	deliveries []DeliveryRef
 	// secrets seal the webhooks' secrets.
 	secrets *SecretKeys
+	// diffs summarize, in the audit log, the events whose before or after
+	// is too large to keep whole (AuditValueLimit); nil for the others.
+	diffs []*AuditDiff
 }
 
 // keyChange is one API key written (now != nil) or deleted (old != nil,
@@ -338,6 +346,12 @@ func (tx *Tx) finish() (*plan, error) {
 		}
 		events[i] = ev
 	}
+	// Summarized here, before the bbolt transaction: a large diff takes
+	// time that other writers must not wait for.
+	diffs := make([]*AuditDiff, len(events))
+	for i, ev := range events {
+		diffs[i] = summarized(ev).Diff
+	}
 	if len(revisions) == 0 {
 		revisions = nil
 	}
@@ -349,6 +363,7 @@ func (tx *Tx) finish() (*plan, error) {
 		drafts:    changed,
 		keys:      keys,
 		events:    events,
+		diffs:     diffs,
 		raw:       tx.raw,
 	}, nil
 }

@@ -38,6 +38,8 @@ type Tx struct {
 	// environment's revision at commit.
 	stamps []releaseStamp
 	raw    map[any][]byte // JSON of values created in this Tx, by pointer
+	// overrides are the releases whose held items this Tx may change.
+	overrides []releaseOverride
 
 	keys       map[string]*APIKey // working copy of base.keys once changed
 	byHash     map[string]*APIKey

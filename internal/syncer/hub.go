@@ -42,17 +42,32 @@ type Options struct {
 	// MaxAgeJitter is the fraction of MaxAge by which a stream's age limit
 	// varies. Zero means DefaultMaxAgeJitter; negative means none.
 	MaxAgeJitter float64
+	// Side, when set, keeps the roster of connected streams across
+	// restarts (see roster.go): after a restart, Convergence reports the
+	// streams connected before it as awaited until they return or
+	// RestartGrace has passed since New.
+	Side SideStore
+	// RestartGrace is how long after a restart convergence waits for the
+	// streams connected before it. Zero means DefaultRestartGrace.
+	RestartGrace time.Duration
+	// RosterInterval is how often the roster is saved when it changed.
+	// Zero means DefaultRosterInterval.
+	RosterInterval time.Duration
+	// Now is the clock of the restart grace period; nil means time.Now.
+	Now func() time.Time
 }
 
 // The defaults of Options.
 const (
-	DefaultMaxAge       = 10 * time.Minute
-	DefaultMaxAgeJitter = 0.1
+	DefaultMaxAge         = 10 * time.Minute
+	DefaultMaxAgeJitter   = 0.1
+	DefaultRestartGrace   = 2 * time.Minute
+	DefaultRosterInterval = 15 * time.Second
 )
 
 // Default returns the default options.
 func Default() Options {
-	return Options{MaxAge: DefaultMaxAge, MaxAgeJitter: DefaultMaxAgeJitter}
+	return Options{MaxAge: DefaultMaxAge, MaxAgeJitter: DefaultMaxAgeJitter, RestartGrace: DefaultRestartGrace, RosterInterval: DefaultRosterInterval}
 }
 
 // Validate checks the options.
@@ -62,6 +77,12 @@ func (o Options) Validate() error {
 	}
 	if o.MaxAgeJitter >= 1 {
 		return fmt.Errorf("sync max age jitter %g must be below 1", o.MaxAgeJitter)
+	}
+	if o.RestartGrace < 0 {
+		return fmt.Errorf("sync restart grace %s is negative", o.RestartGrace)
+	}
+	if o.RosterInterval < 0 {
+		return fmt.Errorf("sync roster interval %s is negative", o.RosterInterval)
 	}
 	return nil
 }
@@ -74,9 +95,15 @@ type Hub struct {
 	prefix string // makes stream ids unique across server runs
 	nextID atomic.Uint64
 
-	mu     sync.Mutex // guards envs, each envHub's streams, and closed
+	mu     sync.Mutex // guards envs, each envHub's streams, closed and recoveries
 	envs   map[envKey]*envHub
 	closed bool
+	// recoveries are the environments that had streams before the
+	// restart, from the roster; started is when the hub was made.
+	recoveries map[envKey]*recovery
+	started    time.Time
+	// savedRoster is the roster last saved; owned by Run.
+	savedRoster map[envKey]roster
 
 	buildMu  sync.Mutex // serializes builds; guards encoders
 	encoders map[string]*encoder
@@ -106,16 +133,38 @@ func New(log *slog.Logger, src Source, opts Options) (*Hub, error) {
 	if opts.MaxAgeJitter == 0 {
 		opts.MaxAgeJitter = DefaultMaxAgeJitter
 	}
+	if opts.RestartGrace == 0 {
+		opts.RestartGrace = DefaultRestartGrace
+	}
+	if opts.RosterInterval == 0 {
+		opts.RosterInterval = DefaultRosterInterval
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	var b [4]byte
 	rand.Read(b[:])
-	return &Hub{
-		log:      log,
-		src:      src,
-		opts:     opts,
-		prefix:   hex.EncodeToString(b[:]) + "-",
-		envs:     map[envKey]*envHub{},
-		encoders: map[string]*encoder{},
-	}, nil
+	h := &Hub{
+		log:        log,
+		src:        src,
+		opts:       opts,
+		prefix:     hex.EncodeToString(b[:]) + "-",
+		envs:       map[envKey]*envHub{},
+		encoders:   map[string]*encoder{},
+		recoveries: map[envKey]*recovery{},
+		started:    opts.Now(),
+	}
+	if opts.Side != nil {
+		saved, err := loadRoster(opts.Side)
+		if err != nil {
+			return nil, fmt.Errorf("load the sync roster: %w", err)
+		}
+		for key, r := range saved {
+			h.recoveries[key] = &recovery{expected: r}
+		}
+		h.savedRoster = saved
+	}
+	return h, nil
 }
 
 // Join registers a stream for an environment and returns it with the
@@ -271,18 +320,25 @@ func (h *Hub) drop(e *envHub, err error) {
 	}
 }
 
-// Run publishes every new revision until ctx is done, then ends every
-// stream with ErrClosed. changed returns a channel closed at the next
-// change of the state (snapshot.Set.Changed).
+// Run publishes every new revision until ctx is done, then saves the
+// roster and ends every stream with ErrClosed. changed returns a channel
+// closed at the next change of the state (snapshot.Set.Changed). With
+// Options.Side it saves the roster every Options.RosterInterval when it
+// changed.
 func (h *Hub) Run(ctx context.Context, changed func() <-chan struct{}) {
+	tick := time.NewTicker(h.opts.RosterInterval)
+	defer tick.Stop()
 	for {
 		next := changed()
 		h.refresh()
 		select {
 		case <-ctx.Done():
+			h.saveRosterIfChanged()
 			h.close()
 			return
 		case <-next:
+		case <-tick.C:
+			h.saveRosterIfChanged()
 		}
 	}
 }
@@ -371,6 +427,19 @@ type Convergence struct {
 	// Streams lists up to the asked number of streams, those that have not
 	// converged first, then the longest connected.
 	Streams []StreamStatus
+	// Expected counts the streams connected before the last restart (from
+	// the roster; 0 when there were none or no roster is kept), and
+	// Returned those of them connected again. Awaiting is true while the
+	// environment still waits for them: judging convergence then would
+	// count only the SDKs that happened to reconnect first.
+	Expected, Returned int
+	Awaiting           bool
+	// Settled says how the wait after the restart ended: "returned" (every
+	// expected stream returned), "grace" (the grace period passed first),
+	// or "" (still waiting, or nothing to wait for).
+	Settled string
+	// Grace is the restart grace period.
+	Grace time.Duration
 }
 
 // Convergence reports the environment's streams against revision (0: the
@@ -385,9 +454,13 @@ func (h *Hub) Convergence(project, env string, revision uint64, max int) (Conver
 	if revision == 0 {
 		revision = current
 	}
-	c := Convergence{Revision: revision}
+	c := Convergence{Revision: revision, Grace: h.opts.RestartGrace}
 	var all []StreamStatus
+	now := h.opts.Now()
 	h.mu.Lock()
+	if rec, returned := h.settle(key, now); rec != nil {
+		c.Expected, c.Returned, c.Settled, c.Awaiting = rec.expected.total(), returned, rec.settled, rec.settled == ""
+	}
 	if e := h.envs[key]; e != nil {
 		all = make([]StreamStatus, 0, len(e.streams))
 		for st := range e.streams {

@@ -427,12 +427,19 @@ func (x *CreateComponentRequest) GetComponent() *Component {
 
 // UpdateComponentRequest carries the changed component.
 type UpdateComponentRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Component     *Component             `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Project    string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Component  *Component             `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,4,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,5,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateComponentRequest) Reset() {
@@ -486,14 +493,35 @@ func (x *UpdateComponentRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+func (x *UpdateComponentRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *UpdateComponentRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
+	}
+	return ""
+}
+
 // DeleteComponentRequest names a component.
 type DeleteComponentRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
-	Etag          string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Project string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Key     string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Etag    string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,4,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,5,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DeleteComponentRequest) Reset() {
@@ -547,14 +575,35 @@ func (x *DeleteComponentRequest) GetEtag() string {
 	return ""
 }
 
+func (x *DeleteComponentRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *DeleteComponentRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
+	}
+	return ""
+}
+
 // RegisterVersionRequest carries the new version.
 type RegisterVersionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Component     string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
-	Version       *Version               `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Project   string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Component string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	Version   *Version               `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,4,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,5,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RegisterVersionRequest) Reset() {
@@ -606,6 +655,20 @@ func (x *RegisterVersionRequest) GetVersion() *Version {
 		return x.Version
 	}
 	return nil
+}
+
+func (x *RegisterVersionRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *RegisterVersionRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
+	}
+	return ""
 }
 
 // ListVersionsRequest pages through a component's versions.
@@ -794,14 +857,21 @@ func (x *GetVersionRequest) GetVersion() string {
 // UpdateVersionRequest carries the changed version; version.version names
 // it. etag, when set, must be the component's current etag.
 type UpdateVersionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Component     string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
-	Version       *Version               `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	Etag          string                 `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Project    string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Component  string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	Version    *Version               `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	Etag       string                 `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,6,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,7,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateVersionRequest) Reset() {
@@ -865,6 +935,20 @@ func (x *UpdateVersionRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 func (x *UpdateVersionRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *UpdateVersionRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *UpdateVersionRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
 	}
 	return ""
 }
@@ -933,15 +1017,22 @@ func (x *GetComponentTargetingRequest) GetEnvironment() string {
 // UpdateComponentTargetingRequest carries the new targeting; etag, when set,
 // must be the targeting's current etag.
 type UpdateComponentTargetingRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Component     string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
-	Environment   string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
-	Targeting     *Targeting             `protobuf:"bytes,4,opt,name=targeting,proto3" json:"targeting,omitempty"`
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	Etag          string                 `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Project     string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Component   string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	Environment string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
+	Targeting   *Targeting             `protobuf:"bytes,4,opt,name=targeting,proto3" json:"targeting,omitempty"`
+	UpdateMask  *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	Etag        string                 `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,7,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,8,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateComponentTargetingRequest) Reset() {
@@ -1016,6 +1107,20 @@ func (x *UpdateComponentTargetingRequest) GetEtag() string {
 	return ""
 }
 
+func (x *UpdateComponentTargetingRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *UpdateComponentTargetingRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
+	}
+	return ""
+}
+
 var File_switchyard_v1_component_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_component_service_proto_rawDesc = "" +
@@ -1052,20 +1157,26 @@ const file_switchyard_v1_component_service_proto_rawDesc = "" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"j\n" +
 	"\x16CreateComponentRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x126\n" +
-	"\tcomponent\x18\x02 \x01(\v2\x18.switchyard.v1.ComponentR\tcomponent\"\xa7\x01\n" +
+	"\tcomponent\x18\x02 \x01(\v2\x18.switchyard.v1.ComponentR\tcomponent\"\xfb\x01\n" +
 	"\x16UpdateComponentRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x126\n" +
 	"\tcomponent\x18\x02 \x01(\v2\x18.switchyard.v1.ComponentR\tcomponent\x12;\n" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"X\n" +
+	"updateMask\x12)\n" +
+	"\x10override_release\x18\x04 \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\x05 \x01(\tR\x0eoverrideReason\"\xac\x01\n" +
 	"\x16DeleteComponentRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag\"\x82\x01\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12)\n" +
+	"\x10override_release\x18\x04 \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\x05 \x01(\tR\x0eoverrideReason\"\xd6\x01\n" +
 	"\x16RegisterVersionRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x120\n" +
-	"\aversion\x18\x03 \x01(\v2\x16.switchyard.v1.VersionR\aversion\"\x89\x01\n" +
+	"\aversion\x18\x03 \x01(\v2\x16.switchyard.v1.VersionR\aversion\x12)\n" +
+	"\x10override_release\x18\x04 \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\x05 \x01(\tR\x0eoverrideReason\"\x89\x01\n" +
 	"\x13ListVersionsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x1b\n" +
@@ -1078,18 +1189,20 @@ const file_switchyard_v1_component_service_proto_rawDesc = "" +
 	"\x11GetVersionRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\tR\aversion\"\xd1\x01\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\"\xa5\x02\n" +
 	"\x14UpdateVersionRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x120\n" +
 	"\aversion\x18\x03 \x01(\v2\x16.switchyard.v1.VersionR\aversion\x12;\n" +
 	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12\x12\n" +
-	"\x04etag\x18\x05 \x01(\tR\x04etag\"x\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\x12)\n" +
+	"\x10override_release\x18\x06 \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\a \x01(\tR\x0eoverrideReason\"x\n" +
 	"\x1cGetComponentTargetingRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12 \n" +
-	"\venvironment\x18\x03 \x01(\tR\venvironment\"\x84\x02\n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\"\xd8\x02\n" +
 	"\x1fUpdateComponentTargetingRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1c\n" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12 \n" +
@@ -1097,7 +1210,9 @@ const file_switchyard_v1_component_service_proto_rawDesc = "" +
 	"\ttargeting\x18\x04 \x01(\v2\x18.switchyard.v1.TargetingR\ttargeting\x12;\n" +
 	"\vupdate_mask\x18\x05 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12\x12\n" +
-	"\x04etag\x18\x06 \x01(\tR\x04etag2\x8a\x0e\n" +
+	"\x04etag\x18\x06 \x01(\tR\x04etag\x12)\n" +
+	"\x10override_release\x18\a \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\b \x01(\tR\x0eoverrideReason2\x8a\x0e\n" +
 	"\x10ComponentService\x12\x8c\x01\n" +
 	"\x0eListComponents\x12$.switchyard.v1.ListComponentsRequest\x1a%.switchyard.v1.ListComponentsResponse\"-\x82\xd3\xe4\x93\x02'\x12%/api/v1/projects/{project}/components\x12\x81\x01\n" +
 	"\fGetComponent\x12\".switchyard.v1.GetComponentRequest\x1a\x18.switchyard.v1.Component\"3\x82\xd3\xe4\x93\x02-\x12+/api/v1/projects/{project}/components/{key}\x12\x8c\x01\n" +

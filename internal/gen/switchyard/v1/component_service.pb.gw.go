@@ -354,6 +354,8 @@ func local_request_ComponentService_DeleteComponent_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
+var filter_ComponentService_RegisterVersion_0 = &utilities.DoubleArray{Encoding: map[string]int{"version": 0, "project": 1, "component": 2}, Base: []int{1, 1, 2, 3, 0, 0, 0}, Check: []int{0, 1, 1, 1, 2, 3, 4}}
+
 func request_ComponentService_RegisterVersion_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq RegisterVersionRequest
@@ -378,6 +380,12 @@ func request_ComponentService_RegisterVersion_0(ctx context.Context, marshaler r
 	protoReq.Component, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "component", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ComponentService_RegisterVersion_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -410,6 +418,12 @@ func local_request_ComponentService_RegisterVersion_0(ctx context.Context, marsh
 	protoReq.Component, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "component", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ComponentService_RegisterVersion_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.RegisterVersion(ctx, &protoReq)
 	return msg, metadata, err

@@ -29,9 +29,16 @@ type ImportDocumentRequest struct {
 	Document *Document              `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
 	Prune    bool                   `protobuf:"varint,2,opt,name=prune,proto3" json:"prune,omitempty"`
 	// Validate only: report problems, change nothing.
-	DryRun        bool `protobuf:"varint,3,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DryRun bool `protobuf:"varint,3,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,4,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,5,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ImportDocumentRequest) Reset() {
@@ -83,6 +90,20 @@ func (x *ImportDocumentRequest) GetDryRun() bool {
 		return x.DryRun
 	}
 	return false
+}
+
+func (x *ImportDocumentRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *ImportDocumentRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
+	}
+	return ""
 }
 
 // ImportDocumentResponse says what the import changed.
@@ -212,11 +233,13 @@ var File_switchyard_v1_document_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_document_service_proto_rawDesc = "" +
 	"\n" +
-	"$switchyard/v1/document_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1dswitchyard/v1/resources.proto\"{\n" +
+	"$switchyard/v1/document_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1dswitchyard/v1/resources.proto\"\xcf\x01\n" +
 	"\x15ImportDocumentRequest\x123\n" +
 	"\bdocument\x18\x01 \x01(\v2\x17.switchyard.v1.DocumentR\bdocument\x12\x14\n" +
 	"\x05prune\x18\x02 \x01(\bR\x05prune\x12\x17\n" +
-	"\adry_run\x18\x03 \x01(\bR\x06dryRun\"\x96\x02\n" +
+	"\adry_run\x18\x03 \x01(\bR\x06dryRun\x12)\n" +
+	"\x10override_release\x18\x04 \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\x05 \x01(\tR\x0eoverrideReason\"\x96\x02\n" +
 	"\x16ImportDocumentResponse\x12\x18\n" +
 	"\acreated\x18\x01 \x01(\x05R\acreated\x12\x18\n" +
 	"\aupdated\x18\x02 \x01(\x05R\aupdated\x12\x18\n" +

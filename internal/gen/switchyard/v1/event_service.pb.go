@@ -627,9 +627,14 @@ type FlagUsage struct {
 	Count uint64 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
 	// The latest exposure ever recorded; absent if none.
 	LastSeen *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
-	// One entry per variant that has exposures recorded, in key order; the
-	// empty variant stands for "no variant served".
-	Variants      []*VariantUsage `protobuf:"bytes,5,rep,name=variants,proto3" json:"variants,omitempty"`
+	// One entry per variant that has exposures or evaluations recorded, in
+	// key order; the empty variant stands for "no variant served".
+	Variants []*VariantUsage `protobuf:"bytes,5,rep,name=variants,proto3" json:"variants,omitempty"`
+	// The server's own evaluations (OFREP, gRPC Evaluate) in the range, all
+	// variants together, and the latest ever recorded (counts are flushed
+	// every 10 s).
+	Evaluations   uint64                 `protobuf:"varint,6,opt,name=evaluations,proto3" json:"evaluations,omitempty"`
+	LastEvaluated *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_evaluated,json=lastEvaluated,proto3" json:"last_evaluated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -699,6 +704,20 @@ func (x *FlagUsage) GetVariants() []*VariantUsage {
 	return nil
 }
 
+func (x *FlagUsage) GetEvaluations() uint64 {
+	if x != nil {
+		return x.Evaluations
+	}
+	return 0
+}
+
+func (x *FlagUsage) GetLastEvaluated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastEvaluated
+	}
+	return nil
+}
+
 // VariantUsage is the usage of one variant of a flag.
 type VariantUsage struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -710,9 +729,15 @@ type VariantUsage struct {
 	// Total exposures ever recorded.
 	Total uint64 `protobuf:"varint,4,opt,name=total,proto3" json:"total,omitempty"`
 	// Hours of the range with exposures, oldest first.
-	Hours         []*HourlyCount `protobuf:"bytes,5,rep,name=hours,proto3" json:"hours,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Hours []*HourlyCount `protobuf:"bytes,5,rep,name=hours,proto3" json:"hours,omitempty"`
+	// The server's own evaluations in the range, ever, the latest, and the
+	// hours of the range with some.
+	Evaluations      uint64                 `protobuf:"varint,6,opt,name=evaluations,proto3" json:"evaluations,omitempty"`
+	EvaluationsTotal uint64                 `protobuf:"varint,7,opt,name=evaluations_total,json=evaluationsTotal,proto3" json:"evaluations_total,omitempty"`
+	LastEvaluated    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_evaluated,json=lastEvaluated,proto3" json:"last_evaluated,omitempty"`
+	EvaluationHours  []*HourlyCount         `protobuf:"bytes,9,rep,name=evaluation_hours,json=evaluationHours,proto3" json:"evaluation_hours,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *VariantUsage) Reset() {
@@ -776,6 +801,34 @@ func (x *VariantUsage) GetTotal() uint64 {
 func (x *VariantUsage) GetHours() []*HourlyCount {
 	if x != nil {
 		return x.Hours
+	}
+	return nil
+}
+
+func (x *VariantUsage) GetEvaluations() uint64 {
+	if x != nil {
+		return x.Evaluations
+	}
+	return 0
+}
+
+func (x *VariantUsage) GetEvaluationsTotal() uint64 {
+	if x != nil {
+		return x.EvaluationsTotal
+	}
+	return 0
+}
+
+func (x *VariantUsage) GetLastEvaluated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastEvaluated
+	}
+	return nil
+}
+
+func (x *VariantUsage) GetEvaluationHours() []*HourlyCount {
+	if x != nil {
+		return x.EvaluationHours
 	}
 	return nil
 }
@@ -945,19 +998,25 @@ const file_switchyard_v1_event_service_proto_rawDesc = "" +
 	"\x02to\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"\x82\x01\n" +
 	"\x15ListFlagUsageResponse\x12.\n" +
 	"\x05flags\x18\x01 \x03(\v2\x18.switchyard.v1.FlagUsageR\x05flags\x129\n" +
-	"\brejected\x18\x02 \x03(\v2\x1d.switchyard.v1.RejectedEventsR\brejected\"\xbf\x01\n" +
+	"\brejected\x18\x02 \x03(\v2\x1d.switchyard.v1.RejectedEventsR\brejected\"\xa4\x02\n" +
 	"\tFlagUsage\x12\x12\n" +
 	"\x04flag\x18\x01 \x01(\tR\x04flag\x12\x16\n" +
 	"\x06exists\x18\x02 \x01(\bR\x06exists\x12\x14\n" +
 	"\x05count\x18\x03 \x01(\x04R\x05count\x127\n" +
 	"\tlast_seen\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x127\n" +
-	"\bvariants\x18\x05 \x03(\v2\x1b.switchyard.v1.VariantUsageR\bvariants\"\xbf\x01\n" +
+	"\bvariants\x18\x05 \x03(\v2\x1b.switchyard.v1.VariantUsageR\bvariants\x12 \n" +
+	"\vevaluations\x18\x06 \x01(\x04R\vevaluations\x12A\n" +
+	"\x0elast_evaluated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rlastEvaluated\"\x98\x03\n" +
 	"\fVariantUsage\x12\x18\n" +
 	"\avariant\x18\x01 \x01(\tR\avariant\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x04R\x05count\x127\n" +
 	"\tlast_seen\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\x14\n" +
 	"\x05total\x18\x04 \x01(\x04R\x05total\x120\n" +
-	"\x05hours\x18\x05 \x03(\v2\x1a.switchyard.v1.HourlyCountR\x05hours\"S\n" +
+	"\x05hours\x18\x05 \x03(\v2\x1a.switchyard.v1.HourlyCountR\x05hours\x12 \n" +
+	"\vevaluations\x18\x06 \x01(\x04R\vevaluations\x12+\n" +
+	"\x11evaluations_total\x18\a \x01(\x04R\x10evaluationsTotal\x12A\n" +
+	"\x0elast_evaluated\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rlastEvaluated\x12E\n" +
+	"\x10evaluation_hours\x18\t \x03(\v2\x1a.switchyard.v1.HourlyCountR\x0fevaluationHours\"S\n" +
 	"\vHourlyCount\x12.\n" +
 	"\x04hour\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04hour\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x04R\x05count\"s\n" +
@@ -1010,19 +1069,22 @@ var file_switchyard_v1_event_service_proto_depIdxs = []int32{
 	11, // 8: switchyard.v1.ListFlagUsageResponse.rejected:type_name -> switchyard.v1.RejectedEvents
 	12, // 9: switchyard.v1.FlagUsage.last_seen:type_name -> google.protobuf.Timestamp
 	9,  // 10: switchyard.v1.FlagUsage.variants:type_name -> switchyard.v1.VariantUsage
-	12, // 11: switchyard.v1.VariantUsage.last_seen:type_name -> google.protobuf.Timestamp
-	10, // 12: switchyard.v1.VariantUsage.hours:type_name -> switchyard.v1.HourlyCount
-	12, // 13: switchyard.v1.HourlyCount.hour:type_name -> google.protobuf.Timestamp
-	12, // 14: switchyard.v1.RejectedEvents.last_seen:type_name -> google.protobuf.Timestamp
-	0,  // 15: switchyard.v1.EventService.SendEvents:input_type -> switchyard.v1.SendEventsRequest
-	6,  // 16: switchyard.v1.EventService.ListFlagUsage:input_type -> switchyard.v1.ListFlagUsageRequest
-	4,  // 17: switchyard.v1.EventService.SendEvents:output_type -> switchyard.v1.SendEventsResponse
-	7,  // 18: switchyard.v1.EventService.ListFlagUsage:output_type -> switchyard.v1.ListFlagUsageResponse
-	17, // [17:19] is the sub-list for method output_type
-	15, // [15:17] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	12, // 11: switchyard.v1.FlagUsage.last_evaluated:type_name -> google.protobuf.Timestamp
+	12, // 12: switchyard.v1.VariantUsage.last_seen:type_name -> google.protobuf.Timestamp
+	10, // 13: switchyard.v1.VariantUsage.hours:type_name -> switchyard.v1.HourlyCount
+	12, // 14: switchyard.v1.VariantUsage.last_evaluated:type_name -> google.protobuf.Timestamp
+	10, // 15: switchyard.v1.VariantUsage.evaluation_hours:type_name -> switchyard.v1.HourlyCount
+	12, // 16: switchyard.v1.HourlyCount.hour:type_name -> google.protobuf.Timestamp
+	12, // 17: switchyard.v1.RejectedEvents.last_seen:type_name -> google.protobuf.Timestamp
+	0,  // 18: switchyard.v1.EventService.SendEvents:input_type -> switchyard.v1.SendEventsRequest
+	6,  // 19: switchyard.v1.EventService.ListFlagUsage:input_type -> switchyard.v1.ListFlagUsageRequest
+	4,  // 20: switchyard.v1.EventService.SendEvents:output_type -> switchyard.v1.SendEventsResponse
+	7,  // 21: switchyard.v1.EventService.ListFlagUsage:output_type -> switchyard.v1.ListFlagUsageResponse
+	20, // [20:22] is the sub-list for method output_type
+	18, // [18:20] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_event_service_proto_init() }

@@ -12,6 +12,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -23,6 +24,256 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// ListStaleFlagsRequest names a project and the days without use that make
+// a flag stale (0: 30; at most 3650).
+type ListStaleFlagsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Days          int32                  `protobuf:"varint,2,opt,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStaleFlagsRequest) Reset() {
+	*x = ListStaleFlagsRequest{}
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStaleFlagsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStaleFlagsRequest) ProtoMessage() {}
+
+func (x *ListStaleFlagsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStaleFlagsRequest.ProtoReflect.Descriptor instead.
+func (*ListStaleFlagsRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListStaleFlagsRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *ListStaleFlagsRequest) GetDays() int32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+// ListStaleFlagsResponse lists the stale flags in key order.
+type ListStaleFlagsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Flags []*StaleFlag           `protobuf:"bytes,1,rep,name=flags,proto3" json:"flags,omitempty"`
+	// The days asked for, and the time before which use counts as stale.
+	Days          int32                  `protobuf:"varint,2,opt,name=days,proto3" json:"days,omitempty"`
+	Cutoff        *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=cutoff,proto3" json:"cutoff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStaleFlagsResponse) Reset() {
+	*x = ListStaleFlagsResponse{}
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStaleFlagsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStaleFlagsResponse) ProtoMessage() {}
+
+func (x *ListStaleFlagsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStaleFlagsResponse.ProtoReflect.Descriptor instead.
+func (*ListStaleFlagsResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListStaleFlagsResponse) GetFlags() []*StaleFlag {
+	if x != nil {
+		return x.Flags
+	}
+	return nil
+}
+
+func (x *ListStaleFlagsResponse) GetDays() int32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+func (x *ListStaleFlagsResponse) GetCutoff() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Cutoff
+	}
+	return nil
+}
+
+// StaleFlag is a flag not used anywhere since the cutoff.
+type StaleFlag struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Flag  string                 `protobuf:"bytes,1,opt,name=flag,proto3" json:"flag,omitempty"`
+	// The latest use in any environment; absent when never used.
+	LastSeen *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	// Never used in any environment.
+	Never bool `protobuf:"varint,3,opt,name=never,proto3" json:"never,omitempty"`
+	// Every environment of the project, in project order.
+	Environments  []*StaleFlagEnvironment `protobuf:"bytes,4,rep,name=environments,proto3" json:"environments,omitempty"`
+	CreateTime    *timestamppb.Timestamp  `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StaleFlag) Reset() {
+	*x = StaleFlag{}
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StaleFlag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StaleFlag) ProtoMessage() {}
+
+func (x *StaleFlag) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StaleFlag.ProtoReflect.Descriptor instead.
+func (*StaleFlag) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StaleFlag) GetFlag() string {
+	if x != nil {
+		return x.Flag
+	}
+	return ""
+}
+
+func (x *StaleFlag) GetLastSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeen
+	}
+	return nil
+}
+
+func (x *StaleFlag) GetNever() bool {
+	if x != nil {
+		return x.Never
+	}
+	return false
+}
+
+func (x *StaleFlag) GetEnvironments() []*StaleFlagEnvironment {
+	if x != nil {
+		return x.Environments
+	}
+	return nil
+}
+
+func (x *StaleFlag) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// StaleFlagEnvironment is when one environment last used a flag.
+type StaleFlagEnvironment struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Environment string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	// Absent when never used there.
+	LastSeen      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StaleFlagEnvironment) Reset() {
+	*x = StaleFlagEnvironment{}
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StaleFlagEnvironment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StaleFlagEnvironment) ProtoMessage() {}
+
+func (x *StaleFlagEnvironment) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StaleFlagEnvironment.ProtoReflect.Descriptor instead.
+func (*StaleFlagEnvironment) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *StaleFlagEnvironment) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *StaleFlagEnvironment) GetLastSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeen
+	}
+	return nil
+}
 
 // ListFlagsRequest pages through a project's flags.
 type ListFlagsRequest struct {
@@ -36,7 +287,7 @@ type ListFlagsRequest struct {
 
 func (x *ListFlagsRequest) Reset() {
 	*x = ListFlagsRequest{}
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[0]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +299,7 @@ func (x *ListFlagsRequest) String() string {
 func (*ListFlagsRequest) ProtoMessage() {}
 
 func (x *ListFlagsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[0]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +312,7 @@ func (x *ListFlagsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFlagsRequest.ProtoReflect.Descriptor instead.
 func (*ListFlagsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{0}
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListFlagsRequest) GetProject() string {
@@ -96,7 +347,7 @@ type ListFlagsResponse struct {
 
 func (x *ListFlagsResponse) Reset() {
 	*x = ListFlagsResponse{}
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[1]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -108,7 +359,7 @@ func (x *ListFlagsResponse) String() string {
 func (*ListFlagsResponse) ProtoMessage() {}
 
 func (x *ListFlagsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[1]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -121,7 +372,7 @@ func (x *ListFlagsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFlagsResponse.ProtoReflect.Descriptor instead.
 func (*ListFlagsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListFlagsResponse) GetFlags() []*Flag {
@@ -149,7 +400,7 @@ type GetFlagRequest struct {
 
 func (x *GetFlagRequest) Reset() {
 	*x = GetFlagRequest{}
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[2]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +412,7 @@ func (x *GetFlagRequest) String() string {
 func (*GetFlagRequest) ProtoMessage() {}
 
 func (x *GetFlagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[2]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +425,7 @@ func (x *GetFlagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlagRequest.ProtoReflect.Descriptor instead.
 func (*GetFlagRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetFlagRequest) GetProject() string {
@@ -202,7 +453,7 @@ type CreateFlagRequest struct {
 
 func (x *CreateFlagRequest) Reset() {
 	*x = CreateFlagRequest{}
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[3]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -214,7 +465,7 @@ func (x *CreateFlagRequest) String() string {
 func (*CreateFlagRequest) ProtoMessage() {}
 
 func (x *CreateFlagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[3]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -227,7 +478,7 @@ func (x *CreateFlagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFlagRequest.ProtoReflect.Descriptor instead.
 func (*CreateFlagRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateFlagRequest) GetProject() string {
@@ -246,17 +497,24 @@ func (x *CreateFlagRequest) GetFlag() *Flag {
 
 // UpdateFlagRequest carries the changed flag.
 type UpdateFlagRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Flag          *Flag                  `protobuf:"bytes,2,opt,name=flag,proto3" json:"flag,omitempty"`
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Project    string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Flag       *Flag                  `protobuf:"bytes,2,opt,name=flag,proto3" json:"flag,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,4,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,5,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateFlagRequest) Reset() {
 	*x = UpdateFlagRequest{}
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[4]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +526,7 @@ func (x *UpdateFlagRequest) String() string {
 func (*UpdateFlagRequest) ProtoMessage() {}
 
 func (x *UpdateFlagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[4]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +539,7 @@ func (x *UpdateFlagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateFlagRequest.ProtoReflect.Descriptor instead.
 func (*UpdateFlagRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateFlagRequest) GetProject() string {
@@ -305,19 +563,40 @@ func (x *UpdateFlagRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+func (x *UpdateFlagRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *UpdateFlagRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
+	}
+	return ""
+}
+
 // DeleteFlagRequest names a flag.
 type DeleteFlagRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
-	Etag          string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Project string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Key     string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Etag    string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,4,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,5,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DeleteFlagRequest) Reset() {
 	*x = DeleteFlagRequest{}
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[5]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +608,7 @@ func (x *DeleteFlagRequest) String() string {
 func (*DeleteFlagRequest) ProtoMessage() {}
 
 func (x *DeleteFlagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[5]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +621,7 @@ func (x *DeleteFlagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlagRequest.ProtoReflect.Descriptor instead.
 func (*DeleteFlagRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteFlagRequest) GetProject() string {
@@ -366,6 +645,20 @@ func (x *DeleteFlagRequest) GetEtag() string {
 	return ""
 }
 
+func (x *DeleteFlagRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *DeleteFlagRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
+	}
+	return ""
+}
+
 // GetFlagTargetingRequest names a flag in an environment.
 type GetFlagTargetingRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -378,7 +671,7 @@ type GetFlagTargetingRequest struct {
 
 func (x *GetFlagTargetingRequest) Reset() {
 	*x = GetFlagTargetingRequest{}
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[6]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -390,7 +683,7 @@ func (x *GetFlagTargetingRequest) String() string {
 func (*GetFlagTargetingRequest) ProtoMessage() {}
 
 func (x *GetFlagTargetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[6]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -403,7 +696,7 @@ func (x *GetFlagTargetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlagTargetingRequest.ProtoReflect.Descriptor instead.
 func (*GetFlagTargetingRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetFlagTargetingRequest) GetProject() string {
@@ -430,20 +723,27 @@ func (x *GetFlagTargetingRequest) GetEnvironment() string {
 // UpdateFlagTargetingRequest carries the new targeting; etag, when set, must
 // be the targeting's current etag.
 type UpdateFlagTargetingRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Flag          string                 `protobuf:"bytes,2,opt,name=flag,proto3" json:"flag,omitempty"`
-	Environment   string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
-	Targeting     *Targeting             `protobuf:"bytes,4,opt,name=targeting,proto3" json:"targeting,omitempty"`
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	Etag          string                 `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Project     string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Flag        string                 `protobuf:"bytes,2,opt,name=flag,proto3" json:"flag,omitempty"`
+	Environment string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
+	Targeting   *Targeting             `protobuf:"bytes,4,opt,name=targeting,proto3" json:"targeting,omitempty"`
+	UpdateMask  *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	Etag        string                 `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	// override_release names an active release that holds this item (DESIGN
+	// §1): without it a change to what the item serves in the release's
+	// environment is refused (ABORTED, HTTP 409, naming the release). The
+	// override and override_reason are recorded on the release's timeline.
+	OverrideRelease string `protobuf:"bytes,7,opt,name=override_release,json=overrideRelease,proto3" json:"override_release,omitempty"`
+	// override_reason says why the release's hold is overridden.
+	OverrideReason string `protobuf:"bytes,8,opt,name=override_reason,json=overrideReason,proto3" json:"override_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateFlagTargetingRequest) Reset() {
 	*x = UpdateFlagTargetingRequest{}
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[7]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +755,7 @@ func (x *UpdateFlagTargetingRequest) String() string {
 func (*UpdateFlagTargetingRequest) ProtoMessage() {}
 
 func (x *UpdateFlagTargetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_flag_service_proto_msgTypes[7]
+	mi := &file_switchyard_v1_flag_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +768,7 @@ func (x *UpdateFlagTargetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateFlagTargetingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateFlagTargetingRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_v1_flag_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateFlagTargetingRequest) GetProject() string {
@@ -513,11 +813,42 @@ func (x *UpdateFlagTargetingRequest) GetEtag() string {
 	return ""
 }
 
+func (x *UpdateFlagTargetingRequest) GetOverrideRelease() string {
+	if x != nil {
+		return x.OverrideRelease
+	}
+	return ""
+}
+
+func (x *UpdateFlagTargetingRequest) GetOverrideReason() string {
+	if x != nil {
+		return x.OverrideReason
+	}
+	return ""
+}
+
 var File_switchyard_v1_flag_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_flag_service_proto_rawDesc = "" +
 	"\n" +
-	" switchyard/v1/flag_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1dswitchyard/v1/resources.proto\"h\n" +
+	" switchyard/v1/flag_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dswitchyard/v1/resources.proto\"E\n" +
+	"\x15ListStaleFlagsRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x12\n" +
+	"\x04days\x18\x02 \x01(\x05R\x04days\"\x90\x01\n" +
+	"\x16ListStaleFlagsResponse\x12.\n" +
+	"\x05flags\x18\x01 \x03(\v2\x18.switchyard.v1.StaleFlagR\x05flags\x12\x12\n" +
+	"\x04days\x18\x02 \x01(\x05R\x04days\x122\n" +
+	"\x06cutoff\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06cutoff\"\xf4\x01\n" +
+	"\tStaleFlag\x12\x12\n" +
+	"\x04flag\x18\x01 \x01(\tR\x04flag\x127\n" +
+	"\tlast_seen\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\x14\n" +
+	"\x05never\x18\x03 \x01(\bR\x05never\x12G\n" +
+	"\fenvironments\x18\x04 \x03(\v2#.switchyard.v1.StaleFlagEnvironmentR\fenvironments\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"q\n" +
+	"\x14StaleFlagEnvironment\x12 \n" +
+	"\venvironment\x18\x01 \x01(\tR\venvironment\x127\n" +
+	"\tlast_seen\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\"h\n" +
 	"\x10ListFlagsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -531,20 +862,24 @@ const file_switchyard_v1_flag_service_proto_rawDesc = "" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"V\n" +
 	"\x11CreateFlagRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12'\n" +
-	"\x04flag\x18\x02 \x01(\v2\x13.switchyard.v1.FlagR\x04flag\"\x93\x01\n" +
+	"\x04flag\x18\x02 \x01(\v2\x13.switchyard.v1.FlagR\x04flag\"\xe7\x01\n" +
 	"\x11UpdateFlagRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12'\n" +
 	"\x04flag\x18\x02 \x01(\v2\x13.switchyard.v1.FlagR\x04flag\x12;\n" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"S\n" +
+	"updateMask\x12)\n" +
+	"\x10override_release\x18\x04 \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\x05 \x01(\tR\x0eoverrideReason\"\xa7\x01\n" +
 	"\x11DeleteFlagRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag\"i\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12)\n" +
+	"\x10override_release\x18\x04 \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\x05 \x01(\tR\x0eoverrideReason\"i\n" +
 	"\x17GetFlagTargetingRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x12\n" +
 	"\x04flag\x18\x02 \x01(\tR\x04flag\x12 \n" +
-	"\venvironment\x18\x03 \x01(\tR\venvironment\"\xf5\x01\n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\"\xc9\x02\n" +
 	"\x1aUpdateFlagTargetingRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x12\n" +
 	"\x04flag\x18\x02 \x01(\tR\x04flag\x12 \n" +
@@ -552,7 +887,9 @@ const file_switchyard_v1_flag_service_proto_rawDesc = "" +
 	"\ttargeting\x18\x04 \x01(\v2\x18.switchyard.v1.TargetingR\ttargeting\x12;\n" +
 	"\vupdate_mask\x18\x05 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12\x12\n" +
-	"\x04etag\x18\x06 \x01(\tR\x04etag2\xc2\a\n" +
+	"\x04etag\x18\x06 \x01(\tR\x04etag\x12)\n" +
+	"\x10override_release\x18\a \x01(\tR\x0foverrideRelease\x12'\n" +
+	"\x0foverride_reason\x18\b \x01(\tR\x0eoverrideReason2\xd2\b\n" +
 	"\vFlagService\x12x\n" +
 	"\tListFlags\x12\x1f.switchyard.v1.ListFlagsRequest\x1a .switchyard.v1.ListFlagsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /api/v1/projects/{project}/flags\x12m\n" +
 	"\aGetFlag\x12\x1d.switchyard.v1.GetFlagRequest\x1a\x13.switchyard.v1.Flag\".\x82\xd3\xe4\x93\x02(\x12&/api/v1/projects/{project}/flags/{key}\x12s\n" +
@@ -563,7 +900,8 @@ const file_switchyard_v1_flag_service_proto_rawDesc = "" +
 	"\n" +
 	"DeleteFlag\x12 .switchyard.v1.DeleteFlagRequest\x1a\x16.google.protobuf.Empty\".\x82\xd3\xe4\x93\x02(*&/api/v1/projects/{project}/flags/{key}\x12\xa4\x01\n" +
 	"\x10GetFlagTargeting\x12&.switchyard.v1.GetFlagTargetingRequest\x1a\x1c.switchyard.v1.FlagTargeting\"J\x82\xd3\xe4\x93\x02D\x12B/api/v1/projects/{project}/flags/{flag}/environments/{environment}\x12\xb5\x01\n" +
-	"\x13UpdateFlagTargeting\x12).switchyard.v1.UpdateFlagTargetingRequest\x1a\x1c.switchyard.v1.FlagTargeting\"U\x82\xd3\xe4\x93\x02O:\ttargeting2B/api/v1/projects/{project}/flags/{flag}/environments/{environment}BJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\x13UpdateFlagTargeting\x12).switchyard.v1.UpdateFlagTargetingRequest\x1a\x1c.switchyard.v1.FlagTargeting\"U\x82\xd3\xe4\x93\x02O:\ttargeting2B/api/v1/projects/{project}/flags/{flag}/environments/{environment}\x12\x8d\x01\n" +
+	"\x0eListStaleFlags\x12$.switchyard.v1.ListStaleFlagsRequest\x1a%.switchyard.v1.ListStaleFlagsResponse\".\x82\xd3\xe4\x93\x02(\x12&/api/v1/projects/{project}/flags:staleBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
 
 var (
 	file_switchyard_v1_flag_service_proto_rawDescOnce sync.Once
@@ -577,48 +915,61 @@ func file_switchyard_v1_flag_service_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_flag_service_proto_rawDescData
 }
 
-var file_switchyard_v1_flag_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_switchyard_v1_flag_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_switchyard_v1_flag_service_proto_goTypes = []any{
-	(*ListFlagsRequest)(nil),           // 0: switchyard.v1.ListFlagsRequest
-	(*ListFlagsResponse)(nil),          // 1: switchyard.v1.ListFlagsResponse
-	(*GetFlagRequest)(nil),             // 2: switchyard.v1.GetFlagRequest
-	(*CreateFlagRequest)(nil),          // 3: switchyard.v1.CreateFlagRequest
-	(*UpdateFlagRequest)(nil),          // 4: switchyard.v1.UpdateFlagRequest
-	(*DeleteFlagRequest)(nil),          // 5: switchyard.v1.DeleteFlagRequest
-	(*GetFlagTargetingRequest)(nil),    // 6: switchyard.v1.GetFlagTargetingRequest
-	(*UpdateFlagTargetingRequest)(nil), // 7: switchyard.v1.UpdateFlagTargetingRequest
-	(*Flag)(nil),                       // 8: switchyard.v1.Flag
-	(*fieldmaskpb.FieldMask)(nil),      // 9: google.protobuf.FieldMask
-	(*Targeting)(nil),                  // 10: switchyard.v1.Targeting
-	(*emptypb.Empty)(nil),              // 11: google.protobuf.Empty
-	(*FlagTargeting)(nil),              // 12: switchyard.v1.FlagTargeting
+	(*ListStaleFlagsRequest)(nil),      // 0: switchyard.v1.ListStaleFlagsRequest
+	(*ListStaleFlagsResponse)(nil),     // 1: switchyard.v1.ListStaleFlagsResponse
+	(*StaleFlag)(nil),                  // 2: switchyard.v1.StaleFlag
+	(*StaleFlagEnvironment)(nil),       // 3: switchyard.v1.StaleFlagEnvironment
+	(*ListFlagsRequest)(nil),           // 4: switchyard.v1.ListFlagsRequest
+	(*ListFlagsResponse)(nil),          // 5: switchyard.v1.ListFlagsResponse
+	(*GetFlagRequest)(nil),             // 6: switchyard.v1.GetFlagRequest
+	(*CreateFlagRequest)(nil),          // 7: switchyard.v1.CreateFlagRequest
+	(*UpdateFlagRequest)(nil),          // 8: switchyard.v1.UpdateFlagRequest
+	(*DeleteFlagRequest)(nil),          // 9: switchyard.v1.DeleteFlagRequest
+	(*GetFlagTargetingRequest)(nil),    // 10: switchyard.v1.GetFlagTargetingRequest
+	(*UpdateFlagTargetingRequest)(nil), // 11: switchyard.v1.UpdateFlagTargetingRequest
+	(*timestamppb.Timestamp)(nil),      // 12: google.protobuf.Timestamp
+	(*Flag)(nil),                       // 13: switchyard.v1.Flag
+	(*fieldmaskpb.FieldMask)(nil),      // 14: google.protobuf.FieldMask
+	(*Targeting)(nil),                  // 15: switchyard.v1.Targeting
+	(*emptypb.Empty)(nil),              // 16: google.protobuf.Empty
+	(*FlagTargeting)(nil),              // 17: switchyard.v1.FlagTargeting
 }
 var file_switchyard_v1_flag_service_proto_depIdxs = []int32{
-	8,  // 0: switchyard.v1.ListFlagsResponse.flags:type_name -> switchyard.v1.Flag
-	8,  // 1: switchyard.v1.CreateFlagRequest.flag:type_name -> switchyard.v1.Flag
-	8,  // 2: switchyard.v1.UpdateFlagRequest.flag:type_name -> switchyard.v1.Flag
-	9,  // 3: switchyard.v1.UpdateFlagRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 4: switchyard.v1.UpdateFlagTargetingRequest.targeting:type_name -> switchyard.v1.Targeting
-	9,  // 5: switchyard.v1.UpdateFlagTargetingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 6: switchyard.v1.FlagService.ListFlags:input_type -> switchyard.v1.ListFlagsRequest
-	2,  // 7: switchyard.v1.FlagService.GetFlag:input_type -> switchyard.v1.GetFlagRequest
-	3,  // 8: switchyard.v1.FlagService.CreateFlag:input_type -> switchyard.v1.CreateFlagRequest
-	4,  // 9: switchyard.v1.FlagService.UpdateFlag:input_type -> switchyard.v1.UpdateFlagRequest
-	5,  // 10: switchyard.v1.FlagService.DeleteFlag:input_type -> switchyard.v1.DeleteFlagRequest
-	6,  // 11: switchyard.v1.FlagService.GetFlagTargeting:input_type -> switchyard.v1.GetFlagTargetingRequest
-	7,  // 12: switchyard.v1.FlagService.UpdateFlagTargeting:input_type -> switchyard.v1.UpdateFlagTargetingRequest
-	1,  // 13: switchyard.v1.FlagService.ListFlags:output_type -> switchyard.v1.ListFlagsResponse
-	8,  // 14: switchyard.v1.FlagService.GetFlag:output_type -> switchyard.v1.Flag
-	8,  // 15: switchyard.v1.FlagService.CreateFlag:output_type -> switchyard.v1.Flag
-	8,  // 16: switchyard.v1.FlagService.UpdateFlag:output_type -> switchyard.v1.Flag
-	11, // 17: switchyard.v1.FlagService.DeleteFlag:output_type -> google.protobuf.Empty
-	12, // 18: switchyard.v1.FlagService.GetFlagTargeting:output_type -> switchyard.v1.FlagTargeting
-	12, // 19: switchyard.v1.FlagService.UpdateFlagTargeting:output_type -> switchyard.v1.FlagTargeting
-	13, // [13:20] is the sub-list for method output_type
-	6,  // [6:13] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	2,  // 0: switchyard.v1.ListStaleFlagsResponse.flags:type_name -> switchyard.v1.StaleFlag
+	12, // 1: switchyard.v1.ListStaleFlagsResponse.cutoff:type_name -> google.protobuf.Timestamp
+	12, // 2: switchyard.v1.StaleFlag.last_seen:type_name -> google.protobuf.Timestamp
+	3,  // 3: switchyard.v1.StaleFlag.environments:type_name -> switchyard.v1.StaleFlagEnvironment
+	12, // 4: switchyard.v1.StaleFlag.create_time:type_name -> google.protobuf.Timestamp
+	12, // 5: switchyard.v1.StaleFlagEnvironment.last_seen:type_name -> google.protobuf.Timestamp
+	13, // 6: switchyard.v1.ListFlagsResponse.flags:type_name -> switchyard.v1.Flag
+	13, // 7: switchyard.v1.CreateFlagRequest.flag:type_name -> switchyard.v1.Flag
+	13, // 8: switchyard.v1.UpdateFlagRequest.flag:type_name -> switchyard.v1.Flag
+	14, // 9: switchyard.v1.UpdateFlagRequest.update_mask:type_name -> google.protobuf.FieldMask
+	15, // 10: switchyard.v1.UpdateFlagTargetingRequest.targeting:type_name -> switchyard.v1.Targeting
+	14, // 11: switchyard.v1.UpdateFlagTargetingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 12: switchyard.v1.FlagService.ListFlags:input_type -> switchyard.v1.ListFlagsRequest
+	6,  // 13: switchyard.v1.FlagService.GetFlag:input_type -> switchyard.v1.GetFlagRequest
+	7,  // 14: switchyard.v1.FlagService.CreateFlag:input_type -> switchyard.v1.CreateFlagRequest
+	8,  // 15: switchyard.v1.FlagService.UpdateFlag:input_type -> switchyard.v1.UpdateFlagRequest
+	9,  // 16: switchyard.v1.FlagService.DeleteFlag:input_type -> switchyard.v1.DeleteFlagRequest
+	10, // 17: switchyard.v1.FlagService.GetFlagTargeting:input_type -> switchyard.v1.GetFlagTargetingRequest
+	11, // 18: switchyard.v1.FlagService.UpdateFlagTargeting:input_type -> switchyard.v1.UpdateFlagTargetingRequest
+	0,  // 19: switchyard.v1.FlagService.ListStaleFlags:input_type -> switchyard.v1.ListStaleFlagsRequest
+	5,  // 20: switchyard.v1.FlagService.ListFlags:output_type -> switchyard.v1.ListFlagsResponse
+	13, // 21: switchyard.v1.FlagService.GetFlag:output_type -> switchyard.v1.Flag
+	13, // 22: switchyard.v1.FlagService.CreateFlag:output_type -> switchyard.v1.Flag
+	13, // 23: switchyard.v1.FlagService.UpdateFlag:output_type -> switchyard.v1.Flag
+	16, // 24: switchyard.v1.FlagService.DeleteFlag:output_type -> google.protobuf.Empty
+	17, // 25: switchyard.v1.FlagService.GetFlagTargeting:output_type -> switchyard.v1.FlagTargeting
+	17, // 26: switchyard.v1.FlagService.UpdateFlagTargeting:output_type -> switchyard.v1.FlagTargeting
+	1,  // 27: switchyard.v1.FlagService.ListStaleFlags:output_type -> switchyard.v1.ListStaleFlagsResponse
+	20, // [20:28] is the sub-list for method output_type
+	12, // [12:20] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_flag_service_proto_init() }
@@ -633,7 +984,7 @@ func file_switchyard_v1_flag_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_flag_service_proto_rawDesc), len(file_switchyard_v1_flag_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

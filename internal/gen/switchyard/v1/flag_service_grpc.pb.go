@@ -27,6 +27,7 @@ const (
 	FlagService_DeleteFlag_FullMethodName          = "/switchyard.v1.FlagService/DeleteFlag"
 	FlagService_GetFlagTargeting_FullMethodName    = "/switchyard.v1.FlagService/GetFlagTargeting"
 	FlagService_UpdateFlagTargeting_FullMethodName = "/switchyard.v1.FlagService/UpdateFlagTargeting"
+	FlagService_ListStaleFlags_FullMethodName      = "/switchyard.v1.FlagService/ListStaleFlags"
 )
 
 // FlagServiceClient is the client API for FlagService service.
@@ -50,6 +51,11 @@ type FlagServiceClient interface {
 	// UpdateFlagTargeting replaces a flag's targeting in one environment, or
 	// the fields of it named in update_mask (e.g. "enabled" to toggle).
 	UpdateFlagTargeting(ctx context.Context, in *UpdateFlagTargetingRequest, opts ...grpc.CallOption) (*FlagTargeting, error)
+	// ListStaleFlags lists the flags of a project that were neither exposed
+	// by an SDK nor evaluated by the server (OFREP, gRPC) in any environment
+	// in the last days (default 30), or never, with when each environment
+	// last saw them.
+	ListStaleFlags(ctx context.Context, in *ListStaleFlagsRequest, opts ...grpc.CallOption) (*ListStaleFlagsResponse, error)
 }
 
 type flagServiceClient struct {
@@ -130,6 +136,16 @@ func (c *flagServiceClient) UpdateFlagTargeting(ctx context.Context, in *UpdateF
 	return out, nil
 }
 
+func (c *flagServiceClient) ListStaleFlags(ctx context.Context, in *ListStaleFlagsRequest, opts ...grpc.CallOption) (*ListStaleFlagsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListStaleFlagsResponse)
+	err := c.cc.Invoke(ctx, FlagService_ListStaleFlags_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FlagServiceServer is the server API for FlagService service.
 // All implementations must embed UnimplementedFlagServiceServer
 // for forward compatibility.
@@ -151,6 +167,11 @@ type FlagServiceServer interface {
 	// UpdateFlagTargeting replaces a flag's targeting in one environment, or
 	// the fields of it named in update_mask (e.g. "enabled" to toggle).
 	UpdateFlagTargeting(context.Context, *UpdateFlagTargetingRequest) (*FlagTargeting, error)
+	// ListStaleFlags lists the flags of a project that were neither exposed
+	// by an SDK nor evaluated by the server (OFREP, gRPC) in any environment
+	// in the last days (default 30), or never, with when each environment
+	// last saw them.
+	ListStaleFlags(context.Context, *ListStaleFlagsRequest) (*ListStaleFlagsResponse, error)
 	mustEmbedUnimplementedFlagServiceServer()
 }
 
@@ -181,6 +202,9 @@ func (UnimplementedFlagServiceServer) GetFlagTargeting(context.Context, *GetFlag
 }
 func (UnimplementedFlagServiceServer) UpdateFlagTargeting(context.Context, *UpdateFlagTargetingRequest) (*FlagTargeting, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateFlagTargeting not implemented")
+}
+func (UnimplementedFlagServiceServer) ListStaleFlags(context.Context, *ListStaleFlagsRequest) (*ListStaleFlagsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListStaleFlags not implemented")
 }
 func (UnimplementedFlagServiceServer) mustEmbedUnimplementedFlagServiceServer() {}
 func (UnimplementedFlagServiceServer) testEmbeddedByValue()                     {}
@@ -329,6 +353,24 @@ func _FlagService_UpdateFlagTargeting_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FlagService_ListStaleFlags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListStaleFlagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FlagServiceServer).ListStaleFlags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FlagService_ListStaleFlags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FlagServiceServer).ListStaleFlags(ctx, req.(*ListStaleFlagsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FlagService_ServiceDesc is the grpc.ServiceDesc for FlagService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -363,6 +405,10 @@ var FlagService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateFlagTargeting",
 			Handler:    _FlagService_UpdateFlagTargeting_Handler,
+		},
+		{
+			MethodName: "ListStaleFlags",
+			Handler:    _FlagService_ListStaleFlags_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

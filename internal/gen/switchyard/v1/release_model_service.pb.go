@@ -156,8 +156,11 @@ type ReleaseModelVerification struct {
 	MinConvergence float64 `protobuf:"fixed64,1,opt,name=min_convergence,json=minConvergence,proto3" json:"min_convergence,omitempty"`
 	// Require the resolution check after each stage.
 	ResolutionCheck bool `protobuf:"varint,2,opt,name=resolution_check,json=resolutionCheck,proto3" json:"resolution_check,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Number of connected SDKs every stage that sets no min_connected needs
+	// before the next gate opens.
+	MinConnected  int32 `protobuf:"varint,3,opt,name=min_connected,json=minConnected,proto3" json:"min_connected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReleaseModelVerification) Reset() {
@@ -202,6 +205,13 @@ func (x *ReleaseModelVerification) GetResolutionCheck() bool {
 		return x.ResolutionCheck
 	}
 	return false
+}
+
+func (x *ReleaseModelVerification) GetMinConnected() int32 {
+	if x != nil {
+		return x.MinConnected
+	}
+	return 0
 }
 
 // ListReleaseModelsRequest pages through a project's release models.
@@ -564,10 +574,11 @@ const file_switchyard_v1_release_model_service_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"n\n" +
+	"updateTime\"\x93\x01\n" +
 	"\x18ReleaseModelVerification\x12'\n" +
 	"\x0fmin_convergence\x18\x01 \x01(\x01R\x0eminConvergence\x12)\n" +
-	"\x10resolution_check\x18\x02 \x01(\bR\x0fresolutionCheck\"p\n" +
+	"\x10resolution_check\x18\x02 \x01(\bR\x0fresolutionCheck\x12#\n" +
+	"\rmin_connected\x18\x03 \x01(\x05R\fminConnected\"p\n" +
 	"\x18ListReleaseModelsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +

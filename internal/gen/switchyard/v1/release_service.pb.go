@@ -500,6 +500,11 @@ type ReleaseStage struct {
 	// revision before the next gate opens: AdvanceRelease refuses and the
 	// scheduler waits until then. With no SDK connected it holds vacuously.
 	MinConvergence float64 `protobuf:"fixed64,5,opt,name=min_convergence,json=minConvergence,proto3" json:"min_convergence,omitempty"`
+	// Number of SDK streams that must be connected to the environment
+	// before the next gate opens (0: none). With it a stage does not pass
+	// vacuously as "no SDKs connected", e.g. right after a server restart
+	// whose SDKs have not reconnected yet.
+	MinConnected int32 `protobuf:"varint,7,opt,name=min_connected,json=minConnected,proto3" json:"min_connected,omitempty"`
 	// Guardrail, when set, watches a metric while the stage is current and
 	// pauses (default) or rolls back the release when the treatment is
 	// significantly worse than the control beyond the threshold.
@@ -569,6 +574,13 @@ func (x *ReleaseStage) GetGate() *ReleaseGate {
 func (x *ReleaseStage) GetMinConvergence() float64 {
 	if x != nil {
 		return x.MinConvergence
+	}
+	return 0
+}
+
+func (x *ReleaseStage) GetMinConnected() int32 {
+	if x != nil {
+		return x.MinConnected
 	}
 	return 0
 }
@@ -2079,13 +2091,14 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\aversion\x18\x04 \x01(\tR\aversion\"K\n" +
 	"\fReleaseLinks\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\tR\x06ticket\x12#\n" +
-	"\rchange_record\x18\x02 \x01(\tR\fchangeRecord\"\xe7\x01\n" +
+	"\rchange_record\x18\x02 \x01(\tR\fchangeRecord\"\x8c\x02\n" +
 	"\fReleaseStage\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bsegments\x18\x02 \x03(\tR\bsegments\x12\x16\n" +
 	"\x06weight\x18\x03 \x01(\x05R\x06weight\x12.\n" +
 	"\x04gate\x18\x04 \x01(\v2\x1a.switchyard.v1.ReleaseGateR\x04gate\x12'\n" +
-	"\x0fmin_convergence\x18\x05 \x01(\x01R\x0eminConvergence\x126\n" +
+	"\x0fmin_convergence\x18\x05 \x01(\x01R\x0eminConvergence\x12#\n" +
+	"\rmin_connected\x18\a \x01(\x05R\fminConnected\x126\n" +
 	"\tguardrail\x18\x06 \x01(\v2\x18.switchyard.v1.GuardrailR\tguardrail\"\xcd\x01\n" +
 	"\vReleaseGate\x121\n" +
 	"\x06manual\x18\x01 \x01(\v2\x19.switchyard.v1.ManualGateR\x06manual\x12+\n" +

@@ -107,7 +107,23 @@ type ReleaseConvergence struct {
 	Met  bool                   `protobuf:"varint,6,opt,name=met,proto3" json:"met,omitempty"`
 	Time *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=time,proto3" json:"time,omitempty"`
 	// E.g. "no SDKs connected".
-	Note          string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
+	// Which case decided met: connected (the share of the connected SDKs),
+	// none_connected (none connected and none awaited: met vacuously),
+	// awaiting_return (after a server restart the SDKs connected before it
+	// have not all reconnected and the grace period has not passed: not
+	// met), returned (after a restart every SDK connected before it
+	// reconnected, then the share), grace_elapsed (after a restart the grace
+	// period passed first, then the share of those connected),
+	// below_min_connected (fewer than the stage's min_connected: not met),
+	// min_connected (the minimum was reached, then the share).
+	Basis string `protobuf:"bytes,9,opt,name=basis,proto3" json:"basis,omitempty"`
+	// SDK streams connected before the server's last restart, and how many
+	// of them had reconnected.
+	Expected int32 `protobuf:"varint,10,opt,name=expected,proto3" json:"expected,omitempty"`
+	Returned int32 `protobuf:"varint,11,opt,name=returned,proto3" json:"returned,omitempty"`
+	// The stage's min_connected.
+	MinConnected  int32 `protobuf:"varint,12,opt,name=min_connected,json=minConnected,proto3" json:"min_connected,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -196,6 +212,34 @@ func (x *ReleaseConvergence) GetNote() string {
 		return x.Note
 	}
 	return ""
+}
+
+func (x *ReleaseConvergence) GetBasis() string {
+	if x != nil {
+		return x.Basis
+	}
+	return ""
+}
+
+func (x *ReleaseConvergence) GetExpected() int32 {
+	if x != nil {
+		return x.Expected
+	}
+	return 0
+}
+
+func (x *ReleaseConvergence) GetReturned() int32 {
+	if x != nil {
+		return x.Returned
+	}
+	return 0
+}
+
+func (x *ReleaseConvergence) GetMinConnected() int32 {
+	if x != nil {
+		return x.MinConnected
+	}
+	return 0
 }
 
 // ReleaseResolutionCheck is the result of evaluating every item of a
@@ -434,7 +478,7 @@ const file_switchyard_v1_release_verification_proto_rawDesc = "" +
 	"\vconvergence\x18\x02 \x01(\v2!.switchyard.v1.ReleaseConvergenceR\vconvergence\x12E\n" +
 	"\n" +
 	"resolution\x18\x03 \x01(\v2%.switchyard.v1.ReleaseResolutionCheckR\n" +
-	"resolution\"\xf4\x01\n" +
+	"resolution\"\xe7\x02\n" +
 	"\x12ReleaseConvergence\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x1c\n" +
 	"\tconnected\x18\x02 \x01(\x05R\tconnected\x12\x1c\n" +
@@ -443,7 +487,12 @@ const file_switchyard_v1_release_verification_proto_rawDesc = "" +
 	"\brequired\x18\x05 \x01(\x01R\brequired\x12\x10\n" +
 	"\x03met\x18\x06 \x01(\bR\x03met\x12.\n" +
 	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
-	"\x04note\x18\b \x01(\tR\x04note\"\xbc\x03\n" +
+	"\x04note\x18\b \x01(\tR\x04note\x12\x14\n" +
+	"\x05basis\x18\t \x01(\tR\x05basis\x12\x1a\n" +
+	"\bexpected\x18\n" +
+	" \x01(\x05R\bexpected\x12\x1a\n" +
+	"\breturned\x18\v \x01(\x05R\breturned\x12#\n" +
+	"\rmin_connected\x18\f \x01(\x05R\fminConnected\"\xbc\x03\n" +
 	"\x16ReleaseResolutionCheck\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x14\n" +
 	"\x05stage\x18\x02 \x01(\x05R\x05stage\x12\x1a\n" +

@@ -1439,18 +1439,21 @@ type AuditEvent struct {
 	Actor string                 `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
 	Role  string                 `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
 	// Network address of the caller as the server saw it.
-	Peer        string          `protobuf:"bytes,5,opt,name=peer,proto3" json:"peer,omitempty"`
-	Action      string          `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
-	Resource    string          `protobuf:"bytes,7,opt,name=resource,proto3" json:"resource,omitempty"`
-	Project     string          `protobuf:"bytes,8,opt,name=project,proto3" json:"project,omitempty"`
-	Environment string          `protobuf:"bytes,9,opt,name=environment,proto3" json:"environment,omitempty"`
-	Revision    uint64          `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
-	Before      *structpb.Value `protobuf:"bytes,11,opt,name=before,proto3" json:"before,omitempty"`
-	After       *structpb.Value `protobuf:"bytes,12,opt,name=after,proto3" json:"after,omitempty"`
+	Peer        string `protobuf:"bytes,5,opt,name=peer,proto3" json:"peer,omitempty"`
+	Action      string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
+	Resource    string `protobuf:"bytes,7,opt,name=resource,proto3" json:"resource,omitempty"`
+	Project     string `protobuf:"bytes,8,opt,name=project,proto3" json:"project,omitempty"`
+	Environment string `protobuf:"bytes,9,opt,name=environment,proto3" json:"environment,omitempty"`
+	Revision    uint64 `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
+	// The resource before and after the operation. When either exceeds
+	// 64 KiB of JSON both are absent and diff summarizes the change.
+	Before *structpb.Value `protobuf:"bytes,11,opt,name=before,proto3" json:"before,omitempty"`
+	After  *structpb.Value `protobuf:"bytes,12,opt,name=after,proto3" json:"after,omitempty"`
 	// The ID of the key used and the person or service it belongs to
 	// (numbered from 30).
-	ActorKey       string `protobuf:"bytes,30,opt,name=actor_key,json=actorKey,proto3" json:"actor_key,omitempty"`
-	ActorPrincipal string `protobuf:"bytes,31,opt,name=actor_principal,json=actorPrincipal,proto3" json:"actor_principal,omitempty"`
+	ActorKey       string     `protobuf:"bytes,30,opt,name=actor_key,json=actorKey,proto3" json:"actor_key,omitempty"`
+	ActorPrincipal string     `protobuf:"bytes,31,opt,name=actor_principal,json=actorPrincipal,proto3" json:"actor_principal,omitempty"`
+	Diff           *AuditDiff `protobuf:"bytes,13,opt,name=diff,proto3" json:"diff,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1581,6 +1584,240 @@ func (x *AuditEvent) GetActorPrincipal() string {
 		return x.ActorPrincipal
 	}
 	return ""
+}
+
+func (x *AuditEvent) GetDiff() *AuditDiff {
+	if x != nil {
+		return x.Diff
+	}
+	return nil
+}
+
+// AuditDiff summarizes a change too large to keep whole in the audit log:
+// what changed, with sizes and SHA-256 hashes, never whole copies.
+type AuditDiff struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Size and hex SHA-256 of the JSON of the whole value before and after.
+	BeforeBytes  int64  `protobuf:"varint,1,opt,name=before_bytes,json=beforeBytes,proto3" json:"before_bytes,omitempty"`
+	BeforeSha256 string `protobuf:"bytes,2,opt,name=before_sha256,json=beforeSha256,proto3" json:"before_sha256,omitempty"`
+	AfterBytes   int64  `protobuf:"varint,3,opt,name=after_bytes,json=afterBytes,proto3" json:"after_bytes,omitempty"`
+	AfterSha256  string `protobuf:"bytes,4,opt,name=after_sha256,json=afterSha256,proto3" json:"after_sha256,omitempty"`
+	// What changed, at most 100 entries; more_changes counts the others.
+	Changes       []*AuditChange `protobuf:"bytes,5,rep,name=changes,proto3" json:"changes,omitempty"`
+	MoreChanges   int32          `protobuf:"varint,6,opt,name=more_changes,json=moreChanges,proto3" json:"more_changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditDiff) Reset() {
+	*x = AuditDiff{}
+	mi := &file_switchyard_v1_resources_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditDiff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditDiff) ProtoMessage() {}
+
+func (x *AuditDiff) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_resources_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditDiff.ProtoReflect.Descriptor instead.
+func (*AuditDiff) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_resources_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AuditDiff) GetBeforeBytes() int64 {
+	if x != nil {
+		return x.BeforeBytes
+	}
+	return 0
+}
+
+func (x *AuditDiff) GetBeforeSha256() string {
+	if x != nil {
+		return x.BeforeSha256
+	}
+	return ""
+}
+
+func (x *AuditDiff) GetAfterBytes() int64 {
+	if x != nil {
+		return x.AfterBytes
+	}
+	return 0
+}
+
+func (x *AuditDiff) GetAfterSha256() string {
+	if x != nil {
+		return x.AfterSha256
+	}
+	return ""
+}
+
+func (x *AuditDiff) GetChanges() []*AuditChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *AuditDiff) GetMoreChanges() int32 {
+	if x != nil {
+		return x.MoreChanges
+	}
+	return 0
+}
+
+// AuditChange is one changed field of an AuditDiff.
+type AuditChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Field path, e.g. "include" or "environments.production.rules[0]"; ""
+	// is the whole value.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// added, removed, changed (a value replaced) or list (elements added or
+	// removed).
+	Change       string `protobuf:"bytes,2,opt,name=change,proto3" json:"change,omitempty"`
+	BeforeBytes  int64  `protobuf:"varint,3,opt,name=before_bytes,json=beforeBytes,proto3" json:"before_bytes,omitempty"`
+	BeforeSha256 string `protobuf:"bytes,4,opt,name=before_sha256,json=beforeSha256,proto3" json:"before_sha256,omitempty"`
+	AfterBytes   int64  `protobuf:"varint,5,opt,name=after_bytes,json=afterBytes,proto3" json:"after_bytes,omitempty"`
+	AfterSha256  string `protobuf:"bytes,6,opt,name=after_sha256,json=afterSha256,proto3" json:"after_sha256,omitempty"`
+	// For lists: element counts, elements added and removed (as a
+	// multiset), and up to 10 of each (their JSON, or "sha256:…" when long).
+	BeforeCount   int64    `protobuf:"varint,7,opt,name=before_count,json=beforeCount,proto3" json:"before_count,omitempty"`
+	AfterCount    int64    `protobuf:"varint,8,opt,name=after_count,json=afterCount,proto3" json:"after_count,omitempty"`
+	Added         int64    `protobuf:"varint,9,opt,name=added,proto3" json:"added,omitempty"`
+	Removed       int64    `protobuf:"varint,10,opt,name=removed,proto3" json:"removed,omitempty"`
+	AddedSample   []string `protobuf:"bytes,11,rep,name=added_sample,json=addedSample,proto3" json:"added_sample,omitempty"`
+	RemovedSample []string `protobuf:"bytes,12,rep,name=removed_sample,json=removedSample,proto3" json:"removed_sample,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditChange) Reset() {
+	*x = AuditChange{}
+	mi := &file_switchyard_v1_resources_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditChange) ProtoMessage() {}
+
+func (x *AuditChange) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_resources_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditChange.ProtoReflect.Descriptor instead.
+func (*AuditChange) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_resources_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AuditChange) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *AuditChange) GetChange() string {
+	if x != nil {
+		return x.Change
+	}
+	return ""
+}
+
+func (x *AuditChange) GetBeforeBytes() int64 {
+	if x != nil {
+		return x.BeforeBytes
+	}
+	return 0
+}
+
+func (x *AuditChange) GetBeforeSha256() string {
+	if x != nil {
+		return x.BeforeSha256
+	}
+	return ""
+}
+
+func (x *AuditChange) GetAfterBytes() int64 {
+	if x != nil {
+		return x.AfterBytes
+	}
+	return 0
+}
+
+func (x *AuditChange) GetAfterSha256() string {
+	if x != nil {
+		return x.AfterSha256
+	}
+	return ""
+}
+
+func (x *AuditChange) GetBeforeCount() int64 {
+	if x != nil {
+		return x.BeforeCount
+	}
+	return 0
+}
+
+func (x *AuditChange) GetAfterCount() int64 {
+	if x != nil {
+		return x.AfterCount
+	}
+	return 0
+}
+
+func (x *AuditChange) GetAdded() int64 {
+	if x != nil {
+		return x.Added
+	}
+	return 0
+}
+
+func (x *AuditChange) GetRemoved() int64 {
+	if x != nil {
+		return x.Removed
+	}
+	return 0
+}
+
+func (x *AuditChange) GetAddedSample() []string {
+	if x != nil {
+		return x.AddedSample
+	}
+	return nil
+}
+
+func (x *AuditChange) GetRemovedSample() []string {
+	if x != nil {
+		return x.RemovedSample
+	}
+	return nil
 }
 
 var File_switchyard_v1_resources_proto protoreflect.FileDescriptor
@@ -1730,7 +1967,7 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\tprincipal\x18\t \x01(\tR\tprincipal\x12%\n" +
 	"\x0eprincipal_kind\x18\n" +
 	" \x01(\tR\rprincipalKind\x12$\n" +
-	"\x0ecreated_by_key\x18\v \x01(\tR\fcreatedByKey\"\xbc\x03\n" +
+	"\x0ecreated_by_key\x18\v \x01(\tR\fcreatedByKey\"\xea\x03\n" +
 	"\n" +
 	"AuditEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
@@ -1747,7 +1984,32 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\x06before\x18\v \x01(\v2\x16.google.protobuf.ValueR\x06before\x12,\n" +
 	"\x05after\x18\f \x01(\v2\x16.google.protobuf.ValueR\x05after\x12\x1b\n" +
 	"\tactor_key\x18\x1e \x01(\tR\bactorKey\x12'\n" +
-	"\x0factor_principal\x18\x1f \x01(\tR\x0eactorPrincipalBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\x0factor_principal\x18\x1f \x01(\tR\x0eactorPrincipal\x12,\n" +
+	"\x04diff\x18\r \x01(\v2\x18.switchyard.v1.AuditDiffR\x04diff\"\xf0\x01\n" +
+	"\tAuditDiff\x12!\n" +
+	"\fbefore_bytes\x18\x01 \x01(\x03R\vbeforeBytes\x12#\n" +
+	"\rbefore_sha256\x18\x02 \x01(\tR\fbeforeSha256\x12\x1f\n" +
+	"\vafter_bytes\x18\x03 \x01(\x03R\n" +
+	"afterBytes\x12!\n" +
+	"\fafter_sha256\x18\x04 \x01(\tR\vafterSha256\x124\n" +
+	"\achanges\x18\x05 \x03(\v2\x1a.switchyard.v1.AuditChangeR\achanges\x12!\n" +
+	"\fmore_changes\x18\x06 \x01(\x05R\vmoreChanges\"\x83\x03\n" +
+	"\vAuditChange\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
+	"\x06change\x18\x02 \x01(\tR\x06change\x12!\n" +
+	"\fbefore_bytes\x18\x03 \x01(\x03R\vbeforeBytes\x12#\n" +
+	"\rbefore_sha256\x18\x04 \x01(\tR\fbeforeSha256\x12\x1f\n" +
+	"\vafter_bytes\x18\x05 \x01(\x03R\n" +
+	"afterBytes\x12!\n" +
+	"\fafter_sha256\x18\x06 \x01(\tR\vafterSha256\x12!\n" +
+	"\fbefore_count\x18\a \x01(\x03R\vbeforeCount\x12\x1f\n" +
+	"\vafter_count\x18\b \x01(\x03R\n" +
+	"afterCount\x12\x14\n" +
+	"\x05added\x18\t \x01(\x03R\x05added\x12\x18\n" +
+	"\aremoved\x18\n" +
+	" \x01(\x03R\aremoved\x12!\n" +
+	"\fadded_sample\x18\v \x03(\tR\vaddedSample\x12%\n" +
+	"\x0eremoved_sample\x18\f \x03(\tR\rremovedSampleBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
 
 var (
 	file_switchyard_v1_resources_proto_rawDescOnce sync.Once
@@ -1761,7 +2023,7 @@ func file_switchyard_v1_resources_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_resources_proto_rawDescData
 }
 
-var file_switchyard_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_switchyard_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_switchyard_v1_resources_proto_goTypes = []any{
 	(*Project)(nil),               // 0: switchyard.v1.Project
 	(*Environment)(nil),           // 1: switchyard.v1.Environment
@@ -1781,22 +2043,24 @@ var file_switchyard_v1_resources_proto_goTypes = []any{
 	(*Document)(nil),              // 15: switchyard.v1.Document
 	(*ApiKey)(nil),                // 16: switchyard.v1.ApiKey
 	(*AuditEvent)(nil),            // 17: switchyard.v1.AuditEvent
-	nil,                           // 18: switchyard.v1.Flag.EnvironmentsEntry
-	nil,                           // 19: switchyard.v1.Version.LabelsEntry
-	nil,                           // 20: switchyard.v1.Component.EnvironmentsEntry
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
-	(*structpb.Value)(nil),        // 22: google.protobuf.Value
+	(*AuditDiff)(nil),             // 18: switchyard.v1.AuditDiff
+	(*AuditChange)(nil),           // 19: switchyard.v1.AuditChange
+	nil,                           // 20: switchyard.v1.Flag.EnvironmentsEntry
+	nil,                           // 21: switchyard.v1.Version.LabelsEntry
+	nil,                           // 22: switchyard.v1.Component.EnvironmentsEntry
+	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
+	(*structpb.Value)(nil),        // 24: google.protobuf.Value
 }
 var file_switchyard_v1_resources_proto_depIdxs = []int32{
-	21, // 0: switchyard.v1.Project.create_time:type_name -> google.protobuf.Timestamp
-	21, // 1: switchyard.v1.Project.update_time:type_name -> google.protobuf.Timestamp
-	21, // 2: switchyard.v1.Environment.create_time:type_name -> google.protobuf.Timestamp
-	21, // 3: switchyard.v1.Environment.update_time:type_name -> google.protobuf.Timestamp
-	22, // 4: switchyard.v1.Condition.values:type_name -> google.protobuf.Value
+	23, // 0: switchyard.v1.Project.create_time:type_name -> google.protobuf.Timestamp
+	23, // 1: switchyard.v1.Project.update_time:type_name -> google.protobuf.Timestamp
+	23, // 2: switchyard.v1.Environment.create_time:type_name -> google.protobuf.Timestamp
+	23, // 3: switchyard.v1.Environment.update_time:type_name -> google.protobuf.Timestamp
+	24, // 4: switchyard.v1.Condition.values:type_name -> google.protobuf.Value
 	2,  // 5: switchyard.v1.Segment.conditions:type_name -> switchyard.v1.Condition
-	21, // 6: switchyard.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
-	21, // 7: switchyard.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
-	22, // 8: switchyard.v1.Variant.value:type_name -> google.protobuf.Value
+	23, // 6: switchyard.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
+	23, // 7: switchyard.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
+	24, // 8: switchyard.v1.Variant.value:type_name -> google.protobuf.Value
 	7,  // 9: switchyard.v1.Serve.rollout:type_name -> switchyard.v1.Weighted
 	2,  // 10: switchyard.v1.Rule.conditions:type_name -> switchyard.v1.Condition
 	8,  // 11: switchyard.v1.Rule.serve:type_name -> switchyard.v1.Serve
@@ -1805,30 +2069,32 @@ var file_switchyard_v1_resources_proto_depIdxs = []int32{
 	9,  // 14: switchyard.v1.Targeting.rules:type_name -> switchyard.v1.Rule
 	8,  // 15: switchyard.v1.Targeting.default:type_name -> switchyard.v1.Serve
 	4,  // 16: switchyard.v1.Flag.variants:type_name -> switchyard.v1.Variant
-	18, // 17: switchyard.v1.Flag.environments:type_name -> switchyard.v1.Flag.EnvironmentsEntry
-	21, // 18: switchyard.v1.Flag.create_time:type_name -> google.protobuf.Timestamp
-	21, // 19: switchyard.v1.Flag.update_time:type_name -> google.protobuf.Timestamp
+	20, // 17: switchyard.v1.Flag.environments:type_name -> switchyard.v1.Flag.EnvironmentsEntry
+	23, // 18: switchyard.v1.Flag.create_time:type_name -> google.protobuf.Timestamp
+	23, // 19: switchyard.v1.Flag.update_time:type_name -> google.protobuf.Timestamp
 	10, // 20: switchyard.v1.FlagTargeting.targeting:type_name -> switchyard.v1.Targeting
-	21, // 21: switchyard.v1.FlagTargeting.update_time:type_name -> google.protobuf.Timestamp
-	19, // 22: switchyard.v1.Version.labels:type_name -> switchyard.v1.Version.LabelsEntry
+	23, // 21: switchyard.v1.FlagTargeting.update_time:type_name -> google.protobuf.Timestamp
+	21, // 22: switchyard.v1.Version.labels:type_name -> switchyard.v1.Version.LabelsEntry
 	13, // 23: switchyard.v1.Component.versions:type_name -> switchyard.v1.Version
-	20, // 24: switchyard.v1.Component.environments:type_name -> switchyard.v1.Component.EnvironmentsEntry
-	21, // 25: switchyard.v1.Component.create_time:type_name -> google.protobuf.Timestamp
-	21, // 26: switchyard.v1.Component.update_time:type_name -> google.protobuf.Timestamp
+	22, // 24: switchyard.v1.Component.environments:type_name -> switchyard.v1.Component.EnvironmentsEntry
+	23, // 25: switchyard.v1.Component.create_time:type_name -> google.protobuf.Timestamp
+	23, // 26: switchyard.v1.Component.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 27: switchyard.v1.Document.segments:type_name -> switchyard.v1.Segment
 	11, // 28: switchyard.v1.Document.flags:type_name -> switchyard.v1.Flag
 	14, // 29: switchyard.v1.Document.components:type_name -> switchyard.v1.Component
-	21, // 30: switchyard.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	21, // 31: switchyard.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	22, // 32: switchyard.v1.AuditEvent.before:type_name -> google.protobuf.Value
-	22, // 33: switchyard.v1.AuditEvent.after:type_name -> google.protobuf.Value
-	10, // 34: switchyard.v1.Flag.EnvironmentsEntry.value:type_name -> switchyard.v1.Targeting
-	10, // 35: switchyard.v1.Component.EnvironmentsEntry.value:type_name -> switchyard.v1.Targeting
-	36, // [36:36] is the sub-list for method output_type
-	36, // [36:36] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	23, // 30: switchyard.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	23, // 31: switchyard.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	24, // 32: switchyard.v1.AuditEvent.before:type_name -> google.protobuf.Value
+	24, // 33: switchyard.v1.AuditEvent.after:type_name -> google.protobuf.Value
+	18, // 34: switchyard.v1.AuditEvent.diff:type_name -> switchyard.v1.AuditDiff
+	19, // 35: switchyard.v1.AuditDiff.changes:type_name -> switchyard.v1.AuditChange
+	10, // 36: switchyard.v1.Flag.EnvironmentsEntry.value:type_name -> switchyard.v1.Targeting
+	10, // 37: switchyard.v1.Component.EnvironmentsEntry.value:type_name -> switchyard.v1.Targeting
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_resources_proto_init() }
@@ -1842,7 +2108,7 @@ func file_switchyard_v1_resources_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_resources_proto_rawDesc), len(file_switchyard_v1_resources_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
