@@ -96,7 +96,9 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /styleguide", c.page(c.styleguide))
 
 	c.mux.Handle("GET /flags", c.page(c.flagList))
+	c.mux.Handle("GET /flags/{key}", c.page(c.flagPage))
 	c.mux.Handle("POST /flags/{key}/toggle", c.action(c.flagToggle))
+	c.mux.Handle("POST /flags/{key}/targeting", c.action(c.flagTargeting))
 
 	// Pages that are not there yet answer 404 through the layout.
 	c.mux.Handle("/", c.page(func(w http.ResponseWriter, r *http.Request, s *Session) {
@@ -157,6 +159,21 @@ var templateFuncs = template.FuncMap{
 		return formatPercent(weight)
 	},
 	"add": func(a, b int) int { return a + b },
+	// args passes named values to a sub-template: args "F" x "Blank" true.
+	"args": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("args: odd number of arguments")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("args: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 }
 
 // Layout is what the base layout needs on every page.

@@ -19,6 +19,14 @@
     }
   });
 
+  // A serve shows the variant select or the rollout shares, as chosen.
+  document.addEventListener("change", function (ev) {
+    var serve = ev.target.closest && ev.target.closest(".serve");
+    if (serve && ev.target.type === "radio") {
+      serve.setAttribute("data-kind", ev.target.value);
+    }
+  });
+
   // Forms with data-confirm ask before submitting, naming the consequence.
   document.addEventListener("submit", function (ev) {
     var msg = ev.target.getAttribute("data-confirm");
