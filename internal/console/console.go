@@ -100,6 +100,9 @@ func (c *Console) routes() {
 	c.mux.Handle("POST /flags/{key}/toggle", c.action(c.flagToggle))
 	c.mux.Handle("POST /flags/{key}/targeting", c.action(c.flagTargeting))
 
+	c.mux.Handle("GET /evaluate", c.page(c.evaluateForm))
+	c.mux.Handle("POST /evaluate", c.action(c.evaluate))
+
 	// Pages that are not there yet answer 404 through the layout.
 	c.mux.Handle("/", c.page(func(w http.ResponseWriter, r *http.Request, s *Session) {
 		c.fail(w, r, s, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
