@@ -103,6 +103,10 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /evaluate", c.page(c.evaluateForm))
 	c.mux.Handle("POST /evaluate", c.action(c.evaluate))
 
+	c.mux.Handle("GET /segments", c.page(c.segmentList))
+	c.mux.Handle("GET /segments/{key}", c.page(c.segmentPage))
+	c.mux.Handle("POST /segments/{key}/keys", c.action(c.segmentKeys))
+
 	// Pages that are not there yet answer 404 through the layout.
 	c.mux.Handle("/", c.page(func(w http.ResponseWriter, r *http.Request, s *Session) {
 		c.fail(w, r, s, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
