@@ -190,4 +190,3 @@ func (c *Console) segmentKeys(w http.ResponseWriter, r *http.Request, s *Session
 	answer(http.StatusOK, fmt.Sprintf("%s the %s list of %s: %d keys from the file, %d new; the list now has %d keys.",
 		verb, list, key, len(keys), added, len(next)))
 }
-
