@@ -107,6 +107,12 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /segments/{key}", c.page(c.segmentPage))
 	c.mux.Handle("POST /segments/{key}/keys", c.action(c.segmentKeys))
 
+	c.mux.Handle("GET /components", c.page(c.componentList))
+	c.mux.Handle("GET /components/{key}", c.page(c.componentPage))
+	c.mux.Handle("POST /components/{key}/versions", c.action(c.registerVersion))
+	c.mux.Handle("POST /components/{key}/versions/{version}/withdraw", c.action(c.withdrawVersion))
+	c.mux.Handle("POST /components/{key}/simulate", c.action(c.simulate))
+
 	// Pages that are not there yet answer 404 through the layout.
 	c.mux.Handle("/", c.page(func(w http.ResponseWriter, r *http.Request, s *Session) {
 		c.fail(w, r, s, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
