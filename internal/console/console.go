@@ -97,7 +97,7 @@ func (c *Console) routes() {
 
 	c.mux.Handle("GET /flags", c.page(c.flagList))
 	c.mux.Handle("GET /flags/{key}", c.page(c.flagPage))
-	c.mux.Handle("POST /flags/{key}/toggle", c.action(c.flagToggle))
+	c.mux.Handle("POST /flags/toggle", c.action(c.flagToggle))
 	c.mux.Handle("POST /flags/{key}/targeting", c.action(c.flagTargeting))
 
 	c.mux.Handle("GET /evaluate", c.page(c.evaluateForm))

@@ -72,11 +72,11 @@ func TestBrowserToggleFlagSeenThroughOFREP(t *testing.T) {
 	b.signIn(srv.Creds.AdminToken)
 	b.open("/flags")
 	b.shot("flags")
-	sw := `form[action="/flags/new-checkout/toggle"]:has(input[name=env][value=production]) button.switch`
+	sw := `button.switch[value$=" production new-checkout"]`
 	if got := eval[string](b, `document.querySelector('`+sw+`').getAttribute("aria-checked")`); got != "false" {
 		t.Fatalf("production switch aria-checked = %q, want false", got)
 	}
-	b.do(chromedp.Click(chromedp.CSS(sw)), chromedp.WaitVisible(chromedp.CSS(sw+`[aria-checked="true"]`)))
+	b.do(chromedp.Click(chromedp.CSS(sw)), chromedp.WaitVisible(chromedp.CSS(`button.switch[value="off production new-checkout"][aria-checked="true"]`)))
 	if v, reason := ofrepValue(t, srv); v != true {
 		t.Errorf("after the toggle OFREP = %v %s, want true", v, reason)
 	}
