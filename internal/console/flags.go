@@ -55,6 +55,26 @@ var flagTypes = []string{"bool", "string", "number", "json"}
 // cost does not grow with the project); filtered by a search text (key or
 // description) or a type, it reads every flag and pages the matches.
 func (c *Console) flagList(w http.ResponseWriter, r *http.Request, s *Session) {
+	p, err := c.loadFlagList(r, s)
+	if err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	c.render(w, http.StatusOK, "flags", p)
+}
+
+// flagRows is the live fragment of the flag list: its rows, refreshed by
+// the page's poller so switches others flip show up without a reload.
+func (c *Console) flagRows(w http.ResponseWriter, r *http.Request, s *Session) {
+	p, err := c.loadFlagList(r, s)
+	if err != nil {
+		http.Error(w, errorOf(err).Message, errorOf(err).Status)
+		return
+	}
+	c.fragment(w, r, "flags", "flagrows", p)
+}
+
+func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) {
 	p := &flagsPage{Layout: c.layout(r, s, "Flags", "flags"), Types: flagTypes}
 	q := r.URL.Query()
 	p.Query, p.Type = strings.TrimSpace(q.Get("q")), q.Get("type")
@@ -64,8 +84,7 @@ func (c *Console) flagList(w http.ResponseWriter, r *http.Request, s *Session) {
 		after := q.Get("after")
 		resp, err := c.api.flags.ListFlags(call(r, s), &pb.ListFlagsRequest{Project: p.Project, PageSize: flagsPerPage, PageToken: after})
 		if err != nil {
-			c.apiFail(w, r, s, err)
-			return
+			return nil, err
 		}
 		shown = resp.GetFlags()
 		p.Back = "/flags"
@@ -79,8 +98,7 @@ func (c *Console) flagList(w http.ResponseWriter, r *http.Request, s *Session) {
 	} else {
 		flags, err := c.allFlags(r, s, p.Project)
 		if err != nil {
-			c.apiFail(w, r, s, err)
-			return
+			return nil, err
 		}
 		shown = p.filter(flags, atoi(q.Get("page")))
 	}
@@ -92,7 +110,7 @@ func (c *Console) flagList(w http.ResponseWriter, r *http.Request, s *Session) {
 		}
 		p.Flags = append(p.Flags, row)
 	}
-	c.render(w, http.StatusOK, "flags", p)
+	return p, nil
 }
 
 // filter keeps the flags matching the search and type, counts them and

@@ -83,3 +83,18 @@ func TestBrowserToggleFlagSeenThroughOFREP(t *testing.T) {
 	b.phone()
 	b.shot("flags-phone")
 }
+
+func TestBrowserFlagListUpdatesLive(t *testing.T) {
+	srv := startWithFlag(t)
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/flags")
+	b.do(chromedp.WaitVisible(chromedp.CSS(`button.switch[value="on staging new-checkout"]`)))
+	eval[bool](b, `window.stayed = true`)
+	srv.Admin(t, "PATCH", "/api/v1/projects/default/flags/new-checkout/environments/staging?update_mask=enabled", map[string]any{"enabled": true})
+	// The poller brings the change; the page is not reloaded.
+	b.do(chromedp.WaitVisible(chromedp.CSS(`button.switch[value="off staging new-checkout"][aria-checked="true"]`)))
+	if !eval[bool](b, `window.stayed === true`) {
+		t.Error("the page was reloaded; want the rows refreshed in place")
+	}
+}
