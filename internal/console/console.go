@@ -97,6 +97,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /styleguide", c.page(c.styleguide))
 
 	c.mux.Handle("GET /flags", c.page(c.flagList))
+	c.mux.Handle("POST /flags", c.action(c.createFlag))
 	c.mux.Handle("GET /fragments/flags", c.live(c.flagRows))
 	c.mux.Handle("GET /flags/{key}", c.page(c.flagPage))
 	c.mux.Handle("POST /flags/toggle", c.action(c.flagToggle))

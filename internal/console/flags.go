@@ -23,6 +23,8 @@ type flagsPage struct {
 	// First and Next link the first and the next page, Back is this page
 	// (the switches come back to it).
 	First, Next, Back string
+	// New is the form that creates a flag.
+	New newFlagForm
 }
 
 // flagsPerPage bounds the rows of the flag list (and so its weight).
@@ -72,7 +74,7 @@ func (c *Console) flagRows(w http.ResponseWriter, r *http.Request, s *Session) {
 }
 
 func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) {
-	p := &flagsPage{Layout: c.layout(r, s, "Flags", "flags"), Types: flagTypes}
+	p := &flagsPage{Layout: c.layout(r, s, "Flags", "flags"), Types: flagTypes, New: emptyFlagForm()}
 	q := r.URL.Query()
 	p.Query, p.Type = strings.TrimSpace(q.Get("q")), q.Get("type")
 	p.Envs = p.Environments
