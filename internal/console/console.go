@@ -108,6 +108,7 @@ func (c *Console) routes() {
 
 	c.mux.Handle("GET /segments", c.page(c.segmentList))
 	c.mux.Handle("GET /segments/{key}", c.page(c.segmentPage))
+	c.mux.Handle("POST /segments/{key}", c.action(c.saveSegment))
 	c.mux.Handle("POST /segments/{key}/keys", c.action(c.segmentKeys))
 
 	c.mux.Handle("GET /components", c.page(c.componentList))

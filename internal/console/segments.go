@@ -56,11 +56,12 @@ type segmentPage struct {
 	Layout
 	Key, Description, Match string
 	Etag                    string
-	Conditions              []conditionRow
 	Include, Exclude        keyList
+	// Form edits the description, match and conditions.
+	Form *segmentForm
+	// Stale: someone else changed the segment since Etag.
+	Stale bool
 }
-
-type conditionRow struct{ Attribute, Op, Values string }
 
 // keyList is a segment's include or exclude list; Shown is its start.
 type keyList struct {
@@ -78,18 +79,26 @@ func newKeyList(keys []string) keyList {
 }
 
 func (c *Console) segmentPage(w http.ResponseWriter, r *http.Request, s *Session) {
-	p := &segmentPage{Layout: c.layout(r, s, r.PathValue("key"), "segments")}
-	sg, err := c.api.segments.GetSegment(call(r, s), &pb.GetSegmentRequest{Project: p.Project, Key: r.PathValue("key")})
+	p, err := c.loadSegment(r, s, r.PathValue("key"))
 	if err != nil {
 		c.apiFail(w, r, s, err)
 		return
 	}
-	p.Key, p.Description, p.Match, p.Etag = sg.GetKey(), sg.GetDescription(), matchOf(sg), sg.GetEtag()
-	for _, cond := range sg.GetConditions() {
-		p.Conditions = append(p.Conditions, conditionRow{Attribute: cond.GetAttribute(), Op: cond.GetOp(), Values: formatValues(cond.GetOp(), cond.GetValues())})
-	}
-	p.Include, p.Exclude = newKeyList(sg.GetInclude()), newKeyList(sg.GetExclude())
 	c.render(w, http.StatusOK, "segment", p)
+}
+
+// loadSegment reads a segment into its page, the form showing it as
+// stored.
+func (c *Console) loadSegment(r *http.Request, s *Session, key string) (*segmentPage, error) {
+	p := &segmentPage{Layout: c.layout(r, s, key, "segments")}
+	sg, err := c.api.segments.GetSegment(call(r, s), &pb.GetSegmentRequest{Project: p.Project, Key: key})
+	if err != nil {
+		return nil, err
+	}
+	p.Key, p.Description, p.Match, p.Etag = sg.GetKey(), sg.GetDescription(), matchOf(sg), sg.GetEtag()
+	p.Include, p.Exclude = newKeyList(sg.GetInclude()), newKeyList(sg.GetExclude())
+	p.Form = segmentFormOf(sg)
+	return p, nil
 }
 
 // segmentKeys replaces or extends a segment's include or exclude list with

@@ -50,3 +50,30 @@ func TestBrowserSegmentKeyListUpload(t *testing.T) {
 	}
 	b.shot("segment")
 }
+
+func TestBrowserSegmentConditionsEdit(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	srv.Admin(t, "POST", "/api/v1/projects/default/segments", map[string]any{
+		"key": "eu", "conditions": []any{map[string]any{"attribute": "country", "op": "in", "values": []any{"DE", "FR"}}},
+	})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/segments/eu")
+	b.setValue("#f-conditions-1-attribute", "email")
+	b.do(chromedp.SetValue(chromedp.CSS("#f-conditions-1-op"), "matches"))
+	b.setValue("#f-conditions-1-values", "[a-")
+	b.submit(`form[action="/segments/eu"] button[type=submit]`)
+	if got := b.text("#f-conditions-1-values-err"); got == "" {
+		t.Fatal("no error next to the invalid regex")
+	}
+	b.shot("segment-invalid")
+	b.setValue("#f-conditions-1-values", `@example\.com$`)
+	b.submit(`form[action="/segments/eu"] button[type=submit]`)
+	if got := b.text(".banner.ok"); !strings.Contains(got, "Saved segment eu") {
+		t.Fatalf("after saving the banner reads %q", got)
+	}
+	got := srv.Admin(t, "GET", "/api/v1/projects/default/segments/eu", nil)
+	if conds := got["conditions"].([]any); len(conds) != 2 || conds[1].(map[string]any)["op"] != "matches" {
+		t.Errorf("stored conditions = %v, want the added matches condition", conds)
+	}
+}
