@@ -107,6 +107,7 @@ func (c *Console) routes() {
 	c.mux.Handle("POST /evaluate", c.action(c.evaluate))
 
 	c.mux.Handle("GET /segments", c.page(c.segmentList))
+	c.mux.Handle("POST /segments", c.action(c.createSegment))
 	c.mux.Handle("GET /segments/{key}", c.page(c.segmentPage))
 	c.mux.Handle("POST /segments/{key}", c.action(c.saveSegment))
 	c.mux.Handle("POST /segments/{key}/keys", c.action(c.segmentKeys))

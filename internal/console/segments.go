@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -14,6 +15,9 @@ import (
 type segmentsPage struct {
 	Layout
 	Segments []segmentRow
+	// NewKey and NewDescription are the form that creates a segment.
+	NewKey, NewDescription field
+	Open                   bool
 }
 
 type segmentRow struct {
@@ -22,13 +26,22 @@ type segmentRow struct {
 }
 
 func (c *Console) segmentList(w http.ResponseWriter, r *http.Request, s *Session) {
-	p := &segmentsPage{Layout: c.layout(r, s, "Segments", "segments")}
+	p, err := c.loadSegments(r, s)
+	if err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	c.render(w, http.StatusOK, "segments", p)
+}
+
+func (c *Console) loadSegments(r *http.Request, s *Session) (*segmentsPage, error) {
+	p := &segmentsPage{Layout: c.layout(r, s, "Segments", "segments"),
+		NewKey: field{Name: "key"}, NewDescription: field{Name: "description"}}
 	token := ""
 	for {
 		resp, err := c.api.segments.ListSegments(call(r, s), &pb.ListSegmentsRequest{Project: p.Project, PageSize: 1000, PageToken: token})
 		if err != nil {
-			c.apiFail(w, r, s, err)
-			return
+			return nil, err
 		}
 		for _, sg := range resp.GetSegments() {
 			p.Segments = append(p.Segments, segmentRow{
@@ -37,10 +50,44 @@ func (c *Console) segmentList(w http.ResponseWriter, r *http.Request, s *Session
 			})
 		}
 		if token = resp.GetNextPageToken(); token == "" {
-			break
+			return p, nil
 		}
 	}
-	c.render(w, http.StatusOK, "segments", p)
+}
+
+// createSegment creates an empty segment and opens it, where its
+// conditions and key lists are edited.
+func (c *Console) createSegment(w http.ResponseWriter, r *http.Request, s *Session) {
+	p, err := c.loadSegments(r, s)
+	if err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	p.Open = true
+	p.NewKey.Value = strings.TrimSpace(r.PostFormValue("key"))
+	p.NewDescription.Value = strings.TrimSpace(r.PostFormValue("description"))
+	_, err = c.api.segments.CreateSegment(call(r, s), &pb.CreateSegmentRequest{Project: p.Project, Segment: &pb.Segment{
+		Key: p.NewKey.Value, Description: p.NewDescription.Value,
+	}})
+	if err == nil {
+		c.sessions.notify(s, "Created segment "+p.NewKey.Value+"; add its conditions or upload its keys.")
+		http.Redirect(w, r, "/segments/"+p.NewKey.Value, http.StatusSeeOther)
+		return
+	}
+	e := errorOf(err)
+	if e.Status != http.StatusBadRequest && e.Status != http.StatusConflict {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	p.Error = e.Headline()
+	p.NewKey.Err = e.Message
+	for _, fe := range e.Fields {
+		if strings.HasPrefix(fe.Path, "segment.description") {
+			p.NewDescription.Err = fe.Description
+			p.NewKey.Err = ""
+		}
+	}
+	c.render(w, e.Status, "segments", p)
 }
 
 func matchOf(sg *pb.Segment) string {

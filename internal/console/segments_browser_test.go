@@ -77,3 +77,22 @@ func TestBrowserSegmentConditionsEdit(t *testing.T) {
 		t.Errorf("stored conditions = %v, want the added matches condition", conds)
 	}
 }
+
+func TestBrowserCreateSegment(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/segments")
+	b.do(chromedp.Click(chromedp.CSS("details summary")), chromedp.WaitVisible(chromedp.CSS("#f-key")))
+	b.setValue("#f-key", "-bad")
+	b.submit(`form[action="/segments"] button[type=submit]`)
+	if got := b.text("#f-key-err"); got == "" {
+		t.Fatal("no error next to the key field for -bad")
+	}
+	b.setValue("#f-key", "staff")
+	b.submit(`form[action="/segments"] button[type=submit]`)
+	if got := b.text("h1"); got != "staff" {
+		t.Fatalf("after creating, the heading is %q, want staff", got)
+	}
+	srv.Admin(t, "GET", "/api/v1/projects/default/segments/staff", nil)
+}
