@@ -131,7 +131,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.Config, "config", "", "YAML file of settings (keys are these flags' names); flags and variables win over it")
 	fs.StringVar(&cfg.DB, "db", cfg.DB, "bbolt database file")
 	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
-	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (REST, OFREP, health)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (console, REST, OFREP, health)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "import the demo document into the default project when it has no flags")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
@@ -236,7 +236,8 @@ func writeBootstrap(ctx context.Context, st *store.Store, cfg serveConfig, stdou
 These secrets are shown once (also written to %s, mode 0600):
   admin token:            %s
   SDK key (production):   %s
-`, path, creds.AdminToken, creds.SDKKey)
+Console: http://%s/ (sign in with the admin token)
+`, path, creds.AdminToken, creds.SDKKey, cfg.HTTPAddr)
 	return nil
 }
 
