@@ -205,9 +205,9 @@ type ReleaseStageView struct {
 
 // ConvergenceView is how far the environment's SDKs applied a stage.
 type ConvergenceView struct {
-	Revision                   uint64
-	Connected, Converged       int32
-	Share, Required            string
+	Revision             uint64
+	Connected, Converged int32
+	Share, Required      string
 	// Percent is the share as a whole number, for a <meter>.
 	Percent int
 	Met     bool
