@@ -30,7 +30,8 @@ type Axis struct {
 	Format func(float64) string
 }
 
-func (a Axis) format(v float64) string {
+// Label formats v as the axis does.
+func (a Axis) Label(v float64) string {
 	if a.Format != nil {
 		return a.Format(v)
 	}
@@ -77,7 +78,7 @@ func TimeChart(m Meta, series []Series, y Axis, end time.Time) template.HTML {
 		v := top * float64(i) / 4
 		yy := vs.y(v)
 		d.line(padLeft, yy, width-padRight, yy, "sy-grid", ` stroke-opacity="0.15"`)
-		d.text(padLeft-6, yy+4, "end", "sy-tick", y.format(v))
+		d.text(padLeft-6, yy+4, "end", "sy-tick", y.Label(v))
 	}
 	d.line(padLeft, bottom, width-padRight, bottom, "sy-axis", ` stroke-opacity="0.5"`)
 	if from.IsZero() {
@@ -113,7 +114,7 @@ func TimeChart(m Meta, series []Series, y Axis, end time.Time) template.HTML {
 		}
 		d.printf(`<path d="%s" fill="none" stroke="%s" stroke-width="2"%s class="sy-series sy-series-%d"/>`, path.String(), color(i), dash(i), i)
 		for _, p := range s.Points {
-			d.marker(i, ts.x(p.T), vs.y(p.V), s.Name+": "+y.format(p.V)+" at "+stamp(p.T))
+			d.marker(i, ts.x(p.T), vs.y(p.V), s.Name+": "+y.Label(p.V)+" at "+stamp(p.T))
 		}
 	}
 	legend(&d, series, h)
@@ -164,7 +165,7 @@ func BarChart(m Meta, bars []Bar, y Axis) template.HTML {
 		v := top * float64(i) / 4
 		yy := vs.y(v)
 		d.line(padLeft, yy, width-padRight, yy, "sy-grid", ` stroke-opacity="0.15"`)
-		d.text(padLeft-6, yy+4, "end", "sy-tick", y.format(v))
+		d.text(padLeft-6, yy+4, "end", "sy-tick", y.Label(v))
 	}
 	d.line(padLeft, bottom, width-padRight, bottom, "sy-axis", ` stroke-opacity="0.5"`)
 	if len(bars) == 0 {
@@ -184,8 +185,8 @@ func BarChart(m Meta, bars []Bar, y Axis) template.HTML {
 		yy := vs.y(v)
 		d.printf(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s" stroke="currentColor" stroke-opacity="0.6" class="sy-bar">`,
 			num(cx-bw/2), num(yy), num(bw), num(bottom-yy), color(0))
-		d.printf(`<title>%s: %s</title></rect>`, esc(b.Label), esc(y.format(b.Value)))
-		d.text(cx, yy-4, "middle", "sy-bar-value", y.format(b.Value))
+		d.printf(`<title>%s: %s</title></rect>`, esc(b.Label), esc(y.Label(b.Value)))
+		d.text(cx, yy-4, "middle", "sy-bar-value", y.Label(b.Value))
 	}
 	return d.close()
 }
