@@ -72,6 +72,15 @@ func resultsProto(project string, r *experiment.Results) (*pb.ExperimentResults,
 	return out, nil
 }
 
+// exposuresProto converts exposed units over time.
+func exposuresProto(counts []experiment.ExposureCount) []*pb.ExposureCount {
+	out := make([]*pb.ExposureCount, 0, len(counts))
+	for _, c := range counts {
+		out = append(out, &pb.ExposureCount{Time: timestamppb.New(c.Time), Units: c.Units})
+	}
+	return out
+}
+
 // variantResultProto converts one variant's value of a metric.
 func variantResultProto(kind model.MetricKind, v experiment.VariantResult) *pb.MetricVariantResult {
 	out := &pb.MetricVariantResult{Variant: v.Variant, Units: v.Units, Outcome: v.Outcome}
