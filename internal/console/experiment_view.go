@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/console/svg"
@@ -200,7 +201,45 @@ func experimentView(e *pb.Experiment, res *pb.ExperimentResults, role auth.Role)
 		v.ShipVariants = append(v.ShipVariants, a.GetVariant())
 	}
 	v.Actions = experimentActions(e, role)
+	series := exposureSeries(res)
+	v.ExposuresDesc = exposuresDesc(series)
+	v.Exposures = svg.TimeChart(svg.Meta{
+		ID: "experiment-exposures", Title: "Exposed units per variant over time", Desc: v.ExposuresDesc,
+	}, series, svg.Axis{}, time.Time{})
 	return v
+}
+
+// exposureSeries is one series of cumulative exposed units per variant,
+// starting at zero at the start.
+func exposureSeries(res *pb.ExperimentResults) []svg.Series {
+	series := make([]svg.Series, len(res.GetArms()))
+	for i, a := range res.GetArms() {
+		series[i].Name = a.GetVariant()
+		if len(res.GetExposures()) > 0 && res.GetStartTime() != nil {
+			series[i].Points = append(series[i].Points, svg.Point{T: res.GetStartTime().AsTime()})
+		}
+	}
+	for _, c := range res.GetExposures() {
+		for i, u := range c.GetUnits() {
+			if i < len(series) {
+				series[i].Points = append(series[i].Points, svg.Point{T: c.GetTime().AsTime(), V: float64(u)})
+			}
+		}
+	}
+	return series
+}
+
+func exposuresDesc(series []svg.Series) string {
+	var parts []string
+	for _, s := range series {
+		if n := len(s.Points); n > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d units by %s", s.Name, int64(s.Points[n-1].V), shownTime(s.Points[n-1].T)))
+		}
+	}
+	if len(parts) == 0 {
+		return "No exposures recorded yet."
+	}
+	return "Cumulative exposed units. " + strings.Join(parts, "; ") + "."
 }
 
 // srmView says what the sample-ratio check found.

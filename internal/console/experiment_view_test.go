@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -129,5 +130,24 @@ func TestExperimentRows(t *testing.T) {
 	rows := experimentRows([]*pb.Experiment{e})
 	if r := rows[0]; r.Allocation != "off 50 % · on 50 % of 20 %" || r.Decision != "ship on by bob: won" || r.Status.Label != "Stopped" {
 		t.Errorf("row = %+v", r)
+	}
+}
+
+func TestExperimentViewChartsExposuresOverTime(t *testing.T) {
+	res := sampleResults(false)
+	res.StartTime = ts(0)
+	res.Exposures = []*pb.ExposureCount{{Time: ts(time.Hour), Units: []int64{10, 8}}, {Time: ts(2 * time.Hour), Units: []int64{25, 20}}}
+	v := experimentView(sampleExperiment(experimentRunning), res, auth.RoleViewer)
+	want := "Cumulative exposed units. off: 25 units by 2026-03-01 11:00 UTC; on: 20 units by 2026-03-01 11:00 UTC."
+	if v.ExposuresDesc != want {
+		t.Errorf("exposures desc = %q, want %q", v.ExposuresDesc, want)
+	}
+	for _, s := range []string{"off: 25 at 2026-03-01 11:00 UTC", "on: 0 at 2026-03-01 09:00 UTC", ">on</text>"} {
+		if !strings.Contains(string(v.Exposures), s) {
+			t.Errorf("exposures chart lacks %q", s)
+		}
+	}
+	if v := experimentView(sampleExperiment(experimentDraft), &pb.ExperimentResults{}, auth.RoleViewer); v.ExposuresDesc != "No exposures recorded yet." {
+		t.Errorf("draft exposures desc = %q", v.ExposuresDesc)
 	}
 }
