@@ -15,13 +15,14 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/switchyard/switchyard/internal/console"
 	"github.com/switchyard/switchyard/internal/gen/openapi"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
 // httpHandler routes the HTTP port: the REST admin API (through the
-// gateway), its OpenAPI document, OFREP, the health endpoints and the
-// Prometheus metrics.
+// gateway), its OpenAPI document, OFREP, the health endpoints, the
+// Prometheus metrics and, at every other path, the operations console.
 func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -68,6 +69,12 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.registerOFREP(mux)
 	s.registerAvailability(mux) // not through the gateway: ETag and 304
+	// The console calls the services over the same in-process connection.
+	con, err := console.New(console.Options{Conn: conn, Identify: s.authenticate, Log: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	mux.Handle("/", con)
 	return cors(limitBody(mux)), nil
 }
 

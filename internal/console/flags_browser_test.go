@@ -1,0 +1,85 @@
+package console_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchyard/switchyard/server/servertest"
+)
+
+// startWithFlag starts a server whose default project has a bool flag
+// new-checkout, switched off in production.
+func startWithFlag(t *testing.T) *servertest.Server {
+	t.Helper()
+	srv := servertest.Start(t, servertest.Options{})
+	srv.Admin(t, "POST", "/api/v1/projects/default/flags", map[string]any{
+		"key": "new-checkout", "type": "bool", "description": "The new checkout flow",
+	})
+	srv.Admin(t, "PATCH", "/api/v1/projects/default/flags/new-checkout/environments/production", map[string]any{
+		"enabled": false, "default": map[string]any{"variant": "on"},
+	})
+	return srv
+}
+
+// ofrepValue evaluates new-checkout through OFREP with the SDK key.
+func ofrepValue(t *testing.T, srv *servertest.Server) (value any, reason string) {
+	t.Helper()
+	r := srv.Call(t, "POST", "/ofrep/v1/evaluate/flags/new-checkout", srv.Creds.SDKKey, `{"context": {"targetingKey": "u1"}}`)
+	var out struct {
+		Value  any    `json:"value"`
+		Reason string `json:"reason"`
+	}
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		t.Fatalf("OFREP answer %d %s: %v", r.Status, r.Body, err)
+	}
+	return out.Value, out.Reason
+}
+
+func TestBrowserSignIn(t *testing.T) {
+	srv := startWithFlag(t)
+	b := newTab(t, srv)
+	b.open("/flags")
+	if got := eval[string](b, "location.pathname"); got != "/signin" {
+		t.Fatalf("an unsigned visit to /flags went to %s, want /signin", got)
+	}
+	b.shot("signin")
+	b.signIn(srv.Creds.AdminToken)
+	if got := b.text("h1"); !strings.HasPrefix(got, "Flags") {
+		t.Errorf("after sign-in the page heading is %q, want Flags", got)
+	}
+	if got := eval[string](b, "document.cookie"); got != "" {
+		t.Errorf("document.cookie = %q, want the session cookie hidden from scripts (HttpOnly)", got)
+	}
+	if got := eval[string](b, "location.href"); strings.Contains(got, srv.Creds.AdminToken) {
+		t.Errorf("the token is in the URL %s", got)
+	}
+	b.do(chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS("#token")))
+	b.open("/flags")
+	if got := eval[string](b, "location.pathname"); got != "/signin" {
+		t.Errorf("after sign-out /flags went to %s, want /signin", got)
+	}
+}
+
+func TestBrowserToggleFlagSeenThroughOFREP(t *testing.T) {
+	srv := startWithFlag(t)
+	if v, reason := ofrepValue(t, srv); v != false || reason != "DISABLED" {
+		t.Fatalf("before the toggle OFREP = %v %s, want false DISABLED", v, reason)
+	}
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/flags")
+	b.shot("flags")
+	sw := `form[action="/flags/new-checkout/toggle"]:has(input[name=env][value=production]) button.switch`
+	if got := eval[string](b, `document.querySelector('`+sw+`').getAttribute("aria-checked")`); got != "false" {
+		t.Fatalf("production switch aria-checked = %q, want false", got)
+	}
+	b.do(chromedp.Click(chromedp.CSS(sw)), chromedp.WaitVisible(chromedp.CSS(sw+`[aria-checked="true"]`)))
+	if v, reason := ofrepValue(t, srv); v != true {
+		t.Errorf("after the toggle OFREP = %v %s, want true", v, reason)
+	}
+	b.phone()
+	b.shot("flags-phone")
+}
