@@ -3,14 +3,11 @@ package console
 import (
 	"fmt"
 	"html/template"
-	"maps"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/console/svg"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
@@ -166,8 +163,8 @@ type ExperimentView struct {
 }
 
 // experimentView builds an experiment page from the experiment and its
-// results for a viewer with role.
-func experimentView(e *pb.Experiment, res *pb.ExperimentResults, role auth.Role) ExperimentView {
+// results for a viewer who may take lifecycle actions or not (canRelease).
+func experimentView(e *pb.Experiment, res *pb.ExperimentResults, canRelease bool) ExperimentView {
 	v := ExperimentView{
 		ID: e.GetId(), Title: e.GetTitle(), Hypothesis: e.GetHypothesis(), Owner: e.GetOwner(),
 		Environment: e.GetEnvironment(), Flag: e.GetFlag(), Etag: e.GetEtag(),
@@ -194,13 +191,13 @@ func experimentView(e *pb.Experiment, res *pb.ExperimentResults, role auth.Role)
 	for _, m := range res.GetMetrics() {
 		v.Metrics = append(v.Metrics, metricView(m))
 	}
-	for _, k := range slices.Sorted(maps.Keys(res.GetIgnoredEvents())) {
+	for _, k := range sortedKeys(res.GetIgnoredEvents()) {
 		v.Ignored = append(v.Ignored, fmt.Sprintf("%s: %d", strings.ReplaceAll(k, "_", " "), res.GetIgnoredEvents()[k]))
 	}
 	for _, a := range arms(e) {
 		v.ShipVariants = append(v.ShipVariants, a.GetVariant())
 	}
-	v.Actions = experimentActions(e, role)
+	v.Actions = experimentActions(e, canRelease)
 	series := exposureSeries(res)
 	v.ExposuresDesc = exposuresDesc(series)
 	v.Exposures = svg.TimeChart(svg.Meta{
@@ -332,9 +329,10 @@ func outcomeWords(o string) string {
 	return o
 }
 
-// experimentActions are the actions role may take on e in its status.
-func experimentActions(e *pb.Experiment, role auth.Role) []ExperimentAction {
-	if !mayRelease(role) {
+// experimentActions are the actions a viewer who may (canRelease) take
+// lifecycle actions may take on e in its status.
+func experimentActions(e *pb.Experiment, canRelease bool) []ExperimentAction {
+	if !canRelease {
 		return nil
 	}
 	switch e.GetStatus() {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/console/svg"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
@@ -260,8 +259,9 @@ type ReleaseView struct {
 	AudienceDesc string
 }
 
-// releaseView builds a release page for a viewer with role at now.
-func releaseView(r *pb.Release, role auth.Role, now time.Time) ReleaseView {
+// releaseView builds a release page at now for a viewer who may take
+// release actions or not (canRelease).
+func releaseView(r *pb.Release, canRelease bool, now time.Time) ReleaseView {
 	v := ReleaseView{
 		ID: r.GetId(), Title: r.GetTitle(), Environment: r.GetEnvironment(), Owner: r.GetOwner(),
 		Mode: r.GetMode(), Notes: r.GetReleaseNotes(), Etag: r.GetEtag(), Model: r.GetModel(),
@@ -356,7 +356,7 @@ func releaseView(r *pb.Release, role auth.Role, now time.Time) ReleaseView {
 	if fc := r.GetFinalCheck(); fc != nil {
 		v.FinalCheck = checkWords(fc)
 	}
-	v.Actions = releaseActions(r, role)
+	v.Actions = releaseActions(r, canRelease)
 	v.Timeline = svg.Timeline(svg.Meta{
 		ID: "release-timeline", Title: "Stage timeline of " + r.GetId(),
 		Desc: timelineDesc(v.Stages),
@@ -520,17 +520,12 @@ func timelineDesc(stages []ReleaseStageView) string {
 	return strings.Join(parts, ". ") + "."
 }
 
-// mayRelease reports whether role may take release and experiment
-// lifecycle actions (the permission table's Release permission).
-func mayRelease(role auth.Role) bool {
-	return role == auth.RoleReleaseManager || role == auth.RoleAdmin
-}
-
-// releaseActions are the actions role may take on r in its state, each
+// releaseActions are the actions a viewer who may (canRelease) take
+// release actions may take on r in its state, each
 // with a confirmation naming its consequence. The server enforces them
 // again; this only decides which buttons exist.
-func releaseActions(r *pb.Release, role auth.Role) []ReleaseAction {
-	if !mayRelease(role) {
+func releaseActions(r *pb.Release, canRelease bool) []ReleaseAction {
+	if !canRelease {
 		return nil
 	}
 	env, items := r.GetEnvironment(), len(r.GetItems())
