@@ -97,6 +97,8 @@ func (c *Console) routes() {
 
 	c.mux.Handle("GET /flags", c.page(c.flagList))
 	c.mux.Handle("POST /flags/{key}/toggle", c.action(c.flagToggle))
+	c.releaseRoutes()
+	c.experimentRoutes()
 
 	// Pages that are not there yet answer 404 through the layout.
 	c.mux.Handle("/", c.page(func(w http.ResponseWriter, r *http.Request, s *Session) {

@@ -174,7 +174,7 @@ func nextWords(r *pb.Release) string {
 	var s string
 	switch n.GetGate() {
 	case "complete":
-		s = "complete"
+		s = "the last step: complete"
 	case "approval":
 		s = fmt.Sprintf("approval of %s (%d of %d)", stageName(r, n.GetStage()), n.GetApprovalsGiven(), n.GetApprovalsNeeded())
 	default:
@@ -241,15 +241,17 @@ type ReleaseView struct {
 	Ticket, ChangeRecord, Model                      string
 	State                                            StateBadge
 	StateKey                                         string
-	Items                                            []string
-	Stages                                           []ReleaseStageView
-	Next                                             string
-	Drifted                                          []string
-	Events                                           []ReleaseEventView
-	Actions                                          []ReleaseAction
-	Incidents                                        []string
-	Review                                           string
-	FinalCheck                                       string
+	// Stage is the current stage, from 1; 0 before the start.
+	Stage      int32
+	Items      []string
+	Stages     []ReleaseStageView
+	Next       string
+	Drifted    []string
+	Events     []ReleaseEventView
+	Actions    []ReleaseAction
+	Incidents  []string
+	Review     string
+	FinalCheck string
 	// Live is set while the release may change on its own (scheduled,
 	// running or paused): the page polls its fragment.
 	Live bool
@@ -266,7 +268,7 @@ func releaseView(r *pb.Release, canRelease bool, now time.Time) ReleaseView {
 		ID: r.GetId(), Title: r.GetTitle(), Environment: r.GetEnvironment(), Owner: r.GetOwner(),
 		Mode: r.GetMode(), Notes: r.GetReleaseNotes(), Etag: r.GetEtag(), Model: r.GetModel(),
 		Ticket: r.GetLinks().GetTicket(), ChangeRecord: r.GetLinks().GetChangeRecord(),
-		State: releaseBadge(r.GetState()), StateKey: r.GetState(), Next: nextWords(r), Drifted: r.GetDrifted(),
+		State: releaseBadge(r.GetState()), StateKey: r.GetState(), Stage: r.GetStage(), Next: nextWords(r), Drifted: r.GetDrifted(),
 	}
 	switch r.GetState() {
 	case releaseScheduled, releaseInProgress, releasePaused:
@@ -325,17 +327,13 @@ func releaseView(r *pb.Release, canRelease bool, now time.Time) ReleaseView {
 				sv.Left = shownTime(exited)
 			}
 		}
-		for _, ap := range r.GetApprovals() {
-			if ap.GetStage() == n {
-				sv.Approvals = append(sv.Approvals, approvalWords(ap))
-			}
-		}
+		sv.Approvals = approvalsOf(r, n)
 		if c := conv[n]; c != nil {
 			sv.Convergence = convergenceView(c)
 		}
 		note := ""
-		if len(sv.Approvals) > 0 {
-			note = "approved by " + strings.Join(approverNames(r, n), ", ")
+		if names := approverNames(r, n); len(names) > 0 {
+			note = "approved by " + strings.Join(names, ", ")
 		}
 		tl = append(tl, svg.Stage{
 			Label: fmt.Sprintf("%d · %s", n, sv.Name), Gate: sv.Gate, State: sv.State,
@@ -382,19 +380,30 @@ func stageState(r *pb.Release, n int32) string {
 	return "pending"
 }
 
-func approvalWords(ap *pb.ReleaseApproval) string {
-	s := ap.GetByName() + " at " + shownTime(ap.GetTime().AsTime())
-	if ap.GetComment() != "" {
-		s += ": " + ap.GetComment()
+// approvalsOf says who approved entering stage n: the approve events of
+// the timeline taken while the release was at the stage before (once the
+// release enters a stage its approvals leave Release.approvals), each
+// with time and comment.
+func approvalsOf(r *pb.Release, n int32) []string {
+	var out []string
+	for _, ev := range r.GetTimeline() {
+		if ev.GetAction() == "approve" && ev.GetStage() == n-1 {
+			s := cmpOr(ev.GetActorName(), ev.GetActor()) + " at " + shownTime(ev.GetTime().AsTime())
+			if ev.GetNote() != "" {
+				s += ": " + ev.GetNote()
+			}
+			out = append(out, s)
+		}
 	}
-	return s
+	return out
 }
 
+// approverNames are the names of who approved entering stage n.
 func approverNames(r *pb.Release, n int32) []string {
 	var out []string
-	for _, ap := range r.GetApprovals() {
-		if ap.GetStage() == n {
-			out = append(out, ap.GetByName())
+	for _, ev := range r.GetTimeline() {
+		if ev.GetAction() == "approve" && ev.GetStage() == n-1 {
+			out = append(out, cmpOr(ev.GetActorName(), ev.GetActor()))
 		}
 	}
 	return out

@@ -161,7 +161,9 @@ func TestReleaseViewStagesAndCharts(t *testing.T) {
 		event("start", releaseDraft, releaseInProgress, 1, time.Hour),
 		event("advance", releaseInProgress, releaseInProgress, 2, 3*time.Hour),
 	)
-	r.Approvals = []*pb.ReleaseApproval{{Stage: 2, ByName: "bob", Time: ts(2 * time.Hour), Comment: "lgtm"}}
+	// Entering stage 2 cleared the approvals; the timeline keeps them.
+	r.Timeline = append(r.Timeline[:2], &pb.ReleaseEvent{Action: "approve", FromState: releaseInProgress, ToState: releaseInProgress,
+		Stage: 1, Time: ts(2 * time.Hour), ActorName: "bob", Note: "lgtm"}, r.Timeline[2])
 	r.Steps = []*pb.ReleaseStepRecord{
 		{Stage: 1, State: "done", EnterTime: ts(time.Hour), ExitTime: ts(3 * time.Hour)},
 		{Stage: 2, State: "current", EnterTime: ts(3 * time.Hour)},
@@ -196,7 +198,7 @@ func TestReleaseViewStagesAndCharts(t *testing.T) {
 	if v.AudienceDesc != "Share of everyone: 0 % from 2026-03-01 10:00 UTC; 10 % from 2026-03-01 12:00 UTC." {
 		t.Errorf("audience desc = %q", v.AudienceDesc)
 	}
-	if got := v.Events[2]; got.Action != "advance" || got.Change != "stage 2" || got.Actor != "alice" {
+	if got := v.Events[3]; got.Action != "advance" || got.Change != "stage 2" || got.Actor != "alice" {
 		t.Errorf("event 3 = %+v", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -92,18 +93,46 @@ func reportView(overall *pb.ReleaseReport, weekly []*pb.ReleaseReport) ReportVie
 	share := svg.Axis{Max: 1, Format: svg.Percent}
 	v.SuccessChart = svg.BarChart(svg.Meta{ID: "kpi-success", Title: "Success rate by week", Desc: barsDesc("Success rate", success, share)}, success, share)
 	v.AdherenceChart = svg.BarChart(svg.Meta{ID: "kpi-adherence", Title: "Schedule adherence by week", Desc: barsDesc("Schedule adherence", adherence, share)}, adherence, share)
-	v.RollbackChart = svg.BarChart(svg.Meta{ID: "kpi-rollbacks", Title: "Rollbacks by week", Desc: barsDesc("Rollbacks", rollbacks, svg.Axis{})}, rollbacks, svg.Axis{})
+	counted := svg.Axis{Max: countMax(rollbacks)}
+	v.RollbackChart = svg.BarChart(svg.Meta{ID: "kpi-rollbacks", Title: "Rollbacks by week", Desc: barsDesc("Rollbacks", rollbacks, counted)}, rollbacks, counted)
+	longest := 0.0
+	for _, lt := range g.GetLeadTimes() {
+		longest = max(longest, lt.GetMeanSeconds())
+	}
+	unit, per := leadUnit(longest)
 	var lead []svg.Bar
 	for _, lt := range g.GetLeadTimes() {
 		label := "stage " + strconv.Itoa(int(lt.GetStage()))
 		if lt.GetName() != "" {
 			label += " " + lt.GetName()
 		}
-		lead = append(lead, svg.Bar{Label: label, Value: lt.GetMeanSeconds() / 3600})
+		lead = append(lead, svg.Bar{Label: label, Value: lt.GetMeanSeconds() / per})
 	}
-	hours := svg.Axis{Format: func(h float64) string { return strconv.FormatFloat(h, 'f', 1, 64) + " h" }}
-	v.LeadTimeChart = svg.BarChart(svg.Meta{ID: "kpi-lead", Title: "Mean lead time by stage", Desc: barsDesc("Mean lead time", lead, hours)}, lead, hours)
+	inUnit := svg.Axis{Format: func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) + " " + unit }}
+	v.LeadTimeChart = svg.BarChart(svg.Meta{ID: "kpi-lead", Title: "Mean lead time by stage", Desc: barsDesc("Mean lead time", lead, inUnit)}, lead, inUnit)
 	return v
+}
+
+// countMax is the top of a count axis: a multiple of 4 (so that the four
+// gridlines fall on whole numbers), at least 4.
+func countMax(bars []svg.Bar) float64 {
+	top := 0.0
+	for _, b := range bars {
+		top = max(top, b.Value)
+	}
+	return max(4, 4*math.Ceil(top/4))
+}
+
+// leadUnit is the unit lead times up to longest seconds are charted in,
+// with its length in seconds.
+func leadUnit(longest float64) (string, float64) {
+	switch {
+	case longest >= 2*3600:
+		return "h", 3600
+	case longest >= 120:
+		return "min", 60
+	}
+	return "s", 1
 }
 
 func optShare(v *float64) string { return optText(v, svg.Percent) }

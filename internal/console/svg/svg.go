@@ -55,8 +55,8 @@ type doc struct {
 
 func (d *doc) open(m Meta, w, h float64) {
 	id := esc(m.ID)
-	fmt.Fprintf(&d.b, `<svg xmlns="http://www.w3.org/2000/svg" class="sy-chart" id="%s" viewBox="0 0 %s %s" role="img" aria-labelledby="%s-title %s-desc" font-size="%d" font-family="system-ui, sans-serif" fill="currentColor">`,
-		id, num(w), num(h), id, id, fontSize)
+	fmt.Fprintf(&d.b, `<svg xmlns="http://www.w3.org/2000/svg" class="sy-chart" id="%s" width="%s" height="%s" viewBox="0 0 %s %s" role="img" aria-labelledby="%s-title %s-desc" font-size="%d" font-family="system-ui, sans-serif" fill="currentColor">`,
+		id, num(w), num(h), num(w), num(h), id, id, fontSize)
 	fmt.Fprintf(&d.b, `<title id="%s-title">%s</title><desc id="%s-desc">%s</desc>`, id, esc(m.Title), id, esc(m.Desc))
 }
 
