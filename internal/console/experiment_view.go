@@ -246,7 +246,7 @@ func srmView(s *pb.SampleRatioCheck) SRMView {
 	}
 	stat := fmt.Sprintf("χ² = %s with %s df, p %s", sig(s.GetChiSquare()), sig(s.GetDf()), pValueRel(s.GetPValue()))
 	if s.GetMismatch() {
-		return SRMView{Mismatch: true, Text: "Sample ratio mismatch: the exposed units do not match the allocation (" + stat +
+		return SRMView{Mismatch: true, Text: "The exposed units do not match the allocation (" + stat +
 			"). Something assigns or counts variants unevenly; do not trust these results until the cause is found."}
 	}
 	return SRMView{Text: "Sample ratio: the exposed units match the allocation (" + stat + ")."}

@@ -43,7 +43,7 @@ func sampleResults(mismatch bool) *pb.ExperimentResults {
 
 func TestExperimentViewShowsTheSRMBanner(t *testing.T) {
 	v := experimentView(sampleExperiment(experimentRunning), sampleResults(true), false)
-	if !v.SRM.Mismatch || !strings.HasPrefix(v.SRM.Text, "Sample ratio mismatch: the exposed units do not match the allocation (χ² = 200 with 1 df, p < 0.001)") {
+	if !v.SRM.Mismatch || !strings.HasPrefix(v.SRM.Text, "The exposed units do not match the allocation (χ² = 200 with 1 df, p < 0.001)") {
 		t.Errorf("SRM = %+v, want a mismatch naming χ² and p", v.SRM)
 	}
 	if v := experimentView(sampleExperiment(experimentRunning), sampleResults(false), false); v.SRM.Mismatch {

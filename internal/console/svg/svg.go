@@ -184,13 +184,14 @@ func (s linear) y(v float64) float64 {
 	return s.y0 + (s.y1-s.y0)*(v-s.lo)/(s.hi-s.lo)
 }
 
-// niceMax rounds v up to 1, 2 or 5 times a power of ten (1 for v ≤ 0).
+// niceMax rounds v up to 1, 2, 4, 5 or 8 times a power of ten (1 for v ≤ 0),
+// values whose quarters and halves read well on an axis.
 func niceMax(v float64) float64 {
 	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
+	for _, m := range []float64{1, 2, 4, 5, 8, 10} {
 		if v <= m*p {
 			return m * p
 		}

@@ -166,7 +166,7 @@ func TestTimeChartLegendNamesEverySeries(t *testing.T) {
 		{Name: "control", Points: []Point{{t0, 10}, {t0.Add(time.Hour), 20}}},
 		{Name: "treatment", Points: []Point{{t0, 12}, {t0.Add(time.Hour), 25}}},
 	}, Axis{}, time.Time{}))
-	for _, want := range []string{">control</text>", ">treatment</text>", `stroke-dasharray="6 3"`, ">50</text>"} {
+	for _, want := range []string{">control</text>", ">treatment</text>", `stroke-dasharray="6 3"`, ">40</text>"} {
 		if !strings.Contains(markup, want) {
 			t.Errorf("chart lacks %q: %s", want, markup)
 		}
