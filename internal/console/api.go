@@ -152,7 +152,7 @@ func (c *Console) layout(r *http.Request, s *Session, title, nav string) Layout 
 	}
 	l.User = userOf(s)
 	l.CSRF = s.csrf
-	l.Error = c.sessions.takeFlash(s)
+	l.Error, l.Notice = c.sessions.takeFlash(s)
 	ctx := call(r, s)
 	project, env := c.sessions.choice(s)
 	if q := r.URL.Query().Get("project"); q != "" {

@@ -94,11 +94,26 @@ func (c *Console) routes() {
 		http.Redirect(w, r, "/flags", http.StatusSeeOther)
 	}))
 	c.mux.Handle("GET /styleguide", c.page(c.styleguide))
-
-	c.mux.Handle("GET /flags", c.page(c.flagList))
-	c.mux.Handle("POST /flags/{key}/toggle", c.action(c.flagToggle))
 	c.releaseRoutes()
 	c.experimentRoutes()
+
+	c.mux.Handle("GET /flags", c.page(c.flagList))
+	c.mux.Handle("GET /flags/{key}", c.page(c.flagPage))
+	c.mux.Handle("POST /flags/{key}/toggle", c.action(c.flagToggle))
+	c.mux.Handle("POST /flags/{key}/targeting", c.action(c.flagTargeting))
+
+	c.mux.Handle("GET /evaluate", c.page(c.evaluateForm))
+	c.mux.Handle("POST /evaluate", c.action(c.evaluate))
+
+	c.mux.Handle("GET /segments", c.page(c.segmentList))
+	c.mux.Handle("GET /segments/{key}", c.page(c.segmentPage))
+	c.mux.Handle("POST /segments/{key}/keys", c.action(c.segmentKeys))
+
+	c.mux.Handle("GET /components", c.page(c.componentList))
+	c.mux.Handle("GET /components/{key}", c.page(c.componentPage))
+	c.mux.Handle("POST /components/{key}/versions", c.action(c.registerVersion))
+	c.mux.Handle("POST /components/{key}/versions/{version}/withdraw", c.action(c.withdrawVersion))
+	c.mux.Handle("POST /components/{key}/simulate", c.action(c.simulate))
 
 	// Pages that are not there yet answer 404 through the layout.
 	c.mux.Handle("/", c.page(func(w http.ResponseWriter, r *http.Request, s *Session) {
@@ -159,6 +174,21 @@ var templateFuncs = template.FuncMap{
 		return formatPercent(weight)
 	},
 	"add": func(a, b int) int { return a + b },
+	// args passes named values to a sub-template: args "F" x "Blank" true.
+	"args": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("args: odd number of arguments")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("args: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 }
 
 // Layout is what the base layout needs on every page.

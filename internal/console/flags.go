@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -113,4 +114,140 @@ func (c *Console) flagToggle(w http.ResponseWriter, r *http.Request, s *Session)
 		return
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// flagPage is one flag with the targeting editor of one environment.
+type flagPage struct {
+	Layout
+	Key         string
+	Type        string
+	Description string
+	Variants    []variantRow
+	// Envs are the environments with the flag's state, Env the one edited.
+	Envs []flagCell
+	Env  string
+	// Etag is the edited targeting's etag when the page was read.
+	Etag     string
+	Revision uint64
+	Updated  string
+	Form     *targetingForm
+	// Review shows the change preview and the Save button.
+	Review bool
+	Diff   []diffLine
+	// Unchanged: the review found nothing to save.
+	Unchanged bool
+	// Stale: someone else changed the targeting since Etag.
+	Stale bool
+}
+
+type variantRow struct{ Key, Value string }
+
+// flagPage shows a flag and the editor of its targeting in the current
+// environment (the switcher's, or ?env=).
+func (c *Console) flagPage(w http.ResponseWriter, r *http.Request, s *Session) {
+	p, t, err := c.loadFlag(r, s, r.PathValue("key"))
+	if err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	p.Form = formFromTargeting(t.GetTargeting(), variantKeys(p))
+	c.render(w, http.StatusOK, "flag", p)
+}
+
+// loadFlag reads a flag and its targeting in the current environment.
+func (c *Console) loadFlag(r *http.Request, s *Session, key string) (*flagPage, *pb.FlagTargeting, error) {
+	ctx := call(r, s)
+	p := &flagPage{Layout: c.layout(r, s, key, "flags"), Key: key}
+	p.Env = p.Environment
+	f, err := c.api.flags.GetFlag(ctx, &pb.GetFlagRequest{Project: p.Project, Key: key})
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Type, p.Description = f.GetType(), f.GetDescription()
+	for _, v := range f.GetVariants() {
+		data, _ := protojson.Marshal(v.GetValue())
+		p.Variants = append(p.Variants, variantRow{Key: v.GetKey(), Value: string(data)})
+	}
+	if len(p.Variants) == 0 && f.GetType() == "bool" {
+		p.Variants = []variantRow{{"on", "true"}, {"off", "false"}}
+	}
+	for _, env := range p.Environments {
+		t, ok := f.GetEnvironments()[env]
+		p.Envs = append(p.Envs, flagCell{Env: env, Enabled: ok && t.GetEnabled(), Configured: ok})
+	}
+	t, err := c.api.flags.GetFlagTargeting(ctx, &pb.GetFlagTargetingRequest{Project: p.Project, Flag: key, Environment: p.Env})
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Etag, p.Revision = t.GetEtag(), t.GetRevision()
+	if t.GetUpdateTime() != nil {
+		p.Updated = t.GetUpdateTime().AsTime().UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	return p, t, nil
+}
+
+func variantKeys(p *flagPage) []string {
+	keys := make([]string, len(p.Variants))
+	for i, v := range p.Variants {
+		keys[i] = v.Key
+	}
+	return keys
+}
+
+// flagTargeting reviews or saves an edited targeting. "review" shows the
+// diff against the stored targeting; "save" sends it with the etag the
+// editor was loaded with, so a concurrent change is refused (409) and
+// shown, never overwritten. Field violations show next to their inputs.
+func (c *Console) flagTargeting(w http.ResponseWriter, r *http.Request, s *Session) {
+	key := r.PathValue("key")
+	p, cur, err := c.loadFlag(r, s, key)
+	if err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	if env := r.PostFormValue("env"); env != p.Env {
+		c.fail(w, r, s, http.StatusConflict, "The environment changed in another tab; reload the flag.")
+		return
+	}
+	p.Form = formFromRequest(r, variantKeys(p))
+	loaded := r.PostFormValue("etag")
+	p.Stale = loaded != p.Etag
+	p.Etag = loaded
+	next, ok := p.Form.Targeting(false)
+	status := http.StatusOK
+	switch {
+	case !ok:
+		status = http.StatusBadRequest
+		p.Error = "Not saved: fix the fields marked below."
+	case r.PostFormValue("step") == "save" && !p.Stale:
+		_, err := c.api.flags.UpdateFlagTargeting(call(r, s), &pb.UpdateFlagTargetingRequest{
+			Project: p.Project, Flag: key, Environment: p.Env, Targeting: next, Etag: loaded,
+		})
+		if err == nil {
+			c.sessions.notify(s, "Saved the targeting of "+key+" in "+p.Env+".")
+			http.Redirect(w, r, "/flags/"+key, http.StatusSeeOther)
+			return
+		}
+		e := errorOf(err)
+		switch e.Status {
+		case http.StatusBadRequest:
+			p.Form.attach("targeting", e.Fields)
+			p.Error = e.Headline()
+			status = http.StatusBadRequest
+		case http.StatusConflict:
+			p.Stale = true
+		default:
+			c.apiFail(w, r, s, err)
+			return
+		}
+	default:
+		p.Review = true
+		p.Diff = diffMessages(cur.GetTargeting(), next)
+		p.Unchanged = !changed(p.Diff)
+	}
+	if p.Stale {
+		status = http.StatusConflict
+		p.Review = false
+	}
+	c.render(w, status, "flag", p)
 }

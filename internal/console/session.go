@@ -42,6 +42,7 @@ type Session struct {
 	project     string
 	environment string
 	flash       string
+	notice      string
 }
 
 // CSRF is the session's CSRF token.
@@ -153,13 +154,20 @@ func (ss *Sessions) flash(s *Session, msg string) {
 	ss.mu.Unlock()
 }
 
-// takeFlash returns and clears the session's message.
-func (ss *Sessions) takeFlash(s *Session) string {
+// notify keeps a success message for the session's next page.
+func (ss *Sessions) notify(s *Session, msg string) {
+	ss.mu.Lock()
+	s.notice = msg
+	ss.mu.Unlock()
+}
+
+// takeFlash returns and clears the session's error and success messages.
+func (ss *Sessions) takeFlash(s *Session) (errMsg, notice string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	msg := s.flash
-	s.flash = ""
-	return msg
+	errMsg, notice = s.flash, s.notice
+	s.flash, s.notice = "", ""
+	return errMsg, notice
 }
 
 func (ss *Sessions) expired(s *Session, now time.Time) bool {
