@@ -115,6 +115,8 @@ func (c *Console) routes() {
 	c.mux.Handle("POST /components/{key}/versions/{version}/withdraw", c.action(c.withdrawVersion))
 	c.mux.Handle("POST /components/{key}/simulate", c.action(c.simulate))
 
+	c.mux.Handle("GET /audit", c.page(c.auditLog))
+
 	// Pages that are not there yet answer 404 through the layout.
 	c.mux.Handle("/", c.page(func(w http.ResponseWriter, r *http.Request, s *Session) {
 		c.fail(w, r, s, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
