@@ -69,7 +69,7 @@ func TestBrowserExperimentWithSampleRatioMismatchShowsTheBanner(t *testing.T) {
 	}
 	b.shot("experiment")
 
-	b.do(chromedp.SetValue(chromedp.CSS("#ship-variant"), "on"))
+	b.set("#ship-variant", "on")
 	b.act("ship", `h1 [data-status="STOPPED"]`)
 	if v := ofrepCheckout(t, srv, "someone-new"); v != true {
 		t.Errorf("after shipping on, OFREP new-checkout = %v, want true", v)

@@ -17,6 +17,8 @@ import (
 // live fragments and actions, and the release report.
 func (c *Console) releaseRoutes() {
 	c.mux.Handle("GET /releases", c.page(c.releaseList))
+	c.mux.Handle("GET /releases/new", c.page(c.newReleaseForm))
+	c.mux.Handle("POST /releases", c.action(c.createRelease))
 	c.mux.Handle("GET /releases/{id}", c.page(c.releasePage))
 	c.mux.Handle("GET /fragments/releases/{id}/{part}", c.page(c.releaseFragment))
 	c.mux.Handle("POST /releases/{id}/{action}", c.action(c.releaseAction))

@@ -3,6 +3,7 @@ package console_test
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,15 +55,44 @@ const releaseDoc = `{"document": {"version": 1, "project": "default", "environme
   "flags": [{"key": "new-checkout", "type": "bool", "description": "The new checkout flow",
     "environments": {"production": {"enabled": true, "default": {"variant": "off"}}}}]}}`
 
-// stagedRelease is a release of new-checkout in two stages: 10 % behind a
-// manual gate, then everyone behind an approval.
-var stagedRelease = map[string]any{
-	"id": "spring", "title": "Spring launch", "environment": "production", "owner": "release-team",
-	"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}}, "release_notes": "The new checkout for everyone.",
-	"plan": []any{
-		map[string]any{"name": "canary", "weight": 10000, "gate": map[string]any{"manual": map[string]any{}}},
-		map[string]any{"name": "everyone", "weight": 100000, "gate": map[string]any{"approval": map[string]any{}}},
-	},
+// createRelease drafts release spring through the new-release form: a
+// release of new-checkout in two stages, 10 % behind a manual gate, then
+// everyone behind an approval (the form's defaults). A wait gate without a
+// valid duration is refused first, with the API's error next to its
+// field.
+func (b *tab) createRelease() {
+	b.t.Helper()
+	b.open("/releases/new")
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("#f-id"), "spring"),
+		chromedp.SendKeys(chromedp.CSS("#f-title"), "Spring launch"),
+		chromedp.SendKeys(chromedp.CSS("#f-owner"), "release-team"),
+		chromedp.SendKeys(chromedp.CSS("#f-release_notes"), "The new checkout for everyone."),
+		chromedp.SendKeys(chromedp.CSS("#item-0-variant"), "on"),
+		chromedp.SendKeys(chromedp.CSS("#plan-1-wait"), "soon"),
+	)
+	b.set("#item-0-flag", "new-checkout")
+	b.set("#plan-1-gate", "wait")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#plan-1-wait-err")),
+	)
+	if got := b.text("#plan-1-wait-err"); !strings.Contains(got, "plan[1].gate.wait.duration") || !strings.Contains(got, `"soon"`) {
+		b.t.Errorf("the wait's error reads %q, want the API's plan[1].gate.wait.duration error", got)
+	}
+	if got := eval[string](b, `document.querySelector("#plan-1-wait").getAttribute("aria-invalid")`); got != "true" {
+		b.t.Errorf("the invalid wait has aria-invalid %q", got)
+	}
+	if got := eval[string](b, `document.querySelector("#f-id").value`); got != "spring" {
+		b.t.Errorf("the refused form kept id %q, want spring", got)
+	}
+	b.shot("release-new-invalid")
+	b.set("#plan-1-gate", "approval")
+	b.set("#plan-1-wait", "")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.release-state[data-state="DRAFT"]`)),
+	)
 }
 
 // startReleaseServer serves releaseDoc and returns a second admin token,
@@ -73,6 +103,12 @@ func startReleaseServer(t *testing.T) (*servertest.Server, string) {
 	srv.Call(t, "POST", "/api/v1/documents:import", srv.Creds.AdminToken, json.RawMessage(releaseDoc))
 	key := srv.Admin(t, "POST", "/api/v1/keys", map[string]any{"name": "approver", "kind": "admin", "role": "admin"})
 	return srv, key["secret"].(string)
+}
+
+// set sets the value of the form control sel.
+func (b *tab) set(sel, value string) {
+	b.t.Helper()
+	eval[bool](b, `(() => { const el = document.querySelector(`+strconv.Quote(sel)+`); el.value = `+strconv.Quote(value)+`; return true })()`)
 }
 
 // ofrepCheckout evaluates new-checkout for unit through OFREP.
@@ -103,11 +139,11 @@ func (b *tab) actions() []string {
 
 func TestBrowserStagedReleaseStartApproveRollBack(t *testing.T) {
 	srv, approver := startReleaseServer(t)
-	srv.Admin(t, "POST", "/api/v1/projects/default/releases", stagedRelease)
 
 	requester := newTab(t, srv)
 	confirms := acceptDialogs(requester)
 	requester.signIn(srv.Creds.AdminToken)
+	requester.createRelease()
 	requester.open("/releases")
 	if got := requester.text("main table tbody th a"); got != "spring" {
 		t.Errorf("releases list shows %q, want spring", got)
