@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -206,5 +208,38 @@ func TestBrowserStagedReleaseStartApproveRollBack(t *testing.T) {
 	requester.shot("report")
 	if got := requester.text(".kpis"); !strings.Contains(got, "Rollbacks") {
 		t.Errorf("report KPIs = %q", got)
+	}
+}
+
+func TestViewerSeesNoReleaseOrExperimentActionsAndIsRefused(t *testing.T) {
+	srv, _ := startReleaseServer(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "spring", "environment": "production", "release_notes": "n",
+		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
+		"plan":  []any{map[string]any{"name": "everyone", "weight": 100000}},
+	})
+	secret := viewerToken(t, srv)
+
+	b := newTab(t, srv)
+	b.signIn(secret)
+	for _, path := range []string{"/releases", "/releases/spring?project=default"} {
+		b.open(path)
+		if n := eval[int](b, `document.querySelectorAll('main form[method=post], a[href^="/releases/new"]').length`); n != 0 {
+			t.Errorf("a viewer's %s has %d mutating forms or links, want 0", path, n)
+		}
+	}
+	b.shot("release-viewer")
+
+	viewer := signInHTTP(t, srv, secret)
+	start := url.Values{"project": {"default"}}
+	if status, body := viewer.post("/releases/spring/start", start, ""); status != http.StatusForbidden {
+		t.Errorf("a start without a CSRF token = %d %.200s, want 403", status, body)
+	}
+	start.Set("csrf", viewer.csrf())
+	if status, body := viewer.post("/releases/spring/start", start, ""); status != http.StatusForbidden || !strings.Contains(body, "Your role may not do this") {
+		t.Errorf("a viewer's start with a valid CSRF token = %d %.300s, want 403 naming the role", status, body)
+	}
+	if got := srv.Admin(t, "GET", "/api/v1/projects/default/releases/spring", nil)["state"]; got != "DRAFT" {
+		t.Errorf("after the viewer's start the release is %v, want DRAFT", got)
 	}
 }
