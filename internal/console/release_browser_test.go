@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -107,6 +110,22 @@ func startReleaseServer(t *testing.T) (*servertest.Server, string) {
 	return srv, key["secret"].(string)
 }
 
+// connectSDK connects a real Go SDK to srv's production and waits until
+// it has the ruleset.
+func connectSDK(t *testing.T, srv *servertest.Server) {
+	t.Helper()
+	c, err := sdk.New(context.Background(), sdk.Config{Address: srv.GRPCAddr, SDKKey: srv.Creds.SDKKey, Name: "console-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // set sets the value of the form control sel.
 func (b *tab) set(sel, value string) {
 	b.t.Helper()
@@ -150,11 +169,15 @@ func TestBrowserStagedReleaseStartApproveRollBack(t *testing.T) {
 	if got := requester.text("main table tbody th a"); got != "spring" {
 		t.Errorf("releases list shows %q, want spring", got)
 	}
+	// A real SDK streams production, so the page shows its convergence.
+	connectSDK(t, srv)
 	requester.open("/releases/spring?project=default")
 	if got := requester.actions(); !slices.Equal(got, []string{"start", "cancel"}) {
 		t.Errorf("draft actions = %v, want start, cancel", got)
 	}
 	requester.act("start", `.release-state[data-stage="1"]`)
+	requester.do(chromedp.Poll[chromedp.Void](`document.querySelector("#release-status").textContent.includes("1 of 1 SDKs")`,
+		chromedp.WithPollingInterval(200*time.Millisecond)))
 	if got := confirms.last(); !strings.HasPrefix(got, "Start spring in production: stage 1 (canary: 10 % of everyone) gets 1 item(s)") {
 		t.Errorf("start confirmation = %q, want it to name the consequence", got)
 	}

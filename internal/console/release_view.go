@@ -412,8 +412,11 @@ func approverNames(r *pb.Release, n int32) []string {
 func convergenceView(c *pb.ReleaseConvergence) *ConvergenceView {
 	cv := &ConvergenceView{
 		Revision: c.GetRevision(), Connected: c.GetConnected(), Converged: c.GetConverged(),
-		Share: svg.Percent(c.GetShare()), Required: svg.Percent(c.GetRequired()),
+		Share: svg.Percent(c.GetShare()),
 		Percent: int(c.GetShare()*100 + 0.5), Met: c.GetMet(), Note: c.GetNote(),
+	}
+	if c.GetRequired() > 0 {
+		cv.Required = svg.Percent(c.GetRequired())
 	}
 	if c.GetTime() != nil {
 		cv.Time = shownTime(c.GetTime().AsTime())

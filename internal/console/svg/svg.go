@@ -40,7 +40,7 @@ var dashes = [...]string{"", "6 3", "2 3", "8 3 2 3", "1 2", "10 4"}
 
 // Geometry of every chart, in user units (the SVG scales to its container).
 const (
-	width     = 720.0
+	width     = 960.0
 	padLeft   = 56.0
 	padRight  = 16.0
 	padTop    = 16.0

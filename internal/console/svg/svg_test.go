@@ -152,8 +152,8 @@ func TestTimelineDrawsPlannedActualAndState(t *testing.T) {
 func TestTimeChartStepsHoldUntilTheEnd(t *testing.T) {
 	end := t0.Add(4 * time.Hour)
 	markup := string(TimeChart(Meta{ID: "a"}, []Series{{Name: "share", Step: true, Points: []Point{{t0, 0}, {t0.Add(2 * time.Hour), 0.5}}}}, Axis{Max: 1, Format: Percent}, end))
-	// From x 64 to 696 over four hours: the step at two hours is halfway.
-	if !strings.Contains(markup, `d="M64 204H380V110H696"`) {
+	// From x 64 to 936 over four hours: the step at two hours is halfway.
+	if !strings.Contains(markup, `d="M64 204H500V110H936"`) {
 		t.Errorf("step path not as expected: %s", markup)
 	}
 	if !strings.Contains(markup, "share: 50 % at 2026-03-01 11:00 UTC") {
@@ -175,8 +175,8 @@ func TestTimeChartLegendNamesEverySeries(t *testing.T) {
 
 func TestForestPlotZeroLineIsCentred(t *testing.T) {
 	markup := string(ForestPlot(Meta{ID: "f"}, []Estimate{{Label: "b", Value: 0.02, Low: -0.03, High: 0.07, Valid: true}}))
-	// The axis runs from 150 to 534: zero is at 342.
-	if !strings.Contains(markup, `x1="342" y1="12" x2="342"`) || !strings.Contains(markup, `class="sy-zero"`) {
+	// The axis runs from 150 to 774: zero is at 462.
+	if !strings.Contains(markup, `x1="462" y1="12" x2="462"`) || !strings.Contains(markup, `class="sy-zero"`) {
 		t.Errorf("zero line not centred: %s", markup)
 	}
 	if !strings.Contains(markup, "b: +2 % (95 % CI −3 % to +7 %)") {
