@@ -412,7 +412,7 @@ func approverNames(r *pb.Release, n int32) []string {
 func convergenceView(c *pb.ReleaseConvergence) *ConvergenceView {
 	cv := &ConvergenceView{
 		Revision: c.GetRevision(), Connected: c.GetConnected(), Converged: c.GetConverged(),
-		Share: svg.Percent(c.GetShare()),
+		Share:   svg.Percent(c.GetShare()),
 		Percent: int(c.GetShare()*100 + 0.5), Met: c.GetMet(), Note: c.GetNote(),
 	}
 	if c.GetRequired() > 0 {
