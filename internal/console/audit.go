@@ -30,10 +30,12 @@ type auditEntry struct {
 }
 
 const (
-	auditPageSize = 50
+	auditPageSize = 25
 	// auditScanPages bounds the pages read to fill one page when the actor
 	// filter (applied here; the API filters by resource) skips entries.
 	auditScanPages = 20
+	// auditDiffLines bounds the diff shown per entry.
+	auditDiffLines = 40
 )
 
 func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, s *Session) {
@@ -73,8 +75,8 @@ func entryOf(ev *pb.AuditEvent) auditEntry {
 	if ev.GetTime() != nil {
 		e.Time = ev.GetTime().AsTime().UTC().Format("2006-01-02 15:04:05 UTC")
 	}
-	e.Diff = diffLines(valueLines(ev.GetBefore()), valueLines(ev.GetAfter()))
-	for _, l := range e.Diff {
+	full := diffLines(valueLines(ev.GetBefore()), valueLines(ev.GetAfter()))
+	for _, l := range full {
 		switch l.Op {
 		case "add":
 			e.Added++
@@ -82,6 +84,7 @@ func entryOf(ev *pb.AuditEvent) auditEntry {
 			e.Removed++
 		}
 	}
+	e.Diff = compactDiff(full, 3, auditDiffLines)
 	return e
 }
 

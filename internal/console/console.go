@@ -83,7 +83,8 @@ func New(opts Options) (*Console, error) {
 }
 
 // routes registers every page. Pages that need a session are wrapped by
-// c.page (GET) and c.action (state-changing, CSRF-checked).
+// c.page (GET), c.live (fragments the page's poller refreshes, see
+// fragment) and c.action (state-changing, CSRF-checked).
 func (c *Console) routes() {
 	static, _ := fs.Sub(staticFS, "static")
 	c.mux.Handle("GET /static/", cacheStatic(http.StripPrefix("/static/", http.FileServerFS(static))))
@@ -98,8 +99,9 @@ func (c *Console) routes() {
 	c.experimentRoutes()
 
 	c.mux.Handle("GET /flags", c.page(c.flagList))
+	c.mux.Handle("GET /fragments/flags", c.live(c.flagRows))
 	c.mux.Handle("GET /flags/{key}", c.page(c.flagPage))
-	c.mux.Handle("POST /flags/{key}/toggle", c.action(c.flagToggle))
+	c.mux.Handle("POST /flags/toggle", c.action(c.flagToggle))
 	c.mux.Handle("POST /flags/{key}/targeting", c.action(c.flagTargeting))
 
 	c.mux.Handle("GET /evaluate", c.page(c.evaluateForm))

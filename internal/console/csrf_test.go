@@ -94,7 +94,7 @@ func TestForgedPostsAreRefused(t *testing.T) {
 	admin := signInHTTP(t, srv, srv.Creds.AdminToken)
 	token := admin.csrf()
 	toggle := func(csrf string) url.Values {
-		return url.Values{"csrf": {csrf}, "project": {"default"}, "env": {"production"}, "enabled": {"true"}, "back": {"/flags"}}
+		return url.Values{"csrf": {csrf}, "project": {"default"}, "set": {"on production new-checkout"}, "back": {"/flags"}}
 	}
 	anonymous := &browserless{t: t, srv: srv, http: &http.Client{}}
 	for _, tc := range []struct {
@@ -109,7 +109,7 @@ func TestForgedPostsAreRefused(t *testing.T) {
 		{"no session", anonymous, toggle(token), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if status, body := tc.client.post("/flags/new-checkout/toggle", tc.form, tc.origin); status != http.StatusForbidden {
+			if status, body := tc.client.post("/flags/toggle", tc.form, tc.origin); status != http.StatusForbidden {
 				t.Errorf("forged toggle = %d %s, want 403", status, body)
 			}
 		})
@@ -118,7 +118,7 @@ func TestForgedPostsAreRefused(t *testing.T) {
 		t.Errorf("after the forged posts OFREP = %v %s, want false (unchanged)", v, reason)
 	}
 	// The same request with the token and this origin passes.
-	if status, body := admin.post("/flags/new-checkout/toggle", toggle(token), srv.HTTPURL); status != http.StatusSeeOther {
+	if status, body := admin.post("/flags/toggle", toggle(token), srv.HTTPURL); status != http.StatusSeeOther {
 		t.Fatalf("genuine toggle = %d %s, want 303", status, body)
 	}
 	if v, _ := ofrepValue(t, srv); v != true {
@@ -143,8 +143,8 @@ func TestViewerSeesNoMutatingButtonsAndIsRefused(t *testing.T) {
 
 	// The server enforces the role regardless of the missing buttons.
 	viewer := signInHTTP(t, srv, secret)
-	form := url.Values{"csrf": {viewer.csrf()}, "project": {"default"}, "env": {"production"}, "enabled": {"true"}, "back": {"/flags"}}
-	if status, body := viewer.post("/flags/new-checkout/toggle", form, ""); status != http.StatusForbidden {
+	form := url.Values{"csrf": {viewer.csrf()}, "project": {"default"}, "set": {"on production new-checkout"}, "back": {"/flags"}}
+	if status, body := viewer.post("/flags/toggle", form, ""); status != http.StatusForbidden {
 		t.Errorf("a viewer's toggle with a valid CSRF token = %d %s, want 403", status, body)
 	}
 	if v, _ := ofrepValue(t, srv); v != false {

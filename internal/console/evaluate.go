@@ -19,7 +19,6 @@ type evaluatePage struct {
 	TargetingKey string
 	Attributes   string // a JSON object
 	Flag         string
-	Flags        []string
 	// ContextErr is a problem with the context as typed.
 	ContextErr string
 	Evaluated  bool
@@ -37,28 +36,17 @@ type evalRow struct {
 
 func (c *Console) evaluateForm(w http.ResponseWriter, r *http.Request, s *Session) {
 	p := &evaluatePage{Layout: c.layout(r, s, "Evaluate", "evaluate"), Attributes: "{\n  \n}"}
-	c.evaluateFlags(r, s, p)
 	p.Flag = r.URL.Query().Get("flag")
 	c.render(w, http.StatusOK, "evaluate", p)
-}
-
-// evaluateFlags fills the flag choice.
-func (c *Console) evaluateFlags(r *http.Request, s *Session, p *evaluatePage) {
-	if flags, err := c.allFlags(r, s, p.Project); err == nil {
-		for _, f := range flags {
-			p.Flags = append(p.Flags, f.GetKey())
-		}
-	}
 }
 
 // evaluate evaluates the posted context (POST keeps the context, which may
 // identify a person, out of URLs and logs) in the current environment.
 func (c *Console) evaluate(w http.ResponseWriter, r *http.Request, s *Session) {
 	p := &evaluatePage{Layout: c.layout(r, s, "Evaluate", "evaluate")}
-	c.evaluateFlags(r, s, p)
 	p.TargetingKey = strings.TrimSpace(r.PostFormValue("targetingKey"))
 	p.Attributes = r.PostFormValue("attributes")
-	p.Flag = r.PostFormValue("flag")
+	p.Flag = strings.TrimSpace(r.PostFormValue("flag"))
 	ctx, err := buildContext(p.TargetingKey, p.Attributes)
 	if err != nil {
 		p.ContextErr = err.Error()

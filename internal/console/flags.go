@@ -2,6 +2,8 @@ package console
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -19,8 +21,16 @@ type flagsPage struct {
 	// Envs are the project's environments, one switch column each.
 	Envs  []string
 	Flags []flagRow
-	Total int
+	// Filtered lists only: Total counts every flag, Matching those that
+	// pass the filter; this is Page of Pages.
+	Total, Matching, Page, Pages int
+	// Prev and Next link the neighbouring pages, Back is this page (the
+	// switches come back to it).
+	Prev, Next, Back string
 }
+
+// flagsPerPage bounds the rows of the flag list (and so its weight).
+const flagsPerPage = 50
 
 type flagRow struct {
 	Key         string
@@ -40,21 +50,75 @@ type flagCell struct {
 
 var flagTypes = []string{"bool", "string", "number", "json"}
 
-// flagList lists the current project's flags, filtered by a search text
-// (key or description) and a type, with an on/off switch per environment.
+// flagList lists the current project's flags with an on/off switch per
+// environment. Unfiltered, it shows one page of the API's listing (so its
+// cost does not grow with the project); filtered by a search text (key or
+// description) or a type, it reads every flag and pages the matches.
 func (c *Console) flagList(w http.ResponseWriter, r *http.Request, s *Session) {
-	p := &flagsPage{Layout: c.layout(r, s, "Flags", "flags"), Types: flagTypes}
-	q := r.URL.Query()
-	p.Query, p.Type = strings.TrimSpace(q.Get("q")), q.Get("type")
-	p.Envs = p.Environments
-	status := http.StatusOK
-	flags, err := c.allFlags(r, s, p.Project)
+	p, err := c.loadFlagList(r, s)
 	if err != nil {
 		c.apiFail(w, r, s, err)
 		return
 	}
+	c.render(w, http.StatusOK, "flags", p)
+}
+
+// flagRows is the live fragment of the flag list: its rows, refreshed by
+// the page's poller so switches others flip show up without a reload.
+func (c *Console) flagRows(w http.ResponseWriter, r *http.Request, s *Session) {
+	p, err := c.loadFlagList(r, s)
+	if err != nil {
+		http.Error(w, errorOf(err).Message, errorOf(err).Status)
+		return
+	}
+	c.fragment(w, r, "flags", "flagrows", p)
+}
+
+func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) {
+	p := &flagsPage{Layout: c.layout(r, s, "Flags", "flags"), Types: flagTypes}
+	q := r.URL.Query()
+	p.Query, p.Type = strings.TrimSpace(q.Get("q")), q.Get("type")
+	p.Envs = p.Environments
+	var shown []*pb.Flag
+	if p.Query == "" && p.Type == "" {
+		after := q.Get("after")
+		resp, err := c.api.flags.ListFlags(call(r, s), &pb.ListFlagsRequest{Project: p.Project, PageSize: flagsPerPage, PageToken: after})
+		if err != nil {
+			return nil, err
+		}
+		shown = resp.GetFlags()
+		p.Back = "/flags"
+		if after != "" {
+			p.Back = "/flags?after=" + url.QueryEscape(after)
+			p.Prev = "/flags"
+		}
+		if next := resp.GetNextPageToken(); next != "" {
+			p.Next = "/flags?after=" + url.QueryEscape(next)
+		}
+	} else {
+		flags, err := c.allFlags(r, s, p.Project)
+		if err != nil {
+			return nil, err
+		}
+		shown = p.filter(flags, atoi(q.Get("page")))
+	}
+	for _, f := range shown {
+		row := flagRow{Key: f.GetKey(), Description: f.GetDescription(), Type: f.GetType(), Variants: len(f.GetVariants())}
+		for _, env := range p.Envs {
+			t, ok := f.GetEnvironments()[env]
+			row.Cells = append(row.Cells, flagCell{Env: env, Enabled: ok && t.GetEnabled(), Configured: ok})
+		}
+		p.Flags = append(p.Flags, row)
+	}
+	return p, nil
+}
+
+// filter keeps the flags matching the search and type, counts them and
+// returns the requested page of them, filling the page links.
+func (p *flagsPage) filter(flags []*pb.Flag, page int) []*pb.Flag {
 	p.Total = len(flags)
 	needle := strings.ToLower(p.Query)
+	var matching []*pb.Flag
 	for _, f := range flags {
 		if p.Type != "" && f.GetType() != p.Type {
 			continue
@@ -63,14 +127,32 @@ func (c *Console) flagList(w http.ResponseWriter, r *http.Request, s *Session) {
 			!strings.Contains(strings.ToLower(f.GetDescription()), needle) {
 			continue
 		}
-		row := flagRow{Key: f.GetKey(), Description: f.GetDescription(), Type: f.GetType(), Variants: len(f.GetVariants())}
-		for _, env := range p.Envs {
-			t, ok := f.GetEnvironments()[env]
-			row.Cells = append(row.Cells, flagCell{Env: env, Enabled: ok && t.GetEnabled(), Configured: ok})
-		}
-		p.Flags = append(p.Flags, row)
+		matching = append(matching, f)
 	}
-	c.render(w, status, "flags", p)
+	p.Matching = len(matching)
+	p.Pages = max(1, (len(matching)+flagsPerPage-1)/flagsPerPage)
+	p.Page = min(max(1, page), p.Pages)
+	pageURL := func(n int) string {
+		v := url.Values{}
+		if p.Query != "" {
+			v.Set("q", p.Query)
+		}
+		if p.Type != "" {
+			v.Set("type", p.Type)
+		}
+		if n > 1 {
+			v.Set("page", strconv.Itoa(n))
+		}
+		return "/flags?" + v.Encode()
+	}
+	p.Back = pageURL(p.Page)
+	if p.Page > 1 {
+		p.Prev = pageURL(p.Page - 1)
+	}
+	if p.Page < p.Pages {
+		p.Next = pageURL(p.Page + 1)
+	}
+	return matching[min((p.Page-1)*flagsPerPage, len(matching)):min(p.Page*flagsPerPage, len(matching))]
 }
 
 // allFlags reads every flag of a project, page by page.
@@ -91,11 +173,16 @@ func (c *Console) allFlags(r *http.Request, s *Session, project string) ([]*pb.F
 
 // flagToggle switches a flag on or off in one environment (only the
 // "enabled" field, so no one's targeting edit is overwritten) and goes
-// back to the page it came from.
+// back to the page it came from. The pressed switch posts
+// set="on|off <environment> <flag>".
 func (c *Console) flagToggle(w http.ResponseWriter, r *http.Request, s *Session) {
-	key := r.PathValue("key")
-	project, env := r.PostFormValue("project"), r.PostFormValue("env")
-	enabled := r.PostFormValue("enabled") == "true"
+	parts := strings.Fields(r.PostFormValue("set"))
+	if len(parts) != 3 || (parts[0] != "on" && parts[0] != "off") {
+		c.fail(w, r, s, http.StatusBadRequest, "set: want \"on|off <environment> <flag>\"")
+		return
+	}
+	enabled, env, key := parts[0] == "on", parts[1], parts[2]
+	project := r.PostFormValue("project")
 	back := safeNext(r.PostFormValue("back"))
 	_, err := c.api.flags.UpdateFlagTargeting(call(r, s), &pb.UpdateFlagTargetingRequest{
 		Project: project, Flag: key, Environment: env,
@@ -242,12 +329,19 @@ func (c *Console) flagTargeting(w http.ResponseWriter, r *http.Request, s *Sessi
 		}
 	default:
 		p.Review = true
-		p.Diff = diffMessages(cur.GetTargeting(), next)
-		p.Unchanged = !changed(p.Diff)
+		full := diffMessages(cur.GetTargeting(), next)
+		p.Unchanged = !changed(full)
+		p.Diff = compactDiff(full, 4, 400)
 	}
 	if p.Stale {
 		status = http.StatusConflict
 		p.Review = false
 	}
 	c.render(w, status, "flag", p)
+}
+
+// atoi is s as a number, 0 when it is none.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

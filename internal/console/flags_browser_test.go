@@ -72,14 +72,29 @@ func TestBrowserToggleFlagSeenThroughOFREP(t *testing.T) {
 	b.signIn(srv.Creds.AdminToken)
 	b.open("/flags")
 	b.shot("flags")
-	sw := `form[action="/flags/new-checkout/toggle"]:has(input[name=env][value=production]) button.switch`
+	sw := `button.switch[value$=" production new-checkout"]`
 	if got := eval[string](b, `document.querySelector('`+sw+`').getAttribute("aria-checked")`); got != "false" {
 		t.Fatalf("production switch aria-checked = %q, want false", got)
 	}
-	b.do(chromedp.Click(chromedp.CSS(sw)), chromedp.WaitVisible(chromedp.CSS(sw+`[aria-checked="true"]`)))
+	b.do(chromedp.Click(chromedp.CSS(sw)), chromedp.WaitVisible(chromedp.CSS(`button.switch[value="off production new-checkout"][aria-checked="true"]`)))
 	if v, reason := ofrepValue(t, srv); v != true {
 		t.Errorf("after the toggle OFREP = %v %s, want true", v, reason)
 	}
 	b.phone()
 	b.shot("flags-phone")
+}
+
+func TestBrowserFlagListUpdatesLive(t *testing.T) {
+	srv := startWithFlag(t)
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/flags")
+	b.do(chromedp.WaitVisible(chromedp.CSS(`button.switch[value="on staging new-checkout"]`)))
+	eval[bool](b, `window.stayed = true`)
+	srv.Admin(t, "PATCH", "/api/v1/projects/default/flags/new-checkout/environments/staging?update_mask=enabled", map[string]any{"enabled": true})
+	// The poller brings the change; the page is not reloaded.
+	b.do(chromedp.WaitVisible(chromedp.CSS(`button.switch[value="off staging new-checkout"][aria-checked="true"]`)))
+	if !eval[bool](b, `window.stayed === true`) {
+		t.Error("the page was reloaded; want the rows refreshed in place")
+	}
 }

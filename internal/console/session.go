@@ -103,6 +103,16 @@ func (ss *Sessions) Create(secret string, p auth.Principal) *Session {
 // Get returns the live session with id and marks it used; an expired
 // session is deleted and reported as missing.
 func (ss *Sessions) Get(id string) (*Session, bool) {
+	return ss.get(id, true)
+}
+
+// Peek is Get without marking the session used: a page's background
+// polling does not keep an idle session alive.
+func (ss *Sessions) Peek(id string) (*Session, bool) {
+	return ss.get(id, false)
+}
+
+func (ss *Sessions) get(id string, touch bool) (*Session, bool) {
 	now := ss.opts.Now()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -114,7 +124,9 @@ func (ss *Sessions) Get(id string) (*Session, bool) {
 		delete(ss.byID, id)
 		return nil, false
 	}
-	s.lastSeen = now
+	if touch {
+		s.lastSeen = now
+	}
 	return s, true
 }
 
@@ -210,7 +222,7 @@ func scheme(r *http.Request) string {
 	return "http"
 }
 
-// session returns the request's live session.
+// session returns the request's live session and marks it used.
 func (c *Console) session(r *http.Request) (*Session, bool) {
 	ck, err := r.Cookie(cookieName)
 	if err != nil || ck.Value == "" {
@@ -242,6 +254,25 @@ func (c *Console) page(h handler) http.Handler {
 		s, ok := c.session(r)
 		if !ok {
 			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		h(w, r, s)
+	})
+}
+
+// live wraps a fragment the page's poller fetches: without a session it
+// answers 401 (the poller leaves the page as it is), and polling does not
+// count as use of the session, so an unattended page still goes idle.
+func (c *Console) live(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ck, err := r.Cookie(cookieName)
+		if err != nil {
+			http.Error(w, "not signed in", http.StatusUnauthorized)
+			return
+		}
+		s, ok := c.sessions.Peek(ck.Value)
+		if !ok {
+			http.Error(w, "not signed in (or the session expired)", http.StatusUnauthorized)
 			return
 		}
 		h(w, r, s)

@@ -31,6 +31,19 @@ func TestSessionsIdleExpiry(t *testing.T) {
 	}
 }
 
+func TestSessionsPeekDoesNotKeepASessionAlive(t *testing.T) {
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	ss := NewSessions(SessionOptions{Idle: 30 * time.Minute, Now: clk.Now})
+	s := ss.Create("secret", auth.Principal{})
+	for range 3 { // a page polling every 20 minutes
+		clk.now = clk.now.Add(20 * time.Minute)
+		ss.Peek(s.id)
+	}
+	if _, ok := ss.Peek(s.id); ok {
+		t.Fatal("Peek after 60 minutes of polling only = found, want expired")
+	}
+}
+
 func TestSessionsAbsoluteExpiry(t *testing.T) {
 	clk := &clock{now: time.Unix(1_800_000_000, 0)}
 	ss := NewSessions(SessionOptions{Idle: time.Hour, Max: 2 * time.Hour, Now: clk.Now})

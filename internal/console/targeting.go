@@ -508,12 +508,47 @@ func canonicalJSON(m proto.Message) []string {
 	return strings.Split(string(out), "\n")
 }
 
-// diffLines is a longest-common-subsequence line diff.
+// diffLines is a line diff: the common prefix and suffix, and between them
+// a longest-common-subsequence diff, or, when that would cost more than
+// maxDiffCells, every old line removed and every new line added.
 func diffLines(a, b []string) []diffLine {
+	pre := 0
+	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
+		suf++
+	}
+	out := make([]diffLine, 0, len(a)+len(b))
+	for _, l := range a[:pre] {
+		out = append(out, diffLine{"same", l})
+	}
+	out = append(out, diffMiddle(a[pre:len(a)-suf], b[pre:len(b)-suf])...)
+	for _, l := range a[len(a)-suf:] {
+		out = append(out, diffLine{"same", l})
+	}
+	return out
+}
+
+// maxDiffCells bounds the LCS table of one diff.
+const maxDiffCells = 1 << 20
+
+func diffMiddle(a, b []string) []diffLine {
 	n, m := len(a), len(b)
-	lcs := make([][]int, n+1)
+	var out []diffLine
+	if (n+1)*(m+1) > maxDiffCells {
+		for _, l := range a {
+			out = append(out, diffLine{"del", l})
+		}
+		for _, l := range b {
+			out = append(out, diffLine{"add", l})
+		}
+		return out
+	}
+	lcs := make([][]int32, n+1)
 	for i := range lcs {
-		lcs[i] = make([]int, m+1)
+		lcs[i] = make([]int32, m+1)
 	}
 	for i := n - 1; i >= 0; i-- {
 		for j := m - 1; j >= 0; j-- {
@@ -524,7 +559,6 @@ func diffLines(a, b []string) []diffLine {
 			}
 		}
 	}
-	var out []diffLine
 	i, j := 0, 0
 	for i < n || j < m {
 		switch {
@@ -539,6 +573,41 @@ func diffLines(a, b []string) []diffLine {
 			out = append(out, diffLine{"add", b[j]})
 			j++
 		}
+	}
+	return out
+}
+
+// compactDiff keeps the changed lines with context lines around each
+// change, a "…" line for each gap, and at most limit lines in all (then a
+// last line saying how many were left out).
+func compactDiff(d []diffLine, context, limit int) []diffLine {
+	keep := make([]bool, len(d))
+	for i, l := range d {
+		if l.Op != "same" {
+			for k := max(0, i-context); k <= min(len(d)-1, i+context); k++ {
+				keep[k] = true
+			}
+		}
+	}
+	var out []diffLine
+	gap := false
+	for i, l := range d {
+		if !keep[i] {
+			gap = true
+			continue
+		}
+		if gap {
+			out = append(out, diffLine{"gap", "…"})
+		}
+		gap = false
+		out = append(out, l)
+	}
+	if gap {
+		out = append(out, diffLine{"gap", "…"})
+	}
+	if len(out) > limit {
+		left := len(out) - limit
+		out = append(out[:limit:limit], diffLine{"gap", fmt.Sprintf("… %d more lines", left)})
 	}
 	return out
 }
