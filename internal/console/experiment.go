@@ -14,7 +14,7 @@ import (
 func (c *Console) experimentRoutes() {
 	c.mux.Handle("GET /experiments", c.page(c.experimentList))
 	c.mux.Handle("GET /experiments/{id}", c.page(c.experimentPage))
-	c.mux.Handle("GET /fragments/experiments/{id}/{part}", c.page(c.experimentFragment))
+	c.mux.Handle("GET /fragments/experiments/{id}/{part}", c.live(c.experimentFragment))
 	c.mux.Handle("POST /experiments/{id}/{action}", c.action(c.experimentAction))
 }
 

@@ -1,9 +1,6 @@
 package console
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"time"
@@ -20,7 +17,7 @@ func (c *Console) releaseRoutes() {
 	c.mux.Handle("GET /releases/new", c.page(c.newReleaseForm))
 	c.mux.Handle("POST /releases", c.action(c.createRelease))
 	c.mux.Handle("GET /releases/{id}", c.page(c.releasePage))
-	c.mux.Handle("GET /fragments/releases/{id}/{part}", c.page(c.releaseFragment))
+	c.mux.Handle("GET /fragments/releases/{id}/{part}", c.live(c.releaseFragment))
 	c.mux.Handle("POST /releases/{id}/{action}", c.action(c.releaseAction))
 	c.mux.Handle("GET /reports", c.page(c.reportPage))
 }
@@ -125,28 +122,6 @@ func (c *Console) releaseFragment(w http.ResponseWriter, r *http.Request, s *Ses
 	u := userOf(s)
 	p := &releasePageData{Layout: Layout{User: u, CSRF: s.csrf, Project: project}, Release: releaseView(rel, u.CanRelease, time.Now())}
 	c.fragment(w, r, "release", "release-"+part, p)
-}
-
-// fragment renders the template name of page's set with data and serves
-// it with a content ETag, or 304 when the poller has it already.
-func (c *Console) fragment(w http.ResponseWriter, r *http.Request, page, name string, data any) {
-	var buf bytes.Buffer
-	if err := c.pages[page].ExecuteTemplate(&buf, name, data); err != nil {
-		c.log.Error("console: render fragment", "page", page, "fragment", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	sum := sha256.Sum256(buf.Bytes())
-	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
-	h := w.Header()
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", "no-cache")
-	if r.Header.Get("If-None-Match") == etag {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(buf.Bytes())
 }
 
 // releaseAction takes a lifecycle action on a release (start, approve,
