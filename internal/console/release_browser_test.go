@@ -73,10 +73,10 @@ func (b *tab) createRelease() {
 		chromedp.SendKeys(chromedp.CSS("#f-title"), "Spring launch"),
 		chromedp.SendKeys(chromedp.CSS("#f-owner"), "release-team"),
 		chromedp.SendKeys(chromedp.CSS("#f-release_notes"), "The new checkout for everyone."),
+		chromedp.SendKeys(chromedp.CSS("#item-0-flag"), "new-checkout"),
 		chromedp.SendKeys(chromedp.CSS("#item-0-variant"), "on"),
 		chromedp.SendKeys(chromedp.CSS("#plan-1-wait"), "soon"),
 	)
-	b.set("#item-0-flag", "new-checkout")
 	b.set("#plan-1-gate", "wait")
 	b.do(
 		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),

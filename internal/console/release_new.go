@@ -27,7 +27,6 @@ type newReleasePage struct {
 	// Top are the id, title and owner fields.
 	Top                                  []FormField
 	ID, Title, Environment, Owner, Notes string
-	Flags                                []string
 	Items                                []ItemRow
 	Stages                               []StageRow
 	Gates                                []string
@@ -102,11 +101,6 @@ func (c *Console) newReleaseForm(w http.ResponseWriter, r *http.Request, s *Sess
 
 func (c *Console) newReleasePage(r *http.Request, s *Session) *newReleasePage {
 	p := &newReleasePage{Layout: c.layout(r, s, "New release", "releases"), Gates: releaseGates, Errs: map[string]string{}}
-	if flags, err := c.allFlags(r, s, p.Project); err == nil {
-		for _, f := range flags {
-			p.Flags = append(p.Flags, f.GetKey())
-		}
-	}
 	for i := range newReleaseItems {
 		p.Items = append(p.Items, ItemRow{Index: i})
 	}
