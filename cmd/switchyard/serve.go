@@ -69,7 +69,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("serve", "serve [flags]", stderr)
 	fs.StringVar(&cfg.DB, "db", cfg.DB, "bbolt database file")
 	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
-	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (REST, OFREP, health)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (console, REST, OFREP, health)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "import the demo document into the default project when it has no flags")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
@@ -138,7 +138,8 @@ func writeBootstrap(ctx context.Context, st *store.Store, cfg serveConfig, stdou
 These secrets are shown once (also written to %s, mode 0600):
   admin token:            %s
   SDK key (production):   %s
-`, path, creds.AdminToken, creds.SDKKey)
+Console: http://%s/ (sign in with the admin token)
+`, path, creds.AdminToken, creds.SDKKey, cfg.HTTPAddr)
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchyard/switchyard/server/servertest"
@@ -183,6 +185,18 @@ func (b *tab) shot(name string) {
 	if err := os.WriteFile(filepath.Join(outputDir(b.t), "console-"+name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// dark makes the page prefer the dark colour scheme, as a system in dark
+// mode does.
+func (b *tab) dark() {
+	b.t.Helper()
+	b.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+		})
+		return err
+	}))
 }
 
 // phone switches the viewport to a phone's width.
