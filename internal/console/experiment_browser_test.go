@@ -68,6 +68,17 @@ func TestBrowserExperimentWithSampleRatioMismatchShowsTheBanner(t *testing.T) {
 		t.Errorf("exposures chart has %d series, want 2", got)
 	}
 	b.shot("experiment")
+	if got := b.unlabelled(); len(got) > 0 {
+		t.Errorf("experiment page: controls without a label: %v", got)
+	}
+	b.dark()
+	b.open("/experiments/ab?project=default")
+	b.shot("experiment-dark")
+	b.phone()
+	b.open("/experiments/ab?project=default")
+	b.shot("experiment-phone")
+	b.do(chromedp.EmulateViewport(1280, 800))
+	b.open("/experiments/ab?project=default")
 
 	b.set("#ship-variant", "on")
 	b.act("ship", `h1 [data-status="STOPPED"]`)

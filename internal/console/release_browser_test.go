@@ -232,6 +232,28 @@ func TestBrowserStagedReleaseStartApproveRollBack(t *testing.T) {
 	if got := requester.text(".kpis"); !strings.Contains(got, "Rollbacks") {
 		t.Errorf("report KPIs = %q", got)
 	}
+	for _, path := range []string{"/releases", "/releases/spring?project=default", "/releases/new", "/reports"} {
+		requester.open(path)
+		if got := requester.unlabelled(); len(got) > 0 {
+			t.Errorf("%s: controls without a label: %v", path, got)
+		}
+	}
+	requester.dark()
+	requester.open("/releases/spring?project=default")
+	requester.shot("release-dark")
+	requester.open("/reports")
+	requester.shot("report-dark")
+	requester.phone()
+	requester.open("/releases/spring?project=default")
+	requester.shot("release-phone")
+}
+
+// unlabelled names the page's form controls that have no label.
+func (b *tab) unlabelled() []string {
+	b.t.Helper()
+	return eval[[]string](b, `Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).filter(function (el) {
+		return !(el.labels && el.labels.length) && !el.getAttribute("aria-label");
+	}).map(function (el) { return el.name || el.id; })`)
 }
 
 func TestViewerSeesNoReleaseOrExperimentActionsAndIsRefused(t *testing.T) {
