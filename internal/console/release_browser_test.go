@@ -225,6 +225,10 @@ func TestBrowserStagedReleaseStartApproveRollBack(t *testing.T) {
 		t.Errorf("timeline chart has %d stage bars, want 2", got)
 	}
 	requester.shot("release-rolled-back")
+
+	// The other pages, in a tab of their own (each tab's budget is a minute).
+	requester = newTab(t, srv)
+	requester.signIn(srv.Creds.AdminToken)
 	requester.open("/releases")
 	requester.shot("releases")
 	requester.open("/reports")
