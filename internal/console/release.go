@@ -14,6 +14,7 @@ import (
 // live fragments and actions, and the release report.
 func (c *Console) releaseRoutes() {
 	c.mux.Handle("GET /releases", c.page(c.releaseList))
+	c.mux.Handle("GET /fragments/releases", c.live(c.releaseListFragment))
 	c.mux.Handle("GET /releases/new", c.page(c.newReleaseForm))
 	c.mux.Handle("POST /releases", c.action(c.createRelease))
 	c.mux.Handle("GET /releases/{id}", c.page(c.releasePage))
@@ -45,6 +46,28 @@ func (c *Console) releaseList(w http.ResponseWriter, r *http.Request, s *Session
 	for _, st := range releaseStates {
 		p.States = append(p.States, StateOption{Key: st, Badge: releaseBadge(st)})
 	}
+	if err := c.fillReleases(r, s, p); err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	c.render(w, http.StatusOK, "releases", p)
+}
+
+// releaseListFragment renders the list's groups for the page's poller, so
+// states and stages the scheduler changes show without a reload.
+func (c *Console) releaseListFragment(w http.ResponseWriter, r *http.Request, s *Session) {
+	q := r.URL.Query()
+	p := &releasesPage{Layout: Layout{User: userOf(s), CSRF: s.csrf, Project: q.Get("project")}, State: q.Get("state")}
+	if err := c.fillReleases(r, s, p); err != nil {
+		http.Error(w, errorOf(err).Headline(), errorOf(err).Status)
+		return
+	}
+	c.fragment(w, r, "releases", "releases-list", p)
+}
+
+// fillReleases reads every release of p's project (in p's state, if set)
+// into p's groups.
+func (c *Console) fillReleases(r *http.Request, s *Session, p *releasesPage) error {
 	var all []*pb.Release
 	token := ""
 	for {
@@ -52,8 +75,7 @@ func (c *Console) releaseList(w http.ResponseWriter, r *http.Request, s *Session
 			Project: p.Project, State: p.State, PageSize: 1000, PageToken: token,
 		})
 		if err != nil {
-			c.apiFail(w, r, s, err)
-			return
+			return err
 		}
 		all = append(all, resp.GetReleases()...)
 		if token = resp.GetNextPageToken(); token == "" {
@@ -62,7 +84,7 @@ func (c *Console) releaseList(w http.ResponseWriter, r *http.Request, s *Session
 	}
 	p.Total = len(all)
 	p.Groups = releaseRows(all)
-	c.render(w, http.StatusOK, "releases", p)
+	return nil
 }
 
 // releasePageData is a release page: the view and, after a refused
