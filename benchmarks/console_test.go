@@ -17,6 +17,7 @@ import (
 var consolePages = append([]struct{ name, path string }{
 	{"flags", "/flags"},
 	{"flags-search", "/flags?q=flag-09"},
+	{"flags-page", "/flags?after=NTAw"}, // base64("500")
 	{"flag", "/flags/flag-0500"},
 	{"evaluate", "/evaluate"},
 	{"segments", "/segments"},

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -35,7 +36,14 @@ var flags = kind[*model.Flag, *pb.Flag]{
 }
 
 func (s *flagService) ListFlags(_ context.Context, req *pb.ListFlagsRequest) (*pb.ListFlagsResponse, error) {
-	items, next, err := flags.list(s.Server, req.GetProject(), req.GetPageSize(), req.GetPageToken())
+	var keep func(*model.Flag) bool
+	if q, typ := strings.ToLower(req.GetQuery()), req.GetType(); q != "" || typ != "" {
+		keep = func(f *model.Flag) bool {
+			return (typ == "" || string(f.Type) == typ) &&
+				(q == "" || strings.Contains(strings.ToLower(f.Key), q) || strings.Contains(strings.ToLower(f.Description), q))
+		}
+	}
+	items, next, err := flags.listWhere(s.Server, req.GetProject(), req.GetPageSize(), req.GetPageToken(), keep)
 	if err != nil {
 		return nil, err
 	}

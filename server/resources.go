@@ -60,11 +60,27 @@ func (k kind[M, P]) fromProto(p P) (M, error) {
 }
 
 func (k kind[M, P]) list(s *Server, project string, size int32, token string) ([]P, string, error) {
+	return k.listWhere(s, project, size, token, nil)
+}
+
+// listWhere is list of the items keep accepts (all when keep is nil);
+// only the page's items are converted.
+func (k kind[M, P]) listWhere(s *Server, project string, size int32, token string, keep func(M) bool) ([]P, string, error) {
 	ps, err := s.projectState(project)
 	if err != nil {
 		return nil, "", err
 	}
-	items, next, err := page(k.itemsOf(ps), size, token)
+	all := k.itemsOf(ps)
+	if keep != nil {
+		var kept []M
+		for _, m := range all {
+			if keep(m) {
+				kept = append(kept, m)
+			}
+		}
+		all = kept
+	}
+	items, next, err := page(all, size, token)
 	if err != nil {
 		return nil, "", err
 	}

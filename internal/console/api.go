@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -223,14 +222,4 @@ func abs(f float64) float64 {
 		return -f
 	}
 	return f
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -99,6 +99,7 @@ func (c *Console) routes() {
 	c.experimentRoutes()
 
 	c.mux.Handle("GET /flags", c.page(c.flagList))
+	c.mux.Handle("POST /flags", c.action(c.createFlag))
 	c.mux.Handle("GET /fragments/flags", c.live(c.flagRows))
 	c.mux.Handle("GET /flags/{key}", c.page(c.flagPage))
 	c.mux.Handle("POST /flags/toggle", c.action(c.flagToggle))
@@ -108,7 +109,9 @@ func (c *Console) routes() {
 	c.mux.Handle("POST /evaluate", c.action(c.evaluate))
 
 	c.mux.Handle("GET /segments", c.page(c.segmentList))
+	c.mux.Handle("POST /segments", c.action(c.createSegment))
 	c.mux.Handle("GET /segments/{key}", c.page(c.segmentPage))
+	c.mux.Handle("POST /segments/{key}", c.action(c.saveSegment))
 	c.mux.Handle("POST /segments/{key}/keys", c.action(c.segmentKeys))
 
 	c.mux.Handle("GET /components", c.page(c.componentList))

@@ -151,3 +151,36 @@ func TestViewerSeesNoMutatingButtonsAndIsRefused(t *testing.T) {
 		t.Errorf("after the viewer's toggle OFREP = %v, want false (unchanged)", v)
 	}
 }
+
+func TestRevokedTokenEndsTheSession(t *testing.T) {
+	srv := startWithFlag(t)
+	resp := srv.Admin(t, "POST", "/api/v1/keys", map[string]any{"name": "temp", "kind": "admin", "role": "editor"})
+	c := signInHTTP(t, srv, resp["secret"].(string))
+	if status, _ := c.get("/flags"); status != http.StatusOK {
+		t.Fatalf("GET /flags = %d, want 200", status)
+	}
+	srv.Admin(t, "DELETE", "/api/v1/keys/"+resp["key"].(map[string]any)["id"].(string), nil)
+	if status, _ := c.get("/flags"); status != http.StatusSeeOther {
+		t.Fatalf("GET /flags with a revoked token = %d, want 303 to the sign-in page", status)
+	}
+	if status, _ := c.get("/flags"); status != http.StatusSeeOther {
+		t.Errorf("the session outlived the revoked token: GET /flags = %d, want 303", status)
+	}
+}
+
+func TestSignInRefusesNonAdminKeys(t *testing.T) {
+	srv := startWithFlag(t)
+	for _, tc := range []struct{ name, token string }{
+		{"unknown", "sya_nope"},
+		{"sdk key", srv.Creds.SDKKey},
+		{"empty", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &browserless{t: t, srv: srv, http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+			status, body := c.post("/signin", url.Values{"token": {tc.token}}, "")
+			if status != http.StatusUnauthorized || !strings.Contains(body, "not accepted") {
+				t.Errorf("sign-in with %s = %d, want 401 with the reason", tc.name, status)
+			}
+		})
+	}
+}

@@ -3,7 +3,6 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -21,12 +20,11 @@ type flagsPage struct {
 	// Envs are the project's environments, one switch column each.
 	Envs  []string
 	Flags []flagRow
-	// Filtered lists only: Total counts every flag, Matching those that
-	// pass the filter; this is Page of Pages.
-	Total, Matching, Page, Pages int
-	// Prev and Next link the neighbouring pages, Back is this page (the
-	// switches come back to it).
-	Prev, Next, Back string
+	// First and Next link the first and the next page, Back is this page
+	// (the switches come back to it).
+	First, Next, Back string
+	// New is the form that creates a flag.
+	New newFlagForm
 }
 
 // flagsPerPage bounds the rows of the flag list (and so its weight).
@@ -50,10 +48,10 @@ type flagCell struct {
 
 var flagTypes = []string{"bool", "string", "number", "json"}
 
-// flagList lists the current project's flags with an on/off switch per
-// environment. Unfiltered, it shows one page of the API's listing (so its
-// cost does not grow with the project); filtered by a search text (key or
-// description) or a type, it reads every flag and pages the matches.
+// flagList lists the current project's flags, filtered by a search text
+// (key or description) and a type, with an on/off switch per environment.
+// It shows one page of the API's listing, so its cost does not grow with
+// the project.
 func (c *Console) flagList(w http.ResponseWriter, r *http.Request, s *Session) {
 	p, err := c.loadFlagList(r, s)
 	if err != nil {
@@ -68,41 +66,49 @@ func (c *Console) flagList(w http.ResponseWriter, r *http.Request, s *Session) {
 func (c *Console) flagRows(w http.ResponseWriter, r *http.Request, s *Session) {
 	p, err := c.loadFlagList(r, s)
 	if err != nil {
-		http.Error(w, errorOf(err).Message, errorOf(err).Status)
+		e := errorOf(err)
+		http.Error(w, e.Message, e.Status)
 		return
 	}
 	c.fragment(w, r, "flags", "flagrows", p)
 }
 
 func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) {
-	p := &flagsPage{Layout: c.layout(r, s, "Flags", "flags"), Types: flagTypes}
+	p := &flagsPage{Layout: c.layout(r, s, "Flags", "flags"), Types: flagTypes, New: emptyFlagForm()}
 	q := r.URL.Query()
 	p.Query, p.Type = strings.TrimSpace(q.Get("q")), q.Get("type")
 	p.Envs = p.Environments
-	var shown []*pb.Flag
-	if p.Query == "" && p.Type == "" {
-		after := q.Get("after")
-		resp, err := c.api.flags.ListFlags(call(r, s), &pb.ListFlagsRequest{Project: p.Project, PageSize: flagsPerPage, PageToken: after})
-		if err != nil {
-			return nil, err
-		}
-		shown = resp.GetFlags()
-		p.Back = "/flags"
-		if after != "" {
-			p.Back = "/flags?after=" + url.QueryEscape(after)
-			p.Prev = "/flags"
-		}
-		if next := resp.GetNextPageToken(); next != "" {
-			p.Next = "/flags?after=" + url.QueryEscape(next)
-		}
-	} else {
-		flags, err := c.allFlags(r, s, p.Project)
-		if err != nil {
-			return nil, err
-		}
-		shown = p.filter(flags, atoi(q.Get("page")))
+	after := q.Get("after")
+	resp, err := c.api.flags.ListFlags(call(r, s), &pb.ListFlagsRequest{
+		Project: p.Project, PageSize: flagsPerPage, PageToken: after, Query: p.Query, Type: p.Type,
+	})
+	if err != nil {
+		return nil, err
 	}
-	for _, f := range shown {
+	link := func(after string) string {
+		v := url.Values{}
+		if p.Query != "" {
+			v.Set("q", p.Query)
+		}
+		if p.Type != "" {
+			v.Set("type", p.Type)
+		}
+		if after != "" {
+			v.Set("after", after)
+		}
+		if len(v) == 0 {
+			return "/flags"
+		}
+		return "/flags?" + v.Encode()
+	}
+	p.Back = link(after)
+	if after != "" {
+		p.First = link("")
+	}
+	if next := resp.GetNextPageToken(); next != "" {
+		p.Next = link(next)
+	}
+	for _, f := range resp.GetFlags() {
 		row := flagRow{Key: f.GetKey(), Description: f.GetDescription(), Type: f.GetType(), Variants: len(f.GetVariants())}
 		for _, env := range p.Envs {
 			t, ok := f.GetEnvironments()[env]
@@ -111,64 +117,6 @@ func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) 
 		p.Flags = append(p.Flags, row)
 	}
 	return p, nil
-}
-
-// filter keeps the flags matching the search and type, counts them and
-// returns the requested page of them, filling the page links.
-func (p *flagsPage) filter(flags []*pb.Flag, page int) []*pb.Flag {
-	p.Total = len(flags)
-	needle := strings.ToLower(p.Query)
-	var matching []*pb.Flag
-	for _, f := range flags {
-		if p.Type != "" && f.GetType() != p.Type {
-			continue
-		}
-		if needle != "" && !strings.Contains(strings.ToLower(f.GetKey()), needle) &&
-			!strings.Contains(strings.ToLower(f.GetDescription()), needle) {
-			continue
-		}
-		matching = append(matching, f)
-	}
-	p.Matching = len(matching)
-	p.Pages = max(1, (len(matching)+flagsPerPage-1)/flagsPerPage)
-	p.Page = min(max(1, page), p.Pages)
-	pageURL := func(n int) string {
-		v := url.Values{}
-		if p.Query != "" {
-			v.Set("q", p.Query)
-		}
-		if p.Type != "" {
-			v.Set("type", p.Type)
-		}
-		if n > 1 {
-			v.Set("page", strconv.Itoa(n))
-		}
-		return "/flags?" + v.Encode()
-	}
-	p.Back = pageURL(p.Page)
-	if p.Page > 1 {
-		p.Prev = pageURL(p.Page - 1)
-	}
-	if p.Page < p.Pages {
-		p.Next = pageURL(p.Page + 1)
-	}
-	return matching[min((p.Page-1)*flagsPerPage, len(matching)):min(p.Page*flagsPerPage, len(matching))]
-}
-
-// allFlags reads every flag of a project, page by page.
-func (c *Console) allFlags(r *http.Request, s *Session, project string) ([]*pb.Flag, error) {
-	var out []*pb.Flag
-	token := ""
-	for {
-		resp, err := c.api.flags.ListFlags(call(r, s), &pb.ListFlagsRequest{Project: project, PageSize: 1000, PageToken: token})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, resp.GetFlags()...)
-		if token = resp.GetNextPageToken(); token == "" {
-			return out, nil
-		}
-	}
 }
 
 // flagToggle switches a flag on or off in one environment (only the
@@ -338,10 +286,4 @@ func (c *Console) flagTargeting(w http.ResponseWriter, r *http.Request, s *Sessi
 		p.Review = false
 	}
 	c.render(w, status, "flag", p)
-}
-
-// atoi is s as a number, 0 when it is none.
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }

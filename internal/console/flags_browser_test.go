@@ -98,3 +98,27 @@ func TestBrowserFlagListUpdatesLive(t *testing.T) {
 		t.Error("the page was reloaded; want the rows refreshed in place")
 	}
 }
+
+func TestBrowserCreateFlag(t *testing.T) {
+	srv := startWithFlag(t)
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/flags")
+	b.do(chromedp.Click(chromedp.CSS("details.new-flag summary")), chromedp.WaitVisible(chromedp.CSS("#f-key")))
+	b.setValue("#f-key", "bad key!")
+	b.submit(`form[action="/flags"] button[type=submit]`)
+	if got := b.text("#f-key-err"); got == "" {
+		t.Fatal("no error next to the key field for \"bad key!\"")
+	}
+	b.shot("flags-new-invalid")
+	b.setValue("#f-key", "theme")
+	b.do(chromedp.SetValue(chromedp.CSS("#f-type"), "string"))
+	b.setValue("#f-variants", "light: Light\ndark: \"Dark\"")
+	b.submit(`form[action="/flags"] button[type=submit]`)
+	if got := b.text("h1"); !strings.HasPrefix(got, "theme") {
+		t.Fatalf("after creating, the page heading is %q, want the new flag", got)
+	}
+	if got := b.text("section.card table"); !strings.Contains(got, `"Light"`) || !strings.Contains(got, `"Dark"`) {
+		t.Errorf("variants of the new flag = %q", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -14,6 +15,9 @@ import (
 type segmentsPage struct {
 	Layout
 	Segments []segmentRow
+	// NewKey and NewDescription are the form that creates a segment.
+	NewKey, NewDescription field
+	Open                   bool
 }
 
 type segmentRow struct {
@@ -22,13 +26,22 @@ type segmentRow struct {
 }
 
 func (c *Console) segmentList(w http.ResponseWriter, r *http.Request, s *Session) {
-	p := &segmentsPage{Layout: c.layout(r, s, "Segments", "segments")}
+	p, err := c.loadSegments(r, s)
+	if err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	c.render(w, http.StatusOK, "segments", p)
+}
+
+func (c *Console) loadSegments(r *http.Request, s *Session) (*segmentsPage, error) {
+	p := &segmentsPage{Layout: c.layout(r, s, "Segments", "segments"),
+		NewKey: field{Name: "key"}, NewDescription: field{Name: "description"}}
 	token := ""
 	for {
 		resp, err := c.api.segments.ListSegments(call(r, s), &pb.ListSegmentsRequest{Project: p.Project, PageSize: 1000, PageToken: token})
 		if err != nil {
-			c.apiFail(w, r, s, err)
-			return
+			return nil, err
 		}
 		for _, sg := range resp.GetSegments() {
 			p.Segments = append(p.Segments, segmentRow{
@@ -37,10 +50,44 @@ func (c *Console) segmentList(w http.ResponseWriter, r *http.Request, s *Session
 			})
 		}
 		if token = resp.GetNextPageToken(); token == "" {
-			break
+			return p, nil
 		}
 	}
-	c.render(w, http.StatusOK, "segments", p)
+}
+
+// createSegment creates an empty segment and opens it, where its
+// conditions and key lists are edited.
+func (c *Console) createSegment(w http.ResponseWriter, r *http.Request, s *Session) {
+	p, err := c.loadSegments(r, s)
+	if err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	p.Open = true
+	p.NewKey.Value = strings.TrimSpace(r.PostFormValue("key"))
+	p.NewDescription.Value = strings.TrimSpace(r.PostFormValue("description"))
+	_, err = c.api.segments.CreateSegment(call(r, s), &pb.CreateSegmentRequest{Project: p.Project, Segment: &pb.Segment{
+		Key: p.NewKey.Value, Description: p.NewDescription.Value,
+	}})
+	if err == nil {
+		c.sessions.notify(s, "Created segment "+p.NewKey.Value+"; add its conditions or upload its keys.")
+		http.Redirect(w, r, "/segments/"+p.NewKey.Value, http.StatusSeeOther)
+		return
+	}
+	e := errorOf(err)
+	if e.Status != http.StatusBadRequest && e.Status != http.StatusConflict {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	p.Error = e.Headline()
+	p.NewKey.Err = e.Message
+	for _, fe := range e.Fields {
+		if strings.HasPrefix(fe.Path, "segment.description") {
+			p.NewDescription.Err = fe.Description
+			p.NewKey.Err = ""
+		}
+	}
+	c.render(w, e.Status, "segments", p)
 }
 
 func matchOf(sg *pb.Segment) string {
@@ -56,11 +103,12 @@ type segmentPage struct {
 	Layout
 	Key, Description, Match string
 	Etag                    string
-	Conditions              []conditionRow
 	Include, Exclude        keyList
+	// Form edits the description, match and conditions.
+	Form *segmentForm
+	// Stale: someone else changed the segment since Etag.
+	Stale bool
 }
-
-type conditionRow struct{ Attribute, Op, Values string }
 
 // keyList is a segment's include or exclude list; Shown is its start.
 type keyList struct {
@@ -78,18 +126,26 @@ func newKeyList(keys []string) keyList {
 }
 
 func (c *Console) segmentPage(w http.ResponseWriter, r *http.Request, s *Session) {
-	p := &segmentPage{Layout: c.layout(r, s, r.PathValue("key"), "segments")}
-	sg, err := c.api.segments.GetSegment(call(r, s), &pb.GetSegmentRequest{Project: p.Project, Key: r.PathValue("key")})
+	p, err := c.loadSegment(r, s, r.PathValue("key"))
 	if err != nil {
 		c.apiFail(w, r, s, err)
 		return
 	}
-	p.Key, p.Description, p.Match, p.Etag = sg.GetKey(), sg.GetDescription(), matchOf(sg), sg.GetEtag()
-	for _, cond := range sg.GetConditions() {
-		p.Conditions = append(p.Conditions, conditionRow{Attribute: cond.GetAttribute(), Op: cond.GetOp(), Values: formatValues(cond.GetOp(), cond.GetValues())})
-	}
-	p.Include, p.Exclude = newKeyList(sg.GetInclude()), newKeyList(sg.GetExclude())
 	c.render(w, http.StatusOK, "segment", p)
+}
+
+// loadSegment reads a segment into its page, the form showing it as
+// stored.
+func (c *Console) loadSegment(r *http.Request, s *Session, key string) (*segmentPage, error) {
+	p := &segmentPage{Layout: c.layout(r, s, key, "segments")}
+	sg, err := c.api.segments.GetSegment(call(r, s), &pb.GetSegmentRequest{Project: p.Project, Key: key})
+	if err != nil {
+		return nil, err
+	}
+	p.Key, p.Description, p.Match, p.Etag = sg.GetKey(), sg.GetDescription(), matchOf(sg), sg.GetEtag()
+	p.Include, p.Exclude = newKeyList(sg.GetInclude()), newKeyList(sg.GetExclude())
+	p.Form = segmentFormOf(sg)
+	return p, nil
 }
 
 // segmentKeys replaces or extends a segment's include or exclude list with

@@ -50,3 +50,49 @@ func TestBrowserSegmentKeyListUpload(t *testing.T) {
 	}
 	b.shot("segment")
 }
+
+func TestBrowserSegmentConditionsEdit(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	srv.Admin(t, "POST", "/api/v1/projects/default/segments", map[string]any{
+		"key": "eu", "conditions": []any{map[string]any{"attribute": "country", "op": "in", "values": []any{"DE", "FR"}}},
+	})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/segments/eu")
+	b.setValue("#f-conditions-1-attribute", "email")
+	b.do(chromedp.SetValue(chromedp.CSS("#f-conditions-1-op"), "matches"))
+	b.setValue("#f-conditions-1-values", "[a-")
+	b.submit(`form[action="/segments/eu"] button[type=submit]`)
+	if got := b.text("#f-conditions-1-values-err"); got == "" {
+		t.Fatal("no error next to the invalid regex")
+	}
+	b.shot("segment-invalid")
+	b.setValue("#f-conditions-1-values", `@example\.com$`)
+	b.submit(`form[action="/segments/eu"] button[type=submit]`)
+	if got := b.text(".banner.ok"); !strings.Contains(got, "Saved segment eu") {
+		t.Fatalf("after saving the banner reads %q", got)
+	}
+	got := srv.Admin(t, "GET", "/api/v1/projects/default/segments/eu", nil)
+	if conds := got["conditions"].([]any); len(conds) != 2 || conds[1].(map[string]any)["op"] != "matches" {
+		t.Errorf("stored conditions = %v, want the added matches condition", conds)
+	}
+}
+
+func TestBrowserCreateSegment(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/segments")
+	b.do(chromedp.Click(chromedp.CSS("details summary")), chromedp.WaitVisible(chromedp.CSS("#f-key")))
+	b.setValue("#f-key", "-bad")
+	b.submit(`form[action="/segments"] button[type=submit]`)
+	if got := b.text("#f-key-err"); got == "" {
+		t.Fatal("no error next to the key field for -bad")
+	}
+	b.setValue("#f-key", "staff")
+	b.submit(`form[action="/segments"] button[type=submit]`)
+	if got := b.text("h1"); got != "staff" {
+		t.Fatalf("after creating, the heading is %q, want staff", got)
+	}
+	srv.Admin(t, "GET", "/api/v1/projects/default/segments/staff", nil)
+}

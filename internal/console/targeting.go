@@ -142,11 +142,18 @@ func serveFromProto(s *pb.Serve, variants []string, isDefault bool) serveForm {
 	return out
 }
 
-// formatValues shows condition values: comma-separated when they are all
-// strings (or, for a numeric operator, all numbers), else a JSON array.
+// formatValues shows condition values: one regular expression as it is,
+// comma-separated when they are all strings (or, for a numeric operator,
+// all numbers), else a JSON array.
 func formatValues(op string, vs []*structpb.Value) string {
+	if op == "matches" && len(vs) == 1 {
+		if re, ok := vs[0].GetKind().(*structpb.Value_StringValue); ok && re.StringValue != "" &&
+			re.StringValue == strings.TrimSpace(re.StringValue) && !json.Valid([]byte(re.StringValue)) {
+			return re.StringValue
+		}
+	}
 	parts := make([]string, 0, len(vs))
-	plain := true
+	plain := op != "matches" // several regular expressions: a JSON array
 	for _, v := range vs {
 		switch x := v.GetKind().(type) {
 		case *structpb.Value_StringValue:
@@ -437,9 +444,9 @@ func parentPath(p string) string {
 	return ""
 }
 
-// parseValues reads condition values: a JSON array when the text starts
-// with "[", else comma-separated items, numbers for numeric operators and
-// strings otherwise.
+// parseValues reads condition values: a JSON array when the text is one,
+// else one regular expression for "matches", else comma-separated items,
+// numbers for numeric operators and strings otherwise.
 func parseValues(op, text string) ([]*structpb.Value, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -447,14 +454,21 @@ func parseValues(op, text string) ([]*structpb.Value, error) {
 	}
 	if strings.HasPrefix(text, "[") {
 		var items []any
-		if err := json.Unmarshal([]byte(text), &items); err != nil {
+		err := json.Unmarshal([]byte(text), &items)
+		if err == nil {
+			l, err := structpb.NewList(items)
+			if err != nil {
+				return nil, err
+			}
+			return l.GetValues(), nil
+		}
+		if op != "matches" { // a regular expression may well start with "["
 			return nil, fmt.Errorf("not a JSON array: %v", err)
 		}
-		l, err := structpb.NewList(items)
-		if err != nil {
-			return nil, err
-		}
-		return l.GetValues(), nil
+	}
+	if op == "matches" {
+		// One regular expression, commas and all.
+		return []*structpb.Value{structpb.NewStringValue(text)}, nil
 	}
 	var out []*structpb.Value
 	for _, item := range splitList(text) {

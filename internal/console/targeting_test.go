@@ -79,6 +79,8 @@ func sampleTargeting() *pb.Targeting {
 				{Attribute: "plan", Op: "in", Values: []*structpb.Value{structpb.NewStringValue("beta")}},
 				{Attribute: "age", Op: "gte", Values: []*structpb.Value{structpb.NewNumberValue(18)}},
 				{Attribute: "code", Op: "in", Values: []*structpb.Value{structpb.NewNumberValue(7), structpb.NewStringValue("a,b")}},
+				{Attribute: "email", Op: "matches", Values: []*structpb.Value{structpb.NewStringValue(`^[a-z]{1,3}@x\.com$`)}},
+				{Attribute: "name", Op: "matches", Values: []*structpb.Value{structpb.NewStringValue("a"), structpb.NewStringValue("b")}},
 			}, Serve: &pb.Serve{Variant: "on"}},
 			{Id: "half", Serve: &pb.Serve{Rollout: []*pb.Weighted{{Variant: "off", Weight: 50000}, {Variant: "on", Weight: 50000}}}},
 		},
@@ -153,6 +155,38 @@ func serveValues(s serveForm, v url.Values) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestParseValues(t *testing.T) {
+	for _, tc := range []struct {
+		op, text string
+		want     []any
+	}{
+		{"in", "DE, FR", []any{"DE", "FR"}},
+		{"in", `["DE", 7]`, []any{"DE", 7.0}},
+		{"gte", "18, 21.5", []any{18.0, 21.5}},
+		{"matches", `[a-z]{1,3}`, []any{`[a-z]{1,3}`}},
+		{"matches", `["a", "b"]`, []any{"a", "b"}},
+		{"exists", "", nil},
+	} {
+		vals, err := parseValues(tc.op, tc.text)
+		if err != nil {
+			t.Errorf("parseValues(%s, %q): %v", tc.op, tc.text, err)
+			continue
+		}
+		var got []any
+		for _, v := range vals {
+			got = append(got, v.AsInterface())
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("parseValues(%s, %q) = %v, want %v", tc.op, tc.text, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ op, text string }{{"gt", "ten"}, {"in", "[1,"}} {
+		if _, err := parseValues(tc.op, tc.text); err == nil {
+			t.Errorf("parseValues(%s, %q) accepted it, want an error", tc.op, tc.text)
+		}
+	}
+}
 
 func TestAttachPlacesViolationsAtTheNearestInput(t *testing.T) {
 	form := formFromTargeting(sampleTargeting(), []string{"on", "off"})
