@@ -3,7 +3,9 @@ package console
 import (
 	"fmt"
 	"html/template"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -191,7 +193,7 @@ func experimentView(e *pb.Experiment, res *pb.ExperimentResults, canRelease bool
 	for _, m := range res.GetMetrics() {
 		v.Metrics = append(v.Metrics, metricView(m))
 	}
-	for _, k := range sortedKeys(res.GetIgnoredEvents()) {
+	for _, k := range slices.Sorted(maps.Keys(res.GetIgnoredEvents())) {
 		v.Ignored = append(v.Ignored, fmt.Sprintf("%s: %d", strings.ReplaceAll(k, "_", " "), res.GetIgnoredEvents()[k]))
 	}
 	for _, a := range arms(e) {
