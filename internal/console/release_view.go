@@ -252,6 +252,9 @@ type ReleaseView struct {
 	Incidents  []string
 	Review     string
 	FinalCheck string
+	// Guardrail is the current stage's guardrail metric, live; nil when
+	// the stage has none.
+	Guardrail *MetricView
 	// Live is set while the release may change on its own (scheduled,
 	// running or paused): the page polls its fragment.
 	Live bool
@@ -353,6 +356,10 @@ func releaseView(r *pb.Release, canRelease bool, now time.Time) ReleaseView {
 	}
 	if fc := r.GetFinalCheck(); fc != nil {
 		v.FinalCheck = checkWords(fc)
+	}
+	if g := r.GetGuardrailResult(); g != nil {
+		mv := metricView(g)
+		v.Guardrail = &mv
 	}
 	v.Actions = releaseActions(r, canRelease)
 	v.Timeline = svg.Timeline(svg.Meta{

@@ -202,3 +202,25 @@ func TestReleaseViewStagesAndCharts(t *testing.T) {
 		t.Errorf("event 3 = %+v", got)
 	}
 }
+
+func TestReleaseViewShowsTheStageGuardrail(t *testing.T) {
+	r := sampleRelease(releaseInProgress, 1, nil)
+	r.GuardrailResult = &pb.MetricResult{
+		Metric: "purchase", Kind: "conversion", Guardrail: &pb.Guardrail{Metric: "purchase", Threshold: 0.05}, Tripped: []string{"treatment"},
+		Variants: []*pb.MetricVariantResult{
+			{Variant: "control", Units: 200, Conversions: 40, Rate: f64(0.2)},
+			{Variant: "treatment", Units: 200, Conversions: 20, Rate: f64(0.1), RelLift: f64(-0.5), RelCiLow: f64(-0.7), RelCiHigh: f64(-0.3), PValue: f64(0.001), Outcome: "worse"},
+		},
+	}
+	v := releaseView(r, false, rt0)
+	g := v.Guardrail
+	if g == nil || g.Role != "guardrail: must not get worse than 5 %" || g.Tripped != "⚠ Guardrail tripped by treatment" {
+		t.Fatalf("guardrail = %+v", g)
+	}
+	if row := g.Rows[1]; row.Outcome != "▼ worse" || row.RelLift != "−50 %" {
+		t.Errorf("treatment row = %+v", row)
+	}
+	if v := releaseView(sampleRelease(releaseInProgress, 1, nil), false, rt0); v.Guardrail != nil {
+		t.Errorf("a stage without a guardrail shows %+v", v.Guardrail)
+	}
+}
