@@ -102,7 +102,8 @@ func (c *Console) routes() {
 	c.mux.Handle("POST /flags", c.action(c.createFlag))
 	c.mux.Handle("GET /fragments/flags", c.live(c.flagRows))
 	c.mux.Handle("GET /flags/{key}", c.page(c.flagPage))
-	c.mux.Handle("POST /flags/toggle", c.action(c.flagToggle))
+	c.mux.Handle("POST /switch", c.action(c.flagToggle))
+	c.mux.Handle("POST /flags/{key}", c.action(c.saveFlag))
 	c.mux.Handle("POST /flags/{key}/targeting", c.action(c.flagTargeting))
 
 	c.mux.Handle("GET /evaluate", c.page(c.evaluateForm))

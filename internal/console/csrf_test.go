@@ -109,7 +109,7 @@ func TestForgedPostsAreRefused(t *testing.T) {
 		{"no session", anonymous, toggle(token), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if status, body := tc.client.post("/flags/toggle", tc.form, tc.origin); status != http.StatusForbidden {
+			if status, body := tc.client.post("/switch", tc.form, tc.origin); status != http.StatusForbidden {
 				t.Errorf("forged toggle = %d %s, want 403", status, body)
 			}
 		})
@@ -118,7 +118,7 @@ func TestForgedPostsAreRefused(t *testing.T) {
 		t.Errorf("after the forged posts OFREP = %v %s, want false (unchanged)", v, reason)
 	}
 	// The same request with the token and this origin passes.
-	if status, body := admin.post("/flags/toggle", toggle(token), srv.HTTPURL); status != http.StatusSeeOther {
+	if status, body := admin.post("/switch", toggle(token), srv.HTTPURL); status != http.StatusSeeOther {
 		t.Fatalf("genuine toggle = %d %s, want 303", status, body)
 	}
 	if v, _ := ofrepValue(t, srv); v != true {
@@ -144,7 +144,7 @@ func TestViewerSeesNoMutatingButtonsAndIsRefused(t *testing.T) {
 	// The server enforces the role regardless of the missing buttons.
 	viewer := signInHTTP(t, srv, secret)
 	form := url.Values{"csrf": {viewer.csrf()}, "project": {"default"}, "set": {"on production new-checkout"}, "back": {"/flags"}}
-	if status, body := viewer.post("/flags/toggle", form, ""); status != http.StatusForbidden {
+	if status, body := viewer.post("/switch", form, ""); status != http.StatusForbidden {
 		t.Errorf("a viewer's toggle with a valid CSRF token = %d %s, want 403", status, body)
 	}
 	if v, _ := ofrepValue(t, srv); v != false {

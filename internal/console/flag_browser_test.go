@@ -121,3 +121,25 @@ func TestBrowserStaleEtagIsShownNeverOverwritten(t *testing.T) {
 		t.Errorf("after reload the enabled box is checked, want the other change (disabled) shown")
 	}
 }
+
+func TestBrowserEditFlagVariants(t *testing.T) {
+	srv := startWithRule(t)
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/flags/new-checkout")
+	b.do(chromedp.Click(chromedp.CSS("section.card details summary")), chromedp.WaitVisible(chromedp.CSS("#f-variants")))
+	b.setValue("#f-variants", "on: \"yes\"\noff: false")
+	b.submit(`form[action="/flags/new-checkout"] button[type=submit]`)
+	if got := b.text("#f-variants-err"); got == "" {
+		t.Fatal("no error next to the variants for a string value in a bool flag")
+	}
+	b.setValue("#f-description", "Checkout, new")
+	eval[bool](b, `document.querySelector("#f-variants").value = ""; true`) // implicit on/off again
+	b.submit(`form[action="/flags/new-checkout"] button[type=submit]`)
+	if got := b.text(".banner.ok"); !strings.Contains(got, "Saved the description") {
+		t.Fatalf("after saving the banner reads %q; variants error %q", got, eval[string](b, `(document.querySelector("#f-variants-err")||{}).textContent`))
+	}
+	if got := srv.Admin(t, "GET", "/api/v1/projects/default/flags/new-checkout", nil); got["description"] != "Checkout, new" {
+		t.Errorf("stored description = %v", got["description"])
+	}
+}

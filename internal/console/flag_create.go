@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -109,4 +110,70 @@ func parseVariants(text string) ([]*pb.Variant, error) {
 		out = append(out, &pb.Variant{Key: strings.TrimSpace(key), Value: val})
 	}
 	return out, nil
+}
+
+// formatVariants shows variants one per line as "key: JSON value", the
+// form parseVariants reads.
+func formatVariants(vs []*pb.Variant) string {
+	lines := make([]string, len(vs))
+	for i, v := range vs {
+		data, _ := json.Marshal(v.GetValue().AsInterface())
+		lines[i] = v.GetKey() + ": " + string(data)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// saveFlag saves a flag's description and variants, conditional on the
+// flag's etag when the page was loaded.
+func (c *Console) saveFlag(w http.ResponseWriter, r *http.Request, s *Session) {
+	key := r.PathValue("key")
+	p, cur, err := c.loadFlag(r, s, key)
+	if err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	p.Form = formFromTargeting(cur.GetTargeting(), variantKeys(p))
+	d := &p.Details
+	d.Open = true
+	d.Description.Value = strings.TrimSpace(r.PostFormValue("description"))
+	d.Variants.Value = r.PostFormValue("variants")
+	loaded := r.PostFormValue("flag_etag")
+	variants, err := parseVariants(d.Variants.Value)
+	if err != nil {
+		d.Variants.Err = err.Error()
+		p.Error = "Not saved: fix the fields marked below."
+		c.render(w, http.StatusBadRequest, "flag", p)
+		return
+	}
+	_, err = c.api.flags.UpdateFlag(call(r, s), &pb.UpdateFlagRequest{
+		Project: p.Project, Flag: &pb.Flag{Key: key, Description: d.Description.Value, Variants: variants, Etag: loaded},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description", "variants"}},
+	})
+	if err == nil {
+		c.sessions.notify(s, "Saved the description and variants of "+key+".")
+		http.Redirect(w, r, "/flags/"+key, http.StatusSeeOther)
+		return
+	}
+	e := errorOf(err)
+	switch e.Status {
+	case http.StatusBadRequest:
+		p.Error = e.Headline()
+		for _, fe := range e.Fields {
+			target := &d.Variants
+			if strings.HasPrefix(fe.Path, "flag.description") {
+				target = &d.Description
+			}
+			if target.Err != "" {
+				target.Err += "; "
+			}
+			target.Err += strings.TrimPrefix(fe.Path, "flag.") + ": " + fe.Description
+		}
+	case http.StatusConflict:
+		d.Stale = true
+	default:
+		c.apiFail(w, r, s, err)
+		return
+	}
+	d.Etag = loaded
+	c.render(w, e.Status, "flag", p)
 }

@@ -173,6 +173,17 @@ type flagPage struct {
 	Unchanged bool
 	// Stale: someone else changed the targeting since Etag.
 	Stale bool
+	// Details edits the flag's description and variants.
+	Details flagDetails
+}
+
+// flagDetails is the form that edits a flag's description and variants.
+type flagDetails struct {
+	Description, Variants field
+	// Etag is the flag's etag when the page was read.
+	Etag string
+	// Open unfolds the form; Stale: the flag changed since Etag.
+	Open, Stale bool
 }
 
 type variantRow struct{ Key, Value string }
@@ -199,6 +210,11 @@ func (c *Console) loadFlag(r *http.Request, s *Session, key string) (*flagPage, 
 		return nil, nil, err
 	}
 	p.Type, p.Description = f.GetType(), f.GetDescription()
+	p.Details = flagDetails{
+		Description: field{Name: "description", Value: f.GetDescription()},
+		Variants:    field{Name: "variants", Value: formatVariants(f.GetVariants())},
+		Etag:        f.GetEtag(),
+	}
 	for _, v := range f.GetVariants() {
 		data, _ := protojson.Marshal(v.GetValue())
 		p.Variants = append(p.Variants, variantRow{Key: v.GetKey(), Value: string(data)})
