@@ -13,7 +13,7 @@ var releasePages = []struct{ name, path string }{
 	{"releases", "/releases"},
 	{"release", "/releases/rel-000?project=default"},
 	{"release-fragment", "/fragments/releases/rel-000/status?project=default"},
-	{"release-new", "/releases/new"},
+	{"release-new", "/new/release"},
 	{"report", "/reports"},
 	{"experiments", "/experiments"},
 	{"experiment", "/experiments/exp-1?project=default"},

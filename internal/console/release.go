@@ -15,7 +15,8 @@ import (
 func (c *Console) releaseRoutes() {
 	c.mux.Handle("GET /releases", c.page(c.releaseList))
 	c.mux.Handle("GET /fragments/releases", c.live(c.releaseListFragment))
-	c.mux.Handle("GET /releases/new", c.page(c.newReleaseForm))
+	// Not under /releases/, where it would shadow a release named "new".
+	c.mux.Handle("GET /new/release", c.page(c.newReleaseForm))
 	c.mux.Handle("POST /releases", c.action(c.createRelease))
 	c.mux.Handle("GET /releases/{id}", c.page(c.releasePage))
 	c.mux.Handle("GET /fragments/releases/{id}/{part}", c.live(c.releaseFragment))

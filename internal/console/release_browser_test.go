@@ -67,7 +67,7 @@ const releaseDoc = `{"document": {"version": 1, "project": "default", "environme
 // field.
 func (b *tab) createRelease() {
 	b.t.Helper()
-	b.open("/releases/new")
+	b.open("/new/release")
 	b.do(
 		chromedp.SendKeys(chromedp.CSS("#f-id"), "spring"),
 		chromedp.SendKeys(chromedp.CSS("#f-title"), "Spring launch"),
@@ -236,7 +236,7 @@ func TestBrowserStagedReleaseStartApproveRollBack(t *testing.T) {
 	if got := requester.text(".kpis"); !strings.Contains(got, "Rollbacks") {
 		t.Errorf("report KPIs = %q", got)
 	}
-	for _, path := range []string{"/releases", "/releases/spring?project=default", "/releases/new", "/reports"} {
+	for _, path := range []string{"/releases", "/releases/spring?project=default", "/new/release", "/reports"} {
 		requester.open(path)
 		if got := requester.unlabelled(); len(got) > 0 {
 			t.Errorf("%s: controls without a label: %v", path, got)
@@ -273,7 +273,7 @@ func TestViewerSeesNoReleaseOrExperimentActionsAndIsRefused(t *testing.T) {
 	b.signIn(secret)
 	for _, path := range []string{"/releases", "/releases/spring?project=default"} {
 		b.open(path)
-		if n := eval[int](b, `document.querySelectorAll('main form[method=post], a[href^="/releases/new"]').length`); n != 0 {
+		if n := eval[int](b, `document.querySelectorAll('main form[method=post], a[href^="/new/release"]').length`); n != 0 {
 			t.Errorf("a viewer's %s has %d mutating forms or links, want 0", path, n)
 		}
 	}
