@@ -147,7 +147,7 @@ type Bar struct {
 // are drawn in the first series colour with a visible outline; the value
 // text is the signal, not the colour.
 func BarChart(m Meta, bars []Bar, y Axis) template.HTML {
-	const h = 220.0
+	const h, width = 220.0, 560.0 // half a page: report pages set them two abreast
 	var d doc
 	d.open(m, width, h)
 	top := y.Max
