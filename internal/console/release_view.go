@@ -83,7 +83,12 @@ func releaseRows(releases []*pb.Release) []ReleaseGroup {
 		}
 		if s := r.GetStage(); s > 0 && int(s) <= len(r.GetPlan()) {
 			row.Stage = fmt.Sprintf("%d of %d · %s", s, len(r.GetPlan()), stageName(r, s))
-			row.Audience = audienceWords(r.GetPlan()[:s])
+			switch r.GetState() {
+			case releaseInProgress, releasePaused, releaseCompleted:
+				row.Audience = audienceWords(r.GetPlan()[:s])
+			default: // rolled back or cancelled: nobody has it
+				row.Stage = "ended at " + row.Stage
+			}
 		}
 		by[r.GetState()] = append(by[r.GetState()], row)
 	}

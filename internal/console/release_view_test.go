@@ -41,6 +41,7 @@ func TestReleaseRowsGroupByStateInOrder(t *testing.T) {
 		{Id: "b", State: releaseCompleted},
 		{Id: "c", State: releaseInProgress, Stage: 2, Plan: []*pb.ReleaseStage{{Name: "one", Weight: 5000}, {Name: "two", Weight: 20000}}},
 		{Id: "d", State: releaseDraft},
+		{Id: "e", State: releaseRolledBack, Stage: 1, Plan: []*pb.ReleaseStage{{Name: "one", Weight: 5000}}},
 	})
 	var got []string
 	for _, g := range rows {
@@ -50,12 +51,15 @@ func TestReleaseRowsGroupByStateInOrder(t *testing.T) {
 		}
 		got = append(got, g.Key+":"+strings.Join(ids, ","))
 	}
-	want := []string{"IN_PROGRESS:c", "DRAFT:a,d", "COMPLETED:b"}
+	want := []string{"IN_PROGRESS:c", "DRAFT:a,d", "COMPLETED:b", "ROLLED_BACK:e"}
 	if !slices.Equal(got, want) {
 		t.Errorf("releaseRows = %v, want %v", got, want)
 	}
 	if r := rows[0].Rows[0]; r.Stage != "2 of 2 · two" || r.Audience != "20 % of everyone" {
 		t.Errorf("row c = stage %q audience %q, want 2 of 2 · two, 20 %% of everyone", r.Stage, r.Audience)
+	}
+	if r := rows[3].Rows[0]; r.Stage != "ended at 1 of 1 · one" || r.Audience != "" {
+		t.Errorf("rolled-back row e = stage %q audience %q, want ended at 1 of 1 · one and no audience", r.Stage, r.Audience)
 	}
 }
 
