@@ -14,7 +14,7 @@ import (
 
 // consolePages are the console pages measured, by name. Pages of other
 // files add themselves here.
-var consolePages = []struct{ name, path string }{
+var consolePages = append([]struct{ name, path string }{
 	{"flags", "/flags"},
 	{"flags-search", "/flags?q=flag-09"},
 	{"flags-page", "/flags?after=NTAw"}, // base64("500")
@@ -26,7 +26,7 @@ var consolePages = []struct{ name, path string }{
 	{"component", "/components/app-0"},
 	{"audit", "/audit"},
 	{"styleguide", "/styleguide"},
-}
+}, releasePages...)
 
 // consoleAssets are the assets every page loads.
 var consoleAssets = []string{"/static/console.css", "/static/console.js"}
@@ -65,6 +65,7 @@ func consoleServer(tb testing.TB) (*servertest.Server, *http.Client) {
 			tb.Fatalf("create release = %d %.500s", r.Status, r.Body)
 		}
 	}
+	seedReleasePages(tb, srv)
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.PostForm(srv.HTTPURL+"/signin", url.Values{"token": {srv.Creds.AdminToken}})

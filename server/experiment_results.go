@@ -48,28 +48,46 @@ func resultsProto(project string, r *experiment.Results) (*pb.ExperimentResults,
 		})
 	}
 	for _, m := range r.Metrics {
-		mp := &pb.MetricResult{
-			Metric:    m.Metric.Key,
-			Kind:      string(m.Metric.Kind),
-			Direction: string(m.Metric.Direction),
-			Primary:   m.Primary,
-			Tripped:   m.Tripped,
-		}
-		if mp.Direction == "" {
-			mp.Direction = string(model.DirectionHigher)
-		}
-		if m.Guardrail != nil {
-			mp.Guardrail = &pb.Guardrail{}
-			if err := toProto(m.Guardrail, mp.Guardrail); err != nil {
-				return nil, err
-			}
-		}
-		for _, v := range m.Variants {
-			mp.Variants = append(mp.Variants, variantResultProto(m.Metric.Kind, v))
+		mp, err := metricResultProto(m)
+		if err != nil {
+			return nil, err
 		}
 		out.Metrics = append(out.Metrics, mp)
 	}
 	return out, nil
+}
+
+// metricResultProto converts one metric's results.
+func metricResultProto(m experiment.MetricResult) (*pb.MetricResult, error) {
+	mp := &pb.MetricResult{
+		Metric:    m.Metric.Key,
+		Kind:      string(m.Metric.Kind),
+		Direction: string(m.Metric.Direction),
+		Primary:   m.Primary,
+		Tripped:   m.Tripped,
+	}
+	if mp.Direction == "" {
+		mp.Direction = string(model.DirectionHigher)
+	}
+	if m.Guardrail != nil {
+		mp.Guardrail = &pb.Guardrail{}
+		if err := toProto(m.Guardrail, mp.Guardrail); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range m.Variants {
+		mp.Variants = append(mp.Variants, variantResultProto(m.Metric.Kind, v))
+	}
+	return mp, nil
+}
+
+// exposuresProto converts exposed units over time.
+func exposuresProto(counts []experiment.ExposureCount) []*pb.ExposureCount {
+	out := make([]*pb.ExposureCount, 0, len(counts))
+	for _, c := range counts {
+		out = append(out, &pb.ExposureCount{Time: timestamppb.New(c.Time), Units: c.Units})
+	}
+	return out
 }
 
 // variantResultProto converts one variant's value of a metric.

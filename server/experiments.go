@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -164,7 +165,16 @@ func (s *experimentService) GetExperimentResults(ctx context.Context, req *pb.Ge
 	if err != nil {
 		return nil, err
 	}
-	return resultsProto(ps.Key(), res)
+	out, err := resultsProto(ps.Key(), res)
+	if err != nil || !req.GetExposures() {
+		return out, err
+	}
+	counts, err := s.experiments.Exposures(ctx, ps, req.GetId(), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out.Exposures = exposuresProto(counts)
+	return out, nil
 }
 
 func (s *experimentService) ListMetrics(_ context.Context, req *pb.ListMetricsRequest) (*pb.ListMetricsResponse, error) {

@@ -123,3 +123,28 @@ func TestEvaluationResultsCarryTheExperiment(t *testing.T) {
 		t.Errorf("OFREP = %d %s, want metadata experiment ab", r.status, r.body)
 	}
 }
+
+func TestResultsReportExposuresOverTimeWhenAsked(t *testing.T) {
+	ts := experimentServer(t)
+	ts.mustAdmin(t, "POST", "/api/v1/projects/default/experiments", abExperiment)
+	ts.mustAdmin(t, "POST", "/api/v1/projects/default/experiments/ab:start", `{}`)
+	body := `{"project":"default","environment":"production","events":[
+		{"exposure":{"flag":"checkout","variant":"off","unit":"u1","experiment":"ab"}},
+		{"exposure":{"flag":"checkout","variant":"on","unit":"u2","experiment":"ab"}},
+		{"exposure":{"flag":"checkout","variant":"on","unit":"u3","experiment":"ab"}}]}`
+	ts.mustAdmin(t, "POST", "/api/v1/events", body)
+
+	plain := ts.mustAdmin(t, "GET", "/api/v1/projects/default/experiments/ab/results", "")
+	if _, ok := plain["exposures"]; ok {
+		t.Errorf("results without ?exposures = %v, want no exposures", plain)
+	}
+	got := ts.mustAdmin(t, "GET", "/api/v1/projects/default/experiments/ab/results?exposures=true", "")
+	counts, _ := got["exposures"].([]any)
+	if len(counts) == 0 {
+		t.Fatalf("results?exposures=true = %v, want exposure counts", got)
+	}
+	last, _ := counts[len(counts)-1].(map[string]any)
+	if units, _ := json.Marshal(last["units"]); string(units) != `["1","2"]` || last["time"] == nil {
+		t.Errorf("last exposure count = %v, want units [1 2] at a time", last)
+	}
+}

@@ -51,12 +51,16 @@ func (s *releaseService) ListReleases(_ context.Context, req *pb.ListReleasesReq
 	return resp, nil
 }
 
-func (s *releaseService) GetRelease(_ context.Context, req *pb.GetReleaseRequest) (*pb.Release, error) {
+func (s *releaseService) GetRelease(ctx context.Context, req *pb.GetReleaseRequest) (*pb.Release, error) {
 	ps, err := s.projectState(req.GetProject())
 	if err != nil {
 		return nil, err
 	}
-	return s.releaseView(ps, req.GetId())
+	out, err := s.releaseView(ps, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return out, s.addGuardrailResult(ctx, ps, out)
 }
 
 func (s *releaseService) CreateRelease(ctx context.Context, req *pb.CreateReleaseRequest) (*pb.Release, error) {

@@ -97,6 +97,8 @@ func (c *Console) routes() {
 		http.Redirect(w, r, "/flags", http.StatusSeeOther)
 	}))
 	c.mux.Handle("GET /styleguide", c.page(c.styleguide))
+	c.releaseRoutes()
+	c.experimentRoutes()
 
 	c.mux.Handle("GET /flags", c.page(c.flagList))
 	c.mux.Handle("POST /flags", c.action(c.createFlag))

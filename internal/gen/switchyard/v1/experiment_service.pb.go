@@ -534,6 +534,12 @@ type ExperimentResults struct {
 	// unknown_variant, variant_changed (a later exposure to another variant;
 	// the first counts), before_exposure, mean_without_value.
 	IgnoredEvents map[string]int64 `protobuf:"bytes,16,rep,name=ignored_events,json=ignoredEvents,proto3" json:"ignored_events,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Exposures, when asked for, are the units first exposed to each variant
+	// up to the end of each interval from the start to the stop (or now),
+	// cumulative; the interval (1m, 5m, 15m, 1h, 6h, 24h or 7d) is the
+	// shortest that gives at most 60 of them. None for a draft or once the
+	// per-unit records of a stopped experiment were pruned.
+	Exposures     []*ExposureCount `protobuf:"bytes,17,rep,name=exposures,proto3" json:"exposures,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -680,6 +686,68 @@ func (x *ExperimentResults) GetIgnoredEvents() map[string]int64 {
 	return nil
 }
 
+func (x *ExperimentResults) GetExposures() []*ExposureCount {
+	if x != nil {
+		return x.Exposures
+	}
+	return nil
+}
+
+// ExposureCount is the exposed units of each variant up to a time.
+type ExposureCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The end of the interval counted.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// Units per variant, in the order of ExperimentResults.arms.
+	Units         []int64 `protobuf:"varint,2,rep,packed,name=units,proto3" json:"units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExposureCount) Reset() {
+	*x = ExposureCount{}
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExposureCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExposureCount) ProtoMessage() {}
+
+func (x *ExposureCount) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExposureCount.ProtoReflect.Descriptor instead.
+func (*ExposureCount) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ExposureCount) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ExposureCount) GetUnits() []int64 {
+	if x != nil {
+		return x.Units
+	}
+	return nil
+}
+
 // ExperimentArmResult is one variant of an experiment.
 type ExperimentArmResult struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -695,7 +763,7 @@ type ExperimentArmResult struct {
 
 func (x *ExperimentArmResult) Reset() {
 	*x = ExperimentArmResult{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[5]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +775,7 @@ func (x *ExperimentArmResult) String() string {
 func (*ExperimentArmResult) ProtoMessage() {}
 
 func (x *ExperimentArmResult) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[5]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +788,7 @@ func (x *ExperimentArmResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExperimentArmResult.ProtoReflect.Descriptor instead.
 func (*ExperimentArmResult) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ExperimentArmResult) GetVariant() string {
@@ -776,7 +844,7 @@ type MetricResult struct {
 
 func (x *MetricResult) Reset() {
 	*x = MetricResult{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[6]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +856,7 @@ func (x *MetricResult) String() string {
 func (*MetricResult) ProtoMessage() {}
 
 func (x *MetricResult) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[6]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +869,7 @@ func (x *MetricResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricResult.ProtoReflect.Descriptor instead.
 func (*MetricResult) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MetricResult) GetMetric() string {
@@ -889,7 +957,7 @@ type MetricVariantResult struct {
 
 func (x *MetricVariantResult) Reset() {
 	*x = MetricVariantResult{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[7]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +969,7 @@ func (x *MetricVariantResult) String() string {
 func (*MetricVariantResult) ProtoMessage() {}
 
 func (x *MetricVariantResult) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[7]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +982,7 @@ func (x *MetricVariantResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricVariantResult.ProtoReflect.Descriptor instead.
 func (*MetricVariantResult) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MetricVariantResult) GetVariant() string {
@@ -1037,7 +1105,7 @@ type SampleRatioCheck struct {
 
 func (x *SampleRatioCheck) Reset() {
 	*x = SampleRatioCheck{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[8]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1117,7 @@ func (x *SampleRatioCheck) String() string {
 func (*SampleRatioCheck) ProtoMessage() {}
 
 func (x *SampleRatioCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[8]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1130,7 @@ func (x *SampleRatioCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleRatioCheck.ProtoReflect.Descriptor instead.
 func (*SampleRatioCheck) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{8}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SampleRatioCheck) GetChiSquare() float64 {
@@ -1109,7 +1177,7 @@ type ListExperimentsRequest struct {
 
 func (x *ListExperimentsRequest) Reset() {
 	*x = ListExperimentsRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[9]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1189,7 @@ func (x *ListExperimentsRequest) String() string {
 func (*ListExperimentsRequest) ProtoMessage() {}
 
 func (x *ListExperimentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[9]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1202,7 @@ func (x *ListExperimentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExperimentsRequest.ProtoReflect.Descriptor instead.
 func (*ListExperimentsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{9}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListExperimentsRequest) GetProject() string {
@@ -1183,7 +1251,7 @@ type ListExperimentsResponse struct {
 
 func (x *ListExperimentsResponse) Reset() {
 	*x = ListExperimentsResponse{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[10]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1263,7 @@ func (x *ListExperimentsResponse) String() string {
 func (*ListExperimentsResponse) ProtoMessage() {}
 
 func (x *ListExperimentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[10]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1276,7 @@ func (x *ListExperimentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExperimentsResponse.ProtoReflect.Descriptor instead.
 func (*ListExperimentsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{10}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListExperimentsResponse) GetExperiments() []*Experiment {
@@ -1236,7 +1304,7 @@ type GetExperimentRequest struct {
 
 func (x *GetExperimentRequest) Reset() {
 	*x = GetExperimentRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[11]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1316,7 @@ func (x *GetExperimentRequest) String() string {
 func (*GetExperimentRequest) ProtoMessage() {}
 
 func (x *GetExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[11]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1329,7 @@ func (x *GetExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentRequest.ProtoReflect.Descriptor instead.
 func (*GetExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{11}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetExperimentRequest) GetProject() string {
@@ -1289,7 +1357,7 @@ type CreateExperimentRequest struct {
 
 func (x *CreateExperimentRequest) Reset() {
 	*x = CreateExperimentRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[12]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1369,7 @@ func (x *CreateExperimentRequest) String() string {
 func (*CreateExperimentRequest) ProtoMessage() {}
 
 func (x *CreateExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[12]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1382,7 @@ func (x *CreateExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateExperimentRequest.ProtoReflect.Descriptor instead.
 func (*CreateExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{12}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateExperimentRequest) GetProject() string {
@@ -1343,7 +1411,7 @@ type UpdateExperimentRequest struct {
 
 func (x *UpdateExperimentRequest) Reset() {
 	*x = UpdateExperimentRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[13]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1423,7 @@ func (x *UpdateExperimentRequest) String() string {
 func (*UpdateExperimentRequest) ProtoMessage() {}
 
 func (x *UpdateExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[13]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1436,7 @@ func (x *UpdateExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateExperimentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{13}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateExperimentRequest) GetProject() string {
@@ -1404,7 +1472,7 @@ type DeleteExperimentRequest struct {
 
 func (x *DeleteExperimentRequest) Reset() {
 	*x = DeleteExperimentRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[14]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1484,7 @@ func (x *DeleteExperimentRequest) String() string {
 func (*DeleteExperimentRequest) ProtoMessage() {}
 
 func (x *DeleteExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[14]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1497,7 @@ func (x *DeleteExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteExperimentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{14}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteExperimentRequest) GetProject() string {
@@ -1466,7 +1534,7 @@ type StartExperimentRequest struct {
 
 func (x *StartExperimentRequest) Reset() {
 	*x = StartExperimentRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[15]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1546,7 @@ func (x *StartExperimentRequest) String() string {
 func (*StartExperimentRequest) ProtoMessage() {}
 
 func (x *StartExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[15]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1559,7 @@ func (x *StartExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartExperimentRequest.ProtoReflect.Descriptor instead.
 func (*StartExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{15}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StartExperimentRequest) GetProject() string {
@@ -1532,7 +1600,7 @@ type StopExperimentRequest struct {
 
 func (x *StopExperimentRequest) Reset() {
 	*x = StopExperimentRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[16]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +1612,7 @@ func (x *StopExperimentRequest) String() string {
 func (*StopExperimentRequest) ProtoMessage() {}
 
 func (x *StopExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[16]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,7 +1625,7 @@ func (x *StopExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopExperimentRequest.ProtoReflect.Descriptor instead.
 func (*StopExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{16}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StopExperimentRequest) GetProject() string {
@@ -1604,16 +1672,19 @@ func (x *StopExperimentRequest) GetReason() string {
 
 // GetExperimentResultsRequest names an experiment.
 type GetExperimentResultsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Project string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Id      string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// Exposures asks for the exposed units over time (ExperimentResults.
+	// exposures); it reads every exposed unit's record.
+	Exposures     bool `protobuf:"varint,3,opt,name=exposures,proto3" json:"exposures,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetExperimentResultsRequest) Reset() {
 	*x = GetExperimentResultsRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[17]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1625,7 +1696,7 @@ func (x *GetExperimentResultsRequest) String() string {
 func (*GetExperimentResultsRequest) ProtoMessage() {}
 
 func (x *GetExperimentResultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[17]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1638,7 +1709,7 @@ func (x *GetExperimentResultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentResultsRequest.ProtoReflect.Descriptor instead.
 func (*GetExperimentResultsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{17}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetExperimentResultsRequest) GetProject() string {
@@ -1655,6 +1726,13 @@ func (x *GetExperimentResultsRequest) GetId() string {
 	return ""
 }
 
+func (x *GetExperimentResultsRequest) GetExposures() bool {
+	if x != nil {
+		return x.Exposures
+	}
+	return false
+}
+
 // ListMetricsRequest pages through a project's metrics.
 type ListMetricsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1667,7 +1745,7 @@ type ListMetricsRequest struct {
 
 func (x *ListMetricsRequest) Reset() {
 	*x = ListMetricsRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[18]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1757,7 @@ func (x *ListMetricsRequest) String() string {
 func (*ListMetricsRequest) ProtoMessage() {}
 
 func (x *ListMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[18]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1770,7 @@ func (x *ListMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetricsRequest.ProtoReflect.Descriptor instead.
 func (*ListMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{18}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListMetricsRequest) GetProject() string {
@@ -1727,7 +1805,7 @@ type ListMetricsResponse struct {
 
 func (x *ListMetricsResponse) Reset() {
 	*x = ListMetricsResponse{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[19]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1817,7 @@ func (x *ListMetricsResponse) String() string {
 func (*ListMetricsResponse) ProtoMessage() {}
 
 func (x *ListMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[19]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1830,7 @@ func (x *ListMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetricsResponse.ProtoReflect.Descriptor instead.
 func (*ListMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{19}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListMetricsResponse) GetMetrics() []*Metric {
@@ -1780,7 +1858,7 @@ type GetMetricRequest struct {
 
 func (x *GetMetricRequest) Reset() {
 	*x = GetMetricRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[20]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1792,7 +1870,7 @@ func (x *GetMetricRequest) String() string {
 func (*GetMetricRequest) ProtoMessage() {}
 
 func (x *GetMetricRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[20]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1805,7 +1883,7 @@ func (x *GetMetricRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetricRequest.ProtoReflect.Descriptor instead.
 func (*GetMetricRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{20}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetMetricRequest) GetProject() string {
@@ -1833,7 +1911,7 @@ type CreateMetricRequest struct {
 
 func (x *CreateMetricRequest) Reset() {
 	*x = CreateMetricRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[21]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +1923,7 @@ func (x *CreateMetricRequest) String() string {
 func (*CreateMetricRequest) ProtoMessage() {}
 
 func (x *CreateMetricRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[21]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +1936,7 @@ func (x *CreateMetricRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMetricRequest.ProtoReflect.Descriptor instead.
 func (*CreateMetricRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{21}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateMetricRequest) GetProject() string {
@@ -1887,7 +1965,7 @@ type UpdateMetricRequest struct {
 
 func (x *UpdateMetricRequest) Reset() {
 	*x = UpdateMetricRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[22]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1899,7 +1977,7 @@ func (x *UpdateMetricRequest) String() string {
 func (*UpdateMetricRequest) ProtoMessage() {}
 
 func (x *UpdateMetricRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[22]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1912,7 +1990,7 @@ func (x *UpdateMetricRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMetricRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMetricRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{22}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdateMetricRequest) GetProject() string {
@@ -1948,7 +2026,7 @@ type DeleteMetricRequest struct {
 
 func (x *DeleteMetricRequest) Reset() {
 	*x = DeleteMetricRequest{}
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[23]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2038,7 @@ func (x *DeleteMetricRequest) String() string {
 func (*DeleteMetricRequest) ProtoMessage() {}
 
 func (x *DeleteMetricRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[23]
+	mi := &file_switchyard_v1_experiment_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2051,7 @@ func (x *DeleteMetricRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMetricRequest.ProtoReflect.Descriptor instead.
 func (*DeleteMetricRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{23}
+	return file_switchyard_v1_experiment_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeleteMetricRequest) GetProject() string {
@@ -2057,7 +2135,7 @@ const file_switchyard_v1_experiment_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xa5\x06\n" +
+	"updateTime\"\xe1\x06\n" +
 	"\x11ExperimentResults\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1e\n" +
 	"\n" +
@@ -2078,10 +2156,14 @@ const file_switchyard_v1_experiment_service_proto_rawDesc = "" +
 	"\ametrics\x18\r \x03(\v2\x1b.switchyard.v1.MetricResultR\ametrics\x121\n" +
 	"\x03srm\x18\x0e \x01(\v2\x1f.switchyard.v1.SampleRatioCheckR\x03srm\x12\x18\n" +
 	"\averdict\x18\x0f \x01(\tR\averdict\x12Z\n" +
-	"\x0eignored_events\x18\x10 \x03(\v23.switchyard.v1.ExperimentResults.IgnoredEventsEntryR\rignoredEvents\x1a@\n" +
+	"\x0eignored_events\x18\x10 \x03(\v23.switchyard.v1.ExperimentResults.IgnoredEventsEntryR\rignoredEvents\x12:\n" +
+	"\texposures\x18\x11 \x03(\v2\x1c.switchyard.v1.ExposureCountR\texposures\x1a@\n" +
 	"\x12IgnoredEventsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xa5\x01\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"U\n" +
+	"\rExposureCount\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05units\x18\x02 \x03(\x03R\x05units\"\xa5\x01\n" +
 	"\x13ExperimentArmResult\x12\x18\n" +
 	"\avariant\x18\x01 \x01(\tR\avariant\x12\x16\n" +
 	"\x06weight\x18\x02 \x01(\x05R\x06weight\x12\x18\n" +
@@ -2174,10 +2256,11 @@ const file_switchyard_v1_experiment_service_proto_rawDesc = "" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12\x1a\n" +
 	"\bdecision\x18\x04 \x01(\tR\bdecision\x12\x18\n" +
 	"\avariant\x18\x05 \x01(\tR\avariant\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason\"G\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"e\n" +
 	"\x1bGetExperimentResultsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id\"j\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1c\n" +
+	"\texposures\x18\x03 \x01(\bR\texposures\"j\n" +
 	"\x12ListMetricsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -2230,98 +2313,101 @@ func file_switchyard_v1_experiment_service_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_experiment_service_proto_rawDescData
 }
 
-var file_switchyard_v1_experiment_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_switchyard_v1_experiment_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_switchyard_v1_experiment_service_proto_goTypes = []any{
 	(*Experiment)(nil),                  // 0: switchyard.v1.Experiment
 	(*ExperimentArm)(nil),               // 1: switchyard.v1.ExperimentArm
 	(*ExperimentDecision)(nil),          // 2: switchyard.v1.ExperimentDecision
 	(*Metric)(nil),                      // 3: switchyard.v1.Metric
 	(*ExperimentResults)(nil),           // 4: switchyard.v1.ExperimentResults
-	(*ExperimentArmResult)(nil),         // 5: switchyard.v1.ExperimentArmResult
-	(*MetricResult)(nil),                // 6: switchyard.v1.MetricResult
-	(*MetricVariantResult)(nil),         // 7: switchyard.v1.MetricVariantResult
-	(*SampleRatioCheck)(nil),            // 8: switchyard.v1.SampleRatioCheck
-	(*ListExperimentsRequest)(nil),      // 9: switchyard.v1.ListExperimentsRequest
-	(*ListExperimentsResponse)(nil),     // 10: switchyard.v1.ListExperimentsResponse
-	(*GetExperimentRequest)(nil),        // 11: switchyard.v1.GetExperimentRequest
-	(*CreateExperimentRequest)(nil),     // 12: switchyard.v1.CreateExperimentRequest
-	(*UpdateExperimentRequest)(nil),     // 13: switchyard.v1.UpdateExperimentRequest
-	(*DeleteExperimentRequest)(nil),     // 14: switchyard.v1.DeleteExperimentRequest
-	(*StartExperimentRequest)(nil),      // 15: switchyard.v1.StartExperimentRequest
-	(*StopExperimentRequest)(nil),       // 16: switchyard.v1.StopExperimentRequest
-	(*GetExperimentResultsRequest)(nil), // 17: switchyard.v1.GetExperimentResultsRequest
-	(*ListMetricsRequest)(nil),          // 18: switchyard.v1.ListMetricsRequest
-	(*ListMetricsResponse)(nil),         // 19: switchyard.v1.ListMetricsResponse
-	(*GetMetricRequest)(nil),            // 20: switchyard.v1.GetMetricRequest
-	(*CreateMetricRequest)(nil),         // 21: switchyard.v1.CreateMetricRequest
-	(*UpdateMetricRequest)(nil),         // 22: switchyard.v1.UpdateMetricRequest
-	(*DeleteMetricRequest)(nil),         // 23: switchyard.v1.DeleteMetricRequest
-	nil,                                 // 24: switchyard.v1.ExperimentResults.IgnoredEventsEntry
-	(*Guardrail)(nil),                   // 25: switchyard.v1.Guardrail
-	(*timestamppb.Timestamp)(nil),       // 26: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),       // 27: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),               // 28: google.protobuf.Empty
+	(*ExposureCount)(nil),               // 5: switchyard.v1.ExposureCount
+	(*ExperimentArmResult)(nil),         // 6: switchyard.v1.ExperimentArmResult
+	(*MetricResult)(nil),                // 7: switchyard.v1.MetricResult
+	(*MetricVariantResult)(nil),         // 8: switchyard.v1.MetricVariantResult
+	(*SampleRatioCheck)(nil),            // 9: switchyard.v1.SampleRatioCheck
+	(*ListExperimentsRequest)(nil),      // 10: switchyard.v1.ListExperimentsRequest
+	(*ListExperimentsResponse)(nil),     // 11: switchyard.v1.ListExperimentsResponse
+	(*GetExperimentRequest)(nil),        // 12: switchyard.v1.GetExperimentRequest
+	(*CreateExperimentRequest)(nil),     // 13: switchyard.v1.CreateExperimentRequest
+	(*UpdateExperimentRequest)(nil),     // 14: switchyard.v1.UpdateExperimentRequest
+	(*DeleteExperimentRequest)(nil),     // 15: switchyard.v1.DeleteExperimentRequest
+	(*StartExperimentRequest)(nil),      // 16: switchyard.v1.StartExperimentRequest
+	(*StopExperimentRequest)(nil),       // 17: switchyard.v1.StopExperimentRequest
+	(*GetExperimentResultsRequest)(nil), // 18: switchyard.v1.GetExperimentResultsRequest
+	(*ListMetricsRequest)(nil),          // 19: switchyard.v1.ListMetricsRequest
+	(*ListMetricsResponse)(nil),         // 20: switchyard.v1.ListMetricsResponse
+	(*GetMetricRequest)(nil),            // 21: switchyard.v1.GetMetricRequest
+	(*CreateMetricRequest)(nil),         // 22: switchyard.v1.CreateMetricRequest
+	(*UpdateMetricRequest)(nil),         // 23: switchyard.v1.UpdateMetricRequest
+	(*DeleteMetricRequest)(nil),         // 24: switchyard.v1.DeleteMetricRequest
+	nil,                                 // 25: switchyard.v1.ExperimentResults.IgnoredEventsEntry
+	(*Guardrail)(nil),                   // 26: switchyard.v1.Guardrail
+	(*timestamppb.Timestamp)(nil),       // 27: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),       // 28: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),               // 29: google.protobuf.Empty
 }
 var file_switchyard_v1_experiment_service_proto_depIdxs = []int32{
 	1,  // 0: switchyard.v1.Experiment.control:type_name -> switchyard.v1.ExperimentArm
 	1,  // 1: switchyard.v1.Experiment.treatments:type_name -> switchyard.v1.ExperimentArm
-	25, // 2: switchyard.v1.Experiment.guardrails:type_name -> switchyard.v1.Guardrail
-	26, // 3: switchyard.v1.Experiment.start_time:type_name -> google.protobuf.Timestamp
-	26, // 4: switchyard.v1.Experiment.stop_time:type_name -> google.protobuf.Timestamp
+	26, // 2: switchyard.v1.Experiment.guardrails:type_name -> switchyard.v1.Guardrail
+	27, // 3: switchyard.v1.Experiment.start_time:type_name -> google.protobuf.Timestamp
+	27, // 4: switchyard.v1.Experiment.stop_time:type_name -> google.protobuf.Timestamp
 	2,  // 5: switchyard.v1.Experiment.decision:type_name -> switchyard.v1.ExperimentDecision
 	3,  // 6: switchyard.v1.Experiment.metrics:type_name -> switchyard.v1.Metric
-	26, // 7: switchyard.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
-	26, // 8: switchyard.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
-	26, // 9: switchyard.v1.Metric.create_time:type_name -> google.protobuf.Timestamp
-	26, // 10: switchyard.v1.Metric.update_time:type_name -> google.protobuf.Timestamp
-	26, // 11: switchyard.v1.ExperimentResults.start_time:type_name -> google.protobuf.Timestamp
-	26, // 12: switchyard.v1.ExperimentResults.stop_time:type_name -> google.protobuf.Timestamp
+	27, // 7: switchyard.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
+	27, // 8: switchyard.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
+	27, // 9: switchyard.v1.Metric.create_time:type_name -> google.protobuf.Timestamp
+	27, // 10: switchyard.v1.Metric.update_time:type_name -> google.protobuf.Timestamp
+	27, // 11: switchyard.v1.ExperimentResults.start_time:type_name -> google.protobuf.Timestamp
+	27, // 12: switchyard.v1.ExperimentResults.stop_time:type_name -> google.protobuf.Timestamp
 	2,  // 13: switchyard.v1.ExperimentResults.decision:type_name -> switchyard.v1.ExperimentDecision
-	5,  // 14: switchyard.v1.ExperimentResults.arms:type_name -> switchyard.v1.ExperimentArmResult
-	6,  // 15: switchyard.v1.ExperimentResults.metrics:type_name -> switchyard.v1.MetricResult
-	8,  // 16: switchyard.v1.ExperimentResults.srm:type_name -> switchyard.v1.SampleRatioCheck
-	24, // 17: switchyard.v1.ExperimentResults.ignored_events:type_name -> switchyard.v1.ExperimentResults.IgnoredEventsEntry
-	25, // 18: switchyard.v1.MetricResult.guardrail:type_name -> switchyard.v1.Guardrail
-	7,  // 19: switchyard.v1.MetricResult.variants:type_name -> switchyard.v1.MetricVariantResult
-	0,  // 20: switchyard.v1.ListExperimentsResponse.experiments:type_name -> switchyard.v1.Experiment
-	0,  // 21: switchyard.v1.CreateExperimentRequest.experiment:type_name -> switchyard.v1.Experiment
-	0,  // 22: switchyard.v1.UpdateExperimentRequest.experiment:type_name -> switchyard.v1.Experiment
-	27, // 23: switchyard.v1.UpdateExperimentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 24: switchyard.v1.ListMetricsResponse.metrics:type_name -> switchyard.v1.Metric
-	3,  // 25: switchyard.v1.CreateMetricRequest.metric:type_name -> switchyard.v1.Metric
-	3,  // 26: switchyard.v1.UpdateMetricRequest.metric:type_name -> switchyard.v1.Metric
-	27, // 27: switchyard.v1.UpdateMetricRequest.update_mask:type_name -> google.protobuf.FieldMask
-	9,  // 28: switchyard.v1.ExperimentService.ListExperiments:input_type -> switchyard.v1.ListExperimentsRequest
-	11, // 29: switchyard.v1.ExperimentService.GetExperiment:input_type -> switchyard.v1.GetExperimentRequest
-	12, // 30: switchyard.v1.ExperimentService.CreateExperiment:input_type -> switchyard.v1.CreateExperimentRequest
-	13, // 31: switchyard.v1.ExperimentService.UpdateExperiment:input_type -> switchyard.v1.UpdateExperimentRequest
-	14, // 32: switchyard.v1.ExperimentService.DeleteExperiment:input_type -> switchyard.v1.DeleteExperimentRequest
-	15, // 33: switchyard.v1.ExperimentService.StartExperiment:input_type -> switchyard.v1.StartExperimentRequest
-	16, // 34: switchyard.v1.ExperimentService.StopExperiment:input_type -> switchyard.v1.StopExperimentRequest
-	17, // 35: switchyard.v1.ExperimentService.GetExperimentResults:input_type -> switchyard.v1.GetExperimentResultsRequest
-	18, // 36: switchyard.v1.ExperimentService.ListMetrics:input_type -> switchyard.v1.ListMetricsRequest
-	20, // 37: switchyard.v1.ExperimentService.GetMetric:input_type -> switchyard.v1.GetMetricRequest
-	21, // 38: switchyard.v1.ExperimentService.CreateMetric:input_type -> switchyard.v1.CreateMetricRequest
-	22, // 39: switchyard.v1.ExperimentService.UpdateMetric:input_type -> switchyard.v1.UpdateMetricRequest
-	23, // 40: switchyard.v1.ExperimentService.DeleteMetric:input_type -> switchyard.v1.DeleteMetricRequest
-	10, // 41: switchyard.v1.ExperimentService.ListExperiments:output_type -> switchyard.v1.ListExperimentsResponse
-	0,  // 42: switchyard.v1.ExperimentService.GetExperiment:output_type -> switchyard.v1.Experiment
-	0,  // 43: switchyard.v1.ExperimentService.CreateExperiment:output_type -> switchyard.v1.Experiment
-	0,  // 44: switchyard.v1.ExperimentService.UpdateExperiment:output_type -> switchyard.v1.Experiment
-	28, // 45: switchyard.v1.ExperimentService.DeleteExperiment:output_type -> google.protobuf.Empty
-	0,  // 46: switchyard.v1.ExperimentService.StartExperiment:output_type -> switchyard.v1.Experiment
-	0,  // 47: switchyard.v1.ExperimentService.StopExperiment:output_type -> switchyard.v1.Experiment
-	4,  // 48: switchyard.v1.ExperimentService.GetExperimentResults:output_type -> switchyard.v1.ExperimentResults
-	19, // 49: switchyard.v1.ExperimentService.ListMetrics:output_type -> switchyard.v1.ListMetricsResponse
-	3,  // 50: switchyard.v1.ExperimentService.GetMetric:output_type -> switchyard.v1.Metric
-	3,  // 51: switchyard.v1.ExperimentService.CreateMetric:output_type -> switchyard.v1.Metric
-	3,  // 52: switchyard.v1.ExperimentService.UpdateMetric:output_type -> switchyard.v1.Metric
-	28, // 53: switchyard.v1.ExperimentService.DeleteMetric:output_type -> google.protobuf.Empty
-	41, // [41:54] is the sub-list for method output_type
-	28, // [28:41] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	6,  // 14: switchyard.v1.ExperimentResults.arms:type_name -> switchyard.v1.ExperimentArmResult
+	7,  // 15: switchyard.v1.ExperimentResults.metrics:type_name -> switchyard.v1.MetricResult
+	9,  // 16: switchyard.v1.ExperimentResults.srm:type_name -> switchyard.v1.SampleRatioCheck
+	25, // 17: switchyard.v1.ExperimentResults.ignored_events:type_name -> switchyard.v1.ExperimentResults.IgnoredEventsEntry
+	5,  // 18: switchyard.v1.ExperimentResults.exposures:type_name -> switchyard.v1.ExposureCount
+	27, // 19: switchyard.v1.ExposureCount.time:type_name -> google.protobuf.Timestamp
+	26, // 20: switchyard.v1.MetricResult.guardrail:type_name -> switchyard.v1.Guardrail
+	8,  // 21: switchyard.v1.MetricResult.variants:type_name -> switchyard.v1.MetricVariantResult
+	0,  // 22: switchyard.v1.ListExperimentsResponse.experiments:type_name -> switchyard.v1.Experiment
+	0,  // 23: switchyard.v1.CreateExperimentRequest.experiment:type_name -> switchyard.v1.Experiment
+	0,  // 24: switchyard.v1.UpdateExperimentRequest.experiment:type_name -> switchyard.v1.Experiment
+	28, // 25: switchyard.v1.UpdateExperimentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 26: switchyard.v1.ListMetricsResponse.metrics:type_name -> switchyard.v1.Metric
+	3,  // 27: switchyard.v1.CreateMetricRequest.metric:type_name -> switchyard.v1.Metric
+	3,  // 28: switchyard.v1.UpdateMetricRequest.metric:type_name -> switchyard.v1.Metric
+	28, // 29: switchyard.v1.UpdateMetricRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 30: switchyard.v1.ExperimentService.ListExperiments:input_type -> switchyard.v1.ListExperimentsRequest
+	12, // 31: switchyard.v1.ExperimentService.GetExperiment:input_type -> switchyard.v1.GetExperimentRequest
+	13, // 32: switchyard.v1.ExperimentService.CreateExperiment:input_type -> switchyard.v1.CreateExperimentRequest
+	14, // 33: switchyard.v1.ExperimentService.UpdateExperiment:input_type -> switchyard.v1.UpdateExperimentRequest
+	15, // 34: switchyard.v1.ExperimentService.DeleteExperiment:input_type -> switchyard.v1.DeleteExperimentRequest
+	16, // 35: switchyard.v1.ExperimentService.StartExperiment:input_type -> switchyard.v1.StartExperimentRequest
+	17, // 36: switchyard.v1.ExperimentService.StopExperiment:input_type -> switchyard.v1.StopExperimentRequest
+	18, // 37: switchyard.v1.ExperimentService.GetExperimentResults:input_type -> switchyard.v1.GetExperimentResultsRequest
+	19, // 38: switchyard.v1.ExperimentService.ListMetrics:input_type -> switchyard.v1.ListMetricsRequest
+	21, // 39: switchyard.v1.ExperimentService.GetMetric:input_type -> switchyard.v1.GetMetricRequest
+	22, // 40: switchyard.v1.ExperimentService.CreateMetric:input_type -> switchyard.v1.CreateMetricRequest
+	23, // 41: switchyard.v1.ExperimentService.UpdateMetric:input_type -> switchyard.v1.UpdateMetricRequest
+	24, // 42: switchyard.v1.ExperimentService.DeleteMetric:input_type -> switchyard.v1.DeleteMetricRequest
+	11, // 43: switchyard.v1.ExperimentService.ListExperiments:output_type -> switchyard.v1.ListExperimentsResponse
+	0,  // 44: switchyard.v1.ExperimentService.GetExperiment:output_type -> switchyard.v1.Experiment
+	0,  // 45: switchyard.v1.ExperimentService.CreateExperiment:output_type -> switchyard.v1.Experiment
+	0,  // 46: switchyard.v1.ExperimentService.UpdateExperiment:output_type -> switchyard.v1.Experiment
+	29, // 47: switchyard.v1.ExperimentService.DeleteExperiment:output_type -> google.protobuf.Empty
+	0,  // 48: switchyard.v1.ExperimentService.StartExperiment:output_type -> switchyard.v1.Experiment
+	0,  // 49: switchyard.v1.ExperimentService.StopExperiment:output_type -> switchyard.v1.Experiment
+	4,  // 50: switchyard.v1.ExperimentService.GetExperimentResults:output_type -> switchyard.v1.ExperimentResults
+	20, // 51: switchyard.v1.ExperimentService.ListMetrics:output_type -> switchyard.v1.ListMetricsResponse
+	3,  // 52: switchyard.v1.ExperimentService.GetMetric:output_type -> switchyard.v1.Metric
+	3,  // 53: switchyard.v1.ExperimentService.CreateMetric:output_type -> switchyard.v1.Metric
+	3,  // 54: switchyard.v1.ExperimentService.UpdateMetric:output_type -> switchyard.v1.Metric
+	29, // 55: switchyard.v1.ExperimentService.DeleteMetric:output_type -> google.protobuf.Empty
+	43, // [43:56] is the sub-list for method output_type
+	30, // [30:43] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_experiment_service_proto_init() }
@@ -2330,15 +2416,15 @@ func file_switchyard_v1_experiment_service_proto_init() {
 		return
 	}
 	file_switchyard_v1_guardrail_proto_init()
-	file_switchyard_v1_experiment_service_proto_msgTypes[7].OneofWrappers = []any{}
 	file_switchyard_v1_experiment_service_proto_msgTypes[8].OneofWrappers = []any{}
+	file_switchyard_v1_experiment_service_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_experiment_service_proto_rawDesc), len(file_switchyard_v1_experiment_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -99,8 +99,13 @@ type Release struct {
 	// them by key creation may approve its next gate.
 	Requester          string `protobuf:"bytes,70,opt,name=requester,proto3" json:"requester,omitempty"`
 	RequesterPrincipal string `protobuf:"bytes,71,opt,name=requester_principal,json=requesterPrincipal,proto3" json:"requester_principal,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The guardrail of the current stage as the guard sees it now: the
+	// metric for the release's treatment against the control (the rest of
+	// its first flag item's units), with the comparison; set by GetRelease
+	// while the release serves a stage that has a guardrail.
+	GuardrailResult *MetricResult `protobuf:"bytes,62,opt,name=guardrail_result,json=guardrailResult,proto3" json:"guardrail_result,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Release) Reset() {
@@ -362,6 +367,13 @@ func (x *Release) GetRequesterPrincipal() string {
 		return x.RequesterPrincipal
 	}
 	return ""
+}
+
+func (x *Release) GetGuardrailResult() *MetricResult {
+	if x != nil {
+		return x.GuardrailResult
+	}
+	return nil
 }
 
 // ReleaseItem is a flag with the variant to release, or a component with
@@ -2041,8 +2053,7 @@ var File_switchyard_v1_release_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\n" +
-	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dswitchyard/v1/guardrail.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xf3\n" +
-	"\n" +
+	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&switchyard/v1/experiment_service.proto\x1a\x1dswitchyard/v1/guardrail.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xbb\v\n" +
 	"\aRelease\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
@@ -2083,7 +2094,8 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\vfinal_check\x18= \x01(\v2%.switchyard.v1.ReleaseResolutionCheckR\n" +
 	"finalCheck\x12\x1c\n" +
 	"\trequester\x18F \x01(\tR\trequester\x12/\n" +
-	"\x13requester_principal\x18G \x01(\tR\x12requesterPrincipal\"s\n" +
+	"\x13requester_principal\x18G \x01(\tR\x12requesterPrincipal\x12F\n" +
+	"\x10guardrail_result\x18> \x01(\v2\x1b.switchyard.v1.MetricResultR\x0fguardrailResult\"s\n" +
 	"\vReleaseItem\x12\x12\n" +
 	"\x04flag\x18\x01 \x01(\tR\x04flag\x12\x18\n" +
 	"\avariant\x18\x02 \x01(\tR\avariant\x12\x1c\n" +
@@ -2271,13 +2283,14 @@ var file_switchyard_v1_release_service_proto_goTypes = []any{
 	(*ReleaseStepRecord)(nil),         // 28: switchyard.v1.ReleaseStepRecord
 	(*ReleaseStageVerification)(nil),  // 29: switchyard.v1.ReleaseStageVerification
 	(*ReleaseResolutionCheck)(nil),    // 30: switchyard.v1.ReleaseResolutionCheck
-	(*Guardrail)(nil),                 // 31: switchyard.v1.Guardrail
-	(*fieldmaskpb.FieldMask)(nil),     // 32: google.protobuf.FieldMask
-	(*AddReleaseIncidentRequest)(nil), // 33: switchyard.v1.AddReleaseIncidentRequest
-	(*SetReleaseReviewRequest)(nil),   // 34: switchyard.v1.SetReleaseReviewRequest
-	(*GetReleaseReportRequest)(nil),   // 35: switchyard.v1.GetReleaseReportRequest
-	(*emptypb.Empty)(nil),             // 36: google.protobuf.Empty
-	(*ReleaseReport)(nil),             // 37: switchyard.v1.ReleaseReport
+	(*MetricResult)(nil),              // 31: switchyard.v1.MetricResult
+	(*Guardrail)(nil),                 // 32: switchyard.v1.Guardrail
+	(*fieldmaskpb.FieldMask)(nil),     // 33: google.protobuf.FieldMask
+	(*AddReleaseIncidentRequest)(nil), // 34: switchyard.v1.AddReleaseIncidentRequest
+	(*SetReleaseReviewRequest)(nil),   // 35: switchyard.v1.SetReleaseReviewRequest
+	(*GetReleaseReportRequest)(nil),   // 36: switchyard.v1.GetReleaseReportRequest
+	(*emptypb.Empty)(nil),             // 37: google.protobuf.Empty
+	(*ReleaseReport)(nil),             // 38: switchyard.v1.ReleaseReport
 }
 var file_switchyard_v1_release_service_proto_depIdxs = []int32{
 	1,  // 0: switchyard.v1.Release.items:type_name -> switchyard.v1.ReleaseItem
@@ -2295,57 +2308,58 @@ var file_switchyard_v1_release_service_proto_depIdxs = []int32{
 	28, // 12: switchyard.v1.Release.steps:type_name -> switchyard.v1.ReleaseStepRecord
 	29, // 13: switchyard.v1.Release.verification:type_name -> switchyard.v1.ReleaseStageVerification
 	30, // 14: switchyard.v1.Release.final_check:type_name -> switchyard.v1.ReleaseResolutionCheck
-	4,  // 15: switchyard.v1.ReleaseStage.gate:type_name -> switchyard.v1.ReleaseGate
-	31, // 16: switchyard.v1.ReleaseStage.guardrail:type_name -> switchyard.v1.Guardrail
-	5,  // 17: switchyard.v1.ReleaseGate.manual:type_name -> switchyard.v1.ManualGate
-	6,  // 18: switchyard.v1.ReleaseGate.wait:type_name -> switchyard.v1.WaitGate
-	7,  // 19: switchyard.v1.ReleaseGate.at:type_name -> switchyard.v1.AtGate
-	8,  // 20: switchyard.v1.ReleaseGate.approval:type_name -> switchyard.v1.ApprovalGate
-	25, // 21: switchyard.v1.AtGate.time:type_name -> google.protobuf.Timestamp
-	25, // 22: switchyard.v1.ReleaseApproval.time:type_name -> google.protobuf.Timestamp
-	25, // 23: switchyard.v1.ReleaseNextStep.due_time:type_name -> google.protobuf.Timestamp
-	25, // 24: switchyard.v1.ReleaseEvent.time:type_name -> google.protobuf.Timestamp
-	25, // 25: switchyard.v1.ReleaseEvent.planned_time:type_name -> google.protobuf.Timestamp
-	0,  // 26: switchyard.v1.ListReleasesResponse.releases:type_name -> switchyard.v1.Release
-	0,  // 27: switchyard.v1.CreateReleaseRequest.release:type_name -> switchyard.v1.Release
-	0,  // 28: switchyard.v1.UpdateReleaseRequest.release:type_name -> switchyard.v1.Release
-	32, // 29: switchyard.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	25, // 30: switchyard.v1.StartReleaseRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 31: switchyard.v1.ReleaseService.ListReleases:input_type -> switchyard.v1.ListReleasesRequest
-	14, // 32: switchyard.v1.ReleaseService.GetRelease:input_type -> switchyard.v1.GetReleaseRequest
-	15, // 33: switchyard.v1.ReleaseService.CreateRelease:input_type -> switchyard.v1.CreateReleaseRequest
-	16, // 34: switchyard.v1.ReleaseService.UpdateRelease:input_type -> switchyard.v1.UpdateReleaseRequest
-	17, // 35: switchyard.v1.ReleaseService.DeleteRelease:input_type -> switchyard.v1.DeleteReleaseRequest
-	18, // 36: switchyard.v1.ReleaseService.StartRelease:input_type -> switchyard.v1.StartReleaseRequest
-	19, // 37: switchyard.v1.ReleaseService.AdvanceRelease:input_type -> switchyard.v1.AdvanceReleaseRequest
-	20, // 38: switchyard.v1.ReleaseService.ApproveRelease:input_type -> switchyard.v1.ApproveReleaseRequest
-	21, // 39: switchyard.v1.ReleaseService.PauseRelease:input_type -> switchyard.v1.PauseReleaseRequest
-	22, // 40: switchyard.v1.ReleaseService.ResumeRelease:input_type -> switchyard.v1.ResumeReleaseRequest
-	23, // 41: switchyard.v1.ReleaseService.RollBackRelease:input_type -> switchyard.v1.RollBackReleaseRequest
-	24, // 42: switchyard.v1.ReleaseService.CancelRelease:input_type -> switchyard.v1.CancelReleaseRequest
-	33, // 43: switchyard.v1.ReleaseService.AddReleaseIncident:input_type -> switchyard.v1.AddReleaseIncidentRequest
-	34, // 44: switchyard.v1.ReleaseService.SetReleaseReview:input_type -> switchyard.v1.SetReleaseReviewRequest
-	35, // 45: switchyard.v1.ReleaseService.GetReleaseReport:input_type -> switchyard.v1.GetReleaseReportRequest
-	13, // 46: switchyard.v1.ReleaseService.ListReleases:output_type -> switchyard.v1.ListReleasesResponse
-	0,  // 47: switchyard.v1.ReleaseService.GetRelease:output_type -> switchyard.v1.Release
-	0,  // 48: switchyard.v1.ReleaseService.CreateRelease:output_type -> switchyard.v1.Release
-	0,  // 49: switchyard.v1.ReleaseService.UpdateRelease:output_type -> switchyard.v1.Release
-	36, // 50: switchyard.v1.ReleaseService.DeleteRelease:output_type -> google.protobuf.Empty
-	0,  // 51: switchyard.v1.ReleaseService.StartRelease:output_type -> switchyard.v1.Release
-	0,  // 52: switchyard.v1.ReleaseService.AdvanceRelease:output_type -> switchyard.v1.Release
-	0,  // 53: switchyard.v1.ReleaseService.ApproveRelease:output_type -> switchyard.v1.Release
-	0,  // 54: switchyard.v1.ReleaseService.PauseRelease:output_type -> switchyard.v1.Release
-	0,  // 55: switchyard.v1.ReleaseService.ResumeRelease:output_type -> switchyard.v1.Release
-	0,  // 56: switchyard.v1.ReleaseService.RollBackRelease:output_type -> switchyard.v1.Release
-	0,  // 57: switchyard.v1.ReleaseService.CancelRelease:output_type -> switchyard.v1.Release
-	0,  // 58: switchyard.v1.ReleaseService.AddReleaseIncident:output_type -> switchyard.v1.Release
-	0,  // 59: switchyard.v1.ReleaseService.SetReleaseReview:output_type -> switchyard.v1.Release
-	37, // 60: switchyard.v1.ReleaseService.GetReleaseReport:output_type -> switchyard.v1.ReleaseReport
-	46, // [46:61] is the sub-list for method output_type
-	31, // [31:46] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	31, // 15: switchyard.v1.Release.guardrail_result:type_name -> switchyard.v1.MetricResult
+	4,  // 16: switchyard.v1.ReleaseStage.gate:type_name -> switchyard.v1.ReleaseGate
+	32, // 17: switchyard.v1.ReleaseStage.guardrail:type_name -> switchyard.v1.Guardrail
+	5,  // 18: switchyard.v1.ReleaseGate.manual:type_name -> switchyard.v1.ManualGate
+	6,  // 19: switchyard.v1.ReleaseGate.wait:type_name -> switchyard.v1.WaitGate
+	7,  // 20: switchyard.v1.ReleaseGate.at:type_name -> switchyard.v1.AtGate
+	8,  // 21: switchyard.v1.ReleaseGate.approval:type_name -> switchyard.v1.ApprovalGate
+	25, // 22: switchyard.v1.AtGate.time:type_name -> google.protobuf.Timestamp
+	25, // 23: switchyard.v1.ReleaseApproval.time:type_name -> google.protobuf.Timestamp
+	25, // 24: switchyard.v1.ReleaseNextStep.due_time:type_name -> google.protobuf.Timestamp
+	25, // 25: switchyard.v1.ReleaseEvent.time:type_name -> google.protobuf.Timestamp
+	25, // 26: switchyard.v1.ReleaseEvent.planned_time:type_name -> google.protobuf.Timestamp
+	0,  // 27: switchyard.v1.ListReleasesResponse.releases:type_name -> switchyard.v1.Release
+	0,  // 28: switchyard.v1.CreateReleaseRequest.release:type_name -> switchyard.v1.Release
+	0,  // 29: switchyard.v1.UpdateReleaseRequest.release:type_name -> switchyard.v1.Release
+	33, // 30: switchyard.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	25, // 31: switchyard.v1.StartReleaseRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 32: switchyard.v1.ReleaseService.ListReleases:input_type -> switchyard.v1.ListReleasesRequest
+	14, // 33: switchyard.v1.ReleaseService.GetRelease:input_type -> switchyard.v1.GetReleaseRequest
+	15, // 34: switchyard.v1.ReleaseService.CreateRelease:input_type -> switchyard.v1.CreateReleaseRequest
+	16, // 35: switchyard.v1.ReleaseService.UpdateRelease:input_type -> switchyard.v1.UpdateReleaseRequest
+	17, // 36: switchyard.v1.ReleaseService.DeleteRelease:input_type -> switchyard.v1.DeleteReleaseRequest
+	18, // 37: switchyard.v1.ReleaseService.StartRelease:input_type -> switchyard.v1.StartReleaseRequest
+	19, // 38: switchyard.v1.ReleaseService.AdvanceRelease:input_type -> switchyard.v1.AdvanceReleaseRequest
+	20, // 39: switchyard.v1.ReleaseService.ApproveRelease:input_type -> switchyard.v1.ApproveReleaseRequest
+	21, // 40: switchyard.v1.ReleaseService.PauseRelease:input_type -> switchyard.v1.PauseReleaseRequest
+	22, // 41: switchyard.v1.ReleaseService.ResumeRelease:input_type -> switchyard.v1.ResumeReleaseRequest
+	23, // 42: switchyard.v1.ReleaseService.RollBackRelease:input_type -> switchyard.v1.RollBackReleaseRequest
+	24, // 43: switchyard.v1.ReleaseService.CancelRelease:input_type -> switchyard.v1.CancelReleaseRequest
+	34, // 44: switchyard.v1.ReleaseService.AddReleaseIncident:input_type -> switchyard.v1.AddReleaseIncidentRequest
+	35, // 45: switchyard.v1.ReleaseService.SetReleaseReview:input_type -> switchyard.v1.SetReleaseReviewRequest
+	36, // 46: switchyard.v1.ReleaseService.GetReleaseReport:input_type -> switchyard.v1.GetReleaseReportRequest
+	13, // 47: switchyard.v1.ReleaseService.ListReleases:output_type -> switchyard.v1.ListReleasesResponse
+	0,  // 48: switchyard.v1.ReleaseService.GetRelease:output_type -> switchyard.v1.Release
+	0,  // 49: switchyard.v1.ReleaseService.CreateRelease:output_type -> switchyard.v1.Release
+	0,  // 50: switchyard.v1.ReleaseService.UpdateRelease:output_type -> switchyard.v1.Release
+	37, // 51: switchyard.v1.ReleaseService.DeleteRelease:output_type -> google.protobuf.Empty
+	0,  // 52: switchyard.v1.ReleaseService.StartRelease:output_type -> switchyard.v1.Release
+	0,  // 53: switchyard.v1.ReleaseService.AdvanceRelease:output_type -> switchyard.v1.Release
+	0,  // 54: switchyard.v1.ReleaseService.ApproveRelease:output_type -> switchyard.v1.Release
+	0,  // 55: switchyard.v1.ReleaseService.PauseRelease:output_type -> switchyard.v1.Release
+	0,  // 56: switchyard.v1.ReleaseService.ResumeRelease:output_type -> switchyard.v1.Release
+	0,  // 57: switchyard.v1.ReleaseService.RollBackRelease:output_type -> switchyard.v1.Release
+	0,  // 58: switchyard.v1.ReleaseService.CancelRelease:output_type -> switchyard.v1.Release
+	0,  // 59: switchyard.v1.ReleaseService.AddReleaseIncident:output_type -> switchyard.v1.Release
+	0,  // 60: switchyard.v1.ReleaseService.SetReleaseReview:output_type -> switchyard.v1.Release
+	38, // 61: switchyard.v1.ReleaseService.GetReleaseReport:output_type -> switchyard.v1.ReleaseReport
+	47, // [47:62] is the sub-list for method output_type
+	32, // [32:47] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_release_service_proto_init() }
@@ -2353,6 +2367,7 @@ func file_switchyard_v1_release_service_proto_init() {
 	if File_switchyard_v1_release_service_proto != nil {
 		return
 	}
+	file_switchyard_v1_experiment_service_proto_init()
 	file_switchyard_v1_guardrail_proto_init()
 	file_switchyard_v1_release_record_proto_init()
 	file_switchyard_v1_release_verification_proto_init()

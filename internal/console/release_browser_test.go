@@ -1,0 +1,294 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchyard/switchyard/sdk"
+	"github.com/switchyard/switchyard/server/servertest"
+)
+
+// dialogs accepts every confirmation dialog of a tab and keeps their
+// messages.
+type dialogs struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+// acceptDialogs answers "OK" to every dialog the tab opens from now on.
+func acceptDialogs(b *tab) *dialogs {
+	d := &dialogs{}
+	events := chromedp.Events(b.ctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			d.mu.Lock()
+			d.msgs = append(d.msgs, ev.Message)
+			d.mu.Unlock()
+			if _, err := chromedp.Call(b.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}); err != nil {
+				return
+			}
+		}
+	}()
+	return d
+}
+
+func (d *dialogs) last() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.msgs) == 0 {
+		return ""
+	}
+	return d.msgs[len(d.msgs)-1]
+}
+
+// releaseDoc is a project with a bool flag new-checkout, off in production.
+const releaseDoc = `{"document": {"version": 1, "project": "default", "environments": ["production", "staging"],
+  "flags": [{"key": "new-checkout", "type": "bool", "description": "The new checkout flow",
+    "environments": {"production": {"enabled": true, "default": {"variant": "off"}}}}]}}`
+
+// createRelease drafts release spring through the new-release form: a
+// release of new-checkout in two stages, 10 % behind a manual gate, then
+// everyone behind an approval (the form's defaults). A wait gate without a
+// valid duration is refused first, with the API's error next to its
+// field.
+func (b *tab) createRelease() {
+	b.t.Helper()
+	b.open("/new/release")
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("#f-id"), "spring"),
+		chromedp.SendKeys(chromedp.CSS("#f-title"), "Spring launch"),
+		chromedp.SendKeys(chromedp.CSS("#f-owner"), "release-team"),
+		chromedp.SendKeys(chromedp.CSS("#f-release_notes"), "The new checkout for everyone."),
+		chromedp.SendKeys(chromedp.CSS("#item-0-flag"), "new-checkout"),
+		chromedp.SendKeys(chromedp.CSS("#item-0-variant"), "on"),
+		chromedp.SendKeys(chromedp.CSS("#plan-1-wait"), "soon"),
+	)
+	b.set("#plan-1-gate", "wait")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#plan-1-wait-err")),
+	)
+	if got := b.text("#plan-1-wait-err"); !strings.Contains(got, "plan[1].gate.wait.duration") || !strings.Contains(got, `"soon"`) {
+		b.t.Errorf("the wait's error reads %q, want the API's plan[1].gate.wait.duration error", got)
+	}
+	if got := eval[string](b, `document.querySelector("#plan-1-wait").getAttribute("aria-invalid")`); got != "true" {
+		b.t.Errorf("the invalid wait has aria-invalid %q", got)
+	}
+	if got := eval[string](b, `document.querySelector("#f-id").value`); got != "spring" {
+		b.t.Errorf("the refused form kept id %q, want spring", got)
+	}
+	b.shot("release-new-invalid")
+	b.set("#plan-1-gate", "approval")
+	b.set("#plan-1-wait", "")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.release-state[data-state="DRAFT"]`)),
+	)
+}
+
+// startReleaseServer serves releaseDoc and returns a second admin token,
+// another principal that may approve what the bootstrap admin requests.
+func startReleaseServer(t *testing.T) (*servertest.Server, string) {
+	t.Helper()
+	srv := servertest.Start(t, servertest.Options{})
+	srv.Call(t, "POST", "/api/v1/documents:import", srv.Creds.AdminToken, json.RawMessage(releaseDoc))
+	key := srv.Admin(t, "POST", "/api/v1/keys", map[string]any{"name": "approver", "kind": "admin", "role": "admin"})
+	return srv, key["secret"].(string)
+}
+
+// connectSDK connects a real Go SDK to srv's production and waits until
+// it has the ruleset.
+func connectSDK(t *testing.T, srv *servertest.Server) {
+	t.Helper()
+	c, err := sdk.New(context.Background(), sdk.Config{Address: srv.GRPCAddr, SDKKey: srv.Creds.SDKKey, Name: "console-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// set sets the value of the form control sel.
+func (b *tab) set(sel, value string) {
+	b.t.Helper()
+	eval[bool](b, `(() => { const el = document.querySelector(`+strconv.Quote(sel)+`); el.value = `+strconv.Quote(value)+`; return true })()`)
+}
+
+// ofrepCheckout evaluates new-checkout for unit through OFREP.
+func ofrepCheckout(t *testing.T, srv *servertest.Server, unit string) any {
+	t.Helper()
+	r := srv.Call(t, "POST", "/ofrep/v1/evaluate/flags/new-checkout", srv.Creds.SDKKey, `{"context": {"targetingKey": "`+unit+`"}}`)
+	var out struct {
+		Value any `json:"value"`
+	}
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		t.Fatalf("OFREP answer %d %s: %v", r.Status, r.Body, err)
+	}
+	return out.Value
+}
+
+// act clicks a release or experiment action's button and waits for the
+// page that follows to show sel.
+func (b *tab) act(action, sel string) {
+	b.t.Helper()
+	b.do(chromedp.Click(chromedp.CSS(`form[action$="/`+action+`"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(sel)))
+}
+
+// actions are the names of the action buttons on the page.
+func (b *tab) actions() []string {
+	b.t.Helper()
+	return eval[[]string](b, `Array.from(document.querySelectorAll("form.release-action, form.experiment-action")).map(f => f.action.split("/").pop())`)
+}
+
+func TestBrowserStagedReleaseStartApproveRollBack(t *testing.T) {
+	srv, approver := startReleaseServer(t)
+
+	requester := newTab(t, srv)
+	confirms := acceptDialogs(requester)
+	requester.signIn(srv.Creds.AdminToken)
+	requester.createRelease()
+	requester.open("/releases")
+	if got := requester.text("main table tbody th a"); got != "spring" {
+		t.Errorf("releases list shows %q, want spring", got)
+	}
+	// A real SDK streams production, so the page shows its convergence.
+	connectSDK(t, srv)
+	requester.open("/releases/spring?project=default")
+	if got := requester.actions(); !slices.Equal(got, []string{"start", "cancel"}) {
+		t.Errorf("draft actions = %v, want start, cancel", got)
+	}
+	requester.act("start", `.release-state[data-stage="1"]`)
+	requester.do(chromedp.Poll[chromedp.Void](`document.querySelector("#release-status").textContent.includes("1 of 1 SDKs")`,
+		chromedp.WithPollingInterval(200*time.Millisecond)))
+	if got := confirms.last(); !strings.HasPrefix(got, "Start spring in production: stage 1 (canary: 10 % of everyone) gets 1 item(s)") {
+		t.Errorf("start confirmation = %q, want it to name the consequence", got)
+	}
+	if got := requester.text(".release-state"); !strings.Contains(got, "In progress") || !strings.Contains(got, "approval of everyone (0 of 1)") {
+		t.Errorf("after start the state reads %q, want in progress, waiting for approval", got)
+	}
+
+	// The requester may not approve their own release: the server refuses.
+	requester.act("approve", ".banner.error")
+	if got := requester.text(".banner.error"); !strings.Contains(got, "may not approve their own release") {
+		t.Errorf("self-approval shows %q, want the server's refusal", got)
+	}
+
+	// Another principal approves in their own session.
+	other := newTab(t, srv)
+	acceptDialogs(other)
+	other.signIn(approver)
+	other.open("/releases/spring?project=default")
+	other.act("approve", `form[action$="/advance"]`)
+	if got := other.text(".release-state"); !strings.Contains(got, "(1 of 1)") {
+		t.Errorf("after approval the state reads %q, want 1 of 1 approvals", got)
+	}
+
+	// The requester's page shows the approval without a reload: its
+	// poller brings the Advance button.
+	requester.do(chromedp.WaitVisible(chromedp.CSS(`form[action$="/advance"]`)))
+	requester.act("advance", `.release-state[data-stage="2"]`)
+	if v := ofrepCheckout(t, srv, "u1"); v != true {
+		t.Errorf("at stage everyone OFREP new-checkout = %v, want true", v)
+	}
+	requester.shot("release")
+
+	requester.act("rollback", `.release-state[data-state="ROLLED_BACK"]`)
+	if got := confirms.last(); !strings.HasPrefix(got, "Roll back spring: in one revision, everyone in production") {
+		t.Errorf("rollback confirmation = %q", got)
+	}
+	if v := ofrepCheckout(t, srv, "u1"); v != false {
+		t.Errorf("after the roll-back OFREP new-checkout = %v, want false", v)
+	}
+	events := eval[string](requester, `Array.from(document.querySelectorAll("#events-h ~ .table-wrap tbody tr td:nth-child(2)")).map(td => td.textContent.trim()).join(",")`)
+	if events != "create,start,approve,advance,roll back" {
+		t.Errorf("timeline events = %q, want create,start,approve,advance,roll back", events)
+	}
+	if got := eval[int](requester, `document.querySelectorAll("#release-timeline .sy-stage-bar").length`); got != 2 {
+		t.Errorf("timeline chart has %d stage bars, want 2", got)
+	}
+	requester.shot("release-rolled-back")
+
+	// The other pages, in a tab of their own (each tab's budget is a minute).
+	requester = newTab(t, srv)
+	requester.signIn(srv.Creds.AdminToken)
+	requester.open("/releases")
+	requester.shot("releases")
+	requester.open("/reports")
+	requester.shot("report")
+	if got := requester.text(".kpis"); !strings.Contains(got, "Rollbacks") {
+		t.Errorf("report KPIs = %q", got)
+	}
+	for _, path := range []string{"/releases", "/releases/spring?project=default", "/new/release", "/reports"} {
+		requester.open(path)
+		if got := requester.unlabelled(); len(got) > 0 {
+			t.Errorf("%s: controls without a label: %v", path, got)
+		}
+	}
+	requester.dark()
+	requester.open("/releases/spring?project=default")
+	requester.shot("release-dark")
+	requester.open("/reports")
+	requester.shot("report-dark")
+	requester.phone()
+	requester.open("/releases/spring?project=default")
+	requester.shot("release-phone")
+}
+
+// unlabelled names the page's form controls that have no label.
+func (b *tab) unlabelled() []string {
+	b.t.Helper()
+	return eval[[]string](b, `Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).filter(function (el) {
+		return !(el.labels && el.labels.length) && !el.getAttribute("aria-label");
+	}).map(function (el) { return el.name || el.id; })`)
+}
+
+func TestViewerSeesNoReleaseOrExperimentActionsAndIsRefused(t *testing.T) {
+	srv, _ := startReleaseServer(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "spring", "environment": "production", "release_notes": "n",
+		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
+		"plan":  []any{map[string]any{"name": "everyone", "weight": 100000}},
+	})
+	secret := viewerToken(t, srv)
+
+	b := newTab(t, srv)
+	b.signIn(secret)
+	for _, path := range []string{"/releases", "/releases/spring?project=default"} {
+		b.open(path)
+		if n := eval[int](b, `document.querySelectorAll('main form[method=post], a[href^="/new/release"]').length`); n != 0 {
+			t.Errorf("a viewer's %s has %d mutating forms or links, want 0", path, n)
+		}
+	}
+	b.shot("release-viewer")
+
+	viewer := signInHTTP(t, srv, secret)
+	start := url.Values{"project": {"default"}}
+	if status, body := viewer.post("/releases/spring/start", start, ""); status != http.StatusForbidden {
+		t.Errorf("a start without a CSRF token = %d %.200s, want 403", status, body)
+	}
+	start.Set("csrf", viewer.csrf())
+	if status, body := viewer.post("/releases/spring/start", start, ""); status != http.StatusForbidden || !strings.Contains(body, "Your role may not do this") {
+		t.Errorf("a viewer's start with a valid CSRF token = %d %.300s, want 403 naming the role", status, body)
+	}
+	if got := srv.Admin(t, "GET", "/api/v1/projects/default/releases/spring", nil)["state"]; got != "DRAFT" {
+		t.Errorf("after the viewer's start the release is %v, want DRAFT", got)
+	}
+}

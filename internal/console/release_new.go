@@ -1,0 +1,239 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+)
+
+// The rows of the new-release form.
+const (
+	newReleaseItems  = 3
+	newReleaseStages = 4
+)
+
+// newReleasePage is the form that drafts a release. Field errors are keyed
+// by the API's field path ("plan[1].weight"), so each shows next to its
+// field.
+type newReleasePage struct {
+	Layout
+	// Top are the id, title and owner fields.
+	Top                                  []FormField
+	ID, Title, Environment, Owner, Notes string
+	Items                                []ItemRow
+	Stages                               []StageRow
+	Gates                                []string
+	// Errs are the field errors by form field path; Other are the errors
+	// no field of the form shows.
+	Errs  map[string]string
+	Other []string
+}
+
+// ItemRow is one flag item of the form.
+type ItemRow struct {
+	Index                   int
+	Flag, Variant           string
+	FlagError, VariantError string
+}
+
+// StageRow is one stage of the form.
+type StageRow struct {
+	Index                               int
+	Name, Percent, Segments, Gate, Wait string
+	// Errs are the row's errors by field: name, weight, segments, gate,
+	// wait.
+	Errs map[string]string
+	// Fields are the name, percent, segments and wait inputs, and
+	// GateError the gate's error, filled by fill for the template.
+	Fields    []FormField
+	GateError string
+}
+
+// FormField is one text input with its label and error; Path is the API
+// field path the error names.
+type FormField struct {
+	ID, Name, Label, Value, Placeholder, Path, Error string
+}
+
+// fill prepares the page's fields for the template.
+func (p *newReleasePage) fill() {
+	top := func(name, label, value, placeholder string) FormField {
+		return FormField{ID: "f-" + name, Name: name, Label: label, Value: value, Placeholder: placeholder, Path: name, Error: p.Errs[name]}
+	}
+	p.Top = []FormField{top("id", "Id", p.ID, "e.g. spring-launch"), top("title", "Title", p.Title, ""), top("owner", "Owner", p.Owner, "")}
+	for i := range p.Stages {
+		st := &p.Stages[i]
+		in := func(field, errKey, label, value, placeholder, path string) FormField {
+			return FormField{
+				ID: fmt.Sprintf("plan-%d-%s", st.Index, field), Name: fmt.Sprintf("plan[%d].%s", st.Index, field),
+				Label: label, Value: value, Placeholder: placeholder, Path: fmt.Sprintf("plan[%d].%s", st.Index, path), Error: st.Errs[errKey],
+			}
+		}
+		st.Fields = []FormField{
+			in("name", "name", fmt.Sprintf("Stage %d name", st.Index+1), st.Name, "", "name"),
+			in("percent", "weight", "Percent", st.Percent, "10", "weight"),
+			in("segments", "segments", "Segments (comma-separated)", st.Segments, "", "segments"),
+			in("wait", "wait", "Wait (wait gate)", st.Wait, "24h", "gate.wait.duration"),
+		}
+		st.GateError = st.Errs["gate"]
+	}
+}
+
+var releaseGates = []string{"manual", "approval", "wait"}
+
+// newReleaseForm shows an empty form: one 10 % stage behind a manual gate
+// and one of everyone behind an approval.
+func (c *Console) newReleaseForm(w http.ResponseWriter, r *http.Request, s *Session) {
+	p := c.newReleasePage(r, s)
+	p.Environment = p.Layout.Environment
+	p.Stages[0].Name, p.Stages[0].Percent, p.Stages[0].Gate = "canary", "10", "manual"
+	p.Stages[1].Name, p.Stages[1].Percent, p.Stages[1].Gate = "everyone", "100", "approval"
+	p.fill()
+	c.render(w, http.StatusOK, "release_new", p)
+}
+
+func (c *Console) newReleasePage(r *http.Request, s *Session) *newReleasePage {
+	p := &newReleasePage{Layout: c.layout(r, s, "New release", "releases"), Gates: releaseGates, Errs: map[string]string{}}
+	for i := range newReleaseItems {
+		p.Items = append(p.Items, ItemRow{Index: i})
+	}
+	for i := range newReleaseStages {
+		p.Stages = append(p.Stages, StageRow{Index: i, Gate: "manual", Errs: map[string]string{}})
+	}
+	return p
+}
+
+// rowPath matches a field path of an item or stage: items[2].variant,
+// plan[0].gate.wait.duration.
+var rowPath = regexp.MustCompile(`^(items|plan)\[(\d+)\]\.?(.*)$`)
+
+// createRelease drafts the release the form describes through
+// CreateRelease. Rows left blank are skipped; an invalid release is shown
+// again with each error next to its field.
+func (c *Console) createRelease(w http.ResponseWriter, r *http.Request, s *Session) {
+	r.URL.RawQuery = url.Values{"project": {r.PostFormValue("project")}}.Encode()
+	p := c.newReleasePage(r, s)
+	f := r.PostFormValue
+	p.ID, p.Title, p.Environment, p.Owner, p.Notes = strings.TrimSpace(f("id")), f("title"), f("environment"), f("owner"), f("release_notes")
+	rel := &pb.Release{Id: p.ID, Title: p.Title, Environment: p.Environment, Owner: p.Owner, ReleaseNotes: p.Notes}
+	var itemRow, stageRow []int // API index → form row
+	for i := range p.Items {
+		it := &p.Items[i]
+		it.Flag, it.Variant = f(fmt.Sprintf("items[%d].flag", i)), strings.TrimSpace(f(fmt.Sprintf("items[%d].variant", i)))
+		if it.Flag == "" && it.Variant == "" {
+			continue
+		}
+		rel.Items = append(rel.Items, &pb.ReleaseItem{Flag: it.Flag, Variant: it.Variant})
+		itemRow = append(itemRow, i)
+	}
+	for i := range p.Stages {
+		st := &p.Stages[i]
+		field := func(name string) string { return strings.TrimSpace(f(fmt.Sprintf("plan[%d].%s", i, name))) }
+		st.Name, st.Percent, st.Segments, st.Gate, st.Wait = field("name"), field("percent"), field("segments"), field("gate"), field("wait")
+		if st.Name == "" && st.Percent == "" && st.Segments == "" {
+			continue
+		}
+		stage := &pb.ReleaseStage{Name: st.Name, Gate: &pb.ReleaseGate{}}
+		if w, ok := parsePercent(st.Percent); ok {
+			stage.Weight = w
+		} else {
+			st.Errs["weight"] = fmt.Sprintf("%q is not a percentage from 0 to 100", st.Percent)
+		}
+		for _, seg := range strings.Split(st.Segments, ",") {
+			if seg = strings.TrimSpace(seg); seg != "" {
+				stage.Segments = append(stage.Segments, seg)
+			}
+		}
+		switch st.Gate {
+		case "approval":
+			stage.Gate.Approval = &pb.ApprovalGate{}
+		case "wait":
+			stage.Gate.Wait = &pb.WaitGate{Duration: st.Wait}
+		default:
+			stage.Gate.Manual = &pb.ManualGate{}
+		}
+		rel.Plan = append(rel.Plan, stage)
+		stageRow = append(stageRow, i)
+	}
+	if hasStageErrors(p.Stages) {
+		p.fill()
+		c.render(w, http.StatusBadRequest, "release_new", p)
+		return
+	}
+	created, err := c.api.releases.CreateRelease(call(r, s), &pb.CreateReleaseRequest{Project: p.Project, Release: rel})
+	if err != nil {
+		e := errorOf(err)
+		if e.Code == codes.Unauthenticated || e.Status >= 500 {
+			c.apiFail(w, r, s, err)
+			return
+		}
+		p.Error = e.Headline()
+		if e.Code != codes.InvalidArgument && e.Code != codes.PermissionDenied && e.Code != codes.Aborted {
+			p.Error = "Not created: " + e.Message
+		}
+		for _, fe := range e.Fields {
+			p.place(strings.TrimPrefix(fe.Path, "release."), fe.Description, itemRow, stageRow)
+		}
+		p.fill()
+		c.render(w, e.Status, "release_new", p)
+		return
+	}
+	http.Redirect(w, r, "/releases/"+url.PathEscape(created.GetId())+"?project="+url.QueryEscape(p.Project), http.StatusSeeOther)
+}
+
+func hasStageErrors(rows []StageRow) bool {
+	for _, r := range rows {
+		if len(r.Errs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// place puts an API field error next to the form field it names, mapping
+// the API's item and stage indexes back to the form's rows.
+func (p *newReleasePage) place(path, msg string, itemRow, stageRow []int) {
+	m := rowPath.FindStringSubmatch(path)
+	if m == nil {
+		switch path {
+		case "id", "title", "environment", "owner", "release_notes":
+			p.Errs[path] = msg
+		default:
+			p.Other = append(p.Other, strings.TrimSpace(path+": "+msg))
+		}
+		return
+	}
+	i, _ := strconv.Atoi(m[2])
+	rest := m[3]
+	switch {
+	case m[1] == "items" && i < len(itemRow):
+		it := &p.Items[itemRow[i]]
+		if rest == "variant" {
+			it.VariantError = msg
+		} else {
+			it.FlagError = msg
+		}
+	case m[1] == "plan" && i < len(stageRow):
+		field := strings.SplitN(rest, ".", 2)[0]
+		switch {
+		case strings.HasPrefix(rest, "gate.wait"):
+			field = "wait"
+		case strings.HasPrefix(rest, "segments"):
+			field = "segments"
+		case field == "name" || field == "weight" || field == "gate":
+		default:
+			field = "name"
+			msg = rest + ": " + msg
+		}
+		p.Stages[stageRow[i]].Errs[field] = msg
+	default:
+		p.Other = append(p.Other, path+": "+msg)
+	}
+}

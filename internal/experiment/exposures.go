@@ -1,0 +1,113 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// ExposureCount is the units first exposed to each variant of an
+// experiment up to a time, cumulative since its start.
+type ExposureCount struct {
+	// Time is the end of the interval counted (exclusive).
+	Time time.Time
+	// Units are per variant, control first (as Results.Arms).
+	Units []int64
+}
+
+// exposureSteps are the interval lengths Exposures chooses from.
+var exposureSteps = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour,
+	6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
+
+// maxExposurePoints bounds the intervals Exposures returns.
+const maxExposurePoints = 60
+
+// Exposures returns the exposed units of experiment id of project over
+// time: one count per interval from its start to its stop (or now, while
+// it runs), cumulative, the interval the shortest of exposureSteps that
+// gives at most maxExposurePoints of them (the last ends at or after the
+// stop or now). A draft, and an experiment whose per-unit records were
+// pruned after it stopped, has none. It reads every unit record of the
+// experiment; call CatchUp first for every event stored until now.
+func (c *Consumer) Exposures(ctx context.Context, ps *store.ProjectState, id string, now time.Time) ([]ExposureCount, error) {
+	e, _, ok := ps.Experiment(id)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", store.ExperimentName(ps.Key(), id), store.ErrNotFound)
+	}
+	s := experimentStudy(ps.Key(), e)
+	if s == nil {
+		return nil, nil
+	}
+	end := now
+	if !s.stop.IsZero() {
+		end = s.stop
+	}
+	if end.Before(s.start) {
+		end = s.start
+	}
+	step := exposureSteps[len(exposureSteps)-1]
+	for _, st := range exposureSteps {
+		if end.Sub(s.start) <= st*maxExposurePoints {
+			step = st
+			break
+		}
+	}
+	n := int(end.Sub(s.start)/step) + 1
+	n = min(n, maxExposurePoints+1)
+	hist := make([][]int64, n)
+	for i := range hist {
+		hist[i] = make([]int64, len(s.arms))
+	}
+	found := false
+	err := c.store.ViewSide(ctx, sideBucket, func(root *bolt.Bucket) error {
+		units := unitsBucket(root, s.key)
+		if units == nil {
+			return nil
+		}
+		found = true
+		return units.ForEach(func(_, v []byte) error {
+			rec, ok := decodeUnit(v, 0)
+			if !ok || int(rec.arm) >= len(s.arms) {
+				return nil
+			}
+			i := int(time.Unix(int64(rec.exposed), 0).Sub(s.start) / step)
+			hist[max(0, min(i, n-1))][rec.arm]++
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("experiment state %q: %w", s.key, err)
+	}
+	if !found {
+		return nil, nil
+	}
+	out := make([]ExposureCount, n)
+	total := make([]int64, len(s.arms))
+	for i, h := range hist {
+		for a, u := range h {
+			total[a] += u
+		}
+		out[i] = ExposureCount{Time: s.start.Add(time.Duration(i+1) * step), Units: append([]int64(nil), total...)}
+	}
+	return out, nil
+}
+
+// unitsBucket is the per-unit bucket of the study named key, or nil.
+func unitsBucket(root *bolt.Bucket, key string) *bolt.Bucket {
+	if root == nil {
+		return nil
+	}
+	all := root.Bucket([]byte(bucketStudies))
+	if all == nil {
+		return nil
+	}
+	b := all.Bucket([]byte(key))
+	if b == nil {
+		return nil
+	}
+	return b.Bucket([]byte(bucketUnits))
+}
