@@ -56,6 +56,7 @@ type Server struct {
 	metrics     *serverMetrics
 	throttle    *auth.Throttle // failed authentications per client address
 	streams     *streamSlots   // open sync and event streams per key
+	gwRequests  gatewayRequests
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -148,10 +149,11 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		events:      store.NewEventLog(st, store.EventLogOptions{}),
 		changes:     newChangeHub(rs),
 		streamAds:   newStreamAds(),
-		metrics:     newServerMetrics(),
 		throttle:    auth.NewThrottle(o.throttle, nil),
 		streams:     newStreamSlots(o.maxStreams),
 	}
+	s.metrics = newServerMetrics(s)
+	o.webhooks.Observe = s.metrics.observeWebhook
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)
 	s.webhooks = webhook.New(log, st, o.webhooks)
@@ -206,6 +208,8 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	// Counts release steps while serving, whoever takes them.
 	defer s.store.Subscribe(s.metrics.observeCommit)()
+	s.store.ObserveTransactions(func(d time.Duration) { s.metrics.storeTx.Observe(d.Seconds()) })
+	defer s.store.ObserveTransactions(nil)
 	g, ctx := errgroup.WithContext(ctx)
 	// Events are written until gRPC has stopped, so calls in flight at
 	// shutdown still complete.

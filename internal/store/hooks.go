@@ -3,6 +3,7 @@ package store
 import (
 	"slices"
 	"sync"
+	"time"
 )
 
 // commitHooks are the functions Subscribe added, called after every commit
@@ -41,4 +42,16 @@ func (h *commitHooks) call(st *State, c *Commit) {
 	for _, hook := range hooks {
 		hook.fn(st, c)
 	}
+}
+
+// ObserveTransactions makes Update call fn with the duration of every bbolt
+// write transaction it runs (failed ones included), replacing the previous
+// fn; nil stops it. fn runs while the writer lock is held and must return
+// quickly.
+func (s *Store) ObserveTransactions(fn func(time.Duration)) {
+	if fn == nil {
+		s.txObserver.Store(nil)
+		return
+	}
+	s.txObserver.Store(&fn)
 }

@@ -100,6 +100,8 @@ type Store struct {
 	closed bool          // guarded by writer
 
 	hooks commitHooks // called after Options.OnCommit
+	// txObserver is told how long each write transaction took.
+	txObserver atomic.Pointer[func(time.Duration)]
 }
 
 // Open opens (creating it if needed) the database at path and loads it into
@@ -202,7 +204,12 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
-	if err := s.db.Update(func(btx *bolt.Tx) error { return unsafeWrite(btx, plan) }); err != nil {
+	start := time.Now()
+	err = s.db.Update(func(btx *bolt.Tx) error { return unsafeWrite(btx, plan) })
+	if observe := s.txObserver.Load(); observe != nil {
+		(*observe)(time.Since(start))
+	}
+	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	s.seq = plan.seq

@@ -56,6 +56,7 @@ func (d *Dispatcher) attempt(ctx context.Context, j *job) {
 	case !retryable(code) || len(j.rec.Attempts) >= d.opts.MaxAttempts:
 		j.rec.State, j.rec.LastError = store.DeliveryFailed, a.Error
 	default:
+		d.observe(store.DeliveryRetrying, a.Duration)
 		wait := d.backoff(len(j.rec.Attempts))
 		next := j.rec.UpdateTime.Add(wait)
 		j.rec.State, j.rec.LastError, j.rec.NextRetry = store.DeliveryRetrying, a.Error, &next
@@ -67,8 +68,19 @@ func (d *Dispatcher) attempt(ctx context.Context, j *job) {
 		}
 		j.rec.State, j.rec.NextRetry = store.DeliveryAbandoned, nil
 		j.rec.LastError = a.Error + "; the server stopped before the next attempt"
+		d.observe(j.rec.State, 0)
+		d.write(j)
+		return
 	}
+	d.observe(j.rec.State, a.Duration)
 	d.write(j)
+}
+
+// observe reports an attempt's outcome to Options.Observe.
+func (d *Dispatcher) observe(state string, dur time.Duration) {
+	if d.opts.Observe != nil {
+		d.opts.Observe(state, dur)
+	}
 }
 
 // current returns the webhook of j as the store holds it now; ok is false

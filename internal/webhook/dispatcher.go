@@ -55,6 +55,10 @@ type Options struct {
 	// Client sends the requests; default a client that follows no
 	// redirects.
 	Client *http.Client
+	// Observe, if set, is called after every attempt with the state it
+	// left the delivery in (delivered, retrying, failed or abandoned) and
+	// how long the request took. It is for metrics and must return quickly.
+	Observe func(state string, d time.Duration)
 }
 
 // The defaults of Options.
