@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -14,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/switchyard/switchyard/internal/buildinfo"
 	"github.com/switchyard/switchyard/internal/gen/openapi"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
@@ -58,14 +61,30 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi.JSON)
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	s.registerOFREP(mux)
 	s.registerAvailability(mux) // not through the gateway: ETag and 304
 	return s.observeHTTP(cors(limitBody(mux))), nil
+}
+
+// healthz answers 200 while the process serves: "ok" for probes, or, with
+// "Accept: application/json" or "?verbose", a JSON object with the build
+// (version, commit, Go version) and the uptime in seconds.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	_, verbose := r.URL.Query()["verbose"]
+	if !verbose && !strings.Contains(r.Header.Get("Accept"), "application/json") {
+		w.Write([]byte("ok\n"))
+		return
+	}
+	bi := buildinfo.Get()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		Status string `json:"status"`
+		buildinfo.Info
+		UptimeSeconds int64 `json:"uptime_seconds"`
+	}{"ok", bi, int64(time.Since(s.started).Seconds())})
 }
 
 // readyz answers 200 once the server has compiled rulesets to serve.

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/experiment"
@@ -57,6 +58,8 @@ type Server struct {
 	throttle    *auth.Throttle // failed authentications per client address
 	streams     *streamSlots   // open sync and event streams per key
 	gwRequests  gatewayRequests
+	started     time.Time // for the uptime in /healthz
+	reflection  bool      // WithGRPCReflection
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -77,6 +80,15 @@ type options struct {
 	throttle auth.ThrottleConfig
 	// maxStreams is the most streams one key may hold open; 0: no limit.
 	maxStreams int
+	// reflection serves gRPC reflection on any listener, not just loopback.
+	reflection bool
+}
+
+// WithGRPCReflection serves the gRPC server reflection service whatever
+// address the gRPC listener has. Without it, reflection is served only when
+// the listener is on a loopback address.
+func WithGRPCReflection() Option {
+	return func(o *options) { o.reflection = true }
 }
 
 // WithSyncMaxAge sets how long a sync stream lives before the server ends
@@ -151,6 +163,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		streamAds:   newStreamAds(),
 		throttle:    auth.NewThrottle(o.throttle, nil),
 		streams:     newStreamSlots(o.maxStreams),
+		started:     time.Now(),
 	}
 	s.metrics = newServerMetrics(s)
 	o.webhooks.Observe = s.metrics.observeWebhook
@@ -163,6 +176,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	)
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
+
 	pb.RegisterProjectServiceServer(s.grpc, &projectService{Server: s})
 	pb.RegisterSegmentServiceServer(s.grpc, &segmentService{Server: s})
 	pb.RegisterFlagServiceServer(s.grpc, &flagService{Server: s})
@@ -178,6 +192,11 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	pb.RegisterEventServiceServer(s.grpc, &eventService{Server: s})
 	pb.RegisterExperimentServiceServer(s.grpc, &experimentService{Server: s})
 	pb.RegisterWebhookServiceServer(s.grpc, &webhookService{Server: s})
+	// Health per service: NOT_SERVING until the rulesets are loaded.
+	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_NOT_SERVING)
+	for name := range s.grpc.GetServiceInfo() {
+		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_NOT_SERVING)
+	}
 
 	conn, err := grpc.NewClient("passthrough:///gateway",
 		grpc.WithContextDialer(s.pipe.DialContext),
@@ -188,6 +207,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		return nil, fmt.Errorf("gateway connection: %w", err)
 	}
 	s.gwConn = conn
+	s.reflection = o.reflection
 	handler, err := s.httpHandler(context.Background(), conn)
 	if err != nil {
 		conn.Close()
@@ -210,6 +230,9 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	defer s.store.Subscribe(s.metrics.observeCommit)()
 	s.store.ObserveTransactions(func(d time.Duration) { s.metrics.storeTx.Observe(d.Seconds()) })
 	defer s.store.ObserveTransactions(nil)
+	if s.reflection || isLoopback(grpcLis.Addr()) {
+		reflection.Register(s.grpc)
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	// Events are written until gRPC has stopped, so calls in flight at
 	// shutdown still complete.
@@ -259,7 +282,10 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		}
 		return nil
 	})
-	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_SERVING)
+	g.Go(func() error {
+		s.serveHealth(ctx)
+		return nil
+	})
 	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
 	g.Go(func() error {
 		<-ctx.Done()
@@ -279,6 +305,29 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		return err
 	})
 	return g.Wait()
+}
+
+// serveHealth marks the server and every gRPC service SERVING once the
+// rulesets are loaded (health.Server.Shutdown marks them NOT_SERVING at
+// shutdown).
+func (s *Server) serveHealth(ctx context.Context) {
+	for !s.rulesets.Ready() {
+		select {
+		case <-s.rulesets.Changed():
+		case <-ctx.Done():
+			return
+		}
+	}
+	for name := range s.grpc.GetServiceInfo() {
+		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_SERVING)
+	}
+	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_SERVING)
+}
+
+// isLoopback reports whether addr is a loopback TCP address.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 func serveGRPC(srv *grpc.Server, lis net.Listener) error {

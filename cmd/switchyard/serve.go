@@ -31,6 +31,10 @@ type serveConfig struct {
 	HTTPAddr string
 	Demo     bool
 	LogLevel string
+	// LogFormat is text or json.
+	LogFormat string
+	// GRPCReflection serves gRPC reflection on a non-loopback listener too.
+	GRPCReflection bool
 	// SyncMaxAge is how long an SDK sync stream lives before the server
 	// ends it and the SDK reconnects (load rebalancing).
 	SyncMaxAge time.Duration
@@ -48,7 +52,7 @@ type serveConfig struct {
 
 // defaultServeConfig is DESIGN §5.
 func defaultServeConfig() serveConfig {
-	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge,
+	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", LogFormat: "text", SyncMaxAge: syncer.DefaultMaxAge,
 		AuthThrottle: auth.DefaultThrottle(), MaxStreamsPerKey: server.DefaultMaxStreamsPerKey}
 }
 
@@ -65,6 +69,9 @@ func (c serveConfig) validate() error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: %w", c.LogLevel, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
 	}
 	if c.SyncMaxAge <= 0 {
 		return fmt.Errorf("--sync-max-age %s: must be positive", c.SyncMaxAge)
@@ -86,6 +93,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (REST, OFREP, health)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "import the demo document into the default project when it has no flags")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (one object a line)")
+	fs.BoolVar(&cfg.GRPCReflection, "grpc-reflection", cfg.GRPCReflection, "serve gRPC reflection on a non-loopback --grpc-addr too (it is always on for loopback)")
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
 	fs.StringVar(&cfg.BootstrapAdminToken, "bootstrap-admin-token", "", "admin token to create on an empty database instead of a random one")
 	fs.StringVar(&cfg.BootstrapSDKKey, "bootstrap-sdk-key", "", "production SDK key to create on an empty database instead of a random one")
@@ -105,7 +114,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var lvl slog.Level
 	lvl.UnmarshalText([]byte(cfg.LogLevel))
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	log := slog.New(cfg.logHandler(stderr, lvl))
 
 	rulesets := snapshot.NewSet(log)
 	st, err := store.Open(cfg.DB, store.Options{OnCommit: rulesets.Apply})
@@ -133,8 +142,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		grpcLis.Close()
 		return fmt.Errorf("listen HTTP: %w", err)
 	}
-	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
-		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey))
+	opts := []server.Option{server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
+		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey)}
+	if cfg.GRPCReflection {
+		opts = append(opts, server.WithGRPCReflection())
+	}
+	srv, err := server.New(log, st, rulesets, opts...)
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()
@@ -143,6 +156,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	err = srv.Serve(ctx, grpcLis, httpLis)
 	log.Info("stopped")
 	return err
+}
+
+// logHandler is the slog handler of --log-format at level lvl.
+func (c serveConfig) logHandler(w io.Writer, lvl slog.Level) slog.Handler {
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
 }
 
 // writeBootstrap bootstraps an empty database, prints the secrets once and
