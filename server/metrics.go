@@ -114,7 +114,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 	return m
 }
 
-// observeWebhook counts one webhook delivery attempt (webhook.Options.Observe).
+// observeWebhook counts and times one webhook delivery attempt.
 func (m *serverMetrics) observeWebhook(state string, d time.Duration) {
 	outcome := strings.ToLower(state)
 	m.webhooks.WithLabelValues(outcome).Inc()

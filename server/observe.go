@@ -162,12 +162,13 @@ func (s *Server) observeHTTP(next http.Handler) http.Handler {
 		if route == "" {
 			route, api = routeOf(r.Pattern)
 		}
+		ctx := r.Context()
+		nameHTTPSpan(ctx, r.Method, route)
 		s.metrics.requests.WithLabelValues(api, route, strconv.Itoa(sw.status)).Observe(d.Seconds())
 		level := slog.LevelInfo
 		if api == "probe" {
 			level = slog.LevelDebug
 		}
-		ctx := r.Context()
 		if !s.log.Enabled(ctx, level) {
 			return
 		}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -60,6 +62,7 @@ type Server struct {
 	gwRequests  gatewayRequests
 	started     time.Time // for the uptime in /healthz
 	reflection  bool      // WithGRPCReflection
+	trace       tracing
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -82,6 +85,9 @@ type options struct {
 	maxStreams int
 	// reflection serves gRPC reflection on any listener, not just loopback.
 	reflection bool
+	// tracing and propagator: WithTracing; nil tracing is off.
+	tracing    trace.TracerProvider
+	propagator propagation.TextMapPropagator
 }
 
 // WithGRPCReflection serves the gRPC server reflection service whatever
@@ -166,15 +172,19 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		started:     time.Now(),
 	}
 	s.metrics = newServerMetrics(s)
-	o.webhooks.Observe = s.metrics.observeWebhook
+	o.webhooks.Observe = s.observeWebhook
+	if o.tracing != nil {
+		s.trace.tracer = o.tracing.Tracer(tracerName)
+		rs.ObserveCompiles(s.observeCompile)
+	}
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)
 	s.webhooks = webhook.New(log, st, o.webhooks)
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(o.grpcServerOptions(),
 		grpc.MaxRecvMsgSize(MaxBodyBytes),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
-	)
+	)...)
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 
 	pb.RegisterProjectServiceServer(s.grpc, &projectService{Server: s})
@@ -198,11 +208,11 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_NOT_SERVING)
 	}
 
-	conn, err := grpc.NewClient("passthrough:///gateway",
+	conn, err := grpc.NewClient("passthrough:///gateway", append(o.gatewayDialOptions(),
 		grpc.WithContextDialer(s.pipe.DialContext),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("gateway connection: %w", err)
 	}
@@ -214,7 +224,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           handler,
+		Handler:           o.traceHTTP(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -228,8 +238,9 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	// Counts release steps while serving, whoever takes them.
 	defer s.store.Subscribe(s.metrics.observeCommit)()
-	s.store.ObserveTransactions(func(d time.Duration) { s.metrics.storeTx.Observe(d.Seconds()) })
+	s.store.ObserveTransactions(s.observeTx)
 	defer s.store.ObserveTransactions(nil)
+	defer s.store.Subscribe(s.committed)()
 	if s.reflection || isLoopback(grpcLis.Addr()) {
 		reflection.Register(s.grpc)
 	}

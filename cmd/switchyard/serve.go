@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
+	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/server"
 )
 
@@ -114,7 +115,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var lvl slog.Level
 	lvl.UnmarshalText([]byte(cfg.LogLevel))
-	log := slog.New(cfg.logHandler(stderr, lvl))
+	log := slog.New(telemetry.LogHandler(cfg.logHandler(stderr, lvl)))
+	// Tracing is configured by the standard OTEL_* variables, off without them.
+	tracing, err := telemetry.Setup(ctx, os.Getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(shutdownCtx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}()
 
 	rulesets := snapshot.NewSet(log)
 	st, err := store.Open(cfg.DB, store.Options{OnCommit: rulesets.Apply})
@@ -146,6 +159,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey)}
 	if cfg.GRPCReflection {
 		opts = append(opts, server.WithGRPCReflection())
+	}
+	if tracing.Enabled {
+		opts = append(opts, server.WithTracing(tracing.Provider, tracing.Propagator))
 	}
 	srv, err := server.New(log, st, rulesets, opts...)
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -44,11 +45,12 @@ func (h *commitHooks) call(st *State, c *Commit) {
 	}
 }
 
-// ObserveTransactions makes Update call fn with the duration of every bbolt
-// write transaction it runs (failed ones included), replacing the previous
-// fn; nil stops it. fn runs while the writer lock is held and must return
-// quickly.
-func (s *Store) ObserveTransactions(fn func(time.Duration)) {
+// ObserveTransactions makes Update call fn after every bbolt write
+// transaction it runs, failed ones included, with Update's context, the
+// start, the duration and the error; it replaces the previous fn, and nil
+// stops it. fn runs while the writer lock is held, before
+// Options.OnCommit, and must return quickly.
+func (s *Store) ObserveTransactions(fn func(ctx context.Context, start time.Time, d time.Duration, err error)) {
 	if fn == nil {
 		s.txObserver.Store(nil)
 		return

@@ -100,8 +100,8 @@ type Store struct {
 	closed bool          // guarded by writer
 
 	hooks commitHooks // called after Options.OnCommit
-	// txObserver is told how long each write transaction took.
-	txObserver atomic.Pointer[func(time.Duration)]
+	// txObserver is told of each write transaction.
+	txObserver atomic.Pointer[func(context.Context, time.Time, time.Duration, error)]
 }
 
 // Open opens (creating it if needed) the database at path and loads it into
@@ -207,7 +207,7 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	start := time.Now()
 	err = s.db.Update(func(btx *bolt.Tx) error { return unsafeWrite(btx, plan) })
 	if observe := s.txObserver.Load(); observe != nil {
-		(*observe)(time.Since(start))
+		(*observe)(ctx, start, time.Since(start), err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
