@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"path"
 	"strings"
@@ -176,8 +177,8 @@ func (m *serverMetrics) handler() http.Handler {
 }
 
 // stateCollector reads gauges from the server's state at scrape time:
-// releases by state, the revision of every environment and the open sync
-// streams.
+// releases by state, the revision of every environment, the open sync
+// streams and the experiment consumer's lag behind the event log.
 type stateCollector struct{ s *Server }
 
 var (
@@ -185,6 +186,8 @@ var (
 		[]string{"project", "state"}, nil)
 	revisionDesc = prometheus.NewDesc("switchyard_environment_revision", "The current revision of each environment.",
 		[]string{"project", "environment"}, nil)
+	lagDesc = prometheus.NewDesc("switchyard_experiment_consumer_lag_batches",
+		"Stored event batches the experiment consumer has not consumed yet.", nil, nil)
 	streamsDesc = prometheus.NewDesc("switchyard_sync_streams",
 		"Open ruleset sync streams by environment and client kind (sdk, relay).",
 		[]string{"project", "environment", "kind"}, nil)
@@ -195,6 +198,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- releasesDesc
 	ch <- revisionDesc
 	ch <- streamsDesc
+	ch <- lagDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -231,5 +235,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	})
 	for k, n := range streams {
 		ch <- prometheus.MustNewConstMetric(streamsDesc, prometheus.GaugeValue, float64(n), k.project, k.env, k.kind)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if lag, err := c.s.experiments.Lag(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag))
+	} else {
+		ch <- prometheus.NewInvalidMetric(lagDesc, err)
 	}
 }

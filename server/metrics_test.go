@@ -176,6 +176,9 @@ func TestMetricsAfterTraffic(t *testing.T) {
 			t.Errorf("%s = %q, want a sample above 0", series, m[series])
 		}
 	}
+	if _, ok := m["switchyard_experiment_consumer_lag_batches"]; !ok {
+		t.Error("no switchyard_experiment_consumer_lag_batches")
+	}
 	if t.Failed() {
 		for k, v := range m {
 			if strings.HasPrefix(k, "switchyard_") {
