@@ -187,3 +187,23 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsCountWebhookDeliveriesByOutcome(t *testing.T) {
+	srv := servertest.Start(t, fastWebhooks())
+	srv.Admin(t, "POST", "/api/v1/documents:import", releaseDoc)
+	rcv := newHookReceiver(t, webhookSecret, http.StatusInternalServerError, http.StatusOK)
+	srv.Admin(t, "POST", "/api/v1/projects/default/webhooks", map[string]any{
+		"id": "ops", "url": rcv.url, "secret": webhookSecret, "events": []string{"release.create"}})
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", convergedRelease)
+	deliveries(t, srv, "ops", func(ds []any) bool { return len(ds) == 1 && ds[0].(map[string]any)["state"] == "DELIVERED" })
+	m := metricsOf(t, wrap(srv))
+	for series, want := range map[string]string{
+		`switchyard_webhook_deliveries_total{outcome="retrying"}`:                 "1",
+		`switchyard_webhook_deliveries_total{outcome="delivered"}`:                "1",
+		`switchyard_webhook_delivery_duration_seconds_count{outcome="delivered"}`: "1",
+	} {
+		if got := m[series]; got != want {
+			t.Errorf("%s = %q, want %s", series, got, want)
+		}
+	}
+}
