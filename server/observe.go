@@ -113,6 +113,30 @@ func (s *Server) gatewayRequestInfo(ctx context.Context, md metadata.MD) *reques
 	return ri
 }
 
+// observedRequest is the state of one observed HTTP request, allocated
+// once.
+type observedRequest struct {
+	statusWriter
+	info requestInfo
+}
+
+// statusCodes are the HTTP status codes as text, made once so that labels
+// do not allocate.
+var statusCodes = func() (out [600]string) {
+	for i := range out {
+		out[i] = strconv.Itoa(i)
+	}
+	return out
+}()
+
+// statusCode is code as text.
+func statusCode(code int) string {
+	if code >= 0 && code < len(statusCodes) {
+		return statusCodes[code]
+	}
+	return strconv.Itoa(code)
+}
+
 // statusWriter records the status an HTTP handler wrote.
 type statusWriter struct {
 	http.ResponseWriter
@@ -147,9 +171,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) observeHTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &requestInfo{}
+		obs := &observedRequest{statusWriter: statusWriter{ResponseWriter: w}}
+		info, sw := &obs.info, &obs.statusWriter
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
-		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		d := time.Since(start)
 		if sw.status == 0 {
@@ -164,7 +188,7 @@ func (s *Server) observeHTTP(next http.Handler) http.Handler {
 		}
 		ctx := r.Context()
 		nameHTTPSpan(ctx, r.Method, route)
-		s.metrics.requests.WithLabelValues(api, route, strconv.Itoa(sw.status)).Observe(d.Seconds())
+		s.metrics.requests.WithLabelValues(api, route, statusCode(sw.status)).Observe(d.Seconds())
 		level := slog.LevelInfo
 		if api == "probe" {
 			level = slog.LevelDebug
