@@ -80,7 +80,7 @@ func (s *Server) resolveAvailability(p *auth.Principal, req *availabilityRequest
 
 // GetAvailability resolves the version available to one client.
 func (s *availabilityService) GetAvailability(ctx context.Context, req *pb.GetAvailabilityRequest) (*pb.Availability, error) {
-	s.metrics.availability.Inc()
+	s.metrics.evalAvailability.Inc()
 	ar, err := availabilityRequestFrom(req)
 	if err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ func (s *Server) registerAvailability(mux *http.ServeMux) {
 }
 
 func (s *Server) availabilityHTTP(w http.ResponseWriter, r *http.Request) {
-	s.metrics.availability.Inc()
+	s.metrics.evalAvailability.Inc()
 	p, err := s.httpPrincipal(r, auth.Evaluate)
 	if err != nil {
 		s.writeHTTPError(w, r, err)

@@ -38,6 +38,7 @@ const DefaultBodyReadTimeout = 30 * time.Second
 // route is one REST route of the gateway.
 type route struct {
 	method     string
+	pattern    string                         // the path template, e.g. /api/v1/projects/{project}/flags/{key}
 	parts      []string                       // path segments; "" is a variable
 	verb       string                         // custom verb after ":" in the last segment
 	fullMethod string                         // gRPC method, e.g. /switchyard.v1.FlagService/UpdateFlag
@@ -114,6 +115,7 @@ func newRoute(md protoreflect.MethodDescriptor, rule *annotations.HttpRule) (rou
 	default:
 		return route{}, fmt.Errorf("%s: an HTTP rule without a pattern", rt.fullMethod)
 	}
+	rt.pattern = tpl
 	rt.parts, rt.verb = parseTemplate(tpl)
 	in := md.Input()
 	switch b := rule.GetBody(); b {
@@ -211,6 +213,7 @@ func (s *Server) apiEdge(rts routes, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		setRoute(requestInfoOf(r.Context()), rt.pattern) // also for answers the edge gives itself
 		if perm, known := s.permissions[rt.fullMethod]; known && perm != auth.Public {
 			if _, err := s.httpPrincipal(r, perm); err != nil {
 				writeGatewayError(r.Context(), nil, nil, w, r, toStatus(s.log, err))

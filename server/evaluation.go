@@ -28,7 +28,7 @@ func (s *evaluationService) ruleset(ctx context.Context, project, environment st
 
 // Evaluate evaluates one flag.
 func (s *evaluationService) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluationResult, error) {
-	s.metrics.evaluations.Inc()
+	s.metrics.evalGRPC.Inc()
 	rs, err := s.ruleset(ctx, req.GetProject(), req.GetEnvironment())
 	if err != nil {
 		return nil, err
@@ -39,12 +39,13 @@ func (s *evaluationService) Evaluate(ctx context.Context, req *pb.EvaluateReques
 	}
 	res := rs.Evaluate(req.GetFlag(), &ectx)
 	s.evalUsage.count(rs, req.GetFlag(), &res)
+	s.metrics.flags.count(rs, req.GetFlag(), res.Reason)
 	return s.resultsOf(rs).proto(req.GetFlag(), &res), nil
 }
 
 // EvaluateBatch evaluates the listed flags, or all of them.
 func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateBatchRequest) (*pb.EvaluateBatchResponse, error) {
-	s.metrics.evaluations.Inc()
+	s.metrics.evalGRPC.Inc()
 	rs, err := s.ruleset(ctx, req.GetProject(), req.GetEnvironment())
 	if err != nil {
 		return nil, err
@@ -54,11 +55,13 @@ func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateB
 		return nil, err
 	}
 	cache := s.resultsOf(rs)
+	flags := s.metrics.flags.table(rs)
 	resp := &pb.EvaluateBatchResponse{Revision: rs.Revision}
 	if len(req.GetFlags()) == 0 {
 		resp.Results = make([]*pb.EvaluationResult, 0, rs.FlagCount())
 		rs.EvaluateAll(&ectx, func(key string, res eval.Result) {
 			s.evalUsage.count(rs, key, &res)
+			flags.counts(key).add(res.Reason)
 			resp.Results = append(resp.Results, cache.proto(key, &res))
 		})
 		return resp, nil
@@ -67,6 +70,7 @@ func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateB
 	for i, key := range req.GetFlags() {
 		res := rs.Evaluate(key, &ectx)
 		s.evalUsage.count(rs, key, &res)
+		flags.counts(key).add(res.Reason)
 		resp.Results[i] = cache.proto(key, &res)
 	}
 	return resp, nil

@@ -113,6 +113,8 @@ func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest
 	if len(batch.Events) > 0 {
 		s.experiments.Kick()
 	}
+	s.metrics.events.WithLabelValues("accepted").Add(float64(len(batch.Events)))
+	s.metrics.events.WithLabelValues("rejected").Add(float64(len(resp.Rejections)))
 	resp.Accepted = int32(len(batch.Events))
 	resp.Rejected = int32(len(resp.Rejections))
 	return resp, nil

@@ -7,14 +7,16 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/switchyard/switchyard/internal/buildinfo"
 	"github.com/switchyard/switchyard/internal/console"
 	"github.com/switchyard/switchyard/internal/gen/openapi"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -30,9 +32,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
-		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
-			return metadata.Pairs(mdPeer, remoteHost(r))
-		}),
+		runtime.WithMetadata(s.gatewayMetadata),
 		runtime.WithErrorHandler(writeGatewayError),
 		runtime.WithRoutingErrorHandler(writeRoutingError),
 	)
@@ -54,11 +54,9 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi.JSON)
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	mux.Handle("GET /metrics", s.metrics.handler())
 	s.registerOFREP(mux)
 	s.registerAvailability(mux) // not through the gateway: ETag and 304
 	// The console calls the services over the same in-process connection.
@@ -67,7 +65,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	mux.Handle("/", con)
-	return cors(limitBody(boundBody(s.bodyTimeout, mux))), nil
+	return s.observeHTTP(cors(limitBody(boundBody(s.bodyTimeout, mux)))), nil
 }
 
 // gatewayServices are the services the REST gateway serves, by gRPC name.
@@ -89,6 +87,24 @@ var gatewayServices = []struct {
 	{pb.EventService_ServiceDesc.ServiceName, pb.RegisterEventServiceHandler},
 	{pb.ExperimentService_ServiceDesc.ServiceName, pb.RegisterExperimentServiceHandler},
 	{pb.WebhookService_ServiceDesc.ServiceName, pb.RegisterWebhookServiceHandler},
+}
+
+// healthz answers 200 while the process serves: "ok" for probes, or, with
+// "Accept: application/json" or "?verbose", a JSON object with the build
+// (version, commit, Go version) and the uptime in seconds.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	_, verbose := r.URL.Query()["verbose"]
+	if !verbose && !strings.Contains(r.Header.Get("Accept"), "application/json") {
+		w.Write([]byte("ok\n"))
+		return
+	}
+	bi := buildinfo.Get()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		Status string `json:"status"`
+		buildinfo.Info
+		UptimeSeconds int64 `json:"uptime_seconds"`
+	}{"ok", bi, int64(time.Since(s.started).Seconds())})
 }
 
 // readyz answers 200 once the server has compiled rulesets to serve.

@@ -28,6 +28,7 @@ func (s *Server) httpPrincipal(r *http.Request, perm auth.Permission) (auth.Prin
 	if err := auth.Authorize(&p, perm); err != nil {
 		return auth.Principal{}, err
 	}
+	setCaller(requestInfoOf(r.Context()), &p)
 	return p, nil
 }
 

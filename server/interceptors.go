@@ -128,6 +128,7 @@ func (s *Server) admit(ctx context.Context, method string) (context.Context, err
 		return nil, toStatus(s.log, err)
 	}
 	c.principal = p
+	setCaller(s.gatewayRequestInfo(ctx, md), &p)
 	return context.WithValue(ctx, callerKey{}, c), nil
 }
 
@@ -162,27 +163,36 @@ func peerAddress(ctx context.Context, md metadata.MD) string {
 	return p.Addr.String()
 }
 
-func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	ctx, err := s.admit(ctx, info.FullMethod)
+func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	start := time.Now()
+	admitted, err := s.admit(ctx, info.FullMethod)
 	if err != nil {
+		s.observeGRPC(ctx, info.FullMethod, start, err)
 		return nil, err
 	}
-	if err := withIfMatch(ctx, req); err != nil {
+	ctx = admitted
+	if err = withIfMatch(ctx, req); err != nil {
+		s.observeGRPC(ctx, info.FullMethod, start, err)
 		return nil, err
 	}
-	resp, err := handler(ctx, req)
+	resp, err = handler(ctx, req)
 	if err != nil {
-		return nil, toStatus(s.log, err)
+		err = toStatus(s.log, err)
 	}
-	return resp, nil
+	s.observeGRPC(ctx, info.FullMethod, start, err)
+	return resp, err
 }
 
 func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	start := time.Now()
 	ctx, err := s.admit(ss.Context(), info.FullMethod)
 	if err != nil {
+		s.observeGRPC(ss.Context(), info.FullMethod, start, err)
 		return err
 	}
-	return toStatus(s.log, handler(srv, &contextStream{ServerStream: ss, ctx: ctx}))
+	err = toStatus(s.log, handler(srv, &contextStream{ServerStream: ss, ctx: ctx}))
+	s.observeGRPC(ctx, info.FullMethod, start, err)
+	return err
 }
 
 // contextStream is a server stream with the admitted context.

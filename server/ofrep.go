@@ -71,7 +71,7 @@ func (s *Server) ofrepBegin(w http.ResponseWriter, r *http.Request, req *ofrepRe
 }
 
 func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) {
-	s.metrics.ofrep.Inc()
+	s.metrics.evalOFREP.Inc()
 	buf := buffers.Get().(*[]byte)
 	defer buffers.Put(buf)
 	var req ofrepRequest
@@ -81,6 +81,7 @@ func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	res := req.rs.Evaluate(key, &req.ctx)
 	s.evalUsage.count(req.rs, key, &res)
+	s.metrics.flags.count(req.rs, key, res.Reason)
 	out := (*buf)[len(req.body):]
 	status := http.StatusOK
 	if res.ErrorCode != "" {
@@ -100,7 +101,7 @@ func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) {
-	s.metrics.ofrep.Inc()
+	s.metrics.evalOFREP.Inc()
 	buf := buffers.Get().(*[]byte)
 	defer buffers.Put(buf)
 	var req ofrepRequest
@@ -125,8 +126,10 @@ func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	out := (*buf)[len(req.body):]
 	out = append(out, `{"flags":[`...)
 	first := true
+	flags := s.metrics.flags.table(req.rs)
 	req.rs.EvaluateAll(&req.ctx, func(key string, res eval.Result) {
 		s.evalUsage.count(req.rs, key, &res)
+		flags.counts(key).add(res.Reason)
 		if !first {
 			out = append(out, ',')
 		}

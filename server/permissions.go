@@ -2,6 +2,8 @@ package server
 
 import (
 	"google.golang.org/grpc/health/grpc_health_v1"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -14,6 +16,10 @@ func methodPermissions() map[string]auth.Permission {
 		grpc_health_v1.Health_Check_FullMethodName: auth.Public,
 		grpc_health_v1.Health_List_FullMethodName:  auth.Public,
 		grpc_health_v1.Health_Watch_FullMethodName: auth.Public,
+		// Reflection describes the public API; it is registered only on
+		// loopback or with WithGRPCReflection.
+		reflectionv1.ServerReflection_ServerReflectionInfo_FullMethodName:      auth.Public,
+		reflectionv1alpha.ServerReflection_ServerReflectionInfo_FullMethodName: auth.Public,
 
 		pb.EvaluationService_Evaluate_FullMethodName:      auth.Evaluate,
 		pb.EvaluationService_EvaluateBatch_FullMethodName: auth.Evaluate,

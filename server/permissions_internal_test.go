@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/reflection"
+
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
@@ -25,6 +27,7 @@ func TestEveryRPCHasAPermission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reflection.Register(s.grpc) // as Serve does on loopback
 	served := map[string]bool{}
 	for service, info := range s.grpc.GetServiceInfo() {
 		for _, m := range info.Methods {

@@ -14,11 +14,14 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/experiment"
@@ -58,6 +61,10 @@ type Server struct {
 	streams     *streamSlots   // open sync and event streams per key
 	bodyTimeout time.Duration  // how long a request body may take to arrive
 	evalUsage   *evalUsage     // the server's own evaluations, for flag usage
+	gwRequests  gatewayRequests
+	started     time.Time // for the uptime in /healthz
+	reflection  bool      // WithGRPCReflection
+	trace       tracing
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -79,6 +86,18 @@ type options struct {
 	// maxStreams is the most streams one key may hold open; 0: no limit.
 	maxStreams int
 	body       time.Duration
+	// reflection serves gRPC reflection on any listener, not just loopback.
+	reflection bool
+	// tracing and propagator: WithTracing; nil tracing is off.
+	tracing    trace.TracerProvider
+	propagator propagation.TextMapPropagator
+}
+
+// WithGRPCReflection serves the gRPC server reflection service whatever
+// address the gRPC listener has. Without it, reflection is served only when
+// the listener is on a loopback address.
+func WithGRPCReflection() Option {
+	return func(o *options) { o.reflection = true }
 }
 
 // WithSyncMaxAge sets how long a sync stream lives before the server ends
@@ -166,22 +185,29 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		events:      store.NewEventLog(st, store.EventLogOptions{}),
 		changes:     newChangeHub(rs),
 		streamAds:   newStreamAds(),
-		metrics:     newServerMetrics(),
 		throttle:    auth.NewThrottle(o.throttle, nil),
 		streams:     newStreamSlots(o.maxStreams),
 		bodyTimeout: o.body,
 		evalUsage:   newEvalUsage(),
+		started:     time.Now(),
+	}
+	s.metrics = newServerMetrics(s)
+	o.webhooks.Observe = s.observeWebhook
+	if o.tracing != nil {
+		s.trace.tracer = o.tracing.Tracer(tracerName)
+		rs.ObserveCompiles(s.observeCompile)
 	}
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)
 	s.webhooks = webhook.New(log, st, o.webhooks)
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(o.grpcServerOptions(),
 		grpc.MaxRecvMsgSize(MaxBodyBytes),
 		grpc.ForceServerCodecV2(newContextCodec()),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
-	)
+	)...)
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
+
 	pb.RegisterProjectServiceServer(s.grpc, &projectService{Server: s})
 	pb.RegisterSegmentServiceServer(s.grpc, &segmentService{Server: s})
 	pb.RegisterFlagServiceServer(s.grpc, &flagService{Server: s})
@@ -197,23 +223,29 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	pb.RegisterEventServiceServer(s.grpc, &eventService{Server: s})
 	pb.RegisterExperimentServiceServer(s.grpc, &experimentService{Server: s})
 	pb.RegisterWebhookServiceServer(s.grpc, &webhookService{Server: s})
+	// Health per service: NOT_SERVING until the rulesets are loaded.
+	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_NOT_SERVING)
+	for name := range s.grpc.GetServiceInfo() {
+		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_NOT_SERVING)
+	}
 
-	conn, err := grpc.NewClient("passthrough:///gateway",
+	conn, err := grpc.NewClient("passthrough:///gateway", append(o.gatewayDialOptions(),
 		grpc.WithContextDialer(s.pipe.DialContext),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("gateway connection: %w", err)
 	}
 	s.gwConn = conn
+	s.reflection = o.reflection
 	handler, err := s.httpHandler(context.Background(), conn)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           handler,
+		Handler:           o.traceHTTP(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -227,6 +259,12 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	// Counts release steps while serving, whoever takes them.
 	defer s.store.Subscribe(s.metrics.observeCommit)()
+	s.store.ObserveTransactions(s.observeTx)
+	defer s.store.ObserveTransactions(nil)
+	defer s.store.Subscribe(s.committed)()
+	if s.reflection || isLoopback(grpcLis.Addr()) {
+		reflection.Register(s.grpc)
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	// Events are written until gRPC has stopped, so calls in flight at
 	// shutdown still complete.
@@ -282,7 +320,10 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		}
 		return nil
 	})
-	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_SERVING)
+	g.Go(func() error {
+		s.serveHealth(ctx)
+		return nil
+	})
 	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
 	g.Go(func() error {
 		<-ctx.Done()
@@ -307,6 +348,29 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		return err
 	})
 	return g.Wait()
+}
+
+// serveHealth marks the server and every gRPC service SERVING once the
+// rulesets are loaded (health.Server.Shutdown marks them NOT_SERVING at
+// shutdown).
+func (s *Server) serveHealth(ctx context.Context) {
+	for !s.rulesets.Ready() {
+		select {
+		case <-s.rulesets.Changed():
+		case <-ctx.Done():
+			return
+		}
+	}
+	for name := range s.grpc.GetServiceInfo() {
+		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_SERVING)
+	}
+	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_SERVING)
+}
+
+// isLoopback reports whether addr is a loopback TCP address.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 func serveGRPC(srv *grpc.Server, lis net.Listener) error {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ func TestDeploySampleConfigParses(t *testing.T) {
 	want.DB, want.GRPCAddr, want.HTTPAddr = "/var/lib/switchyard/switchyard.db", "0.0.0.0:9090", "0.0.0.0:8080"
 	want.SyncMaxAge, want.LogLevel, want.MaxStreamsPerKey = 10*time.Minute, "info", 1000
 	want.TLS, want.AuthThrottle, want.Config = cfg.TLS, cfg.AuthThrottle, cfg.Config
-	if cfg != want || cfg.TLS.Cert == "" || cfg.TLS.Key == "" {
+	if !reflect.DeepEqual(cfg, want) || cfg.TLS.Cert == "" || cfg.TLS.Key == "" {
 		t.Errorf("deploy/switchyard.yaml = %+v, want %+v with TLS files", cfg, want)
 	}
 }

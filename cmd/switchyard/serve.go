@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
+	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/webhook"
 	"github.com/switchyard/switchyard/server"
 )
@@ -34,6 +35,10 @@ type serveConfig struct {
 	HTTPAddr string
 	Demo     bool
 	LogLevel string
+	// LogFormat is text or json.
+	LogFormat string
+	// GRPCReflection serves gRPC reflection on a non-loopback listener too.
+	GRPCReflection bool
 	// SyncMaxAge is how long an SDK sync stream lives before the server
 	// ends it and the SDK reconnects (load rebalancing).
 	SyncMaxAge time.Duration
@@ -67,7 +72,7 @@ type serveConfig struct {
 
 // defaultServeConfig is DESIGN §5.
 func defaultServeConfig() serveConfig {
-	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", SyncMaxAge: syncer.DefaultMaxAge,
+	return serveConfig{DB: "switchyard.db", GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", LogLevel: "info", LogFormat: "text", SyncMaxAge: syncer.DefaultMaxAge,
 		AuthThrottle: auth.DefaultThrottle(), MaxStreamsPerKey: server.DefaultMaxStreamsPerKey,
 		Webhooks:         webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon},
 		BodyReadTimeout:  server.DefaultBodyReadTimeout,
@@ -87,6 +92,9 @@ func (c serveConfig) validate() error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: %w", c.LogLevel, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
 	}
 	if c.SyncMaxAge <= 0 {
 		return fmt.Errorf("--sync-max-age %s: must be positive", c.SyncMaxAge)
@@ -134,6 +142,8 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (console, REST, OFREP, health)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "import the demo document into the default project when it has no flags")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (one object a line)")
+	fs.BoolVar(&cfg.GRPCReflection, "grpc-reflection", cfg.GRPCReflection, "serve gRPC reflection on a non-loopback --grpc-addr too (it is always on for loopback)")
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
 	fs.DurationVar(&cfg.BodyReadTimeout, "body-read-timeout", cfg.BodyReadTimeout, "how long an HTTP request body may take to arrive (then 408, connection closed)")
 	fs.DurationVar(&cfg.SyncRestartGrace, "sync-restart-grace", cfg.SyncRestartGrace,
@@ -171,7 +181,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var lvl slog.Level
 	lvl.UnmarshalText([]byte(cfg.LogLevel))
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	log := slog.New(telemetry.LogHandler(cfg.logHandler(stderr, lvl)))
+	// Tracing is configured by the standard OTEL_* variables, off without them.
+	tracing, err := telemetry.Setup(ctx, os.Getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(shutdownCtx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}()
 
 	keys, undoKeys, err := cfg.secretKeys(log)
 	if err != nil {
@@ -207,9 +229,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if tlsConfig != nil {
 		grpcLis, httpLis = tls.NewListener(grpcLis, tlsConfig), tls.NewListener(httpLis, tlsConfig)
 	}
-	srv, err := server.New(log, st, rulesets, server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
-		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey), server.WithWebhooks(cfg.Webhooks), server.WithBodyReadTimeout(cfg.BodyReadTimeout),
-		server.WithSyncRestartGrace(cfg.SyncRestartGrace))
+	opts := []server.Option{server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
+		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey),
+		server.WithWebhooks(cfg.Webhooks), server.WithBodyReadTimeout(cfg.BodyReadTimeout), server.WithSyncRestartGrace(cfg.SyncRestartGrace)}
+	if cfg.GRPCReflection {
+		opts = append(opts, server.WithGRPCReflection())
+	}
+	if tracing.Enabled {
+		opts = append(opts, server.WithTracing(tracing.Provider, tracing.Propagator))
+	}
+	srv, err := server.New(log, st, rulesets, opts...)
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()
@@ -218,6 +247,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	err = srv.Serve(ctx, grpcLis, httpLis)
 	log.Info("stopped")
 	return err
+}
+
+// logHandler is the slog handler of --log-format at level lvl.
+func (c serveConfig) logHandler(w io.Writer, lvl slog.Level) slog.Handler {
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
 }
 
 // writeBootstrap bootstraps an empty database, prints the secrets once and

@@ -125,10 +125,16 @@ func (c *Console) routes() {
 
 	c.mux.Handle("GET /audit", c.page(c.auditLog))
 
-	// Pages that are not there yet answer 404 through the layout.
-	c.mux.Handle("/", c.page(func(w http.ResponseWriter, r *http.Request, s *Session) {
+	// Any other path is 404: through the layout when signed in, plainly
+	// otherwise (never a redirect that would answer 200 for any path).
+	c.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s, ok := c.session(r)
+		if !ok {
+			http.Error(w, "404 page not found (the console is at /signin)", http.StatusNotFound)
+			return
+		}
 		c.fail(w, r, s, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
-	}))
+	})
 }
 
 // ServeHTTP serves a console page.

@@ -192,6 +192,24 @@ func (c *Consumer) step(ctx context.Context) (int, time.Time, error) {
 	return len(batches), batches[len(batches)-1].Received, nil
 }
 
+// Lag returns how many event batches were stored that the consumer has
+// not consumed yet.
+func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
+	var cursor uint64
+	err := c.store.ViewSide(ctx, sideBucket, func(root *bolt.Bucket) error {
+		cursor = readCursor(root)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	last, err := c.store.LastEventSeq(ctx)
+	if err != nil || last < cursor {
+		return 0, err
+	}
+	return last - cursor, nil
+}
+
 func readCursor(root *bolt.Bucket) uint64 {
 	if root == nil {
 		return 0

@@ -199,3 +199,30 @@ func TestConsumerKeepsAMillionUnitsInBoundedSpace(t *testing.T) {
 		t.Errorf("experiment state takes %.1f bytes per unit, want at most 40", perUnit)
 	}
 }
+
+func TestLagCountsTheBatchesNotConsumed(t *testing.T) {
+	r := newRig(t)
+	r.start(t, abTest("ab"))
+	lag := func() uint64 {
+		t.Helper()
+		n, err := r.consumer.Lag(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := lag(); got != 0 {
+		t.Errorf("Lag() before any event = %d, want 0", got)
+	}
+	r.send(t, r.exposure("u1", "on", "ab"))
+	r.send(t, r.exposure("u2", "on", "ab"))
+	if got := lag(); got != 2 {
+		t.Errorf("Lag() after two batches = %d, want 2", got)
+	}
+	if _, err := r.consumer.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := lag(); got != 0 {
+		t.Errorf("Lag() after a step = %d, want 0", got)
+	}
+}

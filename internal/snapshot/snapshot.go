@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/store"
@@ -27,6 +28,17 @@ type Set struct {
 	ready    atomic.Bool
 	// changed is closed and replaced whenever a ruleset is swapped in.
 	changed atomic.Pointer[chan struct{}]
+	// observe is told of every compile; guarded by mu.
+	observe func(env Env, start time.Time, d time.Duration, err error)
+}
+
+// ObserveCompiles makes Apply call fn after compiling each environment,
+// with the start, the duration and the error; nil stops it. fn runs while
+// Apply holds its lock and must return quickly.
+func (s *Set) ObserveCompiles(fn func(env Env, start time.Time, d time.Duration, err error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observe = fn
 }
 
 // NewSet returns an empty set.
@@ -66,7 +78,11 @@ func (s *Set) Apply(state *store.State, commit *store.Commit) {
 				next[key] = prev
 				continue
 			}
+			start := time.Now()
 			rs, err := eval.CompileWith(p.Document(), env.Key, prev, p.Overlays(env.Key))
+			if s.observe != nil {
+				s.observe(key, start, time.Since(start), err)
+			}
 			if err != nil {
 				// The store validated the document, so this is a bug; keep
 				// serving the previous ruleset rather than nothing.

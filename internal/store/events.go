@@ -829,3 +829,24 @@ func (s *Store) LastSeen(ctx context.Context, project string) (map[string]map[st
 	}
 	return out, nil
 }
+
+// LastEventSeq returns the Seq of the last event batch ever stored (0 when
+// none was), whether or not retention has deleted it since.
+func (s *Store) LastEventSeq(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("read event sequence: %w", err)
+	}
+	var seq uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if root := tx.Bucket([]byte(bucketEvents)); root != nil {
+			if b := root.Bucket([]byte(bucketBatches)); b != nil {
+				seq = b.Sequence()
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return 0, fmt.Errorf("read event sequence: store %w", ErrClosed)
+	}
+	return seq, err
+}

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"slices"
 	"sync"
+	"time"
 )
 
 // commitHooks are the functions Subscribe added, called after every commit
@@ -41,4 +43,17 @@ func (h *commitHooks) call(st *State, c *Commit) {
 	for _, hook := range hooks {
 		hook.fn(st, c)
 	}
+}
+
+// ObserveTransactions makes Update call fn after every bbolt write
+// transaction it runs, failed ones included, with Update's context, the
+// start, the duration and the error; it replaces the previous fn, and nil
+// stops it. fn runs while the writer lock is held, before
+// Options.OnCommit, and must return quickly.
+func (s *Store) ObserveTransactions(fn func(ctx context.Context, start time.Time, d time.Duration, err error)) {
+	if fn == nil {
+		s.txObserver.Store(nil)
+		return
+	}
+	s.txObserver.Store(&fn)
 }

@@ -107,6 +107,8 @@ type Store struct {
 	closed bool          // guarded by writer
 
 	hooks commitHooks // called after Options.OnCommit
+	// txObserver is told of each write transaction.
+	txObserver atomic.Pointer[func(context.Context, time.Time, time.Duration, error)]
 }
 
 // Open opens (creating it if needed) the database at path and loads it into
@@ -217,7 +219,12 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 		return nil, fmt.Errorf("update: %w", err)
 	}
 	plan.secrets = s.opts.SecretKeys
-	if err := s.db.Update(func(btx *bolt.Tx) error { return unsafeWrite(btx, plan) }); err != nil {
+	start := time.Now()
+	err = s.db.Update(func(btx *bolt.Tx) error { return unsafeWrite(btx, plan) })
+	if observe := s.txObserver.Load(); observe != nil {
+		(*observe)(ctx, start, time.Since(start), err)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	s.seq = plan.seq

@@ -487,3 +487,16 @@ func (h *Hub) Convergence(project, env string, revision uint64, max int) (Conver
 	c.Streams = all[:min(max, len(all))]
 	return c, nil
 }
+
+// EachStream calls fn for every open stream with its environment and the
+// client's Info, holding the hub's lock: fn must not call the hub. It is
+// for metrics read at scrape time.
+func (h *Hub) EachStream(fn func(project, env string, info *Info)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.envs {
+		for st := range e.streams {
+			fn(e.key.project, e.key.env, &st.Info)
+		}
+	}
+}

@@ -89,12 +89,20 @@ func (d *Dispatcher) deliver(ctx context.Context, ref store.DeliveryRef) {
 			rec.State, rec.LastError, rec.NextRetry = store.DeliveryRetrying, a.Error, &next
 		}
 	}
+	d.observe(rec.State, a.Duration)
 	// Logged before the retry is scheduled, so that the retry reads it.
 	if !d.write(ref, &rec) || next.IsZero() {
 		d.finish(ref)
 		return
 	}
 	d.reschedule(ref, next)
+}
+
+// observe reports an attempt's outcome to Options.Observe.
+func (d *Dispatcher) observe(state string, dur time.Duration) {
+	if d.opts.Observe != nil {
+		d.opts.Observe(state, dur)
+	}
 }
 
 // current returns the webhook of a delivery as the store holds it now; ok

@@ -65,6 +65,10 @@ type Options struct {
 	// AllowPrivate lets webhooks reach loopback, link-local, private,
 	// unspecified and multicast addresses (ErrPrivateTarget).
 	AllowPrivate bool
+	// Observe, if set, is called after every attempt with the state it
+	// left the delivery in (delivered, retrying, failed or abandoned) and
+	// how long the request took. It is for metrics and must return quickly.
+	Observe func(state string, d time.Duration)
 }
 
 // The defaults of Options.
