@@ -100,14 +100,22 @@ func (b *tab) createRelease() {
 	)
 }
 
-// startReleaseServer serves releaseDoc and returns a second admin token,
-// another principal that may approve what the bootstrap admin requests.
+// startReleaseServer serves releaseDoc and returns the admin token of
+// alice, a person who may approve what another person requests (not the
+// bootstrap admin: it minted her key, so the two count as one).
 func startReleaseServer(t *testing.T) (*servertest.Server, string) {
 	t.Helper()
 	srv := servertest.Start(t, servertest.Options{})
 	srv.Call(t, "POST", "/api/v1/documents:import", srv.Creds.AdminToken, json.RawMessage(releaseDoc))
-	key := srv.Admin(t, "POST", "/api/v1/keys", map[string]any{"name": "approver", "kind": "admin", "role": "admin"})
-	return srv, key["secret"].(string)
+	return srv, mintKey(t, srv, "alice", "admin")
+}
+
+// mintKey creates an admin token with role for the person principal.
+func mintKey(t *testing.T, srv *servertest.Server, principal, role string) string {
+	t.Helper()
+	key := srv.Admin(t, "POST", "/api/v1/keys", map[string]any{
+		"name": principal, "kind": "admin", "role": role, "principal": principal, "principal_kind": "person"})
+	return key["secret"].(string)
 }
 
 // connectSDK connects a real Go SDK to srv's production and waits until
@@ -161,9 +169,10 @@ func (b *tab) actions() []string {
 func TestBrowserStagedReleaseStartApproveRollBack(t *testing.T) {
 	srv, approver := startReleaseServer(t)
 
+	// bob, a release manager, requests; alice approves.
 	requester := newTab(t, srv)
 	confirms := acceptDialogs(requester)
-	requester.signIn(srv.Creds.AdminToken)
+	requester.signIn(mintKey(t, srv, "bob", "release-manager"))
 	requester.createRelease()
 	requester.open("/releases")
 	if got := requester.text("main table tbody th a"); got != "spring" {

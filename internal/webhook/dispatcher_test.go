@@ -275,9 +275,9 @@ func TestDeliveryFailsOnceTheRetryHorizonHasPassed(t *testing.T) {
 	if d.State != store.DeliveryFailed || len(d.Attempts) < 2 || d.NextRetry != nil || !strings.Contains(d.LastError, "retry horizon") {
 		t.Errorf("delivery %+v, want failed after retries, for the retry horizon", d)
 	}
-	if last := d.Attempts[len(d.Attempts)-1].Time; last.After(d.CreateTime.Add(horizon)) {
-		t.Errorf("last attempt at %s, after the horizon of %s", last, d.CreateTime.Add(horizon))
-	}
+	// When the last attempt starts depends on the machine's load (a retry
+	// due before the horizon may start after it); what the dispatcher
+	// decides is pinned above: no retry is scheduled past the horizon.
 }
 
 func TestDeliveryRetriesANetworkError(t *testing.T) {
