@@ -68,7 +68,10 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.registerOFREP(mux)
 	s.registerAvailability(mux) // not through the gateway: ETag and 304
-	return cors(limitBody(mux)), nil
+	top := http.NewServeMux()
+	top.Handle("/", limitBody(mux))
+	s.registerSegmentKeys(top) // streamed uploads: limited by key count and length, not bytes
+	return cors(top), nil
 }
 
 // readyz answers 200 once the server has compiled rulesets to serve.

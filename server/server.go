@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/experiment"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
@@ -56,6 +57,7 @@ type Server struct {
 	metrics     *serverMetrics
 	throttle    *auth.Throttle // failed authentications per client address
 	streams     *streamSlots   // open sync and event streams per key
+	keyLimits   keylist.Limits // of one key-list upload
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -76,6 +78,8 @@ type options struct {
 	throttle auth.ThrottleConfig
 	// maxStreams is the most streams one key may hold open; 0: no limit.
 	maxStreams int
+	// keyLimits bound one key-list upload.
+	keyLimits keylist.Limits
 }
 
 // WithSyncMaxAge sets how long a sync stream lives before the server ends
@@ -151,6 +155,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		metrics:     newServerMetrics(),
 		throttle:    auth.NewThrottle(o.throttle, nil),
 		streams:     newStreamSlots(o.maxStreams),
+		keyLimits:   o.keyLimits,
 	}
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)

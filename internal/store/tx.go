@@ -611,6 +611,9 @@ func segmentKind() itemKind[*model.Segment] {
 		noun: "segment",
 		coll: func(ps *ProjectState) *coll[*model.Segment] { return &ps.segs },
 		key:  func(s *model.Segment) string { return s.Key },
+		// Keys are checked as they enter a list: the document check on
+		// commit skips them (model.ValidateStructure).
+		check: func(s *model.Segment) error { return model.SegmentKeys("", s) },
 	}
 }
 

@@ -1,0 +1,242 @@
+package server_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/keylist"
+	"github.com/switchyard/switchyard/server"
+	"github.com/switchyard/switchyard/server/servertest"
+)
+
+const keysURL = "/api/v1/projects/default/segments/beta/keys/"
+
+// betaSetup creates the segment beta (no conditions, no keys) and a flag
+// serving "on" to its members.
+func betaSetup(t *testing.T, ts *testServer) {
+	t.Helper()
+	ts.mustAdmin(t, "POST", "/api/v1/projects/default/segments", `{"key":"beta"}`)
+	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", `{"key":"beta-feature","type":"bool",
+		"environments":{"production":{"enabled":true,"rules":[{"id":"beta","segments":["beta"],"serve":{"variant":"on"}}],"default":{"variant":"off"}}}}`)
+}
+
+// upload streams body to a key-list route with the admin token.
+func (ts *testServer) upload(t testing.TB, method, path, contentType string, body io.Reader) response {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.httpURL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+ts.creds.AdminToken)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// keyLines streams n keys "user-0" … one per line, without building them
+// in memory first.
+func keyLines(prefix string, n int) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		var b []byte
+		for i := range n {
+			b = fmt.Appendf(b, "%s%d\n", prefix, i)
+			if len(b) > 32<<10 || i == n-1 {
+				if _, err := pw.Write(b); err != nil {
+					return
+				}
+				b = b[:0]
+			}
+		}
+		pw.Close()
+	}()
+	return pr
+}
+
+// ofrepVariant evaluates beta-feature for key through OFREP.
+func (ts *testServer) ofrepVariant(t *testing.T, key string) string {
+	t.Helper()
+	r := ts.call(t, "POST", "/ofrep/v1/evaluate/flags/beta-feature", "X-API-Key", ts.creds.SDKKey, `{"context":{"targetingKey":"`+key+`"}}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("OFREP = %d %s", r.status, r.body)
+	}
+	v, _ := r.json(t)["variant"].(string)
+	return v
+}
+
+func TestSegmentKeysLargeUploadThenAddRemove(t *testing.T) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	ts := startServer(t)
+	betaSetup(t, ts)
+
+	r := ts.upload(t, "PUT", keysURL+"include", "text/plain", keyLines("user-", n))
+	if r.status != http.StatusOK {
+		t.Fatalf("PUT %d keys = %d %s", n, r.status, r.body)
+	}
+	if got := r.json(t)["count"]; got != fmt.Sprint(n) {
+		t.Fatalf("count = %v, want %d", got, n)
+	}
+	if got := ts.ofrepVariant(t, fmt.Sprintf("user-%d", n-1)); got != "on" {
+		t.Errorf("last uploaded key: variant %q, want on", got)
+	}
+	if got := ts.ofrepVariant(t, "newcomer"); got != "off" {
+		t.Errorf("newcomer before add: variant %q, want off", got)
+	}
+
+	r = ts.upload(t, "POST", keysURL+"include", "text/csv", strings.NewReader("newcomer,extra column\nuser-1\n"))
+	if r.status != http.StatusOK {
+		t.Fatalf("add = %d %s", r.status, r.body)
+	}
+	if got := r.json(t); got["added"] != "1" || got["count"] != fmt.Sprint(n+1) {
+		t.Errorf("add = %v, want added 1, count %d", got, n+1)
+	}
+	if got := ts.ofrepVariant(t, "newcomer"); got != "on" {
+		t.Errorf("newcomer after add: variant %q, want on", got)
+	}
+	if got := ts.admin(t, "GET", keysURL+"include/check?key=newcomer", nil).json(t)["member"]; got != true {
+		t.Errorf("check newcomer = %v, want true", got)
+	}
+
+	r = ts.upload(t, "POST", keysURL+"include/remove", "text/plain", strings.NewReader("newcomer\n"))
+	if r.status != http.StatusOK || r.json(t)["removed"] != "1" {
+		t.Fatalf("remove = %d %s, want 200 removed 1", r.status, r.body)
+	}
+	if got := ts.ofrepVariant(t, "newcomer"); got != "off" {
+		t.Errorf("newcomer after remove: variant %q, want off", got)
+	}
+
+	page := ts.admin(t, "GET", keysURL+"include?page_size=2", nil).json(t)
+	if keys := fmt.Sprint(page["keys"]); keys != "[user-0 user-1]" || page["next_page_token"] == "" {
+		t.Errorf("first page = %v, want [user-0 user-1] and a next page", page)
+	}
+}
+
+func TestSegmentKeysLimitsRefuseTheWholeUpload(t *testing.T) {
+	ts := wrap(servertest.Start(t, servertest.Options{Server: []server.Option{
+		server.WithKeyListLimits(keylist.Limits{MaxKeys: 3, MaxKeyBytes: 8}),
+	}}))
+	betaSetup(t, ts)
+	if r := ts.upload(t, "PUT", keysURL+"include", "text/plain", strings.NewReader("a\nb\n")); r.status != http.StatusOK {
+		t.Fatalf("PUT = %d %s", r.status, r.body)
+	}
+	tests := []struct {
+		name, method, path, body, wantLine string
+	}{
+		{"too many keys", "PUT", "include", "k1\nk2\n\nk3\nk4\n", "line 5"},
+		{"key too long", "POST", "include", "ok\nmuch-too-long\n", "line 2"},
+		{"control character", "POST", "exclude", "x\x01y\n", "line 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ts.upload(t, tc.method, keysURL+tc.path, "text/plain", strings.NewReader(tc.body))
+			if r.status != http.StatusBadRequest {
+				t.Fatalf("status = %d %s, want 400", r.status, r.body)
+			}
+			if got := r.json(t); got["field"] != "body" || !strings.Contains(fmt.Sprint(got["message"]), tc.wantLine) {
+				t.Errorf("answer = %v, want field body naming %q", got, tc.wantLine)
+			}
+			page := ts.admin(t, "GET", keysURL+"include", nil).json(t)
+			if got := fmt.Sprint(page["keys"]); got != "[a b]" {
+				t.Errorf("include after refused upload = %s, want [a b]", got)
+			}
+		})
+	}
+}
+
+func TestSegmentKeysUploadNeedsEditKey(t *testing.T) {
+	ts := startServer(t)
+	betaSetup(t, ts)
+	viewer := ts.newKey(t, map[string]any{"name": "v", "kind": "admin", "role": "viewer"})
+	tests := []struct {
+		name, header, key string
+		want              int
+	}{
+		{"no key", "", "", http.StatusUnauthorized},
+		{"viewer", "Authorization", viewer, http.StatusForbidden},
+		{"sdk key", "X-API-Key", ts.creds.SDKKey, http.StatusForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ts.call(t, "PUT", keysURL+"include", tc.header, tc.key, "a\n")
+			if r.status != tc.want {
+				t.Errorf("status = %d %s, want %d", r.status, r.body, tc.want)
+			}
+		})
+	}
+}
+
+// TestSegmentKeysReplaceIsAtomic replaces a list over gRPC while a reader
+// watches the published State: it sees the old list or the new one, never
+// a mix or a part.
+func TestSegmentKeysReplaceIsAtomic(t *testing.T) {
+	ts := startServer(t)
+	betaSetup(t, ts)
+	const n = 20_000
+	if r := ts.upload(t, "PUT", keysURL+"include", "text/plain", keyLines("old-", n)); r.status != http.StatusOK {
+		t.Fatalf("PUT = %d %s", r.status, r.body)
+	}
+	var bad atomic.Value
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			ps, _ := ts.store.State().Project("default")
+			seg, _, _ := ps.Segment("beta")
+			inc := seg.Include
+			if len(inc) != n || inc[0][:4] != inc[n-1][:4] {
+				bad.Store(fmt.Sprintf("saw %d keys from %s to %s", len(inc), inc[0], inc[len(inc)-1]))
+			}
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	}()
+	client := pb.NewSegmentServiceClient(ts.conn)
+	stream, err := client.EditSegmentKeys(rpcContext(ts.creds.AdminToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&pb.EditSegmentKeysRequest{Project: "default", Segment: "beta", Op: "replace"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i += 1000 {
+		msg := &pb.EditSegmentKeysRequest{}
+		for j := i; j < i+1000; j++ {
+			msg.Keys = append(msg.Keys, fmt.Sprintf("new-%d", j))
+		}
+		if err := stream.Send(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := stream.CloseAndRecv()
+	close(done)
+	<-stopped
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetAdded() != n || resp.GetRemoved() != n || resp.GetCount() != n || resp.GetRevision() == 0 {
+		t.Errorf("replace = %v, want %d added, %d removed, a revision", resp, n, n)
+	}
+	if msg := bad.Load(); msg != nil {
+		t.Error(msg)
+	}
+	if got := ts.ofrepVariant(t, "new-7"); got != "on" {
+		t.Errorf("new-7: variant %q, want on", got)
+	}
+}
