@@ -9,8 +9,10 @@
 // changed by add, remove and replace, each one streamed upload applied in
 // one store transaction and one revision: a replace is atomic (readers see
 // the old list until the commit publishes the new one). Reads page through
-// a list and check one key; segment reads and audit events carry counts, a
-// content hash and a bounded sample, never a whole list.
+// a list and check one key. The audit event of a key-list change carries
+// counts and a bounded sample, never the list; segment reads are to carry
+// counts and a content hash instead of the lists (not yet: they still
+// return them, and so do the audit events of whole-segment updates).
 //
 // Uploads. A Reader turns a body of newline-delimited keys, or text/csv
 // (the first field of each record), into batches of at most BatchSize keys,
@@ -18,22 +20,27 @@
 // control characters) and naming the 1-based line of the first bad one.
 // The server reads the body in batches and never buffers the raw body, so
 // the 4 MiB cap of the JSON API does not apply to these routes; the limits
-// are the key count and key length.
+// are the key count and key length. The parsed keys are held until the
+// commit, which applies them in one transaction (a staged upload in bbolt,
+// bounding the server's memory by a chunk, is still to come).
 //
 // Validation is incremental. The store validates a project's whole document
 // on every write, but not its key lists: a key is checked (Check) once,
 // when it enters a list, so a one-flag write costs the same with a
 // 1,000,000-key segment present as without it (model.ValidateStructure).
 //
-// Storage in chunks (next slice). A list is cut into Shards shards by
-// Shard(key) — FNV-1a 32 of the key, modulo 1,024 — each stored as one
-// bbolt value under projects/{p}/segment_keys/{s}/{list}/{shard} holding
-// the shard's keys sorted and newline-joined. An add or remove rewrites
-// only the shards of the keys it changes, in the same bbolt transaction as
-// the segment record, the revision and the audit event; a replace rewrites
-// every shard whose content changed. The segment record keeps the counts
-// and the content hash (Hash: the SHA-256 of the shard digests in shard
-// order), so it stays small.
+// Storage in chunks. A list is cut into Shards shards by Shard(key) —
+// FNV-1a 32 of the key, modulo 1,024. A list longer than ChunkThreshold is
+// kept in shard order (Arrange: grouped by shard, upload order within a
+// shard; shorter lists keep the order given) and stored as one bbolt value
+// per shard under projects/{p}/segment_keys/{s}/{list}/{shard} holding the
+// shard's keys newline-joined, while the segment's record holds the
+// segment without it. A write compares each shard with the stored one and
+// rewrites only those that differ, in the same bbolt transaction as the
+// segment record, the revision and the audit event: adding one key
+// rewrites one shard. (Next: the record carries the counts and a content
+// hash — SHA-256 over the shard digests in shard order — that segment reads
+// return instead of the lists.)
 //
 // Sync in chunks (later slice). The same shards are the unit of sync: the
 // ruleset names each list by its shard digests, and an SDK that announces
@@ -90,7 +97,8 @@ type Op string
 
 // The operations on a list.
 const (
-	// Add adds the keys not yet in the list, at its end, in upload order.
+	// Add adds the keys not yet in the list, at its end in upload order
+	// (a list longer than ChunkThreshold: in shard order, see Arrange).
 	Add Op = "add"
 	// Remove removes the keys in the list; others are ignored.
 	Remove Op = "remove"
@@ -278,3 +286,73 @@ func (r *Reader) Next() ([]string, error) {
 
 // Keys returns how many keys have been read.
 func (r *Reader) Keys() int { return r.c.Keys() }
+
+// ChunkThreshold is the length above which a list is stored in chunks, one
+// per shard, and kept in shard order (Arrange); a shorter list is stored
+// inside the segment's record, in the order given.
+const ChunkThreshold = 4096
+
+// Arrange returns keys grouped by shard in ascending shard order, keeping
+// the order of keys within a shard: the order in which a list stored in
+// chunks reads back. It returns keys itself when it is short
+// (ChunkThreshold or less) or already arranged, else a new slice. It costs
+// one hash per key.
+func Arrange(keys []string) []string {
+	if len(keys) <= ChunkThreshold {
+		return keys
+	}
+	shards := make([]uint16, len(keys))
+	var counts [Shards + 1]int
+	sorted := true
+	for i, k := range keys {
+		s := uint16(Shard(k))
+		shards[i] = s
+		counts[s+1]++
+		if i > 0 && s < shards[i-1] {
+			sorted = false
+		}
+	}
+	if sorted {
+		return keys
+	}
+	for i := 1; i <= Shards; i++ {
+		counts[i] += counts[i-1]
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[counts[shards[i]]] = k
+		counts[shards[i]]++
+	}
+	return out
+}
+
+// Chunks calls fn with each shard of an arranged list and its keys, in
+// shard order, empty shards included.
+func Chunks(arranged []string, fn func(shard int, keys []string) error) error {
+	i := 0
+	for s := range Shards {
+		j := i
+		for j < len(arranged) && Shard(arranged[j]) == s {
+			j++
+		}
+		if err := fn(s, arranged[i:j]); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+// EncodeChunk is the stored form of one shard's keys: newline-joined.
+func EncodeChunk(keys []string) []byte {
+	return []byte(strings.Join(keys, "\n"))
+}
+
+// DecodeChunk appends the keys of a stored chunk to dst. The keys share
+// one string's memory.
+func DecodeChunk(dst []string, b []byte) []string {
+	if len(b) == 0 {
+		return dst
+	}
+	return append(dst, strings.Split(string(b), "\n")...)
+}

@@ -85,6 +85,7 @@ func (tx *Tx) EditSegmentKeys(project, segment string, list keylist.List, op key
 	if len(next) == 0 {
 		next = nil
 	}
+	next = keylist.Arrange(next)
 	if list == keylist.Exclude {
 		ns.Exclude = next
 	} else {

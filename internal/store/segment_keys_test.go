@@ -2,11 +2,15 @@ package store_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
@@ -161,5 +165,65 @@ func TestSegmentKeysAreCheckedWhenTheyEnter(t *testing.T) {
 				t.Errorf("Update = %v, want ErrInvalid at %s", err, tc.wantPath)
 			}
 		})
+	}
+}
+
+// TestLongSegmentListsAreStoredInChunks: a list over the threshold is kept
+// in shard order, stored one value per shard beside a small record, and
+// reads back exactly; shrunk again, it moves back into the record.
+func TestLongSegmentListsAreStoredInChunks(t *testing.T) {
+	path := t.TempDir() + "/switchyard.db"
+	s := storetest.Open(t, path, store.Options{})
+	seed(t, s)
+	keys := make([]string, keylist.ChunkThreshold+100)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("user-%05d", i)
+	}
+	edit := func(op keylist.Op, keys ...string) {
+		update(t, s, func(tx *store.Tx) error {
+			_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, op, keys, "")
+			return err
+		})
+	}
+	edit(keylist.Replace, keys...)
+	edit(keylist.Add, "newcomer")
+	seg, _, _ := project(t, s.State(), "shop").Segment("eu-users")
+	want := seg.Include
+	if len(want) != len(keys)+1 || !slices.Equal(keylist.Arrange(want), want) {
+		t.Fatalf("include has %d keys, arranged %v; want %d in shard order", len(want), slices.Equal(keylist.Arrange(want), want), len(keys)+1)
+	}
+	s.Close()
+
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		p := tx.Bucket([]byte("projects")).Bucket([]byte("shop"))
+		if rec := p.Bucket([]byte("segments")).Get([]byte("eu-users")); len(rec) > 1024 {
+			t.Errorf("segment record is %d bytes, want the keys kept apart", len(rec))
+		}
+		chunks := p.Bucket([]byte("segment_keys")).Bucket([]byte("eu-users")).Bucket([]byte("include"))
+		shard := binary.BigEndian.AppendUint16(nil, uint16(keylist.Shard("newcomer")))
+		if got := string(chunks.Get(shard)); !slices.Contains(strings.Split(got, "\n"), "newcomer") {
+			t.Errorf("shard %d holds %q, want newcomer among its keys", keylist.Shard("newcomer"), got)
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s = storetest.Open(t, path, store.Options{})
+	seg, _, _ = project(t, s.State(), "shop").Segment("eu-users")
+	if !slices.Equal(seg.Include, want) {
+		t.Errorf("after reopen: %d keys, want the %d stored, in the same order", len(seg.Include), len(want))
+	}
+	edit(keylist.Replace, "a", "b")
+	s.Close()
+	s = storetest.Open(t, path, store.Options{})
+	if seg, _, _ = project(t, s.State(), "shop").Segment("eu-users"); !slices.Equal(seg.Include, []string{"a", "b"}) {
+		t.Errorf("after shrinking and reopening: %v, want [a b]", seg.Include)
 	}
 }
