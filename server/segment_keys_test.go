@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/keylist"
+	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -239,5 +242,53 @@ func TestSegmentKeysReplaceIsAtomic(t *testing.T) {
 	}
 	if got := ts.ofrepVariant(t, "new-7"); got != "on" {
 		t.Errorf("new-7: variant %q, want on", got)
+	}
+}
+
+// waitRevision waits (10 s at most) until the SDK holds revision rev.
+func waitRevision(t *testing.T, c *sdk.Client, rev uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Revision() < rev {
+		if time.Now().After(deadline) {
+			t.Fatalf("SDK at revision %d, want %d", c.Revision(), rev)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestSegmentKeysReachTheSDK(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	ts := wrap(srv)
+	betaSetup(t, ts)
+	c := sdkClient(t, srv)
+	if r := ts.upload(t, "PUT", keysURL+"include", "text/plain", keyLines("user-", 10_000)); r.status != http.StatusOK {
+		t.Fatalf("PUT = %d %s", r.status, r.body)
+	}
+	steps := []struct {
+		name, method, path, key string
+		want                    bool
+	}{
+		{"add", "POST", "include", "newcomer", true},
+		{"exclude", "POST", "exclude", "newcomer", false},
+		{"remove from exclude", "POST", "exclude/remove", "newcomer", true},
+		{"remove from include", "POST", "include/remove", "newcomer", false},
+	}
+	for _, st := range steps {
+		r := ts.upload(t, st.method, keysURL+st.path, "text/plain", strings.NewReader(st.key+"\n"))
+		if r.status != http.StatusOK {
+			t.Fatalf("%s = %d %s", st.name, r.status, r.body)
+		}
+		rev, _ := strconv.ParseUint(fmt.Sprint(r.json(t)["revision"]), 10, 64)
+		waitRevision(t, c, rev)
+		if got := c.Bool("beta-feature", sdk.NewContext(st.key), false); got != st.want {
+			t.Errorf("after %s: SDK Bool(%s) = %v, want %v", st.name, st.key, got, st.want)
+		}
+		if got := ts.ofrepVariant(t, st.key) == "on"; got != st.want {
+			t.Errorf("after %s: OFREP on for %s = %v, want %v", st.name, st.key, got, st.want)
+		}
+	}
+	if !c.Bool("beta-feature", sdk.NewContext("user-9999"), false) {
+		t.Error("SDK: user-9999 is not in beta")
 	}
 }
