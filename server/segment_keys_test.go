@@ -292,3 +292,36 @@ func TestSegmentKeysReachTheSDK(t *testing.T) {
 		t.Error("SDK: user-9999 is not in beta")
 	}
 }
+
+// TestSegmentReadsCarryCountsNotLongLists: a long list is left out of
+// segment answers (counts and a hash instead), and a PATCH that does not
+// name it keeps it.
+func TestSegmentReadsCarryCountsNotLongLists(t *testing.T) {
+	ts := startServer(t)
+	betaSetup(t, ts)
+	n := keylist.ChunkThreshold + 1
+	if r := ts.upload(t, "PUT", keysURL+"include", "text/plain", keyLines("user-", n)); r.status != http.StatusOK {
+		t.Fatalf("PUT = %d %s", r.status, r.body)
+	}
+	ts.upload(t, "POST", keysURL+"exclude", "text/plain", strings.NewReader("user-1\n"))
+	seg := ts.mustAdmin(t, "GET", "/api/v1/projects/default/segments/beta", nil)
+	if seg["include"] != nil || seg["include_count"] != fmt.Sprint(n) || seg["exclude_count"] != "1" || fmt.Sprint(seg["exclude"]) != "[user-1]" || len(fmt.Sprint(seg["keys_hash"])) != 64 {
+		t.Errorf("GET segment = %v, want no include, include_count %d, the short exclude list and a hash", seg, n)
+	}
+	hash := seg["keys_hash"]
+	list := ts.mustAdmin(t, "GET", "/api/v1/projects/default/segments", nil)
+	if got := fmt.Sprint(list["segments"]); strings.Contains(got, "user-2 ") {
+		t.Errorf("ListSegments carries the long list")
+	}
+	patched := ts.mustAdmin(t, "PATCH", "/api/v1/projects/default/segments/beta", `{"description":"beta testers"}`)
+	if patched["include_count"] != fmt.Sprint(n) || patched["keys_hash"] != hash {
+		t.Errorf("PATCH description = %v, want the list kept (count %d, hash %v)", patched, n, hash)
+	}
+	if got := ts.ofrepVariant(t, "user-2"); got != "on" {
+		t.Errorf("user-2 after PATCH: variant %q, want on", got)
+	}
+	ts.upload(t, "POST", keysURL+"include", "text/plain", strings.NewReader("newcomer\n"))
+	if seg := ts.mustAdmin(t, "GET", "/api/v1/projects/default/segments/beta", nil); seg["keys_hash"] == hash {
+		t.Errorf("keys_hash unchanged after an add")
+	}
+}
