@@ -10,9 +10,11 @@
 // one store transaction and one revision: a replace is atomic (readers see
 // the old list until the commit publishes the new one). Reads page through
 // a list and check one key. The audit event of a key-list change carries
-// counts and a bounded sample, never the list; segment reads are to carry
-// counts and a content hash instead of the lists (not yet: they still
-// return them, and so do the audit events of whole-segment updates).
+// counts and a bounded sample, never the list. Segment answers carry the
+// counts and a content hash (keys_hash) and leave out every list longer
+// than ChunkThreshold; an update that does not name such a list keeps it.
+// (Still to come: the audit events of whole-segment updates and imports
+// record whole lists.)
 //
 // Uploads. A Reader turns a body of newline-delimited keys, or text/csv
 // (the first field of each record), into batches of at most BatchSize keys,
@@ -38,9 +40,8 @@
 // segment without it. A write compares each shard with the stored one and
 // rewrites only those that differ, in the same bbolt transaction as the
 // segment record, the revision and the audit event: adding one key
-// rewrites one shard. (Next: the record carries the counts and a content
-// hash — SHA-256 over the shard digests in shard order — that segment reads
-// return instead of the lists.)
+// rewrites one shard. (Next: keep a digest per shard in the record, so the
+// content hash is computed from the shards that changed.)
 //
 // Sync in chunks (later slice). The same shards are the unit of sync: the
 // ruleset names each list by its shard digests, and an SDK that announces
