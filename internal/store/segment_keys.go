@@ -171,7 +171,8 @@ func removeKeys(cur, keys []string) (next, removed []string) {
 }
 
 // replaceKeys returns keys without duplicates, the keys it adds to cur and
-// those it removes from cur.
+// those it removes from cur. It costs one map of the new keys and one pass
+// over cur.
 func replaceKeys(cur, keys []string) (next, added, removed []string, err error) {
 	want := make(map[string]bool, len(keys)) // true: not in cur
 	next = make([]string, 0, len(keys))
@@ -184,15 +185,12 @@ func replaceKeys(cur, keys []string) (next, added, removed []string, err error) 
 			next = append(next, k)
 		}
 	}
-	seen := make(map[string]bool, 0)
 	for _, k := range cur {
 		switch isNew, ok := want[k]; {
 		case ok && isNew:
 			want[k] = false
-		case ok:
-		case !seen[k]:
-			seen[k] = true
-			removed = append(removed, k)
+		case !ok:
+			removed = append(removed, k) // a key the old list held twice counts twice
 		}
 	}
 	for _, k := range next {
