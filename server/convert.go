@@ -62,7 +62,8 @@ func setMeta(msg proto.Message, m store.Meta) {
 }
 
 // outputOnly are fields a client never sets.
-var outputOnly = map[protoreflect.Name]bool{"etag": true, "create_time": true, "update_time": true, "revision": true}
+var outputOnly = map[protoreflect.Name]bool{"etag": true, "create_time": true, "update_time": true, "revision": true,
+	"include_count": true, "exclude_count": true, "keys_hash": true}
 
 // applyMask copies into dst the fields of src that mask names, leaving the
 // others as they are: a nil mask names every settable field (a full

@@ -65,7 +65,10 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	mux.Handle("/", con)
-	return s.observeHTTP(cors(limitBody(boundBody(s.bodyTimeout, mux)))), nil
+	top := http.NewServeMux()
+	top.Handle("/", limitBody(boundBody(s.bodyTimeout, mux)))
+	s.registerSegmentKeys(top) // streamed uploads: limited by key count and length, not bytes or time
+	return s.observeHTTP(cors(top)), nil
 }
 
 // gatewayServices are the services the REST gateway serves, by gRPC name.

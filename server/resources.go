@@ -38,15 +38,30 @@ type kind[M any, P proto.Message] struct {
 	// (release models) instead of items; their validation errors have
 	// paths relative to the item, put under field.
 	outside func(*store.ProjectState) []M
+
+	// view, if set, is what answers show of a stored item, and annotate
+	// fills the answer's output-only fields from the stored item.
+	view     func(M) M
+	annotate func(M, P)
+	// keep, if set, returns the item an update stores: next, with what the
+	// answers do not show of stored kept unless mask names it.
+	keep func(stored, next M, mask *fieldmaskpb.FieldMask) M
 }
 
 // toProto converts a stored resource with its meta.
 func (k kind[M, P]) toProto(m M, meta store.Meta) (P, error) {
 	out := k.newProto()
-	if err := toProto(m, out); err != nil {
+	shown := m
+	if k.view != nil {
+		shown = k.view(m)
+	}
+	if err := toProto(shown, out); err != nil {
 		return out, err
 	}
 	setMeta(out, meta)
+	if k.annotate != nil {
+		k.annotate(m, out)
+	}
 	return out, nil
 }
 
@@ -167,6 +182,9 @@ func (k kind[M, P]) updateFrom(ctx context.Context, s *Server, project string, p
 		return zero, err
 	}
 	ps, _ := s.projectState(project)
+	if stored, _, ok := k.get(ps, key); ok && k.keep != nil {
+		m = k.keep(stored, m, mask)
+	}
 	c, err := s.update(ctx, overriding(project, o, func(tx *store.Tx) error { return k.update(tx, project, m, etag) }))
 	if err != nil {
 		return zero, rebase(err, k.path(ps, key), k.field)

@@ -2,10 +2,16 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"strings"
 
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -29,6 +35,59 @@ var segments = kind[*model.Segment, *pb.Segment]{
 	remove:     (*store.Tx).DeleteSegment,
 	newProto:   func() *pb.Segment { return &pb.Segment{} },
 	newModel:   func() *model.Segment { return &model.Segment{} },
+	view:       shownSegment,
+	annotate:   annotateSegment,
+	keep:       keepSegmentKeys,
+}
+
+// shownSegment is s without its lists longer than keylist.ChunkThreshold:
+// answers never carry them (ListSegmentKeys pages through them).
+func shownSegment(s *model.Segment) *model.Segment {
+	if len(s.Include) <= keylist.ChunkThreshold && len(s.Exclude) <= keylist.ChunkThreshold {
+		return s
+	}
+	c := *s
+	if len(c.Include) > keylist.ChunkThreshold {
+		c.Include = nil
+	}
+	if len(c.Exclude) > keylist.ChunkThreshold {
+		c.Exclude = nil
+	}
+	return &c
+}
+
+// annotateSegment sets the counts and the content hash of s's lists.
+func annotateSegment(s *model.Segment, p *pb.Segment) {
+	p.IncludeCount, p.ExcludeCount = int64(len(s.Include)), int64(len(s.Exclude))
+	h := sha256.New()
+	for _, list := range [][]string{s.Include, s.Exclude} {
+		for _, k := range list {
+			io.WriteString(h, k)
+			h.Write([]byte{'\n'})
+		}
+		h.Write([]byte{'\n'})
+	}
+	p.KeysHash = hex.EncodeToString(h.Sum(nil))
+}
+
+// keepSegmentKeys keeps in next the stored lists answers do not show,
+// unless mask names them.
+func keepSegmentKeys(stored, next *model.Segment, mask *fieldmaskpb.FieldMask) *model.Segment {
+	names := func(field string) bool {
+		for _, p := range mask.GetPaths() {
+			if p == field || strings.HasPrefix(p, field+".") {
+				return true
+			}
+		}
+		return false
+	}
+	if len(stored.Include) > keylist.ChunkThreshold && !names("include") {
+		next.Include = stored.Include
+	}
+	if len(stored.Exclude) > keylist.ChunkThreshold && !names("exclude") {
+		next.Exclude = stored.Exclude
+	}
+	return next
 }
 
 func (s *segmentService) ListSegments(_ context.Context, req *pb.ListSegmentsRequest) (*pb.ListSegmentsResponse, error) {

@@ -26,6 +26,7 @@ import (
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/experiment"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
@@ -65,6 +66,7 @@ type Server struct {
 	started     time.Time // for the uptime in /healthz
 	reflection  bool      // WithGRPCReflection
 	trace       tracing
+	keyLimits   keylist.Limits // of one key-list upload
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -91,6 +93,8 @@ type options struct {
 	// tracing and propagator: WithTracing; nil tracing is off.
 	tracing    trace.TracerProvider
 	propagator propagation.TextMapPropagator
+	// keyLimits bound one key-list upload.
+	keyLimits keylist.Limits
 }
 
 // WithGRPCReflection serves the gRPC server reflection service whatever
@@ -190,6 +194,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		bodyTimeout: o.body,
 		evalUsage:   newEvalUsage(),
 		started:     time.Now(),
+		keyLimits:   o.keyLimits,
 	}
 	s.metrics = newServerMetrics(s)
 	o.webhooks.Observe = s.observeWebhook

@@ -95,7 +95,13 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
+	return c.send(c.http, req, out)
+}
+
+// send sends req with hc and decodes a JSON answer into out, as do.
+func (c *apiClient) send(hc *http.Client, req *http.Request, out any) error {
+	method, path := req.Method, strings.TrimPrefix(req.URL.String(), c.base)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}

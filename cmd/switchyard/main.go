@@ -31,6 +31,8 @@ Usage:
   switchyard experiment COMMAND     A/B experiments: create, list, start, stop, results
   switchyard metric COMMAND         experiment metrics: create, list
   switchyard webhook COMMAND        webhook deliveries: deliveries, redeliver
+  switchyard segment keys COMMAND   a segment's key lists: add, remove, replace, list
+                                    (streamed, one key per line; --exclude for the exclude list)
 
 Commands that call a running server take --server, --token, --project, and
 --json to print the API's JSON answer instead of text.
@@ -93,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMetric(ctx, rest, stdout, stderr)
 	case "webhook":
 		return runWebhook(ctx, rest, stdout, stderr)
+	case "segment":
+		return runSegment(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -86,11 +87,53 @@ var operators = map[Op]operand{
 // segment and prerequisite cycles, component versions, and that every
 // string is valid UTF-8, so that Encode round-trips a valid document.
 func Validate(doc *Document) error {
+	return validate(doc, true)
+}
+
+// ValidateStructure is Validate without the check of segments' include and
+// exclude keys: the store checks a key once, when it enters a list
+// (SegmentKeys), so that a write to a project holding a list of a million
+// keys does not check them all again.
+func ValidateStructure(doc *Document) error {
+	return validate(doc, false)
+}
+
+// SegmentKeys checks the include and exclude keys of s on their own, as
+// Validate does. Paths start at path, the segment's own path ("" for
+// paths relative to the segment: "include[3]").
+func SegmentKeys(path string, s *Segment) error {
+	if path != "" {
+		path += "."
+	}
+	v := &validator{}
+	v.texts(path+"include", s.Include)
+	v.texts(path+"exclude", s.Exclude)
+	return v.errs.err()
+}
+
+// DocumentSegmentKeys checks the include and exclude keys of every segment
+// of doc, as Validate does, with paths in the document.
+func DocumentSegmentKeys(doc *Document) error {
+	var errs Errors
+	for i, s := range doc.Segments {
+		if s == nil {
+			continue
+		}
+		var e Errors
+		if errors.As(SegmentKeys(indexPath("segments", i), s), &e) {
+			errs = append(errs, e...)
+		}
+	}
+	return errs.err()
+}
+
+func validate(doc *Document, lists bool) error {
 	if doc == nil {
 		return Errors{NewFieldError("", "no document")}
 	}
 	v := &validator{
 		doc:        doc,
+		skipLists:  !lists,
 		envs:       make(map[string]bool, len(doc.Environments)),
 		segments:   make(map[string]int, len(doc.Segments)),
 		flags:      make(map[string]int, len(doc.Flags)),
@@ -109,6 +152,7 @@ type validator struct {
 	flags      map[string]int // flag key → index of its first definition
 	components map[string]bool
 	variants   [][]Variant // per flag, its variants (implicit ones for bool flags)
+	skipLists  bool        // segments' include and exclude keys are checked elsewhere
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -216,8 +260,10 @@ func (v *validator) segment(path string, s *Segment) {
 		v.add(path+".match", "unknown match %q, want %q or %q", s.Match, MatchAll, MatchAny)
 	}
 	v.conditions(path+".conditions", s.Conditions)
-	v.texts(path+".include", s.Include)
-	v.texts(path+".exclude", s.Exclude)
+	if !v.skipLists {
+		v.texts(path+".include", s.Include)
+		v.texts(path+".exclude", s.Exclude)
+	}
 }
 
 func (v *validator) conditions(path string, cs []Condition) {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -478,5 +479,20 @@ func TestValidateSharedDocuments(t *testing.T) {
 				t.Errorf("Validate() = %q, want none", got)
 			}
 		})
+	}
+}
+
+func TestValidateStructureSkipsKeyLists(t *testing.T) {
+	doc := &Document{Version: 1, Project: "p", Environments: []string{"e"},
+		Segments: []*Segment{{Key: "s", Include: []string{"\xff"}, Exclude: []string{"ok", "\xfe"}}}}
+	if err := ValidateStructure(doc); err != nil {
+		t.Errorf("ValidateStructure = %v, want nil", err)
+	}
+	var fes Errors
+	if err := Validate(doc); !errors.As(err, &fes) || len(fes) != 2 || fes[0].Path != "segments[0].include[0]" || fes[1].Path != "segments[0].exclude[1]" {
+		t.Errorf("Validate = %v, want the two keys", err)
+	}
+	if err := DocumentSegmentKeys(doc); !errors.As(err, &fes) || len(fes) != 2 || fes[1].Path != "segments[0].exclude[1]" {
+		t.Errorf("DocumentSegmentKeys = %v, want the two keys", err)
 	}
 }

@@ -20,7 +20,9 @@ import (
 //	meta                     schema → "1"; seq → last sequence number (8 bytes, big-endian)
 //	projects/{p}/            project → projectRecord
 //	projects/{p}/environments/{e}  → envRecord
-//	projects/{p}/segments/{s}      → itemRecord (value: model.Segment)
+//	projects/{p}/segments/{s}      → itemRecord (value: model.Segment; lists longer
+//	                                  than keylist.ChunkThreshold kept apart:)
+//	projects/{p}/segment_keys/{s}/{include|exclude}/{shard} → keys (segment_chunks.go)
 //	projects/{p}/flags/{f}         → itemRecord (value: model.Flag with its targeting,
 //	                                  targeting: Meta of each environment's targeting)
 //	projects/{p}/components/{c}    → itemRecord (value: model.Component, targeting)
@@ -168,6 +170,9 @@ func unsafeLoadProject(b *bolt.Bucket, key string) (*ProjectState, error) {
 	if err := loadItems(b, key, segmentKind(), &ps.segs); err != nil {
 		return nil, err
 	}
+	if err := loadSegmentKeys(b, &ps.segs); err != nil {
+		return nil, fmt.Errorf("segment keys: %w", err)
+	}
 	if err := loadItems(b, key, flagKind(), &ps.flags); err != nil {
 		return nil, err
 	}
@@ -308,7 +313,7 @@ func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte, sec
 			return err
 		}
 	}
-	if err := writeItems(buckets[kindSegment], &ps.segs, dirty[kindSegment], raw); err != nil {
+	if err := writeSegments(b, buckets[kindSegment], d, dirty[kindSegment], raw); err != nil {
 		return err
 	}
 	if err := writeItems(buckets[kindFlag], &ps.flags, dirty[kindFlag], raw); err != nil {

@@ -55,7 +55,11 @@ func (tx *Tx) Import(doc *model.Document, prune bool) (ImportSummary, error) {
 		return sum, fmt.Errorf("import: nil document: %w", ErrInvalid)
 	}
 	sum.Project = doc.Project
-	if err := tx.validate(doc); err != nil {
+	err := tx.validate(doc)
+	if err == nil {
+		err = model.DocumentSegmentKeys(doc)
+	}
+	if err != nil {
 		return sum, fmt.Errorf("import %s: %w: %w", ProjectName(doc.Project), ErrInvalid, err)
 	}
 	if err := checkKey("project", doc.Project); err != nil {

@@ -5,7 +5,8 @@
 // Reads (Store.State) are lock-free: they load the State published by the
 // last commit. Writes (Store.Update) are serialized: a function changes a
 // working copy through a Tx, the store validates every touched project's
-// document with model.Validate, writes the changed records, one audit event
+// document with model.ValidateStructure (a segment's keys are checked
+// when they enter its lists, not on every write), writes the changed records, one audit event
 // per operation and the new environment revisions in one bbolt transaction,
 // and then publishes the new State atomically.
 package store
@@ -133,7 +134,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}
-	s := &Store{db: db, opts: opts, validate: model.Validate, writer: make(chan struct{}, 1)}
+	s := &Store{db: db, opts: opts, validate: model.ValidateStructure, writer: make(chan struct{}, 1)}
 	var st *State
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := unsafeInit(tx); err != nil {

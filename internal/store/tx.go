@@ -586,6 +586,9 @@ type itemKind[T comparable] struct {
 	// view, if set, is what audit events record of a value instead of the
 	// value itself (webhooks: everything but the secret).
 	view func(T) any
+	// arrange, if set, returns a normalized value in the form a reload
+	// reads it back in.
+	arrange func(T) T
 }
 
 // audited is what an audit event records of v; raw is v's JSON, if known.
@@ -613,6 +616,11 @@ func segmentKind() itemKind[*model.Segment] {
 		noun: "segment",
 		coll: func(ps *ProjectState) *coll[*model.Segment] { return &ps.segs },
 		key:  func(s *model.Segment) string { return s.Key },
+		// Keys are checked as they enter a list: the document check on
+		// commit skips them (model.ValidateStructure).
+		check: func(s *model.Segment) error { return model.SegmentKeys("", s) },
+		// Long lists are kept in the order they are stored in: by shard.
+		arrange: arrangeSegment,
 	}
 }
 
@@ -666,6 +674,9 @@ func prepare[T comparable](tx *Tx, k itemKind[T], v T) (T, []byte, error) {
 	nv, raw, err := normalize(k.noun+" "+k.key(v), v)
 	if err != nil {
 		return zero, nil, err
+	}
+	if k.arrange != nil {
+		nv = k.arrange(nv)
 	}
 	tx.raw[nv] = raw
 	return nv, raw, nil

@@ -260,10 +260,20 @@ type Segment struct {
 	// Targeting keys always in the segment.
 	Include []string `protobuf:"bytes,5,rep,name=include,proto3" json:"include,omitempty"`
 	// Targeting keys never in the segment; exclude wins over include.
-	Exclude       []string               `protobuf:"bytes,6,rep,name=exclude,proto3" json:"exclude,omitempty"`
-	Etag          string                 `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	Exclude    []string               `protobuf:"bytes,6,rep,name=exclude,proto3" json:"exclude,omitempty"`
+	Etag       string                 `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Output only: the number of keys in include and exclude. A list of more
+	// than 4,096 keys is never returned in a segment (include or exclude is
+	// then empty; page through it with ListSegmentKeys), and an update keeps
+	// it unless update_mask names it: change it with EditSegmentKeys.
+	IncludeCount int64 `protobuf:"varint,10,opt,name=include_count,json=includeCount,proto3" json:"include_count,omitempty"`
+	ExcludeCount int64 `protobuf:"varint,11,opt,name=exclude_count,json=excludeCount,proto3" json:"exclude_count,omitempty"`
+	// Output only: hex SHA-256 of the include keys and then the exclude keys,
+	// in list order, each followed by a newline and the lists separated by an
+	// empty line: equal hashes, equal lists.
+	KeysHash      string `protobuf:"bytes,12,opt,name=keys_hash,json=keysHash,proto3" json:"keys_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -359,6 +369,27 @@ func (x *Segment) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Segment) GetIncludeCount() int64 {
+	if x != nil {
+		return x.IncludeCount
+	}
+	return 0
+}
+
+func (x *Segment) GetExcludeCount() int64 {
+	if x != nil {
+		return x.ExcludeCount
+	}
+	return 0
+}
+
+func (x *Segment) GetKeysHash() string {
+	if x != nil {
+		return x.KeysHash
+	}
+	return ""
 }
 
 // Variant is one named value of a flag.
@@ -1845,7 +1876,7 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\tCondition\x12\x1c\n" +
 	"\tattribute\x18\x01 \x01(\tR\tattribute\x12\x0e\n" +
 	"\x02op\x18\x02 \x01(\tR\x02op\x12.\n" +
-	"\x06values\x18\x03 \x03(\v2\x16.google.protobuf.ValueR\x06values\"\xcf\x02\n" +
+	"\x06values\x18\x03 \x03(\v2\x16.google.protobuf.ValueR\x06values\"\xb6\x03\n" +
 	"\aSegment\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x14\n" +
@@ -1859,7 +1890,11 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"I\n" +
+	"updateTime\x12#\n" +
+	"\rinclude_count\x18\n" +
+	" \x01(\x03R\fincludeCount\x12#\n" +
+	"\rexclude_count\x18\v \x01(\x03R\fexcludeCount\x12\x1b\n" +
+	"\tkeys_hash\x18\f \x01(\tR\bkeysHash\"I\n" +
 	"\aVariant\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value\"<\n" +

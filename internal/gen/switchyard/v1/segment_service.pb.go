@@ -24,6 +24,430 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// EditSegmentKeysRequest is one message of a key-list upload.
+type EditSegmentKeysRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// project, segment, list, op and etag are read from the first message.
+	Project string `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Segment string `protobuf:"bytes,2,opt,name=segment,proto3" json:"segment,omitempty"`
+	// "include" (default) or "exclude".
+	List string `protobuf:"bytes,3,opt,name=list,proto3" json:"list,omitempty"`
+	// "add", "remove" or "replace".
+	Op string `protobuf:"bytes,4,opt,name=op,proto3" json:"op,omitempty"`
+	// The segment's etag; empty: unconditional.
+	Etag          string   `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	Keys          []string `protobuf:"bytes,6,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EditSegmentKeysRequest) Reset() {
+	*x = EditSegmentKeysRequest{}
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EditSegmentKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EditSegmentKeysRequest) ProtoMessage() {}
+
+func (x *EditSegmentKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EditSegmentKeysRequest.ProtoReflect.Descriptor instead.
+func (*EditSegmentKeysRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *EditSegmentKeysRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *EditSegmentKeysRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *EditSegmentKeysRequest) GetList() string {
+	if x != nil {
+		return x.List
+	}
+	return ""
+}
+
+func (x *EditSegmentKeysRequest) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *EditSegmentKeysRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *EditSegmentKeysRequest) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+// EditSegmentKeysResponse reports what an upload changed.
+type EditSegmentKeysResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Added   int64                  `protobuf:"varint,1,opt,name=added,proto3" json:"added,omitempty"`
+	Removed int64                  `protobuf:"varint,2,opt,name=removed,proto3" json:"removed,omitempty"`
+	// Keys in the list afterwards.
+	Count int64 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	// The segment's etag afterwards.
+	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The revision the change got; 0 if it changed nothing.
+	Revision      uint64 `protobuf:"varint,5,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EditSegmentKeysResponse) Reset() {
+	*x = EditSegmentKeysResponse{}
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EditSegmentKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EditSegmentKeysResponse) ProtoMessage() {}
+
+func (x *EditSegmentKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EditSegmentKeysResponse.ProtoReflect.Descriptor instead.
+func (*EditSegmentKeysResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EditSegmentKeysResponse) GetAdded() int64 {
+	if x != nil {
+		return x.Added
+	}
+	return 0
+}
+
+func (x *EditSegmentKeysResponse) GetRemoved() int64 {
+	if x != nil {
+		return x.Removed
+	}
+	return 0
+}
+
+func (x *EditSegmentKeysResponse) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *EditSegmentKeysResponse) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *EditSegmentKeysResponse) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// ListSegmentKeysRequest pages through one key list of a segment.
+type ListSegmentKeysRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Project string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Segment string                 `protobuf:"bytes,2,opt,name=segment,proto3" json:"segment,omitempty"`
+	// "include" (default) or "exclude".
+	List          string `protobuf:"bytes,3,opt,name=list,proto3" json:"list,omitempty"`
+	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentKeysRequest) Reset() {
+	*x = ListSegmentKeysRequest{}
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentKeysRequest) ProtoMessage() {}
+
+func (x *ListSegmentKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListSegmentKeysRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListSegmentKeysRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *ListSegmentKeysRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *ListSegmentKeysRequest) GetList() string {
+	if x != nil {
+		return x.List
+	}
+	return ""
+}
+
+func (x *ListSegmentKeysRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSegmentKeysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListSegmentKeysResponse is one page of keys.
+type ListSegmentKeysResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          []string               `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Keys in the whole list.
+	Count         int64 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentKeysResponse) Reset() {
+	*x = ListSegmentKeysResponse{}
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentKeysResponse) ProtoMessage() {}
+
+func (x *ListSegmentKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListSegmentKeysResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListSegmentKeysResponse) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ListSegmentKeysResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListSegmentKeysResponse) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// CheckSegmentKeyRequest names one key of one list.
+type CheckSegmentKeyRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Project string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Segment string                 `protobuf:"bytes,2,opt,name=segment,proto3" json:"segment,omitempty"`
+	// "include" (default) or "exclude".
+	List          string `protobuf:"bytes,3,opt,name=list,proto3" json:"list,omitempty"`
+	Key           string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckSegmentKeyRequest) Reset() {
+	*x = CheckSegmentKeyRequest{}
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSegmentKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSegmentKeyRequest) ProtoMessage() {}
+
+func (x *CheckSegmentKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSegmentKeyRequest.ProtoReflect.Descriptor instead.
+func (*CheckSegmentKeyRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CheckSegmentKeyRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *CheckSegmentKeyRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *CheckSegmentKeyRequest) GetList() string {
+	if x != nil {
+		return x.List
+	}
+	return ""
+}
+
+func (x *CheckSegmentKeyRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+// CheckSegmentKeyResponse says whether the key is in the list.
+type CheckSegmentKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        bool                   `protobuf:"varint,1,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckSegmentKeyResponse) Reset() {
+	*x = CheckSegmentKeyResponse{}
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSegmentKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSegmentKeyResponse) ProtoMessage() {}
+
+func (x *CheckSegmentKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSegmentKeyResponse.ProtoReflect.Descriptor instead.
+func (*CheckSegmentKeyResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CheckSegmentKeyResponse) GetMember() bool {
+	if x != nil {
+		return x.Member
+	}
+	return false
+}
+
 // ListSegmentsRequest pages through a project's segments.
 type ListSegmentsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -36,7 +460,7 @@ type ListSegmentsRequest struct {
 
 func (x *ListSegmentsRequest) Reset() {
 	*x = ListSegmentsRequest{}
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[0]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +472,7 @@ func (x *ListSegmentsRequest) String() string {
 func (*ListSegmentsRequest) ProtoMessage() {}
 
 func (x *ListSegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[0]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +485,7 @@ func (x *ListSegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListSegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{0}
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListSegmentsRequest) GetProject() string {
@@ -96,7 +520,7 @@ type ListSegmentsResponse struct {
 
 func (x *ListSegmentsResponse) Reset() {
 	*x = ListSegmentsResponse{}
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[1]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -108,7 +532,7 @@ func (x *ListSegmentsResponse) String() string {
 func (*ListSegmentsResponse) ProtoMessage() {}
 
 func (x *ListSegmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[1]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -121,7 +545,7 @@ func (x *ListSegmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListSegmentsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListSegmentsResponse) GetSegments() []*Segment {
@@ -149,7 +573,7 @@ type GetSegmentRequest struct {
 
 func (x *GetSegmentRequest) Reset() {
 	*x = GetSegmentRequest{}
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[2]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +585,7 @@ func (x *GetSegmentRequest) String() string {
 func (*GetSegmentRequest) ProtoMessage() {}
 
 func (x *GetSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[2]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +598,7 @@ func (x *GetSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSegmentRequest.ProtoReflect.Descriptor instead.
 func (*GetSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetSegmentRequest) GetProject() string {
@@ -202,7 +626,7 @@ type CreateSegmentRequest struct {
 
 func (x *CreateSegmentRequest) Reset() {
 	*x = CreateSegmentRequest{}
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[3]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -214,7 +638,7 @@ func (x *CreateSegmentRequest) String() string {
 func (*CreateSegmentRequest) ProtoMessage() {}
 
 func (x *CreateSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[3]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -227,7 +651,7 @@ func (x *CreateSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSegmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateSegmentRequest) GetProject() string {
@@ -256,7 +680,7 @@ type UpdateSegmentRequest struct {
 
 func (x *UpdateSegmentRequest) Reset() {
 	*x = UpdateSegmentRequest{}
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[4]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +692,7 @@ func (x *UpdateSegmentRequest) String() string {
 func (*UpdateSegmentRequest) ProtoMessage() {}
 
 func (x *UpdateSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[4]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +705,7 @@ func (x *UpdateSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSegmentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateSegmentRequest) GetProject() string {
@@ -317,7 +741,7 @@ type DeleteSegmentRequest struct {
 
 func (x *DeleteSegmentRequest) Reset() {
 	*x = DeleteSegmentRequest{}
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[5]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +753,7 @@ func (x *DeleteSegmentRequest) String() string {
 func (*DeleteSegmentRequest) ProtoMessage() {}
 
 func (x *DeleteSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_segment_service_proto_msgTypes[5]
+	mi := &file_switchyard_v1_segment_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +766,7 @@ func (x *DeleteSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSegmentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_segment_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteSegmentRequest) GetProject() string {
@@ -370,7 +794,38 @@ var File_switchyard_v1_segment_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_segment_service_proto_rawDesc = "" +
 	"\n" +
-	"#switchyard/v1/segment_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1dswitchyard/v1/resources.proto\"k\n" +
+	"#switchyard/v1/segment_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1dswitchyard/v1/resources.proto\"\x98\x01\n" +
+	"\x16EditSegmentKeysRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x18\n" +
+	"\asegment\x18\x02 \x01(\tR\asegment\x12\x12\n" +
+	"\x04list\x18\x03 \x01(\tR\x04list\x12\x0e\n" +
+	"\x02op\x18\x04 \x01(\tR\x02op\x12\x12\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\x12\x12\n" +
+	"\x04keys\x18\x06 \x03(\tR\x04keys\"\x8f\x01\n" +
+	"\x17EditSegmentKeysResponse\x12\x14\n" +
+	"\x05added\x18\x01 \x01(\x03R\x05added\x12\x18\n" +
+	"\aremoved\x18\x02 \x01(\x03R\aremoved\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x03R\x05count\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\x12\x1a\n" +
+	"\brevision\x18\x05 \x01(\x04R\brevision\"\x9c\x01\n" +
+	"\x16ListSegmentKeysRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x18\n" +
+	"\asegment\x18\x02 \x01(\tR\asegment\x12\x12\n" +
+	"\x04list\x18\x03 \x01(\tR\x04list\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"k\n" +
+	"\x17ListSegmentKeysResponse\x12\x12\n" +
+	"\x04keys\x18\x01 \x03(\tR\x04keys\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x03R\x05count\"r\n" +
+	"\x16CheckSegmentKeyRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x18\n" +
+	"\asegment\x18\x02 \x01(\tR\asegment\x12\x12\n" +
+	"\x04list\x18\x03 \x01(\tR\x04list\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\"1\n" +
+	"\x17CheckSegmentKeyResponse\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\bR\x06member\"k\n" +
 	"\x13ListSegmentsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -393,14 +848,17 @@ const file_switchyard_v1_segment_service_proto_rawDesc = "" +
 	"\x14DeleteSegmentRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag2\xab\x05\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag2\xd3\a\n" +
 	"\x0eSegmentService\x12\x84\x01\n" +
 	"\fListSegments\x12\".switchyard.v1.ListSegmentsRequest\x1a#.switchyard.v1.ListSegmentsResponse\"+\x82\xd3\xe4\x93\x02%\x12#/api/v1/projects/{project}/segments\x12y\n" +
 	"\n" +
 	"GetSegment\x12 .switchyard.v1.GetSegmentRequest\x1a\x16.switchyard.v1.Segment\"1\x82\xd3\xe4\x93\x02+\x12)/api/v1/projects/{project}/segments/{key}\x12\x82\x01\n" +
 	"\rCreateSegment\x12#.switchyard.v1.CreateSegmentRequest\x1a\x16.switchyard.v1.Segment\"4\x82\xd3\xe4\x93\x02.:\asegment\"#/api/v1/projects/{project}/segments\x12\x90\x01\n" +
 	"\rUpdateSegment\x12#.switchyard.v1.UpdateSegmentRequest\x1a\x16.switchyard.v1.Segment\"B\x82\xd3\xe4\x93\x02<:\asegment21/api/v1/projects/{project}/segments/{segment.key}\x12\x7f\n" +
-	"\rDeleteSegment\x12#.switchyard.v1.DeleteSegmentRequest\x1a\x16.google.protobuf.Empty\"1\x82\xd3\xe4\x93\x02+*)/api/v1/projects/{project}/segments/{key}BJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\rDeleteSegment\x12#.switchyard.v1.DeleteSegmentRequest\x1a\x16.google.protobuf.Empty\"1\x82\xd3\xe4\x93\x02+*)/api/v1/projects/{project}/segments/{key}\x12b\n" +
+	"\x0fEditSegmentKeys\x12%.switchyard.v1.EditSegmentKeysRequest\x1a&.switchyard.v1.EditSegmentKeysResponse(\x01\x12`\n" +
+	"\x0fListSegmentKeys\x12%.switchyard.v1.ListSegmentKeysRequest\x1a&.switchyard.v1.ListSegmentKeysResponse\x12`\n" +
+	"\x0fCheckSegmentKey\x12%.switchyard.v1.CheckSegmentKeyRequest\x1a&.switchyard.v1.CheckSegmentKeyResponseBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
 
 var (
 	file_switchyard_v1_segment_service_proto_rawDescOnce sync.Once
@@ -414,38 +872,50 @@ func file_switchyard_v1_segment_service_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_segment_service_proto_rawDescData
 }
 
-var file_switchyard_v1_segment_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_switchyard_v1_segment_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_switchyard_v1_segment_service_proto_goTypes = []any{
-	(*ListSegmentsRequest)(nil),   // 0: switchyard.v1.ListSegmentsRequest
-	(*ListSegmentsResponse)(nil),  // 1: switchyard.v1.ListSegmentsResponse
-	(*GetSegmentRequest)(nil),     // 2: switchyard.v1.GetSegmentRequest
-	(*CreateSegmentRequest)(nil),  // 3: switchyard.v1.CreateSegmentRequest
-	(*UpdateSegmentRequest)(nil),  // 4: switchyard.v1.UpdateSegmentRequest
-	(*DeleteSegmentRequest)(nil),  // 5: switchyard.v1.DeleteSegmentRequest
-	(*Segment)(nil),               // 6: switchyard.v1.Segment
-	(*fieldmaskpb.FieldMask)(nil), // 7: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),         // 8: google.protobuf.Empty
+	(*EditSegmentKeysRequest)(nil),  // 0: switchyard.v1.EditSegmentKeysRequest
+	(*EditSegmentKeysResponse)(nil), // 1: switchyard.v1.EditSegmentKeysResponse
+	(*ListSegmentKeysRequest)(nil),  // 2: switchyard.v1.ListSegmentKeysRequest
+	(*ListSegmentKeysResponse)(nil), // 3: switchyard.v1.ListSegmentKeysResponse
+	(*CheckSegmentKeyRequest)(nil),  // 4: switchyard.v1.CheckSegmentKeyRequest
+	(*CheckSegmentKeyResponse)(nil), // 5: switchyard.v1.CheckSegmentKeyResponse
+	(*ListSegmentsRequest)(nil),     // 6: switchyard.v1.ListSegmentsRequest
+	(*ListSegmentsResponse)(nil),    // 7: switchyard.v1.ListSegmentsResponse
+	(*GetSegmentRequest)(nil),       // 8: switchyard.v1.GetSegmentRequest
+	(*CreateSegmentRequest)(nil),    // 9: switchyard.v1.CreateSegmentRequest
+	(*UpdateSegmentRequest)(nil),    // 10: switchyard.v1.UpdateSegmentRequest
+	(*DeleteSegmentRequest)(nil),    // 11: switchyard.v1.DeleteSegmentRequest
+	(*Segment)(nil),                 // 12: switchyard.v1.Segment
+	(*fieldmaskpb.FieldMask)(nil),   // 13: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),           // 14: google.protobuf.Empty
 }
 var file_switchyard_v1_segment_service_proto_depIdxs = []int32{
-	6, // 0: switchyard.v1.ListSegmentsResponse.segments:type_name -> switchyard.v1.Segment
-	6, // 1: switchyard.v1.CreateSegmentRequest.segment:type_name -> switchyard.v1.Segment
-	6, // 2: switchyard.v1.UpdateSegmentRequest.segment:type_name -> switchyard.v1.Segment
-	7, // 3: switchyard.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0, // 4: switchyard.v1.SegmentService.ListSegments:input_type -> switchyard.v1.ListSegmentsRequest
-	2, // 5: switchyard.v1.SegmentService.GetSegment:input_type -> switchyard.v1.GetSegmentRequest
-	3, // 6: switchyard.v1.SegmentService.CreateSegment:input_type -> switchyard.v1.CreateSegmentRequest
-	4, // 7: switchyard.v1.SegmentService.UpdateSegment:input_type -> switchyard.v1.UpdateSegmentRequest
-	5, // 8: switchyard.v1.SegmentService.DeleteSegment:input_type -> switchyard.v1.DeleteSegmentRequest
-	1, // 9: switchyard.v1.SegmentService.ListSegments:output_type -> switchyard.v1.ListSegmentsResponse
-	6, // 10: switchyard.v1.SegmentService.GetSegment:output_type -> switchyard.v1.Segment
-	6, // 11: switchyard.v1.SegmentService.CreateSegment:output_type -> switchyard.v1.Segment
-	6, // 12: switchyard.v1.SegmentService.UpdateSegment:output_type -> switchyard.v1.Segment
-	8, // 13: switchyard.v1.SegmentService.DeleteSegment:output_type -> google.protobuf.Empty
-	9, // [9:14] is the sub-list for method output_type
-	4, // [4:9] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	12, // 0: switchyard.v1.ListSegmentsResponse.segments:type_name -> switchyard.v1.Segment
+	12, // 1: switchyard.v1.CreateSegmentRequest.segment:type_name -> switchyard.v1.Segment
+	12, // 2: switchyard.v1.UpdateSegmentRequest.segment:type_name -> switchyard.v1.Segment
+	13, // 3: switchyard.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	6,  // 4: switchyard.v1.SegmentService.ListSegments:input_type -> switchyard.v1.ListSegmentsRequest
+	8,  // 5: switchyard.v1.SegmentService.GetSegment:input_type -> switchyard.v1.GetSegmentRequest
+	9,  // 6: switchyard.v1.SegmentService.CreateSegment:input_type -> switchyard.v1.CreateSegmentRequest
+	10, // 7: switchyard.v1.SegmentService.UpdateSegment:input_type -> switchyard.v1.UpdateSegmentRequest
+	11, // 8: switchyard.v1.SegmentService.DeleteSegment:input_type -> switchyard.v1.DeleteSegmentRequest
+	0,  // 9: switchyard.v1.SegmentService.EditSegmentKeys:input_type -> switchyard.v1.EditSegmentKeysRequest
+	2,  // 10: switchyard.v1.SegmentService.ListSegmentKeys:input_type -> switchyard.v1.ListSegmentKeysRequest
+	4,  // 11: switchyard.v1.SegmentService.CheckSegmentKey:input_type -> switchyard.v1.CheckSegmentKeyRequest
+	7,  // 12: switchyard.v1.SegmentService.ListSegments:output_type -> switchyard.v1.ListSegmentsResponse
+	12, // 13: switchyard.v1.SegmentService.GetSegment:output_type -> switchyard.v1.Segment
+	12, // 14: switchyard.v1.SegmentService.CreateSegment:output_type -> switchyard.v1.Segment
+	12, // 15: switchyard.v1.SegmentService.UpdateSegment:output_type -> switchyard.v1.Segment
+	14, // 16: switchyard.v1.SegmentService.DeleteSegment:output_type -> google.protobuf.Empty
+	1,  // 17: switchyard.v1.SegmentService.EditSegmentKeys:output_type -> switchyard.v1.EditSegmentKeysResponse
+	3,  // 18: switchyard.v1.SegmentService.ListSegmentKeys:output_type -> switchyard.v1.ListSegmentKeysResponse
+	5,  // 19: switchyard.v1.SegmentService.CheckSegmentKey:output_type -> switchyard.v1.CheckSegmentKeyResponse
+	12, // [12:20] is the sub-list for method output_type
+	4,  // [4:12] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_segment_service_proto_init() }
@@ -460,7 +930,7 @@ func file_switchyard_v1_segment_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_segment_service_proto_rawDesc), len(file_switchyard_v1_segment_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,11 +20,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SegmentService_ListSegments_FullMethodName  = "/switchyard.v1.SegmentService/ListSegments"
-	SegmentService_GetSegment_FullMethodName    = "/switchyard.v1.SegmentService/GetSegment"
-	SegmentService_CreateSegment_FullMethodName = "/switchyard.v1.SegmentService/CreateSegment"
-	SegmentService_UpdateSegment_FullMethodName = "/switchyard.v1.SegmentService/UpdateSegment"
-	SegmentService_DeleteSegment_FullMethodName = "/switchyard.v1.SegmentService/DeleteSegment"
+	SegmentService_ListSegments_FullMethodName    = "/switchyard.v1.SegmentService/ListSegments"
+	SegmentService_GetSegment_FullMethodName      = "/switchyard.v1.SegmentService/GetSegment"
+	SegmentService_CreateSegment_FullMethodName   = "/switchyard.v1.SegmentService/CreateSegment"
+	SegmentService_UpdateSegment_FullMethodName   = "/switchyard.v1.SegmentService/UpdateSegment"
+	SegmentService_DeleteSegment_FullMethodName   = "/switchyard.v1.SegmentService/DeleteSegment"
+	SegmentService_EditSegmentKeys_FullMethodName = "/switchyard.v1.SegmentService/EditSegmentKeys"
+	SegmentService_ListSegmentKeys_FullMethodName = "/switchyard.v1.SegmentService/ListSegmentKeys"
+	SegmentService_CheckSegmentKey_FullMethodName = "/switchyard.v1.SegmentService/CheckSegmentKey"
 )
 
 // SegmentServiceClient is the client API for SegmentService service.
@@ -43,6 +46,22 @@ type SegmentServiceClient interface {
 	UpdateSegment(ctx context.Context, in *UpdateSegmentRequest, opts ...grpc.CallOption) (*Segment, error)
 	// DeleteSegment deletes a segment that nothing refers to.
 	DeleteSegment(ctx context.Context, in *DeleteSegmentRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// EditSegmentKeys adds keys to, removes keys from, or replaces one key
+	// list of a segment, uploaded as a stream of messages carrying keys. The
+	// first message names the project, segment, list, operation and
+	// (optionally) the segment's etag; later ones carry only keys. Nothing is
+	// applied before the stream ends, and then everything in one revision; a
+	// bad key refuses the whole upload (INVALID_ARGUMENT naming the key's
+	// 1-based position as "line N"). REST: POST and PUT on
+	// /api/v1/projects/{project}/segments/{segment}/keys/{list}, hand-written
+	// with a streamed text body (server/segment_keys.go).
+	EditSegmentKeys(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[EditSegmentKeysRequest, EditSegmentKeysResponse], error)
+	// ListSegmentKeys pages through one key list of a segment, in list order.
+	// REST: GET /api/v1/projects/{project}/segments/{segment}/keys/{list}.
+	ListSegmentKeys(ctx context.Context, in *ListSegmentKeysRequest, opts ...grpc.CallOption) (*ListSegmentKeysResponse, error)
+	// CheckSegmentKey says whether one key is in one key list of a segment.
+	// REST: GET /api/v1/projects/{project}/segments/{segment}/keys/{list}/check?key=K.
+	CheckSegmentKey(ctx context.Context, in *CheckSegmentKeyRequest, opts ...grpc.CallOption) (*CheckSegmentKeyResponse, error)
 }
 
 type segmentServiceClient struct {
@@ -103,6 +122,39 @@ func (c *segmentServiceClient) DeleteSegment(ctx context.Context, in *DeleteSegm
 	return out, nil
 }
 
+func (c *segmentServiceClient) EditSegmentKeys(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[EditSegmentKeysRequest, EditSegmentKeysResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SegmentService_ServiceDesc.Streams[0], SegmentService_EditSegmentKeys_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[EditSegmentKeysRequest, EditSegmentKeysResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SegmentService_EditSegmentKeysClient = grpc.ClientStreamingClient[EditSegmentKeysRequest, EditSegmentKeysResponse]
+
+func (c *segmentServiceClient) ListSegmentKeys(ctx context.Context, in *ListSegmentKeysRequest, opts ...grpc.CallOption) (*ListSegmentKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSegmentKeysResponse)
+	err := c.cc.Invoke(ctx, SegmentService_ListSegmentKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentServiceClient) CheckSegmentKey(ctx context.Context, in *CheckSegmentKeyRequest, opts ...grpc.CallOption) (*CheckSegmentKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckSegmentKeyResponse)
+	err := c.cc.Invoke(ctx, SegmentService_CheckSegmentKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SegmentServiceServer is the server API for SegmentService service.
 // All implementations must embed UnimplementedSegmentServiceServer
 // for forward compatibility.
@@ -119,6 +171,22 @@ type SegmentServiceServer interface {
 	UpdateSegment(context.Context, *UpdateSegmentRequest) (*Segment, error)
 	// DeleteSegment deletes a segment that nothing refers to.
 	DeleteSegment(context.Context, *DeleteSegmentRequest) (*emptypb.Empty, error)
+	// EditSegmentKeys adds keys to, removes keys from, or replaces one key
+	// list of a segment, uploaded as a stream of messages carrying keys. The
+	// first message names the project, segment, list, operation and
+	// (optionally) the segment's etag; later ones carry only keys. Nothing is
+	// applied before the stream ends, and then everything in one revision; a
+	// bad key refuses the whole upload (INVALID_ARGUMENT naming the key's
+	// 1-based position as "line N"). REST: POST and PUT on
+	// /api/v1/projects/{project}/segments/{segment}/keys/{list}, hand-written
+	// with a streamed text body (server/segment_keys.go).
+	EditSegmentKeys(grpc.ClientStreamingServer[EditSegmentKeysRequest, EditSegmentKeysResponse]) error
+	// ListSegmentKeys pages through one key list of a segment, in list order.
+	// REST: GET /api/v1/projects/{project}/segments/{segment}/keys/{list}.
+	ListSegmentKeys(context.Context, *ListSegmentKeysRequest) (*ListSegmentKeysResponse, error)
+	// CheckSegmentKey says whether one key is in one key list of a segment.
+	// REST: GET /api/v1/projects/{project}/segments/{segment}/keys/{list}/check?key=K.
+	CheckSegmentKey(context.Context, *CheckSegmentKeyRequest) (*CheckSegmentKeyResponse, error)
 	mustEmbedUnimplementedSegmentServiceServer()
 }
 
@@ -143,6 +211,15 @@ func (UnimplementedSegmentServiceServer) UpdateSegment(context.Context, *UpdateS
 }
 func (UnimplementedSegmentServiceServer) DeleteSegment(context.Context, *DeleteSegmentRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteSegment not implemented")
+}
+func (UnimplementedSegmentServiceServer) EditSegmentKeys(grpc.ClientStreamingServer[EditSegmentKeysRequest, EditSegmentKeysResponse]) error {
+	return status.Error(codes.Unimplemented, "method EditSegmentKeys not implemented")
+}
+func (UnimplementedSegmentServiceServer) ListSegmentKeys(context.Context, *ListSegmentKeysRequest) (*ListSegmentKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSegmentKeys not implemented")
+}
+func (UnimplementedSegmentServiceServer) CheckSegmentKey(context.Context, *CheckSegmentKeyRequest) (*CheckSegmentKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckSegmentKey not implemented")
 }
 func (UnimplementedSegmentServiceServer) mustEmbedUnimplementedSegmentServiceServer() {}
 func (UnimplementedSegmentServiceServer) testEmbeddedByValue()                        {}
@@ -255,6 +332,49 @@ func _SegmentService_DeleteSegment_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SegmentService_EditSegmentKeys_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(SegmentServiceServer).EditSegmentKeys(&grpc.GenericServerStream[EditSegmentKeysRequest, EditSegmentKeysResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SegmentService_EditSegmentKeysServer = grpc.ClientStreamingServer[EditSegmentKeysRequest, EditSegmentKeysResponse]
+
+func _SegmentService_ListSegmentKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSegmentKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentServiceServer).ListSegmentKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentService_ListSegmentKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentServiceServer).ListSegmentKeys(ctx, req.(*ListSegmentKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentService_CheckSegmentKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckSegmentKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentServiceServer).CheckSegmentKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentService_CheckSegmentKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentServiceServer).CheckSegmentKey(ctx, req.(*CheckSegmentKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SegmentService_ServiceDesc is the grpc.ServiceDesc for SegmentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -282,7 +402,21 @@ var SegmentService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "DeleteSegment",
 			Handler:    _SegmentService_DeleteSegment_Handler,
 		},
+		{
+			MethodName: "ListSegmentKeys",
+			Handler:    _SegmentService_ListSegmentKeys_Handler,
+		},
+		{
+			MethodName: "CheckSegmentKey",
+			Handler:    _SegmentService_CheckSegmentKey_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "EditSegmentKeys",
+			Handler:       _SegmentService_EditSegmentKeys_Handler,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "switchyard/v1/segment_service.proto",
 }
