@@ -95,57 +95,23 @@ var errBadStruct = errors.New("malformed google.protobuf.Struct")
 // decoded as an empty struct, so that what nests that deep stays over the
 // limit but nothing deeper is built.
 func cutStruct(b []byte, depth int, st *structpb.Struct) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return errBadStruct
+	return eachBytesField(b, func(num protowire.Number, entry []byte) error {
+		if num != 1 { // fields
+			return nil
 		}
-		b = b[n:]
-		if num != 1 || typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return errBadStruct
-			}
-			b = b[n:]
-			continue
-		}
-		entry, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return errBadStruct
-		}
-		b = b[n:]
 		key, val := "", &structpb.Value{}
-		for len(entry) > 0 {
-			num, typ, n := protowire.ConsumeTag(entry)
-			if n < 0 {
-				return errBadStruct
+		err := eachBytesField(entry, func(num protowire.Number, v []byte) error {
+			switch num {
+			case 1:
+				key = string(v)
+			case 2:
+				return cutValue(v, depth+1, val)
 			}
-			entry = entry[n:]
-			switch {
-			case num == 1 && typ == protowire.BytesType:
-				k, n := protowire.ConsumeString(entry)
-				if n < 0 {
-					return errBadStruct
-				}
-				key, entry = k, entry[n:]
-			case num == 2 && typ == protowire.BytesType:
-				v, n := protowire.ConsumeBytes(entry)
-				if n < 0 {
-					return errBadStruct
-				}
-				if err := cutValue(v, depth+1, val); err != nil {
-					return err
-				}
-				entry = entry[n:]
-			default:
-				if n = protowire.ConsumeFieldValue(num, typ, entry); n < 0 {
-					return errBadStruct
-				}
-				entry = entry[n:]
-			}
-		}
+			return nil
+		})
 		st.Fields[key] = val
-	}
-	return nil
+		return err
+	})
 }
 
 // cutValue decodes the wire form b of a google.protobuf.Value nesting at
@@ -208,29 +174,44 @@ func cutValue(b []byte, depth int, v *structpb.Value) error {
 // cutList decodes the wire form b of a google.protobuf.ListValue nesting
 // at depth into list, as cutStruct does.
 func cutList(b []byte, depth int, list *structpb.ListValue) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return errBadStruct
-		}
-		b = b[n:]
-		if num != 1 || typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return errBadStruct
-			}
-			b = b[n:]
-			continue
-		}
-		e, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return errBadStruct
+	return eachBytesField(b, func(num protowire.Number, e []byte) error {
+		if num != 1 { // values
+			return nil
 		}
 		v := &structpb.Value{}
 		if err := cutValue(e, depth+1, v); err != nil {
 			return err
 		}
 		list.Values = append(list.Values, v)
+		return nil
+	})
+}
+
+// eachBytesField calls fn with the number and contents of each
+// length-delimited field of the wire form b, in order, skipping fields of
+// other wire types; it stops at fn's first error.
+func eachBytesField(b []byte, fn func(protowire.Number, []byte) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errBadStruct
+		}
 		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return errBadStruct
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return errBadStruct
+		}
+		b = b[n:]
+		if err := fn(num, v); err != nil {
+			return err
+		}
 	}
 	return nil
 }
