@@ -122,3 +122,40 @@ func TestBrowserCreateFlag(t *testing.T) {
 		t.Errorf("variants of the new flag = %q", got)
 	}
 }
+
+// TestBrowserFlagListShowsLastEvaluationAndStale: each environment's cell
+// says when the flag was last evaluated, a flag never evaluated is marked
+// stale in text (not only colour), and "Stale only" lists just those.
+func TestBrowserFlagListShowsLastEvaluationAndStale(t *testing.T) {
+	srv := startWithFlag(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/flags", map[string]any{"key": "old-banner", "type": "bool"})
+	ofrepValue(t, srv)
+	srv = srv.Restart(t) // flushes the evaluation counts
+
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/flags")
+	cell := func(flag, env string) string {
+		return eval[string](b, `document.querySelector('button.switch[value$=" `+env+` `+flag+`"]').closest("td").querySelector(".last-used").textContent.trim()`)
+	}
+	if got := cell("new-checkout", "production"); got != "Evaluated: just now" && !strings.HasSuffix(got, "min ago") {
+		t.Errorf("new-checkout in production reads %q, want evaluated just now", got)
+	}
+	if got := cell("new-checkout", "staging"); got != "Evaluated: never" {
+		t.Errorf("new-checkout in staging reads %q, want never", got)
+	}
+	stale := eval[string](b, `Array.from(document.querySelectorAll("tbody tr")).filter(tr => tr.querySelector(".badge.stale")).map(tr => tr.querySelector("th a").textContent + ":" + tr.querySelector(".badge.stale").textContent.trim()).join(",")`)
+	if stale != "old-banner:⚠ Stale" {
+		t.Errorf("stale rows = %q, want old-banner:⚠ Stale only", stale)
+	}
+	b.shot("flags-usage")
+
+	b.do(chromedp.Click(chromedp.CSS(`input[name="stale"]`)), chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="stale"]:checked`)))
+	if got := eval[string](b, `Array.from(document.querySelectorAll("tbody tr th a")).map(a => a.textContent).join(",")`); got != "old-banner" {
+		t.Errorf("stale only lists %q, want old-banner", got)
+	}
+	if got := eval[string](b, "location.search"); got != "?q=&type=&stale=1" {
+		t.Errorf("stale only is at %q", got)
+	}
+}
