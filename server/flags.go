@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,9 +53,9 @@ func (s *flagService) ListFlags(ctx context.Context, req *pb.ListFlagsRequest) (
 			return nil, err
 		}
 	}
-	q, typ := strings.ToLower(req.GetQuery()), req.GetType()
+	q, typ, tag := strings.ToLower(req.GetQuery()), req.GetType(), req.GetTag()
 	var keep func(*model.Flag) bool
-	if q != "" || typ != "" || days > 0 {
+	if q != "" || typ != "" || tag != "" || days > 0 {
 		cutoff := s.store.Now().Add(-time.Duration(days) * 24 * time.Hour)
 		keep = func(f *model.Flag) bool {
 			if days > 0 {
@@ -62,7 +63,7 @@ func (s *flagService) ListFlags(ctx context.Context, req *pb.ListFlagsRequest) (
 					return false
 				}
 			}
-			return (typ == "" || string(f.Type) == typ) &&
+			return (typ == "" || string(f.Type) == typ) && (tag == "" || slices.Contains(f.Tags, tag)) &&
 				(q == "" || strings.Contains(strings.ToLower(f.Key), q) || strings.Contains(strings.ToLower(f.Description), q))
 		}
 	}

@@ -293,7 +293,9 @@ type ListFlagsRequest struct {
 	StaleDays int32 `protobuf:"varint,6,opt,name=stale_days,json=staleDays,proto3" json:"stale_days,omitempty"`
 	// Also report when each listed flag was last used in each environment
 	// (ListFlagsResponse.usage).
-	Usage         bool `protobuf:"varint,7,opt,name=usage,proto3" json:"usage,omitempty"`
+	Usage bool `protobuf:"varint,7,opt,name=usage,proto3" json:"usage,omitempty"`
+	// Only flags carrying this tag.
+	Tag           string `protobuf:"bytes,8,opt,name=tag,proto3" json:"tag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -375,6 +377,13 @@ func (x *ListFlagsRequest) GetUsage() bool {
 		return x.Usage
 	}
 	return false
+}
+
+func (x *ListFlagsRequest) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
 }
 
 // ListFlagsResponse is one page of flags.
@@ -900,7 +909,7 @@ const file_switchyard_v1_flag_service_proto_rawDesc = "" +
 	"createTime\"q\n" +
 	"\x14StaleFlagEnvironment\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x127\n" +
-	"\tlast_seen\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\"\xc7\x01\n" +
+	"\tlast_seen\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\"\xd9\x01\n" +
 	"\x10ListFlagsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -910,7 +919,8 @@ const file_switchyard_v1_flag_service_proto_rawDesc = "" +
 	"\x04type\x18\x05 \x01(\tR\x04type\x12\x1d\n" +
 	"\n" +
 	"stale_days\x18\x06 \x01(\x05R\tstaleDays\x12\x14\n" +
-	"\x05usage\x18\a \x01(\bR\x05usage\"\x96\x01\n" +
+	"\x05usage\x18\a \x01(\bR\x05usage\x12\x10\n" +
+	"\x03tag\x18\b \x01(\tR\x03tag\"\x96\x01\n" +
 	"\x11ListFlagsResponse\x12)\n" +
 	"\x05flags\x18\x01 \x03(\v2\x13.switchyard.v1.FlagR\x05flags\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12.\n" +
