@@ -21,6 +21,8 @@ type flagsPage struct {
 	Types []string
 	// StaleOnly lists only the flags not used for staleDays days.
 	StaleOnly bool
+	// Tag lists only the flags carrying it.
+	Tag string
 	// Envs are the project's environments, one switch column each.
 	Envs  []string
 	Flags []flagRow
@@ -43,6 +45,7 @@ type flagRow struct {
 	Description string
 	Type        string
 	Variants    int
+	Tags        []string
 	Cells       []flagCell
 	// Stale: not used anywhere for staleDays days, or never.
 	Stale bool
@@ -91,10 +94,11 @@ func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) 
 	p := &flagsPage{Layout: c.layout(r, s, "Flags", "flags"), Types: flagTypes, New: emptyFlagForm()}
 	q := r.URL.Query()
 	p.Query, p.Type, p.StaleOnly = strings.TrimSpace(q.Get("q")), q.Get("type"), q.Get("stale") == "1"
+	p.Tag = strings.TrimSpace(q.Get("tag"))
 	p.Envs = p.Environments
 	after := q.Get("after")
 	req := &pb.ListFlagsRequest{
-		Project: p.Project, PageSize: flagsPerPage, PageToken: after, Query: p.Query, Type: p.Type, Usage: true,
+		Project: p.Project, PageSize: flagsPerPage, PageToken: after, Query: p.Query, Type: p.Type, Tag: p.Tag, Usage: true,
 	}
 	if p.StaleOnly {
 		req.StaleDays = staleDays
@@ -114,6 +118,9 @@ func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) 
 		if p.StaleOnly {
 			v.Set("stale", "1")
 		}
+		if p.Tag != "" {
+			v.Set("tag", p.Tag)
+		}
 		if after != "" {
 			v.Set("after", after)
 		}
@@ -132,7 +139,7 @@ func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) 
 	now := time.Now()
 	cutoff := now.Add(-staleDays * 24 * time.Hour)
 	for i, f := range resp.GetFlags() {
-		row := flagRow{Key: f.GetKey(), Description: f.GetDescription(), Type: f.GetType(), Variants: len(f.GetVariants())}
+		row := flagRow{Key: f.GetKey(), Description: f.GetDescription(), Type: f.GetType(), Variants: len(f.GetVariants()), Tags: f.GetTags()}
 		var use *pb.StaleFlag
 		if i < len(resp.GetUsage()) && resp.GetUsage()[i].GetFlag() == f.GetKey() {
 			use = resp.GetUsage()[i]
@@ -214,6 +221,7 @@ type flagPage struct {
 	Key         string
 	Type        string
 	Description string
+	Tags        []string
 	Variants    []variantRow
 	// Envs are the environments with the flag's state, Env the one edited.
 	Envs []flagCell
@@ -234,9 +242,10 @@ type flagPage struct {
 	Details flagDetails
 }
 
-// flagDetails is the form that edits a flag's description and variants.
+// flagDetails is the form that edits a flag's description, tags and
+// variants.
 type flagDetails struct {
-	Description, Variants field
+	Description, Tags, Variants field
 	// Etag is the flag's etag when the page was read.
 	Etag string
 	// Open unfolds the form; Stale: the flag changed since Etag.
@@ -266,9 +275,10 @@ func (c *Console) loadFlag(r *http.Request, s *Session, key string) (*flagPage, 
 	if err != nil {
 		return nil, nil, err
 	}
-	p.Type, p.Description = f.GetType(), f.GetDescription()
+	p.Type, p.Description, p.Tags = f.GetType(), f.GetDescription(), f.GetTags()
 	p.Details = flagDetails{
 		Description: field{Name: "description", Value: f.GetDescription()},
+		Tags:        field{Name: "tags", Value: strings.Join(f.GetTags(), ", ")},
 		Variants:    field{Name: "variants", Value: formatVariants(f.GetVariants())},
 		Etag:        f.GetEtag(),
 	}
