@@ -18,6 +18,7 @@ var consolePages = append([]struct{ name, path string }{
 	{"flags", "/flags"},
 	{"flags-search", "/flags?q=flag-09"},
 	{"flags-page", "/flags?after=NTAw"}, // base64("500")
+	{"flags-stale", "/flags?stale=1"},
 	{"flag", "/flags/flag-0500"},
 	{"evaluate", "/evaluate"},
 	{"segments", "/segments"},

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -35,11 +37,33 @@ var flags = kind[*model.Flag, *pb.Flag]{
 	setTargeting: (*store.Tx).SetFlagTargeting,
 }
 
-func (s *flagService) ListFlags(_ context.Context, req *pb.ListFlagsRequest) (*pb.ListFlagsResponse, error) {
+func (s *flagService) ListFlags(ctx context.Context, req *pb.ListFlagsRequest) (*pb.ListFlagsResponse, error) {
+	days, err := staleDays("stale_days", req.GetStaleDays(), 0)
+	if err != nil {
+		return nil, err
+	}
+	// Usage is read only when the filter or the response needs it.
+	var ps *store.ProjectState
+	var seen map[string]map[string]time.Time
+	if days > 0 || req.GetUsage() {
+		if ps, err = s.projectState(req.GetProject()); err != nil {
+			return nil, err
+		}
+		if seen, err = s.store.LastSeen(ctx, req.GetProject()); err != nil {
+			return nil, err
+		}
+	}
+	q, typ, tag := strings.ToLower(req.GetQuery()), req.GetType(), req.GetTag()
 	var keep func(*model.Flag) bool
-	if q, typ := strings.ToLower(req.GetQuery()), req.GetType(); q != "" || typ != "" {
+	if q != "" || typ != "" || tag != "" || days > 0 {
+		cutoff := s.store.Now().Add(-time.Duration(days) * 24 * time.Hour)
 		keep = func(f *model.Flag) bool {
-			return (typ == "" || string(f.Type) == typ) &&
+			if days > 0 {
+				if _, last := flagUse(ps, seen, f.Key); !last.IsZero() && !last.Before(cutoff) {
+					return false
+				}
+			}
+			return (typ == "" || string(f.Type) == typ) && (tag == "" || slices.Contains(f.Tags, tag)) &&
 				(q == "" || strings.Contains(strings.ToLower(f.Key), q) || strings.Contains(strings.ToLower(f.Description), q))
 		}
 	}
@@ -47,7 +71,14 @@ func (s *flagService) ListFlags(_ context.Context, req *pb.ListFlagsRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ListFlagsResponse{Flags: items, NextPageToken: next}, nil
+	resp := &pb.ListFlagsResponse{Flags: items, NextPageToken: next}
+	if req.GetUsage() {
+		for _, f := range items {
+			u, _ := flagUse(ps, seen, f.GetKey())
+			resp.Usage = append(resp.Usage, u)
+		}
+	}
+	return resp, nil
 }
 
 func (s *flagService) GetFlag(_ context.Context, req *pb.GetFlagRequest) (*pb.Flag, error) {

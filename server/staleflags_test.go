@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +82,57 @@ func TestServerEvaluationsCountAsUsage(t *testing.T) {
 	}
 	if r := second.Call(t, "GET", "/api/v1/projects/default/flags:stale?days=-1", second.Creds.AdminToken, nil); r.Status != http.StatusBadRequest {
 		t.Errorf("days=-1 = %d %s, want 400", r.Status, r.Body)
+	}
+}
+
+func TestServerListFlagsStaleFilterAndUsage(t *testing.T) {
+	clk := newRelClock()
+	srv := servertest.Start(t, servertest.Options{Now: clk.Now})
+	for _, f := range []string{
+		`{"key":"used","type":"bool","environments":{"production":{"enabled":true,"default":{"variant":"on"}}}}`,
+		`{"key":"unused","type":"bool"}`,
+	} {
+		srv.Admin(t, "POST", "/api/v1/projects/default/flags", f)
+	}
+	if r := servertest.Do(t, "POST", srv.HTTPURL+"/ofrep/v1/evaluate/flags/used", `{"context":{"targetingKey":"u"}}`,
+		"X-API-Key", srv.Creds.SDKKey); r.Status != http.StatusOK {
+		t.Fatalf("OFREP = %d %s", r.Status, r.Body)
+	}
+	when := clk.Now().Format(time.RFC3339)
+	srv = srv.Restart(t) // flushes the evaluation counts
+
+	keys := func(list map[string]any) string {
+		var out []string
+		for _, f := range list["flags"].([]any) {
+			out = append(out, f.(map[string]any)["key"].(string))
+		}
+		return fmt.Sprint(out)
+	}
+	list := srv.Admin(t, "GET", "/api/v1/projects/default/flags?usage=true", nil)
+	usage := list["usage"].([]any)
+	if keys(list) != "[used unused]" || len(usage) != 2 {
+		t.Fatalf("list with usage = %v", list)
+	}
+	used, unused := usage[0].(map[string]any), usage[1].(map[string]any)
+	envs := used["environments"].([]any)
+	if unused["flag"] != "unused" || unused["never"] != true || used["flag"] != "used" || used["last_seen"] != when ||
+		envs[0].(map[string]any)["environment"] != "production" || envs[0].(map[string]any)["last_seen"] != when ||
+		envs[1].(map[string]any)["last_seen"] != nil {
+		t.Errorf("usage = %v, want unused never, used last seen %s in production only", usage, when)
+	}
+	if plain := srv.Admin(t, "GET", "/api/v1/projects/default/flags", nil); plain["usage"] != nil {
+		t.Errorf("usage without asking = %v, want none", plain["usage"])
+	}
+
+	if got := keys(srv.Admin(t, "GET", "/api/v1/projects/default/flags?stale_days=30", nil)); got != "[unused]" {
+		t.Errorf("stale over 30 days = %s, want [unused]", got)
+	}
+	clk.Add(40 * 24 * time.Hour)
+	if got := keys(srv.Admin(t, "GET", "/api/v1/projects/default/flags?stale_days=30&type=bool&query=used", nil)); got != "[used unused]" {
+		t.Errorf("stale over 30 days, 40 days later = %s, want both", got)
+	}
+	r := srv.Call(t, "GET", "/api/v1/projects/default/flags?stale_days=-1", srv.Creds.AdminToken, nil)
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "stale_days") {
+		t.Errorf("stale_days=-1 = %d %s, want 400 naming stale_days", r.Status, r.Body)
 	}
 }

@@ -137,6 +137,8 @@ func userOf(s *Session) *User {
 		CanEdit:    auth.Authorize(&p, auth.Edit) == nil,
 		CanRelease: auth.Authorize(&p, auth.Release) == nil,
 		CanAdmin:   auth.Authorize(&p, auth.Admin) == nil,
+		KeyID:      p.KeyID,
+		Principal:  p.Owner,
 	}
 }
 

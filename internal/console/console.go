@@ -236,6 +236,10 @@ type User struct {
 	CanEdit    bool
 	CanRelease bool
 	CanAdmin   bool
+	// KeyID and Principal identify the signed-in key and who holds it,
+	// so the pages hide what the server refuses to this person (such as
+	// approving a release they requested).
+	KeyID, Principal string
 }
 
 // render executes page's template with data (a struct embedding Layout)

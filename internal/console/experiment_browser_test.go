@@ -25,7 +25,7 @@ func sendExposures(t *testing.T, b *tab, variant string, n, converted int) {
 }
 
 func TestBrowserExperimentWithSampleRatioMismatchShowsTheBanner(t *testing.T) {
-	srv, _ := startReleaseServer(t)
+	srv, _, _ := startReleaseServer(t)
 	srv.Admin(t, "POST", "/api/v1/projects/default/metrics", map[string]any{"key": "purchase", "kind": "conversion", "description": "Completed a purchase"})
 	srv.Admin(t, "POST", "/api/v1/projects/default/experiments", map[string]any{
 		"id": "ab", "title": "One-page checkout", "hypothesis": "A one-page checkout converts more visitors into buyers.",

@@ -123,7 +123,8 @@ func formatVariants(vs []*pb.Variant) string {
 	return strings.Join(lines, "\n")
 }
 
-// saveFlag saves a flag's description and variants, conditional on the
+// saveFlag saves a flag's description, tags (separated by commas or
+// spaces) and variants, conditional on the
 // flag's etag when the page was loaded.
 func (c *Console) saveFlag(w http.ResponseWriter, r *http.Request, s *Session) {
 	key := r.PathValue("key")
@@ -137,6 +138,7 @@ func (c *Console) saveFlag(w http.ResponseWriter, r *http.Request, s *Session) {
 	d.Open = true
 	d.Description.Value = strings.TrimSpace(r.PostFormValue("description"))
 	d.Variants.Value = r.PostFormValue("variants")
+	d.Tags.Value = r.PostFormValue("tags")
 	loaded := r.PostFormValue("flag_etag")
 	variants, err := parseVariants(d.Variants.Value)
 	if err != nil {
@@ -146,11 +148,11 @@ func (c *Console) saveFlag(w http.ResponseWriter, r *http.Request, s *Session) {
 		return
 	}
 	_, err = c.api.flags.UpdateFlag(call(r, s), &pb.UpdateFlagRequest{
-		Project: p.Project, Flag: &pb.Flag{Key: key, Description: d.Description.Value, Variants: variants, Etag: loaded},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description", "variants"}},
+		Project: p.Project, Flag: &pb.Flag{Key: key, Description: d.Description.Value, Variants: variants, Tags: strings.Fields(strings.ReplaceAll(d.Tags.Value, ",", " ")), Etag: loaded},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description", "variants", "tags"}},
 	})
 	if err == nil {
-		c.sessions.notify(s, "Saved the description and variants of "+key+".")
+		c.sessions.notify(s, "Saved the description, tags and variants of "+key+".")
 		http.Redirect(w, r, "/flags/"+key, http.StatusSeeOther)
 		return
 	}
@@ -160,8 +162,11 @@ func (c *Console) saveFlag(w http.ResponseWriter, r *http.Request, s *Session) {
 		p.Error = e.Headline()
 		for _, fe := range e.Fields {
 			target := &d.Variants
-			if strings.HasPrefix(fe.Path, "flag.description") {
+			switch {
+			case strings.HasPrefix(fe.Path, "flag.description"):
 				target = &d.Description
+			case strings.HasPrefix(fe.Path, "flag.tags"):
+				target = &d.Tags
 			}
 			if target.Err != "" {
 				target.Err += "; "

@@ -1,9 +1,11 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -17,6 +19,10 @@ type flagsPage struct {
 	Query string
 	Type  string
 	Types []string
+	// StaleOnly lists only the flags not used for staleDays days.
+	StaleOnly bool
+	// Tag lists only the flags carrying it.
+	Tag string
 	// Envs are the project's environments, one switch column each.
 	Envs  []string
 	Flags []flagRow
@@ -30,12 +36,19 @@ type flagsPage struct {
 // flagsPerPage bounds the rows of the flag list (and so its weight).
 const flagsPerPage = 50
 
+// staleDays is how long a flag goes unused (no SDK exposure, no server
+// evaluation in any environment) before the list marks it stale.
+const staleDays = 30
+
 type flagRow struct {
 	Key         string
 	Description string
 	Type        string
 	Variants    int
+	Tags        []string
 	Cells       []flagCell
+	// Stale: not used anywhere for staleDays days, or never.
+	Stale bool
 }
 
 // flagCell is a flag's switch in one environment.
@@ -44,14 +57,18 @@ type flagCell struct {
 	Enabled bool
 	// Configured is false when the flag has no targeting there (disabled).
 	Configured bool
+	// LastUsed says when the flag was last evaluated there ("3 min ago",
+	// "never"); the flag list only.
+	LastUsed string
 }
 
 var flagTypes = []string{"bool", "string", "number", "json"}
 
 // flagList lists the current project's flags, filtered by a search text
-// (key or description) and a type, with an on/off switch per environment.
-// It shows one page of the API's listing, so its cost does not grow with
-// the project.
+// (key or description), a type and staleness, with an on/off switch and
+// the last evaluation per environment, and flags unused for staleDays
+// marked stale. It shows one page of the API's listing (usage included,
+// one call), so its cost does not grow with the project.
 func (c *Console) flagList(w http.ResponseWriter, r *http.Request, s *Session) {
 	p, err := c.loadFlagList(r, s)
 	if err != nil {
@@ -76,12 +93,17 @@ func (c *Console) flagRows(w http.ResponseWriter, r *http.Request, s *Session) {
 func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) {
 	p := &flagsPage{Layout: c.layout(r, s, "Flags", "flags"), Types: flagTypes, New: emptyFlagForm()}
 	q := r.URL.Query()
-	p.Query, p.Type = strings.TrimSpace(q.Get("q")), q.Get("type")
+	p.Query, p.Type, p.StaleOnly = strings.TrimSpace(q.Get("q")), q.Get("type"), q.Get("stale") == "1"
+	p.Tag = strings.TrimSpace(q.Get("tag"))
 	p.Envs = p.Environments
 	after := q.Get("after")
-	resp, err := c.api.flags.ListFlags(call(r, s), &pb.ListFlagsRequest{
-		Project: p.Project, PageSize: flagsPerPage, PageToken: after, Query: p.Query, Type: p.Type,
-	})
+	req := &pb.ListFlagsRequest{
+		Project: p.Project, PageSize: flagsPerPage, PageToken: after, Query: p.Query, Type: p.Type, Tag: p.Tag, Usage: true,
+	}
+	if p.StaleOnly {
+		req.StaleDays = staleDays
+	}
+	resp, err := c.api.flags.ListFlags(call(r, s), req)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +114,12 @@ func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) 
 		}
 		if p.Type != "" {
 			v.Set("type", p.Type)
+		}
+		if p.StaleOnly {
+			v.Set("stale", "1")
+		}
+		if p.Tag != "" {
+			v.Set("tag", p.Tag)
 		}
 		if after != "" {
 			v.Set("after", after)
@@ -108,15 +136,51 @@ func (c *Console) loadFlagList(r *http.Request, s *Session) (*flagsPage, error) 
 	if next := resp.GetNextPageToken(); next != "" {
 		p.Next = link(next)
 	}
-	for _, f := range resp.GetFlags() {
-		row := flagRow{Key: f.GetKey(), Description: f.GetDescription(), Type: f.GetType(), Variants: len(f.GetVariants())}
+	now := time.Now()
+	cutoff := now.Add(-staleDays * 24 * time.Hour)
+	for i, f := range resp.GetFlags() {
+		row := flagRow{Key: f.GetKey(), Description: f.GetDescription(), Type: f.GetType(), Variants: len(f.GetVariants()), Tags: f.GetTags()}
+		var use *pb.StaleFlag
+		if i < len(resp.GetUsage()) && resp.GetUsage()[i].GetFlag() == f.GetKey() {
+			use = resp.GetUsage()[i]
+		}
 		for _, env := range p.Envs {
 			t, ok := f.GetEnvironments()[env]
-			row.Cells = append(row.Cells, flagCell{Env: env, Enabled: ok && t.GetEnabled(), Configured: ok})
+			row.Cells = append(row.Cells, flagCell{Env: env, Enabled: ok && t.GetEnabled(), Configured: ok,
+				LastUsed: lastUsedWords(use, env, now)})
 		}
+		row.Stale = use != nil && (use.GetNever() || use.GetLastSeen().AsTime().Before(cutoff))
 		p.Flags = append(p.Flags, row)
 	}
 	return p, nil
+}
+
+// lastUsedWords says when use (nil: unknown) shows the flag last used in
+// env, relative to now: "never", "just now", "3 min ago", "5 h ago",
+// "12 days ago".
+func lastUsedWords(use *pb.StaleFlag, env string, now time.Time) string {
+	if use == nil {
+		return ""
+	}
+	for _, e := range use.GetEnvironments() {
+		if e.GetEnvironment() != env {
+			continue
+		}
+		if e.GetLastSeen() == nil {
+			return "never"
+		}
+		switch d := now.Sub(e.GetLastSeen().AsTime()); {
+		case d < time.Minute:
+			return "just now"
+		case d < time.Hour:
+			return fmt.Sprintf("%d min ago", int(d/time.Minute))
+		case d < 48*time.Hour:
+			return fmt.Sprintf("%d h ago", int(d/time.Hour))
+		default:
+			return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+		}
+	}
+	return "never"
 }
 
 // flagToggle switches a flag on or off in one environment (only the
@@ -157,6 +221,7 @@ type flagPage struct {
 	Key         string
 	Type        string
 	Description string
+	Tags        []string
 	Variants    []variantRow
 	// Envs are the environments with the flag's state, Env the one edited.
 	Envs []flagCell
@@ -177,9 +242,10 @@ type flagPage struct {
 	Details flagDetails
 }
 
-// flagDetails is the form that edits a flag's description and variants.
+// flagDetails is the form that edits a flag's description, tags and
+// variants.
 type flagDetails struct {
-	Description, Variants field
+	Description, Tags, Variants field
 	// Etag is the flag's etag when the page was read.
 	Etag string
 	// Open unfolds the form; Stale: the flag changed since Etag.
@@ -209,9 +275,10 @@ func (c *Console) loadFlag(r *http.Request, s *Session, key string) (*flagPage, 
 	if err != nil {
 		return nil, nil, err
 	}
-	p.Type, p.Description = f.GetType(), f.GetDescription()
+	p.Type, p.Description, p.Tags = f.GetType(), f.GetDescription(), f.GetTags()
 	p.Details = flagDetails{
 		Description: field{Name: "description", Value: f.GetDescription()},
+		Tags:        field{Name: "tags", Value: strings.Join(f.GetTags(), ", ")},
 		Variants:    field{Name: "variants", Value: formatVariants(f.GetVariants())},
 		Etag:        f.GetEtag(),
 	}

@@ -122,3 +122,73 @@ func TestBrowserCreateFlag(t *testing.T) {
 		t.Errorf("variants of the new flag = %q", got)
 	}
 }
+
+// TestBrowserFlagListShowsLastEvaluationAndStale: each environment's cell
+// says when the flag was last evaluated, a flag never evaluated is marked
+// stale in text (not only colour), and "Stale only" lists just those.
+func TestBrowserFlagListShowsLastEvaluationAndStale(t *testing.T) {
+	srv := startWithFlag(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/flags", map[string]any{"key": "old-banner", "type": "bool"})
+	ofrepValue(t, srv)
+	srv = srv.Restart(t) // flushes the evaluation counts
+
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/flags")
+	cell := func(flag, env string) string {
+		return eval[string](b, `document.querySelector('button.switch[value$=" `+env+` `+flag+`"]').closest("td").querySelector(".last-used").textContent.trim()`)
+	}
+	if got := cell("new-checkout", "production"); got != "Evaluated: just now" && !strings.HasSuffix(got, "min ago") {
+		t.Errorf("new-checkout in production reads %q, want evaluated just now", got)
+	}
+	if got := cell("new-checkout", "staging"); got != "Evaluated: never" {
+		t.Errorf("new-checkout in staging reads %q, want never", got)
+	}
+	stale := eval[string](b, `Array.from(document.querySelectorAll("tbody tr")).filter(tr => tr.querySelector(".badge.stale")).map(tr => tr.querySelector("th a").textContent + ":" + tr.querySelector(".badge.stale").textContent.trim()).join(",")`)
+	if stale != "old-banner:⚠ Stale" {
+		t.Errorf("stale rows = %q, want old-banner:⚠ Stale only", stale)
+	}
+	b.shot("flags-usage")
+
+	b.do(chromedp.Click(chromedp.CSS(`input[name="stale"]`)))
+	b.submit(`form.filters button[type=submit]`)
+	if got := eval[string](b, `Array.from(document.querySelectorAll("tbody tr th a")).map(a => a.textContent).join(",")`); got != "old-banner" {
+		t.Errorf("stale only lists %q, want old-banner", got)
+	}
+	if got := eval[string](b, "location.search"); got != "?q=&type=&tag=&stale=1" {
+		t.Errorf("stale only is at %q", got)
+	}
+}
+
+// TestBrowserFlagTagsEditShowFilter: tags are edited on the flag page (a
+// bad one is refused next to its input), shown in the list, and filter it.
+func TestBrowserFlagTagsEditShowFilter(t *testing.T) {
+	srv := startWithFlag(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/flags", map[string]any{"key": "old-banner", "type": "bool", "tags": []string{"team-web"}})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/flags/new-checkout")
+	eval[bool](b, `document.querySelector("#f-tags").closest("details").open = true`)
+	b.setValue("#f-tags", "team-pay, -bad")
+	b.submit(`form[action="/flags/new-checkout"] button[type=submit]`)
+	if got := b.text("#f-tags-err"); !strings.Contains(got, "tags[1]") {
+		t.Errorf("a bad tag shows %q, want an error naming tags[1]", got)
+	}
+	b.setValue("#f-tags", "team-pay, q3-launch")
+	b.submit(`form[action="/flags/new-checkout"] button[type=submit]`)
+	if got := b.text(".flag-tags"); got != "Tags: #team-pay #q3-launch" {
+		t.Errorf("flag page tags = %q", got)
+	}
+	b.open("/flags")
+	if got := eval[string](b, `Array.from(document.querySelectorAll("tbody tr")).map(tr => tr.querySelector("th a").textContent + "=" + Array.from(tr.querySelectorAll(".flag-tags a")).map(a => a.textContent).join(" ")).join(",")`); got != "new-checkout=#team-pay #q3-launch,old-banner=#team-web" {
+		t.Errorf("list tags = %q", got)
+	}
+	b.shot("flags-tags")
+	b.submit(`.flag-tags a[href="/flags?tag=team-web"]`)
+	if got := eval[string](b, `Array.from(document.querySelectorAll("tbody tr th > a")).map(a => a.textContent).join(",")`); got != "old-banner" {
+		t.Errorf("tag team-web lists %q, want old-banner", got)
+	}
+	if got := eval[string](b, `document.querySelector('input[name="tag"]').value`); got != "team-web" {
+		t.Errorf("tag filter input = %q", got)
+	}
+}

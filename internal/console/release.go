@@ -111,7 +111,7 @@ func (c *Console) showRelease(w http.ResponseWriter, r *http.Request, s *Session
 		c.apiFail(w, r, s, err)
 		return
 	}
-	p := &releasePageData{Layout: l, Release: releaseView(rel, l.User.CanRelease, time.Now())}
+	p := &releasePageData{Layout: l, Release: releaseView(rel, l.User, time.Now())}
 	if failed != nil {
 		p.Error = failed.Headline()
 		if failed.Code != codes.Aborted && failed.Code != codes.InvalidArgument && failed.Code != codes.PermissionDenied {
@@ -143,7 +143,7 @@ func (c *Console) releaseFragment(w http.ResponseWriter, r *http.Request, s *Ses
 		return
 	}
 	u := userOf(s)
-	p := &releasePageData{Layout: Layout{User: u, CSRF: s.csrf, Project: project}, Release: releaseView(rel, u.CanRelease, time.Now())}
+	p := &releasePageData{Layout: Layout{User: u, CSRF: s.csrf, Project: project}, Release: releaseView(rel, u, time.Now())}
 	c.fragment(w, r, "release", "release-"+part, p)
 }
 

@@ -11,7 +11,7 @@ import (
 var etagField = regexp.MustCompile(`name="etag" value="([^"]+)"`)
 
 func TestReleaseActionOnAStaleEtagIsRefusedWithAReload(t *testing.T) {
-	srv, _ := startReleaseServer(t)
+	srv, _, _ := startReleaseServer(t)
 	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
 		"id": "spring", "environment": "production", "release_notes": "n",
 		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
@@ -40,7 +40,7 @@ func TestReleaseActionOnAStaleEtagIsRefusedWithAReload(t *testing.T) {
 }
 
 func TestReleaseFragmentsAnswer304WhileUnchanged(t *testing.T) {
-	srv, _ := startReleaseServer(t)
+	srv, _, _ := startReleaseServer(t)
 	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
 		"id": "spring", "environment": "production", "release_notes": "n",
 		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},

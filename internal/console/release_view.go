@@ -269,9 +269,9 @@ type ReleaseView struct {
 	AudienceDesc string
 }
 
-// releaseView builds a release page at now for a viewer who may take
-// release actions or not (canRelease).
-func releaseView(r *pb.Release, canRelease bool, now time.Time) ReleaseView {
+// releaseView builds a release page at now for the signed-in viewer u
+// (nil: no one), whose permissions and identity decide the buttons.
+func releaseView(r *pb.Release, u *User, now time.Time) ReleaseView {
 	v := ReleaseView{
 		ID: r.GetId(), Title: r.GetTitle(), Environment: r.GetEnvironment(), Owner: r.GetOwner(),
 		Mode: r.GetMode(), Notes: r.GetReleaseNotes(), Etag: r.GetEtag(), Model: r.GetModel(),
@@ -366,7 +366,7 @@ func releaseView(r *pb.Release, canRelease bool, now time.Time) ReleaseView {
 		mv := metricView(g)
 		v.Guardrail = &mv
 	}
-	v.Actions = releaseActions(r, canRelease)
+	v.Actions = releaseActions(r, u)
 	v.Timeline = svg.Timeline(svg.Meta{
 		ID: "release-timeline", Title: "Stage timeline of " + r.GetId(),
 		Desc: timelineDesc(v.Stages),
@@ -544,12 +544,13 @@ func timelineDesc(stages []ReleaseStageView) string {
 	return strings.Join(parts, ". ") + "."
 }
 
-// releaseActions are the actions a viewer who may (canRelease) take
-// release actions may take on r in its state, each
-// with a confirmation naming its consequence. The server enforces them
-// again; this only decides which buttons exist.
-func releaseActions(r *pb.Release, canRelease bool) []ReleaseAction {
-	if !canRelease {
+// releaseActions are the actions viewer u may take on r in its state
+// (none without the release permission), each with a confirmation naming
+// its consequence. Approve is left out for the requester and for whoever
+// approved the next stage already (mayApprove). The server enforces all
+// of them again; this only decides which buttons exist.
+func releaseActions(r *pb.Release, u *User) []ReleaseAction {
+	if u == nil || !u.CanRelease {
 		return nil
 	}
 	env, items := r.GetEnvironment(), len(r.GetItems())
@@ -565,7 +566,7 @@ func releaseActions(r *pb.Release, canRelease bool) []ReleaseAction {
 		out = append(out, ReleaseAction{Name: "start", Label: "Start", NoteLabel: "Note",
 			Confirm: fmt.Sprintf("Start %s in %s: %s gets %d item(s) as soon as its gate opens.", r.GetId(), env, first, items)})
 	case releaseInProgress:
-		if next != nil && next.GetGate() == "approval" && next.GetApprovalsGiven() < next.GetApprovalsNeeded() {
+		if next != nil && next.GetGate() == "approval" && next.GetApprovalsGiven() < next.GetApprovalsNeeded() && mayApprove(r, u) {
 			out = append(out, ReleaseAction{Name: "approve", Label: "Approve", NoteLabel: "Comment",
 				Confirm: fmt.Sprintf("Approve entering %s (%s) in %s. The requester (%s) cannot approve their own release.",
 					stageName(r, next.GetStage()), stageAudience(r, next.GetStage()), env, r.GetRequesterName())})
@@ -608,6 +609,26 @@ func stageAudience(r *pb.Release, n int32) string {
 		return "the final audience"
 	}
 	return audienceWords(r.GetPlan()[n-1 : n])
+}
+
+// mayApprove reports whether u may be offered to approve r's next gate:
+// not with the requester's key or principal, and not when that key or
+// principal approved the current stage already (approvals count people).
+// Principals related to the requester by key creation are known only to
+// the server, which refuses them with a reason the page shows.
+func mayApprove(r *pb.Release, u *User) bool {
+	same := func(key, principal string) bool {
+		return (key != "" && key == u.KeyID) || (principal != "" && principal == u.Principal)
+	}
+	if same(r.GetRequester(), r.GetRequesterPrincipal()) {
+		return false
+	}
+	for _, ev := range r.GetTimeline() {
+		if ev.GetAction() == "approve" && ev.GetStage() == r.GetStage() && same(ev.GetActor(), ev.GetActorPrincipal()) {
+			return false
+		}
+	}
+	return true
 }
 
 // releaseActionNames are the actions a release page may post.

@@ -87,6 +87,15 @@ func TestReleaseActionsFollowStateAndRole(t *testing.T) {
 	approved := &pb.ReleaseNextStep{Stage: 2, Gate: "approval", ApprovalsNeeded: 1, ApprovalsGiven: 1}
 	waiting := &pb.ReleaseNextStep{Stage: 3, Gate: "wait", DueTime: ts(time.Hour)}
 	complete := &pb.ReleaseNextStep{Stage: 4, Gate: "complete"}
+	requested := func(r *pb.Release, key, principal string) *pb.Release {
+		r.Requester, r.RequesterPrincipal = key, principal
+		return r
+	}
+	approvedBy := func(r *pb.Release, key, principal string) *pb.Release {
+		r.Timeline = append(r.Timeline, &pb.ReleaseEvent{Action: "approve", Stage: r.Stage, Actor: key, ActorPrincipal: principal})
+		return r
+	}
+	twoApprovals := &pb.ReleaseNextStep{Stage: 2, Gate: "approval", ApprovalsNeeded: 2, ApprovalsGiven: 1}
 	cases := []struct {
 		name       string
 		r          *pb.Release
@@ -104,11 +113,19 @@ func TestReleaseActionsFollowStateAndRole(t *testing.T) {
 		{"scheduled", sampleRelease(releaseScheduled, 0, nil), true, []string{"pause", "cancel"}},
 		{"completed", sampleRelease(releaseCompleted, 3, nil), true, nil},
 		{"rolled back", sampleRelease(releaseRolledBack, 2, nil), true, nil},
+		{"requested with this key", requested(sampleRelease(releaseInProgress, 1, approval), "key-bob-1", "bob"), true, []string{"pause", "rollback"}},
+		{"requested with another key of this principal", requested(sampleRelease(releaseInProgress, 1, approval), "key-bob-2", "bob"), true, []string{"pause", "rollback"}},
+		{"requested by someone else", requested(sampleRelease(releaseInProgress, 1, approval), "key-alice-1", "alice"), true, []string{"approve", "pause", "rollback"}},
+		{"approved already", approvedBy(sampleRelease(releaseInProgress, 1, twoApprovals), "key-bob-1", "bob"), true, []string{"pause", "rollback"}},
+		{"approved already with another key", approvedBy(sampleRelease(releaseInProgress, 1, twoApprovals), "key-bob-2", "bob"), true, []string{"pause", "rollback"}},
+		{"someone else approved", approvedBy(sampleRelease(releaseInProgress, 1, twoApprovals), "key-carol", "carol"), true, []string{"approve", "pause", "rollback"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, a := range releaseActions(tc.r, tc.canRelease) {
+			// The viewer is bob with key key-bob-1.
+			u := &User{CanRelease: tc.canRelease, KeyID: "key-bob-1", Principal: "bob"}
+			for _, a := range releaseActions(tc.r, u) {
 				got = append(got, a.Name)
 				if a.Confirm == "" || !releaseActionNames[a.Name] {
 					t.Errorf("action %q has no confirmation or is not postable", a.Name)
@@ -128,13 +145,13 @@ func TestReleaseActionConfirmationsNameTheConsequence(t *testing.T) {
 		"pause":    "Pause spring: its current audience in production keeps the release; timed gates wait until it resumes.",
 		"rollback": "Roll back spring: in one revision, everyone in production (10 % of everyone + 100 % of staff now) loses the release; its 2 item(s) serve what their own targeting serves. This ends the release.",
 	}
-	for _, a := range releaseActions(r, true) {
+	for _, a := range releaseActions(r, &User{CanRelease: true}) {
 		if a.Confirm != want[a.Name] {
 			t.Errorf("%s confirms %q, want %q", a.Name, a.Confirm, want[a.Name])
 		}
 	}
-	if r.Next.Gate = "complete"; !strings.HasPrefix(releaseActions(r, true)[0].Confirm, "Complete spring: the final audience's targeting is written") {
-		t.Errorf("complete confirmation = %q", releaseActions(r, true)[0].Confirm)
+	if r.Next.Gate = "complete"; !strings.HasPrefix(releaseActions(r, &User{CanRelease: true})[0].Confirm, "Complete spring: the final audience's targeting is written") {
+		t.Errorf("complete confirmation = %q", releaseActions(r, &User{CanRelease: true})[0].Confirm)
 	}
 }
 
@@ -176,7 +193,7 @@ func TestReleaseViewStagesAndCharts(t *testing.T) {
 	r.Verification = []*pb.ReleaseStageVerification{{Stage: 2, Convergence: &pb.ReleaseConvergence{
 		Revision: 7, Connected: 4, Converged: 3, Share: 0.75, Required: 0.95, Note: "waiting for 1 SDK",
 	}}}
-	v := releaseView(r, false, rt0.Add(4*time.Hour))
+	v := releaseView(r, &User{}, rt0.Add(4*time.Hour))
 	if len(v.Actions) != 0 || !v.Live {
 		t.Errorf("viewer actions = %v, live = %v; want none, live", v.Actions, v.Live)
 	}
@@ -216,7 +233,7 @@ func TestReleaseViewShowsTheStageGuardrail(t *testing.T) {
 			{Variant: "treatment", Units: 200, Conversions: 20, Rate: f64(0.1), RelLift: f64(-0.5), RelCiLow: f64(-0.7), RelCiHigh: f64(-0.3), PValue: f64(0.001), Outcome: "worse"},
 		},
 	}
-	v := releaseView(r, false, rt0)
+	v := releaseView(r, &User{}, rt0)
 	g := v.Guardrail
 	if g == nil || g.Role != "guardrail: must not get worse than 5 %" || g.Tripped != "⚠ Guardrail tripped by treatment" {
 		t.Fatalf("guardrail = %+v", g)
@@ -224,7 +241,7 @@ func TestReleaseViewShowsTheStageGuardrail(t *testing.T) {
 	if row := g.Rows[1]; row.Outcome != "▼ worse" || row.RelLift != "−50 %" {
 		t.Errorf("treatment row = %+v", row)
 	}
-	if v := releaseView(sampleRelease(releaseInProgress, 1, nil), false, rt0); v.Guardrail != nil {
+	if v := releaseView(sampleRelease(releaseInProgress, 1, nil), &User{}, rt0); v.Guardrail != nil {
 		t.Errorf("a stage without a guardrail shows %+v", v.Guardrail)
 	}
 }

@@ -316,6 +316,7 @@ func (b *builder) flag(f *Flag) *yaml.Node {
 	o.set("key", strNode(f.Key))
 	o.set("description", optStrNode(f.Description))
 	o.set("type", strNode(string(f.Type)))
+	o.set("tags", strsNode(f.Tags))
 	var items []*yaml.Node
 	for _, v := range f.Variants {
 		vo := newObject()

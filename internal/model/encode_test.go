@@ -44,7 +44,7 @@ func trickyDocument() *Document {
 		}},
 		Flags: []*Flag{
 			{Key: "strings", Type: TypeString},
-			{Key: "numbers", Type: TypeNumber},
+			{Key: "numbers", Type: TypeNumber, Tags: []string{"on", "1.0", "team-x"}},
 			{Key: "json", Type: TypeJSON, Variants: []Variant{
 				{Key: "object", Value: map[string]any{"": "empty key", "on": true, "<<": "merge", "1": 1.0, "nested": map[string]any{"list": []any{nil, "off", 2.5, []any{}}, "empty": map[string]any{}}}},
 				{Key: "list", Value: []any{"on", nil, false, map[string]any{}}},

@@ -92,9 +92,12 @@ const (
 // environment. A bool flag may omit Variants; it then has the implicit
 // variants "on" (true) and "off" (false).
 type Flag struct {
-	Key          string                `json:"key"`
-	Description  string                `json:"description,omitempty"`
-	Type         FlagType              `json:"type"`
+	Key         string   `json:"key"`
+	Description string   `json:"description,omitempty"`
+	Type        FlagType `json:"type"`
+	// Tags label the flag for finding it (the flag list filters by tag):
+	// at most maxFlagTags, each a key, no duplicates.
+	Tags         []string              `json:"tags,omitempty"`
 	Variants     []Variant             `json:"variants,omitempty"`
 	Environments map[string]*Targeting `json:"environments,omitempty"`
 }

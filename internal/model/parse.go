@@ -703,6 +703,8 @@ func (d *decoder) flag(v value, path string) *Flag {
 			f.Description = d.str(v, path)
 		case "type":
 			f.Type = FlagType(d.str(v, path))
+		case "tags":
+			f.Tags = d.stringList(v, path)
 		case "variants":
 			f.Variants = objectList(d, v, path, func(v value, path string) Variant {
 				var vr Variant

@@ -376,6 +376,9 @@ func describe(val any) string {
 	return fmt.Sprintf("Go type %T", val)
 }
 
+// maxFlagTags bounds Flag.Tags.
+const maxFlagTags = 20
+
 func (v *validator) flag(path string, index int, f *Flag) {
 	if f == nil {
 		v.add(path, "missing flag")
@@ -383,6 +386,19 @@ func (v *validator) flag(path string, index int, f *Flag) {
 	}
 	v.key(path+".key", f.Key)
 	v.text(path+".description", f.Description)
+	if len(f.Tags) > maxFlagTags {
+		v.add(path+".tags", "%d tags, at most %d", len(f.Tags), maxFlagTags)
+	}
+	tags := make(map[string]int, len(f.Tags))
+	for i, tag := range f.Tags {
+		p := indexPath(path+".tags", i)
+		v.key(p, tag)
+		if j, dup := tags[tag]; dup {
+			v.add(p, "duplicate tag %q (also tags[%d])", tag, j)
+		} else {
+			tags[tag] = i
+		}
+	}
 	typed := true
 	switch f.Type {
 	case TypeBool, TypeString, TypeNumber, TypeJSON:

@@ -286,7 +286,16 @@ type ListFlagsRequest struct {
 	// Only flags whose key or description contains query, ignoring case.
 	Query string `protobuf:"bytes,4,opt,name=query,proto3" json:"query,omitempty"`
 	// Only flags of this type (bool, string, number or json).
-	Type          string `protobuf:"bytes,5,opt,name=type,proto3" json:"type,omitempty"`
+	Type string `protobuf:"bytes,5,opt,name=type,proto3" json:"type,omitempty"`
+	// Only flags neither exposed by an SDK nor evaluated by the server in
+	// any environment in the last stale_days days, or never (as
+	// ListStaleFlags); 0: no such filter; at most 3650.
+	StaleDays int32 `protobuf:"varint,6,opt,name=stale_days,json=staleDays,proto3" json:"stale_days,omitempty"`
+	// Also report when each listed flag was last used in each environment
+	// (ListFlagsResponse.usage).
+	Usage bool `protobuf:"varint,7,opt,name=usage,proto3" json:"usage,omitempty"`
+	// Only flags carrying this tag.
+	Tag           string `protobuf:"bytes,8,opt,name=tag,proto3" json:"tag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -356,11 +365,36 @@ func (x *ListFlagsRequest) GetType() string {
 	return ""
 }
 
+func (x *ListFlagsRequest) GetStaleDays() int32 {
+	if x != nil {
+		return x.StaleDays
+	}
+	return 0
+}
+
+func (x *ListFlagsRequest) GetUsage() bool {
+	if x != nil {
+		return x.Usage
+	}
+	return false
+}
+
+func (x *ListFlagsRequest) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
 // ListFlagsResponse is one page of flags.
 type ListFlagsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Flags         []*Flag                `protobuf:"bytes,1,rep,name=flags,proto3" json:"flags,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// With usage: one entry per listed flag, in the order of flags, with
+	// the latest use in each environment of the project (never = true when
+	// never used anywhere). StaleFlag.create_time is not set here.
+	Usage         []*StaleFlag `protobuf:"bytes,3,rep,name=usage,proto3" json:"usage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -407,6 +441,13 @@ func (x *ListFlagsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListFlagsResponse) GetUsage() []*StaleFlag {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
 }
 
 // GetFlagRequest names a flag.
@@ -868,17 +909,22 @@ const file_switchyard_v1_flag_service_proto_rawDesc = "" +
 	"createTime\"q\n" +
 	"\x14StaleFlagEnvironment\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x127\n" +
-	"\tlast_seen\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\"\x92\x01\n" +
+	"\tlast_seen\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\"\xd9\x01\n" +
 	"\x10ListFlagsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x14\n" +
 	"\x05query\x18\x04 \x01(\tR\x05query\x12\x12\n" +
-	"\x04type\x18\x05 \x01(\tR\x04type\"f\n" +
+	"\x04type\x18\x05 \x01(\tR\x04type\x12\x1d\n" +
+	"\n" +
+	"stale_days\x18\x06 \x01(\x05R\tstaleDays\x12\x14\n" +
+	"\x05usage\x18\a \x01(\bR\x05usage\x12\x10\n" +
+	"\x03tag\x18\b \x01(\tR\x03tag\"\x96\x01\n" +
 	"\x11ListFlagsResponse\x12)\n" +
 	"\x05flags\x18\x01 \x03(\v2\x13.switchyard.v1.FlagR\x05flags\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12.\n" +
+	"\x05usage\x18\x03 \x03(\v2\x18.switchyard.v1.StaleFlagR\x05usage\"<\n" +
 	"\x0eGetFlagRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"V\n" +
@@ -966,32 +1012,33 @@ var file_switchyard_v1_flag_service_proto_depIdxs = []int32{
 	12, // 4: switchyard.v1.StaleFlag.create_time:type_name -> google.protobuf.Timestamp
 	12, // 5: switchyard.v1.StaleFlagEnvironment.last_seen:type_name -> google.protobuf.Timestamp
 	13, // 6: switchyard.v1.ListFlagsResponse.flags:type_name -> switchyard.v1.Flag
-	13, // 7: switchyard.v1.CreateFlagRequest.flag:type_name -> switchyard.v1.Flag
-	13, // 8: switchyard.v1.UpdateFlagRequest.flag:type_name -> switchyard.v1.Flag
-	14, // 9: switchyard.v1.UpdateFlagRequest.update_mask:type_name -> google.protobuf.FieldMask
-	15, // 10: switchyard.v1.UpdateFlagTargetingRequest.targeting:type_name -> switchyard.v1.Targeting
-	14, // 11: switchyard.v1.UpdateFlagTargetingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 12: switchyard.v1.FlagService.ListFlags:input_type -> switchyard.v1.ListFlagsRequest
-	6,  // 13: switchyard.v1.FlagService.GetFlag:input_type -> switchyard.v1.GetFlagRequest
-	7,  // 14: switchyard.v1.FlagService.CreateFlag:input_type -> switchyard.v1.CreateFlagRequest
-	8,  // 15: switchyard.v1.FlagService.UpdateFlag:input_type -> switchyard.v1.UpdateFlagRequest
-	9,  // 16: switchyard.v1.FlagService.DeleteFlag:input_type -> switchyard.v1.DeleteFlagRequest
-	10, // 17: switchyard.v1.FlagService.GetFlagTargeting:input_type -> switchyard.v1.GetFlagTargetingRequest
-	11, // 18: switchyard.v1.FlagService.UpdateFlagTargeting:input_type -> switchyard.v1.UpdateFlagTargetingRequest
-	0,  // 19: switchyard.v1.FlagService.ListStaleFlags:input_type -> switchyard.v1.ListStaleFlagsRequest
-	5,  // 20: switchyard.v1.FlagService.ListFlags:output_type -> switchyard.v1.ListFlagsResponse
-	13, // 21: switchyard.v1.FlagService.GetFlag:output_type -> switchyard.v1.Flag
-	13, // 22: switchyard.v1.FlagService.CreateFlag:output_type -> switchyard.v1.Flag
-	13, // 23: switchyard.v1.FlagService.UpdateFlag:output_type -> switchyard.v1.Flag
-	16, // 24: switchyard.v1.FlagService.DeleteFlag:output_type -> google.protobuf.Empty
-	17, // 25: switchyard.v1.FlagService.GetFlagTargeting:output_type -> switchyard.v1.FlagTargeting
-	17, // 26: switchyard.v1.FlagService.UpdateFlagTargeting:output_type -> switchyard.v1.FlagTargeting
-	1,  // 27: switchyard.v1.FlagService.ListStaleFlags:output_type -> switchyard.v1.ListStaleFlagsResponse
-	20, // [20:28] is the sub-list for method output_type
-	12, // [12:20] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	2,  // 7: switchyard.v1.ListFlagsResponse.usage:type_name -> switchyard.v1.StaleFlag
+	13, // 8: switchyard.v1.CreateFlagRequest.flag:type_name -> switchyard.v1.Flag
+	13, // 9: switchyard.v1.UpdateFlagRequest.flag:type_name -> switchyard.v1.Flag
+	14, // 10: switchyard.v1.UpdateFlagRequest.update_mask:type_name -> google.protobuf.FieldMask
+	15, // 11: switchyard.v1.UpdateFlagTargetingRequest.targeting:type_name -> switchyard.v1.Targeting
+	14, // 12: switchyard.v1.UpdateFlagTargetingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 13: switchyard.v1.FlagService.ListFlags:input_type -> switchyard.v1.ListFlagsRequest
+	6,  // 14: switchyard.v1.FlagService.GetFlag:input_type -> switchyard.v1.GetFlagRequest
+	7,  // 15: switchyard.v1.FlagService.CreateFlag:input_type -> switchyard.v1.CreateFlagRequest
+	8,  // 16: switchyard.v1.FlagService.UpdateFlag:input_type -> switchyard.v1.UpdateFlagRequest
+	9,  // 17: switchyard.v1.FlagService.DeleteFlag:input_type -> switchyard.v1.DeleteFlagRequest
+	10, // 18: switchyard.v1.FlagService.GetFlagTargeting:input_type -> switchyard.v1.GetFlagTargetingRequest
+	11, // 19: switchyard.v1.FlagService.UpdateFlagTargeting:input_type -> switchyard.v1.UpdateFlagTargetingRequest
+	0,  // 20: switchyard.v1.FlagService.ListStaleFlags:input_type -> switchyard.v1.ListStaleFlagsRequest
+	5,  // 21: switchyard.v1.FlagService.ListFlags:output_type -> switchyard.v1.ListFlagsResponse
+	13, // 22: switchyard.v1.FlagService.GetFlag:output_type -> switchyard.v1.Flag
+	13, // 23: switchyard.v1.FlagService.CreateFlag:output_type -> switchyard.v1.Flag
+	13, // 24: switchyard.v1.FlagService.UpdateFlag:output_type -> switchyard.v1.Flag
+	16, // 25: switchyard.v1.FlagService.DeleteFlag:output_type -> google.protobuf.Empty
+	17, // 26: switchyard.v1.FlagService.GetFlagTargeting:output_type -> switchyard.v1.FlagTargeting
+	17, // 27: switchyard.v1.FlagService.UpdateFlagTargeting:output_type -> switchyard.v1.FlagTargeting
+	1,  // 28: switchyard.v1.FlagService.ListStaleFlags:output_type -> switchyard.v1.ListStaleFlagsResponse
+	21, // [21:29] is the sub-list for method output_type
+	13, // [13:21] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_flag_service_proto_init() }

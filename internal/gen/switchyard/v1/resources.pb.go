@@ -861,10 +861,14 @@ type Flag struct {
 	Variants []*Variant `protobuf:"bytes,4,rep,name=variants,proto3" json:"variants,omitempty"`
 	// Targeting by environment key; an environment missing here has the flag
 	// disabled.
-	Environments  map[string]*Targeting  `protobuf:"bytes,5,rep,name=environments,proto3" json:"environments,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Etag          string                 `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	Environments map[string]*Targeting  `protobuf:"bytes,5,rep,name=environments,proto3" json:"environments,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Etag         string                 `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Labels for finding the flag (ListFlagsRequest.tag): at most 20, each
+	// a key (1 to 128 letters, digits, '-', '_', '.', not starting with a
+	// punctuation mark), no duplicates.
+	Tags          []string `protobuf:"bytes,9,rep,name=tags,proto3" json:"tags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -951,6 +955,13 @@ func (x *Flag) GetCreateTime() *timestamppb.Timestamp {
 func (x *Flag) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Flag) GetTags() []string {
+	if x != nil {
+		return x.Tags
 	}
 	return nil
 }
@@ -1929,7 +1940,7 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\rprerequisites\x18\x05 \x03(\v2\x1b.switchyard.v1.PrerequisiteR\rprerequisites\x12/\n" +
 	"\atargets\x18\x06 \x03(\v2\x15.switchyard.v1.TargetR\atargets\x12)\n" +
 	"\x05rules\x18\a \x03(\v2\x13.switchyard.v1.RuleR\x05rules\x12.\n" +
-	"\adefault\x18\b \x01(\v2\x14.switchyard.v1.ServeR\adefault\"\xb6\x03\n" +
+	"\adefault\x18\b \x01(\v2\x14.switchyard.v1.ServeR\adefault\"\xca\x03\n" +
 	"\x04Flag\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x12\n" +
@@ -1940,7 +1951,8 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x1aY\n" +
+	"updateTime\x12\x12\n" +
+	"\x04tags\x18\t \x03(\tR\x04tags\x1aY\n" +
 	"\x11EnvironmentsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
 	"\x05value\x18\x02 \x01(\v2\x18.switchyard.v1.TargetingR\x05value:\x028\x01\"\xea\x01\n" +
