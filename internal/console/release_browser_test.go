@@ -292,3 +292,60 @@ func TestViewerSeesNoReleaseOrExperimentActionsAndIsRefused(t *testing.T) {
 		t.Errorf("after the viewer's start the release is %v, want DRAFT", got)
 	}
 }
+
+// TestBrowserNewReleaseWithAtGateGuardrailAndLinks drafts a push release
+// whose first stage opens at a time (UTC), waits for convergence and
+// connected SDKs and carries a guardrail; an invalid metric key is refused
+// first with the API's error next to the metric.
+func TestBrowserNewReleaseWithAtGateGuardrailAndLinks(t *testing.T) {
+	srv, _ := startReleaseServer(t)
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/new/release")
+	if got := eval[string](b, `document.querySelector("#plan-0-at").type`); got != "datetime-local" {
+		t.Errorf("the at input has type %q, want datetime-local", got)
+	}
+	if got := b.text(`label[for="plan-0-at"]`); !strings.Contains(got, "UTC") {
+		t.Errorf("the at label reads %q, want the time zone named", got)
+	}
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("#f-id"), "autumn"),
+		chromedp.SendKeys(chromedp.CSS("#f-title"), "Autumn launch"),
+		chromedp.SendKeys(chromedp.CSS("#f-ticket"), "OPS-42"),
+		chromedp.SendKeys(chromedp.CSS("#f-change_record"), "CHG-7"),
+		chromedp.SendKeys(chromedp.CSS("#item-0-flag"), "new-checkout"),
+		chromedp.SendKeys(chromedp.CSS("#item-0-variant"), "on"),
+		chromedp.SendKeys(chromedp.CSS("#plan-0-convergence"), "90"),
+		chromedp.SendKeys(chromedp.CSS("#plan-0-connected"), "2"),
+		chromedp.SendKeys(chromedp.CSS("#plan-0-metric"), "Not A Metric!"),
+		chromedp.SendKeys(chromedp.CSS("#plan-0-threshold"), "5"),
+	)
+	b.set("#f-mode", "push")
+	b.set("#plan-0-gate", "at")
+	b.set("#plan-0-at", "2031-05-04T09:30")
+	b.set("#plan-0-action", "rollback")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#plan-0-metric-err")),
+	)
+	if got := b.text("#plan-0-metric-err"); !strings.Contains(got, "plan[0].guardrail.metric") {
+		t.Errorf("the metric's error reads %q, want the API's plan[0].guardrail.metric error", got)
+	}
+	if got := eval[string](b, `document.querySelector("#plan-0-at").value + " " + document.querySelector("#f-mode").value + " " + document.querySelector("#plan-0-action").value`); got != "2031-05-04T09:30 push rollback" {
+		t.Errorf("the refused form kept at, mode and action %q", got)
+	}
+	b.shot("release-new-guardrail-invalid")
+	b.set("#plan-0-metric", "checkout-errors")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.release-state[data-state="DRAFT"]`)),
+	)
+	rel := srv.Admin(t, "GET", "/api/v1/projects/default/releases/autumn", nil)
+	got, _ := json.Marshal(map[string]any{"mode": rel["mode"], "links": rel["links"], "stage": rel["plan"].([]any)[0]})
+	for _, want := range []string{`"mode":"push"`, `"ticket":"OPS-42"`, `"change_record":"CHG-7"`, `"time":"2031-05-04T09:30:00Z"`,
+		`"min_convergence":0.9`, `"min_connected":2`, `"metric":"checkout-errors"`, `"threshold":0.05`, `"action":"rollback"`} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("the drafted release %s lacks %s", got, want)
+		}
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
@@ -24,12 +26,14 @@ const (
 // field.
 type newReleasePage struct {
 	Layout
-	// Top are the id, title and owner fields.
-	Top                                  []FormField
+	// Top are the id, title, owner and link fields.
+	Top, Links                           []FormField
 	ID, Title, Environment, Owner, Notes string
+	Mode, Ticket, ChangeRecord           string
+	Modes                                []string
 	Items                                []ItemRow
 	Stages                               []StageRow
-	Gates                                []string
+	Gates, Actions                       []string
 	// Errs are the field errors by form field path; Other are the errors
 	// no field of the form shows.
 	Errs  map[string]string
@@ -47,19 +51,29 @@ type ItemRow struct {
 type StageRow struct {
 	Index                               int
 	Name, Percent, Segments, Gate, Wait string
+	// At is the at gate's time, a datetime-local value read in UTC.
+	At string
+	// Convergence is min_convergence in percent, Connected min_connected.
+	Convergence, Connected string
+	// Metric, Threshold (percent) and Action are the stage's guardrail;
+	// no metric, no guardrail.
+	Metric, Threshold, Action string
 	// Errs are the row's errors by field: name, weight, segments, gate,
-	// wait.
+	// wait, at, min_convergence, min_connected, metric, threshold, action.
 	Errs map[string]string
-	// Fields are the name, percent, segments and wait inputs, and
-	// GateError the gate's error, filled by fill for the template.
-	Fields    []FormField
-	GateError string
+	// Fields are the name, percent, segments, wait, at, convergence,
+	// connected, metric and threshold inputs, and GateError and
+	// ActionError the selects' errors, filled by fill for the template.
+	Fields                 []FormField
+	GateError, ActionError string
 }
 
 // FormField is one text input with its label and error; Path is the API
 // field path the error names.
 type FormField struct {
 	ID, Name, Label, Value, Placeholder, Path, Error string
+	// Type is the input's type; empty is text.
+	Type string
 }
 
 // fill prepares the page's fields for the template.
@@ -68,6 +82,13 @@ func (p *newReleasePage) fill() {
 		return FormField{ID: "f-" + name, Name: name, Label: label, Value: value, Placeholder: placeholder, Path: name, Error: p.Errs[name]}
 	}
 	p.Top = []FormField{top("id", "Id", p.ID, "e.g. spring-launch"), top("title", "Title", p.Title, ""), top("owner", "Owner", p.Owner, "")}
+	link := func(name, label, value string) FormField {
+		f := top(name, label, value, "")
+		f.Path = "links." + name
+		f.Error = p.Errs[f.Path]
+		return f
+	}
+	p.Links = []FormField{link("ticket", "Ticket", p.Ticket), link("change_record", "Change record", p.ChangeRecord)}
 	for i := range p.Stages {
 		st := &p.Stages[i]
 		in := func(field, errKey, label, value, placeholder, path string) FormField {
@@ -81,12 +102,26 @@ func (p *newReleasePage) fill() {
 			in("percent", "weight", "Percent", st.Percent, "10", "weight"),
 			in("segments", "segments", "Segments (comma-separated)", st.Segments, "", "segments"),
 			in("wait", "wait", "Wait (wait gate)", st.Wait, "24h", "gate.wait.duration"),
+			in("at", "at", "At (at gate, UTC)", st.At, "", "gate.at.time"),
+			in("convergence", "min_convergence", "Min. convergence %", st.Convergence, "0", "min_convergence"),
+			in("connected", "min_connected", "Min. connected SDKs", st.Connected, "0", "min_connected"),
+			in("metric", "metric", "Guardrail metric", st.Metric, "", "guardrail.metric"),
+			in("threshold", "threshold", "Guardrail threshold %", st.Threshold, "5", "guardrail.threshold"),
 		}
-		st.GateError = st.Errs["gate"]
+		st.Fields[4].Type = "datetime-local"
+		st.GateError, st.ActionError = st.Errs["gate"], st.Errs["action"]
 	}
 }
 
-var releaseGates = []string{"manual", "approval", "wait"}
+var (
+	releaseGates     = []string{"manual", "approval", "wait", "at"}
+	releaseModes     = []string{"pull", "push"}
+	guardrailActions = []string{"pause", "rollback"}
+)
+
+// atLayout is the value format of a datetime-local input; the form reads
+// and shows it in UTC.
+const atLayout = "2006-01-02T15:04"
 
 // newReleaseForm shows an empty form: one 10 % stage behind a manual gate
 // and one of everyone behind an approval.
@@ -100,7 +135,7 @@ func (c *Console) newReleaseForm(w http.ResponseWriter, r *http.Request, s *Sess
 }
 
 func (c *Console) newReleasePage(r *http.Request, s *Session) *newReleasePage {
-	p := &newReleasePage{Layout: c.layout(r, s, "New release", "releases"), Gates: releaseGates, Errs: map[string]string{}}
+	p := &newReleasePage{Layout: c.layout(r, s, "New release", "releases"), Gates: releaseGates, Modes: releaseModes, Actions: guardrailActions, Errs: map[string]string{}}
 	for i := range newReleaseItems {
 		p.Items = append(p.Items, ItemRow{Index: i})
 	}
@@ -122,7 +157,11 @@ func (c *Console) createRelease(w http.ResponseWriter, r *http.Request, s *Sessi
 	p := c.newReleasePage(r, s)
 	f := r.PostFormValue
 	p.ID, p.Title, p.Environment, p.Owner, p.Notes = strings.TrimSpace(f("id")), f("title"), f("environment"), f("owner"), f("release_notes")
-	rel := &pb.Release{Id: p.ID, Title: p.Title, Environment: p.Environment, Owner: p.Owner, ReleaseNotes: p.Notes}
+	p.Mode, p.Ticket, p.ChangeRecord = f("mode"), strings.TrimSpace(f("ticket")), strings.TrimSpace(f("change_record"))
+	rel := &pb.Release{Id: p.ID, Title: p.Title, Environment: p.Environment, Owner: p.Owner, ReleaseNotes: p.Notes, Mode: p.Mode}
+	if p.Ticket != "" || p.ChangeRecord != "" {
+		rel.Links = &pb.ReleaseLinks{Ticket: p.Ticket, ChangeRecord: p.ChangeRecord}
+	}
 	var itemRow, stageRow []int // API index → form row
 	for i := range p.Items {
 		it := &p.Items[i]
@@ -137,6 +176,8 @@ func (c *Console) createRelease(w http.ResponseWriter, r *http.Request, s *Sessi
 		st := &p.Stages[i]
 		field := func(name string) string { return strings.TrimSpace(f(fmt.Sprintf("plan[%d].%s", i, name))) }
 		st.Name, st.Percent, st.Segments, st.Gate, st.Wait = field("name"), field("percent"), field("segments"), field("gate"), field("wait")
+		st.At, st.Convergence, st.Connected = field("at"), field("convergence"), field("connected")
+		st.Metric, st.Threshold, st.Action = field("metric"), field("threshold"), field("action")
 		if st.Name == "" && st.Percent == "" && st.Segments == "" {
 			continue
 		}
@@ -156,8 +197,37 @@ func (c *Console) createRelease(w http.ResponseWriter, r *http.Request, s *Sessi
 			stage.Gate.Approval = &pb.ApprovalGate{}
 		case "wait":
 			stage.Gate.Wait = &pb.WaitGate{Duration: st.Wait}
+		case "at":
+			if at, err := time.ParseInLocation(atLayout, st.At, time.UTC); err == nil {
+				stage.Gate.At = &pb.AtGate{Time: timestamppb.New(at)}
+			} else {
+				st.Errs["at"] = "pick the date and time (UTC) the stage begins"
+			}
 		default:
 			stage.Gate.Manual = &pb.ManualGate{}
+		}
+		if st.Convergence != "" {
+			if v, err := strconv.ParseFloat(strings.TrimSuffix(st.Convergence, "%"), 64); err == nil && v >= 0 && v <= 100 {
+				stage.MinConvergence = v / 100
+			} else {
+				st.Errs["min_convergence"] = fmt.Sprintf("%q is not a percentage from 0 to 100", st.Convergence)
+			}
+		}
+		if st.Connected != "" {
+			if v, err := strconv.ParseInt(st.Connected, 10, 32); err == nil && v >= 0 {
+				stage.MinConnected = int32(v)
+			} else {
+				st.Errs["min_connected"] = fmt.Sprintf("%q is not a count of SDKs", st.Connected)
+			}
+		}
+		if st.Metric != "" || st.Threshold != "" {
+			g := &pb.Guardrail{Metric: st.Metric, Action: st.Action}
+			if v, err := strconv.ParseFloat(strings.TrimSuffix(st.Threshold, "%"), 64); err == nil && v >= 0 {
+				g.Threshold = v / 100
+			} else {
+				st.Errs["threshold"] = fmt.Sprintf("%q is not a percentage", st.Threshold)
+			}
+			stage.Guardrail = g
 		}
 		rel.Plan = append(rel.Plan, stage)
 		stageRow = append(stageRow, i)
@@ -203,7 +273,7 @@ func (p *newReleasePage) place(path, msg string, itemRow, stageRow []int) {
 	m := rowPath.FindStringSubmatch(path)
 	if m == nil {
 		switch path {
-		case "id", "title", "environment", "owner", "release_notes":
+		case "id", "title", "environment", "owner", "release_notes", "mode", "links.ticket", "links.change_record":
 			p.Errs[path] = msg
 		default:
 			p.Other = append(p.Other, strings.TrimSpace(path+": "+msg))
@@ -225,9 +295,16 @@ func (p *newReleasePage) place(path, msg string, itemRow, stageRow []int) {
 		switch {
 		case strings.HasPrefix(rest, "gate.wait"):
 			field = "wait"
+		case strings.HasPrefix(rest, "gate.at"):
+			field = "at"
 		case strings.HasPrefix(rest, "segments"):
 			field = "segments"
-		case field == "name" || field == "weight" || field == "gate":
+		case strings.HasPrefix(rest, "guardrail."):
+			field = strings.TrimPrefix(rest, "guardrail.")
+			if field != "metric" && field != "threshold" && field != "action" {
+				field, msg = "metric", rest+": "+msg
+			}
+		case field == "name" || field == "weight" || field == "gate" || field == "min_convergence" || field == "min_connected":
 		default:
 			field = "name"
 			msg = rest + ": " + msg
