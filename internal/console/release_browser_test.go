@@ -349,3 +349,38 @@ func TestBrowserNewReleaseWithAtGateGuardrailAndLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserReleaseChartsKeepTheirSizeOnAPhone opens a release on a
+// phone's width: its charts keep a readable width and scroll sideways
+// inside their container instead of shrinking their text or widening the
+// page.
+func TestBrowserReleaseChartsKeepTheirSizeOnAPhone(t *testing.T) {
+	srv, _ := startReleaseServer(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "spring", "environment": "production", "release_notes": "n",
+		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
+		"plan":  []any{map[string]any{"name": "canary", "weight": 10000}, map[string]any{"name": "everyone", "weight": 100000}},
+	})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.phone()
+	b.open("/releases/spring?project=default")
+	charts := eval[[]map[string]float64](b, `Array.from(document.querySelectorAll(".chart")).map(c => ({
+		svg: c.querySelector("svg").getBoundingClientRect().width, box: c.clientWidth, scroll: c.scrollWidth,
+		overflow: getComputedStyle(c).overflowX === "auto" ? 1 : 0}))`)
+	if len(charts) == 0 {
+		t.Fatal("the release page shows no chart")
+	}
+	for i, c := range charts {
+		if c["svg"] < 560 {
+			t.Errorf("chart %d is %.0f px wide on a phone, want at least 560 so its text stays readable", i, c["svg"])
+		}
+		if c["overflow"] != 1 || c["scroll"] <= c["box"] {
+			t.Errorf("chart %d does not scroll inside its container: %v", i, c)
+		}
+	}
+	if w := eval[float64](b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the page is %.0f px wide on a 390 px phone", w)
+	}
+	b.shot("release-charts-phone")
+}
