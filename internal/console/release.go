@@ -1,11 +1,14 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
@@ -93,8 +96,9 @@ func (c *Console) fillReleases(r *http.Request, s *Session, p *releasesPage) err
 type releasePageData struct {
 	Layout
 	Release ReleaseView
-	// Fields are the refused action's field errors.
-	Fields []fieldError
+	// Fields are the refused action's field errors; IncidentFields those
+	// of a refused incident (paths without "incident."), shown in its form.
+	Fields, IncidentFields []fieldError
 }
 
 // releasePage shows one release of the current project.
@@ -117,7 +121,13 @@ func (c *Console) showRelease(w http.ResponseWriter, r *http.Request, s *Session
 		if failed.Code != codes.Aborted && failed.Code != codes.InvalidArgument && failed.Code != codes.PermissionDenied {
 			p.Error = "Not done: " + failed.Message
 		}
-		p.Fields = failed.Fields
+		for _, f := range failed.Fields {
+			if rest, ok := strings.CutPrefix(f.Path, "incident."); ok {
+				p.IncidentFields = append(p.IncidentFields, fieldError{Path: rest, Description: f.Description})
+			} else {
+				p.Fields = append(p.Fields, f)
+			}
+		}
 	}
 	if p.Release.Title != "" {
 		p.Title = p.Release.Title
@@ -178,6 +188,20 @@ func (c *Console) releaseAction(w http.ResponseWriter, r *http.Request, s *Sessi
 		_, err = api.RollBackRelease(ctx, &pb.RollBackReleaseRequest{Project: project, Id: id, Etag: etag, Reason: note})
 	case "cancel":
 		_, err = api.CancelRelease(ctx, &pb.CancelReleaseRequest{Project: project, Id: id, Etag: etag, Reason: note})
+	case "incident":
+		inc := &pb.ReleaseIncident{Severity: r.PostFormValue("severity"), Note: note}
+		if at := r.PostFormValue("time"); at != "" {
+			t, perr := time.ParseInLocation(atLayout, at, time.UTC)
+			if perr != nil {
+				r.URL.RawQuery = url.Values{"project": {project}}.Encode()
+				c.showRelease(w, r, s, c.layout(r, s, "Release "+id, "releases"), http.StatusBadRequest,
+					&apiError{Code: codes.InvalidArgument, Status: http.StatusBadRequest, Message: "invalid incident",
+						Fields: []fieldError{{Path: "incident.time", Description: fmt.Sprintf("%q is not a date and time", at)}}})
+				return
+			}
+			inc.Time = timestamppb.New(t)
+		}
+		_, err = api.AddReleaseIncident(ctx, &pb.AddReleaseIncidentRequest{Project: project, Id: id, Incident: inc})
 	}
 	if err != nil {
 		e := errorOf(err)

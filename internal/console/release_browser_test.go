@@ -384,3 +384,41 @@ func TestBrowserReleaseChartsKeepTheirSizeOnAPhone(t *testing.T) {
 	}
 	b.shot("release-charts-phone")
 }
+
+// TestBrowserAddIncidentFromTheReleasePage records an incident on a
+// started release from its page: it shows in the incidents card with its
+// severity, time (UTC) and summary; a draft offers no incident form.
+func TestBrowserAddIncidentFromTheReleasePage(t *testing.T) {
+	srv, _ := startReleaseServer(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "spring", "environment": "production", "release_notes": "n",
+		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
+		"plan":  []any{map[string]any{"name": "canary", "weight": 10000}, map[string]any{"name": "everyone", "weight": 100000}},
+	})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/releases/spring?project=default")
+	if n := eval[int](b, `document.querySelectorAll("form.incident-form").length`); n != 0 {
+		t.Errorf("a draft offers %d incident forms, want none", n)
+	}
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases/spring:start", map[string]any{})
+	b.open("/releases/spring?project=default")
+	b.set("#incident-severity", "high")
+	b.set("#incident-time", "2026-03-01T14:05")
+	b.do(chromedp.SendKeys(chromedp.CSS("#incident-note"), "checkout errors spiked"))
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.incident-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("ul.incidents li")),
+	)
+	got := b.text("ul.incidents li")
+	for _, want := range []string{"high", "2026-03-01 14:05", "checkout errors spiked"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the incident reads %q, want %q in it", got, want)
+		}
+	}
+	incs := srv.Admin(t, "GET", "/api/v1/projects/default/releases/spring", nil)["incidents"]
+	if b, _ := json.Marshal(incs); !strings.Contains(string(b), `"severity":"high"`) || !strings.Contains(string(b), `"2026-03-01T14:05:00Z"`) {
+		t.Errorf("the release's incidents are %s", b)
+	}
+	b.shot("release-incident")
+}

@@ -247,14 +247,19 @@ type ReleaseView struct {
 	State                                            StateBadge
 	StateKey                                         string
 	// Stage is the current stage, from 1; 0 before the start.
-	Stage      int32
-	Items      []string
-	Stages     []ReleaseStageView
-	Next       string
-	Drifted    []string
-	Events     []ReleaseEventView
-	Actions    []ReleaseAction
-	Incidents  []string
+	Stage     int32
+	Items     []string
+	Stages    []ReleaseStageView
+	Next      string
+	Drifted   []string
+	Events    []ReleaseEventView
+	Actions   []ReleaseAction
+	Incidents []string
+	// CanRecordIncident is whether the viewer may add an incident: a
+	// release manager, on a release that has left the draft state.
+	CanRecordIncident bool
+	// Severities are the incident severities the form offers.
+	Severities []string
 	Review     string
 	FinalCheck string
 	// Guardrail is the current stage's guardrail metric, live; nil when
@@ -277,6 +282,7 @@ func releaseView(r *pb.Release, canRelease bool, now time.Time) ReleaseView {
 		Mode: r.GetMode(), Notes: r.GetReleaseNotes(), Etag: r.GetEtag(), Model: r.GetModel(),
 		Ticket: r.GetLinks().GetTicket(), ChangeRecord: r.GetLinks().GetChangeRecord(),
 		State: releaseBadge(r.GetState()), StateKey: r.GetState(), Stage: r.GetStage(), Next: nextWords(r), Drifted: r.GetDrifted(),
+		CanRecordIncident: canRelease && r.GetState() != releaseDraft, Severities: incidentSeverities,
 	}
 	switch r.GetState() {
 	case releaseScheduled, releaseInProgress, releasePaused:
@@ -610,9 +616,13 @@ func stageAudience(r *pb.Release, n int32) string {
 	return audienceWords(r.GetPlan()[n-1 : n])
 }
 
+// incidentSeverities are the severities of a release incident, worst
+// first.
+var incidentSeverities = []string{"critical", "high", "medium", "low"}
+
 // releaseActionNames are the actions a release page may post.
 var releaseActionNames = map[string]bool{
-	"start": true, "approve": true, "advance": true, "pause": true, "resume": true, "rollback": true, "cancel": true,
+	"start": true, "approve": true, "advance": true, "pause": true, "resume": true, "rollback": true, "cancel": true, "incident": true,
 }
 
 // stamp formats a time for pages.
