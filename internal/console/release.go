@@ -96,9 +96,10 @@ func (c *Console) fillReleases(r *http.Request, s *Session, p *releasesPage) err
 type releasePageData struct {
 	Layout
 	Release ReleaseView
-	// Fields are the refused action's field errors; IncidentFields those
-	// of a refused incident (paths without "incident."), shown in its form.
-	Fields, IncidentFields []fieldError
+	// Fields are the refused action's field errors; IncidentFields and
+	// ReviewFields those of a refused incident or review (paths without
+	// "incident." or "review."), shown in their forms.
+	Fields, IncidentFields, ReviewFields []fieldError
 }
 
 // releasePage shows one release of the current project.
@@ -124,6 +125,8 @@ func (c *Console) showRelease(w http.ResponseWriter, r *http.Request, s *Session
 		for _, f := range failed.Fields {
 			if rest, ok := strings.CutPrefix(f.Path, "incident."); ok {
 				p.IncidentFields = append(p.IncidentFields, fieldError{Path: rest, Description: f.Description})
+			} else if rest, ok := strings.CutPrefix(f.Path, "review."); ok {
+				p.ReviewFields = append(p.ReviewFields, fieldError{Path: rest, Description: f.Description})
 			} else {
 				p.Fields = append(p.Fields, f)
 			}
@@ -202,6 +205,9 @@ func (c *Console) releaseAction(w http.ResponseWriter, r *http.Request, s *Sessi
 			inc.Time = timestamppb.New(t)
 		}
 		_, err = api.AddReleaseIncident(ctx, &pb.AddReleaseIncidentRequest{Project: project, Id: id, Incident: inc})
+	case "review":
+		_, err = api.SetReleaseReview(ctx, &pb.SetReleaseReviewRequest{Project: project, Id: id, Etag: etag,
+			Review: &pb.ReleaseReview{Outcome: r.PostFormValue("outcome"), LessonsLearned: note}})
 	}
 	if err != nil {
 		e := errorOf(err)

@@ -422,3 +422,47 @@ func TestBrowserAddIncidentFromTheReleasePage(t *testing.T) {
 	}
 	b.shot("release-incident")
 }
+
+// TestBrowserWriteReviewOfAnEndedRelease writes the review of a cancelled
+// release from its page: an outcome the API does not know is refused with
+// its error next to the form, then a failure with its lessons shows in the
+// review card.
+func TestBrowserWriteReviewOfAnEndedRelease(t *testing.T) {
+	srv, _ := startReleaseServer(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "spring", "environment": "production", "release_notes": "n",
+		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
+		"plan":  []any{map[string]any{"name": "everyone", "weight": 100000}},
+	})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/releases/spring?project=default")
+	if n := eval[int](b, `document.querySelectorAll("form.review-form").length`); n != 0 {
+		t.Errorf("a draft offers %d review forms, want none", n)
+	}
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases/spring:cancel", map[string]any{})
+	b.open("/releases/spring?project=default")
+	eval[bool](b, `(() => { const o = document.createElement("option"); o.text = "meh"; document.querySelector("#review-outcome").add(o); return true })()`)
+	b.set("#review-outcome", "meh")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.review-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#review-err")),
+	)
+	if got := b.text("#review-err"); !strings.Contains(got, "review.outcome") {
+		t.Errorf("the refused review reads %q, want the API's review.outcome error", got)
+	}
+	b.set("#review-outcome", "failure")
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("#review-notes"), "Plan the canary earlier."),
+		chromedp.Click(chromedp.CSS(`form.review-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("p.review")),
+	)
+	if got := b.text("p.review"); !strings.Contains(got, "failure") || !strings.Contains(got, "Plan the canary earlier.") {
+		t.Errorf("the review reads %q", got)
+	}
+	rv := srv.Admin(t, "GET", "/api/v1/projects/default/releases/spring", nil)["review"]
+	if got, _ := json.Marshal(rv); !strings.Contains(string(got), `"outcome":"failure"`) {
+		t.Errorf("the release's review is %s", got)
+	}
+	b.shot("release-review")
+}

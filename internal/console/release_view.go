@@ -260,8 +260,14 @@ type ReleaseView struct {
 	CanRecordIncident bool
 	// Severities are the incident severities the form offers.
 	Severities []string
-	Review     string
-	FinalCheck string
+	// CanReview is whether the viewer may write the review: a release
+	// manager, on a release that has ended. Outcomes are the review's
+	// outcomes, ReviewOutcome and ReviewNotes the review written so far.
+	CanReview                  bool
+	Outcomes                   []string
+	ReviewOutcome, ReviewNotes string
+	Review                     string
+	FinalCheck                 string
 	// Guardrail is the current stage's guardrail metric, live; nil when
 	// the stage has none.
 	Guardrail *MetricView
@@ -283,6 +289,11 @@ func releaseView(r *pb.Release, canRelease bool, now time.Time) ReleaseView {
 		Ticket: r.GetLinks().GetTicket(), ChangeRecord: r.GetLinks().GetChangeRecord(),
 		State: releaseBadge(r.GetState()), StateKey: r.GetState(), Stage: r.GetStage(), Next: nextWords(r), Drifted: r.GetDrifted(),
 		CanRecordIncident: canRelease && r.GetState() != releaseDraft, Severities: incidentSeverities,
+		Outcomes: reviewOutcomes, ReviewOutcome: r.GetReview().GetOutcome(), ReviewNotes: r.GetReview().GetLessonsLearned(),
+	}
+	switch r.GetState() {
+	case releaseCompleted, releaseRolledBack, releaseCancelled:
+		v.CanReview = canRelease
 	}
 	switch r.GetState() {
 	case releaseScheduled, releaseInProgress, releasePaused:
@@ -620,9 +631,12 @@ func stageAudience(r *pb.Release, n int32) string {
 // first.
 var incidentSeverities = []string{"critical", "high", "medium", "low"}
 
+// reviewOutcomes are the outcomes of a release review.
+var reviewOutcomes = []string{"success", "partial", "failure"}
+
 // releaseActionNames are the actions a release page may post.
 var releaseActionNames = map[string]bool{
-	"start": true, "approve": true, "advance": true, "pause": true, "resume": true, "rollback": true, "cancel": true, "incident": true,
+	"start": true, "approve": true, "advance": true, "pause": true, "resume": true, "rollback": true, "cancel": true, "incident": true, "review": true,
 }
 
 // stamp formats a time for pages.
