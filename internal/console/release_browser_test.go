@@ -466,3 +466,30 @@ func TestBrowserWriteReviewOfAnEndedRelease(t *testing.T) {
 	}
 	b.shot("release-review")
 }
+
+// TestBrowserNewReleaseOfAComponentVersion drafts a release of a
+// registered component version picked from the form's list.
+func TestBrowserNewReleaseOfAComponentVersion(t *testing.T) {
+	srv := startWithComponent(t)
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/new/release")
+	opts := eval[[]string](b, `Array.from(document.querySelectorAll("#item-3-version option")).map(o => o.value)`)
+	if !slices.Contains(opts, "ios-app@2.5.0") || !slices.Contains(opts, "ios-app@2.3.0") {
+		t.Fatalf("the version picker offers %q, want ios-app's registered versions", opts)
+	}
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("#f-id"), "ios-25"),
+		chromedp.SendKeys(chromedp.CSS("#f-release_notes"), "iOS 2.5.0"),
+	)
+	b.set("#item-3-version", "ios-app@2.5.0")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.release-state[data-state="DRAFT"]`)),
+	)
+	items, _ := json.Marshal(srv.Admin(t, "GET", "/api/v1/projects/default/releases/ios-25", nil)["items"])
+	if !strings.Contains(string(items), `"component":"ios-app"`) || !strings.Contains(string(items), `"version":"2.5.0"`) {
+		t.Errorf("the drafted release's items are %s, want ios-app 2.5.0", items)
+	}
+	b.shot("release-new-component")
+}

@@ -17,8 +17,9 @@ import (
 
 // The rows of the new-release form.
 const (
-	newReleaseItems  = 3
-	newReleaseStages = 4
+	newReleaseItems      = 3
+	newReleaseComponents = 2
+	newReleaseStages     = 4
 )
 
 // newReleasePage is the form that drafts a release. Field errors are keyed
@@ -34,17 +35,29 @@ type newReleasePage struct {
 	Items                                []ItemRow
 	Stages                               []StageRow
 	Gates, Actions                       []string
+	// Versions are the registered component versions an item may
+	// release, by component, withdrawn ones left out.
+	Versions []VersionGroup
 	// Errs are the field errors by form field path; Other are the errors
 	// no field of the form shows.
 	Errs  map[string]string
 	Other []string
 }
 
-// ItemRow is one flag item of the form.
+// ItemRow is one item of the form: a flag and its variant, or (Component
+// set) a component version picked as "component@version" in Pick.
 type ItemRow struct {
 	Index                   int
-	Flag, Variant           string
+	Component               bool
+	Flag, Variant, Pick     string
 	FlagError, VariantError string
+}
+
+// VersionGroup is one component's registered versions; each option's
+// value is "component@version".
+type VersionGroup struct {
+	Component string
+	Versions  []string
 }
 
 // StageRow is one stage of the form.
@@ -127,6 +140,10 @@ const atLayout = "2006-01-02T15:04"
 // and one of everyone behind an approval.
 func (c *Console) newReleaseForm(w http.ResponseWriter, r *http.Request, s *Session) {
 	p := c.newReleasePage(r, s)
+	if err := c.loadVersions(r, s, p); err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
 	p.Environment = p.Layout.Environment
 	p.Stages[0].Name, p.Stages[0].Percent, p.Stages[0].Gate = "canary", "10", "manual"
 	p.Stages[1].Name, p.Stages[1].Percent, p.Stages[1].Gate = "everyone", "100", "approval"
@@ -136,13 +153,38 @@ func (c *Console) newReleaseForm(w http.ResponseWriter, r *http.Request, s *Sess
 
 func (c *Console) newReleasePage(r *http.Request, s *Session) *newReleasePage {
 	p := &newReleasePage{Layout: c.layout(r, s, "New release", "releases"), Gates: releaseGates, Modes: releaseModes, Actions: guardrailActions, Errs: map[string]string{}}
-	for i := range newReleaseItems {
-		p.Items = append(p.Items, ItemRow{Index: i})
+	for i := range newReleaseItems + newReleaseComponents {
+		p.Items = append(p.Items, ItemRow{Index: i, Component: i >= newReleaseItems})
 	}
 	for i := range newReleaseStages {
 		p.Stages = append(p.Stages, StageRow{Index: i, Gate: "manual", Errs: map[string]string{}})
 	}
 	return p
+}
+
+// loadVersions reads the project's components into p.Versions.
+func (c *Console) loadVersions(r *http.Request, s *Session, p *newReleasePage) error {
+	token := ""
+	for {
+		resp, err := c.api.components.ListComponents(call(r, s), &pb.ListComponentsRequest{Project: p.Project, PageSize: 1000, PageToken: token})
+		if err != nil {
+			return err
+		}
+		for _, cp := range resp.GetComponents() {
+			g := VersionGroup{Component: cp.GetKey()}
+			for _, v := range cp.GetVersions() {
+				if !v.GetWithdrawn() {
+					g.Versions = append(g.Versions, v.GetVersion())
+				}
+			}
+			if len(g.Versions) > 0 {
+				p.Versions = append(p.Versions, g)
+			}
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return nil
+		}
+	}
 }
 
 // rowPath matches a field path of an item or stage: items[2].variant,
@@ -165,6 +207,16 @@ func (c *Console) createRelease(w http.ResponseWriter, r *http.Request, s *Sessi
 	var itemRow, stageRow []int // API index → form row
 	for i := range p.Items {
 		it := &p.Items[i]
+		if it.Component {
+			it.Pick = f(fmt.Sprintf("items[%d].version", i))
+			if it.Pick == "" {
+				continue
+			}
+			component, version, _ := strings.Cut(it.Pick, "@")
+			rel.Items = append(rel.Items, &pb.ReleaseItem{Component: component, Version: version})
+			itemRow = append(itemRow, i)
+			continue
+		}
 		it.Flag, it.Variant = f(fmt.Sprintf("items[%d].flag", i)), strings.TrimSpace(f(fmt.Sprintf("items[%d].variant", i)))
 		if it.Flag == "" && it.Variant == "" {
 			continue
@@ -232,6 +284,10 @@ func (c *Console) createRelease(w http.ResponseWriter, r *http.Request, s *Sessi
 		rel.Plan = append(rel.Plan, stage)
 		stageRow = append(stageRow, i)
 	}
+	if err := c.loadVersions(r, s, p); err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
 	if hasStageErrors(p.Stages) {
 		p.fill()
 		c.render(w, http.StatusBadRequest, "release_new", p)
@@ -285,7 +341,7 @@ func (p *newReleasePage) place(path, msg string, itemRow, stageRow []int) {
 	switch {
 	case m[1] == "items" && i < len(itemRow):
 		it := &p.Items[itemRow[i]]
-		if rest == "variant" {
+		if rest == "variant" && !it.Component {
 			it.VariantError = msg
 		} else {
 			it.FlagError = msg
