@@ -32,9 +32,13 @@ type newReleasePage struct {
 	ID, Title, Environment, Owner, Notes string
 	Mode, Ticket, ChangeRecord           string
 	Modes                                []string
-	Items                                []ItemRow
-	Stages                               []StageRow
-	Gates, Actions                       []string
+	// Model is the release model the release is created from; Models
+	// the project's release model keys.
+	Model          string
+	Models         []string
+	Items          []ItemRow
+	Stages         []StageRow
+	Gates, Actions []string
 	// Versions are the registered component versions an item may
 	// release, by component, withdrawn ones left out.
 	Versions []VersionGroup
@@ -128,7 +132,7 @@ func (p *newReleasePage) fill() {
 
 var (
 	releaseGates     = []string{"manual", "approval", "wait", "at"}
-	releaseModes     = []string{"pull", "push"}
+	releaseModes     = []string{"", "pull", "push"}
 	guardrailActions = []string{"pause", "rollback"}
 )
 
@@ -147,6 +151,14 @@ func (c *Console) newReleaseForm(w http.ResponseWriter, r *http.Request, s *Sess
 	p.Environment = p.Layout.Environment
 	p.Stages[0].Name, p.Stages[0].Percent, p.Stages[0].Gate = "canary", "10", "manual"
 	p.Stages[1].Name, p.Stages[1].Percent, p.Stages[1].Gate = "everyone", "100", "approval"
+	if key := r.URL.Query().Get("model"); key != "" {
+		m, err := c.api.models.GetReleaseModel(call(r, s), &pb.GetReleaseModelRequest{Project: p.Project, Key: key})
+		if err != nil {
+			c.apiFail(w, r, s, err)
+			return
+		}
+		p.fromModel(m)
+	}
 	p.fill()
 	c.render(w, http.StatusOK, "release_new", p)
 }
@@ -162,8 +174,54 @@ func (c *Console) newReleasePage(r *http.Request, s *Session) *newReleasePage {
 	return p
 }
 
-// loadVersions reads the project's components into p.Versions.
+// fromModel fills the plan with release model m's stages and takes its
+// mode.
+func (p *newReleasePage) fromModel(m *pb.ReleaseModel) {
+	p.Model, p.Mode = m.GetKey(), m.GetMode()
+	p.Stages = p.Stages[:0]
+	for i, st := range m.GetStages() {
+		row := StageRow{Index: i, Name: st.GetName(), Segments: strings.Join(st.GetSegments(), ", "), Gate: "manual", Errs: map[string]string{}}
+		row.Percent = strconv.FormatFloat(float64(st.GetWeight())/1000, 'f', -1, 64)
+		g := st.GetGate()
+		switch {
+		case g.GetApproval() != nil:
+			row.Gate = "approval"
+		case g.GetWait() != nil:
+			row.Gate, row.Wait = "wait", g.GetWait().GetDuration()
+		case g.GetAt() != nil:
+			row.Gate, row.At = "at", g.GetAt().GetTime().AsTime().UTC().Format(atLayout)
+		}
+		if v := st.GetMinConvergence(); v != 0 {
+			row.Convergence = strconv.FormatFloat(v*100, 'f', -1, 64)
+		}
+		if v := st.GetMinConnected(); v != 0 {
+			row.Connected = strconv.Itoa(int(v))
+		}
+		if gr := st.GetGuardrail(); gr != nil {
+			row.Metric, row.Threshold, row.Action = gr.GetMetric(), strconv.FormatFloat(gr.GetThreshold()*100, 'f', -1, 64), gr.GetAction()
+		}
+		p.Stages = append(p.Stages, row)
+	}
+	for i := len(p.Stages); i < newReleaseStages; i++ {
+		p.Stages = append(p.Stages, StageRow{Index: i, Gate: "manual", Errs: map[string]string{}})
+	}
+}
+
+// loadVersions reads the project's components into p.Versions and its
+// release model keys into p.Models.
 func (c *Console) loadVersions(r *http.Request, s *Session, p *newReleasePage) error {
+	for token := ""; ; {
+		resp, err := c.api.models.ListReleaseModels(call(r, s), &pb.ListReleaseModelsRequest{Project: p.Project, PageSize: 1000, PageToken: token})
+		if err != nil {
+			return err
+		}
+		for _, m := range resp.GetReleaseModels() {
+			p.Models = append(p.Models, m.GetKey())
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
 	token := ""
 	for {
 		resp, err := c.api.components.ListComponents(call(r, s), &pb.ListComponentsRequest{Project: p.Project, PageSize: 1000, PageToken: token})
@@ -199,8 +257,8 @@ func (c *Console) createRelease(w http.ResponseWriter, r *http.Request, s *Sessi
 	p := c.newReleasePage(r, s)
 	f := r.PostFormValue
 	p.ID, p.Title, p.Environment, p.Owner, p.Notes = strings.TrimSpace(f("id")), f("title"), f("environment"), f("owner"), f("release_notes")
-	p.Mode, p.Ticket, p.ChangeRecord = f("mode"), strings.TrimSpace(f("ticket")), strings.TrimSpace(f("change_record"))
-	rel := &pb.Release{Id: p.ID, Title: p.Title, Environment: p.Environment, Owner: p.Owner, ReleaseNotes: p.Notes, Mode: p.Mode}
+	p.Mode, p.Ticket, p.ChangeRecord, p.Model = f("mode"), strings.TrimSpace(f("ticket")), strings.TrimSpace(f("change_record")), f("model")
+	rel := &pb.Release{Id: p.ID, Title: p.Title, Environment: p.Environment, Owner: p.Owner, ReleaseNotes: p.Notes, Mode: p.Mode, Model: p.Model}
 	if p.Ticket != "" || p.ChangeRecord != "" {
 		rel.Links = &pb.ReleaseLinks{Ticket: p.Ticket, ChangeRecord: p.ChangeRecord}
 	}
@@ -329,7 +387,7 @@ func (p *newReleasePage) place(path, msg string, itemRow, stageRow []int) {
 	m := rowPath.FindStringSubmatch(path)
 	if m == nil {
 		switch path {
-		case "id", "title", "environment", "owner", "release_notes", "mode", "links.ticket", "links.change_record":
+		case "id", "title", "environment", "owner", "release_notes", "mode", "model", "links.ticket", "links.change_record":
 			p.Errs[path] = msg
 		default:
 			p.Other = append(p.Other, strings.TrimSpace(path+": "+msg))
