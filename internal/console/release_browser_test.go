@@ -495,8 +495,8 @@ func TestBrowserNewReleaseOfAComponentVersion(t *testing.T) {
 }
 
 // TestBrowserNewReleaseFromAReleaseModel picks a release model on the
-// new-release form: its stages fill the plan and the drafted release
-// names the model.
+// new-release form: its stages, more than the form's default rows, fill
+// the plan and the drafted release names the model.
 func TestBrowserNewReleaseFromAReleaseModel(t *testing.T) {
 	srv, _ := startReleaseServer(t)
 	srv.Admin(t, "POST", "/api/v1/projects/default/release-models", map[string]any{
@@ -504,6 +504,8 @@ func TestBrowserNewReleaseFromAReleaseModel(t *testing.T) {
 		"stages": []any{
 			map[string]any{"name": "one", "weight": 1000, "min_convergence": 0.5},
 			map[string]any{"name": "half", "weight": 50000, "gate": map[string]any{"wait": map[string]any{"duration": "2h"}}},
+			map[string]any{"name": "most", "weight": 75000},
+			map[string]any{"name": "more", "weight": 90000},
 			map[string]any{"name": "all", "weight": 100000, "gate": map[string]any{"approval": map[string]any{}}},
 		},
 	})
@@ -512,7 +514,7 @@ func TestBrowserNewReleaseFromAReleaseModel(t *testing.T) {
 	b.open("/new/release")
 	b.set("#from-model", "three-step")
 	b.submit(`form.from-model button[type=submit]`)
-	got := eval[string](b, `["#plan-0-name", "#plan-0-percent", "#plan-0-convergence", "#plan-1-name", "#plan-1-gate", "#plan-1-wait", "#plan-2-gate", "#f-mode"].map(s => document.querySelector(s).value).join(" ")`)
+	got := eval[string](b, `["#plan-0-name", "#plan-0-percent", "#plan-0-convergence", "#plan-1-name", "#plan-1-gate", "#plan-1-wait", "#plan-4-gate", "#f-mode"].map(s => document.querySelector(s).value).join(" ")`)
 	if got != "one 1 50 half wait 2h approval push" {
 		t.Errorf("the model filled the plan with %q", got)
 	}
@@ -525,7 +527,7 @@ func TestBrowserNewReleaseFromAReleaseModel(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.release-state[data-state="DRAFT"]`)),
 	)
 	rel := srv.Admin(t, "GET", "/api/v1/projects/default/releases/modelled", nil)
-	if rel["model"] != "three-step" || rel["mode"] != "push" || len(rel["plan"].([]any)) != 3 {
-		t.Errorf("the drafted release has model %v, mode %v and %d stages, want three-step, push, 3", rel["model"], rel["mode"], len(rel["plan"].([]any)))
+	if rel["model"] != "three-step" || rel["mode"] != "push" || len(rel["plan"].([]any)) != 5 {
+		t.Errorf("the drafted release has model %v, mode %v and %d stages, want three-step, push, 5", rel["model"], rel["mode"], len(rel["plan"].([]any)))
 	}
 }

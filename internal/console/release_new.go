@@ -257,6 +257,11 @@ func (c *Console) createRelease(w http.ResponseWriter, r *http.Request, s *Sessi
 	p := c.newReleasePage(r, s)
 	f := r.PostFormValue
 	p.ID, p.Title, p.Environment, p.Owner, p.Notes = strings.TrimSpace(f("id")), f("title"), f("environment"), f("owner"), f("release_notes")
+	// A plan filled from a release model may have more rows than the
+	// form's default.
+	for i := len(p.Stages); r.PostForm.Has(fmt.Sprintf("plan[%d].name", i)); i++ {
+		p.Stages = append(p.Stages, StageRow{Index: i, Gate: "manual", Errs: map[string]string{}})
+	}
 	p.Mode, p.Ticket, p.ChangeRecord, p.Model = f("mode"), strings.TrimSpace(f("ticket")), strings.TrimSpace(f("change_record")), f("model")
 	rel := &pb.Release{Id: p.ID, Title: p.Title, Environment: p.Environment, Owner: p.Owner, ReleaseNotes: p.Notes, Mode: p.Mode, Model: p.Model}
 	if p.Ticket != "" || p.ChangeRecord != "" {
