@@ -28,6 +28,7 @@ type api struct {
 	audit       pb.AuditServiceClient
 	avail       pb.AvailabilityServiceClient
 	releases    pb.ReleaseServiceClient
+	models      pb.ReleaseModelServiceClient
 	experiments pb.ExperimentServiceClient
 	sync        pb.SyncServiceClient
 }
@@ -42,6 +43,7 @@ func newAPI(conn grpc.ClientConnInterface) *api {
 		audit:       pb.NewAuditServiceClient(conn),
 		avail:       pb.NewAvailabilityServiceClient(conn),
 		releases:    pb.NewReleaseServiceClient(conn),
+		models:      pb.NewReleaseModelServiceClient(conn),
 		experiments: pb.NewExperimentServiceClient(conn),
 		sync:        pb.NewSyncServiceClient(conn),
 	}

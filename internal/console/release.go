@@ -1,11 +1,14 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
@@ -93,8 +96,10 @@ func (c *Console) fillReleases(r *http.Request, s *Session, p *releasesPage) err
 type releasePageData struct {
 	Layout
 	Release ReleaseView
-	// Fields are the refused action's field errors.
-	Fields []fieldError
+	// Fields are the refused action's field errors; IncidentFields and
+	// ReviewFields those of a refused incident or review (paths without
+	// "incident." or "review."), shown in their forms.
+	Fields, IncidentFields, ReviewFields []fieldError
 }
 
 // releasePage shows one release of the current project.
@@ -117,7 +122,15 @@ func (c *Console) showRelease(w http.ResponseWriter, r *http.Request, s *Session
 		if failed.Code != codes.Aborted && failed.Code != codes.InvalidArgument && failed.Code != codes.PermissionDenied {
 			p.Error = "Not done: " + failed.Message
 		}
-		p.Fields = failed.Fields
+		for _, f := range failed.Fields {
+			if rest, ok := strings.CutPrefix(f.Path, "incident."); ok {
+				p.IncidentFields = append(p.IncidentFields, fieldError{Path: rest, Description: f.Description})
+			} else if rest, ok := strings.CutPrefix(f.Path, "review."); ok {
+				p.ReviewFields = append(p.ReviewFields, fieldError{Path: rest, Description: f.Description})
+			} else {
+				p.Fields = append(p.Fields, f)
+			}
+		}
 	}
 	if p.Release.Title != "" {
 		p.Title = p.Release.Title
@@ -178,6 +191,23 @@ func (c *Console) releaseAction(w http.ResponseWriter, r *http.Request, s *Sessi
 		_, err = api.RollBackRelease(ctx, &pb.RollBackReleaseRequest{Project: project, Id: id, Etag: etag, Reason: note})
 	case "cancel":
 		_, err = api.CancelRelease(ctx, &pb.CancelReleaseRequest{Project: project, Id: id, Etag: etag, Reason: note})
+	case "incident":
+		inc := &pb.ReleaseIncident{Severity: r.PostFormValue("severity"), Note: note}
+		if at := r.PostFormValue("time"); at != "" {
+			t, perr := time.ParseInLocation(atLayout, at, time.UTC)
+			if perr != nil {
+				r.URL.RawQuery = url.Values{"project": {project}}.Encode()
+				c.showRelease(w, r, s, c.layout(r, s, "Release "+id, "releases"), http.StatusBadRequest,
+					&apiError{Code: codes.InvalidArgument, Status: http.StatusBadRequest, Message: "invalid incident",
+						Fields: []fieldError{{Path: "incident.time", Description: fmt.Sprintf("%q is not a date and time", at)}}})
+				return
+			}
+			inc.Time = timestamppb.New(t)
+		}
+		_, err = api.AddReleaseIncident(ctx, &pb.AddReleaseIncidentRequest{Project: project, Id: id, Incident: inc})
+	case "review":
+		_, err = api.SetReleaseReview(ctx, &pb.SetReleaseReviewRequest{Project: project, Id: id, Etag: etag,
+			Review: &pb.ReleaseReview{Outcome: r.PostFormValue("outcome"), LessonsLearned: note}})
 	}
 	if err != nil {
 		e := errorOf(err)

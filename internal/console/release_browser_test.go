@@ -296,3 +296,242 @@ func TestViewerSeesNoReleaseOrExperimentActionsAndIsRefused(t *testing.T) {
 		t.Errorf("after the viewer's start the release is %v, want DRAFT", got)
 	}
 }
+
+// TestBrowserNewReleaseWithAtGateGuardrailAndLinks drafts a push release
+// whose first stage opens at a time (UTC), waits for convergence and
+// connected SDKs and carries a guardrail; an invalid metric key is refused
+// first with the API's error next to the metric.
+func TestBrowserNewReleaseWithAtGateGuardrailAndLinks(t *testing.T) {
+	srv, _, _ := startReleaseServer(t)
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/new/release")
+	if got := eval[string](b, `document.querySelector("#plan-0-at").type`); got != "datetime-local" {
+		t.Errorf("the at input has type %q, want datetime-local", got)
+	}
+	if got := b.text(`label[for="plan-0-at"]`); !strings.Contains(got, "UTC") {
+		t.Errorf("the at label reads %q, want the time zone named", got)
+	}
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("#f-id"), "autumn"),
+		chromedp.SendKeys(chromedp.CSS("#f-title"), "Autumn launch"),
+		chromedp.SendKeys(chromedp.CSS("#f-ticket"), "OPS-42"),
+		chromedp.SendKeys(chromedp.CSS("#f-change_record"), "CHG-7"),
+		chromedp.SendKeys(chromedp.CSS("#item-0-flag"), "new-checkout"),
+		chromedp.SendKeys(chromedp.CSS("#item-0-variant"), "on"),
+		chromedp.SendKeys(chromedp.CSS("#plan-0-convergence"), "90"),
+		chromedp.SendKeys(chromedp.CSS("#plan-0-connected"), "2"),
+		chromedp.SendKeys(chromedp.CSS("#plan-0-metric"), "Not A Metric!"),
+		chromedp.SendKeys(chromedp.CSS("#plan-0-threshold"), "5"),
+	)
+	b.set("#f-mode", "push")
+	b.set("#plan-0-gate", "at")
+	b.set("#plan-0-at", "2031-05-04T09:30")
+	b.set("#plan-0-action", "rollback")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#plan-0-metric-err")),
+	)
+	if got := b.text("#plan-0-metric-err"); !strings.Contains(got, "plan[0].guardrail.metric") {
+		t.Errorf("the metric's error reads %q, want the API's plan[0].guardrail.metric error", got)
+	}
+	if got := eval[string](b, `document.querySelector("#plan-0-at").value + " " + document.querySelector("#f-mode").value + " " + document.querySelector("#plan-0-action").value`); got != "2031-05-04T09:30 push rollback" {
+		t.Errorf("the refused form kept at, mode and action %q", got)
+	}
+	b.shot("release-new-guardrail-invalid")
+	b.set("#plan-0-metric", "checkout-errors")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.release-state[data-state="DRAFT"]`)),
+	)
+	rel := srv.Admin(t, "GET", "/api/v1/projects/default/releases/autumn", nil)
+	got, _ := json.Marshal(map[string]any{"mode": rel["mode"], "links": rel["links"], "stage": rel["plan"].([]any)[0]})
+	for _, want := range []string{`"mode":"push"`, `"ticket":"OPS-42"`, `"change_record":"CHG-7"`, `"time":"2031-05-04T09:30:00Z"`,
+		`"min_convergence":0.9`, `"min_connected":2`, `"metric":"checkout-errors"`, `"threshold":0.05`, `"action":"rollback"`} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("the drafted release %s lacks %s", got, want)
+		}
+	}
+}
+
+// TestBrowserReleaseChartsKeepTheirSizeOnAPhone opens a release on a
+// phone's width: its charts keep a readable width and scroll sideways
+// inside their container instead of shrinking their text or widening the
+// page.
+func TestBrowserReleaseChartsKeepTheirSizeOnAPhone(t *testing.T) {
+	srv, _, _ := startReleaseServer(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "spring", "environment": "production", "release_notes": "n",
+		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
+		"plan":  []any{map[string]any{"name": "canary", "weight": 10000}, map[string]any{"name": "everyone", "weight": 100000}},
+	})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.phone()
+	b.open("/releases/spring?project=default")
+	charts := eval[[]map[string]float64](b, `Array.from(document.querySelectorAll(".chart")).map(c => ({
+		svg: c.querySelector("svg").getBoundingClientRect().width, box: c.clientWidth, scroll: c.scrollWidth,
+		overflow: getComputedStyle(c).overflowX === "auto" ? 1 : 0}))`)
+	if len(charts) == 0 {
+		t.Fatal("the release page shows no chart")
+	}
+	for i, c := range charts {
+		if c["svg"] < 560 {
+			t.Errorf("chart %d is %.0f px wide on a phone, want at least 560 so its text stays readable", i, c["svg"])
+		}
+		if c["overflow"] != 1 || c["scroll"] <= c["box"] {
+			t.Errorf("chart %d does not scroll inside its container: %v", i, c)
+		}
+	}
+	if w := eval[float64](b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the page is %.0f px wide on a 390 px phone", w)
+	}
+	b.shot("release-charts-phone")
+}
+
+// TestBrowserAddIncidentFromTheReleasePage records an incident on a
+// started release from its page: it shows in the incidents card with its
+// severity, time (UTC) and summary; a draft offers no incident form.
+func TestBrowserAddIncidentFromTheReleasePage(t *testing.T) {
+	srv, _, _ := startReleaseServer(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "spring", "environment": "production", "release_notes": "n",
+		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
+		"plan":  []any{map[string]any{"name": "canary", "weight": 10000}, map[string]any{"name": "everyone", "weight": 100000}},
+	})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/releases/spring?project=default")
+	if n := eval[int](b, `document.querySelectorAll("form.incident-form").length`); n != 0 {
+		t.Errorf("a draft offers %d incident forms, want none", n)
+	}
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases/spring:start", map[string]any{})
+	b.open("/releases/spring?project=default")
+	b.set("#incident-severity", "high")
+	b.set("#incident-time", "2026-03-01T14:05")
+	b.do(chromedp.SendKeys(chromedp.CSS("#incident-note"), "checkout errors spiked"))
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.incident-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("ul.incidents li")),
+	)
+	got := b.text("ul.incidents li")
+	for _, want := range []string{"high", "2026-03-01 14:05", "checkout errors spiked"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the incident reads %q, want %q in it", got, want)
+		}
+	}
+	incs := srv.Admin(t, "GET", "/api/v1/projects/default/releases/spring", nil)["incidents"]
+	if b, _ := json.Marshal(incs); !strings.Contains(string(b), `"severity":"high"`) || !strings.Contains(string(b), `"2026-03-01T14:05:00Z"`) {
+		t.Errorf("the release's incidents are %s", b)
+	}
+	b.shot("release-incident")
+}
+
+// TestBrowserWriteReviewOfAnEndedRelease writes the review of a cancelled
+// release from its page: an outcome the API does not know is refused with
+// its error next to the form, then a failure with its lessons shows in the
+// review card.
+func TestBrowserWriteReviewOfAnEndedRelease(t *testing.T) {
+	srv, _, _ := startReleaseServer(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "spring", "environment": "production", "release_notes": "n",
+		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
+		"plan":  []any{map[string]any{"name": "everyone", "weight": 100000}},
+	})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/releases/spring?project=default")
+	if n := eval[int](b, `document.querySelectorAll("form.review-form").length`); n != 0 {
+		t.Errorf("a draft offers %d review forms, want none", n)
+	}
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases/spring:cancel", map[string]any{})
+	b.open("/releases/spring?project=default")
+	eval[bool](b, `(() => { const o = document.createElement("option"); o.text = "meh"; document.querySelector("#review-outcome").add(o); return true })()`)
+	b.set("#review-outcome", "meh")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.review-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#review-err")),
+	)
+	if got := b.text("#review-err"); !strings.Contains(got, "review.outcome") {
+		t.Errorf("the refused review reads %q, want the API's review.outcome error", got)
+	}
+	b.set("#review-outcome", "failure")
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("#review-notes"), "Plan the canary earlier."),
+		chromedp.Click(chromedp.CSS(`form.review-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("p.review")),
+	)
+	if got := b.text("p.review"); !strings.Contains(got, "failure") || !strings.Contains(got, "Plan the canary earlier.") {
+		t.Errorf("the review reads %q", got)
+	}
+	rv := srv.Admin(t, "GET", "/api/v1/projects/default/releases/spring", nil)["review"]
+	if got, _ := json.Marshal(rv); !strings.Contains(string(got), `"outcome":"failure"`) {
+		t.Errorf("the release's review is %s", got)
+	}
+	b.shot("release-review")
+}
+
+// TestBrowserNewReleaseOfAComponentVersion drafts a release of a
+// registered component version picked from the form's list.
+func TestBrowserNewReleaseOfAComponentVersion(t *testing.T) {
+	srv := startWithComponent(t)
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/new/release")
+	opts := eval[[]string](b, `Array.from(document.querySelectorAll("#item-3-version option")).map(o => o.value)`)
+	if !slices.Contains(opts, "ios-app@2.5.0") || !slices.Contains(opts, "ios-app@2.3.0") {
+		t.Fatalf("the version picker offers %q, want ios-app's registered versions", opts)
+	}
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("#f-id"), "ios-25"),
+		chromedp.SendKeys(chromedp.CSS("#f-release_notes"), "iOS 2.5.0"),
+	)
+	b.set("#item-3-version", "ios-app@2.5.0")
+	b.do(
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.release-state[data-state="DRAFT"]`)),
+	)
+	items, _ := json.Marshal(srv.Admin(t, "GET", "/api/v1/projects/default/releases/ios-25", nil)["items"])
+	if !strings.Contains(string(items), `"component":"ios-app"`) || !strings.Contains(string(items), `"version":"2.5.0"`) {
+		t.Errorf("the drafted release's items are %s, want ios-app 2.5.0", items)
+	}
+	b.shot("release-new-component")
+}
+
+// TestBrowserNewReleaseFromAReleaseModel picks a release model on the
+// new-release form: its stages, more than the form's default rows, fill
+// the plan and the drafted release names the model.
+func TestBrowserNewReleaseFromAReleaseModel(t *testing.T) {
+	srv, _, _ := startReleaseServer(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/release-models", map[string]any{
+		"key": "three-step", "title": "Three steps", "mode": "push",
+		"stages": []any{
+			map[string]any{"name": "one", "weight": 1000, "min_convergence": 0.5},
+			map[string]any{"name": "half", "weight": 50000, "gate": map[string]any{"wait": map[string]any{"duration": "2h"}}},
+			map[string]any{"name": "most", "weight": 75000},
+			map[string]any{"name": "more", "weight": 90000},
+			map[string]any{"name": "all", "weight": 100000, "gate": map[string]any{"approval": map[string]any{}}},
+		},
+	})
+	b := newTab(t, srv)
+	b.signIn(srv.Creds.AdminToken)
+	b.open("/new/release")
+	b.set("#from-model", "three-step")
+	b.submit(`form.from-model button[type=submit]`)
+	got := eval[string](b, `["#plan-0-name", "#plan-0-percent", "#plan-0-convergence", "#plan-1-name", "#plan-1-gate", "#plan-1-wait", "#plan-4-gate", "#f-mode"].map(s => document.querySelector(s).value).join(" ")`)
+	if got != "one 1 50 half wait 2h approval push" {
+		t.Errorf("the model filled the plan with %q", got)
+	}
+	b.shot("release-new-from-model")
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("#f-id"), "modelled"),
+		chromedp.SendKeys(chromedp.CSS("#item-0-flag"), "new-checkout"),
+		chromedp.SendKeys(chromedp.CSS("#item-0-variant"), "on"),
+		chromedp.Click(chromedp.CSS(`form.new-release button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.release-state[data-state="DRAFT"]`)),
+	)
+	rel := srv.Admin(t, "GET", "/api/v1/projects/default/releases/modelled", nil)
+	if rel["model"] != "three-step" || rel["mode"] != "push" || len(rel["plan"].([]any)) != 5 {
+		t.Errorf("the drafted release has model %v, mode %v and %d stages, want three-step, push, 5", rel["model"], rel["mode"], len(rel["plan"].([]any)))
+	}
+}

@@ -21,7 +21,10 @@ func TestNewReleaseErrorsLandNextToTheirFields(t *testing.T) {
 		{"plan[1].segments[0]", "bad segment"},
 		{"plan[0].weight", "bad weight"},
 		{"plan[0].min_convergence", "bad share"},
-		{"mode", "bad mode"},
+		{"plan[0].guardrail.threshold", "bad threshold"},
+		{"plan[1].gate.at.time", "in the past"},
+		{"links.ticket", "bad ticket"},
+		{"salt", "bad mode"},
 		{"plan[7].weight", "no such row"},
 	} {
 		p.place(e.path, e.msg, itemRow, stageRow)
@@ -33,14 +36,17 @@ func TestNewReleaseErrorsLandNextToTheirFields(t *testing.T) {
 		{"stage row 3 wait", p.Stages[3].Errs["wait"], "bad duration"},
 		{"stage row 3 segments", p.Stages[3].Errs["segments"], "bad segment"},
 		{"stage row 0 weight", p.Stages[0].Errs["weight"], "bad weight"},
-		{"stage row 0 other field", p.Stages[0].Errs["name"], "min_convergence: bad share"},
+		{"stage row 0 convergence", p.Stages[0].Errs["min_convergence"], "bad share"},
+		{"stage row 0 guardrail", p.Stages[0].Errs["threshold"], "bad threshold"},
+		{"stage row 3 at", p.Stages[3].Errs["at"], "in the past"},
+		{"ticket", p.Errs["links.ticket"], "bad ticket"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
 			t.Errorf("%s error = %q, want %q", c.name, c.got, c.want)
 		}
 	}
-	if len(p.Other) != 2 || p.Other[0] != "mode: bad mode" || p.Other[1] != "plan[7].weight: no such row" {
+	if len(p.Other) != 2 || p.Other[0] != "salt: bad mode" || p.Other[1] != "plan[7].weight: no such row" {
 		t.Errorf("other errors = %q, want mode's and plan[7]'s", p.Other)
 	}
 }

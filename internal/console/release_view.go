@@ -247,16 +247,27 @@ type ReleaseView struct {
 	State                                            StateBadge
 	StateKey                                         string
 	// Stage is the current stage, from 1; 0 before the start.
-	Stage      int32
-	Items      []string
-	Stages     []ReleaseStageView
-	Next       string
-	Drifted    []string
-	Events     []ReleaseEventView
-	Actions    []ReleaseAction
-	Incidents  []string
-	Review     string
-	FinalCheck string
+	Stage     int32
+	Items     []string
+	Stages    []ReleaseStageView
+	Next      string
+	Drifted   []string
+	Events    []ReleaseEventView
+	Actions   []ReleaseAction
+	Incidents []string
+	// CanRecordIncident is whether the viewer may add an incident: a
+	// release manager, on a release that has left the draft state.
+	CanRecordIncident bool
+	// Severities are the incident severities the form offers.
+	Severities []string
+	// CanReview is whether the viewer may write the review: a release
+	// manager, on a release that has ended. Outcomes are the review's
+	// outcomes, ReviewOutcome and ReviewNotes the review written so far.
+	CanReview                  bool
+	Outcomes                   []string
+	ReviewOutcome, ReviewNotes string
+	Review                     string
+	FinalCheck                 string
 	// Guardrail is the current stage's guardrail metric, live; nil when
 	// the stage has none.
 	Guardrail *MetricView
@@ -272,11 +283,18 @@ type ReleaseView struct {
 // releaseView builds a release page at now for the signed-in viewer u
 // (nil: no one), whose permissions and identity decide the buttons.
 func releaseView(r *pb.Release, u *User, now time.Time) ReleaseView {
+	canRelease := u != nil && u.CanRelease
 	v := ReleaseView{
 		ID: r.GetId(), Title: r.GetTitle(), Environment: r.GetEnvironment(), Owner: r.GetOwner(),
 		Mode: r.GetMode(), Notes: r.GetReleaseNotes(), Etag: r.GetEtag(), Model: r.GetModel(),
 		Ticket: r.GetLinks().GetTicket(), ChangeRecord: r.GetLinks().GetChangeRecord(),
 		State: releaseBadge(r.GetState()), StateKey: r.GetState(), Stage: r.GetStage(), Next: nextWords(r), Drifted: r.GetDrifted(),
+		CanRecordIncident: canRelease && r.GetState() != releaseDraft, Severities: incidentSeverities,
+		Outcomes: reviewOutcomes, ReviewOutcome: r.GetReview().GetOutcome(), ReviewNotes: r.GetReview().GetLessonsLearned(),
+	}
+	switch r.GetState() {
+	case releaseCompleted, releaseRolledBack, releaseCancelled:
+		v.CanReview = canRelease
 	}
 	switch r.GetState() {
 	case releaseScheduled, releaseInProgress, releasePaused:
@@ -631,9 +649,16 @@ func mayApprove(r *pb.Release, u *User) bool {
 	return true
 }
 
+// incidentSeverities are the severities of a release incident, worst
+// first.
+var incidentSeverities = []string{"critical", "high", "medium", "low"}
+
+// reviewOutcomes are the outcomes of a release review.
+var reviewOutcomes = []string{"success", "partial", "failure"}
+
 // releaseActionNames are the actions a release page may post.
 var releaseActionNames = map[string]bool{
-	"start": true, "approve": true, "advance": true, "pause": true, "resume": true, "rollback": true, "cancel": true,
+	"start": true, "approve": true, "advance": true, "pause": true, "resume": true, "rollback": true, "cancel": true, "incident": true, "review": true,
 }
 
 // stamp formats a time for pages.
