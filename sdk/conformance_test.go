@@ -15,24 +15,11 @@ import (
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
-// vectorFile is a conformance file with a document and flag cases.
-type vectorFile struct {
-	Document json.RawMessage `json:"document"`
-	Cases    []flagCase      `json:"cases"`
-}
-
-type flagCase struct {
-	Environment string          `json:"environment"`
-	Flag        string          `json:"flag"`
-	Context     json.RawMessage `json:"context"`
-	Expect      struct {
-		Variant string          `json:"variant"`
-		Value   json.RawMessage `json:"value"`
-		Reason  string          `json:"reason"`
-		Rule    string          `json:"rule"`
-		Error   string          `json:"error"`
-	} `json:"expect"`
-}
+// vectorFile and flagCase are the shared flag vectors.
+type (
+	vectorFile = conformance.FlagFile
+	flagCase   = conformance.FlagCase
+)
 
 // outcome is what the SDK answered, in the vectors' terms.
 type outcome struct {

@@ -16,21 +16,7 @@ import (
 )
 
 // evaluationVectors is a conformance file of flag evaluation cases.
-type evaluationVectors struct {
-	Document json.RawMessage `json:"document"`
-	Cases    []struct {
-		Environment string          `json:"environment"`
-		Flag        string          `json:"flag"`
-		Context     json.RawMessage `json:"context"`
-		Expect      struct {
-			Variant string          `json:"variant"`
-			Value   json.RawMessage `json:"value"`
-			Reason  string          `json:"reason"`
-			Rule    string          `json:"rule"`
-			Error   string          `json:"error"`
-		} `json:"expect"`
-	} `json:"cases"`
-}
+type evaluationVectors = conformance.FlagFile
 
 // served is what a case checks of an answer: the value as JSON decodes it.
 type served struct {

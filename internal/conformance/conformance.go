@@ -6,6 +6,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,4 +87,25 @@ func MustFiles(t testing.TB, dir string) []string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// FlagFile is a flag evaluation vector file: a document and its cases.
+type FlagFile struct {
+	Document json.RawMessage `json:"document"`
+	Cases    []FlagCase      `json:"cases"`
+}
+
+// FlagCase is one flag evaluation vector: an environment, a flag and a
+// context, and the expected result.
+type FlagCase struct {
+	Environment string          `json:"environment"`
+	Flag        string          `json:"flag"`
+	Context     json.RawMessage `json:"context"`
+	Expect      struct {
+		Variant string          `json:"variant"`
+		Value   json.RawMessage `json:"value"`
+		Reason  string          `json:"reason"`
+		Rule    string          `json:"rule"`
+		Error   string          `json:"error"`
+	} `json:"expect"`
 }

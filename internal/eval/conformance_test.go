@@ -26,18 +26,8 @@ type bucketCase struct {
 	Bucket uint32 `json:"bucket"`
 }
 
-type flagCase struct {
-	Environment string          `json:"environment"`
-	Flag        string          `json:"flag"`
-	Context     json.RawMessage `json:"context"`
-	Expect      struct {
-		Variant string          `json:"variant"`
-		Value   json.RawMessage `json:"value"`
-		Reason  string          `json:"reason"`
-		Rule    string          `json:"rule"`
-		Error   string          `json:"error"`
-	} `json:"expect"`
-}
+// flagCase is one shared flag vector.
+type flagCase = conformance.FlagCase
 
 type availabilityCase struct {
 	Environment    string          `json:"environment"`
