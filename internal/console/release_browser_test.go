@@ -114,6 +114,25 @@ func startReleaseServer(t *testing.T) (srv *servertest.Server, alice, bob string
 	return srv, person("alice"), person("bob")
 }
 
+// draftSpring drafts release spring of new-checkout → on in production
+// with the named stages: 10 % each, the last one everyone.
+func draftSpring(t *testing.T, srv *servertest.Server, stages ...string) {
+	t.Helper()
+	plan := make([]any, len(stages))
+	for i, name := range stages {
+		weight := 10000
+		if i == len(stages)-1 {
+			weight = 100000
+		}
+		plan[i] = map[string]any{"name": name, "weight": weight}
+	}
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "spring", "environment": "production", "release_notes": "n",
+		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
+		"plan":  plan,
+	})
+}
+
 // connectSDK connects a real Go SDK to srv's production and waits until
 // it has the ruleset.
 func connectSDK(t *testing.T, srv *servertest.Server) {
@@ -266,11 +285,7 @@ func (b *tab) unlabelled() []string {
 
 func TestViewerSeesNoReleaseOrExperimentActionsAndIsRefused(t *testing.T) {
 	srv, _, _ := startReleaseServer(t)
-	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
-		"id": "spring", "environment": "production", "release_notes": "n",
-		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
-		"plan":  []any{map[string]any{"name": "everyone", "weight": 100000}},
-	})
+	draftSpring(t, srv, "everyone")
 	secret := viewerToken(t, srv)
 
 	b := newTab(t, srv)
@@ -360,11 +375,7 @@ func TestBrowserNewReleaseWithAtGateGuardrailAndLinks(t *testing.T) {
 // page.
 func TestBrowserReleaseChartsKeepTheirSizeOnAPhone(t *testing.T) {
 	srv, _, _ := startReleaseServer(t)
-	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
-		"id": "spring", "environment": "production", "release_notes": "n",
-		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
-		"plan":  []any{map[string]any{"name": "canary", "weight": 10000}, map[string]any{"name": "everyone", "weight": 100000}},
-	})
+	draftSpring(t, srv, "canary", "everyone")
 	b := newTab(t, srv)
 	b.signIn(srv.Creds.AdminToken)
 	b.phone()
@@ -394,11 +405,7 @@ func TestBrowserReleaseChartsKeepTheirSizeOnAPhone(t *testing.T) {
 // severity, time (UTC) and summary; a draft offers no incident form.
 func TestBrowserAddIncidentFromTheReleasePage(t *testing.T) {
 	srv, _, _ := startReleaseServer(t)
-	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
-		"id": "spring", "environment": "production", "release_notes": "n",
-		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
-		"plan":  []any{map[string]any{"name": "canary", "weight": 10000}, map[string]any{"name": "everyone", "weight": 100000}},
-	})
+	draftSpring(t, srv, "canary", "everyone")
 	b := newTab(t, srv)
 	b.signIn(srv.Creds.AdminToken)
 	b.open("/releases/spring?project=default")
@@ -433,11 +440,7 @@ func TestBrowserAddIncidentFromTheReleasePage(t *testing.T) {
 // review card.
 func TestBrowserWriteReviewOfAnEndedRelease(t *testing.T) {
 	srv, _, _ := startReleaseServer(t)
-	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
-		"id": "spring", "environment": "production", "release_notes": "n",
-		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
-		"plan":  []any{map[string]any{"name": "everyone", "weight": 100000}},
-	})
+	draftSpring(t, srv, "everyone")
 	b := newTab(t, srv)
 	b.signIn(srv.Creds.AdminToken)
 	b.open("/releases/spring?project=default")

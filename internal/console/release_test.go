@@ -12,11 +12,7 @@ var etagField = regexp.MustCompile(`name="etag" value="([^"]+)"`)
 
 func TestReleaseActionOnAStaleEtagIsRefusedWithAReload(t *testing.T) {
 	srv, _, _ := startReleaseServer(t)
-	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
-		"id": "spring", "environment": "production", "release_notes": "n",
-		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
-		"plan":  []any{map[string]any{"name": "everyone", "weight": 100000}},
-	})
+	draftSpring(t, srv, "everyone")
 	admin := signInHTTP(t, srv, srv.Creds.AdminToken)
 	status, page := admin.get("/releases/spring?project=default")
 	m := etagField.FindStringSubmatch(page)
@@ -41,11 +37,7 @@ func TestReleaseActionOnAStaleEtagIsRefusedWithAReload(t *testing.T) {
 
 func TestReleaseFragmentsAnswer304WhileUnchanged(t *testing.T) {
 	srv, _, _ := startReleaseServer(t)
-	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
-		"id": "spring", "environment": "production", "release_notes": "n",
-		"items": []any{map[string]any{"flag": "new-checkout", "variant": "on"}},
-		"plan":  []any{map[string]any{"name": "everyone", "weight": 100000}},
-	})
+	draftSpring(t, srv, "everyone")
 	admin := signInHTTP(t, srv, srv.Creds.AdminToken)
 	for _, path := range []string{"/fragments/releases?project=default", "/fragments/releases/spring/actions?project=default"} {
 		t.Run(path, func(t *testing.T) {
