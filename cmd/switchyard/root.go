@@ -89,38 +89,80 @@ file is invalid, …), 2 when the command line is wrong.`,
 	pf.MarkHidden("json")
 
 	root.AddCommand(
-		legacyCommand("serve", "Run the server", runServe),
-		legacyCommand("import", "Apply a YAML or JSON document to a running server", runImport),
-		legacyCommand("export", "Print a project's document from a running server", runExport),
-		legacyCommand("validate", "Check a document offline; prints every problem with its path",
-			func(_ context.Context, args []string, stdout, stderr io.Writer) error {
-				return runValidate(args, stdout, stderr)
-			}),
-		legacyCommand("release", "Create, run and inspect staged releases", runRelease),
-		legacyCommand("model", "Release models: list, create", runModel),
-		legacyCommand("version", "This binary's version; component versions: register, list", runVersion),
-		legacyCommand("availability", "The version available to a client, and whether to update", runAvailability),
-		legacyCommand("experiment", "A/B experiments: create, list, start, stop, results", runExperiment),
-		legacyCommand("metric", "Experiment metrics: create, list", runMetric),
-		legacyCommand("webhook", "Webhook deliveries: deliveries, redeliver", runWebhook),
-		legacyCommand("segment", "Segments and their key lists", runSegment),
+		newServeCmd(c),
+		newImportCmd(c),
+		newExportCmd(c),
+		newValidateCmd(c),
+		newReleaseCmd(c),
+		newModelCmd(c),
+		newVersionCmd(c),
+		newAvailabilityCmd(c),
+		newExperimentCmd(c),
+		newMetricCmd(c),
+		newWebhookCmd(c),
+		newSegmentCmd(c),
 		newFlagCmd(c),
 	)
 	return root, c
 }
 
-// legacyCommand runs a command that still parses its own flags with the
-// standard library's flag package (help included).
-//
-// Deprecated: each is being rewritten as a cobra command using cli.
-func legacyCommand(name, short string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) *cobra.Command {
-	return &cobra.Command{
-		Use:                name,
-		Short:              short,
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+// groupCmd returns a command that only holds subcommands. Run without
+// one, or with one it does not have, it is a usage error.
+func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use + " COMMAND",
+		Short: short,
+		Args:  noCommand,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			names := make([]string, 0, len(cmd.Commands()))
+			for _, s := range cmd.Commands() {
+				if s.IsAvailableCommand() {
+					names = append(names, s.Name())
+				}
+			}
+			return usageError{fmt.Errorf("%s: missing command (one of %s); see '%s --help'",
+				commandName(cmd), strings.Join(names, ", "), cmd.CommandPath())}
 		},
+	}
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
+// noCommand refuses arguments, as an unknown command of cmd.
+func noCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%s: unknown command %q", commandName(cmd), args[0])
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, ", "))
+	}
+	return usageError{fmt.Errorf("%s; see '%s --help'", msg, cmd.CommandPath())}
+}
+
+// commandName is cmd's path without the program's name: "release start".
+func commandName(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
+// argsNamed checks a command's arguments against names: one for each
+// name, except that a name in brackets, such as "[ID]", is optional (and
+// last). Its errors are usage errors naming the command and the argument.
+func argsNamed(names ...string) cobra.PositionalArgs {
+	required := 0
+	for _, n := range names {
+		if !strings.HasPrefix(n, "[") {
+			required++
+		}
+	}
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < required:
+			return usageError{fmt.Errorf("%s: missing %s", commandName(cmd), names[len(args)])}
+		case len(args) > len(names):
+			return usageError{fmt.Errorf("%s: unexpected argument %q", commandName(cmd), args[len(names)])}
+		}
+		return nil
 	}
 }
 
@@ -134,7 +176,9 @@ func (c *cli) prepare(cmd *cobra.Command) error {
 		}
 		name := envName(f.Name)
 		if v, ok := os.LookupEnv(name); ok {
-			if err := f.Value.Set(v); err != nil {
+			// Set through the flag set so that the flag counts as given:
+			// a config file or profile does not override it.
+			if err := cmd.Flags().Set(f.Name, v); err != nil {
 				bad = usageError{fmt.Errorf("%s=%q: %w", name, v, err)}
 			}
 		}

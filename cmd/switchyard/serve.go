@@ -13,6 +13,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/certs"
@@ -120,22 +123,51 @@ func (c serveConfig) validate() error {
 	return c.validateWebhooks()
 }
 
-// serveUsage follows the flags in 'serve --help'.
-const serveUsage = `
+// serveLong is the help of 'serve'.
+const serveLong = `Run the server: the gRPC API on --grpc-addr; the console, REST API, OFREP
+and health checks on --http-addr.
+
 Each setting comes from, first to last: the flag, the SWITCHYARD_<FLAG>
 environment variable, the --config file (YAML, keys are the flag names,
 e.g. "http-addr: 0.0.0.0:8080"), the default. An unknown key in the file is
 an error. With --tls-cert and --tls-key both listeners serve TLS only; the
-files are read again when they change (no restart).
-`
+files are read again when they change (no restart).`
 
-// parseServeConfig reads the configuration of 'serve' from its flags, the
-// environment and the config file, and validates it.
-func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
+// newServeCmd is "switchyard serve".
+func newServeCmd(c *cli) *cobra.Command { return serveCommand(c, serve) }
+
+// serveCommand is "switchyard serve" starting the server with start once
+// the configuration is read and valid.
+func serveCommand(c *cli, start func(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error) *cobra.Command {
 	cfg := defaultServeConfig()
-	fs := newFlagSet("serve", "serve [flags]", stderr)
-	usage := fs.Usage
-	fs.Usage = func() { usage(); fmt.Fprint(stderr, serveUsage) }
+	fs := cfg.flagSet()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server",
+		Long:  serveLong,
+		Example: `  switchyard serve --demo
+  switchyard serve --config /etc/switchyard/switchyard.yaml
+  SWITCHYARD_HTTP_ADDR=0.0.0.0:8080 switchyard serve --tls-cert server.pem --tls-key server-key.pem`,
+		Args: argsNamed(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Config != "" {
+				if err := applyConfigFile(fs, cfg.Config); err != nil {
+					return err
+				}
+			}
+			if err := cfg.validate(); err != nil {
+				return err
+			}
+			return start(cmd.Context(), cfg, c.stdout, c.stderr)
+		},
+	}
+	cmd.Flags().AddFlagSet(fs)
+	return cmd
+}
+
+// flagSet returns the flags of 'serve', each bound to its field of cfg.
+func (cfg *serveConfig) flagSet() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.StringVar(&cfg.Config, "config", "", "YAML file of settings (keys are these flags' names); flags and variables win over it")
 	fs.StringVar(&cfg.DB, "db", cfg.DB, "bbolt database file")
 	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
@@ -162,17 +194,12 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.TLS.Cert, "tls-cert", "", "PEM certificate (with chain) for both listeners; read again when the file changes")
 	fs.StringVar(&cfg.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.TLS.ClientCA, "tls-client-ca", "", "PEM CA bundle: clients must present a certificate it signed (mutual TLS)")
-	if err := parseFlags(fs, args); err != nil {
-		return cfg, err
-	}
-	return cfg, cfg.validate()
+	return fs
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseServeConfig(args, stderr)
-	if err != nil {
-		return err
-	}
+// serve runs the server with cfg until ctx ends.
+func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
+	var err error
 	var tlsConfig *tls.Config
 	if cfg.TLS.Cert != "" {
 		if tlsConfig, err = certs.Server(cfg.TLS); err != nil {

@@ -30,7 +30,7 @@ func TestServeRefusesBadLimits(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			db := filepath.Join(t.TempDir(), "s.db")
-			err := runServe(t.Context(), append([]string{"--db", db}, tc.args...), io.Discard, io.Discard)
+			err := run(t.Context(), append([]string{"serve", "--db", db}, tc.args...), io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("serve %v = %v, want an error about %s", tc.args, err, tc.want)
 			}
@@ -45,7 +45,7 @@ func TestServeLogsJSON(t *testing.T) {
 	logR, logW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- runServe(ctx, []string{"--db", filepath.Join(t.TempDir(), "s.db"),
+		done <- run(ctx, []string{"serve", "--db", filepath.Join(t.TempDir(), "s.db"),
 			"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, io.Discard, logW)
 		logW.Close()
 	}()
