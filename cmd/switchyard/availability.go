@@ -27,7 +27,8 @@ client would: with its client or SDK key (--client-key), or with an admin
 answers with an error code (e.g. an unknown component).`,
 		Example: `  switchyard availability ios-app --client-key $CLIENT_KEY --current-version 2.3.1 \
     --context targetingKey=user-7 --context country=DE`,
-		Args: argsNamed("COMPONENT"),
+		Args:              argsNamed("COMPONENT"),
+		ValidArgsFunction: c.completeArgs(kindComponents),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case clientKey != "":
@@ -69,6 +70,7 @@ answers with an error code (e.g. an unknown component).`,
 	fs.StringVar(&current, "current-version", "", "the version the client runs (required)")
 	fs.StringVar(&clientKey, "client-key", "", "a client or SDK key, used instead of --token: its environment is asked")
 	fs.StringVar(&env, "environment", "", "the environment to ask, with an admin token (with --project)")
+	c.completeFlag(cmd, "environment", kindEnvironments)
 	fs.StringArrayVar(&contextArgs, "context", nil, "a context attribute, repeated: KEY=STRING, or KEY:=JSON for a number, bool or array (targetingKey=u1, age:=42)")
 	return cmd
 }

@@ -178,11 +178,13 @@ func readDocument(path string, stderr io.Writer) (*model.Document, error) {
 
 func newValidateCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
-		Use:     "validate FILE",
-		Short:   "Check a document offline; prints every problem with its path",
-		Long:    "Check a YAML or JSON document without a server. Every problem is printed on\nstandard error with its path, e.g. flags[0].environments.production.rules[1].id.",
-		Example: "  switchyard validate my-project.yaml",
-		Args:    argsNamed("FILE"),
+		Use:               "validate FILE",
+		Short:             "Check a document offline; prints every problem with its path",
+		Long:              "Check a YAML or JSON document without a server. Every problem is printed on\nstandard error with its path, e.g. flags[0].environments.production.rules[1].id.",
+		Example:           "  switchyard validate my-project.yaml",
+		Args:              argsNamed("FILE"),
+		ValidArgsFunction: c.completeArgs(kindFile),
+		Annotations:       map[string]string{noProfile: "true"},
 		RunE: func(_ *cobra.Command, args []string) error {
 			doc, err := readDocument(args[0], c.stderr)
 			if err != nil {
@@ -207,7 +209,8 @@ func newImportCmd(c *cli) *cobra.Command {
 The document names its project (--project does not apply).`,
 		Example: `  switchyard import my-project.yaml
   switchyard import --dry-run --prune my-project.yaml`,
-		Args: argsNamed("FILE"),
+		Args:              argsNamed("FILE"),
+		ValidArgsFunction: c.completeArgs(kindFile),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			doc, err := readDocument(args[0], c.stderr)
 			if err != nil {

@@ -34,10 +34,11 @@ func (c *cli) printExperiment(raw []byte, e *pb.Experiment) error {
 
 func newExperimentCreateCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
-		Use:     "create FILE",
-		Short:   "Draft an experiment from a YAML or JSON file (the REST body)",
-		Example: "  switchyard experiment create experiment.yaml",
-		Args:    argsNamed("FILE"),
+		Use:               "create FILE",
+		Short:             "Draft an experiment from a YAML or JSON file (the REST body)",
+		Example:           "  switchyard experiment create experiment.yaml",
+		Args:              argsNamed("FILE"),
+		ValidArgsFunction: c.completeArgs(kindFile),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := os.ReadFile(args[0])
 			if err != nil {
@@ -86,10 +87,11 @@ func newExperimentListCmd(c *cli) *cobra.Command {
 func newExperimentStartCmd(c *cli) *cobra.Command {
 	var etag string
 	cmd := &cobra.Command{
-		Use:     "start ID",
-		Short:   "Start a draft: its audience is split from now on",
-		Example: "  switchyard experiment start checkout-ab",
-		Args:    argsNamed("ID"),
+		Use:               "start ID",
+		Short:             "Start a draft: its audience is split from now on",
+		Example:           "  switchyard experiment start checkout-ab",
+		Args:              argsNamed("ID"),
+		ValidArgsFunction: c.completeArgs(kindExperiments),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out pb.Experiment
 			raw, err := c.call(cmd.Context(), http.MethodPost, c.path("experiments", args[0])+":start", map[string]any{"etag": etag}, &out)
@@ -111,7 +113,8 @@ func newExperimentStopCmd(c *cli) *cobra.Command {
 		Short: "Stop a running experiment: --ship VARIANT or --revert",
 		Example: `  switchyard experiment stop checkout-ab --ship on --reason "more purchases"
   switchyard experiment stop checkout-ab --revert`,
-		Args: argsNamed("ID"),
+		Args:              argsNamed("ID"),
+		ValidArgsFunction: c.completeArgs(kindExperiments),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body := map[string]any{"reason": reason, "etag": etag}
 			switch {
@@ -140,10 +143,11 @@ func newExperimentStopCmd(c *cli) *cobra.Command {
 
 func newExperimentResultsCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
-		Use:     "results ID",
-		Short:   "Show an experiment's results: a table per metric, the SRM check and the verdict",
-		Example: "  switchyard experiment results checkout-ab",
-		Args:    argsNamed("ID"),
+		Use:               "results ID",
+		Short:             "Show an experiment's results: a table per metric, the SRM check and the verdict",
+		Example:           "  switchyard experiment results checkout-ab",
+		Args:              argsNamed("ID"),
+		ValidArgsFunction: c.completeArgs(kindExperiments),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var res pb.ExperimentResults
 			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("experiments", args[0], "results"), nil, &res)

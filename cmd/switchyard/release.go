@@ -57,10 +57,11 @@ func (v releaseVerb) command(c *cli) *cobra.Command {
 	var text, etag, at string
 	var drift bool
 	cmd := &cobra.Command{
-		Use:     v.name + " ID",
-		Short:   v.summary,
-		Example: fmt.Sprintf("  switchyard release %s ios-240-de --%s \"…\"", v.name, v.text),
-		Args:    argsNamed("ID"),
+		Use:               v.name + " ID",
+		Short:             v.summary,
+		Example:           fmt.Sprintf("  switchyard release %s ios-240-de --%s \"…\"", v.name, v.text),
+		Args:              argsNamed("ID"),
+		ValidArgsFunction: c.completeArgs(kindReleases),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body := map[string]any{v.text: text, "etag": etag}
 			if drift {
@@ -123,6 +124,7 @@ func newReleaseListCmd(c *cli) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&env, "environment", "", "only releases of this environment")
 	cmd.Flags().StringVar(&state, "state", "", "only releases in this state, e.g. IN_PROGRESS")
+	c.completeFlag(cmd, "environment", kindEnvironments)
 	return cmd
 }
 

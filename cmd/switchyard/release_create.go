@@ -41,6 +41,8 @@ override it or add to it.`,
 		},
 	}
 	f.register(cmd.Flags())
+	c.completeFlag(cmd, "environment", kindEnvironments)
+	cmd.RegisterFlagCompletionFunc("item", c.completeItems)
 	return cmd
 }
 

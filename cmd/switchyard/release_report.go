@@ -37,6 +37,7 @@ func newReleaseReportCmd(c *cli) *cobra.Command {
 	fs.IntVar(&days, "days", 0, "length of the period in days, when --from is not given (default: the server's, 30)")
 	fs.StringVar(&env, "environment", "", "only releases of this environment")
 	fs.DurationVar(&tolerance, "tolerance", 0, "how late a timed step may run and count as on schedule (default: the server's, 5m)")
+	c.completeFlag(cmd, "environment", kindEnvironments)
 	return cmd
 }
 

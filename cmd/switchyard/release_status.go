@@ -17,10 +17,11 @@ import (
 
 func newReleaseStatusCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
-		Use:     "status ID",
-		Short:   "Show a release: its stages, verification and timeline",
-		Example: "  switchyard release status ios-240-de",
-		Args:    argsNamed("ID"),
+		Use:               "status ID",
+		Short:             "Show a release: its stages, verification and timeline",
+		Example:           "  switchyard release status ios-240-de",
+		Args:              argsNamed("ID"),
+		ValidArgsFunction: c.completeArgs(kindReleases),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var r pb.Release
 			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("releases", args[0]), nil, &r)

@@ -39,8 +39,14 @@ type cli struct {
 	project string
 	output  string
 	json    bool // --json, kept from before --output
-	stdout  io.Writer
-	stderr  io.Writer
+	// profile names the profile of the CLI config file to use;
+	// configFile is that file when not the default (see configPath).
+	profile    string
+	configFile string
+	// given holds the names of the flags the command line set.
+	given  map[string]bool
+	stdout io.Writer
+	stderr io.Writer
 	// prepared is set once the command line parsed and the command runs.
 	prepared bool
 }
@@ -66,9 +72,8 @@ running server (--server, --token; each flag also as SWITCHYARD_<FLAG>).
 
 Exit status: 0 on success, 1 when the command failed (the server refused, a
 file is invalid, …), 2 when the command line is wrong.`,
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return c.prepare(cmd)
 		},
@@ -87,6 +92,8 @@ file is invalid, …), 2 when the command line is wrong.`,
 	pf.StringVarP(&c.output, "output", "o", outputTable, "output format: table, json or yaml")
 	pf.BoolVar(&c.json, "json", false, "the same as --output json")
 	pf.MarkHidden("json")
+	pf.StringVar(&c.profile, "profile", "", "profile of the CLI config file to use (default: its current one); see 'switchyard profile'")
+	pf.StringVar(&c.configFile, "cli-config", "", "CLI config file of the profiles (default: $XDG_CONFIG_HOME/switchyard/config.yaml or ~/.config/switchyard/config.yaml)")
 
 	root.AddCommand(
 		newServeCmd(c),
@@ -102,7 +109,20 @@ file is invalid, …), 2 when the command line is wrong.`,
 		newWebhookCmd(c),
 		newSegmentCmd(c),
 		newFlagCmd(c),
+		newProfileCmd(c),
 	)
+	c.completeFlag(root, "project", kindProjects)
+	root.RegisterFlagCompletionFunc("profile", c.completeProfiles)
+	// Help and completion scripts need no server: no profile applies.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, cmd := range root.Commands() {
+		if cmd.Name() == "help" || cmd.Name() == "completion" {
+			for _, sub := range append(cmd.Commands(), cmd) {
+				sub.Annotations = map[string]string{noProfile: "true"}
+			}
+		}
+	}
 	return root, c
 }
 
@@ -167,24 +187,20 @@ func argsNamed(names ...string) cobra.PositionalArgs {
 }
 
 // prepare fills the flags the command line did not set from SWITCHYARD_*
-// variables and checks --output. It runs before every command.
+// variables, then the client flags still unset from the profile (unless
+// cmd is annotated noProfile), and checks --output. It runs before every
+// command.
 func (c *cli) prepare(cmd *cobra.Command) error {
-	var bad error
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Changed || bad != nil {
-			return
+	if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+		return nil // the completion functions prepare the command completed
+	}
+	if err := c.fromEnvironment(cmd); err != nil {
+		return err
+	}
+	if cmd.Annotations[noProfile] == "" {
+		if err := c.applyProfile(cmd); err != nil {
+			return err
 		}
-		name := envName(f.Name)
-		if v, ok := os.LookupEnv(name); ok {
-			// Set through the flag set so that the flag counts as given:
-			// a config file or profile does not override it.
-			if err := cmd.Flags().Set(f.Name, v); err != nil {
-				bad = usageError{fmt.Errorf("%s=%q: %w", name, v, err)}
-			}
-		}
-	})
-	if bad != nil {
-		return bad
 	}
 	if c.json {
 		c.output = outputJSON
@@ -304,6 +320,28 @@ func jsonToYAML(raw json.RawMessage) ([]byte, error) {
 		return nil, fmt.Errorf("answer as YAML: %w", err)
 	}
 	return b.Bytes(), enc.Close()
+}
+
+// fromEnvironment notes the flags the command line set, then sets those
+// it did not from their SWITCHYARD_* variables.
+func (c *cli) fromEnvironment(cmd *cobra.Command) error {
+	c.given = map[string]bool{}
+	cmd.Flags().Visit(func(f *pflag.Flag) { c.given[f.Name] = true })
+	var bad error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || bad != nil {
+			return
+		}
+		name := envName(f.Name)
+		if v, ok := os.LookupEnv(name); ok {
+			// Set through the flag set so that the flag counts as given:
+			// a config file or profile does not override it.
+			if err := cmd.Flags().Set(f.Name, v); err != nil {
+				bad = usageError{fmt.Errorf("%s=%q: %w", name, v, err)}
+			}
+		}
+	})
+	return bad
 }
 
 // exactArgs is cobra.ExactArgs whose error is a usage error.

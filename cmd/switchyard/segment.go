@@ -45,10 +45,11 @@ func keyListOf(exclude bool) string {
 func newSegmentKeysUploadCmd(c *cli, op, short, method, suffix string) *cobra.Command {
 	var exclude bool
 	cmd := &cobra.Command{
-		Use:     op + " SEGMENT [FILE|-]",
-		Short:   short,
-		Example: fmt.Sprintf("  switchyard segment keys %s beta-testers keys.txt\n  cat keys.txt | switchyard segment keys %s --exclude beta-testers -", op, op),
-		Args:    argsNamed("SEGMENT", "[FILE]"),
+		Use:               op + " SEGMENT [FILE|-]",
+		Short:             short,
+		Example:           fmt.Sprintf("  switchyard segment keys %s beta-testers keys.txt\n  cat keys.txt | switchyard segment keys %s --exclude beta-testers -", op, op),
+		Args:              argsNamed("SEGMENT", "[FILE]"),
+		ValidArgsFunction: c.completeArgs(kindSegments, kindFile),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			api, err := c.client()
 			if err != nil {
@@ -104,7 +105,8 @@ func newSegmentKeysListCmd(c *cli) *cobra.Command {
 		Short: "Print the keys of the list, one per line",
 		Long: `Print the keys of the list, one per line, page by page as the server sends
 them; with --output json or yaml, each page as the API answers it.`,
-		Args: argsNamed("SEGMENT"),
+		Args:              argsNamed("SEGMENT"),
+		ValidArgsFunction: c.completeArgs(kindSegments),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			base := c.path("segments", args[0], "keys", keyListOf(exclude)) + "?page_size=1000"
 			token := ""

@@ -148,7 +148,8 @@ func serveCommand(c *cli, start func(ctx context.Context, cfg serveConfig, stdou
 		Example: `  switchyard serve --demo
   switchyard serve --config /etc/switchyard/switchyard.yaml
   SWITCHYARD_HTTP_ADDR=0.0.0.0:8080 switchyard serve --tls-cert server.pem --tls-key server-key.pem`,
-		Args: argsNamed(),
+		Args:        argsNamed(),
+		Annotations: map[string]string{noProfile: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Config != "" {
 				if err := applyConfigFile(fs, cfg.Config); err != nil {

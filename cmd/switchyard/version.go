@@ -27,7 +27,8 @@ The commands register and list the versions of a component on a server.`,
 		Example: `  switchyard version
   switchyard version --output json
   switchyard version register ios-app 2.4.0 --notes "New checkout"`,
-		Args: noCommand,
+		Args:        noCommand,
+		Annotations: map[string]string{noProfile: "true"},
 		RunE: func(*cobra.Command, []string) error {
 			info := buildinfo.Get()
 			raw, err := json.Marshal(info)
@@ -51,7 +52,8 @@ func newVersionRegisterCmd(c *cli) *cobra.Command {
 		Short: "Register a version the pipeline has deployed (switched off)",
 		Example: `  switchyard version register ios-app 2.4.0 --notes "New checkout" \
     --artifact https://ci.example.com/ios-app/2.4.0.ipa --label build=1234`,
-		Args: argsNamed("COMPONENT", "VERSION"),
+		Args:              argsNamed("COMPONENT", "VERSION"),
+		ValidArgsFunction: c.completeArgs(kindComponents),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v.Version = args[1]
 			for _, l := range labels {
@@ -84,9 +86,10 @@ func newVersionRegisterCmd(c *cli) *cobra.Command {
 
 func newVersionListCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
-		Use:   "list COMPONENT",
-		Short: "List a component's versions with their states",
-		Args:  argsNamed("COMPONENT"),
+		Use:               "list COMPONENT",
+		Short:             "List a component's versions with their states",
+		Args:              argsNamed("COMPONENT"),
+		ValidArgsFunction: c.completeArgs(kindComponents),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var resp pb.ListVersionsResponse
 			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("components", args[0], "versions")+"?page_size=1000", nil, &resp)

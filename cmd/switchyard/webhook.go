@@ -20,10 +20,11 @@ func newWebhookCmd(c *cli) *cobra.Command {
 func newWebhookDeliveriesCmd(c *cli) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
-		Use:     "deliveries WEBHOOK",
-		Short:   "List a webhook's latest deliveries with their states",
-		Example: "  switchyard webhook deliveries --project shop ops --limit 20",
-		Args:    argsNamed("WEBHOOK"),
+		Use:               "deliveries WEBHOOK",
+		Short:             "List a webhook's latest deliveries with their states",
+		Example:           "  switchyard webhook deliveries --project shop ops --limit 20",
+		Args:              argsNamed("WEBHOOK"),
+		ValidArgsFunction: c.completeArgs(kindWebhooks),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var resp pb.ListWebhookDeliveriesResponse
 			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("webhooks", args[0], "deliveries")+fmt.Sprintf("?page_size=%d", limit), nil, &resp)
@@ -49,10 +50,11 @@ func newWebhookDeliveriesCmd(c *cli) *cobra.Command {
 
 func newWebhookRedeliverCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
-		Use:     "redeliver WEBHOOK DELIVERY",
-		Short:   "Deliver the event of a finished delivery again, as a new delivery",
-		Example: "  switchyard webhook redeliver --project shop ops 01J…",
-		Args:    argsNamed("WEBHOOK", "DELIVERY"),
+		Use:               "redeliver WEBHOOK DELIVERY",
+		Short:             "Deliver the event of a finished delivery again, as a new delivery",
+		Example:           "  switchyard webhook redeliver --project shop ops 01J…",
+		Args:              argsNamed("WEBHOOK", "DELIVERY"),
+		ValidArgsFunction: c.completeArgs(kindWebhooks),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out pb.WebhookDelivery
 			raw, err := c.call(cmd.Context(), http.MethodPost, c.path("webhooks", args[0], "deliveries", args[1])+":redeliver", struct{}{}, &out)
