@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -60,5 +61,31 @@ func applyConfigFile(fs *pflag.FlagSet, path string) error {
 			return fmt.Errorf("config file %s: %s %q: %w", path, s.f.Name, s.val, err)
 		}
 	}
+	return nil
+}
+
+// optionalBool is a boolean flag that may be left unset, for a default
+// that is neither true nor false.
+type optionalBool struct {
+	Given, Value bool
+}
+
+// String is "" when unset.
+func (b *optionalBool) String() string {
+	if !b.Given {
+		return ""
+	}
+	return strconv.FormatBool(b.Value)
+}
+
+// Type is "bool", as pflag names boolean flags.
+func (b *optionalBool) Type() string { return "bool" }
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.Given, b.Value = true, v
 	return nil
 }

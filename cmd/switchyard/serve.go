@@ -40,8 +40,9 @@ type serveConfig struct {
 	LogLevel string
 	// LogFormat is text or json.
 	LogFormat string
-	// GRPCReflection serves gRPC reflection on a non-loopback listener too.
-	GRPCReflection bool
+	// GRPCReflection, when set, serves gRPC reflection on any listener
+	// (true) or on none (false); unset, only on a loopback listener.
+	GRPCReflection optionalBool
 	// SyncMaxAge is how long an SDK sync stream lives before the server
 	// ends it and the SDK reconnects (load rebalancing).
 	SyncMaxAge time.Duration
@@ -176,7 +177,8 @@ func (cfg *serveConfig) flagSet() *pflag.FlagSet {
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "import the demo document into the default project when it has no flags")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (one object a line)")
-	fs.BoolVar(&cfg.GRPCReflection, "grpc-reflection", cfg.GRPCReflection, "serve gRPC reflection on a non-loopback --grpc-addr too (it is always on for loopback)")
+	fs.Var(&cfg.GRPCReflection, "grpc-reflection", "serve gRPC reflection on any --grpc-addr (true) or on none (false); unset, only on a loopback one")
+	fs.Lookup("grpc-reflection").NoOptDefVal = "true"
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
 	fs.DurationVar(&cfg.BodyReadTimeout, "body-read-timeout", cfg.BodyReadTimeout, "how long an HTTP request body may take to arrive (then 408, connection closed)")
 	fs.DurationVar(&cfg.SyncRestartGrace, "sync-restart-grace", cfg.SyncRestartGrace,
@@ -260,8 +262,12 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	opts := []server.Option{server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
 		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey),
 		server.WithWebhooks(cfg.Webhooks), server.WithBodyReadTimeout(cfg.BodyReadTimeout), server.WithSyncRestartGrace(cfg.SyncRestartGrace)}
-	if cfg.GRPCReflection {
+	switch {
+	case !cfg.GRPCReflection.Given:
+	case cfg.GRPCReflection.Value:
 		opts = append(opts, server.WithGRPCReflection())
+	default:
+		opts = append(opts, server.WithoutGRPCReflection())
 	}
 	if tracing.Enabled {
 		opts = append(opts, server.WithTracing(tracing.Provider, tracing.Propagator))
