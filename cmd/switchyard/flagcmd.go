@@ -17,6 +17,7 @@ import (
 func newFlagCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{Use: "flag", Short: "Flags: stale"}
 	cmd.AddCommand(newFlagStaleCmd(c))
+	cmd.AddCommand(newFlagCRUDCmds(c)...)
 	return cmd
 }
 
