@@ -106,6 +106,7 @@ file is invalid, …), 2 when the command line is wrong.`,
 		legacyCommand("segment", "Segments and their key lists", runSegment),
 		newFlagCmd(c),
 	)
+	root.AddCommand(newResourceCmds(c)...)
 	return root, c
 }
 
