@@ -6,5 +6,5 @@ import "github.com/spf13/cobra"
 // operator reads and changes beside flags: evaluate, key, audit, project,
 // environment and component.
 func newResourceCmds(c *cli) []*cobra.Command {
-	return []*cobra.Command{newEvaluateCmd(c), newKeyCmd(c)}
+	return []*cobra.Command{newEvaluateCmd(c), newKeyCmd(c), newAuditCmd(c)}
 }
