@@ -22,7 +22,8 @@ import (
 func newFlagCRUDCmds(c *cli) []*cobra.Command {
 	return []*cobra.Command{
 		newFlagListCmd(c), newFlagGetCmd(c), newFlagCreateCmd(c),
-		newFlagToggleCmd(c), newFlagSetCmd(c), newFlagDeleteCmd(c),
+		newFlagToggleCmd(c), newFlagSetCmd(c),
+		newDeleteCmd(c, "flag", "Delete a flag that no other flag requires", func(key string) string { return c.path("flags", key) }),
 	}
 }
 
@@ -391,22 +392,4 @@ func parseRollout(s string) ([]*pb.Weighted, error) {
 		return nil, fmt.Errorf("--rollout %q: the percentages sum to %s, not 100", s, strconv.FormatFloat(float64(total)/1000, 'f', -1, 64))
 	}
 	return out, nil
-}
-
-func newFlagDeleteCmd(c *cli) *cobra.Command {
-	var etag string
-	cmd := &cobra.Command{
-		Use:   "delete KEY",
-		Short: "Delete a flag that no other flag requires",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, err := c.call(cmd.Context(), http.MethodDelete, withQuery(c.path("flags", args[0]), "etag", etag), nil, nil)
-			if err != nil {
-				return err
-			}
-			return c.print(raw, func(w io.Writer) { fmt.Fprintf(w, "deleted flag %s from %s\n", args[0], c.project) })
-		},
-	}
-	cmd.Flags().StringVar(&etag, "etag", "", "delete only if the flag still has this etag")
-	return cmd
 }

@@ -52,7 +52,7 @@ func TestFlagCreateListGetDelete(t *testing.T) {
 	if !strings.Contains(yml, "key: banner-color\n") || !strings.Contains(yml, "off_variant: blue") {
 		t.Errorf("flag get -o yaml printed\n%s", yml)
 	}
-	if got := s.must(t, "flag delete", "banner-color"); got != "deleted flag banner-color from default\n" {
+	if got := s.must(t, "flag delete", "banner-color"); got != "deleted flag banner-color\n" {
 		t.Errorf("flag delete printed %q", got)
 	}
 	if msg := s.fails(t, exitFailure, "flag get", "banner-color"); !strings.Contains(msg, "NOT_FOUND") {
