@@ -11,8 +11,12 @@ import (
 // newResourceCmds returns the top-level commands for the resources an
 // operator reads and changes beside flags: evaluate, key, audit, project,
 // environment and component.
+//
+// The commands for groups another file owns are registered there:
+// newVersionCRUDCmds under version, newSegmentCRUDCmds under segment,
+// newWebhookCRUDCmds under webhook, newReleaseRecordCmds under release.
 func newResourceCmds(c *cli) []*cobra.Command {
-	return []*cobra.Command{newEvaluateCmd(c), newKeyCmd(c), newAuditCmd(c), newProjectCmd(c), newEnvironmentCmd(c)}
+	return []*cobra.Command{newEvaluateCmd(c), newKeyCmd(c), newAuditCmd(c), newProjectCmd(c), newEnvironmentCmd(c), newComponentCmd(c)}
 }
 
 // newCreateCmd is "create KEY [--description D]" of a resource that has
