@@ -183,6 +183,13 @@ variation; off for a bool flag without variations). Switch it on with
 				}
 				f.Variants = append(f.Variants, variant)
 			}
+			names := variantKeys(f)
+			if len(names) == 0 && typ == string(model.TypeBool) {
+				names = []string{"on", "off"}
+			}
+			if def != "" && len(names) > 0 && !slices.Contains(names, def) {
+				return usageError{fmt.Errorf("--default %q: not one of the variations %s", def, strings.Join(names, ", "))}
+			}
 			switch {
 			case def != "":
 			case len(f.Variants) > 0:

@@ -113,6 +113,8 @@ func TestFlagCommandErrors(t *testing.T) {
 		{"nothing to set", exitUsage, []string{"flag set", "new-checkout", "-e", "production"}, "nothing to set"},
 		{"rollout sum", exitUsage, []string{"flag set", "new-checkout", "-e", "production", "--rollout", "on=50,off=40"}, "sum to 90"},
 		{"rollout decimals", exitUsage, []string{"flag set", "new-checkout", "-e", "production", "--rollout", "on=50.0001,off=49.9999"}, "three decimals"},
+		{"default not a variation", exitUsage, []string{"flag create", "n", "--type", "number", "--variation", "one=1", "--default", "two"}, "not one of the variations one"},
+		{"bool default not on or off", exitUsage, []string{"flag create", "b", "--type", "bool", "--default", "yes"}, "not one of the variations on, off"},
 		{"variation not JSON", exitUsage, []string{"flag create", "n", "--type", "number", "--variation", "one=uno"}, "not JSON"},
 		{"no key", exitUsage, []string{"flag get"}, "accepts 1 arg"},
 	}
