@@ -248,8 +248,9 @@ func parseVariation(typ, s string) (*pb.Variant, error) {
 
 // flagTargetingChange reads a flag's targeting in an environment and
 // writes back the fields mask names as change sets them, conditional on
-// the etag read (or on etag, when the caller names one).
-func flagTargetingChange(cmd *cobra.Command, c *cli, flag, env, etag string, mask []string, change func(t *pb.Targeting)) (*pb.FlagTargeting, []byte, error) {
+// the etag read (or on etag, when the caller names one), overriding an
+// active release's hold on the flag if o names the release.
+func flagTargetingChange(cmd *cobra.Command, c *cli, flag, env, etag string, o override, mask []string, change func(t *pb.Targeting)) (*pb.FlagTargeting, []byte, error) {
 	var cur pb.FlagTargeting
 	path := c.path("flags", flag, "environments", env)
 	if _, err := c.call(cmd.Context(), http.MethodGet, path, nil, &cur); err != nil {
@@ -265,7 +266,8 @@ func flagTargetingChange(cmd *cobra.Command, c *cli, flag, env, etag string, mas
 	change(t)
 	var out pb.FlagTargeting
 	raw, err := c.call(cmd.Context(), http.MethodPatch,
-		withQuery(path, "update_mask", strings.Join(mask, ","), "etag", etag), t, &out)
+		withQuery(path, "update_mask", strings.Join(mask, ","), "etag", etag,
+			"override_release", o.release, "override_reason", o.reason), t, &out)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -274,6 +276,7 @@ func flagTargetingChange(cmd *cobra.Command, c *cli, flag, env, etag string, mas
 
 func newFlagToggleCmd(c *cli) *cobra.Command {
 	var env, etag string
+	var o override
 	var on, off bool
 	cmd := &cobra.Command{
 		Use:   "toggle KEY --environment E [--on|--off]",
@@ -286,7 +289,10 @@ func newFlagToggleCmd(c *cli) *cobra.Command {
 			if on && off {
 				return usageError{fmt.Errorf("--on and --off exclude each other")}
 			}
-			out, raw, err := flagTargetingChange(cmd, c, args[0], env, etag, []string{"enabled"}, func(t *pb.Targeting) {
+			if err := o.check(); err != nil {
+				return err
+			}
+			out, raw, err := flagTargetingChange(cmd, c, args[0], env, etag, o, []string{"enabled"}, func(t *pb.Targeting) {
 				switch {
 				case on, off:
 					t.Enabled = on
@@ -307,11 +313,13 @@ func newFlagToggleCmd(c *cli) *cobra.Command {
 	fl.BoolVar(&on, "on", false, "switch it on")
 	fl.BoolVar(&off, "off", false, "switch it off")
 	fl.StringVar(&etag, "etag", "", "change only if the targeting still has this etag (default: the etag read just before)")
+	o.register(cmd)
 	return cmd
 }
 
 func newFlagSetCmd(c *cli) *cobra.Command {
 	var env, etag, defVariant, offVariant, rollout string
+	var o override
 	cmd := &cobra.Command{
 		Use:   "set KEY --environment E [--default-variation V | --rollout V=PCT,...] [--off-variation V]",
 		Short: "Change what a flag serves by default in an environment: one variant or a percentage rollout",
@@ -326,6 +334,9 @@ the variant served when it is off (--off-variation). Rules and targets stay.`,
 			}
 			if defVariant != "" && rollout != "" {
 				return usageError{fmt.Errorf("--default-variation and --rollout exclude each other")}
+			}
+			if err := o.check(); err != nil {
+				return err
 			}
 			var mask []string
 			var serve *pb.Serve
@@ -348,7 +359,7 @@ the variant served when it is off (--off-variation). Rules and targets stay.`,
 			if len(mask) == 0 {
 				return usageError{fmt.Errorf("nothing to set: pass --default-variation, --rollout or --off-variation")}
 			}
-			out, raw, err := flagTargetingChange(cmd, c, args[0], env, etag, mask, func(t *pb.Targeting) {
+			out, raw, err := flagTargetingChange(cmd, c, args[0], env, etag, o, mask, func(t *pb.Targeting) {
 				if serve != nil {
 					t.Default = serve
 				}
@@ -372,7 +383,26 @@ the variant served when it is off (--off-variation). Rules and targets stay.`,
 	fl.StringVar(&rollout, "rollout", "", "serve a percentage rollout by default: VARIANT=PERCENT,… summing to 100")
 	fl.StringVar(&offVariant, "off-variation", "", "serve this variant when the flag is off")
 	fl.StringVar(&etag, "etag", "", "change only if the targeting still has this etag (default: the etag read just before)")
+	o.register(cmd)
 	return cmd
+}
+
+// override is a change's override of an active release's hold on the
+// flag: without it such a change is refused (409, naming the release).
+type override struct{ release, reason string }
+
+// register adds --override-release and --reason to cmd.
+func (o *override) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.release, "override-release", "", "change a flag an active release holds, naming that release (recorded on its timeline)")
+	cmd.Flags().StringVar(&o.reason, "reason", "", "why the release's hold is overridden")
+}
+
+// check refuses an override without a reason, or a reason without one.
+func (o override) check() error {
+	if (o.release == "") != (o.reason == "") {
+		return usageError{fmt.Errorf("--override-release and --reason go together")}
+	}
+	return nil
 }
 
 // parseRollout parses "on=12.5,off=87.5" into rollout entries whose

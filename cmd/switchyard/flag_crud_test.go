@@ -130,3 +130,21 @@ func TestFlagCommandErrors(t *testing.T) {
 		t.Errorf("new-checkout in production after the refusals = %q, want as imported", got)
 	}
 }
+
+func TestFlagToggleOverridesARelease(t *testing.T) {
+	s := startCLIServer(t)
+	s.must(t, "version register", "ios-app", "2.4.0")
+	createDE(t, s, "spring")
+	s.must(t, "release start", "spring")
+	if msg := s.fails(t, exitFailure, "flag toggle", "new-checkout", "-e", "production", "--off"); !strings.Contains(msg, "spring") {
+		t.Errorf("flag toggle of a flag the release holds = %q, want refused naming the release", msg)
+	}
+	s.fails(t, exitUsage, "flag toggle", "new-checkout", "-e", "production", "--off", "--override-release", "spring")
+	got := s.must(t, "flag toggle", "new-checkout", "-e", "production", "--off", "--override-release", "spring", "--reason", "checkout down")
+	if !strings.HasPrefix(got, "new-checkout is off in production") {
+		t.Errorf("flag toggle --override-release printed %q", got)
+	}
+	if status := s.must(t, "release status", "spring"); !strings.Contains(status, "checkout down") {
+		t.Errorf("release status after the override printed\n%s\nwant the reason on the timeline", status)
+	}
+}
