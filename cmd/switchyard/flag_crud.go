@@ -319,14 +319,16 @@ func newFlagToggleCmd(c *cli) *cobra.Command {
 
 func newFlagSetCmd(c *cli) *cobra.Command {
 	var env, etag, defVariant, offVariant, rollout string
+	var on, off bool
 	var o override
 	cmd := &cobra.Command{
-		Use:   "set KEY --environment E [--default-variation V | --rollout V=PCT,...] [--off-variation V]",
-		Short: "Change what a flag serves by default in an environment: one variant or a percentage rollout",
-		Long: `Change what a flag serves by default in an environment: one variant
-(--default-variation) or a percentage rollout between variants (--rollout
-on=10,off=90; percentages with up to three decimals that sum to 100), and
-the variant served when it is off (--off-variation). Rules and targets stay.`,
+		Use:   "set KEY --environment E [--default-variation V | --rollout V=PCT,...] [--off-variation V] [--on|--off]",
+		Short: "Change what a flag serves in an environment: a default variant or a percentage rollout, on or off",
+		Long: `Change what a flag serves in an environment, in one write: by default one
+variant (--default-variation) or a percentage rollout between variants
+(--rollout on=10,off=90; percentages with up to three decimals that sum to
+100), the variant served when it is off (--off-variation), and whether it is
+on (--on, --off). Rules and targets stay.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if env == "" {
@@ -334,6 +336,9 @@ the variant served when it is off (--off-variation). Rules and targets stay.`,
 			}
 			if defVariant != "" && rollout != "" {
 				return usageError{fmt.Errorf("--default-variation and --rollout exclude each other")}
+			}
+			if on && off {
+				return usageError{fmt.Errorf("--on and --off exclude each other")}
 			}
 			if err := o.check(); err != nil {
 				return err
@@ -356,8 +361,11 @@ the variant served when it is off (--off-variation). Rules and targets stay.`,
 			if offVariant != "" {
 				mask = append(mask, "off_variant")
 			}
+			if on || off {
+				mask = append(mask, "enabled")
+			}
 			if len(mask) == 0 {
-				return usageError{fmt.Errorf("nothing to set: pass --default-variation, --rollout or --off-variation")}
+				return usageError{fmt.Errorf("nothing to set: pass --default-variation, --rollout, --off-variation, --on or --off")}
 			}
 			out, raw, err := flagTargetingChange(cmd, c, args[0], env, etag, o, mask, func(t *pb.Targeting) {
 				if serve != nil {
@@ -365,6 +373,9 @@ the variant served when it is off (--off-variation). Rules and targets stay.`,
 				}
 				if offVariant != "" {
 					t.OffVariant = offVariant
+				}
+				if on || off {
+					t.Enabled = on
 				}
 			})
 			if err != nil {
@@ -382,6 +393,8 @@ the variant served when it is off (--off-variation). Rules and targets stay.`,
 	fl.StringVar(&defVariant, "default-variation", "", "serve this variant by default")
 	fl.StringVar(&rollout, "rollout", "", "serve a percentage rollout by default: VARIANT=PERCENT,… summing to 100")
 	fl.StringVar(&offVariant, "off-variation", "", "serve this variant when the flag is off")
+	fl.BoolVar(&on, "on", false, "switch it on")
+	fl.BoolVar(&off, "off", false, "switch it off")
 	fl.StringVar(&etag, "etag", "", "change only if the targeting still has this etag (default: the etag read just before)")
 	o.register(cmd)
 	return cmd

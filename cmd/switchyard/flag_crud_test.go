@@ -76,6 +76,7 @@ func TestFlagCreateBoolAndObject(t *testing.T) {
 
 func TestFlagToggleAndSet(t *testing.T) {
 	s := startCLIServer(t)
+	s.must(t, "flag create", "dark-mode", "--type", "bool")
 	if got := s.must(t, "flag toggle", "new-checkout", "-e", "production"); !strings.HasPrefix(got, "new-checkout is off in production") {
 		t.Errorf("flag toggle (flip) printed %q, want off", got)
 	}
@@ -85,6 +86,10 @@ func TestFlagToggleAndSet(t *testing.T) {
 	got := s.must(t, "flag set", "new-checkout", "-e", "production", "--rollout", "on=12.5,off=87.5", "--off-variation", "off")
 	if !strings.HasPrefix(got, "new-checkout in production: on, default on 12.5%, off 87.5%, off variant off") {
 		t.Errorf("flag set --rollout printed %q", got)
+	}
+	got = s.must(t, "flag set", "dark-mode", "-e", "staging", "--rollout", "on=5,off=95", "--on")
+	if !strings.HasPrefix(got, "dark-mode in staging: on, default on 5%, off 95%") {
+		t.Errorf("flag set --rollout --on printed %q", got)
 	}
 	js := decodeJSON(t, s.must(t, "flag set", "new-checkout", "-e", "production", "--default-variation", "on", "-o", "json"))
 	tg := js["targeting"].(map[string]any)
@@ -110,6 +115,7 @@ func TestFlagCommandErrors(t *testing.T) {
 		{"duplicate", exitFailure, []string{"flag create", "new-checkout", "--type", "bool"}, "ALREADY_EXISTS"},
 		{"no environment", exitUsage, []string{"flag toggle", "new-checkout"}, "--environment is required"},
 		{"on and off", exitUsage, []string{"flag toggle", "new-checkout", "-e", "production", "--on", "--off"}, "exclude"},
+		{"set on and off", exitUsage, []string{"flag set", "new-checkout", "-e", "production", "--on", "--off"}, "exclude"},
 		{"nothing to set", exitUsage, []string{"flag set", "new-checkout", "-e", "production"}, "nothing to set"},
 		{"rollout sum", exitUsage, []string{"flag set", "new-checkout", "-e", "production", "--rollout", "on=50,off=40"}, "sum to 90"},
 		{"rollout decimals", exitUsage, []string{"flag set", "new-checkout", "-e", "production", "--rollout", "on=50.0001,off=49.9999"}, "three decimals"},
