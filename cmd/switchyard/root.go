@@ -123,6 +123,7 @@ file is invalid, …), 2 when the command line is wrong.`,
 			}
 		}
 	}
+	root.AddCommand(newResourceCmds(c)...)
 	return root, c
 }
 
