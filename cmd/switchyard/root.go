@@ -68,10 +68,15 @@ func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *cli) {
 		Long: `switchyard — feature flags and staged releases
 
 Run the server with 'switchyard serve'; every other command is a client of a
-running server (--server, --token; each flag also as SWITCHYARD_<FLAG>).
+running server. The client flags (--server, --token, --tls-*, --project) come
+from, first to last: the command line, SWITCHYARD_<FLAG> variables, the
+profile (see 'switchyard profile'), the default. --output (-o) prints a
+table, or the API's answer as json or yaml. 'switchyard completion SHELL'
+prints the completion script of bash, zsh or fish.
 
-Exit status: 0 on success, 1 when the command failed (the server refused, a
-file is invalid, …), 2 when the command line is wrong.`,
+Errors go to standard error. Exit status: 0 on success, 1 when the command
+failed (the server refused, a file is invalid, …), 2 when the command line
+is wrong (unknown command or flag, missing argument, bad flag value).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
