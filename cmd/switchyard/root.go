@@ -85,7 +85,12 @@ is wrong (unknown command or flag, missing argument, bad flag value).`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if cmd != root {
+			err = fmt.Errorf("%s: %w", commandName(cmd), err)
+		}
+		return usageError{err}
+	})
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.cc.Server, "server", "http://127.0.0.1:8080", "URL of the server's HTTP port")
@@ -134,22 +139,29 @@ is wrong (unknown command or flag, missing argument, bad flag value).`,
 // groupCmd returns a command that only holds subcommands. Run without
 // one, or with one it does not have, it is a usage error.
 func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   use + " COMMAND",
-		Short: short,
-		Args:  noCommand,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			names := make([]string, 0, len(cmd.Commands()))
-			for _, s := range cmd.Commands() {
-				if s.IsAvailableCommand() {
-					names = append(names, s.Name())
-				}
+	cmd := &cobra.Command{Use: use, Short: short, Args: noCommand}
+	run := func(cmd *cobra.Command, _ []string) error {
+		names := make([]string, 0, len(cmd.Commands()))
+		for _, s := range cmd.Commands() {
+			if s.IsAvailableCommand() {
+				names = append(names, s.Name())
 			}
-			return usageError{fmt.Errorf("%s: missing command (one of %s); see '%s --help'",
-				commandName(cmd), strings.Join(names, ", "), cmd.CommandPath())}
-		},
+		}
+		return usageError{fmt.Errorf("%s: missing command (one of %s); see '%s --help'",
+			commandName(cmd), strings.Join(names, ", "), cmd.CommandPath())}
 	}
+	cmd.RunE = run
 	cmd.AddCommand(subs...)
+	// The usage shows "switchyard release [command]" alone: the group
+	// runs only to report a missing or unknown command. Its subcommands
+	// inherit this function, which passes them on.
+	cmd.SetUsageFunc(func(c *cobra.Command) error {
+		if c == cmd {
+			cmd.RunE = nil
+			defer func() { cmd.RunE = run }()
+		}
+		return cmd.Parent().UsageFunc()(c)
+	})
 	return cmd
 }
 
