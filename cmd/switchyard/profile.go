@@ -105,7 +105,7 @@ func saveConfig(cfg *cliConfig, path string) error {
 		return fmt.Errorf("CLI config file: %w", err)
 	}
 	defer os.Remove(f.Name()) // after the rename, there is nothing to remove
-	if err := f.Chmod(0o600); err == nil {
+	if err = f.Chmod(0o600); err == nil {
 		_, err = f.Write(data)
 	}
 	if cerr := f.Close(); err == nil {
