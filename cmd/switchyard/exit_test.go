@@ -31,6 +31,8 @@ func TestExitStatusAndErrors(t *testing.T) {
 		{"no command", nil, nil, exitUsage, "Usage:", ""},
 		{"unknown command", []string{"frobnicate"}, nil, exitUsage, `unknown command "frobnicate"`, ""},
 		{"unknown subcommand", []string{"release", "frobnicate"}, nil, exitUsage, `release: unknown command "frobnicate"`, ""},
+		{"unknown flag subcommand", []string{"flag", "frobnicate"}, nil, exitUsage, `flag: unknown command "frobnicate"`, ""},
+		{"group without a command", []string{"segment", "keys"}, nil, exitUsage, "segment keys: missing command", ""},
 		{"unknown flag", []string{"release", "list", "--bogus"}, nil, exitUsage, "unknown flag: --bogus", ""},
 		{"missing argument", []string{"release", "status"}, nil, exitUsage, "release status: missing ID", ""},
 		{"bad flag value", []string{"flag", "stale", "--days", "many"}, nil, exitUsage, `invalid argument "many"`, ""},

@@ -15,7 +15,7 @@ import (
 
 // newFlagCmd is "switchyard flag": the flags of a project.
 func newFlagCmd(c *cli) *cobra.Command {
-	cmd := &cobra.Command{Use: "flag", Short: "Flags: stale"}
+	cmd := groupCmd("flag", "Flags: stale")
 	cmd.AddCommand(newFlagStaleCmd(c))
 	return cmd
 }
