@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestVersionRegisterAndAvailabilityByCLI(t *testing.T) {
@@ -80,6 +82,26 @@ func TestJSONOutputParses(t *testing.T) {
 			out := s.must(t, tc.cmd, append(tc.args, "--json")...)
 			if v := decodeJSON(t, out); v[tc.key] == nil {
 				t.Errorf("%s --json has no %q:\n%s", tc.cmd, tc.key, out)
+			}
+		})
+	}
+	// The read-only commands again, as YAML.
+	for _, tc := range []struct {
+		name, cmd string
+		args      []string
+		key       string
+	}{
+		{"release status", "release status", []string{"r1"}, "timeline"},
+		{"release list", "release list", nil, "releases"},
+		{"release report", "release report", nil, "overall"},
+		{"model list", "model list", nil, "release_models"},
+		{"version list", "version list", []string{"ios-app"}, "versions"},
+	} {
+		t.Run(tc.name+" -o yaml", func(t *testing.T) {
+			out := s.must(t, tc.cmd, append(tc.args, "-o", "yaml")...)
+			var v map[string]any
+			if err := yaml.Unmarshal([]byte(out), &v); err != nil || v[tc.key] == nil {
+				t.Errorf("%s -o yaml = %v, has no %q:\n%s", tc.cmd, err, tc.key, out)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -104,7 +105,7 @@ func saveConfig(cfg *cliConfig, path string) error {
 		return fmt.Errorf("CLI config file: %w", err)
 	}
 	defer os.Remove(f.Name()) // after the rename, there is nothing to remove
-	if err := f.Chmod(0o600); err == nil {
+	if err = f.Chmod(0o600); err == nil {
 		_, err = f.Write(data)
 	}
 	if cerr := f.Close(); err == nil {
@@ -235,7 +236,7 @@ func newProfileSetCmd(c *cli) *cobra.Command {
 		Short: "Create or change a profile from the client flags given",
 		Long: `Create or change the profile NAME: each of --server, --token, --tls-ca,
 --tls-cert, --tls-key and --project given on the command line is stored
-(SWITCHYARD_* variables are not). An empty value ("--token ''") removes the
+(SWITCHYARD_* variables are not); TLS files by their absolute path. An empty value ("--token ''") removes the
 setting. The first profile becomes the current one; --use makes this one
 current.`,
 		Example:           "  switchyard profile set prod --server https://flags.example.com:8080 --token $TOKEN --project shop --use",
@@ -258,8 +259,18 @@ current.`,
 			given := map[string]string{"server": c.cc.Server, "token": c.cc.Token, "tls-ca": c.cc.TLS.CA,
 				"tls-cert": c.cc.TLS.Cert, "tls-key": c.cc.TLS.Key, "project": c.project}
 			for flag, dst := range p.fields() {
-				if c.given[flag] {
-					*dst = given[flag]
+				if !c.given[flag] {
+					continue
+				}
+				*dst = given[flag]
+				// A file is kept by its absolute path, to be found from
+				// wherever the profile is used.
+				if strings.HasPrefix(flag, "tls-") && *dst != "" {
+					abs, err := filepath.Abs(*dst)
+					if err != nil {
+						return fmt.Errorf("--%s: %w", flag, err)
+					}
+					*dst = abs
 				}
 			}
 			if use || cfg.Current == "" {

@@ -157,6 +157,16 @@ func TestProfileCommandsAgainstAServer(t *testing.T) {
 	if perm := info.Mode().Perm(); perm != 0o600 {
 		t.Errorf("config file mode = %o, want 600", perm)
 	}
+	if _, errOut, err := cli("profile", "set", "tls", "--server", "https://x.example", "--tls-ca", "testdata/ca.pem"); err != nil {
+		t.Fatalf("profile set tls: %v\n%s", err, errOut)
+	}
+	data, _ := os.ReadFile(path)
+	if want, _ := filepath.Abs("testdata/ca.pem"); !strings.Contains(string(data), "tls-ca: "+want) {
+		t.Errorf("config file after profile set --tls-ca:\n%s\nwant the absolute path %s", data, want)
+	}
+	if _, _, err := cli("profile", "delete", "tls"); err != nil {
+		t.Fatal(err)
+	}
 	// The first profile is the current one: no --server or --token needed.
 	if out, errOut, err := cli("model", "list"); err != nil || !strings.HasPrefix(out, "KEY") {
 		t.Fatalf("model list with the current profile = %v\n%s%s", err, out, errOut)

@@ -68,10 +68,15 @@ func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *cli) {
 		Long: `switchyard — feature flags and staged releases
 
 Run the server with 'switchyard serve'; every other command is a client of a
-running server (--server, --token; each flag also as SWITCHYARD_<FLAG>).
+running server. The client flags (--server, --token, --tls-*, --project) come
+from, first to last: the command line, SWITCHYARD_<FLAG> variables, the
+profile (see 'switchyard profile'), the default. --output (-o) prints a
+table, or the API's answer as json or yaml. 'switchyard completion SHELL'
+prints the completion script of bash, zsh or fish.
 
-Exit status: 0 on success, 1 when the command failed (the server refused, a
-file is invalid, …), 2 when the command line is wrong.`,
+Errors go to standard error. Exit status: 0 on success, 1 when the command
+failed (the server refused, a file is invalid, …), 2 when the command line
+is wrong (unknown command or flag, missing argument, bad flag value).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -80,7 +85,12 @@ file is invalid, …), 2 when the command line is wrong.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if cmd != root {
+			err = fmt.Errorf("%s: %w", commandName(cmd), err)
+		}
+		return usageError{err}
+	})
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.cc.Server, "server", "http://127.0.0.1:8080", "URL of the server's HTTP port")
@@ -130,22 +140,29 @@ file is invalid, …), 2 when the command line is wrong.`,
 // groupCmd returns a command that only holds subcommands. Run without
 // one, or with one it does not have, it is a usage error.
 func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   use + " COMMAND",
-		Short: short,
-		Args:  noCommand,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			names := make([]string, 0, len(cmd.Commands()))
-			for _, s := range cmd.Commands() {
-				if s.IsAvailableCommand() {
-					names = append(names, s.Name())
-				}
+	cmd := &cobra.Command{Use: use, Short: short, Args: noCommand}
+	run := func(cmd *cobra.Command, _ []string) error {
+		names := make([]string, 0, len(cmd.Commands()))
+		for _, s := range cmd.Commands() {
+			if s.IsAvailableCommand() {
+				names = append(names, s.Name())
 			}
-			return usageError{fmt.Errorf("%s: missing command (one of %s); see '%s --help'",
-				commandName(cmd), strings.Join(names, ", "), cmd.CommandPath())}
-		},
+		}
+		return usageError{fmt.Errorf("%s: missing command (one of %s); see '%s --help'",
+			commandName(cmd), strings.Join(names, ", "), cmd.CommandPath())}
 	}
+	cmd.RunE = run
 	cmd.AddCommand(subs...)
+	// The usage shows "switchyard release [command]" alone: the group
+	// runs only to report a missing or unknown command. Its subcommands
+	// inherit this function, which passes them on.
+	cmd.SetUsageFunc(func(c *cobra.Command) error {
+		if c == cmd {
+			cmd.RunE = nil
+			defer func() { cmd.RunE = run }()
+		}
+		return cmd.Parent().UsageFunc()(c)
+	})
 	return cmd
 }
 
