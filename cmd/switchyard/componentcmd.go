@@ -61,7 +61,7 @@ func newComponentCmd(c *cli) *cobra.Command {
 			})
 		},
 	}
-	cmd := &cobra.Command{Use: "component", Short: "Components: create, list (versions: 'switchyard version')"}
+	cmd := groupCmd("component", "Components: create, list (versions: 'switchyard version')")
 	cmd.AddCommand(create, list)
 	return cmd
 }

@@ -29,26 +29,26 @@ func TestComponentCreateList(t *testing.T) {
 func TestVersionWithdraw(t *testing.T) {
 	s := startCLIServer(t)
 	s.must(t, "version register", "ios-app", "2.4.0")
-	if got := s.mustGroupCmds(t, "version", newVersionCRUDCmds, "withdraw", "ios-app", "2.4.0"); got != "ios-app 2.4.0: WITHDRAWN\n" {
+	if got := s.must(t, "version withdraw", "ios-app", "2.4.0"); got != "ios-app 2.4.0: WITHDRAWN\n" {
 		t.Errorf("version withdraw printed %q", got)
 	}
 	if got := s.must(t, "component list"); fields(lineWith(got, "ios-app")) != "ios-app 2.2.0 2.3.1, 2.4.0 (withdrawn)" {
 		t.Errorf("component list after withdraw printed\n%s", got)
 	}
 	// Production serves 2.3.1 by default: refused, nothing changed.
-	if msg := s.failGroupCmds(t, exitFailure, "version", newVersionCRUDCmds, "withdraw", "ios-app", "2.3.1"); !strings.Contains(msg, "FAILED_PRECONDITION") {
+	if msg := s.fails(t, exitFailure, "version withdraw", "ios-app", "2.3.1"); !strings.Contains(msg, "FAILED_PRECONDITION") {
 		t.Errorf("version withdraw of a served version = %q, want FAILED_PRECONDITION", msg)
 	}
 	s.must(t, "version register", "ios-app", "2.5.0")
-	if msg := s.failGroupCmds(t, exitFailure, "version", newVersionCRUDCmds, "withdraw", "ios-app", "2.5.0", "--etag", "stale"); !strings.Contains(msg, "ABORTED") {
+	if msg := s.fails(t, exitFailure, "version withdraw", "ios-app", "2.5.0", "--etag", "stale"); !strings.Contains(msg, "ABORTED") {
 		t.Errorf("version withdraw with a stale etag = %q, want ABORTED", msg)
 	}
-	if msg := s.failGroupCmds(t, exitFailure, "version", newVersionCRUDCmds, "withdraw", "ios-app", "9.9.9"); !strings.Contains(msg, "NOT_FOUND") {
+	if msg := s.fails(t, exitFailure, "version withdraw", "ios-app", "9.9.9"); !strings.Contains(msg, "NOT_FOUND") {
 		t.Errorf("version withdraw of an unknown version = %q, want NOT_FOUND", msg)
 	}
-	js := decodeJSON(t, s.mustGroupCmds(t, "version", newVersionCRUDCmds, "withdraw", "ios-app", "2.5.0", "-o", "json"))
+	js := decodeJSON(t, s.must(t, "version withdraw", "ios-app", "2.5.0", "-o", "json"))
 	if js["state"] != "WITHDRAWN" {
 		t.Errorf("version withdraw -o json = %v", js)
 	}
-	s.failGroupCmds(t, exitUsage, "version", newVersionCRUDCmds, "withdraw", "ios-app")
+	s.fails(t, exitUsage, "version withdraw", "ios-app")
 }

@@ -16,7 +16,7 @@ import (
 // newKeyCmd is "switchyard key": admin tokens, server SDK keys and client
 // keys.
 func newKeyCmd(c *cli) *cobra.Command {
-	cmd := &cobra.Command{Use: "key", Short: "API keys: create, list, revoke"}
+	cmd := groupCmd("key", "API keys: create, list, revoke")
 	cmd.AddCommand(newKeyCreateCmd(c), newKeyListCmd(c), newKeyRevokeCmd(c))
 	return cmd
 }

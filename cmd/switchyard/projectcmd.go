@@ -13,7 +13,7 @@ import (
 
 // newProjectCmd is "switchyard project": the server's projects.
 func newProjectCmd(c *cli) *cobra.Command {
-	cmd := &cobra.Command{Use: "project", Short: "Projects: list, create, delete"}
+	cmd := groupCmd("project", "Projects: list, create, delete")
 	cmd.AddCommand(
 		&cobra.Command{
 			Use:   "list",
@@ -45,7 +45,7 @@ func newProjectCmd(c *cli) *cobra.Command {
 
 // newEnvironmentCmd is "switchyard environment": a project's environments.
 func newEnvironmentCmd(c *cli) *cobra.Command {
-	cmd := &cobra.Command{Use: "environment", Short: "Environments of the project: list, create, delete"}
+	cmd := groupCmd("environment", "Environments of the project: list, create, delete")
 	cmd.AddCommand(
 		&cobra.Command{
 			Use:   "list",

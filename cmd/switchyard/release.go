@@ -25,6 +25,7 @@ versions that reaches its audience stage by stage, each stage behind a gate.`
 		cmd.AddCommand(v.command(c))
 	}
 	cmd.AddCommand(newReleaseStatusCmd(c), newReleaseReportCmd(c))
+	cmd.AddCommand(newReleaseRecordCmds(c)...)
 	return cmd
 }
 

@@ -9,9 +9,9 @@ func TestReleaseIncidentAndReview(t *testing.T) {
 	s := startCLIServer(t)
 	s.must(t, "version register", "ios-app", "2.4.0")
 	createDE(t, s, "spring")
-	rel := func(args ...string) string { return s.mustGroupCmds(t, "release", newReleaseRecordCmds, args...) }
+	rel := func(args ...string) string { return s.must(t, "release", args...) }
 	relFails := func(code int, args ...string) string {
-		return s.failGroupCmds(t, code, "release", newReleaseRecordCmds, args...)
+		return s.fails(t, code, "release", args...)
 	}
 	s.must(t, "release start", "spring")
 	got := rel("incident", "spring", "--severity", "high", "--summary", "Checkout errors in DE", "--time", "2026-03-01T10:00:00Z")

@@ -18,7 +18,9 @@ import (
 
 // newSegmentCmd is "switchyard segment": segments and their key lists.
 func newSegmentCmd(c *cli) *cobra.Command {
-	return groupCmd("segment", "Segments and their key lists", newSegmentKeysCmd(c))
+	cmd := groupCmd("segment", "Segments and their key lists: list, get, create, delete, keys", newSegmentKeysCmd(c))
+	cmd.AddCommand(newSegmentCRUDCmds(c)...)
+	return cmd
 }
 
 func newSegmentKeysCmd(c *cli) *cobra.Command {

@@ -7,9 +7,9 @@ import (
 
 func TestSegmentCRUD(t *testing.T) {
 	s := startCLIServer(t)
-	seg := func(args ...string) string { return s.mustGroupCmds(t, "segment", newSegmentCRUDCmds, args...) }
+	seg := func(args ...string) string { return s.must(t, "segment", args...) }
 	segFails := func(code int, args ...string) string {
-		return s.failGroupCmds(t, code, "segment", newSegmentCRUDCmds, args...)
+		return s.fails(t, code, "segment", args...)
 	}
 	got := seg("create", "beta", "--condition", "country in DE,FR", "--condition", "age gte 18", "--match", "any",
 		"--include", "qa-1", "--exclude", "qa-9", "--description", "Beta testers")

@@ -41,6 +41,7 @@ The commands register and list the versions of a component on a server.`,
 		},
 	}
 	cmd.AddCommand(newVersionRegisterCmd(c), newVersionListCmd(c))
+	cmd.AddCommand(newVersionCRUDCmds(c)...)
 	return cmd
 }
 

@@ -13,8 +13,10 @@ import (
 
 // newWebhookCmd is "switchyard webhook": webhooks and their deliveries.
 func newWebhookCmd(c *cli) *cobra.Command {
-	return groupCmd("webhook", "Webhook deliveries: deliveries, redeliver",
+	cmd := groupCmd("webhook", "Webhooks and their deliveries: list, create, delete, deliveries, redeliver",
 		newWebhookDeliveriesCmd(c), newWebhookRedeliverCmd(c))
+	cmd.AddCommand(newWebhookCRUDCmds(c)...)
+	return cmd
 }
 
 func newWebhookDeliveriesCmd(c *cli) *cobra.Command {

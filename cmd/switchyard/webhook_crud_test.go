@@ -13,7 +13,7 @@ func TestWebhookCRUD(t *testing.T) {
 	s := &cliServer{url: url, token: "sya_test_admin"}
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	t.Cleanup(receiver.Close)
-	hook := func(args ...string) string { return s.mustGroupCmds(t, "webhook", newWebhookCRUDCmds, args...) }
+	hook := func(args ...string) string { return s.must(t, "webhook", args...) }
 
 	out := hook("create", "--url", receiver.URL+"/hooks", "--event", "flag.*", "--id", "ops", "--description", "Ops channel")
 	if lineWith(out, "created webhook ops to "+receiver.URL+"/hooks") == "" || len(strings.Fields(lineWith(out, "secret"))[1]) != 64 {
@@ -27,16 +27,16 @@ func TestWebhookCRUD(t *testing.T) {
 	if fields(lineWith(list, "ops")) != "ops "+receiver.URL+"/hooks flag.* enabled Ops channel" {
 		t.Errorf("webhook list printed\n%s", list)
 	}
-	if msg := s.failGroupCmds(t, exitFailure, "webhook", newWebhookCRUDCmds, "create", "--url", "ftp://x"); !strings.Contains(msg, "webhook.url") {
+	if msg := s.fails(t, exitFailure, "webhook create", "--url", "ftp://x"); !strings.Contains(msg, "webhook.url") {
 		t.Errorf("webhook create with an ftp URL = %q, want webhook.url named", msg)
 	}
-	if msg := s.failGroupCmds(t, exitFailure, "webhook", newWebhookCRUDCmds, "create", "--url", receiver.URL, "--secret", "short"); !strings.Contains(msg, "webhook.secret") {
+	if msg := s.fails(t, exitFailure, "webhook create", "--url", receiver.URL, "--secret", "short"); !strings.Contains(msg, "webhook.secret") {
 		t.Errorf("webhook create with a short secret = %q, want webhook.secret named", msg)
 	}
 	if got := hook("delete", "ops"); got != "deleted webhook ops\n" {
 		t.Errorf("webhook delete printed %q", got)
 	}
-	if msg := s.failGroupCmds(t, exitFailure, "webhook", newWebhookCRUDCmds, "delete", "ops"); !strings.Contains(msg, "NOT_FOUND") {
+	if msg := s.fails(t, exitFailure, "webhook delete", "ops"); !strings.Contains(msg, "NOT_FOUND") {
 		t.Errorf("webhook delete twice = %q", msg)
 	}
 }
