@@ -159,10 +159,7 @@ func place(r *model.Release, now time.Time) []Step {
 	for i, it := range r.Items {
 		items[i] = it.Ref()
 	}
-	heldBy := ""
-	if n := len(r.Timeline); n > 0 && r.Timeline[n-1].Action == "hold" {
-		heldBy = r.Timeline[n-1].Freeze
-	}
+	heldBy := release.HeldBy(r)
 	var out []Step
 	var prev *time.Time
 	for i, rec := range recs {

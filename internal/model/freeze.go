@@ -17,10 +17,10 @@ import (
 // document.
 //
 // Start and End bound the first occurrence. With RRule (RFC 5545, e.g.
-// "FREQ=WEEKLY;BYDAY=FR") the freeze recurs: each occurrence starts at a
-// time the rule yields from Start, reckoned in TimeZone (so a 17:00 start
-// stays at 17:00 local across daylight-saving changes), and lasts End −
-// Start.
+// "FREQ=WEEKLY;BYDAY=FR") the freeze recurs: each further occurrence
+// starts at a time the rule yields from Start, reckoned in TimeZone (so a
+// 17:00 start stays at 17:00 local across daylight-saving changes), and
+// lasts End − Start.
 type Freeze struct {
 	Key       string    `json:"key"`
 	StartTime time.Time `json:"start_time"`
@@ -75,8 +75,13 @@ func ValidateFreeze(f *Freeze) error {
 	if _, err := time.LoadLocation(f.TimeZone); err != nil || strings.EqualFold(f.TimeZone, "local") {
 		errs.add("time_zone", "%q is not an IANA time zone (e.g. Europe/Berlin)", f.TimeZone)
 	} else if f.RRule != "" {
-		if _, err := f.rule(); err != nil {
+		// A rule that yields nothing (February 30th) is refused here, once:
+		// looking for its next occurrence would search until the year 9999
+		// every time.
+		if r, err := f.rule(); err != nil {
 			errs.add("rrule", "%v", err)
+		} else if _, ok := r.Iterator()(); !ok {
+			errs.add("rrule", "%q yields no occurrence", f.RRule)
 		}
 	}
 	if strings.TrimSpace(f.Reason) == "" {
@@ -141,14 +146,19 @@ func (f *Freeze) Windows(from, to time.Time) []Window {
 	if err != nil {
 		return nil
 	}
+	// The first occurrence is StartTime, as RFC 5545 counts DTSTART, even
+	// where the rule would not yield it.
 	var out []Window
+	if first := (Window{Start: f.StartTime.UTC(), End: f.EndTime.UTC()}); first.End.After(from) && first.Start.Before(to) {
+		out = append(out, first)
+	}
 	next := r.Iterator()
 	for len(out) < maxWindows {
 		s, ok := next()
 		if !ok || !s.Before(to) {
 			break
 		}
-		if w := (Window{Start: s.UTC(), End: s.Add(d).UTC()}); w.End.After(from) {
+		if w := (Window{Start: s.UTC(), End: s.Add(d).UTC()}); w.End.After(from) && !s.Equal(f.StartTime) {
 			out = append(out, w)
 		}
 	}

@@ -26,6 +26,7 @@ func TestValidateFreezeNamesTheField(t *testing.T) {
 		{"bad rule", func(f *model.Freeze) { f.RRule = "FREQ=SOMETIMES" }, "rrule"},
 		{"rule with DTSTART", func(f *model.Freeze) { f.RRule = "DTSTART:20301220T000000Z\nRRULE:FREQ=YEARLY" }, "rrule"},
 		{"too frequent", func(f *model.Freeze) { f.RRule = "FREQ=MINUTELY" }, "rrule"},
+		{"never", func(f *model.Freeze) { f.RRule = "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30" }, "rrule"},
 		{"no reason", func(f *model.Freeze) { f.Reason = " " }, "reason"},
 		{"environment twice", func(f *model.Freeze) { f.Environments = []string{"production", "production"} }, "environments[1]"},
 		{"bad component", func(f *model.Freeze) { f.Components = []string{"a b"} }, "components[0]"},
@@ -57,5 +58,11 @@ func TestFreezeWindows(t *testing.T) {
 	}
 	if w, ok := f.At(start.AddDate(0, 0, 7).Add(time.Hour)); !ok || !w.Start.Equal(start.AddDate(0, 0, 7)) {
 		t.Errorf("At(second Friday 17:00) = %v, %v; want the second occurrence", w, ok)
+	}
+	// A start the rule does not yield is still the first occurrence.
+	thu := start.AddDate(0, 0, -1)
+	g := &model.Freeze{Key: "g", StartTime: thu, EndTime: thu.Add(time.Hour), RRule: "FREQ=WEEKLY;BYDAY=FR", Reason: "r"}
+	if ws := g.Windows(thu, thu.AddDate(0, 0, 9)); len(ws) != 3 || !ws[0].Start.Equal(thu) || !ws[1].Start.Equal(start) {
+		t.Errorf("Windows from a Thursday start = %v, want that Thursday, then the Fridays", ws)
 	}
 }

@@ -87,18 +87,32 @@ func refuseFrozen(tx *store.Tx, ps *store.ProjectState, req Request, r *model.Re
 	return &FrozenError{Project: req.Project, Release: req.ID, Step: step, Freeze: h.freeze.Key, Reason: h.freeze.Reason, Until: h.window.End}
 }
 
-// holdFor records, once per stage and freeze, that h holds r's due step.
-// It reports whether it wrote.
+// holdFor records that h holds r's due step, unless the latest hold since
+// r last changed stage or state says so already. It reports whether it
+// wrote.
 func holdFor(tx *store.Tx, project string, r *model.Release, etag string, due *time.Time, h hold) (bool, error) {
-	if n := len(r.Timeline); n > 0 {
-		last := r.Timeline[n-1]
-		if last.Action == "hold" && last.Stage == r.Stage && last.Freeze == h.freeze.Key {
-			return false, nil
-		}
+	if HeldBy(r) == h.freeze.Key {
+		return false, nil
 	}
 	ev := newEvent(tx, r, "hold", fmt.Sprintf("held by freeze %q (%s) until %s", h.freeze.Key, h.freeze.Reason, h.window.End.Format(time.RFC3339)))
 	ev.Freeze, ev.PlannedTime = h.freeze.Key, due
 	return true, put(tx, project, r, etag, ev)
+}
+
+// HeldBy returns the freeze that holds r's next step as its timeline
+// records it: that of the latest hold event since r last changed stage or
+// state, or "" when none holds it.
+func HeldBy(r *model.Release) string {
+	for i := len(r.Timeline) - 1; i >= 0; i-- {
+		ev := r.Timeline[i]
+		if ev.Stage != r.Stage || ev.To != r.State {
+			break
+		}
+		if ev.Action == "hold" {
+			return ev.Freeze
+		}
+	}
+	return ""
 }
 
 // heldSince returns when freezes began to hold r's current step and the

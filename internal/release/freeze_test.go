@@ -194,3 +194,36 @@ func TestFreezeOverrideNeedsAnotherPerson(t *testing.T) {
 		t.Fatalf("Start with an approved override: stage %d, want 1", r.Stage)
 	}
 }
+
+func TestApprovedOverrideReleasesAHeldStep(t *testing.T) {
+	e := newEnv(t)
+	e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "checkout", "variant": "on"}],
+	  "plan": [{"weight": 1000}, {"weight": 100000, "gate": {"wait": {"duration": "1h"}}}]}`)
+	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+	e.freeze("sale", 0, 4*time.Hour, nil)
+	e.clock.Add(time.Hour)
+	s := newScheduler(e)
+	runDue(t, s)
+	if r := e.release("r"); r.Stage != 1 || r.Timeline[len(r.Timeline)-1].Action != "hold" {
+		t.Fatalf("stage %d, timeline %v: want held", r.Stage, actions(r))
+	}
+	asked := req("r")
+	asked.Note = "INC-3"
+	e.update(alice, func(tx *store.Tx) error { return release.RequestFreezeOverride(tx, asked, "sale") })
+	e.clock.Add(10 * time.Minute)
+	if n := runDue(t, s); n != 0 {
+		t.Fatalf("with the override not approved: %d writes, want the step still held", n)
+	}
+	e.update(bob, func(tx *store.Tx) error { return release.ApproveFreezeOverride(tx, req("r"), "sale") })
+	if n := runDue(t, s); n != 1 {
+		t.Fatalf("with the override approved: %d steps, want 1", n)
+	}
+	r := e.release("r")
+	if ev := r.Timeline[len(r.Timeline)-1]; r.Stage != 2 || ev.Freeze != "sale" || ev.HeldSeconds != 600 {
+		t.Errorf("stage %d, event %+v: want stage 2, held 10 minutes by sale", r.Stage, ev)
+	}
+	want := []string{"create", "start", "hold", "request_override", "approve_override", "advance"}
+	if got := actions(r); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("timeline %v, want %v", got, want)
+	}
+}
