@@ -26,6 +26,10 @@ const doc = `{"version": 1, "project": "shop", "environments": ["production", "s
 
 // project builds shop with the releases and freezes given as JSON.
 func project(t *testing.T, releases []string, freezes ...*model.Freeze) *store.ProjectState {
+	return projectB(t, releases, freezes...)
+}
+
+func projectB(t testing.TB, releases []string, freezes ...*model.Freeze) *store.ProjectState {
 	t.Helper()
 	st := storetest.Open(t, filepath.Join(t.TempDir(), "s.db"), store.Options{Now: func() time.Time { return now }})
 	d, err := model.Parse([]byte(doc))
@@ -121,5 +125,23 @@ func TestConflicts(t *testing.T) {
 	if of := calendar.ConflictsOf(ps, "b", now); len(of) != 1 || of[0].Overlap == nil ||
 		!of[0].Overlap.Start.Equal(time.Date(2030, 6, 5, 10, 0, 0, 0, time.UTC)) || !of[0].Overlap.End.Equal(time.Date(2030, 6, 6, 10, 0, 0, 0, time.UTC)) {
 		t.Errorf("ConflictsOf(b) = %+v, want the overlap from the 5th to the 6th", of)
+	}
+}
+
+// BenchmarkBuild is a 30-day schedule of 50 three-stage releases of 10
+// flags, with a weekly freeze.
+func BenchmarkBuild(b *testing.B) {
+	var rels []string
+	for i := range 50 {
+		flag := []string{"checkout", "banner"}[i%2]
+		rels = append(rels, `{"id": "r`+string(rune('a'+i/26))+string(rune('a'+i%26))+`", "environment": "production", "items": [{"flag": "`+flag+`", "variant": "on"}], "plan": [
+		   {"weight": 100, "gate": {"at": {"time": "`+at(4+i%20, 10)+`"}}},
+		   {"weight": 1000, "gate": {"wait": {"duration": "24h"}}},
+		   {"weight": 100000, "gate": {"wait": {"duration": "48h"}}}]}`)
+	}
+	ps := projectB(b, rels, &model.Freeze{Key: "fri", Reason: "weekend", StartTime: time.Date(2030, 6, 7, 16, 0, 0, 0, time.UTC),
+		EndTime: time.Date(2030, 6, 10, 6, 0, 0, 0, time.UTC), RRule: "FREQ=WEEKLY"})
+	for b.Loop() {
+		calendar.Build(ps, now, now.AddDate(0, 0, 30), now)
 	}
 }

@@ -66,3 +66,14 @@ func TestFreezeWindows(t *testing.T) {
 		t.Errorf("Windows from a Thursday start = %v, want that Thursday, then the Fridays", ws)
 	}
 }
+
+// BenchmarkFreezeAt is the scheduler's check of a weekly freeze two years
+// after its first occurrence.
+func BenchmarkFreezeAt(b *testing.B) {
+	start := time.Date(2028, 1, 7, 16, 0, 0, 0, time.UTC)
+	f := &model.Freeze{Key: "fridays", StartTime: start, EndTime: start.Add(64 * time.Hour), RRule: "FREQ=WEEKLY", TimeZone: "Europe/Berlin", Reason: "r"}
+	t := start.AddDate(2, 0, 3)
+	for b.Loop() {
+		f.At(t)
+	}
+}
