@@ -236,6 +236,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	pb.RegisterEventServiceServer(s.grpc, &eventService{Server: s})
 	pb.RegisterExperimentServiceServer(s.grpc, &experimentService{Server: s})
 	pb.RegisterWebhookServiceServer(s.grpc, &webhookService{Server: s})
+	pb.RegisterFreezeServiceServer(s.grpc, &freezeService{Server: s})
 	// Health per service: NOT_SERVING until the rulesets are loaded.
 	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_NOT_SERVING)
 	for name := range s.grpc.GetServiceInfo() {

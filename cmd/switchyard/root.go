@@ -120,6 +120,7 @@ is wrong (unknown command or flag, missing argument, bad flag value).`,
 		newSegmentCmd(c),
 		newFlagCmd(c),
 		newProfileCmd(c),
+		newFreezeCmd(c), newCalendarCmd(c),
 	)
 	c.completeFlag(root, "project", kindProjects)
 	root.RegisterFlagCompletionFunc("profile", c.completeProfiles)
