@@ -177,7 +177,7 @@ func readDocument(path string, stderr io.Writer) (*model.Document, error) {
 }
 
 func newValidateCmd(c *cli) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:               "validate FILE",
 		Short:             "Check a document offline; prints every problem with its path",
 		Long:              "Check a YAML or JSON document without a server. Every problem is printed on\nstandard error with its path, e.g. flags[0].environments.production.rules[1].id.",
@@ -198,6 +198,8 @@ func newValidateCmd(c *cli) *cobra.Command {
 			})
 		},
 	}
+	withoutGlobalFlags(cmd, "output")
+	return cmd
 }
 
 func newImportCmd(c *cli) *cobra.Command {

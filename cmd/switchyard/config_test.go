@@ -120,4 +120,10 @@ func TestServeHelpDocumentsPrecedence(t *testing.T) {
 			t.Errorf("serve --help lacks %q:\n%s", want, out.String())
 		}
 	}
+	// The client flags are not serve's.
+	for _, unwanted := range []string{"--token", "--server", "--profile", "Global Flags"} {
+		if strings.Contains(out.String(), unwanted) {
+			t.Errorf("serve --help lists %q:\n%s", unwanted, out.String())
+		}
+	}
 }

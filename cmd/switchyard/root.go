@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -165,6 +166,28 @@ func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
 		return cmd.Parent().UsageFunc()(c)
 	})
 	return cmd
+}
+
+// withoutGlobalFlags leaves the flags cmd inherits out of its usage, but
+// those named keep: cmd reaches no server, so the client's do not apply.
+func withoutGlobalFlags(cmd *cobra.Command, keep ...string) {
+	cmd.SetUsageFunc(func(c *cobra.Command) error {
+		if c == cmd {
+			var hidden []*pflag.Flag
+			cmd.InheritedFlags().VisitAll(func(f *pflag.Flag) {
+				if !f.Hidden && !slices.Contains(keep, f.Name) {
+					f.Hidden = true
+					hidden = append(hidden, f)
+				}
+			})
+			defer func() {
+				for _, f := range hidden {
+					f.Hidden = false
+				}
+			}()
+		}
+		return cmd.Parent().UsageFunc()(c)
+	})
 }
 
 // noCommand refuses arguments, as an unknown command of cmd.

@@ -164,6 +164,7 @@ func serveCommand(c *cli, start func(ctx context.Context, cfg serveConfig, stdou
 		},
 	}
 	cmd.Flags().AddFlagSet(fs)
+	withoutGlobalFlags(cmd)
 	return cmd
 }
 
