@@ -302,4 +302,3 @@ func health(t *testing.T, r *relaytest.Relay) string {
 	t.Helper()
 	return strings.TrimSpace(string(servertest.Do(t, "GET", r.HTTPURL+"/healthz", nil).Body))
 }
-

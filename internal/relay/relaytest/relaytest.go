@@ -147,4 +147,3 @@ func listen(t testing.TB, addr string) net.Listener {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
