@@ -105,6 +105,7 @@ file is invalid, …), 2 when the command line is wrong.`,
 		legacyCommand("webhook", "Webhook deliveries: deliveries, redeliver", runWebhook),
 		legacyCommand("segment", "Segments and their key lists", runSegment),
 		newFlagCmd(c),
+		newRelayCmd(c),
 	)
 	return root, c
 }
