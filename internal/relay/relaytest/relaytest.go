@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -128,6 +129,8 @@ func (r *Relay) Stop() {
 func (r *Relay) Restart(t testing.TB) *Relay {
 	t.Helper()
 	r.Stop()
+	// Kept-alive connections to the stopped relay are dead.
+	http.DefaultClient.CloseIdleConnections()
 	return Start(t, r.opts)
 }
 
