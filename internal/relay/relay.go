@@ -21,6 +21,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -41,6 +42,10 @@ import (
 // primary counts those streams as kind "relay" in its metrics.
 const SDKName = "switchyard-relay"
 
+// DefaultBackoff is a relay's reconnection policy unless Config.Backoff
+// says otherwise: from 100 ms up to 1 s, with full jitter.
+var DefaultBackoff = sdk.Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
+
 // Config configures a Relay. Upstream, RelayKey and DataDir are required.
 type Config struct {
 	// Upstream is the gRPC address, host:port, of the primary or of the
@@ -53,8 +58,10 @@ type Config struct {
 	DataDir string
 	// TLS configures TLS to the upstream; nil means plaintext.
 	TLS *tls.Config
-	// Backoff paces reconnection to the upstream (exponential with full
-	// jitter; zero fields take the SDK's defaults).
+	// Backoff paces reconnection to the upstream, exponential with full
+	// jitter; zero fields take DefaultBackoff's. A relay retries sooner
+	// than an SDK (there are few relays), so that it catches up within
+	// about a second of its upstream's return.
 	Backoff sdk.Backoff
 	// Sync configures the relay's own sync streams (maximum age); zero
 	// fields take the defaults.
@@ -120,6 +127,12 @@ func New(cfg Config) (*Relay, error) {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("relay data dir: %w", err)
+	}
+	if cfg.Backoff.Initial == 0 {
+		cfg.Backoff.Initial = DefaultBackoff.Initial
+	}
+	if cfg.Backoff.Max == 0 {
+		cfg.Backoff.Max = max(DefaultBackoff.Max, cfg.Backoff.Initial)
 	}
 	if cfg.Sync.MaxAge == 0 {
 		cfg.Sync.MaxAge = syncer.DefaultMaxAge
@@ -232,14 +245,8 @@ func (r *Relay) dial() (*grpc.ClientConn, error) {
 	if r.cfg.TLS != nil {
 		creds = credentials.NewTLS(r.cfg.TLS)
 	}
-	b := r.cfg.Backoff
 	cfg := backoff.DefaultConfig
-	if b.Initial > 0 {
-		cfg.BaseDelay = b.Initial
-	}
-	if b.Max > 0 {
-		cfg.MaxDelay = b.Max
-	}
+	cfg.BaseDelay, cfg.MaxDelay = r.cfg.Backoff.Initial, r.cfg.Backoff.Max
 	conn, err := grpc.NewClient(r.cfg.Upstream,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: cfg}),

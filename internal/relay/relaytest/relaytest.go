@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/relay"
 	"github.com/switchyard/switchyard/sdk"
+	"github.com/switchyard/switchyard/server"
 )
 
 // Options configures Start. Upstream and RelayKey are required.
@@ -29,6 +30,8 @@ type Options struct {
 	// GRPCAddr and HTTPAddr are the listen addresses; "" means
 	// 127.0.0.1:0.
 	GRPCAddr, HTTPAddr string
+	// Server are options of the relay's server.
+	Server []server.Option
 	// Log receives the relay's log; nil discards it.
 	Log *slog.Logger
 }
@@ -77,6 +80,7 @@ func Start(t testing.TB, opts Options) *Relay {
 		RelayKey: opts.RelayKey,
 		DataDir:  opts.DataDir,
 		Backoff:  sdk.Backoff{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond},
+		Server:   opts.Server,
 		Log:      log,
 	})
 	if err != nil {
