@@ -38,6 +38,9 @@ type ReadPath struct {
 	Collector prometheus.Collector
 	// Status, if set, is the status /healthz reports ("ok", "stale").
 	Status func() string
+	// Events, if set, serves EventService (gRPC and POST /api/v1/events)
+	// for the SDKs and apps behind the relay; nil leaves it unserved.
+	Events pb.EventServiceServer
 }
 
 // NewRelay builds the read path of a server over rp: the same handlers as
@@ -70,13 +73,13 @@ func NewRelay(log *slog.Logger, rp ReadPath, opts ...Option) (*Server, error) {
 	s.grpc = grpc.NewServer(s.grpcOptions(o)...)
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 	s.registerReadPath()
-	if err := s.listen(o, relayGatewayServices); err != nil {
+	services := []gatewayService{{pb.EvaluationService_ServiceDesc.ServiceName, pb.RegisterEvaluationServiceHandler}}
+	if rp.Events != nil {
+		pb.RegisterEventServiceServer(s.grpc, rp.Events)
+		services = append(services, gatewayService{pb.EventService_ServiceDesc.ServiceName, pb.RegisterEventServiceHandler})
+	}
+	if err := s.listen(o, services); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// relayGatewayServices are the REST routes a relay serves.
-var relayGatewayServices = []gatewayService{
-	{pb.EvaluationService_ServiceDesc.ServiceName, pb.RegisterEvaluationServiceHandler},
 }

@@ -105,10 +105,10 @@ type Relay struct {
 	mu        sync.Mutex // guards state and followers
 	state     state
 	followers map[string]*follower // by environment
-	// discovered is closed once the relay knows its environments,
-	// keysReady once it has the key set of each of them.
+	// discovered is closed once the relay knows its environments, ready
+	// once it has the ruleset and the key set of each of them.
 	discovered chan struct{}
-	keysReady  chan struct{}
+	ready      chan struct{}
 	// runCtx and conn are Run's, for followers started later; guarded by
 	// mu.
 	runCtx context.Context
@@ -148,7 +148,7 @@ func New(cfg Config) (*Relay, error) {
 		hub:        hub,
 		followers:  map[string]*follower{},
 		discovered: make(chan struct{}),
-		keysReady:  make(chan struct{}),
+		ready:      make(chan struct{}),
 	}
 	st, err := loadState(r.statePath(), cfg.RelayKey)
 	if err != nil {
@@ -162,7 +162,6 @@ func New(cfg Config) (*Relay, error) {
 	if len(st.Environments) > 0 {
 		close(r.discovered)
 	}
-	r.checkKeysReadyLocked()
 	r.srv, err = server.NewRelay(cfg.Log, server.ReadPath{
 		Rulesets:  r.rulesets,
 		Hub:       r.hub,
@@ -178,8 +177,8 @@ func New(cfg Config) (*Relay, error) {
 
 // Run follows the upstream and serves gRPC on grpcLis and HTTP on httpLis
 // until ctx is done, then stops following, drains the server and returns.
-// It starts serving once it has the key hashes of every environment it
-// follows (from its data directory or the upstream). It closes the
+// It starts serving once it has the ruleset and the key hashes of every
+// environment it follows (from its data directory or the upstream). It closes the
 // listeners.
 func (r *Relay) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	conn, err := r.dial()
@@ -191,11 +190,12 @@ func (r *Relay) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	defer conn.Close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		// Until the relay has the key hashes of its environments it would
-		// refuse every key, and SDKs back off for minutes after a refusal:
-		// connections wait in the listen queue instead.
+		// Until the relay has the rulesets and key hashes of its
+		// environments it would refuse every key (SDKs back off for
+		// minutes after a refusal) or answer that the environment does
+		// not exist: connections wait in the listen queue instead.
 		select {
-		case <-r.keysReady:
+		case <-r.ready:
 		case <-ctx.Done():
 			grpcLis.Close()
 			httpLis.Close()
@@ -272,7 +272,7 @@ func (r *Relay) Status() string {
 		return "stale"
 	}
 	for _, f := range r.followers {
-		if f.client.Status() != sdk.StatusReady {
+		if f.client == nil || f.client.Status() != sdk.StatusReady {
 			return "stale"
 		}
 	}
@@ -291,11 +291,11 @@ func (r *Relay) Revision(project, env string) uint64 {
 	return 0
 }
 
-// checkKeysReadyLocked closes keysReady once the state has a key set for
-// every environment; the caller holds r.mu (or is New).
-func (r *Relay) checkKeysReadyLocked() {
+// checkReadyLocked closes ready once the relay has a ruleset and a key
+// set for every environment it follows; the caller holds r.mu.
+func (r *Relay) checkReadyLocked() {
 	select {
-	case <-r.keysReady:
+	case <-r.ready:
 		return
 	default:
 	}
@@ -303,11 +303,11 @@ func (r *Relay) checkKeysReadyLocked() {
 		return
 	}
 	for _, env := range r.state.Environments {
-		if !slices.ContainsFunc(r.state.KeySets, func(ks *pb.KeySet) bool {
+		if r.rulesets.Get(r.state.Project, env) == nil || !slices.ContainsFunc(r.state.KeySets, func(ks *pb.KeySet) bool {
 			return ks.GetProject() == r.state.Project && ks.GetEnvironment() == env
 		}) {
 			return
 		}
 	}
-	close(r.keysReady)
+	close(r.ready)
 }
