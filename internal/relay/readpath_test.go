@@ -1,13 +1,17 @@
 package relay_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/conformance"
 	"github.com/switchyard/switchyard/internal/relay/relaytest"
@@ -132,5 +136,75 @@ func TestRelayFansOut(t *testing.T) {
 	metrics := string(servertest.Do(t, "GET", r.HTTPURL+"/metrics", nil).Body)
 	if line := `switchyard_relay_streams{environment="production",project="default"} 5`; !strings.Contains(metrics, line) {
 		t.Errorf("relay metrics lack %q", line)
+	}
+}
+
+// TestRelayOFREPEventStream: the event stream a relay's bulk answer
+// advertises works at the relay and announces a change made on the
+// primary.
+func TestRelayOFREPEventStream(t *testing.T) {
+	primary := servertest.Start(t, servertest.Options{})
+	darkMode(t, primary)
+	r := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production")})
+	caughtUp(t, primary, r, "default", "production")
+	key := primary.Creds.SDKKey
+	accepts(t, r, key)
+	answer := servertest.Do(t, "POST", r.HTTPURL+"/ofrep/v1/evaluate/flags", `{"context":{"targetingKey":"u"}}`, "X-API-Key", key)
+	var bulk struct {
+		EventStreams []struct {
+			Endpoint struct {
+				RequestURI string `json:"requestUri"`
+			} `json:"endpoint"`
+		} `json:"eventStreams"`
+	}
+	if err := json.Unmarshal(answer.Body, &bulk); err != nil || len(bulk.EventStreams) == 0 {
+		t.Fatalf("bulk answer at the relay advertises no event stream: %v %s", err, answer.Body)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", r.HTTPURL+bulk.EventStreams[0].Endpoint.RequestURI, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET the event stream at the relay = %d, want 200", resp.StatusCode)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	// The first event names the current revision; a change names the next.
+	before := primary.Rulesets.Get("default", "production").Revision
+	waitLine(t, lines, "id: "+strconv.FormatUint(before, 10))
+	setDarkMode(t, primary, false)
+	after := primary.Rulesets.Get("default", "production").Revision
+	waitLine(t, lines, "id: "+strconv.FormatUint(after, 10))
+}
+
+// waitLine reads lines until want, for up to 10 s.
+func waitLine(t *testing.T, lines <-chan string, want string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("stream ended before %q", want)
+			}
+			if line == want {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %q within 10 s", want)
+		}
 	}
 }
