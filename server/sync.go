@@ -37,7 +37,9 @@ var _ pb.SyncServiceServer = (*syncService)(nil)
 // Sync serves one SDK stream: hello, the ruleset the SDK lacks, then every
 // newer revision and every release step of the environment, until the
 // stream's maximum age, the SDK leaving, the key being revoked or the
-// server stopping.
+// server stopping. A relay key's stream follows the environment its Hello
+// names and carries the environment's key set (KeySet) after the first
+// ruleset and whenever the set changes.
 //
 // A stream costs one goroutine, this handler. Idle, it waits for the next
 // revision (gRPC cancels the stream's context when the SDK goes away, so
@@ -47,10 +49,6 @@ var _ pb.SyncServiceServer = (*syncService)(nil)
 func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	ctx := stream.Context()
 	c := callerFrom(ctx)
-	project, env, err := auth.Scope(&c.principal, "", "")
-	if err != nil {
-		return err
-	}
 	free, err := s.streams.acquire(c.principal.KeyID, c.principal.Name)
 	if err != nil {
 		return status.Error(codes.ResourceExhausted, err.Error())
@@ -60,6 +58,13 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	if err != nil {
 		return err
 	}
+	project, env, err := auth.Scope(&c.principal, hello.GetProject(), hello.GetEnvironment())
+	if err != nil {
+		return err
+	}
+	// A relay's stream carries the environment's key hashes too.
+	relay := c.principal.Kind == auth.KindRelay
+	var keysSent *pb.SyncResponse
 	st, err := s.sync.Join(project, env, syncer.Info{
 		SDKName: hello.GetSdkName(), SDKVersion: hello.GetSdkVersion(), Peer: c.peer, KeyID: c.principal.KeyID,
 	})
@@ -72,6 +77,11 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	if err := send(stream, st, rev, rev.MessageHolding(heldHashes(hello))); err != nil {
 		return endOf(err)
 	}
+	if relay {
+		if keysSent, err = sendKeys(stream, st, nil); err != nil {
+			return endOf(err)
+		}
+	}
 	maxAge := time.NewTimer(st.MaxAge)
 	defer maxAge.Stop()
 	for {
@@ -79,6 +89,11 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 		case <-st.Wake():
 			if rev, sent := st.Latest(), st.Sent(); rev != sent {
 				if err := send(stream, st, rev, rev.MessageFrom(sent)); err != nil {
+					return endOf(err)
+				}
+			}
+			if relay {
+				if keysSent, err = sendKeys(stream, st, keysSent); err != nil {
 					return endOf(err)
 				}
 			}
@@ -119,6 +134,19 @@ func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revis
 	}
 	st.Ack(ack.GetRevision())
 	return nil
+}
+
+// sendKeys sends the environment's key set when it is not sent, the one
+// last sent on the stream, and returns the one sent since.
+func sendKeys(stream pb.SyncService_SyncServer, st *syncer.Stream, sent *pb.SyncResponse) (*pb.SyncResponse, error) {
+	keys := st.Keys()
+	if keys == nil || keys == sent {
+		return sent, nil
+	}
+	if err := stream.Send(keys); err != nil {
+		return sent, err
+	}
+	return keys, nil
 }
 
 // endOf is the handler's result for a send error: io.EOF means the SDK

@@ -122,6 +122,7 @@ is wrong (unknown command or flag, missing argument, bad flag value).`,
 		newFlagCmd(c),
 		newProfileCmd(c),
 		newFreezeCmd(c), newCalendarCmd(c),
+		newRelayCmd(c),
 	)
 	c.completeFlag(root, "project", kindProjects)
 	root.RegisterFlagCompletionFunc("profile", c.completeProfiles)

@@ -176,7 +176,13 @@ type Hello struct {
 	Revision uint64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Sections the SDK holds, so unchanged ones are not sent again: only the
 	// hash is compared, so an SDK may send refs with the hash alone.
-	Sections      []*SectionRef `protobuf:"bytes,4,rep,name=sections,proto3" json:"sections,omitempty"`
+	Sections []*SectionRef `protobuf:"bytes,4,rep,name=sections,proto3" json:"sections,omitempty"`
+	// The environment a relay key's stream follows; a relay key covers
+	// several. Empty: the key's first environment (the KeySet that follows
+	// lists the relay key with all of them). Other keys leave it empty or
+	// name their own.
+	Project       string `protobuf:"bytes,16,opt,name=project,proto3" json:"project,omitempty"`
+	Environment   string `protobuf:"bytes,17,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -239,6 +245,20 @@ func (x *Hello) GetSections() []*SectionRef {
 	return nil
 }
 
+func (x *Hello) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *Hello) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 // Ack says the SDK has applied a revision: it evaluates on it from now on.
 type Ack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -291,6 +311,7 @@ type SyncResponse struct {
 	//
 	//	*SyncResponse_Ruleset
 	//	*SyncResponse_Release
+	//	*SyncResponse_Keys
 	Message       isSyncResponse_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -351,6 +372,15 @@ func (x *SyncResponse) GetRelease() *ReleaseNotice {
 	return nil
 }
 
+func (x *SyncResponse) GetKeys() *KeySet {
+	if x != nil {
+		if x, ok := x.Message.(*SyncResponse_Keys); ok {
+			return x.Keys
+		}
+	}
+	return nil
+}
+
 type isSyncResponse_Message interface {
 	isSyncResponse_Message()
 }
@@ -368,9 +398,17 @@ type SyncResponse_Release struct {
 	Release *ReleaseNotice `protobuf:"bytes,2,opt,name=release,proto3,oneof"`
 }
 
+type SyncResponse_Keys struct {
+	// On a relay key's stream only: the keys of the environment, hashes
+	// only (see KeySet).
+	Keys *KeySet `protobuf:"bytes,16,opt,name=keys,proto3,oneof"`
+}
+
 func (*SyncResponse_Ruleset) isSyncResponse_Message() {}
 
 func (*SyncResponse_Release) isSyncResponse_Message() {}
+
+func (*SyncResponse_Keys) isSyncResponse_Message() {}
 
 // ReleaseNotice tells an SDK that a release of its environment moved: it
 // started, entered a stage, paused, resumed, completed, was rolled back or
@@ -962,22 +1000,25 @@ var File_switchyard_v1_sync_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\n" +
-	" switchyard/v1/sync_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"n\n" +
+	" switchyard/v1/sync_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19switchyard/v1/relay.proto\"n\n" +
 	"\vSyncRequest\x12,\n" +
 	"\x05hello\x18\x01 \x01(\v2\x14.switchyard.v1.HelloH\x00R\x05hello\x12&\n" +
 	"\x03ack\x18\x02 \x01(\v2\x12.switchyard.v1.AckH\x00R\x03ackB\t\n" +
-	"\amessage\"\x96\x01\n" +
+	"\amessage\"\xd2\x01\n" +
 	"\x05Hello\x12\x19\n" +
 	"\bsdk_name\x18\x01 \x01(\tR\asdkName\x12\x1f\n" +
 	"\vsdk_version\x18\x02 \x01(\tR\n" +
 	"sdkVersion\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x125\n" +
-	"\bsections\x18\x04 \x03(\v2\x19.switchyard.v1.SectionRefR\bsections\"!\n" +
+	"\bsections\x18\x04 \x03(\v2\x19.switchyard.v1.SectionRefR\bsections\x12\x18\n" +
+	"\aproject\x18\x10 \x01(\tR\aproject\x12 \n" +
+	"\venvironment\x18\x11 \x01(\tR\venvironment\"!\n" +
 	"\x03Ack\x12\x1a\n" +
-	"\brevision\x18\x01 \x01(\x04R\brevision\"\x87\x01\n" +
+	"\brevision\x18\x01 \x01(\x04R\brevision\"\xb4\x01\n" +
 	"\fSyncResponse\x122\n" +
 	"\aruleset\x18\x01 \x01(\v2\x16.switchyard.v1.RulesetH\x00R\aruleset\x128\n" +
-	"\arelease\x18\x02 \x01(\v2\x1c.switchyard.v1.ReleaseNoticeH\x00R\areleaseB\t\n" +
+	"\arelease\x18\x02 \x01(\v2\x1c.switchyard.v1.ReleaseNoticeH\x00R\arelease\x12+\n" +
+	"\x04keys\x18\x10 \x01(\v2\x15.switchyard.v1.KeySetH\x00R\x04keysB\t\n" +
 	"\amessage\"\xbf\x02\n" +
 	"\rReleaseNotice\x12\x1d\n" +
 	"\n" +
@@ -1066,7 +1107,8 @@ var file_switchyard_v1_sync_service_proto_goTypes = []any{
 	(*GetConvergenceRequest)(nil), // 9: switchyard.v1.GetConvergenceRequest
 	(*Convergence)(nil),           // 10: switchyard.v1.Convergence
 	(*SdkStream)(nil),             // 11: switchyard.v1.SdkStream
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*KeySet)(nil),                // 12: switchyard.v1.KeySet
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_switchyard_v1_sync_service_proto_depIdxs = []int32{
 	2,  // 0: switchyard.v1.SyncRequest.hello:type_name -> switchyard.v1.Hello
@@ -1074,22 +1116,23 @@ var file_switchyard_v1_sync_service_proto_depIdxs = []int32{
 	6,  // 2: switchyard.v1.Hello.sections:type_name -> switchyard.v1.SectionRef
 	8,  // 3: switchyard.v1.SyncResponse.ruleset:type_name -> switchyard.v1.Ruleset
 	5,  // 4: switchyard.v1.SyncResponse.release:type_name -> switchyard.v1.ReleaseNotice
-	12, // 5: switchyard.v1.ReleaseNotice.time:type_name -> google.protobuf.Timestamp
-	0,  // 6: switchyard.v1.SectionRef.kind:type_name -> switchyard.v1.SectionKind
-	6,  // 7: switchyard.v1.Section.ref:type_name -> switchyard.v1.SectionRef
-	6,  // 8: switchyard.v1.Ruleset.manifest:type_name -> switchyard.v1.SectionRef
-	7,  // 9: switchyard.v1.Ruleset.sections:type_name -> switchyard.v1.Section
-	11, // 10: switchyard.v1.Convergence.streams:type_name -> switchyard.v1.SdkStream
-	12, // 11: switchyard.v1.SdkStream.connected_since:type_name -> google.protobuf.Timestamp
-	1,  // 12: switchyard.v1.SyncService.Sync:input_type -> switchyard.v1.SyncRequest
-	9,  // 13: switchyard.v1.SyncService.GetConvergence:input_type -> switchyard.v1.GetConvergenceRequest
-	4,  // 14: switchyard.v1.SyncService.Sync:output_type -> switchyard.v1.SyncResponse
-	10, // 15: switchyard.v1.SyncService.GetConvergence:output_type -> switchyard.v1.Convergence
-	14, // [14:16] is the sub-list for method output_type
-	12, // [12:14] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	12, // 5: switchyard.v1.SyncResponse.keys:type_name -> switchyard.v1.KeySet
+	13, // 6: switchyard.v1.ReleaseNotice.time:type_name -> google.protobuf.Timestamp
+	0,  // 7: switchyard.v1.SectionRef.kind:type_name -> switchyard.v1.SectionKind
+	6,  // 8: switchyard.v1.Section.ref:type_name -> switchyard.v1.SectionRef
+	6,  // 9: switchyard.v1.Ruleset.manifest:type_name -> switchyard.v1.SectionRef
+	7,  // 10: switchyard.v1.Ruleset.sections:type_name -> switchyard.v1.Section
+	11, // 11: switchyard.v1.Convergence.streams:type_name -> switchyard.v1.SdkStream
+	13, // 12: switchyard.v1.SdkStream.connected_since:type_name -> google.protobuf.Timestamp
+	1,  // 13: switchyard.v1.SyncService.Sync:input_type -> switchyard.v1.SyncRequest
+	9,  // 14: switchyard.v1.SyncService.GetConvergence:input_type -> switchyard.v1.GetConvergenceRequest
+	4,  // 15: switchyard.v1.SyncService.Sync:output_type -> switchyard.v1.SyncResponse
+	10, // 16: switchyard.v1.SyncService.GetConvergence:output_type -> switchyard.v1.Convergence
+	15, // [15:17] is the sub-list for method output_type
+	13, // [13:15] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_sync_service_proto_init() }
@@ -1097,6 +1140,7 @@ func file_switchyard_v1_sync_service_proto_init() {
 	if File_switchyard_v1_sync_service_proto != nil {
 		return
 	}
+	file_switchyard_v1_relay_proto_init()
 	file_switchyard_v1_sync_service_proto_msgTypes[0].OneofWrappers = []any{
 		(*SyncRequest_Hello)(nil),
 		(*SyncRequest_Ack)(nil),
@@ -1104,6 +1148,7 @@ func file_switchyard_v1_sync_service_proto_init() {
 	file_switchyard_v1_sync_service_proto_msgTypes[3].OneofWrappers = []any{
 		(*SyncResponse_Ruleset)(nil),
 		(*SyncResponse_Release)(nil),
+		(*SyncResponse_Keys)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
