@@ -140,7 +140,7 @@ type DeliveryMetrics struct {
 	// The metrics of every release selected (see DeliveryGroup).
 	Completed         int32             `protobuf:"varint,10,opt,name=completed,proto3" json:"completed,omitempty"`
 	RolledBack        int32             `protobuf:"varint,11,opt,name=rolled_back,json=rolledBack,proto3" json:"rolled_back,omitempty"`
-	ReleaseFrequency  float64           `protobuf:"fixed64,12,opt,name=release_frequency,json=releaseFrequency,proto3" json:"release_frequency,omitempty"`
+	ReleaseFrequency  *float64          `protobuf:"fixed64,12,opt,name=release_frequency,json=releaseFrequency,proto3,oneof" json:"release_frequency,omitempty"`
 	LeadTime          *DeliveryDuration `protobuf:"bytes,13,opt,name=lead_time,json=leadTime,proto3" json:"lead_time,omitempty"`
 	Changes           int32             `protobuf:"varint,14,opt,name=changes,proto3" json:"changes,omitempty"`
 	FailedChanges     int32             `protobuf:"varint,15,opt,name=failed_changes,json=failedChanges,proto3" json:"failed_changes,omitempty"`
@@ -252,8 +252,8 @@ func (x *DeliveryMetrics) GetRolledBack() int32 {
 }
 
 func (x *DeliveryMetrics) GetReleaseFrequency() float64 {
-	if x != nil {
-		return x.ReleaseFrequency
+	if x != nil && x.ReleaseFrequency != nil {
+		return *x.ReleaseFrequency
 	}
 	return 0
 }
@@ -345,7 +345,7 @@ type DeliveryGroup struct {
 	Completed  int32 `protobuf:"varint,10,opt,name=completed,proto3" json:"completed,omitempty"`
 	RolledBack int32 `protobuf:"varint,11,opt,name=rolled_back,json=rolledBack,proto3" json:"rolled_back,omitempty"`
 	// Release frequency: releases completed per week of the period.
-	ReleaseFrequency float64 `protobuf:"fixed64,12,opt,name=release_frequency,json=releaseFrequency,proto3" json:"release_frequency,omitempty"`
+	ReleaseFrequency *float64 `protobuf:"fixed64,12,opt,name=release_frequency,json=releaseFrequency,proto3,oneof" json:"release_frequency,omitempty"`
 	// Lead time: from the start of the first stage to completion, of the
 	// releases completed in the period; the median.
 	LeadTime *DeliveryDuration `protobuf:"bytes,13,opt,name=lead_time,json=leadTime,proto3" json:"lead_time,omitempty"`
@@ -430,8 +430,8 @@ func (x *DeliveryGroup) GetRolledBack() int32 {
 }
 
 func (x *DeliveryGroup) GetReleaseFrequency() float64 {
-	if x != nil {
-		return x.ReleaseFrequency
+	if x != nil && x.ReleaseFrequency != nil {
+		return *x.ReleaseFrequency
 	}
 	return 0
 }
@@ -684,7 +684,7 @@ const file_switchyard_v1_delivery_proto_rawDesc = "" +
 	"\venvironment\x18\x04 \x01(\tR\venvironment\x12\x14\n" +
 	"\x05model\x18\x05 \x01(\tR\x05model\x12B\n" +
 	"\x0fincident_window\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0eincidentWindow\x127\n" +
-	"\ttolerance\x18\a \x01(\v2\x19.google.protobuf.DurationR\ttolerance\"\x82\b\n" +
+	"\ttolerance\x18\a \x01(\v2\x19.google.protobuf.DurationR\ttolerance\"\x9d\b\n" +
 	"\x0fDeliveryMetrics\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x120\n" +
 	"\x05start\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
@@ -696,39 +696,41 @@ const file_switchyard_v1_delivery_proto_rawDesc = "" +
 	"\tcompleted\x18\n" +
 	" \x01(\x05R\tcompleted\x12\x1f\n" +
 	"\vrolled_back\x18\v \x01(\x05R\n" +
-	"rolledBack\x12+\n" +
-	"\x11release_frequency\x18\f \x01(\x01R\x10releaseFrequency\x12<\n" +
+	"rolledBack\x120\n" +
+	"\x11release_frequency\x18\f \x01(\x01H\x00R\x10releaseFrequency\x88\x01\x01\x12<\n" +
 	"\tlead_time\x18\r \x01(\v2\x1f.switchyard.v1.DeliveryDurationR\bleadTime\x12\x18\n" +
 	"\achanges\x18\x0e \x01(\x05R\achanges\x12%\n" +
 	"\x0efailed_changes\x18\x0f \x01(\x05R\rfailedChanges\x123\n" +
-	"\x13change_failure_rate\x18\x10 \x01(\x01H\x00R\x11changeFailureRate\x88\x01\x01\x12G\n" +
+	"\x13change_failure_rate\x18\x10 \x01(\x01H\x01R\x11changeFailureRate\x88\x01\x01\x12G\n" +
 	"\x0ftime_to_restore\x18\x11 \x01(\v2\x1f.switchyard.v1.DeliveryDurationR\rtimeToRestore\x12\x1f\n" +
 	"\vtimed_steps\x18\x12 \x01(\x05R\n" +
 	"timedSteps\x12\"\n" +
 	"\ron_time_steps\x18\x13 \x01(\x05R\vonTimeSteps\x122\n" +
-	"\x12schedule_adherence\x18\x14 \x01(\x01H\x01R\x11scheduleAdherence\x88\x01\x01\x12C\n" +
+	"\x12schedule_adherence\x18\x14 \x01(\x01H\x02R\x11scheduleAdherence\x88\x01\x01\x12C\n" +
 	"\x0eby_environment\x18\x1e \x03(\v2\x1c.switchyard.v1.DeliveryGroupR\rbyEnvironment\x127\n" +
 	"\bby_model\x18\x1f \x03(\v2\x1c.switchyard.v1.DeliveryGroupR\abyModel\x121\n" +
-	"\x05weeks\x18  \x03(\v2\x1b.switchyard.v1.DeliveryWeekR\x05weeksB\x16\n" +
+	"\x05weeks\x18  \x03(\v2\x1b.switchyard.v1.DeliveryWeekR\x05weeksB\x14\n" +
+	"\x12_release_frequencyB\x16\n" +
 	"\x14_change_failure_rateB\x15\n" +
-	"\x13_schedule_adherence\"\xd8\x04\n" +
+	"\x13_schedule_adherence\"\xf3\x04\n" +
 	"\rDeliveryGroup\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x1c\n" +
 	"\tcompleted\x18\n" +
 	" \x01(\x05R\tcompleted\x12\x1f\n" +
 	"\vrolled_back\x18\v \x01(\x05R\n" +
-	"rolledBack\x12+\n" +
-	"\x11release_frequency\x18\f \x01(\x01R\x10releaseFrequency\x12<\n" +
+	"rolledBack\x120\n" +
+	"\x11release_frequency\x18\f \x01(\x01H\x00R\x10releaseFrequency\x88\x01\x01\x12<\n" +
 	"\tlead_time\x18\r \x01(\v2\x1f.switchyard.v1.DeliveryDurationR\bleadTime\x12\x18\n" +
 	"\achanges\x18\x0e \x01(\x05R\achanges\x12%\n" +
 	"\x0efailed_changes\x18\x0f \x01(\x05R\rfailedChanges\x123\n" +
-	"\x13change_failure_rate\x18\x10 \x01(\x01H\x00R\x11changeFailureRate\x88\x01\x01\x12G\n" +
+	"\x13change_failure_rate\x18\x10 \x01(\x01H\x01R\x11changeFailureRate\x88\x01\x01\x12G\n" +
 	"\x0ftime_to_restore\x18\x11 \x01(\v2\x1f.switchyard.v1.DeliveryDurationR\rtimeToRestore\x12\x1f\n" +
 	"\vtimed_steps\x18\x12 \x01(\x05R\n" +
 	"timedSteps\x12\"\n" +
 	"\ron_time_steps\x18\x13 \x01(\x05R\vonTimeSteps\x122\n" +
-	"\x12schedule_adherence\x18\x14 \x01(\x01H\x01R\x11scheduleAdherence\x88\x01\x01B\x16\n" +
+	"\x12schedule_adherence\x18\x14 \x01(\x01H\x02R\x11scheduleAdherence\x88\x01\x01B\x14\n" +
+	"\x12_release_frequencyB\x16\n" +
 	"\x14_change_failure_rateB\x15\n" +
 	"\x13_schedule_adherence\"O\n" +
 	"\x10DeliveryDuration\x12\x14\n" +
