@@ -331,8 +331,10 @@ type ExperimentDecision struct {
 	Reason    string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	Actor     string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
 	ActorName string `protobuf:"bytes,5,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
-	// The release that ships the variant (decision ship).
+	// The release that ships the variant (decision ship), and the release
+	// model it was created from, if any.
 	Release       string `protobuf:"bytes,6,opt,name=release,proto3" json:"release,omitempty"`
+	ReleaseModel  string `protobuf:"bytes,7,opt,name=release_model,json=releaseModel,proto3" json:"release_model,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -405,6 +407,13 @@ func (x *ExperimentDecision) GetActorName() string {
 func (x *ExperimentDecision) GetRelease() string {
 	if x != nil {
 		return x.Release
+	}
+	return ""
+}
+
+func (x *ExperimentDecision) GetReleaseModel() string {
+	if x != nil {
+		return x.ReleaseModel
 	}
 	return ""
 }
@@ -2146,7 +2155,7 @@ const file_switchyard_v1_experiment_service_proto_rawDesc = "" +
 	"updateTime\"A\n" +
 	"\rExperimentArm\x12\x18\n" +
 	"\avariant\x18\x01 \x01(\tR\avariant\x12\x16\n" +
-	"\x06weight\x18\x02 \x01(\x05R\x06weight\"\xad\x01\n" +
+	"\x06weight\x18\x02 \x01(\x05R\x06weight\"\xd2\x01\n" +
 	"\x12ExperimentDecision\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x18\n" +
 	"\avariant\x18\x02 \x01(\tR\avariant\x12\x16\n" +
@@ -2154,7 +2163,8 @@ const file_switchyard_v1_experiment_service_proto_rawDesc = "" +
 	"\x05actor\x18\x04 \x01(\tR\x05actor\x12\x1d\n" +
 	"\n" +
 	"actor_name\x18\x05 \x01(\tR\tactorName\x12\x18\n" +
-	"\arelease\x18\x06 \x01(\tR\arelease\"\x99\x02\n" +
+	"\arelease\x18\x06 \x01(\tR\arelease\x12#\n" +
+	"\rrelease_model\x18\a \x01(\tR\freleaseModel\"\x99\x02\n" +
 	"\x06Metric\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1b\n" +
