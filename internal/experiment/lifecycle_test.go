@@ -158,7 +158,9 @@ func TestStopWithShipRefusesABadReleaseWholly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
 			r.start(t, abTest("ab"))
-			err := r.try(func(tx *store.Tx) error { return experiment.Stop(tx, experiment.Request{Project: "shop", ID: "ab"}, tc.d) })
+			err := r.try(func(tx *store.Tx) error {
+				return experiment.Stop(tx, experiment.Request{Project: "shop", ID: "ab"}, tc.d)
+			})
 			var fes model.Errors
 			if !errors.As(err, &fes) || fes[0].Path != tc.field {
 				t.Fatalf("Stop = %v, want an error at %s", err, tc.field)
