@@ -17,11 +17,12 @@ import (
 
 func runAvailability(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	a, fs := newAPICommand("availability", "availability [flags] COMPONENT", stdout, stderr)
-	var current, env, clientKey string
+	var current, env, clientKey, language string
 	var contextArgs listFlag
 	fs.StringVar(&current, "current-version", "", "the version the client runs (required)")
 	fs.StringVar(&clientKey, "client-key", "", "a client or SDK key, used instead of --token: its environment is asked")
 	fs.StringVar(&env, "environment", "", "the environment to ask, with an admin token (with --project)")
+	fs.StringVar(&language, "language", "", "the languages to read release notes in, as an Accept-Language value (de-CH, de;q=0.9, en;q=0.5)")
 	fs.Var(&contextArgs, "context", "a context attribute, repeated: KEY=STRING, or KEY:=JSON for a number, bool or array (targetingKey=u1, age:=42)")
 	args, err := arguments(fs, args, "COMPONENT")
 	if err != nil {
@@ -43,7 +44,7 @@ func runAvailability(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"current_version": current, "context": evalCtx}
+	body := map[string]any{"current_version": current, "context": evalCtx, "accept_language": language}
 	if env != "" {
 		body["project"], body["environment"] = a.project, env
 	}
@@ -110,4 +111,5 @@ func writeAvailability(w io.Writer, av *pb.Availability) {
 		}
 		field(name, n.GetVersion()+"  "+n.GetNotes())
 	}
+	writeReleaseNotes(w, av.GetReleaseNotes())
 }

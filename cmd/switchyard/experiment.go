@@ -101,9 +101,11 @@ func runExperimentStart(ctx context.Context, args []string, stdout, stderr io.Wr
 
 func runExperimentStop(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	a, fs := newAPICommand("experiment stop", "experiment stop [flags] ID", stdout, stderr)
-	var ship, reason, etag string
+	var ship, reason, etag, releaseID, releaseModel string
 	var revert bool
-	fs.StringVar(&ship, "ship", "", "make this variant the flag's default serve in the experiment's environment")
+	fs.StringVar(&ship, "ship", "", "ship this variant: a release of it starts in the experiment's environment")
+	fs.StringVar(&releaseID, "release-id", "", "with --ship: the release's id (default ID-ship)")
+	fs.StringVar(&releaseModel, "release-model", "", "with --ship: the release model the release follows (default: one stage, everyone, manual gate)")
 	fs.BoolVar(&revert, "revert", false, "leave the flag as it was before the experiment")
 	fs.StringVar(&reason, "reason", "", "why, recorded with the decision")
 	fs.StringVar(&etag, "etag", "", "refuse the call unless the experiment's etag is this")
@@ -119,6 +121,7 @@ func runExperimentStop(ctx context.Context, args []string, stdout, stderr io.Wri
 		body["decision"] = "revert"
 	default:
 		body["decision"], body["variant"] = "ship", ship
+		body["release_id"], body["release_model"] = releaseID, releaseModel
 	}
 	var out pb.Experiment
 	if err := a.fetch(ctx, http.MethodPost, a.path("experiments", args[0])+":stop", body, &out); err != nil {
@@ -196,6 +199,9 @@ func experimentSummary(e *pb.Experiment) string {
 		s += ", decision " + d.GetAction()
 		if d.GetVariant() != "" {
 			s += " " + d.GetVariant()
+		}
+		if d.GetRelease() != "" {
+			s += " by release " + d.GetRelease()
 		}
 	}
 	return s

@@ -16,17 +16,33 @@ import (
 )
 
 func runReleaseReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("release report", "release report [flags]", stdout, stderr)
-	var from, to, env string
+	a, fs := newAPICommand("release report", "release report [flags] [ID]", stdout, stderr)
+	var from, to, env, output string
 	var days int
 	var tolerance time.Duration
+	var df deliveryFlags
+	fs.StringVar(&df.period, "period", "", "delivery metrics (DORA four keys) of this period before --to: 90d, 12w or 36h")
+	fs.StringVar(&df.model, "model", "", "with --period: only releases created from this release model")
+	fs.DurationVar(&df.incidentWindow, "incident-window", 0, "with --period: how long after completion an incident fails a release (default: the server's, 168h)")
+	fs.StringVar(&output, "output", outputTable, "output format: table or json")
 	fs.StringVar(&from, "from", "", "start of the period, RFC 3339 (default: --days before --to)")
 	fs.StringVar(&to, "to", "", "end of the period, RFC 3339, exclusive (default: now)")
 	fs.IntVar(&days, "days", 0, "length of the period in days, when --from is not given (default: the server's, 30)")
 	fs.StringVar(&env, "environment", "", "only releases of this environment")
 	fs.DurationVar(&tolerance, "tolerance", 0, "how late a timed step may run and count as on schedule (default: the server's, 5m)")
-	if _, err := a.parse(fs, args); err != nil {
+	args, err := a.parse(fs, args, "[ID]")
+	if err != nil {
 		return err
+	}
+	if a.json {
+		output = outputJSON
+	}
+	c := &cli{cc: a.cc, project: a.project, output: output, stdout: stdout, stderr: stderr}
+	switch {
+	case len(args) == 1:
+		return releaseRecord(ctx, c, args[0])
+	case df.period != "":
+		return releaseDelivery(ctx, c, df, to, env, tolerance)
 	}
 	q := url.Values{}
 	var end time.Time
