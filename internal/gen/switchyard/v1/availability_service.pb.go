@@ -138,8 +138,8 @@ type Availability struct {
 	// The notes of the releases that brought versions above the current one
 	// up to and including the resolved one to this client: the release in
 	// progress that served it, and the completed releases of the
-	// environment; ascending by version, then in completion order; none when
-	// update is NONE.
+	// environment; ascending by version, then in the order the releases were
+	// created (the release in progress last); none when update is NONE.
 	ReleaseNotes  []*ReleaseNote `protobuf:"bytes,10,rep,name=release_notes,json=releaseNotes,proto3" json:"release_notes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
