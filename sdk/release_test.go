@@ -251,3 +251,41 @@ func TestOnRelease(t *testing.T) {
 		t.Errorf("events delivered before their revision: %v", stale)
 	}
 }
+
+// TestReleaseNotesReachSDK: the SDK answers availability with the notes of
+// the release in progress that served the client, in its language, and
+// keeps them once the release completed.
+func TestReleaseNotesReachSDK(t *testing.T) {
+	srv, c := startReleaseServer(t)
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases", map[string]any{
+		"id": "ios", "environment": "production", "release_notes": "New checkout",
+		"release_notes_by_language": map[string]string{"de": "Neuer Checkout"},
+		"items":                     []map[string]string{{"component": "ios-app", "version": "2.4.0"}},
+		"plan":                      []map[string]any{{"segments": []string{"staff"}, "weight": 100000}, {"weight": 100000}},
+	})
+	notes := func(key string, langs ...string) string {
+		ctx := sdk.NewContext(key)
+		var out []string
+		for _, n := range c.Availability("ios-app", ctx, "2.3.0", langs...).ReleaseNotes {
+			out = append(out, n.Release+"@"+n.Version+"/"+n.Language+":"+n.Notes)
+		}
+		return fmt.Sprint(out)
+	}
+	step := func(verb string) {
+		srv.Admin(t, "POST", "/api/v1/projects/default/releases/ios:"+verb, map[string]any{})
+	}
+	step("start")
+	eventually(t, "the client to apply the start", func() bool { return notes("staff-1") != "[]" })
+	if got := notes("staff-1", "de-AT", "en"); got != "[ios@2.4.0/de:Neuer Checkout]" {
+		t.Errorf("staff in German = %s", got)
+	}
+	if got := notes("staff-1", "not a tag", "fr"); got != "[ios@2.4.0/:New checkout]" {
+		t.Errorf("staff in French = %s, want the default", got)
+	}
+	if got := notes("user-1", "de"); got != "[]" {
+		t.Errorf("outside the audience = %s, want none", got)
+	}
+	step("advance")
+	step("advance")
+	eventually(t, "the client to apply the completion", func() bool { return notes("user-1", "de") == "[ios@2.4.0/de:Neuer Checkout]" })
+}

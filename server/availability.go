@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 
+	"golang.org/x/text/language"
+
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/eval"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -27,6 +29,22 @@ type availabilityRequest struct {
 	// ctxErr is set when the context could not be decoded; the answer is
 	// then INVALID_CONTEXT (after FLAG_NOT_FOUND, as DESIGN §3 orders them).
 	ctxErr error
+	// languages are the client's languages for release notes, most
+	// preferred first.
+	languages []language.Tag
+}
+
+// parseLanguages reads an Accept-Language value; field names it in the
+// error.
+func parseLanguages(field, accept string) ([]language.Tag, error) {
+	if accept == "" {
+		return nil, nil
+	}
+	tags, _, err := language.ParseAcceptLanguage(accept)
+	if err != nil {
+		return nil, invalidField(field, "%q is not an Accept-Language value such as \"de-CH, de;q=0.9, en;q=0.5\"", accept)
+	}
+	return tags, nil
 }
 
 // availabilityRequestFrom converts a gRPC (or JSON) request.
@@ -40,6 +58,11 @@ func availabilityRequestFrom(req *pb.GetAvailabilityRequest) (*availabilityReque
 	if err := contextFromStruct(&out.ctx, req.GetContext()); err != nil {
 		return nil, err
 	}
+	langs, err := parseLanguages("accept_language", req.GetAcceptLanguage())
+	if err != nil {
+		return nil, err
+	}
+	out.languages = langs
 	return out, nil
 }
 
@@ -89,11 +112,12 @@ func (s *availabilityService) GetAvailability(ctx context.Context, req *pb.GetAv
 	if err != nil {
 		return nil, err
 	}
-	return availabilityProto(ar.component, rs.Revision, &a), nil
+	return availabilityProto(ar.component, rs.Revision, &a, ar.languages), nil
 }
 
-// availabilityProto converts an availability answer.
-func availabilityProto(component string, revision uint64, a *eval.Availability) *pb.Availability {
+// availabilityProto converts an availability answer, with its release
+// notes in the languages given.
+func availabilityProto(component string, revision uint64, a *eval.Availability, languages []language.Tag) *pb.Availability {
 	out := &pb.Availability{
 		Component:    component,
 		Version:      a.Version,
@@ -109,6 +133,11 @@ func availabilityProto(component string, revision uint64, a *eval.Availability) 
 		for i, n := range a.Notes {
 			out.Notes[i] = &pb.VersionNote{Version: n.Version, Notes: n.Notes}
 		}
+	}
+	for i := range a.ReleaseNotes {
+		n := &a.ReleaseNotes[i]
+		lang, text := n.Localize(languages)
+		out.ReleaseNotes = append(out.ReleaseNotes, &pb.ReleaseNote{Release: n.Release, Version: n.Version, Language: lang, Notes: text})
 	}
 	return out
 }

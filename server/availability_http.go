@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/text/language"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/switchyard/switchyard/internal/auth"
@@ -55,6 +56,9 @@ func (s *Server) availabilityHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		req, err = availabilityFromQuery(r)
 	}
+	if err == nil && req.languages == nil {
+		req.languages, err = parseLanguages("Accept-Language", r.Header.Get("Accept-Language"))
+	}
 	if err != nil {
 		s.writeHTTPError(w, r, err)
 		return
@@ -73,10 +77,10 @@ func (s *Server) availabilityHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	if status == http.StatusOK {
-		etag := availabilityETag(rs, req.component, &a)
+		etag := availabilityETag(rs, req.component, &a, req.languages)
 		h.Set("ETag", "W/"+etag)
 		h.Set("Cache-Control", "private, no-cache")
-		h.Set("Vary", "Authorization, X-API-Key")
+		h.Set("Vary", "Authorization, X-API-Key, Accept-Language")
 		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -84,7 +88,7 @@ func (s *Server) availabilityHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	buf := buffers.Get().(*[]byte)
 	defer buffers.Put(buf)
-	out := appendAvailabilityJSON((*buf)[:0], req.component, rs.Revision, &a)
+	out := appendAvailabilityJSON((*buf)[:0], req.component, rs.Revision, &a, req.languages)
 	h["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	w.Write(out)
@@ -135,6 +139,16 @@ func availabilityFromQuery(r *http.Request) (*availabilityRequest, error) {
 			dst = &req.environment
 		case "current_version":
 			dst = &req.currentVersion
+		case "accept_language":
+			if len(vals) > 1 {
+				return nil, invalidField(name, "given more than once")
+			}
+			langs, err := parseLanguages(name, vals[0])
+			if err != nil {
+				return nil, err
+			}
+			req.languages = langs
+			continue
 		case "context":
 			if len(vals) > 1 {
 				return nil, invalidField(name, "given more than once")
@@ -174,8 +188,9 @@ func availabilityFromQuery(r *http.Request) (*availabilityRequest, error) {
 
 // availabilityETag is the (strong part of the weak) validator of an
 // answer: a hash of the environment, the component and every field of the
-// answer but the revision.
-func availabilityETag(rs *eval.Ruleset, component string, a *eval.Availability) string {
+// answer but the revision, release notes in the client's languages
+// included.
+func availabilityETag(rs *eval.Ruleset, component string, a *eval.Availability, languages []language.Tag) string {
 	h := fnv.New64a()
 	for _, s := range [...]string{rs.Project(), rs.Environment(), component, a.Version, string(a.Reason), a.Rule, string(a.Update)} {
 		h.Write([]byte(s))
@@ -186,6 +201,14 @@ func availabilityETag(rs *eval.Ruleset, component string, a *eval.Availability) 
 		h.Write([]byte{0})
 		h.Write([]byte(n.Notes))
 		h.Write([]byte{0})
+	}
+	for i := range a.ReleaseNotes {
+		n := &a.ReleaseNotes[i]
+		lang, text := n.Localize(languages)
+		for _, s := range [...]string{n.Release, n.Version, lang, text} {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
 	}
 	var sum [8]byte
 	var out [18]byte
@@ -198,7 +221,7 @@ func availabilityETag(rs *eval.Ruleset, component string, a *eval.Availability) 
 // appendAvailabilityJSON appends the answer as protojson writes a
 // pb.Availability with proto field names: empty fields left out, the
 // revision as a string.
-func appendAvailabilityJSON(out []byte, component string, revision uint64, a *eval.Availability) []byte {
+func appendAvailabilityJSON(out []byte, component string, revision uint64, a *eval.Availability, languages []language.Tag) []byte {
 	out = append(out, `{"component":`...)
 	out = appendJSONString(out, component)
 	out = appendJSONMember(out, "version", a.Version)
@@ -225,6 +248,23 @@ func appendAvailabilityJSON(out []byte, component string, revision uint64, a *ev
 	}
 	out = appendJSONMember(out, "error_code", string(a.ErrorCode))
 	out = appendJSONMember(out, "error_message", a.ErrorMessage)
+	if len(a.ReleaseNotes) > 0 {
+		out = append(out, `,"release_notes":[`...)
+		for i := range a.ReleaseNotes {
+			n := &a.ReleaseNotes[i]
+			if i > 0 {
+				out = append(out, ',')
+			}
+			lang, text := n.Localize(languages)
+			out = append(out, '{')
+			out = appendJSONMember(out, "release", n.Release)
+			out = appendJSONMember(out, "version", n.Version)
+			out = appendJSONMember(out, "language", lang)
+			out = appendJSONMember(out, "notes", text)
+			out = append(out, '}')
+		}
+		out = append(out, ']')
+	}
 	return append(out, '}')
 }
 

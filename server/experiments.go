@@ -136,7 +136,8 @@ func (s *experimentService) StopExperiment(ctx context.Context, req *pb.StopExpe
 		return nil, err
 	}
 	r := experiment.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetReason()}
-	d := model.Decision{Action: model.DecisionAction(req.GetDecision()), Variant: req.GetVariant()}
+	d := model.Decision{Action: model.DecisionAction(req.GetDecision()), Variant: req.GetVariant(),
+		Release: req.GetReleaseId(), ReleaseModel: req.GetReleaseModel()}
 	c, err := s.update(ctx, func(tx *store.Tx) error { return experiment.Stop(tx, r, d) })
 	if err != nil {
 		return nil, err // decision errors name request fields already

@@ -93,6 +93,7 @@ func methodPermissions() map[string]auth.Permission {
 		pb.ReleaseService_AddReleaseIncident_FullMethodName: auth.Release,
 		pb.ReleaseService_SetReleaseReview_FullMethodName:   auth.Release,
 		pb.ReleaseService_GetReleaseReport_FullMethodName:   auth.Read,
+		pb.ReleaseService_GetDeliveryMetrics_FullMethodName: auth.Read,
 
 		pb.ReleaseModelService_ListReleaseModels_FullMethodName:  auth.Read,
 		pb.ReleaseModelService_GetReleaseModel_FullMethodName:    auth.Read,

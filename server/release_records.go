@@ -137,3 +137,77 @@ func stepsProto(r *model.Release, out *pb.Release) error {
 	}
 	return nil
 }
+
+// DefaultDeliveryPeriod is the period delivery metrics cover when the
+// request gives none.
+const DefaultDeliveryPeriod = "30d"
+
+func (s *releaseService) GetDeliveryMetrics(_ context.Context, req *pb.GetDeliveryMetricsRequest) (*pb.DeliveryMetrics, error) {
+	ps, err := s.projectState(req.GetProject())
+	if err != nil {
+		return nil, err
+	}
+	opts, err := deliveryOptions(req, s.store.Now())
+	if err != nil {
+		return nil, err
+	}
+	if env := opts.Environment; env != "" {
+		if _, ok := ps.Environment(env); !ok {
+			return nil, notFound("environment %s/%s", ps.Key(), env)
+		}
+	}
+	if m := opts.Model; m != "" {
+		if _, _, ok := ps.ReleaseModel(m); !ok {
+			return nil, notFound("release model %s/%s", ps.Key(), m)
+		}
+	}
+	out := &pb.DeliveryMetrics{}
+	if err := toProto(release.BuildDelivery(ps.Releases(), opts), out); err != nil {
+		return nil, err
+	}
+	out.Project, out.Environment, out.Model = ps.Key(), opts.Environment, opts.Model
+	out.Start, out.End = timestamppb.New(opts.Start), timestamppb.New(opts.End)
+	out.IncidentWindow, out.Tolerance = durationpb.New(opts.IncidentWindow), durationpb.New(opts.Tolerance)
+	return out, nil
+}
+
+// deliveryOptions reads a delivery request's period, filters, incident
+// window and tolerance, with their defaults.
+func deliveryOptions(req *pb.GetDeliveryMetricsRequest, now time.Time) (release.DeliveryOptions, error) {
+	opts := release.DeliveryOptions{End: now, Environment: req.GetEnvironment(), Model: req.GetModel(),
+		IncidentWindow: release.DefaultIncidentWindow, Tolerance: release.DefaultTolerance}
+	if e := req.GetEnd(); e != nil {
+		if err := e.CheckValid(); err != nil {
+			return opts, invalidField("end", "%v", err)
+		}
+		opts.End = e.AsTime()
+	}
+	period := req.GetPeriod()
+	if period == "" {
+		period = DefaultDeliveryPeriod
+	}
+	d, err := release.ParsePeriod(period)
+	if err != nil {
+		return opts, invalidField("period", "%v", err)
+	}
+	opts.Start = opts.End.Add(-d)
+	for _, f := range []struct {
+		name string
+		in   *durationpb.Duration
+		dst  *time.Duration
+	}{{"incident_window", req.GetIncidentWindow(), &opts.IncidentWindow}, {"tolerance", req.GetTolerance(), &opts.Tolerance}} {
+		if f.in == nil {
+			continue
+		}
+		if err := f.in.CheckValid(); err != nil {
+			return opts, invalidField(f.name, "%v", err)
+		}
+		switch d := f.in.AsDuration(); {
+		case d < 0:
+			return opts, invalidField(f.name, "%s is negative", d)
+		case d > 0:
+			*f.dst = d
+		}
+	}
+	return opts, nil
+}

@@ -16,7 +16,7 @@ import (
 )
 
 func newAvailabilityCmd(c *cli) *cobra.Command {
-	var current, env, clientKey string
+	var current, env, clientKey, language string
 	var contextArgs []string
 	cmd := &cobra.Command{
 		Use:   "availability COMPONENT",
@@ -43,7 +43,7 @@ answers with an error code (e.g. an unknown component).`,
 			if err != nil {
 				return usageError{err}
 			}
-			body := map[string]any{"current_version": current, "context": evalCtx}
+			body := map[string]any{"current_version": current, "context": evalCtx, "accept_language": language}
 			if env != "" {
 				body["project"], body["environment"] = c.project, env
 			}
@@ -71,6 +71,7 @@ answers with an error code (e.g. an unknown component).`,
 	fs.StringVar(&clientKey, "client-key", "", "a client or SDK key, used instead of --token: its environment is asked")
 	fs.StringVar(&env, "environment", "", "the environment to ask, with an admin token (with --project)")
 	c.completeFlag(cmd, "environment", kindEnvironments)
+	fs.StringVar(&language, "language", "", "the languages to read release notes in, as an Accept-Language value (de-CH, de;q=0.9, en;q=0.5)")
 	fs.StringArrayVar(&contextArgs, "context", nil, "a context attribute, repeated: KEY=STRING, or KEY:=JSON for a number, bool or array (targetingKey=u1, age:=42)")
 	return cmd
 }
@@ -119,4 +120,5 @@ func writeAvailability(w io.Writer, av *pb.Availability) {
 		}
 		field(name, n.GetVersion()+"  "+n.GetNotes())
 	}
+	writeReleaseNotes(w, av.GetReleaseNotes())
 }

@@ -106,7 +106,7 @@ func newExperimentStartCmd(c *cli) *cobra.Command {
 }
 
 func newExperimentStopCmd(c *cli) *cobra.Command {
-	var ship, reason, etag string
+	var ship, reason, etag, releaseID, releaseModel string
 	var revert bool
 	cmd := &cobra.Command{
 		Use:   "stop ID",
@@ -124,6 +124,7 @@ func newExperimentStopCmd(c *cli) *cobra.Command {
 				body["decision"] = "revert"
 			default:
 				body["decision"], body["variant"] = "ship", ship
+				body["release_id"], body["release_model"] = releaseID, releaseModel
 			}
 			var out pb.Experiment
 			raw, err := c.call(cmd.Context(), http.MethodPost, c.path("experiments", args[0])+":stop", body, &out)
@@ -134,7 +135,9 @@ func newExperimentStopCmd(c *cli) *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&ship, "ship", "", "make this variant the flag's default serve in the experiment's environment")
+	fs.StringVar(&ship, "ship", "", "ship this variant: a release of it starts in the experiment's environment")
+	fs.StringVar(&releaseID, "release-id", "", "with --ship: the release's id (default ID-ship)")
+	fs.StringVar(&releaseModel, "release-model", "", "with --ship: the release model the release follows (default: one stage, everyone, manual gate)")
 	fs.BoolVar(&revert, "revert", false, "leave the flag as it was before the experiment")
 	fs.StringVar(&reason, "reason", "", "why, recorded with the decision")
 	fs.StringVar(&etag, "etag", "", "refuse the call unless the experiment's etag is this")
@@ -226,6 +229,9 @@ func experimentSummary(e *pb.Experiment) string {
 		s += ", decision " + d.GetAction()
 		if d.GetVariant() != "" {
 			s += " " + d.GetVariant()
+		}
+		if d.GetRelease() != "" {
+			s += " by release " + d.GetRelease()
 		}
 	}
 	return s

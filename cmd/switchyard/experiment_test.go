@@ -87,7 +87,7 @@ func TestExperimentWalkThroughByCLI(t *testing.T) {
 		t.Errorf("--json arms hold %d units, want 6000", units)
 	}
 
-	if out := s.must(t, "experiment stop", "checkout-ab", "--ship", "on", "--reason", "13 % beats 10 %"); !strings.Contains(out, "decision ship on") {
+	if out := s.must(t, "experiment stop", "checkout-ab", "--ship", "on", "--reason", "13 % beats 10 %"); !strings.Contains(out, "decision ship on by release checkout-ab-ship") {
 		t.Errorf("experiment stop printed %q", out)
 	}
 	if _, _, err := s.run(t, s.token, "experiment stop", "checkout-ab", "--revert"); err == nil {

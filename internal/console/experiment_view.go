@@ -346,7 +346,7 @@ func experimentActions(e *pb.Experiment, canRelease bool) []ExperimentAction {
 	case experimentRunning:
 		return []ExperimentAction{
 			{Name: "ship", Label: "Stop and ship", Confirm: fmt.Sprintf(
-				"Stop %s and ship the chosen variant: it becomes flag %s's default serve in %s for everyone, in one revision.", e.GetId(), e.GetFlag(), e.GetEnvironment())},
+				"Stop %s and ship the chosen variant: a release of flag %s in %s starts (%s-ship), through its gates and approvals.", e.GetId(), e.GetFlag(), e.GetEnvironment(), e.GetId())},
 			{Name: "revert", Label: "Stop and revert", Danger: true, Confirm: fmt.Sprintf(
 				"Stop %s and revert: flag %s serves in %s what it served before the experiment, in one revision.", e.GetId(), e.GetFlag(), e.GetEnvironment())},
 		}

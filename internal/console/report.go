@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -13,13 +14,15 @@ import (
 type reportPageData struct {
 	Layout
 	// Scope is the environment the report covers; empty: every one.
-	Scope  string
-	Report ReportView
+	Scope    string
+	Report   ReportView
+	Delivery DeliveryView
 }
 
 // reportPage shows the release KPIs of the last reportWeeks weeks (the
-// period's report and one per week, for the charts), for every
-// environment or the one chosen in "scope".
+// period's report and one per week, for the charts) and their delivery
+// metrics with weekly trends, for every environment or the one chosen in
+// "scope".
 func (c *Console) reportPage(w http.ResponseWriter, r *http.Request, s *Session) {
 	p := &reportPageData{Layout: c.layout(r, s, "Release report", "reports"), Scope: r.URL.Query().Get("scope")}
 	if p.Scope != "" && !contains(p.Environments, p.Scope) {
@@ -47,5 +50,13 @@ func (c *Console) reportPage(w http.ResponseWriter, r *http.Request, s *Session)
 		weekly = append(weekly, rep)
 	}
 	p.Report = reportView(overall, weekly)
+	delivery, err := c.api.releases.GetDeliveryMetrics(call(r, s), &pb.GetDeliveryMetricsRequest{
+		Project: p.Project, Environment: p.Scope, Period: strconv.Itoa(7*reportWeeks) + "d", End: timestamppb.New(end),
+	})
+	if err != nil {
+		c.apiFail(w, r, s, err)
+		return
+	}
+	p.Delivery = deliveryView(delivery)
 	c.render(w, http.StatusOK, "report", p)
 }

@@ -26,8 +26,8 @@ type Note struct {
 }
 
 // Availability is the outcome of resolving a component version for a
-// client (DESIGN §3 "Component versions"). Notes is shared with the Ruleset
-// and must not be modified.
+// client (DESIGN §3 "Component versions"). Notes and ReleaseNotes are
+// shared with the Ruleset and must not be modified.
 type Availability struct {
 	// Version is the resolved version as the document spells it; "" when
 	// none is resolved.
@@ -42,6 +42,11 @@ type Availability struct {
 	// Notes lists every non-withdrawn version above the current one up to
 	// and including the resolved one, ascending; nil when Update is NONE.
 	Notes []Note
+	// ReleaseNotes lists the notes of the releases that brought those
+	// versions to the client — the release in progress that served it, and
+	// the completed releases of the environment — ascending by version,
+	// then in the releases' creation order; nil when Update is NONE.
+	ReleaseNotes []ReleaseNote
 	// ErrorCode is set when Reason is ERROR.
 	ErrorCode ErrorCode
 	// ErrorMessage explains ErrorCode.
@@ -70,6 +75,12 @@ type component struct {
 	entry          bool // has targeting for the environment
 	t              targeting
 	segDeps        []*segment
+	// relNotes are the completed releases' notes (from noteSrcs);
+	// servedNotes what the audience of the release in progress that claims
+	// the component gets.
+	noteSrcs    []noteSource
+	relNotes    releaseNotes
+	servedNotes releaseNotes
 }
 
 // Availability resolves the version of the component key to offer a
@@ -119,14 +130,18 @@ func (rs *Ruleset) Availability(key string, ctx *Context, currentVersion string)
 	if hi > lo {
 		a.Notes = c.notes[lo:hi:hi]
 	}
+	if c.servedBy(&m) {
+		a.ReleaseNotes = c.servedNotes.between(current, resolved.v)
+	} else {
+		a.ReleaseNotes = c.relNotes.between(current, resolved.v)
+	}
 	return a
 }
 
 // pushedBy reports whether m was served by a release in push mode, whose
 // version its audience must take.
 func (c *component) pushedBy(m *match) bool {
-	r := c.t.release
-	return r != nil && r.aud.push && r.alloc == nil && m.rule == r.aud.rule
+	return c.servedBy(m) && c.t.release.aud.push
 }
 
 // withdrawn reports whether v is a withdrawn version of c.

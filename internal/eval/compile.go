@@ -59,6 +59,7 @@ func CompileWith(doc *model.Document, env string, prev *Ruleset, overlays []*mod
 		components: make(map[string]*component, len(doc.Components)),
 		flagClaims: map[string]overlayItem{},
 		compClaims: map[string]overlayItem{},
+		compNotes:  map[string][]noteSource{},
 	}
 	for _, s := range doc.Segments {
 		if s == nil || c.segSrc[s.Key] != nil {
@@ -137,8 +138,9 @@ type compiler struct {
 	flags      map[string]*flag
 	components map[string]*component
 	audiences  []*audience
-	flagClaims map[string]overlayItem // flag key → the release overlay claiming it
-	compClaims map[string]overlayItem // component key → the release overlay claiming it
+	flagClaims map[string]overlayItem  // flag key → the release overlay claiming it
+	compClaims map[string]overlayItem  // component key → the release overlay claiming it
+	compNotes  map[string][]noteSource // component key → the completed releases' notes
 }
 
 // segment compiles the segment key once, after the segments it names.
@@ -572,7 +574,7 @@ func (c *compiler) component(m *model.Component) (*component, error) {
 	claim := c.compClaims[m.Key]
 	if c.prev != nil {
 		if old := c.prev.components[m.Key]; old != nil && old.src == m && slices.Equal(old.segDeps, segDeps) &&
-			sameRelease(old.t.release, claim) {
+			sameRelease(old.t.release, claim) && sameNotes(old.noteSrcs, c.compNotes[m.Key]) {
 			return old, nil
 		}
 	}
@@ -616,6 +618,7 @@ func (c *compiler) component(m *model.Component) (*component, error) {
 		}
 		cc.hasMin = true
 	}
+	cc.compileReleaseNotes(c.compNotes[m.Key], claim)
 	if tg == nil && claim.aud == nil {
 		return cc, nil
 	}

@@ -132,6 +132,15 @@ func (c *compiler) compileOverlays(overlays []*model.Overlay) error {
 		if o == nil {
 			continue
 		}
+		if o.Completed {
+			// A completed release's notes: no audience, no claim.
+			for _, it := range o.Items {
+				if it.Component != "" && o.Notes != nil {
+					c.compNotes[it.Component] = append(c.compNotes[it.Component], noteSource{o.Release, it.Version, o.Notes})
+				}
+			}
+			continue
+		}
 		a, err := c.audience(o)
 		if err != nil {
 			return fmt.Errorf("%s: %w", describe(o), err)

@@ -14,7 +14,7 @@ import (
 )
 
 // GuardName is the actor name of the steps the Guard takes.
-const GuardName = "guardrail"
+const GuardName = release.GuardrailActor
 
 // NoticeGuardrailTripped is the audit action recorded, in the same commit
 // as the step it took, when a guardrail trips; its After holds a Trip.

@@ -8,18 +8,19 @@
 //
 // Every lifecycle function works inside one store transaction (a
 // *store.Tx), so a step that changes who gets what — starting (the
-// experiment's overlay appears), stopping (it goes, and a shipped variant
-// becomes the flag's default) — is one commit and one environment
-// revision.
+// experiment's overlay appears), stopping (it goes, and the release that
+// ships a variant starts) — is one commit and one environment revision.
 package experiment
 
 import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -116,11 +117,17 @@ func Start(tx *store.Tx, req Request) error {
 	return tx.PutExperiment(req.Project, e, etag, "start")
 }
 
-// Stop stops a RUNNING experiment with a decision, in one revision: its
-// overlay goes, and with DecisionShip the decision's variant (one of the
-// experiment's) becomes the flag's default serve in the environment; with
-// DecisionRevert the flag is left as it was before the experiment. The
-// decision's reason defaults to req.Note; tx's actor is recorded.
+// Stop stops a RUNNING experiment with a decision, in one transaction:
+// its overlay goes, and with DecisionShip a release of the decision's
+// variant (one of the experiment's) on the experiment's flag and
+// environment is created and started, so that shipping goes through the
+// release process (record, plan, gates, approvals, KPIs) instead of
+// switching the flag's targeting. The release is d.Release (default
+// "{experiment id}-ship"), created from the release model d.ReleaseModel
+// when set (its plan, mode and approvals), else with one stage, everyone,
+// behind a manual gate; tx's actor is its requester. With DecisionRevert
+// the flag is left as it was before the experiment. The decision's reason
+// defaults to req.Note; tx's actor is recorded.
 func Stop(tx *store.Tx, req Request, d model.Decision) error {
 	ps, e, etag, err := load(tx, req)
 	if err != nil {
@@ -131,11 +138,14 @@ func Stop(tx *store.Tx, req Request, d model.Decision) error {
 	}
 	switch d.Action {
 	case model.DecisionRevert:
-		d.Variant = ""
+		d.Variant, d.Release, d.ReleaseModel = "", "", ""
 	case model.DecisionShip:
 		if !armOf(e, d.Variant) {
 			return model.Errors{model.NewFieldError("variant", "%q is not a variant of experiment %q (control %q, treatments %s)",
 				d.Variant, e.ID, e.Control.Variant, treatmentList(e))}
+		}
+		if d.Release == "" {
+			d.Release = e.ID + "-ship"
 		}
 	default:
 		return model.Errors{model.NewFieldError("decision", "unknown decision %q; want ship or revert", d.Action)}
@@ -153,13 +163,52 @@ func Stop(tx *store.Tx, req Request, d model.Decision) error {
 	if d.Action != model.DecisionShip {
 		return nil
 	}
-	tg, meta, ok := ps.FlagTargeting(e.Flag, e.Environment)
-	if !ok {
-		return failed(req.Project, req.ID, "flag %q has no targeting in %s to ship %q to", e.Flag, e.Environment, d.Variant)
+	return ship(tx, ps.Key(), e, d)
+}
+
+// ship creates and starts the release that ships d's variant of e.
+func ship(tx *store.Tx, project string, e *model.Experiment, d model.Decision) error {
+	notes := fmt.Sprintf("Ships variant %q of flag %q, the decision of experiment %q.", d.Variant, e.Flag, e.ID)
+	if d.Reason != "" {
+		notes += " " + d.Reason
 	}
-	shipped := *tg
-	shipped.Default = &model.Serve{Variant: d.Variant}
-	return tx.SetFlagTargeting(req.Project, e.Flag, e.Environment, &shipped, meta.Etag)
+	r := &model.Release{
+		ID:           d.Release,
+		Title:        fmt.Sprintf("Ship %s of experiment %s", d.Variant, e.ID),
+		Environment:  e.Environment,
+		Items:        []model.ReleaseItem{{Flag: e.Flag, Variant: d.Variant}},
+		ReleaseNotes: notes,
+		Model:        d.ReleaseModel,
+	}
+	if r.Model == "" {
+		r.Plan = []model.Stage{{Name: "all", Weight: model.RolloutTotal}}
+	}
+	if err := release.Create(tx, project, r); err != nil {
+		return shipError(err)
+	}
+	return shipError(release.Start(tx, release.Request{Project: project, ID: r.ID, Note: "experiment " + e.ID + " shipped " + d.Variant}, time.Time{}))
+}
+
+// shipError puts the paths of the shipping release's validation errors
+// under the stop request's fields: its id is release_id, its model
+// release_model, anything else release.{path}.
+func shipError(err error) error {
+	var fes model.Errors
+	if !errors.As(err, &fes) {
+		return err
+	}
+	out := make(model.Errors, len(fes))
+	for i, fe := range fes {
+		path := "release." + fe.Path
+		switch fe.Path {
+		case "id":
+			path = "release_id"
+		case "model":
+			path = "release_model"
+		}
+		out[i] = &model.FieldError{Path: path, Message: fe.Message}
+	}
+	return out
 }
 
 // definition returns the definition fields of e, with defaults.

@@ -117,7 +117,7 @@ func TestARunningExperimentCannotBeDeleted(t *testing.T) {
 	}
 }
 
-func TestStopWithShipSetsTheDefaultInOneRevision(t *testing.T) {
+func TestStopWithShipStartsAReleaseInOneRevision(t *testing.T) {
 	r := newRig(t)
 	r.start(t, abTest("ab"))
 	c := r.update(t, func(tx *store.Tx) error {
@@ -126,12 +126,49 @@ func TestStopWithShipSetsTheDefaultInOneRevision(t *testing.T) {
 	ps, _ := c.State.Project("shop")
 	tg, _, _ := ps.FlagTargeting("checkout", "production")
 	env, _ := ps.Environment("production")
-	if tg.Default.Variant != "on" || env.Revision != c.Revision || len(c.Revisions) != 1 {
-		t.Errorf("after ship: default %+v, revision %d of commit %d (%d environments); want on in one revision", tg.Default, env.Revision, c.Revision, len(c.Revisions))
+	if tg.Default.Variant != "off" || env.Revision != c.Revision || len(c.Revisions) != 1 {
+		t.Errorf("after ship: default %+v, revision %d of commit %d (%d environments); want the flag's own targeting untouched, in one revision",
+			tg.Default, env.Revision, c.Revision, len(c.Revisions))
+	}
+	rel, _, ok := ps.Release("ab-ship")
+	if !ok {
+		t.Fatal("after ship: no release ab-ship")
+	}
+	if rel.State != model.StateInProgress || rel.Stage != 1 || len(rel.Items) != 1 || rel.Items[0] != (model.ReleaseItem{Flag: "checkout", Variant: "on"}) ||
+		rel.RequesterName != "test" || len(rel.Plan) != 1 || rel.Plan[0].Weight != model.RolloutTotal {
+		t.Errorf("release ab-ship = %s stage %d, items %+v, plan %+v, requester %q; want checkout=on to everyone in progress, requested by test",
+			rel.State, rel.Stage, rel.Items, rel.Plan, rel.RequesterName)
 	}
 	e := r.experiment(t, "ab")
-	if e.Status != model.ExperimentStopped || e.Decision.Reason != "on wins" || e.Decision.ActorName != "test" || e.Overlay() != nil {
-		t.Errorf("after ship: %s, decision %+v; want STOPPED with the reason and actor", e.Status, e.Decision)
+	if e.Status != model.ExperimentStopped || e.Decision.Reason != "on wins" || e.Decision.ActorName != "test" || e.Decision.Release != "ab-ship" || e.Overlay() != nil {
+		t.Errorf("after ship: %s, decision %+v; want STOPPED with the reason, actor and release", e.Status, e.Decision)
+	}
+}
+
+func TestStopWithShipRefusesABadReleaseWholly(t *testing.T) {
+	tests := []struct {
+		name  string
+		d     model.Decision
+		field string
+	}{
+		{"an unknown release model", model.Decision{Action: model.DecisionShip, Variant: "on", ReleaseModel: "nope"}, "release_model"},
+		{"a bad release id", model.Decision{Action: model.DecisionShip, Variant: "on", Release: "Not An Id"}, "release_id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			r.start(t, abTest("ab"))
+			err := r.try(func(tx *store.Tx) error {
+				return experiment.Stop(tx, experiment.Request{Project: "shop", ID: "ab"}, tc.d)
+			})
+			var fes model.Errors
+			if !errors.As(err, &fes) || fes[0].Path != tc.field {
+				t.Fatalf("Stop = %v, want an error at %s", err, tc.field)
+			}
+			if e := r.experiment(t, "ab"); e.Status != model.ExperimentRunning {
+				t.Errorf("after a refused ship: %s, want still RUNNING", e.Status)
+			}
+		})
 	}
 }
 

@@ -190,10 +190,14 @@ func TestSimulatedExperimentFindsTheTrueEffect(t *testing.T) {
 		t.Errorf("verdict = %q, want a recommendation to ship on", v)
 	}
 
-	srv.Admin(t, "POST", "/api/v1/projects/default/experiments/checkout-ab:stop", map[string]any{"decision": "ship", "variant": "on", "reason": "12 % beats 10 %"})
+	stopped := srv.Admin(t, "POST", "/api/v1/projects/default/experiments/checkout-ab:stop", map[string]any{"decision": "ship", "variant": "on", "reason": "12 % beats 10 %"})
+	if rel := stopped["decision"].(map[string]any)["release"]; rel != "checkout-ab-ship" {
+		t.Fatalf("decision = %v, want it to name release checkout-ab-ship", stopped["decision"])
+	}
+	srv.Admin(t, "POST", "/api/v1/projects/default/releases/checkout-ab-ship:advance", map[string]any{})
 	tg := srv.Admin(t, "GET", "/api/v1/projects/default/flags/checkout/environments/production", nil)
 	if def := tg["targeting"].(map[string]any)["default"]; fmt.Sprint(def) != "map[variant:on]" {
-		t.Errorf("default after shipping = %v, want variant on", def)
+		t.Errorf("default after the shipping release completed = %v, want variant on", def)
 	}
 }
 

@@ -109,8 +109,8 @@ type DecisionAction string
 
 // The decisions.
 const (
-	// DecisionShip makes the decision's variant the flag's default serve
-	// in the experiment's environment, in the revision that stops it.
+	// DecisionShip ships the decision's variant through a release
+	// (Decision.Release), created and started when the experiment stops.
 	DecisionShip DecisionAction = "ship"
 	// DecisionRevert leaves the flag as it was before the experiment.
 	DecisionRevert DecisionAction = "revert"
@@ -125,6 +125,10 @@ type Decision struct {
 	Reason    string `json:"reason,omitempty"`
 	Actor     string `json:"actor,omitempty"`
 	ActorName string `json:"actor_name,omitempty"`
+	// Release is the id of the release that ships the variant, and
+	// ReleaseModel the release model it was created from, if any.
+	Release      string `json:"release,omitempty"`
+	ReleaseModel string `json:"release_model,omitempty"`
 }
 
 // Guardrail names a metric that must not get worse under the treatment and

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Release is a release unit (DESIGN §1): flags and component versions
 // released together in one environment to a growing audience, stage by
@@ -33,6 +36,10 @@ type Release struct {
 	// ModelEtag is that model's etag then. Both are set at creation only.
 	Model     string `json:"model,omitempty"`
 	ModelEtag string `json:"model_etag,omitempty"`
+
+	// ReleaseNotesByLanguage holds the release notes in other languages, by
+	// BCP 47 language tag; ReleaseNotes is the default text.
+	ReleaseNotesByLanguage map[string]string `json:"release_notes_by_language,omitempty"`
 
 	// State is where the release is in its lifecycle.
 	State ReleaseState `json:"state,omitempty"`
@@ -294,6 +301,52 @@ type Overlay struct {
 	// Push marks a release in push mode: a component version it serves is
 	// an update its audience must take (availability answers REQUIRED).
 	Push bool `json:"push,omitempty"`
+	// Notes are the release's notes for the users of the component
+	// versions it releases.
+	Notes *ReleaseNotes `json:"notes,omitempty"`
+	// Completed marks the overlay of a completed release
+	// (Release.NotesOverlay): it has no audience and claims no item; it
+	// only carries Notes for its component items, and evaluation ignores
+	// an item that names a component or version the document lacks.
+	Completed bool `json:"completed,omitempty"`
+}
+
+// ReleaseNotes is what a release tells the users of what it releases: a
+// default text and translations by BCP 47 language tag.
+type ReleaseNotes struct {
+	Default    string            `json:"default,omitempty"`
+	ByLanguage map[string]string `json:"by_language,omitempty"`
+}
+
+// notes returns the release's notes for the users of its component items,
+// or nil when it has none or releases no component.
+func (r *Release) notes() *ReleaseNotes {
+	if (r.ReleaseNotes == "" && len(r.ReleaseNotesByLanguage) == 0) ||
+		!slices.ContainsFunc(r.Items, func(it ReleaseItem) bool { return it.Component != "" }) {
+		return nil
+	}
+	return &ReleaseNotes{Default: r.ReleaseNotes, ByLanguage: r.ReleaseNotesByLanguage}
+}
+
+// NotesOverlay returns the overlay of a COMPLETED release that released a
+// component version and has notes: it carries the notes to availability
+// answers after the release's audience became plain targeting. It is nil
+// for any other release.
+func (r *Release) NotesOverlay() *Overlay {
+	if r == nil || r.State != StateCompleted {
+		return nil
+	}
+	n := r.notes()
+	if n == nil {
+		return nil
+	}
+	var items []ReleaseItem
+	for _, it := range r.Items {
+		if it.Component != "" {
+			items = append(items, it)
+		}
+	}
+	return &Overlay{Release: r.ID, Salt: r.Salt, Items: items, Notes: n, Completed: true}
 }
 
 // Key identifies the overlay among an environment's overlays: the release
@@ -339,6 +392,7 @@ func (r *Release) Overlay() *Overlay {
 		Audience: make([]AudienceStage, r.Stage),
 		Items:    r.Items,
 		Push:     r.Mode == ModePush,
+		Notes:    r.notes(),
 	}
 	if o.Salt == "" {
 		o.Salt = r.ID

@@ -2,8 +2,11 @@ package model
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
+
+	"golang.org/x/text/language"
 )
 
 // MaxReleaseIDLength bounds a release id so that the rule id a completed
@@ -75,6 +78,14 @@ func ValidateRelease(r *Release) error {
 	}
 	for i, s := range r.Plan {
 		validateStage(&errs, fmt.Sprintf("plan[%d]", i), s)
+	}
+	for _, tag := range slices.Sorted(maps.Keys(r.ReleaseNotesByLanguage)) {
+		path := fmt.Sprintf("release_notes_by_language[%q]", tag)
+		if _, err := language.Parse(tag); err != nil || tag == "" {
+			errs.add(path, "%q is not a BCP 47 language tag such as \"de\" or \"pt-BR\"", tag)
+		} else if r.ReleaseNotesByLanguage[tag] == "" {
+			errs.add(path, "is empty")
+		}
 	}
 	return errs.err()
 }

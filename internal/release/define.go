@@ -88,7 +88,8 @@ func definition(r *model.Release) *model.Release {
 		BucketBy:     r.BucketBy,
 		Plan:         r.Plan,
 
-		ResolutionCheck: r.ResolutionCheck,
+		ResolutionCheck:        r.ResolutionCheck,
+		ReleaseNotesByLanguage: r.ReleaseNotesByLanguage,
 	}
 	if d.Salt == "" {
 		d.Salt = d.ID

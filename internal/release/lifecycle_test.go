@@ -60,8 +60,9 @@ func TestStagedReleaseLifecycle(t *testing.T) {
 	beforeComplete := e.export()
 	c = e.update(bob, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) })
 	r = e.release("spring")
-	if r.State != model.StateCompleted || len(e.project().Overlays("production")) != 0 {
-		t.Fatalf("after the last Advance: state %s, overlays %v", r.State, e.project().Overlays("production"))
+	// Completed, the release keeps only its notes overlay: no audience.
+	if o := e.project().Overlays("production"); r.State != model.StateCompleted || len(o) != 1 || !o[0].Completed || len(o[0].Audience) != 0 {
+		t.Fatalf("after the last Advance: state %s, overlays %+v, want only the notes overlay", r.State, o)
 	}
 	if len(c.Revisions) != 1 {
 		t.Errorf("completion changed revisions %v, want one environment once", c.Revisions)

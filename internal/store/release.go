@@ -48,15 +48,20 @@ func (ps *ProjectState) Release(id string) (*model.Release, Meta, bool) {
 }
 
 // Overlays returns the overlays of the releases in progress or paused in
-// environment env, in creation order, and then those of the experiments
-// running there: what eval.CompileWith needs besides the document.
+// environment env and the notes overlays of the completed ones
+// (model.Release.NotesOverlay), in creation order, and then those of the
+// experiments running there: what eval.CompileWith needs besides the
+// document.
 func (ps *ProjectState) Overlays(env string) []*model.Overlay {
 	var out []*model.Overlay
 	for _, r := range ps.rels.items {
-		if r.Environment == env {
-			if o := r.Overlay(); o != nil {
-				out = append(out, o)
-			}
+		if r.Environment != env {
+			continue
+		}
+		if o := r.Overlay(); o != nil {
+			out = append(out, o)
+		} else if o := r.NotesOverlay(); o != nil {
+			out = append(out, o)
 		}
 	}
 	return append(out, ps.experimentOverlays(env)...)

@@ -33,6 +33,11 @@ type GetAvailabilityRequest struct {
 	Context *structpb.Struct `protobuf:"bytes,4,opt,name=context,proto3" json:"context,omitempty"`
 	// The version the client runs, a semantic version.
 	CurrentVersion string `protobuf:"bytes,5,opt,name=current_version,json=currentVersion,proto3" json:"current_version,omitempty"`
+	// The languages the client reads release notes in, as an HTTP
+	// Accept-Language value (e.g. "de-CH, de;q=0.9, en;q=0.5"); the REST
+	// handler takes the Accept-Language header when this is absent. Each
+	// release note comes in the best match, else in its default text.
+	AcceptLanguage string `protobuf:"bytes,6,opt,name=accept_language,json=acceptLanguage,proto3" json:"accept_language,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -102,6 +107,13 @@ func (x *GetAvailabilityRequest) GetCurrentVersion() string {
 	return ""
 }
 
+func (x *GetAvailabilityRequest) GetAcceptLanguage() string {
+	if x != nil {
+		return x.AcceptLanguage
+	}
+	return ""
+}
+
 // Availability is the version available to a client. An error answer has
 // reason ERROR, an error_code and no version or update.
 type Availability struct {
@@ -121,8 +133,14 @@ type Availability struct {
 	// Revision of the environment the answer was computed on.
 	Revision uint64 `protobuf:"varint,7,opt,name=revision,proto3" json:"revision,omitempty"`
 	// FLAG_NOT_FOUND, INVALID_CONTEXT or TARGETING_KEY_MISSING.
-	ErrorCode     string `protobuf:"bytes,8,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
-	ErrorMessage  string `protobuf:"bytes,9,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	ErrorCode    string `protobuf:"bytes,8,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string `protobuf:"bytes,9,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// The notes of the releases that brought versions above the current one
+	// up to and including the resolved one to this client: the release in
+	// progress that served it, and the completed releases of the
+	// environment; ascending by version, then in the order the releases were
+	// created (the release in progress last); none when update is NONE.
+	ReleaseNotes  []*ReleaseNote `protobuf:"bytes,10,rep,name=release_notes,json=releaseNotes,proto3" json:"release_notes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -220,6 +238,13 @@ func (x *Availability) GetErrorMessage() string {
 	return ""
 }
 
+func (x *Availability) GetReleaseNotes() []*ReleaseNote {
+	if x != nil {
+		return x.ReleaseNotes
+	}
+	return nil
+}
+
 // VersionNote is one version's release notes.
 type VersionNote struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -273,17 +298,91 @@ func (x *VersionNote) GetNotes() string {
 	return ""
 }
 
+// ReleaseNote is one release's notes for its users, in one language.
+type ReleaseNote struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The release's id.
+	Release string `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
+	// The component version the release released.
+	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The language of notes: the BCP 47 tag of the translation chosen, or
+	// empty for the release's default text.
+	Language      string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
+	Notes         string `protobuf:"bytes,4,opt,name=notes,proto3" json:"notes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseNote) Reset() {
+	*x = ReleaseNote{}
+	mi := &file_switchyard_v1_availability_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseNote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseNote) ProtoMessage() {}
+
+func (x *ReleaseNote) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_availability_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseNote.ProtoReflect.Descriptor instead.
+func (*ReleaseNote) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_availability_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReleaseNote) GetRelease() string {
+	if x != nil {
+		return x.Release
+	}
+	return ""
+}
+
+func (x *ReleaseNote) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ReleaseNote) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *ReleaseNote) GetNotes() string {
+	if x != nil {
+		return x.Notes
+	}
+	return ""
+}
+
 var File_switchyard_v1_availability_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_availability_service_proto_rawDesc = "" +
 	"\n" +
-	"(switchyard/v1/availability_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xce\x01\n" +
+	"(switchyard/v1/availability_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xf7\x01\n" +
 	"\x16GetAvailabilityRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x1c\n" +
 	"\tcomponent\x18\x03 \x01(\tR\tcomponent\x121\n" +
 	"\acontext\x18\x04 \x01(\v2\x17.google.protobuf.StructR\acontext\x12'\n" +
-	"\x0fcurrent_version\x18\x05 \x01(\tR\x0ecurrentVersion\"\x9c\x02\n" +
+	"\x0fcurrent_version\x18\x05 \x01(\tR\x0ecurrentVersion\x12'\n" +
+	"\x0faccept_language\x18\x06 \x01(\tR\x0eacceptLanguage\"\xdd\x02\n" +
 	"\fAvailability\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x16\n" +
@@ -294,10 +393,17 @@ const file_switchyard_v1_availability_service_proto_rawDesc = "" +
 	"\brevision\x18\a \x01(\x04R\brevision\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\b \x01(\tR\terrorCode\x12#\n" +
-	"\rerror_message\x18\t \x01(\tR\ferrorMessage\"=\n" +
+	"\rerror_message\x18\t \x01(\tR\ferrorMessage\x12?\n" +
+	"\rrelease_notes\x18\n" +
+	" \x03(\v2\x1a.switchyard.v1.ReleaseNoteR\freleaseNotes\"=\n" +
 	"\vVersionNote\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x14\n" +
-	"\x05notes\x18\x02 \x01(\tR\x05notes2\xd4\x01\n" +
+	"\x05notes\x18\x02 \x01(\tR\x05notes\"s\n" +
+	"\vReleaseNote\x12\x18\n" +
+	"\arelease\x18\x01 \x01(\tR\arelease\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1a\n" +
+	"\blanguage\x18\x03 \x01(\tR\blanguage\x12\x14\n" +
+	"\x05notes\x18\x04 \x01(\tR\x05notes2\xd4\x01\n" +
 	"\x13AvailabilityService\x12\xbc\x01\n" +
 	"\x0fGetAvailability\x12%.switchyard.v1.GetAvailabilityRequest\x1a\x1b.switchyard.v1.Availability\"e\x82\xd3\xe4\x93\x02_Z0:\x01*\"+/api/v1/components/{component}/availability\x12+/api/v1/components/{component}/availabilityBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
 
@@ -313,23 +419,25 @@ func file_switchyard_v1_availability_service_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_availability_service_proto_rawDescData
 }
 
-var file_switchyard_v1_availability_service_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_switchyard_v1_availability_service_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_switchyard_v1_availability_service_proto_goTypes = []any{
 	(*GetAvailabilityRequest)(nil), // 0: switchyard.v1.GetAvailabilityRequest
 	(*Availability)(nil),           // 1: switchyard.v1.Availability
 	(*VersionNote)(nil),            // 2: switchyard.v1.VersionNote
-	(*structpb.Struct)(nil),        // 3: google.protobuf.Struct
+	(*ReleaseNote)(nil),            // 3: switchyard.v1.ReleaseNote
+	(*structpb.Struct)(nil),        // 4: google.protobuf.Struct
 }
 var file_switchyard_v1_availability_service_proto_depIdxs = []int32{
-	3, // 0: switchyard.v1.GetAvailabilityRequest.context:type_name -> google.protobuf.Struct
+	4, // 0: switchyard.v1.GetAvailabilityRequest.context:type_name -> google.protobuf.Struct
 	2, // 1: switchyard.v1.Availability.notes:type_name -> switchyard.v1.VersionNote
-	0, // 2: switchyard.v1.AvailabilityService.GetAvailability:input_type -> switchyard.v1.GetAvailabilityRequest
-	1, // 3: switchyard.v1.AvailabilityService.GetAvailability:output_type -> switchyard.v1.Availability
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 2: switchyard.v1.Availability.release_notes:type_name -> switchyard.v1.ReleaseNote
+	0, // 3: switchyard.v1.AvailabilityService.GetAvailability:input_type -> switchyard.v1.GetAvailabilityRequest
+	1, // 4: switchyard.v1.AvailabilityService.GetAvailability:output_type -> switchyard.v1.Availability
+	4, // [4:5] is the sub-list for method output_type
+	3, // [3:4] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_availability_service_proto_init() }
@@ -343,7 +451,7 @@ func file_switchyard_v1_availability_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_availability_service_proto_rawDesc), len(file_switchyard_v1_availability_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -327,10 +327,14 @@ type ExperimentDecision struct {
 	// Ship or revert.
 	Action string `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
 	// The variant shipped.
-	Variant       string `protobuf:"bytes,2,opt,name=variant,proto3" json:"variant,omitempty"`
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	Actor         string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
-	ActorName     string `protobuf:"bytes,5,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
+	Variant   string `protobuf:"bytes,2,opt,name=variant,proto3" json:"variant,omitempty"`
+	Reason    string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Actor     string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	ActorName string `protobuf:"bytes,5,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
+	// The release that ships the variant (decision ship), and the release
+	// model it was created from, if any.
+	Release       string `protobuf:"bytes,6,opt,name=release,proto3" json:"release,omitempty"`
+	ReleaseModel  string `protobuf:"bytes,7,opt,name=release_model,json=releaseModel,proto3" json:"release_model,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -396,6 +400,20 @@ func (x *ExperimentDecision) GetActor() string {
 func (x *ExperimentDecision) GetActorName() string {
 	if x != nil {
 		return x.ActorName
+	}
+	return ""
+}
+
+func (x *ExperimentDecision) GetRelease() string {
+	if x != nil {
+		return x.Release
+	}
+	return ""
+}
+
+func (x *ExperimentDecision) GetReleaseModel() string {
+	if x != nil {
+		return x.ReleaseModel
 	}
 	return ""
 }
@@ -1592,8 +1610,14 @@ type StopExperimentRequest struct {
 	// Ship or revert.
 	Decision string `protobuf:"bytes,4,opt,name=decision,proto3" json:"decision,omitempty"`
 	// The variant to ship (decision ship).
-	Variant       string `protobuf:"bytes,5,opt,name=variant,proto3" json:"variant,omitempty"`
-	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	Variant string `protobuf:"bytes,5,opt,name=variant,proto3" json:"variant,omitempty"`
+	Reason  string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Shipping creates and starts a release of the variant (decision ship):
+	// release_id names it (default "{experiment id}-ship"), release_model
+	// is the release model it is created from (default none: one stage,
+	// everyone, manual gate).
+	ReleaseId     string `protobuf:"bytes,7,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	ReleaseModel  string `protobuf:"bytes,8,opt,name=release_model,json=releaseModel,proto3" json:"release_model,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1666,6 +1690,20 @@ func (x *StopExperimentRequest) GetVariant() string {
 func (x *StopExperimentRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *StopExperimentRequest) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *StopExperimentRequest) GetReleaseModel() string {
+	if x != nil {
+		return x.ReleaseModel
 	}
 	return ""
 }
@@ -2117,14 +2155,16 @@ const file_switchyard_v1_experiment_service_proto_rawDesc = "" +
 	"updateTime\"A\n" +
 	"\rExperimentArm\x12\x18\n" +
 	"\avariant\x18\x01 \x01(\tR\avariant\x12\x16\n" +
-	"\x06weight\x18\x02 \x01(\x05R\x06weight\"\x93\x01\n" +
+	"\x06weight\x18\x02 \x01(\x05R\x06weight\"\xd2\x01\n" +
 	"\x12ExperimentDecision\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x18\n" +
 	"\avariant\x18\x02 \x01(\tR\avariant\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x14\n" +
 	"\x05actor\x18\x04 \x01(\tR\x05actor\x12\x1d\n" +
 	"\n" +
-	"actor_name\x18\x05 \x01(\tR\tactorName\"\x99\x02\n" +
+	"actor_name\x18\x05 \x01(\tR\tactorName\x12\x18\n" +
+	"\arelease\x18\x06 \x01(\tR\arelease\x12#\n" +
+	"\rrelease_model\x18\a \x01(\tR\freleaseModel\"\x99\x02\n" +
 	"\x06Metric\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1b\n" +
@@ -2249,14 +2289,17 @@ const file_switchyard_v1_experiment_service_proto_rawDesc = "" +
 	"\x16StartExperimentRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag\"\xa3\x01\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"\xe7\x01\n" +
 	"\x15StopExperimentRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12\x1a\n" +
 	"\bdecision\x18\x04 \x01(\tR\bdecision\x12\x18\n" +
 	"\avariant\x18\x05 \x01(\tR\avariant\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason\"e\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\a \x01(\tR\treleaseId\x12#\n" +
+	"\rrelease_model\x18\b \x01(\tR\freleaseModel\"e\n" +
 	"\x1bGetExperimentResultsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1c\n" +

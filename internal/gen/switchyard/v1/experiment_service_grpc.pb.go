@@ -49,7 +49,9 @@ const (
 // evaluation results carry its key (rule "experiment:{id}"), so that the
 // exposures SDKs send are attributed to it. Starting and stopping are one
 // transaction and one environment revision each; stopping with "ship"
-// makes the shipped variant the flag's default serve in that revision.
+// creates and starts a release of the shipped variant in the same
+// transaction, which then goes through its plan, gates and approvals like
+// any release.
 type ExperimentServiceClient interface {
 	// ListExperiments lists a project's experiments in creation order.
 	ListExperiments(ctx context.Context, in *ListExperimentsRequest, opts ...grpc.CallOption) (*ListExperimentsResponse, error)
@@ -70,8 +72,8 @@ type ExperimentServiceClient interface {
 	// in the environment and held by no release or other experiment there.
 	StartExperiment(ctx context.Context, in *StartExperimentRequest, opts ...grpc.CallOption) (*Experiment, error)
 	// StopExperiment stops a running experiment with a decision: ship a
-	// variant (it becomes the flag's default serve in the environment) or
-	// revert (the flag serves what it served before the experiment).
+	// variant (a release of it is created and started; the decision names
+	// it) or revert (the flag serves what it served before the experiment).
 	StopExperiment(ctx context.Context, in *StopExperimentRequest, opts ...grpc.CallOption) (*Experiment, error)
 	// GetExperimentResults reports, from every event stored before the
 	// call, per variant the exposed units and per metric each variant's
@@ -245,7 +247,9 @@ func (c *experimentServiceClient) DeleteMetric(ctx context.Context, in *DeleteMe
 // evaluation results carry its key (rule "experiment:{id}"), so that the
 // exposures SDKs send are attributed to it. Starting and stopping are one
 // transaction and one environment revision each; stopping with "ship"
-// makes the shipped variant the flag's default serve in that revision.
+// creates and starts a release of the shipped variant in the same
+// transaction, which then goes through its plan, gates and approvals like
+// any release.
 type ExperimentServiceServer interface {
 	// ListExperiments lists a project's experiments in creation order.
 	ListExperiments(context.Context, *ListExperimentsRequest) (*ListExperimentsResponse, error)
@@ -266,8 +270,8 @@ type ExperimentServiceServer interface {
 	// in the environment and held by no release or other experiment there.
 	StartExperiment(context.Context, *StartExperimentRequest) (*Experiment, error)
 	// StopExperiment stops a running experiment with a decision: ship a
-	// variant (it becomes the flag's default serve in the environment) or
-	// revert (the flag serves what it served before the experiment).
+	// variant (a release of it is created and started; the decision names
+	// it) or revert (the flag serves what it served before the experiment).
 	StopExperiment(context.Context, *StopExperimentRequest) (*Experiment, error)
 	// GetExperimentResults reports, from every event stored before the
 	// call, per variant the exposed units and per metric each variant's

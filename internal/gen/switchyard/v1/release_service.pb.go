@@ -109,9 +109,14 @@ type Release struct {
 	FreezeOverrides []*FreezeOverride `protobuf:"bytes,90,rep,name=freeze_overrides,json=freezeOverrides,proto3" json:"freeze_overrides,omitempty"`
 	// Conflicts of the release's plan with other releases and with freezes,
 	// as the schedule sees them now (GetCalendar lists them all).
-	Warnings      []*ScheduleConflict `protobuf:"bytes,91,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Warnings []*ScheduleConflict `protobuf:"bytes,91,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// Notes for users (numbered from 95).
+	// The release notes in other languages, by BCP 47 language tag (e.g.
+	// "de", "pt-BR"); release_notes is the default text. Availability
+	// answers carry the text in the language the client asks for.
+	ReleaseNotesByLanguage map[string]string `protobuf:"bytes,95,rep,name=release_notes_by_language,json=releaseNotesByLanguage,proto3" json:"release_notes_by_language,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Release) Reset() {
@@ -392,6 +397,13 @@ func (x *Release) GetFreezeOverrides() []*FreezeOverride {
 func (x *Release) GetWarnings() []*ScheduleConflict {
 	if x != nil {
 		return x.Warnings
+	}
+	return nil
+}
+
+func (x *Release) GetReleaseNotesByLanguage() map[string]string {
+	if x != nil {
+		return x.ReleaseNotesByLanguage
 	}
 	return nil
 }
@@ -2094,7 +2106,7 @@ var File_switchyard_v1_release_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\n" +
-	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&switchyard/v1/experiment_service.proto\x1a\x1aswitchyard/v1/freeze.proto\x1a\x1dswitchyard/v1/guardrail.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xc2\f\n" +
+	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cswitchyard/v1/delivery.proto\x1a&switchyard/v1/experiment_service.proto\x1a\x1aswitchyard/v1/freeze.proto\x1a\x1dswitchyard/v1/guardrail.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xfc\r\n" +
 	"\aRelease\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
@@ -2138,7 +2150,11 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\x13requester_principal\x18G \x01(\tR\x12requesterPrincipal\x12F\n" +
 	"\x10guardrail_result\x18> \x01(\v2\x1b.switchyard.v1.MetricResultR\x0fguardrailResult\x12H\n" +
 	"\x10freeze_overrides\x18Z \x03(\v2\x1d.switchyard.v1.FreezeOverrideR\x0ffreezeOverrides\x12;\n" +
-	"\bwarnings\x18[ \x03(\v2\x1f.switchyard.v1.ScheduleConflictR\bwarnings\"s\n" +
+	"\bwarnings\x18[ \x03(\v2\x1f.switchyard.v1.ScheduleConflictR\bwarnings\x12m\n" +
+	"\x19release_notes_by_language\x18_ \x03(\v22.switchyard.v1.Release.ReleaseNotesByLanguageEntryR\x16releaseNotesByLanguage\x1aI\n" +
+	"\x1bReleaseNotesByLanguageEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"s\n" +
 	"\vReleaseItem\x12\x12\n" +
 	"\x04flag\x18\x01 \x01(\tR\x04flag\x12\x18\n" +
 	"\avariant\x18\x02 \x01(\tR\avariant\x12\x1c\n" +
@@ -2264,7 +2280,7 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason2\xbe\x10\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason2\xcc\x11\n" +
 	"\x0eReleaseService\x12\x84\x01\n" +
 	"\fListReleases\x12\".switchyard.v1.ListReleasesRequest\x1a#.switchyard.v1.ListReleasesResponse\"+\x82\xd3\xe4\x93\x02%\x12#/api/v1/projects/{project}/releases\x12x\n" +
 	"\n" +
@@ -2281,7 +2297,8 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\rCancelRelease\x12#.switchyard.v1.CancelReleaseRequest\x1a\x16.switchyard.v1.Release\":\x82\xd3\xe4\x93\x024:\x01*\"//api/v1/projects/{project}/releases/{id}:cancel\x12\x9c\x01\n" +
 	"\x12AddReleaseIncident\x12(.switchyard.v1.AddReleaseIncidentRequest\x1a\x16.switchyard.v1.Release\"D\x82\xd3\xe4\x93\x02>:\bincident\"2/api/v1/projects/{project}/releases/{id}/incidents\x12\x93\x01\n" +
 	"\x10SetReleaseReview\x12&.switchyard.v1.SetReleaseReviewRequest\x1a\x16.switchyard.v1.Release\"?\x82\xd3\xe4\x93\x029:\x06review\x1a//api/v1/projects/{project}/releases/{id}/review\x12\x8b\x01\n" +
-	"\x10GetReleaseReport\x12&.switchyard.v1.GetReleaseReportRequest\x1a\x1c.switchyard.v1.ReleaseReport\"1\x82\xd3\xe4\x93\x02+\x12)/api/v1/projects/{project}/release-reportBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\x10GetReleaseReport\x12&.switchyard.v1.GetReleaseReportRequest\x1a\x1c.switchyard.v1.ReleaseReport\"1\x82\xd3\xe4\x93\x02+\x12)/api/v1/projects/{project}/release-report\x12\x8b\x01\n" +
+	"\x12GetDeliveryMetrics\x12(.switchyard.v1.GetDeliveryMetricsRequest\x1a\x1e.switchyard.v1.DeliveryMetrics\"+\x82\xd3\xe4\x93\x02%\x12#/api/v1/projects/{project}/deliveryBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
 
 var (
 	file_switchyard_v1_release_service_proto_rawDescOnce sync.Once
@@ -2295,7 +2312,7 @@ func file_switchyard_v1_release_service_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_release_service_proto_rawDescData
 }
 
-var file_switchyard_v1_release_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_switchyard_v1_release_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_switchyard_v1_release_service_proto_goTypes = []any{
 	(*Release)(nil),                   // 0: switchyard.v1.Release
 	(*ReleaseItem)(nil),               // 1: switchyard.v1.ReleaseItem
@@ -2322,93 +2339,99 @@ var file_switchyard_v1_release_service_proto_goTypes = []any{
 	(*ResumeReleaseRequest)(nil),      // 22: switchyard.v1.ResumeReleaseRequest
 	(*RollBackReleaseRequest)(nil),    // 23: switchyard.v1.RollBackReleaseRequest
 	(*CancelReleaseRequest)(nil),      // 24: switchyard.v1.CancelReleaseRequest
-	(*timestamppb.Timestamp)(nil),     // 25: google.protobuf.Timestamp
-	(*ReleaseIncident)(nil),           // 26: switchyard.v1.ReleaseIncident
-	(*ReleaseReview)(nil),             // 27: switchyard.v1.ReleaseReview
-	(*ReleaseStepRecord)(nil),         // 28: switchyard.v1.ReleaseStepRecord
-	(*ReleaseStageVerification)(nil),  // 29: switchyard.v1.ReleaseStageVerification
-	(*ReleaseResolutionCheck)(nil),    // 30: switchyard.v1.ReleaseResolutionCheck
-	(*MetricResult)(nil),              // 31: switchyard.v1.MetricResult
-	(*FreezeOverride)(nil),            // 32: switchyard.v1.FreezeOverride
-	(*ScheduleConflict)(nil),          // 33: switchyard.v1.ScheduleConflict
-	(*Guardrail)(nil),                 // 34: switchyard.v1.Guardrail
-	(*fieldmaskpb.FieldMask)(nil),     // 35: google.protobuf.FieldMask
-	(*AddReleaseIncidentRequest)(nil), // 36: switchyard.v1.AddReleaseIncidentRequest
-	(*SetReleaseReviewRequest)(nil),   // 37: switchyard.v1.SetReleaseReviewRequest
-	(*GetReleaseReportRequest)(nil),   // 38: switchyard.v1.GetReleaseReportRequest
-	(*emptypb.Empty)(nil),             // 39: google.protobuf.Empty
-	(*ReleaseReport)(nil),             // 40: switchyard.v1.ReleaseReport
+	nil,                               // 25: switchyard.v1.Release.ReleaseNotesByLanguageEntry
+	(*timestamppb.Timestamp)(nil),     // 26: google.protobuf.Timestamp
+	(*ReleaseIncident)(nil),           // 27: switchyard.v1.ReleaseIncident
+	(*ReleaseReview)(nil),             // 28: switchyard.v1.ReleaseReview
+	(*ReleaseStepRecord)(nil),         // 29: switchyard.v1.ReleaseStepRecord
+	(*ReleaseStageVerification)(nil),  // 30: switchyard.v1.ReleaseStageVerification
+	(*ReleaseResolutionCheck)(nil),    // 31: switchyard.v1.ReleaseResolutionCheck
+	(*MetricResult)(nil),              // 32: switchyard.v1.MetricResult
+	(*FreezeOverride)(nil),            // 33: switchyard.v1.FreezeOverride
+	(*ScheduleConflict)(nil),          // 34: switchyard.v1.ScheduleConflict
+	(*Guardrail)(nil),                 // 35: switchyard.v1.Guardrail
+	(*fieldmaskpb.FieldMask)(nil),     // 36: google.protobuf.FieldMask
+	(*AddReleaseIncidentRequest)(nil), // 37: switchyard.v1.AddReleaseIncidentRequest
+	(*SetReleaseReviewRequest)(nil),   // 38: switchyard.v1.SetReleaseReviewRequest
+	(*GetReleaseReportRequest)(nil),   // 39: switchyard.v1.GetReleaseReportRequest
+	(*GetDeliveryMetricsRequest)(nil), // 40: switchyard.v1.GetDeliveryMetricsRequest
+	(*emptypb.Empty)(nil),             // 41: google.protobuf.Empty
+	(*ReleaseReport)(nil),             // 42: switchyard.v1.ReleaseReport
+	(*DeliveryMetrics)(nil),           // 43: switchyard.v1.DeliveryMetrics
 }
 var file_switchyard_v1_release_service_proto_depIdxs = []int32{
 	1,  // 0: switchyard.v1.Release.items:type_name -> switchyard.v1.ReleaseItem
 	2,  // 1: switchyard.v1.Release.links:type_name -> switchyard.v1.ReleaseLinks
 	3,  // 2: switchyard.v1.Release.plan:type_name -> switchyard.v1.ReleaseStage
-	25, // 3: switchyard.v1.Release.start_time:type_name -> google.protobuf.Timestamp
-	25, // 4: switchyard.v1.Release.stage_time:type_name -> google.protobuf.Timestamp
+	26, // 3: switchyard.v1.Release.start_time:type_name -> google.protobuf.Timestamp
+	26, // 4: switchyard.v1.Release.stage_time:type_name -> google.protobuf.Timestamp
 	9,  // 5: switchyard.v1.Release.approvals:type_name -> switchyard.v1.ReleaseApproval
 	10, // 6: switchyard.v1.Release.next:type_name -> switchyard.v1.ReleaseNextStep
 	11, // 7: switchyard.v1.Release.timeline:type_name -> switchyard.v1.ReleaseEvent
-	25, // 8: switchyard.v1.Release.create_time:type_name -> google.protobuf.Timestamp
-	25, // 9: switchyard.v1.Release.update_time:type_name -> google.protobuf.Timestamp
-	26, // 10: switchyard.v1.Release.incidents:type_name -> switchyard.v1.ReleaseIncident
-	27, // 11: switchyard.v1.Release.review:type_name -> switchyard.v1.ReleaseReview
-	28, // 12: switchyard.v1.Release.steps:type_name -> switchyard.v1.ReleaseStepRecord
-	29, // 13: switchyard.v1.Release.verification:type_name -> switchyard.v1.ReleaseStageVerification
-	30, // 14: switchyard.v1.Release.final_check:type_name -> switchyard.v1.ReleaseResolutionCheck
-	31, // 15: switchyard.v1.Release.guardrail_result:type_name -> switchyard.v1.MetricResult
-	32, // 16: switchyard.v1.Release.freeze_overrides:type_name -> switchyard.v1.FreezeOverride
-	33, // 17: switchyard.v1.Release.warnings:type_name -> switchyard.v1.ScheduleConflict
-	4,  // 18: switchyard.v1.ReleaseStage.gate:type_name -> switchyard.v1.ReleaseGate
-	34, // 19: switchyard.v1.ReleaseStage.guardrail:type_name -> switchyard.v1.Guardrail
-	5,  // 20: switchyard.v1.ReleaseGate.manual:type_name -> switchyard.v1.ManualGate
-	6,  // 21: switchyard.v1.ReleaseGate.wait:type_name -> switchyard.v1.WaitGate
-	7,  // 22: switchyard.v1.ReleaseGate.at:type_name -> switchyard.v1.AtGate
-	8,  // 23: switchyard.v1.ReleaseGate.approval:type_name -> switchyard.v1.ApprovalGate
-	25, // 24: switchyard.v1.AtGate.time:type_name -> google.protobuf.Timestamp
-	25, // 25: switchyard.v1.ReleaseApproval.time:type_name -> google.protobuf.Timestamp
-	25, // 26: switchyard.v1.ReleaseNextStep.due_time:type_name -> google.protobuf.Timestamp
-	25, // 27: switchyard.v1.ReleaseEvent.time:type_name -> google.protobuf.Timestamp
-	25, // 28: switchyard.v1.ReleaseEvent.planned_time:type_name -> google.protobuf.Timestamp
-	0,  // 29: switchyard.v1.ListReleasesResponse.releases:type_name -> switchyard.v1.Release
-	0,  // 30: switchyard.v1.CreateReleaseRequest.release:type_name -> switchyard.v1.Release
-	0,  // 31: switchyard.v1.UpdateReleaseRequest.release:type_name -> switchyard.v1.Release
-	35, // 32: switchyard.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	25, // 33: switchyard.v1.StartReleaseRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 34: switchyard.v1.ReleaseService.ListReleases:input_type -> switchyard.v1.ListReleasesRequest
-	14, // 35: switchyard.v1.ReleaseService.GetRelease:input_type -> switchyard.v1.GetReleaseRequest
-	15, // 36: switchyard.v1.ReleaseService.CreateRelease:input_type -> switchyard.v1.CreateReleaseRequest
-	16, // 37: switchyard.v1.ReleaseService.UpdateRelease:input_type -> switchyard.v1.UpdateReleaseRequest
-	17, // 38: switchyard.v1.ReleaseService.DeleteRelease:input_type -> switchyard.v1.DeleteReleaseRequest
-	18, // 39: switchyard.v1.ReleaseService.StartRelease:input_type -> switchyard.v1.StartReleaseRequest
-	19, // 40: switchyard.v1.ReleaseService.AdvanceRelease:input_type -> switchyard.v1.AdvanceReleaseRequest
-	20, // 41: switchyard.v1.ReleaseService.ApproveRelease:input_type -> switchyard.v1.ApproveReleaseRequest
-	21, // 42: switchyard.v1.ReleaseService.PauseRelease:input_type -> switchyard.v1.PauseReleaseRequest
-	22, // 43: switchyard.v1.ReleaseService.ResumeRelease:input_type -> switchyard.v1.ResumeReleaseRequest
-	23, // 44: switchyard.v1.ReleaseService.RollBackRelease:input_type -> switchyard.v1.RollBackReleaseRequest
-	24, // 45: switchyard.v1.ReleaseService.CancelRelease:input_type -> switchyard.v1.CancelReleaseRequest
-	36, // 46: switchyard.v1.ReleaseService.AddReleaseIncident:input_type -> switchyard.v1.AddReleaseIncidentRequest
-	37, // 47: switchyard.v1.ReleaseService.SetReleaseReview:input_type -> switchyard.v1.SetReleaseReviewRequest
-	38, // 48: switchyard.v1.ReleaseService.GetReleaseReport:input_type -> switchyard.v1.GetReleaseReportRequest
-	13, // 49: switchyard.v1.ReleaseService.ListReleases:output_type -> switchyard.v1.ListReleasesResponse
-	0,  // 50: switchyard.v1.ReleaseService.GetRelease:output_type -> switchyard.v1.Release
-	0,  // 51: switchyard.v1.ReleaseService.CreateRelease:output_type -> switchyard.v1.Release
-	0,  // 52: switchyard.v1.ReleaseService.UpdateRelease:output_type -> switchyard.v1.Release
-	39, // 53: switchyard.v1.ReleaseService.DeleteRelease:output_type -> google.protobuf.Empty
-	0,  // 54: switchyard.v1.ReleaseService.StartRelease:output_type -> switchyard.v1.Release
-	0,  // 55: switchyard.v1.ReleaseService.AdvanceRelease:output_type -> switchyard.v1.Release
-	0,  // 56: switchyard.v1.ReleaseService.ApproveRelease:output_type -> switchyard.v1.Release
-	0,  // 57: switchyard.v1.ReleaseService.PauseRelease:output_type -> switchyard.v1.Release
-	0,  // 58: switchyard.v1.ReleaseService.ResumeRelease:output_type -> switchyard.v1.Release
-	0,  // 59: switchyard.v1.ReleaseService.RollBackRelease:output_type -> switchyard.v1.Release
-	0,  // 60: switchyard.v1.ReleaseService.CancelRelease:output_type -> switchyard.v1.Release
-	0,  // 61: switchyard.v1.ReleaseService.AddReleaseIncident:output_type -> switchyard.v1.Release
-	0,  // 62: switchyard.v1.ReleaseService.SetReleaseReview:output_type -> switchyard.v1.Release
-	40, // 63: switchyard.v1.ReleaseService.GetReleaseReport:output_type -> switchyard.v1.ReleaseReport
-	49, // [49:64] is the sub-list for method output_type
-	34, // [34:49] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	26, // 8: switchyard.v1.Release.create_time:type_name -> google.protobuf.Timestamp
+	26, // 9: switchyard.v1.Release.update_time:type_name -> google.protobuf.Timestamp
+	27, // 10: switchyard.v1.Release.incidents:type_name -> switchyard.v1.ReleaseIncident
+	28, // 11: switchyard.v1.Release.review:type_name -> switchyard.v1.ReleaseReview
+	29, // 12: switchyard.v1.Release.steps:type_name -> switchyard.v1.ReleaseStepRecord
+	30, // 13: switchyard.v1.Release.verification:type_name -> switchyard.v1.ReleaseStageVerification
+	31, // 14: switchyard.v1.Release.final_check:type_name -> switchyard.v1.ReleaseResolutionCheck
+	32, // 15: switchyard.v1.Release.guardrail_result:type_name -> switchyard.v1.MetricResult
+	33, // 16: switchyard.v1.Release.freeze_overrides:type_name -> switchyard.v1.FreezeOverride
+	34, // 17: switchyard.v1.Release.warnings:type_name -> switchyard.v1.ScheduleConflict
+	25, // 18: switchyard.v1.Release.release_notes_by_language:type_name -> switchyard.v1.Release.ReleaseNotesByLanguageEntry
+	4,  // 19: switchyard.v1.ReleaseStage.gate:type_name -> switchyard.v1.ReleaseGate
+	35, // 20: switchyard.v1.ReleaseStage.guardrail:type_name -> switchyard.v1.Guardrail
+	5,  // 21: switchyard.v1.ReleaseGate.manual:type_name -> switchyard.v1.ManualGate
+	6,  // 22: switchyard.v1.ReleaseGate.wait:type_name -> switchyard.v1.WaitGate
+	7,  // 23: switchyard.v1.ReleaseGate.at:type_name -> switchyard.v1.AtGate
+	8,  // 24: switchyard.v1.ReleaseGate.approval:type_name -> switchyard.v1.ApprovalGate
+	26, // 25: switchyard.v1.AtGate.time:type_name -> google.protobuf.Timestamp
+	26, // 26: switchyard.v1.ReleaseApproval.time:type_name -> google.protobuf.Timestamp
+	26, // 27: switchyard.v1.ReleaseNextStep.due_time:type_name -> google.protobuf.Timestamp
+	26, // 28: switchyard.v1.ReleaseEvent.time:type_name -> google.protobuf.Timestamp
+	26, // 29: switchyard.v1.ReleaseEvent.planned_time:type_name -> google.protobuf.Timestamp
+	0,  // 30: switchyard.v1.ListReleasesResponse.releases:type_name -> switchyard.v1.Release
+	0,  // 31: switchyard.v1.CreateReleaseRequest.release:type_name -> switchyard.v1.Release
+	0,  // 32: switchyard.v1.UpdateReleaseRequest.release:type_name -> switchyard.v1.Release
+	36, // 33: switchyard.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 34: switchyard.v1.StartReleaseRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 35: switchyard.v1.ReleaseService.ListReleases:input_type -> switchyard.v1.ListReleasesRequest
+	14, // 36: switchyard.v1.ReleaseService.GetRelease:input_type -> switchyard.v1.GetReleaseRequest
+	15, // 37: switchyard.v1.ReleaseService.CreateRelease:input_type -> switchyard.v1.CreateReleaseRequest
+	16, // 38: switchyard.v1.ReleaseService.UpdateRelease:input_type -> switchyard.v1.UpdateReleaseRequest
+	17, // 39: switchyard.v1.ReleaseService.DeleteRelease:input_type -> switchyard.v1.DeleteReleaseRequest
+	18, // 40: switchyard.v1.ReleaseService.StartRelease:input_type -> switchyard.v1.StartReleaseRequest
+	19, // 41: switchyard.v1.ReleaseService.AdvanceRelease:input_type -> switchyard.v1.AdvanceReleaseRequest
+	20, // 42: switchyard.v1.ReleaseService.ApproveRelease:input_type -> switchyard.v1.ApproveReleaseRequest
+	21, // 43: switchyard.v1.ReleaseService.PauseRelease:input_type -> switchyard.v1.PauseReleaseRequest
+	22, // 44: switchyard.v1.ReleaseService.ResumeRelease:input_type -> switchyard.v1.ResumeReleaseRequest
+	23, // 45: switchyard.v1.ReleaseService.RollBackRelease:input_type -> switchyard.v1.RollBackReleaseRequest
+	24, // 46: switchyard.v1.ReleaseService.CancelRelease:input_type -> switchyard.v1.CancelReleaseRequest
+	37, // 47: switchyard.v1.ReleaseService.AddReleaseIncident:input_type -> switchyard.v1.AddReleaseIncidentRequest
+	38, // 48: switchyard.v1.ReleaseService.SetReleaseReview:input_type -> switchyard.v1.SetReleaseReviewRequest
+	39, // 49: switchyard.v1.ReleaseService.GetReleaseReport:input_type -> switchyard.v1.GetReleaseReportRequest
+	40, // 50: switchyard.v1.ReleaseService.GetDeliveryMetrics:input_type -> switchyard.v1.GetDeliveryMetricsRequest
+	13, // 51: switchyard.v1.ReleaseService.ListReleases:output_type -> switchyard.v1.ListReleasesResponse
+	0,  // 52: switchyard.v1.ReleaseService.GetRelease:output_type -> switchyard.v1.Release
+	0,  // 53: switchyard.v1.ReleaseService.CreateRelease:output_type -> switchyard.v1.Release
+	0,  // 54: switchyard.v1.ReleaseService.UpdateRelease:output_type -> switchyard.v1.Release
+	41, // 55: switchyard.v1.ReleaseService.DeleteRelease:output_type -> google.protobuf.Empty
+	0,  // 56: switchyard.v1.ReleaseService.StartRelease:output_type -> switchyard.v1.Release
+	0,  // 57: switchyard.v1.ReleaseService.AdvanceRelease:output_type -> switchyard.v1.Release
+	0,  // 58: switchyard.v1.ReleaseService.ApproveRelease:output_type -> switchyard.v1.Release
+	0,  // 59: switchyard.v1.ReleaseService.PauseRelease:output_type -> switchyard.v1.Release
+	0,  // 60: switchyard.v1.ReleaseService.ResumeRelease:output_type -> switchyard.v1.Release
+	0,  // 61: switchyard.v1.ReleaseService.RollBackRelease:output_type -> switchyard.v1.Release
+	0,  // 62: switchyard.v1.ReleaseService.CancelRelease:output_type -> switchyard.v1.Release
+	0,  // 63: switchyard.v1.ReleaseService.AddReleaseIncident:output_type -> switchyard.v1.Release
+	0,  // 64: switchyard.v1.ReleaseService.SetReleaseReview:output_type -> switchyard.v1.Release
+	42, // 65: switchyard.v1.ReleaseService.GetReleaseReport:output_type -> switchyard.v1.ReleaseReport
+	43, // 66: switchyard.v1.ReleaseService.GetDeliveryMetrics:output_type -> switchyard.v1.DeliveryMetrics
+	51, // [51:67] is the sub-list for method output_type
+	35, // [35:51] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_release_service_proto_init() }
@@ -2416,6 +2439,7 @@ func file_switchyard_v1_release_service_proto_init() {
 	if File_switchyard_v1_release_service_proto != nil {
 		return
 	}
+	file_switchyard_v1_delivery_proto_init()
 	file_switchyard_v1_experiment_service_proto_init()
 	file_switchyard_v1_freeze_proto_init()
 	file_switchyard_v1_guardrail_proto_init()
@@ -2427,7 +2451,7 @@ func file_switchyard_v1_release_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_release_service_proto_rawDesc), len(file_switchyard_v1_release_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,7 @@ const (
 	ReleaseService_AddReleaseIncident_FullMethodName = "/switchyard.v1.ReleaseService/AddReleaseIncident"
 	ReleaseService_SetReleaseReview_FullMethodName   = "/switchyard.v1.ReleaseService/SetReleaseReview"
 	ReleaseService_GetReleaseReport_FullMethodName   = "/switchyard.v1.ReleaseService/GetReleaseReport"
+	ReleaseService_GetDeliveryMetrics_FullMethodName = "/switchyard.v1.ReleaseService/GetDeliveryMetrics"
 )
 
 // ReleaseServiceClient is the client API for ReleaseService service.
@@ -96,6 +97,10 @@ type ReleaseServiceClient interface {
 	// success rate, rollbacks, schedule adherence, lead time per stage,
 	// backlog and incidents, overall and by release model.
 	GetReleaseReport(ctx context.Context, in *GetReleaseReportRequest, opts ...grpc.CallOption) (*ReleaseReport, error)
+	// GetDeliveryMetrics computes the delivery metrics (DORA's four keys,
+	// throughput and schedule adherence, with weekly trend points) of a
+	// period, overall and by environment and release model.
+	GetDeliveryMetrics(ctx context.Context, in *GetDeliveryMetricsRequest, opts ...grpc.CallOption) (*DeliveryMetrics, error)
 }
 
 type releaseServiceClient struct {
@@ -256,6 +261,16 @@ func (c *releaseServiceClient) GetReleaseReport(ctx context.Context, in *GetRele
 	return out, nil
 }
 
+func (c *releaseServiceClient) GetDeliveryMetrics(ctx context.Context, in *GetDeliveryMetricsRequest, opts ...grpc.CallOption) (*DeliveryMetrics, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeliveryMetrics)
+	err := c.cc.Invoke(ctx, ReleaseService_GetDeliveryMetrics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReleaseServiceServer is the server API for ReleaseService service.
 // All implementations must embed UnimplementedReleaseServiceServer
 // for forward compatibility.
@@ -315,6 +330,10 @@ type ReleaseServiceServer interface {
 	// success rate, rollbacks, schedule adherence, lead time per stage,
 	// backlog and incidents, overall and by release model.
 	GetReleaseReport(context.Context, *GetReleaseReportRequest) (*ReleaseReport, error)
+	// GetDeliveryMetrics computes the delivery metrics (DORA's four keys,
+	// throughput and schedule adherence, with weekly trend points) of a
+	// period, overall and by environment and release model.
+	GetDeliveryMetrics(context.Context, *GetDeliveryMetricsRequest) (*DeliveryMetrics, error)
 	mustEmbedUnimplementedReleaseServiceServer()
 }
 
@@ -369,6 +388,9 @@ func (UnimplementedReleaseServiceServer) SetReleaseReview(context.Context, *SetR
 }
 func (UnimplementedReleaseServiceServer) GetReleaseReport(context.Context, *GetReleaseReportRequest) (*ReleaseReport, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetReleaseReport not implemented")
+}
+func (UnimplementedReleaseServiceServer) GetDeliveryMetrics(context.Context, *GetDeliveryMetricsRequest) (*DeliveryMetrics, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDeliveryMetrics not implemented")
 }
 func (UnimplementedReleaseServiceServer) mustEmbedUnimplementedReleaseServiceServer() {}
 func (UnimplementedReleaseServiceServer) testEmbeddedByValue()                        {}
@@ -661,6 +683,24 @@ func _ReleaseService_GetReleaseReport_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReleaseService_GetDeliveryMetrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDeliveryMetricsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReleaseServiceServer).GetDeliveryMetrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReleaseService_GetDeliveryMetrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReleaseServiceServer).GetDeliveryMetrics(ctx, req.(*GetDeliveryMetricsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReleaseService_ServiceDesc is the grpc.ServiceDesc for ReleaseService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -727,6 +767,10 @@ var ReleaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetReleaseReport",
 			Handler:    _ReleaseService_GetReleaseReport_Handler,
+		},
+		{
+			MethodName: "GetDeliveryMetrics",
+			Handler:    _ReleaseService_GetDeliveryMetrics_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
