@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	collectortracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -101,6 +102,16 @@ func TestTracingExportsARESTCallWithItsStoreWriteAndCompile(t *testing.T) {
 	})
 	ts := wrap(srv)
 	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", demoFlag)
+	// The gRPC server span ends just after its answer reached the gateway,
+	// so it may end after the HTTP answer: flush until both ends of the
+	// call are exported (spans ended after Shutdown would be lost).
+	flusher := tr.Provider.(interface{ ForceFlush(context.Context) error })
+	for deadline := time.Now().Add(10 * time.Second); len(rcv.byName("switchyard.v1.FlagService/CreateFlag")) < 2 && time.Now().Before(deadline); {
+		if err := flusher.ForceFlush(context.Background()); err != nil {
+			t.Fatalf("ForceFlush: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := tr.Shutdown(context.Background()); err != nil { // flushes
 		t.Fatalf("Shutdown: %v", err)
 	}
