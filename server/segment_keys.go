@@ -105,8 +105,8 @@ func (s *Server) segmentOf(project, segment string) (*store.ProjectState, error)
 	return ps, nil
 }
 
-// applyKeys applies an upload in one store transaction.
-func (s *Server) applyKeys(ctx context.Context, u keyUpload, keys []string) (*pb.EditSegmentKeysResponse, error) {
+// applyKeys applies a staged upload in one store transaction.
+func (s *Server) applyKeys(ctx context.Context, u keyUpload, keys *keylist.Stage) (*pb.EditSegmentKeysResponse, error) {
 	var ch store.SegmentKeysChange
 	c, err := s.update(ctx, func(tx *store.Tx) error {
 		var err error
@@ -145,16 +145,22 @@ func (s *segmentService) EditSegmentKeys(stream pb.SegmentService_EditSegmentKey
 		return err
 	}
 	counter := keylist.NewCounter(s.keyLimits)
-	var keys []string
+	stage := keylist.NewStage("", 0)
+	defer stage.Close()
+	var batch []string
 	for msg := first; ; {
+		batch = batch[:0]
 		for _, raw := range msg.GetKeys() {
 			key, ok, err := counter.Next(raw)
 			if err != nil {
 				return lineError("keys", err)
 			}
 			if ok {
-				keys = append(keys, key)
+				batch = append(batch, key)
 			}
+		}
+		if err := stage.Add(batch); err != nil {
+			return err
 		}
 		if msg, err = stream.Recv(); err == io.EOF {
 			break
@@ -162,7 +168,7 @@ func (s *segmentService) EditSegmentKeys(stream pb.SegmentService_EditSegmentKey
 			return err
 		}
 	}
-	resp, err := s.applyKeys(stream.Context(), u, keys)
+	resp, err := s.applyKeys(stream.Context(), u, stage)
 	if err != nil {
 		return err
 	}
@@ -244,25 +250,36 @@ func (s *Server) segmentKeysUpload(op keylist.Op) http.HandlerFunc {
 			return
 		}
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		kr := keylist.NewReader(r.Body, mt == "text/csv", s.keyLimits)
-		var keys []string
-		for {
-			batch, err := kr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				s.writeHTTPError(w, r, lineError("body", err))
-				return
-			}
-			keys = append(keys, batch...)
+		stage, err := stageKeys(keylist.NewReader(r.Body, mt == "text/csv", s.keyLimits))
+		defer stage.Close()
+		if err != nil {
+			s.writeHTTPError(w, r, lineError("body", err))
+			return
 		}
-		resp, err := s.applyKeys(ctx, u, keys)
+		resp, err := s.applyKeys(ctx, u, stage)
 		if err != nil {
 			s.writeHTTPError(w, r, err)
 			return
 		}
 		writeProtoJSON(w, resp)
+	}
+}
+
+// stageKeys reads every batch of kr into a new Stage, which the caller
+// closes (also after an error).
+func stageKeys(kr *keylist.Reader) (*keylist.Stage, error) {
+	stage := keylist.NewStage("", 0)
+	for {
+		batch, err := kr.Next()
+		if err == io.EOF {
+			return stage, nil
+		}
+		if err == nil {
+			err = stage.Add(batch)
+		}
+		if err != nil {
+			return stage, err
+		}
 	}
 }
 

@@ -22,9 +22,11 @@
 // control characters) and naming the 1-based line of the first bad one.
 // The server reads the body in batches and never buffers the raw body, so
 // the 4 MiB cap of the JSON API does not apply to these routes; the limits
-// are the key count and key length. The parsed keys are held until the
-// commit, which applies them in one transaction (a staged upload in bbolt,
-// bounding the server's memory by a chunk, is still to come).
+// are the key count and key length. The parsed keys go into a Stage,
+// grouped by shard, which spills them to a temporary file past StageMemory;
+// the commit merges the stage with the list shard by shard in one
+// transaction. An upload's memory is thus bounded by StageMemory and a
+// shard, beside the old list (which serves until the commit) and the new.
 //
 // Validation is incremental. The store validates a project's whole document
 // on every write, but not its key lists: a key is checked (Check) once,
