@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -220,7 +219,7 @@ func (s *Server) checkSegmentKey(req *pb.CheckSegmentKeyRequest) (*pb.CheckSegme
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CheckSegmentKeyResponse{Member: slices.Contains(keys, req.GetKey())}, nil
+	return &pb.CheckSegmentKeyResponse{Member: keylist.Contains(keys, req.GetKey())}, nil
 }
 
 // httpCaller authenticates a hand-written admin handler's request and

@@ -56,11 +56,15 @@ package keylist
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"slices"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -357,5 +361,38 @@ func DecodeChunk(dst []string, b []byte) []string {
 	if len(b) == 0 {
 		return dst
 	}
-	return append(dst, strings.Split(string(b), "\n")...)
+	for all, more := string(b), true; more; {
+		var k string
+		k, all, more = strings.Cut(all, "\n")
+		dst = append(dst, k)
+	}
+	return dst
+}
+
+// Hash is the content hash of a segment's lists (keys_hash in answers):
+// the hex SHA-256 of the include keys, each followed by a newline, a
+// newline, the exclude keys likewise, and a newline.
+func Hash(include, exclude []string) string {
+	h := sha256.New()
+	for _, list := range [][]string{include, exclude} {
+		for _, k := range list {
+			io.WriteString(h, k)
+			h.Write([]byte{'\n'})
+		}
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Contains reports whether list, as stored (arranged by Arrange when
+// longer than ChunkThreshold), holds key. A long list costs two binary
+// searches for the key's shard and a scan of that shard.
+func Contains(list []string, key string) bool {
+	if len(list) <= ChunkThreshold {
+		return slices.Contains(list, key)
+	}
+	s := Shard(key)
+	i := sort.Search(len(list), func(i int) bool { return Shard(list[i]) >= s })
+	j := i + sort.Search(len(list)-i, func(j int) bool { return Shard(list[i+j]) > s })
+	return slices.Contains(list[i:j], key)
 }

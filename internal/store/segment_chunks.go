@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -177,11 +178,22 @@ func loadSegmentKeys(project *bolt.Bucket, c *coll[*model.Segment]) error {
 	return nil
 }
 
+// readChunks returns the keys of a list stored in chunks, in one slice
+// sized by a first pass over the chunks (no garbage from growing it).
 func readChunks(b *bolt.Bucket) ([]string, error) {
 	if b == nil {
 		return nil, nil
 	}
-	var keys []string
+	n := 0
+	if err := b.ForEach(func(_, v []byte) error {
+		if len(v) > 0 {
+			n += bytes.Count(v, []byte{'\n'}) + 1
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, n)
 	err := b.ForEach(func(_, v []byte) error {
 		keys = keylist.DecodeChunk(keys, v)
 		return nil

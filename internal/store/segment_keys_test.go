@@ -310,3 +310,39 @@ func TestEditSegmentKeysByShard(t *testing.T) {
 		t.Error("a refused replace changed the list")
 	}
 }
+
+// TestSegmentKeysHashIsKeptPerChange: the content hash of a segment's
+// lists is computed when they change (and at load), so a read costs no
+// hashing; it follows the lists through edits, updates and a reopen.
+func TestSegmentKeysHashIsKeptPerChange(t *testing.T) {
+	path := t.TempDir() + "/switchyard.db"
+	s := storetest.Open(t, path, store.Options{})
+	seed(t, s)
+	update(t, s, func(tx *store.Tx) error {
+		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, keylist.Replace, staged(t, userKeys(0, 10_000)...), "")
+		return err
+	})
+	check := func(when string) string {
+		t.Helper()
+		ps := project(t, s.State(), "shop")
+		seg, _, _ := ps.Segment("eu-users")
+		if got, want := ps.SegmentKeysHash("eu-users"), keylist.Hash(seg.Include, seg.Exclude); got != want {
+			t.Errorf("%s: SegmentKeysHash = %s, want %s", when, got, want)
+		}
+		if allocs := testing.AllocsPerRun(10, func() { ps.SegmentKeysHash("eu-users") }); allocs != 0 {
+			t.Errorf("%s: SegmentKeysHash allocates %v times a read, want 0 (computed once)", when, allocs)
+		}
+		return ps.SegmentKeysHash("eu-users")
+	}
+	first := check("after a replace")
+	update(t, s, func(tx *store.Tx) error {
+		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Exclude, keylist.Add, staged(t, "user-00001"), "")
+		return err
+	})
+	if check("after an exclude") == first {
+		t.Error("hash unchanged after an exclude was added")
+	}
+	s.Close()
+	s = storetest.Open(t, path, store.Options{})
+	check("after reopening")
+}
