@@ -38,6 +38,36 @@ func arrangeSegment(s *model.Segment) *model.Segment {
 	return &c
 }
 
+// normalizeSegment is normalize for segments, except that the lists longer
+// than keylist.ChunkThreshold are kept as given, not copied through JSON
+// (the stored list passed back stays the very same slice, so what was
+// computed for it stays valid). Its raw JSON is nil when it keeps one: the
+// record and the audit event encode the segment when they need it.
+func normalizeSegment(what string, s *model.Segment) (*model.Segment, []byte, error) {
+	inc, exc := s.Include, s.Exclude
+	if !chunked(inc) && !chunked(exc) {
+		return normalize(what, s)
+	}
+	c := *s
+	if chunked(inc) {
+		c.Include = nil
+	}
+	if chunked(exc) {
+		c.Exclude = nil
+	}
+	n, _, err := normalize(what, &c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if chunked(inc) {
+		n.Include = inc
+	}
+	if chunked(exc) {
+		n.Exclude = exc
+	}
+	return n, nil, nil
+}
+
 // same reports whether a and b are the same slice.
 func same(a, b []string) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])

@@ -346,3 +346,25 @@ func TestSegmentKeysHashIsKeptPerChange(t *testing.T) {
 	s = storetest.Open(t, path, store.Options{})
 	check("after reopening")
 }
+
+// TestSegmentUpdateKeepsLongListsUncopied: an update that passes the
+// stored long list back (a PATCH of the description) keeps that very
+// list: no copy through JSON, so the compiled sets and the keys hash made
+// for it stay valid.
+func TestSegmentUpdateKeepsLongListsUncopied(t *testing.T) {
+	s := storetest.New(t)
+	seed(t, s)
+	update(t, s, func(tx *store.Tx) error {
+		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, keylist.Replace, staged(t, userKeys(0, 10_000)...), "")
+		return err
+	})
+	old, _, _ := project(t, s.State(), "shop").Segment("eu-users")
+	next := *old
+	next.Description = "described"
+	update(t, s, func(tx *store.Tx) error { return tx.UpdateSegment("shop", &next, "") })
+	got, _, _ := project(t, s.State(), "shop").Segment("eu-users")
+	if got.Description != "described" || len(got.Include) != len(old.Include) || &got.Include[0] != &old.Include[0] {
+		t.Errorf("after the update: description %q, %d keys, same list %v; want the description and the very list kept",
+			got.Description, len(got.Include), len(got.Include) > 0 && &got.Include[0] == &old.Include[0])
+	}
+}
