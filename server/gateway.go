@@ -68,6 +68,8 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	top := http.NewServeMux()
 	top.Handle("/", limitBody(boundBody(s.bodyTimeout, mux)))
 	s.registerSegmentKeys(top) // streamed uploads: limited by key count and length, not bytes or time
+	s.registerDocumentStreams(top)
+	top.Handle("POST /segments/{key}/keys", con) // the console's streamed key-list upload, likewise
 	return s.observeHTTP(cors(top)), nil
 }
 

@@ -26,6 +26,7 @@ import (
 //	POST /api/v1/projects/{project}/segments/{segment}/keys/{list}/remove   remove
 //	PUT  /api/v1/projects/{project}/segments/{segment}/keys/{list}          replace
 //	GET  /api/v1/projects/{project}/segments/{segment}/keys/{list}?page_size=&page_token=
+//	GET  /api/v1/projects/{project}/segments/{segment}/keys/{list}   Accept: text/plain: the whole list, one key per line
 //	GET  /api/v1/projects/{project}/segments/{segment}/keys/{list}/check?key=K
 //
 // {list} is "include" or "exclude". An upload's body is one key per line
@@ -285,6 +286,15 @@ func stageKeys(kr *keylist.Reader) (*keylist.Stage, error) {
 func (s *Server) segmentKeysList(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.httpPrincipal(r, auth.Read); err != nil {
 		s.writeHTTPError(w, r, err)
+		return
+	}
+	if wantsText(r) {
+		keys, err := s.keysOf(r.PathValue("project"), r.PathValue("segment"), r.PathValue("list"))
+		if err != nil {
+			s.writeHTTPError(w, r, err)
+			return
+		}
+		s.segmentKeysText(w, r, keys)
 		return
 	}
 	q := r.URL.Query()
