@@ -117,11 +117,12 @@ func (s *Server) importDocument(ctx context.Context, req *pb.ImportDocumentReque
 	return resp, nil
 }
 
-// ExportDocument answers the project's document, each segment with its
-// counts and keys hash, and without the lists longer than
-// keylist.ChunkThreshold (as segment answers): those travel through the
-// key-list API (ListSegmentKeys, or the streamed text download), so the
-// answer stays small whatever the lists' length.
+// ExportDocument answers the project's document without the lists longer
+// than keylist.ChunkThreshold (as segment answers): a segment that has one
+// carries its counts and keys hash instead, and the lists travel through
+// the key-list API (ListSegmentKeys, or the streamed text download), so
+// the answer stays small whatever the lists' length. A document without
+// long lists is answered whole, as import takes it.
 func (s *documentService) ExportDocument(_ context.Context, req *pb.ExportDocumentRequest) (*pb.Document, error) {
 	ps, err := s.projectState(req.GetProject())
 	if err != nil {
@@ -137,7 +138,9 @@ func (s *documentService) ExportDocument(_ context.Context, req *pb.ExportDocume
 		return nil, err
 	}
 	for i, sg := range ps.Document().Segments {
-		annotateSegment(ps, sg, out.GetSegments()[i])
+		if doc.Segments[i] != sg {
+			annotateSegment(ps, sg, out.GetSegments()[i])
+		}
 	}
 	return out, nil
 }
