@@ -225,15 +225,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var out struct {
-		Created   int               `json:"created"`
-		Updated   int               `json:"updated"`
-		Deleted   int               `json:"deleted"`
-		Unchanged int               `json:"unchanged"`
-		Revisions map[string]string `json:"revisions"`
-	}
-	body := map[string]any{"document": doc, "prune": prune, "dry_run": dryRun}
-	if err := c.do(ctx, http.MethodPost, "/api/v1/documents:import", body, &out); err != nil {
+	out, err := importDocument(ctx, c, doc, prune, dryRun)
+	if err != nil {
 		return err
 	}
 	verb := "imported"
@@ -262,18 +255,5 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var raw json.RawMessage
-	if err := c.do(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(project)+":export", nil, &raw); err != nil {
-		return err
-	}
-	doc, err := model.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("decode exported document: %w", err)
-	}
-	out, err := model.Encode(doc, format)
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(out)
-	return err
+	return exportDocument(ctx, c, project, format, stdout)
 }
