@@ -192,3 +192,73 @@ func wantsText(r *http.Request) bool {
 	}
 	return false
 }
+
+func (s *documentService) ImportDocumentStream(stream pb.DocumentService_ImportDocumentStreamServer) error {
+	first, err := stream.Recv()
+	if err == io.EOF {
+		return invalidField("request", "is required: the stream carried no message")
+	}
+	if err != nil {
+		return err
+	}
+	if first.GetRequest() == nil {
+		return invalidField("request", "is required in the first message")
+	}
+	var lists []stagedList
+	defer func() {
+		for _, l := range lists {
+			l.keys.Close()
+		}
+	}()
+	var (
+		cur     *stagedList // the list being received; its Stage is shared with lists
+		counter *keylist.Counter
+		batch   []string
+	)
+	seen := map[string]bool{}
+	for msg := first; ; {
+		if msg.GetSegment() != "" || msg.GetList() != "" {
+			name := "segments/" + msg.GetSegment() + "/" + msg.GetList()
+			if cur == nil || cur.field != name {
+				if seen[name] {
+					return invalidField(name, "sent twice, or not in one run of messages")
+				}
+				seen[name] = true
+				l, err := listPart(name)
+				if err != nil {
+					return err
+				}
+				l.keys = keylist.NewStage("", 0)
+				lists = append(lists, l)
+				cur, counter = &l, keylist.NewCounter(s.keyLimits)
+			}
+		} else if len(msg.GetKeys()) > 0 {
+			return invalidField("segment", "is required with keys")
+		}
+		batch = batch[:0]
+		for _, raw := range msg.GetKeys() {
+			key, ok, err := counter.Next(raw)
+			if err != nil {
+				return lineError(cur.field, err)
+			}
+			if ok {
+				batch = append(batch, key)
+			}
+		}
+		if cur != nil {
+			if err := cur.keys.Add(batch); err != nil {
+				return err
+			}
+		}
+		if msg, err = stream.Recv(); err == io.EOF {
+			break
+		} else if err != nil {
+			return err
+		}
+	}
+	resp, err := s.importDocument(stream.Context(), first.GetRequest(), lists)
+	if err != nil {
+		return err
+	}
+	return stream.SendAndClose(resp)
+}

@@ -2,12 +2,18 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
 // longPrefix makes 100,000 keys weigh over 4 MiB, the JSON API's cap.
@@ -116,5 +122,42 @@ func TestImportStreamRefusesAndAppliesNothing(t *testing.T) {
 				t.Errorf("segment = %v after a refused import, want it unchanged", seg)
 			}
 		})
+	}
+}
+
+// TestImportDocumentStreamOverGRPC: the gRPC surface takes the request,
+// then batches of a list, and applies them in one revision.
+func TestImportDocumentStreamOverGRPC(t *testing.T) {
+	ts := startServer(t)
+	betaSetup(t, ts)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+ts.creds.AdminToken)
+	stream, err := pb.NewDocumentServiceClient(ts.conn).ImportDocumentStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &pb.ImportDocumentRequest{}
+	if err := protojson.Unmarshal([]byte(importRequest), req); err != nil {
+		t.Fatal(err)
+	}
+	const n, batch = 100_000, 10_000
+	if err := stream.Send(&pb.ImportDocumentStreamRequest{Request: req}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i += batch {
+		keys := make([]string, batch)
+		for j := range keys {
+			keys[j] = fmt.Sprintf("user-%d", i+j)
+		}
+		if err := stream.Send(&pb.ImportDocumentStreamRequest{Segment: "beta", List: "include", Keys: keys}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := stream.CloseAndRecv()
+	if err != nil {
+		t.Fatalf("ImportDocumentStream = %v", err)
+	}
+	seg := ts.mustAdmin(t, "GET", "/api/v1/projects/default/segments/beta", nil)
+	if seg["description"] != "imported" || seg["include_count"] != fmt.Sprint(n) || resp.GetRevisions()["production"] == 0 {
+		t.Errorf("segment = %v, answer %v; want the description and %d keys in a new revision", seg, resp, n)
 	}
 }
