@@ -11,10 +11,14 @@
 // the old list until the commit publishes the new one). Reads page through
 // a list and check one key. The audit event of a key-list change carries
 // counts and a bounded sample, never the list. Segment answers carry the
-// counts and a content hash (keys_hash) and leave out every list longer
-// than ChunkThreshold; an update that does not name such a list keeps it.
-// (Still to come: the audit events of whole-segment updates and imports
-// record whole lists.)
+// counts and a content hash (keys_hash, computed by the store once per
+// change of a list) and leave out every list longer than ChunkThreshold;
+// an update that does not name such a list keeps it (the very slice: no
+// copy, no recompile). The audit events of whole-segment updates and
+// imports are kept as a diff (counts and samples) when they are large.
+// Documents with long lists are imported and exported in parts: the
+// document, then each long list streamed (server: documents:import-stream
+// and the text download of a list).
 //
 // Uploads. A Reader turns a body of newline-delimited keys, or text/csv
 // (the first field of each record), into batches of at most BatchSize keys,
@@ -42,8 +46,7 @@
 // segment without it. A write compares each shard with the stored one and
 // rewrites only those that differ, in the same bbolt transaction as the
 // segment record, the revision and the audit event: adding one key
-// rewrites one shard. (Next: keep a digest per shard in the record, so the
-// content hash is computed from the shards that changed.)
+// rewrites one shard.
 //
 // Sync in chunks (later slice). The same shards are the unit of sync: the
 // ruleset names each list by its shard digests, and an SDK that announces
