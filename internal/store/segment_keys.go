@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/switchyard/switchyard/internal/keylist"
@@ -166,12 +167,23 @@ func editInMemory(cur []string, op keylist.Op, keys []string) (listEdit, error) 
 	return ch, err
 }
 
+// byShard returns list grouped by shard as keylist.Arrange does, a short
+// list too (Arrange keeps a short list's order).
+func byShard(list []string) []string {
+	if chunked(list) {
+		return keylist.Arrange(list)
+	}
+	out := slices.Clone(list)
+	slices.SortStableFunc(out, func(a, b string) int { return keylist.Shard(a) - keylist.Shard(b) })
+	return out
+}
+
 // editByShard applies op with the staged keys to cur one shard at a time:
 // the maps it builds hold one shard's keys. The next list is in shard
 // order.
 func editByShard(cur []string, op keylist.Op, keys *keylist.Stage) (listEdit, error) {
 	var ch listEdit
-	cur = keylist.Arrange(cur)
+	cur = byShard(cur)
 	size := keys.Len()
 	switch op {
 	case keylist.Add:

@@ -263,6 +263,11 @@ func TestEditSegmentKeysByShard(t *testing.T) {
 		}
 		return st
 	}
+	short := []string{"user-09999", "user-00000", "user-05000", "user-00001"} // not in shard order
+	update(t, s, func(tx *store.Tx) error {
+		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, keylist.Add, staged(t, short...), "")
+		return err
+	})
 	tests := []struct {
 		name                  string
 		op                    keylist.Op
@@ -270,7 +275,8 @@ func TestEditSegmentKeysByShard(t *testing.T) {
 		added, removed, count int
 		want                  []string // as a set
 	}{
-		{"replace into an empty list", keylist.Replace, userKeys(0, 10_000), 10_000, 0, 10_000, userKeys(0, 10_000)},
+		{"add to a short list", keylist.Add, userKeys(100, 8_000), 7_899, 0, 7_903, append(append(userKeys(0, 2), userKeys(100, 8_000)...), "user-09999")},
+		{"replace", keylist.Replace, userKeys(0, 10_000), 2_097, 0, 10_000, userKeys(0, 10_000)},
 		{"add overlapping keys", keylist.Add, append(userKeys(7_500, 12_500), "user-07500"), 2_500, 0, 12_500, userKeys(0, 12_500)},
 		{"remove some and an unknown key", keylist.Remove, append(userKeys(0, 1_000), "zz"), 0, 1_000, 11_500, userKeys(1_000, 12_500)},
 		{"replace overlapping keys", keylist.Replace, userKeys(5_000, 15_000), 2_500, 4_000, 10_000, userKeys(5_000, 15_000)},
