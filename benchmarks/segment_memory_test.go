@@ -60,6 +60,13 @@ func startServe(b *testing.B, bin, db string) *serverProcess {
 	return nil
 }
 
+// resetPeak resets the process's peak RSS (VmHWM) to its current RSS.
+func (p *serverProcess) resetPeak(b *testing.B) {
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0); err != nil {
+		b.Fatalf("reset the peak RSS: %v", err)
+	}
+}
+
 // stop interrupts the server and waits for it.
 func (p *serverProcess) stop() {
 	if p.cmd.ProcessState != nil {
@@ -120,6 +127,8 @@ func (p *serverProcess) memory(b *testing.B) (rss, peak float64) {
 //
 //   - upload-peak-MB: the process's peak RSS (VmHWM), which the upload sets;
 //   - uploaded-MB: its RSS after the upload;
+//   - replace-peak-MB: the peak RSS during a second upload that replaces
+//     every key with another million (the peak is reset before it);
 //   - loaded-MB: the RSS of a fresh process on the same database once it
 //     is ready, and after a GET of the segment, a page of keys and a
 //     membership check.
@@ -131,7 +140,7 @@ func BenchmarkSegmentServerRSS(b *testing.B) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/switchyard").CombinedOutput(); err != nil {
 		b.Fatalf("build the CLI: %v\n%s", err, out)
 	}
-	body := keyBody("user-", bigList)
+	body, other := keyBody("user-", bigList), keyBody("user-b-", bigList)
 	for i := range b.N {
 		db := filepath.Join(dir, fmt.Sprintf("switchyard-%d.db", i))
 		p := startServe(b, bin, db)
@@ -140,6 +149,9 @@ func BenchmarkSegmentServerRSS(b *testing.B) {
 			"environments":{"production":{"enabled":true,"rules":[{"id":"big","segments":["big"],"serve":{"variant":"on"}}],"default":{"variant":"off"}}}}`))
 		p.do(b, "PUT", "/api/v1/projects/default/segments/big/keys/include", "text/plain", bytes.NewReader(body))
 		uploaded, peak := p.memory(b)
+		p.resetPeak(b)
+		p.do(b, "PUT", "/api/v1/projects/default/segments/big/keys/include", "text/plain", bytes.NewReader(other))
+		_, replacePeak := p.memory(b)
 		p.stop()
 
 		p = startServe(b, bin, db)
@@ -149,6 +161,7 @@ func BenchmarkSegmentServerRSS(b *testing.B) {
 		loaded, _ := p.memory(b)
 		p.stop()
 		b.ReportMetric(peak, "upload-peak-MB")
+		b.ReportMetric(replacePeak, "replace-peak-MB")
 		b.ReportMetric(uploaded, "uploaded-MB")
 		b.ReportMetric(loaded, "loaded-MB")
 	}
