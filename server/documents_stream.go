@@ -105,10 +105,9 @@ func (s *Server) readImportParts(r *http.Request, lists *[]stagedList) (*pb.Impo
 		}
 		seen[name] = true
 		ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
-		stage, err := stageKeys(keylist.NewReader(part, ct == "text/csv", s.keyLimits))
-		l.keys = stage
+		l.keys = keylist.NewStage("", 0)
 		*lists = append(*lists, l)
-		if err != nil {
+		if err := stageKeys(l.keys, keylist.NewReader(part, ct == "text/csv", s.keyLimits)); err != nil {
 			return nil, lineError(name, err)
 		}
 	}
@@ -147,7 +146,7 @@ func listPart(name string) (stagedList, error) {
 
 // segmentKeysText streams one whole list, one key per line, from the
 // current State (whose lists are immutable: no lock, no copy).
-func (s *Server) segmentKeysText(w http.ResponseWriter, r *http.Request, keys []string) {
+func (s *Server) segmentKeysText(w http.ResponseWriter, keys []string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	bw := newLineWriter(w)
 	for _, k := range keys {

@@ -250,9 +250,9 @@ func (s *Server) segmentKeysUpload(op keylist.Op) http.HandlerFunc {
 			return
 		}
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		stage, err := stageKeys(keylist.NewReader(r.Body, mt == "text/csv", s.keyLimits))
+		stage := keylist.NewStage("", 0)
 		defer stage.Close()
-		if err != nil {
+		if err := stageKeys(stage, keylist.NewReader(r.Body, mt == "text/csv", s.keyLimits)); err != nil {
 			s.writeHTTPError(w, r, lineError("body", err))
 			return
 		}
@@ -265,20 +265,18 @@ func (s *Server) segmentKeysUpload(op keylist.Op) http.HandlerFunc {
 	}
 }
 
-// stageKeys reads every batch of kr into a new Stage, which the caller
-// closes (also after an error).
-func stageKeys(kr *keylist.Reader) (*keylist.Stage, error) {
-	stage := keylist.NewStage("", 0)
+// stageKeys reads every batch of kr into stage.
+func stageKeys(stage *keylist.Stage, kr *keylist.Reader) error {
 	for {
 		batch, err := kr.Next()
 		if err == io.EOF {
-			return stage, nil
+			return nil
 		}
 		if err == nil {
 			err = stage.Add(batch)
 		}
 		if err != nil {
-			return stage, err
+			return err
 		}
 	}
 }
@@ -294,7 +292,7 @@ func (s *Server) segmentKeysList(w http.ResponseWriter, r *http.Request) {
 			s.writeHTTPError(w, r, err)
 			return
 		}
-		s.segmentKeysText(w, r, keys)
+		s.segmentKeysText(w, keys)
 		return
 	}
 	q := r.URL.Query()
