@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -23,6 +24,23 @@ var _ pb.DocumentServiceServer = (*documentService)(nil)
 var errDryRun = errors.New("dry run")
 
 func (s *documentService) ImportDocument(ctx context.Context, req *pb.ImportDocumentRequest) (*pb.ImportDocumentResponse, error) {
+	return s.importDocument(ctx, req, nil)
+}
+
+// stagedList is one key list of an import that travels beside its
+// document: it replaces the segment's list.
+type stagedList struct {
+	segment string
+	list    keylist.List
+	keys    *keylist.Stage
+	field   string // where the list came from, for errors: "segments/beta/include"
+}
+
+// importDocument applies req's document and the staged lists in one
+// transaction, or nothing. A staged list names a segment of the document
+// whose list the document leaves empty; it replaces that list (only the
+// keys that differ from the stored list change).
+func (s *Server) importDocument(ctx context.Context, req *pb.ImportDocumentRequest, lists []stagedList) (*pb.ImportDocumentResponse, error) {
 	if req.GetDocument() == nil {
 		return nil, invalidField("document", "is required")
 	}
@@ -39,14 +57,47 @@ func (s *documentService) ImportDocument(ctx context.Context, req *pb.ImportDocu
 	if err != nil {
 		return nil, err
 	}
+	segs := make(map[string]*model.Segment, len(doc.Segments))
+	for _, sg := range doc.Segments {
+		segs[sg.Key] = sg
+	}
+	for _, l := range lists {
+		sg, ok := segs[l.segment]
+		switch {
+		case !ok:
+			return nil, invalidField(l.field, "segment %q is not in the document", l.segment)
+		case l.list == keylist.Include && len(sg.Include) > 0, l.list == keylist.Exclude && len(sg.Exclude) > 0:
+			return nil, invalidField(l.field, "the document has this list too: send it once")
+		}
+	}
 	var sum store.ImportSummary
 	c, err := s.update(ctx, overriding(doc.Project, req, func(tx *store.Tx) error {
+		// A streamed list starts as the stored one, so the import itself
+		// leaves it alone; the replace then changes only what differs.
+		if ps, ok := tx.Project(doc.Project); ok {
+			for _, l := range lists {
+				if cur, _, ok := ps.Segment(l.segment); ok {
+					if l.list == keylist.Include {
+						segs[l.segment].Include = cur.Include
+					} else {
+						segs[l.segment].Exclude = cur.Exclude
+					}
+				}
+			}
+		}
 		var err error
-		sum, err = tx.Import(doc, req.GetPrune())
-		if err == nil && req.GetDryRun() {
+		if sum, err = tx.Import(doc, req.GetPrune()); err != nil {
+			return err
+		}
+		for _, l := range lists {
+			if _, err := tx.EditSegmentKeys(doc.Project, l.segment, l.list, keylist.Replace, l.keys, ""); err != nil {
+				return err
+			}
+		}
+		if req.GetDryRun() {
 			return errDryRun
 		}
-		return err
+		return nil
 	}))
 	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
@@ -66,14 +117,30 @@ func (s *documentService) ImportDocument(ctx context.Context, req *pb.ImportDocu
 	return resp, nil
 }
 
+// ExportDocument answers the project's document without the lists longer
+// than keylist.ChunkThreshold (as segment answers): a segment that has one
+// carries its counts and keys hash instead, and the lists travel through
+// the key-list API (ListSegmentKeys, or the streamed text download), so
+// the answer stays small whatever the lists' length. A document without
+// long lists is answered whole, as import takes it.
 func (s *documentService) ExportDocument(_ context.Context, req *pb.ExportDocumentRequest) (*pb.Document, error) {
 	ps, err := s.projectState(req.GetProject())
 	if err != nil {
 		return nil, err
 	}
+	doc := *ps.Document()
+	doc.Segments = make([]*model.Segment, len(ps.Document().Segments))
+	for i, sg := range ps.Document().Segments {
+		doc.Segments[i] = shownSegment(sg)
+	}
 	out := &pb.Document{}
-	if err := toProto(ps.Document(), out); err != nil {
+	if err := toProto(&doc, out); err != nil {
 		return nil, err
+	}
+	for i, sg := range ps.Document().Segments {
+		if doc.Segments[i] != sg {
+			annotateSegment(ps, sg, out.GetSegments()[i])
+		}
 	}
 	return out, nil
 }

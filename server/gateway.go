@@ -59,21 +59,19 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn, service
 	mux.Handle("GET /metrics", s.metrics.handler())
 	s.registerOFREP(mux)
 	s.registerAvailability(mux) // not through the gateway: ETag and 304
+	top := http.NewServeMux()
+	top.Handle("/", limitBody(boundBody(s.bodyTimeout, mux)))
 	if s.store != nil {
 		s.registerCalendarFeed(mux) // not through the gateway: text/calendar
-	}
-	if s.store != nil {
 		// The console calls the services over the same in-process connection.
 		con, err := console.New(console.Options{Conn: conn, Identify: s.authenticate, Log: s.log})
 		if err != nil {
 			return nil, fmt.Errorf("console: %w", err)
 		}
 		mux.Handle("/", con)
-	}
-	top := http.NewServeMux()
-	top.Handle("/", limitBody(boundBody(s.bodyTimeout, mux)))
-	if s.store != nil {
 		s.registerSegmentKeys(top) // streamed uploads: limited by key count and length, not bytes or time
+		s.registerDocumentStreams(top)
+		top.Handle("POST /segments/{key}/keys", con) // the console's streamed key-list upload, likewise
 	}
 	return s.observeHTTP(cors(top)), nil
 }

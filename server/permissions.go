@@ -75,6 +75,8 @@ func methodPermissions() map[string]auth.Permission {
 		pb.DocumentService_ImportDocument_FullMethodName: auth.Admin,
 		pb.DocumentService_ExportDocument_FullMethodName: auth.Read,
 
+		pb.DocumentService_ImportDocumentStream_FullMethodName: auth.Admin,
+
 		pb.AuditService_ListAuditEvents_FullMethodName: auth.Read,
 
 		pb.ReleaseService_ListReleases_FullMethodName:    auth.Read,

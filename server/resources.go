@@ -42,14 +42,14 @@ type kind[M any, P proto.Message] struct {
 	// view, if set, is what answers show of a stored item, and annotate
 	// fills the answer's output-only fields from the stored item.
 	view     func(M) M
-	annotate func(M, P)
+	annotate func(*store.ProjectState, M, P)
 	// keep, if set, returns the item an update stores: next, with what the
 	// answers do not show of stored kept unless mask names it.
 	keep func(stored, next M, mask *fieldmaskpb.FieldMask) M
 }
 
 // toProto converts a stored resource with its meta.
-func (k kind[M, P]) toProto(m M, meta store.Meta) (P, error) {
+func (k kind[M, P]) toProto(ps *store.ProjectState, m M, meta store.Meta) (P, error) {
 	out := k.newProto()
 	shown := m
 	if k.view != nil {
@@ -60,7 +60,7 @@ func (k kind[M, P]) toProto(m M, meta store.Meta) (P, error) {
 	}
 	setMeta(out, meta)
 	if k.annotate != nil {
-		k.annotate(m, out)
+		k.annotate(ps, m, out)
 	}
 	return out, nil
 }
@@ -102,7 +102,7 @@ func (k kind[M, P]) listWhere(s *Server, project string, size int32, token strin
 	out := make([]P, 0, len(items))
 	for _, m := range items {
 		_, meta, _ := k.get(ps, k.keyOf(m))
-		p, err := k.toProto(m, meta)
+		p, err := k.toProto(ps, m, meta)
 		if err != nil {
 			return nil, "", err
 		}
@@ -122,7 +122,7 @@ func (k kind[M, P]) read(s *Server, project, key string) (P, error) {
 		var zero P
 		return zero, notFound("%s %s/%s", k.field, project, key)
 	}
-	return k.toProto(m, meta)
+	return k.toProto(ps, m, meta)
 }
 
 // after reads a resource from the state a commit published.
@@ -137,7 +137,7 @@ func (k kind[M, P]) after(c *store.Commit, project, key string) (P, error) {
 		var zero P
 		return zero, notFound("%s %s/%s", k.field, project, key)
 	}
-	return k.toProto(m, meta)
+	return k.toProto(ps, m, meta)
 }
 
 func (k kind[M, P]) createFrom(ctx context.Context, s *Server, project string, p P) (P, error) {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -27,6 +26,7 @@ import (
 //	POST /api/v1/projects/{project}/segments/{segment}/keys/{list}/remove   remove
 //	PUT  /api/v1/projects/{project}/segments/{segment}/keys/{list}          replace
 //	GET  /api/v1/projects/{project}/segments/{segment}/keys/{list}?page_size=&page_token=
+//	GET  /api/v1/projects/{project}/segments/{segment}/keys/{list}   Accept: text/plain: the whole list, one key per line
 //	GET  /api/v1/projects/{project}/segments/{segment}/keys/{list}/check?key=K
 //
 // {list} is "include" or "exclude". An upload's body is one key per line
@@ -105,8 +105,8 @@ func (s *Server) segmentOf(project, segment string) (*store.ProjectState, error)
 	return ps, nil
 }
 
-// applyKeys applies an upload in one store transaction.
-func (s *Server) applyKeys(ctx context.Context, u keyUpload, keys []string) (*pb.EditSegmentKeysResponse, error) {
+// applyKeys applies a staged upload in one store transaction.
+func (s *Server) applyKeys(ctx context.Context, u keyUpload, keys *keylist.Stage) (*pb.EditSegmentKeysResponse, error) {
 	var ch store.SegmentKeysChange
 	c, err := s.update(ctx, func(tx *store.Tx) error {
 		var err error
@@ -145,16 +145,22 @@ func (s *segmentService) EditSegmentKeys(stream pb.SegmentService_EditSegmentKey
 		return err
 	}
 	counter := keylist.NewCounter(s.keyLimits)
-	var keys []string
+	stage := keylist.NewStage("", 0)
+	defer stage.Close()
+	var batch []string
 	for msg := first; ; {
+		batch = batch[:0]
 		for _, raw := range msg.GetKeys() {
 			key, ok, err := counter.Next(raw)
 			if err != nil {
 				return lineError("keys", err)
 			}
 			if ok {
-				keys = append(keys, key)
+				batch = append(batch, key)
 			}
+		}
+		if err := stage.Add(batch); err != nil {
+			return err
 		}
 		if msg, err = stream.Recv(); err == io.EOF {
 			break
@@ -162,7 +168,7 @@ func (s *segmentService) EditSegmentKeys(stream pb.SegmentService_EditSegmentKey
 			return err
 		}
 	}
-	resp, err := s.applyKeys(stream.Context(), u, keys)
+	resp, err := s.applyKeys(stream.Context(), u, stage)
 	if err != nil {
 		return err
 	}
@@ -214,7 +220,7 @@ func (s *Server) checkSegmentKey(req *pb.CheckSegmentKeyRequest) (*pb.CheckSegme
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CheckSegmentKeyResponse{Member: slices.Contains(keys, req.GetKey())}, nil
+	return &pb.CheckSegmentKeyResponse{Member: keylist.Contains(keys, req.GetKey())}, nil
 }
 
 // httpCaller authenticates a hand-written admin handler's request and
@@ -244,20 +250,13 @@ func (s *Server) segmentKeysUpload(op keylist.Op) http.HandlerFunc {
 			return
 		}
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		kr := keylist.NewReader(r.Body, mt == "text/csv", s.keyLimits)
-		var keys []string
-		for {
-			batch, err := kr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				s.writeHTTPError(w, r, lineError("body", err))
-				return
-			}
-			keys = append(keys, batch...)
+		stage := keylist.NewStage("", 0)
+		defer stage.Close()
+		if err := stageKeys(stage, keylist.NewReader(r.Body, mt == "text/csv", s.keyLimits)); err != nil {
+			s.writeHTTPError(w, r, lineError("body", err))
+			return
 		}
-		resp, err := s.applyKeys(ctx, u, keys)
+		resp, err := s.applyKeys(ctx, u, stage)
 		if err != nil {
 			s.writeHTTPError(w, r, err)
 			return
@@ -266,9 +265,34 @@ func (s *Server) segmentKeysUpload(op keylist.Op) http.HandlerFunc {
 	}
 }
 
+// stageKeys reads every batch of kr into stage.
+func stageKeys(stage *keylist.Stage, kr *keylist.Reader) error {
+	for {
+		batch, err := kr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err == nil {
+			err = stage.Add(batch)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
 func (s *Server) segmentKeysList(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.httpPrincipal(r, auth.Read); err != nil {
 		s.writeHTTPError(w, r, err)
+		return
+	}
+	if wantsText(r) {
+		keys, err := s.keysOf(r.PathValue("project"), r.PathValue("segment"), r.PathValue("list"))
+		if err != nil {
+			s.writeHTTPError(w, r, err)
+			return
+		}
+		s.segmentKeysText(w, keys)
 		return
 	}
 	q := r.URL.Query()

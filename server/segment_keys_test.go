@@ -325,3 +325,42 @@ func TestSegmentReadsCarryCountsNotLongLists(t *testing.T) {
 		t.Errorf("keys_hash unchanged after an add")
 	}
 }
+
+// TestAnswersStaySmallBesideALargeSegment: with a 100,000-key include list
+// (1,000,000 in BenchmarkSegmentServerRSS), the segment list, the segment,
+// a page of keys and the project's audit page stay a few KiB: no answer
+// carries the list.
+func TestAnswersStaySmallBesideALargeSegment(t *testing.T) {
+	ts := startServer(t)
+	betaSetup(t, ts)
+	const n = 100_000
+	if r := ts.upload(t, "PUT", keysURL+"include", "text/plain", keyLines("user-", n)); r.status != http.StatusOK {
+		t.Fatalf("PUT = %d %s", r.status, r.body)
+	}
+	if r := ts.upload(t, "POST", keysURL+"include", "text/plain", keyLines("more-", 50)); r.status != http.StatusOK {
+		t.Fatalf("POST = %d %s", r.status, r.body)
+	}
+	ts.mustAdmin(t, "PATCH", "/api/v1/projects/default/segments/beta", `{"description":"a big cohort"}`)
+	tests := []struct {
+		name, path string
+		max        int
+	}{
+		{"segment list", "/api/v1/projects/default/segments", 4 << 10},
+		{"segment", "/api/v1/projects/default/segments/beta", 2 << 10},
+		{"a page of keys", "/api/v1/projects/default/segments/beta/keys/include?page_size=10", 2 << 10},
+		{"membership check", "/api/v1/projects/default/segments/beta/keys/include/check?key=user-99999", 1 << 10},
+		{"audit page", "/api/v1/audit-events?project=default", 16 << 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ts.admin(t, "GET", tc.path, nil)
+			if r.status != http.StatusOK {
+				t.Fatalf("GET %s = %d %.300s", tc.path, r.status, r.body)
+			}
+			t.Logf("GET %s: %d bytes", tc.path, len(r.body))
+			if len(r.body) > tc.max {
+				t.Errorf("GET %s is %d bytes, want at most %d", tc.path, len(r.body), tc.max)
+			}
+		})
+	}
+}

@@ -2,9 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"strings"
 
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -56,18 +53,11 @@ func shownSegment(s *model.Segment) *model.Segment {
 	return &c
 }
 
-// annotateSegment sets the counts and the content hash of s's lists.
-func annotateSegment(s *model.Segment, p *pb.Segment) {
+// annotateSegment sets the counts and the content hash of s's lists (the
+// store computes the hash once per change).
+func annotateSegment(ps *store.ProjectState, s *model.Segment, p *pb.Segment) {
 	p.IncludeCount, p.ExcludeCount = int64(len(s.Include)), int64(len(s.Exclude))
-	h := sha256.New()
-	for _, list := range [][]string{s.Include, s.Exclude} {
-		for _, k := range list {
-			io.WriteString(h, k)
-			h.Write([]byte{'\n'})
-		}
-		h.Write([]byte{'\n'})
-	}
-	p.KeysHash = hex.EncodeToString(h.Sum(nil))
+	p.KeysHash = ps.SegmentKeysHash(s.Key)
 }
 
 // keepSegmentKeys keeps in next the stored lists answers do not show,

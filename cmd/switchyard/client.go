@@ -218,19 +218,17 @@ The document names its project (--project does not apply).`,
 			if err != nil {
 				return err
 			}
-			var out struct {
-				Created   int `json:"created"`
-				Updated   int `json:"updated"`
-				Deleted   int `json:"deleted"`
-				Unchanged int `json:"unchanged"`
-			}
-			body := map[string]any{"document": doc, "prune": prune, "dry_run": dryRun}
-			raw, err := c.call(cmd.Context(), http.MethodPost, "/api/v1/documents:import", body, nil)
+			api, err := c.client()
 			if err != nil {
 				return err
 			}
-			if err := json.Unmarshal(raw, &out); err != nil {
-				return fmt.Errorf("import: decode answer: %w", err)
+			out, err := importDocument(cmd.Context(), api, doc, prune, dryRun)
+			if err != nil {
+				return err
+			}
+			raw, err := json.Marshal(out)
+			if err != nil {
+				return err
 			}
 			verb := "imported"
 			if dryRun {
@@ -268,20 +266,11 @@ func newExportCmd(c *cli) *cobra.Command {
 			default:
 				return usageError{fmt.Errorf("--format %q: want yaml or json", format)}
 			}
-			raw, err := c.call(cmd.Context(), http.MethodGet, c.path()+":export", nil, nil)
+			api, err := c.client()
 			if err != nil {
 				return err
 			}
-			doc, err := model.Parse(raw)
-			if err != nil {
-				return fmt.Errorf("decode exported document: %w", err)
-			}
-			out, err := model.Encode(doc, format)
-			if err != nil {
-				return err
-			}
-			_, err = c.stdout.Write(out)
-			return err
+			return exportDocument(cmd.Context(), api, c.project, format, c.stdout)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "", "yaml or json")

@@ -116,7 +116,7 @@ func (c *Console) routes() {
 	c.mux.Handle("POST /segments", c.action(c.createSegment))
 	c.mux.Handle("GET /segments/{key}", c.page(c.segmentPage))
 	c.mux.Handle("POST /segments/{key}", c.action(c.saveSegment))
-	c.mux.Handle("POST /segments/{key}/keys", c.action(c.segmentKeys))
+	c.mux.HandleFunc("POST /segments/{key}/keys", c.segmentKeys) // checks its CSRF token itself, from the streamed form
 
 	c.mux.Handle("GET /components", c.page(c.componentList))
 	c.mux.Handle("GET /components/{key}", c.page(c.componentPage))

@@ -11,10 +11,14 @@
 // the old list until the commit publishes the new one). Reads page through
 // a list and check one key. The audit event of a key-list change carries
 // counts and a bounded sample, never the list. Segment answers carry the
-// counts and a content hash (keys_hash) and leave out every list longer
-// than ChunkThreshold; an update that does not name such a list keeps it.
-// (Still to come: the audit events of whole-segment updates and imports
-// record whole lists.)
+// counts and a content hash (keys_hash, computed by the store once per
+// change of a list) and leave out every list longer than ChunkThreshold;
+// an update that does not name such a list keeps it (the very slice: no
+// copy, no recompile). The audit events of whole-segment updates and
+// imports are kept as a diff (counts and samples) when they are large.
+// Documents with long lists are imported and exported in parts: the
+// document, then each long list streamed (server: documents:import-stream
+// and the text download of a list).
 //
 // Uploads. A Reader turns a body of newline-delimited keys, or text/csv
 // (the first field of each record), into batches of at most BatchSize keys,
@@ -22,9 +26,11 @@
 // control characters) and naming the 1-based line of the first bad one.
 // The server reads the body in batches and never buffers the raw body, so
 // the 4 MiB cap of the JSON API does not apply to these routes; the limits
-// are the key count and key length. The parsed keys are held until the
-// commit, which applies them in one transaction (a staged upload in bbolt,
-// bounding the server's memory by a chunk, is still to come).
+// are the key count and key length. The parsed keys go into a Stage,
+// grouped by shard, which spills them to a temporary file past StageMemory;
+// the commit merges the stage with the list shard by shard in one
+// transaction. An upload's memory is thus bounded by StageMemory and a
+// shard, beside the old list (which serves until the commit) and the new.
 //
 // Validation is incremental. The store validates a project's whole document
 // on every write, but not its key lists: a key is checked (Check) once,
@@ -40,8 +46,7 @@
 // segment without it. A write compares each shard with the stored one and
 // rewrites only those that differ, in the same bbolt transaction as the
 // segment record, the revision and the audit event: adding one key
-// rewrites one shard. (Next: keep a digest per shard in the record, so the
-// content hash is computed from the shards that changed.)
+// rewrites one shard.
 //
 // Sync in chunks (later slice). The same shards are the unit of sync: the
 // ruleset names each list by its shard digests, and an SDK that announces
@@ -54,11 +59,15 @@ package keylist
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"slices"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -355,5 +364,38 @@ func DecodeChunk(dst []string, b []byte) []string {
 	if len(b) == 0 {
 		return dst
 	}
-	return append(dst, strings.Split(string(b), "\n")...)
+	for all, more := string(b), true; more; {
+		var k string
+		k, all, more = strings.Cut(all, "\n")
+		dst = append(dst, k)
+	}
+	return dst
+}
+
+// Hash is the content hash of a segment's lists (keys_hash in answers):
+// the hex SHA-256 of the include keys, each followed by a newline, a
+// newline, the exclude keys likewise, and a newline.
+func Hash(include, exclude []string) string {
+	h := sha256.New()
+	for _, list := range [][]string{include, exclude} {
+		for _, k := range list {
+			io.WriteString(h, k)
+			h.Write([]byte{'\n'})
+		}
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Contains reports whether list, as stored (arranged by Arrange when
+// longer than ChunkThreshold), holds key. A long list costs two binary
+// searches for the key's shard and a scan of that shard.
+func Contains(list []string, key string) bool {
+	if len(list) <= ChunkThreshold {
+		return slices.Contains(list, key)
+	}
+	s := Shard(key)
+	i := sort.Search(len(list), func(i int) bool { return Shard(list[i]) >= s })
+	j := i + sort.Search(len(list)-i, func(j int) bool { return Shard(list[i+j]) > s })
+	return slices.Contains(list[i:j], key)
 }

@@ -2,6 +2,7 @@ package keylist
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -64,5 +65,35 @@ func TestShardIsStable(t *testing.T) {
 		if got := Shard(key); got != want {
 			t.Errorf("Shard(%q) = %d, want %d", key, got, want)
 		}
+	}
+}
+
+func TestContains(t *testing.T) {
+	long := make([]string, ChunkThreshold*2)
+	for i := range long {
+		long[i] = fmt.Sprintf("user-%06d", i)
+	}
+	long = Arrange(long)
+	short := []string{"b", "a"}
+	tests := []struct {
+		name string
+		list []string
+		key  string
+		want bool
+	}{
+		{"short list member", short, "a", true},
+		{"short list stranger", short, "c", false},
+		{"first key of a long list", long, long[0], true},
+		{"last key of a long list", long, long[len(long)-1], true},
+		{"middle key of a long list", long, "user-004242", true},
+		{"stranger to a long list", long, "user-999999", false},
+		{"empty list", nil, "a", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Contains(tc.list, tc.key); got != tc.want {
+				t.Errorf("Contains(%q) = %v, want %v", tc.key, got, tc.want)
+			}
+		})
 	}
 }

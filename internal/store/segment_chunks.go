@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,36 @@ func arrangeSegment(s *model.Segment) *model.Segment {
 	c := *s
 	c.Include, c.Exclude = inc, exc
 	return &c
+}
+
+// normalizeSegment is normalize for segments, except that the lists longer
+// than keylist.ChunkThreshold are kept as given, not copied through JSON
+// (the stored list passed back stays the very same slice, so what was
+// computed for it stays valid). Its raw JSON is nil when it keeps one: the
+// record and the audit event encode the segment when they need it.
+func normalizeSegment(what string, s *model.Segment) (*model.Segment, []byte, error) {
+	inc, exc := s.Include, s.Exclude
+	if !chunked(inc) && !chunked(exc) {
+		return normalize(what, s)
+	}
+	c := *s
+	if chunked(inc) {
+		c.Include = nil
+	}
+	if chunked(exc) {
+		c.Exclude = nil
+	}
+	n, _, err := normalize(what, &c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if chunked(inc) {
+		n.Include = inc
+	}
+	if chunked(exc) {
+		n.Exclude = exc
+	}
+	return n, nil, nil
 }
 
 // same reports whether a and b are the same slice.
@@ -177,11 +208,22 @@ func loadSegmentKeys(project *bolt.Bucket, c *coll[*model.Segment]) error {
 	return nil
 }
 
+// readChunks returns the keys of a list stored in chunks, in one slice
+// sized by a first pass over the chunks (no garbage from growing it).
 func readChunks(b *bolt.Bucket) ([]string, error) {
 	if b == nil {
 		return nil, nil
 	}
-	var keys []string
+	n := 0
+	if err := b.ForEach(func(_, v []byte) error {
+		if len(v) > 0 {
+			n += bytes.Count(v, []byte{'\n'}) + 1
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, n)
 	err := b.ForEach(func(_, v []byte) error {
 		keys = keylist.DecodeChunk(keys, v)
 		return nil

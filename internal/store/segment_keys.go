@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/switchyard/switchyard/internal/keylist"
@@ -32,14 +33,21 @@ type segmentKeysEvent struct {
 	SampleComplete bool         `json:"sample_complete"` // the samples name every key added and removed
 }
 
-// EditSegmentKeys adds keys to, removes them from, or replaces one list of
-// a segment. Only the keys that change are checked (non-empty, valid
-// UTF-8; the server checks its own limits before), so the cost is the
-// list's length, never a check of every key of the project. A change that
-// changes nothing records nothing. The etag is the segment's. The audit
-// event ("segment.keys.add", ".remove", ".replace") records counts and a
-// sample of at most 20 keys added and 20 removed.
-func (tx *Tx) EditSegmentKeys(project, segment string, list keylist.List, op keylist.Op, keys []string, etag string) (SegmentKeysChange, error) {
+// EditSegmentKeys adds the staged keys to, removes them from, or replaces
+// with them one list of a segment. Only the keys that change are checked
+// (non-empty, valid UTF-8; the server checks its own limits before), so the
+// cost is the list's length, never a check of every key of the project. A
+// change that changes nothing records nothing. The etag is the segment's.
+// The audit event ("segment.keys.add", ".remove", ".replace") records
+// counts and a sample of at most 20 keys added and 20 removed.
+//
+// A stage of at most keylist.ChunkThreshold keys applied to a short list
+// keeps the order of the upload. Otherwise the list is merged shard by
+// shard with the stage (keylist.Stage.Shards), so beside the old and the
+// new list the change holds one shard's keys at a time, and the new list
+// is in shard order. The old list serves until the commit publishes the
+// new one.
+func (tx *Tx) EditSegmentKeys(project, segment string, list keylist.List, op keylist.Op, keys *keylist.Stage, etag string) (SegmentKeysChange, error) {
 	var out SegmentKeysChange
 	k := segmentKind()
 	d, err := tx.live(project)
@@ -58,29 +66,29 @@ func (tx *Tx) EditSegmentKeys(project, segment string, list keylist.List, op key
 	if _, ok := keylist.ParseList(string(list)); !ok {
 		return out, fmt.Errorf("%s: list %q: %w", name, list, ErrInvalid)
 	}
+	if _, ok := keylist.ParseOp(string(op)); !ok {
+		return out, fmt.Errorf("%s/keys/%s: operation %q: %w", name, list, op, ErrInvalid)
+	}
 	old := d.ps.segs.items[i]
 	cur := old.Include
 	if list == keylist.Exclude {
 		cur = old.Exclude
 	}
-	var next, added, removed []string
-	switch op {
-	case keylist.Add:
-		next, added, err = addKeys(cur, keys)
-	case keylist.Remove:
-		next, removed = removeKeys(cur, keys)
-	case keylist.Replace:
-		next, added, removed, err = replaceKeys(cur, keys)
-	default:
-		err = fmt.Errorf("operation %q: %w", op, ErrInvalid)
+	var ch listEdit
+	if small, ok := keys.Small(); ok && !chunked(cur) {
+		ch, err = editInMemory(cur, op, small)
+	} else {
+		ch, err = editByShard(cur, op, keys)
 	}
 	if err != nil {
 		return out, fmt.Errorf("%s/keys/%s: %w", name, list, err)
 	}
-	out = SegmentKeysChange{Added: len(added), Removed: len(removed), Count: len(next), Etag: e.meta.Etag}
-	if len(added) == 0 && len(removed) == 0 {
+	out = SegmentKeysChange{Added: ch.added, Removed: ch.removed, Count: len(cur), Etag: e.meta.Etag}
+	if ch.added == 0 && ch.removed == 0 {
 		return out, nil
 	}
+	next := ch.next
+	out.Count = len(next)
 	ns := *old
 	if len(next) == 0 {
 		next = nil
@@ -99,10 +107,10 @@ func (tx *Tx) EditSegmentKeys(project, segment string, list keylist.List, op key
 	d.bumpAll = true
 	out.Etag = ne.meta.Etag
 	ev := segmentKeysEvent{
-		List: list, Op: op, Added: len(added), Removed: len(removed), Count: len(next),
-		AddedSample:    added[:min(len(added), auditSample)],
-		RemovedSample:  removed[:min(len(removed), auditSample)],
-		SampleComplete: len(added) <= auditSample && len(removed) <= auditSample,
+		List: list, Op: op, Added: ch.added, Removed: ch.removed, Count: len(next),
+		AddedSample:    ch.addedSample,
+		RemovedSample:  ch.removedSample,
+		SampleComplete: ch.added <= auditSample && ch.removed <= auditSample,
 	}
 	tx.record(AuditEvent{
 		Action:   "segment.keys." + string(op),
@@ -111,6 +119,156 @@ func (tx *Tx) EditSegmentKeys(project, segment string, list keylist.List, op key
 		After:    encode(ev),
 	}, true)
 	return out, nil
+}
+
+// listEdit is what an edit makes of a list: the next list, the counts of
+// keys added and removed, and the first auditSample of each.
+type listEdit struct {
+	next                       []string
+	added, removed             int
+	addedSample, removedSample []string
+}
+
+func (c *listEdit) addKey(k string) {
+	c.added++
+	if len(c.addedSample) < auditSample {
+		c.addedSample = append(c.addedSample, k)
+	}
+}
+
+func (c *listEdit) removeKey(k string) {
+	c.removed++
+	if len(c.removedSample) < auditSample {
+		c.removedSample = append(c.removedSample, k)
+	}
+}
+
+// editInMemory applies op with keys, all in memory, to a short list.
+func editInMemory(cur []string, op keylist.Op, keys []string) (listEdit, error) {
+	var (
+		ch             listEdit
+		added, removed []string
+		err            error
+	)
+	switch op {
+	case keylist.Add:
+		ch.next, added, err = addKeys(cur, keys)
+	case keylist.Remove:
+		ch.next, removed = removeKeys(cur, keys)
+	case keylist.Replace:
+		ch.next, added, removed, err = replaceKeys(cur, keys)
+	}
+	for _, k := range added {
+		ch.addKey(k)
+	}
+	for _, k := range removed {
+		ch.removeKey(k)
+	}
+	return ch, err
+}
+
+// byShard returns list grouped by shard as keylist.Arrange does, a short
+// list too (Arrange keeps a short list's order).
+func byShard(list []string) []string {
+	if chunked(list) {
+		return keylist.Arrange(list)
+	}
+	out := slices.Clone(list)
+	slices.SortStableFunc(out, func(a, b string) int { return keylist.Shard(a) - keylist.Shard(b) })
+	return out
+}
+
+// editByShard applies op with the staged keys to cur one shard at a time:
+// the maps it builds hold one shard's keys. The next list is in shard
+// order.
+func editByShard(cur []string, op keylist.Op, keys *keylist.Stage) (listEdit, error) {
+	var ch listEdit
+	cur = byShard(cur)
+	size := keys.Len()
+	switch op {
+	case keylist.Add:
+		size += len(cur)
+	case keylist.Remove:
+		size = len(cur)
+	}
+	ch.next = make([]string, 0, size)
+	seen := map[string]bool{}
+	i := 0
+	err := keys.Shards(func(shard int, in []string) error {
+		j := i
+		for j < len(cur) && keylist.Shard(cur[j]) == shard {
+			j++
+		}
+		was := cur[i:j]
+		i = j
+		if len(in) == 0 {
+			if op != keylist.Replace {
+				ch.next = append(ch.next, was...)
+				return nil
+			}
+			for _, k := range was {
+				ch.removeKey(k)
+			}
+			return nil
+		}
+		clear(seen)
+		switch op {
+		case keylist.Add:
+			ch.next = append(ch.next, was...)
+			for _, k := range was {
+				seen[k] = true
+			}
+			for _, k := range in {
+				if err := checkNewKey(k); err != nil {
+					return err
+				}
+				if !seen[k] {
+					seen[k] = true
+					ch.next = append(ch.next, k)
+					ch.addKey(k)
+				}
+			}
+		case keylist.Remove:
+			for _, k := range in {
+				seen[k] = true
+			}
+			for _, k := range was {
+				if seen[k] {
+					delete(seen, k) // a duplicate in cur stays
+					ch.removeKey(k)
+					continue
+				}
+				ch.next = append(ch.next, k)
+			}
+		case keylist.Replace:
+			// seen: true for a key that is new to the list.
+			start := len(ch.next)
+			for _, k := range in {
+				if err := checkNewKey(k); err != nil {
+					return err
+				}
+				if _, dup := seen[k]; !dup {
+					seen[k] = true
+					ch.next = append(ch.next, k)
+				}
+			}
+			for _, k := range was {
+				switch isNew, ok := seen[k]; {
+				case ok && isNew:
+					seen[k] = false
+				case !ok:
+					ch.removeKey(k) // a key the old list held twice counts twice
+				}
+			}
+			for _, k := range ch.next[start:] {
+				if seen[k] {
+					ch.addKey(k)
+				}
+			}
+		}
+		return nil
+	})
+	return ch, err
 }
 
 // checkNewKey refuses a key that may not enter a list.

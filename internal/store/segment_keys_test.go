@@ -18,6 +18,17 @@ import (
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
+// staged returns a stage of keys, closed at the end of the test.
+func staged(t testing.TB, keys ...string) *keylist.Stage {
+	t.Helper()
+	s, err := keylist.StageOf(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func TestEditSegmentKeys(t *testing.T) {
 	path := t.TempDir() + "/switchyard.db"
 	s := storetest.Open(t, path, store.Options{})
@@ -41,7 +52,7 @@ func TestEditSegmentKeys(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var ch store.SegmentKeysChange
 			c := update(t, s, func(tx *store.Tx) (err error) {
-				ch, err = tx.EditSegmentKeys("shop", "eu-users", tc.list, tc.op, tc.keys, "")
+				ch, err = tx.EditSegmentKeys("shop", "eu-users", tc.list, tc.op, staged(t, tc.keys...), "")
 				return err
 			})
 			if ch.Added != tc.added || ch.Removed != tc.removed || ch.Count != tc.count {
@@ -87,7 +98,7 @@ func TestEditSegmentKeysRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.Update(context.Background(), testActor, func(tx *store.Tx) error {
-				_, err := tx.EditSegmentKeys("shop", tc.segment, keylist.Include, keylist.Add, tc.keys, tc.etag)
+				_, err := tx.EditSegmentKeys("shop", tc.segment, keylist.Include, keylist.Add, staged(t, tc.keys...), tc.etag)
 				return err
 			})
 			if !errors.Is(err, tc.want) {
@@ -111,7 +122,7 @@ func TestSegmentKeysAuditIsBounded(t *testing.T) {
 		keys[i] = fmt.Sprintf("user-%05d", i)
 	}
 	c := update(t, s, func(tx *store.Tx) error {
-		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, keylist.Replace, keys, "")
+		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, keylist.Replace, staged(t, keys...), "")
 		return err
 	})
 	ev := c.Events[0]
@@ -181,7 +192,7 @@ func TestLongSegmentListsAreStoredInChunks(t *testing.T) {
 	}
 	edit := func(op keylist.Op, keys ...string) {
 		update(t, s, func(tx *store.Tx) error {
-			_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, op, keys, "")
+			_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, op, staged(t, keys...), "")
 			return err
 		})
 	}
@@ -225,5 +236,141 @@ func TestLongSegmentListsAreStoredInChunks(t *testing.T) {
 	s = storetest.Open(t, path, store.Options{})
 	if seg, _, _ = project(t, s.State(), "shop").Segment("eu-users"); !slices.Equal(seg.Include, []string{"a", "b"}) {
 		t.Errorf("after shrinking and reopening: %v, want [a b]", seg.Include)
+	}
+}
+
+// userKeys returns user-NNNNN for from <= N < to.
+func userKeys(from, to int) []string {
+	keys := make([]string, 0, to-from)
+	for i := from; i < to; i++ {
+		keys = append(keys, fmt.Sprintf("user-%05d", i))
+	}
+	return keys
+}
+
+// TestEditSegmentKeysByShard: uploads over keylist.ChunkThreshold keys,
+// staged on disk past a small memory limit, are merged shard by shard
+// with the list: the same additions, removals and counts as in memory, a
+// list in shard order, and nothing applied when a key is refused.
+func TestEditSegmentKeysByShard(t *testing.T) {
+	s := storetest.New(t)
+	seed(t, s)
+	spilled := func(keys []string) *keylist.Stage {
+		st := keylist.NewStage(t.TempDir(), 16<<10)
+		t.Cleanup(func() { st.Close() })
+		if err := st.Add(keys); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	short := []string{"user-09999", "user-00000", "user-05000", "user-00001"} // not in shard order
+	update(t, s, func(tx *store.Tx) error {
+		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, keylist.Add, staged(t, short...), "")
+		return err
+	})
+	tests := []struct {
+		name                  string
+		op                    keylist.Op
+		keys                  []string
+		added, removed, count int
+		want                  []string // as a set
+	}{
+		{"add to a short list", keylist.Add, userKeys(100, 8_000), 7_899, 0, 7_903, append(append(userKeys(0, 2), userKeys(100, 8_000)...), "user-09999")},
+		{"replace", keylist.Replace, userKeys(0, 10_000), 2_097, 0, 10_000, userKeys(0, 10_000)},
+		{"add overlapping keys", keylist.Add, append(userKeys(7_500, 12_500), "user-07500"), 2_500, 0, 12_500, userKeys(0, 12_500)},
+		{"remove some and an unknown key", keylist.Remove, append(userKeys(0, 1_000), "zz"), 0, 1_000, 11_500, userKeys(1_000, 12_500)},
+		{"replace overlapping keys", keylist.Replace, userKeys(5_000, 15_000), 2_500, 4_000, 10_000, userKeys(5_000, 15_000)},
+		{"replace with the same keys changes nothing", keylist.Replace, userKeys(5_000, 15_000), 0, 0, 10_000, userKeys(5_000, 15_000)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ch store.SegmentKeysChange
+			c := update(t, s, func(tx *store.Tx) (err error) {
+				ch, err = tx.EditSegmentKeys("shop", "eu-users", keylist.Include, tc.op, spilled(tc.keys), "")
+				return err
+			})
+			if ch.Added != tc.added || ch.Removed != tc.removed || ch.Count != tc.count {
+				t.Errorf("EditSegmentKeys = %+v, want added %d removed %d count %d", ch, tc.added, tc.removed, tc.count)
+			}
+			if changed := tc.added+tc.removed > 0; changed != (c.Revision != 0) {
+				t.Errorf("commit revision %d, want one only for a change", c.Revision)
+			}
+			seg, _, _ := project(t, s.State(), "shop").Segment("eu-users")
+			if !slices.Equal(keylist.Arrange(seg.Include), seg.Include) {
+				t.Error("the list is not in shard order")
+			}
+			if got := slices.Sorted(slices.Values(seg.Include)); !slices.Equal(got, tc.want) {
+				t.Errorf("include holds %d keys, want the %d expected", len(got), len(tc.want))
+			}
+		})
+	}
+	before, _, _ := project(t, s.State(), "shop").Segment("eu-users")
+	_, err := s.Update(context.Background(), testActor, func(tx *store.Tx) error {
+		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, keylist.Replace, spilled(append(userKeys(0, 9_000), "")), "")
+		return err
+	})
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("replace with an empty key = %v, want ErrInvalid", err)
+	}
+	if after, _, _ := project(t, s.State(), "shop").Segment("eu-users"); !slices.Equal(after.Include, before.Include) {
+		t.Error("a refused replace changed the list")
+	}
+}
+
+// TestSegmentKeysHashIsKeptPerChange: the content hash of a segment's
+// lists is computed when they change (and at load), so a read costs no
+// hashing; it follows the lists through edits, updates and a reopen.
+func TestSegmentKeysHashIsKeptPerChange(t *testing.T) {
+	path := t.TempDir() + "/switchyard.db"
+	s := storetest.Open(t, path, store.Options{})
+	seed(t, s)
+	update(t, s, func(tx *store.Tx) error {
+		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, keylist.Replace, staged(t, userKeys(0, 10_000)...), "")
+		return err
+	})
+	check := func(when string) string {
+		t.Helper()
+		ps := project(t, s.State(), "shop")
+		seg, _, _ := ps.Segment("eu-users")
+		if got, want := ps.SegmentKeysHash("eu-users"), keylist.Hash(seg.Include, seg.Exclude); got != want {
+			t.Errorf("%s: SegmentKeysHash = %s, want %s", when, got, want)
+		}
+		if allocs := testing.AllocsPerRun(10, func() { ps.SegmentKeysHash("eu-users") }); allocs != 0 {
+			t.Errorf("%s: SegmentKeysHash allocates %v times a read, want 0 (computed once)", when, allocs)
+		}
+		return ps.SegmentKeysHash("eu-users")
+	}
+	first := check("after a replace")
+	update(t, s, func(tx *store.Tx) error {
+		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Exclude, keylist.Add, staged(t, "user-00001"), "")
+		return err
+	})
+	if check("after an exclude") == first {
+		t.Error("hash unchanged after an exclude was added")
+	}
+	s.Close()
+	s = storetest.Open(t, path, store.Options{})
+	check("after reopening")
+}
+
+// TestSegmentUpdateKeepsLongListsUncopied: an update that passes the
+// stored long list back (a PATCH of the description) keeps that very
+// list: no copy through JSON, so the compiled sets and the keys hash made
+// for it stay valid.
+func TestSegmentUpdateKeepsLongListsUncopied(t *testing.T) {
+	s := storetest.New(t)
+	seed(t, s)
+	update(t, s, func(tx *store.Tx) error {
+		_, err := tx.EditSegmentKeys("shop", "eu-users", keylist.Include, keylist.Replace, staged(t, userKeys(0, 10_000)...), "")
+		return err
+	})
+	old, _, _ := project(t, s.State(), "shop").Segment("eu-users")
+	next := *old
+	next.Description = "described"
+	update(t, s, func(tx *store.Tx) error { return tx.UpdateSegment("shop", &next, "") })
+	got, _, _ := project(t, s.State(), "shop").Segment("eu-users")
+	if got.Description != "described" || len(got.Include) != len(old.Include) || &got.Include[0] != &old.Include[0] {
+		t.Errorf("after the update: description %q, %d keys, same list %v; want the description and the very list kept",
+			got.Description, len(got.Include), len(got.Include) > 0 && &got.Include[0] == &old.Include[0])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -104,6 +105,41 @@ type ProjectState struct {
 	webhooks coll[*model.Webhook]      // not part of the document
 	freezes  coll[*model.Freeze]       // not part of the document
 	doc      *model.Document           // built by freeze
+	// keysHashes are the content hashes of the segments' lists
+	// (keylist.Hash), built by freeze: computed once per change of a
+	// list, not on every read.
+	keysHashes map[listsID]string
+}
+
+// listsID names a segment's two lists by their memory: model values are
+// immutable, so the same slices hold the same keys.
+type listsID struct {
+	include, exclude   *string
+	nInclude, nExclude int
+}
+
+func listsOf(s *model.Segment) listsID {
+	id := listsID{nInclude: len(s.Include), nExclude: len(s.Exclude)}
+	if len(s.Include) > 0 {
+		id.include = &s.Include[0]
+	}
+	if len(s.Exclude) > 0 {
+		id.exclude = &s.Exclude[0]
+	}
+	return id
+}
+
+// SegmentKeysHash returns the content hash of the segment's include and
+// exclude lists (keylist.Hash), or "" when there is no such segment.
+func (ps *ProjectState) SegmentKeysHash(key string) string {
+	s, _, ok := ps.segs.get(key)
+	if !ok {
+		return ""
+	}
+	if h, ok := ps.keysHashes[listsOf(s)]; ok {
+		return h
+	}
+	return keylist.Hash(s.Include, s.Exclude)
 }
 
 // Project returns the project's record.
@@ -258,6 +294,16 @@ func (ps *ProjectState) freeze() {
 	ps.metrics.compact()
 	ps.webhooks.compact()
 	ps.freezes.compact()
+	hashes := make(map[listsID]string, len(ps.segs.items))
+	for _, s := range ps.segs.items {
+		id := listsOf(s)
+		h, ok := ps.keysHashes[id]
+		if !ok {
+			h = keylist.Hash(s.Include, s.Exclude)
+		}
+		hashes[id] = h
+	}
+	ps.keysHashes = hashes
 	envs := make([]string, len(ps.envs.items))
 	for i, e := range ps.envs.items {
 		envs[i] = e.Key

@@ -24,7 +24,10 @@ import (
 // current one changes nothing, keeps the etag and records no event.
 //
 // Values passed to the Tx are copied (through their JSON encoding, the form
-// they are stored in), so the caller keeps ownership of them.
+// they are stored in), so the caller keeps ownership of them; except a
+// segment's include or exclude list longer than keylist.ChunkThreshold,
+// which is kept as given and must not be changed afterwards (passing the
+// stored list back keeps it without a copy).
 type Tx struct {
 	base     *State
 	actor    Actor
@@ -589,6 +592,9 @@ type itemKind[T comparable] struct {
 	// arrange, if set, returns a normalized value in the form a reload
 	// reads it back in.
 	arrange func(T) T
+	// normalize, if set, replaces the package's normalize (a copy through
+	// JSON) for this kind.
+	normalize func(what string, v T) (T, []byte, error)
 }
 
 // audited is what an audit event records of v; raw is v's JSON, if known.
@@ -620,7 +626,8 @@ func segmentKind() itemKind[*model.Segment] {
 		// commit skips them (model.ValidateStructure).
 		check: func(s *model.Segment) error { return model.SegmentKeys("", s) },
 		// Long lists are kept in the order they are stored in: by shard.
-		arrange: arrangeSegment,
+		arrange:   arrangeSegment,
+		normalize: normalizeSegment,
 	}
 }
 
@@ -671,7 +678,11 @@ func prepare[T comparable](tx *Tx, k itemKind[T], v T) (T, []byte, error) {
 			return zero, nil, fmt.Errorf("%s %s: %w: %w", k.noun, k.key(v), ErrInvalid, err)
 		}
 	}
-	nv, raw, err := normalize(k.noun+" "+k.key(v), v)
+	norm := normalize[T]
+	if k.normalize != nil {
+		norm = k.normalize
+	}
+	nv, raw, err := norm(k.noun+" "+k.key(v), v)
 	if err != nil {
 		return zero, nil, err
 	}

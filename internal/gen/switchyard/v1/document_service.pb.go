@@ -22,6 +22,78 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ImportDocumentStreamRequest is one message of ImportDocumentStream.
+type ImportDocumentStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The import; in the first message only.
+	Request *ImportDocumentRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	// The segment and list ("include" or "exclude") the keys belong to. The
+	// batches of one list follow each other; a list may come once.
+	Segment       string   `protobuf:"bytes,2,opt,name=segment,proto3" json:"segment,omitempty"`
+	List          string   `protobuf:"bytes,3,opt,name=list,proto3" json:"list,omitempty"`
+	Keys          []string `protobuf:"bytes,4,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportDocumentStreamRequest) Reset() {
+	*x = ImportDocumentStreamRequest{}
+	mi := &file_switchyard_v1_document_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportDocumentStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportDocumentStreamRequest) ProtoMessage() {}
+
+func (x *ImportDocumentStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_document_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportDocumentStreamRequest.ProtoReflect.Descriptor instead.
+func (*ImportDocumentStreamRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_document_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ImportDocumentStreamRequest) GetRequest() *ImportDocumentRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *ImportDocumentStreamRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *ImportDocumentStreamRequest) GetList() string {
+	if x != nil {
+		return x.List
+	}
+	return ""
+}
+
+func (x *ImportDocumentStreamRequest) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
 // ImportDocumentRequest carries the document. Missing environments are
 // created; with prune, what the document no longer has is deleted.
 type ImportDocumentRequest struct {
@@ -43,7 +115,7 @@ type ImportDocumentRequest struct {
 
 func (x *ImportDocumentRequest) Reset() {
 	*x = ImportDocumentRequest{}
-	mi := &file_switchyard_v1_document_service_proto_msgTypes[0]
+	mi := &file_switchyard_v1_document_service_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -55,7 +127,7 @@ func (x *ImportDocumentRequest) String() string {
 func (*ImportDocumentRequest) ProtoMessage() {}
 
 func (x *ImportDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_document_service_proto_msgTypes[0]
+	mi := &file_switchyard_v1_document_service_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -68,7 +140,7 @@ func (x *ImportDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportDocumentRequest.ProtoReflect.Descriptor instead.
 func (*ImportDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_document_service_proto_rawDescGZIP(), []int{0}
+	return file_switchyard_v1_document_service_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ImportDocumentRequest) GetDocument() *Document {
@@ -121,7 +193,7 @@ type ImportDocumentResponse struct {
 
 func (x *ImportDocumentResponse) Reset() {
 	*x = ImportDocumentResponse{}
-	mi := &file_switchyard_v1_document_service_proto_msgTypes[1]
+	mi := &file_switchyard_v1_document_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -133,7 +205,7 @@ func (x *ImportDocumentResponse) String() string {
 func (*ImportDocumentResponse) ProtoMessage() {}
 
 func (x *ImportDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_document_service_proto_msgTypes[1]
+	mi := &file_switchyard_v1_document_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -146,7 +218,7 @@ func (x *ImportDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportDocumentResponse.ProtoReflect.Descriptor instead.
 func (*ImportDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_document_service_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_document_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ImportDocumentResponse) GetCreated() int32 {
@@ -194,7 +266,7 @@ type ExportDocumentRequest struct {
 
 func (x *ExportDocumentRequest) Reset() {
 	*x = ExportDocumentRequest{}
-	mi := &file_switchyard_v1_document_service_proto_msgTypes[2]
+	mi := &file_switchyard_v1_document_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -206,7 +278,7 @@ func (x *ExportDocumentRequest) String() string {
 func (*ExportDocumentRequest) ProtoMessage() {}
 
 func (x *ExportDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_document_service_proto_msgTypes[2]
+	mi := &file_switchyard_v1_document_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -219,7 +291,7 @@ func (x *ExportDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportDocumentRequest.ProtoReflect.Descriptor instead.
 func (*ExportDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_document_service_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_v1_document_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ExportDocumentRequest) GetProject() string {
@@ -233,7 +305,12 @@ var File_switchyard_v1_document_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_document_service_proto_rawDesc = "" +
 	"\n" +
-	"$switchyard/v1/document_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1dswitchyard/v1/resources.proto\"\xcf\x01\n" +
+	"$switchyard/v1/document_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1dswitchyard/v1/resources.proto\"\x9f\x01\n" +
+	"\x1bImportDocumentStreamRequest\x12>\n" +
+	"\arequest\x18\x01 \x01(\v2$.switchyard.v1.ImportDocumentRequestR\arequest\x12\x18\n" +
+	"\asegment\x18\x02 \x01(\tR\asegment\x12\x12\n" +
+	"\x04list\x18\x03 \x01(\tR\x04list\x12\x12\n" +
+	"\x04keys\x18\x04 \x03(\tR\x04keys\"\xcf\x01\n" +
 	"\x15ImportDocumentRequest\x123\n" +
 	"\bdocument\x18\x01 \x01(\v2\x17.switchyard.v1.DocumentR\bdocument\x12\x14\n" +
 	"\x05prune\x18\x02 \x01(\bR\x05prune\x12\x17\n" +
@@ -250,10 +327,11 @@ const file_switchyard_v1_document_service_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"1\n" +
 	"\x15ExportDocumentRequest\x12\x18\n" +
-	"\aproject\x18\x01 \x01(\tR\aproject2\x92\x02\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject2\xff\x02\n" +
 	"\x0fDocumentService\x12\x82\x01\n" +
 	"\x0eImportDocument\x12$.switchyard.v1.ImportDocumentRequest\x1a%.switchyard.v1.ImportDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/api/v1/documents:import\x12z\n" +
-	"\x0eExportDocument\x12$.switchyard.v1.ExportDocumentRequest\x1a\x17.switchyard.v1.Document\")\x82\xd3\xe4\x93\x02#\x12!/api/v1/projects/{project}:exportBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\x0eExportDocument\x12$.switchyard.v1.ExportDocumentRequest\x1a\x17.switchyard.v1.Document\")\x82\xd3\xe4\x93\x02#\x12!/api/v1/projects/{project}:export\x12k\n" +
+	"\x14ImportDocumentStream\x12*.switchyard.v1.ImportDocumentStreamRequest\x1a%.switchyard.v1.ImportDocumentResponse(\x01BJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
 
 var (
 	file_switchyard_v1_document_service_proto_rawDescOnce sync.Once
@@ -267,26 +345,30 @@ func file_switchyard_v1_document_service_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_document_service_proto_rawDescData
 }
 
-var file_switchyard_v1_document_service_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_switchyard_v1_document_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_switchyard_v1_document_service_proto_goTypes = []any{
-	(*ImportDocumentRequest)(nil),  // 0: switchyard.v1.ImportDocumentRequest
-	(*ImportDocumentResponse)(nil), // 1: switchyard.v1.ImportDocumentResponse
-	(*ExportDocumentRequest)(nil),  // 2: switchyard.v1.ExportDocumentRequest
-	nil,                            // 3: switchyard.v1.ImportDocumentResponse.RevisionsEntry
-	(*Document)(nil),               // 4: switchyard.v1.Document
+	(*ImportDocumentStreamRequest)(nil), // 0: switchyard.v1.ImportDocumentStreamRequest
+	(*ImportDocumentRequest)(nil),       // 1: switchyard.v1.ImportDocumentRequest
+	(*ImportDocumentResponse)(nil),      // 2: switchyard.v1.ImportDocumentResponse
+	(*ExportDocumentRequest)(nil),       // 3: switchyard.v1.ExportDocumentRequest
+	nil,                                 // 4: switchyard.v1.ImportDocumentResponse.RevisionsEntry
+	(*Document)(nil),                    // 5: switchyard.v1.Document
 }
 var file_switchyard_v1_document_service_proto_depIdxs = []int32{
-	4, // 0: switchyard.v1.ImportDocumentRequest.document:type_name -> switchyard.v1.Document
-	3, // 1: switchyard.v1.ImportDocumentResponse.revisions:type_name -> switchyard.v1.ImportDocumentResponse.RevisionsEntry
-	0, // 2: switchyard.v1.DocumentService.ImportDocument:input_type -> switchyard.v1.ImportDocumentRequest
-	2, // 3: switchyard.v1.DocumentService.ExportDocument:input_type -> switchyard.v1.ExportDocumentRequest
-	1, // 4: switchyard.v1.DocumentService.ImportDocument:output_type -> switchyard.v1.ImportDocumentResponse
-	4, // 5: switchyard.v1.DocumentService.ExportDocument:output_type -> switchyard.v1.Document
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	1, // 0: switchyard.v1.ImportDocumentStreamRequest.request:type_name -> switchyard.v1.ImportDocumentRequest
+	5, // 1: switchyard.v1.ImportDocumentRequest.document:type_name -> switchyard.v1.Document
+	4, // 2: switchyard.v1.ImportDocumentResponse.revisions:type_name -> switchyard.v1.ImportDocumentResponse.RevisionsEntry
+	1, // 3: switchyard.v1.DocumentService.ImportDocument:input_type -> switchyard.v1.ImportDocumentRequest
+	3, // 4: switchyard.v1.DocumentService.ExportDocument:input_type -> switchyard.v1.ExportDocumentRequest
+	0, // 5: switchyard.v1.DocumentService.ImportDocumentStream:input_type -> switchyard.v1.ImportDocumentStreamRequest
+	2, // 6: switchyard.v1.DocumentService.ImportDocument:output_type -> switchyard.v1.ImportDocumentResponse
+	5, // 7: switchyard.v1.DocumentService.ExportDocument:output_type -> switchyard.v1.Document
+	2, // 8: switchyard.v1.DocumentService.ImportDocumentStream:output_type -> switchyard.v1.ImportDocumentResponse
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_document_service_proto_init() }
@@ -301,7 +383,7 @@ func file_switchyard_v1_document_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_document_service_proto_rawDesc), len(file_switchyard_v1_document_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,8 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DocumentService_ImportDocument_FullMethodName = "/switchyard.v1.DocumentService/ImportDocument"
-	DocumentService_ExportDocument_FullMethodName = "/switchyard.v1.DocumentService/ExportDocument"
+	DocumentService_ImportDocument_FullMethodName       = "/switchyard.v1.DocumentService/ImportDocument"
+	DocumentService_ExportDocument_FullMethodName       = "/switchyard.v1.DocumentService/ExportDocument"
+	DocumentService_ImportDocumentStream_FullMethodName = "/switchyard.v1.DocumentService/ImportDocumentStream"
 )
 
 // DocumentServiceClient is the client API for DocumentService service.
@@ -31,8 +32,19 @@ const (
 type DocumentServiceClient interface {
 	// ImportDocument applies a document in one transaction, or nothing of it.
 	ImportDocument(ctx context.Context, in *ImportDocumentRequest, opts ...grpc.CallOption) (*ImportDocumentResponse, error)
-	// ExportDocument returns a project's state as a document.
+	// ExportDocument returns a project's state as a document. A segment
+	// list longer than 4,096 keys is left out (its segment carries
+	// include_count, exclude_count and keys_hash instead): read it with
+	// SegmentService.ListSegmentKeys.
 	ExportDocument(ctx context.Context, in *ExportDocumentRequest, opts ...grpc.CallOption) (*Document, error)
+	// ImportDocumentStream applies a document whose long key lists travel
+	// beside it: the first message carries the request (its document leaves
+	// those lists empty), each further one a batch of keys of one list,
+	// which replaces that list of the document's segment. The lists are
+	// staged as they arrive (memory bounded by a chunk) and applied with the
+	// document in one transaction, or nothing. Over REST:
+	// POST /api/v1/documents:import-stream (multipart).
+	ImportDocumentStream(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportDocumentStreamRequest, ImportDocumentResponse], error)
 }
 
 type documentServiceClient struct {
@@ -63,6 +75,19 @@ func (c *documentServiceClient) ExportDocument(ctx context.Context, in *ExportDo
 	return out, nil
 }
 
+func (c *documentServiceClient) ImportDocumentStream(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportDocumentStreamRequest, ImportDocumentResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &DocumentService_ServiceDesc.Streams[0], DocumentService_ImportDocumentStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ImportDocumentStreamRequest, ImportDocumentResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DocumentService_ImportDocumentStreamClient = grpc.ClientStreamingClient[ImportDocumentStreamRequest, ImportDocumentResponse]
+
 // DocumentServiceServer is the server API for DocumentService service.
 // All implementations must embed UnimplementedDocumentServiceServer
 // for forward compatibility.
@@ -71,8 +96,19 @@ func (c *documentServiceClient) ExportDocument(ctx context.Context, in *ExportDo
 type DocumentServiceServer interface {
 	// ImportDocument applies a document in one transaction, or nothing of it.
 	ImportDocument(context.Context, *ImportDocumentRequest) (*ImportDocumentResponse, error)
-	// ExportDocument returns a project's state as a document.
+	// ExportDocument returns a project's state as a document. A segment
+	// list longer than 4,096 keys is left out (its segment carries
+	// include_count, exclude_count and keys_hash instead): read it with
+	// SegmentService.ListSegmentKeys.
 	ExportDocument(context.Context, *ExportDocumentRequest) (*Document, error)
+	// ImportDocumentStream applies a document whose long key lists travel
+	// beside it: the first message carries the request (its document leaves
+	// those lists empty), each further one a batch of keys of one list,
+	// which replaces that list of the document's segment. The lists are
+	// staged as they arrive (memory bounded by a chunk) and applied with the
+	// document in one transaction, or nothing. Over REST:
+	// POST /api/v1/documents:import-stream (multipart).
+	ImportDocumentStream(grpc.ClientStreamingServer[ImportDocumentStreamRequest, ImportDocumentResponse]) error
 	mustEmbedUnimplementedDocumentServiceServer()
 }
 
@@ -88,6 +124,9 @@ func (UnimplementedDocumentServiceServer) ImportDocument(context.Context, *Impor
 }
 func (UnimplementedDocumentServiceServer) ExportDocument(context.Context, *ExportDocumentRequest) (*Document, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportDocument not implemented")
+}
+func (UnimplementedDocumentServiceServer) ImportDocumentStream(grpc.ClientStreamingServer[ImportDocumentStreamRequest, ImportDocumentResponse]) error {
+	return status.Error(codes.Unimplemented, "method ImportDocumentStream not implemented")
 }
 func (UnimplementedDocumentServiceServer) mustEmbedUnimplementedDocumentServiceServer() {}
 func (UnimplementedDocumentServiceServer) testEmbeddedByValue()                         {}
@@ -146,6 +185,13 @@ func _DocumentService_ExportDocument_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DocumentService_ImportDocumentStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(DocumentServiceServer).ImportDocumentStream(&grpc.GenericServerStream[ImportDocumentStreamRequest, ImportDocumentResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DocumentService_ImportDocumentStreamServer = grpc.ClientStreamingServer[ImportDocumentStreamRequest, ImportDocumentResponse]
+
 // DocumentService_ServiceDesc is the grpc.ServiceDesc for DocumentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -162,6 +208,12 @@ var DocumentService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _DocumentService_ExportDocument_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ImportDocumentStream",
+			Handler:       _DocumentService_ImportDocumentStream_Handler,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "switchyard/v1/document_service.proto",
 }
