@@ -15,11 +15,8 @@ import (
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
-// vectorFile and flagCase are the shared flag vectors.
-type (
-	vectorFile = conformance.FlagFile
-	flagCase   = conformance.FlagCase
-)
+// vectorFile is a file of the shared flag vectors.
+type vectorFile = conformance.FlagFile
 
 // outcome is what the SDK answered, in the vectors' terms.
 type outcome struct {

@@ -274,6 +274,6 @@ func newExportCmd(c *cli) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "", "yaml or json")
-	cmd.Flags().MarkDeprecated("format", "use --output yaml|json")
+	cmd.Flags().MarkHidden("format") // before --output; kept for scripts
 	return cmd
 }
