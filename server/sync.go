@@ -8,7 +8,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -210,15 +209,7 @@ func (s *syncService) GetConvergence(_ context.Context, req *pb.GetConvergenceRe
 		Streams:     make([]*pb.SdkStream, len(c.Streams)),
 	}
 	for i, st := range c.Streams {
-		out.Streams[i] = &pb.SdkStream{
-			Id:             st.ID,
-			SdkName:        st.Info.SDKName,
-			SdkVersion:     st.Info.SDKVersion,
-			Peer:           st.Info.Peer,
-			ConnectedSince: timestamppb.New(st.Since),
-			AckedRevision:  st.Acked,
-			KeyId:          st.Info.KeyID,
-		}
+		out.Streams[i] = syncer.StreamMessage(st)
 	}
 	return out, nil
 }
