@@ -25,7 +25,7 @@ import (
 // httpHandler routes the HTTP port: the REST admin API (through the
 // gateway), its OpenAPI document, OFREP, the health endpoints, the
 // Prometheus metrics and, at every other path, the operations console.
-func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
+func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn, services []gatewayService) (http.Handler, error) {
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
@@ -37,7 +37,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		runtime.WithRoutingErrorHandler(writeRoutingError),
 	)
 	var names []string
-	for _, svc := range gatewayServices {
+	for _, svc := range services {
 		if err := svc.register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("register gateway handler: %w", err)
 		}
@@ -59,23 +59,30 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	mux.Handle("GET /metrics", s.metrics.handler())
 	s.registerOFREP(mux)
 	s.registerAvailability(mux) // not through the gateway: ETag and 304
-	// The console calls the services over the same in-process connection.
-	con, err := console.New(console.Options{Conn: conn, Identify: s.authenticate, Log: s.log})
-	if err != nil {
-		return nil, fmt.Errorf("console: %w", err)
+	if s.store != nil {
+		// The console calls the services over the same in-process connection.
+		con, err := console.New(console.Options{Conn: conn, Identify: s.authenticate, Log: s.log})
+		if err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
+		mux.Handle("/", con)
 	}
-	mux.Handle("/", con)
 	top := http.NewServeMux()
 	top.Handle("/", limitBody(boundBody(s.bodyTimeout, mux)))
-	s.registerSegmentKeys(top) // streamed uploads: limited by key count and length, not bytes or time
+	if s.store != nil {
+		s.registerSegmentKeys(top) // streamed uploads: limited by key count and length, not bytes or time
+	}
 	return s.observeHTTP(cors(top)), nil
 }
 
-// gatewayServices are the services the REST gateway serves, by gRPC name.
-var gatewayServices = []struct {
+// gatewayService is a service the REST gateway serves, by gRPC name.
+type gatewayService struct {
 	name     string
 	register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
-}{
+}
+
+// gatewayServices are the services the REST gateway serves.
+var gatewayServices = []gatewayService{
 	{pb.ProjectService_ServiceDesc.ServiceName, pb.RegisterProjectServiceHandler},
 	{pb.SegmentService_ServiceDesc.ServiceName, pb.RegisterSegmentServiceHandler},
 	{pb.FlagService_ServiceDesc.ServiceName, pb.RegisterFlagServiceHandler},
@@ -94,11 +101,12 @@ var gatewayServices = []struct {
 
 // healthz answers 200 while the process serves: "ok" for probes, or, with
 // "Accept: application/json" or "?verbose", a JSON object with the build
-// (version, commit, Go version) and the uptime in seconds.
+// (version, commit, Go version) and the uptime in seconds. A relay says
+// "stale" instead of "ok" while its upstream is out of reach.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	_, verbose := r.URL.Query()["verbose"]
 	if !verbose && !strings.Contains(r.Header.Get("Accept"), "application/json") {
-		w.Write([]byte("ok\n"))
+		w.Write([]byte(s.statusText() + "\n"))
 		return
 	}
 	bi := buildinfo.Get()
@@ -107,7 +115,16 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		Status string `json:"status"`
 		buildinfo.Info
 		UptimeSeconds int64 `json:"uptime_seconds"`
-	}{"ok", bi, int64(time.Since(s.started).Seconds())})
+	}{s.statusText(), bi, int64(time.Since(s.started).Seconds())})
+}
+
+// statusText is the status /healthz reports: "ok", or on a relay whose
+// upstream is out of reach "stale".
+func (s *Server) statusText() string {
+	if s.status == nil {
+		return "ok"
+	}
+	return s.status()
 }
 
 // readyz answers 200 once the server has compiled rulesets to serve.

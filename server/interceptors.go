@@ -69,7 +69,7 @@ func (s *Server) authenticate(addr, secret string) (auth.Principal, error) {
 		if secret == "" {
 			return auth.Principal{}, fmt.Errorf("%w: no API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'", auth.ErrUnauthenticated)
 		}
-		k, ok := s.store.State().KeyByHash(store.HashSecret(secret))
+		k, ok := s.keys().KeyByHash(store.HashSecret(secret))
 		if !ok {
 			return auth.Principal{}, fmt.Errorf("%w: unknown or revoked API key", auth.ErrUnauthenticated)
 		}
@@ -94,7 +94,7 @@ func (s *Server) throttled(addr string, authn func() (auth.Principal, error)) (a
 func principalOf(k *store.APIKey) auth.Principal {
 	return auth.Principal{
 		KeyID: k.ID, Name: k.Name, Kind: auth.Kind(k.Kind), Role: auth.Role(k.Role), Owner: k.Principal,
-		Project: k.Project, Environment: k.Environment,
+		Project: k.Project, Environment: k.Environment, Environments: k.Environments,
 	}
 }
 

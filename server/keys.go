@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -25,6 +27,7 @@ func keyProto(k *store.APIKey) *pb.ApiKey {
 		Project: k.Project, Environment: k.Environment,
 		CreateTime: timestamppb.New(k.CreateTime), CreatedBy: k.CreatedBy,
 		Principal: k.Principal, PrincipalKind: string(k.PrincipalKind), CreatedByKey: k.CreatedByKey,
+		Environments: k.Environments,
 	}
 }
 
@@ -57,7 +60,7 @@ func (s *keyService) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyReque
 		if !auth.ValidRole(auth.Role(k.GetRole())) {
 			return nil, invalidField("key.role", "must be admin, release-manager, editor or viewer")
 		}
-		if k.GetProject() != "" || k.GetEnvironment() != "" {
+		if k.GetProject() != "" || k.GetEnvironment() != "" || len(k.GetEnvironments()) > 0 {
 			return nil, invalidField("key.project", "an admin token belongs to no project")
 		}
 	case auth.KindSDK, auth.KindClient:
@@ -71,8 +74,16 @@ func (s *keyService) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyReque
 		if k.GetProject() == "" || k.GetEnvironment() == "" {
 			return nil, invalidField("key.environment", "an %s key needs project and environment", k.GetKind())
 		}
+		if len(k.GetEnvironments()) > 0 {
+			return nil, invalidField("key.environments", "only relay keys have several environments; use environment")
+		}
+	case auth.KindRelay:
+		prefix = store.PrefixRelay
+		if err := checkRelayKey(k); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, invalidField("key.kind", "must be admin, sdk or client")
+		return nil, invalidField("key.kind", "must be admin, sdk, client or relay")
 	}
 	switch store.PrincipalKind(k.GetPrincipalKind()) {
 	case "", store.PrincipalPerson, store.PrincipalService:
@@ -91,7 +102,7 @@ func (s *keyService) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyReque
 		var err error
 		created, err = tx.CreateAPIKey(store.APIKey{
 			Name: k.GetName(), Kind: store.KeyKind(k.GetKind()), Role: store.Role(k.GetRole()),
-			Project: k.GetProject(), Environment: k.GetEnvironment(), Hash: hash,
+			Project: k.GetProject(), Environment: k.GetEnvironment(), Environments: k.GetEnvironments(), Hash: hash,
 			CreatedBy: actorFrom(ctx).Name,
 			// The store makes the key the caller's, or audits the principal named.
 			Principal: k.GetPrincipal(), PrincipalKind: store.PrincipalKind(k.GetPrincipalKind()),
@@ -109,4 +120,25 @@ func (s *keyService) DeleteApiKey(ctx context.Context, req *pb.DeleteApiKeyReque
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
+}
+
+// checkRelayKey checks the fields of a relay key to create: a project, one
+// or more distinct environments of it, no environment and no role.
+func checkRelayKey(k *pb.ApiKey) error {
+	switch {
+	case k.GetRole() != "":
+		return invalidField("key.role", "only admin tokens have a role")
+	case k.GetProject() == "":
+		return invalidField("key.project", "a relay key needs a project")
+	case k.GetEnvironment() != "":
+		return invalidField("key.environment", "a relay key lists its environments in environments")
+	case len(k.GetEnvironments()) == 0:
+		return invalidField("key.environments", "a relay key needs at least one environment")
+	}
+	for i, env := range k.GetEnvironments() {
+		if env == "" || slices.Contains(k.GetEnvironments()[:i], env) {
+			return invalidField(fmt.Sprintf("key.environments[%d]", i), "%q is empty or listed twice", env)
+		}
+	}
+	return nil
 }

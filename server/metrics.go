@@ -108,10 +108,12 @@ func newServerMetrics(s *Server) *serverMetrics {
 	reg.MustRegister(
 		m.requests, evalRequests, m.flags, m.transitions, m.rollbacks, m.lateSteps, m.incidents,
 		m.storeTx, m.webhooks, m.hookTime, m.events, build,
-		&stateCollector{s: s},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	if s.store != nil {
+		reg.MustRegister(&stateCollector{s: s})
+	}
 	return m
 }
 

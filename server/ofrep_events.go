@@ -293,11 +293,11 @@ func (s *Server) streamCaller(r *http.Request) (auth.Principal, snapshot.Env, er
 // streamKeyValid reports whether the key p authenticated with still exists
 // and still belongs to env.
 func (s *Server) streamKeyValid(p *auth.Principal, env snapshot.Env) bool {
-	k, ok := s.store.State().APIKey(p.KeyID)
+	k, ok := s.keys().APIKey(p.KeyID)
 	if !ok {
 		return false
 	}
-	return k.Kind == store.KindAdmin || (k.Project == env.Project && k.Environment == env.Environment)
+	return k.Kind == store.KindAdmin || k.Covers(env.Project, env.Environment)
 }
 
 // signStreamToken returns a token for the key's stream of env, valid until
@@ -337,7 +337,7 @@ func (s *Server) verifyStreamToken(token string, now time.Time) (auth.Principal,
 	if err1 != nil || err2 != nil || len(parts) != 4 {
 		return bad("is malformed")
 	}
-	k, ok := s.store.State().APIKey(string(parts[0]))
+	k, ok := s.keys().APIKey(string(parts[0]))
 	if !ok {
 		return bad("names an unknown or revoked key")
 	}
@@ -403,7 +403,7 @@ func (s *Server) eventStreams(keyID string, env snapshot.Env) []byte {
 // newStreamAd signs a token and caches its fragment; it drops the entries
 // due for renewal while it copies the map.
 func (s *Server) newStreamAd(k streamAdKey, now time.Time) *streamAd {
-	key, ok := s.store.State().APIKey(k.keyID)
+	key, ok := s.keys().APIKey(k.keyID)
 	if !ok {
 		return nil
 	}

@@ -25,7 +25,7 @@ func tokenServer(t testing.TB) (*Server, *store.APIKey) {
 	}
 	for _, k := range st.State().APIKeys() {
 		if k.Kind == store.KindSDK {
-			return &Server{store: st, streamAds: newStreamAds()}, k
+			return &Server{store: st, keys: func() Keyring { return st.State() }, streamAds: newStreamAds()}, k
 		}
 	}
 	t.Fatal("bootstrap made no SDK key")

@@ -127,7 +127,7 @@ func methodPermissions() map[string]auth.Permission {
 
 		pb.WebhookService_RedeliverWebhookDelivery_FullMethodName: auth.Admin,
 
-		pb.EventService_SendEvents_FullMethodName:    auth.Evaluate,
+		pb.EventService_SendEvents_FullMethodName:    auth.Events,
 		pb.EventService_ListFlagUsage_FullMethodName: auth.Read,
 	}
 }

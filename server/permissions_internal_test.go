@@ -51,7 +51,7 @@ func TestEveryRPCHasAPermission(t *testing.T) {
 // TestRoleMatrix pins who may call an RPC of each permission: every role
 // reads; editors edit; release managers also run releases; admins also
 // manage keys, environments and projects; SDK keys evaluate and sync;
-// client keys only evaluate. Every RPC maps to one of these permissions
+// client keys only evaluate; relay keys sync and send events. Every RPC maps to one of these permissions
 // (TestEveryRPCHasAPermission), so this is the matrix for every RPC.
 func TestRoleMatrix(t *testing.T) {
 	principals := map[string]auth.Principal{
@@ -61,11 +61,13 @@ func TestRoleMatrix(t *testing.T) {
 		"admin":           {Kind: auth.KindAdmin, Role: auth.RoleAdmin},
 		"sdk":             {Kind: auth.KindSDK, Project: "p", Environment: "e"},
 		"client":          {Kind: auth.KindClient, Project: "p", Environment: "e"},
+		"relay":           {Kind: auth.KindRelay, Project: "p", Environments: []string{"e"}},
 	}
 	allowed := map[auth.Permission]string{
-		auth.Public:   "viewer editor release-manager admin sdk client",
+		auth.Public:   "viewer editor release-manager admin sdk client relay",
 		auth.Evaluate: "viewer editor release-manager admin sdk client",
-		auth.Sync:     "sdk",
+		auth.Sync:     "sdk relay",
+		auth.Events:   "viewer editor release-manager admin sdk client relay",
 		auth.Read:     "viewer editor release-manager admin",
 		auth.Edit:     "editor release-manager admin",
 		auth.Release:  "release-manager admin",

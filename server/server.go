@@ -44,7 +44,8 @@ const drainTimeout = 10 * time.Second
 // Server serves one store over gRPC and HTTP.
 type Server struct {
 	log         *slog.Logger
-	store       *store.Store
+	store       *store.Store // nil on a relay
+	keys        func() Keyring
 	rulesets    *snapshot.Set
 	sync        *syncer.Hub
 	permissions map[string]auth.Permission
@@ -67,6 +68,7 @@ type Server struct {
 	reflection  bool      // WithGRPCReflection
 	trace       tracing
 	keyLimits   keylist.Limits // of one key-list upload
+	status      func() string  // the status /healthz reports; nil: "ok"
 
 	grpc   *grpc.Server
 	health *health.Server
@@ -176,41 +178,22 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	if o.webhooks.Drain <= 0 {
 		o.webhooks.Drain = drainTimeout
 	}
-	s := &Server{
-		releases:    release.NewScheduler(log, st, o.releases),
-		experiments: experiment.NewConsumer(log, st, experiment.ConsumerOptions{}),
-		sync:        hub,
-		log:         log,
-		store:       st,
-		rulesets:    rs,
-		permissions: methodPermissions(),
-		health:      health.NewServer(),
-		pipe:        newPipeListener(),
-		events:      store.NewEventLog(st, store.EventLogOptions{}),
-		changes:     newChangeHub(rs),
-		streamAds:   newStreamAds(),
-		throttle:    auth.NewThrottle(o.throttle, nil),
-		streams:     newStreamSlots(o.maxStreams),
-		bodyTimeout: o.body,
-		evalUsage:   newEvalUsage(),
-		started:     time.Now(),
-		keyLimits:   o.keyLimits,
-	}
+	s := newReadPath(log, rs, hub, o)
+	s.store = st
+	s.keys = func() Keyring { return st.State() }
+	s.releases = release.NewScheduler(log, st, o.releases)
+	s.experiments = experiment.NewConsumer(log, st, experiment.ConsumerOptions{})
+	s.events = store.NewEventLog(st, store.EventLogOptions{})
+	s.keyLimits = o.keyLimits
 	s.metrics = newServerMetrics(s)
 	o.webhooks.Observe = s.observeWebhook
 	if o.tracing != nil {
-		s.trace.tracer = o.tracing.Tracer(tracerName)
 		rs.ObserveCompiles(s.observeCompile)
 	}
 	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
 	s.verifier = release.NewVerifier(log, st, rs)
 	s.webhooks = webhook.New(log, st, o.webhooks)
-	s.grpc = grpc.NewServer(append(o.grpcServerOptions(),
-		grpc.MaxRecvMsgSize(MaxBodyBytes),
-		grpc.ForceServerCodecV2(newContextCodec()),
-		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
-		grpc.ChainStreamInterceptor(s.streamInterceptor),
-	)...)
+	s.grpc = grpc.NewServer(s.grpcOptions(o)...)
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 
 	pb.RegisterProjectServiceServer(s.grpc, &projectService{Server: s})
@@ -220,14 +203,66 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	pb.RegisterKeyServiceServer(s.grpc, &keyService{Server: s})
 	pb.RegisterDocumentServiceServer(s.grpc, &documentService{Server: s})
 	pb.RegisterAuditServiceServer(s.grpc, &auditService{Server: s})
-	pb.RegisterEvaluationServiceServer(s.grpc, &evaluationService{Server: s})
 	pb.RegisterReleaseServiceServer(s.grpc, &releaseService{Server: s})
 	pb.RegisterReleaseModelServiceServer(s.grpc, &releaseModelService{Server: s})
-	pb.RegisterSyncServiceServer(s.grpc, &syncService{Server: s})
-	pb.RegisterAvailabilityServiceServer(s.grpc, &availabilityService{Server: s})
 	pb.RegisterEventServiceServer(s.grpc, &eventService{Server: s})
 	pb.RegisterExperimentServiceServer(s.grpc, &experimentService{Server: s})
 	pb.RegisterWebhookServiceServer(s.grpc, &webhookService{Server: s})
+	s.registerReadPath()
+	if err := s.listen(o, gatewayServices); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newReadPath returns a server with what the read path needs: compiled
+// rulesets, the sync hub and the per-caller limits. New and NewRelay
+// complete it.
+func newReadPath(log *slog.Logger, rs *snapshot.Set, hub *syncer.Hub, o options) *Server {
+	s := &Server{
+		sync:        hub,
+		log:         log,
+		rulesets:    rs,
+		permissions: methodPermissions(),
+		health:      health.NewServer(),
+		pipe:        newPipeListener(),
+		changes:     newChangeHub(rs),
+		streamAds:   newStreamAds(),
+		throttle:    auth.NewThrottle(o.throttle, nil),
+		streams:     newStreamSlots(o.maxStreams),
+		bodyTimeout: o.body,
+		evalUsage:   newEvalUsage(),
+		started:     time.Now(),
+		reflection:  o.reflection,
+	}
+	if o.tracing != nil {
+		s.trace.tracer = o.tracing.Tracer(tracerName)
+	}
+	return s
+}
+
+// grpcOptions are the options of the server's gRPC server.
+func (s *Server) grpcOptions(o options) []grpc.ServerOption {
+	return append(o.grpcServerOptions(),
+		grpc.MaxRecvMsgSize(MaxBodyBytes),
+		grpc.ForceServerCodecV2(newContextCodec()),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.streamInterceptor),
+	)
+}
+
+// registerReadPath registers the services of the read path, which a relay
+// serves too: evaluation, sync and availability.
+func (s *Server) registerReadPath() {
+	pb.RegisterEvaluationServiceServer(s.grpc, &evaluationService{Server: s})
+	pb.RegisterSyncServiceServer(s.grpc, &syncService{Server: s})
+	pb.RegisterAvailabilityServiceServer(s.grpc, &availabilityService{Server: s})
+}
+
+// listen marks the gRPC services NOT_SERVING until the rulesets are
+// loaded, and builds the in-process gateway connection and the HTTP
+// server with the REST routes of services.
+func (s *Server) listen(o options, services []gatewayService) error {
 	// Health per service: NOT_SERVING until the rulesets are loaded.
 	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_NOT_SERVING)
 	for name := range s.grpc.GetServiceInfo() {
@@ -240,51 +275,104 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
 	)...)
 	if err != nil {
-		return nil, fmt.Errorf("gateway connection: %w", err)
+		return fmt.Errorf("gateway connection: %w", err)
 	}
 	s.gwConn = conn
-	s.reflection = o.reflection
-	handler, err := s.httpHandler(context.Background(), conn)
+	handler, err := s.httpHandler(context.Background(), conn, services)
 	if err != nil {
 		conn.Close()
-		return nil, err
+		return err
 	}
 	s.http = &http.Server{
 		Handler:           o.traceHTTP(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	return s, nil
+	return nil
 }
 
 // Serve accepts gRPC connections on grpcLis and HTTP on httpLis until ctx
 // is done, then stops accepting, drains in-flight calls (up to 10 s) and
 // returns. It closes the listeners; it does not close the store.
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
-	// Counts release steps while serving, whoever takes them.
-	defer s.store.Subscribe(s.metrics.observeCommit)()
-	s.store.ObserveTransactions(s.observeTx)
-	defer s.store.ObserveTransactions(nil)
-	defer s.store.Subscribe(s.committed)()
 	if s.reflection || isLoopback(grpcLis.Addr()) {
 		reflection.Register(s.grpc)
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	// Events are written until gRPC has stopped, so calls in flight at
-	// shutdown still complete.
-	eventsCtx, stopEvents := context.WithCancel(context.Background())
-	g.Go(func() error { return s.events.Run(eventsCtx) })
-	g.Go(func() error {
-		// Flushes the counts of the server's own evaluations into the
-		// usage store; the last flush is at shutdown, below.
-		s.evalUsage.run(ctx, s.log, s.events, s.store.Now)
-		return nil
-	})
+	stopEvents := func() {}
+	if s.store != nil {
+		// Counts release steps while serving, whoever takes them.
+		defer s.store.Subscribe(s.metrics.observeCommit)()
+		s.store.ObserveTransactions(s.observeTx)
+		defer s.store.ObserveTransactions(nil)
+		defer s.store.Subscribe(s.committed)()
+		// Events are written until gRPC has stopped, so calls in flight at
+		// shutdown still complete.
+		var eventsCtx context.Context
+		eventsCtx, stopEvents = context.WithCancel(context.Background())
+		g.Go(func() error { return s.events.Run(eventsCtx) })
+		s.serveStore(ctx, g)
+	}
 	g.Go(func() error {
 		// Ends OFREP event streams when ctx is done: http.Server.Shutdown
 		// would wait for them.
 		s.changes.run(ctx)
+		return nil
+	})
+	g.Go(func() error { return serveGRPC(s.grpc, grpcLis) })
+	g.Go(func() error { return serveGRPC(s.grpc, s.pipe) })
+	g.Go(func() error {
+		// Publishes revisions to sync streams; ends them when ctx is done,
+		// so that the graceful stop below does not wait for them.
+		s.sync.Run(ctx, s.rulesets.Changed)
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.http.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		s.serveHealth(ctx)
+		return nil
+	})
+	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
+	g.Go(func() error {
+		<-ctx.Done()
+		defer func() {
+			if s.store != nil {
+				// No evaluation comes any more: the last counts go in
+				// before the event log stops.
+				s.evalUsage.flush(context.Background(), s.log, s.events, s.store.Now())
+			}
+			stopEvents()
+		}()
+		s.health.Shutdown()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		defer cancel()
+		err := s.http.Shutdown(shutdownCtx)
+		stopped := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-shutdownCtx.Done():
+			s.grpc.Stop()
+		}
+		s.gwConn.Close()
+		return err
+	})
+	return g.Wait()
+}
+
+// serveStore runs in g the work of a server with a store: evaluation
+// counts, releases, experiments, guardrails and notifications.
+func (s *Server) serveStore(ctx context.Context, g *errgroup.Group) {
+	g.Go(func() error {
+		// Flushes the counts of the server's own evaluations into the
+		// usage store; the last flush is at shutdown, below.
+		s.evalUsage.run(ctx, s.log, s.events, s.store.Now)
 		return nil
 	})
 	g.Go(func() error {
@@ -311,48 +399,6 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		s.runNotifications(ctx)
 		return nil
 	})
-	g.Go(func() error { return serveGRPC(s.grpc, grpcLis) })
-	g.Go(func() error { return serveGRPC(s.grpc, s.pipe) })
-	g.Go(func() error {
-		// Publishes revisions to sync streams; ends them when ctx is done,
-		// so that the graceful stop below does not wait for them.
-		s.sync.Run(ctx, s.rulesets.Changed)
-		return nil
-	})
-	g.Go(func() error {
-		if err := s.http.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve http: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		s.serveHealth(ctx)
-		return nil
-	})
-	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
-	g.Go(func() error {
-		<-ctx.Done()
-		defer func() {
-			// No evaluation comes any more: the last counts go in before
-			// the event log stops.
-			s.evalUsage.flush(context.Background(), s.log, s.events, s.store.Now())
-			stopEvents()
-		}()
-		s.health.Shutdown()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-		defer cancel()
-		err := s.http.Shutdown(shutdownCtx)
-		stopped := make(chan struct{})
-		go func() { s.grpc.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-shutdownCtx.Done():
-			s.grpc.Stop()
-		}
-		s.gwConn.Close()
-		return err
-	})
-	return g.Wait()
 }
 
 // serveHealth marks the server and every gRPC service SERVING once the

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -36,20 +37,21 @@ var _ pb.SyncServiceServer = (*syncService)(nil)
 // Sync serves one SDK stream: hello, the ruleset the SDK lacks, then every
 // newer revision and every release step of the environment, until the
 // stream's maximum age, the SDK leaving, the key being revoked or the
-// server stopping.
+// server stopping. A relay key's stream follows the environment its Hello
+// names and carries the environment's key set (KeySet) after the first
+// ruleset and whenever the set changes.
 //
 // A stream costs one goroutine, this handler. Idle, it waits for the next
 // revision (gRPC cancels the stream's context when the SDK goes away, so
 // nothing needs to sit in Recv); after each ruleset it sends, it receives
 // the SDK's acknowledgement. Revisions published meanwhile wait in the
 // stream's latest-wins mailbox, so a slow SDK holds up nobody but itself.
+// A relay's stream costs a second goroutine, which receives its
+// acknowledgements and its reports of the SDKs behind it (RelayReport,
+// counted in convergence under the relay key's name) at any time.
 func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	ctx := stream.Context()
 	c := callerFrom(ctx)
-	project, env, err := auth.Scope(&c.principal, "", "")
-	if err != nil {
-		return err
-	}
 	free, err := s.streams.acquire(c.principal.KeyID, c.principal.Name)
 	if err != nil {
 		return status.Error(codes.ResourceExhausted, err.Error())
@@ -59,17 +61,37 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.sync.Join(project, env, syncer.Info{
-		SDKName: hello.GetSdkName(), SDKVersion: hello.GetSdkVersion(), Peer: c.peer, KeyID: c.principal.KeyID,
-	})
+	project, env, err := auth.Scope(&c.principal, hello.GetProject(), hello.GetEnvironment())
+	if err != nil {
+		return err
+	}
+	// A relay's stream carries the environment's key hashes too.
+	relay := c.principal.Kind == auth.KindRelay
+	var keysSent *pb.SyncResponse
+	info := syncer.Info{SDKName: hello.GetSdkName(), SDKVersion: hello.GetSdkVersion(), Peer: c.peer, KeyID: c.principal.KeyID}
+	if relay {
+		info.Relay = cmp.Or(c.principal.Name, c.principal.KeyID)
+	}
+	st, err := s.sync.Join(project, env, info)
 	if err != nil {
 		return err
 	}
 	defer s.sync.Leave(st)
+	// A relay's stream is read all the time (relayReads), for its reports;
+	// an SDK's only for the ack after each ruleset.
+	var readErr <-chan error
+	if relay {
+		readErr = relayReads(stream, st)
+	}
 
 	rev := st.Latest()
-	if err := send(stream, st, rev, rev.MessageHolding(heldHashes(hello))); err != nil {
+	if err := send(stream, st, rev, rev.MessageHolding(heldHashes(hello)), !relay); err != nil {
 		return endOf(err)
+	}
+	if relay {
+		if keysSent, err = sendKeys(stream, st, nil); err != nil {
+			return endOf(err)
+		}
 	}
 	maxAge := time.NewTimer(st.MaxAge)
 	defer maxAge.Stop()
@@ -77,7 +99,12 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 		select {
 		case <-st.Wake():
 			if rev, sent := st.Latest(), st.Sent(); rev != sent {
-				if err := send(stream, st, rev, rev.MessageFrom(sent)); err != nil {
+				if err := send(stream, st, rev, rev.MessageFrom(sent), !relay); err != nil {
+					return endOf(err)
+				}
+			}
+			if relay {
+				if keysSent, err = sendKeys(stream, st, keysSent); err != nil {
 					return endOf(err)
 				}
 			}
@@ -91,6 +118,8 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 					return endOf(err)
 				}
 			}
+		case err := <-readErr:
+			return endOf(err)
 		case <-st.Done():
 			return st.Err()
 		case <-maxAge.C:
@@ -102,12 +131,16 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	}
 }
 
-// send sends revision rev as msg and receives the SDK's acknowledgement.
-func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *pb.SyncResponse) error {
+// send sends revision rev as msg and, with awaitAck, receives the SDK's
+// acknowledgement.
+func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *pb.SyncResponse, awaitAck bool) error {
+	st.MarkSent(rev)
 	if err := stream.Send(msg); err != nil {
 		return err
 	}
-	st.MarkSent(rev)
+	if !awaitAck {
+		return nil
+	}
 	in, err := stream.Recv()
 	if err != nil {
 		return err
@@ -118,6 +151,49 @@ func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revis
 	}
 	st.Ack(ack.GetRevision())
 	return nil
+}
+
+// sendKeys sends the environment's key set when it is not sent, the one
+// last sent on the stream, and returns the one sent since.
+func sendKeys(stream pb.SyncService_SyncServer, st *syncer.Stream, sent *pb.SyncResponse) (*pb.SyncResponse, error) {
+	keys := st.Keys()
+	if keys == nil || keys == sent {
+		return sent, nil
+	}
+	if err := stream.Send(keys); err != nil {
+		return sent, err
+	}
+	return keys, nil
+}
+
+// relayReads receives a relay's acknowledgements and reports (RelayReport)
+// until the stream ends, in a goroutine of its own, and returns a channel
+// that yields why it stopped: a receive error (io.EOF: the relay closed
+// its side) or a message a relay may not send.
+func relayReads(stream pb.SyncService_SyncServer, st *syncer.Stream) <-chan error {
+	out := make(chan error, 1)
+	go func() {
+		for {
+			in, err := stream.Recv()
+			if err != nil {
+				out <- err
+				return
+			}
+			switch m := in.GetMessage().(type) {
+			case *pb.SyncRequest_Ack:
+				st.Ack(m.Ack.GetRevision())
+			case *pb.SyncRequest_RelayReport:
+				if err := st.SetReport(m.RelayReport); err != nil {
+					out <- status.Error(codes.InvalidArgument, err.Error())
+					return
+				}
+			default:
+				out <- status.Error(codes.InvalidArgument, "sync: expected an ack or a relay report")
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // endOf is the handler's result for a send error: io.EOF means the SDK

@@ -1,12 +1,14 @@
-// Package auth decides who may call what. It knows the three kinds of key
-// (admin tokens with a role, server SDK keys and client keys, DESIGN §4), the
-// permission every API method needs, and nothing about transports: the gRPC
-// interceptor and the HTTP middleware both ask Authorize.
+// Package auth decides who may call what. It knows the kinds of key (admin
+// tokens with a role, server SDK keys and client keys, DESIGN §4, and relay
+// keys), the permission every API method needs, and nothing about
+// transports: the gRPC interceptor and the HTTP middleware both ask
+// Authorize.
 package auth
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -18,6 +20,7 @@ const (
 	KindAdmin  Kind = "admin"  // admin token: the admin API, by role
 	KindSDK    Kind = "sdk"    // server SDK key: evaluate and stream one environment's rules
 	KindClient Kind = "client" // client key: evaluate one context in one environment
+	KindRelay  Kind = "relay"  // relay key: follow the sync streams of some environments, forward events
 )
 
 // Role is an admin token's role. Every role may read.
@@ -47,7 +50,9 @@ func (r Role) rank() int {
 }
 
 // ValidKind reports whether k is a known kind.
-func ValidKind(k Kind) bool { return k == KindAdmin || k == KindSDK || k == KindClient }
+func ValidKind(k Kind) bool {
+	return k == KindAdmin || k == KindSDK || k == KindClient || k == KindRelay
+}
 
 // ValidRole reports whether r is a known role.
 func ValidRole(r Role) bool { return r.rank() > 0 }
@@ -71,6 +76,9 @@ const (
 	Release
 	// Admin manages keys, environments and projects.
 	Admin
+	// Events sends exposure and track events: every key that may evaluate,
+	// and relay keys (which forward their clients' events).
+	Events
 )
 
 // String names the permission for error messages.
@@ -90,6 +98,8 @@ func (p Permission) String() string {
 		return "release"
 	case Admin:
 		return "admin"
+	case Events:
+		return "send events"
 	}
 	return fmt.Sprintf("permission(%d)", int(p))
 }
@@ -121,6 +131,8 @@ type Principal struct {
 	// Project and Environment bind SDK and client keys.
 	Project     string
 	Environment string
+	// Environments are a relay key's environments of Project.
+	Environments []string
 }
 
 // ErrUnauthenticated means no key, or no key the server knows.
@@ -140,7 +152,7 @@ func Authorize(p *Principal, perm Permission) error {
 	}
 	switch p.Kind {
 	case KindAdmin:
-		if perm == Evaluate {
+		if perm == Evaluate || perm == Events {
 			return nil
 		}
 		if perm == Sync {
@@ -151,11 +163,15 @@ func Authorize(p *Principal, perm Permission) error {
 		}
 		return nil
 	case KindSDK:
-		if perm == Evaluate || perm == Sync {
+		if perm == Evaluate || perm == Sync || perm == Events {
 			return nil
 		}
 	case KindClient:
-		if perm == Evaluate {
+		if perm == Evaluate || perm == Events {
+			return nil
+		}
+	case KindRelay:
+		if perm == Sync || perm == Events {
 			return nil
 		}
 	}
@@ -164,10 +180,20 @@ func Authorize(p *Principal, perm Permission) error {
 
 // Scope resolves the environment a call addresses. Admin tokens must name
 // project and environment; SDK and client keys address their own, and
-// naming another is refused.
+// naming another is refused; relay keys address one of theirs, the first
+// when they name none.
 func Scope(p *Principal, project, environment string) (string, string, error) {
 	if p == nil {
 		return "", "", ErrUnauthenticated
+	}
+	if p.Kind == KindRelay {
+		if environment == "" && len(p.Environments) > 0 {
+			environment = p.Environments[0]
+		}
+		if (project != "" && project != p.Project) || !slices.Contains(p.Environments, environment) {
+			return "", "", fmt.Errorf("%w: the relay key covers %s/%s", ErrPermissionDenied, p.Project, strings.Join(p.Environments, ","))
+		}
+		return p.Project, environment, nil
 	}
 	if p.Kind == KindAdmin {
 		if project == "" || environment == "" {

@@ -107,3 +107,26 @@ func changed(commit *store.Commit, key Env) bool {
 	_, ok := commit.Revisions[store.EnvRef{Project: key.Project, Environment: key.Environment}]
 	return ok
 }
+
+// Publish swaps in rs, compiled elsewhere (a relay compiles what it
+// receives upstream), as its environment's ruleset, unless the set holds a
+// newer revision of it, and marks the set ready. It is the relay's
+// counterpart of Apply.
+func (s *Set) Publish(rs *eval.Ruleset) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := Env{rs.Project(), rs.Environment()}
+	old := *s.rulesets.Load()
+	if cur := old[key]; cur != nil && cur.Revision > rs.Revision {
+		return
+	}
+	next := make(map[Env]*eval.Ruleset, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[key] = rs
+	s.rulesets.Store(&next)
+	s.ready.Store(true)
+	ch := make(chan struct{})
+	close(*s.changed.Swap(&ch))
+}

@@ -21,6 +21,7 @@ const (
 	KindAdmin  KeyKind = "admin"  // the admin API, with a Role
 	KindSDK    KeyKind = "sdk"    // a server SDK of one environment: may stream the ruleset
 	KindClient KeyKind = "client" // a client of one environment: may only evaluate
+	KindRelay  KeyKind = "relay"  // a relay: may follow the sync streams of some environments of a project
 )
 
 // Role is what an admin token may do.
@@ -39,6 +40,7 @@ const (
 	PrefixAdmin  = "sya_"
 	PrefixSDK    = "sys_"
 	PrefixClient = "syc_"
+	PrefixRelay  = "syr_"
 )
 
 // PrincipalKind is what a principal is: a person or a service.
@@ -84,6 +86,21 @@ type APIKey struct {
 	// the creating key, the key that created that one, and so on, each
 	// with its principal. It survives the deletion of any key in it.
 	Lineage []KeyRef `json:"lineage,omitempty"`
+	// Environments are a relay key's environments of Project.
+	Environments []string `json:"environments,omitempty"`
+}
+
+// Covers reports whether the key may use environment env of project: its
+// own environment for sdk and client keys, one of its environments for
+// relay keys; admin tokens are bound to none.
+func (k *APIKey) Covers(project, env string) bool {
+	if k.Project != project {
+		return false
+	}
+	if k.Kind == KindRelay {
+		return slices.Contains(k.Environments, env)
+	}
+	return k.Environment == env
 }
 
 // KeyRef names a key and the principal it belonged to.
@@ -187,6 +204,7 @@ type keyView struct {
 	Role             Role          `json:"role,omitempty"`
 	Project          string        `json:"project,omitempty"`
 	Environment      string        `json:"environment,omitempty"`
+	Environments     []string      `json:"environments,omitempty"`
 	Principal        string        `json:"principal,omitempty"`
 	PrincipalKind    PrincipalKind `json:"principal_kind,omitempty"`
 	CreatedByKey     string        `json:"created_by_key,omitempty"`
@@ -196,7 +214,8 @@ type keyView struct {
 func viewKey(k *APIKey) keyView {
 	return keyView{
 		ID: k.ID, Name: k.Name, Kind: k.Kind, Role: k.Role, Project: k.Project, Environment: k.Environment,
-		Principal: k.Principal, PrincipalKind: k.PrincipalKind, CreatedByKey: k.CreatedByKey,
+		Environments: k.Environments,
+		Principal:    k.Principal, PrincipalKind: k.PrincipalKind, CreatedByKey: k.CreatedByKey,
 	}
 }
 
@@ -204,7 +223,9 @@ func viewKey(k *APIKey) keyView {
 // be a HashSecret result; an empty k.ID gets a random one; CreateTime is
 // the commit's time; an empty CreatedBy becomes the actor's name. Admin keys
 // need a Role and no Project; sdk and client keys need an existing
-// Project and Environment and no Role.
+// Project and Environment and no Role; relay keys need an existing Project,
+// one or more of its environments in Environments (no duplicates), no
+// Environment and no Role.
 //
 // The key's principal is fixed here. The actor's key (Actor.KeyID) is the
 // creating key: CreatedByKey and Lineage record it and its own chain. An
@@ -253,6 +274,29 @@ func (tx *Tx) CreateAPIKey(k APIKey) (APIKey, error) {
 		if _, ok := ps.Environment(k.Environment); !ok {
 			return APIKey{}, notFound(EnvironmentName(k.Project, k.Environment))
 		}
+		if len(k.Environments) > 0 {
+			return APIKey{}, fmt.Errorf("%s: %s keys have one environment: %w", name, k.Kind, ErrInvalid)
+		}
+	case KindRelay:
+		if k.Role != "" || k.Environment != "" {
+			return APIKey{}, fmt.Errorf("%s: relay keys have no role and name environments, not environment: %w", name, ErrInvalid)
+		}
+		if len(k.Environments) == 0 {
+			return APIKey{}, fmt.Errorf("%s: a relay key needs at least one environment: %w", name, ErrInvalid)
+		}
+		ps, ok := tx.Project(k.Project)
+		if !ok {
+			return APIKey{}, notFound(ProjectName(k.Project))
+		}
+		for i, env := range k.Environments {
+			if slices.Contains(k.Environments[:i], env) {
+				return APIKey{}, fmt.Errorf("%s: environment %q listed twice: %w", name, env, ErrInvalid)
+			}
+			if _, ok := ps.Environment(env); !ok {
+				return APIKey{}, notFound(EnvironmentName(k.Project, env))
+			}
+		}
+		k.Environments = slices.Clone(k.Environments)
 	default:
 		return APIKey{}, fmt.Errorf("%s: kind %q: %w", name, k.Kind, ErrInvalid)
 	}

@@ -515,9 +515,7 @@ func (tx *Tx) deleteEnvironment(d *draft, i int) {
 		Environment:        environmentView{key, old.Description},
 		FlagTargeting:      dropTargeting(tx, d, flagKind(), key, seq),
 		ComponentTargeting: dropTargeting(tx, d, componentKind(), key, seq),
-		APIKeys: tx.removeKeys(func(k *APIKey) bool {
-			return k.Project == d.key && k.Environment == key
-		}),
+		APIKeys:            tx.removeKeys(func(k *APIKey) bool { return k.Covers(d.key, key) }),
 	}
 	d.ps.envs.remove(i)
 	d.markDirty(kindEnvironment, key)

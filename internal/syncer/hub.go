@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -119,10 +120,13 @@ type envKey struct{ project, env string }
 type envHub struct {
 	key     envKey
 	current atomic.Pointer[Revision]
+	// keys is the KeySet message of the environment, for relay streams.
+	keys    atomic.Pointer[pb.SyncResponse]
 	streams map[*Stream]struct{} // guarded by Hub.mu
 }
 
-// New returns a hub reading state from src.
+// New returns a hub reading state from src. A nil src makes a relay's hub:
+// it serves the revisions and key sets given to Publish and PublishKeys.
 func New(log *slog.Logger, src Source, opts Options) (*Hub, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -228,16 +232,28 @@ func (h *Hub) envHub(project, env string) (*envHub, error) {
 		return nil, ErrClosed
 	}
 	e := h.envs[key]
+	if h.src == nil {
+		// A relay's hub: environments come from Publish.
+		h.mu.Unlock()
+		if e == nil || e.current.Load() == nil {
+			return nil, notFound(project, env)
+		}
+		return e, nil
+	}
 	if e == nil {
 		e = &envHub{key: key, streams: map[*Stream]struct{}{}}
 		h.envs[key] = e
 	}
 	h.mu.Unlock()
 
-	number, err := envRevision(h.src.State(), key)
+	st := h.src.State()
+	number, err := envRevision(st, key)
 	if err != nil {
 		h.drop(e, err)
 		return nil, err
+	}
+	if e.keys.Load() == nil {
+		h.refreshKeys(e, st)
 	}
 	if cur := e.current.Load(); cur != nil && cur.Number >= number {
 		return e, nil
@@ -347,6 +363,9 @@ func (h *Hub) Run(ctx context.Context, changed func() <-chan struct{}) {
 // announces the release steps taken since the last refresh, and ends the
 // streams of revoked keys.
 func (h *Hub) refresh() {
+	if h.src == nil {
+		return // a relay's hub: Publish, PublishKeys and Revoke do this
+	}
 	// The state is read before the builds, so that a step is announced
 	// after the revision it made is published.
 	st := h.src.State()
@@ -364,6 +383,7 @@ func (h *Hub) refresh() {
 		if err := h.refreshEnv(e); err != nil && !errors.Is(err, store.ErrNotFound) {
 			h.log.Error("publish sync revision", "project", e.key.project, "environment", e.key.env, "err", err)
 		}
+		h.refreshKeys(e, st)
 	}
 
 	h.mu.Lock()
@@ -453,7 +473,7 @@ type Convergence struct {
 // matching store.ErrNotFound when the environment does not exist.
 func (h *Hub) Convergence(project, env string, revision uint64, max int) (Convergence, error) {
 	key := envKey{project, env}
-	current, err := envRevision(h.src.State(), key)
+	current, err := h.revision(key)
 	if err != nil {
 		return Convergence{}, err
 	}

@@ -119,7 +119,7 @@ func relayPath(relay, below string) string {
 // error matching store.ErrNotFound when the environment does not exist.
 func (h *Hub) Report(project, env string) (*pb.RelayReport, error) {
 	key := envKey{project, env}
-	if _, err := envRevision(h.src.State(), key); err != nil {
+	if _, err := h.revision(key); err != nil {
 		return nil, err
 	}
 	h.mu.Lock()

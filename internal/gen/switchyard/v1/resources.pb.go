@@ -1343,7 +1343,7 @@ type ApiKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// One of admin, sdk, client.
+	// One of admin, sdk, client, relay.
 	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	// For admin tokens: admin, release-manager, editor or viewer.
 	Role string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
@@ -1361,7 +1361,10 @@ type ApiKey struct {
 	// person or service; empty on create: the creating key's kind.
 	PrincipalKind string `protobuf:"bytes,10,opt,name=principal_kind,json=principalKind,proto3" json:"principal_kind,omitempty"`
 	// The ID of the key that created this one; output only.
-	CreatedByKey  string `protobuf:"bytes,11,opt,name=created_by_key,json=createdByKey,proto3" json:"created_by_key,omitempty"`
+	CreatedByKey string `protobuf:"bytes,11,opt,name=created_by_key,json=createdByKey,proto3" json:"created_by_key,omitempty"`
+	// For relay keys: the environments of project whose sync streams the
+	// relay may follow (environment stays empty).
+	Environments  []string `protobuf:"bytes,12,rep,name=environments,proto3" json:"environments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1471,6 +1474,13 @@ func (x *ApiKey) GetCreatedByKey() string {
 		return x.CreatedByKey
 	}
 	return ""
+}
+
+func (x *ApiKey) GetEnvironments() []string {
+	if x != nil {
+		return x.Environments
+	}
+	return nil
 }
 
 // AuditEvent records one change: who, when, what, before and after.
@@ -1999,7 +2009,7 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\x05flags\x18\x05 \x03(\v2\x13.switchyard.v1.FlagR\x05flags\x128\n" +
 	"\n" +
 	"components\x18\x06 \x03(\v2\x18.switchyard.v1.ComponentR\n" +
-	"components\"\xd7\x02\n" +
+	"components\"\xfb\x02\n" +
 	"\x06ApiKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -2014,7 +2024,8 @@ const file_switchyard_v1_resources_proto_rawDesc = "" +
 	"\tprincipal\x18\t \x01(\tR\tprincipal\x12%\n" +
 	"\x0eprincipal_kind\x18\n" +
 	" \x01(\tR\rprincipalKind\x12$\n" +
-	"\x0ecreated_by_key\x18\v \x01(\tR\fcreatedByKey\"\xea\x03\n" +
+	"\x0ecreated_by_key\x18\v \x01(\tR\fcreatedByKey\x12\"\n" +
+	"\fenvironments\x18\f \x03(\tR\fenvironments\"\xea\x03\n" +
 	"\n" +
 	"AuditEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +

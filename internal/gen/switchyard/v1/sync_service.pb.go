@@ -193,7 +193,13 @@ type Hello struct {
 	Revision uint64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Sections the SDK holds, so unchanged ones are not sent again: only the
 	// hash is compared, so an SDK may send refs with the hash alone.
-	Sections      []*SectionRef `protobuf:"bytes,4,rep,name=sections,proto3" json:"sections,omitempty"`
+	Sections []*SectionRef `protobuf:"bytes,4,rep,name=sections,proto3" json:"sections,omitempty"`
+	// The environment a relay key's stream follows; a relay key covers
+	// several. Empty: the key's first environment (the KeySet that follows
+	// lists the relay key with all of them). Other keys leave it empty or
+	// name their own.
+	Project       string `protobuf:"bytes,16,opt,name=project,proto3" json:"project,omitempty"`
+	Environment   string `protobuf:"bytes,17,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -256,6 +262,20 @@ func (x *Hello) GetSections() []*SectionRef {
 	return nil
 }
 
+func (x *Hello) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *Hello) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 // Ack says the SDK has applied a revision: it evaluates on it from now on.
 type Ack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -308,6 +328,7 @@ type SyncResponse struct {
 	//
 	//	*SyncResponse_Ruleset
 	//	*SyncResponse_Release
+	//	*SyncResponse_Keys
 	Message       isSyncResponse_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -368,6 +389,15 @@ func (x *SyncResponse) GetRelease() *ReleaseNotice {
 	return nil
 }
 
+func (x *SyncResponse) GetKeys() *KeySet {
+	if x != nil {
+		if x, ok := x.Message.(*SyncResponse_Keys); ok {
+			return x.Keys
+		}
+	}
+	return nil
+}
+
 type isSyncResponse_Message interface {
 	isSyncResponse_Message()
 }
@@ -385,9 +415,17 @@ type SyncResponse_Release struct {
 	Release *ReleaseNotice `protobuf:"bytes,2,opt,name=release,proto3,oneof"`
 }
 
+type SyncResponse_Keys struct {
+	// On a relay key's stream only: the keys of the environment, hashes
+	// only (see KeySet).
+	Keys *KeySet `protobuf:"bytes,16,opt,name=keys,proto3,oneof"`
+}
+
 func (*SyncResponse_Ruleset) isSyncResponse_Message() {}
 
 func (*SyncResponse_Release) isSyncResponse_Message() {}
+
+func (*SyncResponse_Keys) isSyncResponse_Message() {}
 
 // ReleaseNotice tells an SDK that a release of its environment moved: it
 // started, entered a stage, paused, resumed, completed, was rolled back or
@@ -1107,24 +1145,27 @@ var File_switchyard_v1_sync_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\n" +
-	" switchyard/v1/sync_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x01\n" +
+	" switchyard/v1/sync_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19switchyard/v1/relay.proto\"\xaf\x01\n" +
 	"\vSyncRequest\x12,\n" +
 	"\x05hello\x18\x01 \x01(\v2\x14.switchyard.v1.HelloH\x00R\x05hello\x12&\n" +
 	"\x03ack\x18\x02 \x01(\v2\x12.switchyard.v1.AckH\x00R\x03ack\x12?\n" +
 	"\frelay_report\x18\n" +
 	" \x01(\v2\x1a.switchyard.v1.RelayReportH\x00R\vrelayReportB\t\n" +
-	"\amessage\"\x96\x01\n" +
+	"\amessage\"\xd2\x01\n" +
 	"\x05Hello\x12\x19\n" +
 	"\bsdk_name\x18\x01 \x01(\tR\asdkName\x12\x1f\n" +
 	"\vsdk_version\x18\x02 \x01(\tR\n" +
 	"sdkVersion\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x125\n" +
-	"\bsections\x18\x04 \x03(\v2\x19.switchyard.v1.SectionRefR\bsections\"!\n" +
+	"\bsections\x18\x04 \x03(\v2\x19.switchyard.v1.SectionRefR\bsections\x12\x18\n" +
+	"\aproject\x18\x10 \x01(\tR\aproject\x12 \n" +
+	"\venvironment\x18\x11 \x01(\tR\venvironment\"!\n" +
 	"\x03Ack\x12\x1a\n" +
-	"\brevision\x18\x01 \x01(\x04R\brevision\"\x87\x01\n" +
+	"\brevision\x18\x01 \x01(\x04R\brevision\"\xb4\x01\n" +
 	"\fSyncResponse\x122\n" +
 	"\aruleset\x18\x01 \x01(\v2\x16.switchyard.v1.RulesetH\x00R\aruleset\x128\n" +
-	"\arelease\x18\x02 \x01(\v2\x1c.switchyard.v1.ReleaseNoticeH\x00R\areleaseB\t\n" +
+	"\arelease\x18\x02 \x01(\v2\x1c.switchyard.v1.ReleaseNoticeH\x00R\arelease\x12+\n" +
+	"\x04keys\x18\x10 \x01(\v2\x15.switchyard.v1.KeySetH\x00R\x04keysB\t\n" +
 	"\amessage\"\xbf\x02\n" +
 	"\rReleaseNotice\x12\x1d\n" +
 	"\n" +
@@ -1222,7 +1263,8 @@ var file_switchyard_v1_sync_service_proto_goTypes = []any{
 	(*SdkStream)(nil),             // 11: switchyard.v1.SdkStream
 	(*RelayReport)(nil),           // 12: switchyard.v1.RelayReport
 	(*RevisionStreams)(nil),       // 13: switchyard.v1.RevisionStreams
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*KeySet)(nil),                // 14: switchyard.v1.KeySet
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_switchyard_v1_sync_service_proto_depIdxs = []int32{
 	2,  // 0: switchyard.v1.SyncRequest.hello:type_name -> switchyard.v1.Hello
@@ -1231,24 +1273,25 @@ var file_switchyard_v1_sync_service_proto_depIdxs = []int32{
 	6,  // 3: switchyard.v1.Hello.sections:type_name -> switchyard.v1.SectionRef
 	8,  // 4: switchyard.v1.SyncResponse.ruleset:type_name -> switchyard.v1.Ruleset
 	5,  // 5: switchyard.v1.SyncResponse.release:type_name -> switchyard.v1.ReleaseNotice
-	14, // 6: switchyard.v1.ReleaseNotice.time:type_name -> google.protobuf.Timestamp
-	0,  // 7: switchyard.v1.SectionRef.kind:type_name -> switchyard.v1.SectionKind
-	6,  // 8: switchyard.v1.Section.ref:type_name -> switchyard.v1.SectionRef
-	6,  // 9: switchyard.v1.Ruleset.manifest:type_name -> switchyard.v1.SectionRef
-	7,  // 10: switchyard.v1.Ruleset.sections:type_name -> switchyard.v1.Section
-	11, // 11: switchyard.v1.Convergence.streams:type_name -> switchyard.v1.SdkStream
-	14, // 12: switchyard.v1.SdkStream.connected_since:type_name -> google.protobuf.Timestamp
-	13, // 13: switchyard.v1.RelayReport.acked:type_name -> switchyard.v1.RevisionStreams
-	11, // 14: switchyard.v1.RelayReport.streams:type_name -> switchyard.v1.SdkStream
-	1,  // 15: switchyard.v1.SyncService.Sync:input_type -> switchyard.v1.SyncRequest
-	9,  // 16: switchyard.v1.SyncService.GetConvergence:input_type -> switchyard.v1.GetConvergenceRequest
-	4,  // 17: switchyard.v1.SyncService.Sync:output_type -> switchyard.v1.SyncResponse
-	10, // 18: switchyard.v1.SyncService.GetConvergence:output_type -> switchyard.v1.Convergence
-	17, // [17:19] is the sub-list for method output_type
-	15, // [15:17] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	14, // 6: switchyard.v1.SyncResponse.keys:type_name -> switchyard.v1.KeySet
+	15, // 7: switchyard.v1.ReleaseNotice.time:type_name -> google.protobuf.Timestamp
+	0,  // 8: switchyard.v1.SectionRef.kind:type_name -> switchyard.v1.SectionKind
+	6,  // 9: switchyard.v1.Section.ref:type_name -> switchyard.v1.SectionRef
+	6,  // 10: switchyard.v1.Ruleset.manifest:type_name -> switchyard.v1.SectionRef
+	7,  // 11: switchyard.v1.Ruleset.sections:type_name -> switchyard.v1.Section
+	11, // 12: switchyard.v1.Convergence.streams:type_name -> switchyard.v1.SdkStream
+	15, // 13: switchyard.v1.SdkStream.connected_since:type_name -> google.protobuf.Timestamp
+	13, // 14: switchyard.v1.RelayReport.acked:type_name -> switchyard.v1.RevisionStreams
+	11, // 15: switchyard.v1.RelayReport.streams:type_name -> switchyard.v1.SdkStream
+	1,  // 16: switchyard.v1.SyncService.Sync:input_type -> switchyard.v1.SyncRequest
+	9,  // 17: switchyard.v1.SyncService.GetConvergence:input_type -> switchyard.v1.GetConvergenceRequest
+	4,  // 18: switchyard.v1.SyncService.Sync:output_type -> switchyard.v1.SyncResponse
+	10, // 19: switchyard.v1.SyncService.GetConvergence:output_type -> switchyard.v1.Convergence
+	18, // [18:20] is the sub-list for method output_type
+	16, // [16:18] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_sync_service_proto_init() }
@@ -1256,6 +1299,7 @@ func file_switchyard_v1_sync_service_proto_init() {
 	if File_switchyard_v1_sync_service_proto != nil {
 		return
 	}
+	file_switchyard_v1_relay_proto_init()
 	file_switchyard_v1_sync_service_proto_msgTypes[0].OneofWrappers = []any{
 		(*SyncRequest_Hello)(nil),
 		(*SyncRequest_Ack)(nil),
@@ -1264,6 +1308,7 @@ func file_switchyard_v1_sync_service_proto_init() {
 	file_switchyard_v1_sync_service_proto_msgTypes[3].OneofWrappers = []any{
 		(*SyncResponse_Ruleset)(nil),
 		(*SyncResponse_Release)(nil),
+		(*SyncResponse_Keys)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
