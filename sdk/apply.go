@@ -10,10 +10,11 @@ import (
 // that changed.
 func (c *Client) applyRuleset(msg *pb.Ruleset) (Change, bool, error) {
 	old := c.held
-	next, rs, err := apply(old, c.ruleset.Load(), msg, c.cfg.CacheFile != "")
+	next, rs, err := apply(old, c.ruleset.Load(), msg, c.cfg.CacheFile != "" || c.cfg.Relay != nil)
 	if err != nil {
 		return Change{}, false, err
 	}
+	c.relayApplied(next, rs)
 	c.held = next
 	c.ruleset.Store(rs)
 	ch := Change{Revision: next.revision, Flags: changedFlags(old, next)}

@@ -62,6 +62,16 @@ type Config struct {
 	// DefaultMaxMessageBytes.
 	MaxMessageBytes int
 
+	// Project and Environment name the environment to follow when SDKKey
+	// is a relay key, which covers several; with a server SDK key leave
+	// them empty (the key names its environment).
+	Project     string
+	Environment string
+	// Relay, if set, is told of everything the client receives, for a
+	// relay that serves it on (switchyard relay). Applications leave it
+	// nil.
+	Relay Relay
+
 	// Logger receives the client's log; nil discards it.
 	Logger *slog.Logger
 	// Name and Version identify the application in the server's

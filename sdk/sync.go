@@ -95,7 +95,7 @@ func (c *Client) stream(ctx context.Context) outcome {
 	if err != nil {
 		return classify(err, 0)
 	}
-	hello := &pb.Hello{SdkName: c.cfg.Name, SdkVersion: c.cfg.Version}
+	hello := &pb.Hello{SdkName: c.cfg.Name, SdkVersion: c.cfg.Version, Project: c.cfg.Project, Environment: c.cfg.Environment}
 	if c.held != nil {
 		hello.Revision, hello.Sections = c.held.revision, c.held.refs()
 	}
@@ -109,7 +109,12 @@ func (c *Client) stream(ctx context.Context) outcome {
 			return classify(err, applied)
 		}
 		if n := resp.GetRelease(); n != nil {
+			c.relayRelease(n)
 			c.announceRelease(n)
+			continue
+		}
+		if ks := resp.GetKeys(); ks != nil {
+			c.relayKeys(ks)
 			continue
 		}
 		msg := resp.GetRuleset()

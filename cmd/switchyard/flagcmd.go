@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,47 +8,51 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
-// flagCommands are the commands of "switchyard flag".
-func flagCommands() []subcommand {
-	return []subcommand{
-		{"stale", "list flags no SDK exposed and the server did not evaluate for days, or ever", runFlagStale},
-	}
+// newFlagCmd is "switchyard flag": the flags of a project.
+func newFlagCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{Use: "flag", Short: "Flags: stale"}
+	cmd.AddCommand(newFlagStaleCmd(c))
+	return cmd
 }
 
-func runFlag(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runGroup(ctx, "flag", flagCommands(), args, stdout, stderr)
-}
-
-func runFlagStale(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("flag stale", "flag stale [flags]", stdout, stderr)
-	days := fs.Int("days", 30, "days without an exposure or evaluation in any environment that make a flag stale")
-	if _, err := a.parse(fs, args); err != nil {
-		return err
-	}
-	if *days < 1 {
-		return fmt.Errorf("--days %d: must be at least 1", *days)
-	}
-	var resp pb.ListStaleFlagsResponse
-	if err := a.fetch(ctx, http.MethodGet, a.path()+"/flags:stale?days="+strconv.Itoa(*days), nil, &resp); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) {
-		if len(resp.GetFlags()) == 0 {
-			fmt.Fprintf(w, "no flag of %s unused for %d days\n", a.project, resp.GetDays())
-			return
-		}
-		fmt.Fprintln(w, "FLAG\tLAST SEEN\tENVIRONMENTS")
-		for _, f := range resp.GetFlags() {
-			envs := make([]string, 0, len(f.GetEnvironments()))
-			for _, e := range f.GetEnvironments() {
-				envs = append(envs, e.GetEnvironment()+" "+seenText(e.GetLastSeen().AsTime(), e.GetLastSeen() != nil))
+func newFlagStaleCmd(c *cli) *cobra.Command {
+	var days int
+	cmd := &cobra.Command{
+		Use:   "stale",
+		Short: "List flags no SDK exposed and the server did not evaluate for days, or ever",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if days < 1 {
+				return usageError{fmt.Errorf("--days %d: must be at least 1", days)}
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\n", f.GetFlag(), seenText(f.GetLastSeen().AsTime(), f.GetLastSeen() != nil), strings.Join(envs, ", "))
-		}
-	})
+			var resp pb.ListStaleFlagsResponse
+			raw, err := c.call(cmd.Context(), http.MethodGet, c.path()+"/flags:stale?days="+strconv.Itoa(days), nil, &resp)
+			if err != nil {
+				return err
+			}
+			return c.print(raw, func(w io.Writer) {
+				if len(resp.GetFlags()) == 0 {
+					fmt.Fprintf(w, "no flag of %s unused for %d days\n", c.project, resp.GetDays())
+					return
+				}
+				fmt.Fprintln(w, "FLAG\tLAST SEEN\tENVIRONMENTS")
+				for _, f := range resp.GetFlags() {
+					envs := make([]string, 0, len(f.GetEnvironments()))
+					for _, e := range f.GetEnvironments() {
+						envs = append(envs, e.GetEnvironment()+" "+seenText(e.GetLastSeen().AsTime(), e.GetLastSeen() != nil))
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\n", f.GetFlag(), seenText(f.GetLastSeen().AsTime(), f.GetLastSeen() != nil), strings.Join(envs, ", "))
+				}
+			})
+		},
+	}
+	cmd.Flags().IntVar(&days, "days", 30, "days without an exposure or evaluation in any environment that make a flag stale")
+	return cmd
 }
 
 // seenText is a last-seen time for a table: "never" when there is none.

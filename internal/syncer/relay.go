@@ -161,3 +161,16 @@ func KeySetOf(st *store.State, project, env string) *pb.KeySet {
 	slices.SortFunc(ks.Keys, func(a, b *pb.KeyHash) int { return cmp.Compare(a.GetId(), b.GetId()) })
 	return ks
 }
+
+// Announce queues a release notice on the streams of its environment; it
+// goes out after the ruleset of its revision.
+func (h *Hub) Announce(project, env string, n *pb.ReleaseNotice) {
+	msg := &pb.SyncResponse{Message: &pb.SyncResponse_Release{Release: n}}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e := h.envs[envKey{project, env}]; e != nil {
+		for st := range e.streams {
+			st.addNotice(msg)
+		}
+	}
+}
