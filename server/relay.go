@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -38,6 +39,10 @@ type ReadPath struct {
 	Collector prometheus.Collector
 	// Status, if set, is the status /healthz reports ("ok", "stale").
 	Status func() string
+	// Events, if set, serves EventService over gRPC and REST (POST
+	// /api/v1/events): a relay's event spool. CallerScope resolves a
+	// call's environment for it.
+	Events pb.EventServiceServer
 }
 
 // NewRelay builds the read path of a server over rp: the same handlers as
@@ -70,7 +75,12 @@ func NewRelay(log *slog.Logger, rp ReadPath, opts ...Option) (*Server, error) {
 	s.grpc = grpc.NewServer(s.grpcOptions(o)...)
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 	s.registerReadPath()
-	if err := s.listen(o, relayGatewayServices); err != nil {
+	services := relayGatewayServices
+	if rp.Events != nil {
+		pb.RegisterEventServiceServer(s.grpc, rp.Events)
+		services = append(slices.Clip(services), gatewayService{pb.EventService_ServiceDesc.ServiceName, pb.RegisterEventServiceHandler})
+	}
+	if err := s.listen(o, services); err != nil {
 		return nil, err
 	}
 	return s, nil
