@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"log/slog"
-	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -39,9 +38,8 @@ type ReadPath struct {
 	Collector prometheus.Collector
 	// Status, if set, is the status /healthz reports ("ok", "stale").
 	Status func() string
-	// Events, if set, serves EventService over gRPC and REST (POST
-	// /api/v1/events): a relay's event spool. CallerScope resolves a
-	// call's environment for it.
+	// Events, if set, serves EventService (gRPC and POST /api/v1/events)
+	// for the SDKs and apps behind the relay; nil leaves it unserved.
 	Events pb.EventServiceServer
 }
 
@@ -75,18 +73,13 @@ func NewRelay(log *slog.Logger, rp ReadPath, opts ...Option) (*Server, error) {
 	s.grpc = grpc.NewServer(s.grpcOptions(o)...)
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 	s.registerReadPath()
-	services := relayGatewayServices
+	services := []gatewayService{{pb.EvaluationService_ServiceDesc.ServiceName, pb.RegisterEvaluationServiceHandler}}
 	if rp.Events != nil {
 		pb.RegisterEventServiceServer(s.grpc, rp.Events)
-		services = append(slices.Clip(services), gatewayService{pb.EventService_ServiceDesc.ServiceName, pb.RegisterEventServiceHandler})
+		services = append(services, gatewayService{pb.EventService_ServiceDesc.ServiceName, pb.RegisterEventServiceHandler})
 	}
 	if err := s.listen(o, services); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// relayGatewayServices are the REST routes a relay serves.
-var relayGatewayServices = []gatewayService{
-	{pb.EvaluationService_ServiceDesc.ServiceName, pb.RegisterEvaluationServiceHandler},
 }

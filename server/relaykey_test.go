@@ -206,3 +206,18 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// Deleting an environment revokes the relay keys that cover it, as it
+// revokes its SDK and client keys.
+func TestDeleteEnvironmentRevokesItsRelayKeys(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	_, both := relayKey(t, srv, "production", "staging")
+	_, prodOnly := relayKey(t, srv, "production")
+	srv.Admin(t, "DELETE", "/api/v1/projects/default/environments/staging", nil)
+	if _, ok := srv.Store.State().KeyByHash(store.HashSecret(both)); ok {
+		t.Error("a relay key of the deleted environment survived")
+	}
+	if _, ok := srv.Store.State().KeyByHash(store.HashSecret(prodOnly)); !ok {
+		t.Error("a relay key of production only was revoked")
+	}
+}

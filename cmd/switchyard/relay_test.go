@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -64,6 +65,50 @@ func TestRelayCommandServes(t *testing.T) {
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for !ofrepAnswers(httpAddr, primary.Creds.SDKKey) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the relay does not answer OFREP after 10 s\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRelayCommandFollowsOverMutualTLS follows a primary that requires
+// client certificates, with --tls-ca, --tls-cert and --tls-key.
+func TestRelayCommandFollowsOverMutualTLS(t *testing.T) {
+	s := startTLSServer(t)
+	req, err := http.NewRequest("POST", s.url+"/api/v1/keys", strings.NewReader(
+		`{"name":"edge","kind":"relay","project":"default","environments":["production"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer sya_test_admin")
+	resp, err := s.httpClient(t, true).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ Secret string }
+	err = json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if err != nil || created.Secret == "" {
+		t.Fatalf("POST /api/v1/keys = %d, %v: no secret", resp.StatusCode, err)
+	}
+	httpAddr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"relay", "--upstream", s.grpcAddr, "--relay-key", created.Secret,
+			"--tls-ca", s.ca.CertFile, "--tls-cert", s.client.CertFile, "--tls-key", s.client.KeyFile,
+			"--http-addr", httpAddr, "--grpc-addr", freeAddr(t), "--data-dir", t.TempDir(), "--log-level", "warn"}, io.Discard, &out)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("relay: %v\n%s", err, out.String())
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ofrepAnswers(httpAddr, tlsTestSDKKey) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the relay does not answer OFREP after 10 s\n%s", out.String())
 		}

@@ -20,12 +20,6 @@ import (
 // ctx is done: a stream that names no environment follows the key's first,
 // and its key set lists the relay key with all of them.
 func discover(ctx context.Context, conn *grpc.ClientConn, key string, b sdk.Backoff, log *slog.Logger) (string, []string, error) {
-	if b.Initial <= 0 {
-		b.Initial = sdk.DefaultBackoffInitial
-	}
-	if b.Max <= 0 {
-		b.Max = sdk.DefaultBackoffMax
-	}
 	for attempt := 0; ; attempt++ {
 		project, envs, err := discoverOnce(ctx, conn, key)
 		if err == nil {

@@ -66,15 +66,15 @@ func (r *Relay) startFollower(ctx context.Context, conn *grpc.ClientConn, env st
 // closeFollowers closes every follower's client.
 func (r *Relay) closeFollowers() {
 	r.mu.Lock()
-	fs := make([]*follower, 0, len(r.followers))
+	clients := make([]*sdk.Client, 0, len(r.followers))
 	for _, f := range r.followers {
-		fs = append(fs, f)
+		if f.client != nil {
+			clients = append(clients, f.client)
+		}
 	}
 	r.mu.Unlock()
-	for _, f := range fs {
-		if f.client != nil {
-			f.client.Close()
-		}
+	for _, c := range clients {
+		c.Close()
 	}
 }
 
@@ -88,6 +88,9 @@ func (r *Relay) rulesetPath(project, env string) string {
 func (f *follower) Applied(rs *eval.Ruleset, sections []*pb.Section) {
 	f.r.rulesets.Publish(rs)
 	f.r.hub.Publish(syncer.NewRevision(rs.Project(), rs.Environment(), rs.Revision, sections))
+	f.r.mu.Lock()
+	f.r.checkReadyLocked()
+	f.r.mu.Unlock()
 }
 
 // Keys takes in a key set the upstream sent.

@@ -91,7 +91,7 @@ func (r *Relay) setKeys(ks *pb.KeySet) {
 		}
 	}
 	r.saveLocked()
-	r.checkKeysReadyLocked()
+	r.checkReadyLocked()
 	ctx, conn := r.runCtx, r.conn
 	r.mu.Unlock()
 

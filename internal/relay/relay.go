@@ -21,6 +21,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -42,6 +43,10 @@ import (
 // primary counts those streams as kind "relay" in its metrics.
 const SDKName = "switchyard-relay"
 
+// DefaultBackoff is a relay's reconnection policy unless Config.Backoff
+// says otherwise: from 100 ms up to 1 s, with full jitter.
+var DefaultBackoff = sdk.Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
+
 // Config configures a Relay. Upstream, RelayKey and DataDir are required.
 type Config struct {
 	// Upstream is the gRPC address, host:port, of the primary or of the
@@ -55,8 +60,10 @@ type Config struct {
 	DataDir string
 	// TLS configures TLS to the upstream; nil means plaintext.
 	TLS *tls.Config
-	// Backoff paces reconnection to the upstream (exponential with full
-	// jitter; zero fields take the SDK's defaults).
+	// Backoff paces reconnection to the upstream, exponential with full
+	// jitter; zero fields take DefaultBackoff's. A relay retries sooner
+	// than an SDK (there are few relays), so that it catches up within
+	// about a second of its upstream's return.
 	Backoff sdk.Backoff
 	// Sync configures the relay's own sync streams (maximum age); zero
 	// fields take the defaults.
@@ -104,10 +111,10 @@ type Relay struct {
 	mu        sync.Mutex // guards state and followers
 	state     state
 	followers map[string]*follower // by environment
-	// discovered is closed once the relay knows its environments,
-	// keysReady once it has the key set of each of them.
+	// discovered is closed once the relay knows its environments, ready
+	// once it has the ruleset and the key set of each of them.
 	discovered chan struct{}
-	keysReady  chan struct{}
+	ready      chan struct{}
 	// runCtx and conn are Run's, for followers started later; guarded by
 	// mu.
 	runCtx context.Context
@@ -127,6 +134,12 @@ func New(cfg Config) (*Relay, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("relay data dir: %w", err)
 	}
+	if cfg.Backoff.Initial == 0 {
+		cfg.Backoff.Initial = DefaultBackoff.Initial
+	}
+	if cfg.Backoff.Max == 0 {
+		cfg.Backoff.Max = max(DefaultBackoff.Max, cfg.Backoff.Initial)
+	}
 	if cfg.Sync.MaxAge == 0 {
 		cfg.Sync.MaxAge = syncer.DefaultMaxAge
 	}
@@ -141,7 +154,7 @@ func New(cfg Config) (*Relay, error) {
 		hub:        hub,
 		followers:  map[string]*follower{},
 		discovered: make(chan struct{}),
-		keysReady:  make(chan struct{}),
+		ready:      make(chan struct{}),
 	}
 	st, err := loadState(r.statePath(), cfg.RelayKey)
 	if err != nil {
@@ -155,7 +168,6 @@ func New(cfg Config) (*Relay, error) {
 	if len(st.Environments) > 0 {
 		close(r.discovered)
 	}
-	r.checkKeysReadyLocked()
 	if r.spool, err = openSpool(cfg); err != nil {
 		return nil, err
 	}
@@ -176,8 +188,8 @@ func New(cfg Config) (*Relay, error) {
 
 // Run follows the upstream and serves gRPC on grpcLis and HTTP on httpLis
 // until ctx is done, then stops following, drains the server and returns.
-// It starts serving once it has the key hashes of every environment it
-// follows (from its data directory or the upstream). It closes the
+// It starts serving once it has the ruleset and the key hashes of every
+// environment it follows (from its data directory or the upstream). It closes the
 // listeners, and the event spool when it returns.
 func (r *Relay) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	defer r.spool.Close()
@@ -191,11 +203,12 @@ func (r *Relay) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return r.forwardEvents(ctx, conn) })
 	g.Go(func() error {
-		// Until the relay has the key hashes of its environments it would
-		// refuse every key, and SDKs back off for minutes after a refusal:
-		// connections wait in the listen queue instead.
+		// Until the relay has the rulesets and key hashes of its
+		// environments it would refuse every key (SDKs back off for
+		// minutes after a refusal) or answer that the environment does
+		// not exist: connections wait in the listen queue instead.
 		select {
-		case <-r.keysReady:
+		case <-r.ready:
 		case <-ctx.Done():
 			grpcLis.Close()
 			httpLis.Close()
@@ -245,14 +258,8 @@ func (r *Relay) dial() (*grpc.ClientConn, error) {
 	if r.cfg.TLS != nil {
 		creds = credentials.NewTLS(r.cfg.TLS)
 	}
-	b := r.cfg.Backoff
 	cfg := backoff.DefaultConfig
-	if b.Initial > 0 {
-		cfg.BaseDelay = b.Initial
-	}
-	if b.Max > 0 {
-		cfg.MaxDelay = b.Max
-	}
+	cfg.BaseDelay, cfg.MaxDelay = r.cfg.Backoff.Initial, r.cfg.Backoff.Max
 	conn, err := grpc.NewClient(r.cfg.Upstream,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: cfg}),
@@ -278,7 +285,7 @@ func (r *Relay) Status() string {
 		return "stale"
 	}
 	for _, f := range r.followers {
-		if f.client.Status() != sdk.StatusReady {
+		if f.client == nil || f.client.Status() != sdk.StatusReady {
 			return "stale"
 		}
 	}
@@ -297,11 +304,11 @@ func (r *Relay) Revision(project, env string) uint64 {
 	return 0
 }
 
-// checkKeysReadyLocked closes keysReady once the state has a key set for
-// every environment; the caller holds r.mu (or is New).
-func (r *Relay) checkKeysReadyLocked() {
+// checkReadyLocked closes ready once the relay has a ruleset and a key
+// set for every environment it follows; the caller holds r.mu.
+func (r *Relay) checkReadyLocked() {
 	select {
-	case <-r.keysReady:
+	case <-r.ready:
 		return
 	default:
 	}
@@ -309,11 +316,11 @@ func (r *Relay) checkKeysReadyLocked() {
 		return
 	}
 	for _, env := range r.state.Environments {
-		if !slices.ContainsFunc(r.state.KeySets, func(ks *pb.KeySet) bool {
+		if r.rulesets.Get(r.state.Project, env) == nil || !slices.ContainsFunc(r.state.KeySets, func(ks *pb.KeySet) bool {
 			return ks.GetProject() == r.state.Project && ks.GetEnvironment() == env
 		}) {
 			return
 		}
 	}
-	close(r.keysReady)
+	close(r.ready)
 }

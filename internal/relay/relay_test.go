@@ -11,7 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"github.com/switchyard/switchyard/internal/conformance"
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/relay/relaytest"
 	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server/servertest"
@@ -131,6 +138,24 @@ func TestRelayConformance(t *testing.T) {
 					t.Errorf("case %d: OFREP %s/%s context %s at the relay = %d %s, at the primary %d %s",
 						i, tc.Environment, tc.Flag, tc.Context, got.Status, got.Body, want.Status, want.Body)
 				}
+				var pctx structpb.Struct
+				if err := protojson.Unmarshal(tc.Context, &pctx); err != nil {
+					t.Fatal(err)
+				}
+				req := &pb.EvaluateRequest{Flag: tc.Flag, Context: &pctx}
+				wantRes, wantErr := pb.NewEvaluationServiceClient(primary.Conn).Evaluate(withKey(keys[tc.Environment]), req)
+				gotRes, gotErr := pb.NewEvaluationServiceClient(r.Conn).Evaluate(withKey(keys[tc.Environment]), req)
+				if !proto.Equal(gotRes, wantRes) || status.Code(gotErr) != status.Code(wantErr) {
+					t.Errorf("case %d: gRPC Evaluate %s/%s context %s at the relay = %v %v, at the primary %v %v",
+						i, tc.Environment, tc.Flag, tc.Context, gotRes, gotErr, wantRes, wantErr)
+				}
+				batch := &pb.EvaluateBatchRequest{Context: &pctx}
+				wantBatch, wantErr := pb.NewEvaluationServiceClient(primary.Conn).EvaluateBatch(withKey(keys[tc.Environment]), batch)
+				gotBatch, gotErr := pb.NewEvaluationServiceClient(r.Conn).EvaluateBatch(withKey(keys[tc.Environment]), batch)
+				if !proto.Equal(gotBatch, wantBatch) || status.Code(gotErr) != status.Code(wantErr) {
+					t.Errorf("case %d: gRPC EvaluateBatch %s context %s at the relay = %v %v, at the primary %v %v",
+						i, tc.Environment, tc.Context, gotBatch, gotErr, wantBatch, wantErr)
+				}
 				expect := outcome{Variant: tc.Expect.Variant, Reason: tc.Expect.Reason, Rule: tc.Expect.Rule, Error: tc.Expect.Error}
 				if len(tc.Expect.Value) > 0 {
 					if err := json.Unmarshal(tc.Expect.Value, &expect.Value); err != nil {
@@ -151,6 +176,11 @@ func TestRelayConformance(t *testing.T) {
 	if ran == 0 {
 		t.Fatal("no conformance cases ran")
 	}
+}
+
+// withKey is a context that sends key.
+func withKey(key string) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+key)
 }
 
 // connect starts an SDK client on addr and waits until it is ready.

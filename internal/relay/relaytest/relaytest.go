@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/relay"
 	"github.com/switchyard/switchyard/sdk"
+	"github.com/switchyard/switchyard/server"
 )
 
 // Options configures Start. Upstream and RelayKey are required.
@@ -28,6 +30,8 @@ type Options struct {
 	// GRPCAddr and HTTPAddr are the listen addresses; "" means
 	// 127.0.0.1:0.
 	GRPCAddr, HTTPAddr string
+	// Server are options of the relay's server.
+	Server []server.Option
 	// Log receives the relay's log; nil discards it.
 	Log *slog.Logger
 }
@@ -76,6 +80,7 @@ func Start(t testing.TB, opts Options) *Relay {
 		RelayKey: opts.RelayKey,
 		DataDir:  opts.DataDir,
 		Backoff:  sdk.Backoff{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond},
+		Server:   opts.Server,
 		Log:      log,
 	})
 	if err != nil {
@@ -128,6 +133,8 @@ func (r *Relay) Stop() {
 func (r *Relay) Restart(t testing.TB) *Relay {
 	t.Helper()
 	r.Stop()
+	// Kept-alive connections to the stopped relay are dead.
+	http.DefaultClient.CloseIdleConnections()
 	return Start(t, r.opts)
 }
 

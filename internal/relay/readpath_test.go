@@ -1,0 +1,210 @@
+package relay_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/conformance"
+	"github.com/switchyard/switchyard/internal/relay/relaytest"
+	"github.com/switchyard/switchyard/server/servertest"
+)
+
+// TestRelayAvailabilityConformance asks every availability vector at a
+// relay and at the primary, with a client key: the answers, ETags
+// included, are the same bytes.
+func TestRelayAvailabilityConformance(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join(conformance.Dir(t, "availability"), "*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no availability vectors (%v)", err)
+	}
+	primary := servertest.Start(t, servertest.Options{})
+	for _, path := range paths {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".json"), func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var vf struct {
+				Document json.RawMessage `json:"document"`
+				Cases    []struct {
+					Environment    string          `json:"environment"`
+					Component      string          `json:"component"`
+					Context        json.RawMessage `json:"context"`
+					CurrentVersion *string         `json:"current_version"`
+				} `json:"cases"`
+			}
+			if err := json.Unmarshal(data, &vf); err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Project      string   `json:"project"`
+				Environments []string `json:"environments"`
+			}
+			if err := json.Unmarshal(vf.Document, &doc); err != nil {
+				t.Fatal(err)
+			}
+			primary.Admin(t, "POST", "/api/v1/documents:import", map[string]any{"document": vf.Document})
+			keys := map[string]string{}
+			for _, env := range doc.Environments {
+				keys[env] = primary.Admin(t, "POST", "/api/v1/keys", map[string]any{
+					"name": "app", "kind": "client", "project": doc.Project, "environment": env,
+				})["secret"].(string)
+			}
+			r := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey(t, primary, doc.Project, doc.Environments...)})
+			caughtUp(t, primary, r, doc.Project, doc.Environments...)
+			for _, env := range doc.Environments {
+				accepts(t, r, keys[env])
+			}
+			if len(vf.Cases) == 0 {
+				t.Fatal("no cases")
+			}
+			for i, tc := range vf.Cases {
+				body := map[string]any{}
+				if len(tc.Context) > 0 {
+					body["context"] = tc.Context
+				}
+				if tc.CurrentVersion != nil {
+					body["current_version"] = *tc.CurrentVersion
+				}
+				path := "/api/v1/components/" + url.PathEscape(tc.Component) + "/availability"
+				want := servertest.Do(t, "POST", primary.HTTPURL+path, body, "X-API-Key", keys[tc.Environment])
+				got := servertest.Do(t, "POST", r.HTTPURL+path, body, "X-API-Key", keys[tc.Environment])
+				if got.Status != want.Status || string(got.Body) != string(want.Body) || got.Header.Get("ETag") != want.Header.Get("ETag") {
+					t.Errorf("case %d: availability %s/%s at the relay = %d %s (ETag %s), at the primary %d %s (ETag %s)",
+						i, tc.Environment, tc.Component, got.Status, got.Body, got.Header.Get("ETag"), want.Status, want.Body, want.Header.Get("ETag"))
+				}
+			}
+		})
+	}
+}
+
+// TestRelayOFREPBulkETag: a relay's bulk answers carry an ETag, and the
+// ETag sent back is answered 304 until the primary changes something.
+func TestRelayOFREPBulkETag(t *testing.T) {
+	primary := servertest.Start(t, servertest.Options{})
+	darkMode(t, primary)
+	r := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production")})
+	caughtUp(t, primary, r, "default", "production")
+	key := primary.Creds.SDKKey
+	accepts(t, r, key)
+	bulk := func(etag string) servertest.Response {
+		h := []string{"X-API-Key", key}
+		if etag != "" {
+			h = append(h, "If-None-Match", etag)
+		}
+		return servertest.Do(t, "POST", r.HTTPURL+"/ofrep/v1/evaluate/flags", `{"context":{"targetingKey":"u"}}`, h...)
+	}
+	first := bulk("")
+	etag := first.Header.Get("ETag")
+	if first.Status != http.StatusOK || etag == "" || !strings.Contains(string(first.Body), `"dark-mode"`) {
+		t.Fatalf("bulk OFREP at the relay = %d %s (ETag %q), want 200 with dark-mode and an ETag", first.Status, first.Body, etag)
+	}
+	if again := bulk(etag); again.Status != http.StatusNotModified {
+		t.Errorf("bulk OFREP with If-None-Match at the relay = %d, want 304", again.Status)
+	}
+	setDarkMode(t, primary, false)
+	caughtUp(t, primary, r, "default", "production")
+	if changed := bulk(etag); changed.Status != http.StatusOK || !strings.Contains(string(changed.Body), `"value":false`) {
+		t.Errorf("bulk OFREP after a change on the primary = %d %s, want 200 with false", changed.Status, changed.Body)
+	}
+}
+
+// TestRelayFansOut: many SDKs behind a relay are one stream on the primary.
+func TestRelayFansOut(t *testing.T) {
+	primary := servertest.Start(t, servertest.Options{})
+	darkMode(t, primary)
+	r := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production")})
+	caughtUp(t, primary, r, "default", "production")
+	key := primary.Creds.SDKKey
+	accepts(t, r, key)
+	for range 5 {
+		connect(t, r.GRPCAddr, key)
+	}
+	conv := primary.Admin(t, "GET", "/api/v1/projects/default/environments/production/convergence", nil)
+	if got := conv["connected"]; got != float64(1) {
+		t.Errorf("streams on the primary with 5 SDKs behind one relay = %v, want 1", got)
+	}
+	metrics := string(servertest.Do(t, "GET", r.HTTPURL+"/metrics", nil).Body)
+	if line := `switchyard_relay_streams{environment="production",project="default"} 5`; !strings.Contains(metrics, line) {
+		t.Errorf("relay metrics lack %q", line)
+	}
+}
+
+// TestRelayOFREPEventStream: the event stream a relay's bulk answer
+// advertises works at the relay and announces a change made on the
+// primary.
+func TestRelayOFREPEventStream(t *testing.T) {
+	primary := servertest.Start(t, servertest.Options{})
+	darkMode(t, primary)
+	r := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production")})
+	caughtUp(t, primary, r, "default", "production")
+	key := primary.Creds.SDKKey
+	accepts(t, r, key)
+	answer := servertest.Do(t, "POST", r.HTTPURL+"/ofrep/v1/evaluate/flags", `{"context":{"targetingKey":"u"}}`, "X-API-Key", key)
+	var bulk struct {
+		EventStreams []struct {
+			Endpoint struct {
+				RequestURI string `json:"requestUri"`
+			} `json:"endpoint"`
+		} `json:"eventStreams"`
+	}
+	if err := json.Unmarshal(answer.Body, &bulk); err != nil || len(bulk.EventStreams) == 0 {
+		t.Fatalf("bulk answer at the relay advertises no event stream: %v %s", err, answer.Body)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", r.HTTPURL+bulk.EventStreams[0].Endpoint.RequestURI, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET the event stream at the relay = %d, want 200", resp.StatusCode)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	// The first event names the current revision; a change names the next.
+	before := primary.Rulesets.Get("default", "production").Revision
+	waitLine(t, lines, "id: "+strconv.FormatUint(before, 10))
+	setDarkMode(t, primary, false)
+	after := primary.Rulesets.Get("default", "production").Revision
+	waitLine(t, lines, "id: "+strconv.FormatUint(after, 10))
+}
+
+// waitLine reads lines until want, for up to 10 s.
+func waitLine(t *testing.T, lines <-chan string, want string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("stream ended before %q", want)
+			}
+			if line == want {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %q within 10 s", want)
+		}
+	}
+}
