@@ -30,6 +30,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -201,7 +202,7 @@ func (s *Spool) Append(ctx context.Context, req *pb.SendEventsRequest) error {
 		s.batches.Store(int64(count))
 		return nil
 	})
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return fmt.Errorf("spool events: %w", ErrClosed)
 	}
 	if err != nil {
