@@ -28,8 +28,11 @@ const checkoutDoc = `{"document": {
 func TestReleaseGateCountsSDKsBehindAChainedRelay(t *testing.T) {
 	primary := servertest.Start(t, servertest.Options{})
 	primary.Admin(t, "POST", "/api/v1/documents:import", checkoutDoc)
-	region := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: namedRelayKey(t, primary, "region")})
-	edge := relaytest.Start(t, relaytest.Options{Upstream: region.GRPCAddr, RelayKey: namedRelayKey(t, primary, "edge-paris")})
+	// Both keys exist before the first relay starts: its first key set
+	// has the second's.
+	regionKey, edgeKey := namedRelayKey(t, primary, "region"), namedRelayKey(t, primary, "edge-paris")
+	region := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: regionKey})
+	edge := relaytest.Start(t, relaytest.Options{Upstream: region.GRPCAddr, RelayKey: edgeKey})
 	caughtUp(t, primary, edge, "default", "production")
 	key := primary.Creds.SDKKey
 	accepts(t, region, key)

@@ -43,8 +43,11 @@ func storedUnits(t *testing.T, primary *servertest.Server) []string {
 func TestEventsSentToARelayWhileThePrimaryIsDownArriveOnceAfterARelayRestart(t *testing.T) {
 	primary := servertest.Start(t, servertest.Options{})
 	darkMode(t, primary)
-	region := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production")})
-	edge := relaytest.Start(t, relaytest.Options{Upstream: region.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production")})
+	// Both keys exist before the first relay starts: its first key set
+	// has the second's.
+	regionKey, edgeKey := relayKey(t, primary, "default", "production"), relayKey(t, primary, "default", "production")
+	region := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: regionKey})
+	edge := relaytest.Start(t, relaytest.Options{Upstream: region.GRPCAddr, RelayKey: edgeKey})
 	caughtUp(t, primary, edge, "default", "production")
 	key := primary.Creds.SDKKey
 	accepts(t, region, key)
