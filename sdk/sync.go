@@ -102,6 +102,10 @@ func (c *Client) stream(ctx context.Context) outcome {
 	if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: hello}}); err != nil {
 		return classify(recvErr(s, err), 0)
 	}
+	out := &streamSender{s: s}
+	if rr, ok := c.cfg.Relay.(relayReporter); ok {
+		go reportRelay(ctx, rr, out)
+	}
 	applied := 0
 	for {
 		resp, err := s.Recv()
@@ -130,7 +134,7 @@ func (c *Client) stream(ctx context.Context) outcome {
 			return outcome{err: err, applied: applied}
 		}
 		applied++
-		if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Ack{Ack: &pb.Ack{Revision: msg.GetRevision()}}}); err != nil {
+		if err := out.send(&pb.SyncRequest{Message: &pb.SyncRequest_Ack{Ack: &pb.Ack{Revision: msg.GetRevision()}}}); err != nil {
 			return classify(recvErr(s, err), applied)
 		}
 		c.setStatus(StatusReady, nil)

@@ -62,7 +62,7 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.Unauthenticated, err.Error())
 	case errors.Is(err, auth.ErrPermissionDenied):
 		return status.Error(codes.PermissionDenied, err.Error())
-	case errors.Is(err, auth.ErrScopeMissing):
+	case errors.Is(err, auth.ErrScopeMissing), errors.Is(err, syncer.ErrNotRelay):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, syncer.ErrClosed):
 		return status.Error(codes.Unavailable, err.Error())

@@ -34,6 +34,8 @@ const (
 	maxUnitBytes = 256
 	// maxSDKFieldBytes caps the SDK name and version.
 	maxSDKFieldBytes = 128
+	// maxBatchIDBytes caps a batch id.
+	maxBatchIDBytes = 128
 	// maxEventFuture is how far in the future an event may be dated (clock
 	// skew); later ones are refused, earlier future ones count as now.
 	maxEventFuture = time.Hour
@@ -80,11 +82,14 @@ func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest
 	if len(req.GetSdkVersion()) > maxSDKFieldBytes || !utf8.ValidString(req.GetSdkVersion()) {
 		return nil, invalidField("sdk_version", "must be valid UTF-8 of at most %d bytes", maxSDKFieldBytes)
 	}
+	if id := req.GetBatchId(); !validBatchID(id) {
+		return nil, invalidField("batch_id", "must be at most %d letters, digits and \"._:-\"", maxBatchIDBytes)
+	}
 
 	now := time.Now().UTC()
 	batch := &store.EventBatch{
 		Project: project, Environment: environment, Received: now,
-		SDKName: req.GetSdkName(), SDKVersion: req.GetSdkVersion(),
+		SDKName: req.GetSdkName(), SDKVersion: req.GetSdkVersion(), ID: req.GetBatchId(),
 		Events: make([]store.Event, 0, len(req.GetEvents())),
 	}
 	resp := &pb.SendEventsResponse{}
@@ -110,11 +115,16 @@ func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest
 	if err := s.events.Write(ctx, batch, rejected); err != nil {
 		return nil, err
 	}
-	if len(batch.Events) > 0 {
-		s.experiments.Kick()
+	switch {
+	case batch.Duplicate:
+		s.metrics.events.WithLabelValues("duplicate").Add(float64(len(req.GetEvents())))
+	default:
+		if len(batch.Events) > 0 {
+			s.experiments.Kick()
+		}
+		s.metrics.events.WithLabelValues("accepted").Add(float64(len(batch.Events)))
+		s.metrics.events.WithLabelValues("rejected").Add(float64(len(resp.Rejections)))
 	}
-	s.metrics.events.WithLabelValues("accepted").Add(float64(len(batch.Events)))
-	s.metrics.events.WithLabelValues("rejected").Add(float64(len(resp.Rejections)))
 	resp.Accepted = int32(len(batch.Events))
 	resp.Rejected = int32(len(resp.Rejections))
 	return resp, nil
@@ -190,6 +200,22 @@ func validRule(r string) bool {
 		}
 	}
 	return model.ValidKey(r)
+}
+
+// validBatchID reports whether id may be a batch id: empty (none), or at
+// most maxBatchIDBytes ASCII letters, digits and "._:-".
+func validBatchID(id string) bool {
+	if len(id) > maxBatchIDBytes {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("._:-", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // checkUnit validates a bucketing unit.

@@ -297,3 +297,37 @@ func TestSendEventsAllowsBrowsers(t *testing.T) {
 		t.Error("the usage API answers cross-origin requests, want same-origin only")
 	}
 }
+
+func TestSendEventsWithABatchIDCountsARetryOnce(t *testing.T) {
+	ts := startServer(t)
+	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", demoFlag)
+	events := pb.NewEventServiceClient(ts.conn)
+	now := time.Now().UTC()
+	req := &pb.SendEventsRequest{BatchId: "relay-a:17", Events: []*pb.Event{
+		exposureEvent("on", "user-1", now), exposureEvent("on", "user-2", now),
+		{Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{Flag: "nope", Unit: "user-3"}}},
+	}}
+	for range 3 {
+		resp, err := events.SendEvents(rpcContext(ts.creds.SDKKey), req)
+		if err != nil || resp.GetAccepted() != 2 || resp.GetRejected() != 1 {
+			t.Fatalf("SendEvents() = %v, %v, want 2 accepted and 1 rejected each time", resp, err)
+		}
+	}
+	if got := flagUsage(t, ts, "new-checkout"); got["count"] != "2" {
+		t.Errorf("usage = %v, want count 2: the batch counted once", got)
+	}
+	u := ts.mustAdmin(t, "GET", usagePath, nil)
+	if rejected := fmt.Sprint(u["rejected"]); !strings.Contains(rejected, "count:1 ") {
+		t.Errorf("rejected = %s, want FLAG_NOT_FOUND counted once", rejected)
+	}
+	if batches, err := ts.store.EventBatches(context.Background(), 0, 10); err != nil || len(batches) != 1 {
+		t.Errorf("stored batches = %d, %v, want 1", len(batches), err)
+	}
+
+	for _, id := range []string{strings.Repeat("x", 129), "a b", "é"} {
+		_, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &pb.SendEventsRequest{BatchId: id})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "batch_id") {
+			t.Errorf("SendEvents(batch_id %q) = %v, want INVALID_ARGUMENT on batch_id", id, err)
+		}
+	}
+}

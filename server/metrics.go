@@ -89,7 +89,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 		}, []string{"outcome"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_events_ingested_total",
-			Help: "SDK events received by result (accepted, rejected).",
+			Help: "SDK events received by result (accepted, rejected, duplicate: a batch id stored before).",
 		}, []string{"result"}),
 	}
 	evalRequests := prometheus.NewCounterVec(prometheus.CounterOpts{

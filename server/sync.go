@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -8,7 +9,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -46,6 +46,9 @@ var _ pb.SyncServiceServer = (*syncService)(nil)
 // nothing needs to sit in Recv); after each ruleset it sends, it receives
 // the SDK's acknowledgement. Revisions published meanwhile wait in the
 // stream's latest-wins mailbox, so a slow SDK holds up nobody but itself.
+// A relay's stream costs a second goroutine, which receives its
+// acknowledgements and its reports of the SDKs behind it (RelayReport,
+// counted in convergence under the relay key's name) at any time.
 func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	ctx := stream.Context()
 	c := callerFrom(ctx)
@@ -65,16 +68,24 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	// A relay's stream carries the environment's key hashes too.
 	relay := c.principal.Kind == auth.KindRelay
 	var keysSent *pb.SyncResponse
-	st, err := s.sync.Join(project, env, syncer.Info{
-		SDKName: hello.GetSdkName(), SDKVersion: hello.GetSdkVersion(), Peer: c.peer, KeyID: c.principal.KeyID,
-	})
+	info := syncer.Info{SDKName: hello.GetSdkName(), SDKVersion: hello.GetSdkVersion(), Peer: c.peer, KeyID: c.principal.KeyID}
+	if relay {
+		info.Relay = cmp.Or(c.principal.Name, c.principal.KeyID)
+	}
+	st, err := s.sync.Join(project, env, info)
 	if err != nil {
 		return err
 	}
 	defer s.sync.Leave(st)
+	// A relay's stream is read all the time (relayReads), for its reports;
+	// an SDK's only for the ack after each ruleset.
+	var readErr <-chan error
+	if relay {
+		readErr = relayReads(stream, st)
+	}
 
 	rev := st.Latest()
-	if err := send(stream, st, rev, rev.MessageHolding(heldHashes(hello))); err != nil {
+	if err := send(stream, st, rev, rev.MessageHolding(heldHashes(hello)), !relay); err != nil {
 		return endOf(err)
 	}
 	if relay {
@@ -88,7 +99,7 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 		select {
 		case <-st.Wake():
 			if rev, sent := st.Latest(), st.Sent(); rev != sent {
-				if err := send(stream, st, rev, rev.MessageFrom(sent)); err != nil {
+				if err := send(stream, st, rev, rev.MessageFrom(sent), !relay); err != nil {
 					return endOf(err)
 				}
 			}
@@ -107,6 +118,8 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 					return endOf(err)
 				}
 			}
+		case err := <-readErr:
+			return endOf(err)
 		case <-st.Done():
 			return st.Err()
 		case <-maxAge.C:
@@ -118,12 +131,16 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	}
 }
 
-// send sends revision rev as msg and receives the SDK's acknowledgement.
-func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *pb.SyncResponse) error {
+// send sends revision rev as msg and, with awaitAck, receives the SDK's
+// acknowledgement.
+func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *pb.SyncResponse, awaitAck bool) error {
+	st.MarkSent(rev)
 	if err := stream.Send(msg); err != nil {
 		return err
 	}
-	st.MarkSent(rev)
+	if !awaitAck {
+		return nil
+	}
 	in, err := stream.Recv()
 	if err != nil {
 		return err
@@ -147,6 +164,36 @@ func sendKeys(stream pb.SyncService_SyncServer, st *syncer.Stream, sent *pb.Sync
 		return sent, err
 	}
 	return keys, nil
+}
+
+// relayReads receives a relay's acknowledgements and reports (RelayReport)
+// until the stream ends, in a goroutine of its own, and returns a channel
+// that yields why it stopped: a receive error (io.EOF: the relay closed
+// its side) or a message a relay may not send.
+func relayReads(stream pb.SyncService_SyncServer, st *syncer.Stream) <-chan error {
+	out := make(chan error, 1)
+	go func() {
+		for {
+			in, err := stream.Recv()
+			if err != nil {
+				out <- err
+				return
+			}
+			switch m := in.GetMessage().(type) {
+			case *pb.SyncRequest_Ack:
+				st.Ack(m.Ack.GetRevision())
+			case *pb.SyncRequest_RelayReport:
+				if err := st.SetReport(m.RelayReport); err != nil {
+					out <- status.Error(codes.InvalidArgument, err.Error())
+					return
+				}
+			default:
+				out <- status.Error(codes.InvalidArgument, "sync: expected an ack or a relay report")
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // endOf is the handler's result for a send error: io.EOF means the SDK
@@ -238,15 +285,7 @@ func (s *syncService) GetConvergence(_ context.Context, req *pb.GetConvergenceRe
 		Streams:     make([]*pb.SdkStream, len(c.Streams)),
 	}
 	for i, st := range c.Streams {
-		out.Streams[i] = &pb.SdkStream{
-			Id:             st.ID,
-			SdkName:        st.Info.SDKName,
-			SdkVersion:     st.Info.SDKVersion,
-			Peer:           st.Info.Peer,
-			ConnectedSince: timestamppb.New(st.Since),
-			AckedRevision:  st.Acked,
-			KeyId:          st.Info.KeyID,
-		}
+		out.Streams[i] = syncer.StreamMessage(st)
 	}
 	return out, nil
 }

@@ -5,7 +5,8 @@
 //   - opens -streams SDK clients (default 10,000) in a child process, so
 //     that this process's heap is the server's alone,
 //   - reports the server's memory per idle stream (live heap after GC, and
-//     goroutine stacks, divided by the number of streams),
+//     goroutine stacks, divided by the number of streams) and its RSS per
+//     idle stream (the growth of VmRSS; -pid for a running server or relay),
 //   - makes one REST write and reports p50, p99 and max of the time until
 //     each stream has applied it,
 //   - and, with an in-process server, the bytes on the wire for a one-flag
@@ -15,7 +16,7 @@
 // Usage:
 //
 //	go run ./benchmarks/propagation [-streams 10000] [-conns 0] [-segment-keys 1000000]
-//	go run ./benchmarks/propagation -grpc 127.0.0.1:9090 -http http://127.0.0.1:8080 -admin $ADMIN -sdk-key $KEY
+//	go run ./benchmarks/propagation -grpc 127.0.0.1:9090 -http http://127.0.0.1:8080 -admin $ADMIN -sdk-key $KEY [-pid $PID]
 package main
 
 import (
@@ -45,6 +46,7 @@ type config struct {
 	flag        string
 	skip        string
 	timeout     time.Duration
+	pid         string
 }
 
 func main() {
@@ -59,6 +61,7 @@ func main() {
 	flag.StringVar(&c.sdkKey, "sdk-key", os.Getenv("SWITCHYARD_SDK_KEY"), "SDK key (production of project default) of a running server")
 	flag.StringVar(&c.flag, "flag", "propagation-probe", "flag of project default the write toggles (created if missing)")
 	flag.StringVar(&c.skip, "skip", "", "comma-separated measurements to skip: propagation, wire")
+	flag.StringVar(&c.pid, "pid", "", "process id of the running server (or relay) given by -grpc, whose RSS per idle stream is reported (Linux /proc)")
 	flag.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up after this long")
 	flag.Parse()
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type memory struct {
 	heap       uint64
 	stacks     uint64
 	goroutines int
+	rss        uint64 // resident set size; 0 where /proc is missing
 }
 
 // measureMemory collects garbage a few times first: each collection may
@@ -38,9 +40,29 @@ func measureMemory() memory {
 	for range 6 {
 		runtime.GC()
 	}
+	debug.FreeOSMemory()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return memory{heap: m.HeapAlloc, stacks: m.StackInuse, goroutines: runtime.NumGoroutine()}
+	return memory{heap: m.HeapAlloc, stacks: m.StackInuse, goroutines: runtime.NumGoroutine(), rss: residentBytes("self")}
+}
+
+// residentBytes is the resident set size of process pid ("self": this
+// one), from /proc/{pid}/status; 0 when it cannot be read.
+func residentBytes(pid string) uint64 {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kib << 10
+		}
+	}
+	return 0
 }
 
 // runPropagation opens the streams in a child process, measures the
@@ -59,6 +81,10 @@ func runPropagation(ctx context.Context, c config) error {
 		return err
 	}
 	before := measureMemory()
+	var rssBefore uint64
+	if c.pid != "" {
+		rssBefore = residentBytes(c.pid)
+	}
 
 	exe, err := os.Executable()
 	if err != nil {
@@ -99,6 +125,11 @@ func runPropagation(ctx context.Context, c config) error {
 		return err
 	}
 	fmt.Printf("streams: %d (%s)\n", c.streams, connsLabel(c))
+	if c.pid != "" {
+		if after := residentBytes(c.pid); after > 0 && rssBefore > 0 {
+			fmt.Printf("server RSS per idle stream (pid %s): %.1f KiB\n", c.pid, (float64(after)-float64(rssBefore))/float64(c.streams)/1024)
+		}
+	}
 	if inProcess {
 		after := measureMemory()
 		n := float64(c.streams)
@@ -106,6 +137,9 @@ func runPropagation(ctx context.Context, c config) error {
 		stacks := (float64(after.stacks) - float64(before.stacks)) / n
 		fmt.Printf("server memory per idle stream: %.1f KiB heap + %.1f KiB goroutine stacks = %.1f KiB (%.2f goroutines per stream)\n",
 			heap/1024, stacks/1024, (heap+stacks)/1024, float64(after.goroutines-before.goroutines)/n)
+		if after.rss > 0 && before.rss > 0 {
+			fmt.Printf("server RSS per idle stream: %.1f KiB\n", (float64(after.rss)-float64(before.rss))/n/1024)
+		}
 	}
 	if _, err := fmt.Fprintln(stdin, "go"); err != nil {
 		return err

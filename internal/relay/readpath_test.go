@@ -129,10 +129,21 @@ func TestRelayFansOut(t *testing.T) {
 	for range 5 {
 		connect(t, r.GRPCAddr, key)
 	}
-	conv := primary.Admin(t, "GET", "/api/v1/projects/default/environments/production/convergence", nil)
-	if got := conv["connected"]; got != float64(1) {
-		t.Errorf("streams on the primary with 5 SDKs behind one relay = %v, want 1", got)
+	primaryMetrics := string(servertest.Do(t, "GET", primary.HTTPURL+"/metrics", nil).Body)
+	for _, line := range []string{
+		`switchyard_sync_streams{environment="production",kind="relay",project="default"} 1`,
+		`switchyard_sync_streams{environment="production",kind="sdk",project="default"} 0`,
+	} {
+		if !strings.Contains(primaryMetrics, line) {
+			t.Errorf("primary metrics lack %q: 5 SDKs behind one relay are one stream on the primary", line)
+		}
 	}
+	// Convergence counts the SDKs behind the relay, as the relay reports
+	// them.
+	eventually(t, "the primary counts the 5 SDKs behind the relay", func() bool {
+		conv := primary.Admin(t, "GET", "/api/v1/projects/default/environments/production/convergence", nil)
+		return conv["connected"] == float64(5)
+	})
 	metrics := string(servertest.Do(t, "GET", r.HTTPURL+"/metrics", nil).Body)
 	if line := `switchyard_relay_streams{environment="production",project="default"} 5`; !strings.Contains(metrics, line) {
 		t.Errorf("relay metrics lack %q", line)

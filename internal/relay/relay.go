@@ -31,6 +31,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/buildinfo"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/relay/spool"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
@@ -54,7 +55,8 @@ type Config struct {
 	// RelayKey is the relay key (kind relay) to follow with.
 	RelayKey string
 	// DataDir holds the relay's cache: the last ruleset of every
-	// environment and the key hashes, each written atomically.
+	// environment and the key hashes, each written atomically; and the
+	// event spool (events.db).
 	DataDir string
 	// TLS configures TLS to the upstream; nil means plaintext.
 	TLS *tls.Config
@@ -69,6 +71,9 @@ type Config struct {
 	// Server are options of the relay's server (throttling, stream
 	// limits, body timeout, TLS of its own listeners).
 	Server []server.Option
+	// Events bounds the event spool in DataDir; zero fields take the
+	// defaults.
+	Events spool.Options
 	// Log receives the relay's log; nil discards it.
 	Log *slog.Logger
 }
@@ -101,6 +106,7 @@ type Relay struct {
 	hub      *syncer.Hub
 	srv      *server.Server
 	keys     atomic.Pointer[keyring]
+	spool    *spool.Spool // events waiting for the upstream
 
 	mu        sync.Mutex // guards state and followers
 	state     state
@@ -162,14 +168,19 @@ func New(cfg Config) (*Relay, error) {
 	if len(st.Environments) > 0 {
 		close(r.discovered)
 	}
+	if r.spool, err = openSpool(cfg); err != nil {
+		return nil, err
+	}
 	r.srv, err = server.NewRelay(cfg.Log, server.ReadPath{
 		Rulesets:  r.rulesets,
 		Hub:       r.hub,
 		Keys:      func() server.Keyring { return r.keys.Load() },
-		Collector: &collector{r: r},
+		Collector: collectors{&collector{r: r}, r.spool.Metrics()},
 		Status:    r.Status,
+		Events:    r.eventService(),
 	}, cfg.Server...)
 	if err != nil {
+		r.spool.Close()
 		return nil, err
 	}
 	return r, nil
@@ -179,8 +190,9 @@ func New(cfg Config) (*Relay, error) {
 // until ctx is done, then stops following, drains the server and returns.
 // It starts serving once it has the ruleset and the key hashes of every
 // environment it follows (from its data directory or the upstream). It closes the
-// listeners.
+// listeners, and the event spool when it returns.
 func (r *Relay) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	defer r.spool.Close()
 	conn, err := r.dial()
 	if err != nil {
 		grpcLis.Close()
@@ -189,6 +201,7 @@ func (r *Relay) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	}
 	defer conn.Close()
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.forwardEvents(ctx, conn) })
 	g.Go(func() error {
 		// Until the relay has the rulesets and key hashes of its
 		// environments it would refuse every key (SDKs back off for

@@ -34,6 +34,9 @@ import (
 //	    eval-hours/{hour}{flag}\x00{variant} → counter: the server's own evaluations in that hour
 //	    eval-totals/{flag}\x00{variant}      → counter: the server's own evaluations ever
 //	    rejected/{code}                 → counter: events refused with that code
+//	events/ids/{project}\x00{environment}\x00{id} → seq of the batch written under that ID (8 bytes)
+//	                                 and when (Unix milliseconds, 8 bytes), both big-endian
+//	events/id-times/{ms}{project}\x00{environment}\x00{id} → nothing: the ids in time order, for pruning
 //
 // A counter is 16 bytes: the count and the last time seen (Unix
 // milliseconds), both 8 bytes, big-endian. Hours are sorted first, so a
@@ -51,6 +54,8 @@ const (
 	bucketRejected    = "rejected"
 	bucketEvalHours   = "eval-hours"
 	bucketEvalTotals  = "eval-totals"
+	bucketBatchIDs    = "ids"
+	bucketIDTimes     = "id-times"
 
 	keyBatchBytes = "bytes"
 )
@@ -96,6 +101,15 @@ type EventBatch struct {
 	SDKName    string
 	SDKVersion string
 	Events     []Event
+	// ID, when set, makes the write idempotent (a sender that retries, such
+	// as a relay forwarding its spool, names each batch): a batch whose ID
+	// was written for the same environment within BatchRetention is not
+	// written again, and neither are its rejections. The ID is not stored
+	// with the batch.
+	ID string
+	// Duplicate is set by EventLog.Write when the batch's ID was written
+	// before; Seq is then the earlier batch's.
+	Duplicate bool
 }
 
 // ErrOverloaded means the EventLog's queue is full: the caller should retry
@@ -185,9 +199,14 @@ type eventWrite struct {
 	usage    []byte // name of the environment's usage bucket
 	rejected map[string]int
 	seen     time.Time // when rejections were counted
+	id       []byte    // the batch ID scoped to its environment; nil without one
 	seq      uint64
-	err      error
-	done     chan struct{}
+	// duplicate: the batch's ID was written before; nothing is written
+	// and seq is the earlier batch's.
+	duplicate bool
+	original  *eventWrite // the write of the same commit this one repeats
+	err       error
+	done      chan struct{}
 }
 
 // NewEventLog returns an EventLog over s. Nothing is written until Run is
@@ -217,10 +236,13 @@ func (l *EventLog) Write(ctx context.Context, b *EventBatch, rejected map[string
 	if len(b.Events) > 0 {
 		w.raw = appendEventBatch(make([]byte, 0, 64+48*len(b.Events)), b)
 	}
+	if b.ID != "" {
+		w.id = append(append(usageBucketName(b.Project, b.Environment), 0), b.ID...)
+	}
 	if err := l.enqueue(ctx, w); err != nil {
 		return err
 	}
-	b.Seq = w.seq
+	b.Seq, b.Duplicate = w.seq, w.duplicate
 	return nil
 }
 
@@ -353,8 +375,9 @@ func decodeCounter(v []byte) counter {
 	return counter{count: binary.BigEndian.Uint64(v[:8]), last: int64(binary.BigEndian.Uint64(v[8:]))}
 }
 
-// commit writes writes in one transaction.
-func (l *EventLog) commit(writes []*eventWrite) error {
+// countersOf adds up the usage counters of writes, leaving out the
+// duplicates.
+func countersOf(writes []*eventWrite) map[counterKey]*counter {
 	counters := map[counterKey]*counter{}
 	bump := func(k counterKey, n uint64, last int64) {
 		c := counters[k]
@@ -366,6 +389,9 @@ func (l *EventLog) commit(writes []*eventWrite) error {
 	}
 	var key []byte
 	for _, w := range writes {
+		if w.duplicate {
+			continue
+		}
 		usage := string(w.usage)
 		for i := range w.batch.Events {
 			e := &w.batch.Events[i]
@@ -389,6 +415,11 @@ func (l *EventLog) commit(writes []*eventWrite) error {
 			bump(counterKey{name, bucketEvalTotals, string(key[4:])}, e.Count, w.seen.UnixMilli())
 		}
 	}
+	return counters
+}
+
+// commit writes writes in one transaction.
+func (l *EventLog) commit(writes []*eventWrite) error {
 	now := l.opts.Now()
 	err := l.store.db.Update(func(tx *bolt.Tx) error {
 		root, err := unsafeEventBuckets(tx)
@@ -398,8 +429,9 @@ func (l *EventLog) commit(writes []*eventWrite) error {
 		meta, batches := root.Bucket([]byte(bucketEventMeta)), root.Bucket([]byte(bucketBatches))
 		batches.FillPercent = 1 // keys only ever grow: pack pages full
 		size := int64(fromU64(meta.Get([]byte(keyBatchBytes))))
+		fresh := unsafeMarkDuplicates(root, writes)
 		for _, w := range writes {
-			if w.raw == nil {
+			if w.raw == nil || w.duplicate {
 				continue
 			}
 			if w.seq, err = batches.NextSequence(); err != nil {
@@ -410,7 +442,10 @@ func (l *EventLog) commit(writes []*eventWrite) error {
 			}
 			size += int64(len(w.raw))
 		}
-		if err := unsafeAddCounters(root.Bucket([]byte(bucketUsage)), counters); err != nil {
+		if err := unsafeRecordIDs(root, writes, fresh, now); err != nil {
+			return err
+		}
+		if err := unsafeAddCounters(root.Bucket([]byte(bucketUsage)), countersOf(writes)); err != nil {
 			return err
 		}
 		if size > l.opts.BatchMaxBytes || !now.Before(l.nextPrune) {
@@ -432,6 +467,96 @@ func (l *EventLog) commit(writes []*eventWrite) error {
 	}
 	l.commits.Add(1)
 	return nil
+}
+
+// unsafeMarkDuplicates marks the writes whose batch ID is stored, or is
+// another write's of the same commit (the first one wins), and returns
+// the writes whose ID is new.
+func unsafeMarkDuplicates(root *bolt.Bucket, writes []*eventWrite) []*eventWrite {
+	var fresh []*eventWrite
+	var first map[string]*eventWrite
+	stored := root.Bucket([]byte(bucketBatchIDs))
+	for _, w := range writes {
+		if w.id == nil {
+			continue
+		}
+		if stored != nil {
+			if v := stored.Get(w.id); len(v) == 16 {
+				w.duplicate, w.seq = true, fromU64(v[:8])
+				continue
+			}
+		}
+		if prev := first[string(w.id)]; prev != nil {
+			w.duplicate, w.original = true, prev
+			continue
+		}
+		if first == nil {
+			first = map[string]*eventWrite{}
+		}
+		first[string(w.id)] = w
+		fresh = append(fresh, w)
+	}
+	return fresh
+}
+
+// unsafeRecordIDs stores the IDs of fresh, the writes with a new ID, with
+// their batch's seq, at now; and gives the duplicates within the commit
+// the seq of the write they repeat.
+func unsafeRecordIDs(root *bolt.Bucket, writes, fresh []*eventWrite, now time.Time) error {
+	for _, w := range writes {
+		if w.original != nil {
+			w.seq = w.original.seq
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	ids, err := root.CreateBucketIfNotExists([]byte(bucketBatchIDs))
+	if err != nil {
+		return fmt.Errorf("create bucket %s/%s: %w", bucketEvents, bucketBatchIDs, err)
+	}
+	times, err := root.CreateBucketIfNotExists([]byte(bucketIDTimes))
+	if err != nil {
+		return fmt.Errorf("create bucket %s/%s: %w", bucketEvents, bucketIDTimes, err)
+	}
+	times.FillPercent = 1 // keys grow with time
+	ms := u64(uint64(now.UnixMilli()))
+	for _, w := range fresh {
+		if err := ids.Put(w.id, append(u64(w.seq), ms...)); err != nil {
+			return fmt.Errorf("write batch id: %w", err)
+		}
+		if err := times.Put(append(slices.Clone(ms), w.id...), nil); err != nil {
+			return fmt.Errorf("write batch id: %w", err)
+		}
+	}
+	return nil
+}
+
+// unsafePruneIDs deletes the batch IDs recorded before cutoff, at most
+// pruneLimit of them, and reports whether none is left to delete.
+func unsafePruneIDs(root *bolt.Bucket, cutoff time.Time) (bool, error) {
+	ids, times := root.Bucket([]byte(bucketBatchIDs)), root.Bucket([]byte(bucketIDTimes))
+	if ids == nil || times == nil {
+		return true, nil
+	}
+	limit := u64(uint64(cutoff.UnixMilli()))
+	var dead [][]byte
+	c := times.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k[:8], limit) < 0; k, _ = c.Next() {
+		if len(dead) == pruneLimit {
+			break
+		}
+		dead = append(dead, bytes.Clone(k))
+	}
+	for _, k := range dead {
+		if err := times.Delete(k); err != nil {
+			return false, fmt.Errorf("prune batch id: %w", err)
+		}
+		if err := ids.Delete(k[8:]); err != nil {
+			return false, fmt.Errorf("prune batch id: %w", err)
+		}
+	}
+	return len(dead) < pruneLimit, nil
 }
 
 // Commits returns the number of transactions the EventLog has committed.
@@ -548,7 +673,11 @@ func (l *EventLog) unsafePrune(root *bolt.Bucket, size int64, now time.Time) (in
 	if err != nil {
 		return 0, false, err
 	}
-	return size, done, nil
+	idsDone, err := unsafePruneIDs(root, batchCutoff)
+	if err != nil {
+		return 0, false, err
+	}
+	return size, done && idsDone, nil
 }
 
 // usageBucketName names an environment's usage bucket. Keys never contain

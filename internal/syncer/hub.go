@@ -184,7 +184,7 @@ func (h *Hub) Join(project, env string, info Info) (*Stream, error) {
 		ID: h.prefix + strconv.FormatUint(h.nextID.Add(1), 10),
 		Info: Info{
 			SDKName: clip(info.SDKName), SDKVersion: clip(info.SDKVersion),
-			Peer: clip(info.Peer), KeyID: info.KeyID,
+			Peer: clip(info.Peer), KeyID: info.KeyID, Relay: clip(info.Relay),
 		},
 		Since:  time.Now(),
 		MaxAge: h.maxAge(),
@@ -435,17 +435,23 @@ type StreamStatus struct {
 	Info  Info
 	Since time.Time
 	Acked uint64
+	// Relay is the path of relays the stream is connected through,
+	// nearest this server first ("edge-eu/edge-paris"); "" for a stream
+	// connected here.
+	Relay string
 }
 
 // Convergence is how far an environment's streams are.
 type Convergence struct {
 	// Revision is the revision asked about.
 	Revision uint64
-	// Connected counts the streams; Converged those that acknowledged
-	// Revision or a later one.
+	// Connected counts the SDK streams, those connected here and those
+	// behind relays (as the relays report them; a relay's own stream is not
+	// counted); Converged those that acknowledged Revision or a later one.
 	Connected, Converged int
 	// Streams lists up to the asked number of streams, those that have not
-	// converged first, then the longest connected.
+	// converged first, then the longest connected. Of the streams behind a
+	// relay, only those it lists in its report can be listed.
 	Streams []StreamStatus
 	// Expected counts the streams connected before the last restart (from
 	// the roster; 0 when there were none or no roster is kept), and
@@ -475,23 +481,17 @@ func (h *Hub) Convergence(project, env string, revision uint64, max int) (Conver
 		revision = current
 	}
 	c := Convergence{Revision: revision, Grace: h.opts.RestartGrace}
-	var all []StreamStatus
 	now := h.opts.Now()
 	h.mu.Lock()
 	if rec, returned := h.settle(key, now); rec != nil {
 		c.Expected, c.Returned, c.Settled, c.Awaiting = rec.expected.total(), returned, rec.settled, rec.settled == ""
 	}
-	if e := h.envs[key]; e != nil {
-		all = make([]StreamStatus, 0, len(e.streams))
-		for st := range e.streams {
-			all = append(all, StreamStatus{ID: st.ID, Info: st.Info, Since: st.Since, Acked: st.Acked()})
-		}
-	}
+	acked, all := h.gather(key)
 	h.mu.Unlock()
-	c.Connected = len(all)
-	for _, s := range all {
-		if s.Acked >= revision {
-			c.Converged++
+	for rev, n := range acked {
+		c.Connected += n
+		if rev >= revision {
+			c.Converged += n
 		}
 	}
 	slices.SortFunc(all, func(a, b StreamStatus) int {

@@ -14,6 +14,10 @@ type Info struct {
 	SDKVersion string
 	Peer       string
 	KeyID      string
+	// Relay is the name of the relay whose stream this is (its key's
+	// name), "" for an SDK. A relay's stream is not counted in convergence;
+	// the streams it reports are (SetReport).
+	Relay string
 }
 
 // maxInfoLen bounds what a stream keeps of the strings an SDK sends.
@@ -54,6 +58,8 @@ type Stream struct {
 
 	noticeMu sync.Mutex
 	notices  []*pb.SyncResponse // release notices not sent yet, oldest first
+
+	report atomic.Pointer[relayReport] // a relay's last report
 }
 
 // Wake is marked when the environment has a newer revision than the one

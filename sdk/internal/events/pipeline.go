@@ -11,6 +11,8 @@ package events
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -184,6 +186,10 @@ type Pipeline struct {
 	queued, invalid, dropped, sent, rejected, failed atomic.Uint64
 
 	inflight []entry // the batch being sent; owned by run
+	// inflightID is the batch id of the batch in flight, the same on
+	// every attempt, so that the server counts a retried batch once; owned
+	// by run.
+	inflightID string
 }
 
 type flushRequest struct {
@@ -364,6 +370,7 @@ func (p *Pipeline) sendQueued(ctx context.Context, n int) error {
 		if len(p.inflight) == 0 {
 			return nil
 		}
+		p.inflightID = newBatchID()
 		n -= len(p.inflight)
 		if err := p.send(ctx); err != nil {
 			return err
@@ -437,7 +444,7 @@ func retryable(err error) bool {
 // request builds the SendEvents request of the batch in flight.
 func (p *Pipeline) request() *pb.SendEventsRequest {
 	req := &pb.SendEventsRequest{
-		SdkName: p.cfg.SDKName, SdkVersion: p.cfg.SDKVersion,
+		SdkName: p.cfg.SDKName, SdkVersion: p.cfg.SDKVersion, BatchId: p.inflightID,
 		Events: make([]*pb.Event, len(p.inflight)),
 	}
 	for i := range p.inflight {
@@ -458,4 +465,11 @@ func (p *Pipeline) request() *pb.SendEventsRequest {
 		req.Events[i] = ev
 	}
 	return req
+}
+
+// newBatchID returns a random batch id (SendEventsRequest.batch_id).
+func newBatchID() string {
+	var b [16]byte
+	crand.Read(b[:])
+	return "sdk:" + hex.EncodeToString(b[:])
 }

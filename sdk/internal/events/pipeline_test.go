@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ type fakeEvents struct {
 
 	mu      sync.Mutex
 	calls   int
+	ids     []string // the batch id of every call
 	batches []*pb.SendEventsRequest
 	got     chan struct{} // signalled at each accepted batch
 }
@@ -36,6 +38,7 @@ func (f *fakeEvents) SendEvents(_ context.Context, req *pb.SendEventsRequest) (*
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.ids = append(f.ids, req.GetBatchId())
 	if f.fail != nil {
 		if err := f.fail(f.calls); err != nil {
 			return nil, err
@@ -244,6 +247,26 @@ func TestSendRetriesUntilAccepted(t *testing.T) {
 	}
 	if s := p.Stats(); s.Sent != 1 || s.Failed != 0 {
 		t.Errorf("Stats() = %+v, want 1 sent", s)
+	}
+}
+
+func TestARetriedBatchKeepsItsBatchID(t *testing.T) {
+	f := &fakeEvents{fail: func(call int) error {
+		if call == 1 {
+			return status.Error(codes.Unavailable, "down")
+		}
+		return nil
+	}}
+	p := newPipeline(t, events.Config{Sender: startFake(t, f), FlushInterval: time.Hour})
+	p.Expose(exposure("u", "a", "on"))
+	flush(t, p)
+	p.Expose(exposure("v", "a", "on"))
+	flush(t, p)
+	f.mu.Lock()
+	ids := slices.Clone(f.ids)
+	f.mu.Unlock()
+	if len(ids) != 3 || ids[0] == "" || ids[1] != ids[0] || ids[2] == "" || ids[2] == ids[0] {
+		t.Errorf("batch ids of the calls = %q, want the first batch's id twice (a retry), then another", ids)
 	}
 }
 

@@ -32,8 +32,13 @@ type SendEventsRequest struct {
 	Environment string   `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
 	Events      []*Event `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
 	// The sending SDK, kept with the stored batch.
-	SdkName       string `protobuf:"bytes,4,opt,name=sdk_name,json=sdkName,proto3" json:"sdk_name,omitempty"`
-	SdkVersion    string `protobuf:"bytes,5,opt,name=sdk_version,json=sdkVersion,proto3" json:"sdk_version,omitempty"`
+	SdkName    string `protobuf:"bytes,4,opt,name=sdk_name,json=sdkName,proto3" json:"sdk_name,omitempty"`
+	SdkVersion string `protobuf:"bytes,5,opt,name=sdk_version,json=sdkVersion,proto3" json:"sdk_version,omitempty"`
+	// An idempotency key for senders that retry (a relay forwarding its
+	// spool): a batch whose id the server stored for the environment within
+	// the last seven days is not stored or counted again, and the answer is
+	// the same. At most 128 bytes of letters, digits and "._:-".
+	BatchId       string `protobuf:"bytes,6,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -99,6 +104,13 @@ func (x *SendEventsRequest) GetSdkName() string {
 func (x *SendEventsRequest) GetSdkVersion() string {
 	if x != nil {
 		return x.SdkVersion
+	}
+	return ""
+}
+
+func (x *SendEventsRequest) GetBatchId() string {
+	if x != nil {
+		return x.BatchId
 	}
 	return ""
 }
@@ -952,14 +964,15 @@ var File_switchyard_v1_event_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_event_service_proto_rawDesc = "" +
 	"\n" +
-	"!switchyard/v1/event_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x01\n" +
+	"!switchyard/v1/event_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x01\n" +
 	"\x11SendEventsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12,\n" +
 	"\x06events\x18\x03 \x03(\v2\x14.switchyard.v1.EventR\x06events\x12\x19\n" +
 	"\bsdk_name\x18\x04 \x01(\tR\asdkName\x12\x1f\n" +
 	"\vsdk_version\x18\x05 \x01(\tR\n" +
-	"sdkVersion\"\xae\x01\n" +
+	"sdkVersion\x12\x19\n" +
+	"\bbatch_id\x18\x06 \x01(\tR\abatchId\"\xae\x01\n" +
 	"\x05Event\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12:\n" +
 	"\bexposure\x18\x02 \x01(\v2\x1c.switchyard.v1.ExposureEventH\x00R\bexposure\x121\n" +

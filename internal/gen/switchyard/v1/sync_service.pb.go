@@ -89,6 +89,7 @@ type SyncRequest struct {
 	//
 	//	*SyncRequest_Hello
 	//	*SyncRequest_Ack
+	//	*SyncRequest_RelayReport
 	Message       isSyncRequest_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -149,6 +150,15 @@ func (x *SyncRequest) GetAck() *Ack {
 	return nil
 }
 
+func (x *SyncRequest) GetRelayReport() *RelayReport {
+	if x != nil {
+		if x, ok := x.Message.(*SyncRequest_RelayReport); ok {
+			return x.RelayReport
+		}
+	}
+	return nil
+}
+
 type isSyncRequest_Message interface {
 	isSyncRequest_Message()
 }
@@ -161,9 +171,16 @@ type SyncRequest_Ack struct {
 	Ack *Ack `protobuf:"bytes,2,opt,name=ack,proto3,oneof"`
 }
 
+type SyncRequest_RelayReport struct {
+	// From relays only (see RelayReport).
+	RelayReport *RelayReport `protobuf:"bytes,10,opt,name=relay_report,json=relayReport,proto3,oneof"`
+}
+
 func (*SyncRequest_Hello) isSyncRequest_Message() {}
 
 func (*SyncRequest_Ack) isSyncRequest_Message() {}
+
+func (*SyncRequest_RelayReport) isSyncRequest_Message() {}
 
 // Hello opens a stream; it must be the stream's first message, and comes
 // once.
@@ -912,7 +929,11 @@ type SdkStream struct {
 	// Last revision the SDK acknowledged on this stream (0: none yet).
 	AckedRevision uint64 `protobuf:"varint,6,opt,name=acked_revision,json=ackedRevision,proto3" json:"acked_revision,omitempty"`
 	// ID of the SDK key the stream authenticated with.
-	KeyId         string `protobuf:"bytes,7,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	KeyId string `protobuf:"bytes,7,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The relays the stream is connected through, nearest the primary
+	// first, as "edge-eu/edge-eu-paris" (relay key names); empty for a
+	// stream connected to this server directly.
+	Relay         string `protobuf:"bytes,8,opt,name=relay,proto3" json:"relay,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -996,14 +1017,140 @@ func (x *SdkStream) GetKeyId() string {
 	return ""
 }
 
+func (x *SdkStream) GetRelay() string {
+	if x != nil {
+		return x.Relay
+	}
+	return ""
+}
+
+// RelayReport is what a relay tells its upstream, on the sync stream it
+// follows an environment with, about the SDK streams it serves for that
+// environment: its own and those behind the relays that follow it, at any
+// depth. Each report replaces the relay's previous one; a relay sends one
+// after its streams or their acknowledgements change, a few times a second
+// at most. The upstream counts these streams in its convergence (the relay
+// itself is not counted) and lists them with the relay they sit behind.
+// Only relay keys may send reports.
+type RelayReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every stream behind the relay, counted by the revision it acknowledged
+	// (0: none yet), one entry per revision.
+	Acked []*RevisionStreams `protobuf:"bytes,1,rep,name=acked,proto3" json:"acked,omitempty"`
+	// Up to 1000 of those streams, those least advanced first, then the
+	// longest connected; relay is the path below the reporting relay.
+	Streams       []*SdkStream `protobuf:"bytes,2,rep,name=streams,proto3" json:"streams,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelayReport) Reset() {
+	*x = RelayReport{}
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelayReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelayReport) ProtoMessage() {}
+
+func (x *RelayReport) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelayReport.ProtoReflect.Descriptor instead.
+func (*RelayReport) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RelayReport) GetAcked() []*RevisionStreams {
+	if x != nil {
+		return x.Acked
+	}
+	return nil
+}
+
+func (x *RelayReport) GetStreams() []*SdkStream {
+	if x != nil {
+		return x.Streams
+	}
+	return nil
+}
+
+// RevisionStreams counts the streams that acknowledged one revision.
+type RevisionStreams struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Revision      uint64                 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	Streams       int64                  `protobuf:"varint,2,opt,name=streams,proto3" json:"streams,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevisionStreams) Reset() {
+	*x = RevisionStreams{}
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevisionStreams) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevisionStreams) ProtoMessage() {}
+
+func (x *RevisionStreams) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_sync_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevisionStreams.ProtoReflect.Descriptor instead.
+func (*RevisionStreams) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_sync_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RevisionStreams) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *RevisionStreams) GetStreams() int64 {
+	if x != nil {
+		return x.Streams
+	}
+	return 0
+}
+
 var File_switchyard_v1_sync_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\n" +
-	" switchyard/v1/sync_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19switchyard/v1/relay.proto\"n\n" +
+	" switchyard/v1/sync_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19switchyard/v1/relay.proto\"\xaf\x01\n" +
 	"\vSyncRequest\x12,\n" +
 	"\x05hello\x18\x01 \x01(\v2\x14.switchyard.v1.HelloH\x00R\x05hello\x12&\n" +
-	"\x03ack\x18\x02 \x01(\v2\x12.switchyard.v1.AckH\x00R\x03ackB\t\n" +
+	"\x03ack\x18\x02 \x01(\v2\x12.switchyard.v1.AckH\x00R\x03ack\x12?\n" +
+	"\frelay_report\x18\n" +
+	" \x01(\v2\x1a.switchyard.v1.RelayReportH\x00R\vrelayReportB\t\n" +
 	"\amessage\"\xd2\x01\n" +
 	"\x05Hello\x12\x19\n" +
 	"\bsdk_name\x18\x01 \x01(\tR\asdkName\x12\x1f\n" +
@@ -1060,7 +1207,7 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x12\x1c\n" +
 	"\tconnected\x18\x04 \x01(\x05R\tconnected\x12\x1c\n" +
 	"\tconverged\x18\x05 \x01(\x05R\tconverged\x122\n" +
-	"\astreams\x18\x06 \x03(\v2\x18.switchyard.v1.SdkStreamR\astreams\"\xee\x01\n" +
+	"\astreams\x18\x06 \x03(\v2\x18.switchyard.v1.SdkStreamR\astreams\"\x84\x02\n" +
 	"\tSdkStream\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bsdk_name\x18\x02 \x01(\tR\asdkName\x12\x1f\n" +
@@ -1069,7 +1216,14 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\x04peer\x18\x04 \x01(\tR\x04peer\x12C\n" +
 	"\x0fconnected_since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0econnectedSince\x12%\n" +
 	"\x0eacked_revision\x18\x06 \x01(\x04R\rackedRevision\x12\x15\n" +
-	"\x06key_id\x18\a \x01(\tR\x05keyId*\x92\x01\n" +
+	"\x06key_id\x18\a \x01(\tR\x05keyId\x12\x14\n" +
+	"\x05relay\x18\b \x01(\tR\x05relay\"w\n" +
+	"\vRelayReport\x124\n" +
+	"\x05acked\x18\x01 \x03(\v2\x1e.switchyard.v1.RevisionStreamsR\x05acked\x122\n" +
+	"\astreams\x18\x02 \x03(\v2\x18.switchyard.v1.SdkStreamR\astreams\"G\n" +
+	"\x0fRevisionStreams\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x18\n" +
+	"\astreams\x18\x02 \x01(\x03R\astreams*\x92\x01\n" +
 	"\vSectionKind\x12\x1c\n" +
 	"\x18SECTION_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14SECTION_KIND_SEGMENT\x10\x01\x12\x15\n" +
@@ -1093,7 +1247,7 @@ func file_switchyard_v1_sync_service_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_sync_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_switchyard_v1_sync_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_switchyard_v1_sync_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_switchyard_v1_sync_service_proto_goTypes = []any{
 	(SectionKind)(0),              // 0: switchyard.v1.SectionKind
 	(*SyncRequest)(nil),           // 1: switchyard.v1.SyncRequest
@@ -1107,32 +1261,37 @@ var file_switchyard_v1_sync_service_proto_goTypes = []any{
 	(*GetConvergenceRequest)(nil), // 9: switchyard.v1.GetConvergenceRequest
 	(*Convergence)(nil),           // 10: switchyard.v1.Convergence
 	(*SdkStream)(nil),             // 11: switchyard.v1.SdkStream
-	(*KeySet)(nil),                // 12: switchyard.v1.KeySet
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*RelayReport)(nil),           // 12: switchyard.v1.RelayReport
+	(*RevisionStreams)(nil),       // 13: switchyard.v1.RevisionStreams
+	(*KeySet)(nil),                // 14: switchyard.v1.KeySet
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_switchyard_v1_sync_service_proto_depIdxs = []int32{
 	2,  // 0: switchyard.v1.SyncRequest.hello:type_name -> switchyard.v1.Hello
 	3,  // 1: switchyard.v1.SyncRequest.ack:type_name -> switchyard.v1.Ack
-	6,  // 2: switchyard.v1.Hello.sections:type_name -> switchyard.v1.SectionRef
-	8,  // 3: switchyard.v1.SyncResponse.ruleset:type_name -> switchyard.v1.Ruleset
-	5,  // 4: switchyard.v1.SyncResponse.release:type_name -> switchyard.v1.ReleaseNotice
-	12, // 5: switchyard.v1.SyncResponse.keys:type_name -> switchyard.v1.KeySet
-	13, // 6: switchyard.v1.ReleaseNotice.time:type_name -> google.protobuf.Timestamp
-	0,  // 7: switchyard.v1.SectionRef.kind:type_name -> switchyard.v1.SectionKind
-	6,  // 8: switchyard.v1.Section.ref:type_name -> switchyard.v1.SectionRef
-	6,  // 9: switchyard.v1.Ruleset.manifest:type_name -> switchyard.v1.SectionRef
-	7,  // 10: switchyard.v1.Ruleset.sections:type_name -> switchyard.v1.Section
-	11, // 11: switchyard.v1.Convergence.streams:type_name -> switchyard.v1.SdkStream
-	13, // 12: switchyard.v1.SdkStream.connected_since:type_name -> google.protobuf.Timestamp
-	1,  // 13: switchyard.v1.SyncService.Sync:input_type -> switchyard.v1.SyncRequest
-	9,  // 14: switchyard.v1.SyncService.GetConvergence:input_type -> switchyard.v1.GetConvergenceRequest
-	4,  // 15: switchyard.v1.SyncService.Sync:output_type -> switchyard.v1.SyncResponse
-	10, // 16: switchyard.v1.SyncService.GetConvergence:output_type -> switchyard.v1.Convergence
-	15, // [15:17] is the sub-list for method output_type
-	13, // [13:15] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	12, // 2: switchyard.v1.SyncRequest.relay_report:type_name -> switchyard.v1.RelayReport
+	6,  // 3: switchyard.v1.Hello.sections:type_name -> switchyard.v1.SectionRef
+	8,  // 4: switchyard.v1.SyncResponse.ruleset:type_name -> switchyard.v1.Ruleset
+	5,  // 5: switchyard.v1.SyncResponse.release:type_name -> switchyard.v1.ReleaseNotice
+	14, // 6: switchyard.v1.SyncResponse.keys:type_name -> switchyard.v1.KeySet
+	15, // 7: switchyard.v1.ReleaseNotice.time:type_name -> google.protobuf.Timestamp
+	0,  // 8: switchyard.v1.SectionRef.kind:type_name -> switchyard.v1.SectionKind
+	6,  // 9: switchyard.v1.Section.ref:type_name -> switchyard.v1.SectionRef
+	6,  // 10: switchyard.v1.Ruleset.manifest:type_name -> switchyard.v1.SectionRef
+	7,  // 11: switchyard.v1.Ruleset.sections:type_name -> switchyard.v1.Section
+	11, // 12: switchyard.v1.Convergence.streams:type_name -> switchyard.v1.SdkStream
+	15, // 13: switchyard.v1.SdkStream.connected_since:type_name -> google.protobuf.Timestamp
+	13, // 14: switchyard.v1.RelayReport.acked:type_name -> switchyard.v1.RevisionStreams
+	11, // 15: switchyard.v1.RelayReport.streams:type_name -> switchyard.v1.SdkStream
+	1,  // 16: switchyard.v1.SyncService.Sync:input_type -> switchyard.v1.SyncRequest
+	9,  // 17: switchyard.v1.SyncService.GetConvergence:input_type -> switchyard.v1.GetConvergenceRequest
+	4,  // 18: switchyard.v1.SyncService.Sync:output_type -> switchyard.v1.SyncResponse
+	10, // 19: switchyard.v1.SyncService.GetConvergence:output_type -> switchyard.v1.Convergence
+	18, // [18:20] is the sub-list for method output_type
+	16, // [16:18] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_sync_service_proto_init() }
@@ -1144,6 +1303,7 @@ func file_switchyard_v1_sync_service_proto_init() {
 	file_switchyard_v1_sync_service_proto_msgTypes[0].OneofWrappers = []any{
 		(*SyncRequest_Hello)(nil),
 		(*SyncRequest_Ack)(nil),
+		(*SyncRequest_RelayReport)(nil),
 	}
 	file_switchyard_v1_sync_service_proto_msgTypes[3].OneofWrappers = []any{
 		(*SyncResponse_Ruleset)(nil),
@@ -1156,7 +1316,7 @@ func file_switchyard_v1_sync_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_sync_service_proto_rawDesc), len(file_switchyard_v1_sync_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,58 @@
+package sdk
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+)
+
+// relayReportInterval is how often a relay's client looks for a change in
+// the report of the streams it serves.
+const relayReportInterval = 250 * time.Millisecond
+
+// relayReporter is a Relay that reports upstream the SDK streams it serves
+// (pb.RelayReport), so that the primary's convergence counts them. Report
+// returns the current report, nil while there is none; it must return
+// quickly.
+type relayReporter interface {
+	Report() *pb.RelayReport
+}
+
+// streamSender serializes the Sends on one stream: the sync goroutine's
+// acknowledgements and a relay's reports.
+type streamSender struct {
+	mu sync.Mutex
+	s  pb.SyncService_SyncClient
+}
+
+func (o *streamSender) send(m *pb.SyncRequest) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.s.Send(m)
+}
+
+// reportRelay sends rr's report on the stream when the stream starts and
+// whenever it changes, until ctx (the stream's) is done or a send fails
+// (the sync goroutine then sees the stream's end).
+func reportRelay(ctx context.Context, rr relayReporter, out *streamSender) {
+	tick := time.NewTicker(relayReportInterval)
+	defer tick.Stop()
+	var last *pb.RelayReport
+	for {
+		if r := rr.Report(); r != nil && !proto.Equal(r, last) {
+			if err := out.send(&pb.SyncRequest{Message: &pb.SyncRequest_RelayReport{RelayReport: r}}); err != nil {
+				return
+			}
+			last = r
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
