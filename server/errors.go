@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
@@ -35,6 +36,7 @@ func toStatus(log *slog.Logger, err error) error {
 	var fes model.Errors
 	var fe *model.FieldError
 	var te *auth.ThrottledError
+	var fz *release.FrozenError
 	switch {
 	case errors.As(err, &te):
 		return throttledStatus(te)
@@ -48,6 +50,8 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, store.ErrAlreadyExists):
 		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.As(err, &fz):
+		return status.Error(codes.Aborted, err.Error())
 	case errors.Is(err, store.ErrConflict):
 		return status.Error(codes.Aborted, err.Error())
 	case errors.Is(err, errFailedPrecondition):

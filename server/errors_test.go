@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
@@ -98,6 +99,7 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		"syncer.ErrClosed":             {syncer.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
 		"store.HeldError":              {&store.HeldError{Project: "shop", Release: "r", Items: []string{"flag/x"}}, codes.Aborted, http.StatusConflict},
 		"store.ErrSecretKey":           {store.ErrSecretKey, codes.Unavailable, http.StatusServiceUnavailable},
+		"release.FrozenError":          {&release.FrozenError{Project: "shop", Release: "r", Freeze: "year-end"}, codes.Aborted, http.StatusConflict},
 		"auth.ErrThrottled":            {auth.ErrThrottled, codes.ResourceExhausted, http.StatusTooManyRequests},
 		"auth.ThrottledError":          {&auth.ThrottledError{Addr: "192.0.2.1", RetryAfter: time.Second}, codes.ResourceExhausted, http.StatusTooManyRequests},
 		"store.ErrInvalid with fields": {fmt.Errorf("%w: %w", store.ErrInvalid, model.Errors{model.NewFieldError("a", "bad")}), codes.InvalidArgument, http.StatusBadRequest},

@@ -59,6 +59,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	mux.Handle("GET /metrics", s.metrics.handler())
 	s.registerOFREP(mux)
 	s.registerAvailability(mux) // not through the gateway: ETag and 304
+	s.registerCalendarFeed(mux) // not through the gateway: text/calendar
 	// The console calls the services over the same in-process connection.
 	con, err := console.New(console.Options{Conn: conn, Identify: s.authenticate, Log: s.log})
 	if err != nil {
@@ -90,6 +91,7 @@ var gatewayServices = []struct {
 	{pb.EventService_ServiceDesc.ServiceName, pb.RegisterEventServiceHandler},
 	{pb.ExperimentService_ServiceDesc.ServiceName, pb.RegisterExperimentServiceHandler},
 	{pb.WebhookService_ServiceDesc.ServiceName, pb.RegisterWebhookServiceHandler},
+	{pb.FreezeService_ServiceDesc.ServiceName, pb.RegisterFreezeServiceHandler},
 }
 
 // healthz answers 200 while the process serves: "ok" for probes, or, with

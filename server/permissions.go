@@ -101,6 +101,15 @@ func methodPermissions() map[string]auth.Permission {
 		pb.ReleaseModelService_UpdateReleaseModel_FullMethodName: auth.Edit,
 		pb.ReleaseModelService_DeleteReleaseModel_FullMethodName: auth.Edit,
 
+		pb.FreezeService_ListFreezes_FullMethodName:           auth.Read,
+		pb.FreezeService_GetFreeze_FullMethodName:             auth.Read,
+		pb.FreezeService_CreateFreeze_FullMethodName:          auth.Edit,
+		pb.FreezeService_UpdateFreeze_FullMethodName:          auth.Edit,
+		pb.FreezeService_DeleteFreeze_FullMethodName:          auth.Edit,
+		pb.FreezeService_GetCalendar_FullMethodName:           auth.Read,
+		pb.FreezeService_OverrideFreeze_FullMethodName:        auth.Release,
+		pb.FreezeService_ApproveFreezeOverride_FullMethodName: auth.Release,
+
 		pb.SyncService_Sync_FullMethodName:           auth.Sync,
 		pb.SyncService_GetConvergence_FullMethodName: auth.Read,
 

@@ -60,6 +60,9 @@ func (s *releaseService) GetRelease(ctx context.Context, req *pb.GetReleaseReque
 	if err != nil {
 		return nil, err
 	}
+	if err := s.addWarnings(ps, out); err != nil {
+		return nil, err
+	}
 	return out, s.addGuardrailResult(ctx, ps, out)
 }
 
@@ -99,6 +102,7 @@ func (s *releaseService) UpdateRelease(ctx context.Context, req *pb.UpdateReleas
 	cur.ModelEtag, cur.Incidents, cur.Review, cur.Steps = "", nil, nil, nil
 	cur.Verification, cur.FinalCheck = nil, nil
 	cur.Requester, cur.RequesterPrincipal = "", ""
+	cur.FreezeOverrides, cur.Warnings = nil, nil
 	var r model.Release
 	if err := fromProto(cur, &r); err != nil {
 		return nil, invalidField("release", "%v", err)
@@ -185,7 +189,11 @@ func (s *releaseService) write(ctx context.Context, project, id string, fn func(
 	if !ok {
 		return nil, notFound("project %q", project)
 	}
-	return s.releaseView(ps, id)
+	out, err := s.releaseView(ps, id)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.addWarnings(ps, out)
 }
 
 // needID refuses a request that names no project or release.

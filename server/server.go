@@ -65,6 +65,7 @@ type Server struct {
 	gwRequests  gatewayRequests
 	started     time.Time // for the uptime in /healthz
 	reflection  bool      // WithGRPCReflection
+	noReflect   bool      // WithoutGRPCReflection
 	trace       tracing
 	keyLimits   keylist.Limits // of one key-list upload
 
@@ -88,8 +89,9 @@ type options struct {
 	// maxStreams is the most streams one key may hold open; 0: no limit.
 	maxStreams int
 	body       time.Duration
-	// reflection serves gRPC reflection on any listener, not just loopback.
-	reflection bool
+	// reflection serves gRPC reflection on any listener, not just loopback;
+	// noReflection on none.
+	reflection, noReflection bool
 	// tracing and propagator: WithTracing; nil tracing is off.
 	tracing    trace.TracerProvider
 	propagator propagation.TextMapPropagator
@@ -102,6 +104,12 @@ type options struct {
 // the listener is on a loopback address.
 func WithGRPCReflection() Option {
 	return func(o *options) { o.reflection = true }
+}
+
+// WithoutGRPCReflection serves no gRPC server reflection, not even on a
+// loopback listener.
+func WithoutGRPCReflection() Option {
+	return func(o *options) { o.noReflection = true }
 }
 
 // WithSyncMaxAge sets how long a sync stream lives before the server ends
@@ -228,6 +236,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	pb.RegisterEventServiceServer(s.grpc, &eventService{Server: s})
 	pb.RegisterExperimentServiceServer(s.grpc, &experimentService{Server: s})
 	pb.RegisterWebhookServiceServer(s.grpc, &webhookService{Server: s})
+	pb.RegisterFreezeServiceServer(s.grpc, &freezeService{Server: s})
 	// Health per service: NOT_SERVING until the rulesets are loaded.
 	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_NOT_SERVING)
 	for name := range s.grpc.GetServiceInfo() {
@@ -243,7 +252,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 		return nil, fmt.Errorf("gateway connection: %w", err)
 	}
 	s.gwConn = conn
-	s.reflection = o.reflection
+	s.reflection, s.noReflect = o.reflection, o.noReflection
 	handler, err := s.httpHandler(context.Background(), conn)
 	if err != nil {
 		conn.Close()
@@ -267,7 +276,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	s.store.ObserveTransactions(s.observeTx)
 	defer s.store.ObserveTransactions(nil)
 	defer s.store.Subscribe(s.committed)()
-	if s.reflection || isLoopback(grpcLis.Addr()) {
+	if !s.noReflect && (s.reflection || isLoopback(grpcLis.Addr())) {
 		reflection.Register(s.grpc)
 	}
 	g, ctx := errgroup.WithContext(ctx)

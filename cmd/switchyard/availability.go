@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,61 +9,71 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
-func runAvailability(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("availability", "availability [flags] COMPONENT", stdout, stderr)
+func newAvailabilityCmd(c *cli) *cobra.Command {
 	var current, env, clientKey, language string
-	var contextArgs listFlag
+	var contextArgs []string
+	cmd := &cobra.Command{
+		Use:   "availability COMPONENT",
+		Short: "The version available to a client, and whether to update",
+		Long: `Ask what a client of COMPONENT that runs --current-version should run, as the
+client would: with its client or SDK key (--client-key), or with an admin
+--token for --project and --environment. Exits with status 1 when the server
+answers with an error code (e.g. an unknown component).`,
+		Example: `  switchyard availability ios-app --client-key $CLIENT_KEY --current-version 2.3.1 \
+    --context targetingKey=user-7 --context country=DE`,
+		Args:              argsNamed("COMPONENT"),
+		ValidArgsFunction: c.completeArgs(kindComponents),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case clientKey != "":
+				c.cc.Token = clientKey
+			case c.cc.Token == "":
+				return usageError{errors.New("availability: no key: pass --client-key (or an admin --token with --environment)")}
+			}
+			if current == "" {
+				return usageError{errors.New("availability: --current-version is required")}
+			}
+			evalCtx, err := parseContext(contextArgs)
+			if err != nil {
+				return usageError{err}
+			}
+			body := map[string]any{"current_version": current, "context": evalCtx, "accept_language": language}
+			if env != "" {
+				body["project"], body["environment"] = c.project, env
+			}
+			var out pb.Availability
+			raw, err := c.call(cmd.Context(), http.MethodPost, "/api/v1/components/"+url.PathEscape(args[0])+"/availability", body, &out)
+			var ae *apiError
+			answered := errors.As(err, &ae) && protojson.Unmarshal(ae.Body, &out) == nil && out.GetErrorCode() != ""
+			switch {
+			case answered:
+				raw = ae.Body
+			case err != nil:
+				return err
+			}
+			if err := c.print(raw, func(w io.Writer) { writeAvailability(w, &out) }); err != nil {
+				return err
+			}
+			if answered {
+				return exitError(exitFailure)
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&current, "current-version", "", "the version the client runs (required)")
 	fs.StringVar(&clientKey, "client-key", "", "a client or SDK key, used instead of --token: its environment is asked")
 	fs.StringVar(&env, "environment", "", "the environment to ask, with an admin token (with --project)")
 	fs.StringVar(&language, "language", "", "the languages to read release notes in, as an Accept-Language value (de-CH, de;q=0.9, en;q=0.5)")
-	fs.Var(&contextArgs, "context", "a context attribute, repeated: KEY=STRING, or KEY:=JSON for a number, bool or array (targetingKey=u1, age:=42)")
-	args, err := arguments(fs, args, "COMPONENT")
-	if err != nil {
-		return err
-	}
-	switch {
-	case clientKey != "":
-		a.cc.Token = clientKey
-	case a.cc.Token == "":
-		return errors.New("availability: no key: pass --client-key (or an admin --token with --environment)")
-	}
-	if a.client, err = a.cc.client(); err != nil {
-		return err
-	}
-	if current == "" {
-		return errors.New("availability: --current-version is required")
-	}
-	evalCtx, err := parseContext(contextArgs)
-	if err != nil {
-		return err
-	}
-	body := map[string]any{"current_version": current, "context": evalCtx, "accept_language": language}
-	if env != "" {
-		body["project"], body["environment"] = a.project, env
-	}
-	var out pb.Availability
-	err = a.fetch(ctx, http.MethodPost, "/api/v1/components/"+url.PathEscape(args[0])+"/availability", body, &out)
-	var ae *apiError
-	answered := errors.As(err, &ae) && protojson.Unmarshal(ae.Body, &out) == nil && out.GetErrorCode() != ""
-	switch {
-	case answered:
-		a.raw = ae.Body
-	case err != nil:
-		return err
-	}
-	if err := a.show(func(w io.Writer) { writeAvailability(w, &out) }); err != nil {
-		return err
-	}
-	if answered {
-		return exitError(1)
-	}
-	return nil
+	c.completeFlag(cmd, "environment", kindEnvironments)
+	fs.StringArrayVar(&contextArgs, "context", nil, "a context attribute, repeated: KEY=STRING, or KEY:=JSON for a number, bool or array (targetingKey=u1, age:=42)")
+	return cmd
 }
 
 // parseContext builds an evaluation context from --context values.

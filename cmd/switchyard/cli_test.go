@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"flag"
 	"net/http"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestVersionRegisterAndAvailabilityByCLI(t *testing.T) {
@@ -85,6 +85,26 @@ func TestJSONOutputParses(t *testing.T) {
 			}
 		})
 	}
+	// The read-only commands again, as YAML.
+	for _, tc := range []struct {
+		name, cmd string
+		args      []string
+		key       string
+	}{
+		{"release status", "release status", []string{"r1"}, "timeline"},
+		{"release list", "release list", nil, "releases"},
+		{"release report", "release report", nil, "overall"},
+		{"model list", "model list", nil, "release_models"},
+		{"version list", "version list", []string{"ios-app"}, "versions"},
+	} {
+		t.Run(tc.name+" -o yaml", func(t *testing.T) {
+			out := s.must(t, tc.cmd, append(tc.args, "-o", "yaml")...)
+			var v map[string]any
+			if err := yaml.Unmarshal([]byte(out), &v); err != nil || v[tc.key] == nil {
+				t.Errorf("%s -o yaml = %v, has no %q:\n%s", tc.cmd, err, tc.key, out)
+			}
+		})
+	}
 }
 
 func TestBadCommandLinesAreReported(t *testing.T) {
@@ -95,7 +115,7 @@ func TestBadCommandLinesAreReported(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown flag", "release start", []string{"r1", "--bogus"}, "flag provided but not defined: -bogus"},
+		{"unknown flag", "release start", []string{"r1", "--bogus"}, "unknown flag: --bogus"},
 		{"missing id", "release start", nil, "release start: missing ID"},
 		{"extra argument", "release status", []string{"r1", "r2"}, `release status: unexpected argument "r2"`},
 		{"bad stage", "release create", []string{"r1", "--environment", "production", "--stage", "x:weight=5"}, "want a percentage"},
@@ -112,7 +132,7 @@ func TestBadCommandLinesAreReported(t *testing.T) {
 		{"bad report period", "release report", []string{"--from", "yesterday"}, "RFC 3339"},
 		{"model without key", "model create", []string{"--stage", "all"}, "no model key"},
 		{"bad model convergence", "model create", []string{"m", "--convergence", "95"}, "want a percentage"},
-		{"unknown subcommand", "release frobnicate", nil, "exit status 2"},
+		{"unknown subcommand", "release frobnicate", nil, `release: unknown command "frobnicate"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,17 +149,17 @@ func TestHelpPrintsUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"release", "--help"}, "Usage: switchyard release COMMAND"},
-		{[]string{"release", "create", "--help"}, "Usage: switchyard release create [flags] [ID]"},
-		{[]string{"release", "status", "-h"}, "Usage: switchyard release status [flags] ID"},
-		{[]string{"version", "register", "--help"}, "-required"},
-		{[]string{"availability", "--help"}, "-current-version"},
+		{[]string{"release", "--help"}, "switchyard release [command]"},
+		{[]string{"release", "create", "--help"}, "switchyard release create [ID] [flags]"},
+		{[]string{"release", "status", "-h"}, "switchyard release status ID [flags]"},
+		{[]string{"version", "register", "--help"}, "--required"},
+		{[]string{"availability", "--help"}, "--current-version"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out bytes.Buffer
 			err := run(context.Background(), tc.args, &out, &out)
-			if err != nil && !errors.Is(err, flag.ErrHelp) {
+			if err != nil {
 				t.Fatalf("switchyard %s = %v", strings.Join(tc.args, " "), err)
 			}
 			if !strings.Contains(out.String(), tc.want) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -27,16 +28,6 @@ type clientConfig struct {
 	// TLS is the CA to trust and the client certificate to present when
 	// Server is an https:// URL.
 	TLS certs.ClientFiles
-}
-
-func (c *clientConfig) register(fs interface {
-	StringVar(p *string, name, value, usage string)
-}) {
-	fs.StringVar(&c.Server, "server", "http://127.0.0.1:8080", "URL of the server's HTTP port")
-	fs.StringVar(&c.Token, "token", "", "admin token")
-	fs.StringVar(&c.TLS.CA, "tls-ca", "", "PEM CA bundle to trust for an https:// --server (default: the system's)")
-	fs.StringVar(&c.TLS.Cert, "tls-cert", "", "PEM client certificate for a server that requires one (mutual TLS)")
-	fs.StringVar(&c.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
 }
 
 // apiClient calls the REST admin API.
@@ -185,95 +176,115 @@ func readDocument(path string, stderr io.Writer) (*model.Document, error) {
 	return doc, nil
 }
 
-func runValidate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", "validate FILE", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newValidateCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:               "validate FILE",
+		Short:             "Check a document offline; prints every problem with its path",
+		Long:              "Check a YAML or JSON document without a server. Every problem is printed on\nstandard error with its path, e.g. flags[0].environments.production.rules[1].id.",
+		Example:           "  switchyard validate my-project.yaml",
+		Args:              argsNamed("FILE"),
+		ValidArgsFunction: c.completeArgs(kindFile),
+		Annotations:       map[string]string{noProfile: "true"},
+		RunE: func(_ *cobra.Command, args []string) error {
+			doc, err := readDocument(args[0], c.stderr)
+			if err != nil {
+				return err
+			}
+			raw, _ := json.Marshal(map[string]any{"file": args[0], "valid": true, "project": doc.Project,
+				"environments": len(doc.Environments), "segments": len(doc.Segments), "flags": len(doc.Flags), "components": len(doc.Components)})
+			return c.print(raw, func(w io.Writer) {
+				fmt.Fprintf(w, "%s: valid (project %s: %d environments, %d segments, %d flags, %d components)\n",
+					args[0], doc.Project, len(doc.Environments), len(doc.Segments), len(doc.Flags), len(doc.Components))
+			})
+		},
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitError(2)
-	}
-	doc, err := readDocument(fs.Arg(0), stderr)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: valid (project %s: %d environments, %d segments, %d flags, %d components)\n",
-		fs.Arg(0), doc.Project, len(doc.Environments), len(doc.Segments), len(doc.Flags), len(doc.Components))
-	return nil
+	withoutGlobalFlags(cmd, "output")
+	return cmd
 }
 
-func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cc clientConfig
+func newImportCmd(c *cli) *cobra.Command {
 	var prune, dryRun bool
-	fs := newFlagSet("import", "import [flags] FILE", stderr)
-	cc.register(fs)
-	fs.BoolVar(&prune, "prune", false, "delete segments, flags, components and environments the document no longer has")
-	fs.BoolVar(&dryRun, "dry-run", false, "validate on the server, change nothing")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Apply a YAML or JSON document to a running server",
+		Long: `Apply a document to a running server in one transaction: all or nothing.
+The document names its project (--project does not apply).`,
+		Example: `  switchyard import my-project.yaml
+  switchyard import --dry-run --prune my-project.yaml`,
+		Args:              argsNamed("FILE"),
+		ValidArgsFunction: c.completeArgs(kindFile),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			doc, err := readDocument(args[0], c.stderr)
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Created   int `json:"created"`
+				Updated   int `json:"updated"`
+				Deleted   int `json:"deleted"`
+				Unchanged int `json:"unchanged"`
+			}
+			body := map[string]any{"document": doc, "prune": prune, "dry_run": dryRun}
+			raw, err := c.call(cmd.Context(), http.MethodPost, "/api/v1/documents:import", body, nil)
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(raw, &out); err != nil {
+				return fmt.Errorf("import: decode answer: %w", err)
+			}
+			verb := "imported"
+			if dryRun {
+				verb = "would import"
+			}
+			return c.print(raw, func(w io.Writer) {
+				fmt.Fprintf(w, "%s %s into project %s: %d created, %d updated, %d deleted, %d unchanged\n",
+					verb, args[0], doc.Project, out.Created, out.Updated, out.Deleted, out.Unchanged)
+			})
+		},
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitError(2)
-	}
-	doc, err := readDocument(fs.Arg(0), stderr)
-	if err != nil {
-		return err
-	}
-	c, err := cc.client()
-	if err != nil {
-		return err
-	}
-	var out struct {
-		Created   int               `json:"created"`
-		Updated   int               `json:"updated"`
-		Deleted   int               `json:"deleted"`
-		Unchanged int               `json:"unchanged"`
-		Revisions map[string]string `json:"revisions"`
-	}
-	body := map[string]any{"document": doc, "prune": prune, "dry_run": dryRun}
-	if err := c.do(ctx, http.MethodPost, "/api/v1/documents:import", body, &out); err != nil {
-		return err
-	}
-	verb := "imported"
-	if dryRun {
-		verb = "would import"
-	}
-	fmt.Fprintf(stdout, "%s %s into project %s: %d created, %d updated, %d deleted, %d unchanged\n",
-		verb, fs.Arg(0), doc.Project, out.Created, out.Updated, out.Deleted, out.Unchanged)
-	return nil
+	cmd.Flags().BoolVar(&prune, "prune", false, "delete segments, flags, components and environments the document no longer has")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate on the server, change nothing")
+	return cmd
 }
 
-func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cc clientConfig
-	project, format := "default", "yaml"
-	fs := newFlagSet("export", "export [flags]", stderr)
-	cc.register(fs)
-	fs.StringVar(&project, "project", project, "project to export")
-	fs.StringVar(&format, "format", format, "yaml or json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newExportCmd(c *cli) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Print a project's document from a running server",
+		Long: `Print the document of --project as 'import' takes it: YAML, or JSON with
+--output json.`,
+		Example: `  switchyard export --project shop > shop.yaml
+  switchyard export --project shop --output json`,
+		Args: argsNamed(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format == "" {
+				format = c.output
+			}
+			switch format {
+			case outputTable, outputYAML:
+				format = outputYAML
+			case outputJSON:
+			default:
+				return usageError{fmt.Errorf("--format %q: want yaml or json", format)}
+			}
+			raw, err := c.call(cmd.Context(), http.MethodGet, c.path()+":export", nil, nil)
+			if err != nil {
+				return err
+			}
+			doc, err := model.Parse(raw)
+			if err != nil {
+				return fmt.Errorf("decode exported document: %w", err)
+			}
+			out, err := model.Encode(doc, format)
+			if err != nil {
+				return err
+			}
+			_, err = c.stdout.Write(out)
+			return err
+		},
 	}
-	if format != "yaml" && format != "json" {
-		return fmt.Errorf("--format %q: want yaml or json", format)
-	}
-	c, err := cc.client()
-	if err != nil {
-		return err
-	}
-	var raw json.RawMessage
-	if err := c.do(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(project)+":export", nil, &raw); err != nil {
-		return err
-	}
-	doc, err := model.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("decode exported document: %w", err)
-	}
-	out, err := model.Encode(doc, format)
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(out)
-	return err
+	cmd.Flags().StringVar(&format, "format", "", "yaml or json")
+	cmd.Flags().MarkDeprecated("format", "use --output yaml|json")
+	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -8,6 +9,23 @@ import (
 	"testing"
 	"time"
 )
+
+// parseServeConfig runs 'serve' with args as far as the server would
+// start, and returns the configuration it would start with.
+func parseServeConfig(args []string) (serveConfig, error) {
+	root, c := newRootCmd(io.Discard, io.Discard)
+	if serve, _, err := root.Find([]string{"serve"}); err == nil {
+		root.RemoveCommand(serve)
+	}
+	var got serveConfig
+	root.AddCommand(serveCommand(c, func(_ context.Context, cfg serveConfig, _, _ io.Writer) error {
+		got = cfg
+		return nil
+	}))
+	root.SetArgs(append([]string{"serve"}, args...))
+	err := root.Execute()
+	return got, err
+}
 
 // writeConfig writes a serve config file into a test directory.
 func writeConfig(t *testing.T, text string) string {
@@ -40,7 +58,7 @@ func TestServeConfigPrecedence(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			cfg, err := parseServeConfig(tc.args, io.Discard)
+			cfg, err := parseServeConfig(tc.args)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +71,7 @@ func TestServeConfigPrecedence(t *testing.T) {
 
 func TestServeConfigFileTypes(t *testing.T) {
 	file := writeConfig(t, "sync-max-age: 3m\ndemo: true\nauth-failures: 7\ntls-cert: /etc/c.pem\ntls-key: /etc/k.pem\n")
-	cfg, err := parseServeConfig([]string{"--config", file}, io.Discard)
+	cfg, err := parseServeConfig([]string{"--config", file})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +95,7 @@ func TestServeConfigFileRefusesBadContent(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := parseServeConfig([]string{"--config", writeConfig(t, tc.text)}, io.Discard)
+			_, err := parseServeConfig([]string{"--config", writeConfig(t, tc.text)})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("config %q = %v, want an error with %q", tc.text, err, tc.want)
 			}
@@ -86,7 +104,7 @@ func TestServeConfigFileRefusesBadContent(t *testing.T) {
 }
 
 func TestServeConfigMissingFile(t *testing.T) {
-	_, err := parseServeConfig([]string{"--config", filepath.Join(t.TempDir(), "nope.yaml")}, io.Discard)
+	_, err := parseServeConfig([]string{"--config", filepath.Join(t.TempDir(), "nope.yaml")})
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Errorf("missing config file = %v, want an error naming it", err)
 	}
@@ -94,10 +112,18 @@ func TestServeConfigMissingFile(t *testing.T) {
 
 func TestServeHelpDocumentsPrecedence(t *testing.T) {
 	var out strings.Builder
-	parseServeConfig([]string{"--help"}, &out)
+	if err := run(t.Context(), []string{"serve", "--help"}, &out, &out); err != nil {
+		t.Fatalf("serve --help: %v", err)
+	}
 	for _, want := range []string{"-config", "-tls-cert", "-tls-client-ca", "the flag, the SWITCHYARD_<FLAG>"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("serve --help lacks %q:\n%s", want, out.String())
+		}
+	}
+	// The client flags are not serve's.
+	for _, unwanted := range []string{"--token", "--server", "--profile", "Global Flags"} {
+		if strings.Contains(out.String(), unwanted) {
+			t.Errorf("serve --help lists %q:\n%s", unwanted, out.String())
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +11,7 @@ import (
 )
 
 func TestDeploySampleConfigParses(t *testing.T) {
-	cfg, err := parseServeConfig([]string{"--config", "../../deploy/switchyard.yaml"}, io.Discard)
+	cfg, err := parseServeConfig([]string{"--config", "../../deploy/switchyard.yaml"})
 	if err != nil {
 		t.Fatalf("deploy/switchyard.yaml: %v", err)
 	}

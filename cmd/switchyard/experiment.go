@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,178 +10,209 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
-// experimentCommands are the commands of "switchyard experiment".
-func experimentCommands() []subcommand {
-	return []subcommand{
-		{"create", "draft an experiment from a YAML or JSON file (the REST body)", runExperimentCreate},
-		{"list", "list the project's experiments", runExperimentList},
-		{"start", "start a draft: its audience is split from now on", runExperimentStart},
-		{"stop", "stop a running experiment: --ship VARIANT or --revert", runExperimentStop},
-		{"results", "show an experiment's results: a table per metric, the SRM check and the verdict", runExperimentResults},
-	}
+// newExperimentCmd is "switchyard experiment": A/B experiments.
+func newExperimentCmd(c *cli) *cobra.Command {
+	return groupCmd("experiment", "A/B experiments: create, list, start, stop, results",
+		newExperimentCreateCmd(c), newExperimentListCmd(c), newExperimentStartCmd(c),
+		newExperimentStopCmd(c), newExperimentResultsCmd(c))
 }
 
-func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runGroup(ctx, "experiment", experimentCommands(), args, stdout, stderr)
+// newMetricCmd is "switchyard metric": the metrics experiments measure.
+func newMetricCmd(c *cli) *cobra.Command {
+	return groupCmd("metric", "Experiment metrics: create, list", newMetricCreateCmd(c), newMetricListCmd(c))
 }
 
-// metricCommands are the commands of "switchyard metric".
-func metricCommands() []subcommand {
-	return []subcommand{
-		{"create", "define a metric: --kind conversion|mean [--event KEY] [--direction higher|lower]", runMetricCreate},
-		{"list", "list the project's metrics", runMetricList},
-	}
+// printExperiment prints an experiment answer as one line.
+func (c *cli) printExperiment(raw []byte, e *pb.Experiment) error {
+	return c.print(raw, func(w io.Writer) { fmt.Fprintln(w, experimentSummary(e)) })
 }
 
-func runMetric(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runGroup(ctx, "metric", metricCommands(), args, stdout, stderr)
-}
-
-func runExperimentCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("experiment create", "experiment create [flags] FILE", stdout, stderr)
-	args, err := a.parse(fs, args, "FILE")
-	if err != nil {
-		return err
-	}
-	data, err := os.ReadFile(args[0])
-	if err != nil {
-		return err
-	}
-	var e pb.Experiment
-	if err := decodeYAMLOrJSON(data, &e); err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
-	}
-	var out pb.Experiment
-	if err := a.fetch(ctx, http.MethodPost, a.path("experiments"), &e, &out); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) { fmt.Fprintln(w, experimentSummary(&out)) })
-}
-
-func runExperimentList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("experiment list", "experiment list [flags]", stdout, stderr)
-	if _, err := a.parse(fs, args); err != nil {
-		return err
-	}
-	var out pb.ListExperimentsResponse
-	if err := a.fetch(ctx, http.MethodGet, a.path("experiments")+"?page_size=1000", nil, &out); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) {
-		fmt.Fprintln(w, "ID\tSTATUS\tENVIRONMENT\tFLAG\tVARIANTS\tTRAFFIC\tPRIMARY METRIC")
-		for _, e := range out.GetExperiments() {
-			variants := []string{e.GetControl().GetVariant()}
-			for _, t := range e.GetTreatments() {
-				variants = append(variants, t.GetVariant())
+func newExperimentCreateCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:               "create FILE",
+		Short:             "Draft an experiment from a YAML or JSON file (the REST body)",
+		Example:           "  switchyard experiment create experiment.yaml",
+		Args:              argsNamed("FILE"),
+		ValidArgsFunction: c.completeArgs(kindFile),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.GetId(), e.GetStatus(), e.GetEnvironment(), e.GetFlag(),
-				strings.Join(variants, ","), expWeight(e.GetTrafficShare()), e.GetPrimaryMetric())
-		}
-	})
+			var e pb.Experiment
+			if err := decodeYAMLOrJSON(data, &e); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			var out pb.Experiment
+			raw, err := c.call(cmd.Context(), http.MethodPost, c.path("experiments"), &e, &out)
+			if err != nil {
+				return err
+			}
+			return c.printExperiment(raw, &out)
+		},
+	}
 }
 
-func runExperimentStart(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("experiment start", "experiment start [flags] ID", stdout, stderr)
+func newExperimentListCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the project's experiments",
+		Args:  argsNamed(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out pb.ListExperimentsResponse
+			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("experiments")+"?page_size=1000", nil, &out)
+			if err != nil {
+				return err
+			}
+			return c.print(raw, func(w io.Writer) {
+				fmt.Fprintln(w, "ID\tSTATUS\tENVIRONMENT\tFLAG\tVARIANTS\tTRAFFIC\tPRIMARY METRIC")
+				for _, e := range out.GetExperiments() {
+					variants := []string{e.GetControl().GetVariant()}
+					for _, t := range e.GetTreatments() {
+						variants = append(variants, t.GetVariant())
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.GetId(), e.GetStatus(), e.GetEnvironment(), e.GetFlag(),
+						strings.Join(variants, ","), expWeight(e.GetTrafficShare()), e.GetPrimaryMetric())
+				}
+			})
+		},
+	}
+}
+
+func newExperimentStartCmd(c *cli) *cobra.Command {
 	var etag string
-	fs.StringVar(&etag, "etag", "", "refuse the call unless the experiment's etag is this")
-	args, err := a.parse(fs, args, "ID")
-	if err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:               "start ID",
+		Short:             "Start a draft: its audience is split from now on",
+		Example:           "  switchyard experiment start checkout-ab",
+		Args:              argsNamed("ID"),
+		ValidArgsFunction: c.completeArgs(kindExperiments),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out pb.Experiment
+			raw, err := c.call(cmd.Context(), http.MethodPost, c.path("experiments", args[0])+":start", map[string]any{"etag": etag}, &out)
+			if err != nil {
+				return err
+			}
+			return c.printExperiment(raw, &out)
+		},
 	}
-	var out pb.Experiment
-	if err := a.fetch(ctx, http.MethodPost, a.path("experiments", args[0])+":start", map[string]any{"etag": etag}, &out); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) { fmt.Fprintln(w, experimentSummary(&out)) })
+	cmd.Flags().StringVar(&etag, "etag", "", "refuse the call unless the experiment's etag is this")
+	return cmd
 }
 
-func runExperimentStop(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("experiment stop", "experiment stop [flags] ID", stdout, stderr)
+func newExperimentStopCmd(c *cli) *cobra.Command {
 	var ship, reason, etag, releaseID, releaseModel string
 	var revert bool
+	cmd := &cobra.Command{
+		Use:   "stop ID",
+		Short: "Stop a running experiment: --ship VARIANT or --revert",
+		Example: `  switchyard experiment stop checkout-ab --ship on --reason "more purchases"
+  switchyard experiment stop checkout-ab --revert`,
+		Args:              argsNamed("ID"),
+		ValidArgsFunction: c.completeArgs(kindExperiments),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := map[string]any{"reason": reason, "etag": etag}
+			switch {
+			case ship != "" && revert, ship == "" && !revert:
+				return usageError{errors.New("experiment stop: pass either --ship VARIANT or --revert")}
+			case revert:
+				body["decision"] = "revert"
+			default:
+				body["decision"], body["variant"] = "ship", ship
+				body["release_id"], body["release_model"] = releaseID, releaseModel
+			}
+			var out pb.Experiment
+			raw, err := c.call(cmd.Context(), http.MethodPost, c.path("experiments", args[0])+":stop", body, &out)
+			if err != nil {
+				return err
+			}
+			return c.printExperiment(raw, &out)
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&ship, "ship", "", "ship this variant: a release of it starts in the experiment's environment")
 	fs.StringVar(&releaseID, "release-id", "", "with --ship: the release's id (default ID-ship)")
 	fs.StringVar(&releaseModel, "release-model", "", "with --ship: the release model the release follows (default: one stage, everyone, manual gate)")
 	fs.BoolVar(&revert, "revert", false, "leave the flag as it was before the experiment")
 	fs.StringVar(&reason, "reason", "", "why, recorded with the decision")
 	fs.StringVar(&etag, "etag", "", "refuse the call unless the experiment's etag is this")
-	args, err := a.parse(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	body := map[string]any{"reason": reason, "etag": etag}
-	switch {
-	case ship != "" && revert, ship == "" && !revert:
-		return errors.New("experiment stop: pass either --ship VARIANT or --revert")
-	case revert:
-		body["decision"] = "revert"
-	default:
-		body["decision"], body["variant"] = "ship", ship
-		body["release_id"], body["release_model"] = releaseID, releaseModel
-	}
-	var out pb.Experiment
-	if err := a.fetch(ctx, http.MethodPost, a.path("experiments", args[0])+":stop", body, &out); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) { fmt.Fprintln(w, experimentSummary(&out)) })
+	return cmd
 }
 
-func runExperimentResults(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("experiment results", "experiment results [flags] ID", stdout, stderr)
-	args, err := a.parse(fs, args, "ID")
-	if err != nil {
-		return err
+func newExperimentResultsCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:               "results ID",
+		Short:             "Show an experiment's results: a table per metric, the SRM check and the verdict",
+		Example:           "  switchyard experiment results checkout-ab",
+		Args:              argsNamed("ID"),
+		ValidArgsFunction: c.completeArgs(kindExperiments),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var res pb.ExperimentResults
+			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("experiments", args[0], "results"), nil, &res)
+			if err != nil {
+				return err
+			}
+			return c.print(raw, func(w io.Writer) { renderResults(w, &res) })
+		},
 	}
-	var res pb.ExperimentResults
-	if err := a.fetch(ctx, http.MethodGet, a.path("experiments", args[0], "results"), nil, &res); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) { renderResults(w, &res) })
 }
 
-func runMetricCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("metric create", "metric create [flags] KEY", stdout, stderr)
+func newMetricCreateCmd(c *cli) *cobra.Command {
 	m := &pb.Metric{}
+	cmd := &cobra.Command{
+		Use:   "create KEY",
+		Short: "Define a metric: --kind conversion|mean [--event KEY] [--direction higher|lower]",
+		Example: `  switchyard metric create purchase --kind conversion
+  switchyard metric create order-value --kind mean --event purchase`,
+		Args: argsNamed("KEY"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m.Key = args[0]
+			var out pb.Metric
+			raw, err := c.call(cmd.Context(), http.MethodPost, c.path("metrics"), m, &out)
+			if err != nil {
+				return err
+			}
+			return c.print(raw, func(w io.Writer) {
+				fmt.Fprintf(w, "metric %s: %s of event %s, %s is better\n", out.GetKey(), out.GetKind(), metricEvent(&out), out.GetDirection())
+			})
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&m.Kind, "kind", "conversion", "conversion (did the unit send the event) or mean (the sum of its values)")
 	fs.StringVar(&m.EventKey, "event", "", "key of the track events counted (default: the metric's key)")
 	fs.StringVar(&m.Direction, "direction", "higher", "which way is better: higher or lower")
 	fs.StringVar(&m.Description, "description", "", "description")
-	args, err := a.parse(fs, args, "KEY")
-	if err != nil {
-		return err
-	}
-	m.Key = args[0]
-	var out pb.Metric
-	if err := a.fetch(ctx, http.MethodPost, a.path("metrics"), m, &out); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) {
-		fmt.Fprintf(w, "metric %s: %s of event %s, %s is better\n", out.GetKey(), out.GetKind(), metricEvent(&out), out.GetDirection())
-	})
+	return cmd
 }
 
-func runMetricList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("metric list", "metric list [flags]", stdout, stderr)
-	if _, err := a.parse(fs, args); err != nil {
-		return err
-	}
-	var out pb.ListMetricsResponse
-	if err := a.fetch(ctx, http.MethodGet, a.path("metrics")+"?page_size=1000", nil, &out); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) {
-		fmt.Fprintln(w, "KEY\tKIND\tEVENT\tBETTER")
-		for _, m := range out.GetMetrics() {
-			dir := m.GetDirection()
-			if dir == "" {
-				dir = "higher"
+func newMetricListCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the project's metrics",
+		Args:  argsNamed(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out pb.ListMetricsResponse
+			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("metrics")+"?page_size=1000", nil, &out)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", m.GetKey(), m.GetKind(), metricEvent(m), dir)
-		}
-	})
+			return c.print(raw, func(w io.Writer) {
+				fmt.Fprintln(w, "KEY\tKIND\tEVENT\tBETTER")
+				for _, m := range out.GetMetrics() {
+					dir := m.GetDirection()
+					if dir == "" {
+						dir = "higher"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", m.GetKey(), m.GetKind(), metricEvent(m), dir)
+				}
+			})
+		},
+	}
 }
 
 func metricEvent(m *pb.Metric) string {

@@ -15,8 +15,9 @@ import (
 
 // newFlagCmd is "switchyard flag": the flags of a project.
 func newFlagCmd(c *cli) *cobra.Command {
-	cmd := &cobra.Command{Use: "flag", Short: "Flags: stale"}
+	cmd := groupCmd("flag", "Flags: list, get, create, toggle, set, delete, stale")
 	cmd.AddCommand(newFlagStaleCmd(c))
+	cmd.AddCommand(newFlagCRUDCmds(c)...)
 	return cmd
 }
 

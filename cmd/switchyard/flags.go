@@ -1,55 +1,14 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"io"
 	"os"
+	"strconv"
 	"strings"
 
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
-
-// newFlagSet returns a flag set for a command that prints its usage to w.
-func newFlagSet(name, synopsis string, w io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(w)
-	fs.Usage = func() {
-		fmt.Fprintf(w, "Usage: switchyard %s\n\nFlags (each also as SWITCHYARD_<FLAG> in the environment):\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args, then fills the flags args did not set from
-// SWITCHYARD_* environment variables, then, when fs has a "config" flag
-// naming a file, those still unset from that YAML file (keys are flag
-// names). So a flag wins over a variable, a variable over the file, and
-// the file over the default.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var bad error
-	fs.VisitAll(func(f *flag.Flag) {
-		name := envName(f.Name)
-		if v, ok := os.LookupEnv(name); ok && !set[f.Name] && bad == nil {
-			set[f.Name] = true
-			if err := f.Value.Set(v); err != nil {
-				bad = fmt.Errorf("%s=%q: %w", name, v, err)
-			}
-		}
-	})
-	if bad != nil {
-		return bad
-	}
-	if c := fs.Lookup("config"); c != nil && c.Value.String() != "" {
-		return applyConfigFile(fs, c.Value.String(), set)
-	}
-	return nil
-}
 
 // envName is the environment variable of a flag: --http-addr is
 // SWITCHYARD_HTTP_ADDR.
@@ -57,11 +16,13 @@ func envName(flagName string) string {
 	return "SWITCHYARD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// applyConfigFile sets the flags of fs that are not in set from the YAML
-// mapping in path, whose keys are flag names and whose values are scalars
-// (durations as "30s"). A key that names no flag, or "config" itself, is
-// an error naming the key; nothing is applied then.
-func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool) error {
+// applyConfigFile sets the flags of fs that the command line and the
+// environment did not set (see cli.prepare) from the YAML mapping in
+// path, whose keys are flag names and whose values are scalars (durations
+// as "30s"). So a flag wins over a variable, a variable over the file, and
+// the file over the default. A key that names no flag of fs, or "config"
+// itself, is an error naming the key; nothing is applied then.
+func applyConfigFile(fs *pflag.FlagSet, path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
@@ -78,7 +39,7 @@ func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 		return fmt.Errorf("config file %s: want a mapping of flag names to values", path)
 	}
 	type setting struct {
-		f   *flag.Flag
+		f   *pflag.Flag
 		val string
 	}
 	var todo []setting
@@ -91,7 +52,7 @@ func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 		if v.Kind != yaml.ScalarNode {
 			return fmt.Errorf("config file %s, line %d: %s: want a single value", path, v.Line, k.Value)
 		}
-		if !set[f.Name] {
+		if !f.Changed {
 			todo = append(todo, setting{f, v.Value})
 		}
 	}
@@ -103,34 +64,28 @@ func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 	return nil
 }
 
-// parseArgs is parseFlags for commands that take arguments: flags may
-// come before, between and after them ("release start spring --note go").
-// It returns the arguments in order; those after "--" are never flags.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
-	}
-	var out []string
-	for {
-		rest := fs.Args()
-		consumed := args[:len(args)-len(rest)]
-		if len(rest) == 0 || len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
-			return append(out, rest...), nil
-		}
-		out = append(out, rest[0])
-		args = rest[1:]
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-	}
+// optionalBool is a boolean flag that may be left unset, for a default
+// that is neither true nor false.
+type optionalBool struct {
+	Given, Value bool
 }
 
-// listFlag is a flag that may be given many times; each use adds a value.
-type listFlag []string
+// String is "" when unset.
+func (b *optionalBool) String() string {
+	if !b.Given {
+		return ""
+	}
+	return strconv.FormatBool(b.Value)
+}
 
-func (l *listFlag) String() string { return strings.Join(*l, " ") }
+// Type is "bool", as pflag names boolean flags.
+func (b *optionalBool) Type() string { return "bool" }
 
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.Given, b.Value = true, v
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -138,6 +139,33 @@ func TestImportThenExportGivesTheSameDocument(t *testing.T) {
 	want, _ := model.Parse(data)
 	if !reflect.DeepEqual(exported, want) {
 		t.Errorf("export after import differs:\n%s", out.String())
+	}
+}
+
+func TestExportOutputFormats(t *testing.T) {
+	s := startCLIServer(t)
+	tests := []struct {
+		name string
+		args []string
+		json bool
+	}{
+		{"default is YAML", nil, false},
+		{"--output yaml", []string{"--output", "yaml"}, false},
+		{"--output json", []string{"--output", "json"}, true},
+		{"-o json", []string{"-o", "json"}, true},
+		{"--json", []string{"--json"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := s.must(t, "export", tc.args...)
+			if isJSON := json.Valid([]byte(out)); isJSON != tc.json {
+				t.Errorf("export %v printed JSON %v, want %v:\n%s", tc.args, isJSON, tc.json, out)
+			}
+			doc, err := model.Parse([]byte(out))
+			if err != nil || len(doc.Flags) == 0 {
+				t.Errorf("export %v = %v, %v; want the document with its flags\n%s", tc.args, doc, err, out)
+			}
+		})
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,28 +8,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
-// releaseCommands are the commands of "switchyard release".
-func releaseCommands() []subcommand {
-	cmds := []subcommand{
-		{"create", "draft a release from flags or a YAML/JSON file", runReleaseCreate},
-		{"list", "list the project's releases", runReleaseList},
-	}
+// newReleaseCmd is "switchyard release": staged releases.
+func newReleaseCmd(c *cli) *cobra.Command {
+	cmd := groupCmd("release", "Create, run and inspect staged releases",
+		newReleaseCreateCmd(c), newReleaseListCmd(c))
+	cmd.Long = `Create, run and inspect staged releases: a set of flag variants and component
+versions that reaches its audience stage by stage, each stage behind a gate.`
 	for _, v := range releaseVerbs() {
-		cmds = append(cmds, subcommand{v.name, v.summary, v.run})
+		cmd.AddCommand(v.command(c))
 	}
-	return append(cmds,
-		subcommand{"status", "show a release: its stages, verification and timeline", runReleaseStatus},
-		subcommand{"report", "show the release KPIs of a period", runReleaseReport})
-}
-
-func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runGroup(ctx, "release", releaseCommands(), args, stdout, stderr)
+	cmd.AddCommand(newReleaseStatusCmd(c), newReleaseReportCmd(c))
+	cmd.AddCommand(newReleaseRecordCmds(c)...)
+	return cmd
 }
 
 // releaseVerb is a lifecycle call: POST .../releases/{id}:{name} with a
@@ -47,21 +43,47 @@ type releaseVerb struct {
 // releaseVerbs returns the lifecycle calls, in lifecycle order.
 func releaseVerbs() []releaseVerb {
 	return []releaseVerb{
-		{name: "start", summary: "start a draft, now or --at a time", text: "note", at: true},
-		{name: "advance", summary: "enter the next stage (or complete at the last)", text: "note", drift: true},
-		{name: "approve", summary: "approve the next gate (not as its requester)", text: "comment"},
-		{name: "pause", summary: "hold a running or scheduled release", text: "reason"},
-		{name: "resume", summary: "resume a paused release", text: "note", drift: true},
-		{name: "rollback", summary: "end a started release and remove its audience", text: "reason"},
-		{name: "cancel", summary: "end a release that has not started", text: "reason"},
+		{name: "start", summary: "Start a draft, now or --at a time", text: "note", at: true},
+		{name: "advance", summary: "Enter the next stage (or complete at the last)", text: "note", drift: true},
+		{name: "approve", summary: "Approve the next gate (not as its requester)", text: "comment"},
+		{name: "pause", summary: "Hold a running or scheduled release", text: "reason"},
+		{name: "resume", summary: "Resume a paused release", text: "note", drift: true},
+		{name: "rollback", summary: "End a started release and remove its audience", text: "reason"},
+		{name: "cancel", summary: "End a release that has not started", text: "reason"},
 	}
 }
 
-// run runs the verb's command.
-func (v releaseVerb) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("release "+v.name, "release "+v.name+" [flags] ID", stdout, stderr)
+// command is the verb's command, "release start" and so on.
+func (v releaseVerb) command(c *cli) *cobra.Command {
 	var text, etag, at string
 	var drift bool
+	cmd := &cobra.Command{
+		Use:               v.name + " ID",
+		Short:             v.summary,
+		Example:           fmt.Sprintf("  switchyard release %s ios-240-de --%s \"…\"", v.name, v.text),
+		Args:              argsNamed("ID"),
+		ValidArgsFunction: c.completeArgs(kindReleases),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := map[string]any{v.text: text, "etag": etag}
+			if drift {
+				body["acknowledge_drift"] = true
+			}
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return usageError{fmt.Errorf("--at %q: want an RFC 3339 time such as 2030-03-01T09:00:00Z", at)}
+				}
+				body["start_time"] = t.UTC().Format(time.RFC3339Nano)
+			}
+			var r pb.Release
+			raw, err := c.call(cmd.Context(), http.MethodPost, c.path("releases", args[0])+":"+v.name, body, &r)
+			if err != nil {
+				return err
+			}
+			return c.print(raw, func(w io.Writer) { fmt.Fprintln(w, releaseSummary(&r)) })
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&text, v.text, "", "the "+v.text+" recorded on the release's timeline")
 	fs.StringVar(&etag, "etag", "", "refuse the call unless the release's etag is this")
 	if v.drift {
@@ -70,54 +92,41 @@ func (v releaseVerb) run(ctx context.Context, args []string, stdout, stderr io.W
 	if v.at {
 		fs.StringVar(&at, "at", "", "start at this RFC 3339 time instead of now")
 	}
-	args, err := a.parse(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	body := map[string]any{v.text: text, "etag": etag}
-	if drift {
-		body["acknowledge_drift"] = true
-	}
-	if at != "" {
-		t, err := time.Parse(time.RFC3339, at)
-		if err != nil {
-			return fmt.Errorf("--at %q: want an RFC 3339 time such as 2030-03-01T09:00:00Z", at)
-		}
-		body["start_time"] = t.UTC().Format(time.RFC3339Nano)
-	}
-	var r pb.Release
-	if err := a.fetch(ctx, http.MethodPost, a.path("releases", args[0])+":"+v.name, body, &r); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) { fmt.Fprintln(w, releaseSummary(&r)) })
+	return cmd
 }
 
-func runReleaseList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("release list", "release list [flags]", stdout, stderr)
+func newReleaseListCmd(c *cli) *cobra.Command {
 	var env, state string
-	fs.StringVar(&env, "environment", "", "only releases of this environment")
-	fs.StringVar(&state, "state", "", "only releases in this state, e.g. IN_PROGRESS")
-	if _, err := a.parse(fs, args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the project's releases",
+		Args:  argsNamed(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{"page_size": {"1000"}}
+			if env != "" {
+				q.Set("environment", env)
+			}
+			if state != "" {
+				q.Set("state", strings.ToUpper(state))
+			}
+			var resp pb.ListReleasesResponse
+			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("releases")+"?"+q.Encode(), nil, &resp)
+			if err != nil {
+				return err
+			}
+			return c.print(raw, func(w io.Writer) {
+				fmt.Fprintln(w, "ID\tENVIRONMENT\tSTATE\tSTAGE\tNEXT\tTITLE")
+				for _, r := range resp.GetReleases() {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.GetId(), r.GetEnvironment(), r.GetState(),
+						stageProgress(r), nextStep(r), r.GetTitle())
+				}
+			})
+		},
 	}
-	q := url.Values{"page_size": {"1000"}}
-	if env != "" {
-		q.Set("environment", env)
-	}
-	if state != "" {
-		q.Set("state", strings.ToUpper(state))
-	}
-	var resp pb.ListReleasesResponse
-	if err := a.fetch(ctx, http.MethodGet, a.path("releases")+"?"+q.Encode(), nil, &resp); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) {
-		fmt.Fprintln(w, "ID\tENVIRONMENT\tSTATE\tSTAGE\tNEXT\tTITLE")
-		for _, r := range resp.GetReleases() {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.GetId(), r.GetEnvironment(), r.GetState(),
-				stageProgress(r), nextStep(r), r.GetTitle())
-		}
-	})
+	cmd.Flags().StringVar(&env, "environment", "", "only releases of this environment")
+	cmd.Flags().StringVar(&state, "state", "", "only releases in this state, e.g. IN_PROGRESS")
+	c.completeFlag(cmd, "environment", kindEnvironments)
+	return cmd
 }
 
 // releaseSummary is a release in one line: id, state, stage and next step.

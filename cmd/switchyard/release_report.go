@@ -11,39 +11,50 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
-func runReleaseReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("release report", "release report [flags] [ID]", stdout, stderr)
-	var from, to, env, output string
+func newReleaseReportCmd(c *cli) *cobra.Command {
+	var from, to, env string
 	var days int
 	var tolerance time.Duration
 	var df deliveryFlags
-	fs.StringVar(&df.period, "period", "", "delivery metrics (DORA four keys) of this period before --to: 90d, 12w or 36h")
-	fs.StringVar(&df.model, "model", "", "with --period: only releases created from this release model")
-	fs.DurationVar(&df.incidentWindow, "incident-window", 0, "with --period: how long after completion an incident fails a release (default: the server's, 168h)")
-	fs.StringVar(&output, "output", outputTable, "output format: table or json")
+	cmd := &cobra.Command{
+		Use:   "report [ID]",
+		Short: "Show the release KPIs of a period, its delivery metrics (--period), or one release's record (ID)",
+		Example: `  switchyard release report --days 90
+  switchyard release report --from 2030-01-01T00:00:00Z --to 2030-04-01T00:00:00Z --environment production
+  switchyard release report --period 90d --environment production --output json
+  switchyard release report ios-240-de`,
+		Args:              argsNamed("[ID]"),
+		ValidArgsFunction: c.completeArgs(kindReleases),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 1:
+				return releaseRecord(cmd.Context(), c, args[0])
+			case df.period != "":
+				return releaseDelivery(cmd.Context(), c, df, to, env, tolerance)
+			}
+			return releaseReport(cmd.Context(), c, from, to, env, days, tolerance)
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&from, "from", "", "start of the period, RFC 3339 (default: --days before --to)")
 	fs.StringVar(&to, "to", "", "end of the period, RFC 3339, exclusive (default: now)")
 	fs.IntVar(&days, "days", 0, "length of the period in days, when --from is not given (default: the server's, 30)")
 	fs.StringVar(&env, "environment", "", "only releases of this environment")
 	fs.DurationVar(&tolerance, "tolerance", 0, "how late a timed step may run and count as on schedule (default: the server's, 5m)")
-	args, err := a.parse(fs, args, "[ID]")
-	if err != nil {
-		return err
-	}
-	if a.json {
-		output = outputJSON
-	}
-	c := &cli{cc: a.cc, project: a.project, output: output, stdout: stdout, stderr: stderr}
-	switch {
-	case len(args) == 1:
-		return releaseRecord(ctx, c, args[0])
-	case df.period != "":
-		return releaseDelivery(ctx, c, df, to, env, tolerance)
-	}
+	df.register(fs)
+	c.completeFlag(cmd, "environment", kindEnvironments)
+	return cmd
+}
+
+// releaseReport asks for the report of the period the flags give and
+// prints it.
+func releaseReport(ctx context.Context, c *cli, from, to, env string, days int, tolerance time.Duration) error {
 	q := url.Values{}
 	var end time.Time
 	for _, t := range []struct {
@@ -55,7 +66,7 @@ func runReleaseReport(ctx context.Context, args []string, stdout, stderr io.Writ
 		}
 		v, err := time.Parse(time.RFC3339, t.value)
 		if err != nil {
-			return fmt.Errorf("%s %q: want an RFC 3339 time such as 2030-03-01T00:00:00Z", t.flag, t.value)
+			return usageError{fmt.Errorf("%s %q: want an RFC 3339 time such as 2030-03-01T00:00:00Z", t.flag, t.value)}
 		}
 		q.Set(t.param, v.UTC().Format(time.RFC3339Nano))
 		if t.dst != nil {
@@ -63,7 +74,7 @@ func runReleaseReport(ctx context.Context, args []string, stdout, stderr io.Writ
 		}
 	}
 	if days < 0 {
-		return fmt.Errorf("--days %d: want a positive number of days", days)
+		return usageError{fmt.Errorf("--days %d: want a positive number of days", days)}
 	}
 	if days > 0 && from == "" {
 		if end.IsZero() {
@@ -78,14 +89,15 @@ func runReleaseReport(ctx context.Context, args []string, stdout, stderr io.Writ
 		q.Set("tolerance", fmt.Sprintf("%gs", tolerance.Seconds()))
 	}
 	var rep pb.ReleaseReport
-	path := a.path("release-report")
+	path := c.path("release-report")
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	if err := a.fetch(ctx, http.MethodGet, path, nil, &rep); err != nil {
+	raw, err := c.call(ctx, http.MethodGet, path, nil, &rep)
+	if err != nil {
 		return err
 	}
-	return a.show(func(w io.Writer) { writeReport(w, &rep) })
+	return c.print(raw, func(w io.Writer) { writeReport(w, &rep) })
 }
 
 // writeReport writes a release report: a row per KPI, a column for all

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"flag"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -117,29 +115,4 @@ func equalJSON(a, b any) bool {
 		return slices.Equal(as, bs)
 	}
 	return a == b
-}
-
-func TestParseArgsTakesFlagsAfterArguments(t *testing.T) {
-	tests := []struct {
-		name     string
-		args     []string
-		wantArgs []string
-		wantNote string
-	}{
-		{"flags first", []string{"--note", "go", "spring"}, []string{"spring"}, "go"},
-		{"flags last", []string{"spring", "--note", "go"}, []string{"spring"}, "go"},
-		{"flags between", []string{"a", "--note", "go", "b"}, []string{"a", "b"}, "go"},
-		{"after -- nothing is a flag", []string{"a", "--", "--note", "b"}, []string{"a", "--note", "b"}, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("t", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			note := fs.String("note", "", "")
-			got, err := parseArgs(fs, tc.args)
-			if err != nil || !slices.Equal(got, tc.wantArgs) || *note != tc.wantNote {
-				t.Errorf("parseArgs(%q) = %q, note %q, %v; want %q, note %q", tc.args, got, *note, err, tc.wantArgs, tc.wantNote)
-			}
-		})
-	}
 }

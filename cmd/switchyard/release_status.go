@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"math"
@@ -10,21 +9,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
-func runReleaseStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("release status", "release status [flags] ID", stdout, stderr)
-	args, err := a.parse(fs, args, "ID")
-	if err != nil {
-		return err
+func newReleaseStatusCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:               "status ID",
+		Short:             "Show a release: its stages, verification and timeline",
+		Example:           "  switchyard release status ios-240-de",
+		Args:              argsNamed("ID"),
+		ValidArgsFunction: c.completeArgs(kindReleases),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var r pb.Release
+			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("releases", args[0]), nil, &r)
+			if err != nil {
+				return err
+			}
+			return c.print(raw, func(w io.Writer) { writeReleaseStatus(w, &r) })
+		},
 	}
-	var r pb.Release
-	if err := a.fetch(ctx, http.MethodGet, a.path("releases", args[0]), nil, &r); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) { writeReleaseStatus(w, &r) })
 }
 
 // writeReleaseStatus writes a release's header, its stages with their

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -39,8 +40,14 @@ type cli struct {
 	project string
 	output  string
 	json    bool // --json, kept from before --output
-	stdout  io.Writer
-	stderr  io.Writer
+	// profile names the profile of the CLI config file to use;
+	// configFile is that file when not the default (see configPath).
+	profile    string
+	configFile string
+	// given holds the names of the flags the command line set.
+	given  map[string]bool
+	stdout io.Writer
+	stderr io.Writer
 	// prepared is set once the command line parsed and the command runs.
 	prepared bool
 }
@@ -62,20 +69,29 @@ func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *cli) {
 		Long: `switchyard — feature flags and staged releases
 
 Run the server with 'switchyard serve'; every other command is a client of a
-running server (--server, --token; each flag also as SWITCHYARD_<FLAG>).
+running server. The client flags (--server, --token, --tls-*, --project) come
+from, first to last: the command line, SWITCHYARD_<FLAG> variables, the
+profile (see 'switchyard profile'), the default. --output (-o) prints a
+table, or the API's answer as json or yaml. 'switchyard completion SHELL'
+prints the completion script of bash, zsh or fish.
 
-Exit status: 0 on success, 1 when the command failed (the server refused, a
-file is invalid, …), 2 when the command line is wrong.`,
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+Errors go to standard error. Exit status: 0 on success, 1 when the command
+failed (the server refused, a file is invalid, …), 2 when the command line
+is wrong (unknown command or flag, missing argument, bad flag value).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return c.prepare(cmd)
 		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if cmd != root {
+			err = fmt.Errorf("%s: %w", commandName(cmd), err)
+		}
+		return usageError{err}
+	})
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.cc.Server, "server", "http://127.0.0.1:8080", "URL of the server's HTTP port")
@@ -87,60 +103,146 @@ file is invalid, …), 2 when the command line is wrong.`,
 	pf.StringVarP(&c.output, "output", "o", outputTable, "output format: table, json or yaml")
 	pf.BoolVar(&c.json, "json", false, "the same as --output json")
 	pf.MarkHidden("json")
+	pf.StringVar(&c.profile, "profile", "", "profile of the CLI config file to use (default: its current one); see 'switchyard profile'")
+	pf.StringVar(&c.configFile, "cli-config", "", "CLI config file of the profiles (default: $XDG_CONFIG_HOME/switchyard/config.yaml or ~/.config/switchyard/config.yaml)")
 
 	root.AddCommand(
-		legacyCommand("serve", "Run the server", runServe),
-		legacyCommand("import", "Apply a YAML or JSON document to a running server", runImport),
-		legacyCommand("export", "Print a project's document from a running server", runExport),
-		legacyCommand("validate", "Check a document offline; prints every problem with its path",
-			func(_ context.Context, args []string, stdout, stderr io.Writer) error {
-				return runValidate(args, stdout, stderr)
-			}),
-		legacyCommand("release", "Create, run and inspect staged releases", runRelease),
-		legacyCommand("model", "Release models: list, create", runModel),
-		legacyCommand("version", "This binary's version; component versions: register, list", runVersion),
-		legacyCommand("availability", "The version available to a client, and whether to update", runAvailability),
-		legacyCommand("experiment", "A/B experiments: create, list, start, stop, results", runExperiment),
-		legacyCommand("metric", "Experiment metrics: create, list", runMetric),
-		legacyCommand("webhook", "Webhook deliveries: deliveries, redeliver", runWebhook),
-		legacyCommand("segment", "Segments and their key lists", runSegment),
+		newServeCmd(c),
+		newImportCmd(c),
+		newExportCmd(c),
+		newValidateCmd(c),
+		newReleaseCmd(c),
+		newModelCmd(c),
+		newVersionCmd(c),
+		newAvailabilityCmd(c),
+		newExperimentCmd(c),
+		newMetricCmd(c),
+		newWebhookCmd(c),
+		newSegmentCmd(c),
 		newFlagCmd(c),
+		newProfileCmd(c),
+		newFreezeCmd(c), newCalendarCmd(c),
 	)
+	c.completeFlag(root, "project", kindProjects)
+	root.RegisterFlagCompletionFunc("profile", c.completeProfiles)
+	// Help and completion scripts need no server: no profile applies.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, cmd := range root.Commands() {
+		if cmd.Name() == "help" || cmd.Name() == "completion" {
+			for _, sub := range append(cmd.Commands(), cmd) {
+				sub.Annotations = map[string]string{noProfile: "true"}
+			}
+		}
+	}
+	root.AddCommand(newResourceCmds(c)...)
 	return root, c
 }
 
-// legacyCommand runs a command that still parses its own flags with the
-// standard library's flag package (help included).
-//
-// Deprecated: each is being rewritten as a cobra command using cli.
-func legacyCommand(name, short string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) *cobra.Command {
-	return &cobra.Command{
-		Use:                name,
-		Short:              short,
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+// groupCmd returns a command that only holds subcommands. Run without
+// one, or with one it does not have, it is a usage error.
+func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Args: noCommand}
+	run := func(cmd *cobra.Command, _ []string) error {
+		names := make([]string, 0, len(cmd.Commands()))
+		for _, s := range cmd.Commands() {
+			if s.IsAvailableCommand() {
+				names = append(names, s.Name())
+			}
+		}
+		return usageError{fmt.Errorf("%s: missing command (one of %s); see '%s --help'",
+			commandName(cmd), strings.Join(names, ", "), cmd.CommandPath())}
+	}
+	cmd.RunE = run
+	cmd.AddCommand(subs...)
+	// The usage shows "switchyard release [command]" alone: the group
+	// runs only to report a missing or unknown command. Its subcommands
+	// inherit this function, which passes them on.
+	cmd.SetUsageFunc(func(c *cobra.Command) error {
+		if c == cmd {
+			cmd.RunE = nil
+			defer func() { cmd.RunE = run }()
+		}
+		return cmd.Parent().UsageFunc()(c)
+	})
+	return cmd
+}
+
+// withoutGlobalFlags leaves the flags cmd inherits out of its usage, but
+// those named keep: cmd reaches no server, so the client's do not apply.
+func withoutGlobalFlags(cmd *cobra.Command, keep ...string) {
+	cmd.SetUsageFunc(func(c *cobra.Command) error {
+		if c == cmd {
+			var hidden []*pflag.Flag
+			cmd.InheritedFlags().VisitAll(func(f *pflag.Flag) {
+				if !f.Hidden && !slices.Contains(keep, f.Name) {
+					f.Hidden = true
+					hidden = append(hidden, f)
+				}
+			})
+			defer func() {
+				for _, f := range hidden {
+					f.Hidden = false
+				}
+			}()
+		}
+		return cmd.Parent().UsageFunc()(c)
+	})
+}
+
+// noCommand refuses arguments, as an unknown command of cmd.
+func noCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%s: unknown command %q", commandName(cmd), args[0])
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, ", "))
+	}
+	return usageError{fmt.Errorf("%s; see '%s --help'", msg, cmd.CommandPath())}
+}
+
+// commandName is cmd's path without the program's name: "release start".
+func commandName(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
+// argsNamed checks a command's arguments against names: one for each
+// name, except that a name in brackets, such as "[ID]", is optional (and
+// last). Its errors are usage errors naming the command and the argument.
+func argsNamed(names ...string) cobra.PositionalArgs {
+	required := 0
+	for _, n := range names {
+		if !strings.HasPrefix(n, "[") {
+			required++
+		}
+	}
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < required:
+			return usageError{fmt.Errorf("%s: missing %s", commandName(cmd), names[len(args)])}
+		case len(args) > len(names):
+			return usageError{fmt.Errorf("%s: unexpected argument %q", commandName(cmd), args[len(names)])}
+		}
+		return nil
 	}
 }
 
 // prepare fills the flags the command line did not set from SWITCHYARD_*
-// variables and checks --output. It runs before every command.
+// variables, then the client flags still unset from the profile (unless
+// cmd is annotated noProfile), and checks --output. It runs before every
+// command.
 func (c *cli) prepare(cmd *cobra.Command) error {
-	var bad error
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Changed || bad != nil {
-			return
+	if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+		return nil // the completion functions prepare the command completed
+	}
+	if err := c.fromEnvironment(cmd); err != nil {
+		return err
+	}
+	if cmd.Annotations[noProfile] == "" {
+		if err := c.applyProfile(cmd); err != nil {
+			return err
 		}
-		name := envName(f.Name)
-		if v, ok := os.LookupEnv(name); ok {
-			if err := f.Value.Set(v); err != nil {
-				bad = usageError{fmt.Errorf("%s=%q: %w", name, v, err)}
-			}
-		}
-	})
-	if bad != nil {
-		return bad
 	}
 	if c.json {
 		c.output = outputJSON
@@ -260,6 +362,28 @@ func jsonToYAML(raw json.RawMessage) ([]byte, error) {
 		return nil, fmt.Errorf("answer as YAML: %w", err)
 	}
 	return b.Bytes(), enc.Close()
+}
+
+// fromEnvironment notes the flags the command line set, then sets those
+// it did not from their SWITCHYARD_* variables.
+func (c *cli) fromEnvironment(cmd *cobra.Command) error {
+	c.given = map[string]bool{}
+	cmd.Flags().Visit(func(f *pflag.Flag) { c.given[f.Name] = true })
+	var bad error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || bad != nil {
+			return
+		}
+		name := envName(f.Name)
+		if v, ok := os.LookupEnv(name); ok {
+			// Set through the flag set so that the flag counts as given:
+			// a config file or profile does not override it.
+			if err := cmd.Flags().Set(f.Name, v); err != nil {
+				bad = usageError{fmt.Errorf("%s=%q: %w", name, v, err)}
+			}
+		}
+	})
+	return bad
 }
 
 // exactArgs is cobra.ExactArgs whose error is a usage error.

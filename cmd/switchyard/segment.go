@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,30 +10,28 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
-// runSegment runs "switchyard segment COMMAND".
-func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runGroup(ctx, "segment", []subcommand{
-		{"keys", "a segment's include or exclude keys: add, remove, replace, list", runSegmentKeys},
-	}, args, stdout, stderr)
+// newSegmentCmd is "switchyard segment": segments and their key lists.
+func newSegmentCmd(c *cli) *cobra.Command {
+	cmd := groupCmd("segment", "Segments and their key lists: list, get, create, delete, keys", newSegmentKeysCmd(c))
+	cmd.AddCommand(newSegmentCRUDCmds(c)...)
+	return cmd
 }
 
-func runSegmentKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	upload := func(op, method, suffix string) func(context.Context, []string, io.Writer, io.Writer) error {
-		return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-			return runSegmentKeysUpload(ctx, op, method, suffix, args, stdout, stderr)
-		}
-	}
-	return runGroup(ctx, "segment keys", []subcommand{
-		{"add", "add the keys of FILE (one per line; - or none: standard input)", upload("add", http.MethodPost, "")},
-		{"remove", "remove the keys of FILE", upload("remove", http.MethodPost, "/remove")},
-		{"replace", "make the list exactly the keys of FILE, in one revision", upload("replace", http.MethodPut, "")},
-		{"list", "print the keys of the list, one per line", runSegmentKeysList},
-	}, args, stdout, stderr)
+func newSegmentKeysCmd(c *cli) *cobra.Command {
+	cmd := groupCmd("keys", "A segment's include or exclude keys: add, remove, replace, list",
+		newSegmentKeysUploadCmd(c, "add", "Add the keys of FILE (one per line; - or none: standard input)", http.MethodPost, ""),
+		newSegmentKeysUploadCmd(c, "remove", "Remove the keys of FILE", http.MethodPost, "/remove"),
+		newSegmentKeysUploadCmd(c, "replace", "Make the list exactly the keys of FILE, in one revision", http.MethodPut, ""),
+		newSegmentKeysListCmd(c))
+	cmd.Long = `A segment's include or exclude list of keys (--exclude for the exclude list),
+which may hold millions: files of keys, one a line, stream to the server.`
+	return cmd
 }
 
 // keyListOf is the list the --exclude flag names.
@@ -44,87 +42,101 @@ func keyListOf(exclude bool) string {
 	return "include"
 }
 
-// runSegmentKeysUpload streams a file of keys to the list's REST route,
-// showing progress when stderr is a terminal.
-func runSegmentKeysUpload(ctx context.Context, op, method, suffix string, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("segment keys "+op, "segment keys "+op+" [flags] SEGMENT [FILE|-]", stdout, stderr)
-	exclude := fs.Bool("exclude", false, "change the exclude list instead of the include list")
-	rest, err := a.parse(fs, args, "SEGMENT", "[FILE]")
-	if err != nil {
-		return err
-	}
-	in, size := io.Reader(os.Stdin), int64(-1)
-	if len(rest) == 2 && rest[1] != "-" {
-		f, err := os.Open(rest[1])
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil {
-			size = fi.Size()
-		}
-		in = f
-	}
-	body := &countingReader{r: in}
-	if isTerminal(stderr) {
-		stop := showProgress(stderr, body, size)
-		defer stop()
-	}
-	path := a.path("segments", rest[0], "keys", keyListOf(*exclude)) + suffix
-	req, err := http.NewRequestWithContext(ctx, method, a.client.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.client.token)
-	req.Header.Set("Content-Type", "text/plain")
-	// An upload takes as long as it takes: no client timeout.
-	hc := &http.Client{Transport: a.client.http.Transport}
-	a.raw = nil
-	if err := a.client.send(hc, req, &a.raw); err != nil {
-		return err
-	}
-	var resp pb.EditSegmentKeysResponse
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(a.raw, &resp); err != nil {
-		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-	}
-	return a.show(func(w io.Writer) {
-		fmt.Fprintf(w, "added\t%d\nremoved\t%d\ncount\t%d\nrevision\t%d\n", resp.GetAdded(), resp.GetRemoved(), resp.GetCount(), resp.GetRevision())
-	})
-}
-
-func runSegmentKeysList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("segment keys list", "segment keys list [flags] SEGMENT", stdout, stderr)
-	exclude := fs.Bool("exclude", false, "list the exclude list instead of the include list")
-	rest, err := a.parse(fs, args, "SEGMENT")
-	if err != nil {
-		return err
-	}
-	base := a.path("segments", rest[0], "keys", keyListOf(*exclude)) + "?page_size=1000"
-	token := ""
-	for {
-		var page pb.ListSegmentKeysResponse
-		path := base
-		if token != "" {
-			path += "&page_token=" + url.QueryEscape(token)
-		}
-		if err := a.fetch(ctx, http.MethodGet, path, nil, &page); err != nil {
-			return err
-		}
-		if a.json {
-			if err := a.show(nil); err != nil {
+// newSegmentKeysUploadCmd streams a file of keys to the list's REST
+// route, showing progress when standard error is a terminal.
+func newSegmentKeysUploadCmd(c *cli, op, short, method, suffix string) *cobra.Command {
+	var exclude bool
+	cmd := &cobra.Command{
+		Use:               op + " SEGMENT [FILE|-]",
+		Short:             short,
+		Example:           fmt.Sprintf("  switchyard segment keys %s beta-testers keys.txt\n  cat keys.txt | switchyard segment keys %s --exclude beta-testers -", op, op),
+		Args:              argsNamed("SEGMENT", "[FILE]"),
+		ValidArgsFunction: c.completeArgs(kindSegments, kindFile),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			api, err := c.client()
+			if err != nil {
 				return err
 			}
-		} else {
-			for _, k := range page.GetKeys() {
-				if _, err := fmt.Fprintln(stdout, k); err != nil {
+			in, size := cmd.InOrStdin(), int64(-1)
+			if len(args) == 2 && args[1] != "-" {
+				f, err := os.Open(args[1])
+				if err != nil {
 					return err
 				}
+				defer f.Close()
+				if fi, err := f.Stat(); err == nil {
+					size = fi.Size()
+				}
+				in = f
 			}
-		}
-		if token = page.GetNextPageToken(); token == "" {
-			return nil
-		}
+			body := &countingReader{r: in}
+			if isTerminal(c.stderr) {
+				stop := showProgress(c.stderr, body, size)
+				defer stop()
+			}
+			path := c.path("segments", args[0], "keys", keyListOf(exclude)) + suffix
+			req, err := http.NewRequestWithContext(cmd.Context(), method, api.base+path, body)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+api.token)
+			req.Header.Set("Content-Type", "text/plain")
+			// An upload takes as long as it takes: no client timeout.
+			hc := &http.Client{Transport: api.http.Transport}
+			var raw json.RawMessage
+			if err := api.send(hc, req, &raw); err != nil {
+				return err
+			}
+			var resp pb.EditSegmentKeysResponse
+			if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, &resp); err != nil {
+				return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+			}
+			return c.print(raw, func(w io.Writer) {
+				fmt.Fprintf(w, "added\t%d\nremoved\t%d\ncount\t%d\nrevision\t%d\n", resp.GetAdded(), resp.GetRemoved(), resp.GetCount(), resp.GetRevision())
+			})
+		},
 	}
+	cmd.Flags().BoolVar(&exclude, "exclude", false, "change the exclude list instead of the include list")
+	return cmd
+}
+
+func newSegmentKeysListCmd(c *cli) *cobra.Command {
+	var exclude bool
+	cmd := &cobra.Command{
+		Use:   "list SEGMENT",
+		Short: "Print the keys of the list, one per line",
+		Long: `Print the keys of the list, one per line, page by page as the server sends
+them; with --output json or yaml, each page as the API answers it.`,
+		Args:              argsNamed("SEGMENT"),
+		ValidArgsFunction: c.completeArgs(kindSegments),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			base := c.path("segments", args[0], "keys", keyListOf(exclude)) + "?page_size=1000"
+			token := ""
+			for {
+				var page pb.ListSegmentKeysResponse
+				path := base
+				if token != "" {
+					path += "&page_token=" + url.QueryEscape(token)
+				}
+				raw, err := c.call(cmd.Context(), http.MethodGet, path, nil, &page)
+				if err != nil {
+					return err
+				}
+				if err := c.print(raw, func(w io.Writer) {
+					for _, k := range page.GetKeys() {
+						fmt.Fprintln(w, k)
+					}
+				}); err != nil {
+					return err
+				}
+				if token = page.GetNextPageToken(); token == "" {
+					return nil
+				}
+			}
+		},
+	}
+	cmd.Flags().BoolVar(&exclude, "exclude", false, "list the exclude list instead of the include list")
+	return cmd
 }
 
 // countingReader counts the bytes read through it.

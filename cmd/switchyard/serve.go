@@ -13,6 +13,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/certs"
@@ -37,8 +40,9 @@ type serveConfig struct {
 	LogLevel string
 	// LogFormat is text or json.
 	LogFormat string
-	// GRPCReflection serves gRPC reflection on a non-loopback listener too.
-	GRPCReflection bool
+	// GRPCReflection, when set, serves gRPC reflection on any listener
+	// (true) or on none (false); unset, only on a loopback listener.
+	GRPCReflection optionalBool
 	// SyncMaxAge is how long an SDK sync stream lives before the server
 	// ends it and the SDK reconnects (load rebalancing).
 	SyncMaxAge time.Duration
@@ -120,22 +124,53 @@ func (c serveConfig) validate() error {
 	return c.validateWebhooks()
 }
 
-// serveUsage follows the flags in 'serve --help'.
-const serveUsage = `
+// serveLong is the help of 'serve'.
+const serveLong = `Run the server: the gRPC API on --grpc-addr; the console, REST API, OFREP
+and health checks on --http-addr.
+
 Each setting comes from, first to last: the flag, the SWITCHYARD_<FLAG>
 environment variable, the --config file (YAML, keys are the flag names,
 e.g. "http-addr: 0.0.0.0:8080"), the default. An unknown key in the file is
 an error. With --tls-cert and --tls-key both listeners serve TLS only; the
-files are read again when they change (no restart).
-`
+files are read again when they change (no restart).`
 
-// parseServeConfig reads the configuration of 'serve' from its flags, the
-// environment and the config file, and validates it.
-func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
+// newServeCmd is "switchyard serve".
+func newServeCmd(c *cli) *cobra.Command { return serveCommand(c, serve) }
+
+// serveCommand is "switchyard serve" starting the server with start once
+// the configuration is read and valid.
+func serveCommand(c *cli, start func(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error) *cobra.Command {
 	cfg := defaultServeConfig()
-	fs := newFlagSet("serve", "serve [flags]", stderr)
-	usage := fs.Usage
-	fs.Usage = func() { usage(); fmt.Fprint(stderr, serveUsage) }
+	fs := cfg.flagSet()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server",
+		Long:  serveLong,
+		Example: `  switchyard serve --demo
+  switchyard serve --config /etc/switchyard/switchyard.yaml
+  SWITCHYARD_HTTP_ADDR=0.0.0.0:8080 switchyard serve --tls-cert server.pem --tls-key server-key.pem`,
+		Args:        argsNamed(),
+		Annotations: map[string]string{noProfile: "true"},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Config != "" {
+				if err := applyConfigFile(fs, cfg.Config); err != nil {
+					return err
+				}
+			}
+			if err := cfg.validate(); err != nil {
+				return err
+			}
+			return start(cmd.Context(), cfg, c.stdout, c.stderr)
+		},
+	}
+	cmd.Flags().AddFlagSet(fs)
+	withoutGlobalFlags(cmd)
+	return cmd
+}
+
+// flagSet returns the flags of 'serve', each bound to its field of cfg.
+func (cfg *serveConfig) flagSet() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.StringVar(&cfg.Config, "config", "", "YAML file of settings (keys are these flags' names); flags and variables win over it")
 	fs.StringVar(&cfg.DB, "db", cfg.DB, "bbolt database file")
 	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
@@ -143,7 +178,8 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "import the demo document into the default project when it has no flags")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (one object a line)")
-	fs.BoolVar(&cfg.GRPCReflection, "grpc-reflection", cfg.GRPCReflection, "serve gRPC reflection on a non-loopback --grpc-addr too (it is always on for loopback)")
+	fs.Var(&cfg.GRPCReflection, "grpc-reflection", "serve gRPC reflection on any --grpc-addr (true) or on none (false); unset, only on a loopback one")
+	fs.Lookup("grpc-reflection").NoOptDefVal = "true"
 	fs.DurationVar(&cfg.SyncMaxAge, "sync-max-age", cfg.SyncMaxAge, "how long an SDK sync stream lives before the SDK reconnects (±10 % jitter)")
 	fs.DurationVar(&cfg.BodyReadTimeout, "body-read-timeout", cfg.BodyReadTimeout, "how long an HTTP request body may take to arrive (then 408, connection closed)")
 	fs.DurationVar(&cfg.SyncRestartGrace, "sync-restart-grace", cfg.SyncRestartGrace,
@@ -162,17 +198,12 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.TLS.Cert, "tls-cert", "", "PEM certificate (with chain) for both listeners; read again when the file changes")
 	fs.StringVar(&cfg.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.TLS.ClientCA, "tls-client-ca", "", "PEM CA bundle: clients must present a certificate it signed (mutual TLS)")
-	if err := parseFlags(fs, args); err != nil {
-		return cfg, err
-	}
-	return cfg, cfg.validate()
+	return fs
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseServeConfig(args, stderr)
-	if err != nil {
-		return err
-	}
+// serve runs the server with cfg until ctx ends.
+func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
+	var err error
 	var tlsConfig *tls.Config
 	if cfg.TLS.Cert != "" {
 		if tlsConfig, err = certs.Server(cfg.TLS); err != nil {
@@ -232,8 +263,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	opts := []server.Option{server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
 		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey),
 		server.WithWebhooks(cfg.Webhooks), server.WithBodyReadTimeout(cfg.BodyReadTimeout), server.WithSyncRestartGrace(cfg.SyncRestartGrace)}
-	if cfg.GRPCReflection {
+	switch {
+	case !cfg.GRPCReflection.Given:
+	case cfg.GRPCReflection.Value:
 		opts = append(opts, server.WithGRPCReflection())
+	default:
+		opts = append(opts, server.WithoutGRPCReflection())
 	}
 	if tracing.Enabled {
 		opts = append(opts, server.WithTracing(tracing.Provider, tracing.Propagator))

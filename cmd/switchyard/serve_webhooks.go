@@ -2,19 +2,20 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/switchyard/switchyard/internal/store"
 )
 
 // registerWebhookFlags registers the serve flags of the webhook
 // deliveries and of the key that encrypts their secrets on fs.
-func (c *serveConfig) registerWebhookFlags(fs *flag.FlagSet) {
+func (c *serveConfig) registerWebhookFlags(fs *pflag.FlagSet) {
 	w := &c.Webhooks
 	fs.DurationVar(&w.RetryHorizon, "webhook-retry-horizon", w.RetryHorizon, "how long after its event a webhook delivery is retried before it is FAILED")
 	fs.DurationVar(&w.InitialBackoff, "webhook-initial-backoff", w.InitialBackoff, "the longest wait before a delivery's second attempt; it doubles with each attempt (full jitter)")

@@ -1,113 +1,116 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/switchyard/switchyard/internal/buildinfo"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
-// versionCommands are the commands of "switchyard version".
-func versionCommands() []subcommand {
-	return []subcommand{
-		{"register", "register a version the pipeline has deployed (switched off)", runVersionRegister},
-		{"list", "list a component's versions with their states", runVersionList},
+// newVersionCmd is "switchyard version": this binary's version, and the
+// commands of component versions.
+func newVersionCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "This binary's version; component versions: register, list",
+		Long: `With no command: this binary's module version, commit (with "-dirty" for a
+build of a modified tree) and Go version; --output json prints an object.
+
+The commands register and list the versions of a component on a server.`,
+		Example: `  switchyard version
+  switchyard version --output json
+  switchyard version register ios-app 2.4.0 --notes "New checkout"`,
+		Args:        noCommand,
+		Annotations: map[string]string{noProfile: "true"},
+		RunE: func(*cobra.Command, []string) error {
+			info := buildinfo.Get()
+			raw, err := json.Marshal(info)
+			if err != nil {
+				return err
+			}
+			return c.print(raw, func(w io.Writer) {
+				fmt.Fprintf(w, "switchyard %s\ncommit %s\n%s\n", info.Version, info.Commit, info.GoVersion)
+			})
+		},
 	}
+	cmd.AddCommand(newVersionRegisterCmd(c), newVersionListCmd(c))
+	cmd.AddCommand(newVersionCRUDCmds(c)...)
+	return cmd
 }
 
-// runVersion prints the build version when no subcommand is named
-// ("switchyard version [--json]"), else runs the subcommand.
-func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && slices.Contains([]string{"help", "-h", "-help", "--help"}, args[0]) {
-		fmt.Fprint(stdout, "Usage: switchyard version [--json]\n\nPrints this binary's module version, commit and Go version.\n\n")
-	}
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !slices.Contains([]string{"-h", "-help", "--help"}, args[0]) {
-		return runBuildVersion(args, stdout, stderr)
-	}
-	return runGroup(ctx, "version", versionCommands(), args, stdout, stderr)
-}
-
-// runBuildVersion prints the module version, the commit (with "-dirty"
-// for a build of a modified tree) and the Go version of this binary.
-func runBuildVersion(args []string, stdout, stderr io.Writer) error {
-	var asJSON bool
-	fs := newFlagSet("version", "version [--json]", stderr)
-	fs.BoolVar(&asJSON, "json", false, "print a JSON object")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("version: unknown command %q (want register or list)", fs.Arg(0))
-	}
-	info := buildinfo.Get()
-	if asJSON {
-		return json.NewEncoder(stdout).Encode(info)
-	}
-	_, err := fmt.Fprintf(stdout, "switchyard %s\ncommit %s\n%s\n", info.Version, info.Commit, info.GoVersion)
-	return err
-}
-
-func runVersionRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("version register", "version register [flags] COMPONENT VERSION", stdout, stderr)
+func newVersionRegisterCmd(c *cli) *cobra.Command {
 	v := &pb.Version{}
-	var labels listFlag
+	var labels []string
+	cmd := &cobra.Command{
+		Use:   "register COMPONENT VERSION",
+		Short: "Register a version the pipeline has deployed (switched off)",
+		Example: `  switchyard version register ios-app 2.4.0 --notes "New checkout" \
+    --artifact https://ci.example.com/ios-app/2.4.0.ipa --label build=1234`,
+		Args:              argsNamed("COMPONENT", "VERSION"),
+		ValidArgsFunction: c.completeArgs(kindComponents),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v.Version = args[1]
+			for _, l := range labels {
+				k, val, ok := strings.Cut(l, "=")
+				if !ok || k == "" {
+					return usageError{fmt.Errorf("--label %q: want KEY=VALUE", l)}
+				}
+				if v.Labels == nil {
+					v.Labels = map[string]string{}
+				}
+				v.Labels[k] = val
+			}
+			var out pb.ComponentVersion
+			raw, err := c.call(cmd.Context(), http.MethodPost, c.path("components", args[0], "versions"), v, &out)
+			if err != nil {
+				return err
+			}
+			return c.print(raw, func(w io.Writer) {
+				fmt.Fprintf(w, "registered %s %s: %s\n", out.GetComponent(), out.GetVersion().GetVersion(), out.GetState())
+			})
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&v.Notes, "notes", "", "release notes shown to clients that update to it")
 	fs.StringVar(&v.Artifact, "artifact", "", "URL of the build artifact")
 	fs.BoolVar(&v.Required, "required", false, "clients below it must update (a push update)")
-	fs.Var(&labels, "label", "a label KEY=VALUE, repeated")
-	args, err := a.parse(fs, args, "COMPONENT", "VERSION")
-	if err != nil {
-		return err
-	}
-	v.Version = args[1]
-	for _, l := range labels {
-		k, val, ok := strings.Cut(l, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("--label %q: want KEY=VALUE", l)
-		}
-		if v.Labels == nil {
-			v.Labels = map[string]string{}
-		}
-		v.Labels[k] = val
-	}
-	var out pb.ComponentVersion
-	if err := a.fetch(ctx, http.MethodPost, a.path("components", args[0], "versions"), v, &out); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) {
-		fmt.Fprintf(w, "registered %s %s: %s\n", out.GetComponent(), out.GetVersion().GetVersion(), out.GetState())
-	})
+	fs.StringArrayVar(&labels, "label", nil, "a label KEY=VALUE, repeated")
+	return cmd
 }
 
-func runVersionList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs := newAPICommand("version list", "version list [flags] COMPONENT", stdout, stderr)
-	args, err := a.parse(fs, args, "COMPONENT")
-	if err != nil {
-		return err
-	}
-	var resp pb.ListVersionsResponse
-	if err := a.fetch(ctx, http.MethodGet, a.path("components", args[0], "versions")+"?page_size=1000", nil, &resp); err != nil {
-		return err
-	}
-	return a.show(func(w io.Writer) {
-		fmt.Fprintln(w, "VERSION\tSTATE\tREQUIRED\tENVIRONMENTS\tLABELS\tNOTES")
-		for _, cv := range resp.GetVersions() {
-			v := cv.GetVersion()
-			required := "-"
-			if v.GetRequired() {
-				required = "yes"
+func newVersionListCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:               "list COMPONENT",
+		Short:             "List a component's versions with their states",
+		Args:              argsNamed("COMPONENT"),
+		ValidArgsFunction: c.completeArgs(kindComponents),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var resp pb.ListVersionsResponse
+			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("components", args[0], "versions")+"?page_size=1000", nil, &resp)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", v.GetVersion(), cv.GetState(), required,
-				orDash(strings.Join(cv.GetEnvironments(), ",")), orDash(labelText(v.GetLabels())), v.GetNotes())
-		}
-	})
+			return c.print(raw, func(w io.Writer) {
+				fmt.Fprintln(w, "VERSION\tSTATE\tREQUIRED\tENVIRONMENTS\tLABELS\tNOTES")
+				for _, cv := range resp.GetVersions() {
+					v := cv.GetVersion()
+					required := "-"
+					if v.GetRequired() {
+						required = "yes"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", v.GetVersion(), cv.GetState(), required,
+						orDash(strings.Join(cv.GetEnvironments(), ",")), orDash(labelText(v.GetLabels())), v.GetNotes())
+				}
+			})
+		},
+	}
 }
 
 // labelText is a version's labels as "k=v,k2=v2", sorted by key.

@@ -42,7 +42,7 @@ func TestVersionHelpNamesBothUses(t *testing.T) {
 	if err := run(context.Background(), []string{"version", "--help"}, &out, &out); err != nil {
 		t.Fatalf("version --help: %v", err)
 	}
-	for _, want := range []string{"version [--json]", "register", "list"} {
+	for _, want := range []string{"switchyard version --output json", "register", "list"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("version --help lacks %q:\n%s", want, out.String())
 		}

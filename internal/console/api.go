@@ -31,6 +31,7 @@ type api struct {
 	models      pb.ReleaseModelServiceClient
 	experiments pb.ExperimentServiceClient
 	sync        pb.SyncServiceClient
+	freezes     pb.FreezeServiceClient
 }
 
 func newAPI(conn grpc.ClientConnInterface) *api {
@@ -46,6 +47,7 @@ func newAPI(conn grpc.ClientConnInterface) *api {
 		models:      pb.NewReleaseModelServiceClient(conn),
 		experiments: pb.NewExperimentServiceClient(conn),
 		sync:        pb.NewSyncServiceClient(conn),
+		freezes:     pb.NewFreezeServiceClient(conn),
 	}
 }
 

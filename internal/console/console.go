@@ -99,6 +99,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /styleguide", c.page(c.styleguide))
 	c.releaseRoutes()
 	c.experimentRoutes()
+	c.calendarRoutes()
 
 	c.mux.Handle("GET /flags", c.page(c.flagList))
 	c.mux.Handle("POST /flags", c.action(c.createFlag))

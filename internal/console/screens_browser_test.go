@@ -21,6 +21,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		{"components", "/components"},
 		{"component", "/components/ios-app"},
 		{"audit", "/audit"},
+		{"calendar", "/calendar"},
 		{"notfound", "/no-such-page"},
 	}
 	for _, p := range pages {

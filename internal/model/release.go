@@ -79,6 +79,31 @@ type Release struct {
 	// FinalCheck is the resolution check after the release completed or
 	// was rolled back.
 	FinalCheck *ResolutionCheck `json:"final_check,omitempty"`
+	// FreezeOverrides are the emergency overrides of freezes asked for the
+	// release, oldest first; an approved one lets the release move inside
+	// one occurrence of its freeze.
+	FreezeOverrides []FreezeOverride `json:"freeze_overrides,omitempty"`
+}
+
+// FreezeOverride is an emergency override of a freeze for one release:
+// asked for by one person with a reason and, to take effect, approved by
+// another (the two-person rule of approval gates). It covers one
+// occurrence of the freeze, Window.
+type FreezeOverride struct {
+	Freeze string `json:"freeze"`
+	Reason string `json:"reason"`
+	Window Window `json:"window"`
+	// The key, name and principal of who asked for it, and when.
+	RequestedBy        string    `json:"requested_by"`
+	RequesterName      string    `json:"requester_name,omitempty"`
+	RequesterPrincipal string    `json:"requester_principal,omitempty"`
+	RequestTime        time.Time `json:"request_time"`
+	// The key, name and principal of who approved it, and when; empty
+	// while it waits for approval.
+	ApprovedBy        string     `json:"approved_by,omitempty"`
+	ApproverName      string     `json:"approver_name,omitempty"`
+	ApproverPrincipal string     `json:"approver_principal,omitempty"`
+	ApproveTime       *time.Time `json:"approve_time,omitempty"`
 }
 
 // ReleaseItem is one thing a release releases: a flag's variant, or a
@@ -222,7 +247,9 @@ type ReleaseEvent struct {
 	// Action is the step: create, start, schedule, advance, approve,
 	// pause, resume, acknowledge_drift, complete, roll_back, cancel; or
 	// wait (the scheduler holds a due step for the stage's verification);
-	// incident and review record an incident or the review added.
+	// hold (a freeze holds a due step); request_override and
+	// approve_override (an emergency override of a freeze); incident and
+	// review record an incident or the review added.
 	Action string       `json:"action"`
 	From   ReleaseState `json:"from_state,omitempty"`
 	To     ReleaseState `json:"to_state,omitempty"`
@@ -243,6 +270,11 @@ type ReleaseEvent struct {
 	Note      string `json:"note,omitempty"`
 	// ActorPrincipal is the person or service the actor's key belongs to.
 	ActorPrincipal string `json:"actor_principal,omitempty"`
+	// Freeze names the freeze a hold or an override event is about, and
+	// the freeze that held a step taken after its window ended.
+	Freeze string `json:"freeze,omitempty"`
+	// HeldSeconds is how long a freeze held the step.
+	HeldSeconds float64 `json:"held_seconds,omitempty"`
 }
 
 // Overlay is what evaluation sees of a release that is in progress or

@@ -81,6 +81,19 @@ func legacyPrincipal(tx *store.Tx, keyID, name string) string {
 // requester and a service, store.ErrFailedPrecondition (HTTP 400
 // FAILED_PRECONDITION) for a person who approved already.
 func checkApprover(tx *store.Tx, req Request, r *model.Release, stage int) (*store.APIKey, error) {
+	parties := []party{requesterParty(tx, r)}
+	for _, ap := range r.Approvals {
+		if ap.Stage == stage {
+			parties = append(parties, approverParty(tx, ap))
+		}
+	}
+	return checkPerson(tx, req, parties, "their own release", stageName(r, stage))
+}
+
+// checkPerson returns the key of tx's actor if it is a person's key
+// unrelated to every party; own says what the requester may not approve
+// ("their own release"), what names what is approved in messages.
+func checkPerson(tx *store.Tx, req Request, parties []party, own, what string) (*store.APIKey, error) {
 	a := tx.Actor()
 	key, ok := tx.APIKey(a.KeyID)
 	if !ok {
@@ -89,20 +102,14 @@ func checkApprover(tx *store.Tx, req Request, r *model.Release, stage int) (*sto
 	if key.PrincipalKind == store.PrincipalService {
 		return nil, permissionDenied(req, "key %q belongs to the service %q; approvals are given by people", key.Name, key.Principal)
 	}
-	parties := []party{requesterParty(tx, r)}
-	for _, ap := range r.Approvals {
-		if ap.Stage == stage {
-			parties = append(parties, approverParty(tx, ap))
-		}
-	}
 	for _, p := range parties {
 		switch {
 		case key.ID == p.key || key.Principal == p.principal:
 			if p.requester {
-				return nil, permissionDenied(req, "the requester (%s) may not approve their own release, with this or any other of their keys; another person must",
-					p.principal)
+				return nil, permissionDenied(req, "the requester (%s) may not approve %s, with this or any other of their keys; another person must",
+					p.principal, own)
 			}
-			return nil, failed(req.Project, req.ID, "%s approved %s already; approvals count people, not keys", p.principal, stageName(r, stage))
+			return nil, failed(req.Project, req.ID, "%s approved %s already; approvals count people, not keys", p.principal, what)
 		case key.DescendsFrom(p.principal, p.key), related(tx, p, key):
 			msg := "key %q (principal %q) and %s (%s) are related by key creation: one created the other's key, directly or through other keys, so they count as one person"
 			if p.requester {

@@ -57,6 +57,7 @@ func Update(tx *store.Tx, project string, r *model.Release, etag string) error {
 	d.State, d.Timeline = cur.State, cur.Timeline
 	d.Model, d.ModelEtag = cur.Model, cur.ModelEtag
 	d.Incidents, d.Review = cur.Incidents, cur.Review
+	d.FreezeOverrides = cur.FreezeOverrides
 	return tx.PutRelease(project, d, curEtag, nil)
 }
 

@@ -13,9 +13,9 @@ import (
 // enabled in the environment and that no item is in another active
 // release there. The caller becomes the requester. The release enters its
 // first stage at once when that stage's gate is manual and no start time
-// is given (or it has passed); otherwise it is SCHEDULED and the
-// Scheduler (a timed gate or start time) or Advance (after an approval)
-// starts it.
+// is given (or it has passed) — unless a freeze holds it (a *FrozenError);
+// otherwise it is SCHEDULED and the Scheduler (a timed gate or start time)
+// or Advance (after an approval) starts it.
 func Start(tx *store.Tx, req Request, startTime time.Time) error {
 	ps, r, etag, err := load(tx, req)
 	if err != nil {
@@ -39,6 +39,9 @@ func Start(tx *store.Tx, req Request, startTime time.Time) error {
 	}
 	step, _ := Next(r)
 	if step.Due == nil && step.approved() || step.dueBy(now) {
+		if err := refuseFrozen(tx, ps, req, r, "start"); err != nil {
+			return err
+		}
 		ev := newEvent(tx, r, "start", req.Note)
 		ev.From, ev.PlannedTime = model.StateDraft, step.Due
 		enter(ps, r, now)
@@ -81,7 +84,8 @@ func enter(ps *store.ProjectState, r *model.Release, now time.Time) {
 // completes the release at its last stage. The step's gate must be manual,
 // or an approval gate with its approvals given; timed gates (wait, at, a
 // start time) are the Scheduler's. A drifted release needs
-// req.AcknowledgeDrift. The caller becomes the requester of the next gate.
+// req.AcknowledgeDrift; a release a freeze holds is refused with a
+// *FrozenError. The caller becomes the requester of the next gate.
 func Advance(tx *store.Tx, req Request) error {
 	ps, r, etag, err := load(tx, req)
 	if err != nil {
@@ -101,6 +105,9 @@ func Advance(tx *store.Tx, req Request) error {
 	case !step.approved():
 		return failed(req.Project, req.ID, "%s needs %d approval(s) by a release manager other than the requester; it has %d",
 			stageName(r, step.Stage), step.Approvals, step.Approved)
+	}
+	if err := refuseFrozen(tx, ps, req, r, "advance"); err != nil {
+		return err
 	}
 	ev := newEvent(tx, r, "advance", req.Note)
 	if wait, _, err := verifyStep(req, r, tx.Now(), ev); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/model"
@@ -122,7 +123,9 @@ func (s *Scheduler) take(ctx context.Context, project, id, etag string) (bool, e
 
 // TakeDue takes the release's next step if it is a timed step due by
 // tx.Now(), recording its planned time, its delay and whether it is later
-// than lateAfter. A step whose stage has not reached its min_convergence
+// than lateAfter (the time a freeze held it not counted). A step a freeze
+// holds waits: a "hold" event records it once per freeze, and the step's
+// event, once taken, records how long it was held. A step whose stage has not reached its min_convergence
 // (or, when the release asks for it, a passed resolution check) waits: a
 // "wait" event records it once. A step that cannot be taken pauses the
 // release instead. It reports whether it changed the release.
@@ -136,15 +139,24 @@ func TakeDue(tx *store.Tx, req Request, lateAfter time.Duration) (bool, error) {
 	if !ok || !step.dueBy(now) || step.Completes() {
 		return false, nil
 	}
+	if h, ok := frozen(ps, r, now); ok {
+		return holdFor(tx, req.Project, r, etag, step.Due, h)
+	}
 	action := "advance"
 	if r.Stage == 0 {
 		action = "start"
 	}
 	ev := newEvent(tx, r, action, "")
 	ev.PlannedTime = step.Due
+	var held time.Duration
+	if since, freezes := heldSince(r); len(freezes) > 0 {
+		held = now.Sub(since)
+		ev.HeldSeconds, ev.Freeze = held.Seconds(), strings.Join(freezes, ",")
+		addNote(ev, fmt.Sprintf("held by freeze %s for %s", ev.Freeze, held.Round(time.Second)))
+	}
 	if delay := now.Sub(*step.Due); delay > 0 {
 		ev.DelaySeconds = delay.Seconds()
-		ev.Late = delay > lateAfter
+		ev.Late = delay-held > lateAfter
 	}
 	wait, stuck, blocked := verifyStep(req, r, now, ev)
 	if blocked == nil && wait != "" {

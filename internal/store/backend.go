@@ -31,6 +31,7 @@ import (
 //	projects/{p}/experiments/{id}  → itemRecord (value: model.Experiment)
 //	projects/{p}/metrics/{m}       → itemRecord (value: model.Metric)
 //	projects/{p}/webhooks/{w}      → itemRecord (value: model.Webhook, its secret sealed: webhook_secret.go)
+//	projects/{p}/freezes/{f}       → itemRecord (value: model.Freeze)
 //	apikeys/{id}             → APIKey
 //	apikey_hash/{hash}       → id
 //	audit/{seq}              → AuditEvent (seq: 8 bytes, big-endian)
@@ -191,6 +192,9 @@ func unsafeLoadProject(b *bolt.Bucket, key string) (*ProjectState, error) {
 	if err := loadWebhooks(b, key, &ps.webhooks); err != nil {
 		return nil, err
 	}
+	if err := loadFreezes(b, key, &ps.freezes); err != nil {
+		return nil, err
+	}
 	ps.freeze()
 	return ps, nil
 }
@@ -298,6 +302,7 @@ func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte, sec
 			kindExperiment:   setOf(ps.exps.keys()),
 			kindMetric:       setOf(ps.metrics.keys()),
 			kindWebhook:      setOf(ps.webhooks.keys()),
+			kindFreeze:       setOf(ps.freezes.keys()),
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(dirty[kindEnvironment])) {
@@ -332,6 +337,9 @@ func unsafeWriteProject(projects *bolt.Bucket, d *draft, raw map[any][]byte, sec
 		return err
 	}
 	if err := writeItems(buckets[kindMetric], &ps.metrics, dirty[kindMetric], raw); err != nil {
+		return err
+	}
+	if err := writeItems(buckets[kindFreeze], &ps.freezes, dirty[kindFreeze], raw); err != nil {
 		return err
 	}
 	return writeWebhooks(buckets[kindWebhook], d.key, &ps.webhooks, dirty[kindWebhook], secrets)

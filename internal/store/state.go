@@ -102,6 +102,7 @@ type ProjectState struct {
 	exps     coll[*model.Experiment]   // not part of the document
 	metrics  coll[*model.Metric]       // not part of the document
 	webhooks coll[*model.Webhook]      // not part of the document
+	freezes  coll[*model.Freeze]       // not part of the document
 	doc      *model.Document           // built by freeze
 }
 
@@ -202,6 +203,8 @@ func (ps *ProjectState) Meta(name string) (Meta, bool) {
 			_, e, ok = ps.metrics.get(parts[3])
 		case collWebhooks:
 			_, e, ok = ps.webhooks.get(parts[3])
+		case collFreezes:
+			_, e, ok = ps.freezes.get(parts[3])
 		}
 		return e.meta, ok
 	case len(parts) == 6 && parts[4] == collEnvironments:
@@ -237,6 +240,7 @@ func (ps *ProjectState) thaw() *ProjectState {
 	c.exps.disown()
 	c.metrics.disown()
 	c.webhooks.disown()
+	c.freezes.disown()
 	c.doc = nil
 	return &c
 }
@@ -253,6 +257,7 @@ func (ps *ProjectState) freeze() {
 	ps.exps.compact()
 	ps.metrics.compact()
 	ps.webhooks.compact()
+	ps.freezes.compact()
 	envs := make([]string, len(ps.envs.items))
 	for i, e := range ps.envs.items {
 		envs[i] = e.Key
@@ -393,6 +398,7 @@ const (
 	collExperiments   = "experiments"
 	collMetrics       = "metrics"
 	collWebhooks      = "webhooks"
+	collFreezes       = "freezes"
 )
 
 // ProjectName returns the resource name of a project: projects/{p}.

@@ -136,11 +136,12 @@ const (
 	kindExperiment
 	kindMetric
 	kindWebhook
+	kindFreeze
 	numKinds
 )
 
 func (k kind) collection() string {
-	return [...]string{collEnvironments, collSegments, collFlags, collComponents, collReleases, collReleaseModels, collExperiments, collMetrics, collWebhooks}[k]
+	return [...]string{collEnvironments, collSegments, collFlags, collComponents, collReleases, collReleaseModels, collExperiments, collMetrics, collWebhooks, collFreezes}[k]
 }
 
 // draft tracks a Tx's changes to one project.
@@ -320,6 +321,7 @@ func (tx *Tx) createProject(d *draft, description string) {
 	d.ps.exps.ownAll()
 	d.ps.metrics.ownAll()
 	d.ps.webhooks.ownAll()
+	d.ps.freezes.ownAll()
 	d.frozen = false
 	d.rewrite = true
 	d.projectDirty, d.dirty, d.bumpAll, d.bump = false, [numKinds]map[string]bool{}, false, nil

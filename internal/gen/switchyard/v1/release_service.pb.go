@@ -104,11 +104,17 @@ type Release struct {
 	// its first flag item's units), with the comparison; set by GetRelease
 	// while the release serves a stage that has a guardrail.
 	GuardrailResult *MetricResult `protobuf:"bytes,62,opt,name=guardrail_result,json=guardrailResult,proto3" json:"guardrail_result,omitempty"`
-	// Notes for users (numbered from 90).
+	// Freezes and the schedule (numbered from 90); output only.
+	// Emergency overrides of freezes asked for the release (FreezeService).
+	FreezeOverrides []*FreezeOverride `protobuf:"bytes,90,rep,name=freeze_overrides,json=freezeOverrides,proto3" json:"freeze_overrides,omitempty"`
+	// Conflicts of the release's plan with other releases and with freezes,
+	// as the schedule sees them now (GetCalendar lists them all).
+	Warnings []*ScheduleConflict `protobuf:"bytes,91,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// Notes for users (numbered from 100).
 	// The release notes in other languages, by BCP 47 language tag (e.g.
 	// "de", "pt-BR"); release_notes is the default text. Availability
 	// answers carry the text in the language the client asks for.
-	ReleaseNotesByLanguage map[string]string `protobuf:"bytes,90,rep,name=release_notes_by_language,json=releaseNotesByLanguage,proto3" json:"release_notes_by_language,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ReleaseNotesByLanguage map[string]string `protobuf:"bytes,100,rep,name=release_notes_by_language,json=releaseNotesByLanguage,proto3" json:"release_notes_by_language,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -377,6 +383,20 @@ func (x *Release) GetRequesterPrincipal() string {
 func (x *Release) GetGuardrailResult() *MetricResult {
 	if x != nil {
 		return x.GuardrailResult
+	}
+	return nil
+}
+
+func (x *Release) GetFreezeOverrides() []*FreezeOverride {
+	if x != nil {
+		return x.FreezeOverrides
+	}
+	return nil
+}
+
+func (x *Release) GetWarnings() []*ScheduleConflict {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -1044,7 +1064,9 @@ type ReleaseEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// create, schedule, start, advance, approve, pause, resume, complete,
 	// roll_back, cancel; incident and review record what was added; wait:
-	// the scheduler holds a due step for the stage's verification.
+	// the scheduler holds a due step for the stage's verification; hold: a
+	// freeze holds a due step; request_override, approve_override: an
+	// emergency override of a freeze.
 	Action    string `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
 	FromState string `protobuf:"bytes,2,opt,name=from_state,json=fromState,proto3" json:"from_state,omitempty"`
 	ToState   string `protobuf:"bytes,3,opt,name=to_state,json=toState,proto3" json:"to_state,omitempty"`
@@ -1065,8 +1087,13 @@ type ReleaseEvent struct {
 	ActorName      string `protobuf:"bytes,11,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
 	Note           string `protobuf:"bytes,12,opt,name=note,proto3" json:"note,omitempty"`
 	ActorPrincipal string `protobuf:"bytes,13,opt,name=actor_principal,json=actorPrincipal,proto3" json:"actor_principal,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The freeze a hold or override event is about, or the freezes that
+	// held a step taken once they ended (comma-separated).
+	Freeze string `protobuf:"bytes,30,opt,name=freeze,proto3" json:"freeze,omitempty"`
+	// How long freezes held the step.
+	HeldSeconds   float64 `protobuf:"fixed64,31,opt,name=held_seconds,json=heldSeconds,proto3" json:"held_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReleaseEvent) Reset() {
@@ -1188,6 +1215,20 @@ func (x *ReleaseEvent) GetActorPrincipal() string {
 		return x.ActorPrincipal
 	}
 	return ""
+}
+
+func (x *ReleaseEvent) GetFreeze() string {
+	if x != nil {
+		return x.Freeze
+	}
+	return ""
+}
+
+func (x *ReleaseEvent) GetHeldSeconds() float64 {
+	if x != nil {
+		return x.HeldSeconds
+	}
+	return 0
 }
 
 // ListReleasesRequest pages through a project's releases.
@@ -2065,7 +2106,7 @@ var File_switchyard_v1_release_service_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\n" +
-	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cswitchyard/v1/delivery.proto\x1a&switchyard/v1/experiment_service.proto\x1a\x1dswitchyard/v1/guardrail.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xf5\f\n" +
+	"#switchyard/v1/release_service.proto\x12\rswitchyard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cswitchyard/v1/delivery.proto\x1a&switchyard/v1/experiment_service.proto\x1a\x1aswitchyard/v1/freeze.proto\x1a\x1dswitchyard/v1/guardrail.proto\x1a\"switchyard/v1/release_record.proto\x1a(switchyard/v1/release_verification.proto\"\xfc\r\n" +
 	"\aRelease\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
@@ -2107,8 +2148,10 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"finalCheck\x12\x1c\n" +
 	"\trequester\x18F \x01(\tR\trequester\x12/\n" +
 	"\x13requester_principal\x18G \x01(\tR\x12requesterPrincipal\x12F\n" +
-	"\x10guardrail_result\x18> \x01(\v2\x1b.switchyard.v1.MetricResultR\x0fguardrailResult\x12m\n" +
-	"\x19release_notes_by_language\x18Z \x03(\v22.switchyard.v1.Release.ReleaseNotesByLanguageEntryR\x16releaseNotesByLanguage\x1aI\n" +
+	"\x10guardrail_result\x18> \x01(\v2\x1b.switchyard.v1.MetricResultR\x0fguardrailResult\x12H\n" +
+	"\x10freeze_overrides\x18Z \x03(\v2\x1d.switchyard.v1.FreezeOverrideR\x0ffreezeOverrides\x12;\n" +
+	"\bwarnings\x18[ \x03(\v2\x1f.switchyard.v1.ScheduleConflictR\bwarnings\x12m\n" +
+	"\x19release_notes_by_language\x18d \x03(\v22.switchyard.v1.Release.ReleaseNotesByLanguageEntryR\x16releaseNotesByLanguage\x1aI\n" +
 	"\x1bReleaseNotesByLanguageEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"s\n" +
@@ -2154,7 +2197,7 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\x04gate\x18\x02 \x01(\tR\x04gate\x125\n" +
 	"\bdue_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12)\n" +
 	"\x10approvals_needed\x18\x04 \x01(\x05R\x0fapprovalsNeeded\x12'\n" +
-	"\x0fapprovals_given\x18\x05 \x01(\x05R\x0eapprovalsGiven\"\xac\x03\n" +
+	"\x0fapprovals_given\x18\x05 \x01(\x05R\x0eapprovalsGiven\"\xe7\x03\n" +
 	"\fReleaseEvent\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1d\n" +
 	"\n" +
@@ -2171,7 +2214,9 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\n" +
 	"actor_name\x18\v \x01(\tR\tactorName\x12\x12\n" +
 	"\x04note\x18\f \x01(\tR\x04note\x12'\n" +
-	"\x0factor_principal\x18\r \x01(\tR\x0eactorPrincipal\"\xa3\x01\n" +
+	"\x0factor_principal\x18\r \x01(\tR\x0eactorPrincipal\x12\x16\n" +
+	"\x06freeze\x18\x1e \x01(\tR\x06freeze\x12!\n" +
+	"\fheld_seconds\x18\x1f \x01(\x01R\vheldSeconds\"\xa3\x01\n" +
 	"\x13ListReleasesRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -2302,15 +2347,17 @@ var file_switchyard_v1_release_service_proto_goTypes = []any{
 	(*ReleaseStageVerification)(nil),  // 30: switchyard.v1.ReleaseStageVerification
 	(*ReleaseResolutionCheck)(nil),    // 31: switchyard.v1.ReleaseResolutionCheck
 	(*MetricResult)(nil),              // 32: switchyard.v1.MetricResult
-	(*Guardrail)(nil),                 // 33: switchyard.v1.Guardrail
-	(*fieldmaskpb.FieldMask)(nil),     // 34: google.protobuf.FieldMask
-	(*AddReleaseIncidentRequest)(nil), // 35: switchyard.v1.AddReleaseIncidentRequest
-	(*SetReleaseReviewRequest)(nil),   // 36: switchyard.v1.SetReleaseReviewRequest
-	(*GetReleaseReportRequest)(nil),   // 37: switchyard.v1.GetReleaseReportRequest
-	(*GetDeliveryMetricsRequest)(nil), // 38: switchyard.v1.GetDeliveryMetricsRequest
-	(*emptypb.Empty)(nil),             // 39: google.protobuf.Empty
-	(*ReleaseReport)(nil),             // 40: switchyard.v1.ReleaseReport
-	(*DeliveryMetrics)(nil),           // 41: switchyard.v1.DeliveryMetrics
+	(*FreezeOverride)(nil),            // 33: switchyard.v1.FreezeOverride
+	(*ScheduleConflict)(nil),          // 34: switchyard.v1.ScheduleConflict
+	(*Guardrail)(nil),                 // 35: switchyard.v1.Guardrail
+	(*fieldmaskpb.FieldMask)(nil),     // 36: google.protobuf.FieldMask
+	(*AddReleaseIncidentRequest)(nil), // 37: switchyard.v1.AddReleaseIncidentRequest
+	(*SetReleaseReviewRequest)(nil),   // 38: switchyard.v1.SetReleaseReviewRequest
+	(*GetReleaseReportRequest)(nil),   // 39: switchyard.v1.GetReleaseReportRequest
+	(*GetDeliveryMetricsRequest)(nil), // 40: switchyard.v1.GetDeliveryMetricsRequest
+	(*emptypb.Empty)(nil),             // 41: google.protobuf.Empty
+	(*ReleaseReport)(nil),             // 42: switchyard.v1.ReleaseReport
+	(*DeliveryMetrics)(nil),           // 43: switchyard.v1.DeliveryMetrics
 }
 var file_switchyard_v1_release_service_proto_depIdxs = []int32{
 	1,  // 0: switchyard.v1.Release.items:type_name -> switchyard.v1.ReleaseItem
@@ -2329,60 +2376,62 @@ var file_switchyard_v1_release_service_proto_depIdxs = []int32{
 	30, // 13: switchyard.v1.Release.verification:type_name -> switchyard.v1.ReleaseStageVerification
 	31, // 14: switchyard.v1.Release.final_check:type_name -> switchyard.v1.ReleaseResolutionCheck
 	32, // 15: switchyard.v1.Release.guardrail_result:type_name -> switchyard.v1.MetricResult
-	25, // 16: switchyard.v1.Release.release_notes_by_language:type_name -> switchyard.v1.Release.ReleaseNotesByLanguageEntry
-	4,  // 17: switchyard.v1.ReleaseStage.gate:type_name -> switchyard.v1.ReleaseGate
-	33, // 18: switchyard.v1.ReleaseStage.guardrail:type_name -> switchyard.v1.Guardrail
-	5,  // 19: switchyard.v1.ReleaseGate.manual:type_name -> switchyard.v1.ManualGate
-	6,  // 20: switchyard.v1.ReleaseGate.wait:type_name -> switchyard.v1.WaitGate
-	7,  // 21: switchyard.v1.ReleaseGate.at:type_name -> switchyard.v1.AtGate
-	8,  // 22: switchyard.v1.ReleaseGate.approval:type_name -> switchyard.v1.ApprovalGate
-	26, // 23: switchyard.v1.AtGate.time:type_name -> google.protobuf.Timestamp
-	26, // 24: switchyard.v1.ReleaseApproval.time:type_name -> google.protobuf.Timestamp
-	26, // 25: switchyard.v1.ReleaseNextStep.due_time:type_name -> google.protobuf.Timestamp
-	26, // 26: switchyard.v1.ReleaseEvent.time:type_name -> google.protobuf.Timestamp
-	26, // 27: switchyard.v1.ReleaseEvent.planned_time:type_name -> google.protobuf.Timestamp
-	0,  // 28: switchyard.v1.ListReleasesResponse.releases:type_name -> switchyard.v1.Release
-	0,  // 29: switchyard.v1.CreateReleaseRequest.release:type_name -> switchyard.v1.Release
-	0,  // 30: switchyard.v1.UpdateReleaseRequest.release:type_name -> switchyard.v1.Release
-	34, // 31: switchyard.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	26, // 32: switchyard.v1.StartReleaseRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 33: switchyard.v1.ReleaseService.ListReleases:input_type -> switchyard.v1.ListReleasesRequest
-	14, // 34: switchyard.v1.ReleaseService.GetRelease:input_type -> switchyard.v1.GetReleaseRequest
-	15, // 35: switchyard.v1.ReleaseService.CreateRelease:input_type -> switchyard.v1.CreateReleaseRequest
-	16, // 36: switchyard.v1.ReleaseService.UpdateRelease:input_type -> switchyard.v1.UpdateReleaseRequest
-	17, // 37: switchyard.v1.ReleaseService.DeleteRelease:input_type -> switchyard.v1.DeleteReleaseRequest
-	18, // 38: switchyard.v1.ReleaseService.StartRelease:input_type -> switchyard.v1.StartReleaseRequest
-	19, // 39: switchyard.v1.ReleaseService.AdvanceRelease:input_type -> switchyard.v1.AdvanceReleaseRequest
-	20, // 40: switchyard.v1.ReleaseService.ApproveRelease:input_type -> switchyard.v1.ApproveReleaseRequest
-	21, // 41: switchyard.v1.ReleaseService.PauseRelease:input_type -> switchyard.v1.PauseReleaseRequest
-	22, // 42: switchyard.v1.ReleaseService.ResumeRelease:input_type -> switchyard.v1.ResumeReleaseRequest
-	23, // 43: switchyard.v1.ReleaseService.RollBackRelease:input_type -> switchyard.v1.RollBackReleaseRequest
-	24, // 44: switchyard.v1.ReleaseService.CancelRelease:input_type -> switchyard.v1.CancelReleaseRequest
-	35, // 45: switchyard.v1.ReleaseService.AddReleaseIncident:input_type -> switchyard.v1.AddReleaseIncidentRequest
-	36, // 46: switchyard.v1.ReleaseService.SetReleaseReview:input_type -> switchyard.v1.SetReleaseReviewRequest
-	37, // 47: switchyard.v1.ReleaseService.GetReleaseReport:input_type -> switchyard.v1.GetReleaseReportRequest
-	38, // 48: switchyard.v1.ReleaseService.GetDeliveryMetrics:input_type -> switchyard.v1.GetDeliveryMetricsRequest
-	13, // 49: switchyard.v1.ReleaseService.ListReleases:output_type -> switchyard.v1.ListReleasesResponse
-	0,  // 50: switchyard.v1.ReleaseService.GetRelease:output_type -> switchyard.v1.Release
-	0,  // 51: switchyard.v1.ReleaseService.CreateRelease:output_type -> switchyard.v1.Release
-	0,  // 52: switchyard.v1.ReleaseService.UpdateRelease:output_type -> switchyard.v1.Release
-	39, // 53: switchyard.v1.ReleaseService.DeleteRelease:output_type -> google.protobuf.Empty
-	0,  // 54: switchyard.v1.ReleaseService.StartRelease:output_type -> switchyard.v1.Release
-	0,  // 55: switchyard.v1.ReleaseService.AdvanceRelease:output_type -> switchyard.v1.Release
-	0,  // 56: switchyard.v1.ReleaseService.ApproveRelease:output_type -> switchyard.v1.Release
-	0,  // 57: switchyard.v1.ReleaseService.PauseRelease:output_type -> switchyard.v1.Release
-	0,  // 58: switchyard.v1.ReleaseService.ResumeRelease:output_type -> switchyard.v1.Release
-	0,  // 59: switchyard.v1.ReleaseService.RollBackRelease:output_type -> switchyard.v1.Release
-	0,  // 60: switchyard.v1.ReleaseService.CancelRelease:output_type -> switchyard.v1.Release
-	0,  // 61: switchyard.v1.ReleaseService.AddReleaseIncident:output_type -> switchyard.v1.Release
-	0,  // 62: switchyard.v1.ReleaseService.SetReleaseReview:output_type -> switchyard.v1.Release
-	40, // 63: switchyard.v1.ReleaseService.GetReleaseReport:output_type -> switchyard.v1.ReleaseReport
-	41, // 64: switchyard.v1.ReleaseService.GetDeliveryMetrics:output_type -> switchyard.v1.DeliveryMetrics
-	49, // [49:65] is the sub-list for method output_type
-	33, // [33:49] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	33, // 16: switchyard.v1.Release.freeze_overrides:type_name -> switchyard.v1.FreezeOverride
+	34, // 17: switchyard.v1.Release.warnings:type_name -> switchyard.v1.ScheduleConflict
+	25, // 18: switchyard.v1.Release.release_notes_by_language:type_name -> switchyard.v1.Release.ReleaseNotesByLanguageEntry
+	4,  // 19: switchyard.v1.ReleaseStage.gate:type_name -> switchyard.v1.ReleaseGate
+	35, // 20: switchyard.v1.ReleaseStage.guardrail:type_name -> switchyard.v1.Guardrail
+	5,  // 21: switchyard.v1.ReleaseGate.manual:type_name -> switchyard.v1.ManualGate
+	6,  // 22: switchyard.v1.ReleaseGate.wait:type_name -> switchyard.v1.WaitGate
+	7,  // 23: switchyard.v1.ReleaseGate.at:type_name -> switchyard.v1.AtGate
+	8,  // 24: switchyard.v1.ReleaseGate.approval:type_name -> switchyard.v1.ApprovalGate
+	26, // 25: switchyard.v1.AtGate.time:type_name -> google.protobuf.Timestamp
+	26, // 26: switchyard.v1.ReleaseApproval.time:type_name -> google.protobuf.Timestamp
+	26, // 27: switchyard.v1.ReleaseNextStep.due_time:type_name -> google.protobuf.Timestamp
+	26, // 28: switchyard.v1.ReleaseEvent.time:type_name -> google.protobuf.Timestamp
+	26, // 29: switchyard.v1.ReleaseEvent.planned_time:type_name -> google.protobuf.Timestamp
+	0,  // 30: switchyard.v1.ListReleasesResponse.releases:type_name -> switchyard.v1.Release
+	0,  // 31: switchyard.v1.CreateReleaseRequest.release:type_name -> switchyard.v1.Release
+	0,  // 32: switchyard.v1.UpdateReleaseRequest.release:type_name -> switchyard.v1.Release
+	36, // 33: switchyard.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 34: switchyard.v1.StartReleaseRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 35: switchyard.v1.ReleaseService.ListReleases:input_type -> switchyard.v1.ListReleasesRequest
+	14, // 36: switchyard.v1.ReleaseService.GetRelease:input_type -> switchyard.v1.GetReleaseRequest
+	15, // 37: switchyard.v1.ReleaseService.CreateRelease:input_type -> switchyard.v1.CreateReleaseRequest
+	16, // 38: switchyard.v1.ReleaseService.UpdateRelease:input_type -> switchyard.v1.UpdateReleaseRequest
+	17, // 39: switchyard.v1.ReleaseService.DeleteRelease:input_type -> switchyard.v1.DeleteReleaseRequest
+	18, // 40: switchyard.v1.ReleaseService.StartRelease:input_type -> switchyard.v1.StartReleaseRequest
+	19, // 41: switchyard.v1.ReleaseService.AdvanceRelease:input_type -> switchyard.v1.AdvanceReleaseRequest
+	20, // 42: switchyard.v1.ReleaseService.ApproveRelease:input_type -> switchyard.v1.ApproveReleaseRequest
+	21, // 43: switchyard.v1.ReleaseService.PauseRelease:input_type -> switchyard.v1.PauseReleaseRequest
+	22, // 44: switchyard.v1.ReleaseService.ResumeRelease:input_type -> switchyard.v1.ResumeReleaseRequest
+	23, // 45: switchyard.v1.ReleaseService.RollBackRelease:input_type -> switchyard.v1.RollBackReleaseRequest
+	24, // 46: switchyard.v1.ReleaseService.CancelRelease:input_type -> switchyard.v1.CancelReleaseRequest
+	37, // 47: switchyard.v1.ReleaseService.AddReleaseIncident:input_type -> switchyard.v1.AddReleaseIncidentRequest
+	38, // 48: switchyard.v1.ReleaseService.SetReleaseReview:input_type -> switchyard.v1.SetReleaseReviewRequest
+	39, // 49: switchyard.v1.ReleaseService.GetReleaseReport:input_type -> switchyard.v1.GetReleaseReportRequest
+	40, // 50: switchyard.v1.ReleaseService.GetDeliveryMetrics:input_type -> switchyard.v1.GetDeliveryMetricsRequest
+	13, // 51: switchyard.v1.ReleaseService.ListReleases:output_type -> switchyard.v1.ListReleasesResponse
+	0,  // 52: switchyard.v1.ReleaseService.GetRelease:output_type -> switchyard.v1.Release
+	0,  // 53: switchyard.v1.ReleaseService.CreateRelease:output_type -> switchyard.v1.Release
+	0,  // 54: switchyard.v1.ReleaseService.UpdateRelease:output_type -> switchyard.v1.Release
+	41, // 55: switchyard.v1.ReleaseService.DeleteRelease:output_type -> google.protobuf.Empty
+	0,  // 56: switchyard.v1.ReleaseService.StartRelease:output_type -> switchyard.v1.Release
+	0,  // 57: switchyard.v1.ReleaseService.AdvanceRelease:output_type -> switchyard.v1.Release
+	0,  // 58: switchyard.v1.ReleaseService.ApproveRelease:output_type -> switchyard.v1.Release
+	0,  // 59: switchyard.v1.ReleaseService.PauseRelease:output_type -> switchyard.v1.Release
+	0,  // 60: switchyard.v1.ReleaseService.ResumeRelease:output_type -> switchyard.v1.Release
+	0,  // 61: switchyard.v1.ReleaseService.RollBackRelease:output_type -> switchyard.v1.Release
+	0,  // 62: switchyard.v1.ReleaseService.CancelRelease:output_type -> switchyard.v1.Release
+	0,  // 63: switchyard.v1.ReleaseService.AddReleaseIncident:output_type -> switchyard.v1.Release
+	0,  // 64: switchyard.v1.ReleaseService.SetReleaseReview:output_type -> switchyard.v1.Release
+	42, // 65: switchyard.v1.ReleaseService.GetReleaseReport:output_type -> switchyard.v1.ReleaseReport
+	43, // 66: switchyard.v1.ReleaseService.GetDeliveryMetrics:output_type -> switchyard.v1.DeliveryMetrics
+	51, // [51:67] is the sub-list for method output_type
+	35, // [35:51] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_release_service_proto_init() }
@@ -2392,6 +2441,7 @@ func file_switchyard_v1_release_service_proto_init() {
 	}
 	file_switchyard_v1_delivery_proto_init()
 	file_switchyard_v1_experiment_service_proto_init()
+	file_switchyard_v1_freeze_proto_init()
 	file_switchyard_v1_guardrail_proto_init()
 	file_switchyard_v1_release_record_proto_init()
 	file_switchyard_v1_release_verification_proto_init()
