@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 )
 
@@ -18,6 +20,13 @@ import (
 type deliveryFlags struct {
 	period, model  string
 	incidentWindow time.Duration
+}
+
+// register adds the flags to fs.
+func (f *deliveryFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.period, "period", "", "delivery metrics (DORA four keys) of this period before --to: 90d, 12w or 36h")
+	fs.StringVar(&f.model, "model", "", "with --period: only releases created from this release model")
+	fs.DurationVar(&f.incidentWindow, "incident-window", 0, "with --period: how long after completion an incident fails a release (default: the server's, 168h)")
 }
 
 // deliveryQuery is the query of GET .../delivery: the period before to

@@ -24,11 +24,11 @@ func newReleaseReportCmd(c *cli) *cobra.Command {
 	var df deliveryFlags
 	cmd := &cobra.Command{
 		Use:   "report [ID]",
-		Short: "Show the release KPIs of a period, the delivery metrics (--period), or one release's record (ID)",
+		Short: "Show the release KPIs of a period, its delivery metrics (--period), or one release's record (ID)",
 		Example: `  switchyard release report --days 90
   switchyard release report --from 2030-01-01T00:00:00Z --to 2030-04-01T00:00:00Z --environment production
-  switchyard release report --period 90d --output json
-  switchyard release report spring-launch`,
+  switchyard release report --period 90d --environment production --output json
+  switchyard release report ios-240-de`,
 		Args:              argsNamed("[ID]"),
 		ValidArgsFunction: c.completeArgs(kindReleases),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -42,14 +42,12 @@ func newReleaseReportCmd(c *cli) *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&df.period, "period", "", "delivery metrics (DORA four keys) of this period before --to: 90d, 12w or 36h")
-	fs.StringVar(&df.model, "model", "", "with --period: only releases created from this release model")
-	fs.DurationVar(&df.incidentWindow, "incident-window", 0, "with --period: how long after completion an incident fails a release (default: the server's, 168h)")
 	fs.StringVar(&from, "from", "", "start of the period, RFC 3339 (default: --days before --to)")
 	fs.StringVar(&to, "to", "", "end of the period, RFC 3339, exclusive (default: now)")
 	fs.IntVar(&days, "days", 0, "length of the period in days, when --from is not given (default: the server's, 30)")
 	fs.StringVar(&env, "environment", "", "only releases of this environment")
 	fs.DurationVar(&tolerance, "tolerance", 0, "how late a timed step may run and count as on schedule (default: the server's, 5m)")
+	df.register(fs)
 	c.completeFlag(cmd, "environment", kindEnvironments)
 	return cmd
 }

@@ -110,11 +110,11 @@ type Release struct {
 	// Conflicts of the release's plan with other releases and with freezes,
 	// as the schedule sees them now (GetCalendar lists them all).
 	Warnings []*ScheduleConflict `protobuf:"bytes,91,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	// Notes for users (numbered from 95).
+	// Notes for users (numbered from 100).
 	// The release notes in other languages, by BCP 47 language tag (e.g.
 	// "de", "pt-BR"); release_notes is the default text. Availability
 	// answers carry the text in the language the client asks for.
-	ReleaseNotesByLanguage map[string]string `protobuf:"bytes,95,rep,name=release_notes_by_language,json=releaseNotesByLanguage,proto3" json:"release_notes_by_language,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ReleaseNotesByLanguage map[string]string `protobuf:"bytes,100,rep,name=release_notes_by_language,json=releaseNotesByLanguage,proto3" json:"release_notes_by_language,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -2151,7 +2151,7 @@ const file_switchyard_v1_release_service_proto_rawDesc = "" +
 	"\x10guardrail_result\x18> \x01(\v2\x1b.switchyard.v1.MetricResultR\x0fguardrailResult\x12H\n" +
 	"\x10freeze_overrides\x18Z \x03(\v2\x1d.switchyard.v1.FreezeOverrideR\x0ffreezeOverrides\x12;\n" +
 	"\bwarnings\x18[ \x03(\v2\x1f.switchyard.v1.ScheduleConflictR\bwarnings\x12m\n" +
-	"\x19release_notes_by_language\x18_ \x03(\v22.switchyard.v1.Release.ReleaseNotesByLanguageEntryR\x16releaseNotesByLanguage\x1aI\n" +
+	"\x19release_notes_by_language\x18d \x03(\v22.switchyard.v1.Release.ReleaseNotesByLanguageEntryR\x16releaseNotesByLanguage\x1aI\n" +
 	"\x1bReleaseNotesByLanguageEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"s\n" +
