@@ -22,7 +22,8 @@ import (
 // project and environment. Compile reuses every compiled segment, flag and
 // component whose model value is the same pointer as the one prev was
 // compiled from and whose dependencies were reused too, and reuses
-// segment key sets whose include or exclude slice is unchanged: after a
+// segment key sets whose include or exclude slice is unchanged, and of a
+// changed long list the shards whose keys are unchanged (keySet): after a
 // change to one flag, only that flag (and flags depending on it) is
 // compiled again. The result's Revision is zero.
 func Compile(doc *model.Document, env string, prev *Ruleset) (*Ruleset, error) {
@@ -180,7 +181,7 @@ func (c *compiler) segment(key string) (*segment, error) {
 		s.include = reuseSet(src.Include, old.src.Include, old.include)
 		s.exclude = reuseSet(src.Exclude, old.src.Exclude, old.exclude)
 	} else {
-		s.include, s.exclude = keySet(src.Include), keySet(src.Exclude)
+		s.include, s.exclude = newKeySet(src.Include, nil), newKeySet(src.Exclude, nil)
 	}
 	if s.conds, err = c.conditions(src.Conditions); err != nil {
 		return nil, fmt.Errorf("segment %q: %w", key, err)
@@ -226,25 +227,14 @@ func (c *compiler) conditions(conds []model.Condition) ([]condition, error) {
 	return out, nil
 }
 
-// keySet builds a hash set of keys; nil when there are none.
-func keySet(keys []string) map[string]struct{} {
-	if len(keys) == 0 {
-		return nil
-	}
-	set := make(map[string]struct{}, len(keys))
-	for _, k := range keys {
-		set[k] = struct{}{}
-	}
-	return set
-}
-
 // reuseSet returns oldSet when keys is the very slice oldKeys (same backing
-// array and length: model values are immutable), else a new set.
-func reuseSet(keys, oldKeys []string, oldSet map[string]struct{}) map[string]struct{} {
+// array and length: model values are immutable), else a new set that
+// reuses the shards of oldSet holding the same keys.
+func reuseSet(keys, oldKeys []string, oldSet *keySet) *keySet {
 	if sameSlice(keys, oldKeys) {
 		return oldSet
 	}
-	return keySet(keys)
+	return newKeySet(keys, oldSet)
 }
 
 func sameSlice[T any](a, b []T) bool {
