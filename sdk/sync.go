@@ -9,10 +9,12 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/section"
 )
 
 // outcome is how one sync stream ended.
@@ -91,11 +93,13 @@ func (c *Client) stream(ctx context.Context) outcome {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.cfg.SDKKey)
-	s, err := c.sync.Sync(ctx, grpc.MaxCallRecvMsgSize(c.cfg.MaxMessageBytes))
+	// Gzip both ways: the server answers with the compressor the client
+	// sends with.
+	s, err := c.sync.Sync(ctx, grpc.MaxCallRecvMsgSize(c.cfg.MaxMessageBytes), grpc.UseCompressor(gzip.Name))
 	if err != nil {
 		return classify(err, 0)
 	}
-	hello := &pb.Hello{SdkName: c.cfg.Name, SdkVersion: c.cfg.Version}
+	hello := &pb.Hello{SdkName: c.cfg.Name, SdkVersion: c.cfg.Version, ProtocolVersion: section.ProtocolChunks}
 	if c.held != nil {
 		hello.Revision, hello.Sections = c.held.revision, c.held.refs()
 	}

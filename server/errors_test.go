@@ -96,6 +96,7 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		"auth.ErrPermissionDenied":     {auth.ErrPermissionDenied, codes.PermissionDenied, http.StatusForbidden},
 		"auth.ErrScopeMissing":         {auth.ErrScopeMissing, codes.InvalidArgument, http.StatusBadRequest},
 		"syncer.ErrClosed":             {syncer.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
+		"syncer.ErrUpgradeRequired":    {syncer.ErrUpgradeRequired, codes.FailedPrecondition, http.StatusBadRequest},
 		"store.HeldError":              {&store.HeldError{Project: "shop", Release: "r", Items: []string{"flag/x"}}, codes.Aborted, http.StatusConflict},
 		"store.ErrSecretKey":           {store.ErrSecretKey, codes.Unavailable, http.StatusServiceUnavailable},
 		"auth.ErrThrottled":            {auth.ErrThrottled, codes.ResourceExhausted, http.StatusTooManyRequests},

@@ -82,12 +82,12 @@ func TestRevisionMessages(t *testing.T) {
 		msg  *pb.SyncResponse
 		want []string
 	}{
-		{"from nothing", r2.MessageFrom(nil), []string{"big", "a", "b"}},
-		{"from itself", r2.MessageFrom(r2), nil},
-		{"from the previous revision", r2.MessageFrom(r1), []string{"a"}},
-		{"holding nothing", r2.MessageHolding(nil), []string{"big", "a", "b"}},
-		{"holding the segment", r2.MessageHolding(map[section.Hash]struct{}{h(0): {}}), []string{"a", "b"}},
-		{"holding everything", r2.MessageHolding(map[section.Hash]struct{}{h(0): {}, h(1): {}, h(2): {}}), nil},
+		{"from nothing", r2.MessageFrom(nil, section.ProtocolSections), []string{"big", "a", "b"}},
+		{"from itself", r2.MessageFrom(r2, section.ProtocolSections), nil},
+		{"from the previous revision", r2.MessageFrom(r1, section.ProtocolSections), []string{"a"}},
+		{"holding nothing", r2.MessageHolding(0, nil, section.ProtocolSections), []string{"big", "a", "b"}},
+		{"holding the segment", r2.MessageHolding(0, refs(h(0)), section.ProtocolSections), []string{"a", "b"}},
+		{"holding everything", r2.MessageHolding(0, refs(h(0), h(1), h(2)), section.ProtocolSections), nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,10 +100,51 @@ func TestRevisionMessages(t *testing.T) {
 			}
 		})
 	}
-	delta1, delta2 := r2.MessageFrom(r1), r2.MessageFrom(r1)
-	full1, full2 := r2.MessageFrom(nil), r2.MessageFrom(nil)
+	delta1, delta2 := r2.MessageFrom(r1, section.ProtocolSections), r2.MessageFrom(r1, section.ProtocolSections)
+	full1, full2 := r2.MessageFrom(nil, section.ProtocolSections), r2.MessageFrom(nil, section.ProtocolSections)
 	if delta1 != delta2 || full1 != full2 {
 		t.Error("messages between the same revisions are built twice, want them shared")
+	}
+}
+
+func refs(hashes ...section.Hash) []*pb.SectionRef {
+	out := make([]*pb.SectionRef, len(hashes))
+	for i, h := range hashes {
+		out[i] = &pb.SectionRef{Hash: h[:]}
+	}
+	return out
+}
+
+// TestRevisionMessagesOfProtocol2 pins the manifest as a change to the
+// previous one, and the messages shared with SDKs that resume what they
+// held.
+func TestRevisionMessagesOfProtocol2(t *testing.T) {
+	enc := newEncoder()
+	doc1 := testDoc()
+	r1, _ := enc.build(doc1, nil, "production", 1)
+	r2, _ := enc.build(withFlag(doc1, 0, &model.Flag{Key: "a", Type: model.TypeBool}), nil, "production", 2)
+	r3, _ := enc.build(withFlag(doc1, 1, &model.Flag{Key: "b", Type: model.TypeBool, Description: "x"}), nil, "production", 3)
+	p := uint32(section.ProtocolChunks)
+	change := r2.MessageFrom(r1, p).GetRuleset()
+	if change.GetManifestBase() != 1 || !slices.Equal(keys(change.GetSections()), []string{"a"}) || len(change.GetManifest()) != 1 {
+		t.Errorf("change from r1: base %d, sections %v, %d refs; want base 1, [a], 1 ref", change.GetManifestBase(), keys(change.GetSections()), len(change.GetManifest()))
+	}
+	if same := r2.MessageFrom(r2, p).GetRuleset(); same.GetManifestBase() != 2 || len(same.GetManifest()) != 0 || len(same.GetSections()) != 0 {
+		t.Errorf("change from itself = %v, want an empty change based on 2", same)
+	}
+	heldR1 := refs()
+	for _, ref := range r1.manifest {
+		h, _ := section.HashFromBytes(ref.GetHash())
+		heldR1 = append(heldR1, refs(h)...)
+	}
+	if got := r2.MessageHolding(1, heldR1, p); got != r2.MessageFrom(r1, p) {
+		t.Error("an SDK resuming revision 1, which r2 keeps a message from, did not get that message")
+	}
+	if got := r2.MessageHolding(1, heldR1[:2], p).GetRuleset(); got.GetManifestBase() != 0 || len(got.GetManifest()) != 3 {
+		t.Errorf("an SDK holding part of revision 1 got base %d and %d refs, want a full manifest", got.GetManifestBase(), len(got.GetManifest()))
+	}
+	if got := r3.MessageFrom(r1, p).GetRuleset(); !slices.Equal(keys(got.GetSections()), []string{"b"}) {
+		t.Errorf("change from r1 to r3 sends %v, want [b]", keys(got.GetSections()))
 	}
 }
 
@@ -118,7 +159,7 @@ func TestRevisionKeepsFewDeltas(t *testing.T) {
 	}
 	last, _ := enc.build(withFlag(doc, 1, &model.Flag{Key: "b", Type: model.TypeBool}), nil, "production", 100)
 	for _, old := range olds {
-		last.MessageFrom(old)
+		last.MessageFrom(old, section.ProtocolSections)
 	}
 	if len(last.deltas) != maxDeltas {
 		t.Errorf("%d deltas kept, want %d", len(last.deltas), maxDeltas)
@@ -146,7 +187,7 @@ func TestEncoderOverlays(t *testing.T) {
 		t.Error("an unchanged overlay was not shared with the previous build")
 	}
 	r3, _ := enc.build(doc, overlay(10000), "production", 3)
-	if got := keys(r3.MessageFrom(r2).GetRuleset().GetSections()); !slices.Equal(got, []string{"r1"}) {
+	if got := keys(r3.MessageFrom(r2, section.ProtocolSections).GetRuleset().GetSections()); !slices.Equal(got, []string{"r1"}) {
 		t.Errorf("sections sent after a stage change = %v, want [r1]", got)
 	}
 	r4, _ := enc.build(doc, nil, "production", 4)
