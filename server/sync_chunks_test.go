@@ -134,3 +134,46 @@ func TestSyncOneKeyAddSendsOneChunk(t *testing.T) {
 		t.Errorf("reconnecting with every section held received %d sections, want 0", len(rs.GetSections()))
 	}
 }
+
+// TestClientKeysAndOFREPNeverExposeListContents: SDK and client keys read
+// no segment or key list over REST, and OFREP answers for one context
+// carry no other targeting key, single or bulk.
+func TestClientKeysAndOFREPNeverExposeListContents(t *testing.T) {
+	srv := startWithBigSegment(t, keylist.ChunkThreshold+1)
+	srv.Admin(t, "POST", "/api/v1/projects/default/flags", `{"key":"big-feature","type":"bool",
+		"environments":{"production":{"enabled":true,"rules":[{"id":"big","segments":["big"],"serve":{"variant":"on"}}],"default":{"variant":"off"}}}}`)
+	client := keyOf(t, srv, "client", "production")
+	keys := map[string]string{"client key": client, "SDK key": srv.Creds.SDKKey}
+	for name, key := range keys {
+		for _, path := range []string{
+			"/api/v1/projects/default/segments/big/keys/include",
+			"/api/v1/projects/default/segments/big/keys/include/check?key=user-1",
+			"/api/v1/projects/default/segments/big",
+			"/api/v1/projects/default/segments",
+			"/api/v1/projects/default:export",
+		} {
+			for _, header := range []string{"Authorization", "X-API-Key"} {
+				value := key
+				if header == "Authorization" {
+					value = "Bearer " + key
+				}
+				r := servertest.Do(t, "GET", srv.HTTPURL+path, nil, header, value)
+				if (r.Status != http.StatusUnauthorized && r.Status != http.StatusForbidden) || strings.Contains(string(r.Body), "user-1") {
+					t.Errorf("%s in %s: GET %s = %d %.200s, want 401 or 403 naming no key", name, header, path, r.Status, r.Body)
+				}
+			}
+		}
+		for _, path := range []string{"/ofrep/v1/evaluate/flags/big-feature", "/ofrep/v1/evaluate/flags"} {
+			r := servertest.Do(t, "POST", srv.HTTPURL+path, `{"context":{"targetingKey":"user-2"}}`, "X-API-Key", key)
+			body := string(r.Body)
+			if r.Status != http.StatusOK || !strings.Contains(body, `"on"`) {
+				t.Errorf("%s: POST %s = %d %s, want 200 serving on", name, path, r.Status, body)
+			}
+			for _, other := range []string{"user-1", "user-3", "big/include"} {
+				if strings.Contains(body, other) {
+					t.Errorf("%s: POST %s answers %q, which names %q", name, path, body, other)
+				}
+			}
+		}
+	}
+}
