@@ -2,6 +2,7 @@ package eval
 
 import (
 	"hash/maphash"
+	"sort"
 
 	"github.com/switchyard/switchyard/internal/keylist"
 )
@@ -23,14 +24,17 @@ type keySet struct {
 // that tells whether a later list holds the same keys there.
 type shardSet struct {
 	set map[string]struct{}
-	n   int    // keys of the list in the shard, duplicates included
-	sum uint64 // sum of fingerprintSeed hashes of those keys
+	n   int       // keys of the list in the shard, duplicates included
+	sum [2]uint64 // the sums of the fingerprintSeeds' hashes of those keys
 }
 
-// fingerprintSeed seeds the shard fingerprints. It is drawn once per
-// process and never changes: fingerprints are compared only within one
-// process.
-var fingerprintSeed = maphash.MakeSeed()
+// fingerprintSeeds seed the shard fingerprints: two independent 64-bit
+// sums, so that two different multisets of keys share a fingerprint with a
+// probability of 2^-128, as unlikely as two contents sharing a SHA-256 in
+// the sync protocol. They are drawn once per process and never change:
+// fingerprints are compared only within one process, and keys chosen to
+// collide would need the seeds.
+var fingerprintSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
 // has reports whether key is in the set.
 func (k *keySet) has(key string) bool {
@@ -47,7 +51,7 @@ func (k *keySet) has(key string) bool {
 
 // newKeySet compiles a list of keys; nil when it is empty. For a long list
 // it reuses each shard of old (which may be nil) whose keys are the list's
-// keys in that shard: same count, same fingerprint and every key present.
+// keys in that shard: same count and same fingerprint.
 // A list already in shard order (keylist.Arrange, as the store keeps one)
 // is split without copying it.
 func newKeySet(keys []string, old *keySet) *keySet {
@@ -62,16 +66,78 @@ func newKeySet(keys []string, old *keySet) *keySet {
 		prev = old.shards
 	}
 	ks := &keySet{shards: make([]shardSet, keylist.Shards)}
-	_ = keylist.Chunks(keylist.Arrange(keys), func(shard int, in []string) error {
+	if prev != nil && ks.fill(keys, searchRuns(keys), prev, true) {
+		return ks
+	}
+	runs, ok := shardRuns(keys)
+	if !ok {
+		keys = keylist.Arrange(keys)
+		runs, _ = shardRuns(keys)
+	}
+	ks.fill(keys, runs, prev, false)
+	return ks
+}
+
+// fill builds the shard sets of keys, split by runs, reusing those of prev
+// (which may be nil) that hold the same keys. Every shard set holds only
+// keys of its shard. With check, runs are only a guess (searchRuns): a
+// rebuilt shard's keys are checked to be of their shard (a reused one's
+// are, having its fingerprint), and fill returns false at the first that
+// is not.
+func (ks *keySet) fill(keys []string, runs *[keylist.Shards + 1]int, prev []shardSet, check bool) bool {
+	for shard := range keylist.Shards {
+		in := keys[runs[shard]:runs[shard+1]]
 		n, sum := len(in), fingerprint(in)
-		if prev != nil && prev[shard].n == n && prev[shard].sum == sum && holdsAll(prev[shard].set, in) {
+		if prev != nil && prev[shard].n == n && prev[shard].sum == sum {
 			ks.shards[shard] = prev[shard]
-			return nil
+			continue
+		}
+		if check {
+			for _, k := range in {
+				if keylist.Shard(k) != shard {
+					return false
+				}
+			}
 		}
 		ks.shards[shard] = shardSet{set: hashSet(in), n: n, sum: sum}
-		return nil
-	})
-	return ks
+	}
+	return true
+}
+
+// searchRuns guesses where each shard's keys begin, by binary search,
+// assuming keys is in shard order: 1,024 searches instead of a hash per
+// key. The result is consistent (ascending, within keys) whatever keys is.
+func searchRuns(keys []string) *[keylist.Shards + 1]int {
+	runs := new([keylist.Shards + 1]int)
+	for s := 1; s < keylist.Shards; s++ {
+		lo := runs[s-1]
+		runs[s] = lo + sort.Search(len(keys)-lo, func(i int) bool { return keylist.Shard(keys[lo+i]) >= s })
+	}
+	runs[keylist.Shards] = len(keys)
+	return runs
+}
+
+// shardRuns returns where each shard's keys begin in a list in shard
+// order (keylist.Arrange): shard s is keys[runs[s]:runs[s+1]]. ok is false
+// when the list is not in shard order. It hashes each key once.
+func shardRuns(keys []string) (runs *[keylist.Shards + 1]int, ok bool) {
+	runs = new([keylist.Shards + 1]int)
+	cur := 0
+	for i, k := range keys {
+		s := keylist.Shard(k)
+		if s < cur {
+			return nil, false
+		}
+		for cur < s {
+			cur++
+			runs[cur] = i
+		}
+	}
+	for cur < keylist.Shards {
+		cur++
+		runs[cur] = len(keys)
+	}
+	return runs, true
 }
 
 // hashSet builds a hash set of keys; nil when there are none.
@@ -86,21 +152,12 @@ func hashSet(keys []string) map[string]struct{} {
 	return set
 }
 
-// fingerprint is the order-independent sum of the keys' hashes.
-func fingerprint(keys []string) uint64 {
-	var sum uint64
+// fingerprint is the order-independent sums of the keys' hashes.
+func fingerprint(keys []string) [2]uint64 {
+	var sum [2]uint64
 	for _, k := range keys {
-		sum += maphash.String(fingerprintSeed, k)
+		sum[0] += maphash.String(fingerprintSeeds[0], k)
+		sum[1] += maphash.String(fingerprintSeeds[1], k)
 	}
 	return sum
-}
-
-// holdsAll reports whether every key is in set.
-func holdsAll(set map[string]struct{}, keys []string) bool {
-	for _, k := range keys {
-		if _, ok := set[k]; !ok {
-			return false
-		}
-	}
-	return true
 }

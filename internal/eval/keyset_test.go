@@ -122,3 +122,20 @@ func TestKeySetHasDoesNotAllocate(t *testing.T) {
 		t.Errorf("has allocates %v times per run, want 0", n)
 	}
 }
+
+// TestKeySetFromAListNotInShardOrder: a long list not in shard order,
+// compiled with a previous set at hand, is split by hashing every key.
+func TestKeySetFromAListNotInShardOrder(t *testing.T) {
+	upload := keysN("user-", 3*keylist.ChunkThreshold)
+	prev := newKeySet(keylist.Arrange(upload), nil)
+	gone := upload[len(upload)/2]
+	next := newKeySet(slices.Delete(slices.Clone(upload), len(upload)/2, len(upload)/2+1), prev)
+	if next.has(gone) {
+		t.Errorf("has(%q) = true after it left the list", gone)
+	}
+	for _, k := range upload {
+		if k != gone && !next.has(k) {
+			t.Fatalf("has(%q) = false, want true", k)
+		}
+	}
+}

@@ -43,13 +43,16 @@
 // rewrites one shard. (Next: keep a digest per shard in the record, so the
 // content hash is computed from the shards that changed.)
 //
-// Sync in chunks (later slice). The same shards are the unit of sync: the
-// ruleset names each list by its shard digests, and an SDK that announces
-// chunk support in its sync hello fetches only shards whose digest it does
-// not hold, from a cache of encoded shards shared by every stream; one
-// added key sends one shard. Older SDKs are refused with a clear message.
-// Evaluation is unchanged: the compiled set is rebuilt per shard and a
-// membership check stays one map lookup.
+// Sync in chunks. The same shards are the unit of sync (package section,
+// KindSegmentChunk): the ruleset's manifest lists a long list as its 1,024
+// chunks, each named by its content hash, and an SDK that holds a chunk's
+// hash does not receive it again; one added key sends one chunk. The
+// server encodes a chunk once per change and shares it, and each message,
+// by every stream. SDKs declare the sync protocol in their hello; older
+// ones are refused with a clear message when an environment holds chunks.
+// Evaluation compiles a long list into one set per shard and reuses the
+// unchanged ones (eval's keySet); a membership check stays one hash and one
+// map lookup.
 package keylist
 
 import (
