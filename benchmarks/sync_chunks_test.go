@@ -273,8 +273,8 @@ func BenchmarkChunkSyncFanOut(b *testing.B) {
 type discard struct{ proto encoding.CodecV2 }
 
 func (d discard) Marshal(v any) (mem.BufferSlice, error) { return d.proto.Marshal(v) }
-func (discard) Unmarshal(mem.BufferSlice, any) error      { return nil }
-func (discard) Name() string                              { return "proto" }
+func (discard) Unmarshal(mem.BufferSlice, any) error     { return nil }
+func (discard) Name() string                             { return "proto" }
 
 // serverProcess runs the switchyard binary on a database in dir, on
 // loopback, and returns its addresses and process.
