@@ -2,6 +2,7 @@ package eval
 
 import (
 	"hash/maphash"
+	"slices"
 	"sort"
 
 	"github.com/switchyard/switchyard/internal/keylist"
@@ -20,12 +21,61 @@ type keySet struct {
 	shards []shardSet          // a long list: keylist.Shards sets, by shard
 }
 
-// shardSet is the keys of a long list in one shard, with the fingerprint
-// that tells whether a later list holds the same keys there.
+// shardSet is the keys of a long list in one shard, as a hash set with
+// open addressing (a third of a Go map's memory for a shard's thousand
+// keys), with the fingerprint that tells whether a later list holds the
+// same keys there.
 type shardSet struct {
-	set map[string]struct{}
-	n   int       // keys of the list in the shard, duplicates included
-	sum [2]uint64 // the sums of the fingerprintSeeds' hashes of those keys
+	keys  []string  // the shard's keys, a copy: a reused set pins no list
+	slots []uint32  // by slotHash, linear probing: 0 is free, else 1 + an index into keys
+	n     int       // keys of the list in the shard, duplicates included
+	sum   [2]uint64 // the sums of the fingerprintSeeds' hashes of those keys
+}
+
+// slotSeed seeds the hash of the slots, drawn once per process.
+var slotSeed = maphash.MakeSeed()
+
+// newShardSet builds the set of keys, at most half full.
+func newShardSet(in []string, n int, sum [2]uint64) shardSet {
+	s := shardSet{n: n, sum: sum}
+	if len(in) == 0 {
+		return s
+	}
+	s.keys = slices.Clone(in)
+	size := 2
+	for size < 2*len(in) {
+		size <<= 1
+	}
+	s.slots = make([]uint32, size)
+	mask := uint64(size - 1)
+	for i, k := range s.keys {
+		for j := maphash.String(slotSeed, k) & mask; ; j = (j + 1) & mask {
+			if v := s.slots[j]; v == 0 {
+				s.slots[j] = uint32(i + 1)
+				break
+			} else if s.keys[v-1] == k {
+				break // a duplicate
+			}
+		}
+	}
+	return s
+}
+
+// has reports whether key is in the set. It does not allocate.
+func (s *shardSet) has(key string) bool {
+	if len(s.slots) == 0 {
+		return false
+	}
+	mask := uint64(len(s.slots) - 1)
+	for j := maphash.String(slotSeed, key) & mask; ; j = (j + 1) & mask {
+		v := s.slots[j]
+		if v == 0 {
+			return false
+		}
+		if s.keys[v-1] == key {
+			return true
+		}
+	}
 }
 
 // fingerprintSeeds seed the shard fingerprints: two independent 64-bit
@@ -42,8 +92,7 @@ func (k *keySet) has(key string) bool {
 		return false
 	}
 	if k.shards != nil {
-		_, ok := k.shards[keylist.Shard(key)].set[key]
-		return ok
+		return k.shards[keylist.Shard(key)].has(key)
 	}
 	_, ok := k.keys[key]
 	return ok
@@ -99,7 +148,7 @@ func (ks *keySet) fill(keys []string, runs *[keylist.Shards + 1]int, prev []shar
 				}
 			}
 		}
-		ks.shards[shard] = shardSet{set: hashSet(in), n: n, sum: sum}
+		ks.shards[shard] = newShardSet(in, n, sum)
 	}
 	return true
 }

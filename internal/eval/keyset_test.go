@@ -17,12 +17,13 @@ func keysN(prefix string, n int) []string {
 	return out
 }
 
-// mapID identifies a map value, to tell a reused set from a rebuilt one.
-func mapID(m map[string]struct{}) uintptr {
-	if m == nil {
+// setID identifies a shard set's table, to tell a reused set from a
+// rebuilt one.
+func setID(s shardSet) uintptr {
+	if s.slots == nil {
 		return 0
 	}
-	return uintptr(reflect.ValueOf(m).UnsafePointer())
+	return uintptr(reflect.ValueOf(s.slots).UnsafePointer())
 }
 
 func TestKeySetMembership(t *testing.T) {
@@ -34,6 +35,7 @@ func TestKeySetMembership(t *testing.T) {
 		{"short", keysN("user-", 10)},
 		{"long, in upload order", long},
 		{"long, in shard order", keylist.Arrange(long)},
+		{"long, with duplicates", append(slices.Clip(long), long[:100]...)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,7 +67,7 @@ func TestKeySetReusesUnchangedShards(t *testing.T) {
 	next := newKeySet(keylist.Arrange(append(slices.Clip(base), added)), prev)
 	rebuilt := 0
 	for s := range keylist.Shards {
-		if mapID(next.shards[s].set) != mapID(prev.shards[s].set) {
+		if setID(next.shards[s]) != setID(prev.shards[s]) {
 			rebuilt++
 			if s != keylist.Shard(added) {
 				t.Errorf("shard %d rebuilt, want only shard %d (the added key's)", s, keylist.Shard(added))

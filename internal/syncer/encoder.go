@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
@@ -119,11 +120,14 @@ func (e *encoder) segment(s *model.Segment) (*encodedSegment, error) {
 		return nil, fmt.Errorf("encode sections: %w", err)
 	}
 	es := &encodedSegment{src: s, head: message(h)}
-	es.sections = append(es.sections, es.head)
 	var oldInc, oldExc *encodedList
 	if old != nil {
 		oldInc, oldExc = old.include, old.exclude
+		if bytes.Equal(old.head.GetRef().GetHash(), h.Hash[:]) {
+			es.head = old.head
+		}
 	}
+	es.sections = append(es.sections, es.head)
 	if section.Chunked(s.Include) {
 		es.include = encodeList(s.Key, keylist.Include, s.Include, oldInc)
 		es.sections = append(es.sections, es.include.chunks[:]...)

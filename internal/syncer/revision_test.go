@@ -1,10 +1,13 @@
 package syncer
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/section"
 )
@@ -193,5 +196,74 @@ func TestEncoderOverlays(t *testing.T) {
 	r4, _ := enc.build(doc, nil, "production", 4)
 	if r4.Sections() != 3 {
 		t.Errorf("%d sections after the release ended, want 3", r4.Sections())
+	}
+}
+
+// TestEncoderChunksALongList: a long list is encoded as its segment's head
+// and keylist.Shards chunks; after one key is added, only that key's chunk
+// is encoded again, every other chunk is the same message.
+func TestEncoderChunksALongList(t *testing.T) {
+	enc := newEncoder()
+	doc1 := testDoc()
+	long := make([]string, 2*keylist.ChunkThreshold)
+	for i := range long {
+		long[i] = fmt.Sprintf("user-%d", i)
+	}
+	long = keylist.Arrange(long)
+	doc1.Segments = []*model.Segment{{Key: "big", Include: long}}
+	r1, err := enc.build(doc1, nil, "production", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r1.Sections(), 1+keylist.Shards+2; got != want || !r1.Chunked() {
+		t.Fatalf("%d sections (chunked %v), want %d, chunked", got, r1.Chunked(), want)
+	}
+	doc2 := *doc1
+	doc2.Segments = []*model.Segment{{Key: "big", Include: keylist.Arrange(append(slices.Clip(long), "user-new"))}}
+	r2, err := enc.build(&doc2, nil, "production", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	for i := range r2.sections {
+		if r2.sections[i] != r1.sections[i] {
+			changed = append(changed, r2.sections[i].GetRef().GetKey())
+		}
+	}
+	want := section.ChunkKey("big", keylist.Include, keylist.Shard("user-new"))
+	if !slices.Equal(changed, []string{want}) {
+		t.Errorf("sections encoded again after adding a key: %v, want [%s]", changed, want)
+	}
+	if err := r2.Refuses(section.ProtocolSections); !errors.Is(err, ErrUpgradeRequired) {
+		t.Errorf("Refuses(protocol 1) = %v, want ErrUpgradeRequired", err)
+	}
+	if err := r2.Refuses(section.ProtocolChunks); err != nil {
+		t.Errorf("Refuses(protocol 2) = %v, want nil", err)
+	}
+}
+
+// TestRevisionEncodesSharedMessagesOnce: a message the revision shares is
+// encoded once per encoding; one built for a single stream every time.
+func TestRevisionEncodesSharedMessagesOnce(t *testing.T) {
+	enc := newEncoder()
+	r, _ := enc.build(testDoc(), nil, "production", 1)
+	calls := 0
+	encode := func() (any, error) { calls++; return calls, nil }
+	full := r.MessageFrom(nil, section.ProtocolChunks)
+	for range 3 {
+		if _, err := r.Encoded(full, "gzip", encode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Encoded(full, "identity", encode)
+	if calls != 2 {
+		t.Errorf("a shared message was encoded %d times for two encodings, want 2", calls)
+	}
+	h, _ := section.HashFromBytes(r.manifest[0].GetHash())
+	own := r.MessageHolding(0, refs(h), section.ProtocolChunks)
+	r.Encoded(own, "gzip", encode)
+	r.Encoded(own, "gzip", encode)
+	if calls != 4 {
+		t.Errorf("a stream's own message was encoded %d times in two sends, want 2 (not kept)", calls-2)
 	}
 }
