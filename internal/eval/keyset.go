@@ -3,7 +3,6 @@ package eval
 import (
 	"hash/maphash"
 	"slices"
-	"sort"
 
 	"github.com/switchyard/switchyard/internal/keylist"
 )
@@ -115,21 +114,18 @@ func newKeySet(keys []string, old *keySet) *keySet {
 		prev = old.shards
 	}
 	ks := &keySet{shards: make([]shardSet, keylist.Shards)}
-	if prev != nil && ks.fill(keys, searchRuns(keys), prev, true) {
+	if ks.fill(keys, keylist.SearchRuns(keys), prev, true) {
 		return ks
 	}
-	runs, ok := shardRuns(keys)
-	if !ok {
-		keys = keylist.Arrange(keys)
-		runs, _ = shardRuns(keys)
-	}
-	ks.fill(keys, runs, prev, false)
+	// Not in shard order.
+	keys = keylist.Arrange(keys)
+	ks.fill(keys, keylist.SearchRuns(keys), prev, false)
 	return ks
 }
 
 // fill builds the shard sets of keys, split by runs, reusing those of prev
 // (which may be nil) that hold the same keys. Every shard set holds only
-// keys of its shard. With check, runs are only a guess (searchRuns): a
+// keys of its shard. With check, runs are only a guess (keylist.SearchRuns): a
 // rebuilt shard's keys are checked to be of their shard (a reused one's
 // are, having its fingerprint), and fill returns false at the first that
 // is not.
@@ -151,42 +147,6 @@ func (ks *keySet) fill(keys []string, runs *[keylist.Shards + 1]int, prev []shar
 		ks.shards[shard] = newShardSet(in, n, sum)
 	}
 	return true
-}
-
-// searchRuns guesses where each shard's keys begin, by binary search,
-// assuming keys is in shard order: 1,024 searches instead of a hash per
-// key. The result is consistent (ascending, within keys) whatever keys is.
-func searchRuns(keys []string) *[keylist.Shards + 1]int {
-	runs := new([keylist.Shards + 1]int)
-	for s := 1; s < keylist.Shards; s++ {
-		lo := runs[s-1]
-		runs[s] = lo + sort.Search(len(keys)-lo, func(i int) bool { return keylist.Shard(keys[lo+i]) >= s })
-	}
-	runs[keylist.Shards] = len(keys)
-	return runs
-}
-
-// shardRuns returns where each shard's keys begin in a list in shard
-// order (keylist.Arrange): shard s is keys[runs[s]:runs[s+1]]. ok is false
-// when the list is not in shard order. It hashes each key once.
-func shardRuns(keys []string) (runs *[keylist.Shards + 1]int, ok bool) {
-	runs = new([keylist.Shards + 1]int)
-	cur := 0
-	for i, k := range keys {
-		s := keylist.Shard(k)
-		if s < cur {
-			return nil, false
-		}
-		for cur < s {
-			cur++
-			runs[cur] = i
-		}
-	}
-	for cur < keylist.Shards {
-		cur++
-		runs[cur] = len(keys)
-	}
-	return runs, true
 }
 
 // hashSet builds a hash set of keys; nil when there are none.

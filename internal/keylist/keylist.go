@@ -61,6 +61,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -348,6 +349,22 @@ func Chunks(arranged []string, fn func(shard int, keys []string) error) error {
 		i = j
 	}
 	return nil
+}
+
+// SearchRuns returns where each shard's keys begin in an arranged list
+// (Arrange): shard s is arranged[runs[s]:runs[s+1]]. It hashes about 20
+// keys per shard (a binary search) instead of every key. For a list not in
+// shard order the runs are still ascending and within the list, but do not
+// hold one shard each: a caller that cannot trust the order checks the
+// keys of each run it uses.
+func SearchRuns(arranged []string) *[Shards + 1]int {
+	runs := new([Shards + 1]int)
+	for s := 1; s < Shards; s++ {
+		lo := runs[s-1]
+		runs[s] = lo + sort.Search(len(arranged)-lo, func(i int) bool { return Shard(arranged[lo+i]) >= s })
+	}
+	runs[Shards] = len(arranged)
+	return runs
 }
 
 // EncodeChunk is the stored form of one shard's keys: newline-joined.

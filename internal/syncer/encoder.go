@@ -140,19 +140,36 @@ func (e *encoder) segment(s *model.Segment) (*encodedSegment, error) {
 }
 
 // encodeList encodes a chunked list, reusing the chunks of old (which may
-// be nil) whose shard holds the same keys.
+// be nil) whose shard holds the same keys. The store keeps such a list in
+// shard order; a list that is not is arranged first.
 func encodeList(segment string, list keylist.List, keys []string, old *encodedList) *encodedList {
-	el := new(encodedList)
-	_ = keylist.Chunks(keylist.Arrange(keys), func(shard int, in []string) error {
+	if el, ok := fillList(segment, list, keys, old, true); ok {
+		return el
+	}
+	el, _ := fillList(segment, list, keylist.Arrange(keys), old, false)
+	return el
+}
+
+// fillList encodes the shards of a list split by keylist.SearchRuns. With
+// check, the keys of each shard encoded anew are checked to be of that
+// shard (a reused shard's keys are those of old, which were), and ok is
+// false at the first that is not: the list is not in shard order.
+func fillList(segment string, list keylist.List, keys []string, old *encodedList, check bool) (el *encodedList, ok bool) {
+	el = new(encodedList)
+	runs := keylist.SearchRuns(keys)
+	for shard := range keylist.Shards {
+		in := keys[runs[shard]:runs[shard+1]]
 		el.keys[shard] = in
 		if old != nil && slices.Equal(old.keys[shard], in) {
 			el.chunks[shard] = old.chunks[shard]
-			return nil
+			continue
+		}
+		if check && slices.ContainsFunc(in, func(k string) bool { return keylist.Shard(k) != shard }) {
+			return nil, false
 		}
 		el.chunks[shard] = message(section.SegmentChunk(segment, list, shard, in))
-		return nil
-	})
-	return el
+	}
+	return el, true
 }
 
 // cached returns the section cached for key, or encodes it.
