@@ -186,7 +186,11 @@ type Hello struct {
 	// cache file or a bootstrap document.
 	Revision uint64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Sections the SDK holds, so unchanged ones are not sent again: only the
-	// hash is compared, so an SDK may send refs with the hash alone.
+	// hash is compared, so an SDK may send refs with the hash alone. Listed
+	// in the order of the SDK's manifest, and exactly the sections of
+	// revision, they let a server that still knows that revision answer a
+	// protocol 2 SDK with a change to it (Ruleset.manifest_base) instead of
+	// a full manifest.
 	Sections []*SectionRef `protobuf:"bytes,4,rep,name=sections,proto3" json:"sections,omitempty"`
 	// The sync protocol version the SDK speaks: 0 (unset) or 1, the first;
 	// 2 adds SEGMENT_CHUNK sections and Ruleset.manifest_base. The server
