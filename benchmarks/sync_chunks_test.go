@@ -189,12 +189,15 @@ func BenchmarkChunkSyncFanOut(b *testing.B) {
 	srv := bigSegmentServer(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// One full sync gives the hello every stream resumes with.
-	first, err := openSync(ctx, syncConn(b, srv.GRPCAddr), srv.Creds.SDKKey, &pb.Hello{})
+	// One full sync gives the hello every stream resumes with; it ends
+	// before they open (a key has at most 1,000 streams).
+	firstCtx, endFirst := context.WithCancel(ctx)
+	first, err := openSync(firstCtx, syncConn(b, srv.GRPCAddr), srv.Creds.SDKKey, &pb.Hello{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	resp, err := first.Recv()
+	endFirst()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -202,6 +205,15 @@ func BenchmarkChunkSyncFanOut(b *testing.B) {
 	held := make([]*pb.SectionRef, len(rs.GetManifest()))
 	for i, r := range rs.GetManifest() {
 		held[i] = &pb.SectionRef{Hash: r.GetHash()}
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		c := srv.Admin(b, "GET", "/api/v1/projects/default/environments/production/convergence?max_streams=1", nil)
+		if connected, _ := c["connected"].(float64); connected == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the first stream did not end")
+		}
 	}
 	pool := make([]*grpc.ClientConn, conns)
 	for i := range pool {
@@ -234,9 +246,12 @@ func BenchmarkChunkSyncFanOut(b *testing.B) {
 		}()
 	}
 	// Wait for every stream to be in sync before the first change.
-	for {
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		if time.Now().After(deadline) {
+			b.Fatal("the streams did not all connect and converge within 2 minutes")
+		}
 		c := srv.Admin(b, "GET", "/api/v1/projects/default/environments/production/convergence?max_streams=1", nil)
-		if connected, _ := c["connected"].(float64); connected >= streams {
+		if connected, _ := c["connected"].(float64); connected == streams {
 			if converged, _ := c["converged"].(float64); converged >= streams {
 				break
 			}
