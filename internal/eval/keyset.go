@@ -8,7 +8,7 @@ import (
 )
 
 // keySet is a compiled include or exclude list: a membership test that is
-// one hash and one map lookup, and never allocates. A list of up to
+// a hash or two and one table lookup, and never allocates. A list of up to
 // keylist.ChunkThreshold keys is one hash set. A longer list is one hash set
 // per shard (keylist.Shard), the unit in which the store keeps and sync
 // sends such a list: compiling a changed list reuses, from the previous
@@ -22,21 +22,20 @@ type keySet struct {
 
 // shardSet is the keys of a long list in one shard, as a hash set with
 // open addressing (a third of a Go map's memory for a shard's thousand
-// keys), with the fingerprint that tells whether a later list holds the
-// same keys there.
+// keys). Its keys, in list order, tell whether a later list holds the same
+// keys there: comparing them costs little, as an unchanged key is the same
+// string (the store and the SDK share a key's memory between revisions).
 type shardSet struct {
-	keys  []string  // the shard's keys, a copy: a reused set pins no list
-	slots []uint32  // by slotHash, linear probing: 0 is free, else 1 + an index into keys
-	n     int       // keys of the list in the shard, duplicates included
-	sum   [2]uint64 // the sums of the fingerprintSeeds' hashes of those keys
+	keys  []string // the shard's keys in list order, a copy: a reused set pins no list
+	slots []uint32 // by slotSeed's hash, linear probing: 0 is free, else 1 + an index into keys
 }
 
 // slotSeed seeds the hash of the slots, drawn once per process.
 var slotSeed = maphash.MakeSeed()
 
 // newShardSet builds the set of keys, at most half full.
-func newShardSet(in []string, n int, sum [2]uint64) shardSet {
-	s := shardSet{n: n, sum: sum}
+func newShardSet(in []string) shardSet {
+	var s shardSet
 	if len(in) == 0 {
 		return s
 	}
@@ -77,14 +76,6 @@ func (s *shardSet) has(key string) bool {
 	}
 }
 
-// fingerprintSeeds seed the shard fingerprints: two independent 64-bit
-// sums, so that two different multisets of keys share a fingerprint with a
-// probability of 2^-128, as unlikely as two contents sharing a SHA-256 in
-// the sync protocol. They are drawn once per process and never change:
-// fingerprints are compared only within one process, and keys chosen to
-// collide would need the seeds.
-var fingerprintSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
-
 // has reports whether key is in the set.
 func (k *keySet) has(key string) bool {
 	if k == nil {
@@ -98,8 +89,8 @@ func (k *keySet) has(key string) bool {
 }
 
 // newKeySet compiles a list of keys; nil when it is empty. For a long list
-// it reuses each shard of old (which may be nil) whose keys are the list's
-// keys in that shard: same count and same fingerprint.
+// it reuses each shard of old (which may be nil) that has the list's keys
+// in that shard, in the same order.
 // A list already in shard order (keylist.Arrange, as the store keeps one)
 // is split without copying it.
 func newKeySet(keys []string, old *keySet) *keySet {
@@ -127,13 +118,11 @@ func newKeySet(keys []string, old *keySet) *keySet {
 // (which may be nil) that hold the same keys. Every shard set holds only
 // keys of its shard. With check, runs are only a guess (keylist.SearchRuns): a
 // rebuilt shard's keys are checked to be of their shard (a reused one's
-// are, having its fingerprint), and fill returns false at the first that
-// is not.
+// are, being its keys), and fill returns false at the first that is not.
 func (ks *keySet) fill(keys []string, runs *[keylist.Shards + 1]int, prev []shardSet, check bool) bool {
 	for shard := range keylist.Shards {
 		in := keys[runs[shard]:runs[shard+1]]
-		n, sum := len(in), fingerprint(in)
-		if prev != nil && prev[shard].n == n && prev[shard].sum == sum {
+		if prev != nil && slices.Equal(prev[shard].keys, in) {
 			ks.shards[shard] = prev[shard]
 			continue
 		}
@@ -144,7 +133,7 @@ func (ks *keySet) fill(keys []string, runs *[keylist.Shards + 1]int, prev []shar
 				}
 			}
 		}
-		ks.shards[shard] = newShardSet(in, n, sum)
+		ks.shards[shard] = newShardSet(in)
 	}
 	return true
 }
@@ -159,14 +148,4 @@ func hashSet(keys []string) map[string]struct{} {
 		set[k] = struct{}{}
 	}
 	return set
-}
-
-// fingerprint is the order-independent sums of the keys' hashes.
-func fingerprint(keys []string) [2]uint64 {
-	var sum [2]uint64
-	for _, k := range keys {
-		sum[0] += maphash.String(fingerprintSeeds[0], k)
-		sum[1] += maphash.String(fingerprintSeeds[1], k)
-	}
-	return sum
 }
