@@ -38,7 +38,12 @@ func Compile(doc *model.Document, env string, prev *Ruleset) (*Ruleset, error) {
 // component may be in two overlays. Audiences are reused from prev when
 // the overlay and its segments are unchanged, and so are the flags and
 // components they apply to.
-func CompileWith(doc *model.Document, env string, prev *Ruleset, overlays []*model.Overlay) (*Ruleset, error) {
+//
+// siblings are rulesets of other environments of the same project, compiled
+// from the same document (others are ignored): a segment whose model value
+// and dependencies are those a sibling compiled is shared with it, since a
+// segment does not depend on the environment.
+func CompileWith(doc *model.Document, env string, prev *Ruleset, overlays []*model.Overlay, siblings ...*Ruleset) (*Ruleset, error) {
 	if doc == nil {
 		return nil, errors.New("compile: no document")
 	}
@@ -52,6 +57,7 @@ func CompileWith(doc *model.Document, env string, prev *Ruleset, overlays []*mod
 		doc:        doc,
 		env:        env,
 		prev:       prev,
+		siblings:   slices.DeleteFunc(slices.Clone(siblings), func(s *Ruleset) bool { return s == nil || s.project != doc.Project }),
 		segSrc:     make(map[string]*model.Segment, len(doc.Segments)),
 		flagSrc:    make(map[string]*model.Flag, len(doc.Flags)),
 		visiting:   make(map[any]bool),
@@ -131,6 +137,7 @@ type compiler struct {
 	doc        *model.Document
 	env        string
 	prev       *Ruleset
+	siblings   []*Ruleset // of other environments: their segments are shared
 	segSrc     map[string]*model.Segment
 	flagSrc    map[string]*model.Flag
 	visiting   map[any]bool // the *model.Segment or *model.Flag values on the DFS stack
@@ -168,6 +175,12 @@ func (c *compiler) segment(key string) (*segment, error) {
 	if old != nil && old.src == src && slices.Equal(old.deps, deps) {
 		c.segments[key] = old
 		return old, nil
+	}
+	for _, sib := range c.siblings {
+		if s := sib.segments[key]; s != nil && s.src == src && slices.Equal(s.deps, deps) {
+			c.segments[key] = s
+			return s, nil
+		}
 	}
 	s := &segment{src: src, deps: deps}
 	switch src.Match {

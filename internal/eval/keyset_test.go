@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/switchyard/switchyard/internal/keylist"
+	"github.com/switchyard/switchyard/internal/model"
 )
 
 func keysN(prefix string, n int) []string {
@@ -139,5 +140,33 @@ func TestKeySetFromAListNotInShardOrder(t *testing.T) {
 		if k != gone && !next.has(k) {
 			t.Fatalf("has(%q) = false, want true", k)
 		}
+	}
+}
+
+// TestSiblingEnvironmentsShareSegments: an environment compiled with a
+// sibling of the same document shares its compiled segments; one of
+// another project does not.
+func TestSiblingEnvironmentsShareSegments(t *testing.T) {
+	doc := &model.Document{Version: 1, Project: "p", Environments: []string{"prod", "staging"},
+		Segments: []*model.Segment{{Key: "big", Include: keysN("user-", 2*keylist.ChunkThreshold)}}}
+	prod, err := CompileWith(doc, "prod", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staging, err := CompileWith(doc, "staging", nil, nil, prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if staging.segments["big"] != prod.segments["big"] {
+		t.Error("staging compiled segment big again instead of sharing production's")
+	}
+	other := *doc
+	other.Project = "q"
+	q, err := CompileWith(&other, "staging", nil, nil, prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.segments["big"] == prod.segments["big"] {
+		t.Error("a segment was shared across projects")
 	}
 }
