@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"time"
 
 	"google.golang.org/grpc"
@@ -119,8 +120,7 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *pb.SyncResponse) error {
 	var out any = msg
 	if name, ok := sendCompressor(stream.Context()); ok {
-		var err error
-		out, err = rev.Encoded(msg, name, func() (any, error) {
+		enc, err := rev.Encoded(msg, name, func() (any, error) {
 			pm := new(grpc.PreparedMsg)
 			if err := pm.Encode(stream, msg); err != nil {
 				return nil, err
@@ -130,6 +130,8 @@ func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revis
 		if err != nil {
 			return err
 		}
+		out = enc.Value
+		defer runtime.KeepAlive(enc) // shared with other streams until sent
 	}
 	if err := stream.SendMsg(out); err != nil {
 		return err

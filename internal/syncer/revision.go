@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"weak"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/keylist"
@@ -32,7 +33,7 @@ type Revision struct {
 	deltas []delta          // most recent first, at most maxDeltas
 	// encoded holds the messages above encoded for the wire, once per
 	// message and encoding (Encoded).
-	encoded map[encodedKey]any
+	encoded map[encodedKey]weak.Pointer[Encoding]
 }
 
 // delta is the message that brings a stream from one revision to another.
@@ -258,30 +259,40 @@ func (r *Revision) listsExactly(held []*pb.SectionRef) bool {
 	return true
 }
 
+// Encoding is a message encoded for the wire (Revision.Encoded). The
+// revision keeps it only while a caller holds it: streams sending a
+// message at the same time share one encoding, and none is kept once they
+// are done (a million-key first sync is 16 MiB encoded).
+type Encoding struct {
+	Value any
+}
+
 // Encoded returns msg, one of the shared messages of the revision
 // (MessageFrom), as encode encodes it for the wire with the named
-// encoding; encode runs once per message and encoding, so that a message
-// going to a hundred streams is marshaled and compressed once. A message
-// the revision did not hand out is encoded every time.
-func (r *Revision) Encoded(msg *pb.SyncResponse, encoding string, encode func() (any, error)) (any, error) {
+// encoding: encode runs once for all the callers that hold the result at
+// the same time (the hundred SDKs of a deploy doing their first sync), and
+// again for a caller that comes after the last of them let it go. A
+// message the revision did not hand out is encoded every time. The caller
+// keeps the result until it has sent it.
+func (r *Revision) Encoded(msg *pb.SyncResponse, encoding string, encode func() (any, error)) (*Encoding, error) {
 	key := encodedKey{msg, encoding}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if v, ok := r.encoded[key]; ok {
-		return v, nil
-	}
-	if !r.owns(msg) {
-		return encode()
+	if e := r.encoded[key].Value(); e != nil {
+		return e, nil
 	}
 	v, err := encode()
 	if err != nil {
 		return nil, err
 	}
-	if r.encoded == nil {
-		r.encoded = map[encodedKey]any{}
+	e := &Encoding{Value: v}
+	if r.owns(msg) {
+		if r.encoded == nil {
+			r.encoded = map[encodedKey]weak.Pointer[Encoding]{}
+		}
+		r.encoded[key] = weak.Make(e)
 	}
-	r.encoded[key] = v
-	return v, nil
+	return e, nil
 }
 
 // owns reports whether msg is one of the revision's shared messages. The

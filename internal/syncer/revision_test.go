@@ -3,6 +3,7 @@ package syncer
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -250,20 +251,31 @@ func TestRevisionEncodesSharedMessagesOnce(t *testing.T) {
 	calls := 0
 	encode := func() (any, error) { calls++; return calls, nil }
 	full := r.MessageFrom(nil, section.ProtocolChunks)
+	var held []*Encoding
 	for range 3 {
-		if _, err := r.Encoded(full, "gzip", encode); err != nil {
+		e, err := r.Encoded(full, "gzip", encode)
+		if err != nil {
 			t.Fatal(err)
 		}
+		held = append(held, e)
 	}
-	r.Encoded(full, "identity", encode)
-	if calls != 2 {
-		t.Errorf("a shared message was encoded %d times for two encodings, want 2", calls)
+	other, _ := r.Encoded(full, "identity", encode)
+	if calls != 2 || held[0] != held[2] || other == held[0] {
+		t.Errorf("a shared message was encoded %d times for two encodings while held, want 2", calls)
 	}
 	h, _ := section.HashFromBytes(r.manifest[0].GetHash())
 	own := r.MessageHolding(0, refs(h), section.ProtocolChunks)
-	r.Encoded(own, "gzip", encode)
-	r.Encoded(own, "gzip", encode)
-	if calls != 4 {
+	a, _ := r.Encoded(own, "gzip", encode)
+	b, _ := r.Encoded(own, "gzip", encode)
+	if calls != 4 || a == b {
 		t.Errorf("a stream's own message was encoded %d times in two sends, want 2 (not kept)", calls-2)
+	}
+	runtime.KeepAlive(held)
+	runtime.KeepAlive(other)
+	// Once no caller holds it, the encoding goes.
+	runtime.GC()
+	runtime.GC()
+	if _, err := r.Encoded(full, "gzip", encode); err != nil || calls != 5 {
+		t.Errorf("after every holder let go: %d encodings, want 5 (encoded again)", calls)
 	}
 }
