@@ -20,12 +20,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/section"
+	"github.com/switchyard/switchyard/internal/wirezip"
 	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -158,10 +158,10 @@ func BenchmarkChunkSyncAddKey(b *testing.B) {
 	b.ReportMetric(float64(total)/float64(i)/1024, "wire-KiB/sdk")
 }
 
-// syncConn dials a gRPC connection to addr with gzip.
+// syncConn dials a gRPC connection to addr compressing as the SDK does.
 func syncConn(b *testing.B, addr string, opts ...grpc.DialOption) *grpc.ClientConn {
 	conn, err := grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name), grpc.MaxCallRecvMsgSize(256<<20))}, opts...)...)
+		grpc.WithDefaultCallOptions(grpc.UseCompressor(wirezip.Name), grpc.MaxCallRecvMsgSize(256<<20))}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

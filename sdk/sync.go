@@ -9,12 +9,12 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/section"
+	"github.com/switchyard/switchyard/internal/wirezip"
 )
 
 // outcome is how one sync stream ended.
@@ -93,9 +93,9 @@ func (c *Client) stream(ctx context.Context) outcome {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.cfg.SDKKey)
-	// Gzip both ways: the server answers with the compressor the client
-	// sends with.
-	s, err := c.sync.Sync(ctx, grpc.MaxCallRecvMsgSize(c.cfg.MaxMessageBytes), grpc.UseCompressor(gzip.Name))
+	// Compressed both ways: the server answers with the compressor the
+	// client sends with.
+	s, err := c.sync.Sync(ctx, grpc.MaxCallRecvMsgSize(c.cfg.MaxMessageBytes), grpc.UseCompressor(wirezip.Name))
 	if err != nil {
 		return classify(err, 0)
 	}

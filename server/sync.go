@@ -10,13 +10,14 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
-	_ "google.golang.org/grpc/encoding/gzip" // registers gzip: the SDK syncs with it
+	_ "google.golang.org/grpc/encoding/gzip" // registers gzip, for other clients
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/syncer"
+	_ "github.com/switchyard/switchyard/internal/wirezip" // registers the SDK's compressor
 )
 
 // helloTimeout is how long a new sync stream may take to say hello.
@@ -151,7 +152,7 @@ func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revis
 
 // sendCompressor names the compressor gRPC compresses the stream's
 // messages with: the one the client sends with when this server has it
-// registered (gzip, which the SDK uses), else none. A PreparedMsg holds
+// registered (wirezip, which the SDK uses, or gzip), else none. A PreparedMsg holds
 // its compressed bytes, so streams share one only when they compress
 // alike; ok is false when the transport does not say.
 func sendCompressor(ctx context.Context) (name string, ok bool) {
