@@ -4,7 +4,7 @@
 // level clears half a megabyte of match tables for every message, which a
 // thousand streams acknowledging small rulesets pay a thousand times;
 // BestSpeed does not, and still brings a million-key first sync under
-// 4 MiB. The SDK sends with it and the server answers in kind.
+// 4.1 MiB. The SDK sends with it and the server answers in kind.
 package wirezip
 
 import (
