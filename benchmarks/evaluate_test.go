@@ -11,10 +11,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/conformance"
 	"github.com/switchyard/switchyard/internal/eval"
+	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -144,15 +148,18 @@ func BenchmarkDecodeContext(b *testing.B) {
 }
 
 // BenchmarkRecompile compiles the flag set plus a segment of 1,000,000
-// included keys. one-flag-change recompiles after a change to one flag with
-// the previous ruleset at hand, as the server does on every write; full
-// compiles from scratch for comparison.
+// included keys, in shard order as the store keeps a long list
+// (keylist.Arrange). one-flag-change recompiles after a change to one flag
+// with the previous ruleset at hand, as the server does on every write;
+// one-key-change after one key was added to the segment; full compiles from
+// scratch for comparison.
 func BenchmarkRecompile(b *testing.B) {
 	base := loadFlagset(b)
 	keys := make([]string, 1_000_000)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("user-%d", i)
 	}
+	keys = keylist.Arrange(keys)
 	big := &model.Segment{Key: "big", Include: keys}
 	uses := &model.Flag{
 		Key:  "uses-big",
@@ -179,6 +186,11 @@ func BenchmarkRecompile(b *testing.B) {
 		}
 	}
 	docs := []*model.Document{&docA, &docB}
+	// docC differs from docA in one key added to the big segment.
+	docC := docA
+	docC.Segments = append([]*model.Segment(nil), docA.Segments...)
+	docC.Segments[len(docC.Segments)-1] = &model.Segment{Key: "big", Include: keylist.Arrange(append(slices.Clip(keys), "user-new"))}
+	keyDocs := []*model.Document{&docA, &docC}
 
 	b.Run("one-flag-change", func(b *testing.B) {
 		prev := compile(b, &docA, nil)
@@ -189,12 +201,33 @@ func BenchmarkRecompile(b *testing.B) {
 			i++
 		}
 	})
+	b.Run("one-key-change", func(b *testing.B) {
+		prev := compile(b, &docA, nil)
+		b.ReportAllocs()
+		i := 1
+		cpu := cpuTime(b)
+		for b.Loop() {
+			prev = compile(b, keyDocs[i%2], prev)
+			i++
+		}
+		// CPU time, not wall time: the figure to compare on a shared machine.
+		b.ReportMetric(float64(cpuTime(b)-cpu)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	})
 	b.Run("full", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			compile(b, &docA, nil)
 		}
 	})
+}
+
+// cpuTime returns the process's user and system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkSegmentSize evaluates a flag whose rule tests membership of a

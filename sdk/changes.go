@@ -40,14 +40,19 @@ func changedFlags(old, next *holdings) []string {
 	}
 
 	segs := map[string]bool{}
-	for id := range before {
-		if id.kind == section.KindSegment && differs(id) {
-			segs[id.key] = true
-		}
-	}
-	for id := range after {
-		if id.kind == section.KindSegment && differs(id) {
-			segs[id.key] = true
+	for _, ids := range []map[sectionID]string{before, after} {
+		for id := range ids {
+			if !differs(id) {
+				continue
+			}
+			switch id.kind {
+			case section.KindSegment:
+				segs[id.key] = true
+			case section.KindSegmentChunk:
+				if c, ok := section.ParseChunkKey(id.key); ok {
+					segs[c.Segment] = true
+				}
+			}
 		}
 	}
 	// Segments naming a changed segment changed too.

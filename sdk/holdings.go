@@ -3,6 +3,7 @@ package sdk
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/switchyard/switchyard/internal/eval"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
@@ -60,15 +61,22 @@ func apply(cur *holdings, prev *eval.Ruleset, msg *pb.Ruleset, keepPayloads bool
 		}
 		incoming[h] = s
 	}
+	manifest := msg.GetManifest()
+	if base := msg.GetManifestBase(); base != 0 {
+		var err error
+		if manifest, err = patchManifest(cur, base, manifest); err != nil {
+			return nil, nil, fmt.Errorf("%w: revision %d: %w", errBadRuleset, msg.GetRevision(), err)
+		}
+	}
 	next := &holdings{
 		project:  msg.GetProject(),
 		env:      msg.GetEnvironment(),
 		revision: msg.GetRevision(),
-		manifest: msg.GetManifest(),
-		sections: make(map[section.Hash]*held, len(msg.GetManifest())),
+		manifest: manifest,
+		sections: make(map[section.Hash]*held, len(manifest)),
 	}
-	decoded := make([]section.Decoded, 0, len(msg.GetManifest()))
-	for _, ref := range msg.GetManifest() {
+	decoded := make([]section.Decoded, 0, len(manifest))
+	for _, ref := range manifest {
 		kind := section.Kind(ref.GetKind())
 		h, ok := section.HashFromBytes(ref.GetHash())
 		if !ok {
@@ -81,7 +89,10 @@ func apply(cur *holdings, prev *eval.Ruleset, msg *pb.Ruleset, keepPayloads bool
 		next.sections[h] = hd
 		decoded = append(decoded, hd.dec)
 	}
-	next.doc, next.overlays = section.Document(next.project, next.env, decoded)
+	var err error
+	if next.doc, next.overlays, err = section.Document(next.project, next.env, decoded); err != nil {
+		return nil, nil, fmt.Errorf("%w: revision %d: %w", errBadRuleset, msg.GetRevision(), err)
+	}
 	if prev != nil && (prev.Project() != next.project || prev.Environment() != next.env) {
 		prev = nil
 	}
@@ -91,6 +102,33 @@ func apply(cur *holdings, prev *eval.Ruleset, msg *pb.Ruleset, keepPayloads bool
 	}
 	rs.Revision = next.revision
 	return next, rs, nil
+}
+
+// patchManifest returns the manifest of a Ruleset given as a change to the
+// manifest of revision base (Ruleset.manifest_base), which cur must hold:
+// cur's manifest with each ref replaced by the change's ref of the same kind
+// and key.
+func patchManifest(cur *holdings, base uint64, change []*pb.SectionRef) ([]*pb.SectionRef, error) {
+	if cur == nil || cur.revision != base {
+		var held uint64
+		if cur != nil {
+			held = cur.revision
+		}
+		return nil, fmt.Errorf("the manifest is a change to revision %d, the client holds %d", base, held)
+	}
+	out := slices.Clone(cur.manifest)
+	at := make(map[sectionID]int, len(out))
+	for i, r := range out {
+		at[sectionID{section.Kind(r.GetKind()), r.GetKey()}] = i
+	}
+	for _, r := range change {
+		i, ok := at[sectionID{section.Kind(r.GetKind()), r.GetKey()}]
+		if !ok {
+			return nil, fmt.Errorf("the manifest change names %s %q, which revision %d does not have", section.Kind(r.GetKind()), r.GetKey(), base)
+		}
+		out[i] = r
+	}
+	return out, nil
 }
 
 // lookup finds the section with hash h: held already, or sent.

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/section"
+	"github.com/switchyard/switchyard/internal/wirezip"
 )
 
 // outcome is how one sync stream ended.
@@ -91,11 +93,13 @@ func (c *Client) stream(ctx context.Context) outcome {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.cfg.SDKKey)
-	s, err := c.sync.Sync(ctx, grpc.MaxCallRecvMsgSize(c.cfg.MaxMessageBytes))
+	// Compressed both ways: the server answers with the compressor the
+	// client sends with.
+	s, err := c.sync.Sync(ctx, grpc.MaxCallRecvMsgSize(c.cfg.MaxMessageBytes), grpc.UseCompressor(wirezip.Name))
 	if err != nil {
 		return classify(err, 0)
 	}
-	hello := &pb.Hello{SdkName: c.cfg.Name, SdkVersion: c.cfg.Version, Project: c.cfg.Project, Environment: c.cfg.Environment}
+	hello := &pb.Hello{SdkName: c.cfg.Name, SdkVersion: c.cfg.Version, ProtocolVersion: section.ProtocolChunks, Project: c.cfg.Project, Environment: c.cfg.Environment}
 	if c.held != nil {
 		hello.Revision, hello.Sections = c.held.revision, c.held.refs()
 	}

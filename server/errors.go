@@ -66,6 +66,8 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, syncer.ErrClosed):
 		return status.Error(codes.Unavailable, err.Error())
+	case errors.Is(err, syncer.ErrUpgradeRequired):
+		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, store.ErrOverloaded), errors.Is(err, auth.ErrThrottled):
 		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, store.ErrSecretKey):

@@ -98,6 +98,7 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		"auth.ErrScopeMissing":         {auth.ErrScopeMissing, codes.InvalidArgument, http.StatusBadRequest},
 		"syncer.ErrClosed":             {syncer.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
 		"syncer.ErrNotRelay":           {syncer.ErrNotRelay, codes.InvalidArgument, http.StatusBadRequest},
+		"syncer.ErrUpgradeRequired":    {syncer.ErrUpgradeRequired, codes.FailedPrecondition, http.StatusBadRequest},
 		"store.HeldError":              {&store.HeldError{Project: "shop", Release: "r", Items: []string{"flag/x"}}, codes.Aborted, http.StatusConflict},
 		"store.ErrSecretKey":           {store.ErrSecretKey, codes.Unavailable, http.StatusServiceUnavailable},
 		"release.FrozenError":          {&release.FrozenError{Project: "shop", Release: "r", Freeze: "year-end"}, codes.Aborted, http.StatusConflict},

@@ -5,15 +5,19 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	_ "google.golang.org/grpc/encoding/gzip" // registers gzip, for other clients
 	"google.golang.org/grpc/status"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/section"
 	"github.com/switchyard/switchyard/internal/syncer"
+	_ "github.com/switchyard/switchyard/internal/wirezip" // registers the SDK's compressor
 )
 
 // helloTimeout is how long a new sync stream may take to say hello.
@@ -84,8 +88,12 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 		readErr = relayReads(stream, st)
 	}
 
+	protocol := hello.GetProtocolVersion()
 	rev := st.Latest()
-	if err := send(stream, st, rev, rev.MessageHolding(heldHashes(hello)), !relay); err != nil {
+	if err := rev.Refuses(protocol); err != nil {
+		return err
+	}
+	if err := send(stream, st, rev, rev.MessageHolding(hello.GetRevision(), hello.GetSections(), protocol), !relay); err != nil {
 		return endOf(err)
 	}
 	if relay {
@@ -99,7 +107,10 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 		select {
 		case <-st.Wake():
 			if rev, sent := st.Latest(), st.Sent(); rev != sent {
-				if err := send(stream, st, rev, rev.MessageFrom(sent), !relay); err != nil {
+				if err := rev.Refuses(protocol); err != nil {
+					return err
+				}
+				if err := send(stream, st, rev, rev.MessageFrom(sent, protocol), !relay); err != nil {
 					return endOf(err)
 				}
 			}
@@ -132,10 +143,27 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 }
 
 // send sends revision rev as msg and, with awaitAck, receives the SDK's
-// acknowledgement.
+// acknowledgement. A message the revision shares between streams is
+// marshaled and compressed once for all of them (syncer.Revision.Encoded),
+// as a grpc.PreparedMsg for the compressor the stream uses.
 func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *pb.SyncResponse, awaitAck bool) error {
+	var out any = msg
+	if name, ok := sendCompressor(stream.Context()); ok {
+		enc, err := rev.Encoded(msg, name, func() (any, error) {
+			pm := new(grpc.PreparedMsg)
+			if err := pm.Encode(stream, msg); err != nil {
+				return nil, err
+			}
+			return pm, nil
+		})
+		if err != nil {
+			return err
+		}
+		out = enc.Value
+		defer runtime.KeepAlive(enc) // shared with other streams until sent
+	}
 	st.MarkSent(rev)
-	if err := stream.Send(msg); err != nil {
+	if err := stream.SendMsg(out); err != nil {
 		return err
 	}
 	if !awaitAck {
@@ -196,6 +224,23 @@ func relayReads(stream pb.SyncService_SyncServer, st *syncer.Stream) <-chan erro
 	return out
 }
 
+// sendCompressor names the compressor gRPC compresses the stream's
+// messages with: the one the client sends with when this server has it
+// registered (wirezip, which the SDK uses, or gzip), else none. A PreparedMsg holds
+// its compressed bytes, so streams share one only when they compress
+// alike; ok is false when the transport does not say.
+func sendCompressor(ctx context.Context) (name string, ok bool) {
+	ts, ok := grpc.ServerTransportStreamFromContext(ctx).(interface{ RecvCompress() string })
+	if !ok {
+		return "", false
+	}
+	name = ts.RecvCompress()
+	if name == "" || encoding.GetCompressor(name) == nil {
+		return encoding.Identity, true
+	}
+	return name, true
+}
+
 // endOf is the handler's result for a send error: io.EOF means the SDK
 // closed its side, a clean end.
 func endOf(err error) error {
@@ -238,20 +283,6 @@ func awaitHello(ctx context.Context, stream pb.SyncService_SyncServer) (*pb.Hell
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// heldHashes is the set of section hashes a Hello lists.
-func heldHashes(h *pb.Hello) map[section.Hash]struct{} {
-	if len(h.GetSections()) == 0 {
-		return nil
-	}
-	held := make(map[section.Hash]struct{}, len(h.GetSections()))
-	for _, ref := range h.GetSections() {
-		if hash, ok := section.HashFromBytes(ref.GetHash()); ok {
-			held[hash] = struct{}{}
-		}
-	}
-	return held
 }
 
 // GetConvergence reports how many of an environment's connected SDKs have

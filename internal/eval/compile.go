@@ -22,7 +22,8 @@ import (
 // project and environment. Compile reuses every compiled segment, flag and
 // component whose model value is the same pointer as the one prev was
 // compiled from and whose dependencies were reused too, and reuses
-// segment key sets whose include or exclude slice is unchanged: after a
+// segment key sets whose include or exclude slice is unchanged, and of a
+// changed long list the shards whose keys are unchanged (keySet): after a
 // change to one flag, only that flag (and flags depending on it) is
 // compiled again. The result's Revision is zero.
 func Compile(doc *model.Document, env string, prev *Ruleset) (*Ruleset, error) {
@@ -37,7 +38,12 @@ func Compile(doc *model.Document, env string, prev *Ruleset) (*Ruleset, error) {
 // component may be in two overlays. Audiences are reused from prev when
 // the overlay and its segments are unchanged, and so are the flags and
 // components they apply to.
-func CompileWith(doc *model.Document, env string, prev *Ruleset, overlays []*model.Overlay) (*Ruleset, error) {
+//
+// siblings are rulesets of other environments of the same project, compiled
+// from the same document (others are ignored): a segment whose model value
+// and dependencies are those a sibling compiled is shared with it, since a
+// segment does not depend on the environment.
+func CompileWith(doc *model.Document, env string, prev *Ruleset, overlays []*model.Overlay, siblings ...*Ruleset) (*Ruleset, error) {
 	if doc == nil {
 		return nil, errors.New("compile: no document")
 	}
@@ -51,6 +57,7 @@ func CompileWith(doc *model.Document, env string, prev *Ruleset, overlays []*mod
 		doc:        doc,
 		env:        env,
 		prev:       prev,
+		siblings:   slices.DeleteFunc(slices.Clone(siblings), func(s *Ruleset) bool { return s == nil || s.project != doc.Project }),
 		segSrc:     make(map[string]*model.Segment, len(doc.Segments)),
 		flagSrc:    make(map[string]*model.Flag, len(doc.Flags)),
 		visiting:   make(map[any]bool),
@@ -131,6 +138,7 @@ type compiler struct {
 	doc        *model.Document
 	env        string
 	prev       *Ruleset
+	siblings   []*Ruleset // of other environments: their segments are shared
 	segSrc     map[string]*model.Segment
 	flagSrc    map[string]*model.Flag
 	visiting   map[any]bool // the *model.Segment or *model.Flag values on the DFS stack
@@ -170,6 +178,12 @@ func (c *compiler) segment(key string) (*segment, error) {
 		c.segments[key] = old
 		return old, nil
 	}
+	for _, sib := range c.siblings {
+		if s := sib.segments[key]; s != nil && s.src == src && slices.Equal(s.deps, deps) {
+			c.segments[key] = s
+			return s, nil
+		}
+	}
 	s := &segment{src: src, deps: deps}
 	switch src.Match {
 	case model.MatchAny:
@@ -182,7 +196,7 @@ func (c *compiler) segment(key string) (*segment, error) {
 		s.include = reuseSet(src.Include, old.src.Include, old.include)
 		s.exclude = reuseSet(src.Exclude, old.src.Exclude, old.exclude)
 	} else {
-		s.include, s.exclude = keySet(src.Include), keySet(src.Exclude)
+		s.include, s.exclude = newKeySet(src.Include, nil), newKeySet(src.Exclude, nil)
 	}
 	if s.conds, err = c.conditions(src.Conditions); err != nil {
 		return nil, fmt.Errorf("segment %q: %w", key, err)
@@ -228,25 +242,14 @@ func (c *compiler) conditions(conds []model.Condition) ([]condition, error) {
 	return out, nil
 }
 
-// keySet builds a hash set of keys; nil when there are none.
-func keySet(keys []string) map[string]struct{} {
-	if len(keys) == 0 {
-		return nil
-	}
-	set := make(map[string]struct{}, len(keys))
-	for _, k := range keys {
-		set[k] = struct{}{}
-	}
-	return set
-}
-
 // reuseSet returns oldSet when keys is the very slice oldKeys (same backing
-// array and length: model values are immutable), else a new set.
-func reuseSet(keys, oldKeys []string, oldSet map[string]struct{}) map[string]struct{} {
+// array and length: model values are immutable), else a new set that
+// reuses the shards of oldSet holding the same keys.
+func reuseSet(keys, oldKeys []string, oldSet *keySet) *keySet {
 	if sameSlice(keys, oldKeys) {
 		return oldSet
 	}
-	return keySet(keys)
+	return newKeySet(keys, oldSet)
 }
 
 func sameSlice[T any](a, b []T) bool {

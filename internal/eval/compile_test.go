@@ -168,7 +168,7 @@ func TestCompileReuse(t *testing.T) {
 	if nb == pb {
 		t.Error("changed segment big was reused")
 	}
-	if len(nb.include) != 2 || !sameMap(nb.include, pb.include) {
+	if nb.include == nil || nb.include != pb.include {
 		t.Error("segment big's include set was rebuilt although the include list is the same slice")
 	}
 	if after.segments["wraps-big"] == prev.segments["wraps-big"] {
@@ -194,16 +194,4 @@ func TestCompileReuse(t *testing.T) {
 	if fresh.flags["plain"] == prev.flags["plain"] {
 		t.Error("a flag was reused across projects")
 	}
-}
-
-// sameMap reports whether a and b are the same map value.
-func sameMap(a, b map[string]struct{}) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	const probe = "\x00probe"
-	a[probe] = struct{}{}
-	_, shared := b[probe]
-	delete(a, probe)
-	return shared
 }

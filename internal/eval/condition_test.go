@@ -287,8 +287,8 @@ func TestCompileConditionErrors(t *testing.T) {
 
 func TestInSegmentConditions(t *testing.T) {
 	segs := map[string]*segment{
-		"a": {include: keySet([]string{"u1"})},
-		"b": {include: keySet([]string{"u2"})},
+		"a": {include: newKeySet([]string{"u1"}, nil)},
+		"b": {include: newKeySet([]string{"u2"}, nil)},
 	}
 	lookup := func(key string) (*segment, error) { return segs[key], nil }
 	in, err := compileCondition(model.Condition{Op: model.OpInSegment, Values: []any{"a", "b"}}, lookup)

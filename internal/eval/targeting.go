@@ -8,8 +8,8 @@ import "github.com/switchyard/switchyard/internal/model"
 // segment is a compiled model.Segment.
 type segment struct {
 	src     *model.Segment
-	include map[string]struct{}
-	exclude map[string]struct{}
+	include *keySet
+	exclude *keySet
 	any     bool
 	conds   []condition
 	deps    []*segment // segments its conditions name, in order
@@ -18,10 +18,10 @@ type segment struct {
 // contains reports segment membership (DESIGN §3 "Segment membership").
 func (s *segment) contains(ctx *Context) bool {
 	if ctx.keyKind == keyString && (s.exclude != nil || s.include != nil) {
-		if _, ok := s.exclude[ctx.key.s]; ok {
+		if s.exclude.has(ctx.key.s) {
 			return false
 		}
-		if _, ok := s.include[ctx.key.s]; ok {
+		if s.include.has(ctx.key.s) {
 			return true
 		}
 	}

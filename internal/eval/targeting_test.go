@@ -15,9 +15,9 @@ func TestSegmentMembership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := &segment{include: keySet([]string{"in", "both"}), exclude: keySet([]string{"out", "both"}), conds: []condition{de, beta}}
+	all := &segment{include: newKeySet([]string{"in", "both"}, nil), exclude: newKeySet([]string{"out", "both"}, nil), conds: []condition{de, beta}}
 	anyOf := &segment{conds: []condition{de, beta}, any: true}
-	listed := &segment{include: keySet([]string{"in"})}
+	listed := &segment{include: newKeySet([]string{"in"}, nil)}
 	tests := []struct {
 		name string
 		seg  *segment

@@ -48,13 +48,16 @@
 // segment record, the revision and the audit event: adding one key
 // rewrites one shard.
 //
-// Sync in chunks (later slice). The same shards are the unit of sync: the
-// ruleset names each list by its shard digests, and an SDK that announces
-// chunk support in its sync hello fetches only shards whose digest it does
-// not hold, from a cache of encoded shards shared by every stream; one
-// added key sends one shard. Older SDKs are refused with a clear message.
-// Evaluation is unchanged: the compiled set is rebuilt per shard and a
-// membership check stays one map lookup.
+// Sync in chunks. The same shards are the unit of sync (package section,
+// KindSegmentChunk): the ruleset's manifest lists a long list as its 1,024
+// chunks, each named by its content hash, and an SDK that holds a chunk's
+// hash does not receive it again; one added key sends one chunk. The
+// server encodes a chunk once per change and shares it, and each message,
+// by every stream. SDKs declare the sync protocol in their hello; older
+// ones are refused with a clear message when an environment holds chunks.
+// Evaluation compiles a long list into one set per shard and reuses the
+// unchanged ones (eval's keySet); a membership check stays one hash and one
+// map lookup.
 package keylist
 
 import (
@@ -64,7 +67,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"slices"
 	"sort"
@@ -77,11 +79,15 @@ import (
 const Shards = 1024
 
 // Shard returns the shard of key: FNV-1a 32 of its bytes modulo Shards.
-// It is part of the storage and sync format and never changes.
+// It is part of the storage and sync format and never changes. It does not
+// allocate (evaluation calls it on every membership check of a long list).
 func Shard(key string) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % Shards)
+	h := uint32(2166136261) // FNV-1a 32: offset basis
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619 // FNV prime
+	}
+	return int(h % Shards)
 }
 
 // List names one of a segment's two key lists.
@@ -351,6 +357,22 @@ func Chunks(arranged []string, fn func(shard int, keys []string) error) error {
 		i = j
 	}
 	return nil
+}
+
+// SearchRuns returns where each shard's keys begin in an arranged list
+// (Arrange): shard s is arranged[runs[s]:runs[s+1]]. It hashes about 20
+// keys per shard (a binary search) instead of every key. For a list not in
+// shard order the runs are still ascending and within the list, but do not
+// hold one shard each: a caller that cannot trust the order checks the
+// keys of each run it uses.
+func SearchRuns(arranged []string) *[Shards + 1]int {
+	runs := new([Shards + 1]int)
+	for s := 1; s < Shards; s++ {
+		lo := runs[s-1]
+		runs[s] = lo + sort.Search(len(arranged)-lo, func(i int) bool { return Shard(arranged[lo+i]) >= s })
+	}
+	runs[Shards] = len(arranged)
+	return runs
 }
 
 // EncodeChunk is the stored form of one shard's keys: newline-joined.

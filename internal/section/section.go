@@ -39,6 +39,8 @@ func (k Kind) String() string {
 		return "component"
 	case KindOverlay:
 		return "overlay"
+	case KindSegmentChunk:
+		return "segment chunk"
 	}
 	return fmt.Sprintf("kind(%d)", int32(k))
 }
@@ -123,14 +125,15 @@ func encode(kind Kind, key string, v any) (Section, error) {
 	return Section{Kind: kind, Key: key, Hash: HashOf(payload), Payload: payload}, nil
 }
 
-// Decoded is a decoded section: exactly one of Segment, Flag, Component
-// and Overlay is set, per Kind.
+// Decoded is a decoded section: exactly one of Segment, Flag, Component,
+// Overlay and Chunk is set, per Kind.
 type Decoded struct {
 	Kind      Kind
 	Segment   *model.Segment
 	Flag      *model.Flag
 	Component *model.Component
 	Overlay   *model.Overlay
+	Chunk     *Chunk
 }
 
 // Key returns the key of the decoded segment, flag, component or overlay.
@@ -144,6 +147,8 @@ func (d Decoded) Key() string {
 		return d.Component.Key
 	case d.Overlay != nil:
 		return d.Overlay.Key()
+	case d.Chunk != nil:
+		return ChunkKey(d.Chunk.Segment, d.Chunk.List, d.Chunk.Shard)
 	}
 	return ""
 }
@@ -167,6 +172,11 @@ func Decode(kind Kind, key string, payload []byte) (Decoded, error) {
 	case KindOverlay:
 		d.Overlay = new(model.Overlay)
 		err = json.Unmarshal(payload, d.Overlay)
+	case KindSegmentChunk:
+		d.Chunk, err = decodeChunk(key, payload)
+		if err != nil {
+			return Decoded{}, err
+		}
 	default:
 		return Decoded{}, fmt.Errorf("decode section %q: unknown %s", key, kind)
 	}

@@ -72,7 +72,10 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		}
 		decoded = append(decoded, dec)
 	}
-	got, gotOverlays := section.Document("shop", "production", decoded)
+	got, gotOverlays, err := section.Document("shop", "production", decoded)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := *d
 	want.Environments = []string{"production"}
 	want.Flags = []*model.Flag{onlyEnv(d.Flags[0], "production"), onlyEnv(d.Flags[1], "production")}

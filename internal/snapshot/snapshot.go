@@ -71,6 +71,10 @@ func (s *Set) Apply(state *store.State, commit *store.Commit) {
 	old := *s.rulesets.Load()
 	next := make(map[Env]*eval.Ruleset, len(old))
 	for _, p := range state.Projects() {
+		// The environments compiled so far share their compiled segments
+		// with the next ones: a million-key list is compiled once per
+		// project, not once per environment.
+		var siblings []*eval.Ruleset
 		for _, env := range p.Environments() {
 			key := Env{p.Key(), env.Key}
 			prev := old[key]
@@ -79,7 +83,10 @@ func (s *Set) Apply(state *store.State, commit *store.Commit) {
 				continue
 			}
 			start := time.Now()
-			rs, err := eval.CompileWith(p.Document(), env.Key, prev, p.Overlays(env.Key))
+			rs, err := eval.CompileWith(p.Document(), env.Key, prev, p.Overlays(env.Key), siblings...)
+			if err == nil {
+				siblings = append(siblings, rs)
+			}
 			if s.observe != nil {
 				s.observe(key, start, time.Since(start), err)
 			}

@@ -1,9 +1,12 @@
 package syncer
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/section"
 )
@@ -11,20 +14,40 @@ import (
 // encoder encodes one project's sections and caches them by model pointer:
 // the store shares unchanged model values between states, so a segment of a
 // million keys is encoded once when it changes, not at every revision. A
-// build keeps only what the current document still has. Overlays are built
+// build keeps only what the current document still has. A segment list
+// longer than keylist.ChunkThreshold is encoded in chunks (one per shard,
+// section.SegmentChunk); when the segment changes, only the chunks whose
+// keys changed are encoded again. Overlays are built
 // anew for every state (store.ProjectState.Overlays), so they are cached by
 // content instead: a few small values, encoded at every build and shared
 // with the previous build when unchanged.
 type encoder struct {
-	segments   map[*model.Segment]*pb.Section
+	segments   map[string]*encodedSegment                  // by segment key
 	flags      map[string]map[*model.Flag]*pb.Section      // by environment
 	components map[string]map[*model.Component]*pb.Section // by environment
 	overlays   map[string]map[section.Hash]*pb.Section     // by environment
 }
 
+// encodedSegment is a segment's sections: its own, then the chunks of its
+// long lists.
+type encodedSegment struct {
+	src      *model.Segment
+	head     *pb.Section
+	include  *encodedList // nil unless the list is chunked
+	exclude  *encodedList
+	sections []*pb.Section // head, then the chunks, in manifest order
+}
+
+// encodedList is a chunked list: each shard's keys (sub-slices of the
+// segment's list, which the store keeps in shard order) and chunk.
+type encodedList struct {
+	keys   [keylist.Shards][]string
+	chunks [keylist.Shards]*pb.Section
+}
+
 func newEncoder() *encoder {
 	return &encoder{
-		segments:   map[*model.Segment]*pb.Section{},
+		segments:   map[string]*encodedSegment{},
 		flags:      map[string]map[*model.Flag]*pb.Section{},
 		components: map[string]map[*model.Component]*pb.Section{},
 		overlays:   map[string]map[section.Hash]*pb.Section{},
@@ -36,14 +59,14 @@ func newEncoder() *encoder {
 func (e *encoder) build(doc *model.Document, overlays []*model.Overlay, env string, number uint64) (*Revision, error) {
 	out := make([]*pb.Section, 0, len(doc.Segments)+len(doc.Flags)+len(doc.Components)+len(overlays))
 
-	segments := make(map[*model.Segment]*pb.Section, len(doc.Segments))
+	segments := make(map[string]*encodedSegment, len(doc.Segments))
 	for _, s := range doc.Segments {
-		sec, err := cached(e.segments, s, func() (section.Section, error) { return section.Segment(s) })
+		es, err := e.segment(s)
 		if err != nil {
 			return nil, err
 		}
-		segments[s] = sec
-		out = append(out, sec)
+		segments[s.Key] = es
+		out = append(out, es.sections...)
 	}
 
 	flags := make(map[*model.Flag]*pb.Section, len(doc.Flags))
@@ -82,6 +105,71 @@ func (e *encoder) build(doc *model.Document, overlays []*model.Overlay, env stri
 
 	e.segments, e.flags[env], e.components[env], e.overlays[env] = segments, flags, components, byHash
 	return newRevision(doc.Project, env, number, out), nil
+}
+
+// segment returns the sections of s: cached when s is the value encoded
+// last, else encoded, reusing the chunks of the last encoding of the same
+// segment whose keys are unchanged.
+func (e *encoder) segment(s *model.Segment) (*encodedSegment, error) {
+	old := e.segments[s.Key]
+	if old != nil && old.src == s {
+		return old, nil
+	}
+	h, err := section.SegmentHead(s)
+	if err != nil {
+		return nil, fmt.Errorf("encode sections: %w", err)
+	}
+	es := &encodedSegment{src: s, head: message(h)}
+	var oldInc, oldExc *encodedList
+	if old != nil {
+		oldInc, oldExc = old.include, old.exclude
+		if bytes.Equal(old.head.GetRef().GetHash(), h.Hash[:]) {
+			es.head = old.head
+		}
+	}
+	es.sections = append(es.sections, es.head)
+	if section.Chunked(s.Include) {
+		es.include = encodeList(s.Key, keylist.Include, s.Include, oldInc)
+		es.sections = append(es.sections, es.include.chunks[:]...)
+	}
+	if section.Chunked(s.Exclude) {
+		es.exclude = encodeList(s.Key, keylist.Exclude, s.Exclude, oldExc)
+		es.sections = append(es.sections, es.exclude.chunks[:]...)
+	}
+	return es, nil
+}
+
+// encodeList encodes a chunked list, reusing the chunks of old (which may
+// be nil) whose shard holds the same keys. The store keeps such a list in
+// shard order; a list that is not is arranged first.
+func encodeList(segment string, list keylist.List, keys []string, old *encodedList) *encodedList {
+	if el, ok := fillList(segment, list, keys, old, true); ok {
+		return el
+	}
+	el, _ := fillList(segment, list, keylist.Arrange(keys), old, false)
+	return el
+}
+
+// fillList encodes the shards of a list split by keylist.SearchRuns. With
+// check, the keys of each shard encoded anew are checked to be of that
+// shard (a reused shard's keys are those of old, which were), and ok is
+// false at the first that is not: the list is not in shard order.
+func fillList(segment string, list keylist.List, keys []string, old *encodedList, check bool) (el *encodedList, ok bool) {
+	el = new(encodedList)
+	runs := keylist.SearchRuns(keys)
+	for shard := range keylist.Shards {
+		in := keys[runs[shard]:runs[shard+1]]
+		el.keys[shard] = in
+		if old != nil && slices.Equal(old.keys[shard], in) {
+			el.chunks[shard] = old.chunks[shard]
+			continue
+		}
+		if check && slices.ContainsFunc(in, func(k string) bool { return keylist.Shard(k) != shard }) {
+			return nil, false
+		}
+		el.chunks[shard] = message(section.SegmentChunk(segment, list, shard, in))
+	}
+	return el, true
 }
 
 // cached returns the section cached for key, or encodes it.

@@ -1,9 +1,14 @@
 package syncer
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"sync"
+	"weak"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/section"
 )
 
@@ -19,17 +24,28 @@ type Revision struct {
 	manifest []*pb.SectionRef
 	sections []*pb.Section // sections[i] is the payload of manifest[i]
 	index    map[section.Hash]int
+	chunked  bool // some section is a segment chunk
 
 	mu     sync.Mutex
 	full   *pb.SyncResponse // every section
 	bare   *pb.SyncResponse // the manifest alone
+	same   *pb.SyncResponse // nothing changed: an empty change (protocol 2)
 	deltas []delta          // most recent first, at most maxDeltas
+	// encoded holds the messages above encoded for the wire, once per
+	// message and encoding (Encoded).
+	encoded map[encodedKey]weak.Pointer[Encoding]
 }
 
 // delta is the message that brings a stream from one revision to another.
 type delta struct {
-	from *Revision
-	msg  *pb.SyncResponse
+	from    *Revision
+	compact bool // the manifest is a change to from's (protocol 2)
+	msg     *pb.SyncResponse
+}
+
+type encodedKey struct {
+	msg      *pb.SyncResponse
+	encoding string
 }
 
 // maxDeltas bounds the messages a revision keeps for streams coming from
@@ -51,12 +67,35 @@ func newRevision(project, env string, number uint64, sections []*pb.Section) *Re
 		if h, ok := section.HashFromBytes(s.GetRef().GetHash()); ok {
 			r.index[h] = i
 		}
+		if section.Kind(s.GetRef().GetKind()) == section.KindSegmentChunk {
+			r.chunked = true
+		}
 	}
 	return r
 }
 
 // Sections returns the number of sections in the revision.
 func (r *Revision) Sections() int { return len(r.manifest) }
+
+// Chunked reports whether the revision holds a segment list in chunks,
+// which only SDKs of protocol section.ProtocolChunks read.
+func (r *Revision) Chunked() bool { return r.chunked }
+
+// ErrUpgradeRequired means the SDK speaks a sync protocol older than the
+// revision needs (Revision.Refuses).
+var ErrUpgradeRequired = errors.New("the SDK's sync protocol is too old")
+
+// Refuses returns an error matching ErrUpgradeRequired, telling the SDK to
+// upgrade, when an SDK of the given protocol cannot read the revision: it
+// holds a segment list in chunks and the SDK is older than
+// section.ProtocolChunks. It returns nil otherwise.
+func (r *Revision) Refuses(protocol uint32) error {
+	if r.chunked && protocol < section.ProtocolChunks {
+		return fmt.Errorf("%w: environment %s/%s holds a segment list of more than %d keys, which syncs in chunks (sync protocol %d); this SDK declares protocol %d: upgrade the SDK",
+			ErrUpgradeRequired, r.Project, r.Environment, keylist.ChunkThreshold, section.ProtocolChunks, max(protocol, section.ProtocolSections))
+	}
+	return nil
+}
 
 // Has reports whether the revision holds a section with hash h.
 func (r *Revision) Has(h section.Hash) bool {
@@ -76,10 +115,44 @@ func (r *Revision) message(send func(i int) bool) *pb.SyncResponse {
 	return &pb.SyncResponse{Message: &pb.SyncResponse_Ruleset{Ruleset: rs}}
 }
 
+// change builds the message of protocol 2 for a stream that holds exactly
+// the sections of from, whose manifest has the same kinds and keys in the
+// same order: the refs and sections that differ, as a change to from's
+// manifest.
+func (r *Revision) change(from *Revision) *pb.SyncResponse {
+	rs := &pb.Ruleset{Project: r.Project, Environment: r.Environment, Revision: r.Number, ManifestBase: from.Number}
+	for i, ref := range r.manifest {
+		if !bytes.Equal(ref.GetHash(), from.manifest[i].GetHash()) {
+			rs.Manifest = append(rs.Manifest, ref)
+			rs.Sections = append(rs.Sections, r.sections[i])
+		}
+	}
+	return &pb.SyncResponse{Message: &pb.SyncResponse_Ruleset{Ruleset: rs}}
+}
+
+// sameShape reports whether r and from list the same kinds and keys in the
+// same order.
+func (r *Revision) sameShape(from *Revision) bool {
+	if len(r.manifest) != len(from.manifest) {
+		return false
+	}
+	for i, ref := range r.manifest {
+		old := from.manifest[i]
+		if ref.GetKind() != old.GetKind() || ref.GetKey() != old.GetKey() {
+			return false
+		}
+	}
+	return true
+}
+
 // MessageFrom returns the message for a stream whose SDK holds exactly the
-// sections of from (nil: none): the manifest and the sections from lacks.
-// Messages are built once per pair of revisions and shared.
-func (r *Revision) MessageFrom(from *Revision) *pb.SyncResponse {
+// sections of from (nil: none) and speaks the given sync protocol: the
+// sections from lacks with the manifest, which for protocol
+// section.ProtocolChunks is a change to from's when it can be (a one-key
+// change to a list of a million keys then costs one chunk and one ref).
+// Messages are built once per pair of revisions and protocol, and shared.
+func (r *Revision) MessageFrom(from *Revision, protocol uint32) *pb.SyncResponse {
+	compact := protocol >= section.ProtocolChunks
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
@@ -88,6 +161,11 @@ func (r *Revision) MessageFrom(from *Revision) *pb.SyncResponse {
 			r.full = r.message(func(int) bool { return true })
 		}
 		return r.full
+	case from == r && compact:
+		if r.same == nil {
+			r.same = r.change(r)
+		}
+		return r.same
 	case from == r:
 		if r.bare == nil {
 			r.bare = r.message(func(int) bool { return false })
@@ -95,31 +173,138 @@ func (r *Revision) MessageFrom(from *Revision) *pb.SyncResponse {
 		return r.bare
 	}
 	for _, d := range r.deltas {
-		if d.from == from {
+		if d.from == from && d.compact == compact {
 			return d.msg
 		}
 	}
-	msg := r.message(func(i int) bool {
-		h, _ := section.HashFromBytes(r.manifest[i].GetHash())
-		return !from.Has(h)
-	})
+	var msg *pb.SyncResponse
+	if compact && r.sameShape(from) {
+		msg = r.change(from)
+	} else {
+		msg = r.message(func(i int) bool {
+			h, _ := section.HashFromBytes(r.manifest[i].GetHash())
+			return !from.Has(h)
+		})
+	}
 	if len(r.deltas) == maxDeltas {
+		evicted := r.deltas[maxDeltas-1].msg
+		for k := range r.encoded {
+			if k.msg == evicted {
+				delete(r.encoded, k)
+			}
+		}
 		r.deltas = r.deltas[:maxDeltas-1]
 	}
-	r.deltas = append([]delta{{from: from, msg: msg}}, r.deltas...)
+	r.deltas = append([]delta{{from: from, compact: compact, msg: msg}}, r.deltas...)
 	return msg
 }
 
-// MessageHolding returns the message for an SDK that holds the sections
-// whose hashes are in held (from its Hello): the manifest and the sections
-// it lacks. It is built for this one stream.
-func (r *Revision) MessageHolding(held map[section.Hash]struct{}) *pb.SyncResponse {
+// MessageHolding returns the message for an SDK of the given protocol
+// that says in its Hello it holds revision number (0: none) and the
+// sections whose hashes held lists, in the order of its manifest. When
+// that is exactly this revision, or one this revision keeps a message from
+// (a stream resuming after the server ended it, or from a cache file), it
+// is MessageFrom that revision, shared; otherwise the manifest and the
+// sections the SDK lacks, built for this one stream.
+func (r *Revision) MessageHolding(number uint64, held []*pb.SectionRef, protocol uint32) *pb.SyncResponse {
 	if len(held) == 0 {
-		return r.MessageFrom(nil)
+		return r.MessageFrom(nil, protocol)
+	}
+	if from := r.known(number); from != nil && from.listsExactly(held) {
+		return r.MessageFrom(from, protocol)
+	}
+	set := make(map[section.Hash]struct{}, len(held))
+	for _, ref := range held {
+		if h, ok := section.HashFromBytes(ref.GetHash()); ok {
+			set[h] = struct{}{}
+		}
 	}
 	return r.message(func(i int) bool {
 		h, _ := section.HashFromBytes(r.manifest[i].GetHash())
-		_, ok := held[h]
+		_, ok := set[h]
 		return !ok
 	})
+}
+
+// known returns the revision numbered number if it is r or one r keeps a
+// message from, else nil.
+func (r *Revision) known(number uint64) *Revision {
+	if number == 0 {
+		return nil
+	}
+	if number == r.Number {
+		return r
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range r.deltas {
+		if d.from.Number == number {
+			return d.from
+		}
+	}
+	return nil
+}
+
+// listsExactly reports whether held has the hashes of r's manifest, in
+// order.
+func (r *Revision) listsExactly(held []*pb.SectionRef) bool {
+	if len(held) != len(r.manifest) {
+		return false
+	}
+	for i, ref := range held {
+		if !bytes.Equal(ref.GetHash(), r.manifest[i].GetHash()) {
+			return false
+		}
+	}
+	return true
+}
+
+// Encoding is a message encoded for the wire (Revision.Encoded). The
+// revision keeps it only while a caller holds it: streams sending a
+// message at the same time share one encoding, and none is kept once they
+// are done (a million-key first sync is 16 MiB encoded).
+type Encoding struct {
+	Value any
+}
+
+// Encoded returns msg, one of the shared messages of the revision
+// (MessageFrom), as encode encodes it for the wire with the named
+// encoding: encode runs once for all the callers that hold the result at
+// the same time (the hundred SDKs of a deploy doing their first sync), and
+// again for a caller that comes after the last of them let it go. A
+// message the revision did not hand out is encoded every time. The caller
+// keeps the result until it has sent it.
+func (r *Revision) Encoded(msg *pb.SyncResponse, encoding string, encode func() (any, error)) (*Encoding, error) {
+	key := encodedKey{msg, encoding}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e := r.encoded[key].Value(); e != nil {
+		return e, nil
+	}
+	v, err := encode()
+	if err != nil {
+		return nil, err
+	}
+	e := &Encoding{Value: v}
+	if r.owns(msg) {
+		if r.encoded == nil {
+			r.encoded = map[encodedKey]weak.Pointer[Encoding]{}
+		}
+		r.encoded[key] = weak.Make(e)
+	}
+	return e, nil
+}
+
+// owns reports whether msg is one of the revision's shared messages. The
+// caller holds r.mu.
+func (r *Revision) owns(msg *pb.SyncResponse) bool {
+	if msg == r.full || msg == r.bare || msg == r.same {
+		return true
+	}
+	for _, d := range r.deltas {
+		if d.msg == msg {
+			return true
+		}
+	}
+	return false
 }

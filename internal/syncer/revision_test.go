@@ -1,10 +1,14 @@
 package syncer
 
 import (
+	"errors"
+	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/section"
 )
@@ -82,12 +86,12 @@ func TestRevisionMessages(t *testing.T) {
 		msg  *pb.SyncResponse
 		want []string
 	}{
-		{"from nothing", r2.MessageFrom(nil), []string{"big", "a", "b"}},
-		{"from itself", r2.MessageFrom(r2), nil},
-		{"from the previous revision", r2.MessageFrom(r1), []string{"a"}},
-		{"holding nothing", r2.MessageHolding(nil), []string{"big", "a", "b"}},
-		{"holding the segment", r2.MessageHolding(map[section.Hash]struct{}{h(0): {}}), []string{"a", "b"}},
-		{"holding everything", r2.MessageHolding(map[section.Hash]struct{}{h(0): {}, h(1): {}, h(2): {}}), nil},
+		{"from nothing", r2.MessageFrom(nil, section.ProtocolSections), []string{"big", "a", "b"}},
+		{"from itself", r2.MessageFrom(r2, section.ProtocolSections), nil},
+		{"from the previous revision", r2.MessageFrom(r1, section.ProtocolSections), []string{"a"}},
+		{"holding nothing", r2.MessageHolding(0, nil, section.ProtocolSections), []string{"big", "a", "b"}},
+		{"holding the segment", r2.MessageHolding(0, refs(h(0)), section.ProtocolSections), []string{"a", "b"}},
+		{"holding everything", r2.MessageHolding(0, refs(h(0), h(1), h(2)), section.ProtocolSections), nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,10 +104,51 @@ func TestRevisionMessages(t *testing.T) {
 			}
 		})
 	}
-	delta1, delta2 := r2.MessageFrom(r1), r2.MessageFrom(r1)
-	full1, full2 := r2.MessageFrom(nil), r2.MessageFrom(nil)
+	delta1, delta2 := r2.MessageFrom(r1, section.ProtocolSections), r2.MessageFrom(r1, section.ProtocolSections)
+	full1, full2 := r2.MessageFrom(nil, section.ProtocolSections), r2.MessageFrom(nil, section.ProtocolSections)
 	if delta1 != delta2 || full1 != full2 {
 		t.Error("messages between the same revisions are built twice, want them shared")
+	}
+}
+
+func refs(hashes ...section.Hash) []*pb.SectionRef {
+	out := make([]*pb.SectionRef, len(hashes))
+	for i, h := range hashes {
+		out[i] = &pb.SectionRef{Hash: h[:]}
+	}
+	return out
+}
+
+// TestRevisionMessagesOfProtocol2 pins the manifest as a change to the
+// previous one, and the messages shared with SDKs that resume what they
+// held.
+func TestRevisionMessagesOfProtocol2(t *testing.T) {
+	enc := newEncoder()
+	doc1 := testDoc()
+	r1, _ := enc.build(doc1, nil, "production", 1)
+	r2, _ := enc.build(withFlag(doc1, 0, &model.Flag{Key: "a", Type: model.TypeBool}), nil, "production", 2)
+	r3, _ := enc.build(withFlag(doc1, 1, &model.Flag{Key: "b", Type: model.TypeBool, Description: "x"}), nil, "production", 3)
+	p := uint32(section.ProtocolChunks)
+	change := r2.MessageFrom(r1, p).GetRuleset()
+	if change.GetManifestBase() != 1 || !slices.Equal(keys(change.GetSections()), []string{"a"}) || len(change.GetManifest()) != 1 {
+		t.Errorf("change from r1: base %d, sections %v, %d refs; want base 1, [a], 1 ref", change.GetManifestBase(), keys(change.GetSections()), len(change.GetManifest()))
+	}
+	if same := r2.MessageFrom(r2, p).GetRuleset(); same.GetManifestBase() != 2 || len(same.GetManifest()) != 0 || len(same.GetSections()) != 0 {
+		t.Errorf("change from itself = %v, want an empty change based on 2", same)
+	}
+	heldR1 := refs()
+	for _, ref := range r1.manifest {
+		h, _ := section.HashFromBytes(ref.GetHash())
+		heldR1 = append(heldR1, refs(h)...)
+	}
+	if got := r2.MessageHolding(1, heldR1, p); got != r2.MessageFrom(r1, p) {
+		t.Error("an SDK resuming revision 1, which r2 keeps a message from, did not get that message")
+	}
+	if got := r2.MessageHolding(1, heldR1[:2], p).GetRuleset(); got.GetManifestBase() != 0 || len(got.GetManifest()) != 3 {
+		t.Errorf("an SDK holding part of revision 1 got base %d and %d refs, want a full manifest", got.GetManifestBase(), len(got.GetManifest()))
+	}
+	if got := r3.MessageFrom(r1, p).GetRuleset(); !slices.Equal(keys(got.GetSections()), []string{"b"}) {
+		t.Errorf("change from r1 to r3 sends %v, want [b]", keys(got.GetSections()))
 	}
 }
 
@@ -118,7 +163,7 @@ func TestRevisionKeepsFewDeltas(t *testing.T) {
 	}
 	last, _ := enc.build(withFlag(doc, 1, &model.Flag{Key: "b", Type: model.TypeBool}), nil, "production", 100)
 	for _, old := range olds {
-		last.MessageFrom(old)
+		last.MessageFrom(old, section.ProtocolSections)
 	}
 	if len(last.deltas) != maxDeltas {
 		t.Errorf("%d deltas kept, want %d", len(last.deltas), maxDeltas)
@@ -146,11 +191,91 @@ func TestEncoderOverlays(t *testing.T) {
 		t.Error("an unchanged overlay was not shared with the previous build")
 	}
 	r3, _ := enc.build(doc, overlay(10000), "production", 3)
-	if got := keys(r3.MessageFrom(r2).GetRuleset().GetSections()); !slices.Equal(got, []string{"r1"}) {
+	if got := keys(r3.MessageFrom(r2, section.ProtocolSections).GetRuleset().GetSections()); !slices.Equal(got, []string{"r1"}) {
 		t.Errorf("sections sent after a stage change = %v, want [r1]", got)
 	}
 	r4, _ := enc.build(doc, nil, "production", 4)
 	if r4.Sections() != 3 {
 		t.Errorf("%d sections after the release ended, want 3", r4.Sections())
+	}
+}
+
+// TestEncoderChunksALongList: a long list is encoded as its segment's head
+// and keylist.Shards chunks; after one key is added, only that key's chunk
+// is encoded again, every other chunk is the same message.
+func TestEncoderChunksALongList(t *testing.T) {
+	enc := newEncoder()
+	doc1 := testDoc()
+	long := make([]string, 2*keylist.ChunkThreshold)
+	for i := range long {
+		long[i] = fmt.Sprintf("user-%d", i)
+	}
+	long = keylist.Arrange(long)
+	doc1.Segments = []*model.Segment{{Key: "big", Include: long}}
+	r1, err := enc.build(doc1, nil, "production", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r1.Sections(), 1+keylist.Shards+2; got != want || !r1.Chunked() {
+		t.Fatalf("%d sections (chunked %v), want %d, chunked", got, r1.Chunked(), want)
+	}
+	doc2 := *doc1
+	doc2.Segments = []*model.Segment{{Key: "big", Include: keylist.Arrange(append(slices.Clip(long), "user-new"))}}
+	r2, err := enc.build(&doc2, nil, "production", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	for i := range r2.sections {
+		if r2.sections[i] != r1.sections[i] {
+			changed = append(changed, r2.sections[i].GetRef().GetKey())
+		}
+	}
+	want := section.ChunkKey("big", keylist.Include, keylist.Shard("user-new"))
+	if !slices.Equal(changed, []string{want}) {
+		t.Errorf("sections encoded again after adding a key: %v, want [%s]", changed, want)
+	}
+	if err := r2.Refuses(section.ProtocolSections); !errors.Is(err, ErrUpgradeRequired) {
+		t.Errorf("Refuses(protocol 1) = %v, want ErrUpgradeRequired", err)
+	}
+	if err := r2.Refuses(section.ProtocolChunks); err != nil {
+		t.Errorf("Refuses(protocol 2) = %v, want nil", err)
+	}
+}
+
+// TestRevisionEncodesSharedMessagesOnce: a message the revision shares is
+// encoded once per encoding; one built for a single stream every time.
+func TestRevisionEncodesSharedMessagesOnce(t *testing.T) {
+	enc := newEncoder()
+	r, _ := enc.build(testDoc(), nil, "production", 1)
+	calls := 0
+	encode := func() (any, error) { calls++; return calls, nil }
+	full := r.MessageFrom(nil, section.ProtocolChunks)
+	var held []*Encoding
+	for range 3 {
+		e, err := r.Encoded(full, "gzip", encode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, e)
+	}
+	other, _ := r.Encoded(full, "identity", encode)
+	if calls != 2 || held[0] != held[2] || other == held[0] {
+		t.Errorf("a shared message was encoded %d times for two encodings while held, want 2", calls)
+	}
+	h, _ := section.HashFromBytes(r.manifest[0].GetHash())
+	own := r.MessageHolding(0, refs(h), section.ProtocolChunks)
+	a, _ := r.Encoded(own, "gzip", encode)
+	b, _ := r.Encoded(own, "gzip", encode)
+	if calls != 4 || a == b {
+		t.Errorf("a stream's own message was encoded %d times in two sends, want 2 (not kept)", calls-2)
+	}
+	runtime.KeepAlive(held)
+	runtime.KeepAlive(other)
+	// Once no caller holds it, the encoding goes.
+	runtime.GC()
+	runtime.GC()
+	if _, err := r.Encoded(full, "gzip", encode); err != nil || calls != 5 {
+		t.Errorf("after every holder let go: %d encodings, want 5 (encoded again)", calls)
 	}
 }

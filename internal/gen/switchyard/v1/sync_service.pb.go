@@ -35,6 +35,15 @@ const (
 	// its overlay (the audience and what it serves), keyed by the release id,
 	// or "experiment:{id}".
 	SectionKind_SECTION_KIND_OVERLAY SectionKind = 4
+	// One shard of a segment's include or exclude list of more than 4,096
+	// keys (sync protocol 2): its key is "{segment}/{include|exclude}/{shard}",
+	// the shard from 0 to 1023 (FNV-1a 32 of a targeting key, modulo 1024),
+	// and its payload that key, a newline, then the shard's targeting keys,
+	// newline-separated. The manifest lists all 1,024 shards of such a list,
+	// empty ones included, in shard order right after the segment's own
+	// section, whose payload then leaves that list out. Adding a key changes
+	// one shard: one chunk is sent again.
+	SectionKind_SECTION_KIND_SEGMENT_CHUNK SectionKind = 5
 )
 
 // Enum value maps for SectionKind.
@@ -45,13 +54,15 @@ var (
 		2: "SECTION_KIND_FLAG",
 		3: "SECTION_KIND_COMPONENT",
 		4: "SECTION_KIND_OVERLAY",
+		5: "SECTION_KIND_SEGMENT_CHUNK",
 	}
 	SectionKind_value = map[string]int32{
-		"SECTION_KIND_UNSPECIFIED": 0,
-		"SECTION_KIND_SEGMENT":     1,
-		"SECTION_KIND_FLAG":        2,
-		"SECTION_KIND_COMPONENT":   3,
-		"SECTION_KIND_OVERLAY":     4,
+		"SECTION_KIND_UNSPECIFIED":   0,
+		"SECTION_KIND_SEGMENT":       1,
+		"SECTION_KIND_FLAG":          2,
+		"SECTION_KIND_COMPONENT":     3,
+		"SECTION_KIND_OVERLAY":       4,
+		"SECTION_KIND_SEGMENT_CHUNK": 5,
 	}
 )
 
@@ -192,16 +203,27 @@ type Hello struct {
 	// cache file or a bootstrap document.
 	Revision uint64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Sections the SDK holds, so unchanged ones are not sent again: only the
-	// hash is compared, so an SDK may send refs with the hash alone.
+	// hash is compared, so an SDK may send refs with the hash alone. Listed
+	// in the order of the SDK's manifest, and exactly the sections of
+	// revision, they let a server that still knows that revision answer a
+	// protocol 2 SDK with a change to it (Ruleset.manifest_base) instead of
+	// a full manifest.
 	Sections []*SectionRef `protobuf:"bytes,4,rep,name=sections,proto3" json:"sections,omitempty"`
 	// The environment a relay key's stream follows; a relay key covers
 	// several. Empty: the key's first environment (the KeySet that follows
 	// lists the relay key with all of them). Other keys leave it empty or
 	// name their own.
-	Project       string `protobuf:"bytes,16,opt,name=project,proto3" json:"project,omitempty"`
-	Environment   string `protobuf:"bytes,17,opt,name=environment,proto3" json:"environment,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Project     string `protobuf:"bytes,16,opt,name=project,proto3" json:"project,omitempty"`
+	Environment string `protobuf:"bytes,17,opt,name=environment,proto3" json:"environment,omitempty"`
+	// The sync protocol version the SDK speaks: 0 (unset) or 1, the first;
+	// 2 adds SEGMENT_CHUNK sections and Ruleset.manifest_base. The server
+	// refuses an SDK below 2 with FAILED_PRECONDITION, telling it to upgrade,
+	// when the environment holds a segment whose list travels in chunks
+	// (more than 4,096 keys), rather than send it a ruleset it would misread;
+	// a stream open when such a segment appears ends the same way.
+	ProtocolVersion uint32 `protobuf:"varint,5,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -274,6 +296,13 @@ func (x *Hello) GetEnvironment() string {
 		return x.Environment
 	}
 	return ""
+}
+
+func (x *Hello) GetProtocolVersion() uint32 {
+	if x != nil {
+		return x.ProtocolVersion
+	}
+	return 0
 }
 
 // Ack says the SDK has applied a revision: it evaluates on it from now on.
@@ -681,12 +710,19 @@ func (x *Section) GetPayload() []byte {
 // apply (a section missing or not matching its hash) ends the stream on the
 // SDK's side; it reconnects and says what it holds.
 type Ruleset struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	Environment   string                 `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
-	Revision      uint64                 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
-	Manifest      []*SectionRef          `protobuf:"bytes,4,rep,name=manifest,proto3" json:"manifest,omitempty"`
-	Sections      []*Section             `protobuf:"bytes,5,rep,name=sections,proto3" json:"sections,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Project     string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Environment string                 `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
+	Revision    uint64                 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	Manifest    []*SectionRef          `protobuf:"bytes,4,rep,name=manifest,proto3" json:"manifest,omitempty"`
+	Sections    []*Section             `protobuf:"bytes,5,rep,name=sections,proto3" json:"sections,omitempty"`
+	// When not zero (sync protocol 2 only), the manifest is given as a change
+	// to the manifest of revision manifest_base, the previous Ruleset of the
+	// stream: the same sections in the same order, each replaced by the ref
+	// of this manifest with the same kind and key; the manifest lists only
+	// those refs. The server sends a full manifest whenever sections were
+	// added, removed or reordered.
+	ManifestBase  uint64 `protobuf:"varint,6,opt,name=manifest_base,json=manifestBase,proto3" json:"manifest_base,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -754,6 +790,13 @@ func (x *Ruleset) GetSections() []*Section {
 		return x.Sections
 	}
 	return nil
+}
+
+func (x *Ruleset) GetManifestBase() uint64 {
+	if x != nil {
+		return x.ManifestBase
+	}
+	return 0
 }
 
 // GetConvergenceRequest names an environment and a revision (0: the
@@ -1151,7 +1194,7 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\x03ack\x18\x02 \x01(\v2\x12.switchyard.v1.AckH\x00R\x03ack\x12?\n" +
 	"\frelay_report\x18\n" +
 	" \x01(\v2\x1a.switchyard.v1.RelayReportH\x00R\vrelayReportB\t\n" +
-	"\amessage\"\xd2\x01\n" +
+	"\amessage\"\xfd\x01\n" +
 	"\x05Hello\x12\x19\n" +
 	"\bsdk_name\x18\x01 \x01(\tR\asdkName\x12\x1f\n" +
 	"\vsdk_version\x18\x02 \x01(\tR\n" +
@@ -1159,7 +1202,8 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x125\n" +
 	"\bsections\x18\x04 \x03(\v2\x19.switchyard.v1.SectionRefR\bsections\x12\x18\n" +
 	"\aproject\x18\x10 \x01(\tR\aproject\x12 \n" +
-	"\venvironment\x18\x11 \x01(\tR\venvironment\"!\n" +
+	"\venvironment\x18\x11 \x01(\tR\venvironment\x12)\n" +
+	"\x10protocol_version\x18\x05 \x01(\rR\x0fprotocolVersion\"!\n" +
 	"\x03Ack\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\"\xb4\x01\n" +
 	"\fSyncResponse\x122\n" +
@@ -1188,13 +1232,14 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\x04hash\x18\x03 \x01(\fR\x04hash\"P\n" +
 	"\aSection\x12+\n" +
 	"\x03ref\x18\x01 \x01(\v2\x19.switchyard.v1.SectionRefR\x03ref\x12\x18\n" +
-	"\apayload\x18\x02 \x01(\fR\apayload\"\xcc\x01\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\"\xf1\x01\n" +
 	"\aRuleset\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x125\n" +
 	"\bmanifest\x18\x04 \x03(\v2\x19.switchyard.v1.SectionRefR\bmanifest\x122\n" +
-	"\bsections\x18\x05 \x03(\v2\x16.switchyard.v1.SectionR\bsections\"\x90\x01\n" +
+	"\bsections\x18\x05 \x03(\v2\x16.switchyard.v1.SectionR\bsections\x12#\n" +
+	"\rmanifest_base\x18\x06 \x01(\x04R\fmanifestBase\"\x90\x01\n" +
 	"\x15GetConvergenceRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x1a\n" +
@@ -1223,13 +1268,14 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\astreams\x18\x02 \x03(\v2\x18.switchyard.v1.SdkStreamR\astreams\"G\n" +
 	"\x0fRevisionStreams\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x18\n" +
-	"\astreams\x18\x02 \x01(\x03R\astreams*\x92\x01\n" +
+	"\astreams\x18\x02 \x01(\x03R\astreams*\xb2\x01\n" +
 	"\vSectionKind\x12\x1c\n" +
 	"\x18SECTION_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14SECTION_KIND_SEGMENT\x10\x01\x12\x15\n" +
 	"\x11SECTION_KIND_FLAG\x10\x02\x12\x1a\n" +
 	"\x16SECTION_KIND_COMPONENT\x10\x03\x12\x18\n" +
-	"\x14SECTION_KIND_OVERLAY\x10\x042\xf2\x01\n" +
+	"\x14SECTION_KIND_OVERLAY\x10\x04\x12\x1e\n" +
+	"\x1aSECTION_KIND_SEGMENT_CHUNK\x10\x052\xf2\x01\n" +
 	"\vSyncService\x12C\n" +
 	"\x04Sync\x12\x1a.switchyard.v1.SyncRequest\x1a\x1b.switchyard.v1.SyncResponse(\x010\x01\x12\x9d\x01\n" +
 	"\x0eGetConvergence\x12$.switchyard.v1.GetConvergenceRequest\x1a\x1a.switchyard.v1.Convergence\"I\x82\xd3\xe4\x93\x02C\x12A/api/v1/projects/{project}/environments/{environment}/convergenceBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
