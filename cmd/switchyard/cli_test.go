@@ -182,3 +182,14 @@ func TestFlagsComeFromTheEnvironment(t *testing.T) {
 		t.Errorf("version list printed %s, want the JSON answer", out.String())
 	}
 }
+
+func TestYAMLOutputQuotesWordsYAML11ReadsAsBooleans(t *testing.T) {
+	got, err := jsonToYAML([]byte(`{"variants": {"on": true, "off": false}, "serve": "off", "name": "Yes", "count": "12", "text": "plain"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "variants:\n  \"on\": true\n  \"off\": false\nserve: \"off\"\nname: \"Yes\"\ncount: \"12\"\ntext: plain\n"
+	if string(got) != want {
+		t.Errorf("jsonToYAML =\n%s\nwant\n%s", got, want)
+	}
+}

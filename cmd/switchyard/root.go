@@ -338,6 +338,9 @@ func writeTable(w io.Writer, render func(w io.Writer)) error {
 	return err
 }
 
+// yaml11Bool are the words YAML 1.1 reads as booleans, lower-cased.
+var yaml11Bool = map[string]bool{"y": true, "n": true, "yes": true, "no": true, "on": true, "off": true, "true": true, "false": true}
+
 // jsonToYAML re-encodes a JSON document as block-style YAML, keeping the
 // order of its keys.
 func jsonToYAML(raw json.RawMessage) ([]byte, error) {
@@ -351,6 +354,11 @@ func jsonToYAML(raw json.RawMessage) ([]byte, error) {
 	var plain func(n *yaml.Node)
 	plain = func(n *yaml.Node) {
 		n.Style = 0
+		// yaml.v3 quotes a string that YAML 1.2 would read as another
+		// type; YAML 1.1 readers also read these words as booleans.
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && yaml11Bool[strings.ToLower(n.Value)] {
+			n.Style = yaml.DoubleQuotedStyle
+		}
 		for _, k := range n.Content {
 			plain(k)
 		}
