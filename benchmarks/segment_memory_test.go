@@ -17,11 +17,14 @@ import (
 	"time"
 )
 
-// serverProcess is a `switchyard serve` child process on loopback.
+// serverProcess is a `switchyard serve` child process on loopback, with
+// an admin token and an SDK key of the default environment.
 type serverProcess struct {
-	cmd   *exec.Cmd
-	url   string
-	token string
+	cmd      *exec.Cmd
+	url      string // of the HTTP port
+	grpcAddr string
+	token    string
+	sdkKey   string
 }
 
 // freeAddr returns a loopback address with a port free a moment ago.
@@ -38,9 +41,10 @@ func freeAddr(b *testing.B) string {
 func startServe(b *testing.B, bin, db string) *serverProcess {
 	b.Helper()
 	httpAddr := freeAddr(b)
-	p := &serverProcess{url: "http://" + httpAddr, token: "sy_admin_bench_memory_0123456789"}
-	p.cmd = exec.Command(bin, "serve", "--db", db, "--grpc-addr", freeAddr(b), "--http-addr", httpAddr,
-		"--bootstrap-admin-token", p.token, "--log-level", "error")
+	p := &serverProcess{url: "http://" + httpAddr, grpcAddr: freeAddr(b),
+		token: "sy_admin_bench_memory_0123456789", sdkKey: "sdk_bench_memory_0123456789"}
+	p.cmd = exec.Command(bin, "serve", "--db", db, "--grpc-addr", p.grpcAddr, "--http-addr", httpAddr,
+		"--bootstrap-admin-token", p.token, "--bootstrap-sdk-key", p.sdkKey, "--log-level", "error")
 	p.cmd.Stdout, p.cmd.Stderr = io.Discard, os.Stderr
 	if err := p.cmd.Start(); err != nil {
 		b.Fatal(err)

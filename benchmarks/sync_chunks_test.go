@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -291,69 +289,6 @@ func (d discard) Marshal(v any) (mem.BufferSlice, error) { return d.proto.Marsha
 func (discard) Unmarshal(mem.BufferSlice, any) error     { return nil }
 func (discard) Name() string                             { return "proto" }
 
-// serverProcess runs the switchyard binary on a database in dir, on
-// loopback, and returns its addresses and process.
-type serverProcess struct {
-	cmd            *exec.Cmd
-	grpcAddr, http string
-}
-
-const benchAdmin, benchSDK = "adm_bench_chunksync", "sdk_bench_chunksync"
-
-func freePort(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func startProcess(b *testing.B, bin, db string) *serverProcess {
-	p := &serverProcess{grpcAddr: freePort(b), http: freePort(b)}
-	p.cmd = exec.Command(bin, "serve", "--db", db, "--grpc-addr", p.grpcAddr, "--http-addr", p.http,
-		"--bootstrap-admin-token", benchAdmin, "--bootstrap-sdk-key", benchSDK, "--log-level", "error")
-	if err := p.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + p.http + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			b.Fatal("the server did not get ready")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (p *serverProcess) stop() {
-	p.cmd.Process.Signal(os.Interrupt)
-	p.cmd.Wait()
-}
-
-// procKB reads a field of /proc/{pid}/status in KiB (VmRSS, VmHWM).
-func (p *serverProcess) procKB(b *testing.B, field string) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			n, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return n
-		}
-	}
-	b.Fatalf("no %s in /proc status", field)
-	return 0
-}
-
 // BenchmarkChunkSyncServerMemory measures the switchyard binary's memory
 // with the segment loaded (restarted on its database: RSS after one SDK's
 // first sync) and its peak RSS while 100 SDKs do their first sync at once
@@ -369,10 +304,10 @@ func BenchmarkChunkSyncServerMemory(b *testing.B) {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
 	db := filepath.Join(dir, "switchyard.db")
-	p := startProcess(b, bin, db)
+	p := startServe(b, bin, db)
 	admin := func(method, path, body string) {
-		req, _ := http.NewRequest(method, "http://"+p.http+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+benchAdmin)
+		req, _ := http.NewRequest(method, p.url+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+p.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			b.Fatal(err)
@@ -385,8 +320,8 @@ func BenchmarkChunkSyncServerMemory(b *testing.B) {
 	admin("POST", "/api/v1/projects/default/segments", `{"key":"big"}`)
 	admin("POST", "/api/v1/projects/default/flags", `{"key":"big-feature","type":"bool",
 		"environments":{"production":{"enabled":true,"rules":[{"id":"big","segments":["big"],"serve":{"variant":"on"}}],"default":{"variant":"off"}}}}`)
-	req, _ := http.NewRequest("PUT", "http://"+p.http+"/api/v1/projects/default/segments/big/keys/include", strings.NewReader(string(keyBody("user-", bigList))))
-	req.Header.Set("Authorization", "Bearer "+benchAdmin)
+	req, _ := http.NewRequest("PUT", p.url+"/api/v1/projects/default/segments/big/keys/include", strings.NewReader(string(keyBody("user-", bigList))))
+	req.Header.Set("Authorization", "Bearer "+p.token)
 	req.Header.Set("Content-Type", "text/plain")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -395,13 +330,13 @@ func BenchmarkChunkSyncServerMemory(b *testing.B) {
 	resp.Body.Close()
 	p.stop()
 
-	p = startProcess(b, bin, db)
-	defer p.stop()
+	p = startServe(b, bin, db)
+	// startServe stops it when the benchmark ends.
 	discarding := grpc.WithDefaultCallOptions(grpc.ForceCodecV2(discard{encoding.GetCodecV2("proto")}))
 	firstSync := func(conn *grpc.ClientConn) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		s, err := openSync(ctx, conn, benchSDK, &pb.Hello{})
+		s, err := openSync(ctx, conn, p.sdkKey, &pb.Hello{})
 		if err != nil {
 			return err
 		}
@@ -412,12 +347,11 @@ func BenchmarkChunkSyncServerMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	time.Sleep(2 * time.Second) // let the collector return what loading freed
-	loaded := p.procKB(b, "VmRSS")
+	loadedMB, _ := p.memory(b)
+	loaded := loadedMB * 1024
 	var peak float64
 	for b.Loop() {
-		if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0); err != nil {
-			b.Fatalf("reset the peak RSS: %v", err)
-		}
+		p.resetPeak(b)
 		var wg sync.WaitGroup
 		errs := make(chan error, sdks)
 		for range sdks {
@@ -435,7 +369,8 @@ func BenchmarkChunkSyncServerMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		peak = p.procKB(b, "VmHWM")
+		_, peakMB := p.memory(b)
+		peak = peakMB * 1024
 	}
 	b.ReportMetric(loaded/1024, "loaded-RSS-MiB")
 	b.ReportMetric(peak/1024, "peak-RSS-MiB/100-syncs")
