@@ -77,7 +77,8 @@ func newVersionCRUDCmds(c *cli) []*cobra.Command {
 update. A withdrawn version cannot be restored, and a version that some
 environment's targeting still serves cannot be withdrawn (change the
 targeting first).`,
-		Args: exactArgs(2),
+		Args:              exactArgs(2),
+		ValidArgsFunction: c.completeArgs(kindComponents),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := c.path("components", args[0], "versions", args[1])
 			if etag == "" {

@@ -28,7 +28,8 @@ With an admin token (--token) name the environment (--environment) and the
 project (--project); with a server SDK or client key (--sdk-key or
 SWITCHYARD_SDK_KEY) they are the key's. The exit status is 1 when the
 evaluation answers with an error code (FLAG_NOT_FOUND, INVALID_CONTEXT, …).`,
-		Args: exactArgs(1),
+		Args:              exactArgs(1),
+		ValidArgsFunction: c.completeArgs(kindFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			text := []byte(contextArg)
 			if contextArg == "-" {
@@ -88,5 +89,6 @@ evaluation answers with an error code (FLAG_NOT_FOUND, INVALID_CONTEXT, …).`,
 	fl.StringVar(&contextArg, "context", "{}", "the evaluation context, a JSON object; - reads it from standard input")
 	fl.StringVarP(&env, "environment", "e", "", "the environment (with an admin token)")
 	fl.StringVar(&sdkKey, "sdk-key", "", "evaluate as this server SDK or client key instead of the admin token")
+	c.completeFlag(cmd, "environment", kindEnvironments)
 	return cmd
 }

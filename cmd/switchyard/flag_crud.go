@@ -23,7 +23,7 @@ func newFlagCRUDCmds(c *cli) []*cobra.Command {
 	return []*cobra.Command{
 		newFlagListCmd(c), newFlagGetCmd(c), newFlagCreateCmd(c),
 		newFlagToggleCmd(c), newFlagSetCmd(c),
-		newDeleteCmd(c, "flag", "Delete a flag that no other flag requires", func(key string) string { return c.path("flags", key) }),
+		newDeleteCmd(c, "flag", "Delete a flag that no other flag requires", kindFlags, func(key string) string { return c.path("flags", key) }),
 	}
 }
 
@@ -82,9 +82,10 @@ func enabledIn(f *pb.Flag) []string {
 
 func newFlagGetCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
-		Use:   "get KEY",
-		Short: "Show a flag: its variants and its targeting in each environment",
-		Args:  exactArgs(1),
+		Use:               "get KEY",
+		Short:             "Show a flag: its variants and its targeting in each environment",
+		Args:              exactArgs(1),
+		ValidArgsFunction: c.completeArgs(kindFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var f pb.Flag
 			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("flags", args[0]), nil, &f)
@@ -279,9 +280,10 @@ func newFlagToggleCmd(c *cli) *cobra.Command {
 	var o override
 	var on, off bool
 	cmd := &cobra.Command{
-		Use:   "toggle KEY --environment E [--on|--off]",
-		Short: "Switch a flag on or off in an environment (neither flag: the other way round)",
-		Args:  exactArgs(1),
+		Use:               "toggle KEY --environment E [--on|--off]",
+		Short:             "Switch a flag on or off in an environment (neither flag: the other way round)",
+		Args:              exactArgs(1),
+		ValidArgsFunction: c.completeArgs(kindFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if env == "" {
 				return usageError{fmt.Errorf("--environment is required")}
@@ -314,6 +316,7 @@ func newFlagToggleCmd(c *cli) *cobra.Command {
 	fl.BoolVar(&off, "off", false, "switch it off")
 	fl.StringVar(&etag, "etag", "", "change only if the targeting still has this etag (default: the etag read just before)")
 	o.register(cmd)
+	c.completeFlag(cmd, "environment", kindEnvironments)
 	return cmd
 }
 
@@ -329,7 +332,8 @@ variant (--default-variation) or a percentage rollout between variants
 (--rollout on=10,off=90; percentages with up to three decimals that sum to
 100), the variant served when it is off (--off-variation), and whether it is
 on (--on, --off). Rules and targets stay.`,
-		Args: exactArgs(1),
+		Args:              exactArgs(1),
+		ValidArgsFunction: c.completeArgs(kindFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if env == "" {
 				return usageError{fmt.Errorf("--environment is required")}
@@ -397,6 +401,7 @@ on (--on, --off). Rules and targets stay.`,
 	fl.BoolVar(&off, "off", false, "switch it off")
 	fl.StringVar(&etag, "etag", "", "change only if the targeting still has this etag (default: the etag read just before)")
 	o.register(cmd)
+	c.completeFlag(cmd, "environment", kindEnvironments)
 	return cmd
 }
 

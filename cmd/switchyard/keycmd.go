@@ -80,6 +80,7 @@ them when several keys were created.`,
 	fl.StringArrayVarP(&envs, "environment", "e", nil, "the environment of an sdk or client key, repeated for one key each")
 	fl.StringVar(&principal, "principal", "", "the person or service holding the key (default: yours)")
 	fl.StringVar(&principalKind, "principal-kind", "", "person or service (default: as your key)")
+	c.completeFlag(cmd, "environment", kindEnvironments)
 	return cmd
 }
 

@@ -36,7 +36,7 @@ func newProjectCmd(c *cli) *cobra.Command {
 		newCreateCmd(c, "project", func(key, description string) (string, any) {
 			return "/api/v1/projects", &pb.Project{Key: key, Description: description}
 		}),
-		newDeleteCmd(c, "project", "Delete a project and everything in it", func(key string) string {
+		newDeleteCmd(c, "project", "Delete a project and everything in it", kindProjects, func(key string) string {
 			return "/api/v1/projects/" + url.PathEscape(key)
 		}),
 	)
@@ -68,7 +68,7 @@ func newEnvironmentCmd(c *cli) *cobra.Command {
 		newCreateCmd(c, "environment", func(key, description string) (string, any) {
 			return c.path("environments"), &pb.Environment{Key: key, Description: description}
 		}),
-		newDeleteCmd(c, "environment", "Delete an environment of the project with its targeting", func(key string) string {
+		newDeleteCmd(c, "environment", "Delete an environment of the project with its targeting", kindEnvironments, func(key string) string {
 			return c.path("environments", key)
 		}),
 	)

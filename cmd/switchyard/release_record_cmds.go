@@ -17,9 +17,10 @@ import (
 func newReleaseRecordCmds(c *cli) []*cobra.Command {
 	var summary, severity, at, author, incidentEtag string
 	incident := &cobra.Command{
-		Use:   "incident RELEASE --severity critical|high|medium|low --summary TEXT [--time T]",
-		Short: "Link an incident to a release (it counts in the release report)",
-		Args:  exactArgs(1),
+		Use:               "incident RELEASE --severity critical|high|medium|low --summary TEXT [--time T]",
+		Short:             "Link an incident to a release (it counts in the release report)",
+		Args:              exactArgs(1),
+		ValidArgsFunction: c.completeArgs(kindReleases),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in := &pb.ReleaseIncident{Severity: severity, Note: summary, Author: author}
 			if at != "" {
@@ -54,9 +55,10 @@ func newReleaseRecordCmds(c *cli) []*cobra.Command {
 
 	var outcome, lessons, reviewEtag string
 	review := &cobra.Command{
-		Use:   "review RELEASE --outcome success|partial|failure [--lessons TEXT]",
-		Short: "Write (or rewrite) the review of a release that has ended",
-		Args:  exactArgs(1),
+		Use:               "review RELEASE --outcome success|partial|failure [--lessons TEXT]",
+		Short:             "Write (or rewrite) the review of a release that has ended",
+		Args:              exactArgs(1),
+		ValidArgsFunction: c.completeArgs(kindReleases),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out pb.Release
 			raw, err := c.call(cmd.Context(), http.MethodPut, withQuery(c.path("releases", args[0], "review"), "etag", reviewEtag),

@@ -40,13 +40,15 @@ func newCreateCmd(c *cli, noun string, route func(key, description string) (path
 	return cmd
 }
 
-// newDeleteCmd is "delete KEY [--etag E]": path gives the resource's path.
-func newDeleteCmd(c *cli, noun, short string, path func(key string) string) *cobra.Command {
+// newDeleteCmd is "delete KEY [--etag E]" of a resource of kind (its
+// keys complete the argument): path gives the resource's path.
+func newDeleteCmd(c *cli, noun, short string, kind resourceKind, path func(key string) string) *cobra.Command {
 	var etag string
 	cmd := &cobra.Command{
-		Use:   "delete KEY",
-		Short: short,
-		Args:  exactArgs(1),
+		Use:               "delete KEY",
+		Short:             short,
+		Args:              exactArgs(1),
+		ValidArgsFunction: c.completeArgs(kind),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			raw, err := c.call(cmd.Context(), http.MethodDelete, withQuery(path(args[0]), "etag", etag), nil, nil)
 			if err != nil {

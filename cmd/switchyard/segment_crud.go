@@ -40,9 +40,10 @@ func newSegmentCRUDCmds(c *cli) []*cobra.Command {
 		},
 	}
 	get := &cobra.Command{
-		Use:   "get KEY",
-		Short: "Show a segment: its conditions and the size of its key lists",
-		Args:  exactArgs(1),
+		Use:               "get KEY",
+		Short:             "Show a segment: its conditions and the size of its key lists",
+		Args:              exactArgs(1),
+		ValidArgsFunction: c.completeArgs(kindSegments),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var s pb.Segment
 			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("segments", args[0]), nil, &s)
@@ -96,7 +97,7 @@ Long key lists are uploaded with 'segment keys add'.`,
 	fl.StringArrayVar(&conditions, "condition", nil, "a condition 'ATTRIBUTE OP VALUE,…', repeated")
 	fl.StringArrayVar(&include, "include", nil, "a targeting key always in the segment, repeated")
 	fl.StringArrayVar(&exclude, "exclude", nil, "a targeting key never in the segment, repeated")
-	remove := newDeleteCmd(c, "segment", "Delete a segment no flag or segment uses", func(key string) string { return c.path("segments", key) })
+	remove := newDeleteCmd(c, "segment", "Delete a segment no flag or segment uses", kindSegments, func(key string) string { return c.path("segments", key) })
 	return []*cobra.Command{list, get, create, remove}
 }
 

@@ -79,7 +79,7 @@ event. Without --secret a random one is made and printed, only this once.`,
 	fl.StringVar(&secret, "secret", "", "the signing secret, 16 to 256 bytes (default: a random one, printed once)")
 	fl.StringVar(&id, "id", "", "the webhook's ID (default: one the server makes)")
 	fl.StringVar(&description, "description", "", "what the webhook is for")
-	remove := newDeleteCmd(c, "webhook", "Delete a webhook", func(id string) string { return c.path("webhooks", id) })
+	remove := newDeleteCmd(c, "webhook", "Delete a webhook", kindWebhooks, func(id string) string { return c.path("webhooks", id) })
 	remove.Use = "delete ID"
 	return []*cobra.Command{list, create, remove}
 }
