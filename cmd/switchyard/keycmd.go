@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,13 +26,14 @@ func newKeyCreateCmd(c *cli) *cobra.Command {
 	var kind, role, principal, principalKind string
 	var envs []string
 	cmd := &cobra.Command{
-		Use:   "create NAME --kind admin|sdk|client [--role R] [--environment E]...",
+		Use:   "create NAME --kind admin|sdk|client|relay [--role R] [--environment E]...",
 		Short: "Create a key and print its secret, which is shown only this once",
 		Long: `Create a key and print its secret, which is shown only this once.
 
 An admin token (--kind admin) has a --role: admin, release-manager, editor
 or viewer. A server SDK key (sdk) or client key (client) belongs to one
-environment of --project; each --environment creates one key. With
+environment of --project; each --environment creates one key. A relay key
+(relay) follows all the --environment of --project with one key. With
 --output json or yaml the answer is the API's (key and secret), a list of
 them when several keys were created.`,
 		Args: exactArgs(1),
@@ -39,13 +41,22 @@ them when several keys were created.`,
 			if kind == "admin" && len(envs) > 0 {
 				return usageError{fmt.Errorf("--environment: an admin token belongs to no environment")}
 			}
-			if len(envs) == 0 {
-				envs = []string{""} // an admin token; else the server says what is missing
+			var keys []*pb.ApiKey
+			switch {
+			case kind == "relay":
+				keys = append(keys, &pb.ApiKey{Environments: envs})
+			case len(envs) == 0:
+				keys = append(keys, &pb.ApiKey{}) // an admin token; else the server says what is missing
+			}
+			for _, env := range envs {
+				if kind != "relay" {
+					keys = append(keys, &pb.ApiKey{Environment: env})
+				}
 			}
 			var answers []json.RawMessage
 			var created []*pb.CreateApiKeyResponse
-			for _, env := range envs {
-				key := &pb.ApiKey{Name: args[0], Kind: kind, Role: role, Environment: env, Principal: principal, PrincipalKind: principalKind}
+			for _, key := range keys {
+				key.Name, key.Kind, key.Role, key.Principal, key.PrincipalKind = args[0], kind, role, principal, principalKind
 				if kind != "admin" {
 					key.Project = c.project
 				}
@@ -75,7 +86,7 @@ them when several keys were created.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&kind, "kind", "", "admin, sdk or client")
+	fl.StringVar(&kind, "kind", "", "admin, sdk, client or relay")
 	fl.StringVar(&role, "role", "", "an admin token's role: admin, release-manager, editor or viewer")
 	fl.StringArrayVarP(&envs, "environment", "e", nil, "the environment of an sdk or client key, repeated for one key each")
 	fl.StringVar(&principal, "principal", "", "the person or service holding the key (default: yours)")
@@ -87,8 +98,11 @@ them when several keys were created.`,
 // keyScope is "project/environment" of an SDK or client key, "" for an
 // admin token.
 func keyScope(k *pb.ApiKey) string {
-	if k.GetProject() == "" {
+	switch {
+	case k.GetProject() == "":
 		return ""
+	case len(k.GetEnvironments()) > 0:
+		return k.GetProject() + "/" + strings.Join(k.GetEnvironments(), ",")
 	}
 	return k.GetProject() + "/" + k.GetEnvironment()
 }

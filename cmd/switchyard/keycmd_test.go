@@ -36,6 +36,11 @@ func TestKeyCreateListRevoke(t *testing.T) {
 	if lineWith(two, "") == "" || !strings.Contains(two, "default/staging") || !strings.Contains(two, "default/production") {
 		t.Errorf("key create with two environments printed\n%s", two)
 	}
+	relay := s.must(t, "key create", "edge", "--kind", "relay", "-e", "staging", "-e", "production")
+	if rid, rsecret := createdKey(t, relay); !strings.HasPrefix(fields(lineWith(relay, rid)), rid+" edge relay - default/staging,production ") ||
+		!strings.HasPrefix(rsecret, "syr_") {
+		t.Errorf("key create --kind relay with two environments printed\n%s\nwant one relay key of both", relay)
+	}
 	list := s.must(t, "key list")
 	if line := fields(lineWith(list, id)); !strings.HasPrefix(line, id+" ci admin editor - ") || strings.Contains(list, secret) {
 		t.Errorf("key list printed\n%s\nwant the ci token without its secret", list)
