@@ -100,7 +100,9 @@ func simulate(t *testing.T, c *sdk.Client, flag string, n int, rates map[string]
 			purchases[d.Variant]++
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A bound for a hung flush, not a speed check: 200,000 events under
+	// the race detector on a shared machine have taken over 30 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := c.Flush(ctx); err != nil {
 		t.Fatal(err)
@@ -374,7 +376,7 @@ func TestGuardedCanaryIsPausedAutomatically(t *testing.T) {
 			c.TrackEvent("signup", ctx)
 		}
 	}
-	fctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	fctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a bound for a hung flush, as above
 	defer cancel()
 	if err := c.Flush(fctx); err != nil {
 		t.Fatal(err)
