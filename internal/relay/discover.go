@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/section"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/sdk"
 )
@@ -46,7 +47,7 @@ func discoverOnce(ctx context.Context, conn *grpc.ClientConn, key string) (strin
 	if err != nil {
 		return "", nil, err
 	}
-	if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: &pb.Hello{SdkName: SDKName}}}); err != nil {
+	if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: &pb.Hello{SdkName: SDKName, ProtocolVersion: section.ProtocolChunks}}}); err != nil {
 		_, err = s.Recv()
 		return "", nil, err
 	}

@@ -3,6 +3,7 @@ package relay_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -331,4 +332,50 @@ func TestChainedRelay(t *testing.T) {
 func health(t *testing.T, r *relaytest.Relay) string {
 	t.Helper()
 	return strings.TrimSpace(string(servertest.Do(t, "GET", r.HTTPURL+"/healthz", nil).Body))
+}
+
+// TestChainedRelayServesALongSegment follows a segment whose include list
+// syncs in chunks (more than 4,096 keys) through two relays: the relays
+// speak the chunked protocol upstream and downstream, answer as the
+// primary does, and pass one added key on.
+func TestChainedRelayServesALongSegment(t *testing.T) {
+	primary := servertest.Start(t, servertest.Options{})
+	primary.Admin(t, "POST", "/api/v1/projects/default/segments", map[string]any{"key": "cohort"})
+	var keys strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&keys, "user-%d\n", i)
+	}
+	upload := func(method, path, body string) {
+		t.Helper()
+		r := servertest.Do(t, method, primary.HTTPURL+"/api/v1/projects/default/segments/cohort/keys/include"+path, body,
+			"Authorization", "Bearer "+primary.Creds.AdminToken, "Content-Type", "text/plain")
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s keys%s = %d %s", method, path, r.Status, r.Body)
+		}
+	}
+	upload("PUT", "", keys.String())
+	primary.Admin(t, "POST", "/api/v1/projects/default/flags", map[string]any{"key": "beta", "type": "bool"})
+	primary.Admin(t, "PATCH", "/api/v1/projects/default/flags/beta/environments/production", map[string]any{
+		"enabled": true, "default": map[string]any{"variant": "off"},
+		"rules": []any{map[string]any{"id": "cohort", "segments": []string{"cohort"}, "serve": map[string]any{"variant": "on"}}},
+	})
+	region := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production")})
+	edge := relaytest.Start(t, relaytest.Options{Upstream: region.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production")})
+	caughtUp(t, primary, edge, "default", "production")
+	key := primary.Creds.SDKKey
+	accepts(t, edge, key)
+	for _, ctx := range []string{`{"targetingKey":"user-42"}`, `{"targetingKey":"user-4999"}`, `{"targetingKey":"user-5000"}`} {
+		want := ofrep(t, primary.HTTPURL, key, "beta", ctx)
+		if got := ofrep(t, edge.HTTPURL, key, "beta", ctx); got.Status != want.Status || string(got.Body) != string(want.Body) {
+			t.Errorf("%s: OFREP at the second relay = %d %s, at the primary %d %s", ctx, got.Status, got.Body, want.Status, want.Body)
+		}
+	}
+	c := connect(t, edge.GRPCAddr, key)
+	if !c.Bool("beta", sdk.NewContext("user-7"), false) || c.Bool("beta", sdk.NewContext("user-5000"), false) {
+		t.Fatal("SDK behind the second relay: the cohort is not targeted")
+	}
+	upload("POST", "", "user-5000\n")
+	eventually(t, "the added key reaches the SDK behind the second relay", func() bool {
+		return c.Bool("beta", sdk.NewContext("user-5000"), false)
+	})
 }
