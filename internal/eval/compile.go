@@ -39,10 +39,11 @@ func Compile(doc *model.Document, env string, prev *Ruleset) (*Ruleset, error) {
 // the overlay and its segments are unchanged, and so are the flags and
 // components they apply to.
 //
-// siblings are rulesets of other environments of the same project, compiled
-// from the same document (others are ignored): a segment whose model value
-// and dependencies are those a sibling compiled is shared with it, since a
-// segment does not depend on the environment.
+// siblings are rulesets of other environments of the same project (others
+// are ignored), compiled from this document or an earlier one: a segment
+// whose model value (the same *model.Segment) and dependencies are those a
+// sibling compiled is shared with it, since a segment does not depend on
+// the environment.
 func CompileWith(doc *model.Document, env string, prev *Ruleset, overlays []*model.Overlay, siblings ...*Ruleset) (*Ruleset, error) {
 	if doc == nil {
 		return nil, errors.New("compile: no document")

@@ -80,6 +80,7 @@ func (s *Set) Apply(state *store.State, commit *store.Commit) {
 			prev := old[key]
 			if prev != nil && commit != nil && !changed(commit, key) {
 				next[key] = prev
+				siblings = append(siblings, prev) // its unchanged segments are shared too
 				continue
 			}
 			start := time.Now()
