@@ -10,9 +10,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -85,8 +85,8 @@ func BenchmarkIngest(b *testing.B) {
 // BenchmarkEventLogWrite measures the store alone: concurrent
 // EventLog.Writes of 500-event batches, group-committed with fsync.
 func BenchmarkEventLogWrite(b *testing.B) {
-	s := storetest.Open(b, filepath.Join(b.TempDir(), "switchyard.db"), store.Options{})
-	l := store.NewEventLog(s, store.EventLogOptions{})
+	s := domaintest.Open(b, filepath.Join(b.TempDir(), "switchyard.db"), domain.Options{})
+	l := domain.NewEventLog(s, domain.EventLogOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
@@ -94,16 +94,16 @@ func BenchmarkEventLogWrite(b *testing.B) {
 
 	const size = 500
 	now := time.Now()
-	batches := make([]store.EventBatch, 64)
+	batches := make([]domain.EventBatch, 64)
 	for i := range batches {
-		events := make([]store.Event, size)
+		events := make([]domain.Event, size)
 		for j := range events {
-			events[j] = store.Event{
-				Kind: store.EventExposure, Time: now, Unit: fmt.Sprintf("user-%d-%d", i, j),
+			events[j] = domain.Event{
+				Kind: domain.EventExposure, Time: now, Unit: fmt.Sprintf("user-%d-%d", i, j),
 				Flag: fmt.Sprintf("flag-%d", j%ingestFlags), Variant: "on", Rule: "default", Revision: 1,
 			}
 		}
-		batches[i] = store.EventBatch{Project: "default", Environment: "production", Received: now, Events: events}
+		batches[i] = domain.EventBatch{Project: "default", Environment: "production", Received: now, Events: events}
 	}
 	b.SetParallelism(8)
 	b.ResetTimer()

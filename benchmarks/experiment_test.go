@@ -14,11 +14,11 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/experiment"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -99,26 +99,26 @@ func BenchmarkExperimentConsumer(b *testing.B) {
 	const units, perBatch = 1_000_000, 10_000
 	for range b.N {
 		b.StopTimer()
-		s := storetest.Open(b, filepath.Join(b.TempDir(), "switchyard.db"), store.Options{})
+		s := domaintest.Open(b, filepath.Join(b.TempDir(), "switchyard.db"), domain.Options{})
 		seedExperiment(b, s)
-		l := store.NewEventLog(s, store.EventLogOptions{})
+		l := domain.NewEventLog(s, domain.EventLogOptions{})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- l.Run(ctx) }()
 		now := time.Now()
 		events := 0
 		for batch := range units / perBatch {
-			evs := make([]store.Event, 0, perBatch+perBatch/4)
+			evs := make([]domain.Event, 0, perBatch+perBatch/4)
 			for i := range perBatch {
 				u := fmt.Sprintf("user-%d", batch*perBatch+i)
 				variant := []string{"off", "on"}[i%2]
-				evs = append(evs, store.Event{Kind: store.EventExposure, Time: now, Unit: u, Flag: "flag-0", Variant: variant, Experiment: "ab"})
+				evs = append(evs, domain.Event{Kind: domain.EventExposure, Time: now, Unit: u, Flag: "flag-0", Variant: variant, Experiment: "ab"})
 				if i%4 == 0 {
-					evs = append(evs, store.Event{Kind: store.EventTrack, Time: now, Unit: u, Key: "purchase"})
+					evs = append(evs, domain.Event{Kind: domain.EventTrack, Time: now, Unit: u, Key: "purchase"})
 				}
 			}
 			events += len(evs)
-			if err := l.Write(ctx, &store.EventBatch{Project: "default", Environment: "production", Received: now, Events: evs}, nil); err != nil {
+			if err := l.Write(ctx, &domain.EventBatch{Project: "default", Environment: "production", Received: now, Events: evs}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -145,12 +145,12 @@ func BenchmarkExperimentConsumer(b *testing.B) {
 
 // seedExperiment creates project default (production) with flag-0, the
 // metric purchase and the running experiment ab.
-func seedExperiment(b *testing.B, s *store.Store) {
+func seedExperiment(b *testing.B, s *domain.Store) {
 	b.Helper()
-	_, err := s.Update(context.Background(), store.Actor{Name: "bench"}, func(tx *store.Tx) error {
+	_, err := s.Update(context.Background(), domain.Actor{Name: "bench"}, func(tx *domain.Tx) error {
 		return errors.Join(
-			tx.CreateProject(store.Project{Key: "default"}),
-			tx.CreateEnvironment("default", store.Environment{Key: "production"}),
+			tx.CreateProject(domain.Project{Key: "default"}),
+			tx.CreateEnvironment("default", domain.Environment{Key: "production"}),
 			tx.CreateFlag("default", &model.Flag{Key: "flag-0", Type: model.TypeBool, Environments: map[string]*model.Targeting{
 				"production": {Enabled: true, Default: &model.Serve{Variant: "off"}},
 			}}),

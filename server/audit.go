@@ -9,8 +9,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // auditService reads the audit log.
@@ -22,7 +22,7 @@ type auditService struct {
 var _ pb.AuditServiceServer = (*auditService)(nil)
 
 func (s *auditService) ListAuditEvents(ctx context.Context, req *pb.ListAuditEventsRequest) (*pb.ListAuditEventsResponse, error) {
-	f := store.AuditFilter{Project: req.GetProject(), Resource: req.GetResource(), Limit: int(req.GetPageSize())}
+	f := domain.AuditFilter{Project: req.GetProject(), Resource: req.GetResource(), Limit: int(req.GetPageSize())}
 	if f.Limit < 0 {
 		return nil, invalidField("page_size", "must not be negative")
 	}
@@ -54,7 +54,7 @@ func (s *auditService) ListAuditEvents(ctx context.Context, req *pb.ListAuditEve
 }
 
 // auditDiffProto converts a summarized change (nil when none).
-func auditDiffProto(d *store.AuditDiff) *pb.AuditDiff {
+func auditDiffProto(d *domain.AuditDiff) *pb.AuditDiff {
 	if d == nil {
 		return nil
 	}

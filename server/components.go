@@ -5,9 +5,9 @@ import (
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // componentService manages components.
@@ -23,15 +23,15 @@ var components = kind[*model.Component, *pb.Component]{
 	collection: "components",
 	items:      func(d *model.Document) []*model.Component { return d.Components },
 	keyOf:      func(m *model.Component) string { return m.Key },
-	get:        (*store.ProjectState).Component,
-	create:     (*store.Tx).CreateComponent,
-	update:     (*store.Tx).UpdateComponent,
-	remove:     (*store.Tx).DeleteComponent,
+	get:        (*domain.ProjectState).Component,
+	create:     (*domain.Tx).CreateComponent,
+	update:     (*domain.Tx).UpdateComponent,
+	remove:     (*domain.Tx).DeleteComponent,
 	newProto:   func() *pb.Component { return &pb.Component{} },
 	newModel:   func() *model.Component { return &model.Component{} },
 
-	targeting:    (*store.ProjectState).ComponentTargeting,
-	setTargeting: (*store.Tx).SetComponentTargeting,
+	targeting:    (*domain.ProjectState).ComponentTargeting,
+	setTargeting: (*domain.Tx).SetComponentTargeting,
 }
 
 func (s *componentService) ListComponents(_ context.Context, req *pb.ListComponentsRequest) (*pb.ListComponentsResponse, error) {

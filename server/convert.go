@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/domain"
 )
 
 // The resource messages mirror the model's types field for field, with the
@@ -47,7 +47,7 @@ func fromProto(msg proto.Message, v any) error {
 
 // setMeta writes a resource's etag and times into msg's fields of those
 // names, where it has them.
-func setMeta(msg proto.Message, m store.Meta) {
+func setMeta(msg proto.Message, m domain.Meta) {
 	r := msg.ProtoReflect()
 	fields := r.Descriptor().Fields()
 	if f := fields.ByName("etag"); f != nil {

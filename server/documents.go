@@ -6,10 +6,10 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // documentService imports and exports whole documents.
@@ -70,8 +70,8 @@ func (s *Server) importDocument(ctx context.Context, req *pb.ImportDocumentReque
 			return nil, invalidField(l.field, "the document has this list too: send it once")
 		}
 	}
-	var sum store.ImportSummary
-	c, err := s.update(ctx, overriding(doc.Project, req, func(tx *store.Tx) error {
+	var sum domain.ImportSummary
+	c, err := s.update(ctx, overriding(doc.Project, req, func(tx *domain.Tx) error {
 		// A streamed list starts as the stored one, so the import itself
 		// leaves it alone; the replace then changes only what differs.
 		if ps, ok := tx.Project(doc.Project); ok {
@@ -103,7 +103,7 @@ func (s *Server) importDocument(ctx context.Context, req *pb.ImportDocumentReque
 		return nil, err
 	}
 	resp := &pb.ImportDocumentResponse{Revisions: map[string]uint64{}}
-	for _, n := range []store.ImportCounts{sum.Environments, sum.Segments, sum.Flags, sum.Components} {
+	for _, n := range []domain.ImportCounts{sum.Environments, sum.Segments, sum.Flags, sum.Components} {
 		resp.Created += int32(n.Created)
 		resp.Updated += int32(n.Updated)
 		resp.Deleted += int32(n.Deleted)

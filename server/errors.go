@@ -11,9 +11,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
 
@@ -44,19 +44,19 @@ func toStatus(log *slog.Logger, err error) error {
 		return invalid(fes...)
 	case errors.As(err, &fe):
 		return invalid(fe)
-	case errors.Is(err, store.ErrInvalid):
+	case errors.Is(err, domain.ErrInvalid):
 		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, domain.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, store.ErrAlreadyExists):
+	case errors.Is(err, domain.ErrAlreadyExists):
 		return status.Error(codes.AlreadyExists, err.Error())
 	case errors.As(err, &fz):
 		return status.Error(codes.Aborted, err.Error())
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, domain.ErrConflict):
 		return status.Error(codes.Aborted, err.Error())
 	case errors.Is(err, errFailedPrecondition):
 		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, store.ErrFailedPrecondition):
+	case errors.Is(err, domain.ErrFailedPrecondition):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return status.Error(codes.Unauthenticated, err.Error())
@@ -68,12 +68,12 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, syncer.ErrUpgradeRequired):
 		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, store.ErrOverloaded), errors.Is(err, auth.ErrThrottled):
+	case errors.Is(err, domain.ErrOverloaded), errors.Is(err, auth.ErrThrottled):
 		return status.Error(codes.ResourceExhausted, err.Error())
-	case errors.Is(err, store.ErrSecretKey):
+	case errors.Is(err, domain.ErrSecretKey):
 		// The server was started without the key of a stored secret.
 		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrLocked):
+	case errors.Is(err, domain.ErrClosed), errors.Is(err, domain.ErrLocked):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())

@@ -20,9 +20,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
 
@@ -38,17 +38,17 @@ func TestToStatus(t *testing.T) {
 	}{
 		{"field error", wrap(model.NewFieldError("version.version", "bad")), codes.InvalidArgument},
 		{"field errors", wrap(model.Errors{model.NewFieldError("a", "bad")}), codes.InvalidArgument},
-		{"not found", wrap(store.ErrNotFound), codes.NotFound},
-		{"already exists", wrap(store.ErrAlreadyExists), codes.AlreadyExists},
-		{"stale etag", wrap(store.ErrConflict), codes.Aborted},
+		{"not found", wrap(domain.ErrNotFound), codes.NotFound},
+		{"already exists", wrap(domain.ErrAlreadyExists), codes.AlreadyExists},
+		{"stale etag", wrap(domain.ErrConflict), codes.Aborted},
 		{"failed precondition", wrap(errFailedPrecondition), codes.FailedPrecondition},
-		{"store failed precondition", wrap(store.ErrFailedPrecondition), codes.FailedPrecondition},
+		{"store failed precondition", wrap(domain.ErrFailedPrecondition), codes.FailedPrecondition},
 		{"unauthenticated", wrap(auth.ErrUnauthenticated), codes.Unauthenticated},
 		{"permission denied", wrap(auth.ErrPermissionDenied), codes.PermissionDenied},
 		{"scope missing", wrap(auth.ErrScopeMissing), codes.InvalidArgument},
 		{"canceled", wrap(context.Canceled), codes.Canceled},
-		{"event queue full", wrap(store.ErrOverloaded), codes.ResourceExhausted},
-		{"store closed", wrap(store.ErrClosed), codes.Unavailable},
+		{"event queue full", wrap(domain.ErrOverloaded), codes.ResourceExhausted},
+		{"store closed", wrap(domain.ErrClosed), codes.Unavailable},
 		{"status passes through", status.Error(codes.OutOfRange, "x"), codes.OutOfRange},
 		{"unknown", errors.New("disk on fire"), codes.Internal},
 	}
@@ -82,29 +82,29 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		code codes.Code
 		http int
 	}{
-		"store.ErrNotFound":            {store.ErrNotFound, codes.NotFound, http.StatusNotFound},
-		"store.ErrAlreadyExists":       {store.ErrAlreadyExists, codes.AlreadyExists, http.StatusConflict},
-		"store.ErrConflict":            {store.ErrConflict, codes.Aborted, http.StatusConflict},
-		"store.ErrInvalid":             {store.ErrInvalid, codes.InvalidArgument, http.StatusBadRequest},
-		"store.ErrLocked":              {store.ErrLocked, codes.Unavailable, http.StatusServiceUnavailable},
-		"store.ErrClosed":              {store.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
-		"store.ErrFailedPrecondition":  {store.ErrFailedPrecondition, codes.FailedPrecondition, http.StatusBadRequest},
-		"store.PreconditionError":      {store.FailedPrecondition("release shop/r", "gate closed"), codes.FailedPrecondition, http.StatusBadRequest},
-		"store.ErrOverloaded":          {store.ErrOverloaded, codes.ResourceExhausted, http.StatusTooManyRequests},
-		"model.FieldError":             {model.NewFieldError("flag.key", "bad"), codes.InvalidArgument, http.StatusBadRequest},
-		"model.Errors":                 {model.Errors{model.NewFieldError("flag.key", "bad")}, codes.InvalidArgument, http.StatusBadRequest},
-		"auth.ErrUnauthenticated":      {auth.ErrUnauthenticated, codes.Unauthenticated, http.StatusUnauthorized},
-		"auth.ErrPermissionDenied":     {auth.ErrPermissionDenied, codes.PermissionDenied, http.StatusForbidden},
-		"auth.ErrScopeMissing":         {auth.ErrScopeMissing, codes.InvalidArgument, http.StatusBadRequest},
-		"syncer.ErrClosed":             {syncer.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
-		"syncer.ErrNotRelay":           {syncer.ErrNotRelay, codes.InvalidArgument, http.StatusBadRequest},
-		"syncer.ErrUpgradeRequired":    {syncer.ErrUpgradeRequired, codes.FailedPrecondition, http.StatusBadRequest},
-		"store.HeldError":              {&store.HeldError{Project: "shop", Release: "r", Items: []string{"flag/x"}}, codes.Aborted, http.StatusConflict},
-		"store.ErrSecretKey":           {store.ErrSecretKey, codes.Unavailable, http.StatusServiceUnavailable},
-		"release.FrozenError":          {&release.FrozenError{Project: "shop", Release: "r", Freeze: "year-end"}, codes.Aborted, http.StatusConflict},
-		"auth.ErrThrottled":            {auth.ErrThrottled, codes.ResourceExhausted, http.StatusTooManyRequests},
-		"auth.ThrottledError":          {&auth.ThrottledError{Addr: "192.0.2.1", RetryAfter: time.Second}, codes.ResourceExhausted, http.StatusTooManyRequests},
-		"store.ErrInvalid with fields": {fmt.Errorf("%w: %w", store.ErrInvalid, model.Errors{model.NewFieldError("a", "bad")}), codes.InvalidArgument, http.StatusBadRequest},
+		"domain.ErrNotFound":            {domain.ErrNotFound, codes.NotFound, http.StatusNotFound},
+		"domain.ErrAlreadyExists":       {domain.ErrAlreadyExists, codes.AlreadyExists, http.StatusConflict},
+		"domain.ErrConflict":            {domain.ErrConflict, codes.Aborted, http.StatusConflict},
+		"domain.ErrInvalid":             {domain.ErrInvalid, codes.InvalidArgument, http.StatusBadRequest},
+		"domain.ErrLocked":              {domain.ErrLocked, codes.Unavailable, http.StatusServiceUnavailable},
+		"domain.ErrClosed":              {domain.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
+		"domain.ErrFailedPrecondition":  {domain.ErrFailedPrecondition, codes.FailedPrecondition, http.StatusBadRequest},
+		"domain.PreconditionError":      {domain.FailedPrecondition("release shop/r", "gate closed"), codes.FailedPrecondition, http.StatusBadRequest},
+		"domain.ErrOverloaded":          {domain.ErrOverloaded, codes.ResourceExhausted, http.StatusTooManyRequests},
+		"model.FieldError":              {model.NewFieldError("flag.key", "bad"), codes.InvalidArgument, http.StatusBadRequest},
+		"model.Errors":                  {model.Errors{model.NewFieldError("flag.key", "bad")}, codes.InvalidArgument, http.StatusBadRequest},
+		"auth.ErrUnauthenticated":       {auth.ErrUnauthenticated, codes.Unauthenticated, http.StatusUnauthorized},
+		"auth.ErrPermissionDenied":      {auth.ErrPermissionDenied, codes.PermissionDenied, http.StatusForbidden},
+		"auth.ErrScopeMissing":          {auth.ErrScopeMissing, codes.InvalidArgument, http.StatusBadRequest},
+		"syncer.ErrClosed":              {syncer.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
+		"syncer.ErrNotRelay":            {syncer.ErrNotRelay, codes.InvalidArgument, http.StatusBadRequest},
+		"syncer.ErrUpgradeRequired":     {syncer.ErrUpgradeRequired, codes.FailedPrecondition, http.StatusBadRequest},
+		"domain.HeldError":              {&domain.HeldError{Project: "shop", Release: "r", Items: []string{"flag/x"}}, codes.Aborted, http.StatusConflict},
+		"domain.ErrSecretKey":           {domain.ErrSecretKey, codes.Unavailable, http.StatusServiceUnavailable},
+		"release.FrozenError":           {&release.FrozenError{Project: "shop", Release: "r", Freeze: "year-end"}, codes.Aborted, http.StatusConflict},
+		"auth.ErrThrottled":             {auth.ErrThrottled, codes.ResourceExhausted, http.StatusTooManyRequests},
+		"auth.ThrottledError":           {&auth.ThrottledError{Addr: "192.0.2.1", RetryAfter: time.Second}, codes.ResourceExhausted, http.StatusTooManyRequests},
+		"domain.ErrInvalid with fields": {fmt.Errorf("%w: %w", domain.ErrInvalid, model.Errors{model.NewFieldError("a", "bad")}), codes.InvalidArgument, http.StatusBadRequest},
 	}
 	for _, name := range exportedErrors(t) {
 		if _, ok := tests[name]; !ok {

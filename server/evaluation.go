@@ -7,10 +7,10 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // evaluationService evaluates flags on the compiled rulesets.
@@ -193,5 +193,5 @@ func resultProto(key string, res *eval.Result, revision uint64) *pb.EvaluationRe
 
 // notFound is a store-style not-found error for a described resource.
 func notFound(format string, args ...any) error {
-	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), store.ErrNotFound)
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), domain.ErrNotFound)
 }

@@ -12,10 +12,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // eventService ingests exposure and track events and reports flag usage.
@@ -87,10 +87,10 @@ func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest
 	}
 
 	now := time.Now().UTC()
-	batch := &store.EventBatch{
+	batch := &domain.EventBatch{
 		Project: project, Environment: environment, Received: now,
 		SDKName: req.GetSdkName(), SDKVersion: req.GetSdkVersion(), ID: req.GetBatchId(),
-		Events: make([]store.Event, 0, len(req.GetEvents())),
+		Events: make([]domain.Event, 0, len(req.GetEvents())),
 	}
 	resp := &pb.SendEventsResponse{}
 	var rejected map[string]int
@@ -133,8 +133,8 @@ func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest
 // checkEvent validates one event against the environment's ruleset. It
 // returns the event to store, or a rejection code and a reason that starts
 // with the offending field's path within the event (".exposure.flag: …").
-func checkEvent(rs *eval.Ruleset, e *pb.Event, now time.Time) (store.Event, string, string) {
-	ev := store.Event{Time: now}
+func checkEvent(rs *eval.Ruleset, e *pb.Event, now time.Time) (domain.Event, string, string) {
+	ev := domain.Event{Time: now}
 	if ts := e.GetTime(); ts != nil {
 		if err := ts.CheckValid(); err != nil {
 			return ev, rejectInvalidField, ".time: " + err.Error()
@@ -167,7 +167,7 @@ func checkEvent(rs *eval.Ruleset, e *pb.Event, now time.Time) (store.Event, stri
 		if x := x.GetExperiment(); x != "" && !model.ValidKey(x) {
 			return ev, rejectInvalidField, fmt.Sprintf(".exposure.experiment: %q is not an experiment key (%s)", x, model.KeyPattern)
 		}
-		ev.Kind = store.EventExposure
+		ev.Kind = domain.EventExposure
 		ev.Unit, ev.Flag, ev.Variant, ev.Rule = x.GetUnit(), x.GetFlag(), x.GetVariant(), x.GetRule()
 		ev.Revision, ev.Experiment = x.GetRevision(), x.GetExperiment()
 	case *pb.Event_Track:
@@ -181,7 +181,7 @@ func checkEvent(rs *eval.Ruleset, e *pb.Event, now time.Time) (store.Event, stri
 		if x.Value != nil && (math.IsNaN(x.GetValue()) || math.IsInf(x.GetValue(), 0)) {
 			return ev, rejectInvalidValue, fmt.Sprintf(".track.value: %v is not a finite number", x.GetValue())
 		}
-		ev.Kind = store.EventTrack
+		ev.Kind = domain.EventTrack
 		ev.Unit, ev.Key = x.GetUnit(), x.GetKey()
 		ev.Value, ev.HasValue = x.GetValue(), x.Value != nil
 	default:
@@ -233,10 +233,10 @@ func checkUnit(path, unit string) (string, string) {
 func (s *eventService) ListFlagUsage(ctx context.Context, req *pb.ListFlagUsageRequest) (*pb.ListFlagUsageResponse, error) {
 	ps, ok := s.store.State().Project(req.GetProject())
 	if !ok {
-		return nil, notFound("%s", store.ProjectName(req.GetProject()))
+		return nil, notFound("%s", domain.ProjectName(req.GetProject()))
 	}
 	if _, ok := ps.Environment(req.GetEnvironment()); !ok {
-		return nil, notFound("%s", store.EnvironmentName(req.GetProject(), req.GetEnvironment()))
+		return nil, notFound("%s", domain.EnvironmentName(req.GetProject(), req.GetEnvironment()))
 	}
 	to := time.Now().UTC()
 	if req.GetTo() != nil {
@@ -258,7 +258,7 @@ func (s *eventService) ListFlagUsage(ctx context.Context, req *pb.ListFlagUsageR
 	case to.Sub(from) > maxUsageRange:
 		return nil, invalidField("from", "the range from %s to %s is longer than %s", from.Format(time.RFC3339), to.Format(time.RFC3339), maxUsageRange)
 	}
-	u, err := s.store.FlagUsage(ctx, store.UsageQuery{
+	u, err := s.store.FlagUsage(ctx, domain.UsageQuery{
 		Project: req.GetProject(), Environment: req.GetEnvironment(), Flag: req.GetFlag(), From: from, To: to,
 	})
 	if err != nil {

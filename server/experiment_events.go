@@ -3,8 +3,8 @@ package server
 import (
 	"fmt"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Rejection codes of SendEvents about experiments (EventRejection.code).
@@ -33,7 +33,7 @@ type experimentRefs struct {
 
 // newExperimentRefs indexes the experiments of an environment and the
 // metrics of its project.
-func newExperimentRefs(st *store.State, project, env string) *experimentRefs {
+func newExperimentRefs(st *domain.State, project, env string) *experimentRefs {
 	r := &experimentRefs{project: project, env: env}
 	ps, ok := st.Project(project)
 	if !ok {
@@ -67,9 +67,9 @@ func newExperimentRefs(st *store.State, project, env string) *experimentRefs {
 // check validates what an accepted event says about experiments and
 // metrics. It returns a rejection code and a reason that starts with the
 // offending field's path within the event, or "" and "".
-func (r *experimentRefs) check(ev *store.Event) (string, string) {
+func (r *experimentRefs) check(ev *domain.Event) (string, string) {
 	switch ev.Kind {
-	case store.EventExposure:
+	case domain.EventExposure:
 		if ev.Experiment == "" {
 			return "", ""
 		}
@@ -84,7 +84,7 @@ func (r *experimentRefs) check(ev *store.Event) (string, string) {
 		case !isArm(e, ev.Variant):
 			return rejectExperimentMismatch, fmt.Sprintf(".exposure.variant: experiment %q does not compare variant %q", ev.Experiment, ev.Variant)
 		}
-	case store.EventTrack:
+	case domain.EventTrack:
 		if !ev.HasValue && r.meanOnly[ev.Key] {
 			return rejectValueRequired, fmt.Sprintf(".track.value: event %q feeds mean metrics, which need a numeric value", ev.Key)
 		}

@@ -6,10 +6,10 @@ import (
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/experiment"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // experimentService manages experiments and metrics and reports results;
@@ -27,13 +27,13 @@ var _ pb.ExperimentServiceServer = (*experimentService)(nil)
 var experimentMetrics = kind[*model.Metric, *pb.Metric]{
 	field:    "metric",
 	keyOf:    func(m *model.Metric) string { return m.Key },
-	get:      (*store.ProjectState).Metric,
-	create:   (*store.Tx).CreateMetric,
-	update:   (*store.Tx).UpdateMetric,
-	remove:   (*store.Tx).DeleteMetric,
+	get:      (*domain.ProjectState).Metric,
+	create:   (*domain.Tx).CreateMetric,
+	update:   (*domain.Tx).UpdateMetric,
+	remove:   (*domain.Tx).DeleteMetric,
 	newProto: func() *pb.Metric { return &pb.Metric{} },
 	newModel: func() *model.Metric { return &model.Metric{} },
-	outside:  (*store.ProjectState).Metrics,
+	outside:  (*domain.ProjectState).Metrics,
 }
 
 func (s *experimentService) ListExperiments(_ context.Context, req *pb.ListExperimentsRequest) (*pb.ListExperimentsResponse, error) {
@@ -82,7 +82,7 @@ func (s *experimentService) CreateExperiment(ctx context.Context, req *pb.Create
 	if err := fromProto(req.GetExperiment(), &e); err != nil {
 		return nil, invalidField("experiment", "%v", err)
 	}
-	return s.write(ctx, req.GetProject(), e.ID, func(tx *store.Tx) error { return experiment.Create(tx, req.GetProject(), &e) })
+	return s.write(ctx, req.GetProject(), e.ID, func(tx *domain.Tx) error { return experiment.Create(tx, req.GetProject(), &e) })
 }
 
 func (s *experimentService) UpdateExperiment(ctx context.Context, req *pb.UpdateExperimentRequest) (*pb.Experiment, error) {
@@ -107,7 +107,7 @@ func (s *experimentService) UpdateExperiment(ctx context.Context, req *pb.Update
 	if err := fromProto(cur, &e); err != nil {
 		return nil, invalidField("experiment", "%v", err)
 	}
-	return s.write(ctx, req.GetProject(), e.ID, func(tx *store.Tx) error {
+	return s.write(ctx, req.GetProject(), e.ID, func(tx *domain.Tx) error {
 		return experiment.Update(tx, req.GetProject(), &e, in.GetEtag())
 	})
 }
@@ -117,7 +117,7 @@ func (s *experimentService) DeleteExperiment(ctx context.Context, req *pb.Delete
 		return nil, err
 	}
 	r := experiment.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag()}
-	if _, err := s.update(ctx, func(tx *store.Tx) error { return experiment.Delete(tx, r) }); err != nil {
+	if _, err := s.update(ctx, func(tx *domain.Tx) error { return experiment.Delete(tx, r) }); err != nil {
 		return nil, underField(err, "experiment")
 	}
 	return &emptypb.Empty{}, nil
@@ -128,7 +128,7 @@ func (s *experimentService) StartExperiment(ctx context.Context, req *pb.StartEx
 		return nil, err
 	}
 	r := experiment.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag()}
-	return s.write(ctx, r.Project, r.ID, func(tx *store.Tx) error { return experiment.Start(tx, r) })
+	return s.write(ctx, r.Project, r.ID, func(tx *domain.Tx) error { return experiment.Start(tx, r) })
 }
 
 func (s *experimentService) StopExperiment(ctx context.Context, req *pb.StopExperimentRequest) (*pb.Experiment, error) {
@@ -138,7 +138,7 @@ func (s *experimentService) StopExperiment(ctx context.Context, req *pb.StopExpe
 	r := experiment.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetReason()}
 	d := model.Decision{Action: model.DecisionAction(req.GetDecision()), Variant: req.GetVariant(),
 		Release: req.GetReleaseId(), ReleaseModel: req.GetReleaseModel()}
-	c, err := s.update(ctx, func(tx *store.Tx) error { return experiment.Stop(tx, r, d) })
+	c, err := s.update(ctx, func(tx *domain.Tx) error { return experiment.Stop(tx, r, d) })
 	if err != nil {
 		return nil, err // decision errors name request fields already
 	}
@@ -207,7 +207,7 @@ func (s *experimentService) DeleteMetric(ctx context.Context, req *pb.DeleteMetr
 
 // write runs fn in one transaction and reads the experiment back from the
 // state it committed.
-func (s *experimentService) write(ctx context.Context, project, id string, fn func(tx *store.Tx) error) (*pb.Experiment, error) {
+func (s *experimentService) write(ctx context.Context, project, id string, fn func(tx *domain.Tx) error) (*pb.Experiment, error) {
 	c, err := s.update(ctx, fn)
 	if err != nil {
 		return nil, underField(err, "experiment")
@@ -226,7 +226,7 @@ func underField(err error, field string) error {
 }
 
 // experimentProto converts an experiment of ps.
-func experimentProto(ps *store.ProjectState, id string) (*pb.Experiment, error) {
+func experimentProto(ps *domain.ProjectState, id string) (*pb.Experiment, error) {
 	if id == "" {
 		return nil, invalidField("id", "is required")
 	}

@@ -8,9 +8,9 @@ import (
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // flagService manages flags and their targeting per environment.
@@ -26,15 +26,15 @@ var flags = kind[*model.Flag, *pb.Flag]{
 	collection: "flags",
 	items:      func(d *model.Document) []*model.Flag { return d.Flags },
 	keyOf:      func(m *model.Flag) string { return m.Key },
-	get:        (*store.ProjectState).Flag,
-	create:     (*store.Tx).CreateFlag,
-	update:     (*store.Tx).UpdateFlag,
-	remove:     (*store.Tx).DeleteFlag,
+	get:        (*domain.ProjectState).Flag,
+	create:     (*domain.Tx).CreateFlag,
+	update:     (*domain.Tx).UpdateFlag,
+	remove:     (*domain.Tx).DeleteFlag,
 	newProto:   func() *pb.Flag { return &pb.Flag{} },
 	newModel:   func() *model.Flag { return &model.Flag{} },
 
-	targeting:    (*store.ProjectState).FlagTargeting,
-	setTargeting: (*store.Tx).SetFlagTargeting,
+	targeting:    (*domain.ProjectState).FlagTargeting,
+	setTargeting: (*domain.Tx).SetFlagTargeting,
 }
 
 func (s *flagService) ListFlags(ctx context.Context, req *pb.ListFlagsRequest) (*pb.ListFlagsResponse, error) {
@@ -43,7 +43,7 @@ func (s *flagService) ListFlags(ctx context.Context, req *pb.ListFlagsRequest) (
 		return nil, err
 	}
 	// Usage is read only when the filter or the response needs it.
-	var ps *store.ProjectState
+	var ps *domain.ProjectState
 	var seen map[string]map[string]time.Time
 	if days > 0 || req.GetUsage() {
 		if ps, err = s.projectState(req.GetProject()); err != nil {

@@ -11,10 +11,10 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/calendar"
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // freezeService manages freezes with the CRUD handlers every kind of
@@ -29,12 +29,12 @@ var _ pb.FreezeServiceServer = (*freezeService)(nil)
 
 var freezes = kind[*model.Freeze, *pb.Freeze]{
 	field:    "freeze",
-	outside:  (*store.ProjectState).Freezes,
+	outside:  (*domain.ProjectState).Freezes,
 	keyOf:    func(f *model.Freeze) string { return f.Key },
-	get:      (*store.ProjectState).Freeze,
-	create:   (*store.Tx).CreateFreeze,
-	update:   (*store.Tx).UpdateFreeze,
-	remove:   (*store.Tx).DeleteFreeze,
+	get:      (*domain.ProjectState).Freeze,
+	create:   (*domain.Tx).CreateFreeze,
+	update:   (*domain.Tx).UpdateFreeze,
+	remove:   (*domain.Tx).DeleteFreeze,
 	newProto: func() *pb.Freeze { return &pb.Freeze{} },
 	newModel: func() *model.Freeze { return &model.Freeze{} },
 }
@@ -157,7 +157,7 @@ func conflictsProto(cs []calendar.Conflict) ([]*pb.ScheduleConflict, error) {
 
 // addWarnings puts the conflicts of a release that has not ended into its
 // answer.
-func (s *Server) addWarnings(ps *store.ProjectState, out *pb.Release) error {
+func (s *Server) addWarnings(ps *domain.ProjectState, out *pb.Release) error {
 	if r, _, ok := ps.Release(out.GetId()); !ok || r.State.Ended() {
 		return nil
 	}
@@ -172,7 +172,7 @@ func (s *freezeService) OverrideFreeze(ctx context.Context, req *pb.OverrideFree
 	}
 	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetReason()}
 	rs := &releaseService{Server: s.Server}
-	return rs.transition(ctx, r, func(tx *store.Tx) error { return release.RequestFreezeOverride(tx, r, req.GetFreeze()) })
+	return rs.transition(ctx, r, func(tx *domain.Tx) error { return release.RequestFreezeOverride(tx, r, req.GetFreeze()) })
 }
 
 func (s *freezeService) ApproveFreezeOverride(ctx context.Context, req *pb.ApproveFreezeOverrideRequest) (*pb.Release, error) {
@@ -181,7 +181,7 @@ func (s *freezeService) ApproveFreezeOverride(ctx context.Context, req *pb.Appro
 	}
 	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetComment()}
 	rs := &releaseService{Server: s.Server}
-	return rs.transition(ctx, r, func(tx *store.Tx) error { return release.ApproveFreezeOverride(tx, r, req.GetFreeze()) })
+	return rs.transition(ctx, r, func(tx *domain.Tx) error { return release.ApproveFreezeOverride(tx, r, req.GetFreeze()) })
 }
 
 // calendarICSPath is the schedule as an iCalendar feed.

@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/switchyard/switchyard/internal/buildinfo"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -66,7 +66,7 @@ func TestHealthzVerboseNamesTheBuild(t *testing.T) {
 func startUnready(t *testing.T) (*snapshot.Set, func() *grpc.ClientConn, context.CancelFunc) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st := storetest.New(t)
+	st := domaintest.New(t)
 	rs := snapshot.NewSet(log)
 	srv, err := server.New(log, st, rs)
 	if err != nil {
@@ -129,7 +129,7 @@ func TestHealthPerServiceFollowsTheRulesets(t *testing.T) {
 	if got := nextStatus(t, watch); got != grpc_health_v1.HealthCheckResponse_NOT_SERVING {
 		t.Fatalf("Watch(%s) = %v, want NOT_SERVING first", flags, got)
 	}
-	rs.Apply(storetest.New(t).State(), nil)
+	rs.Apply(domaintest.New(t).State(), nil)
 	if got := nextStatus(t, watch); got != grpc_health_v1.HealthCheckResponse_SERVING {
 		t.Fatalf("Watch(%s) after the rulesets = %v, want SERVING", flags, got)
 	}

@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/switchyard/switchyard/internal/auth"
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/domain"
 )
 
 // Metadata keys the interceptors read.
@@ -49,14 +49,14 @@ func callerFrom(ctx context.Context) *caller {
 }
 
 // actor describes the caller for the audit log.
-func actorFrom(ctx context.Context) store.Actor {
+func actorFrom(ctx context.Context) domain.Actor {
 	c := callerFrom(ctx)
 	if c == nil {
-		return store.Actor{Name: "system"}
+		return domain.Actor{Name: "system"}
 	}
-	return store.Actor{
+	return domain.Actor{
 		KeyID: c.principal.KeyID, Name: c.principal.Name, Principal: c.principal.Owner,
-		Role: store.Role(c.principal.Role), Peer: c.peer,
+		Role: domain.Role(c.principal.Role), Peer: c.peer,
 	}
 }
 
@@ -69,7 +69,7 @@ func (s *Server) authenticate(addr, secret string) (auth.Principal, error) {
 		if secret == "" {
 			return auth.Principal{}, fmt.Errorf("%w: no API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'", auth.ErrUnauthenticated)
 		}
-		k, ok := s.keys().KeyByHash(store.HashSecret(secret))
+		k, ok := s.keys().KeyByHash(domain.HashSecret(secret))
 		if !ok {
 			return auth.Principal{}, fmt.Errorf("%w: unknown or revoked API key", auth.ErrUnauthenticated)
 		}
@@ -91,7 +91,7 @@ func (s *Server) throttled(addr string, authn func() (auth.Principal, error)) (a
 }
 
 // principalOf is the caller a key authenticates.
-func principalOf(k *store.APIKey) auth.Principal {
+func principalOf(k *domain.APIKey) auth.Principal {
 	return auth.Principal{
 		KeyID: k.ID, Name: k.Name, Kind: auth.Kind(k.Kind), Role: auth.Role(k.Role), Owner: k.Principal,
 		Project: k.Project, Environment: k.Environment, Environments: k.Environments,

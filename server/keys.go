@@ -9,8 +9,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // keyService manages API keys.
@@ -21,7 +21,7 @@ type keyService struct {
 
 var _ pb.KeyServiceServer = (*keyService)(nil)
 
-func keyProto(k *store.APIKey) *pb.ApiKey {
+func keyProto(k *domain.APIKey) *pb.ApiKey {
 	return &pb.ApiKey{
 		Id: k.ID, Name: k.Name, Kind: string(k.Kind), Role: string(k.Role),
 		Project: k.Project, Environment: k.Environment,
@@ -32,7 +32,7 @@ func keyProto(k *store.APIKey) *pb.ApiKey {
 }
 
 func (s *keyService) ListApiKeys(_ context.Context, req *pb.ListApiKeysRequest) (*pb.ListApiKeysResponse, error) {
-	var keys []*store.APIKey
+	var keys []*domain.APIKey
 	for _, k := range s.store.State().APIKeys() {
 		if req.GetProject() == "" || k.Project == req.GetProject() {
 			keys = append(keys, k)
@@ -54,7 +54,7 @@ func (s *keyService) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyReque
 	if k == nil {
 		return nil, invalidField("key", "is required")
 	}
-	prefix := store.PrefixAdmin
+	prefix := domain.PrefixAdmin
 	switch auth.Kind(k.GetKind()) {
 	case auth.KindAdmin:
 		if !auth.ValidRole(auth.Role(k.GetRole())) {
@@ -64,9 +64,9 @@ func (s *keyService) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyReque
 			return nil, invalidField("key.project", "an admin token belongs to no project")
 		}
 	case auth.KindSDK, auth.KindClient:
-		prefix = store.PrefixSDK
+		prefix = domain.PrefixSDK
 		if auth.Kind(k.GetKind()) == auth.KindClient {
-			prefix = store.PrefixClient
+			prefix = domain.PrefixClient
 		}
 		if k.GetRole() != "" {
 			return nil, invalidField("key.role", "only admin tokens have a role")
@@ -78,34 +78,34 @@ func (s *keyService) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyReque
 			return nil, invalidField("key.environments", "only relay keys have several environments; use environment")
 		}
 	case auth.KindRelay:
-		prefix = store.PrefixRelay
+		prefix = domain.PrefixRelay
 		if err := checkRelayKey(k); err != nil {
 			return nil, err
 		}
 	default:
 		return nil, invalidField("key.kind", "must be admin, sdk, client or relay")
 	}
-	switch store.PrincipalKind(k.GetPrincipalKind()) {
-	case "", store.PrincipalPerson, store.PrincipalService:
+	switch domain.PrincipalKind(k.GetPrincipalKind()) {
+	case "", domain.PrincipalPerson, domain.PrincipalService:
 	default:
 		return nil, invalidField("key.principal_kind", "must be person or service")
 	}
-	if p := k.GetPrincipal(); p != "" && !store.ValidPrincipal(p) {
+	if p := k.GetPrincipal(); p != "" && !domain.ValidPrincipal(p) {
 		return nil, invalidField("key.principal", "must be 1 to 128 printable characters without leading or trailing spaces")
 	}
-	secret, hash, err := store.NewSecret(prefix)
+	secret, hash, err := domain.NewSecret(prefix)
 	if err != nil {
 		return nil, err
 	}
-	var created store.APIKey
-	_, err = s.update(ctx, func(tx *store.Tx) error {
+	var created domain.APIKey
+	_, err = s.update(ctx, func(tx *domain.Tx) error {
 		var err error
-		created, err = tx.CreateAPIKey(store.APIKey{
-			Name: k.GetName(), Kind: store.KeyKind(k.GetKind()), Role: store.Role(k.GetRole()),
+		created, err = tx.CreateAPIKey(domain.APIKey{
+			Name: k.GetName(), Kind: domain.KeyKind(k.GetKind()), Role: domain.Role(k.GetRole()),
 			Project: k.GetProject(), Environment: k.GetEnvironment(), Environments: k.GetEnvironments(), Hash: hash,
 			CreatedBy: actorFrom(ctx).Name,
 			// The store makes the key the caller's, or audits the principal named.
-			Principal: k.GetPrincipal(), PrincipalKind: store.PrincipalKind(k.GetPrincipalKind()),
+			Principal: k.GetPrincipal(), PrincipalKind: domain.PrincipalKind(k.GetPrincipalKind()),
 		})
 		return err
 	})
@@ -116,7 +116,7 @@ func (s *keyService) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyReque
 }
 
 func (s *keyService) DeleteApiKey(ctx context.Context, req *pb.DeleteApiKeyRequest) (*emptypb.Empty, error) {
-	if _, err := s.update(ctx, func(tx *store.Tx) error { return tx.DeleteAPIKey(req.GetId()) }); err != nil {
+	if _, err := s.update(ctx, func(tx *domain.Tx) error { return tx.DeleteAPIKey(req.GetId()) }); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

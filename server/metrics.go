@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchyard/switchyard/internal/buildinfo"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
 
@@ -127,9 +127,9 @@ func (m *serverMetrics) observeWebhook(state string, d time.Duration) {
 }
 
 // observeCommit counts the release steps a commit wrote. It is a store
-// commit hook (store.Store.Subscribe): it covers API calls and the
+// commit hook (domain.Store.Subscribe): it covers API calls and the
 // scheduler alike.
-func (m *serverMetrics) observeCommit(st *store.State, c *store.Commit) {
+func (m *serverMetrics) observeCommit(st *domain.State, c *domain.Commit) {
 	for _, ev := range c.Events {
 		action, ok := strings.CutPrefix(ev.Action, "release.")
 		if !ok || action == "update" || action == "delete" || action == "review" {

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // OFREP change notification (OFREP ADR-0008): the bulk evaluation response
@@ -297,12 +297,12 @@ func (s *Server) streamKeyValid(p *auth.Principal, env snapshot.Env) bool {
 	if !ok {
 		return false
 	}
-	return k.Kind == store.KindAdmin || k.Covers(env.Project, env.Environment)
+	return k.Kind == domain.KindAdmin || k.Covers(env.Project, env.Environment)
 }
 
 // signStreamToken returns a token for the key's stream of env, valid until
 // expiry.
-func signStreamToken(k *store.APIKey, env snapshot.Env, expiry time.Time) string {
+func signStreamToken(k *domain.APIKey, env snapshot.Env, expiry time.Time) string {
 	payload := make([]byte, 0, 64)
 	payload = append(payload, k.ID...)
 	payload = append(payload, 0)

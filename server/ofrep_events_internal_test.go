@@ -9,22 +9,22 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/bootstrap"
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 // tokenServer is a Server with just a bootstrapped store, and the id of its
 // SDK key.
-func tokenServer(t testing.TB) (*Server, *store.APIKey) {
+func tokenServer(t testing.TB) (*Server, *domain.APIKey) {
 	t.Helper()
-	st := storetest.New(t)
+	st := domaintest.New(t)
 	if _, _, err := bootstrap.Run(context.Background(), st, bootstrap.Credentials{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range st.State().APIKeys() {
-		if k.Kind == store.KindSDK {
+		if k.Kind == domain.KindSDK {
 			return &Server{store: st, keys: func() Keyring { return st.State() }, streamAds: newStreamAds()}, k
 		}
 	}
@@ -50,8 +50,8 @@ func TestStreamToken(t *testing.T) {
 	}{
 		{"expired", token, now.Add(2 * time.Hour), auth.ErrUnauthenticated},
 		{"other environment", signStreamToken(key, snapshot.Env{Project: "default", Environment: "staging"}, now.Add(time.Hour)), now, auth.ErrPermissionDenied},
-		{"signed with another key", signStreamToken(&store.APIKey{ID: key.ID, Hash: "x"}, prod, now.Add(time.Hour)), now, auth.ErrUnauthenticated},
-		{"unknown key", signStreamToken(&store.APIKey{ID: "nope", Hash: key.Hash}, prod, now.Add(time.Hour)), now, auth.ErrUnauthenticated},
+		{"signed with another key", signStreamToken(&domain.APIKey{ID: key.ID, Hash: "x"}, prod, now.Add(time.Hour)), now, auth.ErrUnauthenticated},
+		{"unknown key", signStreamToken(&domain.APIKey{ID: "nope", Hash: key.Hash}, prod, now.Add(time.Hour)), now, auth.ErrUnauthenticated},
 		{"no signature", strings.Split(token, ".")[0], now, auth.ErrUnauthenticated},
 		{"not base64", "!!!." + strings.Split(token, ".")[1], now, auth.ErrUnauthenticated},
 	}

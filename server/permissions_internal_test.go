@@ -10,9 +10,9 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 // TestEveryRPCHasAPermission walks every method the gRPC server serves:
@@ -22,7 +22,7 @@ import (
 func TestEveryRPCHasAPermission(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rs := snapshot.NewSet(log)
-	st := storetest.Open(t, filepath.Join(t.TempDir(), "s.db"), store.Options{OnCommit: rs.Apply})
+	st := domaintest.Open(t, filepath.Join(t.TempDir(), "s.db"), domain.Options{OnCommit: rs.Apply})
 	s, err := New(log, st, rs)
 	if err != nil {
 		t.Fatal(err)

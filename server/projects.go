@@ -5,8 +5,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // projectService manages projects and environments.
@@ -17,20 +17,20 @@ type projectService struct {
 
 var _ pb.ProjectServiceServer = (*projectService)(nil)
 
-func projectProto(p store.Project) *pb.Project {
+func projectProto(p domain.Project) *pb.Project {
 	out := &pb.Project{Key: p.Key, Description: p.Description}
 	setMeta(out, p.Meta)
 	return out
 }
 
-func environmentProto(e store.Environment) *pb.Environment {
+func environmentProto(e domain.Environment) *pb.Environment {
 	out := &pb.Environment{Key: e.Key, Description: e.Description, Revision: e.Revision}
 	setMeta(out, e.Meta)
 	return out
 }
 
 // projectState returns a project of the current state or NotFound.
-func (s *Server) projectState(key string) (*store.ProjectState, error) {
+func (s *Server) projectState(key string) (*domain.ProjectState, error) {
 	if key == "" {
 		return nil, invalidField("project", "is required")
 	}
@@ -42,7 +42,7 @@ func (s *Server) projectState(key string) (*store.ProjectState, error) {
 }
 
 // update runs one store transaction as the calling principal.
-func (s *Server) update(ctx context.Context, fn func(tx *store.Tx) error) (*store.Commit, error) {
+func (s *Server) update(ctx context.Context, fn func(tx *domain.Tx) error) (*domain.Commit, error) {
 	return s.store.Update(ctx, actorFrom(ctx), fn)
 }
 
@@ -74,8 +74,8 @@ func (s *projectService) CreateProject(ctx context.Context, req *pb.CreateProjec
 	if err := checkKey("project.key", p.GetKey()); err != nil {
 		return nil, err
 	}
-	c, err := s.update(ctx, func(tx *store.Tx) error {
-		return tx.CreateProject(store.Project{Key: p.GetKey(), Description: p.GetDescription()})
+	c, err := s.update(ctx, func(tx *domain.Tx) error {
+		return tx.CreateProject(domain.Project{Key: p.GetKey(), Description: p.GetDescription()})
 	})
 	if err != nil {
 		return nil, err
@@ -94,8 +94,8 @@ func (s *projectService) UpdateProject(ctx context.Context, req *pb.UpdateProjec
 	if err := applyMask(cur, p, req.GetUpdateMask()); err != nil {
 		return nil, err
 	}
-	c, err := s.update(ctx, func(tx *store.Tx) error {
-		return tx.UpdateProject(store.Project{Key: p.GetKey(), Description: cur.GetDescription()}, p.GetEtag())
+	c, err := s.update(ctx, func(tx *domain.Tx) error {
+		return tx.UpdateProject(domain.Project{Key: p.GetKey(), Description: cur.GetDescription()}, p.GetEtag())
 	})
 	if err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func (s *projectService) UpdateProject(ctx context.Context, req *pb.UpdateProjec
 }
 
 func (s *projectService) DeleteProject(ctx context.Context, req *pb.DeleteProjectRequest) (*emptypb.Empty, error) {
-	_, err := s.update(ctx, func(tx *store.Tx) error { return tx.DeleteProject(req.GetKey(), req.GetEtag()) })
+	_, err := s.update(ctx, func(tx *domain.Tx) error { return tx.DeleteProject(req.GetKey(), req.GetEtag()) })
 	if err != nil {
 		return nil, err
 	}
@@ -148,8 +148,8 @@ func (s *projectService) CreateEnvironment(ctx context.Context, req *pb.CreateEn
 	if err := checkKey("environment.key", e.GetKey()); err != nil {
 		return nil, err
 	}
-	c, err := s.update(ctx, func(tx *store.Tx) error {
-		return tx.CreateEnvironment(req.GetProject(), store.Environment{Key: e.GetKey(), Description: e.GetDescription()})
+	c, err := s.update(ctx, func(tx *domain.Tx) error {
+		return tx.CreateEnvironment(req.GetProject(), domain.Environment{Key: e.GetKey(), Description: e.GetDescription()})
 	})
 	if err != nil {
 		return nil, err
@@ -171,8 +171,8 @@ func (s *projectService) UpdateEnvironment(ctx context.Context, req *pb.UpdateEn
 	if err := applyMask(cur, e, req.GetUpdateMask()); err != nil {
 		return nil, err
 	}
-	c, err := s.update(ctx, func(tx *store.Tx) error {
-		return tx.UpdateEnvironment(req.GetProject(), store.Environment{Key: e.GetKey(), Description: cur.GetDescription()}, e.GetEtag())
+	c, err := s.update(ctx, func(tx *domain.Tx) error {
+		return tx.UpdateEnvironment(req.GetProject(), domain.Environment{Key: e.GetKey(), Description: cur.GetDescription()}, e.GetEtag())
 	})
 	if err != nil {
 		return nil, err
@@ -181,7 +181,7 @@ func (s *projectService) UpdateEnvironment(ctx context.Context, req *pb.UpdateEn
 }
 
 func (s *projectService) DeleteEnvironment(ctx context.Context, req *pb.DeleteEnvironmentRequest) (*emptypb.Empty, error) {
-	_, err := s.update(ctx, func(tx *store.Tx) error {
+	_, err := s.update(ctx, func(tx *domain.Tx) error {
 		return tx.DeleteEnvironment(req.GetProject(), req.GetKey(), req.GetEtag())
 	})
 	if err != nil {
@@ -191,7 +191,7 @@ func (s *projectService) DeleteEnvironment(ctx context.Context, req *pb.DeleteEn
 }
 
 // environmentAfter reads an environment from the state a commit published.
-func (s *Server) environmentAfter(c *store.Commit, project, key string) (*pb.Environment, error) {
+func (s *Server) environmentAfter(c *domain.Commit, project, key string) (*pb.Environment, error) {
 	ps, ok := c.State.Project(project)
 	if !ok {
 		return nil, notFound("project %q", project)

@@ -9,21 +9,21 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
 
 // Keyring finds API keys by the hash of their secret and by ID. A
-// *store.State is one; a relay keeps one built from the key hashes its
+// *domain.State is one; a relay keeps one built from the key hashes its
 // upstream streams.
 type Keyring interface {
-	KeyByHash(hash string) (*store.APIKey, bool)
-	APIKey(id string) (*store.APIKey, bool)
+	KeyByHash(hash string) (*domain.APIKey, bool)
+	APIKey(id string) (*domain.APIKey, bool)
 }
 
-var _ Keyring = (*store.State)(nil)
+var _ Keyring = (*domain.State)(nil)
 
 // ReadPath is what a relay serves from instead of a store: the rulesets it
 // compiled from its upstream's stream, a sync hub without a source that it

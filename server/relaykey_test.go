@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -36,8 +36,8 @@ func TestCreateRelayKey(t *testing.T) {
 		"name": "edge-eu", "kind": "relay", "project": "default", "environments": []string{"production", "staging"},
 	})
 	secret, _ := resp["secret"].(string)
-	if !strings.HasPrefix(secret, store.PrefixRelay) {
-		t.Errorf("secret = %q, want prefix %q", secret, store.PrefixRelay)
+	if !strings.HasPrefix(secret, domain.PrefixRelay) {
+		t.Errorf("secret = %q, want prefix %q", secret, domain.PrefixRelay)
 	}
 	key := resp["key"].(map[string]any)
 	if got := key["environments"]; !slices.Equal(toStrings(got), []string{"production", "staging"}) {
@@ -151,16 +151,16 @@ func TestRelayStreamCarriesKeyHashes(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		store.HashSecret(srv.Creds.SDKKey): "sdk",
-		store.HashSecret(clientSecret):     "client",
-		store.HashSecret(secret):           "relay",
+		domain.HashSecret(srv.Creds.SDKKey): "sdk",
+		domain.HashSecret(clientSecret):     "client",
+		domain.HashSecret(secret):           "relay",
 	}
 	if !maps.Equal(hashes, want) {
 		t.Errorf("key set hashes = %v, want %v (production's sdk, client and relay keys)", hashes, want)
 	}
 
 	// Revoke the client key: the next key set lacks it.
-	clientID := keyIDByHash(t, srv, store.HashSecret(clientSecret))
+	clientID := keyIDByHash(t, srv, domain.HashSecret(clientSecret))
 	srv.Admin(t, "DELETE", "/api/v1/keys/"+clientID, nil)
 	ks = recvKeys(t, s)
 	for _, k := range ks.GetKeys() {
@@ -214,10 +214,10 @@ func TestDeleteEnvironmentRevokesItsRelayKeys(t *testing.T) {
 	_, both := relayKey(t, srv, "production", "staging")
 	_, prodOnly := relayKey(t, srv, "production")
 	srv.Admin(t, "DELETE", "/api/v1/projects/default/environments/staging", nil)
-	if _, ok := srv.Store.State().KeyByHash(store.HashSecret(both)); ok {
+	if _, ok := srv.Store.State().KeyByHash(domain.HashSecret(both)); ok {
 		t.Error("a relay key of the deleted environment survived")
 	}
-	if _, ok := srv.Store.State().KeyByHash(store.HashSecret(prodOnly)); !ok {
+	if _, ok := srv.Store.State().KeyByHash(domain.HashSecret(prodOnly)); !ok {
 		t.Error("a relay key of production only was revoked")
 	}
 }

@@ -3,14 +3,14 @@ package server
 import (
 	"context"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // addGuardrailResult sets out's guardrail_result: the current stage's
 // guardrail metric with every event stored before the call counted, when
 // the release serves a stage with a guardrail.
-func (s *releaseService) addGuardrailResult(ctx context.Context, ps *store.ProjectState, out *pb.Release) error {
+func (s *releaseService) addGuardrailResult(ctx context.Context, ps *domain.ProjectState, out *pb.Release) error {
 	r, _, ok := ps.Release(out.GetId())
 	if !ok || !r.State.Serving() || r.Stage < 1 || r.Stage > len(r.Plan) || r.Plan[r.Stage-1].Guardrail == nil {
 		return nil

@@ -5,9 +5,9 @@ import (
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // releaseModelService manages release models with the CRUD handlers every
@@ -21,12 +21,12 @@ var _ pb.ReleaseModelServiceServer = (*releaseModelService)(nil)
 
 var releaseModels = kind[*model.ReleaseModel, *pb.ReleaseModel]{
 	field:    "release_model",
-	outside:  (*store.ProjectState).ReleaseModels,
+	outside:  (*domain.ProjectState).ReleaseModels,
 	keyOf:    func(m *model.ReleaseModel) string { return m.Key },
-	get:      (*store.ProjectState).ReleaseModel,
-	create:   (*store.Tx).CreateReleaseModel,
-	update:   (*store.Tx).UpdateReleaseModel,
-	remove:   (*store.Tx).DeleteReleaseModel,
+	get:      (*domain.ProjectState).ReleaseModel,
+	create:   (*domain.Tx).CreateReleaseModel,
+	update:   (*domain.Tx).UpdateReleaseModel,
+	remove:   (*domain.Tx).DeleteReleaseModel,
 	newProto: func() *pb.ReleaseModel { return &pb.ReleaseModel{} },
 	newModel: func() *model.ReleaseModel { return &model.ReleaseModel{} },
 }

@@ -7,10 +7,10 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // DefaultReportPeriod is the period a release report covers when the
@@ -30,7 +30,7 @@ func (s *releaseService) AddReleaseIncident(ctx context.Context, req *pb.AddRele
 	}
 	in.ID, in.Stage = 0, 0 // output only
 	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag()}
-	return s.record(ctx, r, "incident", func(tx *store.Tx) error {
+	return s.record(ctx, r, "incident", func(tx *domain.Tx) error {
 		_, err := release.AddIncident(tx, r, in)
 		return err
 	})
@@ -48,13 +48,13 @@ func (s *releaseService) SetReleaseReview(ctx context.Context, req *pb.SetReleas
 		return nil, invalidField("review", "%v", err)
 	}
 	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag()}
-	return s.record(ctx, r, "review", func(tx *store.Tx) error { return release.SetReview(tx, r, rv) })
+	return s.record(ctx, r, "review", func(tx *domain.Tx) error { return release.SetReview(tx, r, rv) })
 }
 
 // record runs a write that adds to a release's records, puts its
 // validation errors under the request field, and returns the release as
 // committed.
-func (s *releaseService) record(ctx context.Context, r release.Request, field string, fn func(tx *store.Tx) error) (*pb.Release, error) {
+func (s *releaseService) record(ctx context.Context, r release.Request, field string, fn func(tx *domain.Tx) error) (*pb.Release, error) {
 	c, err := s.update(ctx, fn)
 	if err != nil {
 		return nil, rebase(err, "", field)

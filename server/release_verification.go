@@ -3,15 +3,15 @@ package server
 import (
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // releaseView is releaseProto with the convergence of a running release's
 // current stage measured now, from the sync hub, in place of the one last
 // recorded.
-func (s *Server) releaseView(ps *store.ProjectState, id string) (*pb.Release, error) {
+func (s *Server) releaseView(ps *domain.ProjectState, id string) (*pb.Release, error) {
 	out, err := releaseProto(ps, id)
 	if err != nil {
 		return nil, err

@@ -8,10 +8,10 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // releaseService manages release units; the lifecycle rules are the
@@ -77,7 +77,7 @@ func (s *releaseService) CreateRelease(ctx context.Context, req *pb.CreateReleas
 	if err := fromProto(req.GetRelease(), &r); err != nil {
 		return nil, invalidField("release", "%v", err)
 	}
-	return s.write(ctx, req.GetProject(), r.ID, func(tx *store.Tx) error { return release.Create(tx, req.GetProject(), &r) })
+	return s.write(ctx, req.GetProject(), r.ID, func(tx *domain.Tx) error { return release.Create(tx, req.GetProject(), &r) })
 }
 
 func (s *releaseService) UpdateRelease(ctx context.Context, req *pb.UpdateReleaseRequest) (*pb.Release, error) {
@@ -107,7 +107,7 @@ func (s *releaseService) UpdateRelease(ctx context.Context, req *pb.UpdateReleas
 	if err := fromProto(cur, &r); err != nil {
 		return nil, invalidField("release", "%v", err)
 	}
-	return s.write(ctx, req.GetProject(), r.ID, func(tx *store.Tx) error {
+	return s.write(ctx, req.GetProject(), r.ID, func(tx *domain.Tx) error {
 		return release.Update(tx, req.GetProject(), &r, in.GetEtag())
 	})
 }
@@ -116,7 +116,7 @@ func (s *releaseService) DeleteRelease(ctx context.Context, req *pb.DeleteReleas
 	if err := needID(req.GetProject(), req.GetId()); err != nil {
 		return nil, err
 	}
-	_, err := s.update(ctx, func(tx *store.Tx) error { return release.Delete(tx, req.GetProject(), req.GetId(), req.GetEtag()) })
+	_, err := s.update(ctx, func(tx *domain.Tx) error { return release.Delete(tx, req.GetProject(), req.GetId(), req.GetEtag()) })
 	if err != nil {
 		return nil, releaseError(err)
 	}
@@ -131,7 +131,7 @@ func (s *releaseService) StartRelease(ctx context.Context, req *pb.StartReleaseR
 			return nil, invalidField("start_time", "%v", err)
 		}
 	}
-	return s.transition(ctx, r, func(tx *store.Tx) error {
+	return s.transition(ctx, r, func(tx *domain.Tx) error {
 		if start == nil {
 			return release.Start(tx, r, time.Time{})
 		}
@@ -141,37 +141,37 @@ func (s *releaseService) StartRelease(ctx context.Context, req *pb.StartReleaseR
 
 func (s *releaseService) AdvanceRelease(ctx context.Context, req *pb.AdvanceReleaseRequest) (*pb.Release, error) {
 	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetNote(), AcknowledgeDrift: req.GetAcknowledgeDrift(), Convergence: s.sync}
-	return s.transition(ctx, r, func(tx *store.Tx) error { return release.Advance(tx, r) })
+	return s.transition(ctx, r, func(tx *domain.Tx) error { return release.Advance(tx, r) })
 }
 
 func (s *releaseService) ApproveRelease(ctx context.Context, req *pb.ApproveReleaseRequest) (*pb.Release, error) {
 	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetComment()}
-	return s.transition(ctx, r, func(tx *store.Tx) error { return release.Approve(tx, r) })
+	return s.transition(ctx, r, func(tx *domain.Tx) error { return release.Approve(tx, r) })
 }
 
 func (s *releaseService) PauseRelease(ctx context.Context, req *pb.PauseReleaseRequest) (*pb.Release, error) {
 	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetReason()}
-	return s.transition(ctx, r, func(tx *store.Tx) error { return release.Pause(tx, r) })
+	return s.transition(ctx, r, func(tx *domain.Tx) error { return release.Pause(tx, r) })
 }
 
 func (s *releaseService) ResumeRelease(ctx context.Context, req *pb.ResumeReleaseRequest) (*pb.Release, error) {
 	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetNote(), AcknowledgeDrift: req.GetAcknowledgeDrift()}
-	return s.transition(ctx, r, func(tx *store.Tx) error { return release.Resume(tx, r) })
+	return s.transition(ctx, r, func(tx *domain.Tx) error { return release.Resume(tx, r) })
 }
 
 func (s *releaseService) RollBackRelease(ctx context.Context, req *pb.RollBackReleaseRequest) (*pb.Release, error) {
 	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetReason(), Convergence: s.sync}
-	return s.transition(ctx, r, func(tx *store.Tx) error { return release.RollBack(tx, r) })
+	return s.transition(ctx, r, func(tx *domain.Tx) error { return release.RollBack(tx, r) })
 }
 
 func (s *releaseService) CancelRelease(ctx context.Context, req *pb.CancelReleaseRequest) (*pb.Release, error) {
 	r := release.Request{Project: req.GetProject(), ID: req.GetId(), Etag: req.GetEtag(), Note: req.GetReason()}
-	return s.transition(ctx, r, func(tx *store.Tx) error { return release.Cancel(tx, r) })
+	return s.transition(ctx, r, func(tx *domain.Tx) error { return release.Cancel(tx, r) })
 }
 
 // transition runs one lifecycle call and returns the release as it
 // committed it.
-func (s *releaseService) transition(ctx context.Context, r release.Request, fn func(tx *store.Tx) error) (*pb.Release, error) {
+func (s *releaseService) transition(ctx context.Context, r release.Request, fn func(tx *domain.Tx) error) (*pb.Release, error) {
 	if err := needID(r.Project, r.ID); err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func (s *releaseService) transition(ctx context.Context, r release.Request, fn f
 
 // write runs fn in one transaction and reads the release back from the
 // state it committed.
-func (s *releaseService) write(ctx context.Context, project, id string, fn func(tx *store.Tx) error) (*pb.Release, error) {
+func (s *releaseService) write(ctx context.Context, project, id string, fn func(tx *domain.Tx) error) (*pb.Release, error) {
 	c, err := s.update(ctx, fn)
 	if err != nil {
 		return nil, releaseError(err)
@@ -227,7 +227,7 @@ func releaseError(err error) error {
 
 // releaseProto converts a release of ps with what is computed from the
 // project: its next step and its drift.
-func releaseProto(ps *store.ProjectState, id string) (*pb.Release, error) {
+func releaseProto(ps *domain.ProjectState, id string) (*pb.Release, error) {
 	if id == "" {
 		return nil, invalidField("id", "is required")
 	}

@@ -10,9 +10,9 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // kind describes one kind of project resource kept in the document —
@@ -23,33 +23,33 @@ type kind[M any, P proto.Message] struct {
 	collection string // document path: "segments"
 	items      func(*model.Document) []M
 	keyOf      func(M) string
-	get        func(*store.ProjectState, string) (M, store.Meta, bool)
-	create     func(tx *store.Tx, project string, m M) error
-	update     func(tx *store.Tx, project string, m M, etag string) error
-	remove     func(tx *store.Tx, project, key, etag string) error
+	get        func(*domain.ProjectState, string) (M, domain.Meta, bool)
+	create     func(tx *domain.Tx, project string, m M) error
+	update     func(tx *domain.Tx, project string, m M, etag string) error
+	remove     func(tx *domain.Tx, project, key, etag string) error
 	newProto   func() P
 	newModel   func() M
 	// targeting and setTargeting read and write an item's targeting in one
 	// environment; nil for segments, which have none.
-	targeting    func(ps *store.ProjectState, key, env string) (*model.Targeting, store.Meta, bool)
-	setTargeting func(tx *store.Tx, project, key, env string, t *model.Targeting, etag string) error
+	targeting    func(ps *domain.ProjectState, key, env string) (*model.Targeting, domain.Meta, bool)
+	setTargeting func(tx *domain.Tx, project, key, env string, t *model.Targeting, etag string) error
 
 	// outside, if set, lists the items of a kind kept beside the document
 	// (release models) instead of items; their validation errors have
 	// paths relative to the item, put under field.
-	outside func(*store.ProjectState) []M
+	outside func(*domain.ProjectState) []M
 
 	// view, if set, is what answers show of a stored item, and annotate
 	// fills the answer's output-only fields from the stored item.
 	view     func(M) M
-	annotate func(*store.ProjectState, M, P)
+	annotate func(*domain.ProjectState, M, P)
 	// keep, if set, returns the item an update stores: next, with what the
 	// answers do not show of stored kept unless mask names it.
 	keep func(stored, next M, mask *fieldmaskpb.FieldMask) M
 }
 
 // toProto converts a stored resource with its meta.
-func (k kind[M, P]) toProto(ps *store.ProjectState, m M, meta store.Meta) (P, error) {
+func (k kind[M, P]) toProto(ps *domain.ProjectState, m M, meta domain.Meta) (P, error) {
 	out := k.newProto()
 	shown := m
 	if k.view != nil {
@@ -126,7 +126,7 @@ func (k kind[M, P]) read(s *Server, project, key string) (P, error) {
 }
 
 // after reads a resource from the state a commit published.
-func (k kind[M, P]) after(c *store.Commit, project, key string) (P, error) {
+func (k kind[M, P]) after(c *domain.Commit, project, key string) (P, error) {
 	ps, ok := c.State.Project(project)
 	if !ok {
 		var zero P
@@ -157,7 +157,7 @@ func (k kind[M, P]) createFrom(ctx context.Context, s *Server, project string, p
 		return zero, err
 	}
 	prefix := k.path(ps, k.keyOf(m))
-	c, err := s.update(ctx, func(tx *store.Tx) error { return k.create(tx, project, m) })
+	c, err := s.update(ctx, func(tx *domain.Tx) error { return k.create(tx, project, m) })
 	if err != nil {
 		return zero, rebase(err, prefix, k.field)
 	}
@@ -185,7 +185,7 @@ func (k kind[M, P]) updateFrom(ctx context.Context, s *Server, project string, p
 	if stored, _, ok := k.get(ps, key); ok && k.keep != nil {
 		m = k.keep(stored, m, mask)
 	}
-	c, err := s.update(ctx, overriding(project, o, func(tx *store.Tx) error { return k.update(tx, project, m, etag) }))
+	c, err := s.update(ctx, overriding(project, o, func(tx *domain.Tx) error { return k.update(tx, project, m, etag) }))
 	if err != nil {
 		return zero, rebase(err, k.path(ps, key), k.field)
 	}
@@ -193,7 +193,7 @@ func (k kind[M, P]) updateFrom(ctx context.Context, s *Server, project string, p
 }
 
 // itemsOf lists the kind's items in ps.
-func (k kind[M, P]) itemsOf(ps *store.ProjectState) []M {
+func (k kind[M, P]) itemsOf(ps *domain.ProjectState) []M {
 	if k.outside != nil {
 		return k.outside(ps)
 	}
@@ -203,7 +203,7 @@ func (k kind[M, P]) itemsOf(ps *store.ProjectState) []M {
 // path is the document path of the item key ("flags[3]"); an item not in
 // the project gets the path it would have if appended. Items kept beside
 // the document have none ("").
-func (k kind[M, P]) path(ps *store.ProjectState, key string) string {
+func (k kind[M, P]) path(ps *domain.ProjectState, key string) string {
 	if k.outside != nil {
 		return ""
 	}
@@ -219,7 +219,7 @@ func (k kind[M, P]) path(ps *store.ProjectState, key string) string {
 }
 
 func (k kind[M, P]) delete(ctx context.Context, s *Server, project, key, etag string, o releaseOverride) error {
-	_, err := s.update(ctx, overriding(project, o, func(tx *store.Tx) error { return k.remove(tx, project, key, etag) }))
+	_, err := s.update(ctx, overriding(project, o, func(tx *domain.Tx) error { return k.remove(tx, project, key, etag) }))
 	return err
 }
 
@@ -234,7 +234,7 @@ type targetingView struct {
 
 // readTargeting reads an item's targeting in one environment from a state.
 // An item without targeting there has an empty one and no etag.
-func (k kind[M, P]) readTargeting(st *store.State, project, key, env string) (targetingView, error) {
+func (k kind[M, P]) readTargeting(st *domain.State, project, key, env string) (targetingView, error) {
 	ps, ok := st.Project(project)
 	if !ok {
 		return targetingView{}, notFound("project %q", project)
@@ -282,7 +282,7 @@ func (k kind[M, P]) updateTargeting(ctx context.Context, s *Server, project, key
 	if err != nil {
 		return targetingView{}, err
 	}
-	c, err := s.update(ctx, overriding(project, o, func(tx *store.Tx) error {
+	c, err := s.update(ctx, overriding(project, o, func(tx *domain.Tx) error {
 		return k.setTargeting(tx, project, key, env, &mt, etag)
 	}))
 	if err != nil {
@@ -305,18 +305,18 @@ func checkKey(path, key string) error {
 
 // releaseOverride is a request's override of an active release's hold on
 // the items it changes (override_release, override_reason; see
-// store.HeldError).
+// domain.HeldError).
 type releaseOverride interface {
 	GetOverrideRelease() string
 	GetOverrideReason() string
 }
 
 // overriding returns fn preceded by o's override, if o is not nil.
-func overriding(project string, o releaseOverride, fn func(*store.Tx) error) func(*store.Tx) error {
+func overriding(project string, o releaseOverride, fn func(*domain.Tx) error) func(*domain.Tx) error {
 	if o == nil {
 		return fn
 	}
-	return func(tx *store.Tx) error {
+	return func(tx *domain.Tx) error {
 		tx.OverrideRelease(project, o.GetOverrideRelease(), o.GetOverrideReason())
 		return fn(tx)
 	}

@@ -12,9 +12,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/keylist"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // A segment's key lists as a sub-resource (package keylist), over gRPC
@@ -94,7 +94,7 @@ func parseList(list string) (keylist.List, error) {
 }
 
 // segmentOf returns the list holder: the segment of a project.
-func (s *Server) segmentOf(project, segment string) (*store.ProjectState, error) {
+func (s *Server) segmentOf(project, segment string) (*domain.ProjectState, error) {
 	ps, err := s.projectState(project)
 	if err != nil {
 		return nil, err
@@ -107,8 +107,8 @@ func (s *Server) segmentOf(project, segment string) (*store.ProjectState, error)
 
 // applyKeys applies a staged upload in one store transaction.
 func (s *Server) applyKeys(ctx context.Context, u keyUpload, keys *keylist.Stage) (*pb.EditSegmentKeysResponse, error) {
-	var ch store.SegmentKeysChange
-	c, err := s.update(ctx, func(tx *store.Tx) error {
+	var ch domain.SegmentKeysChange
+	c, err := s.update(ctx, func(tx *domain.Tx) error {
 		var err error
 		ch, err = tx.EditSegmentKeys(u.project, u.segment, u.list, u.op, keys, u.etag)
 		return err

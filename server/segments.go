@@ -7,10 +7,10 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // segmentService manages segments.
@@ -26,10 +26,10 @@ var segments = kind[*model.Segment, *pb.Segment]{
 	collection: "segments",
 	items:      func(d *model.Document) []*model.Segment { return d.Segments },
 	keyOf:      func(m *model.Segment) string { return m.Key },
-	get:        (*store.ProjectState).Segment,
-	create:     (*store.Tx).CreateSegment,
-	update:     (*store.Tx).UpdateSegment,
-	remove:     (*store.Tx).DeleteSegment,
+	get:        (*domain.ProjectState).Segment,
+	create:     (*domain.Tx).CreateSegment,
+	update:     (*domain.Tx).UpdateSegment,
+	remove:     (*domain.Tx).DeleteSegment,
 	newProto:   func() *pb.Segment { return &pb.Segment{} },
 	newModel:   func() *model.Segment { return &model.Segment{} },
 	view:       shownSegment,
@@ -55,7 +55,7 @@ func shownSegment(s *model.Segment) *model.Segment {
 
 // annotateSegment sets the counts and the content hash of s's lists (the
 // store computes the hash once per change).
-func annotateSegment(ps *store.ProjectState, s *model.Segment, p *pb.Segment) {
+func annotateSegment(ps *domain.ProjectState, s *model.Segment, p *pb.Segment) {
 	p.IncludeCount, p.ExcludeCount = int64(len(s.Include)), int64(len(s.Exclude))
 	p.KeysHash = ps.SegmentKeysHash(s.Key)
 }

@@ -24,12 +24,12 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/experiment"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/internal/webhook"
 )
@@ -44,14 +44,14 @@ const drainTimeout = 10 * time.Second
 // Server serves one store over gRPC and HTTP.
 type Server struct {
 	log         *slog.Logger
-	store       *store.Store // nil on a relay
+	store       *domain.Store // nil on a relay
 	keys        func() Keyring
 	rulesets    *snapshot.Set
 	sync        *syncer.Hub
 	permissions map[string]auth.Permission
 	releases    *release.Scheduler
 	results     sync.Map // snapshot.Env → *resultCache of its current ruleset
-	events      *store.EventLog
+	events      *domain.EventLog
 	changes     *changeHub           // revisions → OFREP event streams
 	streamAds   *streamAds           // eventStreams members of bulk OFREP answers
 	experiments *experiment.Consumer // events → experiment state
@@ -166,7 +166,7 @@ func WithBodyReadTimeout(d time.Duration) Option {
 
 // New builds a server over st, reading compiled rulesets from rs. Call
 // Serve to accept connections.
-func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*Server, error) {
+func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, opts ...Option) (*Server, error) {
 	o := options{sync: syncer.Default(), throttle: auth.DefaultThrottle(), maxStreams: DefaultMaxStreamsPerKey, body: DefaultBodyReadTimeout}
 	for _, opt := range opts {
 		opt(&o)
@@ -191,7 +191,7 @@ func New(log *slog.Logger, st *store.Store, rs *snapshot.Set, opts ...Option) (*
 	s.keys = func() Keyring { return st.State() }
 	s.releases = release.NewScheduler(log, st, o.releases)
 	s.experiments = experiment.NewConsumer(log, st, experiment.ConsumerOptions{})
-	s.events = store.NewEventLog(st, store.EventLogOptions{})
+	s.events = domain.NewEventLog(st, domain.EventLogOptions{})
 	s.keyLimits = o.keyLimits
 	s.metrics = newServerMetrics(s)
 	o.webhooks.Observe = s.observeWebhook

@@ -10,8 +10,8 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -19,7 +19,7 @@ import (
 type testServer struct {
 	httpURL string
 	conn    *grpc.ClientConn
-	store   *store.Store
+	store   *domain.Store
 	creds   bootstrap.Credentials
 	stop    func()
 }

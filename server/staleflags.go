@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Bounds of ListStaleFlags.days.
@@ -32,7 +32,7 @@ func staleDays(field string, days, def int32) (int32, error) {
 
 // flagUse is when flag key was last used in each environment of ps, from
 // seen (Store.LastSeen), and the latest of them (zero: never).
-func flagUse(ps *store.ProjectState, seen map[string]map[string]time.Time, key string) (*pb.StaleFlag, time.Time) {
+func flagUse(ps *domain.ProjectState, seen map[string]map[string]time.Time, key string) (*pb.StaleFlag, time.Time) {
 	var last time.Time
 	sf := &pb.StaleFlag{Flag: key}
 	for _, env := range ps.Environments() {

@@ -14,8 +14,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Tracing: with WithTracing the server makes spans for every gRPC call
@@ -87,7 +87,7 @@ func (s *Server) observeTx(ctx context.Context, start time.Time, d time.Duration
 	if s.trace.tracer == nil {
 		return
 	}
-	ctx, span := s.trace.tracer.Start(ctx, "store.Update", trace.WithTimestamp(start), trace.WithSpanKind(trace.SpanKindInternal),
+	ctx, span := s.trace.tracer.Start(ctx, "domain.Update", trace.WithTimestamp(start), trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attribute.String("db.system.name", "bbolt")))
 	endSpan(span, start.Add(d), err)
 	if err == nil {
@@ -108,7 +108,7 @@ func (s *Server) observeCompile(env snapshot.Env, start time.Time, d time.Durati
 }
 
 // committed ends the store write's scope for compiles (a commit hook).
-func (s *Server) committed(*store.State, *store.Commit) { s.trace.updating.Store(nil) }
+func (s *Server) committed(*domain.State, *domain.Commit) { s.trace.updating.Store(nil) }
 
 // observeWebhook records a webhook delivery attempt: counted by outcome,
 // timed, and traced.
@@ -121,7 +121,7 @@ func (s *Server) observeWebhook(state string, d time.Duration) {
 	_, span := s.trace.tracer.Start(context.Background(), "webhook.Deliver", trace.WithTimestamp(end.Add(-d)),
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attribute.String("switchyard.webhook.outcome", state)))
 	var err error
-	if state != store.DeliveryDelivered {
+	if state != domain.DeliveryDelivered {
 		span.SetStatus(codes.Error, state)
 	}
 	endSpan(span, end, err)

@@ -9,10 +9,10 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/semver"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Versions are kept in the component's document entry (model.Version); the
@@ -98,7 +98,7 @@ func versionState(c *model.Component, v *model.Version) (string, []string) {
 }
 
 // versionProto converts version i of component c with the component's meta.
-func versionProto(c *model.Component, meta store.Meta, i int) (*pb.ComponentVersion, error) {
+func versionProto(c *model.Component, meta domain.Meta, i int) (*pb.ComponentVersion, error) {
 	v := &c.Versions[i]
 	out := &pb.ComponentVersion{Component: c.Key, Version: &pb.Version{}, Etag: meta.Etag}
 	if err := toProto(v, out.Version); err != nil {
@@ -136,19 +136,19 @@ func findVersion(c *model.Component, v semver.Version) (int, bool) {
 
 // componentIn returns a component of a project's state (nil: the project
 // does not exist), or NotFound.
-func componentIn(ps *store.ProjectState, project, key string) (*model.Component, store.Meta, error) {
+func componentIn(ps *domain.ProjectState, project, key string) (*model.Component, domain.Meta, error) {
 	if ps == nil {
-		return nil, store.Meta{}, notFound("project %q", project)
+		return nil, domain.Meta{}, notFound("project %q", project)
 	}
 	c, meta, ok := ps.Component(key)
 	if !ok {
-		return nil, store.Meta{}, notFound("component %s/%s", project, key)
+		return nil, domain.Meta{}, notFound("component %s/%s", project, key)
 	}
 	return c, meta, nil
 }
 
 // versionAfter reads a version from the state a commit published.
-func versionAfter(st *store.State, project, key string, v semver.Version) (*pb.ComponentVersion, error) {
+func versionAfter(st *domain.State, project, key string, v semver.Version) (*pb.ComponentVersion, error) {
 	ps, _ := st.Project(project)
 	c, meta, err := componentIn(ps, project, key)
 	if err != nil {
@@ -180,7 +180,7 @@ func (s *componentService) RegisterVersion(ctx context.Context, req *pb.Register
 		return nil, err
 	}
 	at := 0
-	c, err := s.update(ctx, overriding(project, req, func(tx *store.Tx) error {
+	c, err := s.update(ctx, overriding(project, req, func(tx *domain.Tx) error {
 		tps, _ := tx.Project(project)
 		cur, _, err := componentIn(tps, project, key)
 		if err != nil {
@@ -188,7 +188,7 @@ func (s *componentService) RegisterVersion(ctx context.Context, req *pb.Register
 		}
 		if i, dup := findVersion(cur, sv); dup {
 			return fmt.Errorf("version %q of component %s/%s has the precedence of registered version %q: %w",
-				mv.Version, project, key, cur.Versions[i].Version, store.ErrAlreadyExists)
+				mv.Version, project, key, cur.Versions[i].Version, domain.ErrAlreadyExists)
 		}
 		next := *cur
 		next.Versions = append(slices.Clip(cur.Versions), mv)
@@ -258,7 +258,7 @@ func (s *componentService) UpdateVersion(ctx context.Context, req *pb.UpdateVers
 		return nil, err
 	}
 	at := 0
-	c, err := s.update(ctx, overriding(project, req, func(tx *store.Tx) error {
+	c, err := s.update(ctx, overriding(project, req, func(tx *domain.Tx) error {
 		tps, _ := tx.Project(project)
 		cur, _, err := componentIn(tps, project, key)
 		if err != nil {

@@ -10,9 +10,9 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/webhook"
 )
 
@@ -27,7 +27,7 @@ type webhookService struct {
 var _ pb.WebhookServiceServer = (*webhookService)(nil)
 
 // webhookProto converts a stored webhook, without its secret.
-func webhookProto(w *model.Webhook, meta store.Meta) (*pb.Webhook, error) {
+func webhookProto(w *model.Webhook, meta domain.Meta) (*pb.Webhook, error) {
 	out := &pb.Webhook{}
 	if err := toProto(w, out); err != nil {
 		return nil, err
@@ -38,7 +38,7 @@ func webhookProto(w *model.Webhook, meta store.Meta) (*pb.Webhook, error) {
 }
 
 // readWebhook returns a webhook of a state, converted.
-func readWebhook(st *store.State, project, id string) (*pb.Webhook, error) {
+func readWebhook(st *domain.State, project, id string) (*pb.Webhook, error) {
 	w, meta, err := findWebhook(st, project, id)
 	if err != nil {
 		return nil, err
@@ -47,17 +47,17 @@ func readWebhook(st *store.State, project, id string) (*pb.Webhook, error) {
 }
 
 // findWebhook returns a webhook of a state as stored.
-func findWebhook(st *store.State, project, id string) (*model.Webhook, store.Meta, error) {
+func findWebhook(st *domain.State, project, id string) (*model.Webhook, domain.Meta, error) {
 	if err := needID(project, id); err != nil {
-		return nil, store.Meta{}, err
+		return nil, domain.Meta{}, err
 	}
 	ps, ok := st.Project(project)
 	if !ok {
-		return nil, store.Meta{}, notFound("project %q", project)
+		return nil, domain.Meta{}, notFound("project %q", project)
 	}
 	w, meta, ok := ps.Webhook(id)
 	if !ok {
-		return nil, store.Meta{}, notFound("webhook %s/%s", project, id)
+		return nil, domain.Meta{}, notFound("webhook %s/%s", project, id)
 	}
 	return w, meta, nil
 }
@@ -110,7 +110,7 @@ func (s *webhookService) CreateWebhook(ctx context.Context, req *pb.CreateWebhoo
 	if err := checkKey("webhook.id", w.ID); err != nil {
 		return nil, err
 	}
-	c, err := s.update(ctx, func(tx *store.Tx) error { return tx.CreateWebhook(req.GetProject(), &w) })
+	c, err := s.update(ctx, func(tx *domain.Tx) error { return tx.CreateWebhook(req.GetProject(), &w) })
 	if err != nil {
 		return nil, rebase(err, "", "webhook")
 	}
@@ -145,7 +145,7 @@ func (s *webhookService) UpdateWebhook(ctx context.Context, req *pb.UpdateWebhoo
 	if err := s.checkTarget(ctx, w.URL); err != nil {
 		return nil, err
 	}
-	c, err := s.update(ctx, func(tx *store.Tx) error { return tx.UpdateWebhook(project, &w, in.GetEtag()) })
+	c, err := s.update(ctx, func(tx *domain.Tx) error { return tx.UpdateWebhook(project, &w, in.GetEtag()) })
 	if err != nil {
 		return nil, rebase(err, "", "webhook")
 	}
@@ -156,7 +156,7 @@ func (s *webhookService) DeleteWebhook(ctx context.Context, req *pb.DeleteWebhoo
 	if err := needID(req.GetProject(), req.GetId()); err != nil {
 		return nil, err
 	}
-	if _, err := s.update(ctx, func(tx *store.Tx) error {
+	if _, err := s.update(ctx, func(tx *domain.Tx) error {
 		return tx.DeleteWebhook(req.GetProject(), req.GetId(), req.GetEtag())
 	}); err != nil {
 		return nil, err
@@ -207,7 +207,7 @@ func (s *webhookService) RedeliverWebhookDelivery(_ context.Context, req *pb.Red
 }
 
 // deliveryProto converts one entry of a delivery log.
-func deliveryProto(d store.WebhookDelivery) *pb.WebhookDelivery {
+func deliveryProto(d domain.WebhookDelivery) *pb.WebhookDelivery {
 	out := &pb.WebhookDelivery{
 		Id:           d.ID,
 		EventId:      d.EventID,

@@ -13,8 +13,8 @@ import (
 	"path/filepath"
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/server"
 )
 
@@ -24,7 +24,7 @@ type target struct {
 	httpURL    string
 	adminToken string
 	sdkKey     string
-	store      *store.Store // in-process servers only
+	store      *domain.Store // in-process servers only
 	stop       func() error
 }
 
@@ -37,7 +37,7 @@ func startServer(ctx context.Context) (*target, error) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rulesets := snapshot.NewSet(log)
-	st, err := store.Open(filepath.Join(dir, "switchyard.db"), store.Options{OnCommit: rulesets.Apply})
+	st, err := domain.Open(filepath.Join(dir, "switchyard.db"), domain.Options{OnCommit: rulesets.Apply})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -12,8 +12,8 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/sdk"
 )
 
@@ -98,7 +98,7 @@ func runWire(ctx context.Context, c config) error {
 			{Key: c.flag, Type: model.TypeBool},
 		},
 	}
-	if _, err := t.store.Update(ctx, store.Actor{Name: "propagation"}, func(tx *store.Tx) error {
+	if _, err := t.store.Update(ctx, domain.Actor{Name: "propagation"}, func(tx *domain.Tx) error {
 		_, err := tx.Import(doc, false)
 		return err
 	}); err != nil {

@@ -19,9 +19,9 @@ import (
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/certs"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/webhook"
@@ -231,7 +231,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	rulesets := snapshot.NewSet(log)
-	st, err := store.Open(cfg.DB, store.Options{OnCommit: rulesets.Apply, SecretKeys: keys})
+	st, err := domain.Open(cfg.DB, domain.Options{OnCommit: rulesets.Apply, SecretKeys: keys})
 	if err != nil {
 		undoKeys()
 		return err
@@ -295,7 +295,7 @@ func (c serveConfig) logHandler(w io.Writer, lvl slog.Level) slog.Handler {
 
 // writeBootstrap bootstraps an empty database, prints the secrets once and
 // writes them to a 0600 file beside the database.
-func writeBootstrap(ctx context.Context, st *store.Store, cfg serveConfig, stdout io.Writer) error {
+func writeBootstrap(ctx context.Context, st *domain.Store, cfg serveConfig, stdout io.Writer) error {
 	creds, created, err := bootstrap.Run(ctx, st, bootstrap.Credentials{AdminToken: cfg.BootstrapAdminToken, SDKKey: cfg.BootstrapSDKKey})
 	if err != nil || !created {
 		return err
@@ -316,7 +316,7 @@ Console: http://%s/ (sign in with the admin token)
 
 // importDemo imports the embedded demo document into the default project
 // when that project has no flags yet.
-func importDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
+func importDemo(ctx context.Context, st *domain.Store, log *slog.Logger) error {
 	if p, ok := st.State().Project("default"); ok && len(p.Document().Flags) > 0 {
 		return nil
 	}
@@ -325,7 +325,7 @@ func importDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 		return fmt.Errorf("demo document: %w", err)
 	}
 	start := time.Now()
-	if _, err := st.Update(ctx, store.Actor{Name: "demo"}, func(tx *store.Tx) error {
+	if _, err := st.Update(ctx, domain.Actor{Name: "demo"}, func(tx *domain.Tx) error {
 		_, err := tx.Import(doc, false)
 		return err
 	}); err != nil {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/domain"
 )
 
 // registerWebhookFlags registers the serve flags of the webhook
@@ -46,18 +46,18 @@ func (c serveConfig) validateWebhooks() error {
 // removes it again, for when the database cannot be opened with it (its
 // secrets were encrypted with a key that is missing). A file named with
 // --secret-key-file must exist.
-func (c serveConfig) secretKeys(log *slog.Logger) (keys *store.SecretKeys, undo func(), err error) {
+func (c serveConfig) secretKeys(log *slog.Logger) (keys *domain.SecretKeys, undo func(), err error) {
 	path, undo := c.SecretKeyFile, func() {}
 	if path == "" {
 		path = c.DB + ".key"
-		if err := store.CreateSecretKeyFile(path); err == nil {
+		if err := domain.CreateSecretKeyFile(path); err == nil {
 			log.Info("created a secret key file: keep it with the database, and back it up apart from it", "path", path)
 			undo = func() { os.Remove(path) }
 		} else if !errors.Is(err, fs.ErrExist) {
 			return nil, nil, err
 		}
 	}
-	if keys, err = store.ReadSecretKeyFile(path); err != nil {
+	if keys, err = domain.ReadSecretKeyFile(path); err != nil {
 		undo()
 		return nil, nil, fmt.Errorf("--secret-key-file: %w", err)
 	}

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/webhook"
 )
 
@@ -305,7 +305,7 @@ func TestWebhookDeliveriesSurviveKill9(t *testing.T) {
 		t.Errorf("the database file holds the webhook secret in plain text (%v)", err)
 	}
 	other := filepath.Join(dir, "other.key")
-	if err := store.CreateSecretKeyFile(other); err != nil {
+	if err := domain.CreateSecretKeyFile(other); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct{ name, keyFile, want string }{
@@ -315,7 +315,7 @@ func TestWebhookDeliveriesSurviveKill9(t *testing.T) {
 	for _, tc := range cases {
 		var out bytes.Buffer
 		err := run(context.Background(), []string{"serve", "--db", db, "--secret-key-file", tc.keyFile, "--http-addr", freeAddr(t), "--grpc-addr", freeAddr(t)}, &out, &out)
-		if !errors.Is(err, store.ErrSecretKey) || !strings.Contains(err.Error(), tc.want) {
+		if !errors.Is(err, domain.ErrSecretKey) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("serve with %s = %v, want a secret key error: %s", tc.name, err, tc.want)
 		}
 	}
@@ -326,7 +326,7 @@ func TestWebhookDeliveriesSurviveKill9(t *testing.T) {
 	}
 	out.Reset()
 	err = run(context.Background(), []string{"serve", "--db", db, "--http-addr", freeAddr(t), "--grpc-addr", freeAddr(t)}, &out, &out)
-	if !errors.Is(err, store.ErrSecretKey) || !strings.Contains(err.Error(), "is encrypted with key") {
+	if !errors.Is(err, domain.ErrSecretKey) || !strings.Contains(err.Error(), "is encrypted with key") {
 		t.Errorf("serve without the key file = %v, want a secret key error", err)
 	}
 	if _, err := os.Stat(db + ".key"); !errors.Is(err, os.ErrNotExist) {

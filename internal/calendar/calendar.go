@@ -3,7 +3,7 @@
 // time, or projected from an earlier one), the occurrences of its freezes,
 // and the conflicts between them — two releases changing one flag or
 // component of an environment in overlapping windows, or a step planned
-// inside a freeze that covers its release. It reads a store.ProjectState
+// inside a freeze that covers its release. It reads a domain.ProjectState
 // and does no I/O; Encode writes the schedule as RFC 5545 iCalendar.
 package calendar
 
@@ -13,9 +13,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // The kinds of Conflict.
@@ -78,7 +78,7 @@ type Calendar struct {
 // Build returns the schedule of ps between from and to as of now: the
 // steps placed in [from, to) by time, the freeze occurrences overlapping
 // it by start, and the conflicts that touch it.
-func Build(ps *store.ProjectState, from, to, now time.Time) *Calendar {
+func Build(ps *domain.ProjectState, from, to, now time.Time) *Calendar {
 	c := &Calendar{Project: ps.Key(), From: from, To: to}
 	plans := plans(ps, now)
 	for _, p := range plans {
@@ -105,7 +105,7 @@ func Build(ps *store.ProjectState, from, to, now time.Time) *Calendar {
 
 // ConflictsOf returns the conflicts of release id with freezes and other
 // releases as of now: what a release's create and update answers warn of.
-func ConflictsOf(ps *store.ProjectState, id string, now time.Time) []Conflict {
+func ConflictsOf(ps *domain.ProjectState, id string, now time.Time) []Conflict {
 	return conflicts(ps, plans(ps, now), id, now)
 }
 
@@ -141,7 +141,7 @@ func (p plan) window(now time.Time) (model.Window, bool) {
 
 // plans places the stages of every release of ps that has not ended, and
 // the taken stages of those that have.
-func plans(ps *store.ProjectState, now time.Time) []plan {
+func plans(ps *domain.ProjectState, now time.Time) []plan {
 	var out []plan
 	for _, r := range ps.Releases() {
 		out = append(out, plan{r: r, steps: place(r, now)})
@@ -213,7 +213,7 @@ func projected(g *model.Gate, prev *time.Time) *time.Time {
 
 // conflicts returns the conflicts among plans as of now; with only set,
 // those involving that release.
-func conflicts(ps *store.ProjectState, plans []plan, only string, now time.Time) []Conflict {
+func conflicts(ps *domain.ProjectState, plans []plan, only string, now time.Time) []Conflict {
 	var out []Conflict
 	for _, p := range plans {
 		if p.r.State.Ended() || only != "" && p.r.ID != only {

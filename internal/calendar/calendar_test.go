@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/calendar"
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 var now = time.Date(2030, 6, 3, 9, 0, 0, 0, time.UTC) // a Monday
@@ -25,18 +25,18 @@ const doc = `{"version": 1, "project": "shop", "environments": ["production", "s
   "components": [{"key": "app", "versions": [{"version": "1.0.0"}, {"version": "2.0.0"}]}]}`
 
 // project builds shop with the releases and freezes given as JSON.
-func project(t *testing.T, releases []string, freezes ...*model.Freeze) *store.ProjectState {
+func project(t *testing.T, releases []string, freezes ...*model.Freeze) *domain.ProjectState {
 	return projectB(t, releases, freezes...)
 }
 
-func projectB(t testing.TB, releases []string, freezes ...*model.Freeze) *store.ProjectState {
+func projectB(t testing.TB, releases []string, freezes ...*model.Freeze) *domain.ProjectState {
 	t.Helper()
-	st := storetest.Open(t, filepath.Join(t.TempDir(), "s.db"), store.Options{Now: func() time.Time { return now }})
+	st := domaintest.Open(t, filepath.Join(t.TempDir(), "s.db"), domain.Options{Now: func() time.Time { return now }})
 	d, err := model.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = st.Update(context.Background(), store.Actor{Name: "test"}, func(tx *store.Tx) error {
+	_, err = st.Update(context.Background(), domain.Actor{Name: "test"}, func(tx *domain.Tx) error {
 		if _, err := tx.Import(d, false); err != nil {
 			return err
 		}

@@ -15,8 +15,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // ConsumerOptions configures a Consumer. Zero fields take the defaults.
@@ -62,7 +62,7 @@ func (o ConsumerOptions) withDefaults() ConsumerOptions {
 }
 
 // Consumer turns the stored event batches into experiment state. It
-// follows the event log (store.Store.EventBatches) with a cursor kept in
+// follows the event log (domain.Store.EventBatches) with a cursor kept in
 // the same bbolt transaction as the state it writes, so every batch is
 // counted exactly once, across restarts too; ingestion never waits for it.
 //
@@ -76,7 +76,7 @@ func (o ConsumerOptions) withDefaults() ConsumerOptions {
 // unit's sum. Events dated before a study started or after its experiment
 // stopped do not count.
 type Consumer struct {
-	store *store.Store
+	store *domain.Store
 	log   *slog.Logger
 	opts  ConsumerOptions
 	kick  chan struct{}
@@ -87,7 +87,7 @@ type Consumer struct {
 
 // NewConsumer returns a Consumer over st. Nothing is consumed until Run
 // runs or CatchUp is called.
-func NewConsumer(log *slog.Logger, st *store.Store, opts ConsumerOptions) *Consumer {
+func NewConsumer(log *slog.Logger, st *domain.Store, opts ConsumerOptions) *Consumer {
 	return &Consumer{store: st, log: log, opts: opts.withDefaults(), kick: make(chan struct{}, 1)}
 }
 
@@ -237,7 +237,7 @@ type metricRef struct {
 }
 
 // newIndex indexes the studies of the environments the batches are of.
-func newIndex(st *store.State, batches []store.EventBatch) map[envKey]*envIndex {
+func newIndex(st *domain.State, batches []domain.EventBatch) map[envKey]*envIndex {
 	idx := map[envKey]*envIndex{}
 	seen := map[string]bool{}
 	for i := range batches {
@@ -269,7 +269,7 @@ func newIndex(st *store.State, batches []store.EventBatch) map[envKey]*envIndex 
 
 // studies returns every study of a project: its started experiments and
 // the guarded current stages of its releases.
-func studies(ps *store.ProjectState) []*study {
+func studies(ps *domain.ProjectState) []*study {
 	var out []*study
 	for _, e := range ps.Experiments() {
 		if s := experimentStudy(ps.Key(), e); s != nil {
@@ -344,15 +344,15 @@ func (w *writer) study(s *study) (*openStudy, error) {
 }
 
 // apply counts one event for the studies of its environment.
-func (w *writer) apply(ei *envIndex, e *store.Event) error {
+func (w *writer) apply(ei *envIndex, e *domain.Event) error {
 	switch e.Kind {
-	case store.EventExposure:
+	case domain.EventExposure:
 		for _, s := range ei.byFlag[e.Flag] {
 			if err := w.expose(s, e); err != nil {
 				return err
 			}
 		}
-	case store.EventTrack:
+	case domain.EventTrack:
 		for _, ref := range ei.byEvent[e.Key] {
 			if err := w.track(ref, e); err != nil {
 				return err
@@ -378,7 +378,7 @@ func inWindow(s *study, o *openStudy, t time.Time) bool {
 
 // expose attributes an exposure's unit to a variant of s, unless it is
 // attributed already.
-func (w *writer) expose(s *study, e *store.Event) error {
+func (w *writer) expose(s *study, e *domain.Event) error {
 	arm := -1
 	if s.experiment != "" {
 		if e.Experiment != s.experiment {
@@ -426,7 +426,7 @@ func (w *writer) expose(s *study, e *store.Event) error {
 }
 
 // track counts a track event for one metric of a study.
-func (w *writer) track(ref metricRef, e *store.Event) error {
+func (w *writer) track(ref metricRef, e *domain.Event) error {
 	s := ref.s
 	o, err := w.study(s)
 	if err != nil {

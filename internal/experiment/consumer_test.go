@@ -9,9 +9,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // units returns an experiment's exposed units by variant.
@@ -113,7 +113,7 @@ func TestEventsOutsideTheRunningTimeAreIgnored(t *testing.T) {
 	r.clock.Add(time.Second)
 	r.start(t, abTest("ab"))
 	r.send(t, before, r.exposure("u1", "on", "ab"))
-	r.update(t, func(tx *store.Tx) error {
+	r.update(t, func(tx *domain.Tx) error {
 		return experiment.Stop(tx, experiment.Request{Project: "shop", ID: "ab"}, model.Decision{Action: model.DecisionRevert})
 	})
 	r.clock.Add(time.Second)
@@ -144,10 +144,10 @@ func TestStateOfADeletedExperimentIsDropped(t *testing.T) {
 	r.start(t, abTest("ab"))
 	r.send(t, r.exposure("u1", "on", "ab"))
 	r.results(t, "ab")
-	r.update(t, func(tx *store.Tx) error {
+	r.update(t, func(tx *domain.Tx) error {
 		return experiment.Stop(tx, experiment.Request{Project: "shop", ID: "ab"}, model.Decision{Action: model.DecisionRevert})
 	})
-	r.update(t, func(tx *store.Tx) error { return experiment.Delete(tx, experiment.Request{Project: "shop", ID: "ab"}) })
+	r.update(t, func(tx *domain.Tx) error { return experiment.Delete(tx, experiment.Request{Project: "shop", ID: "ab"}) })
 	if err := r.consumer.Collect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestConsumerKeepsAMillionUnitsInBoundedSpace(t *testing.T) {
 	r.start(t, abTest("ab"))
 	const perBatch = 10_000
 	for b := range n / perBatch {
-		events := make([]store.Event, perBatch)
+		events := make([]domain.Event, perBatch)
 		for i := range events {
 			u := b*perBatch + i
 			variant := "off"

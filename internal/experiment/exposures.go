@@ -7,7 +7,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/domain"
 )
 
 // ExposureCount is the units first exposed to each variant of an
@@ -33,10 +33,10 @@ const maxExposurePoints = 60
 // stop or now). A draft, and an experiment whose per-unit records were
 // pruned after it stopped, has none. It reads every unit record of the
 // experiment; call CatchUp first for every event stored until now.
-func (c *Consumer) Exposures(ctx context.Context, ps *store.ProjectState, id string, now time.Time) ([]ExposureCount, error) {
+func (c *Consumer) Exposures(ctx context.Context, ps *domain.ProjectState, id string, now time.Time) ([]ExposureCount, error) {
 	e, _, ok := ps.Experiment(id)
 	if !ok {
-		return nil, fmt.Errorf("%s: %w", store.ExperimentName(ps.Key(), id), store.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w", domain.ExperimentName(ps.Key(), id), domain.ErrNotFound)
 	}
 	s := experimentStudy(ps.Key(), e)
 	if s == nil {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/experiment"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 func (r *rig) exposures(t *testing.T, id string, now time.Time) map[time.Duration][]int64 {
@@ -58,7 +58,7 @@ func TestExposuresAreCumulativePerIntervalSinceTheStart(t *testing.T) {
 
 func TestExposuresOfADraftAreNone(t *testing.T) {
 	r := newRig(t)
-	r.update(t, func(tx *store.Tx) error { return experiment.Create(tx, "shop", abTest("ab")) })
+	r.update(t, func(tx *domain.Tx) error { return experiment.Create(tx, "shop", abTest("ab")) })
 	if got := r.exposures(t, "ab", r.clock.Now()); got[-1][0] != 0 {
 		t.Errorf("a draft has %d exposure counts, want none", got[-1][0])
 	}

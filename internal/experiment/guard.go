@@ -7,10 +7,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/stats"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // GuardName is the actor name of the steps the Guard takes.
@@ -41,14 +41,14 @@ const DefaultGuardInterval = time.Minute
 // so a change someone made meanwhile wins; times come from the store's
 // clock.
 type Guard struct {
-	store    *store.Store
+	store    *domain.Store
 	consumer *Consumer
 	log      *slog.Logger
 	opts     GuardOptions
 }
 
 // NewGuard returns a Guard over st reading the state c counts.
-func NewGuard(log *slog.Logger, st *store.Store, c *Consumer, opts GuardOptions) *Guard {
+func NewGuard(log *slog.Logger, st *domain.Store, c *Consumer, opts GuardOptions) *Guard {
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultGuardInterval
 	}
@@ -127,7 +127,7 @@ func (g *Guard) Check(ctx context.Context) ([]Trip, error) {
 
 // checkExperiment stops a running experiment one of whose "stop"
 // guardrails trips.
-func (g *Guard) checkExperiment(ctx context.Context, ps *store.ProjectState, e *model.Experiment) (*Trip, error) {
+func (g *Guard) checkExperiment(ctx context.Context, ps *domain.ProjectState, e *model.Experiment) (*Trip, error) {
 	if e.Status != model.ExperimentRunning || !hasAction(e.Guardrails, model.GuardStop) {
 		return nil, nil
 	}
@@ -152,7 +152,7 @@ func (g *Guard) checkExperiment(ctx context.Context, ps *store.ProjectState, e *
 			trip := newTrip("experiment", e.ID, e.Environment, e.Flag, gr, s.arms[arm], s.arms[0], agg, arm, c, g.store.Now())
 			trip.Reason = fmt.Sprintf("guardrail %s tripped: %s; the experiment was stopped and %s reverted", gr.Metric, trip.describe(), e.Flag)
 			_, meta, _ := ps.Experiment(e.ID)
-			err := g.act(ctx, ps.Key(), trip, func(tx *store.Tx) error {
+			err := g.act(ctx, ps.Key(), trip, func(tx *domain.Tx) error {
 				return Stop(tx, Request{Project: ps.Key(), ID: e.ID, Etag: meta.Etag}, model.Decision{Action: model.DecisionRevert, Reason: trip.Reason})
 			})
 			return tripOrNil(trip, err)
@@ -163,7 +163,7 @@ func (g *Guard) checkExperiment(ctx context.Context, ps *store.ProjectState, e *
 
 // checkRelease pauses or rolls back a release in progress whose current
 // stage's guardrail trips.
-func (g *Guard) checkRelease(ctx context.Context, ps *store.ProjectState, r *model.Release) (*Trip, error) {
+func (g *Guard) checkRelease(ctx context.Context, ps *domain.ProjectState, r *model.Release) (*Trip, error) {
 	if r.State != model.StateInProgress {
 		return nil, nil
 	}
@@ -194,7 +194,7 @@ func (g *Guard) checkRelease(ctx context.Context, ps *store.ProjectState, r *mod
 	trip.Reason = fmt.Sprintf("guardrail %s tripped at stage %d: %s; the release was %s", gr.Metric, r.Stage, trip.describe(), verb)
 	_, meta, _ := ps.Release(r.ID)
 	req := release.Request{Project: ps.Key(), ID: r.ID, Etag: meta.Etag, Note: trip.Reason}
-	err = g.act(ctx, ps.Key(), trip, func(tx *store.Tx) error {
+	err = g.act(ctx, ps.Key(), trip, func(tx *domain.Tx) error {
 		if action == model.GuardRollback {
 			return release.RollBack(tx, req)
 		}
@@ -205,21 +205,21 @@ func (g *Guard) checkRelease(ctx context.Context, ps *store.ProjectState, r *mod
 
 // act takes a guardrail's step and records the notice, in one commit. A
 // step someone else's change overtook is not taken.
-func (g *Guard) act(ctx context.Context, project string, trip *Trip, step func(tx *store.Tx) error) error {
-	name := store.ExperimentName(project, trip.ID)
+func (g *Guard) act(ctx context.Context, project string, trip *Trip, step func(tx *domain.Tx) error) error {
+	name := domain.ExperimentName(project, trip.ID)
 	if trip.Kind == "release" {
-		name = store.ReleaseName(project, trip.ID)
+		name = domain.ReleaseName(project, trip.ID)
 	}
-	_, err := g.store.Update(ctx, store.Actor{Name: GuardName}, func(tx *store.Tx) error {
+	_, err := g.store.Update(ctx, domain.Actor{Name: GuardName}, func(tx *domain.Tx) error {
 		if err := step(tx); err != nil {
 			return err
 		}
-		return tx.RecordNotice(store.AuditEvent{
+		return tx.RecordNotice(domain.AuditEvent{
 			Action: NoticeGuardrailTripped, Resource: name, Project: project, Environment: trip.Environment,
 		}, trip)
 	})
 	switch {
-	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrFailedPrecondition):
+	case errors.Is(err, domain.ErrConflict), errors.Is(err, domain.ErrNotFound), errors.Is(err, domain.ErrFailedPrecondition):
 		g.log.Info("guardrail step overtaken", "resource", name, "err", err)
 		return errOvertaken
 	case err != nil:

@@ -7,17 +7,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // badTreatment sends n units to each variant of experiment id, with
 // purchases at 20 % under off and 5 % under on.
 func (r *rig) badTreatment(t *testing.T, id string, n int) {
 	t.Helper()
-	var events []store.Event
+	var events []domain.Event
 	for i := range n {
 		for _, v := range []struct {
 			variant string
@@ -53,7 +53,7 @@ func TestGuardrailStopsAWorseExperiment(t *testing.T) {
 		!strings.Contains(e.Decision.Reason, "guardrail purchase tripped") {
 		t.Errorf("experiment after the trip: %s, decision %+v; want stopped and reverted by the guardrail, saying why", e.Status, e.Decision)
 	}
-	notice := lastAudit(t, r, store.ExperimentName("shop", "ab"))
+	notice := lastAudit(t, r, domain.ExperimentName("shop", "ab"))
 	var trip experiment.Trip
 	if notice.Action != experiment.NoticeGuardrailTripped || json.Unmarshal(notice.After, &trip) != nil || trip.Metric != "purchase" || trip.Units != [2]int64{400, 400} {
 		t.Errorf("last audit event = %s %s, want %s with the trip", notice.Action, notice.After, experiment.NoticeGuardrailTripped)
@@ -88,18 +88,18 @@ func TestGuardrailRollsBackAReleaseStage(t *testing.T) {
 		Items: []model.ReleaseItem{{Flag: "checkout", Variant: "on"}},
 		Plan:  []model.Stage{{Weight: 50000, Guardrail: &model.Guardrail{Metric: "purchase", Action: model.GuardRollback}}},
 	}
-	r.update(t, func(tx *store.Tx) error { return release.Create(tx, "shop", rel) })
-	r.update(t, func(tx *store.Tx) error {
+	r.update(t, func(tx *domain.Tx) error { return release.Create(tx, "shop", rel) })
+	r.update(t, func(tx *domain.Tx) error {
 		return release.Start(tx, release.Request{Project: "shop", ID: "r1"}, r.clock.Now())
 	})
-	var events []store.Event
+	var events []domain.Event
 	for i := range 400 {
 		for _, g := range []struct {
 			rule, variant string
 			every         int
 		}{{"default", "off", 5}, {"release:r1", "on", 20}} {
 			unit := fmt.Sprintf("%s-%d", g.rule, i)
-			events = append(events, store.Event{Kind: store.EventExposure, Time: r.clock.Now(), Unit: unit, Flag: "checkout", Variant: g.variant, Rule: g.rule})
+			events = append(events, domain.Event{Kind: domain.EventExposure, Time: r.clock.Now(), Unit: unit, Flag: "checkout", Variant: g.variant, Rule: g.rule})
 			if i%g.every == 0 {
 				events = append(events, r.track(unit, "purchase", -1))
 			}
@@ -119,9 +119,9 @@ func TestGuardrailRollsBackAReleaseStage(t *testing.T) {
 }
 
 // lastAudit returns the last audit event of a resource.
-func lastAudit(t *testing.T, r *rig, resource string) store.AuditEvent {
+func lastAudit(t *testing.T, r *rig, resource string) domain.AuditEvent {
 	t.Helper()
-	events, _, err := r.st.ListAudit(context.Background(), store.AuditFilter{Project: "shop", Resource: resource, Limit: 1})
+	events, _, err := r.st.ListAudit(context.Background(), domain.AuditFilter{Project: "shop", Resource: resource, Limit: 1})
 	if err != nil || len(events) == 0 {
 		t.Fatalf("audit of %s: %v, %v", resource, events, err)
 	}

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 // clock is a settable clock for a store.
@@ -43,9 +43,9 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // (red, blue, green), a segment beta, and the metrics purchase
 // (conversion), revenue (mean) and latency (mean, lower is better).
 type rig struct {
-	st       *store.Store
+	st       *domain.Store
 	clock    *clock
-	log      *store.EventLog
+	log      *domain.EventLog
 	consumer *experiment.Consumer
 	path     string
 }
@@ -54,10 +54,10 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{clock: newClock(), path: t.TempDir() + "/switchyard.db"}
 	r.open(t)
-	r.update(t, func(tx *store.Tx) error {
+	r.update(t, func(tx *domain.Tx) error {
 		return errors.Join(
-			tx.CreateProject(store.Project{Key: "shop"}),
-			tx.CreateEnvironment("shop", store.Environment{Key: "production"}),
+			tx.CreateProject(domain.Project{Key: "shop"}),
+			tx.CreateEnvironment("shop", domain.Environment{Key: "production"}),
 			tx.CreateSegment("shop", &model.Segment{Key: "beta", Include: []string{"b1"}}),
 			tx.CreateFlag("shop", &model.Flag{Key: "checkout", Type: model.TypeBool, Environments: map[string]*model.Targeting{
 				"production": {Enabled: true, Default: &model.Serve{Variant: "off"}},
@@ -78,8 +78,8 @@ func newRig(t *testing.T) *rig {
 // open opens the store at r.path with an event log and a consumer.
 func (r *rig) open(t *testing.T) {
 	t.Helper()
-	r.st = storetest.Open(t, r.path, store.Options{Now: r.clock.Now})
-	r.log = store.NewEventLog(r.st, store.EventLogOptions{Now: r.clock.Now})
+	r.st = domaintest.Open(t, r.path, domain.Options{Now: r.clock.Now})
+	r.log = domain.NewEventLog(r.st, domain.EventLogOptions{Now: r.clock.Now})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.log.Run(ctx) }()
@@ -96,9 +96,9 @@ func (r *rig) reopen(t *testing.T) {
 	r.open(t)
 }
 
-func (r *rig) update(t *testing.T, fn func(tx *store.Tx) error) *store.Commit {
+func (r *rig) update(t *testing.T, fn func(tx *domain.Tx) error) *domain.Commit {
 	t.Helper()
-	c, err := r.st.Update(context.Background(), store.Actor{Name: "test"}, fn)
+	c, err := r.st.Update(context.Background(), domain.Actor{Name: "test"}, fn)
 	if err != nil {
 		t.Fatalf("Update() = %v", err)
 	}
@@ -106,8 +106,8 @@ func (r *rig) update(t *testing.T, fn func(tx *store.Tx) error) *store.Commit {
 }
 
 // try runs fn in an update and returns its error.
-func (r *rig) try(fn func(tx *store.Tx) error) error {
-	_, err := r.st.Update(context.Background(), store.Actor{Name: "test"}, fn)
+func (r *rig) try(fn func(tx *domain.Tx) error) error {
+	_, err := r.st.Update(context.Background(), domain.Actor{Name: "test"}, fn)
 	return err
 }
 
@@ -124,14 +124,14 @@ func abTest(id string, guardrails ...model.Guardrail) *model.Experiment {
 // start creates and starts an experiment.
 func (r *rig) start(t *testing.T, e *model.Experiment) {
 	t.Helper()
-	r.update(t, func(tx *store.Tx) error { return experiment.Create(tx, "shop", e) })
-	r.update(t, func(tx *store.Tx) error { return experiment.Start(tx, experiment.Request{Project: "shop", ID: e.ID}) })
+	r.update(t, func(tx *domain.Tx) error { return experiment.Create(tx, "shop", e) })
+	r.update(t, func(tx *domain.Tx) error { return experiment.Start(tx, experiment.Request{Project: "shop", ID: e.ID}) })
 }
 
 // send writes events to the event log as one batch of production.
-func (r *rig) send(t *testing.T, events ...store.Event) {
+func (r *rig) send(t *testing.T, events ...domain.Event) {
 	t.Helper()
-	b := &store.EventBatch{Project: "shop", Environment: "production", Received: r.clock.Now(), Events: events}
+	b := &domain.EventBatch{Project: "shop", Environment: "production", Received: r.clock.Now(), Events: events}
 	if err := r.log.Write(context.Background(), b, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -139,13 +139,13 @@ func (r *rig) send(t *testing.T, events ...store.Event) {
 
 // exposure is an exposure of unit to a variant of checkout, attributed to
 // experiment, now.
-func (r *rig) exposure(unit, variant, experiment string) store.Event {
-	return store.Event{Kind: store.EventExposure, Time: r.clock.Now(), Unit: unit, Flag: "checkout", Variant: variant, Experiment: experiment}
+func (r *rig) exposure(unit, variant, experiment string) domain.Event {
+	return domain.Event{Kind: domain.EventExposure, Time: r.clock.Now(), Unit: unit, Flag: "checkout", Variant: variant, Experiment: experiment}
 }
 
 // track is a track event of unit, now; value < 0 means none.
-func (r *rig) track(unit, key string, value float64) store.Event {
-	e := store.Event{Kind: store.EventTrack, Time: r.clock.Now(), Unit: unit, Key: key}
+func (r *rig) track(unit, key string, value float64) domain.Event {
+	e := domain.Event{Kind: domain.EventTrack, Time: r.clock.Now(), Unit: unit, Key: key}
 	if value >= 0 {
 		e.Value, e.HasValue = value, true
 	}

@@ -7,7 +7,7 @@
 // and guarded release stages and stops, pauses or rolls them back.
 //
 // Every lifecycle function works inside one store transaction (a
-// *store.Tx), so a step that changes who gets what — starting (the
+// *domain.Tx), so a step that changes who gets what — starting (the
 // experiment's overlay appears), stopping (it goes, and the release that
 // ships a variant starts) — is one commit and one environment revision.
 package experiment
@@ -18,10 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Request names an experiment and carries what a lifecycle call may add.
@@ -38,7 +38,7 @@ type Request struct {
 // ignored; the salt defaults to the id and bucket_by to targetingKey.
 // What e names (flag, variants, segments, metrics) must exist; weights and
 // the traffic share may still be incomplete: Start checks them.
-func Create(tx *store.Tx, project string, e *model.Experiment) error {
+func Create(tx *domain.Tx, project string, e *model.Experiment) error {
 	d := definition(e)
 	d.Status = model.ExperimentDraft
 	if ps, ok := tx.Project(project); ok {
@@ -51,7 +51,7 @@ func Create(tx *store.Tx, project string, e *model.Experiment) error {
 
 // Update replaces the definition of a DRAFT experiment (id and environment
 // excepted) with e's; etag, when not "", must be the experiment's etag.
-func Update(tx *store.Tx, project string, e *model.Experiment, etag string) error {
+func Update(tx *domain.Tx, project string, e *model.Experiment, etag string) error {
 	ps, cur, curEtag, err := load(tx, Request{Project: project, ID: e.ID, Etag: etag})
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func Update(tx *store.Tx, project string, e *model.Experiment, etag string) erro
 
 // Delete deletes an experiment that is not running (stop it first). Its
 // collected state goes with it (the Consumer drops it).
-func Delete(tx *store.Tx, req Request) error {
+func Delete(tx *domain.Tx, req Request) error {
 	_, cur, curEtag, err := load(tx, req)
 	if err != nil {
 		return err
@@ -90,7 +90,7 @@ func Delete(tx *store.Tx, req Request) error {
 // exists, that its flag is enabled in the environment and that no release
 // or other experiment holds the flag there; it records the metric
 // definitions the experiment will be counted by.
-func Start(tx *store.Tx, req Request) error {
+func Start(tx *domain.Tx, req Request) error {
 	ps, e, etag, err := load(tx, req)
 	if err != nil {
 		return err
@@ -128,7 +128,7 @@ func Start(tx *store.Tx, req Request) error {
 // behind a manual gate; tx's actor is its requester. With DecisionRevert
 // the flag is left as it was before the experiment. The decision's reason
 // defaults to req.Note; tx's actor is recorded.
-func Stop(tx *store.Tx, req Request, d model.Decision) error {
+func Stop(tx *domain.Tx, req Request, d model.Decision) error {
 	ps, e, etag, err := load(tx, req)
 	if err != nil {
 		return err
@@ -167,7 +167,7 @@ func Stop(tx *store.Tx, req Request, d model.Decision) error {
 }
 
 // ship creates and starts the release that ships d's variant of e.
-func ship(tx *store.Tx, project string, e *model.Experiment, d model.Decision) error {
+func ship(tx *domain.Tx, project string, e *model.Experiment, d model.Decision) error {
 	notes := fmt.Sprintf("Ships variant %q of flag %q, the decision of experiment %q.", d.Variant, e.Flag, e.ID)
 	if d.Reason != "" {
 		notes += " " + d.Reason
@@ -241,7 +241,7 @@ func definition(e *model.Experiment) *model.Experiment {
 
 // checkRefs checks that what e names exists in ps: flag, variants,
 // segments, environment (model.CheckExperimentRefs) and metrics.
-func checkRefs(ps *store.ProjectState, e *model.Experiment) error {
+func checkRefs(ps *domain.ProjectState, e *model.Experiment) error {
 	var errs model.Errors
 	if err := model.CheckExperimentRefs(ps.Document(), e); err != nil {
 		errors.As(err, &errs)
@@ -282,18 +282,18 @@ func treatmentList(e *model.Experiment) string {
 
 // load returns the project as tx sees it, a private copy of the experiment
 // and its etag, after checking req.Etag.
-func load(tx *store.Tx, req Request) (*store.ProjectState, *model.Experiment, string, error) {
-	return store.Editable(tx, req.Project, req.ID, req.Etag, (*store.ProjectState).Experiment, store.ExperimentName)
+func load(tx *domain.Tx, req Request) (*domain.ProjectState, *model.Experiment, string, error) {
+	return domain.Editable(tx, req.Project, req.ID, req.Etag, (*domain.ProjectState).Experiment, domain.ExperimentName)
 }
 
-// failed returns an error matching store.ErrFailedPrecondition about the
+// failed returns an error matching domain.ErrFailedPrecondition about the
 // experiment.
 func failed(project, id, format string, args ...any) error {
-	return store.FailedPrecondition(store.ExperimentName(project, id), format, args...)
+	return domain.FailedPrecondition(domain.ExperimentName(project, id), format, args...)
 }
 
 // refused turns a model.Errors about an experiment into a precondition
 // failure that lists every problem.
 func refused(project, id, what string, err error) error {
-	return store.Refused(store.ExperimentName(project, id), what, err)
+	return domain.Refused(domain.ExperimentName(project, id), what, err)
 }

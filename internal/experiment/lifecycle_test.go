@@ -5,17 +5,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 func TestCreateDraftsWithDefaults(t *testing.T) {
 	r := newRig(t)
 	e := abTest("ab")
 	e.Status = model.ExperimentRunning // ignored: lifecycle fields are the server's
-	c := r.update(t, func(tx *store.Tx) error { return experiment.Create(tx, "shop", e) })
+	c := r.update(t, func(tx *domain.Tx) error { return experiment.Create(tx, "shop", e) })
 	got := r.experiment(t, "ab")
 	if got.Status != model.ExperimentDraft || got.Salt != "ab" || got.BucketBy != eval.TargetingKeyAttribute {
 		t.Errorf("created = status %s, salt %q, bucket_by %q; want DRAFT, ab, targetingKey", got.Status, got.Salt, got.BucketBy)
@@ -42,7 +42,7 @@ func TestCreateRefusesWhatTheProjectLacks(t *testing.T) {
 			r := newRig(t)
 			e := abTest("ab")
 			tc.edit(e)
-			err := r.try(func(tx *store.Tx) error { return experiment.Create(tx, "shop", e) })
+			err := r.try(func(tx *domain.Tx) error { return experiment.Create(tx, "shop", e) })
 			var fes model.Errors
 			if !errors.As(err, &fes) || fes[0].Path != tc.path {
 				t.Errorf("Create = %v, want a field error at %s", err, tc.path)
@@ -61,7 +61,7 @@ func TestStartRefusesAnIncompleteOrBlockedExperiment(t *testing.T) {
 		{"no traffic", func(_ *testing.T, _ *rig, e *model.Experiment) { e.TrafficShare = 0 }, "positive traffic share"},
 		{"no primary metric", func(_ *testing.T, _ *rig, e *model.Experiment) { e.PrimaryMetric = "" }, "primary metric is required"},
 		{"disabled flag", func(_ *testing.T, r *rig, _ *model.Experiment) {
-			r.try(func(tx *store.Tx) error {
+			r.try(func(tx *domain.Tx) error {
 				return tx.SetFlagTargeting("shop", "checkout", "production", &model.Targeting{Default: &model.Serve{Variant: "off"}}, "")
 			})
 		}, "not enabled"},
@@ -72,9 +72,9 @@ func TestStartRefusesAnIncompleteOrBlockedExperiment(t *testing.T) {
 			r := newRig(t)
 			e := abTest("ab")
 			tc.setup(t, r, e)
-			r.update(t, func(tx *store.Tx) error { return experiment.Create(tx, "shop", e) })
-			err := r.try(func(tx *store.Tx) error { return experiment.Start(tx, experiment.Request{Project: "shop", ID: "ab"}) })
-			if !errors.Is(err, store.ErrFailedPrecondition) || !strings.Contains(err.Error(), tc.want) {
+			r.update(t, func(tx *domain.Tx) error { return experiment.Create(tx, "shop", e) })
+			err := r.try(func(tx *domain.Tx) error { return experiment.Start(tx, experiment.Request{Project: "shop", ID: "ab"}) })
+			if !errors.Is(err, domain.ErrFailedPrecondition) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Start = %v, want a failed precondition saying %q", err, tc.want)
 			}
 		})
@@ -83,10 +83,10 @@ func TestStartRefusesAnIncompleteOrBlockedExperiment(t *testing.T) {
 
 func TestStartRecordsTheMetricsInOneRevision(t *testing.T) {
 	r := newRig(t)
-	r.update(t, func(tx *store.Tx) error {
+	r.update(t, func(tx *domain.Tx) error {
 		return experiment.Create(tx, "shop", abTest("ab", model.Guardrail{Metric: "latency", Threshold: 0.1, Action: model.GuardStop}))
 	})
-	c := r.update(t, func(tx *store.Tx) error { return experiment.Start(tx, experiment.Request{Project: "shop", ID: "ab"}) })
+	c := r.update(t, func(tx *domain.Tx) error { return experiment.Start(tx, experiment.Request{Project: "shop", ID: "ab"}) })
 	e := r.experiment(t, "ab")
 	if c.Revision == 0 || e.Status != model.ExperimentRunning || e.StartTime == nil || !e.StartTime.Equal(r.clock.Now()) {
 		t.Errorf("after Start: revision %d, status %s, start %v; want a new revision, RUNNING, now", c.Revision, e.Status, e.StartTime)
@@ -102,8 +102,8 @@ func TestStartRecordsTheMetricsInOneRevision(t *testing.T) {
 func TestOnlyADraftCanBeEdited(t *testing.T) {
 	r := newRig(t)
 	r.start(t, abTest("ab"))
-	err := r.try(func(tx *store.Tx) error { return experiment.Update(tx, "shop", abTest("ab"), "") })
-	if !errors.Is(err, store.ErrFailedPrecondition) {
+	err := r.try(func(tx *domain.Tx) error { return experiment.Update(tx, "shop", abTest("ab"), "") })
+	if !errors.Is(err, domain.ErrFailedPrecondition) {
 		t.Errorf("Update of a running experiment = %v, want a failed precondition", err)
 	}
 }
@@ -111,8 +111,8 @@ func TestOnlyADraftCanBeEdited(t *testing.T) {
 func TestARunningExperimentCannotBeDeleted(t *testing.T) {
 	r := newRig(t)
 	r.start(t, abTest("ab"))
-	err := r.try(func(tx *store.Tx) error { return experiment.Delete(tx, experiment.Request{Project: "shop", ID: "ab"}) })
-	if !errors.Is(err, store.ErrFailedPrecondition) {
+	err := r.try(func(tx *domain.Tx) error { return experiment.Delete(tx, experiment.Request{Project: "shop", ID: "ab"}) })
+	if !errors.Is(err, domain.ErrFailedPrecondition) {
 		t.Errorf("Delete of a running experiment = %v, want a failed precondition", err)
 	}
 }
@@ -120,7 +120,7 @@ func TestARunningExperimentCannotBeDeleted(t *testing.T) {
 func TestStopWithShipStartsAReleaseInOneRevision(t *testing.T) {
 	r := newRig(t)
 	r.start(t, abTest("ab"))
-	c := r.update(t, func(tx *store.Tx) error {
+	c := r.update(t, func(tx *domain.Tx) error {
 		return experiment.Stop(tx, experiment.Request{Project: "shop", ID: "ab", Note: "on wins"}, model.Decision{Action: model.DecisionShip, Variant: "on"})
 	})
 	ps, _ := c.State.Project("shop")
@@ -158,7 +158,7 @@ func TestStopWithShipRefusesABadReleaseWholly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
 			r.start(t, abTest("ab"))
-			err := r.try(func(tx *store.Tx) error {
+			err := r.try(func(tx *domain.Tx) error {
 				return experiment.Stop(tx, experiment.Request{Project: "shop", ID: "ab"}, tc.d)
 			})
 			var fes model.Errors
@@ -177,7 +177,7 @@ func TestStopWithRevertLeavesTheFlag(t *testing.T) {
 	ps, _ := r.st.State().Project("shop")
 	before, _, _ := ps.FlagTargeting("checkout", "production")
 	r.start(t, abTest("ab"))
-	c := r.update(t, func(tx *store.Tx) error {
+	c := r.update(t, func(tx *domain.Tx) error {
 		return experiment.Stop(tx, experiment.Request{Project: "shop", ID: "ab"}, model.Decision{Action: model.DecisionRevert})
 	})
 	ps, _ = c.State.Project("shop")
@@ -193,7 +193,7 @@ func TestStopWithRevertLeavesTheFlag(t *testing.T) {
 func TestStopRefusesAVariantOutsideTheExperiment(t *testing.T) {
 	r := newRig(t)
 	r.start(t, abTest("ab"))
-	err := r.try(func(tx *store.Tx) error {
+	err := r.try(func(tx *domain.Tx) error {
 		return experiment.Stop(tx, experiment.Request{Project: "shop", ID: "ab"}, model.Decision{Action: model.DecisionShip, Variant: "maybe"})
 	})
 	var fes model.Errors

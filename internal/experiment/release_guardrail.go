@@ -3,8 +3,8 @@ package experiment
 import (
 	"context"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // ReleaseGuardrail returns the guardrail of release r's current stage as
@@ -14,7 +14,7 @@ import (
 // in Tripped when the guardrail trips. It is nil when the stage has no
 // guardrail or the release serves no audience. It reads what was counted
 // so far; call CatchUp first for every event stored until now.
-func (c *Consumer) ReleaseGuardrail(ctx context.Context, ps *store.ProjectState, r *model.Release) (*MetricResult, error) {
+func (c *Consumer) ReleaseGuardrail(ctx context.Context, ps *domain.ProjectState, r *model.Release) (*MetricResult, error) {
 	s := releaseStudy(ps, r)
 	if s == nil {
 		return nil, nil

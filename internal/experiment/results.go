@@ -8,9 +8,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/stats"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Alpha is the significance level of the results: a difference is
@@ -89,10 +89,10 @@ const (
 
 // Results returns the results of experiment id of project from the state
 // counted so far; call CatchUp first for every event stored until now.
-func (c *Consumer) Results(ctx context.Context, ps *store.ProjectState, id string) (*Results, error) {
+func (c *Consumer) Results(ctx context.Context, ps *domain.ProjectState, id string) (*Results, error) {
 	e, _, ok := ps.Experiment(id)
 	if !ok {
-		return nil, fmt.Errorf("%s: %w", store.ExperimentName(ps.Key(), id), store.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w", domain.ExperimentName(ps.Key(), id), domain.ErrNotFound)
 	}
 	s := experimentStudy(ps.Key(), e)
 	if s == nil {

@@ -30,8 +30,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // sideBucket is the store side bucket the experiment state lives in.
@@ -113,7 +113,7 @@ func experimentStudy(project string, e *model.Experiment) *study {
 // stage has a guardrail and the release serves an audience, else nil. The
 // treatment is the flag items' release rule; a release has one study for
 // its first flag item (the flag its guardrail watches).
-func releaseStudy(ps *store.ProjectState, r *model.Release) *study {
+func releaseStudy(ps *domain.ProjectState, r *model.Release) *study {
 	if !r.State.Serving() || r.Stage < 1 || r.Stage > len(r.Plan) || r.StageTime == nil {
 		return nil
 	}

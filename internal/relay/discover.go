@@ -10,9 +10,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/section"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/sdk"
 )
 
@@ -51,7 +51,7 @@ func discoverOnce(ctx context.Context, conn *grpc.ClientConn, key string) (strin
 		_, err = s.Recv()
 		return "", nil, err
 	}
-	hash := store.HashSecret(key)
+	hash := domain.HashSecret(key)
 	for {
 		resp, err := s.Recv()
 		if err != nil {
@@ -68,7 +68,7 @@ func discoverOnce(ctx context.Context, conn *grpc.ClientConn, key string) (strin
 			continue
 		}
 		for _, k := range ks.GetKeys() {
-			if k.GetHash() == hash && k.GetKind() == string(store.KindRelay) && len(k.GetEnvironments()) > 0 {
+			if k.GetHash() == hash && k.GetKind() == string(domain.KindRelay) && len(k.GetEnvironments()) > 0 {
 				return k.GetProject(), k.GetEnvironments(), nil
 			}
 		}

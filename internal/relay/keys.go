@@ -13,36 +13,36 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // keyring is the keys a relay accepts: every key of every key set its
 // upstream sent. It is immutable; a new key set makes a new one.
 type keyring struct {
-	byHash map[string]*store.APIKey
-	byID   map[string]*store.APIKey
+	byHash map[string]*domain.APIKey
+	byID   map[string]*domain.APIKey
 }
 
 // newKeyring builds the keyring of the key sets.
 func newKeyring(sets []*pb.KeySet) *keyring {
-	k := &keyring{byHash: map[string]*store.APIKey{}, byID: map[string]*store.APIKey{}}
+	k := &keyring{byHash: map[string]*domain.APIKey{}, byID: map[string]*domain.APIKey{}}
 	for _, ks := range sets {
 		for _, h := range ks.GetKeys() {
 			if k.byID[h.GetId()] != nil {
 				continue // a relay key, in the set of each of its environments
 			}
-			key := &store.APIKey{
-				ID: h.GetId(), Name: h.GetName(), Kind: store.KeyKind(h.GetKind()), Hash: h.GetHash(),
+			key := &domain.APIKey{
+				ID: h.GetId(), Name: h.GetName(), Kind: domain.KeyKind(h.GetKind()), Hash: h.GetHash(),
 				Project: h.GetProject(), Principal: h.GetPrincipal(),
 			}
 			switch key.Kind {
-			case store.KindSDK, store.KindClient:
+			case domain.KindSDK, domain.KindClient:
 				if len(h.GetEnvironments()) != 1 {
 					continue
 				}
 				key.Environment = h.GetEnvironments()[0]
-			case store.KindRelay:
+			case domain.KindRelay:
 				key.Environments = slices.Clone(h.GetEnvironments())
 			default:
 				continue // a relay never admits admin tokens
@@ -55,13 +55,13 @@ func newKeyring(sets []*pb.KeySet) *keyring {
 }
 
 // KeyByHash returns the key whose secret hashes to hash.
-func (k *keyring) KeyByHash(hash string) (*store.APIKey, bool) {
+func (k *keyring) KeyByHash(hash string) (*domain.APIKey, bool) {
 	key, ok := k.byHash[hash]
 	return key, ok
 }
 
 // APIKey returns the key with the id.
-func (k *keyring) APIKey(id string) (*store.APIKey, bool) {
+func (k *keyring) APIKey(id string) (*domain.APIKey, bool) {
 	key, ok := k.byID[id]
 	return key, ok
 }

@@ -30,10 +30,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/switchyard/switchyard/internal/buildinfo"
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/relay/spool"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server"
@@ -293,7 +293,7 @@ func (r *Relay) Status() string {
 }
 
 // keyHash is the hash of the relay's own key, as key sets list it.
-func (r *Relay) keyHash() string { return store.HashSecret(r.cfg.RelayKey) }
+func (r *Relay) keyHash() string { return domain.HashSecret(r.cfg.RelayKey) }
 
 // Revision returns the revision of the environment's ruleset the relay
 // serves, 0 when it has none.

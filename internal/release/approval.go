@@ -1,8 +1,8 @@
 package release
 
 import (
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // The two-person rule of approval gates counts principals — the people
@@ -10,17 +10,17 @@ import (
 // requester created (for themselves or in anyone's name), is still the
 // requester. Two principals are related when one's key was created, directly
 // or through a chain of keys, by the other or by the other's key
-// (store.APIKey.Lineage); a related principal counts as the same person.
+// (domain.APIKey.Lineage); a related principal counts as the same person.
 
 // setRequester makes tx's actor the requester of r's next gate.
-func setRequester(tx *store.Tx, r *model.Release) {
+func setRequester(tx *domain.Tx, r *model.Release) {
 	a := tx.Actor()
 	r.Requester, r.RequesterName, r.RequesterPrincipal = a.KeyID, a.Name, actorPrincipal(tx)
 }
 
 // actorPrincipal is the principal of tx's actor: its key's, else what the
 // actor says ("" for the scheduler and other actors without a key).
-func actorPrincipal(tx *store.Tx) string {
+func actorPrincipal(tx *domain.Tx) string {
 	a := tx.Actor()
 	if k, ok := tx.APIKey(a.KeyID); ok {
 		return k.Principal
@@ -46,8 +46,8 @@ func (p party) role() string {
 // requesterParty is r's requester. A release started before principals
 // existed has no RequesterPrincipal: it is the requester key's principal
 // if the key still exists, else derived from its name as for keys stored
-// before principals existed (store.LegacyPrincipal).
-func requesterParty(tx *store.Tx, r *model.Release) party {
+// before principals existed (domain.LegacyPrincipal).
+func requesterParty(tx *domain.Tx, r *model.Release) party {
 	p := party{requester: true, key: r.Requester, principal: r.RequesterPrincipal}
 	if p.principal == "" {
 		p.principal = legacyPrincipal(tx, r.Requester, r.RequesterName)
@@ -57,7 +57,7 @@ func requesterParty(tx *store.Tx, r *model.Release) party {
 
 // approverParty is an earlier approval, with the same derivation for
 // approvals given before principals existed.
-func approverParty(tx *store.Tx, a model.Approval) party {
+func approverParty(tx *domain.Tx, a model.Approval) party {
 	p := party{key: a.By, principal: a.Principal}
 	if p.principal == "" {
 		p.principal = legacyPrincipal(tx, a.By, a.ByName)
@@ -65,12 +65,12 @@ func approverParty(tx *store.Tx, a model.Approval) party {
 	return p
 }
 
-func legacyPrincipal(tx *store.Tx, keyID, name string) string {
+func legacyPrincipal(tx *domain.Tx, keyID, name string) string {
 	if k, ok := tx.APIKey(keyID); ok {
 		return k.Principal
 	}
-	k := store.APIKey{ID: keyID, Name: name}
-	store.LegacyPrincipal(&k)
+	k := domain.APIKey{ID: keyID, Name: name}
+	domain.LegacyPrincipal(&k)
 	return k.Principal
 }
 
@@ -78,9 +78,9 @@ func legacyPrincipal(tx *store.Tx, keyID, name string) string {
 // r: a person's key (services do not approve), unrelated to the requester
 // and to every earlier approver of the stage. Otherwise it returns an error
 // that says why: matching auth.ErrPermissionDenied (HTTP 403) for the
-// requester and a service, store.ErrFailedPrecondition (HTTP 400
+// requester and a service, domain.ErrFailedPrecondition (HTTP 400
 // FAILED_PRECONDITION) for a person who approved already.
-func checkApprover(tx *store.Tx, req Request, r *model.Release, stage int) (*store.APIKey, error) {
+func checkApprover(tx *domain.Tx, req Request, r *model.Release, stage int) (*domain.APIKey, error) {
 	parties := []party{requesterParty(tx, r)}
 	for _, ap := range r.Approvals {
 		if ap.Stage == stage {
@@ -93,13 +93,13 @@ func checkApprover(tx *store.Tx, req Request, r *model.Release, stage int) (*sto
 // checkPerson returns the key of tx's actor if it is a person's key
 // unrelated to every party; own says what the requester may not approve
 // ("their own release"), what names what is approved in messages.
-func checkPerson(tx *store.Tx, req Request, parties []party, own, what string) (*store.APIKey, error) {
+func checkPerson(tx *domain.Tx, req Request, parties []party, own, what string) (*domain.APIKey, error) {
 	a := tx.Actor()
 	key, ok := tx.APIKey(a.KeyID)
 	if !ok {
 		return nil, permissionDenied(req, "an approval needs the API key of a person")
 	}
-	if key.PrincipalKind == store.PrincipalService {
+	if key.PrincipalKind == domain.PrincipalService {
 		return nil, permissionDenied(req, "key %q belongs to the service %q; approvals are given by people", key.Name, key.Principal)
 	}
 	for _, p := range parties {
@@ -123,7 +123,7 @@ func checkPerson(tx *store.Tx, req Request, parties []party, own, what string) (
 
 // related reports whether p's key, if it still exists, was created by
 // key's principal or by key itself.
-func related(tx *store.Tx, p party, key *store.APIKey) bool {
+func related(tx *domain.Tx, p party, key *domain.APIKey) bool {
 	pk, ok := tx.APIKey(p.key)
 	return ok && pk.DescendsFrom(key.Principal, key.ID)
 }

@@ -3,15 +3,15 @@ package release
 import (
 	"strings"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Drift returns the items (by model.ReleaseItem.Ref) whose targeting in
 // the release's environment changed since the release recorded its
 // baseline: changed outside the release while it runs. It is empty for a
 // release that has not started.
-func Drift(ps *store.ProjectState, r *model.Release) []string {
+func Drift(ps *domain.ProjectState, r *model.Release) []string {
 	if r.Baseline == nil || !r.State.Active() {
 		// An ended release has no drift: completing it wrote the items'
 		// targeting itself, and a rolled-back one no longer touches them.
@@ -27,7 +27,7 @@ func Drift(ps *store.ProjectState, r *model.Release) []string {
 }
 
 // baseline records the etag of every item's targeting now.
-func baseline(ps *store.ProjectState, r *model.Release) map[string]string {
+func baseline(ps *domain.ProjectState, r *model.Release) map[string]string {
 	b := make(map[string]string, len(r.Items))
 	for _, it := range r.Items {
 		b[it.Ref()] = targetingEtag(ps, r.Environment, it)
@@ -37,8 +37,8 @@ func baseline(ps *store.ProjectState, r *model.Release) map[string]string {
 
 // targetingEtag is the etag of an item's targeting in env; "" when it has
 // none.
-func targetingEtag(ps *store.ProjectState, env string, it model.ReleaseItem) string {
-	var meta store.Meta
+func targetingEtag(ps *domain.ProjectState, env string, it model.ReleaseItem) string {
+	var meta domain.Meta
 	if it.Component != "" {
 		_, meta, _ = ps.ComponentTargeting(it.Component, env)
 	} else {
@@ -50,7 +50,7 @@ func targetingEtag(ps *store.ProjectState, env string, it model.ReleaseItem) str
 // checkDrift refuses to go on with a drifted release unless the caller
 // acknowledges the drift; then it records the new baseline and says so in
 // the event's note.
-func checkDrift(ps *store.ProjectState, r *model.Release, ack bool, ev *model.ReleaseEvent) error {
+func checkDrift(ps *domain.ProjectState, r *model.Release, ack bool, ev *model.ReleaseEvent) error {
 	drifted := Drift(ps, r)
 	if len(drifted) == 0 {
 		return nil
@@ -66,7 +66,7 @@ func checkDrift(ps *store.ProjectState, r *model.Release, ack bool, ev *model.Re
 
 // checkItems refuses a release whose items, stages' segments or
 // environment no longer exist.
-func checkItems(ps *store.ProjectState, r *model.Release) error {
+func checkItems(ps *domain.ProjectState, r *model.Release) error {
 	if err := model.CheckReleaseRefs(ps.Document(), r); err != nil {
 		return refused(ps.Key(), r.ID, "the release names what the project does not have", err)
 	}
@@ -76,7 +76,7 @@ func checkItems(ps *store.ProjectState, r *model.Release) error {
 // checkEnabled refuses to start a release whose flag items are not
 // enabled in its environment: a disabled flag serves its off variant to
 // everyone, the release's audience included (the kill switch wins).
-func checkEnabled(ps *store.ProjectState, r *model.Release) error {
+func checkEnabled(ps *domain.ProjectState, r *model.Release) error {
 	var off []string
 	for _, it := range r.Items {
 		if it.Component != "" {
@@ -95,7 +95,7 @@ func checkEnabled(ps *store.ProjectState, r *model.Release) error {
 
 // checkConflicts refuses a release sharing an item with another active
 // release of its environment.
-func checkConflicts(ps *store.ProjectState, r *model.Release) error {
+func checkConflicts(ps *domain.ProjectState, r *model.Release) error {
 	mine := map[string]bool{}
 	for _, it := range r.Items {
 		mine[it.Ref()] = true

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // finalAudience is what a plan's full audience (the union of every stage)
@@ -63,7 +63,7 @@ func finalAudienceOf(plan []model.Stage) (finalAudience, error) {
 // serving it to everyone, as the release did); segments → a first rule
 // "release-{id}" serves the item to any of them. The note lists what was
 // written.
-func complete(tx *store.Tx, ps *store.ProjectState, r *model.Release, ev *model.ReleaseEvent) error {
+func complete(tx *domain.Tx, ps *domain.ProjectState, r *model.Release, ev *model.ReleaseEvent) error {
 	a, err := finalAudienceOf(r.Plan)
 	if err != nil {
 		return failed(ps.Key(), r.ID, "cannot complete: %v", err)
@@ -94,7 +94,7 @@ func complete(tx *store.Tx, ps *store.ProjectState, r *model.Release, ev *model.
 			err = tx.SetFlagTargeting(ps.Key(), it.Flag, r.Environment, next, "")
 		}
 		if err != nil {
-			return fmt.Errorf("complete %s: %s: %w", store.ReleaseName(ps.Key(), r.ID), it.Ref(), err)
+			return fmt.Errorf("complete %s: %s: %w", domain.ReleaseName(ps.Key(), r.ID), it.Ref(), err)
 		}
 		notes = append(notes, it.Ref()+": "+what)
 	}

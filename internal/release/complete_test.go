@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 func TestCompletionTargeting(t *testing.T) {
@@ -32,12 +32,12 @@ func TestCompletionTargeting(t *testing.T) {
 			e := newEnv(t)
 			variant := map[string]string{"checkout": "on", "banner": "new"}[tc.flag]
 			e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "` + tc.flag + `", "variant": "` + variant + `"}], "plan": ` + tc.plan + `}`)
-			e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+			e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
 			for e.release("r").Stage < len(e.release("r").Plan) {
-				e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("r")) })
+				e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("r")) })
 			}
 			before := e.export()
-			_, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("r")) })
+			_, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("r")) })
 			if tc.err != "" {
 				if !isPrecondition(err) || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("completing = %v, want a failed precondition containing %q", err, tc.err)
@@ -68,12 +68,12 @@ func TestCompletionTargeting(t *testing.T) {
 func TestCancel(t *testing.T) {
 	e := newEnv(t)
 	e.create(staged)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), e.clock.Now().Add(time.Hour)) })
-	e.update(alice, func(tx *store.Tx) error { return release.Cancel(tx, req("spring")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), e.clock.Now().Add(time.Hour)) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Cancel(tx, req("spring")) })
 	if r := e.release("spring"); r.State != model.StateCancelled {
 		t.Errorf("state %s after Cancel", r.State)
 	}
 	// Its items are free again.
 	e.create(strings.Replace(staged, `"spring"`, `"again"`, 1))
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("again"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("again"), time.Time{}) })
 }

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
 
@@ -78,13 +78,13 @@ func TestMeasureConvergence(t *testing.T) {
 func TestAdvanceWaitsForConvergence(t *testing.T) {
 	e := newEnv(t)
 	e.create(convergentRelease)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
 	src := &sdks{}
 	src.set(2, 1)
 	adv := req("c")
 	adv.Convergence = src
 	before := e.release("c")
-	_, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, adv) })
+	_, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, adv) })
 	if !isPrecondition(err) || !strings.Contains(err.Error(), "waiting for convergence") ||
 		!strings.Contains(err.Error(), "1 of 2 connected SDKs (50.0 %)") || !strings.Contains(err.Error(), "80.0 %") {
 		t.Fatalf("Advance at 1 of 2 SDKs = %v, want a failed precondition showing 50.0 %% of 80.0 %%", err)
@@ -94,7 +94,7 @@ func TestAdvanceWaitsForConvergence(t *testing.T) {
 	}
 
 	src.set(2, 2)
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, adv) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, adv) })
 	r := e.release("c")
 	ev := r.Timeline[len(r.Timeline)-1]
 	if r.Stage != 2 || !strings.Contains(ev.Note, "convergence: 2 of 2 connected SDKs (100.0 %)") {
@@ -109,10 +109,10 @@ func TestAdvanceWaitsForConvergence(t *testing.T) {
 func TestAdvanceWithNoSDKsConnected(t *testing.T) {
 	e := newEnv(t)
 	e.create(convergentRelease)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
 	adv := req("c")
 	adv.Convergence = &sdks{}
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, adv) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, adv) })
 	r := e.release("c")
 	if r.Stage != 2 || r.Verification[0].Convergence.Note != "no SDKs connected" || r.Verification[0].Convergence.Share != 1 {
 		t.Errorf("stage %d, verification %+v: want stage 2 with stage 1 vacuously converged", r.Stage, r.Verification)
@@ -123,7 +123,7 @@ func TestSchedulerWaitsForConvergence(t *testing.T) {
 	e := newEnv(t)
 	e.create(`{"id": "c", "environment": "production", "release_notes": "n", "items": [{"flag": "checkout", "variant": "on"}],
 	  "plan": [{"weight": 1000, "min_convergence": 1}, {"weight": 100000, "gate": {"wait": {"duration": "1h"}}}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
 	src := &sdks{}
 	src.set(1, 0)
 	s := release.NewScheduler(discard(), e.store, release.SchedulerOptions{Convergence: src, LateAfter: time.Minute})
@@ -155,18 +155,18 @@ func TestAdvanceNeedsAPassedResolutionCheckWhenAsked(t *testing.T) {
 	e := newEnv(t)
 	e.create(`{"id": "c", "environment": "production", "release_notes": "n", "resolution_check": true,
 	  "items": [{"flag": "checkout", "variant": "on"}], "plan": [{"weight": 1000}, {"weight": 100000}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
-	_, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("c")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
+	_, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("c")) })
 	if !isPrecondition(err) || !strings.Contains(err.Error(), "has not run yet") {
 		t.Fatalf("Advance before the check = %v, want a failed precondition: the check has not run", err)
 	}
 	e.record("c", &model.ResolutionCheck{Stage: 1, Passed: false, Mismatches: 3, Evaluations: 200})
-	_, err = e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("c")) })
+	_, err = e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("c")) })
 	if !isPrecondition(err) || !strings.Contains(err.Error(), "3 of 200 evaluations") {
 		t.Fatalf("Advance after a failed check = %v, want a failed precondition naming the mismatches", err)
 	}
 	e.record("c", &model.ResolutionCheck{Stage: 1, Passed: true, Evaluations: 200})
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("c")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("c")) })
 	if r := e.release("c"); r.Stage != 2 {
 		t.Errorf("after a passed check: stage %d, want 2", r.Stage)
 	}
@@ -176,7 +176,7 @@ func TestAdvanceNeedsAPassedResolutionCheckWhenAsked(t *testing.T) {
 // check's stage, as the Verifier does.
 func (e *env) record(id string, c *model.ResolutionCheck) {
 	e.t.Helper()
-	e.update(store.Actor{Name: release.VerifierName}, func(tx *store.Tx) error {
+	e.update(domain.Actor{Name: release.VerifierName}, func(tx *domain.Tx) error {
 		ps, _ := tx.Project("shop")
 		cur, _, _ := ps.Release(id)
 		r := *cur
@@ -192,7 +192,7 @@ func TestSchedulerPausesOnAFailedResolutionCheck(t *testing.T) {
 	e := newEnv(t)
 	e.create(`{"id": "c", "environment": "production", "release_notes": "n", "resolution_check": true,
 	  "items": [{"flag": "checkout", "variant": "on"}], "plan": [{"weight": 1000}, {"weight": 100000, "gate": {"wait": {"duration": "1h"}}}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
 	e.record("c", &model.ResolutionCheck{Stage: 1, Passed: false, Mismatches: 1, Evaluations: 200})
 	e.clock.Add(2 * time.Hour)
 	if n := runDue(t, newScheduler(e)); n != 1 {

@@ -3,9 +3,9 @@ package release
 import (
 	"fmt"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Create adds r to the project as a DRAFT. Lifecycle fields in r are
@@ -19,7 +19,7 @@ import (
 // resolution check is required, and the release records the model's etag.
 // The plan stays adjustable while the release is a draft. An unknown model
 // is a model.Errors at "model".
-func Create(tx *store.Tx, project string, r *model.Release) error {
+func Create(tx *domain.Tx, project string, r *model.Release) error {
 	d := definition(r)
 	if err := fromModel(tx, project, d, r); err != nil {
 		return err
@@ -38,7 +38,7 @@ func Create(tx *store.Tx, project string, r *model.Release) error {
 
 // Update replaces the definition of a DRAFT release (id and environment
 // excepted) with r's; etag, when not "", must be the release's etag.
-func Update(tx *store.Tx, project string, r *model.Release, etag string) error {
+func Update(tx *domain.Tx, project string, r *model.Release, etag string) error {
 	_, cur, curEtag, err := load(tx, Request{Project: project, ID: r.ID, Etag: etag})
 	if err != nil {
 		return err
@@ -62,7 +62,7 @@ func Update(tx *store.Tx, project string, r *model.Release, etag string) error {
 }
 
 // Delete deletes a DRAFT release.
-func Delete(tx *store.Tx, project, id, etag string) error {
+func Delete(tx *domain.Tx, project, id, etag string) error {
 	_, cur, curEtag, err := load(tx, Request{Project: project, ID: id, Etag: etag})
 	if err != nil {
 		return err
@@ -106,14 +106,14 @@ func definition(r *model.Release) *model.Release {
 // fromModel fills in d, the definition of r, from the release model r
 // names, if any: the plan when r has none, the mode when r gave none, the
 // resolution check, and the model's name and etag.
-func fromModel(tx *store.Tx, project string, d, r *model.Release) error {
+func fromModel(tx *domain.Tx, project string, d, r *model.Release) error {
 	name := r.Model
 	if name == "" {
 		return nil
 	}
 	ps, ok := tx.Project(project)
 	if !ok {
-		return fmt.Errorf("%s: %w", store.ProjectName(project), store.ErrNotFound)
+		return fmt.Errorf("%s: %w", domain.ProjectName(project), domain.ErrNotFound)
 	}
 	m, meta, ok := ps.ReleaseModel(name)
 	if !ok {

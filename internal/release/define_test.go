@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // mobileModel is a push model: staff, then 10 % after an approval by an
@@ -26,7 +26,7 @@ func mobileModel() *model.ReleaseModel {
 
 func TestCreateFromModelFillsThePlan(t *testing.T) {
 	e := newEnv(t)
-	e.update(root, func(tx *store.Tx) error { return tx.CreateReleaseModel("shop", mobileModel()) })
+	e.update(root, func(tx *domain.Tx) error { return tx.CreateReleaseModel("shop", mobileModel()) })
 	_, meta, _ := e.project().ReleaseModel("mobile-staged")
 	e.create(`{"id": "app-2", "environment": "production", "model": "mobile-staged",
 	  "items": [{"component": "app", "version": "2.0.0"}]}`)
@@ -49,7 +49,7 @@ func TestCreateFromModelFillsThePlan(t *testing.T) {
 
 func TestCreateFromModelKeepsWhatTheReleaseSets(t *testing.T) {
 	e := newEnv(t)
-	e.update(root, func(tx *store.Tx) error { return tx.CreateReleaseModel("shop", mobileModel()) })
+	e.update(root, func(tx *domain.Tx) error { return tx.CreateReleaseModel("shop", mobileModel()) })
 	e.create(`{"id": "app-2", "environment": "production", "model": "mobile-staged", "mode": "pull",
 	  "plan": [{"name": "everyone", "weight": 100000}]}`)
 	r := e.release("app-2")
@@ -60,7 +60,7 @@ func TestCreateFromModelKeepsWhatTheReleaseSets(t *testing.T) {
 
 func TestDraftFromModelStaysAdjustable(t *testing.T) {
 	e := newEnv(t)
-	e.update(root, func(tx *store.Tx) error { return tx.CreateReleaseModel("shop", mobileModel()) })
+	e.update(root, func(tx *domain.Tx) error { return tx.CreateReleaseModel("shop", mobileModel()) })
 	e.create(`{"id": "app-2", "environment": "production", "model": "mobile-staged"}`)
 	r := e.release("app-2")
 	var adjusted model.Release
@@ -69,12 +69,12 @@ func TestDraftFromModelStaysAdjustable(t *testing.T) {
 	}
 	adjusted.Plan = adjusted.Plan[1:]
 	adjusted.Model = ""
-	e.update(alice, func(tx *store.Tx) error { return release.Update(tx, "shop", &adjusted, "") })
+	e.update(alice, func(tx *domain.Tx) error { return release.Update(tx, "shop", &adjusted, "") })
 	if r = e.release("app-2"); len(r.Plan) != 2 || r.Model != "mobile-staged" {
 		t.Errorf("after Update: %d stages, model %q; want 2 and the model kept", len(r.Plan), r.Model)
 	}
 	adjusted.Model = "service-canary"
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.Update(tx, "shop", &adjusted, "") }); !isPrecondition(err) {
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.Update(tx, "shop", &adjusted, "") }); !isPrecondition(err) {
 		t.Errorf("Update(another model) = %v, want a failed precondition", err)
 	}
 }
@@ -82,7 +82,7 @@ func TestDraftFromModelStaysAdjustable(t *testing.T) {
 func TestCreateFromUnknownModelIsAFieldError(t *testing.T) {
 	e := newEnv(t)
 	r := model.Release{ID: "x", Environment: "production", Model: "nope"}
-	_, err := e.try(alice, func(tx *store.Tx) error { return release.Create(tx, "shop", &r) })
+	_, err := e.try(alice, func(tx *domain.Tx) error { return release.Create(tx, "shop", &r) })
 	if !isFieldError("model")(err) {
 		t.Errorf("Create(model nope) = %v, want a field error at model", err)
 	}

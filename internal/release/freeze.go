@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Freezes (model.Freeze) hold releases. While an occurrence of a freeze
@@ -39,7 +39,7 @@ type FrozenError struct {
 
 func (e *FrozenError) Error() string {
 	return fmt.Sprintf("%s: the %s is held by freeze %q (%s) until %s; pausing and rolling back stay allowed, and an emergency override needs the approval of another person",
-		store.ReleaseName(e.Project, e.Release), e.Step, e.Freeze, e.Reason, e.Until.Format(time.RFC3339))
+		domain.ReleaseName(e.Project, e.Release), e.Step, e.Freeze, e.Reason, e.Until.Format(time.RFC3339))
 }
 
 // hold is a freeze occurrence holding a release.
@@ -50,7 +50,7 @@ type hold struct {
 
 // frozen returns the freeze occurrence that holds r at now, if any: of
 // several, the one that ends last.
-func frozen(ps *store.ProjectState, r *model.Release, now time.Time) (hold, bool) {
+func frozen(ps *domain.ProjectState, r *model.Release, now time.Time) (hold, bool) {
 	var h hold
 	for _, f := range ps.Freezes() {
 		if !f.Covers(r.Environment, r.Items) {
@@ -79,7 +79,7 @@ func overridden(r *model.Release, freeze string, now time.Time) bool {
 }
 
 // refuseFrozen returns a *FrozenError when a freeze holds r at tx.Now().
-func refuseFrozen(tx *store.Tx, ps *store.ProjectState, req Request, r *model.Release, step string) error {
+func refuseFrozen(tx *domain.Tx, ps *domain.ProjectState, req Request, r *model.Release, step string) error {
 	h, ok := frozen(ps, r, tx.Now())
 	if !ok {
 		return nil
@@ -90,7 +90,7 @@ func refuseFrozen(tx *store.Tx, ps *store.ProjectState, req Request, r *model.Re
 // holdFor records that h holds r's due step, unless the latest hold since
 // r last changed stage or state says so already. It reports whether it
 // wrote.
-func holdFor(tx *store.Tx, project string, r *model.Release, etag string, due *time.Time, h hold) (bool, error) {
+func holdFor(tx *domain.Tx, project string, r *model.Release, etag string, due *time.Time, h hold) (bool, error) {
 	if HeldBy(r) == h.freeze.Key {
 		return false, nil
 	}
@@ -142,7 +142,7 @@ func heldSince(r *model.Release) (time.Time, []string) {
 // it takes effect once another person approves it
 // (ApproveFreezeOverride). A request replaces an earlier one of the same
 // freeze that was not approved yet.
-func RequestFreezeOverride(tx *store.Tx, req Request, freeze string) error {
+func RequestFreezeOverride(tx *domain.Tx, req Request, freeze string) error {
 	ps, r, etag, err := load(tx, req)
 	if err != nil {
 		return err
@@ -188,7 +188,7 @@ func RequestFreezeOverride(tx *store.Tx, req Request, freeze string) error {
 // (checkApprover): the requester gets an error matching
 // auth.ErrPermissionDenied. The approval is recorded on the release's
 // timeline and, as every release write, in the audit log.
-func ApproveFreezeOverride(tx *store.Tx, req Request, freeze string) error {
+func ApproveFreezeOverride(tx *domain.Tx, req Request, freeze string) error {
 	_, r, etag, err := load(tx, req)
 	if err != nil {
 		return err

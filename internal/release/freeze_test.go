@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 // freeze adds a freeze of the project from now+from for d.
@@ -21,7 +21,7 @@ func (e *env) freeze(key string, from, d time.Duration, mod func(f *model.Freeze
 	if mod != nil {
 		mod(f)
 	}
-	e.update(root, func(tx *store.Tx) error { return tx.CreateFreeze("shop", f) })
+	e.update(root, func(tx *domain.Tx) error { return tx.CreateFreeze("shop", f) })
 }
 
 func asFrozen(err error) *release.FrozenError {
@@ -37,7 +37,7 @@ func TestFreezeRefusesManualStartAndAdvance(t *testing.T) {
 	e.create(staged)
 	e.freeze("year-end", 0, 2*time.Hour, nil)
 
-	_, err := e.try(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	_, err := e.try(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 	fe := asFrozen(err)
 	if fe == nil || fe.Freeze != "year-end" || fe.Step != "start" || !fe.Until.Equal(e.clock.Now().Add(2*time.Hour)) ||
 		!strings.Contains(err.Error(), `freeze "year-end"`) {
@@ -47,7 +47,7 @@ func TestFreezeRefusesManualStartAndAdvance(t *testing.T) {
 		t.Fatalf("refused Start left the release %s, want DRAFT", r.State)
 	}
 	// Scheduling for after the freeze is planning, not a step.
-	e.update(alice, func(tx *store.Tx) error {
+	e.update(alice, func(tx *domain.Tx) error {
 		return release.Start(tx, req("spring"), e.clock.Now().Add(3*time.Hour))
 	})
 	e.clock.Add(3 * time.Hour)
@@ -56,14 +56,14 @@ func TestFreezeRefusesManualStartAndAdvance(t *testing.T) {
 	}
 
 	e.freeze("audit", 0, time.Hour, nil)
-	_, err = e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) })
+	_, err = e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) })
 	if fe := asFrozen(err); fe == nil || fe.Freeze != "audit" || fe.Step != "advance" {
 		t.Fatalf("Advance inside a freeze = %v, want a FrozenError naming audit", err)
 	}
 	// Pause, resume and roll back are never held.
-	e.update(alice, func(tx *store.Tx) error { return release.Pause(tx, req("spring")) })
-	e.update(alice, func(tx *store.Tx) error { return release.Resume(tx, req("spring")) })
-	e.update(alice, func(tx *store.Tx) error { return release.RollBack(tx, req("spring")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Pause(tx, req("spring")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Resume(tx, req("spring")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.RollBack(tx, req("spring")) })
 	if r := e.release("spring"); r.State != model.StateRolledBack {
 		t.Errorf("state %s, want ROLLED_BACK", r.State)
 	}
@@ -73,13 +73,13 @@ func TestFreezeNarrowedToOtherEnvironmentOrComponentDoesNotHold(t *testing.T) {
 	e := newEnv(t)
 	e.create(staged) // production; checkout, banner and app
 	e.freeze("staging-only", 0, time.Hour, func(f *model.Freeze) { f.Environments = []string{"staging"} })
-	e.update(root, func(tx *store.Tx) error {
+	e.update(root, func(tx *domain.Tx) error {
 		return tx.CreateComponent("shop", &model.Component{Key: "web", Versions: []model.Version{{Version: "1.0.0"}}})
 	})
 	e.freeze("web-only", 0, time.Hour, func(f *model.Freeze) { f.Components = []string{"web"} })
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 	e.freeze("app", 0, time.Hour, func(f *model.Freeze) { f.Components = []string{"app"} })
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) }); asFrozen(err) == nil {
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) }); asFrozen(err) == nil {
 		t.Errorf("Advance of a release of app inside a freeze of app = %v, want a FrozenError", err)
 	}
 }
@@ -89,29 +89,29 @@ func TestRecurringFreezeFollowsItsTimeZone(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	e.create(staged)
 	// Every weekday from 17:00 to 09:00 Berlin time, from the first of January.
-	e.update(root, func(tx *store.Tx) error {
+	e.update(root, func(tx *domain.Tx) error {
 		return tx.CreateFreeze("shop", &model.Freeze{Key: "nights", Reason: "no releases at night",
 			StartTime: time.Date(2030, 1, 1, 17, 0, 0, 0, berlin), EndTime: time.Date(2030, 1, 2, 9, 0, 0, 0, berlin),
 			RRule: "FREQ=DAILY", TimeZone: "Europe/Berlin"})
 	})
 	// 09:00 UTC is 10:00 in Berlin: not frozen.
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 	// 2030-07-01 16:30 UTC is 18:30 in Berlin (summer time): frozen.
 	e.clock.Add(time.Date(2030, 7, 1, 16, 30, 0, 0, time.UTC).Sub(e.clock.Now()))
-	_, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) })
+	_, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) })
 	if fe := asFrozen(err); fe == nil || !fe.Until.Equal(time.Date(2030, 7, 2, 7, 0, 0, 0, time.UTC)) {
 		t.Fatalf("Advance at 18:30 Berlin = %v, want frozen until 09:00 Berlin (07:00 UTC)", err)
 	}
 	// 2030-07-02 07:00 UTC is 09:00 in Berlin: the window has ended.
 	e.clock.Add(14*time.Hour + 30*time.Minute)
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) })
 }
 
 func TestFreezeHoldsAScheduledStepAcrossARestart(t *testing.T) {
 	e := newEnv(t)
 	e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "checkout", "variant": "on"}],
 	  "plan": [{"weight": 1000}, {"weight": 100000, "gate": {"wait": {"duration": "1h"}}}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
 	e.freeze("sale", 30*time.Minute, 2*time.Hour, nil) // 09:30 to 11:30
 
 	e.clock.Add(time.Hour) // 10:00: the wait gate opens inside the freeze
@@ -133,7 +133,7 @@ func TestFreezeHoldsAScheduledStepAcrossARestart(t *testing.T) {
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	e.store = storetest.Open(t, e.path, store.Options{Now: e.clock.Now})
+	e.store = domaintest.Open(t, e.path, domain.Options{Now: e.clock.Now})
 	s = newScheduler(e)
 	e.clock.Add(time.Hour) // 11:01: still frozen
 	if n := runDue(t, s); n != 0 || e.release("r").Stage != 1 {
@@ -157,24 +157,24 @@ func TestFreezeOverrideNeedsAnotherPerson(t *testing.T) {
 	e.freeze("year-end", 0, 2*time.Hour, nil)
 	withReason := func(note string) release.Request { r := req("spring"); r.Note = note; return r }
 
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.RequestFreezeOverride(tx, req("spring"), "year-end") }); err == nil {
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.RequestFreezeOverride(tx, req("spring"), "year-end") }); err == nil {
 		t.Fatal("an override without a reason was accepted")
 	}
-	e.update(alice, func(tx *store.Tx) error {
+	e.update(alice, func(tx *domain.Tx) error {
 		return release.RequestFreezeOverride(tx, withReason("INC-9: payment outage fix"), "year-end")
 	})
 	// Asked for, not approved: still frozen.
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) }); asFrozen(err) == nil {
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) }); asFrozen(err) == nil {
 		t.Fatalf("Start with an unapproved override = %v, want frozen", err)
 	}
 	// The requester, with another key of theirs, may not approve it.
-	alice2 := e.mint(alice, "k-alice-2", "alice", store.PrincipalPerson, store.RoleReleaseManager)
-	for _, a := range []store.Actor{alice, alice2} {
-		if _, err := e.try(a, func(tx *store.Tx) error { return release.ApproveFreezeOverride(tx, req("spring"), "year-end") }); !errors.Is(err, auth.ErrPermissionDenied) {
+	alice2 := e.mint(alice, "k-alice-2", "alice", domain.PrincipalPerson, domain.RoleReleaseManager)
+	for _, a := range []domain.Actor{alice, alice2} {
+		if _, err := e.try(a, func(tx *domain.Tx) error { return release.ApproveFreezeOverride(tx, req("spring"), "year-end") }); !errors.Is(err, auth.ErrPermissionDenied) {
 			t.Errorf("approval by the requester's key %s = %v, want permission denied", a.KeyID, err)
 		}
 	}
-	c := e.update(bob, func(tx *store.Tx) error { return release.ApproveFreezeOverride(tx, req("spring"), "year-end") })
+	c := e.update(bob, func(tx *domain.Tx) error { return release.ApproveFreezeOverride(tx, req("spring"), "year-end") })
 	r := e.release("spring")
 	o := r.FreezeOverrides[0]
 	ev := r.Timeline[len(r.Timeline)-1]
@@ -189,7 +189,7 @@ func TestFreezeOverrideNeedsAnotherPerson(t *testing.T) {
 	if !audited {
 		t.Errorf("audit events %+v, want release.approve_override", c.Events)
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 	if r := e.release("spring"); r.Stage != 1 {
 		t.Fatalf("Start with an approved override: stage %d, want 1", r.Stage)
 	}
@@ -199,7 +199,7 @@ func TestApprovedOverrideReleasesAHeldStep(t *testing.T) {
 	e := newEnv(t)
 	e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "checkout", "variant": "on"}],
 	  "plan": [{"weight": 1000}, {"weight": 100000, "gate": {"wait": {"duration": "1h"}}}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
 	e.freeze("sale", 0, 4*time.Hour, nil)
 	e.clock.Add(time.Hour)
 	s := newScheduler(e)
@@ -209,12 +209,12 @@ func TestApprovedOverrideReleasesAHeldStep(t *testing.T) {
 	}
 	asked := req("r")
 	asked.Note = "INC-3"
-	e.update(alice, func(tx *store.Tx) error { return release.RequestFreezeOverride(tx, asked, "sale") })
+	e.update(alice, func(tx *domain.Tx) error { return release.RequestFreezeOverride(tx, asked, "sale") })
 	e.clock.Add(10 * time.Minute)
 	if n := runDue(t, s); n != 0 {
 		t.Fatalf("with the override not approved: %d writes, want the step still held", n)
 	}
-	e.update(bob, func(tx *store.Tx) error { return release.ApproveFreezeOverride(tx, req("r"), "sale") })
+	e.update(bob, func(tx *domain.Tx) error { return release.ApproveFreezeOverride(tx, req("r"), "sale") })
 	if n := runDue(t, s); n != 1 {
 		t.Fatalf("with the override approved: %d steps, want 1", n)
 	}

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 // clock is a settable test clock.
@@ -60,31 +60,31 @@ const testDoc = `{
 type env struct {
 	t     *testing.T
 	path  string
-	store *store.Store
+	store *domain.Store
 	clock *clock
 }
 
 var (
-	alice = store.Actor{KeyID: "k-alice", Name: "alice", Role: "release-manager"}
-	bob   = store.Actor{KeyID: "k-bob", Name: "bob", Role: "release-manager"}
-	root  = store.Actor{KeyID: "k-root", Name: "root", Role: "admin"}
+	alice = domain.Actor{KeyID: "k-alice", Name: "alice", Role: "release-manager"}
+	bob   = domain.Actor{KeyID: "k-bob", Name: "bob", Role: "release-manager"}
+	root  = domain.Actor{KeyID: "k-root", Name: "root", Role: "admin"}
 )
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "switchyard.db"), clock: newClock()}
-	e.store = storetest.Open(t, e.path, store.Options{Now: e.clock.Now})
+	e.store = domaintest.Open(t, e.path, domain.Options{Now: e.clock.Now})
 	doc, err := model.Parse([]byte(testDoc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.update(root, func(tx *store.Tx) error { _, err := tx.Import(doc, false); return err })
+	e.update(root, func(tx *domain.Tx) error { _, err := tx.Import(doc, false); return err })
 	// Each actor's key, held by a person of the actor's name.
-	e.update(store.Actor{Name: "setup"}, func(tx *store.Tx) error {
-		for _, a := range []store.Actor{alice, bob, root} {
-			if _, err := tx.CreateAPIKey(store.APIKey{
-				ID: a.KeyID, Name: a.Name, Kind: store.KindAdmin, Role: a.Role, Hash: store.HashSecret(a.KeyID),
-				Principal: a.Name, PrincipalKind: store.PrincipalPerson,
+	e.update(domain.Actor{Name: "setup"}, func(tx *domain.Tx) error {
+		for _, a := range []domain.Actor{alice, bob, root} {
+			if _, err := tx.CreateAPIKey(domain.APIKey{
+				ID: a.KeyID, Name: a.Name, Kind: domain.KindAdmin, Role: a.Role, Hash: domain.HashSecret(a.KeyID),
+				Principal: a.Name, PrincipalKind: domain.PrincipalPerson,
 			}); err != nil {
 				return err
 			}
@@ -95,7 +95,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // update runs fn as actor and fails the test on error.
-func (e *env) update(actor store.Actor, fn func(tx *store.Tx) error) *store.Commit {
+func (e *env) update(actor domain.Actor, fn func(tx *domain.Tx) error) *domain.Commit {
 	e.t.Helper()
 	c, err := e.try(actor, fn)
 	if err != nil {
@@ -104,11 +104,11 @@ func (e *env) update(actor store.Actor, fn func(tx *store.Tx) error) *store.Comm
 	return c
 }
 
-func (e *env) try(actor store.Actor, fn func(tx *store.Tx) error) (*store.Commit, error) {
+func (e *env) try(actor domain.Actor, fn func(tx *domain.Tx) error) (*domain.Commit, error) {
 	return e.store.Update(context.Background(), actor, fn)
 }
 
-func (e *env) project() *store.ProjectState {
+func (e *env) project() *domain.ProjectState {
 	ps, ok := e.store.State().Project("shop")
 	if !ok {
 		e.t.Fatal("no project shop")
@@ -146,7 +146,7 @@ func (e *env) create(js string) {
 	if err := json.Unmarshal([]byte(js), &r); err != nil {
 		e.t.Fatal(err)
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.Create(tx, "shop", &r) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Create(tx, "shop", &r) })
 }
 
 func req(id string) release.Request { return release.Request{Project: "shop", ID: id} }
@@ -160,4 +160,4 @@ func actions(r *model.Release) []string {
 	return out
 }
 
-func isPrecondition(err error) bool { return errors.Is(err, store.ErrFailedPrecondition) }
+func isPrecondition(err error) bool { return errors.Is(err, domain.ErrFailedPrecondition) }

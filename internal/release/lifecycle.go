@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Start starts a DRAFT release. It checks that the release has notes,
@@ -16,7 +16,7 @@ import (
 // is given (or it has passed) — unless a freeze holds it (a *FrozenError);
 // otherwise it is SCHEDULED and the Scheduler (a timed gate or start time)
 // or Advance (after an approval) starts it.
-func Start(tx *store.Tx, req Request, startTime time.Time) error {
+func Start(tx *domain.Tx, req Request, startTime time.Time) error {
 	ps, r, etag, err := load(tx, req)
 	if err != nil {
 		return err
@@ -56,7 +56,7 @@ func Start(tx *store.Tx, req Request, startTime time.Time) error {
 }
 
 // checkReady runs the checks every step that widens the audience needs.
-func checkReady(ps *store.ProjectState, r *model.Release) error {
+func checkReady(ps *domain.ProjectState, r *model.Release) error {
 	if err := checkItems(ps, r); err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func checkReady(ps *store.ProjectState, r *model.Release) error {
 
 // enter moves r into its next stage at now. Entering the first stage
 // records the items' targeting as the drift baseline.
-func enter(ps *store.ProjectState, r *model.Release, now time.Time) {
+func enter(ps *domain.ProjectState, r *model.Release, now time.Time) {
 	if r.Stage == 0 {
 		r.Baseline = baseline(ps, r)
 	}
@@ -86,7 +86,7 @@ func enter(ps *store.ProjectState, r *model.Release, now time.Time) {
 // start time) are the Scheduler's. A drifted release needs
 // req.AcknowledgeDrift; a release a freeze holds is refused with a
 // *FrozenError. The caller becomes the requester of the next gate.
-func Advance(tx *store.Tx, req Request) error {
+func Advance(tx *domain.Tx, req Request) error {
 	ps, r, etag, err := load(tx, req)
 	if err != nil {
 		return err
@@ -141,7 +141,7 @@ func Advance(tx *store.Tx, req Request) error {
 // requester (who started or last advanced the release) and other than
 // every earlier approver of the gate (see checkApprover): approvals count
 // distinct principals, not keys.
-func Approve(tx *store.Tx, req Request) error {
+func Approve(tx *domain.Tx, req Request) error {
 	_, r, etag, err := load(tx, req)
 	if err != nil {
 		return err
@@ -168,7 +168,7 @@ func Approve(tx *store.Tx, req Request) error {
 
 // Pause holds a release: one in progress keeps its audience and its timed
 // gates wait; a scheduled one does not start. Resume goes on.
-func Pause(tx *store.Tx, req Request) error {
+func Pause(tx *domain.Tx, req Request) error {
 	_, r, etag, err := load(tx, req)
 	if err != nil {
 		return err
@@ -183,7 +183,7 @@ func Pause(tx *store.Tx, req Request) error {
 
 // Resume resumes a paused release: a wait gate counts again from now. A
 // drifted release needs req.AcknowledgeDrift.
-func Resume(tx *store.Tx, req Request) error {
+func Resume(tx *domain.Tx, req Request) error {
 	ps, r, etag, err := load(tx, req)
 	if err != nil {
 		return err
@@ -210,7 +210,7 @@ func Resume(tx *store.Tx, req Request) error {
 // RollBack ends a release that has started: its overlay is removed, so
 // every item serves exactly what its own targeting serves — the state
 // before the release, plus any change made outside it. One revision.
-func RollBack(tx *store.Tx, req Request) error {
+func RollBack(tx *domain.Tx, req Request) error {
 	_, r, etag, err := load(tx, req)
 	if err != nil {
 		return err
@@ -229,7 +229,7 @@ func RollBack(tx *store.Tx, req Request) error {
 
 // Cancel ends a release that serves no audience yet: a draft, a scheduled
 // release, or one paused before it started.
-func Cancel(tx *store.Tx, req Request) error {
+func Cancel(tx *domain.Tx, req Request) error {
 	_, r, etag, err := load(tx, req)
 	if err != nil {
 		return err

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 const staged = `{"id": "spring", "environment": "production", "release_notes": "New checkout",
@@ -32,7 +32,7 @@ func TestStagedReleaseLifecycle(t *testing.T) {
 	}
 	rev0 := e.revision()
 
-	c := e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	c := e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 	r = e.release("spring")
 	if r.State != model.StateInProgress || r.Stage != 1 || r.Requester != alice.KeyID {
 		t.Fatalf("after Start: state %s stage %d requester %q", r.State, r.Stage, r.Requester)
@@ -52,13 +52,13 @@ func TestStagedReleaseLifecycle(t *testing.T) {
 	}
 
 	for stage := 2; stage <= 3; stage++ {
-		e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) })
+		e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) })
 		if r = e.release("spring"); r.Stage != stage {
 			t.Fatalf("after Advance: stage %d, want %d", r.Stage, stage)
 		}
 	}
 	beforeComplete := e.export()
-	c = e.update(bob, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) })
+	c = e.update(bob, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) })
 	r = e.release("spring")
 	// Completed, the release keeps only its notes overlay: no audience.
 	if o := e.project().Overlays("production"); r.State != model.StateCompleted || len(o) != 1 || !o[0].Completed || len(o[0].Audience) != 0 {
@@ -97,15 +97,15 @@ func TestCompletionServesWhatTheLastStageServed(t *testing.T) {
 	e.create(`{"id": "eu", "environment": "production", "release_notes": "n",
 	  "items": [{"flag": "checkout", "variant": "on"}, {"flag": "banner", "variant": "new"}],
 	  "plan": [{"segments": ["staff"], "weight": 100000}, {"segments": ["eu"], "weight": 20000}, {"segments": ["eu"], "weight": 100000}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("eu"), time.Time{}) })
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("eu")) })
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("eu")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("eu"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("eu")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("eu")) })
 	ps := e.project()
 	during, err := eval.CompileWith(ps.Document(), "production", nil, ps.Overlays("production"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("eu")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("eu")) })
 	ps = e.project()
 	after, err := eval.CompileWith(ps.Document(), "production", nil, ps.Overlays("production"))
 	if err != nil {
@@ -129,8 +129,8 @@ func TestCompletedReleaseShowsNoDrift(t *testing.T) {
 	e := newEnv(t)
 	e.create(`{"id": "all", "environment": "production", "release_notes": "n",
 	  "items": [{"flag": "checkout", "variant": "on"}], "plan": [{"weight": 100000}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("all"), time.Time{}) })
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("all")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("all"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("all")) })
 	ps := e.project()
 	r, _, _ := ps.Release("all")
 	if r.State != model.StateCompleted {
@@ -145,10 +145,10 @@ func TestRollBackRestoresTheExactPreviousState(t *testing.T) {
 	e := newEnv(t)
 	e.create(staged)
 	before := e.export()
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) })
 	rev := e.revision()
-	c := e.update(bob, func(tx *store.Tx) error { return release.RollBack(tx, req("spring")) })
+	c := e.update(bob, func(tx *domain.Tx) error { return release.RollBack(tx, req("spring")) })
 	if c.Revision != rev+1 && c.Revision <= rev {
 		t.Errorf("rollback revision %d, want a new one after %d", c.Revision, rev)
 	}
@@ -158,7 +158,7 @@ func TestRollBackRestoresTheExactPreviousState(t *testing.T) {
 	if r := e.release("spring"); r.State != model.StateRolledBack || len(e.project().Overlays("production")) != 0 {
 		t.Errorf("after RollBack: state %s, overlays %v", r.State, e.project().Overlays("production"))
 	}
-	_, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) })
+	_, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) })
 	if !isPrecondition(err) {
 		t.Errorf("Advance after RollBack = %v, want a failed precondition", err)
 	}
@@ -187,11 +187,11 @@ func TestStartRefusals(t *testing.T) {
 			e := newEnv(t)
 			if tc.setup != "" {
 				e.create(tc.setup)
-				e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("other"), time.Time{}) })
+				e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("other"), time.Time{}) })
 			}
 			e.create(tc.rel)
 			before, rev := e.release("r"), e.revision()
-			_, err := e.try(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+			_, err := e.try(alice, func(tx *domain.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
 			if !isPrecondition(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Start = %v, want a failed precondition containing %q", err, tc.want)
 			}
@@ -206,20 +206,20 @@ func TestApprovalGate(t *testing.T) {
 	e := newEnv(t)
 	e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "checkout", "variant": "on"}],
 	  "plan": [{"weight": 1000}, {"weight": 100000, "gate": {"approval": {}}}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
 
-	_, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("r")) })
+	_, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("r")) })
 	if !isPrecondition(err) || !strings.Contains(err.Error(), "approval") {
 		t.Fatalf("Advance before approval = %v, want a failed precondition about approval", err)
 	}
-	_, err = e.try(alice, func(tx *store.Tx) error { return release.Approve(tx, req("r")) })
+	_, err = e.try(alice, func(tx *domain.Tx) error { return release.Approve(tx, req("r")) })
 	if !errors.Is(err, auth.ErrPermissionDenied) {
 		t.Fatalf("Approve by the requester = %v, want permission denied", err)
 	}
-	e.update(bob, func(tx *store.Tx) error {
+	e.update(bob, func(tx *domain.Tx) error {
 		return release.Approve(tx, release.Request{Project: "shop", ID: "r", Note: "looks good"})
 	})
-	_, err = e.try(bob, func(tx *store.Tx) error { return release.Approve(tx, req("r")) })
+	_, err = e.try(bob, func(tx *domain.Tx) error { return release.Approve(tx, req("r")) })
 	if !isPrecondition(err) {
 		t.Errorf("a second Approve by the same key = %v, want a failed precondition", err)
 	}
@@ -227,7 +227,7 @@ func TestApprovalGate(t *testing.T) {
 	if len(r.Approvals) != 1 || r.Approvals[0].By != bob.KeyID || r.Approvals[0].Stage != 2 || r.Approvals[0].Comment != "looks good" {
 		t.Errorf("approvals = %+v, want bob's for stage 2", r.Approvals)
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("r")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("r")) })
 	if r = e.release("r"); r.Stage != 2 || len(r.Approvals) != 0 {
 		t.Errorf("after Advance: stage %d, approvals %v; want stage 2 and the approvals consumed", r.Stage, r.Approvals)
 	}
@@ -240,15 +240,15 @@ func TestApprovalByAdminOnly(t *testing.T) {
 	e := newEnv(t)
 	e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "checkout", "variant": "on"}],
 	  "plan": [{"weight": 1000, "gate": {"approval": {"approvers": "admin"}}}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
 	if r := e.release("r"); r.State != model.StateScheduled {
 		t.Fatalf("Start with an approval gate on the first stage: state %s, want SCHEDULED", r.State)
 	}
-	if _, err := e.try(bob, func(tx *store.Tx) error { return release.Approve(tx, req("r")) }); !errors.Is(err, auth.ErrPermissionDenied) {
+	if _, err := e.try(bob, func(tx *domain.Tx) error { return release.Approve(tx, req("r")) }); !errors.Is(err, auth.ErrPermissionDenied) {
 		t.Fatalf("Approve by a release manager of an admin gate = %v, want permission denied", err)
 	}
-	e.update(root, func(tx *store.Tx) error { return release.Approve(tx, req("r")) })
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("r")) })
+	e.update(root, func(tx *domain.Tx) error { return release.Approve(tx, req("r")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("r")) })
 	if r := e.release("r"); r.State != model.StateInProgress || r.Stage != 1 {
 		t.Errorf("after approval and Advance: %s stage %d", r.State, r.Stage)
 	}
@@ -257,13 +257,13 @@ func TestApprovalByAdminOnly(t *testing.T) {
 func TestDriftBlocksAdvanceUntilAcknowledged(t *testing.T) {
 	e := newEnv(t)
 	e.create(staged)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 	if d := release.Drift(e.project(), e.release("spring")); len(d) != 0 {
 		t.Fatalf("Drift right after Start = %v", d)
 	}
 	// Someone changes the banner's targeting outside the release, overriding
 	// its hold.
-	e.update(root, func(tx *store.Tx) error {
+	e.update(root, func(tx *domain.Tx) error {
 		tx.OverrideRelease("shop", "spring", "hotfix")
 		tg, meta, _ := e.project().FlagTargeting("banner", "production")
 		c := *tg
@@ -273,22 +273,22 @@ func TestDriftBlocksAdvanceUntilAcknowledged(t *testing.T) {
 	if d := release.Drift(e.project(), e.release("spring")); !slices.Equal(d, []string{"flags/banner"}) {
 		t.Fatalf("Drift = %v, want [flags/banner]", d)
 	}
-	_, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) })
+	_, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) })
 	if !isPrecondition(err) || !strings.Contains(err.Error(), "flags/banner") {
 		t.Fatalf("Advance of a drifted release = %v, want a failed precondition naming flags/banner", err)
 	}
 	// Pausing is always possible; resuming needs the acknowledgement too.
-	e.update(alice, func(tx *store.Tx) error { return release.Pause(tx, req("spring")) })
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.Resume(tx, req("spring")) }); !isPrecondition(err) {
+	e.update(alice, func(tx *domain.Tx) error { return release.Pause(tx, req("spring")) })
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.Resume(tx, req("spring")) }); !isPrecondition(err) {
 		t.Fatalf("Resume of a drifted release = %v, want a failed precondition", err)
 	}
-	e.update(alice, func(tx *store.Tx) error {
+	e.update(alice, func(tx *domain.Tx) error {
 		return release.Resume(tx, release.Request{Project: "shop", ID: "spring", AcknowledgeDrift: true})
 	})
 	if d := release.Drift(e.project(), e.release("spring")); len(d) != 0 {
 		t.Errorf("Drift after acknowledging = %v, want none", d)
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) })
 	r := e.release("spring")
 	if r.Stage != 2 || !strings.Contains(r.Timeline[len(r.Timeline)-2].Note, "drift acknowledged: flags/banner") {
 		t.Errorf("stage %d, timeline %+v: want stage 2 and the acknowledgement recorded", r.Stage, r.Timeline)
@@ -298,19 +298,19 @@ func TestDriftBlocksAdvanceUntilAcknowledged(t *testing.T) {
 func TestPauseKeepsTheAudience(t *testing.T) {
 	e := newEnv(t)
 	e.create(staged)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 	rev := e.revision()
-	e.update(alice, func(tx *store.Tx) error { return release.Pause(tx, req("spring")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Pause(tx, req("spring")) })
 	if e.revision() != rev || len(e.project().Overlays("production")) != 1 {
 		t.Errorf("Pause changed the revision (%d → %d) or dropped the overlay", rev, e.revision())
 	}
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("spring")) }); !isPrecondition(err) {
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("spring")) }); !isPrecondition(err) {
 		t.Errorf("Advance while paused = %v, want a failed precondition", err)
 	}
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.Cancel(tx, req("spring")) }); !isPrecondition(err) {
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.Cancel(tx, req("spring")) }); !isPrecondition(err) {
 		t.Errorf("Cancel of a started release = %v, want a failed precondition", err)
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.Resume(tx, req("spring")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Resume(tx, req("spring")) })
 	if r := e.release("spring"); r.State != model.StateInProgress || r.Stage != 1 {
 		t.Errorf("after Resume: %s stage %d", r.State, r.Stage)
 	}
@@ -323,18 +323,18 @@ func TestDraftOnlyEdits(t *testing.T) {
 	r2 := *r
 	r2.Title = "Spring launch"
 	_, meta, _ := e.project().Release("spring")
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.Update(tx, "shop", &r2, "stale") }); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.Update(tx, "shop", &r2, "stale") }); !errors.Is(err, domain.ErrConflict) {
 		t.Errorf("Update with a stale etag = %v, want a conflict", err)
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.Update(tx, "shop", &r2, meta.Etag) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Update(tx, "shop", &r2, meta.Etag) })
 	if got := e.release("spring").Title; got != "Spring launch" {
 		t.Errorf("title after Update = %q", got)
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.Update(tx, "shop", &r2, "") }); !isPrecondition(err) {
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.Update(tx, "shop", &r2, "") }); !isPrecondition(err) {
 		t.Errorf("Update of a started release = %v, want a failed precondition", err)
 	}
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.Delete(tx, "shop", "spring", "") }); !isPrecondition(err) {
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.Delete(tx, "shop", "spring", "") }); !isPrecondition(err) {
 		t.Errorf("Delete of a started release = %v, want a failed precondition", err)
 	}
 }
@@ -342,16 +342,16 @@ func TestDraftOnlyEdits(t *testing.T) {
 func TestStoreProtectsReleasedItems(t *testing.T) {
 	e := newEnv(t)
 	e.create(staged)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
-	for name, fn := range map[string]func(tx *store.Tx) error{
-		"delete flag":      func(tx *store.Tx) error { return tx.DeleteFlag("shop", "banner", "") },
-		"delete segment":   func(tx *store.Tx) error { return tx.DeleteSegment("shop", "staff", "") },
-		"delete env":       func(tx *store.Tx) error { return tx.DeleteEnvironment("shop", "production", "") },
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	for name, fn := range map[string]func(tx *domain.Tx) error{
+		"delete flag":      func(tx *domain.Tx) error { return tx.DeleteFlag("shop", "banner", "") },
+		"delete segment":   func(tx *domain.Tx) error { return tx.DeleteSegment("shop", "staff", "") },
+		"delete env":       func(tx *domain.Tx) error { return tx.DeleteEnvironment("shop", "production", "") },
 		"withdraw version": withdraw("2.0.0"),
 	} {
 		// Even overriding the release's hold on its items, nothing it
 		// needs may go.
-		overridden := func(tx *store.Tx) error {
+		overridden := func(tx *domain.Tx) error {
 			tx.OverrideRelease("shop", "spring", "cleanup")
 			return fn(tx)
 		}
@@ -359,12 +359,12 @@ func TestStoreProtectsReleasedItems(t *testing.T) {
 			t.Errorf("%s during the release = %v, want a failed precondition", name, err)
 		}
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.RollBack(tx, req("spring")) })
-	e.update(root, func(tx *store.Tx) error { return tx.DeleteFlag("shop", "banner", "") })
+	e.update(alice, func(tx *domain.Tx) error { return release.RollBack(tx, req("spring")) })
+	e.update(root, func(tx *domain.Tx) error { return tx.DeleteFlag("shop", "banner", "") })
 }
 
-func withdraw(version string) func(tx *store.Tx) error {
-	return func(tx *store.Tx) error {
+func withdraw(version string) func(tx *domain.Tx) error {
+	return func(tx *domain.Tx) error {
 		ps, _ := tx.Project("shop")
 		c, _, _ := ps.Component("app")
 		cc := *c
@@ -381,13 +381,13 @@ func withdraw(version string) func(tx *store.Tx) error {
 func TestReleasesSurviveReopen(t *testing.T) {
 	e := newEnv(t)
 	e.create(staged)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 	want := e.release("spring")
 	_, wantMeta, _ := e.project().Release("spring")
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(e.path, store.Options{})
+	st, err := domain.Open(e.path, domain.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

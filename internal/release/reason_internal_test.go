@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/domain"
 )
 
 // TestReason pins that a refused step's note carries the reason of the
@@ -16,8 +16,8 @@ func TestReason(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"precondition", store.FailedPrecondition("release shop/r", "gate closed"), "gate closed"},
-		{"wrapped precondition", fmt.Errorf("stage 2: %w", store.FailedPrecondition("release shop/r", "gate closed")), "gate closed"},
+		{"precondition", domain.FailedPrecondition("release shop/r", "gate closed"), "gate closed"},
+		{"wrapped precondition", fmt.Errorf("stage 2: %w", domain.FailedPrecondition("release shop/r", "gate closed")), "gate closed"},
 		{"other error quoting the sentinel", errors.New("upstream: failed precondition: quota"), "upstream: failed precondition: quota"},
 		{"plain", errors.New("waits for convergence"), "waits for convergence"},
 	}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // AddIncident links an incident to a release that has left the draft
@@ -13,7 +13,7 @@ import (
 // author to the caller's name; it records the release's current stage. An
 // invalid incident is a model.Errors with paths relative to it. The
 // timeline gets an "incident" event.
-func AddIncident(tx *store.Tx, req Request, in model.Incident) (int, error) {
+func AddIncident(tx *domain.Tx, req Request, in model.Incident) (int, error) {
 	_, r, etag, err := load(tx, req)
 	if err != nil {
 		return 0, err
@@ -45,7 +45,7 @@ func AddIncident(tx *store.Tx, req Request, in model.Incident) (int, error) {
 // COMPLETED, ROLLED_BACK or CANCELLED. The author is the caller and the
 // time now. An invalid review is a model.Errors with paths relative to it.
 // The timeline gets a "review" event.
-func SetReview(tx *store.Tx, req Request, rv model.Review) error {
+func SetReview(tx *domain.Tx, req Request, rv model.Review) error {
 	_, r, etag, err := load(tx, req)
 	if err != nil {
 		return err

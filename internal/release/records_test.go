@@ -5,21 +5,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 func TestAddIncidentRecordsItWithDefaults(t *testing.T) {
 	e := newEnv(t)
 	e.create(staged)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 	var ids []int
 	for _, in := range []model.Incident{
 		{Severity: model.SeverityHigh, Note: "checkout errors up"},
 		{Severity: model.SeverityLow, Note: "typo", Author: "carol", Time: e.clock.Now().Add(-time.Hour)},
 	} {
-		e.update(bob, func(tx *store.Tx) error {
+		e.update(bob, func(tx *domain.Tx) error {
 			id, err := release.AddIncident(tx, req("spring"), in)
 			ids = append(ids, id)
 			return err
@@ -55,9 +55,9 @@ func TestAddIncidentRefusals(t *testing.T) {
 			e := newEnv(t)
 			e.create(staged)
 			if tc.start {
-				e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+				e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 			}
-			_, err := e.try(bob, func(tx *store.Tx) error {
+			_, err := e.try(bob, func(tx *domain.Tx) error {
 				_, err := release.AddIncident(tx, req("spring"), tc.in)
 				return err
 			})
@@ -76,17 +76,17 @@ func TestSetReviewOnlyOnceEnded(t *testing.T) {
 	e.create(staged)
 	review := model.Review{Outcome: model.OutcomePartial, LessonsLearned: "canary first"}
 	setReview := func() error {
-		_, err := e.try(bob, func(tx *store.Tx) error { return release.SetReview(tx, req("spring"), review) })
+		_, err := e.try(bob, func(tx *domain.Tx) error { return release.SetReview(tx, req("spring"), review) })
 		return err
 	}
 	if err := setReview(); !isPrecondition(err) {
 		t.Errorf("SetReview(draft) = %v, want a failed precondition", err)
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("spring"), time.Time{}) })
 	if err := setReview(); !isPrecondition(err) {
 		t.Errorf("SetReview(in progress) = %v, want a failed precondition", err)
 	}
-	e.update(alice, func(tx *store.Tx) error { return release.RollBack(tx, req("spring")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.RollBack(tx, req("spring")) })
 	if err := setReview(); err != nil {
 		t.Fatalf("SetReview(rolled back) = %v", err)
 	}

@@ -1,7 +1,7 @@
 // Package release runs the lifecycle of release units (DESIGN §1): drafts,
 // Start, Advance, Approve, Pause, Resume, RollBack, Cancel and completion,
 // and the Scheduler that takes timed steps. Every function that changes a
-// release works inside one store transaction (a *store.Tx), so a step that
+// release works inside one store transaction (a *domain.Tx), so a step that
 // changes who gets what — the release's overlay and, on completion, the
 // items' targeting — is one commit and one environment revision, with one
 // timeline event.
@@ -16,8 +16,8 @@ import (
 	"fmt"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Request names a release and carries what a lifecycle call may add.
@@ -42,26 +42,26 @@ type Request struct {
 // SchedulerName is the actor name of the steps the Scheduler takes.
 const SchedulerName = "scheduler"
 
-// failed returns an error matching store.ErrFailedPrecondition about the
+// failed returns an error matching domain.ErrFailedPrecondition about the
 // release.
 func failed(project, id, format string, args ...any) error {
-	return store.FailedPrecondition(store.ReleaseName(project, id), format, args...)
+	return domain.FailedPrecondition(domain.ReleaseName(project, id), format, args...)
 }
 
 // refused turns a model.Errors about a release into a precondition
 // failure that lists every problem.
 func refused(project, id, what string, err error) error {
-	return store.Refused(store.ReleaseName(project, id), what, err)
+	return domain.Refused(domain.ReleaseName(project, id), what, err)
 }
 
 // load returns the project as tx sees it, a private copy of the release
 // and its etag, after checking req.Etag.
-func load(tx *store.Tx, req Request) (*store.ProjectState, *model.Release, string, error) {
-	return store.Editable(tx, req.Project, req.ID, req.Etag, (*store.ProjectState).Release, store.ReleaseName)
+func load(tx *domain.Tx, req Request) (*domain.ProjectState, *model.Release, string, error) {
+	return domain.Editable(tx, req.Project, req.ID, req.Etag, (*domain.ProjectState).Release, domain.ReleaseName)
 }
 
 // newEvent starts the timeline event of a step taken now by tx's actor.
-func newEvent(tx *store.Tx, r *model.Release, action, note string) *model.ReleaseEvent {
+func newEvent(tx *domain.Tx, r *model.Release, action, note string) *model.ReleaseEvent {
 	a := tx.Actor()
 	ev := &model.ReleaseEvent{
 		Action:    action,
@@ -77,7 +77,7 @@ func newEvent(tx *store.Tx, r *model.Release, action, note string) *model.Releas
 
 // put writes r with its event, which records the state and stage r ends
 // in.
-func put(tx *store.Tx, project string, r *model.Release, etag string, ev *model.ReleaseEvent) error {
+func put(tx *domain.Tx, project string, r *model.Release, etag string, ev *model.ReleaseEvent) error {
 	ev.To, ev.Stage = r.State, r.Stage
 	return tx.PutRelease(project, r, etag, ev)
 }
@@ -93,5 +93,5 @@ func stageName(r *model.Release, n int) string {
 // permissionDenied returns an error matching auth.ErrPermissionDenied
 // about the release.
 func permissionDenied(req Request, format string, args ...any) error {
-	return fmt.Errorf("%s: %w: %s", store.ReleaseName(req.Project, req.ID), auth.ErrPermissionDenied, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%s: %w: %s", domain.ReleaseName(req.Project, req.ID), auth.ErrPermissionDenied, fmt.Sprintf(format, args...))
 }

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // runningRelease is at its second stage: staff, then half of the EU.
@@ -121,10 +121,10 @@ func TestCheckResolutionAfterCompletion(t *testing.T) {
 	e.create(`{"id": "done", "environment": "production", "release_notes": "n",
 	  "items": [{"flag": "checkout", "variant": "on"}, {"component": "app", "version": "2.0.0"}],
 	  "plan": [{"segments": ["staff"], "weight": 100000}, {"segments": ["eu"], "weight": 100000}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("done"), time.Time{}) })
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("done")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("done"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("done")) })
 	running, _ := eval.CompileWith(e.project().Document(), "production", nil, e.project().Overlays("production"))
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, req("done")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("done")) })
 	r := e.release("done")
 	completed, err := eval.CompileWith(e.project().Document(), "production", nil, nil)
 	if err != nil {

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
 
@@ -74,15 +74,15 @@ func TestMeasureConvergenceSaysWhichCaseApplied(t *testing.T) {
 func TestAdvanceRightAfterARestartWaitsForTheSDKs(t *testing.T) {
 	e := newEnv(t)
 	e.create(convergentRelease)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("c"), time.Time{}) })
 	adv := req("c")
 	adv.Convergence = fixedSDKs{syncer.Convergence{Expected: 3, Awaiting: true, Grace: 2 * time.Minute}}
-	_, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, adv) })
+	_, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, adv) })
 	if !isPrecondition(err) || !strings.Contains(err.Error(), "0 of 3 returned") {
 		t.Fatalf("Advance right after a restart = %v, want a failed precondition waiting for 3 SDKs", err)
 	}
 	adv.Convergence = fixedSDKs{syncer.Convergence{Connected: 3, Converged: 3, Expected: 3, Returned: 3, Settled: syncer.SettledReturned}}
-	e.update(alice, func(tx *store.Tx) error { return release.Advance(tx, adv) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Advance(tx, adv) })
 	r := e.release("c")
 	if c := r.Verification[0].Convergence; r.Stage != 2 || c.Basis != model.BasisReturned || c.Expected != 3 || c.Connected != 3 {
 		t.Errorf("stage %d, verification %+v: want stage 2, recorded as waited for 3 returning SDKs", r.Stage, c)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // SchedulerOptions configures a Scheduler. Zero fields take the defaults.
@@ -32,7 +32,7 @@ const (
 
 // Scheduler takes the timed steps of releases — scheduled starts and the
 // stages behind wait and at gates — when they fall due by the store's
-// clock (store.Store.Now). Due steps live in the releases themselves, in
+// clock (domain.Store.Now). Due steps live in the releases themselves, in
 // bbolt, so a scheduler started after a restart catches up on what fell
 // due while the server was down, and records those steps as late.
 //
@@ -42,13 +42,13 @@ const (
 // taken (an item changed outside the release, or no longer exists) pauses
 // the release instead, with the reason in its timeline.
 type Scheduler struct {
-	store *store.Store
+	store *domain.Store
 	log   *slog.Logger
 	opts  SchedulerOptions
 }
 
 // NewScheduler returns a Scheduler over st.
-func NewScheduler(log *slog.Logger, st *store.Store, opts SchedulerOptions) *Scheduler {
+func NewScheduler(log *slog.Logger, st *domain.Store, opts SchedulerOptions) *Scheduler {
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultSchedulerInterval
 	}
@@ -107,13 +107,13 @@ func (s *Scheduler) RunDue(ctx context.Context) (int, error) {
 // take runs one due step in its own transaction.
 func (s *Scheduler) take(ctx context.Context, project, id, etag string) (bool, error) {
 	did := false
-	_, err := s.store.Update(ctx, store.Actor{Name: SchedulerName}, func(tx *store.Tx) error {
+	_, err := s.store.Update(ctx, domain.Actor{Name: SchedulerName}, func(tx *domain.Tx) error {
 		var err error
 		did, err = TakeDue(tx, Request{Project: project, ID: id, Etag: etag, Convergence: s.opts.Convergence}, s.opts.LateAfter)
 		return err
 	})
 	switch {
-	case errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrNotFound):
 		return false, nil // someone else changed it first: look again next time
 	case err != nil:
 		return false, fmt.Errorf("release %s/%s: %w", project, id, err)
@@ -129,7 +129,7 @@ func (s *Scheduler) take(ctx context.Context, project, id, etag string) (bool, e
 // (or, when the release asks for it, a passed resolution check) waits: a
 // "wait" event records it once. A step that cannot be taken pauses the
 // release instead. It reports whether it changed the release.
-func TakeDue(tx *store.Tx, req Request, lateAfter time.Duration) (bool, error) {
+func TakeDue(tx *domain.Tx, req Request, lateAfter time.Duration) (bool, error) {
 	ps, r, etag, err := load(tx, req)
 	if err != nil {
 		return false, err
@@ -184,7 +184,7 @@ func TakeDue(tx *store.Tx, req Request, lateAfter time.Duration) (bool, error) {
 // waitFor records, once per stage, that the Scheduler holds r's due step
 // until its verification is done (wait says what for). It reports whether
 // it wrote.
-func waitFor(tx *store.Tx, project string, r *model.Release, etag, wait string) (bool, error) {
+func waitFor(tx *domain.Tx, project string, r *model.Release, etag, wait string) (bool, error) {
 	if n := len(r.Timeline); n > 0 && r.Timeline[n-1].Action == "wait" && r.Timeline[n-1].Stage == r.Stage {
 		return false, nil
 	}
@@ -194,7 +194,7 @@ func waitFor(tx *store.Tx, project string, r *model.Release, etag, wait string) 
 // reason is an error's message without the resource name and sentinel
 // prefix the lifecycle adds: a refused step's reason.
 func reason(err error) string {
-	var pe *store.PreconditionError
+	var pe *domain.PreconditionError
 	if errors.As(err, &pe) {
 		return pe.Reason
 	}

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 func newScheduler(e *env) *release.Scheduler {
@@ -32,14 +32,14 @@ func TestSchedulerTakesWaitAndAtGates(t *testing.T) {
 	at := e.clock.Now().Add(3 * time.Hour)
 	e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "checkout", "variant": "on"}],
 	  "plan": [{"weight": 1000}, {"weight": 5000, "gate": {"wait": {"duration": "1h"}}}, {"weight": 100000, "gate": {"at": {"time": "` + at.Format(time.RFC3339) + `"}}}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
 	s := newScheduler(e)
 
 	e.clock.Add(59 * time.Minute)
 	if n := runDue(t, s); n != 0 || e.release("r").Stage != 1 {
 		t.Fatalf("before the wait gate opens: %d steps, stage %d", n, e.release("r").Stage)
 	}
-	if _, err := e.try(alice, func(tx *store.Tx) error { return release.Advance(tx, req("r")) }); !isPrecondition(err) || !strings.Contains(err.Error(), "scheduler") {
+	if _, err := e.try(alice, func(tx *domain.Tx) error { return release.Advance(tx, req("r")) }); !isPrecondition(err) || !strings.Contains(err.Error(), "scheduler") {
 		t.Errorf("Advance into a wait gate = %v, want a failed precondition naming the scheduler", err)
 	}
 	e.clock.Add(time.Minute + 10*time.Second)
@@ -71,7 +71,7 @@ func TestSchedulerStartsAndCatchesUpLate(t *testing.T) {
 	e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "checkout", "variant": "on"}],
 	  "plan": [{"weight": 1000}, {"weight": 5000, "gate": {"at": {"time": "2030-01-01T12:00:00Z"}}}, {"weight": 9000, "gate": {"at": {"time": "2030-01-01T13:00:00Z"}}}]}`)
 	start := e.clock.Now().Add(time.Hour)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), start) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("r"), start) })
 	if r := e.release("r"); r.State != model.StateScheduled || !r.Timeline[1].PlannedTime.Equal(start) {
 		t.Fatalf("Start with a start time: %s, %+v", r.State, r.Timeline[1])
 	}
@@ -99,8 +99,8 @@ func TestSchedulerPausesWhatItCannotAdvance(t *testing.T) {
 	e := newEnv(t)
 	e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "banner", "variant": "new"}],
 	  "plan": [{"weight": 1000}, {"weight": 5000, "gate": {"wait": {"duration": "10m"}}}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
-	e.update(root, func(tx *store.Tx) error {
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+	e.update(root, func(tx *domain.Tx) error {
 		tx.OverrideRelease("shop", "r", "incident")
 		tg, _, _ := e.project().FlagTargeting("banner", "production")
 		c := *tg
@@ -126,13 +126,13 @@ func TestSchedulerStepIsTakenOnce(t *testing.T) {
 	e := newEnv(t)
 	e.create(`{"id": "r", "environment": "production", "release_notes": "n", "items": [{"flag": "checkout", "variant": "on"}],
 	  "plan": [{"weight": 1000}, {"weight": 5000, "gate": {"wait": {"duration": "1m"}}}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("r"), time.Time{}) })
 	_, meta, _ := e.project().Release("r")
 	e.clock.Add(time.Hour)
 	// A step computed from an etag that is no longer current is not taken.
-	e.update(bob, func(tx *store.Tx) error { return release.Pause(tx, req("r")) })
-	e.update(bob, func(tx *store.Tx) error { return release.Resume(tx, req("r")) })
-	_, err := e.try(store.Actor{Name: release.SchedulerName}, func(tx *store.Tx) error {
+	e.update(bob, func(tx *domain.Tx) error { return release.Pause(tx, req("r")) })
+	e.update(bob, func(tx *domain.Tx) error { return release.Resume(tx, req("r")) })
+	_, err := e.try(domain.Actor{Name: release.SchedulerName}, func(tx *domain.Tx) error {
 		_, err := release.TakeDue(tx, release.Request{Project: "shop", ID: "r", Etag: meta.Etag}, time.Minute)
 		return err
 	})

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // VerifierName is the actor name of the verification results the Verifier
@@ -37,12 +37,12 @@ var checkedActions = []string{"release.start", "release.advance", "release.compl
 // roll back — and after a resume, on the ruleset the server published for
 // it, and records the result in the release (store
 // Tx.PutReleaseVerification). It learns of transitions from the store's
-// commits (Observe, a store.Subscribe hook) and checks in the background,
+// commits (Observe, a domain.Subscribe hook) and checks in the background,
 // one release at a time in the order they moved, so a check never holds
 // up a commit. Started, it also checks every running release whose
 // current stage has no check yet (one pending when the server stopped).
 type Verifier struct {
-	store    *store.Store
+	store    *domain.Store
 	rulesets Published
 	log      *slog.Logger
 
@@ -55,18 +55,18 @@ type Verifier struct {
 type releaseRef struct{ project, id string }
 
 // NewVerifier returns a Verifier of st's releases against rulesets.
-func NewVerifier(log *slog.Logger, st *store.Store, rulesets Published) *Verifier {
+func NewVerifier(log *slog.Logger, st *domain.Store, rulesets Published) *Verifier {
 	return &Verifier{store: st, rulesets: rulesets, log: log, kick: make(chan struct{}, 1)}
 }
 
 // Observe queues the releases a commit moved. It is a store commit hook:
 // it only appends to a queue.
-func (v *Verifier) Observe(_ *store.State, c *store.Commit) {
+func (v *Verifier) Observe(_ *domain.State, c *domain.Commit) {
 	for _, ev := range c.Events {
 		if !slices.Contains(checkedActions, ev.Action) {
 			continue
 		}
-		if id, ok := strings.CutPrefix(ev.Resource, store.ReleaseName(ev.Project, "")); ok {
+		if id, ok := strings.CutPrefix(ev.Resource, domain.ReleaseName(ev.Project, "")); ok {
 			v.enqueue(releaseRef{ev.Project, id})
 		}
 	}
@@ -152,11 +152,11 @@ func (v *Verifier) Check(ctx context.Context, project, id string) error {
 		}
 		check = CheckResolution(ps.Document(), r, others, published, v.store.Now())
 	}
-	_, err := v.store.Update(ctx, store.Actor{Name: VerifierName}, func(tx *store.Tx) error {
+	_, err := v.store.Update(ctx, domain.Actor{Name: VerifierName}, func(tx *domain.Tx) error {
 		return record(tx, project, id, r.State, check)
 	})
 	if err != nil {
-		return fmt.Errorf("record the resolution check of %s: %w", store.ReleaseName(project, id), err)
+		return fmt.Errorf("record the resolution check of %s: %w", domain.ReleaseName(project, id), err)
 	}
 	return nil
 }
@@ -166,7 +166,7 @@ func (v *Verifier) Check(ctx context.Context, project, id string) error {
 // catch up (the store publishes its state before the ruleset is
 // compiled). behind says why they never matched; r is nil when the release
 // is gone.
-func (v *Verifier) consistent(ctx context.Context, project, id string) (ps *store.ProjectState, r *model.Release, published *eval.Ruleset, behind string) {
+func (v *Verifier) consistent(ctx context.Context, project, id string) (ps *domain.ProjectState, r *model.Release, published *eval.Ruleset, behind string) {
 	deadline := time.Now().Add(publishWait)
 	for {
 		var ok bool
@@ -198,7 +198,7 @@ func (v *Verifier) consistent(ctx context.Context, project, id string) (ps *stor
 
 // record stores a check of a release that was in state when checked: in
 // the verification of the check's stage, or as the final check.
-func record(tx *store.Tx, project, id string, state model.ReleaseState, check *model.ResolutionCheck) error {
+func record(tx *domain.Tx, project, id string, state model.ReleaseState, check *model.ResolutionCheck) error {
 	_, r, _, err := load(tx, Request{Project: project, ID: id})
 	if err != nil {
 		return err

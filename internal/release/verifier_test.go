@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 // verifiedEnv is an env whose store publishes compiled rulesets, with a
@@ -19,13 +19,13 @@ func verifiedEnv(t *testing.T) *env {
 	t.Helper()
 	rulesets := snapshot.NewSet(discard())
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "switchyard.db"), clock: newClock()}
-	e.store = storetest.Open(t, e.path, store.Options{Now: e.clock.Now, OnCommit: rulesets.Apply})
+	e.store = domaintest.Open(t, e.path, domain.Options{Now: e.clock.Now, OnCommit: rulesets.Apply})
 	rulesets.Apply(e.store.State(), nil)
 	doc, err := model.Parse([]byte(testDoc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.update(root, func(tx *store.Tx) error { _, err := tx.Import(doc, false); return err })
+	e.update(root, func(tx *domain.Tx) error { _, err := tx.Import(doc, false); return err })
 	v := release.NewVerifier(discard(), e.store, rulesets)
 	t.Cleanup(e.store.Subscribe(v.Observe))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -67,9 +67,9 @@ func TestVerifierChecksEachStageAndKeepsTheEtag(t *testing.T) {
 	  "items": [{"flag": "checkout", "variant": "on"}, {"component": "app", "version": "2.0.0"}],
 	  "plan": [{"segments": ["staff"], "weight": 100000}, {"segments": ["eu"], "weight": 30000}]}`)
 	for stage := 1; stage <= 2; stage++ {
-		step := func(tx *store.Tx) error { return release.Advance(tx, req("v")) }
+		step := func(tx *domain.Tx) error { return release.Advance(tx, req("v")) }
 		if stage == 1 {
-			step = func(tx *store.Tx) error { return release.Start(tx, req("v"), time.Time{}) }
+			step = func(tx *domain.Tx) error { return release.Start(tx, req("v"), time.Time{}) }
 		}
 		ps, _ := e.update(alice, step).State.Project("shop")
 		_, before, _ := ps.Release("v")
@@ -82,7 +82,7 @@ func TestVerifierChecksEachStageAndKeepsTheEtag(t *testing.T) {
 			t.Errorf("stage %d: recording the check changed the etag from %s to %s", stage, before.Etag, after.Etag)
 		}
 	}
-	events, _, err := e.store.ListAudit(context.Background(), store.AuditFilter{Resource: store.ReleaseName("shop", "v"), Limit: 1})
+	events, _, err := e.store.ListAudit(context.Background(), domain.AuditFilter{Resource: domain.ReleaseName("shop", "v"), Limit: 1})
 	if err != nil || len(events) != 1 || events[0].Action != "release.verify" || events[0].ActorName != release.VerifierName {
 		t.Errorf("last audit event %+v (%v), want release.verify by the verifier", events, err)
 	}
@@ -92,8 +92,8 @@ func TestVerifierRecordsAFinalCheckAfterRollBack(t *testing.T) {
 	e := verifiedEnv(t)
 	e.create(`{"id": "v", "environment": "production", "release_notes": "n",
 	  "items": [{"flag": "checkout", "variant": "on"}], "plan": [{"segments": ["staff"], "weight": 100000}]}`)
-	e.update(alice, func(tx *store.Tx) error { return release.Start(tx, req("v"), time.Time{}) })
-	e.update(alice, func(tx *store.Tx) error { return release.RollBack(tx, req("v")) })
+	e.update(alice, func(tx *domain.Tx) error { return release.Start(tx, req("v"), time.Time{}) })
+	e.update(alice, func(tx *domain.Tx) error { return release.RollBack(tx, req("v")) })
 	r := e.waitFor("v", "the final check", func(r *model.Release) bool { return r.FinalCheck != nil })
 	if c := r.FinalCheck; !c.Passed || c.Action != "roll_back" || c.InAudience != 0 || c.Contexts == 0 {
 		t.Errorf("final check %+v, want a passed roll_back check with no one in the audience", c)

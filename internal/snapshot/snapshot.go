@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Env names one environment of one project.
@@ -65,7 +65,7 @@ func (s *Set) Changed() <-chan struct{} { return *s.changed.Load() }
 
 // Apply compiles what commit changed in state (everything when commit is
 // nil) and publishes it. It is the store's OnCommit hook.
-func (s *Set) Apply(state *store.State, commit *store.Commit) {
+func (s *Set) Apply(state *domain.State, commit *domain.Commit) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := *s.rulesets.Load()
@@ -111,8 +111,8 @@ func (s *Set) Apply(state *store.State, commit *store.Commit) {
 }
 
 // changed reports whether commit changed the environment.
-func changed(commit *store.Commit, key Env) bool {
-	_, ok := commit.Revisions[store.EnvRef{Project: key.Project, Environment: key.Environment}]
+func changed(commit *domain.Commit, key Env) bool {
+	_, ok := commit.Revisions[domain.EnvRef{Project: key.Project, Environment: key.Environment}]
 	return ok
 }
 

@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // ErrClosed means the hub is shut down: the server is stopping.
@@ -31,7 +31,7 @@ var ErrClosed = errors.New("server is shutting down")
 
 // Source is where the hub reads the current state from.
 type Source interface {
-	State() *store.State
+	State() *domain.State
 }
 
 // Options configures a Hub.
@@ -111,7 +111,7 @@ type Hub struct {
 
 	// announced is the state whose release steps were last announced to
 	// the streams; owned by Run.
-	announced *store.State
+	announced *domain.State
 }
 
 type envKey struct{ project, env string }
@@ -173,7 +173,7 @@ func New(log *slog.Logger, src Source, opts Options) (*Hub, error) {
 
 // Join registers a stream for an environment and returns it with the
 // environment's current revision available from Latest. It fails with an
-// error matching store.ErrNotFound when the environment does not exist and
+// error matching domain.ErrNotFound when the environment does not exist and
 // ErrClosed after the hub has shut down. The caller must Leave.
 func (h *Hub) Join(project, env string, info Info) (*Stream, error) {
 	e, err := h.envHub(project, env)
@@ -265,7 +265,7 @@ func (h *Hub) envHub(project, env string) (*envHub, error) {
 }
 
 // envRevision returns the environment's revision in st.
-func envRevision(st *store.State, key envKey) (uint64, error) {
+func envRevision(st *domain.State, key envKey) (uint64, error) {
 	p, ok := st.Project(key.project)
 	if !ok {
 		return 0, notFound(key.project, key.env)
@@ -278,7 +278,7 @@ func envRevision(st *store.State, key envKey) (uint64, error) {
 }
 
 func notFound(project, env string) error {
-	return fmt.Errorf("environment %s/%s: %w", project, env, store.ErrNotFound)
+	return fmt.Errorf("environment %s/%s: %w", project, env, domain.ErrNotFound)
 }
 
 // refreshEnv builds and publishes the environment's revision if the state
@@ -380,7 +380,7 @@ func (h *Hub) refresh() {
 	}
 	h.mu.Unlock()
 	for _, e := range envs {
-		if err := h.refreshEnv(e); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := h.refreshEnv(e); err != nil && !errors.Is(err, domain.ErrNotFound) {
 			h.log.Error("publish sync revision", "project", e.key.project, "environment", e.key.env, "err", err)
 		}
 		h.refreshKeys(e, st)
@@ -401,7 +401,7 @@ func (h *Hub) refresh() {
 
 // announce queues on the streams the release steps taken between old
 // (nil: none) and cur. The caller holds h.mu.
-func (h *Hub) announce(old, cur *store.State) {
+func (h *Hub) announce(old, cur *domain.State) {
 	if old == nil {
 		return
 	}
@@ -470,7 +470,7 @@ type Convergence struct {
 
 // Convergence reports the environment's streams against revision (0: the
 // current revision), listing at most max of them. It fails with an error
-// matching store.ErrNotFound when the environment does not exist.
+// matching domain.ErrNotFound when the environment does not exist.
 func (h *Hub) Convergence(project, env string, revision uint64, max int) (Convergence, error) {
 	key := envKey{project, env}
 	current, err := h.revision(key)

@@ -10,16 +10,16 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
 
 // fixture is a real store with one project and an SDK key, and a hub
 // publishing on every commit.
 type fixture struct {
-	store   *store.Store
+	store   *domain.Store
 	hub     *syncer.Hub
 	keyID   string
 	mu      sync.Mutex
@@ -30,19 +30,19 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{changed: make(chan struct{})}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.store = storetest.Open(t, t.TempDir()+"/db", store.Options{OnCommit: func(*store.State, *store.Commit) {
+	f.store = domaintest.Open(t, t.TempDir()+"/db", domain.Options{OnCommit: func(*domain.State, *domain.Commit) {
 		f.mu.Lock()
 		close(f.changed)
 		f.changed = make(chan struct{})
 		f.mu.Unlock()
 	}})
-	f.update(t, func(tx *store.Tx) error {
+	f.update(t, func(tx *domain.Tx) error {
 		_, err := tx.Import(&model.Document{Version: 1, Project: "shop", Environments: []string{"production", "staging"},
 			Flags: []*model.Flag{{Key: "a", Type: model.TypeBool}}}, false)
 		if err != nil {
 			return err
 		}
-		k, err := tx.CreateAPIKey(store.APIKey{Name: "sdk", Kind: store.KindSDK, Project: "shop", Environment: "production", Hash: store.HashSecret("sys_test")})
+		k, err := tx.CreateAPIKey(domain.APIKey{Name: "sdk", Kind: domain.KindSDK, Project: "shop", Environment: "production", Hash: domain.HashSecret("sys_test")})
 		f.keyID = k.ID
 		return err
 	})
@@ -64,9 +64,9 @@ func (f *fixture) next() <-chan struct{} {
 	return f.changed
 }
 
-func (f *fixture) update(t *testing.T, fn func(tx *store.Tx) error) {
+func (f *fixture) update(t *testing.T, fn func(tx *domain.Tx) error) {
 	t.Helper()
-	if _, err := f.store.Update(context.Background(), store.Actor{Name: "test"}, fn); err != nil {
+	if _, err := f.store.Update(context.Background(), domain.Actor{Name: "test"}, fn); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -74,7 +74,7 @@ func (f *fixture) update(t *testing.T, fn func(tx *store.Tx) error) {
 // toggle changes flag a in production and returns the new revision.
 func (f *fixture) toggle(t *testing.T, on bool) uint64 {
 	t.Helper()
-	f.update(t, func(tx *store.Tx) error {
+	f.update(t, func(tx *domain.Tx) error {
 		return tx.SetFlagTargeting("shop", "a", "production", &model.Targeting{Enabled: on}, "")
 	})
 	p, _ := f.store.State().Project("shop")
@@ -177,7 +177,7 @@ func TestConvergence(t *testing.T) {
 	if got.Revision != rev || got.Connected != 3 || got.Converged != 2 || len(got.Streams) != 2 || got.Streams[0].ID != c.ID {
 		t.Errorf("Convergence = %+v, want revision %d, 3 connected, 2 converged, 2 listed starting with the lagging %s", got, rev, c.ID)
 	}
-	if _, err := f.hub.Convergence("shop", "nope", 0, 10); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.hub.Convergence("shop", "nope", 0, 10); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("Convergence of an unknown environment = %v, want ErrNotFound", err)
 	}
 	if got, _ := f.hub.Convergence("shop", "staging", 0, 10); got.Connected != 0 {
@@ -192,10 +192,10 @@ func TestHubEndsStreams(t *testing.T) {
 		want error
 	}{
 		{"key revoked", func(t *testing.T, f *fixture) {
-			f.update(t, func(tx *store.Tx) error { return tx.DeleteAPIKey(f.keyID) })
+			f.update(t, func(tx *domain.Tx) error { return tx.DeleteAPIKey(f.keyID) })
 		}, auth.ErrUnauthenticated},
 		{"environment deleted", func(t *testing.T, f *fixture) {
-			f.update(t, func(tx *store.Tx) error { return tx.DeleteEnvironment("shop", "production", "") })
+			f.update(t, func(tx *domain.Tx) error { return tx.DeleteEnvironment("shop", "production", "") })
 		}, nil},
 	}
 	for _, tc := range tests {
@@ -217,10 +217,10 @@ func TestHubEndsStreams(t *testing.T) {
 
 func TestJoinErrors(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.hub.Join("shop", "nope", syncer.Info{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.hub.Join("shop", "nope", syncer.Info{}); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("Join of an unknown environment = %v, want ErrNotFound", err)
 	}
-	if _, err := f.hub.Join("nope", "production", syncer.Info{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.hub.Join("nope", "production", syncer.Info{}); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("Join of an unknown project = %v, want ErrNotFound", err)
 	}
 }

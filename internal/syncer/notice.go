@@ -3,9 +3,9 @@ package syncer
 import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // maxPendingNotices bounds the release notices a stream keeps until it
@@ -24,7 +24,7 @@ type notice struct {
 // nothing is news) and that changed the release's state or stage. The
 // store shares unchanged releases between states, so an unchanged release
 // costs a pointer comparison.
-func releaseNotices(old, cur *store.ProjectState) []notice {
+func releaseNotices(old, cur *domain.ProjectState) []notice {
 	if old == nil || old == cur {
 		return nil
 	}

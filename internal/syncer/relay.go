@@ -8,8 +8,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // A relay serves the sync protocol from what it receives upstream instead
@@ -121,7 +121,7 @@ func (h *Hub) setKeys(e *envHub, ks *pb.KeySet) bool {
 
 // refreshKeys brings e's key set up to the state, waking its streams when
 // it changed.
-func (h *Hub) refreshKeys(e *envHub, st *store.State) {
+func (h *Hub) refreshKeys(e *envHub, st *domain.State) {
 	if h.setKeys(e, KeySetOf(st, e.key.project, e.key.env)) {
 		h.wakeAll(e)
 	}
@@ -129,7 +129,7 @@ func (h *Hub) refreshKeys(e *envHub, st *store.State) {
 
 // revision returns the environment's current revision number: from the
 // state, or on a relay's hub the last one published. It fails with an
-// error matching store.ErrNotFound when there is none.
+// error matching domain.ErrNotFound when there is none.
 func (h *Hub) revision(key envKey) (uint64, error) {
 	if h.src != nil {
 		return envRevision(h.src.State(), key)
@@ -143,14 +143,14 @@ func (h *Hub) revision(key envKey) (uint64, error) {
 // KeySetOf returns the keys of st that may use environment env of project
 // at a relay — its sdk and client keys and the relay keys covering it —
 // sorted by id, hashes only.
-func KeySetOf(st *store.State, project, env string) *pb.KeySet {
+func KeySetOf(st *domain.State, project, env string) *pb.KeySet {
 	ks := &pb.KeySet{Project: project, Environment: env}
 	for _, k := range st.APIKeys() {
-		if k.Kind == store.KindAdmin || !k.Covers(project, env) {
+		if k.Kind == domain.KindAdmin || !k.Covers(project, env) {
 			continue
 		}
 		envs := k.Environments
-		if k.Kind != store.KindRelay {
+		if k.Kind != domain.KindRelay {
 			envs = []string{k.Environment}
 		}
 		ks.Keys = append(ks.Keys, &pb.KeyHash{

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/domain"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
 
@@ -33,7 +33,7 @@ func woken(st *syncer.Stream) bool {
 
 func TestRelayHubServesWhatIsPublished(t *testing.T) {
 	h := relayHub(t)
-	if _, err := h.Join("shop", "production", syncer.Info{KeyID: "k"}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := h.Join("shop", "production", syncer.Info{KeyID: "k"}); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("Join before any revision = %v, want ErrNotFound", err)
 	}
 	h.Publish(syncer.NewRevision("shop", "production", 3, nil))

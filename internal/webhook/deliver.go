@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // userAgent identifies the deliveries.
@@ -27,12 +27,12 @@ const maxErrorBody = 200
 // the event), logs the attempt, and schedules the next one when the
 // failure is worth retrying within the retry horizon. An attempt cut
 // short by the end of Run is not logged: the delivery stays as it was.
-func (d *Dispatcher) deliver(ctx context.Context, ref store.DeliveryRef) {
+func (d *Dispatcher) deliver(ctx context.Context, ref domain.DeliveryRef) {
 	rec, ev, ok, err := d.store.WebhookDeliveryJob(ref)
 	now := time.Now().UTC()
 	switch {
-	case ok && rec.Active() && errors.Is(err, store.ErrNotFound):
-		rec.State, rec.NextRetry, rec.UpdateTime = store.DeliveryFailed, nil, now
+	case ok && rec.Active() && errors.Is(err, domain.ErrNotFound):
+		rec.State, rec.NextRetry, rec.UpdateTime = domain.DeliveryFailed, nil, now
 		rec.LastError = "the event is missing from the audit log"
 		d.write(ref, &rec)
 		d.finish(ref)
@@ -47,7 +47,7 @@ func (d *Dispatcher) deliver(ctx context.Context, ref store.DeliveryRef) {
 	}
 	w, ok := d.current(ref)
 	if !ok {
-		rec.State, rec.NextRetry, rec.UpdateTime = store.DeliveryAbandoned, nil, now
+		rec.State, rec.NextRetry, rec.UpdateTime = domain.DeliveryAbandoned, nil, now
 		rec.LastError = "the webhook was disabled"
 		d.write(ref, &rec)
 		d.finish(ref)
@@ -55,7 +55,7 @@ func (d *Dispatcher) deliver(ctx context.Context, ref store.DeliveryRef) {
 	}
 	body, err := eventOf(ev, d.opts.MaxDataBytes)
 	if err != nil {
-		rec.State, rec.NextRetry, rec.UpdateTime = store.DeliveryFailed, nil, now
+		rec.State, rec.NextRetry, rec.UpdateTime = domain.DeliveryFailed, nil, now
 		rec.LastError = fmt.Sprintf("encode the event: %v", err)
 		d.write(ref, &rec)
 		d.finish(ref)
@@ -66,7 +66,7 @@ func (d *Dispatcher) deliver(ctx context.Context, ref store.DeliveryRef) {
 	if ctx.Err() != nil {
 		return // cut short by the end of Run: the next Run makes it again
 	}
-	a := store.WebhookAttempt{Time: start.UTC(), StatusCode: code, Duration: time.Since(start)}
+	a := domain.WebhookAttempt{Time: start.UTC(), StatusCode: code, Duration: time.Since(start)}
 	if err != nil {
 		a.Error = err.Error()
 	}
@@ -76,17 +76,17 @@ func (d *Dispatcher) deliver(ctx context.Context, ref store.DeliveryRef) {
 	var next time.Time
 	switch {
 	case err == nil:
-		rec.State, rec.LastError = store.DeliveryDelivered, ""
+		rec.State, rec.LastError = domain.DeliveryDelivered, ""
 	case errors.Is(err, ErrPrivateTarget) || !retryable(code):
-		rec.State, rec.LastError = store.DeliveryFailed, a.Error
+		rec.State, rec.LastError = domain.DeliveryFailed, a.Error
 	default:
 		next = rec.UpdateTime.Add(d.backoff(len(rec.Attempts)))
 		if horizon := rec.CreateTime.Add(d.opts.RetryHorizon); next.After(horizon) {
-			rec.State = store.DeliveryFailed
+			rec.State = domain.DeliveryFailed
 			rec.LastError = fmt.Sprintf("%s; gave up after %d attempts: the retry horizon of %s has passed", a.Error, len(rec.Attempts), d.opts.RetryHorizon)
 			next = time.Time{}
 		} else {
-			rec.State, rec.LastError, rec.NextRetry = store.DeliveryRetrying, a.Error, &next
+			rec.State, rec.LastError, rec.NextRetry = domain.DeliveryRetrying, a.Error, &next
 		}
 	}
 	d.observe(rec.State, a.Duration)
@@ -107,7 +107,7 @@ func (d *Dispatcher) observe(state string, dur time.Duration) {
 
 // current returns the webhook of a delivery as the store holds it now; ok
 // is false when it was deleted or disabled.
-func (d *Dispatcher) current(ref store.DeliveryRef) (*model.Webhook, bool) {
+func (d *Dispatcher) current(ref domain.DeliveryRef) (*model.Webhook, bool) {
 	ps, ok := d.store.State().Project(ref.Project)
 	if !ok {
 		return nil, false
@@ -122,7 +122,7 @@ func (d *Dispatcher) current(ref store.DeliveryRef) (*model.Webhook, bool) {
 // write stores a delivery's record in its webhook's log; it reports false
 // when the delivery is gone with its webhook (or on a write error, which
 // it logs).
-func (d *Dispatcher) write(ref store.DeliveryRef, rec *store.WebhookDelivery) bool {
+func (d *Dispatcher) write(ref domain.DeliveryRef, rec *domain.WebhookDelivery) bool {
 	ok, err := d.store.PutWebhookDelivery(ref.Project, ref.Webhook, rec, d.opts.Keep)
 	if err != nil {
 		d.log.Error("webhook delivery log", "project", ref.Project, "webhook", ref.Webhook, "err", err)
@@ -132,7 +132,7 @@ func (d *Dispatcher) write(ref store.DeliveryRef, rec *store.WebhookDelivery) bo
 
 // post sends one signed request and returns the answer's status. An
 // answer other than 2xx is an error.
-func (d *Dispatcher) post(ctx context.Context, w *model.Webhook, rec *store.WebhookDelivery, body []byte) (int, error) {
+func (d *Dispatcher) post(ctx context.Context, w *model.Webhook, rec *domain.WebhookDelivery, body []byte) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
@@ -176,12 +176,12 @@ func retryable(code int) bool {
 
 // Redeliver starts a new delivery, with a new id and attempts of its own,
 // of the event a finished delivery of a webhook delivered, and schedules
-// it now. It fails as store.RedeliverWebhookDelivery does.
-func (d *Dispatcher) Redeliver(project, webhook, id string) (store.WebhookDelivery, error) {
+// it now. It fails as domain.RedeliverWebhookDelivery does.
+func (d *Dispatcher) Redeliver(project, webhook, id string) (domain.WebhookDelivery, error) {
 	rec, err := d.store.RedeliverWebhookDelivery(project, webhook, id)
 	if err != nil {
-		return store.WebhookDelivery{}, err
+		return domain.WebhookDelivery{}, err
 	}
-	d.schedule(store.DeliveryRef{Project: project, Webhook: webhook, Seq: rec.Seq}, time.Now())
+	d.schedule(domain.DeliveryRef{Project: project, Webhook: webhook, Seq: rec.Seq}, time.Now())
 	return rec, nil
 }

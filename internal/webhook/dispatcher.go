@@ -3,7 +3,7 @@
 // filter matches is POSTed to the webhook's URL as a JSON Event, signed
 // with HMAC-SHA256 (Signature), retried on network errors, 429 and 5xx
 // with exponential backoff and full jitter until Options.RetryHorizon has
-// passed, and logged per webhook in bbolt (store.WebhookDelivery).
+// passed, and logged per webhook in bbolt (domain.WebhookDelivery).
 //
 // Deliveries are durable: the commit that records an event writes its
 // PENDING deliveries in the same bbolt transaction (the store's outbox),
@@ -14,7 +14,7 @@
 // drop duplicates.
 //
 // The Dispatcher learns of new deliveries from the store's commits
-// (Observe, a store.Subscribe hook) and only schedules them there:
+// (Observe, a domain.Subscribe hook) and only schedules them there:
 // deliveries run on a pool of workers, so a slow or dead receiver never
 // holds up a write.
 //
@@ -34,7 +34,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/domain"
 )
 
 // Options configures a Dispatcher. Zero fields take the defaults.
@@ -109,32 +109,32 @@ func (o Options) withDefaults() Options {
 // Observe to the store and call Run.
 type Dispatcher struct {
 	log    *slog.Logger
-	store  *store.Store
+	store  *domain.Store
 	opts   Options
 	client *http.Client
 
 	mu    sync.Mutex
-	due   dueHeap                    // scheduled attempts, earliest first
-	known map[store.DeliveryRef]bool // scheduled or in flight
-	kick  chan struct{}              // wakes Run: something was scheduled
+	due   dueHeap                     // scheduled attempts, earliest first
+	known map[domain.DeliveryRef]bool // scheduled or in flight
+	kick  chan struct{}               // wakes Run: something was scheduled
 }
 
 // New returns a Dispatcher delivering the deliveries st queues.
-func New(log *slog.Logger, st *store.Store, opts Options) *Dispatcher {
+func New(log *slog.Logger, st *domain.Store, opts Options) *Dispatcher {
 	opts = opts.withDefaults()
 	return &Dispatcher{
 		log:    log,
 		store:  st,
 		opts:   opts,
 		client: newClient(opts.AllowPrivate),
-		known:  map[store.DeliveryRef]bool{},
+		known:  map[domain.DeliveryRef]bool{},
 		kick:   make(chan struct{}, 1),
 	}
 }
 
 // Observe schedules the deliveries a commit queued. It is a store commit
 // hook: it never blocks.
-func (d *Dispatcher) Observe(_ *store.State, c *store.Commit) {
+func (d *Dispatcher) Observe(_ *domain.State, c *domain.Commit) {
 	now := time.Now()
 	for _, ref := range c.Deliveries {
 		d.schedule(ref, now)
@@ -143,7 +143,7 @@ func (d *Dispatcher) Observe(_ *store.State, c *store.Commit) {
 
 // schedule makes the delivery due at t, unless it is scheduled or in
 // flight already.
-func (d *Dispatcher) schedule(ref store.DeliveryRef, t time.Time) {
+func (d *Dispatcher) schedule(ref domain.DeliveryRef, t time.Time) {
 	d.mu.Lock()
 	if !d.known[ref] {
 		d.known[ref] = true
@@ -154,7 +154,7 @@ func (d *Dispatcher) schedule(ref store.DeliveryRef, t time.Time) {
 }
 
 // reschedule makes an in-flight delivery due again at t.
-func (d *Dispatcher) reschedule(ref store.DeliveryRef, t time.Time) {
+func (d *Dispatcher) reschedule(ref domain.DeliveryRef, t time.Time) {
 	d.mu.Lock()
 	heap.Push(&d.due, dueItem{ref: ref, at: t})
 	d.mu.Unlock()
@@ -162,7 +162,7 @@ func (d *Dispatcher) reschedule(ref store.DeliveryRef, t time.Time) {
 }
 
 // finish forgets a delivery that needs no further attempt.
-func (d *Dispatcher) finish(ref store.DeliveryRef) {
+func (d *Dispatcher) finish(ref domain.DeliveryRef) {
 	d.mu.Lock()
 	delete(d.known, ref)
 	d.mu.Unlock()
@@ -177,7 +177,7 @@ func (d *Dispatcher) wake() {
 
 // next pops the earliest delivery due by now; otherwise it returns how
 // long until the earliest is due (ok false, wait < 0 when none is).
-func (d *Dispatcher) next(now time.Time) (ref store.DeliveryRef, wait time.Duration, ok bool) {
+func (d *Dispatcher) next(now time.Time) (ref domain.DeliveryRef, wait time.Duration, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.due) == 0 {
@@ -208,7 +208,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 
 	attempts, cutShort := context.WithCancel(context.Background())
 	defer cutShort()
-	work := make(chan store.DeliveryRef)
+	work := make(chan domain.DeliveryRef)
 	var wg sync.WaitGroup
 	for range d.opts.Workers {
 		wg.Go(func() {
@@ -268,11 +268,11 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 
 // eventID is the id of an audit event in a delivery body: its audit
 // sequence number.
-func eventID(ev store.AuditEvent) string { return strconv.FormatUint(ev.Seq, 10) }
+func eventID(ev domain.AuditEvent) string { return strconv.FormatUint(ev.Seq, 10) }
 
 // dueItem is a scheduled attempt.
 type dueItem struct {
-	ref store.DeliveryRef
+	ref domain.DeliveryRef
 	at  time.Time
 }
 

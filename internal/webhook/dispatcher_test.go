@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/model"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/internal/webhook"
 )
 
@@ -77,7 +77,7 @@ func (r *receiver) requests() []received {
 // dispatcher.
 type fixture struct {
 	t     *testing.T
-	store *store.Store
+	store *domain.Store
 	d     *webhook.Dispatcher // the running one
 	stop  func()
 }
@@ -93,17 +93,17 @@ func start(t *testing.T, w *model.Webhook, opts webhook.Options) *fixture {
 // startStrict is start with opts as given.
 func startStrict(t *testing.T, w *model.Webhook, opts webhook.Options) *fixture {
 	t.Helper()
-	st := storetest.New(t)
+	st := domaintest.New(t)
 	f := &fixture{t: t, store: st}
-	f.update(func(tx *store.Tx) error {
-		if err := tx.CreateProject(store.Project{Key: "shop"}); err != nil {
+	f.update(func(tx *domain.Tx) error {
+		if err := tx.CreateProject(domain.Project{Key: "shop"}); err != nil {
 			return err
 		}
-		return tx.CreateEnvironment("shop", store.Environment{Key: "production"})
+		return tx.CreateEnvironment("shop", domain.Environment{Key: "production"})
 	})
 	f.run(opts)
 	if w != nil {
-		f.update(func(tx *store.Tx) error { return tx.CreateWebhook("shop", w) })
+		f.update(func(tx *domain.Tx) error { return tx.CreateWebhook("shop", w) })
 	}
 	return f
 }
@@ -132,9 +132,9 @@ func (f *fixture) run(opts webhook.Options) *webhook.Dispatcher {
 	return d
 }
 
-func (f *fixture) update(fn func(tx *store.Tx) error) *store.Commit {
+func (f *fixture) update(fn func(tx *domain.Tx) error) *domain.Commit {
 	f.t.Helper()
-	c, err := f.store.Update(context.Background(), store.Actor{KeyID: "k1", Name: "alice"}, fn)
+	c, err := f.store.Update(context.Background(), domain.Actor{KeyID: "k1", Name: "alice"}, fn)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -142,12 +142,12 @@ func (f *fixture) update(fn func(tx *store.Tx) error) *store.Commit {
 }
 
 // flag creates a flag: one "flag.create" event.
-func (f *fixture) flag(key string) *store.Commit {
-	return f.update(func(tx *store.Tx) error { return tx.CreateFlag("shop", &model.Flag{Key: key, Type: model.TypeBool}) })
+func (f *fixture) flag(key string) *domain.Commit {
+	return f.update(func(tx *domain.Tx) error { return tx.CreateFlag("shop", &model.Flag{Key: key, Type: model.TypeBool}) })
 }
 
 // deliveries polls the webhook's log until cond holds (5 s at most).
-func (f *fixture) deliveries(id string, cond func([]store.WebhookDelivery) bool) []store.WebhookDelivery {
+func (f *fixture) deliveries(id string, cond func([]domain.WebhookDelivery) bool) []domain.WebhookDelivery {
 	f.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -169,13 +169,13 @@ func hookTo(url string, events ...string) *model.Webhook {
 	return &model.Webhook{ID: "ops", URL: url, Secret: secret, Events: events}
 }
 
-func settled(n int) func([]store.WebhookDelivery) bool {
-	return func(ds []store.WebhookDelivery) bool {
+func settled(n int) func([]domain.WebhookDelivery) bool {
+	return func(ds []domain.WebhookDelivery) bool {
 		if len(ds) < n {
 			return false
 		}
 		for _, d := range ds {
-			if d.State == store.DeliveryPending || d.State == store.DeliveryRetrying {
+			if d.State == domain.DeliveryPending || d.State == domain.DeliveryRetrying {
 				return false
 			}
 		}
@@ -189,7 +189,7 @@ func TestDeliveryIsSignedAndTimestamped(t *testing.T) {
 	c := f.flag("new-checkout")
 	ds := f.deliveries("ops", settled(1))
 	reqs := rcv.requests()
-	if len(reqs) != 1 || ds[0].State != store.DeliveryDelivered {
+	if len(reqs) != 1 || ds[0].State != domain.DeliveryDelivered {
 		t.Fatalf("%d requests, log %+v; want one delivered", len(reqs), ds)
 	}
 	h, body := reqs[0].header, reqs[0].body
@@ -226,7 +226,7 @@ func TestDeliveryRetriesA500(t *testing.T) {
 	f.flag("a")
 	d := f.deliveries("ops", settled(1))[0]
 	reqs := rcv.requests()
-	if d.State != store.DeliveryDelivered || len(d.Attempts) != 2 || len(reqs) != 2 {
+	if d.State != domain.DeliveryDelivered || len(d.Attempts) != 2 || len(reqs) != 2 {
 		t.Fatalf("delivery %+v after %d requests, want delivered at the second attempt", d, len(reqs))
 	}
 	first, second := d.Attempts[0], d.Attempts[1]
@@ -246,10 +246,10 @@ func TestDeliveryRetriesOnlyWhatMayPass(t *testing.T) {
 		state    string
 		attempts int
 	}{
-		{"4xx is not retried", []int{http.StatusBadRequest}, store.DeliveryFailed, 1},
-		{"a redirect is not followed", []int{http.StatusFound}, store.DeliveryFailed, 1},
-		{"429 is retried", []int{http.StatusTooManyRequests, http.StatusNoContent}, store.DeliveryDelivered, 2},
-		{"5xx is retried", []int{http.StatusBadGateway, http.StatusBadGateway, http.StatusOK}, store.DeliveryDelivered, 3},
+		{"4xx is not retried", []int{http.StatusBadRequest}, domain.DeliveryFailed, 1},
+		{"a redirect is not followed", []int{http.StatusFound}, domain.DeliveryFailed, 1},
+		{"429 is retried", []int{http.StatusTooManyRequests, http.StatusNoContent}, domain.DeliveryDelivered, 2},
+		{"5xx is retried", []int{http.StatusBadGateway, http.StatusBadGateway, http.StatusOK}, domain.DeliveryDelivered, 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -272,7 +272,7 @@ func TestDeliveryFailsOnceTheRetryHorizonHasPassed(t *testing.T) {
 	f := start(t, hookTo(rcv.URL, "flag.*"), webhook.Options{RetryHorizon: horizon})
 	f.flag("a")
 	d := f.deliveries("ops", settled(1))[0]
-	if d.State != store.DeliveryFailed || len(d.Attempts) < 2 || d.NextRetry != nil || !strings.Contains(d.LastError, "retry horizon") {
+	if d.State != domain.DeliveryFailed || len(d.Attempts) < 2 || d.NextRetry != nil || !strings.Contains(d.LastError, "retry horizon") {
 		t.Errorf("delivery %+v, want failed after retries, for the retry horizon", d)
 	}
 	// When the last attempt starts depends on the machine's load (a retry
@@ -287,7 +287,7 @@ func TestDeliveryRetriesANetworkError(t *testing.T) {
 	f := start(t, hookTo(url, "flag.*"), webhook.Options{RetryHorizon: time.Second})
 	f.flag("a")
 	d := f.deliveries("ops", settled(1))[0]
-	if d.State != store.DeliveryFailed || len(d.Attempts) < 2 || d.Attempts[0].StatusCode != 0 || d.LastError == "" {
+	if d.State != domain.DeliveryFailed || len(d.Attempts) < 2 || d.Attempts[0].StatusCode != 0 || d.LastError == "" {
 		t.Errorf("delivery %+v, want failed after retries without an answer", d)
 	}
 }
@@ -307,7 +307,7 @@ func TestDeliveryFilter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rcv := newReceiver(t, http.StatusOK)
 			f := start(t, hookTo(rcv.URL, tc.events...), webhook.Options{})
-			f.update(func(tx *store.Tx) error { return tx.CreateSegment("shop", &model.Segment{Key: "eu"}) })
+			f.update(func(tx *domain.Tx) error { return tx.CreateSegment("shop", &model.Segment{Key: "eu"}) })
 			f.flag("a")
 			ds := f.deliveries("ops", settled(len(tc.want)))
 			var logged []string
@@ -336,7 +336,7 @@ func TestSlowReceiverNeverBlocksWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range ds {
-		if d.State != store.DeliveryPending {
+		if d.State != domain.DeliveryPending {
 			t.Errorf("delivery %+v, want pending", d)
 		}
 	}
@@ -353,16 +353,16 @@ func TestStopLeavesDeliveriesUnfinishedAndRunResumesThem(t *testing.T) {
 	f := start(t, hookTo(slow.URL, "flag.*"), opts)
 	retrying := hookTo(failing.URL, "flag.*")
 	retrying.ID = "retrying"
-	f.update(func(tx *store.Tx) error { return tx.CreateWebhook("shop", retrying) })
+	f.update(func(tx *domain.Tx) error { return tx.CreateWebhook("shop", retrying) })
 	f.flag("a")
-	f.deliveries("retrying", func(ds []store.WebhookDelivery) bool { return len(ds) == 1 && ds[0].State == store.DeliveryRetrying })
+	f.deliveries("retrying", func(ds []domain.WebhookDelivery) bool { return len(ds) == 1 && ds[0].State == domain.DeliveryRetrying })
 	for deadline := time.Now().Add(5 * time.Second); len(slow.requests()) == 0; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the attempt to the slow receiver never came")
 		}
 	}
 	f.stop()
-	want := map[string]string{"ops": store.DeliveryPending, "retrying": store.DeliveryRetrying}
+	want := map[string]string{"ops": domain.DeliveryPending, "retrying": domain.DeliveryRetrying}
 	for id, state := range want {
 		ds, err := f.store.WebhookDeliveries("shop", id, 0)
 		if err != nil || len(ds) != 1 || ds[0].State != state {
@@ -385,7 +385,7 @@ func TestStopLeavesDeliveriesUnfinishedAndRunResumesThem(t *testing.T) {
 	f.run(webhook.Options{AllowPrivate: true})
 	for id := range want {
 		got := f.deliveries(id, settled(1))
-		if len(got) != 1 || got[0].State != store.DeliveryDelivered {
+		if len(got) != 1 || got[0].State != domain.DeliveryDelivered {
 			t.Errorf("%s after the restart: log %+v, want one delivery, delivered", id, got)
 		}
 	}
@@ -406,14 +406,14 @@ func TestRedeliverMakesANewDelivery(t *testing.T) {
 	}
 	ds := f.deliveries("ops", settled(2))
 	reqs := rcv.requests()
-	if len(ds) != 2 || ds[0].ID != again.ID || ds[0].RedeliveryOf != first.ID || ds[0].State != store.DeliveryDelivered ||
+	if len(ds) != 2 || ds[0].ID != again.ID || ds[0].RedeliveryOf != first.ID || ds[0].State != domain.DeliveryDelivered ||
 		ds[0].EventID != first.EventID || len(ds[0].Attempts) != 1 || ds[1].ID != first.ID || len(ds[1].Attempts) != 1 {
 		t.Fatalf("log %+v, want the redelivery of %s, delivered, beside the first", ds, first.ID)
 	}
 	if len(reqs) != 2 || reqs[1].header.Get(webhook.HeaderDelivery) != again.ID || string(reqs[1].body) != string(reqs[0].body) {
 		t.Errorf("requests %v, want the same event again with the new delivery id", reqs)
 	}
-	if _, err := d.Redeliver("shop", "ops", "nope"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := d.Redeliver("shop", "ops", "nope"); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("Redeliver(unknown) = %v, want ErrNotFound", err)
 	}
 }
@@ -424,8 +424,8 @@ func TestRedeliverRefusesAnUnfinishedDelivery(t *testing.T) {
 	f.stop()
 	f.flag("a")
 	d := f.run(webhook.Options{AllowPrivate: true, InitialBackoff: time.Hour, MaxBackoff: time.Hour})
-	rec := f.deliveries("ops", func(ds []store.WebhookDelivery) bool { return len(ds) == 1 && ds[0].State == store.DeliveryRetrying })[0]
-	if _, err := d.Redeliver("shop", "ops", rec.ID); !errors.Is(err, store.ErrFailedPrecondition) {
+	rec := f.deliveries("ops", func(ds []domain.WebhookDelivery) bool { return len(ds) == 1 && ds[0].State == domain.DeliveryRetrying })[0]
+	if _, err := d.Redeliver("shop", "ops", rec.ID); !errors.Is(err, domain.ErrFailedPrecondition) {
 		t.Errorf("Redeliver(retrying) = %v, want ErrFailedPrecondition", err)
 	}
 }
@@ -435,8 +435,8 @@ func TestDeletedWebhookLosesItsLog(t *testing.T) {
 	f := start(t, hookTo(rcv.URL, "flag.*"), webhook.Options{})
 	f.flag("a")
 	f.deliveries("ops", settled(1))
-	f.update(func(tx *store.Tx) error { return tx.DeleteWebhook("shop", "ops", "") })
-	f.deliveries("ops", func(ds []store.WebhookDelivery) bool { return len(ds) == 0 })
+	f.update(func(tx *domain.Tx) error { return tx.DeleteWebhook("shop", "ops", "") })
+	f.deliveries("ops", func(ds []domain.WebhookDelivery) bool { return len(ds) == 0 })
 }
 
 func TestLargeDataIsLeftOut(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/domain"
 )
 
 // The headers of a delivery.
@@ -56,7 +56,7 @@ type Data struct {
 
 // eventOf builds the body of an audit event, dropping data beyond
 // maxData bytes.
-func eventOf(ev store.AuditEvent, maxData int) ([]byte, error) {
+func eventOf(ev domain.AuditEvent, maxData int) ([]byte, error) {
 	e := Event{
 		ID:          eventID(ev),
 		Type:        ev.Action,

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/webhook"
 )
 
@@ -25,7 +25,7 @@ func TestDialRefusesPrivateAddresses(t *testing.T) {
 			f := startStrict(t, hookTo(tc.url, "flag.*"), webhook.Options{})
 			f.flag("a")
 			d := f.deliveries("ops", settled(1))[0]
-			if d.State != store.DeliveryFailed || len(d.Attempts) != 1 || !strings.Contains(d.LastError, webhook.ErrPrivateTarget.Error()) {
+			if d.State != domain.DeliveryFailed || len(d.Attempts) != 1 || !strings.Contains(d.LastError, webhook.ErrPrivateTarget.Error()) {
 				t.Errorf("delivery %+v, want failed at once as a private target", d)
 			}
 		})

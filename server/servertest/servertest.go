@@ -19,9 +19,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/server"
 )
 
@@ -53,7 +53,7 @@ type Server struct {
 	// Conn is a gRPC client connection to the server.
 	Conn *grpc.ClientConn
 	// Store is the server's store.
-	Store *store.Store
+	Store *domain.Store
 	// Creds are the bootstrap admin token and production SDK key.
 	Creds bootstrap.Credentials
 	// Rulesets are the compiled rulesets the server evaluates on.
@@ -86,7 +86,7 @@ func Start(t testing.TB, opts Options) *Server {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	rulesets := snapshot.NewSet(log)
-	st := storetest.Open(t, opts.Path, store.Options{OnCommit: rulesets.Apply, Now: opts.Now})
+	st := domaintest.Open(t, opts.Path, domain.Options{OnCommit: rulesets.Apply, Now: opts.Now})
 	rulesets.Apply(st.State(), nil)
 	creds, created, err := bootstrap.Run(context.Background(), st, opts.Creds)
 	if err != nil {

@@ -1,0 +1,76 @@
+// Package domaintest opens real stores in test directories and checks the
+// consistency of their bbolt files when the test ends.
+package domaintest
+
+import (
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchyard/switchyard/internal/domain"
+)
+
+// New opens a store on a new file in t.TempDir() with default options. See
+// Open.
+func New(t testing.TB) *domain.Store {
+	t.Helper()
+	return Open(t, filepath.Join(t.TempDir(), "switchyard.db"), domain.Options{})
+}
+
+// Open opens the store at path, failing the test on error; without
+// opts.SecretKeys, it uses SecretKeys. When the test
+// ends it closes the store (closing it earlier is fine) and runs bbolt's
+// consistency check on the file, failing the test on any error it reports.
+func Open(t testing.TB, path string, opts domain.Options) *domain.Store {
+	t.Helper()
+	if opts.SecretKeys == nil {
+		opts.SecretKeys = SecretKeys(t)
+	}
+	s, err := domain.Open(path, opts)
+	if err != nil {
+		t.Fatalf("domain.Open(%q) = %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close() = %v", err)
+		}
+		Check(t, path)
+	})
+	return s
+}
+
+// Check runs bbolt's consistency check on the closed database at path and
+// reports every error it finds.
+func Check(t testing.TB, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Errorf("check %s: open: %v", path, err)
+		return
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			t.Errorf("check %s: %v", path, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("check %s: %v", path, err)
+	}
+}
+
+// testKey is the secret key of the stores Open opens without one; the same
+// for every test, so that a store can be reopened.
+const testKey = "switchyard-storetest-secret-key!"
+
+// SecretKeys returns the secret key Open uses when none is given.
+func SecretKeys(t testing.TB) *domain.SecretKeys {
+	t.Helper()
+	sk, err := domain.NewSecretKeys([]byte(testKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sk
+}
