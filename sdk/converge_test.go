@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -47,7 +48,7 @@ func TestManyStreamsConverge(t *testing.T) {
 	env, _ := p.Environment("production")
 	path := fmt.Sprintf("/api/v1/projects/default/environments/production/convergence?revision=%d", env.Revision)
 	var last map[string]any
-	eventually(t, "every stream to converge", func() bool {
+	eventuallyWithin(t, time.Minute, "every stream to converge", func() bool {
 		last = srv.Admin(t, "GET", path, nil)
 		return last["connected"] == float64(clients) && last["converged"] == float64(clients)
 	})

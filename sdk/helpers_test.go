@@ -57,7 +57,14 @@ func waitReady(t testing.TB, c *sdk.Client) {
 // eventually polls cond every 10 ms for up to 10 s.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	eventuallyWithin(t, 10*time.Second, what, cond)
+}
+
+// eventuallyWithin is eventually with a bound of its own, for a wait whose
+// work grows with the test's size (the bound is for a hang, not a speed).
+func eventuallyWithin(t testing.TB, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
