@@ -32,7 +32,7 @@ metric, webhook, key); a full resource name (projects/shop/flags/x) works
 too. --actor keeps the events of one key name, key ID or principal.
 --since is an RFC 3339 time or a duration back from now (24h, 90m).
 The command pages through the API until --limit events are found.`,
-		Args: exactArgs(0),
+		Args: argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if limit < 1 {
 				return usageError{fmt.Errorf("--limit %d: must be at least 1", limit)}

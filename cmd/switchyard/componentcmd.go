@@ -18,7 +18,7 @@ func newComponentCmd(c *cli) *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create KEY [--min-supported VERSION] [--description D]",
 		Short: "Create a component; its versions are registered with 'version register'",
-		Args:  exactArgs(1),
+		Args:  argsNamed("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body := &pb.Component{Key: args[0], Description: description, MinSupported: minSupported}
 			raw, err := c.call(cmd.Context(), http.MethodPost, c.path("components"), body, nil)
@@ -33,7 +33,7 @@ func newComponentCmd(c *cli) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the project's components with their versions",
-		Args:  exactArgs(0),
+		Args:  argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var resp pb.ListComponentsResponse
 			raw, err := c.listAll(cmd.Context(), c.path("components"), "components", &resp)
@@ -77,7 +77,7 @@ func newVersionCRUDCmds(c *cli) []*cobra.Command {
 update. A withdrawn version cannot be restored, and a version that some
 environment's targeting still serves cannot be withdrawn (change the
 targeting first).`,
-		Args:              exactArgs(2),
+		Args:              argsNamed("COMPONENT", "VERSION"),
 		ValidArgsFunction: c.completeArgs(kindComponents),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := c.path("components", args[0], "versions", args[1])

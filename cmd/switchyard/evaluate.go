@@ -28,7 +28,7 @@ With an admin token (--token) name the environment (--environment) and the
 project (--project); with a server SDK or client key (--sdk-key or
 SWITCHYARD_SDK_KEY) they are the key's. The exit status is 1 when the
 evaluation answers with an error code (FLAG_NOT_FOUND, INVALID_CONTEXT, …).`,
-		Args:              exactArgs(1),
+		Args:              argsNamed("FLAG"),
 		ValidArgsFunction: c.completeArgs(kindFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			text := []byte(contextArg)

@@ -32,7 +32,7 @@ func newFlagListCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the project's flags, optionally by tag, type or a text in key or description",
-		Args:  exactArgs(0),
+		Args:  argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var resp pb.ListFlagsResponse
 			path := withQuery(c.path("flags"), "tag", tag, "query", query, "type", typ)
@@ -84,7 +84,7 @@ func newFlagGetCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
 		Use:               "get KEY",
 		Short:             "Show a flag: its variants and its targeting in each environment",
-		Args:              exactArgs(1),
+		Args:              argsNamed("KEY"),
 		ValidArgsFunction: c.completeArgs(kindFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var f pb.Flag
@@ -171,7 +171,7 @@ implicit variants on (true) and off (false). --default is the variant every
 environment serves, and serves when switched off (default: the first
 variation; off for a bool flag without variations). Switch it on with
 'flag toggle', change what it serves with 'flag set'.`,
-		Args: exactArgs(1),
+		Args: argsNamed("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if typ == "object" {
 				typ = string(model.TypeJSON)
@@ -282,7 +282,7 @@ func newFlagToggleCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:               "toggle KEY --environment E [--on|--off]",
 		Short:             "Switch a flag on or off in an environment (neither flag: the other way round)",
-		Args:              exactArgs(1),
+		Args:              argsNamed("KEY"),
 		ValidArgsFunction: c.completeArgs(kindFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if env == "" {
@@ -332,7 +332,7 @@ variant (--default-variation) or a percentage rollout between variants
 (--rollout on=10,off=90; percentages with up to three decimals that sum to
 100), the variant served when it is off (--off-variation), and whether it is
 on (--on, --off). Rules and targets stay.`,
-		Args:              exactArgs(1),
+		Args:              argsNamed("KEY"),
 		ValidArgsFunction: c.completeArgs(kindFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if env == "" {

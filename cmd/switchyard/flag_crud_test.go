@@ -122,7 +122,7 @@ func TestFlagCommandErrors(t *testing.T) {
 		{"default not a variation", exitUsage, []string{"flag create", "n", "--type", "number", "--variation", "one=1", "--default", "two"}, "not one of the variations one"},
 		{"bool default not on or off", exitUsage, []string{"flag create", "b", "--type", "bool", "--default", "yes"}, "not one of the variations on, off"},
 		{"variation not JSON", exitUsage, []string{"flag create", "n", "--type", "number", "--variation", "one=uno"}, "not JSON"},
-		{"no key", exitUsage, []string{"flag get"}, "accepts 1 arg"},
+		{"no key", exitUsage, []string{"flag get"}, "flag get: missing KEY"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

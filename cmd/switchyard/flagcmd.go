@@ -26,7 +26,7 @@ func newFlagStaleCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stale",
 		Short: "List flags no SDK exposed and the server did not evaluate for days, or ever",
-		Args:  exactArgs(0),
+		Args:  argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if days < 1 {
 				return usageError{fmt.Errorf("--days %d: must be at least 1", days)}

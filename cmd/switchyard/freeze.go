@@ -31,7 +31,7 @@ func newFreezeCreateCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create KEY --start RFC3339 --end RFC3339 --reason TEXT",
 		Short: "Freeze releases from --start to --end (repeated by --rrule in --tz), in some environments or for some components",
-		Args:  exactArgs(1),
+		Args:  argsNamed("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := required(map[string]string{"start": start, "end": end, "reason": reason}); err != nil {
 				return err
@@ -70,7 +70,7 @@ func newFreezeListCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the project's freezes",
-		Args:  exactArgs(0),
+		Args:  argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var resp pb.ListFreezesResponse
 			raw, err := c.call(cmd.Context(), http.MethodGet, c.path("freezes")+"?page_size=1000", nil, &resp)
@@ -93,7 +93,7 @@ func newFreezeDeleteCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete KEY",
 		Short: "Delete a freeze; the steps it held are taken when the scheduler next looks",
-		Args:  exactArgs(1),
+		Args:  argsNamed("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := c.path("freezes", args[0])
 			if etag != "" {
@@ -115,7 +115,7 @@ func newFreezeOverrideCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "override RELEASE --freeze KEY --reason TEXT",
 		Short: "Ask for an emergency override of a freeze for a release; another person approves it",
-		Args:  exactArgs(1),
+		Args:  argsNamed("RELEASE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := required(map[string]string{"freeze": freeze, "reason": reason}); err != nil {
 				return err
@@ -134,7 +134,7 @@ func newFreezeApproveOverrideCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "approve-override RELEASE --freeze KEY",
 		Short: "Approve the emergency override of a freeze someone else asked for",
-		Args:  exactArgs(1),
+		Args:  argsNamed("RELEASE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := required(map[string]string{"freeze": freeze}); err != nil {
 				return err
@@ -211,7 +211,7 @@ func newCalendarCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "calendar",
 		Short: "The release schedule: steps across releases, freezes and conflicts (--from, --to RFC 3339)",
-		Args:  exactArgs(0),
+		Args:  argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q := url.Values{}
 			for _, p := range []struct{ flag, v string }{{"from", from}, {"to", to}} {

@@ -36,7 +36,7 @@ environment of --project; each --environment creates one key. A relay key
 (relay) follows all the --environment of --project with one key. With
 --output json or yaml the answer is the API's (key and secret), a list of
 them when several keys were created.`,
-		Args: exactArgs(1),
+		Args: argsNamed("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kind == "admin" && len(envs) > 0 {
 				return usageError{fmt.Errorf("--environment: an admin token belongs to no environment")}
@@ -111,7 +111,7 @@ func newKeyListCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List every key (never a secret)",
-		Args:  exactArgs(0),
+		Args:  argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var resp pb.ListApiKeysResponse
 			raw, err := c.listAll(cmd.Context(), "/api/v1/keys", "keys", &resp)
@@ -133,7 +133,7 @@ func newKeyRevokeCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke a key: it is refused from now on",
-		Args:  exactArgs(1),
+		Args:  argsNamed("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			raw, err := c.call(cmd.Context(), http.MethodDelete, "/api/v1/keys/"+url.PathEscape(args[0]), nil, nil)
 			if err != nil {

@@ -18,7 +18,7 @@ func newProjectCmd(c *cli) *cobra.Command {
 		&cobra.Command{
 			Use:   "list",
 			Short: "List the projects",
-			Args:  exactArgs(0),
+			Args:  argsNamed(),
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				var resp pb.ListProjectsResponse
 				raw, err := c.listAll(cmd.Context(), "/api/v1/projects", "projects", &resp)
@@ -50,7 +50,7 @@ func newEnvironmentCmd(c *cli) *cobra.Command {
 		&cobra.Command{
 			Use:   "list",
 			Short: "List the project's environments with their revisions",
-			Args:  exactArgs(0),
+			Args:  argsNamed(),
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				var resp pb.ListEnvironmentsResponse
 				raw, err := c.listAll(cmd.Context(), c.path("environments"), "environments", &resp)

@@ -75,7 +75,7 @@ and serves SDK sync streams, OFREP, gRPC Evaluate and version availability.
 While the upstream is out of reach it serves what it has and /healthz says
 "stale". TLS to the upstream: --tls-ca, and --tls-cert/--tls-key for mutual
 TLS. Every flag is also SWITCHYARD_<FLAG>.`,
-		Args: exactArgs(0),
+		Args: argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.validate(); err != nil {
 				return usageError{err}

@@ -19,7 +19,7 @@ func newReleaseRecordCmds(c *cli) []*cobra.Command {
 	incident := &cobra.Command{
 		Use:               "incident RELEASE --severity critical|high|medium|low --summary TEXT [--time T]",
 		Short:             "Link an incident to a release (it counts in the release report)",
-		Args:              exactArgs(1),
+		Args:              argsNamed("RELEASE"),
 		ValidArgsFunction: c.completeArgs(kindReleases),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in := &pb.ReleaseIncident{Severity: severity, Note: summary, Author: author}
@@ -57,7 +57,7 @@ func newReleaseRecordCmds(c *cli) []*cobra.Command {
 	review := &cobra.Command{
 		Use:               "review RELEASE --outcome success|partial|failure [--lessons TEXT]",
 		Short:             "Write (or rewrite) the review of a release that has ended",
-		Args:              exactArgs(1),
+		Args:              argsNamed("RELEASE"),
 		ValidArgsFunction: c.completeArgs(kindReleases),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out pb.Release

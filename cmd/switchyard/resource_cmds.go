@@ -26,7 +26,7 @@ func newCreateCmd(c *cli, noun string, route func(key, description string) (path
 	cmd := &cobra.Command{
 		Use:   "create KEY",
 		Short: "Create a " + noun,
-		Args:  exactArgs(1),
+		Args:  argsNamed("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, body := route(args[0], description)
 			raw, err := c.call(cmd.Context(), http.MethodPost, path, body, nil)
@@ -47,7 +47,7 @@ func newDeleteCmd(c *cli, noun, short string, kind resourceKind, path func(key s
 	cmd := &cobra.Command{
 		Use:               "delete KEY",
 		Short:             short,
-		Args:              exactArgs(1),
+		Args:              argsNamed("KEY"),
 		ValidArgsFunction: c.completeArgs(kind),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			raw, err := c.call(cmd.Context(), http.MethodDelete, withQuery(path(args[0]), "etag", etag), nil, nil)

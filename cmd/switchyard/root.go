@@ -395,16 +395,6 @@ func (c *cli) fromEnvironment(cmd *cobra.Command) error {
 	return bad
 }
 
-// exactArgs is cobra.ExactArgs whose error is a usage error.
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
-			return usageError{err}
-		}
-		return nil
-	}
-}
-
 // exitCode is the status the program ends with after err.
 func exitCode(err error) int {
 	var exit exitError

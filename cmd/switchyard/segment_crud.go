@@ -19,7 +19,7 @@ func newSegmentCRUDCmds(c *cli) []*cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the project's segments",
-		Args:  exactArgs(0),
+		Args:  argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var resp pb.ListSegmentsResponse
 			raw, err := c.listAll(cmd.Context(), c.path("segments"), "segments", &resp)
@@ -42,7 +42,7 @@ func newSegmentCRUDCmds(c *cli) []*cobra.Command {
 	get := &cobra.Command{
 		Use:               "get KEY",
 		Short:             "Show a segment: its conditions and the size of its key lists",
-		Args:              exactArgs(1),
+		Args:              argsNamed("KEY"),
 		ValidArgsFunction: c.completeArgs(kindSegments),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var s pb.Segment
@@ -74,7 +74,7 @@ those of --exclude. A --condition is 'ATTRIBUTE OP VALUE,…': VALUEs that
 parse as JSON are that (42, true, "7"), others are strings
 ('country in DE,FR', 'plan exists', 'app_version semver_gte 2.4.0').
 Long key lists are uploaded with 'segment keys add'.`,
-		Args: exactArgs(1),
+		Args: argsNamed("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s := &pb.Segment{Key: args[0], Description: description, Match: match, Include: include, Exclude: exclude}
 			for _, text := range conditions {

@@ -19,7 +19,7 @@ func newWebhookCRUDCmds(c *cli) []*cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the project's webhooks",
-		Args:  exactArgs(0),
+		Args:  argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var resp pb.ListWebhooksResponse
 			raw, err := c.listAll(cmd.Context(), c.path("webhooks"), "webhooks", &resp)
@@ -51,7 +51,7 @@ func newWebhookCRUDCmds(c *cli) []*cobra.Command {
 signed with the secret. --event filters the events: "*", a kind and ".*"
 (release.*, flag.*, segment.*) or one type (release.roll_back); none: every
 event. Without --secret a random one is made and printed, only this once.`,
-		Args: exactArgs(0),
+		Args: argsNamed(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			made := secret == ""
 			if made {
