@@ -13,8 +13,9 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/switchyard/switchyard/internal/runtime"
+	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/sdk"
-	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -242,7 +243,7 @@ func TestKeyRevokedWhileStreaming(t *testing.T) {
 }
 
 func TestMaxAgeReconnectIsInvisible(t *testing.T) {
-	srv := servertest.Start(t, servertest.Options{Server: []server.Option{server.WithSyncMaxAge(100 * time.Millisecond)}})
+	srv := servertest.Start(t, servertest.Options{Runtime: runtime.Options{Sync: syncer.Options{MaxAge: 100 * time.Millisecond}}})
 	srv.Admin(t, "POST", "/api/v1/projects/default/flags", flagJSON("new-checkout"))
 	setEnabled(t, srv, "new-checkout", true)
 	var syncs, changes atomic.Int32

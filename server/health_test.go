@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/buildinfo"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
@@ -68,7 +69,11 @@ func startUnready(t *testing.T) (*snapshot.Set, func() *grpc.ClientConn, context
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := domaintest.New(t)
 	rs := snapshot.NewSet(log)
-	srv, err := server.New(log, st, rs)
+	rt, err := runtime.New(log, st, rs, runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(log, st, rs, rt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,10 +40,8 @@ type serverMetrics struct {
 	lateSteps   *prometheus.CounterVec // project
 	incidents   *prometheus.CounterVec // project, severity
 
-	storeTx  prometheus.Histogram
-	webhooks *prometheus.CounterVec   // outcome
-	hookTime *prometheus.HistogramVec // outcome
-	events   *prometheus.CounterVec   // result: accepted, rejected
+	storeTx prometheus.Histogram
+	events  *prometheus.CounterVec // result: accepted, rejected
 }
 
 // newServerMetrics registers every metric of s on a new registry. The
@@ -78,15 +76,6 @@ func newServerMetrics(s *Server) *serverMetrics {
 			Help:    "Duration of the store's bbolt write transactions (fsync included).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
-		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchyard_webhook_deliveries_total",
-			Help: "Webhook delivery attempts by the state they left the delivery in (delivered, retrying, failed, abandoned).",
-		}, []string{"outcome"}),
-		hookTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "switchyard_webhook_delivery_duration_seconds",
-			Help:    "Duration of webhook delivery requests by outcome.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"outcome"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_events_ingested_total",
 			Help: "SDK events received by result (accepted, rejected, duplicate: a batch id stored before).",
@@ -107,7 +96,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 	build.Set(1)
 	reg.MustRegister(
 		m.requests, evalRequests, m.flags, m.transitions, m.rollbacks, m.lateSteps, m.incidents,
-		m.storeTx, m.webhooks, m.hookTime, m.events, build,
+		m.storeTx, m.events, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -115,15 +104,6 @@ func newServerMetrics(s *Server) *serverMetrics {
 		reg.MustRegister(&stateCollector{s: s})
 	}
 	return m
-}
-
-// observeWebhook counts and times one webhook delivery attempt.
-func (m *serverMetrics) observeWebhook(state string, d time.Duration) {
-	outcome := strings.ToLower(state)
-	m.webhooks.WithLabelValues(outcome).Inc()
-	if d > 0 {
-		m.hookTime.WithLabelValues(outcome).Observe(d.Seconds())
-	}
 }
 
 // observeCommit counts the release steps a commit wrote. It is a store

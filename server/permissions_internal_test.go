@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 )
 
@@ -23,7 +24,11 @@ func TestEveryRPCHasAPermission(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rs := snapshot.NewSet(log)
 	st := domaintest.Open(t, filepath.Join(t.TempDir(), "s.db"), domain.Options{OnCommit: rs.Apply})
-	s, err := New(log, st, rs)
+	rt, err := runtime.New(log, st, rs, runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(log, st, rs, rt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/release"
+	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -52,7 +52,7 @@ func startRelServer(t *testing.T, path string, clk *relClock, creds bootstrap.Cr
 	t.Helper()
 	s := servertest.Start(t, servertest.Options{
 		Path: path, Creds: creds, Now: clk.Now,
-		Server: []server.Option{server.WithReleaseScheduler(release.SchedulerOptions{Interval: 10 * time.Millisecond, LateAfter: time.Minute})},
+		Runtime: runtime.Options{Releases: release.SchedulerOptions{Interval: 10 * time.Millisecond, LateAfter: time.Minute}},
 	})
 	return &relServer{testServer: wrap(s), path: s.Path, clock: clk, rulesets: s.Rulesets}
 }

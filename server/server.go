@@ -28,7 +28,7 @@ import (
 	"github.com/switchyard/switchyard/internal/experiment"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/keylist"
-	"github.com/switchyard/switchyard/internal/release"
+	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/internal/webhook"
@@ -49,14 +49,11 @@ type Server struct {
 	rulesets    *snapshot.Set
 	sync        *syncer.Hub
 	permissions map[string]auth.Permission
-	releases    *release.Scheduler
 	results     sync.Map // snapshot.Env → *resultCache of its current ruleset
 	events      *domain.EventLog
 	changes     *changeHub           // revisions → OFREP event streams
 	streamAds   *streamAds           // eventStreams members of bulk OFREP answers
 	experiments *experiment.Consumer // events → experiment state
-	guard       *experiment.Guard    // guardrails of experiments and release stages
-	verifier    *release.Verifier    // resolution checks after release transitions
 	webhooks    *webhook.Dispatcher  // events → webhooks
 	metrics     *serverMetrics
 	throttle    *auth.Throttle // failed authentications per client address
@@ -83,10 +80,6 @@ type Option func(*options)
 
 // options are what Options can change.
 type options struct {
-	sync     syncer.Options
-	releases release.SchedulerOptions
-	webhooks webhook.Options
-	guard    experiment.GuardOptions
 	throttle auth.ThrottleConfig
 	// maxStreams is the most streams one key may hold open; 0: no limit.
 	maxStreams int
@@ -114,33 +107,6 @@ func WithoutGRPCReflection() Option {
 	return func(o *options) { o.noReflection = true }
 }
 
-// WithSyncMaxAge sets how long a sync stream lives before the server ends
-// it and the SDK reconnects (default syncer.DefaultMaxAge, with 10 %
-// jitter).
-func WithSyncMaxAge(d time.Duration) Option {
-	return func(o *options) { o.sync.MaxAge = d }
-}
-
-// WithSyncRestartGrace sets how long after a restart release convergence
-// waits for the SDK streams connected before it to reconnect (default
-// syncer.DefaultRestartGrace).
-func WithSyncRestartGrace(d time.Duration) Option {
-	return func(o *options) { o.sync.RestartGrace = d }
-}
-
-// WithReleaseScheduler sets how often the release scheduler looks for due
-// steps and when a step counts as late (defaults: release package).
-func WithReleaseScheduler(opts release.SchedulerOptions) Option {
-	return func(o *options) { o.releases = opts }
-}
-
-// WithGuardInterval sets how often the server evaluates the guardrails of
-// running experiments and release stages (default
-// experiment.DefaultGuardInterval).
-func WithGuardInterval(d time.Duration) Option {
-	return func(o *options) { o.guard.Interval = d }
-}
-
 // WithAuthThrottle sets how many failed authentications a client address
 // (the TCP peer) may make before its requests are refused with 429 /
 // RESOURCE_EXHAUSTED (default auth.DefaultThrottle; Failures 0 turns it
@@ -164,10 +130,11 @@ func WithBodyReadTimeout(d time.Duration) Option {
 	return func(o *options) { o.body = d }
 }
 
-// New builds a server over st, reading compiled rulesets from rs. Call
-// Serve to accept connections.
-func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, opts ...Option) (*Server, error) {
-	o := options{sync: syncer.Default(), throttle: auth.DefaultThrottle(), maxStreams: DefaultMaxStreamsPerKey, body: DefaultBodyReadTimeout}
+// New builds a server over st, reading compiled rulesets from rs, whose
+// handlers read from rt's workers (rt runs apart: see package runtime).
+// Call Serve to accept connections.
+func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, rt *runtime.Runtime, opts ...Option) (*Server, error) {
+	o := options{throttle: auth.DefaultThrottle(), maxStreams: DefaultMaxStreamsPerKey, body: DefaultBodyReadTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -177,30 +144,18 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, opts ...Option) (
 	if o.maxStreams < 0 {
 		return nil, fmt.Errorf("max streams per key %d: must not be negative", o.maxStreams)
 	}
-	o.sync.Side = st // the roster of connected streams survives restarts
-	hub, err := syncer.New(log, st, o.sync)
-	if err != nil {
-		return nil, fmt.Errorf("sync: %w", err)
-	}
-	o.releases.Convergence = hub // stages wait for their min_convergence
-	if o.webhooks.Drain <= 0 {
-		o.webhooks.Drain = drainTimeout
-	}
-	s := newReadPath(log, rs, hub, o)
+	s := newReadPath(log, rs, rt.Hub, o)
 	s.store = st
 	s.keys = func() Keyring { return st.State() }
-	s.releases = release.NewScheduler(log, st, o.releases)
-	s.experiments = experiment.NewConsumer(log, st, experiment.ConsumerOptions{})
-	s.events = domain.NewEventLog(st, domain.EventLogOptions{})
+	s.experiments = rt.Experiments
+	s.webhooks = rt.Webhooks
+	s.events = rt.Events
 	s.keyLimits = o.keyLimits
 	s.metrics = newServerMetrics(s)
-	o.webhooks.Observe = s.observeWebhook
+	s.metrics.reg.MustRegister(rt.Collector())
 	if o.tracing != nil {
 		rs.ObserveCompiles(s.observeCompile)
 	}
-	s.guard = experiment.NewGuard(log, st, s.experiments, o.guard)
-	s.verifier = release.NewVerifier(log, st, rs)
-	s.webhooks = webhook.New(log, st, o.webhooks)
 	s.grpc = grpc.NewServer(s.grpcOptions(o)...)
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 
@@ -310,19 +265,18 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		reflection.Register(s.grpc)
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	stopEvents := func() {}
 	if s.store != nil {
 		// Counts release steps while serving, whoever takes them.
 		defer s.store.Subscribe(s.metrics.observeCommit)()
 		s.store.ObserveTransactions(s.observeTx)
 		defer s.store.ObserveTransactions(nil)
 		defer s.store.Subscribe(s.committed)()
-		// Events are written until gRPC has stopped, so calls in flight at
-		// shutdown still complete.
-		var eventsCtx context.Context
-		eventsCtx, stopEvents = context.WithCancel(context.Background())
-		g.Go(func() error { return s.events.Run(eventsCtx) })
-		s.serveStore(ctx, g)
+		g.Go(func() error {
+			// Flushes the counts of the server's own evaluations into the
+			// usage store; the last flush is at shutdown, below.
+			s.evalUsage.run(ctx, s.log, s.events, s.store.Now)
+			return nil
+		})
 	}
 	g.Go(func() error {
 		// Ends OFREP event streams when ctx is done: http.Server.Shutdown
@@ -354,10 +308,9 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		defer func() {
 			if s.store != nil {
 				// No evaluation comes any more: the last counts go in
-				// before the event log stops.
+				// before the event log stops (after Serve returns).
 				s.evalUsage.flush(context.Background(), s.log, s.events, s.store.Now())
 			}
-			stopEvents()
 		}()
 		s.health.Shutdown()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
@@ -374,41 +327,6 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		return err
 	})
 	return g.Wait()
-}
-
-// serveStore runs in g the work of a server with a store: evaluation
-// counts, releases, experiments, guardrails and notifications.
-func (s *Server) serveStore(ctx context.Context, g *errgroup.Group) {
-	g.Go(func() error {
-		// Flushes the counts of the server's own evaluations into the
-		// usage store; the last flush is at shutdown, below.
-		s.evalUsage.run(ctx, s.log, s.events, s.store.Now)
-		return nil
-	})
-	g.Go(func() error {
-		// Takes the releases' timed steps, catching up on those that fell
-		// due while the server was down.
-		s.releases.Run(ctx)
-		return nil
-	})
-	g.Go(func() error {
-		// Counts stored events for experiments and guarded release
-		// stages, following the event log with a durable cursor.
-		s.experiments.Run(ctx)
-		return nil
-	})
-	g.Go(func() error {
-		// Stops experiments and pauses or rolls back releases whose
-		// guardrails trip.
-		s.guard.Run(ctx)
-		return nil
-	})
-	g.Go(func() error {
-		// Resolution checks and webhook deliveries; the deliveries drain
-		// for up to drainTimeout when ctx is done.
-		s.runNotifications(ctx)
-		return nil
-	})
 }
 
 // serveHealth marks the server and every gRPC service SERVING once the

@@ -13,7 +13,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/server"
+	"github.com/switchyard/switchyard/internal/runtime"
+	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -165,7 +166,7 @@ func TestSyncSendsOnlyWhatIsMissing(t *testing.T) {
 }
 
 func TestSyncMaxAge(t *testing.T) {
-	srv := servertest.Start(t, servertest.Options{Server: []server.Option{server.WithSyncMaxAge(50 * time.Millisecond)}})
+	srv := servertest.Start(t, servertest.Options{Runtime: runtime.Options{Sync: syncer.Options{MaxAge: 50 * time.Millisecond}}})
 	s := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "test"})
 	ack(t, s, recvRuleset(t, s).GetRevision())
 	start := time.Now()

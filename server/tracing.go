@@ -110,23 +110,6 @@ func (s *Server) observeCompile(env snapshot.Env, start time.Time, d time.Durati
 // committed ends the store write's scope for compiles (a commit hook).
 func (s *Server) committed(*domain.State, *domain.Commit) { s.trace.updating.Store(nil) }
 
-// observeWebhook records a webhook delivery attempt: counted by outcome,
-// timed, and traced.
-func (s *Server) observeWebhook(state string, d time.Duration) {
-	s.metrics.observeWebhook(state, d)
-	if s.trace.tracer == nil {
-		return
-	}
-	end := time.Now()
-	_, span := s.trace.tracer.Start(context.Background(), "webhook.Deliver", trace.WithTimestamp(end.Add(-d)),
-		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attribute.String("switchyard.webhook.outcome", state)))
-	var err error
-	if state != domain.DeliveryDelivered {
-		span.SetStatus(codes.Error, state)
-	}
-	endSpan(span, end, err)
-}
-
 // endSpan ends span at t, recording err.
 func endSpan(span trace.Span, t time.Time, err error) {
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/webhook"
-	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -90,7 +90,7 @@ func (h *hookReceiver) types() []string {
 
 // fastWebhooks retries after 10 ms and allows the receivers on loopback.
 func fastWebhooks() servertest.Options {
-	return servertest.Options{Server: []server.Option{server.WithWebhooks(webhook.Options{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, AllowPrivate: true})}}
+	return servertest.Options{Runtime: runtime.Options{Webhooks: webhook.Options{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, AllowPrivate: true}}}
 }
 
 func TestWebhookSecretIsNeverReturned(t *testing.T) {
@@ -246,7 +246,7 @@ func TestWebhookTargetsOnPrivateAddressesAreRefused(t *testing.T) {
 		t.Errorf("webhook after the refused updates: %v, want it unchanged", got)
 	}
 
-	allowed := servertest.Start(t, servertest.Options{Server: []server.Option{server.WithWebhooks(webhook.Options{AllowPrivate: true})}})
+	allowed := servertest.Start(t, servertest.Options{Runtime: runtime.Options{Webhooks: webhook.Options{AllowPrivate: true}}})
 	allowed.Admin(t, "POST", base, map[string]any{"url": "http://127.0.0.1:8080/hook", "secret": webhookSecret})
 }
 

@@ -12,8 +12,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/server"
 )
@@ -50,7 +53,13 @@ func startServer(ctx context.Context) (*target, error) {
 		return nil, err
 	}
 	// Every simulated SDK streams with the one bootstrap key: no cap.
-	srv, err := server.New(log, st, rulesets, server.WithMaxStreamsPerKey(0))
+	rt, err := runtime.New(log, st, rulesets, runtime.Options{})
+	if err != nil {
+		st.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	srv, err := server.New(log, st, rulesets, rt, server.WithMaxStreamsPerKey(0))
 	if err != nil {
 		st.Close()
 		os.RemoveAll(dir)
@@ -66,7 +75,16 @@ func startServer(ctx context.Context) (*target, error) {
 	}
 	serveCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(serveCtx, grpcLis, httpLis) }()
+	go func() {
+		drained := make(chan struct{})
+		g, ctx := errgroup.WithContext(serveCtx)
+		g.Go(func() error { return rt.Run(ctx, drained) })
+		g.Go(func() error {
+			defer close(drained)
+			return srv.Serve(ctx, grpcLis, httpLis)
+		})
+		done <- g.Wait()
+	}()
 	return &target{
 		grpcAddr:   grpcLis.Addr().String(),
 		httpURL:    "http://" + httpLis.Addr().String(),

@@ -15,12 +15,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/certs"
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/internal/telemetry"
@@ -260,9 +262,12 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if tlsConfig != nil {
 		grpcLis, httpLis = tls.NewListener(grpcLis, tlsConfig), tls.NewListener(httpLis, tlsConfig)
 	}
-	opts := []server.Option{server.WithSyncMaxAge(cfg.SyncMaxAge), server.WithAuthThrottle(cfg.AuthThrottle),
-		server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey),
-		server.WithWebhooks(cfg.Webhooks), server.WithBodyReadTimeout(cfg.BodyReadTimeout), server.WithSyncRestartGrace(cfg.SyncRestartGrace)}
+	rtOpts := runtime.Options{
+		Sync:     syncer.Options{MaxAge: cfg.SyncMaxAge, RestartGrace: cfg.SyncRestartGrace},
+		Webhooks: cfg.Webhooks,
+	}
+	opts := []server.Option{server.WithAuthThrottle(cfg.AuthThrottle), server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey),
+		server.WithBodyReadTimeout(cfg.BodyReadTimeout)}
 	switch {
 	case !cfg.GRPCReflection.Given:
 	case cfg.GRPCReflection.Value:
@@ -272,16 +277,34 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	if tracing.Enabled {
 		opts = append(opts, server.WithTracing(tracing.Provider, tracing.Propagator))
+		rtOpts.Tracing = tracing.Provider
 	}
-	srv, err := server.New(log, st, rulesets, opts...)
+	rt, err := runtime.New(log, st, rulesets, rtOpts)
+	var srv *server.Server
+	if err == nil {
+		srv, err = server.New(log, st, rulesets, rt, opts...)
+	}
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()
 		return err
 	}
-	err = srv.Serve(ctx, grpcLis, httpLis)
+	err = runServer(ctx, srv, rt, grpcLis, httpLis)
 	log.Info("stopped")
 	return err
+}
+
+// runServer runs the server and its runtime until ctx ends: the runtime's
+// event log keeps writing until the server has drained.
+func runServer(ctx context.Context, srv *server.Server, rt *runtime.Runtime, grpcLis, httpLis net.Listener) error {
+	drained := make(chan struct{})
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return rt.Run(ctx, drained) })
+	g.Go(func() error {
+		defer close(drained)
+		return srv.Serve(ctx, grpcLis, httpLis)
+	})
+	return g.Wait()
 }
 
 // logHandler is the slog handler of --log-format at level lvl.

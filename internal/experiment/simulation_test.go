@@ -17,8 +17,8 @@ import (
 
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/sdk"
-	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -346,7 +346,7 @@ func TestBadEventsAreRejectedAndCounted(t *testing.T) {
 // the units with a guardrail on sign-ups; the server must pause the
 // release by itself and say why.
 func TestGuardedCanaryIsPausedAutomatically(t *testing.T) {
-	srv := servertest.Start(t, servertest.Options{Server: []server.Option{server.WithGuardInterval(50 * time.Millisecond)}})
+	srv := servertest.Start(t, servertest.Options{Runtime: runtime.Options{Guard: experiment.GuardOptions{Interval: 50 * time.Millisecond}}})
 	srv.Admin(t, "POST", "/api/v1/projects/default/flags", map[string]any{
 		"key": "new-search", "type": "bool",
 		"environments": map[string]any{"production": map[string]any{"enabled": true, "default": map[string]any{"variant": "off"}}},

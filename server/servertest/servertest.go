@@ -15,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/server"
 )
@@ -35,6 +37,8 @@ type Options struct {
 	HTTPAddr string
 	// Server are options for server.New.
 	Server []server.Option
+	// Runtime are the options of the server's background work.
+	Runtime runtime.Options
 	// Creds are the credentials of a database bootstrapped earlier (Start
 	// cannot read its secrets back); Restart passes them on.
 	Creds bootstrap.Credentials
@@ -96,7 +100,11 @@ func Start(t testing.TB, opts Options) *Server {
 		creds = opts.Creds
 	}
 	opts.Creds = creds
-	srv, err := server.New(log, st, rulesets, opts.Server...)
+	rt, err := runtime.New(log, st, rulesets, opts.Runtime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(log, st, rulesets, rt, opts.Server...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +125,17 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	// A restart listens where the server was.
 	s.opts.GRPCAddr, s.opts.HTTPAddr = s.GRPCAddr, httpLis.Addr().String()
-	go func() { s.done <- srv.Serve(ctx, grpcLis, httpLis) }()
+	go func() {
+		// As cmd runs them: the runtime's event log outlives the server.
+		drained := make(chan struct{})
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return rt.Run(ctx, drained) })
+		g.Go(func() error {
+			defer close(drained)
+			return srv.Serve(ctx, grpcLis, httpLis)
+		})
+		s.done <- g.Wait()
+	}()
 	s.Conn, err = grpc.NewClient(s.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

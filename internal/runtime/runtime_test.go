@@ -1,0 +1,83 @@
+package runtime_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/runtime"
+	"github.com/switchyard/switchyard/internal/snapshot"
+)
+
+// elector grants leadership when told to, and takes it back by ending the
+// context it granted.
+type elector struct {
+	grant chan context.CancelFunc // one per Campaign that wins
+	asked chan struct{}           // a Campaign started
+}
+
+func (e *elector) Campaign(ctx context.Context) (context.Context, error) {
+	e.asked <- struct{}{}
+	leading, cancel := context.WithCancel(ctx)
+	select {
+	case e.grant <- cancel:
+		return leading, nil
+	case <-ctx.Done():
+		cancel()
+		return nil, ctx.Err()
+	}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSingletonsRunOnlyWhileLeading: the singletons start when the
+// campaign is won, stop when leadership is lost, and the runtime campaigns
+// again; Run returns once ctx is done and the servers have drained.
+func TestSingletonsRunOnlyWhileLeading(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st := domaintest.New(t)
+	rs := snapshot.NewSet(log)
+	rs.Apply(st.State(), nil)
+	e := &elector{grant: make(chan context.CancelFunc), asked: make(chan struct{}, 4)}
+	rt, err := runtime.New(log, st, rs, runtime.Options{Elector: e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	drained := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx, drained) }()
+
+	<-e.asked
+	if rt.Leading() {
+		t.Fatal("leading before the campaign was won")
+	}
+	lose := <-e.grant
+	eventually(t, "leadership", rt.Leading)
+	lose()
+	eventually(t, "the singletons to stop", func() bool { return !rt.Leading() })
+	<-e.asked // campaigns again
+
+	cancel()
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned %v before the servers drained", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(drained)
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+}
