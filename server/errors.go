@@ -52,7 +52,8 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.AlreadyExists, err.Error())
 	case errors.As(err, &fz):
 		return status.Error(codes.Aborted, err.Error())
-	case errors.Is(err, domain.ErrConflict):
+	case errors.Is(err, domain.ErrConflict), errors.Is(err, domain.ErrCondition):
+		// ErrCondition: another replica kept writing what this write read.
 		return status.Error(codes.Aborted, err.Error())
 	case errors.Is(err, errFailedPrecondition):
 		return status.Error(codes.FailedPrecondition, err.Error())
@@ -73,7 +74,7 @@ func toStatus(log *slog.Logger, err error) error {
 	case errors.Is(err, domain.ErrSecretKey):
 		// The server was started without the key of a stored secret.
 		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, domain.ErrClosed), errors.Is(err, domain.ErrLocked):
+	case errors.Is(err, domain.ErrClosed), errors.Is(err, domain.ErrLocked), errors.Is(err, domain.ErrCompacted):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())

@@ -67,7 +67,7 @@ func TestToStatus(t *testing.T) {
 
 // domainErrorPackages are the packages whose exported sentinels and typed
 // errors TestToStatusCoversEveryDomainError walks.
-var domainErrorPackages = []string{"store", "model", "release", "experiment", "auth", "syncer"}
+var domainErrorPackages = []string{"domain", "model", "release", "experiment", "auth", "syncer"}
 
 // TestToStatusCoversEveryDomainError walks every exported sentinel (a
 // package-level Err… variable) and every exported error type of the domain
@@ -85,6 +85,8 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		"domain.ErrNotFound":            {domain.ErrNotFound, codes.NotFound, http.StatusNotFound},
 		"domain.ErrAlreadyExists":       {domain.ErrAlreadyExists, codes.AlreadyExists, http.StatusConflict},
 		"domain.ErrConflict":            {domain.ErrConflict, codes.Aborted, http.StatusConflict},
+		"domain.ErrCondition":           {domain.ErrCondition, codes.Aborted, http.StatusConflict},
+		"domain.ErrCompacted":           {domain.ErrCompacted, codes.Unavailable, http.StatusServiceUnavailable},
 		"domain.ErrInvalid":             {domain.ErrInvalid, codes.InvalidArgument, http.StatusBadRequest},
 		"domain.ErrLocked":              {domain.ErrLocked, codes.Unavailable, http.StatusServiceUnavailable},
 		"domain.ErrClosed":              {domain.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},

@@ -87,7 +87,7 @@ func (s *Server) observeTx(ctx context.Context, start time.Time, d time.Duration
 	if s.trace.tracer == nil {
 		return
 	}
-	ctx, span := s.trace.tracer.Start(ctx, "domain.Update", trace.WithTimestamp(start), trace.WithSpanKind(trace.SpanKindInternal),
+	ctx, span := s.trace.tracer.Start(ctx, "store.Update", trace.WithTimestamp(start), trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attribute.String("db.system.name", "bbolt")))
 	endSpan(span, start.Add(d), err)
 	if err == nil {
