@@ -23,7 +23,7 @@ test:
 	$(GO) test -race -count=1 ./...
 
 generate:
-	rm -rf internal/gen/switchyard
+	rm -rf internal/gen/switchyard internal/gen/gateway
 	rm -f internal/gen/openapi/*.json
 	$(BUF) generate --path proto/switchyard
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -21,25 +21,25 @@ const ingestFlags = 10
 
 // ingestBatches returns n requests of size events each: four exposures
 // (to ingestFlags flags, two variants, distinct units) to one track event.
-func ingestBatches(n, size int) []*pb.SendEventsRequest {
+func ingestBatches(n, size int) []*sdkpb.SendEventsRequest {
 	now := timestamppb.Now()
-	reqs := make([]*pb.SendEventsRequest, n)
+	reqs := make([]*sdkpb.SendEventsRequest, n)
 	unit := 0
 	for i := range reqs {
-		req := &pb.SendEventsRequest{SdkName: "bench", SdkVersion: "1", Events: make([]*pb.Event, size)}
+		req := &sdkpb.SendEventsRequest{SdkName: "bench", SdkVersion: "1", Events: make([]*sdkpb.Event, size)}
 		for j := range req.Events {
 			unit++
 			u := fmt.Sprintf("user-%d", unit)
 			if j%5 == 4 {
 				v := float64(j)
-				req.Events[j] = &pb.Event{Time: now, Kind: &pb.Event_Track{Track: &pb.TrackEvent{Key: "purchase", Unit: u, Value: &v}}}
+				req.Events[j] = &sdkpb.Event{Time: now, Kind: &sdkpb.Event_Track{Track: &sdkpb.TrackEvent{Key: "purchase", Unit: u, Value: &v}}}
 				continue
 			}
 			variant := "on"
 			if unit%2 == 0 {
 				variant = "off"
 			}
-			req.Events[j] = &pb.Event{Time: now, Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{
+			req.Events[j] = &sdkpb.Event{Time: now, Kind: &sdkpb.Event_Exposure{Exposure: &sdkpb.ExposureEvent{
 				Flag: fmt.Sprintf("flag-%d", unit%ingestFlags), Variant: variant, Unit: u, Rule: "default", Revision: 1,
 			}}}
 		}
@@ -60,7 +60,7 @@ func BenchmarkIngest(b *testing.B) {
 			for i := range ingestFlags {
 				srv.Admin(b, "POST", "/api/v1/projects/default/flags", fmt.Sprintf(`{"key":"flag-%d","type":"bool"}`, i))
 			}
-			client := pb.NewEventServiceClient(srv.Conn)
+			client := sdkpb.NewEventServiceClient(srv.Conn)
 			ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+srv.Creds.SDKKey)
 			reqs := ingestBatches(64, size)
 			b.SetParallelism(8)

@@ -17,7 +17,7 @@ import (
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/experiment"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -25,15 +25,15 @@ import (
 // experimentBatches returns n requests of size events each for the running
 // experiment "ab" on flag-0: four exposures (new units, attributed to the
 // experiment) to one purchase of a unit exposed just before.
-func experimentBatches(n, size int) []*pb.SendEventsRequest {
+func experimentBatches(n, size int) []*sdkpb.SendEventsRequest {
 	now := timestamppb.Now()
-	reqs := make([]*pb.SendEventsRequest, n)
+	reqs := make([]*sdkpb.SendEventsRequest, n)
 	unit := 0
 	for i := range reqs {
-		req := &pb.SendEventsRequest{SdkName: "bench", SdkVersion: "1", Events: make([]*pb.Event, size)}
+		req := &sdkpb.SendEventsRequest{SdkName: "bench", SdkVersion: "1", Events: make([]*sdkpb.Event, size)}
 		for j := range req.Events {
 			if j%5 == 4 {
-				req.Events[j] = &pb.Event{Time: now, Kind: &pb.Event_Track{Track: &pb.TrackEvent{Key: "purchase", Unit: fmt.Sprintf("user-%d", unit)}}}
+				req.Events[j] = &sdkpb.Event{Time: now, Kind: &sdkpb.Event_Track{Track: &sdkpb.TrackEvent{Key: "purchase", Unit: fmt.Sprintf("user-%d", unit)}}}
 				continue
 			}
 			unit++
@@ -41,7 +41,7 @@ func experimentBatches(n, size int) []*pb.SendEventsRequest {
 			if unit%2 == 0 {
 				variant = "off"
 			}
-			req.Events[j] = &pb.Event{Time: now, Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{
+			req.Events[j] = &sdkpb.Event{Time: now, Kind: &sdkpb.Event_Exposure{Exposure: &sdkpb.ExposureEvent{
 				Flag: "flag-0", Variant: variant, Unit: fmt.Sprintf("user-%d", unit), Rule: "experiment:ab", Revision: 1, Experiment: "ab",
 			}}}
 		}
@@ -65,7 +65,7 @@ func BenchmarkExperimentIngest(b *testing.B) {
 	srv.Admin(b, "POST", "/api/v1/projects/default/experiments", `{"id":"ab","environment":"production","flag":"flag-0",
 		"control":{"variant":"off","weight":50000},"treatments":[{"variant":"on","weight":50000}],"traffic_share":100000,"primary_metric":"purchase"}`)
 	srv.Admin(b, "POST", "/api/v1/projects/default/experiments/ab:start", `{}`)
-	client := pb.NewEventServiceClient(srv.Conn)
+	client := sdkpb.NewEventServiceClient(srv.Conn)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+srv.Creds.SDKKey)
 	const size = 500
 	reqs := experimentBatches(256, size)

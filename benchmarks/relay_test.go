@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/relay/relaytest"
 	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
@@ -117,11 +117,11 @@ type rawStream struct {
 // first ruleset.
 func (s *rawStream) follow(ctx context.Context, conn *grpc.ClientConn, key string, ready func()) error {
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
-	st, err := pb.NewSyncServiceClient(conn).Sync(ctx)
+	st, err := sdkpb.NewSyncServiceClient(conn).Sync(ctx)
 	if err != nil {
 		return err
 	}
-	if err := st.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: &pb.Hello{SdkName: "bench"}}}); err != nil {
+	if err := st.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Hello{Hello: &sdkpb.Hello{SdkName: "bench"}}}); err != nil {
 		return err
 	}
 	first := true
@@ -136,7 +136,7 @@ func (s *rawStream) follow(ctx context.Context, conn *grpc.ClientConn, key strin
 		}
 		s.at.Store(time.Now().UnixNano())
 		s.revision.Store(rs.GetRevision())
-		if err := st.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Ack{Ack: &pb.Ack{Revision: rs.GetRevision()}}}); err != nil {
+		if err := st.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Ack{Ack: &sdkpb.Ack{Revision: rs.GetRevision()}}}); err != nil {
 			return err
 		}
 		if first {

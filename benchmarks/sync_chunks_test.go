@@ -21,7 +21,7 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/section"
 	"github.com/switchyard/switchyard/internal/wirezip"
 	"github.com/switchyard/switchyard/sdk"
@@ -168,14 +168,14 @@ func syncConn(b *testing.B, addr string, opts ...grpc.DialOption) *grpc.ClientCo
 }
 
 // openSync opens a raw sync stream of protocol 2 and says hello.
-func openSync(ctx context.Context, conn *grpc.ClientConn, key string, hello *pb.Hello, opts ...grpc.CallOption) (pb.SyncService_SyncClient, error) {
+func openSync(ctx context.Context, conn *grpc.ClientConn, key string, hello *sdkpb.Hello, opts ...grpc.CallOption) (sdkpb.SyncService_SyncClient, error) {
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
-	s, err := pb.NewSyncServiceClient(conn).Sync(ctx, opts...)
+	s, err := sdkpb.NewSyncServiceClient(conn).Sync(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}
 	hello.ProtocolVersion = section.ProtocolChunks
-	return s, s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: hello}})
+	return s, s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Hello{Hello: hello}})
 }
 
 // BenchmarkChunkSyncFanOut measures how long one added key takes to reach
@@ -190,7 +190,7 @@ func BenchmarkChunkSyncFanOut(b *testing.B) {
 	// One full sync gives the hello every stream resumes with; it ends
 	// before they open (a key has at most 1,000 streams).
 	firstCtx, endFirst := context.WithCancel(ctx)
-	first, err := openSync(firstCtx, syncConn(b, srv.GRPCAddr), srv.Creds.SDKKey, &pb.Hello{})
+	first, err := openSync(firstCtx, syncConn(b, srv.GRPCAddr), srv.Creds.SDKKey, &sdkpb.Hello{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -200,9 +200,9 @@ func BenchmarkChunkSyncFanOut(b *testing.B) {
 		b.Fatal(err)
 	}
 	rs := resp.GetRuleset()
-	held := make([]*pb.SectionRef, len(rs.GetManifest()))
+	held := make([]*sdkpb.SectionRef, len(rs.GetManifest()))
 	for i, r := range rs.GetManifest() {
-		held[i] = &pb.SectionRef{Hash: r.GetHash()}
+		held[i] = &sdkpb.SectionRef{Hash: r.GetHash()}
 	}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		c := srv.Admin(b, "GET", "/api/v1/projects/default/environments/production/convergence?max_streams=1", nil)
@@ -220,7 +220,7 @@ func BenchmarkChunkSyncFanOut(b *testing.B) {
 	arrived := make(chan time.Time, streams)
 	var wg sync.WaitGroup
 	for i := range streams {
-		s, err := openSync(ctx, pool[i%conns], srv.Creds.SDKKey, &pb.Hello{Revision: rs.GetRevision(), Sections: held})
+		s, err := openSync(ctx, pool[i%conns], srv.Creds.SDKKey, &sdkpb.Hello{Revision: rs.GetRevision(), Sections: held})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -236,7 +236,7 @@ func BenchmarkChunkSyncFanOut(b *testing.B) {
 					if n > 0 {
 						arrived <- time.Now()
 					}
-					if s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Ack{Ack: &pb.Ack{Revision: r.GetRevision()}}}) != nil {
+					if s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Ack{Ack: &sdkpb.Ack{Revision: r.GetRevision()}}}) != nil {
 						return
 					}
 				}
@@ -336,11 +336,11 @@ func BenchmarkChunkSyncServerMemory(b *testing.B) {
 	firstSync := func(conn *grpc.ClientConn) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		s, err := openSync(ctx, conn, p.sdkKey, &pb.Hello{})
+		s, err := openSync(ctx, conn, p.sdkKey, &sdkpb.Hello{})
 		if err != nil {
 			return err
 		}
-		var resp pb.SyncResponse
+		var resp sdkpb.SyncResponse
 		return s.RecvMsg(&resp)
 	}
 	if err := firstSync(syncConn(b, p.grpcAddr, discarding)); err != nil {

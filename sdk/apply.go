@@ -1,14 +1,14 @@
 package sdk
 
 import (
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // applyRuleset applies a ruleset and swaps it in for the getters. It runs
 // on the sync goroutine (or in New, before that starts). It returns the
 // change to announce, and whether there is one: a new revision, or flags
 // that changed.
-func (c *Client) applyRuleset(msg *pb.Ruleset) (Change, bool, error) {
+func (c *Client) applyRuleset(msg *sdkpb.Ruleset) (Change, bool, error) {
 	old := c.held
 	next, rs, err := apply(old, c.ruleset.Load(), msg, c.cfg.CacheFile != "" || c.cfg.Relay != nil)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/section"
 )
 
@@ -29,7 +29,7 @@ func keyFingerprint(key string) [sha256.Size]byte {
 var errCacheOtherKey = errors.New("cache file was written with another SDK key")
 
 // readCache reads the ruleset a cache file holds.
-func readCache(path, key string) (*pb.Ruleset, error) {
+func readCache(path, key string) (*sdkpb.Ruleset, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read cache file: %w", err)
@@ -41,7 +41,7 @@ func readCache(path, key string) (*pb.Ruleset, error) {
 	case !bytes.Equal(data[len(cacheMagic):cacheHeaderSize], fp[:]):
 		return nil, fmt.Errorf("read cache file %s: %w", path, errCacheOtherKey)
 	}
-	var rs pb.Ruleset
+	var rs sdkpb.Ruleset
 	if err := proto.Unmarshal(data[cacheHeaderSize:], &rs); err != nil {
 		return nil, fmt.Errorf("read cache file %s: %w", path, err)
 	}
@@ -51,14 +51,14 @@ func readCache(path, key string) (*pb.Ruleset, error) {
 // writeCache writes what h holds to path atomically: a temporary file in
 // the same directory, synced, then renamed over path. The file is 0600.
 func writeCache(path, key string, h *holdings) error {
-	msg := &pb.Ruleset{Project: h.project, Environment: h.env, Revision: h.revision, Manifest: h.manifest}
+	msg := &sdkpb.Ruleset{Project: h.project, Environment: h.env, Revision: h.revision, Manifest: h.manifest}
 	for _, ref := range h.manifest {
 		hash, _ := section.HashFromBytes(ref.GetHash())
 		hd := h.sections[hash]
 		if hd == nil || hd.payload == nil {
 			return fmt.Errorf("write cache file: %s %q has no payload", ref.GetKind(), ref.GetKey())
 		}
-		msg.Sections = append(msg.Sections, &pb.Section{Ref: ref, Payload: hd.payload})
+		msg.Sections = append(msg.Sections, &sdkpb.Section{Ref: ref, Payload: hd.payload})
 	}
 	body, err := proto.Marshal(msg)
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -140,17 +140,17 @@ func TestApplyRejects(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		corrupt func(rs *pb.Ruleset)
+		corrupt func(rs *sdkpb.Ruleset)
 	}{
-		{"payload not matching its hash", func(rs *pb.Ruleset) { rs.Sections[0].Payload = []byte(`{"key":"eu"}`) }},
-		{"section neither held nor sent", func(rs *pb.Ruleset) { rs.Sections = rs.Sections[1:] }},
-		{"hash of the wrong size", func(rs *pb.Ruleset) {
-			rs.Manifest[0] = &pb.SectionRef{Kind: rs.Manifest[0].Kind, Key: "eu", Hash: []byte{1}}
+		{"payload not matching its hash", func(rs *sdkpb.Ruleset) { rs.Sections[0].Payload = []byte(`{"key":"eu"}`) }},
+		{"section neither held nor sent", func(rs *sdkpb.Ruleset) { rs.Sections = rs.Sections[1:] }},
+		{"hash of the wrong size", func(rs *sdkpb.Ruleset) {
+			rs.Manifest[0] = &sdkpb.SectionRef{Kind: rs.Manifest[0].Kind, Key: "eu", Hash: []byte{1}}
 		}},
-		{"manifest naming another key", func(rs *pb.Ruleset) {
-			rs.Manifest[0] = &pb.SectionRef{Kind: rs.Manifest[0].Kind, Key: "not-eu", Hash: rs.Manifest[0].Hash}
+		{"manifest naming another key", func(rs *sdkpb.Ruleset) {
+			rs.Manifest[0] = &sdkpb.SectionRef{Kind: rs.Manifest[0].Kind, Key: "not-eu", Hash: rs.Manifest[0].Hash}
 		}},
-		{"ruleset that does not compile", func(rs *pb.Ruleset) { rs.Manifest = rs.Manifest[1:] }},
+		{"ruleset that does not compile", func(rs *sdkpb.Ruleset) { rs.Manifest = rs.Manifest[1:] }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,11 +167,11 @@ func TestApplyRejects(t *testing.T) {
 }
 
 // cloneRuleset copies the slices of a ruleset so that a test can break it.
-func cloneRuleset(rs *pb.Ruleset) *pb.Ruleset {
-	cp := &pb.Ruleset{Project: rs.Project, Environment: rs.Environment, Revision: rs.Revision}
+func cloneRuleset(rs *sdkpb.Ruleset) *sdkpb.Ruleset {
+	cp := &sdkpb.Ruleset{Project: rs.Project, Environment: rs.Environment, Revision: rs.Revision}
 	cp.Manifest = append(cp.Manifest, rs.Manifest...)
 	for _, s := range rs.Sections {
-		cp.Sections = append(cp.Sections, &pb.Section{Ref: s.Ref, Payload: s.Payload})
+		cp.Sections = append(cp.Sections, &sdkpb.Section{Ref: s.Ref, Payload: s.Payload})
 	}
 	return cp
 }
@@ -188,7 +188,7 @@ func TestApplyReusesHeldSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bare := &pb.Ruleset{Project: full.Project, Environment: full.Environment, Revision: 2, Manifest: full.Manifest}
+	bare := &sdkpb.Ruleset{Project: full.Project, Environment: full.Environment, Revision: 2, Manifest: full.Manifest}
 	second, rs2, err := apply(first, rs, bare, false)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server/servertest"
@@ -19,7 +19,7 @@ import (
 // rulesetLog records the rulesets the client's sync streams receive.
 type rulesetLog struct {
 	mu       sync.Mutex
-	rulesets []*pb.Ruleset
+	rulesets []*sdkpb.Ruleset
 }
 
 func (l *rulesetLog) option() grpc.DialOption {
@@ -32,10 +32,10 @@ func (l *rulesetLog) option() grpc.DialOption {
 	})
 }
 
-func (l *rulesetLog) all() []*pb.Ruleset {
+func (l *rulesetLog) all() []*sdkpb.Ruleset {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]*pb.Ruleset(nil), l.rulesets...)
+	return append([]*sdkpb.Ruleset(nil), l.rulesets...)
 }
 
 type loggedStream struct {
@@ -45,7 +45,7 @@ type loggedStream struct {
 
 func (s *loggedStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
-	if resp, ok := m.(*pb.SyncResponse); ok && err == nil && resp.GetRuleset() != nil {
+	if resp, ok := m.(*sdkpb.SyncResponse); ok && err == nil && resp.GetRuleset() != nil {
 		s.log.mu.Lock()
 		s.log.rulesets = append(s.log.rulesets, resp.GetRuleset())
 		s.log.mu.Unlock()
@@ -95,7 +95,7 @@ func TestChunkedSegment(t *testing.T) {
 	chunks := 0
 	for _, rs := range log.all() {
 		for _, s := range rs.GetSections() {
-			if s.GetRef().GetKind() == pb.SectionKind_SECTION_KIND_SEGMENT_CHUNK {
+			if s.GetRef().GetKind() == sdkpb.SectionKind_SECTION_KIND_SEGMENT_CHUNK {
 				chunks++
 			}
 		}

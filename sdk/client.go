@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/switchyard/switchyard/internal/eval"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/sdk/internal/events"
 )
 
@@ -48,8 +48,8 @@ type Client struct {
 	statuses callbacks[func(Status, error)]
 	releases callbacks[func(ReleaseEvent)]
 
-	sync      pb.SyncServiceClient // nil when offline
-	conn      *grpc.ClientConn     // the connection the client dialed itself
+	sync      sdkpb.SyncServiceClient // nil when offline
+	conn      *grpc.ClientConn        // the connection the client dialed itself
 	cancel    context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		}
 		c.conn, cc = conn, conn
 	}
-	c.sync = pb.NewSyncServiceClient(cc)
+	c.sync = sdkpb.NewSyncServiceClient(cc)
 	if err := c.startEvents(cc); err != nil {
 		if c.conn != nil {
 			c.conn.Close()

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/switchyard/switchyard/internal/eval"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/sdk/internal/events"
 )
 
@@ -24,7 +24,7 @@ func (c *Client) startEvents(cc grpc.ClientConnInterface) error {
 		return nil
 	}
 	p, err := events.New(events.Config{
-		Sender:        keySender{api: pb.NewEventServiceClient(cc), key: c.cfg.SDKKey},
+		Sender:        keySender{api: sdkpb.NewEventServiceClient(cc), key: c.cfg.SDKKey},
 		SDKName:       c.cfg.Name,
 		SDKVersion:    c.cfg.Version,
 		QueueSize:     c.cfg.Events.QueueSize,
@@ -42,12 +42,12 @@ func (c *Client) startEvents(cc grpc.ClientConnInterface) error {
 
 // keySender sends event batches with an SDK key.
 type keySender struct {
-	api pb.EventServiceClient
+	api sdkpb.EventServiceClient
 	key string
 }
 
 // SendEvents sends one batch.
-func (s keySender) SendEvents(ctx context.Context, in *pb.SendEventsRequest, opts ...grpc.CallOption) (*pb.SendEventsResponse, error) {
+func (s keySender) SendEvents(ctx context.Context, in *sdkpb.SendEventsRequest, opts ...grpc.CallOption) (*sdkpb.SendEventsResponse, error) {
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.key)
 	return s.api.SendEvents(ctx, in, opts...)
 }

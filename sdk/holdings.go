@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/switchyard/switchyard/internal/eval"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/section"
 )
@@ -19,7 +19,7 @@ type holdings struct {
 	project  string
 	env      string
 	revision uint64
-	manifest []*pb.SectionRef
+	manifest []*sdkpb.SectionRef
 	sections map[section.Hash]*held
 	doc      *model.Document  // the one-environment document of the sections
 	overlays []*model.Overlay // the overlays among the sections: releases in progress
@@ -33,13 +33,13 @@ type held struct {
 }
 
 // refs returns the hashes of the held sections, for a Hello.
-func (h *holdings) refs() []*pb.SectionRef {
+func (h *holdings) refs() []*sdkpb.SectionRef {
 	if h == nil {
 		return nil
 	}
-	out := make([]*pb.SectionRef, 0, len(h.manifest))
+	out := make([]*sdkpb.SectionRef, 0, len(h.manifest))
 	for _, r := range h.manifest {
-		out = append(out, &pb.SectionRef{Hash: r.GetHash()})
+		out = append(out, &sdkpb.SectionRef{Hash: r.GetHash()})
 	}
 	return out
 }
@@ -51,8 +51,8 @@ var errBadRuleset = errors.New("bad ruleset")
 // apply builds what the client holds after msg, reusing the sections of cur
 // (which may be nil) that msg does not resend, and compiles it reusing
 // prev. keepPayloads keeps section payloads for the cache file.
-func apply(cur *holdings, prev *eval.Ruleset, msg *pb.Ruleset, keepPayloads bool) (*holdings, *eval.Ruleset, error) {
-	incoming := make(map[section.Hash]*pb.Section, len(msg.GetSections()))
+func apply(cur *holdings, prev *eval.Ruleset, msg *sdkpb.Ruleset, keepPayloads bool) (*holdings, *eval.Ruleset, error) {
+	incoming := make(map[section.Hash]*sdkpb.Section, len(msg.GetSections()))
 	for _, s := range msg.GetSections() {
 		h, ok := section.HashFromBytes(s.GetRef().GetHash())
 		if !ok || section.HashOf(s.GetPayload()) != h {
@@ -108,7 +108,7 @@ func apply(cur *holdings, prev *eval.Ruleset, msg *pb.Ruleset, keepPayloads bool
 // manifest of revision base (Ruleset.manifest_base), which cur must hold:
 // cur's manifest with each ref replaced by the change's ref of the same kind
 // and key.
-func patchManifest(cur *holdings, base uint64, change []*pb.SectionRef) ([]*pb.SectionRef, error) {
+func patchManifest(cur *holdings, base uint64, change []*sdkpb.SectionRef) ([]*sdkpb.SectionRef, error) {
 	if cur == nil || cur.revision != base {
 		var held uint64
 		if cur != nil {
@@ -132,7 +132,7 @@ func patchManifest(cur *holdings, base uint64, change []*pb.SectionRef) ([]*pb.S
 }
 
 // lookup finds the section with hash h: held already, or sent.
-func lookup(cur *holdings, incoming map[section.Hash]*pb.Section, h section.Hash, kind section.Kind, key string, keepPayloads bool) (*held, error) {
+func lookup(cur *holdings, incoming map[section.Hash]*sdkpb.Section, h section.Hash, kind section.Kind, key string, keepPayloads bool) (*held, error) {
 	if cur != nil {
 		if hd := cur.sections[h]; hd != nil {
 			if hd.dec.Kind != kind || hd.dec.Key() != key {

@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"slices"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/section"
 )
@@ -17,7 +17,7 @@ import (
 // bootstrap document is an error of New, even when the cache file is used;
 // a missing or unreadable cache file is not.
 func (c *Client) start(ctx context.Context) error {
-	var boot *pb.Ruleset
+	var boot *sdkpb.Ruleset
 	if len(c.cfg.Bootstrap) > 0 {
 		var err error
 		if boot, err = bootstrapRuleset(c.cfg.Bootstrap, c.cfg.BootstrapEnvironment); err != nil {
@@ -61,7 +61,7 @@ func (c *Client) loadCache() error {
 // install applies a ruleset read locally, in New (so no OnChange listener
 // can be registered yet), and sets the status: READY for an offline
 // client, else STALE until the server answers.
-func (c *Client) install(msg *pb.Ruleset) error {
+func (c *Client) install(msg *sdkpb.Ruleset) error {
 	if _, _, err := c.applyRuleset(msg); err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (c *Client) install(msg *pb.Ruleset) error {
 
 // bootstrapRuleset turns a bootstrap document into the ruleset message the
 // server would send for it, at revision 0.
-func bootstrapRuleset(data []byte, env string) (*pb.Ruleset, error) {
+func bootstrapRuleset(data []byte, env string) (*sdkpb.Ruleset, error) {
 	doc, err := model.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("sdk: bootstrap document: %w", err)
@@ -101,16 +101,16 @@ func bootstrapRuleset(data []byte, env string) (*pb.Ruleset, error) {
 
 // rulesetOf is the ruleset message, at revision 0 and with every section,
 // of environment env of doc with the given overlays.
-func rulesetOf(doc *model.Document, env string, overlays []*model.Overlay) (*pb.Ruleset, error) {
+func rulesetOf(doc *model.Document, env string, overlays []*model.Overlay) (*sdkpb.Ruleset, error) {
 	secs, err := section.Encode(doc, env, overlays)
 	if err != nil {
 		return nil, err
 	}
-	msg := &pb.Ruleset{Project: doc.Project, Environment: env}
+	msg := &sdkpb.Ruleset{Project: doc.Project, Environment: env}
 	for _, s := range secs {
-		ref := &pb.SectionRef{Kind: pb.SectionKind(s.Kind), Key: s.Key, Hash: s.Hash[:]}
+		ref := &sdkpb.SectionRef{Kind: sdkpb.SectionKind(s.Kind), Key: s.Key, Hash: s.Hash[:]}
 		msg.Manifest = append(msg.Manifest, ref)
-		msg.Sections = append(msg.Sections, &pb.Section{Ref: ref, Payload: s.Payload})
+		msg.Sections = append(msg.Sections, &sdkpb.Section{Ref: ref, Payload: s.Payload})
 	}
 	return msg, nil
 }

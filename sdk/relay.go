@@ -2,7 +2,7 @@ package sdk
 
 import (
 	"github.com/switchyard/switchyard/internal/eval"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/section"
 )
 
@@ -16,12 +16,12 @@ type Relay interface {
 	// Applied is called after the client applied a ruleset, before it
 	// acknowledges it: rs is the compiled ruleset, sections every section
 	// of its manifest with its payload, in manifest order.
-	Applied(rs *eval.Ruleset, sections []*pb.Section)
+	Applied(rs *eval.Ruleset, sections []*sdkpb.Section)
 	// Keys is called with each key set a relay key's stream carries.
-	Keys(ks *pb.KeySet)
+	Keys(ks *sdkpb.KeySet)
 	// Release is called with each release notice, before OnRelease
 	// functions.
-	Release(n *pb.ReleaseNotice)
+	Release(n *sdkpb.ReleaseNotice)
 }
 
 // relayApplied tells the relay of a ruleset applied.
@@ -29,23 +29,23 @@ func (c *Client) relayApplied(h *holdings, rs *eval.Ruleset) {
 	if c.cfg.Relay == nil {
 		return
 	}
-	sections := make([]*pb.Section, 0, len(h.manifest))
+	sections := make([]*sdkpb.Section, 0, len(h.manifest))
 	for _, ref := range h.manifest {
 		hash, _ := section.HashFromBytes(ref.GetHash())
-		sections = append(sections, &pb.Section{Ref: ref, Payload: h.sections[hash].payload})
+		sections = append(sections, &sdkpb.Section{Ref: ref, Payload: h.sections[hash].payload})
 	}
 	c.cfg.Relay.Applied(rs, sections)
 }
 
 // relayKeys tells the relay of a key set.
-func (c *Client) relayKeys(ks *pb.KeySet) {
+func (c *Client) relayKeys(ks *sdkpb.KeySet) {
 	if c.cfg.Relay != nil {
 		c.cfg.Relay.Keys(ks)
 	}
 }
 
 // relayRelease tells the relay of a release notice.
-func (c *Client) relayRelease(n *pb.ReleaseNotice) {
+func (c *Client) relayRelease(n *sdkpb.ReleaseNotice) {
 	if c.cfg.Relay != nil {
 		c.cfg.Relay.Release(n)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // relayReportInterval is how often a relay's client looks for a change in
@@ -15,21 +15,21 @@ import (
 const relayReportInterval = 250 * time.Millisecond
 
 // relayReporter is a Relay that reports upstream the SDK streams it serves
-// (pb.RelayReport), so that the primary's convergence counts them. Report
+// (sdkpb.RelayReport), so that the primary's convergence counts them. Report
 // returns the current report, nil while there is none; it must return
 // quickly.
 type relayReporter interface {
-	Report() *pb.RelayReport
+	Report() *sdkpb.RelayReport
 }
 
 // streamSender serializes the Sends on one stream: the sync goroutine's
 // acknowledgements and a relay's reports.
 type streamSender struct {
 	mu sync.Mutex
-	s  pb.SyncService_SyncClient
+	s  sdkpb.SyncService_SyncClient
 }
 
-func (o *streamSender) send(m *pb.SyncRequest) error {
+func (o *streamSender) send(m *sdkpb.SyncRequest) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.s.Send(m)
@@ -41,10 +41,10 @@ func (o *streamSender) send(m *pb.SyncRequest) error {
 func reportRelay(ctx context.Context, rr relayReporter, out *streamSender) {
 	tick := time.NewTicker(relayReportInterval)
 	defer tick.Stop()
-	var last *pb.RelayReport
+	var last *sdkpb.RelayReport
 	for {
 		if r := rr.Report(); r != nil && !proto.Equal(r, last) {
-			if err := out.send(&pb.SyncRequest{Message: &pb.SyncRequest_RelayReport{RelayReport: r}}); err != nil {
+			if err := out.send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_RelayReport{RelayReport: r}}); err != nil {
 				return
 			}
 			last = r

@@ -3,7 +3,7 @@ package sdk
 import (
 	"time"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // ReleaseEvent says that a release of the client's environment moved: it
@@ -42,7 +42,7 @@ func (c *Client) OnRelease(fn func(ReleaseEvent)) (remove func()) {
 }
 
 // announceRelease calls the OnRelease functions with the event of n.
-func (c *Client) announceRelease(n *pb.ReleaseNotice) {
+func (c *Client) announceRelease(n *sdkpb.ReleaseNotice) {
 	ev := ReleaseEvent{
 		ID:           n.GetReleaseId(),
 		Title:        n.GetTitle(),

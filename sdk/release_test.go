@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -93,7 +93,7 @@ func serverOutcomes(t *testing.T, srv *servertest.Server, ctx map[string]any) (m
 	for _, f := range releaseFlags {
 		flags = append(flags, f[0])
 	}
-	resp, err := pb.NewEvaluationServiceClient(srv.Conn).EvaluateBatch(rpc, &pb.EvaluateBatchRequest{Flags: flags, Context: sctx})
+	resp, err := sdkpb.NewEvaluationServiceClient(srv.Conn).EvaluateBatch(rpc, &sdkpb.EvaluateBatchRequest{Flags: flags, Context: sctx})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func serverOutcomes(t *testing.T, srv *servertest.Server, ctx map[string]any) (m
 		}
 		out[r.GetFlag()] = o
 	}
-	a, err := pb.NewAvailabilityServiceClient(srv.Conn).GetAvailability(rpc, &pb.GetAvailabilityRequest{
+	a, err := sdkpb.NewAvailabilityServiceClient(srv.Conn).GetAvailability(rpc, &sdkpb.GetAvailabilityRequest{
 		Component: "ios-app", Context: sctx, CurrentVersion: "2.3.0",
 	})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/section"
 	"github.com/switchyard/switchyard/internal/wirezip"
 )
@@ -99,11 +99,11 @@ func (c *Client) stream(ctx context.Context) outcome {
 	if err != nil {
 		return classify(err, 0)
 	}
-	hello := &pb.Hello{SdkName: c.cfg.Name, SdkVersion: c.cfg.Version, ProtocolVersion: section.ProtocolChunks, Project: c.cfg.Project, Environment: c.cfg.Environment}
+	hello := &sdkpb.Hello{SdkName: c.cfg.Name, SdkVersion: c.cfg.Version, ProtocolVersion: section.ProtocolChunks, Project: c.cfg.Project, Environment: c.cfg.Environment}
 	if c.held != nil {
 		hello.Revision, hello.Sections = c.held.revision, c.held.refs()
 	}
-	if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: hello}}); err != nil {
+	if err := s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Hello{Hello: hello}}); err != nil {
 		return classify(recvErr(s, err), 0)
 	}
 	out := &streamSender{s: s}
@@ -138,7 +138,7 @@ func (c *Client) stream(ctx context.Context) outcome {
 			return outcome{err: err, applied: applied}
 		}
 		applied++
-		if err := out.send(&pb.SyncRequest{Message: &pb.SyncRequest_Ack{Ack: &pb.Ack{Revision: msg.GetRevision()}}}); err != nil {
+		if err := out.send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Ack{Ack: &sdkpb.Ack{Revision: msg.GetRevision()}}}); err != nil {
 			return classify(recvErr(s, err), applied)
 		}
 		c.setStatus(StatusReady, nil)
@@ -151,7 +151,7 @@ func (c *Client) stream(ctx context.Context) outcome {
 
 // recvErr returns the stream's real error after Send failed with io.EOF
 // (gRPC reports the status on the next Recv).
-func recvErr(s pb.SyncService_SyncClient, err error) error {
+func recvErr(s sdkpb.SyncService_SyncClient, err error) error {
 	if !errors.Is(err, io.EOF) {
 		return err
 	}

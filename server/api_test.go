@@ -8,7 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 const demoFlag = `{
@@ -29,9 +29,9 @@ func TestRESTWriteReachesGRPCAndOFREP(t *testing.T) {
 	})
 	revision := tg["revision"].(string) // uint64 travels as a JSON string
 
-	eval := pb.NewEvaluationServiceClient(ts.conn)
+	eval := sdkpb.NewEvaluationServiceClient(ts.conn)
 	ctx, _ := structpb.NewStruct(map[string]any{"targetingKey": "user-1", "country": "DE"})
-	got, err := eval.Evaluate(rpcContext(ts.creds.SDKKey), &pb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
+	got, err := eval.Evaluate(rpcContext(ts.creds.SDKKey), &sdkpb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
 	if err != nil {
 		t.Fatalf("Evaluate: %v", err)
 	}
@@ -54,7 +54,7 @@ func TestRESTWriteReachesGRPCAndOFREP(t *testing.T) {
 
 	// Toggle off with a field mask: every evaluation sees the new revision.
 	tg2 := ts.mustAdmin(t, "PATCH", "/api/v1/projects/default/flags/new-checkout/environments/production?update_mask=enabled", map[string]any{"enabled": false})
-	got, err = eval.Evaluate(rpcContext(ts.creds.SDKKey), &pb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
+	got, err = eval.Evaluate(rpcContext(ts.creds.SDKKey), &sdkpb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,9 +68,9 @@ func TestEvaluateBatchAllFlags(t *testing.T) {
 	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", demoFlag)
 	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", `{"key":"banner","type":"string","variants":[{"key":"a","value":"A"}],
 		"environments":{"production":{"enabled":true,"off_variant":"a","default":{"variant":"a"}}}}`)
-	eval := pb.NewEvaluationServiceClient(ts.conn)
+	eval := sdkpb.NewEvaluationServiceClient(ts.conn)
 	ctx, _ := structpb.NewStruct(map[string]any{"targetingKey": "u"})
-	resp, err := eval.EvaluateBatch(rpcContext(ts.creds.SDKKey), &pb.EvaluateBatchRequest{Context: ctx})
+	resp, err := eval.EvaluateBatch(rpcContext(ts.creds.SDKKey), &sdkpb.EvaluateBatchRequest{Context: ctx})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,18 +7,18 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/eval"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // availabilityService tells clients which version of a component is
 // available to them. Its HTTP form is the hand-written handler in
 // availability_http.go; both go through resolveAvailability.
 type availabilityService struct {
-	pb.UnimplementedAvailabilityServiceServer
+	sdkpb.UnimplementedAvailabilityServiceServer
 	*Server
 }
 
-var _ pb.AvailabilityServiceServer = (*availabilityService)(nil)
+var _ sdkpb.AvailabilityServiceServer = (*availabilityService)(nil)
 
 // availabilityRequest is one availability question, however it arrived.
 type availabilityRequest struct {
@@ -48,7 +48,7 @@ func parseLanguages(field, accept string) ([]language.Tag, error) {
 }
 
 // availabilityRequestFrom converts a gRPC (or JSON) request.
-func availabilityRequestFrom(req *pb.GetAvailabilityRequest) (*availabilityRequest, error) {
+func availabilityRequestFrom(req *sdkpb.GetAvailabilityRequest) (*availabilityRequest, error) {
 	out := &availabilityRequest{
 		project:        req.GetProject(),
 		environment:    req.GetEnvironment(),
@@ -102,7 +102,7 @@ func (s *Server) resolveAvailability(p *auth.Principal, req *availabilityRequest
 }
 
 // GetAvailability resolves the version available to one client.
-func (s *availabilityService) GetAvailability(ctx context.Context, req *pb.GetAvailabilityRequest) (*pb.Availability, error) {
+func (s *availabilityService) GetAvailability(ctx context.Context, req *sdkpb.GetAvailabilityRequest) (*sdkpb.Availability, error) {
 	s.metrics.evalAvailability.Inc()
 	ar, err := availabilityRequestFrom(req)
 	if err != nil {
@@ -117,8 +117,8 @@ func (s *availabilityService) GetAvailability(ctx context.Context, req *pb.GetAv
 
 // availabilityProto converts an availability answer, with its release
 // notes in the languages given.
-func availabilityProto(component string, revision uint64, a *eval.Availability, languages []language.Tag) *pb.Availability {
-	out := &pb.Availability{
+func availabilityProto(component string, revision uint64, a *eval.Availability, languages []language.Tag) *sdkpb.Availability {
+	out := &sdkpb.Availability{
 		Component:    component,
 		Version:      a.Version,
 		Reason:       string(a.Reason),
@@ -129,15 +129,15 @@ func availabilityProto(component string, revision uint64, a *eval.Availability, 
 		ErrorMessage: a.ErrorMessage,
 	}
 	if len(a.Notes) > 0 {
-		out.Notes = make([]*pb.VersionNote, len(a.Notes))
+		out.Notes = make([]*sdkpb.VersionNote, len(a.Notes))
 		for i, n := range a.Notes {
-			out.Notes[i] = &pb.VersionNote{Version: n.Version, Notes: n.Notes}
+			out.Notes[i] = &sdkpb.VersionNote{Version: n.Version, Notes: n.Notes}
 		}
 	}
 	for i := range a.ReleaseNotes {
 		n := &a.ReleaseNotes[i]
 		lang, text := n.Localize(languages)
-		out.ReleaseNotes = append(out.ReleaseNotes, &pb.ReleaseNote{Release: n.Release, Version: n.Version, Language: lang, Notes: text})
+		out.ReleaseNotes = append(out.ReleaseNotes, &sdkpb.ReleaseNote{Release: n.Release, Version: n.Version, Language: lang, Notes: text})
 	}
 	return out
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/eval"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // The REST form of AvailabilityService.GetAvailability, hand-written on the
@@ -111,7 +111,7 @@ func availabilityFromBody(r *http.Request) (*availabilityRequest, error) {
 	if err != nil {
 		return nil, invalidField("body", "read: %v", err)
 	}
-	var msg pb.GetAvailabilityRequest
+	var msg sdkpb.GetAvailabilityRequest
 	if len(body) > 0 {
 		if err := protojson.Unmarshal(body, &msg); err != nil {
 			return nil, invalidField("body", "%v", err)
@@ -219,7 +219,7 @@ func availabilityETag(rs *eval.Ruleset, component string, a *eval.Availability, 
 }
 
 // appendAvailabilityJSON appends the answer as protojson writes a
-// pb.Availability with proto field names: empty fields left out, the
+// sdkpb.Availability with proto field names: empty fields left out, the
 // revision as a string.
 func appendAvailabilityJSON(out []byte, component string, revision uint64, a *eval.Availability, languages []language.Tag) []byte {
 	out = append(out, `{"component":`...)

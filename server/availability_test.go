@@ -18,7 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/switchyard/switchyard/internal/conformance"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 const availabilityURL = "/api/v1/components/%s/availability"
@@ -30,16 +30,16 @@ func (ts *testServer) availabilityGET(t *testing.T, key, component string, q url
 }
 
 // availabilityAnswer decodes a REST answer as the gRPC message.
-func availabilityAnswer(t *testing.T, r response) *pb.Availability {
+func availabilityAnswer(t *testing.T, r response) *sdkpb.Availability {
 	t.Helper()
-	var a pb.Availability
+	var a sdkpb.Availability
 	if err := protojson.Unmarshal(r.body, &a); err != nil {
 		t.Fatalf("answer %d is not an Availability: %v: %s", r.status, err, r.body)
 	}
 	return &a
 }
 
-func notesOf(a *pb.Availability) string {
+func notesOf(a *sdkpb.Availability) string {
 	var out []string
 	for _, n := range a.GetNotes() {
 		out = append(out, n.GetVersion()+":"+n.GetNotes())
@@ -51,7 +51,7 @@ func TestAvailability(t *testing.T) {
 	ts := startServer(t)
 	iosApp(t, ts)
 	client := ts.newKey(t, map[string]any{"name": "app", "kind": "client", "project": "default", "environment": "production"})
-	grpcClient := pb.NewAvailabilityServiceClient(ts.conn)
+	grpcClient := sdkpb.NewAvailabilityServiceClient(ts.conn)
 	tests := []struct {
 		name       string
 		country    string
@@ -106,7 +106,7 @@ func TestAvailability(t *testing.T) {
 				t.Errorf("POST = %d %s, want %d %s", post.status, post.body, r.status, r.body)
 			}
 			ctx, _ := structpb.NewStruct(map[string]any{"targetingKey": "u1", "country": tc.country})
-			viaGRPC, err := grpcClient.GetAvailability(rpcContext(client), &pb.GetAvailabilityRequest{
+			viaGRPC, err := grpcClient.GetAvailability(rpcContext(client), &sdkpb.GetAvailabilityRequest{
 				Component: tc.component, Context: ctx, CurrentVersion: tc.current,
 			})
 			if err != nil || !proto.Equal(viaGRPC, got) {
@@ -289,18 +289,18 @@ func TestAvailabilityKeys(t *testing.T) {
 		})
 	}
 	// gRPC: the same method permission.
-	avail := pb.NewAvailabilityServiceClient(ts.conn)
+	avail := sdkpb.NewAvailabilityServiceClient(ts.conn)
 	grpcTests := []struct {
 		name string
 		key  string
-		req  *pb.GetAvailabilityRequest
+		req  *sdkpb.GetAvailabilityRequest
 		want codes.Code
 	}{
-		{"no key", "", &pb.GetAvailabilityRequest{Component: "ios-app", CurrentVersion: "2.2.0"}, codes.Unauthenticated},
-		{"client key", client, &pb.GetAvailabilityRequest{Component: "ios-app", CurrentVersion: "2.2.0"}, codes.OK},
-		{"client key, other environment", client, &pb.GetAvailabilityRequest{Project: "default", Environment: "staging", Component: "ios-app"}, codes.PermissionDenied},
-		{"admin without scope", ts.creds.AdminToken, &pb.GetAvailabilityRequest{Component: "ios-app"}, codes.InvalidArgument},
-		{"admin with scope", ts.creds.AdminToken, &pb.GetAvailabilityRequest{Project: "default", Environment: "production", Component: "ios-app"}, codes.OK},
+		{"no key", "", &sdkpb.GetAvailabilityRequest{Component: "ios-app", CurrentVersion: "2.2.0"}, codes.Unauthenticated},
+		{"client key", client, &sdkpb.GetAvailabilityRequest{Component: "ios-app", CurrentVersion: "2.2.0"}, codes.OK},
+		{"client key, other environment", client, &sdkpb.GetAvailabilityRequest{Project: "default", Environment: "staging", Component: "ios-app"}, codes.PermissionDenied},
+		{"admin without scope", ts.creds.AdminToken, &sdkpb.GetAvailabilityRequest{Component: "ios-app"}, codes.InvalidArgument},
+		{"admin with scope", ts.creds.AdminToken, &sdkpb.GetAvailabilityRequest{Project: "default", Environment: "production", Component: "ios-app"}, codes.OK},
 	}
 	for _, tc := range grpcTests {
 		t.Run("grpc/"+tc.name, func(t *testing.T) {

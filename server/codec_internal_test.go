@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/switchyard/switchyard/internal/eval"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // nest returns v inside levels structs (odd levels) and lists (even ones).
@@ -25,20 +25,20 @@ func nest(v *structpb.Value, levels int) *structpb.Value {
 
 func TestContextCodec(t *testing.T) {
 	codec := newContextCodec()
-	shallow := &pb.EvaluateRequest{Project: "p", Environment: "e", Flag: "f", Context: &structpb.Struct{Fields: map[string]*structpb.Value{
+	shallow := &sdkpb.EvaluateRequest{Project: "p", Environment: "e", Flag: "f", Context: &structpb.Struct{Fields: map[string]*structpb.Value{
 		"targetingKey": structpb.NewStringValue("u"),
 		"n":            structpb.NewNumberValue(1.5),
 		"b":            structpb.NewBoolValue(true),
 		"z":            structpb.NewNullValue(),
 		"o":            nest(structpb.NewStringValue("x"), 5),
 	}}}
-	deep := &pb.EvaluateRequest{Project: "p", Environment: "e", Flag: "f", Context: &structpb.Struct{Fields: map[string]*structpb.Value{
+	deep := &sdkpb.EvaluateRequest{Project: "p", Environment: "e", Flag: "f", Context: &structpb.Struct{Fields: map[string]*structpb.Value{
 		"targetingKey": structpb.NewStringValue("u"),
 		"d":            nest(structpb.NewStringValue("x"), 9000),
 	}}}
 	for _, tc := range []struct {
 		name     string
-		msg      *pb.EvaluateRequest
+		msg      *sdkpb.EvaluateRequest
 		wantDeep bool
 	}{
 		{"shallow context decodes as it is", shallow, false},
@@ -49,7 +49,7 @@ func TestContextCodec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got pb.EvaluateRequest
+			var got sdkpb.EvaluateRequest
 			if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(data)}, &got); err != nil {
 				t.Fatalf("Unmarshal = %v", err)
 			}
@@ -67,7 +67,7 @@ func TestContextCodec(t *testing.T) {
 		})
 	}
 	t.Run("malformed message is an error", func(t *testing.T) {
-		var got pb.EvaluateRequest
+		var got sdkpb.EvaluateRequest
 		if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer([]byte{0x22, 0x05, 0x0a})}, &got); err == nil {
 			t.Errorf("Unmarshal of a truncated context = nil error, want one")
 		}

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // nestedFlags creates a flag whose rule reads a nested attribute through a
@@ -66,7 +66,7 @@ func TestNestedContextOverEverySurface(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := pb.NewEvaluationServiceClient(ts.conn).Evaluate(rpcContext(key), &pb.EvaluateRequest{Flag: "plan", Context: ctx})
+		res, err := sdkpb.NewEvaluationServiceClient(ts.conn).Evaluate(rpcContext(key), &sdkpb.EvaluateRequest{Flag: "plan", Context: ctx})
 		if err != nil || res.GetVariant() != "pro" {
 			t.Errorf("Evaluate = %v, %v; want variant pro", res, err)
 		}
@@ -104,8 +104,8 @@ func TestDeepContextRefused(t *testing.T) {
 		})
 	}
 	rpc := rpcContext(key)
-	evalClient := pb.NewEvaluationServiceClient(ts.conn)
-	availClient := pb.NewAvailabilityServiceClient(ts.conn)
+	evalClient := sdkpb.NewEvaluationServiceClient(ts.conn)
+	availClient := sdkpb.NewAvailabilityServiceClient(ts.conn)
 	for _, n := range []int{100, levels, 3 * levels} {
 		ctx := deepStruct(n)
 		grpcCalls := []struct {
@@ -113,15 +113,15 @@ func TestDeepContextRefused(t *testing.T) {
 			call func() error
 		}{
 			{"Evaluate", func() error {
-				_, err := evalClient.Evaluate(rpc, &pb.EvaluateRequest{Flag: "plan", Context: ctx})
+				_, err := evalClient.Evaluate(rpc, &sdkpb.EvaluateRequest{Flag: "plan", Context: ctx})
 				return err
 			}},
 			{"EvaluateBatch", func() error {
-				_, err := evalClient.EvaluateBatch(rpc, &pb.EvaluateBatchRequest{Context: ctx})
+				_, err := evalClient.EvaluateBatch(rpc, &sdkpb.EvaluateBatchRequest{Context: ctx})
 				return err
 			}},
 			{"GetAvailability", func() error {
-				_, err := availClient.GetAvailability(rpc, &pb.GetAvailabilityRequest{Component: "ios-app", CurrentVersion: "2.2.0", Context: ctx})
+				_, err := availClient.GetAvailability(rpc, &sdkpb.GetAvailabilityRequest{Component: "ios-app", CurrentVersion: "2.2.0", Context: ctx})
 				return err
 			}},
 		}

@@ -9,17 +9,17 @@ import (
 
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/snapshot"
 )
 
 // evaluationService evaluates flags on the compiled rulesets.
 type evaluationService struct {
-	pb.UnimplementedEvaluationServiceServer
+	sdkpb.UnimplementedEvaluationServiceServer
 	*Server
 }
 
-var _ pb.EvaluationServiceServer = (*evaluationService)(nil)
+var _ sdkpb.EvaluationServiceServer = (*evaluationService)(nil)
 
 // ruleset resolves the environment a call addresses to its ruleset.
 func (s *evaluationService) ruleset(ctx context.Context, project, environment string) (*eval.Ruleset, error) {
@@ -27,7 +27,7 @@ func (s *evaluationService) ruleset(ctx context.Context, project, environment st
 }
 
 // Evaluate evaluates one flag.
-func (s *evaluationService) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluationResult, error) {
+func (s *evaluationService) Evaluate(ctx context.Context, req *sdkpb.EvaluateRequest) (*sdkpb.EvaluationResult, error) {
 	s.metrics.evalGRPC.Inc()
 	rs, err := s.ruleset(ctx, req.GetProject(), req.GetEnvironment())
 	if err != nil {
@@ -44,7 +44,7 @@ func (s *evaluationService) Evaluate(ctx context.Context, req *pb.EvaluateReques
 }
 
 // EvaluateBatch evaluates the listed flags, or all of them.
-func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateBatchRequest) (*pb.EvaluateBatchResponse, error) {
+func (s *evaluationService) EvaluateBatch(ctx context.Context, req *sdkpb.EvaluateBatchRequest) (*sdkpb.EvaluateBatchResponse, error) {
 	s.metrics.evalGRPC.Inc()
 	rs, err := s.ruleset(ctx, req.GetProject(), req.GetEnvironment())
 	if err != nil {
@@ -56,9 +56,9 @@ func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateB
 	}
 	cache := s.resultsOf(rs)
 	flags := s.metrics.flags.table(rs)
-	resp := &pb.EvaluateBatchResponse{Revision: rs.Revision}
+	resp := &sdkpb.EvaluateBatchResponse{Revision: rs.Revision}
 	if len(req.GetFlags()) == 0 {
-		resp.Results = make([]*pb.EvaluationResult, 0, rs.FlagCount())
+		resp.Results = make([]*sdkpb.EvaluationResult, 0, rs.FlagCount())
 		rs.EvaluateAll(&ectx, func(key string, res eval.Result) {
 			s.evalUsage.count(rs, key, &res)
 			flags.counts(key).add(res.Reason)
@@ -66,7 +66,7 @@ func (s *evaluationService) EvaluateBatch(ctx context.Context, req *pb.EvaluateB
 		})
 		return resp, nil
 	}
-	resp.Results = make([]*pb.EvaluationResult, len(req.GetFlags()))
+	resp.Results = make([]*sdkpb.EvaluationResult, len(req.GetFlags()))
 	for i, key := range req.GetFlags() {
 		res := rs.Evaluate(key, &ectx)
 		s.evalUsage.count(rs, key, &res)
@@ -135,7 +135,7 @@ func tooDeep(v *structpb.Value, depth int) bool {
 // by every response, which saves the conversion of values to protobuf.
 type resultCache struct {
 	rs *eval.Ruleset
-	m  sync.Map // resultKey → *pb.EvaluationResult
+	m  sync.Map // resultKey → *sdkpb.EvaluationResult
 }
 
 type resultKey struct {
@@ -157,13 +157,13 @@ func (s *Server) resultsOf(rs *eval.Ruleset) *resultCache {
 
 // proto returns the message of a result. Results for unknown flags are not
 // kept: their keys come from clients.
-func (c *resultCache) proto(key string, res *eval.Result) *pb.EvaluationResult {
+func (c *resultCache) proto(key string, res *eval.Result) *sdkpb.EvaluationResult {
 	if res.ErrorCode == eval.ErrorFlagNotFound {
 		return resultProto(key, res, c.rs.Revision)
 	}
 	k := resultKey{flag: key, variant: res.Variant, rule: res.Rule, reason: res.Reason, code: res.ErrorCode}
 	if m, ok := c.m.Load(k); ok {
-		return m.(*pb.EvaluationResult)
+		return m.(*sdkpb.EvaluationResult)
 	}
 	m := resultProto(key, res, c.rs.Revision)
 	c.m.Store(k, m)
@@ -171,8 +171,8 @@ func (c *resultCache) proto(key string, res *eval.Result) *pb.EvaluationResult {
 }
 
 // resultProto converts an evaluation result.
-func resultProto(key string, res *eval.Result, revision uint64) *pb.EvaluationResult {
-	out := &pb.EvaluationResult{
+func resultProto(key string, res *eval.Result, revision uint64) *sdkpb.EvaluationResult {
+	out := &sdkpb.EvaluationResult{
 		Flag:         key,
 		Variant:      res.Variant,
 		Reason:       string(res.Reason),

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/switchyard/switchyard/internal/conformance"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // evaluationVectors is a conformance file of flag evaluation cases.
@@ -46,7 +46,7 @@ func TestEvaluationConformance(t *testing.T) {
 		t.Fatalf("no evaluation vectors (%v)", err)
 	}
 	ts := startServer(t)
-	client := pb.NewEvaluationServiceClient(ts.conn)
+	client := sdkpb.NewEvaluationServiceClient(ts.conn)
 	for _, path := range paths {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".json"), func(t *testing.T) {
 			data, err := os.ReadFile(path)
@@ -75,7 +75,7 @@ func TestEvaluationConformance(t *testing.T) {
 				if err := protojson.Unmarshal(tc.Context, &ctx); err != nil {
 					t.Fatalf("case %d: context %s: %v", i, tc.Context, err)
 				}
-				res, err := client.Evaluate(rpcContext(keys[tc.Environment]), &pb.EvaluateRequest{Flag: tc.Flag, Context: &ctx})
+				res, err := client.Evaluate(rpcContext(keys[tc.Environment]), &sdkpb.EvaluateRequest{Flag: tc.Flag, Context: &ctx})
 				if err != nil {
 					t.Fatalf("case %d: Evaluate: %v", i, err)
 				}

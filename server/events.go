@@ -14,17 +14,17 @@ import (
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
 // eventService ingests exposure and track events and reports flag usage.
 type eventService struct {
-	pb.UnimplementedEventServiceServer
+	sdkpb.UnimplementedEventServiceServer
 	*Server
 }
 
-var _ pb.EventServiceServer = (*eventService)(nil)
+var _ sdkpb.EventServiceServer = (*eventService)(nil)
 
 // Limits of event ingestion.
 const (
@@ -63,7 +63,7 @@ const (
 
 // SendEvents validates each event, stores the accepted ones and counts the
 // rejected ones, and answers once that is durable.
-func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest) (*pb.SendEventsResponse, error) {
+func (s *eventService) SendEvents(ctx context.Context, req *sdkpb.SendEventsRequest) (*sdkpb.SendEventsResponse, error) {
 	c := callerFrom(ctx)
 	project, environment, err := auth.Scope(&c.principal, req.GetProject(), req.GetEnvironment())
 	if err != nil {
@@ -92,7 +92,7 @@ func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest
 		SDKName: req.GetSdkName(), SDKVersion: req.GetSdkVersion(), ID: req.GetBatchId(),
 		Events: make([]domain.Event, 0, len(req.GetEvents())),
 	}
-	resp := &pb.SendEventsResponse{}
+	resp := &sdkpb.SendEventsResponse{}
 	var rejected map[string]int
 	refs := newExperimentRefs(s.store.State(), project, environment)
 	for i, e := range req.GetEvents() {
@@ -105,7 +105,7 @@ func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest
 				rejected = map[string]int{}
 			}
 			rejected[code]++
-			resp.Rejections = append(resp.Rejections, &pb.EventRejection{
+			resp.Rejections = append(resp.Rejections, &sdkpb.EventRejection{
 				Index: int32(i), Code: code, Reason: fmt.Sprintf("events[%d]%s", i, reason),
 			})
 			continue
@@ -133,7 +133,7 @@ func (s *eventService) SendEvents(ctx context.Context, req *pb.SendEventsRequest
 // checkEvent validates one event against the environment's ruleset. It
 // returns the event to store, or a rejection code and a reason that starts
 // with the offending field's path within the event (".exposure.flag: …").
-func checkEvent(rs *eval.Ruleset, e *pb.Event, now time.Time) (domain.Event, string, string) {
+func checkEvent(rs *eval.Ruleset, e *sdkpb.Event, now time.Time) (domain.Event, string, string) {
 	ev := domain.Event{Time: now}
 	if ts := e.GetTime(); ts != nil {
 		if err := ts.CheckValid(); err != nil {
@@ -150,7 +150,7 @@ func checkEvent(rs *eval.Ruleset, e *pb.Event, now time.Time) (domain.Event, str
 		}
 	}
 	switch k := e.GetKind().(type) {
-	case *pb.Event_Exposure:
+	case *sdkpb.Event_Exposure:
 		x := k.Exposure
 		if code, reason := checkUnit(".exposure.unit", x.GetUnit()); code != "" {
 			return ev, code, reason
@@ -170,7 +170,7 @@ func checkEvent(rs *eval.Ruleset, e *pb.Event, now time.Time) (domain.Event, str
 		ev.Kind = domain.EventExposure
 		ev.Unit, ev.Flag, ev.Variant, ev.Rule = x.GetUnit(), x.GetFlag(), x.GetVariant(), x.GetRule()
 		ev.Revision, ev.Experiment = x.GetRevision(), x.GetExperiment()
-	case *pb.Event_Track:
+	case *sdkpb.Event_Track:
 		x := k.Track
 		if code, reason := checkUnit(".track.unit", x.GetUnit()); code != "" {
 			return ev, code, reason
@@ -230,7 +230,7 @@ func checkUnit(path, unit string) (string, string) {
 }
 
 // ListFlagUsage reports the exposures of an environment's flags.
-func (s *eventService) ListFlagUsage(ctx context.Context, req *pb.ListFlagUsageRequest) (*pb.ListFlagUsageResponse, error) {
+func (s *eventService) ListFlagUsage(ctx context.Context, req *sdkpb.ListFlagUsageRequest) (*sdkpb.ListFlagUsageResponse, error) {
 	ps, ok := s.store.State().Project(req.GetProject())
 	if !ok {
 		return nil, notFound("%s", domain.ProjectName(req.GetProject()))
@@ -265,21 +265,21 @@ func (s *eventService) ListFlagUsage(ctx context.Context, req *pb.ListFlagUsageR
 		return nil, err
 	}
 
-	byKey := make(map[string]*pb.FlagUsage, len(u.Flags))
-	resp := &pb.ListFlagUsageResponse{}
+	byKey := make(map[string]*sdkpb.FlagUsage, len(u.Flags))
+	resp := &sdkpb.ListFlagUsageResponse{}
 	for _, f := range u.Flags {
-		fu := &pb.FlagUsage{Flag: f.Flag}
+		fu := &sdkpb.FlagUsage{Flag: f.Flag}
 		var last, lastEval time.Time
 		for _, v := range f.Variants {
-			vu := &pb.VariantUsage{Variant: v.Variant, Total: v.Total, EvaluationsTotal: v.Evaluations,
+			vu := &sdkpb.VariantUsage{Variant: v.Variant, Total: v.Total, EvaluationsTotal: v.Evaluations,
 				LastSeen: optionalTime(v.LastSeen), LastEvaluated: optionalTime(v.LastEvaluated)}
 			for _, h := range v.Hours {
 				vu.Count += h.Count
-				vu.Hours = append(vu.Hours, &pb.HourlyCount{Hour: timestamppb.New(h.Hour), Count: h.Count})
+				vu.Hours = append(vu.Hours, &sdkpb.HourlyCount{Hour: timestamppb.New(h.Hour), Count: h.Count})
 			}
 			for _, h := range v.EvaluationHours {
 				vu.Evaluations += h.Count
-				vu.EvaluationHours = append(vu.EvaluationHours, &pb.HourlyCount{Hour: timestamppb.New(h.Hour), Count: h.Count})
+				vu.EvaluationHours = append(vu.EvaluationHours, &sdkpb.HourlyCount{Hour: timestamppb.New(h.Hour), Count: h.Count})
 			}
 			fu.Count += vu.Count
 			fu.Evaluations += vu.Evaluations
@@ -303,11 +303,11 @@ func (s *eventService) ListFlagUsage(ctx context.Context, req *pb.ListFlagUsageR
 			fu.Exists = true
 			continue
 		}
-		resp.Flags = append(resp.Flags, &pb.FlagUsage{Flag: f.Key, Exists: true})
+		resp.Flags = append(resp.Flags, &sdkpb.FlagUsage{Flag: f.Key, Exists: true})
 	}
-	slices.SortFunc(resp.Flags, func(a, b *pb.FlagUsage) int { return strings.Compare(a.GetFlag(), b.GetFlag()) })
+	slices.SortFunc(resp.Flags, func(a, b *sdkpb.FlagUsage) int { return strings.Compare(a.GetFlag(), b.GetFlag()) })
 	for _, r := range u.Rejected {
-		resp.Rejected = append(resp.Rejected, &pb.RejectedEvents{Code: r.Code, Count: r.Count, LastSeen: timestamppb.New(r.LastSeen)})
+		resp.Rejected = append(resp.Rejected, &sdkpb.RejectedEvents{Code: r.Code, Count: r.Count, LastSeen: timestamppb.New(r.LastSeen)})
 	}
 	return resp, nil
 }

@@ -13,14 +13,14 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 const usagePath = "/api/v1/projects/default/environments/production/usage"
 
 // exposureEvent is an exposure of new-checkout.
-func exposureEvent(variant, unit string, at time.Time) *pb.Event {
-	return &pb.Event{Time: timestamppb.New(at), Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{
+func exposureEvent(variant, unit string, at time.Time) *sdkpb.Event {
+	return &sdkpb.Event{Time: timestamppb.New(at), Kind: &sdkpb.Event_Exposure{Exposure: &sdkpb.ExposureEvent{
 		Flag: "new-checkout", Variant: variant, Unit: unit, Rule: "default", Revision: 3,
 	}}}
 }
@@ -39,15 +39,15 @@ func flagUsage(t *testing.T, ts *testServer, flag string) map[string]any {
 func TestSendEventsOverGRPCIsCounted(t *testing.T) {
 	ts := startServer(t)
 	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", demoFlag)
-	events := pb.NewEventServiceClient(ts.conn)
+	events := sdkpb.NewEventServiceClient(ts.conn)
 	now := time.Now().UTC()
-	resp, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &pb.SendEventsRequest{
+	resp, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &sdkpb.SendEventsRequest{
 		SdkName: "switchyard-go", SdkVersion: "test",
-		Events: []*pb.Event{
+		Events: []*sdkpb.Event{
 			exposureEvent("on", "user-1", now),
 			exposureEvent("on", "user-2", now.Add(-time.Second)),
 			exposureEvent("off", "user-3", now.Add(-time.Hour)),
-			{Kind: &pb.Event_Track{Track: &pb.TrackEvent{Key: "purchase", Unit: "user-1", Value: new(9.5)}}},
+			{Kind: &sdkpb.Event_Track{Track: &sdkpb.TrackEvent{Key: "purchase", Unit: "user-1", Value: new(9.5)}}},
 		},
 	})
 	if err != nil {
@@ -118,15 +118,15 @@ func TestSendEventsRejectsBadEvents(t *testing.T) {
 	ts := startServer(t)
 	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", demoFlag)
 	now := time.Now().UTC()
-	track := func(key, unit string, value *float64) *pb.Event {
-		return &pb.Event{Kind: &pb.Event_Track{Track: &pb.TrackEvent{Key: key, Unit: unit, Value: value}}}
+	track := func(key, unit string, value *float64) *sdkpb.Event {
+		return &sdkpb.Event{Kind: &sdkpb.Event_Track{Track: &sdkpb.TrackEvent{Key: key, Unit: unit, Value: value}}}
 	}
-	exposure := func(flag, variant, unit string) *pb.Event {
-		return &pb.Event{Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{Flag: flag, Variant: variant, Unit: unit}}}
+	exposure := func(flag, variant, unit string) *sdkpb.Event {
+		return &sdkpb.Event{Kind: &sdkpb.Event_Exposure{Exposure: &sdkpb.ExposureEvent{Flag: flag, Variant: variant, Unit: unit}}}
 	}
 	tests := []struct {
 		name     string
-		event    *pb.Event
+		event    *sdkpb.Event
 		code     string
 		inReason string
 	}{
@@ -134,20 +134,20 @@ func TestSendEventsRejectsBadEvents(t *testing.T) {
 		{"unknown variant", exposure("new-checkout", "maybe", "u"), "VARIANT_NOT_FOUND", `flag "new-checkout" has no variant "maybe"`},
 		{"exposure without unit", exposure("new-checkout", "on", ""), "UNIT_MISSING", "events[0].exposure.unit"},
 		{"track without unit", track("buy", "", nil), "UNIT_MISSING", "events[0].track.unit"},
-		{"neither exposure nor track", &pb.Event{Time: timestamppb.New(now)}, "KIND_MISSING", "neither an exposure nor a track event"},
+		{"neither exposure nor track", &sdkpb.Event{Time: timestamppb.New(now)}, "KIND_MISSING", "neither an exposure nor a track event"},
 		{"bad event key", track("no spaces", "u", nil), "INVALID_EVENT_KEY", "events[0].track.key"},
 		{"NaN value", track("buy", "u", new(math.NaN())), "INVALID_VALUE", "not a finite number"},
 		{"infinite value", track("buy", "u", new(math.Inf(1))), "INVALID_VALUE", "not a finite number"},
 		{"unit too long", track("buy", strings.Repeat("u", 300), nil), "INVALID_UNIT", "at most 256 bytes"},
-		{"bad rule id", &pb.Event{Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{Flag: "new-checkout", Unit: "u", Rule: "a rule"}}}, "INVALID_FIELD", "events[0].exposure.rule"},
-		{"bad release rule", &pb.Event{Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{Flag: "new-checkout", Unit: "u", Rule: "release:a b"}}}, "INVALID_FIELD", "events[0].exposure.rule"},
-		{"far future", &pb.Event{Time: timestamppb.New(now.Add(2 * time.Hour)), Kind: exposure("new-checkout", "on", "u").Kind}, "TIME_IN_FUTURE", "ahead of the server's clock"},
-		{"too old", &pb.Event{Time: timestamppb.New(now.Add(-8 * 24 * time.Hour)), Kind: exposure("new-checkout", "on", "u").Kind}, "TIME_TOO_OLD", "old"},
+		{"bad rule id", &sdkpb.Event{Kind: &sdkpb.Event_Exposure{Exposure: &sdkpb.ExposureEvent{Flag: "new-checkout", Unit: "u", Rule: "a rule"}}}, "INVALID_FIELD", "events[0].exposure.rule"},
+		{"bad release rule", &sdkpb.Event{Kind: &sdkpb.Event_Exposure{Exposure: &sdkpb.ExposureEvent{Flag: "new-checkout", Unit: "u", Rule: "release:a b"}}}, "INVALID_FIELD", "events[0].exposure.rule"},
+		{"far future", &sdkpb.Event{Time: timestamppb.New(now.Add(2 * time.Hour)), Kind: exposure("new-checkout", "on", "u").Kind}, "TIME_IN_FUTURE", "ahead of the server's clock"},
+		{"too old", &sdkpb.Event{Time: timestamppb.New(now.Add(-8 * 24 * time.Hour)), Kind: exposure("new-checkout", "on", "u").Kind}, "TIME_TOO_OLD", "old"},
 	}
-	events := pb.NewEventServiceClient(ts.conn)
+	events := sdkpb.NewEventServiceClient(ts.conn)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &pb.SendEventsRequest{Events: []*pb.Event{tc.event}})
+			resp, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &sdkpb.SendEventsRequest{Events: []*sdkpb.Event{tc.event}})
 			if err != nil {
 				t.Fatalf("SendEvents() = %v", err)
 			}
@@ -162,7 +162,7 @@ func TestSendEventsRejectsBadEvents(t *testing.T) {
 	}
 
 	// Mixed: the good event is stored, the bad one is counted and not stored.
-	resp, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &pb.SendEventsRequest{Events: []*pb.Event{
+	resp, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &sdkpb.SendEventsRequest{Events: []*sdkpb.Event{
 		exposure("nope", "on", "u"), exposureEvent("on", "u", now),
 	}})
 	if err != nil || resp.GetAccepted() != 1 || resp.GetRejected() != 1 || resp.GetRejections()[0].GetIndex() != 0 {
@@ -195,19 +195,19 @@ func TestSendEventsRejectsBadEvents(t *testing.T) {
 
 func TestSendEventsRequestErrors(t *testing.T) {
 	ts := startServer(t)
-	events := pb.NewEventServiceClient(ts.conn)
+	events := sdkpb.NewEventServiceClient(ts.conn)
 	tests := []struct {
 		name string
 		key  string
-		req  *pb.SendEventsRequest
+		req  *sdkpb.SendEventsRequest
 		want codes.Code
 	}{
-		{"no key", "", &pb.SendEventsRequest{}, codes.Unauthenticated},
-		{"admin token without environment", ts.creds.AdminToken, &pb.SendEventsRequest{}, codes.InvalidArgument},
-		{"admin token with environment", ts.creds.AdminToken, &pb.SendEventsRequest{Project: "default", Environment: "staging"}, codes.OK},
-		{"unknown environment", ts.creds.AdminToken, &pb.SendEventsRequest{Project: "default", Environment: "nope"}, codes.NotFound},
-		{"too many events", ts.creds.SDKKey, &pb.SendEventsRequest{Events: make([]*pb.Event, 10_001)}, codes.InvalidArgument},
-		{"sdk name too long", ts.creds.SDKKey, &pb.SendEventsRequest{SdkName: strings.Repeat("x", 200)}, codes.InvalidArgument},
+		{"no key", "", &sdkpb.SendEventsRequest{}, codes.Unauthenticated},
+		{"admin token without environment", ts.creds.AdminToken, &sdkpb.SendEventsRequest{}, codes.InvalidArgument},
+		{"admin token with environment", ts.creds.AdminToken, &sdkpb.SendEventsRequest{Project: "default", Environment: "staging"}, codes.OK},
+		{"unknown environment", ts.creds.AdminToken, &sdkpb.SendEventsRequest{Project: "default", Environment: "nope"}, codes.NotFound},
+		{"too many events", ts.creds.SDKKey, &sdkpb.SendEventsRequest{Events: make([]*sdkpb.Event, 10_001)}, codes.InvalidArgument},
+		{"sdk name too long", ts.creds.SDKKey, &sdkpb.SendEventsRequest{SdkName: strings.Repeat("x", 200)}, codes.InvalidArgument},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,9 +226,9 @@ func TestListFlagUsage(t *testing.T) {
 	ts := startServer(t)
 	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", demoFlag)
 	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", `{"key":"stale","type":"bool"}`)
-	events := pb.NewEventServiceClient(ts.conn)
+	events := sdkpb.NewEventServiceClient(ts.conn)
 	now := time.Now().UTC()
-	if _, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &pb.SendEventsRequest{Events: []*pb.Event{
+	if _, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &sdkpb.SendEventsRequest{Events: []*sdkpb.Event{
 		exposureEvent("on", "u1", now), exposureEvent("on", "u1", now.Add(-30*time.Hour)),
 	}}); err != nil {
 		t.Fatalf("SendEvents() = %v", err)
@@ -301,11 +301,11 @@ func TestSendEventsAllowsBrowsers(t *testing.T) {
 func TestSendEventsWithABatchIDCountsARetryOnce(t *testing.T) {
 	ts := startServer(t)
 	ts.mustAdmin(t, "POST", "/api/v1/projects/default/flags", demoFlag)
-	events := pb.NewEventServiceClient(ts.conn)
+	events := sdkpb.NewEventServiceClient(ts.conn)
 	now := time.Now().UTC()
-	req := &pb.SendEventsRequest{BatchId: "relay-a:17", Events: []*pb.Event{
+	req := &sdkpb.SendEventsRequest{BatchId: "relay-a:17", Events: []*sdkpb.Event{
 		exposureEvent("on", "user-1", now), exposureEvent("on", "user-2", now),
-		{Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{Flag: "nope", Unit: "user-3"}}},
+		{Kind: &sdkpb.Event_Exposure{Exposure: &sdkpb.ExposureEvent{Flag: "nope", Unit: "user-3"}}},
 	}}
 	for range 3 {
 		resp, err := events.SendEvents(rpcContext(ts.creds.SDKKey), req)
@@ -325,7 +325,7 @@ func TestSendEventsWithABatchIDCountsARetryOnce(t *testing.T) {
 	}
 
 	for _, id := range []string{strings.Repeat("x", 129), "a b", "é"} {
-		_, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &pb.SendEventsRequest{BatchId: id})
+		_, err := events.SendEvents(rpcContext(ts.creds.SDKKey), &sdkpb.SendEventsRequest{BatchId: id})
 		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "batch_id") {
 			t.Errorf("SendEvents(batch_id %q) = %v, want INVALID_ARGUMENT on batch_id", id, err)
 		}

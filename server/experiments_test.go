@@ -8,7 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // abExperiment is the REST body of a 50/50 experiment on demo-flag's
@@ -110,7 +110,7 @@ func TestEvaluationResultsCarryTheExperiment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := pb.NewEvaluationServiceClient(ts.conn).Evaluate(rpcContext(ts.creds.SDKKey), &pb.EvaluateRequest{Flag: "checkout", Context: ctx})
+	res, err := sdkpb.NewEvaluationServiceClient(ts.conn).Evaluate(rpcContext(ts.creds.SDKKey), &sdkpb.EvaluateRequest{Flag: "checkout", Context: ctx})
 	if err != nil || res.GetExperiment() != "ab" || res.GetRule() != "experiment:ab" || res.GetReason() != "SPLIT" {
 		t.Errorf("Evaluate = %v, %v; want a SPLIT by experiment ab", res, err)
 	}

@@ -18,8 +18,10 @@ import (
 
 	"github.com/switchyard/switchyard/internal/buildinfo"
 	"github.com/switchyard/switchyard/internal/console"
+	gatewaypb "github.com/switchyard/switchyard/internal/gen/gateway/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/gen/openapi"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // httpHandler routes the HTTP port: the REST admin API (through the
@@ -84,21 +86,21 @@ type gatewayService struct {
 
 // gatewayServices are the services the REST gateway serves.
 var gatewayServices = []gatewayService{
-	{pb.ProjectService_ServiceDesc.ServiceName, pb.RegisterProjectServiceHandler},
-	{pb.SegmentService_ServiceDesc.ServiceName, pb.RegisterSegmentServiceHandler},
-	{pb.FlagService_ServiceDesc.ServiceName, pb.RegisterFlagServiceHandler},
-	{pb.ComponentService_ServiceDesc.ServiceName, pb.RegisterComponentServiceHandler},
-	{pb.KeyService_ServiceDesc.ServiceName, pb.RegisterKeyServiceHandler},
-	{pb.DocumentService_ServiceDesc.ServiceName, pb.RegisterDocumentServiceHandler},
-	{pb.AuditService_ServiceDesc.ServiceName, pb.RegisterAuditServiceHandler},
-	{pb.EvaluationService_ServiceDesc.ServiceName, pb.RegisterEvaluationServiceHandler},
-	{pb.ReleaseService_ServiceDesc.ServiceName, pb.RegisterReleaseServiceHandler},
-	{pb.ReleaseModelService_ServiceDesc.ServiceName, pb.RegisterReleaseModelServiceHandler},
-	{pb.SyncService_ServiceDesc.ServiceName, pb.RegisterSyncServiceHandler},
-	{pb.EventService_ServiceDesc.ServiceName, pb.RegisterEventServiceHandler},
-	{pb.ExperimentService_ServiceDesc.ServiceName, pb.RegisterExperimentServiceHandler},
-	{pb.WebhookService_ServiceDesc.ServiceName, pb.RegisterWebhookServiceHandler},
-	{pb.FreezeService_ServiceDesc.ServiceName, pb.RegisterFreezeServiceHandler},
+	{pb.ProjectService_ServiceDesc.ServiceName, gatewaypb.RegisterProjectServiceHandler},
+	{pb.SegmentService_ServiceDesc.ServiceName, gatewaypb.RegisterSegmentServiceHandler},
+	{pb.FlagService_ServiceDesc.ServiceName, gatewaypb.RegisterFlagServiceHandler},
+	{pb.ComponentService_ServiceDesc.ServiceName, gatewaypb.RegisterComponentServiceHandler},
+	{pb.KeyService_ServiceDesc.ServiceName, gatewaypb.RegisterKeyServiceHandler},
+	{pb.DocumentService_ServiceDesc.ServiceName, gatewaypb.RegisterDocumentServiceHandler},
+	{pb.AuditService_ServiceDesc.ServiceName, gatewaypb.RegisterAuditServiceHandler},
+	{sdkpb.EvaluationService_ServiceDesc.ServiceName, gatewaypb.RegisterEvaluationServiceHandler},
+	{pb.ReleaseService_ServiceDesc.ServiceName, gatewaypb.RegisterReleaseServiceHandler},
+	{pb.ReleaseModelService_ServiceDesc.ServiceName, gatewaypb.RegisterReleaseModelServiceHandler},
+	{sdkpb.SyncService_ServiceDesc.ServiceName, gatewaypb.RegisterSyncServiceHandler},
+	{sdkpb.EventService_ServiceDesc.ServiceName, gatewaypb.RegisterEventServiceHandler},
+	{pb.ExperimentService_ServiceDesc.ServiceName, gatewaypb.RegisterExperimentServiceHandler},
+	{pb.WebhookService_ServiceDesc.ServiceName, gatewaypb.RegisterWebhookServiceHandler},
+	{pb.FreezeService_ServiceDesc.ServiceName, gatewaypb.RegisterFreezeServiceHandler},
 }
 
 // healthz answers 200 while the process serves: "ok" for probes, or, with

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // newKey creates an API key over REST and returns its secret.
@@ -80,7 +81,7 @@ func TestKeyMatrix(t *testing.T) {
 	}
 
 	// gRPC: the same decisions.
-	eval := pb.NewEvaluationServiceClient(ts.conn)
+	eval := sdkpb.NewEvaluationServiceClient(ts.conn)
 	flagsAPI := pb.NewFlagServiceClient(ts.conn)
 	ctx, _ := structpb.NewStruct(map[string]any{"targetingKey": "u"})
 	grpcTests := []struct {
@@ -90,19 +91,19 @@ func TestKeyMatrix(t *testing.T) {
 		want codes.Code
 	}{
 		{"no key", "", func(k string) error {
-			_, err := eval.Evaluate(t.Context(), &pb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
+			_, err := eval.Evaluate(t.Context(), &sdkpb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
 			return err
 		}, codes.Unauthenticated},
 		{"sdk key evaluates", ts.creds.SDKKey, func(k string) error {
-			_, err := eval.Evaluate(rpcContext(k), &pb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
+			_, err := eval.Evaluate(rpcContext(k), &sdkpb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
 			return err
 		}, codes.OK},
 		{"sdk key of another environment", ts.creds.SDKKey, func(k string) error {
-			_, err := eval.Evaluate(rpcContext(k), &pb.EvaluateRequest{Project: "default", Environment: "staging", Flag: "new-checkout", Context: ctx})
+			_, err := eval.Evaluate(rpcContext(k), &sdkpb.EvaluateRequest{Project: "default", Environment: "staging", Flag: "new-checkout", Context: ctx})
 			return err
 		}, codes.PermissionDenied},
 		{"client key batch", client, func(k string) error {
-			_, err := eval.EvaluateBatch(rpcContext(k), &pb.EvaluateBatchRequest{Context: ctx})
+			_, err := eval.EvaluateBatch(rpcContext(k), &sdkpb.EvaluateBatchRequest{Context: ctx})
 			return err
 		}, codes.OK},
 		{"sdk key on admin API", ts.creds.SDKKey, func(k string) error {
@@ -110,11 +111,11 @@ func TestKeyMatrix(t *testing.T) {
 			return err
 		}, codes.PermissionDenied},
 		{"admin token without scope", ts.creds.AdminToken, func(k string) error {
-			_, err := eval.Evaluate(rpcContext(k), &pb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
+			_, err := eval.Evaluate(rpcContext(k), &sdkpb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
 			return err
 		}, codes.InvalidArgument},
 		{"admin token with scope", ts.creds.AdminToken, func(k string) error {
-			_, err := eval.Evaluate(rpcContext(k), &pb.EvaluateRequest{Project: "default", Environment: "production", Flag: "new-checkout", Context: ctx})
+			_, err := eval.Evaluate(rpcContext(k), &sdkpb.EvaluateRequest{Project: "default", Environment: "production", Flag: "new-checkout", Context: ctx})
 			return err
 		}, codes.OK},
 	}

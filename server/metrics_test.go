@@ -15,7 +15,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/buildinfo"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -135,18 +135,18 @@ func TestMetricsAfterTraffic(t *testing.T) {
 			t.Fatalf("POST %s = %d %s", path, r.status, r.body)
 		}
 	}
-	if _, err := pb.NewEvaluationServiceClient(ts.conn).Evaluate(rpcContext(sdk), &pb.EvaluateRequest{Flag: "new-checkout"}); err != nil {
+	if _, err := sdkpb.NewEvaluationServiceClient(ts.conn).Evaluate(rpcContext(sdk), &sdkpb.EvaluateRequest{Flag: "new-checkout"}); err != nil {
 		t.Fatalf("Evaluate: %v", err)
 	}
 	if r := ts.call(t, "GET", "/no/such/page", "", "", nil); r.status != http.StatusNotFound {
 		t.Fatalf("GET /no/such/page = %d", r.status)
 	}
-	if _, err := pb.NewEventServiceClient(ts.conn).SendEvents(rpcContext(sdk), &pb.SendEventsRequest{
-		Events: []*pb.Event{exposureEvent("on", "user-1", time.Now())},
+	if _, err := sdkpb.NewEventServiceClient(ts.conn).SendEvents(rpcContext(sdk), &sdkpb.SendEventsRequest{
+		Events: []*sdkpb.Event{exposureEvent("on", "user-1", time.Now())},
 	}); err != nil {
 		t.Fatalf("SendEvents: %v", err)
 	}
-	stream := syncStream(t, srv, sdk, &pb.Hello{SdkName: "switchyard-go"})
+	stream := syncStream(t, srv, sdk, &sdkpb.Hello{SdkName: "switchyard-go"})
 	recvRuleset(t, stream)
 
 	m := metricsOf(t, ts)

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -57,7 +57,7 @@ func TestRequestLogsNameTheCallerNeverTheSecret(t *testing.T) {
 	if r := ts.call(t, "POST", "/ofrep/v1/evaluate/flags/new-checkout", "X-API-Key", ts.creds.SDKKey, `{"context":{"targetingKey":"u"}}`); r.status != http.StatusOK {
 		t.Fatalf("OFREP = %d %s", r.status, r.body)
 	}
-	if _, err := pb.NewEvaluationServiceClient(ts.conn).Evaluate(rpcContext(ts.creds.SDKKey), &pb.EvaluateRequest{Flag: "new-checkout"}); err != nil {
+	if _, err := sdkpb.NewEvaluationServiceClient(ts.conn).Evaluate(rpcContext(ts.creds.SDKKey), &sdkpb.EvaluateRequest{Flag: "new-checkout"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := ts.call(t, "GET", "/api/v1/projects/default/flags/nope", "Authorization", "bogus-secret-"+ts.creds.AdminToken, nil); r.status != http.StatusUnauthorized {

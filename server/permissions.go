@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // methodPermissions is the permission every gRPC method needs. A method
@@ -21,8 +22,8 @@ func methodPermissions() map[string]auth.Permission {
 		reflectionv1.ServerReflection_ServerReflectionInfo_FullMethodName:      auth.Public,
 		reflectionv1alpha.ServerReflection_ServerReflectionInfo_FullMethodName: auth.Public,
 
-		pb.EvaluationService_Evaluate_FullMethodName:      auth.Evaluate,
-		pb.EvaluationService_EvaluateBatch_FullMethodName: auth.Evaluate,
+		sdkpb.EvaluationService_Evaluate_FullMethodName:      auth.Evaluate,
+		sdkpb.EvaluationService_EvaluateBatch_FullMethodName: auth.Evaluate,
 
 		pb.ProjectService_ListProjects_FullMethodName:      auth.Read,
 		pb.ProjectService_GetProject_FullMethodName:        auth.Read,
@@ -66,7 +67,7 @@ func methodPermissions() map[string]auth.Permission {
 		pb.ComponentService_GetComponentTargeting_FullMethodName:    auth.Read,
 		pb.ComponentService_UpdateComponentTargeting_FullMethodName: auth.Edit,
 
-		pb.AvailabilityService_GetAvailability_FullMethodName: auth.Evaluate,
+		sdkpb.AvailabilityService_GetAvailability_FullMethodName: auth.Evaluate,
 
 		pb.KeyService_ListApiKeys_FullMethodName:  auth.Admin,
 		pb.KeyService_CreateApiKey_FullMethodName: auth.Admin,
@@ -112,8 +113,8 @@ func methodPermissions() map[string]auth.Permission {
 		pb.FreezeService_OverrideFreeze_FullMethodName:        auth.Release,
 		pb.FreezeService_ApproveFreezeOverride_FullMethodName: auth.Release,
 
-		pb.SyncService_Sync_FullMethodName:           auth.Sync,
-		pb.SyncService_GetConvergence_FullMethodName: auth.Read,
+		sdkpb.SyncService_Sync_FullMethodName:           auth.Sync,
+		sdkpb.SyncService_GetConvergence_FullMethodName: auth.Read,
 
 		pb.ExperimentService_ListExperiments_FullMethodName:      auth.Read,
 		pb.ExperimentService_GetExperiment_FullMethodName:        auth.Read,
@@ -139,7 +140,7 @@ func methodPermissions() map[string]auth.Permission {
 
 		pb.WebhookService_RedeliverWebhookDelivery_FullMethodName: auth.Admin,
 
-		pb.EventService_SendEvents_FullMethodName:    auth.Events,
-		pb.EventService_ListFlagUsage_FullMethodName: auth.Read,
+		sdkpb.EventService_SendEvents_FullMethodName:    auth.Events,
+		sdkpb.EventService_ListFlagUsage_FullMethodName: auth.Read,
 	}
 }

@@ -10,7 +10,8 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	gatewaypb "github.com/switchyard/switchyard/internal/gen/gateway/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
@@ -40,7 +41,7 @@ type ReadPath struct {
 	Status func() string
 	// Events, if set, serves EventService (gRPC and POST /api/v1/events)
 	// for the SDKs and apps behind the relay; nil leaves it unserved.
-	Events pb.EventServiceServer
+	Events sdkpb.EventServiceServer
 }
 
 // NewRelay builds the read path of a server over rp: the same handlers as
@@ -73,10 +74,10 @@ func NewRelay(log *slog.Logger, rp ReadPath, opts ...Option) (*Server, error) {
 	s.grpc = grpc.NewServer(s.grpcOptions(o)...)
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 	s.registerReadPath()
-	services := []gatewayService{{pb.EvaluationService_ServiceDesc.ServiceName, pb.RegisterEvaluationServiceHandler}}
+	services := []gatewayService{{sdkpb.EvaluationService_ServiceDesc.ServiceName, gatewaypb.RegisterEvaluationServiceHandler}}
 	if rp.Events != nil {
-		pb.RegisterEventServiceServer(s.grpc, rp.Events)
-		services = append(services, gatewayService{pb.EventService_ServiceDesc.ServiceName, pb.RegisterEventServiceHandler})
+		sdkpb.RegisterEventServiceServer(s.grpc, rp.Events)
+		services = append(services, gatewayService{sdkpb.EventService_ServiceDesc.ServiceName, gatewaypb.RegisterEventServiceHandler})
 	}
 	if err := s.listen(o, services); err != nil {
 		return nil, err

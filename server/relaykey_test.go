@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/switchyard/switchyard/internal/domain"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -103,18 +103,18 @@ func TestRelayKeyMayOnlySync(t *testing.T) {
 		}
 	}
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+secret)
-	_, err := pb.NewEvaluationServiceClient(srv.Conn).Evaluate(ctx, &pb.EvaluateRequest{Project: "default", Environment: "production", Flag: "x"})
+	_, err := sdkpb.NewEvaluationServiceClient(srv.Conn).Evaluate(ctx, &sdkpb.EvaluateRequest{Project: "default", Environment: "production", Flag: "x"})
 	if status.Code(err) != codes.PermissionDenied {
 		t.Errorf("Evaluate with a relay key = %v, want PermissionDenied", err)
 	}
 
 	// Another environment of the project is refused.
-	s := syncStream(t, srv, secret, &pb.Hello{SdkName: "relay", Project: "default", Environment: "staging"})
+	s := syncStream(t, srv, secret, &sdkpb.Hello{SdkName: "relay", Project: "default", Environment: "staging"})
 	if _, err := s.Recv(); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("Sync of staging with a production relay key = %v, want PermissionDenied", err)
 	}
 	// Its own is served, with the key set after the ruleset.
-	s = syncStream(t, srv, secret, &pb.Hello{SdkName: "relay", Project: "default", Environment: "production"})
+	s = syncStream(t, srv, secret, &sdkpb.Hello{SdkName: "relay", Project: "default", Environment: "production"})
 	if rs := recvRuleset(t, s); rs.GetEnvironment() != "production" {
 		t.Errorf("ruleset of %q, want production", rs.GetEnvironment())
 	}
@@ -123,7 +123,7 @@ func TestRelayKeyMayOnlySync(t *testing.T) {
 // An SDK key may not name another environment in its Hello.
 func TestSyncSDKKeyNamesOnlyItsEnvironment(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{})
-	s := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "test", Project: "default", Environment: "staging"})
+	s := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "test", Project: "default", Environment: "staging"})
 	if _, err := s.Recv(); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("Sync naming staging with a production SDK key = %v, want PermissionDenied", err)
 	}
@@ -137,7 +137,7 @@ func TestRelayStreamCarriesKeyHashes(t *testing.T) {
 	clientSecret := keyOf(t, srv, "client", "production")
 	stagingSecret := srv.SDKKey(t, "default", "staging")
 
-	s := syncStream(t, srv, secret, &pb.Hello{SdkName: "relay"})
+	s := syncStream(t, srv, secret, &sdkpb.Hello{SdkName: "relay"})
 	rs := recvRuleset(t, s)
 	ack(t, s, rs.GetRevision())
 	ks := recvKeys(t, s)
@@ -174,7 +174,7 @@ func TestRelayStreamCarriesKeyHashes(t *testing.T) {
 }
 
 // recvKeys receives messages until a key set, acknowledging rulesets.
-func recvKeys(t *testing.T, s pb.SyncService_SyncClient) *pb.KeySet {
+func recvKeys(t *testing.T, s sdkpb.SyncService_SyncClient) *sdkpb.KeySet {
 	t.Helper()
 	for {
 		resp, err := s.Recv()

@@ -10,29 +10,29 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
 // openSync opens a sync stream with key and says hello.
-func openSync(t *testing.T, srv *servertest.Server, key, sdkName string) pb.SyncService_SyncClient {
+func openSync(t *testing.T, srv *servertest.Server, key, sdkName string) sdkpb.SyncService_SyncClient {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
-	s, err := pb.NewSyncServiceClient(srv.Conn).Sync(ctx)
+	s, err := sdkpb.NewSyncServiceClient(srv.Conn).Sync(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: &pb.Hello{SdkName: sdkName}}}); err != nil {
+	if err := s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Hello{Hello: &sdkpb.Hello{SdkName: sdkName}}}); err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func sendReport(t *testing.T, s pb.SyncService_SyncClient, r *pb.RelayReport) {
+func sendReport(t *testing.T, s sdkpb.SyncService_SyncClient, r *sdkpb.RelayReport) {
 	t.Helper()
-	if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_RelayReport{RelayReport: r}}); err != nil {
+	if err := s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_RelayReport{RelayReport: r}}); err != nil {
 		t.Fatalf("send report: %v", err)
 	}
 }
@@ -58,9 +58,9 @@ func TestConvergenceCountsTheSDKsARelayReports(t *testing.T) {
 	rev := recvRuleset(t, relay).GetRevision()
 	// The report may come before the ack: a relay's stream is read all
 	// the time.
-	sendReport(t, relay, &pb.RelayReport{
-		Acked:   []*pb.RevisionStreams{{Revision: 0, Streams: 1}, {Revision: rev, Streams: 2}},
-		Streams: []*pb.SdkStream{{Id: "s1", SdkName: "go", AckedRevision: 0}, {Id: "s2", SdkName: "go", AckedRevision: rev, Relay: "edge-paris"}},
+	sendReport(t, relay, &sdkpb.RelayReport{
+		Acked:   []*sdkpb.RevisionStreams{{Revision: 0, Streams: 1}, {Revision: rev, Streams: 2}},
+		Streams: []*sdkpb.SdkStream{{Id: "s1", SdkName: "go", AckedRevision: 0}, {Id: "s2", SdkName: "go", AckedRevision: rev, Relay: "edge-paris"}},
 	})
 	ack(t, relay, rev)
 
@@ -79,7 +79,7 @@ func TestConvergenceCountsTheSDKsARelayReports(t *testing.T) {
 	}
 
 	// The report replaces the previous one.
-	sendReport(t, relay, &pb.RelayReport{Acked: []*pb.RevisionStreams{{Revision: rev, Streams: 1}}})
+	sendReport(t, relay, &sdkpb.RelayReport{Acked: []*sdkpb.RevisionStreams{{Revision: rev, Streams: 1}}})
 	if c := convergenceOf(t, srv, rev, 1); c["connected"] != float64(1) || c["converged"] != float64(1) {
 		t.Errorf("after a new report convergence = %v, want 1 of 1", c)
 	}
@@ -89,14 +89,14 @@ func TestOnlyRelaysSendRelayReports(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{})
 	sdk := openSync(t, srv, srv.Creds.SDKKey, "go")
 	recvRuleset(t, sdk)
-	sendReport(t, sdk, &pb.RelayReport{})
+	sendReport(t, sdk, &sdkpb.RelayReport{})
 	if _, err := sdk.Recv(); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("Recv after an SDK's relay report = %v, want INVALID_ARGUMENT", err)
 	}
 	_, secret := relayKey(t, srv, "production")
 	relay := openSync(t, srv, secret, "switchyard-relay")
 	recvRuleset(t, relay)
-	sendReport(t, relay, &pb.RelayReport{Acked: []*pb.RevisionStreams{{Revision: 1, Streams: -3}}})
+	sendReport(t, relay, &sdkpb.RelayReport{Acked: []*sdkpb.RevisionStreams{{Revision: 1, Streams: -3}}})
 	for {
 		_, err := relay.Recv()
 		if err != nil {

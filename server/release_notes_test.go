@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // iosRelease releases ios-app 2.4.0 to staff, then to everyone, with
@@ -20,7 +20,7 @@ const iosRelease = `{"id": "ios-24", "environment": "production", "release_notes
   "plan": [{"name": "staff", "segments": ["staff"], "weight": 100000}, {"name": "all", "weight": 100000}]}`
 
 // releaseNotesOf lists an answer's release notes as release@version/language:notes.
-func releaseNotesOf(a *pb.Availability) string {
+func releaseNotesOf(a *sdkpb.Availability) string {
 	var out []string
 	for _, n := range a.GetReleaseNotes() {
 		out = append(out, n.GetRelease()+"@"+n.GetVersion()+"/"+n.GetLanguage()+":"+n.GetNotes())
@@ -35,7 +35,7 @@ func TestAvailabilityCarriesTheReleaseNotesInTheClientsLanguage(t *testing.T) {
 	rs.mustAdmin(t, "POST", "/api/v1/projects/default/releases", iosRelease)
 	rs.mustAdmin(t, "POST", releasePath("ios-24", "start"), `{}`)
 
-	get := func(key, accept string, q url.Values) *pb.Availability {
+	get := func(key, accept string, q url.Values) *sdkpb.Availability {
 		t.Helper()
 		var extra []string
 		if accept != "" {
@@ -77,12 +77,12 @@ func TestAvailabilityCarriesTheReleaseNotesInTheClientsLanguage(t *testing.T) {
 		})
 	}
 
-	grpcClient := pb.NewAvailabilityServiceClient(rs.conn)
+	grpcClient := sdkpb.NewAvailabilityServiceClient(rs.conn)
 	ctx, err := structpb.NewStruct(map[string]any{"targetingKey": "staff-2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := grpcClient.GetAvailability(rpcContext(client), &pb.GetAvailabilityRequest{
+	a, err := grpcClient.GetAvailability(rpcContext(client), &sdkpb.GetAvailabilityRequest{
 		Component: "ios-app", CurrentVersion: "2.3.0", Context: ctx, AcceptLanguage: "fr-CA, de;q=0.5"})
 	if err != nil {
 		t.Fatal(err)

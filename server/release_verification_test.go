@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -68,7 +68,7 @@ func TestReleaseWaitsForSDKsToConverge(t *testing.T) {
 	clients := []*sdk.Client{sdkClient(t, srv), sdkClient(t, srv)}
 
 	// A stream that takes rulesets but never acknowledges the release's.
-	stalled := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "stalled"})
+	stalled := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "stalled"})
 	ack(t, stalled, recvRuleset(t, stalled).GetRevision())
 
 	srv.Admin(t, "POST", "/api/v1/projects/default/releases", convergedRelease)

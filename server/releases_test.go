@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/eval"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // stagedRelease releases two flags and a component version to staff, then
@@ -56,7 +57,7 @@ func TestReleaseStagedEndToEnd(t *testing.T) {
 		t.Fatalf("created release = %v", created)
 	}
 
-	evalAPI := pb.NewEvaluationServiceClient(rs.conn)
+	evalAPI := sdkpb.NewEvaluationServiceClient(rs.conn)
 	contexts := make([][2]string, 0, 402)
 	contexts = append(contexts, [2]string{"staff-1", "US"}, [2]string{"staff-2", "DE"})
 	for i := range 400 {
@@ -71,7 +72,7 @@ func TestReleaseStagedEndToEnd(t *testing.T) {
 		for _, c := range contexts {
 			want := inStage(stage, c[0], c[1])
 			ctx, _ := structpb.NewStruct(map[string]any{"targetingKey": c[0], "country": c[1]})
-			resp, err := evalAPI.EvaluateBatch(rpcContext(rs.creds.SDKKey), &pb.EvaluateBatchRequest{Flags: []string{"new-checkout", "banner"}, Context: ctx})
+			resp, err := evalAPI.EvaluateBatch(rpcContext(rs.creds.SDKKey), &sdkpb.EvaluateBatchRequest{Flags: []string{"new-checkout", "banner"}, Context: ctx})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +139,7 @@ func TestReleaseStagedEndToEnd(t *testing.T) {
 	}
 	for _, c := range contexts[:50] {
 		ctx, _ := structpb.NewStruct(map[string]any{"targetingKey": c[0], "country": c[1]})
-		resp, err := evalAPI.EvaluateBatch(rpcContext(rs.creds.SDKKey), &pb.EvaluateBatchRequest{Flags: []string{"new-checkout", "banner"}, Context: ctx})
+		resp, err := evalAPI.EvaluateBatch(rpcContext(rs.creds.SDKKey), &sdkpb.EvaluateBatchRequest{Flags: []string{"new-checkout", "banner"}, Context: ctx})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +192,7 @@ func TestReleaseCompletionWritesPlainTargeting(t *testing.T) {
 		t.Errorf("new-checkout default after completion = %v, want variant on", def)
 	}
 	ctx, _ := structpb.NewStruct(map[string]any{"targetingKey": "anyone"})
-	got, err := pb.NewEvaluationServiceClient(rs.conn).Evaluate(rpcContext(rs.creds.SDKKey), &pb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
+	got, err := sdkpb.NewEvaluationServiceClient(rs.conn).Evaluate(rpcContext(rs.creds.SDKKey), &sdkpb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
 	if err != nil || got.GetVariant() != "on" || got.GetRule() != "default" {
 		t.Errorf("Evaluate after completion = %v, %v; want on by default", got, err)
 	}
@@ -219,7 +220,7 @@ func TestReleaseRollBackRestoresTheExport(t *testing.T) {
 		t.Errorf("export after rollback:\n%s\nwant\n%s", after, before)
 	}
 	ctx, _ := structpb.NewStruct(map[string]any{"targetingKey": "staff-1"})
-	got, err := pb.NewEvaluationServiceClient(rs.conn).Evaluate(rpcContext(rs.creds.SDKKey), &pb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
+	got, err := sdkpb.NewEvaluationServiceClient(rs.conn).Evaluate(rpcContext(rs.creds.SDKKey), &sdkpb.EvaluateRequest{Flag: "new-checkout", Context: ctx})
 	if err != nil || got.GetVariant() != "off" || got.GetReason() != "STATIC" {
 		t.Errorf("Evaluate after rollback = %v, %v; want off, STATIC as before", got, err)
 	}

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -30,11 +30,11 @@ func sdkStreams(t *testing.T, srv *servertest.Server, n int) uint64 {
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+srv.Creds.SDKKey)
 	var rev uint64
 	for range n {
-		s, err := pb.NewSyncServiceClient(conn).Sync(ctx)
+		s, err := sdkpb.NewSyncServiceClient(conn).Sync(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: &pb.Hello{SdkName: "go"}}}); err != nil {
+		if err := s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Hello{Hello: &sdkpb.Hello{SdkName: "go"}}}); err != nil {
 			t.Fatal(err)
 		}
 		rev = recvRuleset(t, s).GetRevision()

@@ -27,6 +27,7 @@ import (
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/experiment"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
@@ -168,7 +169,7 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, rt *runtime.Runti
 	pb.RegisterAuditServiceServer(s.grpc, &auditService{Server: s})
 	pb.RegisterReleaseServiceServer(s.grpc, &releaseService{Server: s})
 	pb.RegisterReleaseModelServiceServer(s.grpc, &releaseModelService{Server: s})
-	pb.RegisterEventServiceServer(s.grpc, &eventService{Server: s})
+	sdkpb.RegisterEventServiceServer(s.grpc, &eventService{Server: s})
 	pb.RegisterExperimentServiceServer(s.grpc, &experimentService{Server: s})
 	pb.RegisterWebhookServiceServer(s.grpc, &webhookService{Server: s})
 	pb.RegisterFreezeServiceServer(s.grpc, &freezeService{Server: s})
@@ -218,9 +219,9 @@ func (s *Server) grpcOptions(o options) []grpc.ServerOption {
 // registerReadPath registers the services of the read path, which a relay
 // serves too: evaluation, sync and availability.
 func (s *Server) registerReadPath() {
-	pb.RegisterEvaluationServiceServer(s.grpc, &evaluationService{Server: s})
-	pb.RegisterSyncServiceServer(s.grpc, &syncService{Server: s})
-	pb.RegisterAvailabilityServiceServer(s.grpc, &availabilityService{Server: s})
+	sdkpb.RegisterEvaluationServiceServer(s.grpc, &evaluationService{Server: s})
+	sdkpb.RegisterSyncServiceServer(s.grpc, &syncService{Server: s})
+	sdkpb.RegisterAvailabilityServiceServer(s.grpc, &availabilityService{Server: s})
 }
 
 // listen marks the gRPC services NOT_SERVING until the rulesets are

@@ -9,7 +9,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -44,8 +44,8 @@ func TestServerEvaluationsCountAsUsage(t *testing.T) {
 		}
 	}
 	ctx, _ := structpb.NewStruct(map[string]any{"targetingKey": "u"})
-	if _, err := pb.NewEvaluationServiceClient(first.Conn).Evaluate(rpcContext(first.Creds.SDKKey),
-		&pb.EvaluateRequest{Flag: "grpc-only", Context: ctx}); err != nil {
+	if _, err := sdkpb.NewEvaluationServiceClient(first.Conn).Evaluate(rpcContext(first.Creds.SDKKey),
+		&sdkpb.EvaluateRequest{Flag: "grpc-only", Context: ctx}); err != nil {
 		t.Fatal(err)
 	}
 	evaluated := clk.Now()

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -56,7 +56,7 @@ func TestStreamsPerKeyAreCapped(t *testing.T) {
 		t.Errorf("a third event stream = %d %s, want 429 saying the key holds 2 streams", code, body)
 	}
 	// Sync streams count with event streams.
-	s := syncStream(t, srv, key, &pb.Hello{SdkName: "test"})
+	s := syncStream(t, srv, key, &sdkpb.Hello{SdkName: "test"})
 	if _, err := s.Recv(); status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "holds 2 streams") {
 		t.Errorf("a sync stream beyond the cap = %v, want RESOURCE_EXHAUSTED", err)
 	}
@@ -68,7 +68,7 @@ func TestStreamsPerKeyAreCapped(t *testing.T) {
 	// A closed stream gives its slot back.
 	closers[0]()
 	for i := 0; ; i++ {
-		s := syncStream(t, srv, key, &pb.Hello{SdkName: "test"})
+		s := syncStream(t, srv, key, &sdkpb.Hello{SdkName: "test"})
 		_, err := s.Recv()
 		if err == nil {
 			break

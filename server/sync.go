@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/switchyard/switchyard/internal/auth"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/syncer"
 	_ "github.com/switchyard/switchyard/internal/wirezip" // registers the SDK's compressor
 )
@@ -32,11 +32,11 @@ const (
 // syncService streams rulesets to SDKs through the hub and reports how far
 // they are.
 type syncService struct {
-	pb.UnimplementedSyncServiceServer
+	sdkpb.UnimplementedSyncServiceServer
 	*Server
 }
 
-var _ pb.SyncServiceServer = (*syncService)(nil)
+var _ sdkpb.SyncServiceServer = (*syncService)(nil)
 
 // Sync serves one SDK stream: hello, the ruleset the SDK lacks, then every
 // newer revision and every release step of the environment, until the
@@ -53,7 +53,7 @@ var _ pb.SyncServiceServer = (*syncService)(nil)
 // A relay's stream costs a second goroutine, which receives its
 // acknowledgements and its reports of the SDKs behind it (RelayReport,
 // counted in convergence under the relay key's name) at any time.
-func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
+func (s *syncService) Sync(stream sdkpb.SyncService_SyncServer) error {
 	ctx := stream.Context()
 	c := callerFrom(ctx)
 	free, err := s.streams.acquire(c.principal.KeyID, c.principal.Name)
@@ -71,7 +71,7 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 	}
 	// A relay's stream carries the environment's key hashes too.
 	relay := c.principal.Kind == auth.KindRelay
-	var keysSent *pb.SyncResponse
+	var keysSent *sdkpb.SyncResponse
 	info := syncer.Info{SDKName: hello.GetSdkName(), SDKVersion: hello.GetSdkVersion(), Peer: c.peer, KeyID: c.principal.KeyID}
 	if relay {
 		info.Relay = cmp.Or(c.principal.Name, c.principal.KeyID)
@@ -146,7 +146,7 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 // acknowledgement. A message the revision shares between streams is
 // marshaled and compressed once for all of them (syncer.Revision.Encoded),
 // as a grpc.PreparedMsg for the compressor the stream uses.
-func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *pb.SyncResponse, awaitAck bool) error {
+func send(stream sdkpb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *sdkpb.SyncResponse, awaitAck bool) error {
 	var out any = msg
 	if name, ok := sendCompressor(stream.Context()); ok {
 		enc, err := rev.Encoded(msg, name, func() (any, error) {
@@ -183,7 +183,7 @@ func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revis
 
 // sendKeys sends the environment's key set when it is not sent, the one
 // last sent on the stream, and returns the one sent since.
-func sendKeys(stream pb.SyncService_SyncServer, st *syncer.Stream, sent *pb.SyncResponse) (*pb.SyncResponse, error) {
+func sendKeys(stream sdkpb.SyncService_SyncServer, st *syncer.Stream, sent *sdkpb.SyncResponse) (*sdkpb.SyncResponse, error) {
 	keys := st.Keys()
 	if keys == nil || keys == sent {
 		return sent, nil
@@ -198,7 +198,7 @@ func sendKeys(stream pb.SyncService_SyncServer, st *syncer.Stream, sent *pb.Sync
 // until the stream ends, in a goroutine of its own, and returns a channel
 // that yields why it stopped: a receive error (io.EOF: the relay closed
 // its side) or a message a relay may not send.
-func relayReads(stream pb.SyncService_SyncServer, st *syncer.Stream) <-chan error {
+func relayReads(stream sdkpb.SyncService_SyncServer, st *syncer.Stream) <-chan error {
 	out := make(chan error, 1)
 	go func() {
 		for {
@@ -208,9 +208,9 @@ func relayReads(stream pb.SyncService_SyncServer, st *syncer.Stream) <-chan erro
 				return
 			}
 			switch m := in.GetMessage().(type) {
-			case *pb.SyncRequest_Ack:
+			case *sdkpb.SyncRequest_Ack:
 				st.Ack(m.Ack.GetRevision())
-			case *pb.SyncRequest_RelayReport:
+			case *sdkpb.SyncRequest_RelayReport:
 				if err := st.SetReport(m.RelayReport); err != nil {
 					out <- status.Error(codes.InvalidArgument, err.Error())
 					return
@@ -252,14 +252,14 @@ func endOf(err error) error {
 
 // received is one message from the SDK, or why none came.
 type received struct {
-	msg *pb.SyncRequest
+	msg *sdkpb.SyncRequest
 	err error
 }
 
 // awaitHello receives the first message, which must be a Hello, within
 // helloTimeout. A helper goroutine receives it, so that the wait can time
 // out; it ends with the stream.
-func awaitHello(ctx context.Context, stream pb.SyncService_SyncServer) (*pb.Hello, error) {
+func awaitHello(ctx context.Context, stream sdkpb.SyncService_SyncServer) (*sdkpb.Hello, error) {
 	in := make(chan received, 1)
 	go func() {
 		msg, err := stream.Recv()
@@ -287,7 +287,7 @@ func awaitHello(ctx context.Context, stream pb.SyncService_SyncServer) (*pb.Hell
 
 // GetConvergence reports how many of an environment's connected SDKs have
 // applied a revision.
-func (s *syncService) GetConvergence(_ context.Context, req *pb.GetConvergenceRequest) (*pb.Convergence, error) {
+func (s *syncService) GetConvergence(_ context.Context, req *sdkpb.GetConvergenceRequest) (*sdkpb.Convergence, error) {
 	if req.GetProject() == "" {
 		return nil, invalidField("project", "is required")
 	}
@@ -307,13 +307,13 @@ func (s *syncService) GetConvergence(_ context.Context, req *pb.GetConvergenceRe
 	if err != nil {
 		return nil, err
 	}
-	out := &pb.Convergence{
+	out := &sdkpb.Convergence{
 		Project:     req.GetProject(),
 		Environment: req.GetEnvironment(),
 		Revision:    c.Revision,
 		Connected:   int32(c.Connected),
 		Converged:   int32(c.Converged),
-		Streams:     make([]*pb.SdkStream, len(c.Streams)),
+		Streams:     make([]*sdkpb.SdkStream, len(c.Streams)),
 	}
 	for i, st := range c.Streams {
 		out.Streams[i] = syncer.StreamMessage(st)

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/section"
 	"github.com/switchyard/switchyard/server/servertest"
@@ -43,7 +43,7 @@ func startWithBigSegment(t *testing.T, n int) *servertest.Server {
 	return srv
 }
 
-func countKind(refs []*pb.SectionRef, kind pb.SectionKind) int {
+func countKind(refs []*sdkpb.SectionRef, kind sdkpb.SectionKind) int {
 	n := 0
 	for _, r := range refs {
 		if r.GetKind() == kind {
@@ -57,16 +57,16 @@ func TestSyncRefusesOldProtocolWhenListsAreChunked(t *testing.T) {
 	srv := startWithBigSegment(t, keylist.ChunkThreshold+1)
 	for _, protocol := range []uint32{0, section.ProtocolSections} {
 		t.Run(fmt.Sprintf("protocol %d", protocol), func(t *testing.T) {
-			s := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "old", ProtocolVersion: protocol})
+			s := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "old", ProtocolVersion: protocol})
 			_, err := s.Recv()
 			if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "upgrade the SDK") {
 				t.Errorf("Recv = %v, want FAILED_PRECONDITION telling to upgrade the SDK", err)
 			}
 		})
 	}
-	s := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "new", ProtocolVersion: section.ProtocolChunks})
+	s := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "new", ProtocolVersion: section.ProtocolChunks})
 	rs := recvRuleset(t, s)
-	if got := countKind(rs.GetManifest(), pb.SectionKind_SECTION_KIND_SEGMENT_CHUNK); got != keylist.Shards {
+	if got := countKind(rs.GetManifest(), sdkpb.SectionKind_SECTION_KIND_SEGMENT_CHUNK); got != keylist.Shards {
 		t.Errorf("manifest lists %d chunks, want %d", got, keylist.Shards)
 	}
 }
@@ -76,7 +76,7 @@ func TestSyncRefusesOldProtocolWhenListsAreChunked(t *testing.T) {
 // than receive what it would misread.
 func TestSyncEndsOldProtocolStreamWhenAListGrows(t *testing.T) {
 	srv := startWithBigSegment(t, 10)
-	s := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "old"})
+	s := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "old"})
 	ack(t, s, recvRuleset(t, s).GetRevision())
 	uploadKeys(t, srv, "PUT", userKeys(keylist.ChunkThreshold+1))
 	for {
@@ -88,7 +88,7 @@ func TestSyncEndsOldProtocolStreamWhenAListGrows(t *testing.T) {
 			return
 		}
 		if rs := resp.GetRuleset(); rs != nil {
-			if n := countKind(rs.GetManifest(), pb.SectionKind_SECTION_KIND_SEGMENT_CHUNK); n > 0 {
+			if n := countKind(rs.GetManifest(), sdkpb.SectionKind_SECTION_KIND_SEGMENT_CHUNK); n > 0 {
 				t.Fatalf("an old SDK received a ruleset with %d chunks", n)
 			}
 			ack(t, s, rs.GetRevision())
@@ -101,7 +101,7 @@ func TestSyncEndsOldProtocolStreamWhenAListGrows(t *testing.T) {
 // change to the previous manifest.
 func TestSyncOneKeyAddSendsOneChunk(t *testing.T) {
 	srv := startWithBigSegment(t, 3*keylist.ChunkThreshold)
-	s := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "new", ProtocolVersion: section.ProtocolChunks})
+	s := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "new", ProtocolVersion: section.ProtocolChunks})
 	first := recvRuleset(t, s)
 	ack(t, s, first.GetRevision())
 	if got, want := len(first.GetSections()), len(first.GetManifest()); got != want {
@@ -122,14 +122,14 @@ func TestSyncOneKeyAddSendsOneChunk(t *testing.T) {
 	}
 
 	// Reconnecting with every section held sends none of them again.
-	var held []*pb.SectionRef
+	var held []*sdkpb.SectionRef
 	for _, sec := range first.GetSections() {
 		if sec.GetRef().GetKey() != wantKey {
-			held = append(held, &pb.SectionRef{Hash: sec.GetRef().GetHash()})
+			held = append(held, &sdkpb.SectionRef{Hash: sec.GetRef().GetHash()})
 		}
 	}
-	held = append(held, &pb.SectionRef{Hash: next.GetSections()[0].GetRef().GetHash()})
-	again := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "new", ProtocolVersion: section.ProtocolChunks, Revision: next.GetRevision(), Sections: held})
+	held = append(held, &sdkpb.SectionRef{Hash: next.GetSections()[0].GetRef().GetHash()})
+	again := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "new", ProtocolVersion: section.ProtocolChunks, Revision: next.GetRevision(), Sections: held})
 	if rs := recvRuleset(t, again); len(rs.GetSections()) != 0 {
 		t.Errorf("reconnecting with every section held received %d sections, want 0", len(rs.GetSections()))
 	}

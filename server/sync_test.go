@@ -12,27 +12,27 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
 // syncStream opens a raw sync stream with key and says hello.
-func syncStream(t *testing.T, srv *servertest.Server, key string, hello *pb.Hello) pb.SyncService_SyncClient {
+func syncStream(t *testing.T, srv *servertest.Server, key string, hello *sdkpb.Hello) sdkpb.SyncService_SyncClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	if key != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
 	}
-	s, err := pb.NewSyncServiceClient(srv.Conn).Sync(ctx)
+	s, err := sdkpb.NewSyncServiceClient(srv.Conn).Sync(ctx)
 	if err != nil {
 		t.Fatalf("Sync: %v", err)
 	}
 	if hello != nil {
 		// io.EOF: the server ended the stream already; Recv says why.
-		if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: hello}}); err != nil && !errors.Is(err, io.EOF) {
+		if err := s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Hello{Hello: hello}}); err != nil && !errors.Is(err, io.EOF) {
 			t.Fatalf("send hello: %v", err)
 		}
 	}
@@ -40,7 +40,7 @@ func syncStream(t *testing.T, srv *servertest.Server, key string, hello *pb.Hell
 }
 
 // recvRuleset receives the next ruleset, failing the test on an error.
-func recvRuleset(t *testing.T, s pb.SyncService_SyncClient) *pb.Ruleset {
+func recvRuleset(t *testing.T, s sdkpb.SyncService_SyncClient) *sdkpb.Ruleset {
 	t.Helper()
 	resp, err := s.Recv()
 	if err != nil {
@@ -49,9 +49,9 @@ func recvRuleset(t *testing.T, s pb.SyncService_SyncClient) *pb.Ruleset {
 	return resp.GetRuleset()
 }
 
-func ack(t *testing.T, s pb.SyncService_SyncClient, revision uint64) {
+func ack(t *testing.T, s sdkpb.SyncService_SyncClient, revision uint64) {
 	t.Helper()
-	if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Ack{Ack: &pb.Ack{Revision: revision}}}); err != nil {
+	if err := s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Ack{Ack: &sdkpb.Ack{Revision: revision}}}); err != nil {
 		t.Fatalf("send ack: %v", err)
 	}
 }
@@ -82,7 +82,7 @@ func TestSyncNeedsAnSDKKey(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := syncStream(t, srv, tc.key, &pb.Hello{SdkName: "test"})
+			s := syncStream(t, srv, tc.key, &sdkpb.Hello{SdkName: "test"})
 			_, err := s.Recv()
 			if got := status.Code(err); got != tc.want {
 				t.Errorf("Recv = %v, want code %v", err, tc.want)
@@ -95,10 +95,10 @@ func TestSyncProtocolErrors(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{})
 	tests := []struct {
 		name  string
-		first *pb.SyncRequest
+		first *sdkpb.SyncRequest
 	}{
-		{"ack before hello", &pb.SyncRequest{Message: &pb.SyncRequest_Ack{Ack: &pb.Ack{Revision: 1}}}},
-		{"empty message", &pb.SyncRequest{}},
+		{"ack before hello", &sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Ack{Ack: &sdkpb.Ack{Revision: 1}}}},
+		{"empty message", &sdkpb.SyncRequest{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,9 +115,9 @@ func TestSyncProtocolErrors(t *testing.T) {
 
 func TestSyncExpectsAnAck(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{})
-	s := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "test"})
+	s := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "test"})
 	recvRuleset(t, s)
-	if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: &pb.Hello{}}}); err != nil {
+	if err := s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Hello{Hello: &sdkpb.Hello{}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Recv(); status.Code(err) != codes.InvalidArgument {
@@ -135,7 +135,7 @@ func TestSyncSendsOnlyWhatIsMissing(t *testing.T) {
 		srv.Admin(t, "POST", "/api/v1/projects/default/flags", []byte(`{"key": "`+key+`", "type": "bool"}`))
 	}
 
-	s := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "test"})
+	s := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "test"})
 	first := recvRuleset(t, s)
 	if len(first.GetManifest()) != 4 || len(first.GetSections()) != 4 {
 		t.Fatalf("first ruleset has %d refs and %d sections, want 4 and 4", len(first.GetManifest()), len(first.GetSections()))
@@ -154,9 +154,9 @@ func TestSyncSendsOnlyWhatIsMissing(t *testing.T) {
 		t.Errorf("revision %d after a change, want above %d", next.GetRevision(), first.GetRevision())
 	}
 
-	held := &pb.Hello{SdkName: "test", Revision: next.GetRevision()}
+	held := &sdkpb.Hello{SdkName: "test", Revision: next.GetRevision()}
 	for _, ref := range next.GetManifest() {
-		held.Sections = append(held.Sections, &pb.SectionRef{Hash: ref.GetHash()})
+		held.Sections = append(held.Sections, &sdkpb.SectionRef{Hash: ref.GetHash()})
 	}
 	resumed := recvRuleset(t, syncStream(t, srv, srv.Creds.SDKKey, held))
 	if len(resumed.GetManifest()) != 4 || len(resumed.GetSections()) != 0 || resumed.GetRevision() != next.GetRevision() {
@@ -167,7 +167,7 @@ func TestSyncSendsOnlyWhatIsMissing(t *testing.T) {
 
 func TestSyncMaxAge(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{Runtime: runtime.Options{Sync: syncer.Options{MaxAge: 50 * time.Millisecond}}})
-	s := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "test"})
+	s := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "test"})
 	ack(t, s, recvRuleset(t, s).GetRevision())
 	start := time.Now()
 	if _, err := s.Recv(); !errors.Is(err, io.EOF) {
@@ -180,7 +180,7 @@ func TestSyncMaxAge(t *testing.T) {
 
 func TestSyncEndsWhenEnvironmentDeleted(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{})
-	s := syncStream(t, srv, keyOf(t, srv, "sdk", "staging"), &pb.Hello{SdkName: "test"})
+	s := syncStream(t, srv, keyOf(t, srv, "sdk", "staging"), &sdkpb.Hello{SdkName: "test"})
 	ack(t, s, recvRuleset(t, s).GetRevision())
 	srv.Admin(t, "DELETE", "/api/v1/projects/default/environments/staging", nil)
 	for {
@@ -200,12 +200,12 @@ func TestSyncEndsWhenEnvironmentDeleted(t *testing.T) {
 func TestConvergence(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{})
 	srv.Admin(t, "POST", "/api/v1/projects/default/flags", []byte(`{"key": "a", "type": "bool"}`))
-	s := syncStream(t, srv, srv.Creds.SDKKey, &pb.Hello{SdkName: "svc", SdkVersion: "1.2.3"})
+	s := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "svc", SdkVersion: "1.2.3"})
 	rs := recvRuleset(t, s)
 
-	conv := pb.NewSyncServiceClient(srv.Conn)
+	conv := sdkpb.NewSyncServiceClient(srv.Conn)
 	admin := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+srv.Creds.AdminToken)
-	req := &pb.GetConvergenceRequest{Project: "default", Environment: "production"}
+	req := &sdkpb.GetConvergenceRequest{Project: "default", Environment: "production"}
 	got, err := conv.GetConvergence(admin, req)
 	if err != nil {
 		t.Fatalf("GetConvergence: %v", err)
@@ -229,7 +229,7 @@ func TestConvergence(t *testing.T) {
 	if got.GetConverged() != 1 || got.GetStreams()[0].GetAckedRevision() != rs.GetRevision() {
 		t.Errorf("GetConvergence after the ack = %v, want 1 converged at %d", got, rs.GetRevision())
 	}
-	future := &pb.GetConvergenceRequest{Project: "default", Environment: "production", Revision: rs.GetRevision() + 1}
+	future := &sdkpb.GetConvergenceRequest{Project: "default", Environment: "production", Revision: rs.GetRevision() + 1}
 	if got, err := conv.GetConvergence(admin, future); err != nil || got.GetConverged() != 0 || got.GetConnected() != 1 {
 		t.Errorf("GetConvergence of a future revision = %v, %v; want 1 connected, 0 converged", got, err)
 	}
@@ -245,13 +245,13 @@ func TestConvergence(t *testing.T) {
 	errs := []struct {
 		name string
 		key  string
-		req  *pb.GetConvergenceRequest
+		req  *sdkpb.GetConvergenceRequest
 		want codes.Code
 	}{
 		{"sdk key", srv.Creds.SDKKey, req, codes.PermissionDenied},
-		{"unknown environment", srv.Creds.AdminToken, &pb.GetConvergenceRequest{Project: "default", Environment: "nope"}, codes.NotFound},
-		{"no environment", srv.Creds.AdminToken, &pb.GetConvergenceRequest{Project: "default"}, codes.InvalidArgument},
-		{"negative max", srv.Creds.AdminToken, &pb.GetConvergenceRequest{Project: "default", Environment: "production", MaxStreams: -1}, codes.InvalidArgument},
+		{"unknown environment", srv.Creds.AdminToken, &sdkpb.GetConvergenceRequest{Project: "default", Environment: "nope"}, codes.NotFound},
+		{"no environment", srv.Creds.AdminToken, &sdkpb.GetConvergenceRequest{Project: "default"}, codes.InvalidArgument},
+		{"negative max", srv.Creds.AdminToken, &sdkpb.GetConvergenceRequest{Project: "default", Environment: "production", MaxStreams: -1}, codes.InvalidArgument},
 	}
 	for _, tc := range errs {
 		t.Run(tc.name, func(t *testing.T) {

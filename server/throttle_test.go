@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/switchyard/switchyard/internal/auth"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -97,7 +97,7 @@ func TestFailedAuthenticationIsThrottledPerAddress(t *testing.T) {
 		})
 	}
 	t.Run("gRPC", func(t *testing.T) {
-		_, err := pb.NewEvaluationServiceClient(srv.Conn).Evaluate(rpcContext(srv.Creds.SDKKey), &pb.EvaluateRequest{Flag: "x", Context: ctx})
+		_, err := sdkpb.NewEvaluationServiceClient(srv.Conn).Evaluate(rpcContext(srv.Creds.SDKKey), &sdkpb.EvaluateRequest{Flag: "x", Context: ctx})
 		st := status.Convert(err)
 		var delay time.Duration
 		for _, d := range st.Details() {

@@ -38,7 +38,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 var countries = []string{"DE", "FR", "US", "GB", "ES", "IT"}
@@ -111,7 +111,7 @@ func run(ctx context.Context, c config, w io.Writer) error {
 		return err
 	}
 	defer conn.Close()
-	eval := pb.NewEvaluationServiceClient(conn)
+	eval := sdkpb.NewEvaluationServiceClient(conn)
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.concurrency * 2, MaxConnsPerHost: c.concurrency * 2}}
 
 	fmt.Fprintf(w, "concurrency %d, %s per mode\n%-14s %10s %10s %10s %8s\n", c.concurrency, c.duration, "mode", "req/s", "p50", "p99", "errors")
@@ -128,12 +128,12 @@ func run(ctx context.Context, c config, w io.Writer) error {
 			}
 		case "grpc-evaluate":
 			call = func(ctx context.Context, rng *rand.Rand) error {
-				_, err := eval.Evaluate(authed(ctx, c.key), &pb.EvaluateRequest{Flag: c.flag, Context: grpcContext(rng)})
+				_, err := eval.Evaluate(authed(ctx, c.key), &sdkpb.EvaluateRequest{Flag: c.flag, Context: grpcContext(rng)})
 				return err
 			}
 		case "grpc-batch":
 			call = func(ctx context.Context, rng *rand.Rand) error {
-				_, err := eval.EvaluateBatch(authed(ctx, c.key), &pb.EvaluateBatchRequest{Context: grpcContext(rng)})
+				_, err := eval.EvaluateBatch(authed(ctx, c.key), &sdkpb.EvaluateBatchRequest{Context: grpcContext(rng)})
 				return err
 			}
 		default:

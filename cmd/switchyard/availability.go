@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 func newAvailabilityCmd(c *cli) *cobra.Command {
@@ -47,7 +47,7 @@ answers with an error code (e.g. an unknown component).`,
 			if env != "" {
 				body["project"], body["environment"] = c.project, env
 			}
-			var out pb.Availability
+			var out sdkpb.Availability
 			raw, err := c.call(cmd.Context(), http.MethodPost, "/api/v1/components/"+url.PathEscape(args[0])+"/availability", body, &out)
 			var ae *apiError
 			answered := errors.As(err, &ae) && protojson.Unmarshal(ae.Body, &out) == nil && out.GetErrorCode() != ""
@@ -98,7 +98,7 @@ func parseContext(args []string) (map[string]any, error) {
 }
 
 // writeAvailability writes an availability answer as fields, one a line.
-func writeAvailability(w io.Writer, av *pb.Availability) {
+func writeAvailability(w io.Writer, av *sdkpb.Availability) {
 	field := func(name, value string) { fmt.Fprintf(w, "%s\t%s\n", name, value) }
 	field("component", av.GetComponent())
 	if av.GetErrorCode() != "" {

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // newEvaluateCmd is "switchyard evaluate": one flag for one context, as
@@ -42,7 +42,7 @@ evaluation answers with an error code (FLAG_NOT_FOUND, INVALID_CONTEXT, …).`,
 			if err := (protojson.UnmarshalOptions{}).Unmarshal(text, &ctxValue); err != nil {
 				return usageError{fmt.Errorf("--context: want a JSON object such as '{\"targetingKey\": \"user-1\"}'")}
 			}
-			req := &pb.EvaluateRequest{Flag: args[0], Context: &ctxValue}
+			req := &sdkpb.EvaluateRequest{Flag: args[0], Context: &ctxValue}
 			cc := c.cc
 			if sdkKey != "" {
 				cc.Token = sdkKey
@@ -60,7 +60,7 @@ evaluation answers with an error code (FLAG_NOT_FOUND, INVALID_CONTEXT, …).`,
 			if err := api.do(cmd.Context(), http.MethodPost, "/api/v1/evaluate", req, &raw); err != nil {
 				return err
 			}
-			var res pb.EvaluationResult
+			var res sdkpb.EvaluationResult
 			if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, &res); err != nil {
 				return fmt.Errorf("POST /api/v1/evaluate: decode answer: %w", err)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // deliveryFlags are the flags of "release report" that ask for the
@@ -189,7 +190,7 @@ func writeReleaseRecord(w io.Writer, r *pb.Release) {
 
 // writeReleaseNotes writes the release notes of an availability answer,
 // one a line: release, version, language and text.
-func writeReleaseNotes(w io.Writer, notes []*pb.ReleaseNote) {
+func writeReleaseNotes(w io.Writer, notes []*sdkpb.ReleaseNote) {
 	for i, n := range notes {
 		name := ""
 		if i == 0 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // api holds a client of every service the console calls.
@@ -24,13 +25,13 @@ type api struct {
 	flags       pb.FlagServiceClient
 	segments    pb.SegmentServiceClient
 	components  pb.ComponentServiceClient
-	evaluation  pb.EvaluationServiceClient
+	evaluation  sdkpb.EvaluationServiceClient
 	audit       pb.AuditServiceClient
-	avail       pb.AvailabilityServiceClient
+	avail       sdkpb.AvailabilityServiceClient
 	releases    pb.ReleaseServiceClient
 	models      pb.ReleaseModelServiceClient
 	experiments pb.ExperimentServiceClient
-	sync        pb.SyncServiceClient
+	sync        sdkpb.SyncServiceClient
 	freezes     pb.FreezeServiceClient
 }
 
@@ -40,13 +41,13 @@ func newAPI(conn grpc.ClientConnInterface) *api {
 		flags:       pb.NewFlagServiceClient(conn),
 		segments:    pb.NewSegmentServiceClient(conn),
 		components:  pb.NewComponentServiceClient(conn),
-		evaluation:  pb.NewEvaluationServiceClient(conn),
+		evaluation:  sdkpb.NewEvaluationServiceClient(conn),
 		audit:       pb.NewAuditServiceClient(conn),
-		avail:       pb.NewAvailabilityServiceClient(conn),
+		avail:       sdkpb.NewAvailabilityServiceClient(conn),
 		releases:    pb.NewReleaseServiceClient(conn),
 		models:      pb.NewReleaseModelServiceClient(conn),
 		experiments: pb.NewExperimentServiceClient(conn),
-		sync:        pb.NewSyncServiceClient(conn),
+		sync:        sdkpb.NewSyncServiceClient(conn),
 		freezes:     pb.NewFreezeServiceClient(conn),
 	}
 }

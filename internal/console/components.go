@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // componentsPage lists a project's components.
@@ -222,7 +223,7 @@ func (c *Console) simulate(w http.ResponseWriter, r *http.Request, s *Session) {
 		c.render(w, http.StatusBadRequest, "component", p)
 		return
 	}
-	a, err := c.api.avail.GetAvailability(call(r, s), &pb.GetAvailabilityRequest{
+	a, err := c.api.avail.GetAvailability(call(r, s), &sdkpb.GetAvailabilityRequest{
 		Project: p.Project, Environment: sim.Environment, Component: key, Context: ctx, CurrentVersion: sim.CurrentVersion.Value,
 	})
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // evaluatePage answers "why does user X see this?": a context, and for
@@ -53,7 +53,7 @@ func (c *Console) evaluate(w http.ResponseWriter, r *http.Request, s *Session) {
 		c.render(w, http.StatusBadRequest, "evaluate", p)
 		return
 	}
-	req := &pb.EvaluateBatchRequest{Project: p.Project, Environment: p.Environment, Context: ctx}
+	req := &sdkpb.EvaluateBatchRequest{Project: p.Project, Environment: p.Environment, Context: ctx}
 	if p.Flag != "" {
 		req.Flags = []string{p.Flag}
 	}
@@ -116,7 +116,7 @@ func buildContext(key, attributes string) (*structpb.Struct, error) {
 }
 
 // why says in words why a result came out as it did.
-func why(res *pb.EvaluationResult) string {
+func why(res *sdkpb.EvaluationResult) string {
 	switch res.GetReason() {
 	case "TARGETING_MATCH":
 		if res.GetRule() == "targets" {

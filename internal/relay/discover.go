@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/switchyard/switchyard/internal/domain"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/section"
 	"github.com/switchyard/switchyard/sdk"
 )
@@ -43,11 +43,11 @@ func discoverOnce(ctx context.Context, conn *grpc.ClientConn, key string) (strin
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
-	s, err := pb.NewSyncServiceClient(conn).Sync(ctx)
+	s, err := sdkpb.NewSyncServiceClient(conn).Sync(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Hello{Hello: &pb.Hello{SdkName: SDKName, ProtocolVersion: section.ProtocolChunks}}}); err != nil {
+	if err := s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Hello{Hello: &sdkpb.Hello{SdkName: SDKName, ProtocolVersion: section.ProtocolChunks}}}); err != nil {
 		_, err = s.Recv()
 		return "", nil, err
 	}
@@ -58,7 +58,7 @@ func discoverOnce(ctx context.Context, conn *grpc.ClientConn, key string) (strin
 			return "", nil, err
 		}
 		if rs := resp.GetRuleset(); rs != nil {
-			if err := s.Send(&pb.SyncRequest{Message: &pb.SyncRequest_Ack{Ack: &pb.Ack{Revision: rs.GetRevision()}}}); err != nil {
+			if err := s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Ack{Ack: &sdkpb.Ack{Revision: rs.GetRevision()}}}); err != nil {
 				return "", nil, err
 			}
 			continue

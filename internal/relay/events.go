@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/relay/spool"
 	"github.com/switchyard/switchyard/server"
 )
@@ -27,23 +27,23 @@ func openSpool(cfg Config) (*spool.Spool, error) {
 }
 
 // eventService is the relay's EventService over its spool.
-func (r *Relay) eventService() pb.EventServiceServer {
+func (r *Relay) eventService() sdkpb.EventServiceServer {
 	return &spool.Service{Spool: r.spool, Scope: server.CallerScope}
 }
 
 // forwardEvents forwards the spooled events over conn until ctx is done.
 func (r *Relay) forwardEvents(ctx context.Context, conn *grpc.ClientConn) error {
-	up := upstreamEvents{client: pb.NewEventServiceClient(conn), key: r.cfg.RelayKey}
+	up := upstreamEvents{client: sdkpb.NewEventServiceClient(conn), key: r.cfg.RelayKey}
 	return r.spool.Forward(ctx, r.log, up, spool.ForwardOptions{MinBackoff: r.cfg.Backoff.Initial, MaxBackoff: r.cfg.Backoff.Max})
 }
 
 // upstreamEvents sends events upstream with the relay key.
 type upstreamEvents struct {
-	client pb.EventServiceClient
+	client sdkpb.EventServiceClient
 	key    string
 }
 
-func (u upstreamEvents) SendEvents(ctx context.Context, in *pb.SendEventsRequest, opts ...grpc.CallOption) (*pb.SendEventsResponse, error) {
+func (u upstreamEvents) SendEvents(ctx context.Context, in *sdkpb.SendEventsRequest, opts ...grpc.CallOption) (*sdkpb.SendEventsResponse, error) {
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+u.key)
 	return u.client.SendEvents(ctx, in, opts...)
 }

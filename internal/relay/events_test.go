@@ -9,16 +9,16 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/relay/relaytest"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
 // exposures is a SendEvents request of one dark-mode exposure per unit.
-func exposures(units ...string) *pb.SendEventsRequest {
-	req := &pb.SendEventsRequest{SdkName: "test"}
+func exposures(units ...string) *sdkpb.SendEventsRequest {
+	req := &sdkpb.SendEventsRequest{SdkName: "test"}
 	for _, u := range units {
-		req.Events = append(req.Events, &pb.Event{Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{Flag: "dark-mode", Variant: "on", Unit: u}}})
+		req.Events = append(req.Events, &sdkpb.Event{Kind: &sdkpb.Event_Exposure{Exposure: &sdkpb.ExposureEvent{Flag: "dark-mode", Variant: "on", Unit: u}}})
 	}
 	return req
 }
@@ -57,7 +57,7 @@ func TestEventsSentToARelayWhileThePrimaryIsDownArriveOnceAfterARelayRestart(t *
 	// Over gRPC at the region relay, over REST at the edge relay that
 	// follows it.
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+key)
-	resp, err := pb.NewEventServiceClient(region.Conn).SendEvents(ctx, exposures("g1", "g2"))
+	resp, err := sdkpb.NewEventServiceClient(region.Conn).SendEvents(ctx, exposures("g1", "g2"))
 	if err != nil || resp.GetAccepted() != 2 {
 		t.Fatalf("SendEvents at the relay = %v, %v, want 2 accepted", resp, err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/buildinfo"
 	"github.com/switchyard/switchyard/internal/eval"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/sdk"
 )
@@ -85,7 +85,7 @@ func (r *Relay) rulesetPath(project, env string) string {
 
 // Applied publishes a ruleset the upstream sent (or the cache file held):
 // compiled, for evaluations, and as sections, for downstream streams.
-func (f *follower) Applied(rs *eval.Ruleset, sections []*pb.Section) {
+func (f *follower) Applied(rs *eval.Ruleset, sections []*sdkpb.Section) {
 	f.r.rulesets.Publish(rs)
 	f.r.hub.Publish(syncer.NewRevision(rs.Project(), rs.Environment(), rs.Revision, sections))
 	f.r.mu.Lock()
@@ -94,7 +94,7 @@ func (f *follower) Applied(rs *eval.Ruleset, sections []*pb.Section) {
 }
 
 // Keys takes in a key set the upstream sent.
-func (f *follower) Keys(ks *pb.KeySet) { f.r.setKeys(ks) }
+func (f *follower) Keys(ks *sdkpb.KeySet) { f.r.setKeys(ks) }
 
 // Release passes a release notice on to downstream streams.
-func (f *follower) Release(n *pb.ReleaseNotice) { f.r.hub.Announce(f.project, f.env, n) }
+func (f *follower) Release(n *sdkpb.ReleaseNotice) { f.r.hub.Announce(f.project, f.env, n) }

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/switchyard/switchyard/internal/domain"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // keyring is the keys a relay accepts: every key of every key set its
@@ -25,7 +25,7 @@ type keyring struct {
 }
 
 // newKeyring builds the keyring of the key sets.
-func newKeyring(sets []*pb.KeySet) *keyring {
+func newKeyring(sets []*sdkpb.KeySet) *keyring {
 	k := &keyring{byHash: map[string]*domain.APIKey{}, byID: map[string]*domain.APIKey{}}
 	for _, ks := range sets {
 		for _, h := range ks.GetKeys() {
@@ -69,9 +69,9 @@ func (k *keyring) APIKey(id string) (*domain.APIKey, bool) {
 // setKeys takes in a key set: the keyring, the persisted state and the
 // downstream relay streams get it, streams of keys no longer in any set
 // end, and environments the relay key gained are followed.
-func (r *Relay) setKeys(ks *pb.KeySet) {
+func (r *Relay) setKeys(ks *sdkpb.KeySet) {
 	r.mu.Lock()
-	i := slices.IndexFunc(r.state.KeySets, func(s *pb.KeySet) bool {
+	i := slices.IndexFunc(r.state.KeySets, func(s *sdkpb.KeySet) bool {
 		return s.GetProject() == ks.GetProject() && s.GetEnvironment() == ks.GetEnvironment()
 	})
 	if i >= 0 {
@@ -112,7 +112,7 @@ func (r *Relay) setKeys(ks *pb.KeySet) {
 type state struct {
 	Project      string
 	Environments []string
-	KeySets      []*pb.KeySet
+	KeySets      []*sdkpb.KeySet
 }
 
 // stateFile is the JSON of the state file. Key is a fingerprint of the
@@ -151,7 +151,7 @@ func loadState(path, key string) (state, error) {
 	}
 	st := state{Project: f.Project, Environments: f.Environments}
 	for _, raw := range f.KeySets {
-		ks := &pb.KeySet{}
+		ks := &sdkpb.KeySet{}
 		if err := protojson.Unmarshal(raw, ks); err != nil {
 			return state{}, fmt.Errorf("read %s: %w", path, err)
 		}

@@ -31,7 +31,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/buildinfo"
 	"github.com/switchyard/switchyard/internal/domain"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/relay/spool"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/syncer"
@@ -316,7 +316,7 @@ func (r *Relay) checkReadyLocked() {
 		return
 	}
 	for _, env := range r.state.Environments {
-		if r.rulesets.Get(r.state.Project, env) == nil || !slices.ContainsFunc(r.state.KeySets, func(ks *pb.KeySet) bool {
+		if r.rulesets.Get(r.state.Project, env) == nil || !slices.ContainsFunc(r.state.KeySets, func(ks *sdkpb.KeySet) bool {
 			return ks.GetProject() == r.state.Project && ks.GetEnvironment() == env
 		}) {
 			return

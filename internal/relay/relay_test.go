@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/switchyard/switchyard/internal/conformance"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/relay/relaytest"
 	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server/servertest"
@@ -143,16 +143,16 @@ func TestRelayConformance(t *testing.T) {
 				if err := protojson.Unmarshal(tc.Context, &pctx); err != nil {
 					t.Fatal(err)
 				}
-				req := &pb.EvaluateRequest{Flag: tc.Flag, Context: &pctx}
-				wantRes, wantErr := pb.NewEvaluationServiceClient(primary.Conn).Evaluate(withKey(keys[tc.Environment]), req)
-				gotRes, gotErr := pb.NewEvaluationServiceClient(r.Conn).Evaluate(withKey(keys[tc.Environment]), req)
+				req := &sdkpb.EvaluateRequest{Flag: tc.Flag, Context: &pctx}
+				wantRes, wantErr := sdkpb.NewEvaluationServiceClient(primary.Conn).Evaluate(withKey(keys[tc.Environment]), req)
+				gotRes, gotErr := sdkpb.NewEvaluationServiceClient(r.Conn).Evaluate(withKey(keys[tc.Environment]), req)
 				if !proto.Equal(gotRes, wantRes) || status.Code(gotErr) != status.Code(wantErr) {
 					t.Errorf("case %d: gRPC Evaluate %s/%s context %s at the relay = %v %v, at the primary %v %v",
 						i, tc.Environment, tc.Flag, tc.Context, gotRes, gotErr, wantRes, wantErr)
 				}
-				batch := &pb.EvaluateBatchRequest{Context: &pctx}
-				wantBatch, wantErr := pb.NewEvaluationServiceClient(primary.Conn).EvaluateBatch(withKey(keys[tc.Environment]), batch)
-				gotBatch, gotErr := pb.NewEvaluationServiceClient(r.Conn).EvaluateBatch(withKey(keys[tc.Environment]), batch)
+				batch := &sdkpb.EvaluateBatchRequest{Context: &pctx}
+				wantBatch, wantErr := sdkpb.NewEvaluationServiceClient(primary.Conn).EvaluateBatch(withKey(keys[tc.Environment]), batch)
+				gotBatch, gotErr := sdkpb.NewEvaluationServiceClient(r.Conn).EvaluateBatch(withKey(keys[tc.Environment]), batch)
 				if !proto.Equal(gotBatch, wantBatch) || status.Code(gotErr) != status.Code(wantErr) {
 					t.Errorf("case %d: gRPC EvaluateBatch %s context %s at the relay = %v %v, at the primary %v %v",
 						i, tc.Environment, tc.Context, gotBatch, gotErr, wantBatch, wantErr)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/section"
@@ -22,42 +22,42 @@ import (
 // content instead: a few small values, encoded at every build and shared
 // with the previous build when unchanged.
 type encoder struct {
-	segments   map[string]*encodedSegment                  // by segment key
-	flags      map[string]map[*model.Flag]*pb.Section      // by environment
-	components map[string]map[*model.Component]*pb.Section // by environment
-	overlays   map[string]map[section.Hash]*pb.Section     // by environment
+	segments   map[string]*encodedSegment                     // by segment key
+	flags      map[string]map[*model.Flag]*sdkpb.Section      // by environment
+	components map[string]map[*model.Component]*sdkpb.Section // by environment
+	overlays   map[string]map[section.Hash]*sdkpb.Section     // by environment
 }
 
 // encodedSegment is a segment's sections: its own, then the chunks of its
 // long lists.
 type encodedSegment struct {
 	src      *model.Segment
-	head     *pb.Section
+	head     *sdkpb.Section
 	include  *encodedList // nil unless the list is chunked
 	exclude  *encodedList
-	sections []*pb.Section // head, then the chunks, in manifest order
+	sections []*sdkpb.Section // head, then the chunks, in manifest order
 }
 
 // encodedList is a chunked list: each shard's keys (sub-slices of the
 // segment's list, which the store keeps in shard order) and chunk.
 type encodedList struct {
 	keys   [keylist.Shards][]string
-	chunks [keylist.Shards]*pb.Section
+	chunks [keylist.Shards]*sdkpb.Section
 }
 
 func newEncoder() *encoder {
 	return &encoder{
 		segments:   map[string]*encodedSegment{},
-		flags:      map[string]map[*model.Flag]*pb.Section{},
-		components: map[string]map[*model.Component]*pb.Section{},
-		overlays:   map[string]map[section.Hash]*pb.Section{},
+		flags:      map[string]map[*model.Flag]*sdkpb.Section{},
+		components: map[string]map[*model.Component]*sdkpb.Section{},
+		overlays:   map[string]map[section.Hash]*sdkpb.Section{},
 	}
 }
 
 // build encodes environment env of doc, with the overlays of env's
 // releases in progress, as revision number.
 func (e *encoder) build(doc *model.Document, overlays []*model.Overlay, env string, number uint64) (*Revision, error) {
-	out := make([]*pb.Section, 0, len(doc.Segments)+len(doc.Flags)+len(doc.Components)+len(overlays))
+	out := make([]*sdkpb.Section, 0, len(doc.Segments)+len(doc.Flags)+len(doc.Components)+len(overlays))
 
 	segments := make(map[string]*encodedSegment, len(doc.Segments))
 	for _, s := range doc.Segments {
@@ -69,7 +69,7 @@ func (e *encoder) build(doc *model.Document, overlays []*model.Overlay, env stri
 		out = append(out, es.sections...)
 	}
 
-	flags := make(map[*model.Flag]*pb.Section, len(doc.Flags))
+	flags := make(map[*model.Flag]*sdkpb.Section, len(doc.Flags))
 	for _, f := range doc.Flags {
 		sec, err := cached(e.flags[env], f, func() (section.Section, error) { return section.Flag(f, env) })
 		if err != nil {
@@ -79,7 +79,7 @@ func (e *encoder) build(doc *model.Document, overlays []*model.Overlay, env stri
 		out = append(out, sec)
 	}
 
-	components := make(map[*model.Component]*pb.Section, len(doc.Components))
+	components := make(map[*model.Component]*sdkpb.Section, len(doc.Components))
 	for _, c := range doc.Components {
 		sec, err := cached(e.components[env], c, func() (section.Section, error) { return section.Component(c, env) })
 		if err != nil {
@@ -89,7 +89,7 @@ func (e *encoder) build(doc *model.Document, overlays []*model.Overlay, env stri
 		out = append(out, sec)
 	}
 
-	byHash := make(map[section.Hash]*pb.Section, len(overlays))
+	byHash := make(map[section.Hash]*sdkpb.Section, len(overlays))
 	for _, o := range overlays {
 		s, err := section.Overlay(o)
 		if err != nil {
@@ -173,7 +173,7 @@ func fillList(segment string, list keylist.List, keys []string, old *encodedList
 }
 
 // cached returns the section cached for key, or encodes it.
-func cached[K comparable](cache map[K]*pb.Section, key K, encode func() (section.Section, error)) (*pb.Section, error) {
+func cached[K comparable](cache map[K]*sdkpb.Section, key K, encode func() (section.Section, error)) (*sdkpb.Section, error) {
 	if sec, ok := cache[key]; ok {
 		return sec, nil
 	}
@@ -185,9 +185,9 @@ func cached[K comparable](cache map[K]*pb.Section, key K, encode func() (section
 }
 
 // message converts an encoded section to its protocol message.
-func message(s section.Section) *pb.Section {
-	return &pb.Section{
-		Ref:     &pb.SectionRef{Kind: pb.SectionKind(s.Kind), Key: s.Key, Hash: s.Hash[:]},
+func message(s section.Section) *sdkpb.Section {
+	return &sdkpb.Section{
+		Ref:     &sdkpb.SectionRef{Kind: sdkpb.SectionKind(s.Kind), Key: s.Key, Hash: s.Hash[:]},
 		Payload: s.Payload,
 	}
 }

@@ -23,7 +23,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // ErrClosed means the hub is shut down: the server is stopping.
@@ -121,7 +121,7 @@ type envHub struct {
 	key     envKey
 	current atomic.Pointer[Revision]
 	// keys is the KeySet message of the environment, for relay streams.
-	keys    atomic.Pointer[pb.SyncResponse]
+	keys    atomic.Pointer[sdkpb.SyncResponse]
 	streams map[*Stream]struct{} // guarded by Hub.mu
 }
 

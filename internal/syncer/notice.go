@@ -4,7 +4,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchyard/switchyard/internal/domain"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -16,7 +16,7 @@ const maxPendingNotices = 16
 // notice is a release notice for the streams of one environment.
 type notice struct {
 	env string
-	msg *pb.SyncResponse
+	msg *sdkpb.SyncResponse
 }
 
 // releaseNotices returns, in timeline order, a notice for every step that
@@ -54,8 +54,8 @@ func releaseNotices(old, cur *domain.ProjectState) []notice {
 }
 
 // noticeMessage builds the message of one step of r.
-func noticeMessage(r *model.Release, ev *model.ReleaseEvent) *pb.SyncResponse {
-	return &pb.SyncResponse{Message: &pb.SyncResponse_Release{Release: &pb.ReleaseNotice{
+func noticeMessage(r *model.Release, ev *model.ReleaseEvent) *sdkpb.SyncResponse {
+	return &sdkpb.SyncResponse{Message: &sdkpb.SyncResponse_Release{Release: &sdkpb.ReleaseNotice{
 		ReleaseId:    r.ID,
 		Title:        r.Title,
 		Environment:  r.Environment,

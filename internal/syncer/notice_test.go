@@ -3,7 +3,7 @@ package syncer
 import (
 	"testing"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // TestStuckStreamKeepsFewNotices: a stream that does not send keeps the
@@ -11,7 +11,7 @@ import (
 func TestStuckStreamKeepsFewNotices(t *testing.T) {
 	st := &Stream{wake: make(chan struct{}, 1)}
 	for i := range maxPendingNotices + 5 {
-		st.addNotice(&pb.SyncResponse{Message: &pb.SyncResponse_Release{Release: &pb.ReleaseNotice{Stage: int32(i)}}})
+		st.addNotice(&sdkpb.SyncResponse{Message: &sdkpb.SyncResponse_Release{Release: &sdkpb.ReleaseNotice{Stage: int32(i)}}})
 	}
 	got := st.TakeNotices(0)
 	if len(got) != maxPendingNotices || got[0].GetRelease().GetStage() != 5 {
@@ -30,7 +30,7 @@ func TestStuckStreamKeepsFewNotices(t *testing.T) {
 func TestNoticesWaitForTheirRevision(t *testing.T) {
 	st := &Stream{wake: make(chan struct{}, 1)}
 	for _, rev := range []uint64{14, 16} {
-		st.addNotice(&pb.SyncResponse{Message: &pb.SyncResponse_Release{Release: &pb.ReleaseNotice{Revision: rev}}})
+		st.addNotice(&sdkpb.SyncResponse{Message: &sdkpb.SyncResponse_Release{Release: &sdkpb.ReleaseNotice{Revision: rev}}})
 	}
 	if got := st.TakeNotices(15); len(got) != 1 || got[0].GetRelease().GetRevision() != 14 {
 		t.Fatalf("TakeNotices(15) = %v, want the notice of revision 14 alone", got)

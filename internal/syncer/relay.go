@@ -9,7 +9,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // A relay serves the sync protocol from what it receives upstream instead
@@ -20,7 +20,7 @@ import (
 // NewRevision builds a revision from its sections in manifest order, each
 // with its payload. The sections are shared by every stream and must not
 // be modified.
-func NewRevision(project, env string, number uint64, sections []*pb.Section) *Revision {
+func NewRevision(project, env string, number uint64, sections []*sdkpb.Section) *Revision {
 	return newRevision(project, env, number, sections)
 }
 
@@ -45,7 +45,7 @@ func (h *Hub) Publish(rev *Revision) {
 
 // PublishKeys makes ks the key set relay streams of its environment are
 // sent, and wakes them when it differs from the current one.
-func (h *Hub) PublishKeys(ks *pb.KeySet) {
+func (h *Hub) PublishKeys(ks *sdkpb.KeySet) {
 	e := h.publishedEnv(envKey{ks.GetProject(), ks.GetEnvironment()})
 	if e == nil {
 		return
@@ -83,7 +83,7 @@ func (h *Hub) Revision(project, env string) *Revision {
 
 // Keys returns the KeySet message of the stream's environment, or nil when
 // there is none yet. The message is shared and must not be modified.
-func (s *Stream) Keys() *pb.SyncResponse { return s.env.keys.Load() }
+func (s *Stream) Keys() *sdkpb.SyncResponse { return s.env.keys.Load() }
 
 // publishedEnv returns the environment's hub, making it when there is
 // none; nil once the hub is closed.
@@ -111,11 +111,11 @@ func (h *Hub) wakeAll(e *envHub) {
 }
 
 // setKeys stores ks as e's key set and reports whether it changed.
-func (h *Hub) setKeys(e *envHub, ks *pb.KeySet) bool {
+func (h *Hub) setKeys(e *envHub, ks *sdkpb.KeySet) bool {
 	if cur := e.keys.Load(); cur != nil && proto.Equal(cur.GetKeys(), ks) {
 		return false
 	}
-	e.keys.Store(&pb.SyncResponse{Message: &pb.SyncResponse_Keys{Keys: ks}})
+	e.keys.Store(&sdkpb.SyncResponse{Message: &sdkpb.SyncResponse_Keys{Keys: ks}})
 	return true
 }
 
@@ -143,8 +143,8 @@ func (h *Hub) revision(key envKey) (uint64, error) {
 // KeySetOf returns the keys of st that may use environment env of project
 // at a relay — its sdk and client keys and the relay keys covering it —
 // sorted by id, hashes only.
-func KeySetOf(st *domain.State, project, env string) *pb.KeySet {
-	ks := &pb.KeySet{Project: project, Environment: env}
+func KeySetOf(st *domain.State, project, env string) *sdkpb.KeySet {
+	ks := &sdkpb.KeySet{Project: project, Environment: env}
 	for _, k := range st.APIKeys() {
 		if k.Kind == domain.KindAdmin || !k.Covers(project, env) {
 			continue
@@ -153,19 +153,19 @@ func KeySetOf(st *domain.State, project, env string) *pb.KeySet {
 		if k.Kind != domain.KindRelay {
 			envs = []string{k.Environment}
 		}
-		ks.Keys = append(ks.Keys, &pb.KeyHash{
+		ks.Keys = append(ks.Keys, &sdkpb.KeyHash{
 			Id: k.ID, Name: k.Name, Kind: string(k.Kind), Hash: k.Hash,
 			Project: k.Project, Environments: envs, Principal: k.Principal,
 		})
 	}
-	slices.SortFunc(ks.Keys, func(a, b *pb.KeyHash) int { return cmp.Compare(a.GetId(), b.GetId()) })
+	slices.SortFunc(ks.Keys, func(a, b *sdkpb.KeyHash) int { return cmp.Compare(a.GetId(), b.GetId()) })
 	return ks
 }
 
 // Announce queues a release notice on the streams of its environment; it
 // goes out after the ruleset of its revision.
-func (h *Hub) Announce(project, env string, n *pb.ReleaseNotice) {
-	msg := &pb.SyncResponse{Message: &pb.SyncResponse_Release{Release: n}}
+func (h *Hub) Announce(project, env string, n *sdkpb.ReleaseNotice) {
+	msg := &sdkpb.SyncResponse{Message: &sdkpb.SyncResponse_Release{Release: n}}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if e := h.envs[envKey{project, env}]; e != nil {

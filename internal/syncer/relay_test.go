@@ -7,7 +7,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
 
@@ -66,13 +66,13 @@ func TestRelayHubKeySets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Leave(st)
-	ks := &pb.KeySet{Project: "shop", Environment: "production", Keys: []*pb.KeyHash{{Id: "k", Kind: "sdk", Hash: "00"}}}
+	ks := &sdkpb.KeySet{Project: "shop", Environment: "production", Keys: []*sdkpb.KeyHash{{Id: "k", Kind: "sdk", Hash: "00"}}}
 	h.PublishKeys(ks)
 	if !woken(st) || st.Keys().GetKeys() != ks {
 		t.Fatalf("after PublishKeys: Keys = %v, want the set and a wake", st.Keys())
 	}
 	first := st.Keys()
-	h.PublishKeys(&pb.KeySet{Project: "shop", Environment: "production", Keys: []*pb.KeyHash{{Id: "k", Kind: "sdk", Hash: "00"}}})
+	h.PublishKeys(&sdkpb.KeySet{Project: "shop", Environment: "production", Keys: []*sdkpb.KeyHash{{Id: "k", Kind: "sdk", Hash: "00"}}})
 	if woken(st) || st.Keys() != first {
 		t.Error("an equal key set woke the stream or replaced the message")
 	}
@@ -96,7 +96,7 @@ func TestRelayHubAnnounce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Leave(st)
-	h.Announce("shop", "production", &pb.ReleaseNotice{ReleaseId: "spring", Revision: 5})
+	h.Announce("shop", "production", &sdkpb.ReleaseNotice{ReleaseId: "spring", Revision: 5})
 	if !woken(st) {
 		t.Error("Announce did not wake the stream")
 	}

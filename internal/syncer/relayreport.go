@@ -8,11 +8,11 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // Relays report, on the sync stream they follow an environment with, the
-// SDK streams they serve for it (pb.RelayReport): every stream counted by
+// SDK streams they serve for it (sdkpb.RelayReport): every stream counted by
 // the revision it acknowledged, and the least advanced listed. The hub
 // keeps each relay stream's last report and counts its streams in
 // Convergence, under the relay's name; a relay's own hub builds its report
@@ -41,7 +41,7 @@ type relayReport struct {
 // it, replacing the previous one. It fails with ErrNotRelay on an SDK's
 // stream, and refuses a report with a negative count or too many
 // revisions; the streams listed beyond MaxReportStreams are ignored.
-func (s *Stream) SetReport(r *pb.RelayReport) error {
+func (s *Stream) SetReport(r *sdkpb.RelayReport) error {
 	if s.Info.Relay == "" {
 		return ErrNotRelay
 	}
@@ -117,7 +117,7 @@ func relayPath(relay, below string) string {
 // by acknowledged revision, and up to MaxReportStreams of them listed, the
 // least advanced first, then the longest connected. It fails with an
 // error matching store.ErrNotFound when the environment does not exist.
-func (h *Hub) Report(project, env string) (*pb.RelayReport, error) {
+func (h *Hub) Report(project, env string) (*sdkpb.RelayReport, error) {
 	key := envKey{project, env}
 	if _, err := h.revision(key); err != nil {
 		return nil, err
@@ -125,16 +125,16 @@ func (h *Hub) Report(project, env string) (*pb.RelayReport, error) {
 	h.mu.Lock()
 	acked, all := h.gather(key)
 	h.mu.Unlock()
-	r := &pb.RelayReport{Acked: make([]*pb.RevisionStreams, 0, len(acked))}
+	r := &sdkpb.RelayReport{Acked: make([]*sdkpb.RevisionStreams, 0, len(acked))}
 	for rev, n := range acked {
-		r.Acked = append(r.Acked, &pb.RevisionStreams{Revision: rev, Streams: int64(n)})
+		r.Acked = append(r.Acked, &sdkpb.RevisionStreams{Revision: rev, Streams: int64(n)})
 	}
-	slices.SortFunc(r.Acked, func(a, b *pb.RevisionStreams) int { return cmp.Compare(a.GetRevision(), b.GetRevision()) })
+	slices.SortFunc(r.Acked, func(a, b *sdkpb.RevisionStreams) int { return cmp.Compare(a.GetRevision(), b.GetRevision()) })
 	slices.SortFunc(all, func(a, b StreamStatus) int {
 		return cmp.Or(cmp.Compare(a.Acked, b.Acked), a.Since.Compare(b.Since), cmp.Compare(a.ID, b.ID))
 	})
 	all = all[:min(len(all), MaxReportStreams)]
-	r.Streams = make([]*pb.SdkStream, len(all))
+	r.Streams = make([]*sdkpb.SdkStream, len(all))
 	for i, s := range all {
 		r.Streams[i] = StreamMessage(s)
 	}
@@ -142,8 +142,8 @@ func (h *Hub) Report(project, env string) (*pb.RelayReport, error) {
 }
 
 // StreamMessage is s as an SdkStream message.
-func StreamMessage(s StreamStatus) *pb.SdkStream {
-	return &pb.SdkStream{
+func StreamMessage(s StreamStatus) *sdkpb.SdkStream {
+	return &sdkpb.SdkStream{
 		Id: s.ID, SdkName: s.Info.SDKName, SdkVersion: s.Info.SDKVersion, Peer: s.Info.Peer,
 		ConnectedSince: timestamppb.New(s.Since), AckedRevision: s.Acked, KeyId: s.Info.KeyID, Relay: s.Relay,
 	}

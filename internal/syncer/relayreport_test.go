@@ -6,7 +6,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/syncer"
 )
 
@@ -22,8 +22,8 @@ func (f *fixture) joinRelay(t *testing.T, name string) *syncer.Stream {
 	return st
 }
 
-func reported(id, relay string, acked uint64) *pb.SdkStream {
-	return &pb.SdkStream{Id: id, SdkName: "go", Relay: relay, AckedRevision: acked, ConnectedSince: timestamppb.Now()}
+func reported(id, relay string, acked uint64) *sdkpb.SdkStream {
+	return &sdkpb.SdkStream{Id: id, SdkName: "go", Relay: relay, AckedRevision: acked, ConnectedSince: timestamppb.Now()}
 }
 
 func TestConvergenceCountsTheStreamsRelaysReport(t *testing.T) {
@@ -37,9 +37,9 @@ func TestConvergenceCountsTheStreamsRelaysReport(t *testing.T) {
 	edge := f.joinRelay(t, "edge-eu")
 	// Two SDKs on edge-eu itself (one converged), three behind the relay
 	// edge-paris that follows it (one converged).
-	err := edge.SetReport(&pb.RelayReport{
-		Acked: []*pb.RevisionStreams{{Revision: rev - 1, Streams: 3}, {Revision: rev, Streams: 2}},
-		Streams: []*pb.SdkStream{
+	err := edge.SetReport(&sdkpb.RelayReport{
+		Acked: []*sdkpb.RevisionStreams{{Revision: rev - 1, Streams: 3}, {Revision: rev, Streams: 2}},
+		Streams: []*sdkpb.SdkStream{
 			reported("p1", "edge-paris", rev-1), reported("e1", "", rev-1), reported("p2", "edge-paris", rev-1),
 			reported("e2", "", rev), reported("p3", "edge-paris", rev),
 		},
@@ -71,7 +71,7 @@ func TestConvergenceCountsTheStreamsRelaysReport(t *testing.T) {
 	}
 
 	// A new report replaces the old one.
-	if err := edge.SetReport(&pb.RelayReport{Acked: []*pb.RevisionStreams{{Revision: rev, Streams: 1}}}); err != nil {
+	if err := edge.SetReport(&sdkpb.RelayReport{Acked: []*sdkpb.RevisionStreams{{Revision: rev, Streams: 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := f.hub.Convergence("shop", "production", rev, 100); got.Connected != 2 || got.Converged != 2 {
@@ -88,9 +88,9 @@ func TestHubReportsItsStreamsForItsUpstream(t *testing.T) {
 	a.Ack(rev)
 	_ = b
 	paris := f.joinRelay(t, "edge-paris")
-	if err := paris.SetReport(&pb.RelayReport{
-		Acked:   []*pb.RevisionStreams{{Revision: rev, Streams: 2}},
-		Streams: []*pb.SdkStream{reported("p1", "", rev), reported("p2", "deeper", rev)},
+	if err := paris.SetReport(&sdkpb.RelayReport{
+		Acked:   []*sdkpb.RevisionStreams{{Revision: rev, Streams: 2}},
+		Streams: []*sdkpb.SdkStream{reported("p1", "", rev), reported("p2", "deeper", rev)},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestHubReportsItsStreamsForItsUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(r.GetAcked()) != fmt.Sprint([]*pb.RevisionStreams{{Revision: 0, Streams: 1}, {Revision: rev, Streams: 3}}) {
+	if fmt.Sprint(r.GetAcked()) != fmt.Sprint([]*sdkpb.RevisionStreams{{Revision: 0, Streams: 1}, {Revision: rev, Streams: 3}}) {
 		t.Errorf("Report().acked = %v, want 1 at 0 and 3 at %d", r.GetAcked(), rev)
 	}
 	var paths []string
@@ -113,11 +113,11 @@ func TestHubReportsItsStreamsForItsUpstream(t *testing.T) {
 func TestSetReportRefusesBadReports(t *testing.T) {
 	f := newFixture(t)
 	sdk := f.join(t)
-	if err := sdk.SetReport(&pb.RelayReport{}); err == nil {
+	if err := sdk.SetReport(&sdkpb.RelayReport{}); err == nil {
 		t.Error("SetReport on an SDK's stream = nil, want an error")
 	}
 	edge := f.joinRelay(t, "edge")
-	if err := edge.SetReport(&pb.RelayReport{Acked: []*pb.RevisionStreams{{Revision: 1, Streams: -1}}}); err == nil {
+	if err := edge.SetReport(&sdkpb.RelayReport{Acked: []*sdkpb.RevisionStreams{{Revision: 1, Streams: -1}}}); err == nil {
 		t.Error("SetReport with a negative count = nil, want an error")
 	}
 }

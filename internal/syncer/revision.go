@@ -7,7 +7,7 @@ import (
 	"sync"
 	"weak"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/section"
 )
@@ -21,16 +21,16 @@ type Revision struct {
 	Environment string
 	Number      uint64
 
-	manifest []*pb.SectionRef
-	sections []*pb.Section // sections[i] is the payload of manifest[i]
+	manifest []*sdkpb.SectionRef
+	sections []*sdkpb.Section // sections[i] is the payload of manifest[i]
 	index    map[section.Hash]int
 	chunked  bool // some section is a segment chunk
 
 	mu     sync.Mutex
-	full   *pb.SyncResponse // every section
-	bare   *pb.SyncResponse // the manifest alone
-	same   *pb.SyncResponse // nothing changed: an empty change (protocol 2)
-	deltas []delta          // most recent first, at most maxDeltas
+	full   *sdkpb.SyncResponse // every section
+	bare   *sdkpb.SyncResponse // the manifest alone
+	same   *sdkpb.SyncResponse // nothing changed: an empty change (protocol 2)
+	deltas []delta             // most recent first, at most maxDeltas
 	// encoded holds the messages above encoded for the wire, once per
 	// message and encoding (Encoded).
 	encoded map[encodedKey]weak.Pointer[Encoding]
@@ -40,11 +40,11 @@ type Revision struct {
 type delta struct {
 	from    *Revision
 	compact bool // the manifest is a change to from's (protocol 2)
-	msg     *pb.SyncResponse
+	msg     *sdkpb.SyncResponse
 }
 
 type encodedKey struct {
-	msg      *pb.SyncResponse
+	msg      *sdkpb.SyncResponse
 	encoding string
 }
 
@@ -53,12 +53,12 @@ type encodedKey struct {
 const maxDeltas = 4
 
 // newRevision builds a revision from its sections in manifest order.
-func newRevision(project, env string, number uint64, sections []*pb.Section) *Revision {
+func newRevision(project, env string, number uint64, sections []*sdkpb.Section) *Revision {
 	r := &Revision{
 		Project:     project,
 		Environment: env,
 		Number:      number,
-		manifest:    make([]*pb.SectionRef, len(sections)),
+		manifest:    make([]*sdkpb.SectionRef, len(sections)),
 		sections:    sections,
 		index:       make(map[section.Hash]int, len(sections)),
 	}
@@ -105,29 +105,29 @@ func (r *Revision) Has(h section.Hash) bool {
 
 // message builds a Ruleset message carrying the manifest and the sections
 // for which send returns true.
-func (r *Revision) message(send func(i int) bool) *pb.SyncResponse {
-	rs := &pb.Ruleset{Project: r.Project, Environment: r.Environment, Revision: r.Number, Manifest: r.manifest}
+func (r *Revision) message(send func(i int) bool) *sdkpb.SyncResponse {
+	rs := &sdkpb.Ruleset{Project: r.Project, Environment: r.Environment, Revision: r.Number, Manifest: r.manifest}
 	for i, s := range r.sections {
 		if send(i) {
 			rs.Sections = append(rs.Sections, s)
 		}
 	}
-	return &pb.SyncResponse{Message: &pb.SyncResponse_Ruleset{Ruleset: rs}}
+	return &sdkpb.SyncResponse{Message: &sdkpb.SyncResponse_Ruleset{Ruleset: rs}}
 }
 
 // change builds the message of protocol 2 for a stream that holds exactly
 // the sections of from, whose manifest has the same kinds and keys in the
 // same order: the refs and sections that differ, as a change to from's
 // manifest.
-func (r *Revision) change(from *Revision) *pb.SyncResponse {
-	rs := &pb.Ruleset{Project: r.Project, Environment: r.Environment, Revision: r.Number, ManifestBase: from.Number}
+func (r *Revision) change(from *Revision) *sdkpb.SyncResponse {
+	rs := &sdkpb.Ruleset{Project: r.Project, Environment: r.Environment, Revision: r.Number, ManifestBase: from.Number}
 	for i, ref := range r.manifest {
 		if !bytes.Equal(ref.GetHash(), from.manifest[i].GetHash()) {
 			rs.Manifest = append(rs.Manifest, ref)
 			rs.Sections = append(rs.Sections, r.sections[i])
 		}
 	}
-	return &pb.SyncResponse{Message: &pb.SyncResponse_Ruleset{Ruleset: rs}}
+	return &sdkpb.SyncResponse{Message: &sdkpb.SyncResponse_Ruleset{Ruleset: rs}}
 }
 
 // sameShape reports whether r and from list the same kinds and keys in the
@@ -151,7 +151,7 @@ func (r *Revision) sameShape(from *Revision) bool {
 // section.ProtocolChunks is a change to from's when it can be (a one-key
 // change to a list of a million keys then costs one chunk and one ref).
 // Messages are built once per pair of revisions and protocol, and shared.
-func (r *Revision) MessageFrom(from *Revision, protocol uint32) *pb.SyncResponse {
+func (r *Revision) MessageFrom(from *Revision, protocol uint32) *sdkpb.SyncResponse {
 	compact := protocol >= section.ProtocolChunks
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -177,7 +177,7 @@ func (r *Revision) MessageFrom(from *Revision, protocol uint32) *pb.SyncResponse
 			return d.msg
 		}
 	}
-	var msg *pb.SyncResponse
+	var msg *sdkpb.SyncResponse
 	if compact && r.sameShape(from) {
 		msg = r.change(from)
 	} else {
@@ -206,7 +206,7 @@ func (r *Revision) MessageFrom(from *Revision, protocol uint32) *pb.SyncResponse
 // (a stream resuming after the server ended it, or from a cache file), it
 // is MessageFrom that revision, shared; otherwise the manifest and the
 // sections the SDK lacks, built for this one stream.
-func (r *Revision) MessageHolding(number uint64, held []*pb.SectionRef, protocol uint32) *pb.SyncResponse {
+func (r *Revision) MessageHolding(number uint64, held []*sdkpb.SectionRef, protocol uint32) *sdkpb.SyncResponse {
 	if len(held) == 0 {
 		return r.MessageFrom(nil, protocol)
 	}
@@ -247,7 +247,7 @@ func (r *Revision) known(number uint64) *Revision {
 
 // listsExactly reports whether held has the hashes of r's manifest, in
 // order.
-func (r *Revision) listsExactly(held []*pb.SectionRef) bool {
+func (r *Revision) listsExactly(held []*sdkpb.SectionRef) bool {
 	if len(held) != len(r.manifest) {
 		return false
 	}
@@ -274,7 +274,7 @@ type Encoding struct {
 // again for a caller that comes after the last of them let it go. A
 // message the revision did not hand out is encoded every time. The caller
 // keeps the result until it has sent it.
-func (r *Revision) Encoded(msg *pb.SyncResponse, encoding string, encode func() (any, error)) (*Encoding, error) {
+func (r *Revision) Encoded(msg *sdkpb.SyncResponse, encoding string, encode func() (any, error)) (*Encoding, error) {
 	key := encodedKey{msg, encoding}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -297,7 +297,7 @@ func (r *Revision) Encoded(msg *pb.SyncResponse, encoding string, encode func() 
 
 // owns reports whether msg is one of the revision's shared messages. The
 // caller holds r.mu.
-func (r *Revision) owns(msg *pb.SyncResponse) bool {
+func (r *Revision) owns(msg *sdkpb.SyncResponse) bool {
 	if msg == r.full || msg == r.bare || msg == r.same {
 		return true
 	}

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/section"
@@ -33,7 +33,7 @@ func withFlag(doc *model.Document, i int, f *model.Flag) *model.Document {
 	return &next
 }
 
-func keys(secs []*pb.Section) []string {
+func keys(secs []*sdkpb.Section) []string {
 	var out []string
 	for _, s := range secs {
 		out = append(out, s.GetRef().GetKey())
@@ -83,7 +83,7 @@ func TestRevisionMessages(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		msg  *pb.SyncResponse
+		msg  *sdkpb.SyncResponse
 		want []string
 	}{
 		{"from nothing", r2.MessageFrom(nil, section.ProtocolSections), []string{"big", "a", "b"}},
@@ -111,10 +111,10 @@ func TestRevisionMessages(t *testing.T) {
 	}
 }
 
-func refs(hashes ...section.Hash) []*pb.SectionRef {
-	out := make([]*pb.SectionRef, len(hashes))
+func refs(hashes ...section.Hash) []*sdkpb.SectionRef {
+	out := make([]*sdkpb.SectionRef, len(hashes))
 	for i, h := range hashes {
-		out[i] = &pb.SectionRef{Hash: h[:]}
+		out[i] = &sdkpb.SectionRef{Hash: h[:]}
 	}
 	return out
 }
@@ -182,7 +182,7 @@ func TestEncoderOverlays(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := r1.sections[len(r1.sections)-1]
-	if ref := last.GetRef(); ref.GetKind() != pb.SectionKind_SECTION_KIND_OVERLAY || ref.GetKey() != "r1" {
+	if ref := last.GetRef(); ref.GetKind() != sdkpb.SectionKind_SECTION_KIND_OVERLAY || ref.GetKey() != "r1" {
 		t.Fatalf("last section = %v %q, want the overlay of r1", ref.GetKind(), ref.GetKey())
 	}
 	// Every state has new overlay values: an equal one is shared.

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // Info describes a connected SDK.
@@ -57,7 +57,7 @@ type Stream struct {
 	sent  atomic.Pointer[Revision]
 
 	noticeMu sync.Mutex
-	notices  []*pb.SyncResponse // release notices not sent yet, oldest first
+	notices  []*sdkpb.SyncResponse // release notices not sent yet, oldest first
 
 	report atomic.Pointer[relayReport] // a relay's last report
 }
@@ -109,7 +109,7 @@ func (s *Stream) Acked() uint64 { return s.acked.Load() }
 
 // addNotice queues a release notice, dropping the oldest beyond
 // maxPendingNotices, and marks the mailbox.
-func (s *Stream) addNotice(msg *pb.SyncResponse) {
+func (s *Stream) addNotice(msg *sdkpb.SyncResponse) {
 	s.noticeMu.Lock()
 	if len(s.notices) == maxPendingNotices {
 		s.notices = append(s.notices[:0], s.notices[1:]...)
@@ -124,10 +124,10 @@ func (s *Stream) addNotice(msg *pb.SyncResponse) {
 // the others: a notice goes out only after the ruleset of the revision its
 // step made, so an SDK never hears of a step before it serves it. The
 // revision a kept notice waits for marks the mailbox when it is published.
-func (s *Stream) TakeNotices(upTo uint64) []*pb.SyncResponse {
+func (s *Stream) TakeNotices(upTo uint64) []*sdkpb.SyncResponse {
 	s.noticeMu.Lock()
 	defer s.noticeMu.Unlock()
-	var out, keep []*pb.SyncResponse
+	var out, keep []*sdkpb.SyncResponse
 	for _, n := range s.notices {
 		if n.GetRelease().GetRevision() <= upTo {
 			out = append(out, n)

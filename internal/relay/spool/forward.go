@@ -11,16 +11,16 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // Sender sends a batch of events upstream; the upstream's
-// pb.EventServiceClient is one.
+// sdkpb.EventServiceClient is one.
 type Sender interface {
-	SendEvents(ctx context.Context, in *pb.SendEventsRequest, opts ...grpc.CallOption) (*pb.SendEventsResponse, error)
+	SendEvents(ctx context.Context, in *sdkpb.SendEventsRequest, opts ...grpc.CallOption) (*sdkpb.SendEventsResponse, error)
 }
 
-var _ Sender = pb.EventServiceClient(nil)
+var _ Sender = sdkpb.EventServiceClient(nil)
 
 // ForwardOptions configures Forward. Zero fields take the defaults.
 type ForwardOptions struct {

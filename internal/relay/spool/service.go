@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // Limits of a relayed SendEvents call: the primary's.
@@ -27,7 +27,7 @@ const (
 // there and counts the rejected ones in its usage report. ListFlagUsage is
 // the primary's alone (UNIMPLEMENTED).
 type Service struct {
-	pb.UnimplementedEventServiceServer
+	sdkpb.UnimplementedEventServiceServer
 	Spool *Spool
 	// Scope returns the environment of a call: the caller's key's, or the
 	// one the request names (project and environment may be empty). Its
@@ -35,10 +35,10 @@ type Service struct {
 	Scope func(ctx context.Context, project, environment string) (string, string, error)
 }
 
-var _ pb.EventServiceServer = (*Service)(nil)
+var _ sdkpb.EventServiceServer = (*Service)(nil)
 
 // SendEvents spools a batch of events.
-func (s *Service) SendEvents(ctx context.Context, req *pb.SendEventsRequest) (*pb.SendEventsResponse, error) {
+func (s *Service) SendEvents(ctx context.Context, req *sdkpb.SendEventsRequest) (*sdkpb.SendEventsResponse, error) {
 	project, environment, err := s.Scope(ctx, req.GetProject(), req.GetEnvironment())
 	if err != nil {
 		return nil, err
@@ -55,14 +55,14 @@ func (s *Service) SendEvents(ctx context.Context, req *pb.SendEventsRequest) (*p
 		return nil, status.Errorf(codes.InvalidArgument, "batch_id: must be at most %d letters, digits and \"._:-\"", maxBatchIDBytes)
 	}
 	if len(req.GetEvents()) == 0 {
-		return &pb.SendEventsResponse{}, nil
+		return &sdkpb.SendEventsResponse{}, nil
 	}
 	spooled := proto.CloneOf(req)
 	spooled.Project, spooled.Environment = project, environment
 	if err := s.Spool.Append(ctx, spooled); err != nil {
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
-	return &pb.SendEventsResponse{Accepted: int32(len(req.GetEvents()))}, nil
+	return &sdkpb.SendEventsResponse{Accepted: int32(len(req.GetEvents()))}, nil
 }
 
 // validBatchID reports whether id may be a batch id: empty, or at most

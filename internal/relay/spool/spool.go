@@ -33,7 +33,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
 // Options bounds a Spool. Zero fields take the defaults.
@@ -156,7 +156,7 @@ func (s *Spool) Close() error {
 // Append stores req, a batch of events for req's project and environment
 // (both must be set), and returns once it is durable. Beyond the bounds the
 // oldest batches are dropped, and counted. Append does not modify req.
-func (s *Spool) Append(ctx context.Context, req *pb.SendEventsRequest) error {
+func (s *Spool) Append(ctx context.Context, req *sdkpb.SendEventsRequest) error {
 	if req.GetProject() == "" || req.GetEnvironment() == "" {
 		return errors.New("spool events: the batch names no environment")
 	}
@@ -219,7 +219,7 @@ func (s *Spool) Append(ctx context.Context, req *pb.SendEventsRequest) error {
 
 // eventsIn counts the events of an encoded batch (0 if it does not decode).
 func eventsIn(data []byte) int {
-	var req pb.SendEventsRequest
+	var req sdkpb.SendEventsRequest
 	if proto.Unmarshal(data, &req) != nil {
 		return 0
 	}
@@ -254,7 +254,7 @@ func (s *Spool) Stats() Stats {
 // group is the batches of one upstream call.
 type group struct {
 	first, last uint64 // seqs, both included
-	req         *pb.SendEventsRequest
+	req         *sdkpb.SendEventsRequest
 	events      int
 }
 
@@ -290,7 +290,7 @@ func (s *Spool) load(b *bolt.Bucket, first, last uint64) (*group, error) {
 	var g *group
 	c := b.Cursor()
 	for k, v := c.Seek(u64(first)); k != nil && bytes.Compare(k, u64(last)) <= 0; k, v = c.Next() {
-		var req pb.SendEventsRequest
+		var req sdkpb.SendEventsRequest
 		if err := proto.Unmarshal(v, &req); err != nil {
 			return nil, fmt.Errorf("spooled batch %d: %w", binary.BigEndian.Uint64(k), err)
 		}
@@ -315,7 +315,7 @@ func (s *Spool) seal(b *bolt.Bucket) (*group, error) {
 	size := 0
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		var req pb.SendEventsRequest
+		var req sdkpb.SendEventsRequest
 		if err := proto.Unmarshal(v, &req); err != nil {
 			return nil, fmt.Errorf("spooled batch %d: %w", binary.BigEndian.Uint64(k), err)
 		}

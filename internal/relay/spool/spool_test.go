@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/relay/spool"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -35,7 +35,7 @@ func primary(t *testing.T) *servertest.Server {
 // upstream sends to the server at addr with an admin token, as a relay
 // sends with its relay key. The connection outlives server restarts.
 type upstream struct {
-	client pb.EventServiceClient
+	client sdkpb.EventServiceClient
 	token  string
 }
 
@@ -46,10 +46,10 @@ func dial(t *testing.T, addr, token string) *upstream {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &upstream{client: pb.NewEventServiceClient(conn), token: token}
+	return &upstream{client: sdkpb.NewEventServiceClient(conn), token: token}
 }
 
-func (u *upstream) SendEvents(ctx context.Context, in *pb.SendEventsRequest, opts ...grpc.CallOption) (*pb.SendEventsResponse, error) {
+func (u *upstream) SendEvents(ctx context.Context, in *sdkpb.SendEventsRequest, opts ...grpc.CallOption) (*sdkpb.SendEventsResponse, error) {
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+u.token)
 	return u.client.SendEvents(ctx, in, opts...)
 }
@@ -98,9 +98,9 @@ func service(sp *spool.Spool) *spool.Service {
 // send sends one batch of exposures, one per unit, through svc.
 func send(t *testing.T, svc *spool.Service, units ...string) {
 	t.Helper()
-	req := &pb.SendEventsRequest{SdkName: "switchyard-go"}
+	req := &sdkpb.SendEventsRequest{SdkName: "switchyard-go"}
 	for _, u := range units {
-		req.Events = append(req.Events, &pb.Event{Kind: &pb.Event_Exposure{Exposure: &pb.ExposureEvent{Flag: "new-checkout", Variant: "on", Unit: u}}})
+		req.Events = append(req.Events, &sdkpb.Event{Kind: &sdkpb.Event_Exposure{Exposure: &sdkpb.ExposureEvent{Flag: "new-checkout", Variant: "on", Unit: u}}})
 	}
 	resp, err := svc.SendEvents(context.Background(), req)
 	if err != nil || resp.GetAccepted() != int32(len(units)) {
@@ -224,7 +224,7 @@ type lostAnswer struct {
 	lost int
 }
 
-func (l *lostAnswer) SendEvents(ctx context.Context, in *pb.SendEventsRequest, opts ...grpc.CallOption) (*pb.SendEventsResponse, error) {
+func (l *lostAnswer) SendEvents(ctx context.Context, in *sdkpb.SendEventsRequest, opts ...grpc.CallOption) (*sdkpb.SendEventsResponse, error) {
 	resp, err := l.Sender.SendEvents(ctx, in, opts...)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -288,11 +288,11 @@ func TestServiceRefusesBadRequests(t *testing.T) {
 	svc := service(sp)
 	tests := []struct {
 		name string
-		req  *pb.SendEventsRequest
+		req  *sdkpb.SendEventsRequest
 	}{
-		{"too many events", &pb.SendEventsRequest{Events: make([]*pb.Event, 10_001)}},
-		{"sdk name too long", &pb.SendEventsRequest{SdkName: string(make([]byte, 129))}},
-		{"bad batch id", &pb.SendEventsRequest{BatchId: "a b"}},
+		{"too many events", &sdkpb.SendEventsRequest{Events: make([]*sdkpb.Event, 10_001)}},
+		{"sdk name too long", &sdkpb.SendEventsRequest{SdkName: string(make([]byte, 129))}},
+		{"bad batch id", &sdkpb.SendEventsRequest{BatchId: "a b"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,14 +27,14 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
-// Sender sends one batch of events. A pb.EventServiceClient is one; it is
+// Sender sends one batch of events. A sdkpb.EventServiceClient is one; it is
 // expected to authenticate the calls (per-RPC credentials of its
 // connection).
 type Sender interface {
-	SendEvents(ctx context.Context, in *pb.SendEventsRequest, opts ...grpc.CallOption) (*pb.SendEventsResponse, error)
+	SendEvents(ctx context.Context, in *sdkpb.SendEventsRequest, opts ...grpc.CallOption) (*sdkpb.SendEventsResponse, error)
 }
 
 // Exposure says a unit was served a flag's variant.
@@ -442,23 +442,23 @@ func retryable(err error) bool {
 }
 
 // request builds the SendEvents request of the batch in flight.
-func (p *Pipeline) request() *pb.SendEventsRequest {
-	req := &pb.SendEventsRequest{
+func (p *Pipeline) request() *sdkpb.SendEventsRequest {
+	req := &sdkpb.SendEventsRequest{
 		SdkName: p.cfg.SDKName, SdkVersion: p.cfg.SDKVersion, BatchId: p.inflightID,
-		Events: make([]*pb.Event, len(p.inflight)),
+		Events: make([]*sdkpb.Event, len(p.inflight)),
 	}
 	for i := range p.inflight {
 		e := &p.inflight[i]
-		ev := &pb.Event{Time: timestamppb.New(time.Unix(0, e.at))}
+		ev := &sdkpb.Event{Time: timestamppb.New(time.Unix(0, e.at))}
 		if e.track {
-			t := &pb.TrackEvent{Key: e.key, Unit: e.unit}
+			t := &sdkpb.TrackEvent{Key: e.key, Unit: e.unit}
 			if e.hasValue {
 				v := e.value
 				t.Value = &v
 			}
-			ev.Kind = &pb.Event_Track{Track: t}
+			ev.Kind = &sdkpb.Event_Track{Track: t}
 		} else {
-			ev.Kind = &pb.Event_Exposure{Exposure: &pb.ExposureEvent{
+			ev.Kind = &sdkpb.Event_Exposure{Exposure: &sdkpb.ExposureEvent{
 				Flag: e.key, Variant: e.variant, Unit: e.unit, Rule: e.rule, Revision: e.revision, Experiment: e.exp,
 			}}
 		}

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/sdk/internal/events"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -24,17 +24,17 @@ import (
 // fakeEvents is an EventService on loopback that records what it gets and
 // fails the calls fail says to.
 type fakeEvents struct {
-	pb.UnimplementedEventServiceServer
+	sdkpb.UnimplementedEventServiceServer
 	fail func(call int) error // nil: accept everything
 
 	mu      sync.Mutex
 	calls   int
 	ids     []string // the batch id of every call
-	batches []*pb.SendEventsRequest
+	batches []*sdkpb.SendEventsRequest
 	got     chan struct{} // signalled at each accepted batch
 }
 
-func (f *fakeEvents) SendEvents(_ context.Context, req *pb.SendEventsRequest) (*pb.SendEventsResponse, error) {
+func (f *fakeEvents) SendEvents(_ context.Context, req *sdkpb.SendEventsRequest) (*sdkpb.SendEventsResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -49,14 +49,14 @@ func (f *fakeEvents) SendEvents(_ context.Context, req *pb.SendEventsRequest) (*
 	case f.got <- struct{}{}:
 	default:
 	}
-	return &pb.SendEventsResponse{Accepted: int32(len(req.GetEvents()))}, nil
+	return &sdkpb.SendEventsResponse{Accepted: int32(len(req.GetEvents()))}, nil
 }
 
 // events returns every event received, in order.
-func (f *fakeEvents) events() []*pb.Event {
+func (f *fakeEvents) events() []*sdkpb.Event {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []*pb.Event
+	var out []*sdkpb.Event
 	for _, b := range f.batches {
 		out = append(out, b.GetEvents()...)
 	}
@@ -71,7 +71,7 @@ func (f *fakeEvents) callCount() int {
 
 // startFake serves f on 127.0.0.1:0 until the test ends and returns a
 // client of it.
-func startFake(t *testing.T, f *fakeEvents) pb.EventServiceClient {
+func startFake(t *testing.T, f *fakeEvents) sdkpb.EventServiceClient {
 	t.Helper()
 	f.got = make(chan struct{}, 1)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -79,14 +79,14 @@ func startFake(t *testing.T, f *fakeEvents) pb.EventServiceClient {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	pb.RegisterEventServiceServer(srv, f)
+	sdkpb.RegisterEventServiceServer(srv, f)
 	go srv.Serve(lis)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(); srv.Stop() })
-	return pb.NewEventServiceClient(conn)
+	return sdkpb.NewEventServiceClient(conn)
 }
 
 // newPipeline starts a pipeline that is closed when the test ends.
@@ -382,11 +382,11 @@ func TestConfigValidate(t *testing.T) {
 
 // keySender authenticates every call with an SDK key.
 type keySender struct {
-	pb.EventServiceClient
+	sdkpb.EventServiceClient
 	key string
 }
 
-func (s keySender) SendEvents(ctx context.Context, in *pb.SendEventsRequest, opts ...grpc.CallOption) (*pb.SendEventsResponse, error) {
+func (s keySender) SendEvents(ctx context.Context, in *sdkpb.SendEventsRequest, opts ...grpc.CallOption) (*sdkpb.SendEventsResponse, error) {
 	return s.EventServiceClient.SendEvents(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.key), in, opts...)
 }
 
@@ -394,7 +394,7 @@ func TestPipelineAgainstServer(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{})
 	srv.Admin(t, "POST", "/api/v1/projects/default/flags", `{"key":"new-checkout","type":"bool"}`)
 	p := newPipeline(t, events.Config{
-		Sender:  keySender{pb.NewEventServiceClient(srv.Conn), srv.Creds.SDKKey},
+		Sender:  keySender{sdkpb.NewEventServiceClient(srv.Conn), srv.Creds.SDKKey},
 		SDKName: "switchyard-go", FlushInterval: time.Hour,
 	})
 	for i := range 300 {

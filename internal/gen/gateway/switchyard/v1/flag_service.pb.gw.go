@@ -2,11 +2,11 @@
 // source: switchyard/v1/flag_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_FlagService_ListFlags_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_FlagService_ListFlags_0(ctx context.Context, marshaler runtime.Marshaler, client FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FlagService_ListFlags_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListFlagsRequest
+		protoReq extGatewaypb.ListFlagsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -64,9 +65,9 @@ func request_FlagService_ListFlags_0(ctx context.Context, marshaler runtime.Mars
 	return msg, metadata, err
 }
 
-func local_request_FlagService_ListFlags_0(ctx context.Context, marshaler runtime.Marshaler, server FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FlagService_ListFlags_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListFlagsRequest
+		protoReq extGatewaypb.ListFlagsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -88,9 +89,9 @@ func local_request_FlagService_ListFlags_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func request_FlagService_GetFlag_0(ctx context.Context, marshaler runtime.Marshaler, client FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FlagService_GetFlag_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetFlagRequest
+		protoReq extGatewaypb.GetFlagRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -117,9 +118,9 @@ func request_FlagService_GetFlag_0(ctx context.Context, marshaler runtime.Marsha
 	return msg, metadata, err
 }
 
-func local_request_FlagService_GetFlag_0(ctx context.Context, marshaler runtime.Marshaler, server FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FlagService_GetFlag_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetFlagRequest
+		protoReq extGatewaypb.GetFlagRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -143,9 +144,9 @@ func local_request_FlagService_GetFlag_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func request_FlagService_CreateFlag_0(ctx context.Context, marshaler runtime.Marshaler, client FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FlagService_CreateFlag_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateFlagRequest
+		protoReq extGatewaypb.CreateFlagRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -167,9 +168,9 @@ func request_FlagService_CreateFlag_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_FlagService_CreateFlag_0(ctx context.Context, marshaler runtime.Marshaler, server FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FlagService_CreateFlag_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateFlagRequest
+		protoReq extGatewaypb.CreateFlagRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -190,9 +191,9 @@ func local_request_FlagService_CreateFlag_0(ctx context.Context, marshaler runti
 
 var filter_FlagService_UpdateFlag_0 = &utilities.DoubleArray{Encoding: map[string]int{"flag": 0, "project": 1, "key": 2}, Base: []int{1, 1, 3, 2, 0, 0, 0}, Check: []int{0, 1, 1, 2, 2, 4, 3}}
 
-func request_FlagService_UpdateFlag_0(ctx context.Context, marshaler runtime.Marshaler, client FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FlagService_UpdateFlag_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateFlagRequest
+		protoReq extGatewaypb.UpdateFlagRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -239,9 +240,9 @@ func request_FlagService_UpdateFlag_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_FlagService_UpdateFlag_0(ctx context.Context, marshaler runtime.Marshaler, server FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FlagService_UpdateFlag_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateFlagRequest
+		protoReq extGatewaypb.UpdateFlagRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -287,9 +288,9 @@ func local_request_FlagService_UpdateFlag_0(ctx context.Context, marshaler runti
 
 var filter_FlagService_DeleteFlag_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "key": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_FlagService_DeleteFlag_0(ctx context.Context, marshaler runtime.Marshaler, client FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FlagService_DeleteFlag_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteFlagRequest
+		protoReq extGatewaypb.DeleteFlagRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -322,9 +323,9 @@ func request_FlagService_DeleteFlag_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_FlagService_DeleteFlag_0(ctx context.Context, marshaler runtime.Marshaler, server FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FlagService_DeleteFlag_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteFlagRequest
+		protoReq extGatewaypb.DeleteFlagRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -354,9 +355,9 @@ func local_request_FlagService_DeleteFlag_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func request_FlagService_GetFlagTargeting_0(ctx context.Context, marshaler runtime.Marshaler, client FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FlagService_GetFlagTargeting_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetFlagTargetingRequest
+		protoReq extGatewaypb.GetFlagTargetingRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -391,9 +392,9 @@ func request_FlagService_GetFlagTargeting_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_FlagService_GetFlagTargeting_0(ctx context.Context, marshaler runtime.Marshaler, server FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FlagService_GetFlagTargeting_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetFlagTargetingRequest
+		protoReq extGatewaypb.GetFlagTargetingRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -427,9 +428,9 @@ func local_request_FlagService_GetFlagTargeting_0(ctx context.Context, marshaler
 
 var filter_FlagService_UpdateFlagTargeting_0 = &utilities.DoubleArray{Encoding: map[string]int{"targeting": 0, "project": 1, "flag": 2, "environment": 3}, Base: []int{1, 1, 2, 3, 4, 0, 0, 0, 0}, Check: []int{0, 1, 1, 1, 1, 2, 3, 4, 5}}
 
-func request_FlagService_UpdateFlagTargeting_0(ctx context.Context, marshaler runtime.Marshaler, client FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FlagService_UpdateFlagTargeting_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateFlagTargetingRequest
+		protoReq extGatewaypb.UpdateFlagTargetingRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -484,9 +485,9 @@ func request_FlagService_UpdateFlagTargeting_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_FlagService_UpdateFlagTargeting_0(ctx context.Context, marshaler runtime.Marshaler, server FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FlagService_UpdateFlagTargeting_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateFlagTargetingRequest
+		protoReq extGatewaypb.UpdateFlagTargetingRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -540,9 +541,9 @@ func local_request_FlagService_UpdateFlagTargeting_0(ctx context.Context, marsha
 
 var filter_FlagService_ListStaleFlags_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_FlagService_ListStaleFlags_0(ctx context.Context, marshaler runtime.Marshaler, client FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FlagService_ListStaleFlags_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FlagServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListStaleFlagsRequest
+		protoReq extGatewaypb.ListStaleFlagsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -567,9 +568,9 @@ func request_FlagService_ListStaleFlags_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_FlagService_ListStaleFlags_0(ctx context.Context, marshaler runtime.Marshaler, server FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FlagService_ListStaleFlags_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FlagServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListStaleFlagsRequest
+		protoReq extGatewaypb.ListStaleFlagsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -596,7 +597,7 @@ func local_request_FlagService_ListStaleFlags_0(ctx context.Context, marshaler r
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterFlagServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterFlagServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server FlagServiceServer) error {
+func RegisterFlagServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.FlagServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_FlagService_ListFlags_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -788,15 +789,15 @@ func RegisterFlagServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.Se
 // RegisterFlagServiceHandler registers the http handlers for service FlagService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterFlagServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterFlagServiceHandlerClient(ctx, mux, NewFlagServiceClient(conn))
+	return RegisterFlagServiceHandlerClient(ctx, mux, extGatewaypb.NewFlagServiceClient(conn))
 }
 
 // RegisterFlagServiceHandlerClient registers the http handlers for service FlagService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "FlagServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "FlagServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.FlagServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.FlagServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "FlagServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterFlagServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client FlagServiceClient) error {
+// "extGatewaypb.FlagServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterFlagServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.FlagServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_FlagService_ListFlags_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

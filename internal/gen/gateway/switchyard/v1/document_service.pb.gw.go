@@ -2,11 +2,11 @@
 // source: switchyard/v1/document_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_DocumentService_ImportDocument_0(ctx context.Context, marshaler runtime.Marshaler, client DocumentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_DocumentService_ImportDocument_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.DocumentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ImportDocumentRequest
+		protoReq extGatewaypb.ImportDocumentRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_DocumentService_ImportDocument_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_DocumentService_ImportDocument_0(ctx context.Context, marshaler runtime.Marshaler, server DocumentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_DocumentService_ImportDocument_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.DocumentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ImportDocumentRequest
+		protoReq extGatewaypb.ImportDocumentRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -62,9 +63,9 @@ func local_request_DocumentService_ImportDocument_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_DocumentService_ExportDocument_0(ctx context.Context, marshaler runtime.Marshaler, client DocumentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_DocumentService_ExportDocument_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.DocumentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ExportDocumentRequest
+		protoReq extGatewaypb.ExportDocumentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -83,9 +84,9 @@ func request_DocumentService_ExportDocument_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_DocumentService_ExportDocument_0(ctx context.Context, marshaler runtime.Marshaler, server DocumentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_DocumentService_ExportDocument_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.DocumentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ExportDocumentRequest
+		protoReq extGatewaypb.ExportDocumentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -106,7 +107,7 @@ func local_request_DocumentService_ExportDocument_0(ctx context.Context, marshal
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterDocumentServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterDocumentServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server DocumentServiceServer) error {
+func RegisterDocumentServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.DocumentServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_DocumentService_ImportDocument_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -178,15 +179,15 @@ func RegisterDocumentServiceHandlerFromEndpoint(ctx context.Context, mux *runtim
 // RegisterDocumentServiceHandler registers the http handlers for service DocumentService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterDocumentServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterDocumentServiceHandlerClient(ctx, mux, NewDocumentServiceClient(conn))
+	return RegisterDocumentServiceHandlerClient(ctx, mux, extGatewaypb.NewDocumentServiceClient(conn))
 }
 
 // RegisterDocumentServiceHandlerClient registers the http handlers for service DocumentService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "DocumentServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "DocumentServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.DocumentServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.DocumentServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "DocumentServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterDocumentServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client DocumentServiceClient) error {
+// "extGatewaypb.DocumentServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterDocumentServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.DocumentServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_DocumentService_ImportDocument_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

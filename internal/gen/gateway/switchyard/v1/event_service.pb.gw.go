@@ -2,11 +2,11 @@
 // source: switchyard/v1/event_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	gatewaypb_0 "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_EventService_SendEvents_0(ctx context.Context, marshaler runtime.Marshaler, client EventServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_EventService_SendEvents_0(ctx context.Context, marshaler runtime.Marshaler, client gatewaypb_0.EventServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SendEventsRequest
+		protoReq gatewaypb_0.SendEventsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_EventService_SendEvents_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_EventService_SendEvents_0(ctx context.Context, marshaler runtime.Marshaler, server EventServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_EventService_SendEvents_0(ctx context.Context, marshaler runtime.Marshaler, server gatewaypb_0.EventServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SendEventsRequest
+		protoReq gatewaypb_0.SendEventsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -64,9 +65,9 @@ func local_request_EventService_SendEvents_0(ctx context.Context, marshaler runt
 
 var filter_EventService_ListFlagUsage_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "environment": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_EventService_ListFlagUsage_0(ctx context.Context, marshaler runtime.Marshaler, client EventServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_EventService_ListFlagUsage_0(ctx context.Context, marshaler runtime.Marshaler, client gatewaypb_0.EventServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListFlagUsageRequest
+		protoReq gatewaypb_0.ListFlagUsageRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -99,9 +100,9 @@ func request_EventService_ListFlagUsage_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_EventService_ListFlagUsage_0(ctx context.Context, marshaler runtime.Marshaler, server EventServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_EventService_ListFlagUsage_0(ctx context.Context, marshaler runtime.Marshaler, server gatewaypb_0.EventServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListFlagUsageRequest
+		protoReq gatewaypb_0.ListFlagUsageRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -136,7 +137,7 @@ func local_request_EventService_ListFlagUsage_0(ctx context.Context, marshaler r
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterEventServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterEventServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server EventServiceServer) error {
+func RegisterEventServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server gatewaypb_0.EventServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_EventService_SendEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -208,15 +209,15 @@ func RegisterEventServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.S
 // RegisterEventServiceHandler registers the http handlers for service EventService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterEventServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterEventServiceHandlerClient(ctx, mux, NewEventServiceClient(conn))
+	return RegisterEventServiceHandlerClient(ctx, mux, gatewaypb_0.NewEventServiceClient(conn))
 }
 
 // RegisterEventServiceHandlerClient registers the http handlers for service EventService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "EventServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "EventServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "gatewaypb_0.EventServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "gatewaypb_0.EventServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "EventServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterEventServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client EventServiceClient) error {
+// "gatewaypb_0.EventServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterEventServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client gatewaypb_0.EventServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_EventService_SendEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

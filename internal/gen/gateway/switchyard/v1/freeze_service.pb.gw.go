@@ -2,11 +2,11 @@
 // source: switchyard/v1/freeze_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_FreezeService_ListFreezes_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_FreezeService_ListFreezes_0(ctx context.Context, marshaler runtime.Marshaler, client FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FreezeService_ListFreezes_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListFreezesRequest
+		protoReq extGatewaypb.ListFreezesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -64,9 +65,9 @@ func request_FreezeService_ListFreezes_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_FreezeService_ListFreezes_0(ctx context.Context, marshaler runtime.Marshaler, server FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FreezeService_ListFreezes_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListFreezesRequest
+		protoReq extGatewaypb.ListFreezesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -88,9 +89,9 @@ func local_request_FreezeService_ListFreezes_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_FreezeService_GetFreeze_0(ctx context.Context, marshaler runtime.Marshaler, client FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FreezeService_GetFreeze_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetFreezeRequest
+		protoReq extGatewaypb.GetFreezeRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -117,9 +118,9 @@ func request_FreezeService_GetFreeze_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_FreezeService_GetFreeze_0(ctx context.Context, marshaler runtime.Marshaler, server FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FreezeService_GetFreeze_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetFreezeRequest
+		protoReq extGatewaypb.GetFreezeRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -143,9 +144,9 @@ func local_request_FreezeService_GetFreeze_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func request_FreezeService_CreateFreeze_0(ctx context.Context, marshaler runtime.Marshaler, client FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FreezeService_CreateFreeze_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateFreezeRequest
+		protoReq extGatewaypb.CreateFreezeRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -167,9 +168,9 @@ func request_FreezeService_CreateFreeze_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_FreezeService_CreateFreeze_0(ctx context.Context, marshaler runtime.Marshaler, server FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FreezeService_CreateFreeze_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateFreezeRequest
+		protoReq extGatewaypb.CreateFreezeRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -190,9 +191,9 @@ func local_request_FreezeService_CreateFreeze_0(ctx context.Context, marshaler r
 
 var filter_FreezeService_UpdateFreeze_0 = &utilities.DoubleArray{Encoding: map[string]int{"freeze": 0, "project": 1, "key": 2}, Base: []int{1, 1, 3, 2, 0, 0, 0}, Check: []int{0, 1, 1, 2, 2, 4, 3}}
 
-func request_FreezeService_UpdateFreeze_0(ctx context.Context, marshaler runtime.Marshaler, client FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FreezeService_UpdateFreeze_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateFreezeRequest
+		protoReq extGatewaypb.UpdateFreezeRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -239,9 +240,9 @@ func request_FreezeService_UpdateFreeze_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_FreezeService_UpdateFreeze_0(ctx context.Context, marshaler runtime.Marshaler, server FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FreezeService_UpdateFreeze_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateFreezeRequest
+		protoReq extGatewaypb.UpdateFreezeRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -287,9 +288,9 @@ func local_request_FreezeService_UpdateFreeze_0(ctx context.Context, marshaler r
 
 var filter_FreezeService_DeleteFreeze_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "key": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_FreezeService_DeleteFreeze_0(ctx context.Context, marshaler runtime.Marshaler, client FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FreezeService_DeleteFreeze_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteFreezeRequest
+		protoReq extGatewaypb.DeleteFreezeRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -322,9 +323,9 @@ func request_FreezeService_DeleteFreeze_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_FreezeService_DeleteFreeze_0(ctx context.Context, marshaler runtime.Marshaler, server FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FreezeService_DeleteFreeze_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteFreezeRequest
+		protoReq extGatewaypb.DeleteFreezeRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -356,9 +357,9 @@ func local_request_FreezeService_DeleteFreeze_0(ctx context.Context, marshaler r
 
 var filter_FreezeService_GetCalendar_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_FreezeService_GetCalendar_0(ctx context.Context, marshaler runtime.Marshaler, client FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FreezeService_GetCalendar_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetCalendarRequest
+		protoReq extGatewaypb.GetCalendarRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -383,9 +384,9 @@ func request_FreezeService_GetCalendar_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_FreezeService_GetCalendar_0(ctx context.Context, marshaler runtime.Marshaler, server FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FreezeService_GetCalendar_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetCalendarRequest
+		protoReq extGatewaypb.GetCalendarRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -407,9 +408,9 @@ func local_request_FreezeService_GetCalendar_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_FreezeService_OverrideFreeze_0(ctx context.Context, marshaler runtime.Marshaler, client FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FreezeService_OverrideFreeze_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq OverrideFreezeRequest
+		protoReq extGatewaypb.OverrideFreezeRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -439,9 +440,9 @@ func request_FreezeService_OverrideFreeze_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_FreezeService_OverrideFreeze_0(ctx context.Context, marshaler runtime.Marshaler, server FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FreezeService_OverrideFreeze_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq OverrideFreezeRequest
+		protoReq extGatewaypb.OverrideFreezeRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -468,9 +469,9 @@ func local_request_FreezeService_OverrideFreeze_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_FreezeService_ApproveFreezeOverride_0(ctx context.Context, marshaler runtime.Marshaler, client FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_FreezeService_ApproveFreezeOverride_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.FreezeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ApproveFreezeOverrideRequest
+		protoReq extGatewaypb.ApproveFreezeOverrideRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -500,9 +501,9 @@ func request_FreezeService_ApproveFreezeOverride_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func local_request_FreezeService_ApproveFreezeOverride_0(ctx context.Context, marshaler runtime.Marshaler, server FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_FreezeService_ApproveFreezeOverride_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.FreezeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ApproveFreezeOverrideRequest
+		protoReq extGatewaypb.ApproveFreezeOverrideRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -534,7 +535,7 @@ func local_request_FreezeService_ApproveFreezeOverride_0(ctx context.Context, ma
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterFreezeServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterFreezeServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server FreezeServiceServer) error {
+func RegisterFreezeServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.FreezeServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_FreezeService_ListFreezes_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -726,15 +727,15 @@ func RegisterFreezeServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.
 // RegisterFreezeServiceHandler registers the http handlers for service FreezeService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterFreezeServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterFreezeServiceHandlerClient(ctx, mux, NewFreezeServiceClient(conn))
+	return RegisterFreezeServiceHandlerClient(ctx, mux, extGatewaypb.NewFreezeServiceClient(conn))
 }
 
 // RegisterFreezeServiceHandlerClient registers the http handlers for service FreezeService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "FreezeServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "FreezeServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.FreezeServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.FreezeServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "FreezeServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterFreezeServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client FreezeServiceClient) error {
+// "extGatewaypb.FreezeServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterFreezeServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.FreezeServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_FreezeService_ListFreezes_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

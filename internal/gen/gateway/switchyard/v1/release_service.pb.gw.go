@@ -2,11 +2,11 @@
 // source: switchyard/v1/release_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_ReleaseService_ListReleases_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ReleaseService_ListReleases_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_ListReleases_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListReleasesRequest
+		protoReq extGatewaypb.ListReleasesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -64,9 +65,9 @@ func request_ReleaseService_ListReleases_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_ListReleases_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_ListReleases_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListReleasesRequest
+		protoReq extGatewaypb.ListReleasesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -88,9 +89,9 @@ func local_request_ReleaseService_ListReleases_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_ReleaseService_GetRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_GetRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetReleaseRequest
+		protoReq extGatewaypb.GetReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -117,9 +118,9 @@ func request_ReleaseService_GetRelease_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_GetRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_GetRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetReleaseRequest
+		protoReq extGatewaypb.GetReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -143,9 +144,9 @@ func local_request_ReleaseService_GetRelease_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_ReleaseService_CreateRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_CreateRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateReleaseRequest
+		protoReq extGatewaypb.CreateReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -167,9 +168,9 @@ func request_ReleaseService_CreateRelease_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_CreateRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_CreateRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateReleaseRequest
+		protoReq extGatewaypb.CreateReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -190,9 +191,9 @@ func local_request_ReleaseService_CreateRelease_0(ctx context.Context, marshaler
 
 var filter_ReleaseService_UpdateRelease_0 = &utilities.DoubleArray{Encoding: map[string]int{"release": 0, "project": 1, "id": 2}, Base: []int{1, 1, 3, 2, 0, 0, 0}, Check: []int{0, 1, 1, 2, 2, 4, 3}}
 
-func request_ReleaseService_UpdateRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_UpdateRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateReleaseRequest
+		protoReq extGatewaypb.UpdateReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -239,9 +240,9 @@ func request_ReleaseService_UpdateRelease_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_UpdateRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_UpdateRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateReleaseRequest
+		protoReq extGatewaypb.UpdateReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -287,9 +288,9 @@ func local_request_ReleaseService_UpdateRelease_0(ctx context.Context, marshaler
 
 var filter_ReleaseService_DeleteRelease_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_ReleaseService_DeleteRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_DeleteRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteReleaseRequest
+		protoReq extGatewaypb.DeleteReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -322,9 +323,9 @@ func request_ReleaseService_DeleteRelease_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_DeleteRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_DeleteRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteReleaseRequest
+		protoReq extGatewaypb.DeleteReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -354,9 +355,9 @@ func local_request_ReleaseService_DeleteRelease_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_ReleaseService_StartRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_StartRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq StartReleaseRequest
+		protoReq extGatewaypb.StartReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -386,9 +387,9 @@ func request_ReleaseService_StartRelease_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_StartRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_StartRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq StartReleaseRequest
+		protoReq extGatewaypb.StartReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -415,9 +416,9 @@ func local_request_ReleaseService_StartRelease_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_ReleaseService_AdvanceRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_AdvanceRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AdvanceReleaseRequest
+		protoReq extGatewaypb.AdvanceReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -447,9 +448,9 @@ func request_ReleaseService_AdvanceRelease_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_AdvanceRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_AdvanceRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AdvanceReleaseRequest
+		protoReq extGatewaypb.AdvanceReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -476,9 +477,9 @@ func local_request_ReleaseService_AdvanceRelease_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func request_ReleaseService_ApproveRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_ApproveRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ApproveReleaseRequest
+		protoReq extGatewaypb.ApproveReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -508,9 +509,9 @@ func request_ReleaseService_ApproveRelease_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_ApproveRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_ApproveRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ApproveReleaseRequest
+		protoReq extGatewaypb.ApproveReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -537,9 +538,9 @@ func local_request_ReleaseService_ApproveRelease_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func request_ReleaseService_PauseRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_PauseRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq PauseReleaseRequest
+		protoReq extGatewaypb.PauseReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -569,9 +570,9 @@ func request_ReleaseService_PauseRelease_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_PauseRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_PauseRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq PauseReleaseRequest
+		protoReq extGatewaypb.PauseReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -598,9 +599,9 @@ func local_request_ReleaseService_PauseRelease_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_ReleaseService_ResumeRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_ResumeRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ResumeReleaseRequest
+		protoReq extGatewaypb.ResumeReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -630,9 +631,9 @@ func request_ReleaseService_ResumeRelease_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_ResumeRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_ResumeRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ResumeReleaseRequest
+		protoReq extGatewaypb.ResumeReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -659,9 +660,9 @@ func local_request_ReleaseService_ResumeRelease_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_ReleaseService_RollBackRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_RollBackRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RollBackReleaseRequest
+		protoReq extGatewaypb.RollBackReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -691,9 +692,9 @@ func request_ReleaseService_RollBackRelease_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_RollBackRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_RollBackRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RollBackReleaseRequest
+		protoReq extGatewaypb.RollBackReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -720,9 +721,9 @@ func local_request_ReleaseService_RollBackRelease_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_ReleaseService_CancelRelease_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_CancelRelease_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CancelReleaseRequest
+		protoReq extGatewaypb.CancelReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -752,9 +753,9 @@ func request_ReleaseService_CancelRelease_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_CancelRelease_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_CancelRelease_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CancelReleaseRequest
+		protoReq extGatewaypb.CancelReleaseRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -783,9 +784,9 @@ func local_request_ReleaseService_CancelRelease_0(ctx context.Context, marshaler
 
 var filter_ReleaseService_AddReleaseIncident_0 = &utilities.DoubleArray{Encoding: map[string]int{"incident": 0, "project": 1, "id": 2}, Base: []int{1, 1, 2, 3, 0, 0, 0}, Check: []int{0, 1, 1, 1, 2, 3, 4}}
 
-func request_ReleaseService_AddReleaseIncident_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_AddReleaseIncident_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AddReleaseIncidentRequest
+		protoReq extGatewaypb.AddReleaseIncidentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -821,9 +822,9 @@ func request_ReleaseService_AddReleaseIncident_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_AddReleaseIncident_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_AddReleaseIncident_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AddReleaseIncidentRequest
+		protoReq extGatewaypb.AddReleaseIncidentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -858,9 +859,9 @@ func local_request_ReleaseService_AddReleaseIncident_0(ctx context.Context, mars
 
 var filter_ReleaseService_SetReleaseReview_0 = &utilities.DoubleArray{Encoding: map[string]int{"review": 0, "project": 1, "id": 2}, Base: []int{1, 1, 2, 3, 0, 0, 0}, Check: []int{0, 1, 1, 1, 2, 3, 4}}
 
-func request_ReleaseService_SetReleaseReview_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_SetReleaseReview_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetReleaseReviewRequest
+		protoReq extGatewaypb.SetReleaseReviewRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -896,9 +897,9 @@ func request_ReleaseService_SetReleaseReview_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_SetReleaseReview_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_SetReleaseReview_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetReleaseReviewRequest
+		protoReq extGatewaypb.SetReleaseReviewRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -933,9 +934,9 @@ func local_request_ReleaseService_SetReleaseReview_0(ctx context.Context, marsha
 
 var filter_ReleaseService_GetReleaseReport_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ReleaseService_GetReleaseReport_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_GetReleaseReport_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetReleaseReportRequest
+		protoReq extGatewaypb.GetReleaseReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -960,9 +961,9 @@ func request_ReleaseService_GetReleaseReport_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_GetReleaseReport_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_GetReleaseReport_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetReleaseReportRequest
+		protoReq extGatewaypb.GetReleaseReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -986,9 +987,9 @@ func local_request_ReleaseService_GetReleaseReport_0(ctx context.Context, marsha
 
 var filter_ReleaseService_GetDeliveryMetrics_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ReleaseService_GetDeliveryMetrics_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseService_GetDeliveryMetrics_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetDeliveryMetricsRequest
+		protoReq extGatewaypb.GetDeliveryMetricsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -1013,9 +1014,9 @@ func request_ReleaseService_GetDeliveryMetrics_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_ReleaseService_GetDeliveryMetrics_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseService_GetDeliveryMetrics_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetDeliveryMetricsRequest
+		protoReq extGatewaypb.GetDeliveryMetricsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -1042,7 +1043,7 @@ func local_request_ReleaseService_GetDeliveryMetrics_0(ctx context.Context, mars
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterReleaseServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterReleaseServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server ReleaseServiceServer) error {
+func RegisterReleaseServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.ReleaseServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_ReleaseService_ListReleases_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1394,15 +1395,15 @@ func RegisterReleaseServiceHandlerFromEndpoint(ctx context.Context, mux *runtime
 // RegisterReleaseServiceHandler registers the http handlers for service ReleaseService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterReleaseServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterReleaseServiceHandlerClient(ctx, mux, NewReleaseServiceClient(conn))
+	return RegisterReleaseServiceHandlerClient(ctx, mux, extGatewaypb.NewReleaseServiceClient(conn))
 }
 
 // RegisterReleaseServiceHandlerClient registers the http handlers for service ReleaseService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "ReleaseServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "ReleaseServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.ReleaseServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.ReleaseServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "ReleaseServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterReleaseServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client ReleaseServiceClient) error {
+// "extGatewaypb.ReleaseServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterReleaseServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.ReleaseServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_ReleaseService_ListReleases_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

@@ -4,7 +4,7 @@
 // 	protoc        (unknown)
 // source: switchyard/v1/sync_service.proto
 
-package switchyardpb
+package sdkpb
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
@@ -1278,7 +1278,7 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\x1aSECTION_KIND_SEGMENT_CHUNK\x10\x052\xf2\x01\n" +
 	"\vSyncService\x12C\n" +
 	"\x04Sync\x12\x1a.switchyard.v1.SyncRequest\x1a\x1b.switchyard.v1.SyncResponse(\x010\x01\x12\x9d\x01\n" +
-	"\x0eGetConvergence\x12$.switchyard.v1.GetConvergenceRequest\x1a\x1a.switchyard.v1.Convergence\"I\x82\xd3\xe4\x93\x02C\x12A/api/v1/projects/{project}/environments/{environment}/convergenceBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\x0eGetConvergence\x12$.switchyard.v1.GetConvergenceRequest\x1a\x1a.switchyard.v1.Convergence\"I\x82\xd3\xe4\x93\x02C\x12A/api/v1/projects/{project}/environments/{environment}/convergenceBIZGgithub.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb;sdkpbb\x06proto3"
 
 var (
 	file_switchyard_v1_sync_service_proto_rawDescOnce sync.Once

@@ -2,11 +2,11 @@
 // source: switchyard/v1/sync_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	gatewaypb_0 "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_SyncService_GetConvergence_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "environment": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_SyncService_GetConvergence_0(ctx context.Context, marshaler runtime.Marshaler, client SyncServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_SyncService_GetConvergence_0(ctx context.Context, marshaler runtime.Marshaler, client gatewaypb_0.SyncServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConvergenceRequest
+		protoReq gatewaypb_0.GetConvergenceRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -72,9 +73,9 @@ func request_SyncService_GetConvergence_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_SyncService_GetConvergence_0(ctx context.Context, marshaler runtime.Marshaler, server SyncServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_SyncService_GetConvergence_0(ctx context.Context, marshaler runtime.Marshaler, server gatewaypb_0.SyncServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConvergenceRequest
+		protoReq gatewaypb_0.GetConvergenceRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -109,7 +110,7 @@ func local_request_SyncService_GetConvergence_0(ctx context.Context, marshaler r
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterSyncServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterSyncServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server SyncServiceServer) error {
+func RegisterSyncServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server gatewaypb_0.SyncServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_SyncService_GetConvergence_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -161,15 +162,15 @@ func RegisterSyncServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.Se
 // RegisterSyncServiceHandler registers the http handlers for service SyncService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterSyncServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterSyncServiceHandlerClient(ctx, mux, NewSyncServiceClient(conn))
+	return RegisterSyncServiceHandlerClient(ctx, mux, gatewaypb_0.NewSyncServiceClient(conn))
 }
 
 // RegisterSyncServiceHandlerClient registers the http handlers for service SyncService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "SyncServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "SyncServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "gatewaypb_0.SyncServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "gatewaypb_0.SyncServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "SyncServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterSyncServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client SyncServiceClient) error {
+// "gatewaypb_0.SyncServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterSyncServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client gatewaypb_0.SyncServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_SyncService_GetConvergence_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

@@ -2,11 +2,11 @@
 // source: switchyard/v1/audit_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_AuditService_ListAuditEvents_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_AuditService_ListAuditEvents_0(ctx context.Context, marshaler runtime.Marshaler, client AuditServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AuditService_ListAuditEvents_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.AuditServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListAuditEventsRequest
+		protoReq extGatewaypb.ListAuditEventsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -55,9 +56,9 @@ func request_AuditService_ListAuditEvents_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_AuditService_ListAuditEvents_0(ctx context.Context, marshaler runtime.Marshaler, server AuditServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AuditService_ListAuditEvents_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.AuditServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListAuditEventsRequest
+		protoReq extGatewaypb.ListAuditEventsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -75,7 +76,7 @@ func local_request_AuditService_ListAuditEvents_0(ctx context.Context, marshaler
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterAuditServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterAuditServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server AuditServiceServer) error {
+func RegisterAuditServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.AuditServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_AuditService_ListAuditEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -127,15 +128,15 @@ func RegisterAuditServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.S
 // RegisterAuditServiceHandler registers the http handlers for service AuditService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterAuditServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterAuditServiceHandlerClient(ctx, mux, NewAuditServiceClient(conn))
+	return RegisterAuditServiceHandlerClient(ctx, mux, extGatewaypb.NewAuditServiceClient(conn))
 }
 
 // RegisterAuditServiceHandlerClient registers the http handlers for service AuditService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "AuditServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "AuditServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.AuditServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.AuditServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "AuditServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterAuditServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client AuditServiceClient) error {
+// "extGatewaypb.AuditServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterAuditServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.AuditServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_AuditService_ListAuditEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

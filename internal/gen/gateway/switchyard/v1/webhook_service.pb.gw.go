@@ -2,11 +2,11 @@
 // source: switchyard/v1/webhook_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_WebhookService_ListWebhooks_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_WebhookService_ListWebhooks_0(ctx context.Context, marshaler runtime.Marshaler, client WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_WebhookService_ListWebhooks_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListWebhooksRequest
+		protoReq extGatewaypb.ListWebhooksRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -64,9 +65,9 @@ func request_WebhookService_ListWebhooks_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_WebhookService_ListWebhooks_0(ctx context.Context, marshaler runtime.Marshaler, server WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_WebhookService_ListWebhooks_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListWebhooksRequest
+		protoReq extGatewaypb.ListWebhooksRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -88,9 +89,9 @@ func local_request_WebhookService_ListWebhooks_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_WebhookService_GetWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_WebhookService_GetWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetWebhookRequest
+		protoReq extGatewaypb.GetWebhookRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -117,9 +118,9 @@ func request_WebhookService_GetWebhook_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_WebhookService_GetWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_WebhookService_GetWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetWebhookRequest
+		protoReq extGatewaypb.GetWebhookRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -143,9 +144,9 @@ func local_request_WebhookService_GetWebhook_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_WebhookService_CreateWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_WebhookService_CreateWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateWebhookRequest
+		protoReq extGatewaypb.CreateWebhookRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -167,9 +168,9 @@ func request_WebhookService_CreateWebhook_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_WebhookService_CreateWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_WebhookService_CreateWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateWebhookRequest
+		protoReq extGatewaypb.CreateWebhookRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -190,9 +191,9 @@ func local_request_WebhookService_CreateWebhook_0(ctx context.Context, marshaler
 
 var filter_WebhookService_UpdateWebhook_0 = &utilities.DoubleArray{Encoding: map[string]int{"webhook": 0, "project": 1, "id": 2}, Base: []int{1, 1, 3, 2, 0, 0, 0}, Check: []int{0, 1, 1, 2, 2, 4, 3}}
 
-func request_WebhookService_UpdateWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_WebhookService_UpdateWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateWebhookRequest
+		protoReq extGatewaypb.UpdateWebhookRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -239,9 +240,9 @@ func request_WebhookService_UpdateWebhook_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_WebhookService_UpdateWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_WebhookService_UpdateWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateWebhookRequest
+		protoReq extGatewaypb.UpdateWebhookRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -287,9 +288,9 @@ func local_request_WebhookService_UpdateWebhook_0(ctx context.Context, marshaler
 
 var filter_WebhookService_DeleteWebhook_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_WebhookService_DeleteWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_WebhookService_DeleteWebhook_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteWebhookRequest
+		protoReq extGatewaypb.DeleteWebhookRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -322,9 +323,9 @@ func request_WebhookService_DeleteWebhook_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_WebhookService_DeleteWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_WebhookService_DeleteWebhook_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteWebhookRequest
+		protoReq extGatewaypb.DeleteWebhookRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -356,9 +357,9 @@ func local_request_WebhookService_DeleteWebhook_0(ctx context.Context, marshaler
 
 var filter_WebhookService_ListWebhookDeliveries_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_WebhookService_ListWebhookDeliveries_0(ctx context.Context, marshaler runtime.Marshaler, client WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_WebhookService_ListWebhookDeliveries_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListWebhookDeliveriesRequest
+		protoReq extGatewaypb.ListWebhookDeliveriesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -391,9 +392,9 @@ func request_WebhookService_ListWebhookDeliveries_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func local_request_WebhookService_ListWebhookDeliveries_0(ctx context.Context, marshaler runtime.Marshaler, server WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_WebhookService_ListWebhookDeliveries_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListWebhookDeliveriesRequest
+		protoReq extGatewaypb.ListWebhookDeliveriesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -423,9 +424,9 @@ func local_request_WebhookService_ListWebhookDeliveries_0(ctx context.Context, m
 	return msg, metadata, err
 }
 
-func request_WebhookService_RedeliverWebhookDelivery_0(ctx context.Context, marshaler runtime.Marshaler, client WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_WebhookService_RedeliverWebhookDelivery_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.WebhookServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RedeliverWebhookDeliveryRequest
+		protoReq extGatewaypb.RedeliverWebhookDeliveryRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -463,9 +464,9 @@ func request_WebhookService_RedeliverWebhookDelivery_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
-func local_request_WebhookService_RedeliverWebhookDelivery_0(ctx context.Context, marshaler runtime.Marshaler, server WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_WebhookService_RedeliverWebhookDelivery_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.WebhookServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RedeliverWebhookDeliveryRequest
+		protoReq extGatewaypb.RedeliverWebhookDeliveryRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -505,7 +506,7 @@ func local_request_WebhookService_RedeliverWebhookDelivery_0(ctx context.Context
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterWebhookServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterWebhookServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server WebhookServiceServer) error {
+func RegisterWebhookServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.WebhookServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_WebhookService_ListWebhooks_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -677,15 +678,15 @@ func RegisterWebhookServiceHandlerFromEndpoint(ctx context.Context, mux *runtime
 // RegisterWebhookServiceHandler registers the http handlers for service WebhookService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterWebhookServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterWebhookServiceHandlerClient(ctx, mux, NewWebhookServiceClient(conn))
+	return RegisterWebhookServiceHandlerClient(ctx, mux, extGatewaypb.NewWebhookServiceClient(conn))
 }
 
 // RegisterWebhookServiceHandlerClient registers the http handlers for service WebhookService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "WebhookServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "WebhookServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.WebhookServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.WebhookServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "WebhookServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterWebhookServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client WebhookServiceClient) error {
+// "extGatewaypb.WebhookServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterWebhookServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.WebhookServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_WebhookService_ListWebhooks_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

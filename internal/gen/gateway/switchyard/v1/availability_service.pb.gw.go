@@ -2,11 +2,11 @@
 // source: switchyard/v1/availability_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	gatewaypb_0 "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_AvailabilityService_GetAvailability_0 = &utilities.DoubleArray{Encoding: map[string]int{"component": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_AvailabilityService_GetAvailability_0(ctx context.Context, marshaler runtime.Marshaler, client AvailabilityServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AvailabilityService_GetAvailability_0(ctx context.Context, marshaler runtime.Marshaler, client gatewaypb_0.AvailabilityServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetAvailabilityRequest
+		protoReq gatewaypb_0.GetAvailabilityRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -64,9 +65,9 @@ func request_AvailabilityService_GetAvailability_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func local_request_AvailabilityService_GetAvailability_0(ctx context.Context, marshaler runtime.Marshaler, server AvailabilityServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AvailabilityService_GetAvailability_0(ctx context.Context, marshaler runtime.Marshaler, server gatewaypb_0.AvailabilityServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetAvailabilityRequest
+		protoReq gatewaypb_0.GetAvailabilityRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -88,9 +89,9 @@ func local_request_AvailabilityService_GetAvailability_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
-func request_AvailabilityService_GetAvailability_1(ctx context.Context, marshaler runtime.Marshaler, client AvailabilityServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AvailabilityService_GetAvailability_1(ctx context.Context, marshaler runtime.Marshaler, client gatewaypb_0.AvailabilityServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetAvailabilityRequest
+		protoReq gatewaypb_0.GetAvailabilityRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -112,9 +113,9 @@ func request_AvailabilityService_GetAvailability_1(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func local_request_AvailabilityService_GetAvailability_1(ctx context.Context, marshaler runtime.Marshaler, server AvailabilityServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AvailabilityService_GetAvailability_1(ctx context.Context, marshaler runtime.Marshaler, server gatewaypb_0.AvailabilityServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetAvailabilityRequest
+		protoReq gatewaypb_0.GetAvailabilityRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -138,7 +139,7 @@ func local_request_AvailabilityService_GetAvailability_1(ctx context.Context, ma
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterAvailabilityServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterAvailabilityServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server AvailabilityServiceServer) error {
+func RegisterAvailabilityServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server gatewaypb_0.AvailabilityServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_AvailabilityService_GetAvailability_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -210,15 +211,15 @@ func RegisterAvailabilityServiceHandlerFromEndpoint(ctx context.Context, mux *ru
 // RegisterAvailabilityServiceHandler registers the http handlers for service AvailabilityService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterAvailabilityServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterAvailabilityServiceHandlerClient(ctx, mux, NewAvailabilityServiceClient(conn))
+	return RegisterAvailabilityServiceHandlerClient(ctx, mux, gatewaypb_0.NewAvailabilityServiceClient(conn))
 }
 
 // RegisterAvailabilityServiceHandlerClient registers the http handlers for service AvailabilityService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "AvailabilityServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "AvailabilityServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "gatewaypb_0.AvailabilityServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "gatewaypb_0.AvailabilityServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "AvailabilityServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterAvailabilityServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client AvailabilityServiceClient) error {
+// "gatewaypb_0.AvailabilityServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterAvailabilityServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client gatewaypb_0.AvailabilityServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_AvailabilityService_GetAvailability_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

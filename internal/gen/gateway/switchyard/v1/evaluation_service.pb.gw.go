@@ -2,11 +2,11 @@
 // source: switchyard/v1/evaluation_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	gatewaypb_0 "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_EvaluationService_Evaluate_0(ctx context.Context, marshaler runtime.Marshaler, client EvaluationServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_EvaluationService_Evaluate_0(ctx context.Context, marshaler runtime.Marshaler, client gatewaypb_0.EvaluationServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq EvaluateRequest
+		protoReq gatewaypb_0.EvaluateRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_EvaluationService_Evaluate_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_EvaluationService_Evaluate_0(ctx context.Context, marshaler runtime.Marshaler, server EvaluationServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_EvaluationService_Evaluate_0(ctx context.Context, marshaler runtime.Marshaler, server gatewaypb_0.EvaluationServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq EvaluateRequest
+		protoReq gatewaypb_0.EvaluateRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -62,9 +63,9 @@ func local_request_EvaluationService_Evaluate_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func request_EvaluationService_EvaluateBatch_0(ctx context.Context, marshaler runtime.Marshaler, client EvaluationServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_EvaluationService_EvaluateBatch_0(ctx context.Context, marshaler runtime.Marshaler, client gatewaypb_0.EvaluationServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq EvaluateBatchRequest
+		protoReq gatewaypb_0.EvaluateBatchRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -77,9 +78,9 @@ func request_EvaluationService_EvaluateBatch_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_EvaluationService_EvaluateBatch_0(ctx context.Context, marshaler runtime.Marshaler, server EvaluationServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_EvaluationService_EvaluateBatch_0(ctx context.Context, marshaler runtime.Marshaler, server gatewaypb_0.EvaluationServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq EvaluateBatchRequest
+		protoReq gatewaypb_0.EvaluateBatchRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -94,7 +95,7 @@ func local_request_EvaluationService_EvaluateBatch_0(ctx context.Context, marsha
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterEvaluationServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterEvaluationServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server EvaluationServiceServer) error {
+func RegisterEvaluationServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server gatewaypb_0.EvaluationServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_EvaluationService_Evaluate_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -166,15 +167,15 @@ func RegisterEvaluationServiceHandlerFromEndpoint(ctx context.Context, mux *runt
 // RegisterEvaluationServiceHandler registers the http handlers for service EvaluationService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterEvaluationServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterEvaluationServiceHandlerClient(ctx, mux, NewEvaluationServiceClient(conn))
+	return RegisterEvaluationServiceHandlerClient(ctx, mux, gatewaypb_0.NewEvaluationServiceClient(conn))
 }
 
 // RegisterEvaluationServiceHandlerClient registers the http handlers for service EvaluationService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "EvaluationServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "EvaluationServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "gatewaypb_0.EvaluationServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "gatewaypb_0.EvaluationServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "EvaluationServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterEvaluationServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client EvaluationServiceClient) error {
+// "gatewaypb_0.EvaluationServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterEvaluationServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client gatewaypb_0.EvaluationServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_EvaluationService_Evaluate_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

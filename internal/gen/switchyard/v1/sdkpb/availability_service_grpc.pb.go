@@ -4,7 +4,7 @@
 // - protoc             (unknown)
 // source: switchyard/v1/availability_service.proto
 
-package switchyardpb
+package sdkpb
 
 import (
 	context "context"

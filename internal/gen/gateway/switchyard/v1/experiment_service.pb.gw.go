@@ -2,11 +2,11 @@
 // source: switchyard/v1/experiment_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_ExperimentService_ListExperiments_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ExperimentService_ListExperiments_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_ListExperiments_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListExperimentsRequest
+		protoReq extGatewaypb.ListExperimentsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -64,9 +65,9 @@ func request_ExperimentService_ListExperiments_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_ListExperiments_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_ListExperiments_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListExperimentsRequest
+		protoReq extGatewaypb.ListExperimentsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -88,9 +89,9 @@ func local_request_ExperimentService_ListExperiments_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
-func request_ExperimentService_GetExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_GetExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetExperimentRequest
+		protoReq extGatewaypb.GetExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -117,9 +118,9 @@ func request_ExperimentService_GetExperiment_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_GetExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_GetExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetExperimentRequest
+		protoReq extGatewaypb.GetExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -143,9 +144,9 @@ func local_request_ExperimentService_GetExperiment_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func request_ExperimentService_CreateExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_CreateExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateExperimentRequest
+		protoReq extGatewaypb.CreateExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -167,9 +168,9 @@ func request_ExperimentService_CreateExperiment_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_CreateExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_CreateExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateExperimentRequest
+		protoReq extGatewaypb.CreateExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -190,9 +191,9 @@ func local_request_ExperimentService_CreateExperiment_0(ctx context.Context, mar
 
 var filter_ExperimentService_UpdateExperiment_0 = &utilities.DoubleArray{Encoding: map[string]int{"experiment": 0, "project": 1, "id": 2}, Base: []int{1, 1, 3, 2, 0, 0, 0}, Check: []int{0, 1, 1, 2, 2, 4, 3}}
 
-func request_ExperimentService_UpdateExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_UpdateExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateExperimentRequest
+		protoReq extGatewaypb.UpdateExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -239,9 +240,9 @@ func request_ExperimentService_UpdateExperiment_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_UpdateExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_UpdateExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateExperimentRequest
+		protoReq extGatewaypb.UpdateExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -287,9 +288,9 @@ func local_request_ExperimentService_UpdateExperiment_0(ctx context.Context, mar
 
 var filter_ExperimentService_DeleteExperiment_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_ExperimentService_DeleteExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_DeleteExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteExperimentRequest
+		protoReq extGatewaypb.DeleteExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -322,9 +323,9 @@ func request_ExperimentService_DeleteExperiment_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_DeleteExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_DeleteExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteExperimentRequest
+		protoReq extGatewaypb.DeleteExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -354,9 +355,9 @@ func local_request_ExperimentService_DeleteExperiment_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_ExperimentService_StartExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_StartExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq StartExperimentRequest
+		protoReq extGatewaypb.StartExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -386,9 +387,9 @@ func request_ExperimentService_StartExperiment_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_StartExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_StartExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq StartExperimentRequest
+		protoReq extGatewaypb.StartExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -415,9 +416,9 @@ func local_request_ExperimentService_StartExperiment_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
-func request_ExperimentService_StopExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_StopExperiment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq StopExperimentRequest
+		protoReq extGatewaypb.StopExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -447,9 +448,9 @@ func request_ExperimentService_StopExperiment_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_StopExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_StopExperiment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq StopExperimentRequest
+		protoReq extGatewaypb.StopExperimentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -478,9 +479,9 @@ func local_request_ExperimentService_StopExperiment_0(ctx context.Context, marsh
 
 var filter_ExperimentService_GetExperimentResults_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_ExperimentService_GetExperimentResults_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_GetExperimentResults_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetExperimentResultsRequest
+		protoReq extGatewaypb.GetExperimentResultsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -513,9 +514,9 @@ func request_ExperimentService_GetExperimentResults_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_GetExperimentResults_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_GetExperimentResults_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetExperimentResultsRequest
+		protoReq extGatewaypb.GetExperimentResultsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -547,9 +548,9 @@ func local_request_ExperimentService_GetExperimentResults_0(ctx context.Context,
 
 var filter_ExperimentService_ListMetrics_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ExperimentService_ListMetrics_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_ListMetrics_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListMetricsRequest
+		protoReq extGatewaypb.ListMetricsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -574,9 +575,9 @@ func request_ExperimentService_ListMetrics_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_ListMetrics_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_ListMetrics_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListMetricsRequest
+		protoReq extGatewaypb.ListMetricsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -598,9 +599,9 @@ func local_request_ExperimentService_ListMetrics_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func request_ExperimentService_GetMetric_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_GetMetric_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetMetricRequest
+		protoReq extGatewaypb.GetMetricRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -627,9 +628,9 @@ func request_ExperimentService_GetMetric_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_GetMetric_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_GetMetric_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetMetricRequest
+		protoReq extGatewaypb.GetMetricRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -653,9 +654,9 @@ func local_request_ExperimentService_GetMetric_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_ExperimentService_CreateMetric_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_CreateMetric_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateMetricRequest
+		protoReq extGatewaypb.CreateMetricRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -677,9 +678,9 @@ func request_ExperimentService_CreateMetric_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_CreateMetric_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_CreateMetric_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateMetricRequest
+		protoReq extGatewaypb.CreateMetricRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -700,9 +701,9 @@ func local_request_ExperimentService_CreateMetric_0(ctx context.Context, marshal
 
 var filter_ExperimentService_UpdateMetric_0 = &utilities.DoubleArray{Encoding: map[string]int{"metric": 0, "project": 1, "key": 2}, Base: []int{1, 1, 3, 2, 0, 0, 0}, Check: []int{0, 1, 1, 2, 2, 4, 3}}
 
-func request_ExperimentService_UpdateMetric_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_UpdateMetric_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateMetricRequest
+		protoReq extGatewaypb.UpdateMetricRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -749,9 +750,9 @@ func request_ExperimentService_UpdateMetric_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_UpdateMetric_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_UpdateMetric_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateMetricRequest
+		protoReq extGatewaypb.UpdateMetricRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -797,9 +798,9 @@ func local_request_ExperimentService_UpdateMetric_0(ctx context.Context, marshal
 
 var filter_ExperimentService_DeleteMetric_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "key": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_ExperimentService_DeleteMetric_0(ctx context.Context, marshaler runtime.Marshaler, client ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ExperimentService_DeleteMetric_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ExperimentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteMetricRequest
+		protoReq extGatewaypb.DeleteMetricRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -832,9 +833,9 @@ func request_ExperimentService_DeleteMetric_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_ExperimentService_DeleteMetric_0(ctx context.Context, marshaler runtime.Marshaler, server ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ExperimentService_DeleteMetric_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ExperimentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteMetricRequest
+		protoReq extGatewaypb.DeleteMetricRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -869,7 +870,7 @@ func local_request_ExperimentService_DeleteMetric_0(ctx context.Context, marshal
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterExperimentServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterExperimentServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server ExperimentServiceServer) error {
+func RegisterExperimentServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.ExperimentServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_ExperimentService_ListExperiments_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1161,15 +1162,15 @@ func RegisterExperimentServiceHandlerFromEndpoint(ctx context.Context, mux *runt
 // RegisterExperimentServiceHandler registers the http handlers for service ExperimentService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterExperimentServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterExperimentServiceHandlerClient(ctx, mux, NewExperimentServiceClient(conn))
+	return RegisterExperimentServiceHandlerClient(ctx, mux, extGatewaypb.NewExperimentServiceClient(conn))
 }
 
 // RegisterExperimentServiceHandlerClient registers the http handlers for service ExperimentService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "ExperimentServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "ExperimentServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.ExperimentServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.ExperimentServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "ExperimentServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterExperimentServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client ExperimentServiceClient) error {
+// "extGatewaypb.ExperimentServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterExperimentServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.ExperimentServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_ExperimentService_ListExperiments_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

@@ -2,11 +2,11 @@
 // source: switchyard/v1/project_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_ProjectService_ListProjects_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_ProjectService_ListProjects_0(ctx context.Context, marshaler runtime.Marshaler, client ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ProjectService_ListProjects_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListProjectsRequest
+		protoReq extGatewaypb.ListProjectsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -55,9 +56,9 @@ func request_ProjectService_ListProjects_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_ProjectService_ListProjects_0(ctx context.Context, marshaler runtime.Marshaler, server ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ProjectService_ListProjects_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListProjectsRequest
+		protoReq extGatewaypb.ListProjectsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -70,9 +71,9 @@ func local_request_ProjectService_ListProjects_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_ProjectService_GetProject_0(ctx context.Context, marshaler runtime.Marshaler, client ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ProjectService_GetProject_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetProjectRequest
+		protoReq extGatewaypb.GetProjectRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -91,9 +92,9 @@ func request_ProjectService_GetProject_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_ProjectService_GetProject_0(ctx context.Context, marshaler runtime.Marshaler, server ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ProjectService_GetProject_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetProjectRequest
+		protoReq extGatewaypb.GetProjectRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -109,9 +110,9 @@ func local_request_ProjectService_GetProject_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_ProjectService_CreateProject_0(ctx context.Context, marshaler runtime.Marshaler, client ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ProjectService_CreateProject_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateProjectRequest
+		protoReq extGatewaypb.CreateProjectRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Project); err != nil && !errors.Is(err, io.EOF) {
@@ -124,9 +125,9 @@ func request_ProjectService_CreateProject_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_ProjectService_CreateProject_0(ctx context.Context, marshaler runtime.Marshaler, server ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ProjectService_CreateProject_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateProjectRequest
+		protoReq extGatewaypb.CreateProjectRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Project); err != nil && !errors.Is(err, io.EOF) {
@@ -138,9 +139,9 @@ func local_request_ProjectService_CreateProject_0(ctx context.Context, marshaler
 
 var filter_ProjectService_UpdateProject_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "key": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 2, 2, 3}}
 
-func request_ProjectService_UpdateProject_0(ctx context.Context, marshaler runtime.Marshaler, client ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ProjectService_UpdateProject_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateProjectRequest
+		protoReq extGatewaypb.UpdateProjectRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -179,9 +180,9 @@ func request_ProjectService_UpdateProject_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_ProjectService_UpdateProject_0(ctx context.Context, marshaler runtime.Marshaler, server ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ProjectService_UpdateProject_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateProjectRequest
+		protoReq extGatewaypb.UpdateProjectRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -219,9 +220,9 @@ func local_request_ProjectService_UpdateProject_0(ctx context.Context, marshaler
 
 var filter_ProjectService_DeleteProject_0 = &utilities.DoubleArray{Encoding: map[string]int{"key": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ProjectService_DeleteProject_0(ctx context.Context, marshaler runtime.Marshaler, client ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ProjectService_DeleteProject_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteProjectRequest
+		protoReq extGatewaypb.DeleteProjectRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -246,9 +247,9 @@ func request_ProjectService_DeleteProject_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_ProjectService_DeleteProject_0(ctx context.Context, marshaler runtime.Marshaler, server ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ProjectService_DeleteProject_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteProjectRequest
+		protoReq extGatewaypb.DeleteProjectRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -272,9 +273,9 @@ func local_request_ProjectService_DeleteProject_0(ctx context.Context, marshaler
 
 var filter_ProjectService_ListEnvironments_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ProjectService_ListEnvironments_0(ctx context.Context, marshaler runtime.Marshaler, client ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ProjectService_ListEnvironments_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListEnvironmentsRequest
+		protoReq extGatewaypb.ListEnvironmentsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -299,9 +300,9 @@ func request_ProjectService_ListEnvironments_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_ProjectService_ListEnvironments_0(ctx context.Context, marshaler runtime.Marshaler, server ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ProjectService_ListEnvironments_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListEnvironmentsRequest
+		protoReq extGatewaypb.ListEnvironmentsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -323,9 +324,9 @@ func local_request_ProjectService_ListEnvironments_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func request_ProjectService_GetEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, client ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ProjectService_GetEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetEnvironmentRequest
+		protoReq extGatewaypb.GetEnvironmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -352,9 +353,9 @@ func request_ProjectService_GetEnvironment_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_ProjectService_GetEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, server ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ProjectService_GetEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetEnvironmentRequest
+		protoReq extGatewaypb.GetEnvironmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -378,9 +379,9 @@ func local_request_ProjectService_GetEnvironment_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func request_ProjectService_CreateEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, client ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ProjectService_CreateEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateEnvironmentRequest
+		protoReq extGatewaypb.CreateEnvironmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -402,9 +403,9 @@ func request_ProjectService_CreateEnvironment_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ProjectService_CreateEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, server ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ProjectService_CreateEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateEnvironmentRequest
+		protoReq extGatewaypb.CreateEnvironmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -425,9 +426,9 @@ func local_request_ProjectService_CreateEnvironment_0(ctx context.Context, marsh
 
 var filter_ProjectService_UpdateEnvironment_0 = &utilities.DoubleArray{Encoding: map[string]int{"environment": 0, "project": 1, "key": 2}, Base: []int{1, 1, 3, 2, 0, 0, 0}, Check: []int{0, 1, 1, 2, 2, 4, 3}}
 
-func request_ProjectService_UpdateEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, client ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ProjectService_UpdateEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateEnvironmentRequest
+		protoReq extGatewaypb.UpdateEnvironmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -474,9 +475,9 @@ func request_ProjectService_UpdateEnvironment_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ProjectService_UpdateEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, server ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ProjectService_UpdateEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateEnvironmentRequest
+		protoReq extGatewaypb.UpdateEnvironmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -522,9 +523,9 @@ func local_request_ProjectService_UpdateEnvironment_0(ctx context.Context, marsh
 
 var filter_ProjectService_DeleteEnvironment_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "key": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_ProjectService_DeleteEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, client ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ProjectService_DeleteEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ProjectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteEnvironmentRequest
+		protoReq extGatewaypb.DeleteEnvironmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -557,9 +558,9 @@ func request_ProjectService_DeleteEnvironment_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ProjectService_DeleteEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, server ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ProjectService_DeleteEnvironment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ProjectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteEnvironmentRequest
+		protoReq extGatewaypb.DeleteEnvironmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -594,7 +595,7 @@ func local_request_ProjectService_DeleteEnvironment_0(ctx context.Context, marsh
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterProjectServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterProjectServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server ProjectServiceServer) error {
+func RegisterProjectServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.ProjectServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_ProjectService_ListProjects_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -826,15 +827,15 @@ func RegisterProjectServiceHandlerFromEndpoint(ctx context.Context, mux *runtime
 // RegisterProjectServiceHandler registers the http handlers for service ProjectService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterProjectServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterProjectServiceHandlerClient(ctx, mux, NewProjectServiceClient(conn))
+	return RegisterProjectServiceHandlerClient(ctx, mux, extGatewaypb.NewProjectServiceClient(conn))
 }
 
 // RegisterProjectServiceHandlerClient registers the http handlers for service ProjectService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "ProjectServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "ProjectServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.ProjectServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.ProjectServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "ProjectServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterProjectServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client ProjectServiceClient) error {
+// "extGatewaypb.ProjectServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterProjectServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.ProjectServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_ProjectService_ListProjects_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

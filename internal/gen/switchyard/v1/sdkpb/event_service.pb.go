@@ -4,7 +4,7 @@
 // 	protoc        (unknown)
 // source: switchyard/v1/event_service.proto
 
-package switchyardpb
+package sdkpb
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
@@ -1040,7 +1040,7 @@ const file_switchyard_v1_event_service_proto_rawDesc = "" +
 	"\fEventService\x12l\n" +
 	"\n" +
 	"SendEvents\x12 .switchyard.v1.SendEventsRequest\x1a!.switchyard.v1.SendEventsResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/api/v1/events\x12\x9f\x01\n" +
-	"\rListFlagUsage\x12#.switchyard.v1.ListFlagUsageRequest\x1a$.switchyard.v1.ListFlagUsageResponse\"C\x82\xd3\xe4\x93\x02=\x12;/api/v1/projects/{project}/environments/{environment}/usageBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\rListFlagUsage\x12#.switchyard.v1.ListFlagUsageRequest\x1a$.switchyard.v1.ListFlagUsageResponse\"C\x82\xd3\xe4\x93\x02=\x12;/api/v1/projects/{project}/environments/{environment}/usageBIZGgithub.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb;sdkpbb\x06proto3"
 
 var (
 	file_switchyard_v1_event_service_proto_rawDescOnce sync.Once

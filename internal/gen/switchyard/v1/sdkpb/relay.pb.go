@@ -4,7 +4,7 @@
 // 	protoc        (unknown)
 // source: switchyard/v1/relay.proto
 
-package switchyardpb
+package sdkpb
 
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -201,7 +201,7 @@ const file_switchyard_v1_relay_proto_rawDesc = "" +
 	"\x04hash\x18\x04 \x01(\tR\x04hash\x12\x18\n" +
 	"\aproject\x18\x05 \x01(\tR\aproject\x12\"\n" +
 	"\fenvironments\x18\x06 \x03(\tR\fenvironments\x12\x1c\n" +
-	"\tprincipal\x18\a \x01(\tR\tprincipalBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\tprincipal\x18\a \x01(\tR\tprincipalBIZGgithub.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb;sdkpbb\x06proto3"
 
 var (
 	file_switchyard_v1_relay_proto_rawDescOnce sync.Once

@@ -4,7 +4,7 @@
 // 	protoc        (unknown)
 // source: switchyard/v1/evaluation_service.proto
 
-package switchyardpb
+package sdkpb
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
@@ -363,7 +363,7 @@ const file_switchyard_v1_evaluation_service_proto_rawDesc = "" +
 	"\brevision\x18\x02 \x01(\x04R\brevision2\xfc\x01\n" +
 	"\x11EvaluationService\x12h\n" +
 	"\bEvaluate\x12\x1e.switchyard.v1.EvaluateRequest\x1a\x1f.switchyard.v1.EvaluationResult\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/api/v1/evaluate\x12}\n" +
-	"\rEvaluateBatch\x12#.switchyard.v1.EvaluateBatchRequest\x1a$.switchyard.v1.EvaluateBatchResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/api/v1/evaluate:batchBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\rEvaluateBatch\x12#.switchyard.v1.EvaluateBatchRequest\x1a$.switchyard.v1.EvaluateBatchResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/api/v1/evaluate:batchBIZGgithub.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb;sdkpbb\x06proto3"
 
 var (
 	file_switchyard_v1_evaluation_service_proto_rawDescOnce sync.Once

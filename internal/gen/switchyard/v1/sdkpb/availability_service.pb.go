@@ -4,7 +4,7 @@
 // 	protoc        (unknown)
 // source: switchyard/v1/availability_service.proto
 
-package switchyardpb
+package sdkpb
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
@@ -405,7 +405,7 @@ const file_switchyard_v1_availability_service_proto_rawDesc = "" +
 	"\blanguage\x18\x03 \x01(\tR\blanguage\x12\x14\n" +
 	"\x05notes\x18\x04 \x01(\tR\x05notes2\xd4\x01\n" +
 	"\x13AvailabilityService\x12\xbc\x01\n" +
-	"\x0fGetAvailability\x12%.switchyard.v1.GetAvailabilityRequest\x1a\x1b.switchyard.v1.Availability\"e\x82\xd3\xe4\x93\x02_Z0:\x01*\"+/api/v1/components/{component}/availability\x12+/api/v1/components/{component}/availabilityBJZHgithub.com/switchyard/switchyard/internal/gen/switchyard/v1;switchyardpbb\x06proto3"
+	"\x0fGetAvailability\x12%.switchyard.v1.GetAvailabilityRequest\x1a\x1b.switchyard.v1.Availability\"e\x82\xd3\xe4\x93\x02_Z0:\x01*\"+/api/v1/components/{component}/availability\x12+/api/v1/components/{component}/availabilityBIZGgithub.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb;sdkpbb\x06proto3"
 
 var (
 	file_switchyard_v1_availability_service_proto_rawDescOnce sync.Once

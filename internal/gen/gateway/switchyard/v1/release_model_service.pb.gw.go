@@ -2,11 +2,11 @@
 // source: switchyard/v1/release_model_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_ReleaseModelService_ListReleaseModels_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ReleaseModelService_ListReleaseModels_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseModelServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseModelService_ListReleaseModels_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseModelServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListReleaseModelsRequest
+		protoReq extGatewaypb.ListReleaseModelsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -64,9 +65,9 @@ func request_ReleaseModelService_ListReleaseModels_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func local_request_ReleaseModelService_ListReleaseModels_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseModelServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseModelService_ListReleaseModels_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseModelServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListReleaseModelsRequest
+		protoReq extGatewaypb.ListReleaseModelsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -88,9 +89,9 @@ func local_request_ReleaseModelService_ListReleaseModels_0(ctx context.Context, 
 	return msg, metadata, err
 }
 
-func request_ReleaseModelService_GetReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseModelServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseModelService_GetReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseModelServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetReleaseModelRequest
+		protoReq extGatewaypb.GetReleaseModelRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -117,9 +118,9 @@ func request_ReleaseModelService_GetReleaseModel_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func local_request_ReleaseModelService_GetReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseModelServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseModelService_GetReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseModelServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetReleaseModelRequest
+		protoReq extGatewaypb.GetReleaseModelRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -143,9 +144,9 @@ func local_request_ReleaseModelService_GetReleaseModel_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
-func request_ReleaseModelService_CreateReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseModelServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseModelService_CreateReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseModelServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateReleaseModelRequest
+		protoReq extGatewaypb.CreateReleaseModelRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -167,9 +168,9 @@ func request_ReleaseModelService_CreateReleaseModel_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func local_request_ReleaseModelService_CreateReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseModelServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseModelService_CreateReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseModelServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateReleaseModelRequest
+		protoReq extGatewaypb.CreateReleaseModelRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -190,9 +191,9 @@ func local_request_ReleaseModelService_CreateReleaseModel_0(ctx context.Context,
 
 var filter_ReleaseModelService_UpdateReleaseModel_0 = &utilities.DoubleArray{Encoding: map[string]int{"release_model": 0, "project": 1, "key": 2}, Base: []int{1, 1, 3, 2, 0, 0, 0}, Check: []int{0, 1, 1, 2, 2, 4, 3}}
 
-func request_ReleaseModelService_UpdateReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseModelServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseModelService_UpdateReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseModelServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateReleaseModelRequest
+		protoReq extGatewaypb.UpdateReleaseModelRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -239,9 +240,9 @@ func request_ReleaseModelService_UpdateReleaseModel_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func local_request_ReleaseModelService_UpdateReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseModelServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseModelService_UpdateReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseModelServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateReleaseModelRequest
+		protoReq extGatewaypb.UpdateReleaseModelRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -287,9 +288,9 @@ func local_request_ReleaseModelService_UpdateReleaseModel_0(ctx context.Context,
 
 var filter_ReleaseModelService_DeleteReleaseModel_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "key": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_ReleaseModelService_DeleteReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, client ReleaseModelServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ReleaseModelService_DeleteReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ReleaseModelServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteReleaseModelRequest
+		protoReq extGatewaypb.DeleteReleaseModelRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -322,9 +323,9 @@ func request_ReleaseModelService_DeleteReleaseModel_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func local_request_ReleaseModelService_DeleteReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, server ReleaseModelServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ReleaseModelService_DeleteReleaseModel_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ReleaseModelServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteReleaseModelRequest
+		protoReq extGatewaypb.DeleteReleaseModelRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -359,7 +360,7 @@ func local_request_ReleaseModelService_DeleteReleaseModel_0(ctx context.Context,
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterReleaseModelServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterReleaseModelServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server ReleaseModelServiceServer) error {
+func RegisterReleaseModelServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.ReleaseModelServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_ReleaseModelService_ListReleaseModels_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -491,15 +492,15 @@ func RegisterReleaseModelServiceHandlerFromEndpoint(ctx context.Context, mux *ru
 // RegisterReleaseModelServiceHandler registers the http handlers for service ReleaseModelService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterReleaseModelServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterReleaseModelServiceHandlerClient(ctx, mux, NewReleaseModelServiceClient(conn))
+	return RegisterReleaseModelServiceHandlerClient(ctx, mux, extGatewaypb.NewReleaseModelServiceClient(conn))
 }
 
 // RegisterReleaseModelServiceHandlerClient registers the http handlers for service ReleaseModelService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "ReleaseModelServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "ReleaseModelServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.ReleaseModelServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.ReleaseModelServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "ReleaseModelServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterReleaseModelServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client ReleaseModelServiceClient) error {
+// "extGatewaypb.ReleaseModelServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterReleaseModelServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.ReleaseModelServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_ReleaseModelService_ListReleaseModels_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

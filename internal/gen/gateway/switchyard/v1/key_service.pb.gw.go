@@ -2,11 +2,11 @@
 // source: switchyard/v1/key_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_KeyService_ListApiKeys_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_KeyService_ListApiKeys_0(ctx context.Context, marshaler runtime.Marshaler, client KeyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_KeyService_ListApiKeys_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.KeyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListApiKeysRequest
+		protoReq extGatewaypb.ListApiKeysRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -55,9 +56,9 @@ func request_KeyService_ListApiKeys_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_KeyService_ListApiKeys_0(ctx context.Context, marshaler runtime.Marshaler, server KeyServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_KeyService_ListApiKeys_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.KeyServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListApiKeysRequest
+		protoReq extGatewaypb.ListApiKeysRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -70,9 +71,9 @@ func local_request_KeyService_ListApiKeys_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func request_KeyService_CreateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client KeyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_KeyService_CreateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.KeyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateApiKeyRequest
+		protoReq extGatewaypb.CreateApiKeyRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Key); err != nil && !errors.Is(err, io.EOF) {
@@ -85,9 +86,9 @@ func request_KeyService_CreateApiKey_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_KeyService_CreateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server KeyServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_KeyService_CreateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.KeyServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateApiKeyRequest
+		protoReq extGatewaypb.CreateApiKeyRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Key); err != nil && !errors.Is(err, io.EOF) {
@@ -97,9 +98,9 @@ func local_request_KeyService_CreateApiKey_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func request_KeyService_DeleteApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client KeyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_KeyService_DeleteApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.KeyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteApiKeyRequest
+		protoReq extGatewaypb.DeleteApiKeyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -118,9 +119,9 @@ func request_KeyService_DeleteApiKey_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_KeyService_DeleteApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server KeyServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_KeyService_DeleteApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.KeyServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteApiKeyRequest
+		protoReq extGatewaypb.DeleteApiKeyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -141,7 +142,7 @@ func local_request_KeyService_DeleteApiKey_0(ctx context.Context, marshaler runt
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterKeyServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterKeyServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server KeyServiceServer) error {
+func RegisterKeyServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.KeyServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_KeyService_ListApiKeys_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -233,15 +234,15 @@ func RegisterKeyServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.Ser
 // RegisterKeyServiceHandler registers the http handlers for service KeyService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterKeyServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterKeyServiceHandlerClient(ctx, mux, NewKeyServiceClient(conn))
+	return RegisterKeyServiceHandlerClient(ctx, mux, extGatewaypb.NewKeyServiceClient(conn))
 }
 
 // RegisterKeyServiceHandlerClient registers the http handlers for service KeyService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "KeyServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "KeyServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.KeyServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.KeyServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "KeyServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterKeyServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client KeyServiceClient) error {
+// "extGatewaypb.KeyServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterKeyServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.KeyServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_KeyService_ListApiKeys_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

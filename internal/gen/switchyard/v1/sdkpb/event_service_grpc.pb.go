@@ -4,7 +4,7 @@
 // - protoc             (unknown)
 // source: switchyard/v1/event_service.proto
 
-package switchyardpb
+package sdkpb
 
 import (
 	context "context"

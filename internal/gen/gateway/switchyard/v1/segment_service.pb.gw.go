@@ -2,11 +2,11 @@
 // source: switchyard/v1/segment_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_SegmentService_ListSegments_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_SegmentService_ListSegments_0(ctx context.Context, marshaler runtime.Marshaler, client SegmentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_SegmentService_ListSegments_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.SegmentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListSegmentsRequest
+		protoReq extGatewaypb.ListSegmentsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -64,9 +65,9 @@ func request_SegmentService_ListSegments_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_SegmentService_ListSegments_0(ctx context.Context, marshaler runtime.Marshaler, server SegmentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_SegmentService_ListSegments_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.SegmentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListSegmentsRequest
+		protoReq extGatewaypb.ListSegmentsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -88,9 +89,9 @@ func local_request_SegmentService_ListSegments_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_SegmentService_GetSegment_0(ctx context.Context, marshaler runtime.Marshaler, client SegmentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_SegmentService_GetSegment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.SegmentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetSegmentRequest
+		protoReq extGatewaypb.GetSegmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -117,9 +118,9 @@ func request_SegmentService_GetSegment_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_SegmentService_GetSegment_0(ctx context.Context, marshaler runtime.Marshaler, server SegmentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_SegmentService_GetSegment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.SegmentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetSegmentRequest
+		protoReq extGatewaypb.GetSegmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -143,9 +144,9 @@ func local_request_SegmentService_GetSegment_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_SegmentService_CreateSegment_0(ctx context.Context, marshaler runtime.Marshaler, client SegmentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_SegmentService_CreateSegment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.SegmentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateSegmentRequest
+		protoReq extGatewaypb.CreateSegmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -167,9 +168,9 @@ func request_SegmentService_CreateSegment_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_SegmentService_CreateSegment_0(ctx context.Context, marshaler runtime.Marshaler, server SegmentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_SegmentService_CreateSegment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.SegmentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateSegmentRequest
+		protoReq extGatewaypb.CreateSegmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -190,9 +191,9 @@ func local_request_SegmentService_CreateSegment_0(ctx context.Context, marshaler
 
 var filter_SegmentService_UpdateSegment_0 = &utilities.DoubleArray{Encoding: map[string]int{"segment": 0, "project": 1, "key": 2}, Base: []int{1, 1, 3, 2, 0, 0, 0}, Check: []int{0, 1, 1, 2, 2, 4, 3}}
 
-func request_SegmentService_UpdateSegment_0(ctx context.Context, marshaler runtime.Marshaler, client SegmentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_SegmentService_UpdateSegment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.SegmentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateSegmentRequest
+		protoReq extGatewaypb.UpdateSegmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -239,9 +240,9 @@ func request_SegmentService_UpdateSegment_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_SegmentService_UpdateSegment_0(ctx context.Context, marshaler runtime.Marshaler, server SegmentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_SegmentService_UpdateSegment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.SegmentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateSegmentRequest
+		protoReq extGatewaypb.UpdateSegmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -287,9 +288,9 @@ func local_request_SegmentService_UpdateSegment_0(ctx context.Context, marshaler
 
 var filter_SegmentService_DeleteSegment_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "key": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_SegmentService_DeleteSegment_0(ctx context.Context, marshaler runtime.Marshaler, client SegmentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_SegmentService_DeleteSegment_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.SegmentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteSegmentRequest
+		protoReq extGatewaypb.DeleteSegmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -322,9 +323,9 @@ func request_SegmentService_DeleteSegment_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_SegmentService_DeleteSegment_0(ctx context.Context, marshaler runtime.Marshaler, server SegmentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_SegmentService_DeleteSegment_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.SegmentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteSegmentRequest
+		protoReq extGatewaypb.DeleteSegmentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -359,7 +360,7 @@ func local_request_SegmentService_DeleteSegment_0(ctx context.Context, marshaler
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterSegmentServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterSegmentServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server SegmentServiceServer) error {
+func RegisterSegmentServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.SegmentServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_SegmentService_ListSegments_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -491,15 +492,15 @@ func RegisterSegmentServiceHandlerFromEndpoint(ctx context.Context, mux *runtime
 // RegisterSegmentServiceHandler registers the http handlers for service SegmentService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterSegmentServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterSegmentServiceHandlerClient(ctx, mux, NewSegmentServiceClient(conn))
+	return RegisterSegmentServiceHandlerClient(ctx, mux, extGatewaypb.NewSegmentServiceClient(conn))
 }
 
 // RegisterSegmentServiceHandlerClient registers the http handlers for service SegmentService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "SegmentServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "SegmentServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.SegmentServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.SegmentServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "SegmentServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterSegmentServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client SegmentServiceClient) error {
+// "extGatewaypb.SegmentServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterSegmentServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.SegmentServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_SegmentService_ListSegments_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

@@ -2,11 +2,11 @@
 // source: switchyard/v1/component_service.proto
 
 /*
-Package switchyardpb is a reverse proxy.
+Package gatewaypb is a reverse proxy.
 
 It translates gRPC into RESTful JSON APIs.
 */
-package switchyardpb
+package gatewaypb
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extGatewaypb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -37,9 +38,9 @@ var (
 
 var filter_ComponentService_ListComponents_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ComponentService_ListComponents_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_ListComponents_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListComponentsRequest
+		protoReq extGatewaypb.ListComponentsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -64,9 +65,9 @@ func request_ComponentService_ListComponents_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_ListComponents_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_ListComponents_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListComponentsRequest
+		protoReq extGatewaypb.ListComponentsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -88,9 +89,9 @@ func local_request_ComponentService_ListComponents_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func request_ComponentService_GetComponent_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_GetComponent_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetComponentRequest
+		protoReq extGatewaypb.GetComponentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -117,9 +118,9 @@ func request_ComponentService_GetComponent_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_GetComponent_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_GetComponent_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetComponentRequest
+		protoReq extGatewaypb.GetComponentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -143,9 +144,9 @@ func local_request_ComponentService_GetComponent_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func request_ComponentService_CreateComponent_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_CreateComponent_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateComponentRequest
+		protoReq extGatewaypb.CreateComponentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -167,9 +168,9 @@ func request_ComponentService_CreateComponent_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_CreateComponent_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_CreateComponent_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateComponentRequest
+		protoReq extGatewaypb.CreateComponentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -190,9 +191,9 @@ func local_request_ComponentService_CreateComponent_0(ctx context.Context, marsh
 
 var filter_ComponentService_UpdateComponent_0 = &utilities.DoubleArray{Encoding: map[string]int{"component": 0, "project": 1, "key": 2}, Base: []int{1, 1, 3, 2, 0, 0, 0}, Check: []int{0, 1, 1, 2, 2, 4, 3}}
 
-func request_ComponentService_UpdateComponent_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_UpdateComponent_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateComponentRequest
+		protoReq extGatewaypb.UpdateComponentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -239,9 +240,9 @@ func request_ComponentService_UpdateComponent_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_UpdateComponent_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_UpdateComponent_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateComponentRequest
+		protoReq extGatewaypb.UpdateComponentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -287,9 +288,9 @@ func local_request_ComponentService_UpdateComponent_0(ctx context.Context, marsh
 
 var filter_ComponentService_DeleteComponent_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "key": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_ComponentService_DeleteComponent_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_DeleteComponent_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteComponentRequest
+		protoReq extGatewaypb.DeleteComponentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -322,9 +323,9 @@ func request_ComponentService_DeleteComponent_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_DeleteComponent_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_DeleteComponent_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteComponentRequest
+		protoReq extGatewaypb.DeleteComponentRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -356,9 +357,9 @@ func local_request_ComponentService_DeleteComponent_0(ctx context.Context, marsh
 
 var filter_ComponentService_RegisterVersion_0 = &utilities.DoubleArray{Encoding: map[string]int{"version": 0, "project": 1, "component": 2}, Base: []int{1, 1, 2, 3, 0, 0, 0}, Check: []int{0, 1, 1, 1, 2, 3, 4}}
 
-func request_ComponentService_RegisterVersion_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_RegisterVersion_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RegisterVersionRequest
+		protoReq extGatewaypb.RegisterVersionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -394,9 +395,9 @@ func request_ComponentService_RegisterVersion_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_RegisterVersion_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_RegisterVersion_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RegisterVersionRequest
+		protoReq extGatewaypb.RegisterVersionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -431,9 +432,9 @@ func local_request_ComponentService_RegisterVersion_0(ctx context.Context, marsh
 
 var filter_ComponentService_ListVersions_0 = &utilities.DoubleArray{Encoding: map[string]int{"project": 0, "component": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_ComponentService_ListVersions_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_ListVersions_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListVersionsRequest
+		protoReq extGatewaypb.ListVersionsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -466,9 +467,9 @@ func request_ComponentService_ListVersions_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_ListVersions_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_ListVersions_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListVersionsRequest
+		protoReq extGatewaypb.ListVersionsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -498,9 +499,9 @@ func local_request_ComponentService_ListVersions_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func request_ComponentService_GetVersion_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_GetVersion_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetVersionRequest
+		protoReq extGatewaypb.GetVersionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -535,9 +536,9 @@ func request_ComponentService_GetVersion_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_GetVersion_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_GetVersion_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetVersionRequest
+		protoReq extGatewaypb.GetVersionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -571,9 +572,9 @@ func local_request_ComponentService_GetVersion_0(ctx context.Context, marshaler 
 
 var filter_ComponentService_UpdateVersion_0 = &utilities.DoubleArray{Encoding: map[string]int{"version": 0, "project": 1, "component": 2}, Base: []int{1, 4, 3, 5, 2, 0, 0, 0, 0}, Check: []int{0, 1, 1, 1, 2, 5, 3, 2, 4}}
 
-func request_ComponentService_UpdateVersion_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_UpdateVersion_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateVersionRequest
+		protoReq extGatewaypb.UpdateVersionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -628,9 +629,9 @@ func request_ComponentService_UpdateVersion_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_UpdateVersion_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_UpdateVersion_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateVersionRequest
+		protoReq extGatewaypb.UpdateVersionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -682,9 +683,9 @@ func local_request_ComponentService_UpdateVersion_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_ComponentService_GetComponentTargeting_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_GetComponentTargeting_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetComponentTargetingRequest
+		protoReq extGatewaypb.GetComponentTargetingRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -719,9 +720,9 @@ func request_ComponentService_GetComponentTargeting_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_GetComponentTargeting_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_GetComponentTargeting_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetComponentTargetingRequest
+		protoReq extGatewaypb.GetComponentTargetingRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -755,9 +756,9 @@ func local_request_ComponentService_GetComponentTargeting_0(ctx context.Context,
 
 var filter_ComponentService_UpdateComponentTargeting_0 = &utilities.DoubleArray{Encoding: map[string]int{"targeting": 0, "project": 1, "component": 2, "environment": 3}, Base: []int{1, 1, 2, 3, 4, 0, 0, 0, 0}, Check: []int{0, 1, 1, 1, 1, 2, 3, 4, 5}}
 
-func request_ComponentService_UpdateComponentTargeting_0(ctx context.Context, marshaler runtime.Marshaler, client ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ComponentService_UpdateComponentTargeting_0(ctx context.Context, marshaler runtime.Marshaler, client extGatewaypb.ComponentServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateComponentTargetingRequest
+		protoReq extGatewaypb.UpdateComponentTargetingRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -812,9 +813,9 @@ func request_ComponentService_UpdateComponentTargeting_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
-func local_request_ComponentService_UpdateComponentTargeting_0(ctx context.Context, marshaler runtime.Marshaler, server ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ComponentService_UpdateComponentTargeting_0(ctx context.Context, marshaler runtime.Marshaler, server extGatewaypb.ComponentServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateComponentTargetingRequest
+		protoReq extGatewaypb.UpdateComponentTargetingRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -871,7 +872,7 @@ func local_request_ComponentService_UpdateComponentTargeting_0(ctx context.Conte
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterComponentServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterComponentServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server ComponentServiceServer) error {
+func RegisterComponentServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extGatewaypb.ComponentServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_ComponentService_ListComponents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1123,15 +1124,15 @@ func RegisterComponentServiceHandlerFromEndpoint(ctx context.Context, mux *runti
 // RegisterComponentServiceHandler registers the http handlers for service ComponentService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterComponentServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterComponentServiceHandlerClient(ctx, mux, NewComponentServiceClient(conn))
+	return RegisterComponentServiceHandlerClient(ctx, mux, extGatewaypb.NewComponentServiceClient(conn))
 }
 
 // RegisterComponentServiceHandlerClient registers the http handlers for service ComponentService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "ComponentServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "ComponentServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extGatewaypb.ComponentServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extGatewaypb.ComponentServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "ComponentServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterComponentServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client ComponentServiceClient) error {
+// "extGatewaypb.ComponentServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterComponentServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extGatewaypb.ComponentServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_ComponentService_ListComponents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
