@@ -317,4 +317,30 @@ func TestRelaysBehindALoadBalancerAnswerAlike(t *testing.T) {
 	if x, y := ofrep(t, a.HTTPURL, key, "dark-mode", single), ofrep(t, b.HTTPURL, key, "dark-mode", single); x.Status != y.Status || string(x.Body) != string(y.Body) {
 		t.Errorf("OFREP at relay a = %d %s, at relay b %d %s", x.Status, x.Body, y.Status, y.Body)
 	}
+
+	// The event stream relay a advertises opens at relay b too.
+	var bulk struct {
+		EventStreams []struct {
+			Endpoint struct {
+				RequestURI string `json:"requestUri"`
+			} `json:"endpoint"`
+		} `json:"eventStreams"`
+	}
+	if err := json.Unmarshal(ask(a.HTTPURL, requests[0].path, requests[0].body, "").Body, &bulk); err != nil || len(bulk.EventStreams) == 0 {
+		t.Fatalf("bulk answer at relay a advertises no event stream (%v)", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", b.HTTPURL+bulk.EventStreams[0].Endpoint.RequestURI, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET relay a's event stream at relay b = %d, want 200", resp.StatusCode)
+	}
 }
