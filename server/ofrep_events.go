@@ -401,18 +401,24 @@ func (s *Server) eventStreams(keyID string, env snapshot.Env) []byte {
 }
 
 // newStreamAd signs a token and caches its fragment; it drops the entries
-// due for renewal while it copies the map.
+// due for renewal while it copies the map. The token's expiry follows from
+// the time alone: windows of streamTokenRenew aligned on the zero time
+// (UTC midnights) each have one, streamTokenTTL after the window's start.
+// So every server that signs for a key in the same window — a primary and
+// its relays, any number of them behind a load balancer — advertises the
+// same token, and their bulk answers and ETags are the same.
 func (s *Server) newStreamAd(k streamAdKey, now time.Time) *streamAd {
 	key, ok := s.keys().APIKey(k.keyID)
 	if !ok {
 		return nil
 	}
+	window := now.Truncate(streamTokenRenew)
 	frag := []byte(`,"eventStreams":[{"type":"sse","endpoint":{"requestUri":"` + ofrepEventsPath + `?token=`)
-	frag = append(frag, signStreamToken(key, k.env, now.Add(streamTokenTTL))...)
+	frag = append(frag, signStreamToken(key, k.env, window.Add(streamTokenTTL))...)
 	frag = append(frag, `"},"inactivityDelaySec":`...)
 	frag = strconv.AppendInt(frag, streamInactivitySec, 10)
 	frag = append(frag, "}]"...)
-	ad := &streamAd{fragment: frag, renew: now.Add(streamTokenRenew).UnixNano()}
+	ad := &streamAd{fragment: frag, renew: window.Add(streamTokenRenew).UnixNano()}
 
 	a := s.streamAds
 	a.mu.Lock()

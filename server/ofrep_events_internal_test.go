@@ -102,6 +102,26 @@ func TestBulkETagFollowsTheEventStreamToken(t *testing.T) {
 	}
 }
 
+// TestStreamTokenIsTheSameWithinAWindow: servers that sign a key's token
+// at different times of one renewal window (a primary and its relays)
+// advertise the same one, and it is valid at least streamTokenTTL -
+// streamTokenRenew after either.
+func TestStreamTokenIsTheSameWithinAWindow(t *testing.T) {
+	s, key := tokenServer(t)
+	prod := snapshot.Env{Project: "default", Environment: "production"}
+	window := time.Now().Truncate(streamTokenRenew)
+	early := s.newStreamAd(streamAdKey{key.ID, prod}, window.Add(time.Second)).fragment
+	late := s.newStreamAd(streamAdKey{key.ID, prod}, window.Add(streamTokenRenew-time.Second)).fragment
+	if string(early) != string(late) {
+		t.Fatalf("tokens signed in one window differ:\n%s\n%s", early, late)
+	}
+	_, token, _ := strings.Cut(string(late), "?token=")
+	token, _, _ = strings.Cut(token, `"`)
+	if _, _, err := s.verifyStreamToken(token, window.Add(streamTokenRenew-time.Second).Add(streamTokenTTL-streamTokenRenew)); err != nil {
+		t.Errorf("token %s, streamTokenTTL - streamTokenRenew after its window's end: %v, want valid", token, err)
+	}
+}
+
 // BenchmarkEventStreams is what advertising the event stream adds to a
 // bulk OFREP answer.
 func BenchmarkEventStreams(b *testing.B) {

@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/domain"
 	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
+	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -113,7 +116,7 @@ func TestRelayKeyMayOnlySync(t *testing.T) {
 	if _, err := s.Recv(); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("Sync of staging with a production relay key = %v, want PermissionDenied", err)
 	}
-	// Its own is served, with the key set after the ruleset.
+	// Its own is served, with the key set before the ruleset.
 	s = syncStream(t, srv, secret, &sdkpb.Hello{SdkName: "relay", Project: "default", Environment: "production"})
 	if rs := recvRuleset(t, s); rs.GetEnvironment() != "production" {
 		t.Errorf("ruleset of %q, want production", rs.GetEnvironment())
@@ -138,8 +141,6 @@ func TestRelayStreamCarriesKeyHashes(t *testing.T) {
 	stagingSecret := srv.SDKKey(t, "default", "staging")
 
 	s := syncStream(t, srv, secret, &sdkpb.Hello{SdkName: "relay"})
-	rs := recvRuleset(t, s)
-	ack(t, s, rs.GetRevision())
 	ks := recvKeys(t, s)
 	hashes := map[string]string{}
 	for _, k := range ks.GetKeys() {
@@ -170,6 +171,51 @@ func TestRelayStreamCarriesKeyHashes(t *testing.T) {
 	}
 	if len(ks.GetKeys()) != 2 {
 		t.Errorf("key set after revocation has %d keys, want 2", len(ks.GetKeys()))
+	}
+}
+
+// A key set that changed goes out before the ruleset of a revision made
+// after it: a commit that creates a key and changes a flag reaches a relay
+// as the new key set, then the new ruleset.
+func TestRelayStreamSendsKeysBeforeTheRevision(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	srv.Admin(t, "POST", "/api/v1/projects/default/flags", map[string]any{"key": "x", "type": "bool"})
+	_, secret := relayKey(t, srv, "production")
+	s := syncStream(t, srv, secret, &sdkpb.Hello{SdkName: "relay", Project: "default", Environment: "production"})
+	var first *sdkpb.KeySet
+	for rs := (*sdkpb.Ruleset)(nil); first == nil || rs == nil; {
+		resp, err := s.Recv()
+		if err != nil {
+			t.Fatalf("Recv: %v", err)
+		}
+		first, rs = cmp.Or(resp.GetKeys(), first), cmp.Or(resp.GetRuleset(), rs)
+	}
+
+	commit, err := srv.Store.Update(context.Background(), domain.Actor{Name: "test"}, func(tx *domain.Tx) error {
+		if _, err := tx.CreateAPIKey(domain.APIKey{Name: "late", Kind: domain.KindSDK, Project: "default", Environment: "production", Hash: domain.HashSecret("late")}); err != nil {
+			return err
+		}
+		return tx.SetFlagTargeting("default", "x", "production", &model.Targeting{Enabled: true}, "")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := commit.Revisions[domain.EnvRef{Project: "default", Environment: "production"}]
+	var got []string
+	for len(got) < 2 {
+		resp, err := s.Recv()
+		if err != nil {
+			t.Fatalf("Recv: %v", err)
+		}
+		switch {
+		case resp.GetKeys() != nil:
+			got = append(got, fmt.Sprintf("keys of %d", len(resp.GetKeys().GetKeys())))
+		case resp.GetRuleset() != nil:
+			got = append(got, fmt.Sprintf("ruleset %d", resp.GetRuleset().GetRevision()))
+		}
+	}
+	if wantSeq := []string{fmt.Sprintf("keys of %d", len(first.GetKeys())+1), fmt.Sprintf("ruleset %d", want)}; !slices.Equal(got, wantSeq) {
+		t.Errorf("messages after the commit = %v, want %v", got, wantSeq)
 	}
 }
 

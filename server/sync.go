@@ -42,8 +42,10 @@ var _ sdkpb.SyncServiceServer = (*syncService)(nil)
 // newer revision and every release step of the environment, until the
 // stream's maximum age, the SDK leaving, the key being revoked or the
 // server stopping. A relay key's stream follows the environment its Hello
-// names and carries the environment's key set (KeySet) after the first
-// ruleset and whenever the set changes.
+// names and carries the environment's key set (KeySet) first and again
+// whenever the set changes, always before the rulesets of the revisions
+// made after the change: a relay that serves a revision has every key
+// revocation made before it.
 //
 // A stream costs one goroutine, this handler. Idle, it waits for the next
 // revision (gRPC cancels the stream's context when the SDK goes away, so
@@ -93,29 +95,29 @@ func (s *syncService) Sync(stream sdkpb.SyncService_SyncServer) error {
 	if err := rev.Refuses(protocol); err != nil {
 		return err
 	}
-	if err := send(stream, st, rev, rev.MessageHolding(hello.GetRevision(), hello.GetSections(), protocol), !relay); err != nil {
-		return endOf(err)
-	}
 	if relay {
 		if keysSent, err = sendKeys(stream, st, nil); err != nil {
 			return endOf(err)
 		}
+	}
+	if err := send(stream, st, rev, rev.MessageHolding(hello.GetRevision(), hello.GetSections(), protocol), !relay); err != nil {
+		return endOf(err)
 	}
 	maxAge := time.NewTimer(st.MaxAge)
 	defer maxAge.Stop()
 	for {
 		select {
 		case <-st.Wake():
+			if relay {
+				if keysSent, err = sendKeys(stream, st, keysSent); err != nil {
+					return endOf(err)
+				}
+			}
 			if rev, sent := st.Latest(), st.Sent(); rev != sent {
 				if err := rev.Refuses(protocol); err != nil {
 					return err
 				}
 				if err := send(stream, st, rev, rev.MessageFrom(sent, protocol), !relay); err != nil {
-					return endOf(err)
-				}
-			}
-			if relay {
-				if keysSent, err = sendKeys(stream, st, keysSent); err != nil {
 					return endOf(err)
 				}
 			}

@@ -42,11 +42,15 @@ func syncStream(t *testing.T, srv *servertest.Server, key string, hello *sdkpb.H
 // recvRuleset receives the next ruleset, failing the test on an error.
 func recvRuleset(t *testing.T, s sdkpb.SyncService_SyncClient) *sdkpb.Ruleset {
 	t.Helper()
-	resp, err := s.Recv()
-	if err != nil {
-		t.Fatalf("Recv: %v", err)
+	for {
+		resp, err := s.Recv()
+		if err != nil {
+			t.Fatalf("Recv: %v", err)
+		}
+		if resp.GetKeys() == nil { // a relay's stream sends key sets too
+			return resp.GetRuleset()
+		}
 	}
-	return resp.GetRuleset()
 }
 
 func ack(t *testing.T, s sdkpb.SyncService_SyncClient, revision uint64) {

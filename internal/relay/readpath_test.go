@@ -13,14 +13,21 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"github.com/switchyard/switchyard/internal/conformance"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/relay/relaytest"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
 // TestRelayAvailabilityConformance asks every availability vector at a
-// relay and at the primary, with a client key: the answers, ETags
-// included, are the same bytes.
+// relay and at the primary, with a client key, over HTTP and gRPC: the
+// answers, ETags included, are the same bytes, and the primary's ETag is
+// answered 304 at the relay.
 func TestRelayAvailabilityConformance(t *testing.T) {
 	paths, err := filepath.Glob(filepath.Join(conformance.Dir(t, "availability"), "*.json"))
 	if err != nil || len(paths) == 0 {
@@ -81,6 +88,28 @@ func TestRelayAvailabilityConformance(t *testing.T) {
 				if got.Status != want.Status || string(got.Body) != string(want.Body) || got.Header.Get("ETag") != want.Header.Get("ETag") {
 					t.Errorf("case %d: availability %s/%s at the relay = %d %s (ETag %s), at the primary %d %s (ETag %s)",
 						i, tc.Environment, tc.Component, got.Status, got.Body, got.Header.Get("ETag"), want.Status, want.Body, want.Header.Get("ETag"))
+				}
+				if etag := want.Header.Get("ETag"); etag != "" {
+					h := []string{"X-API-Key", keys[tc.Environment], "If-None-Match", etag}
+					if again := servertest.Do(t, "POST", r.HTTPURL+path, body, h...); again.Status != http.StatusNotModified {
+						t.Errorf("case %d: availability at the relay with the primary's ETag = %d, want 304", i, again.Status)
+					}
+				}
+				req := &sdkpb.GetAvailabilityRequest{Component: tc.Component}
+				if tc.CurrentVersion != nil {
+					req.CurrentVersion = *tc.CurrentVersion
+				}
+				if len(tc.Context) > 0 {
+					req.Context = &structpb.Struct{}
+					if err := protojson.Unmarshal(tc.Context, req.Context); err != nil {
+						t.Fatal(err)
+					}
+				}
+				wantRes, wantErr := sdkpb.NewAvailabilityServiceClient(primary.Conn).GetAvailability(withKey(keys[tc.Environment]), req)
+				gotRes, gotErr := sdkpb.NewAvailabilityServiceClient(r.Conn).GetAvailability(withKey(keys[tc.Environment]), req)
+				if !proto.Equal(gotRes, wantRes) || status.Code(gotErr) != status.Code(wantErr) {
+					t.Errorf("case %d: gRPC GetAvailability %s/%s at the relay = %v %v, at the primary %v %v",
+						i, tc.Environment, tc.Component, gotRes, gotErr, wantRes, wantErr)
 				}
 			}
 		})
@@ -217,5 +246,101 @@ func waitLine(t *testing.T, lines <-chan string, want string) {
 		case <-timeout:
 			t.Fatalf("no %q within 10 s", want)
 		}
+	}
+}
+
+// lbDoc is a flag and a component in production, for the load balancer
+// test.
+const lbDoc = `{"document": {
+  "version": 1, "project": "default", "environments": ["production", "staging"],
+  "flags": [{"key": "dark-mode", "type": "bool", "environments": {"production": {"enabled": true,
+    "rules": [{"id": "half", "serve": {"rollout": [{"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}}],
+    "default": {"variant": "off"}}}}],
+  "components": [{"key": "ios-app", "versions": [{"version": "2.3.1", "notes": "Security fix", "required": true}, {"version": "2.4.0", "notes": "New checkout"}],
+    "environments": {"production": {"default": {"version": "2.4.0"}}}}]
+}}`
+
+// TestRelaysBehindALoadBalancerAnswerAlike runs two relays of one primary,
+// as behind a plain load balancer: for the same ruleset they give the
+// same bytes and the same ETags as each other and as the primary, so a
+// client's If-None-Match is answered 304 by whichever one it reaches.
+// The second relay is asked in a later second than the first (signing
+// times must not show in the answers).
+func TestRelaysBehindALoadBalancerAnswerAlike(t *testing.T) {
+	primary := servertest.Start(t, servertest.Options{})
+	primary.Admin(t, "POST", "/api/v1/documents:import", lbDoc)
+	a := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production")})
+	b := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production")})
+	key := primary.Creds.SDKKey
+	for _, r := range []*relaytest.Relay{a, b} {
+		caughtUp(t, primary, r, "default", "production")
+		accepts(t, r, key)
+	}
+	requests := []struct {
+		name, path, body string
+	}{
+		{"bulk OFREP", "/ofrep/v1/evaluate/flags", `{"context":{"targetingKey":"user-1"}}`},
+		{"availability", "/api/v1/components/ios-app/availability", `{"context":{"targetingKey":"user-1"},"current_version":"2.3.0"}`},
+	}
+	ask := func(base, path, body, etag string) servertest.Response {
+		h := []string{"X-API-Key", key}
+		if etag != "" {
+			h = append(h, "If-None-Match", etag)
+		}
+		return servertest.Do(t, "POST", base+path, body, h...)
+	}
+	for _, req := range requests {
+		t.Run(req.name, func(t *testing.T) {
+			first := ask(a.HTTPURL, req.path, req.body, "")
+			etag := first.Header.Get("ETag")
+			if first.Status != http.StatusOK || etag == "" {
+				t.Fatalf("%s at relay a = %d %s (ETag %q), want 200 with an ETag", req.name, first.Status, first.Body, etag)
+			}
+			date, err := http.ParseTime(first.Header.Get("Date"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "a later second", func() bool { return time.Now().Truncate(time.Second).After(date) })
+			for _, base := range []string{b.HTTPURL, primary.HTTPURL} {
+				got := ask(base, req.path, req.body, "")
+				if got.Status != first.Status || string(got.Body) != string(first.Body) || got.Header.Get("ETag") != etag {
+					t.Errorf("%s at %s = %d %s (ETag %s), at relay a %d %s (ETag %s)",
+						req.name, base, got.Status, got.Body, got.Header.Get("ETag"), first.Status, first.Body, etag)
+				}
+				if again := ask(base, req.path, req.body, etag); again.Status != http.StatusNotModified {
+					t.Errorf("%s at %s with relay a's ETag = %d, want 304", req.name, base, again.Status)
+				}
+			}
+		})
+	}
+	single := `{"context":{"targetingKey":"user-1"}}`
+	if x, y := ofrep(t, a.HTTPURL, key, "dark-mode", single), ofrep(t, b.HTTPURL, key, "dark-mode", single); x.Status != y.Status || string(x.Body) != string(y.Body) {
+		t.Errorf("OFREP at relay a = %d %s, at relay b %d %s", x.Status, x.Body, y.Status, y.Body)
+	}
+
+	// The event stream relay a advertises opens at relay b too.
+	var bulk struct {
+		EventStreams []struct {
+			Endpoint struct {
+				RequestURI string `json:"requestUri"`
+			} `json:"endpoint"`
+		} `json:"eventStreams"`
+	}
+	if err := json.Unmarshal(ask(a.HTTPURL, requests[0].path, requests[0].body, "").Body, &bulk); err != nil || len(bulk.EventStreams) == 0 {
+		t.Fatalf("bulk answer at relay a advertises no event stream (%v)", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", b.HTTPURL+bulk.EventStreams[0].Endpoint.RequestURI, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET relay a's event stream at relay b = %d, want 200", resp.StatusCode)
 	}
 }

@@ -109,6 +109,8 @@ type Hub struct {
 	buildMu  sync.Mutex // serializes builds; guards encoders
 	encoders map[string]*encoder
 
+	keysMu sync.Mutex // serializes key set refreshes; guards each envHub's keysOf
+
 	// announced is the state whose release steps were last announced to
 	// the streams; owned by Run.
 	announced *domain.State
@@ -121,7 +123,10 @@ type envHub struct {
 	key     envKey
 	current atomic.Pointer[Revision]
 	// keys is the KeySet message of the environment, for relay streams.
-	keys    atomic.Pointer[sdkpb.SyncResponse]
+	keys atomic.Pointer[sdkpb.SyncResponse]
+	// keysOf is the state's key list keys was built from (refreshKeys);
+	// guarded by Hub.keysMu.
+	keysOf  []*domain.APIKey
 	streams map[*Stream]struct{} // guarded by Hub.mu
 }
 
@@ -252,9 +257,10 @@ func (h *Hub) envHub(project, env string) (*envHub, error) {
 		h.drop(e, err)
 		return nil, err
 	}
-	if e.keys.Load() == nil {
-		h.refreshKeys(e, st)
-	}
+	// The key set may be older than the state even when the revision is
+	// not: keys change no revision, and an environment without streams is
+	// not refreshed.
+	h.refreshKeys(e)
 	if cur := e.current.Load(); cur != nil && cur.Number >= number {
 		return e, nil
 	}
@@ -380,10 +386,13 @@ func (h *Hub) refresh() {
 	}
 	h.mu.Unlock()
 	for _, e := range envs {
+		// The key set first: a stream sends it before a revision made
+		// after it, so a key revoked before a revision is refused by every
+		// relay that serves that revision.
+		h.refreshKeys(e)
 		if err := h.refreshEnv(e); err != nil && !errors.Is(err, domain.ErrNotFound) {
 			h.log.Error("publish sync revision", "project", e.key.project, "environment", e.key.env, "err", err)
 		}
-		h.refreshKeys(e, st)
 	}
 
 	h.mu.Lock()

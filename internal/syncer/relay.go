@@ -119,12 +119,31 @@ func (h *Hub) setKeys(e *envHub, ks *sdkpb.KeySet) bool {
 	return true
 }
 
-// refreshKeys brings e's key set up to the state, waking its streams when
-// it changed.
-func (h *Hub) refreshKeys(e *envHub, st *domain.State) {
-	if h.setKeys(e, KeySetOf(st, e.key.project, e.key.env)) {
+// refreshKeys brings e's key set up to the source's current state, waking
+// its streams when it changed. Refreshes are serialized and each reads the
+// state under the lock, so a refresh never replaces a key set with an
+// older one; the set is rebuilt only when the state's key list is not the
+// one it was built from (a State and its key list are immutable, and a
+// commit that changes no key shares the list).
+func (h *Hub) refreshKeys(e *envHub) {
+	h.keysMu.Lock()
+	keys := h.src.State().APIKeys()
+	if e.keysOf != nil && sameList(e.keysOf, keys) {
+		h.keysMu.Unlock()
+		return
+	}
+	e.keysOf = keys
+	changed := h.setKeys(e, keySetOf(keys, e.key.project, e.key.env))
+	h.keysMu.Unlock()
+	if changed {
 		h.wakeAll(e)
 	}
+}
+
+// sameList reports whether a and b are the same slice: the same length
+// over the same array.
+func sameList(a, b []*domain.APIKey) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // revision returns the environment's current revision number: from the
@@ -140,12 +159,12 @@ func (h *Hub) revision(key envKey) (uint64, error) {
 	return 0, notFound(key.project, key.env)
 }
 
-// KeySetOf returns the keys of st that may use environment env of project
-// at a relay — its sdk and client keys and the relay keys covering it —
-// sorted by id, hashes only.
-func KeySetOf(st *domain.State, project, env string) *sdkpb.KeySet {
+// keySetOf returns the keys of a state's key list that may use
+// environment env of project at a relay — its sdk and client keys and the
+// relay keys covering it — sorted by id, hashes only.
+func keySetOf(keys []*domain.APIKey, project, env string) *sdkpb.KeySet {
 	ks := &sdkpb.KeySet{Project: project, Environment: env}
-	for _, k := range st.APIKeys() {
+	for _, k := range keys {
 		if k.Kind == domain.KindAdmin || !k.Covers(project, env) {
 			continue
 		}

@@ -3,6 +3,7 @@ package syncer_test
 import (
 	"errors"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/switchyard/switchyard/internal/auth"
@@ -102,5 +103,24 @@ func TestRelayHubAnnounce(t *testing.T) {
 	}
 	if got := st.TakeNotices(5); len(got) != 1 || got[0].GetRelease().GetReleaseId() != "spring" {
 		t.Errorf("TakeNotices = %v, want the spring notice", got)
+	}
+}
+
+// TestKeySetOfAJoinIsCurrent creates a key while the environment has no
+// stream: the next stream to join carries it in its key set.
+func TestKeySetOfAJoinIsCurrent(t *testing.T) {
+	f := newFixture(t)
+	f.hub.Leave(f.join(t)) // the environment's hub has a key set and no stream
+	f.update(t, func(tx *domain.Tx) error {
+		_, err := tx.CreateAPIKey(domain.APIKey{Name: "late", Kind: domain.KindSDK, Project: "shop", Environment: "production", Hash: domain.HashSecret("sys_late")})
+		return err
+	})
+	st := f.join(t)
+	var names []string
+	for _, k := range st.Keys().GetKeys().GetKeys() {
+		names = append(names, k.GetName())
+	}
+	if !slices.Contains(names, "late") {
+		t.Errorf("key set of a stream joined after the key was created = %v, want it to list late", names)
 	}
 }
