@@ -295,3 +295,19 @@ func TestEncodeErrors(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkEncodeLargeDocument encodes 2,000 flags beside a 100,000-key
+// segment.
+func BenchmarkEncodeLargeDocument(b *testing.B) {
+	doc := largeDocument(2000, 100_000)
+	for _, format := range []string{"yaml", "json"} {
+		b.Run(format, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Encode(doc, format); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
