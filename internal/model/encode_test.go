@@ -285,6 +285,12 @@ func TestEncodeErrors(t *testing.T) {
 		{name: "non-JSON value", format: "yaml", want: "encode document: cannot encode a value of Go type int",
 			doc: &Document{Flags: []*Flag{{Key: "f", Variants: []Variant{{Key: "v", Value: 1}}}}}},
 		{name: "nil flag", format: "yaml", want: "encode document: missing flag", doc: &Document{Flags: []*Flag{nil}}},
+		{name: "nil segment", format: "json", want: "encode document: missing segment", doc: &Document{Segments: []*Segment{nil}}},
+		{name: "nil component", format: "yaml", want: "encode document: missing component", doc: &Document{Components: []*Component{nil}}},
+		{name: "nil targeting", format: "json", want: "encode document: missing targeting",
+			doc: &Document{Flags: []*Flag{{Key: "f", Environments: map[string]*Targeting{"production": nil}}}}},
+		{name: "first problem wins", format: "json", want: "encode document: missing segment",
+			doc: &Document{Segments: []*Segment{nil}, Flags: []*Flag{nil}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

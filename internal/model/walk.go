@@ -22,15 +22,17 @@ import (
 //   - a struct: an object of its fields in field order; an unknown key is a
 //     problem, and null is the zero struct;
 //   - a pointer to a struct: null is nil;
-//   - a slice: a list, null or empty is nil; the items of a list of structs
-//     must be objects ([]string has a fast path for long key lists);
-//   - a map with string keys: an object written in key order; null is nil.
+//   - a slice: a list; null and [] read as nil ([]string has a fast path
+//     for long key lists), and the items of a list of structs must be
+//     objects;
+//   - a map with string keys: an object, written in key order; null is nil.
 //
 // A pointer that is a list item or a map value is never nil: null there is
-// an error in a list and an empty struct in a map, and a nil one cannot be
-// encoded ("missing flag"). Lists of structs are written as blocks; lists
-// of other values, maps of strings and the structs of inlineType are written
-// inline when they are short.
+// a problem in a list and an empty struct in a map, and a nil one is an
+// encoding error ("missing flag"). Lists of structs, maps of structs and
+// structs are written as blocks, except the structs of inlineType; those,
+// and lists and maps of other values, are written inline when short, as is
+// any empty object.
 
 // codec reads and writes one Go type.
 type codec struct {
