@@ -86,9 +86,7 @@ func (cs codecs) of(t reflect.Type) *codec {
 	case t == reflect.TypeFor[[]string]():
 		cs.sliceCodec(c, t)
 		c.decode = func(d *decoder, v value, path string, dst reflect.Value) {
-			if list := d.stringList(v, path); list != nil {
-				dst.Set(reflect.ValueOf(list))
-			}
+			*dst.Addr().Interface().(*[]string) = d.stringList(v, path)
 		}
 	case t.Kind() == reflect.String:
 		c.decode = func(d *decoder, v value, path string, dst reflect.Value) { dst.SetString(d.str(v, path)) }
@@ -217,19 +215,22 @@ func (cs codecs) sliceCodec(c *codec, t reflect.Type) {
 		if len(items) == 0 {
 			return
 		}
-		out := reflect.MakeSlice(t, len(items), len(items))
+		dst.Grow(len(items))
+		dst.SetLen(len(items))
 		n := 0
 		for i, it := range items {
 			p := indexPath(path, i)
 			if objects && !d.item(it, p) {
 				continue
 			}
-			decodeItem(d, it, p, out.Index(n))
+			decodeItem(d, it, p, dst.Index(n))
 			n++
 		}
-		if n > 0 {
-			dst.Set(out.Slice(0, n))
+		if n == 0 {
+			dst.SetZero()
+			return
 		}
+		dst.SetLen(n)
 	}
 	c.encode = func(b *builder, src reflect.Value) *yaml.Node {
 		if src.Len() == 0 {
@@ -251,13 +252,16 @@ func (cs codecs) mapCodec(c *codec, t reflect.Type) {
 	ec := cs.of(t.Elem())
 	decodeValue := cs.element(t.Elem())
 	c.decode = func(d *decoder, v value, path string, dst reflect.Value) {
+		var kv, ev reflect.Value
 		d.object(v, path, func(key string, v value, path string) bool {
 			if dst.IsNil() {
 				dst.Set(reflect.MakeMap(t))
+				kv, ev = reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
 			}
-			ev := reflect.New(t.Elem()).Elem()
+			kv.SetString(key)
+			ev.SetZero()
 			decodeValue(d, v, path, ev)
-			dst.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), ev)
+			dst.SetMapIndex(kv, ev)
 			return true
 		})
 	}
