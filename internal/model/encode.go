@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,7 +26,7 @@ func Encode(doc *Document, format string) ([]byte, error) {
 		return nil, fmt.Errorf("encode document: no document")
 	}
 	var b builder
-	root := b.document(doc)
+	root := documentCodec().encode(&b, reflect.ValueOf(doc).Elem())
 	if b.err != nil {
 		return nil, fmt.Errorf("encode document: %w", b.err)
 	}
@@ -57,18 +58,9 @@ type builder struct {
 	err error
 }
 
-// object is a mapping node under construction.
-type object struct{ n *yaml.Node }
-
-func newObject() object {
-	return object{&yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}}
-}
-
-// set adds key with value v; a nil v is omitted.
-func (o object) set(key string, v *yaml.Node) {
-	if v != nil {
-		o.n.Content = append(o.n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
-	}
+// mappingNode is an empty block mapping.
+func mappingNode() *yaml.Node {
+	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 }
 
 // strNode is a string scalar, double-quoted when a YAML reader would take it
@@ -99,14 +91,6 @@ func literalSafe(s string) bool {
 	return true
 }
 
-// optStrNode is strNode, or nil for the empty string.
-func optStrNode(s string) *yaml.Node {
-	if s == "" {
-		return nil
-	}
-	return strNode(s)
-}
-
 // mustQuote reports whether s is a YAML 1.1 boolean or base-60 number, or
 // the merge key.
 func mustQuote(s string) bool {
@@ -122,14 +106,6 @@ var base60 = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*
 
 func boolNode(b bool) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
-}
-
-// optTrueNode is a boolean node for true, nil for false.
-func optTrueNode(b bool) *yaml.Node {
-	if !b {
-		return nil
-	}
-	return boolNode(b)
 }
 
 func intNode(i int) *yaml.Node {
@@ -160,29 +136,9 @@ func nullNode() *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
 }
 
-// strsNode is a list of strings, inline when short; nil for an empty list.
-func strsNode(list []string) *yaml.Node {
-	if len(list) == 0 {
-		return nil
-	}
-	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: make([]*yaml.Node, len(list))}
-	for i, s := range list {
-		n.Content[i] = strNode(s)
-	}
-	return inline(n)
-}
-
 // emptyListNode is an inline empty list.
 func emptyListNode() *yaml.Node {
 	return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
-}
-
-// listNode is a block list of the given items; nil when there are none.
-func listNode(items []*yaml.Node) *yaml.Node {
-	if len(items) == 0 {
-		return nil
-	}
-	return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: items}
 }
 
 // inline switches n to flow style when it is short and single-line.
@@ -218,66 +174,6 @@ func (b *builder) fail(err error) {
 	}
 }
 
-func (b *builder) document(doc *Document) *yaml.Node {
-	o := newObject()
-	o.set("version", intNode(doc.Version))
-	o.set("project", strNode(doc.Project))
-	if envs := strsNode(doc.Environments); envs != nil {
-		o.set("environments", envs)
-	} else {
-		o.set("environments", emptyListNode())
-	}
-	var items []*yaml.Node
-	for _, s := range doc.Segments {
-		items = append(items, b.segment(s))
-	}
-	o.set("segments", listNode(items))
-	items = nil
-	for _, f := range doc.Flags {
-		items = append(items, b.flag(f))
-	}
-	o.set("flags", listNode(items))
-	items = nil
-	for _, c := range doc.Components {
-		items = append(items, b.component(c))
-	}
-	o.set("components", listNode(items))
-	return o.n
-}
-
-func (b *builder) segment(s *Segment) *yaml.Node {
-	if s == nil {
-		b.fail(fmt.Errorf("missing segment"))
-		return nullNode()
-	}
-	o := newObject()
-	o.set("key", strNode(s.Key))
-	o.set("description", optStrNode(s.Description))
-	o.set("match", optStrNode(string(s.Match)))
-	o.set("conditions", b.conditions(s.Conditions))
-	o.set("include", strsNode(s.Include))
-	o.set("exclude", strsNode(s.Exclude))
-	return o.n
-}
-
-func (b *builder) conditions(cs []Condition) *yaml.Node {
-	var items []*yaml.Node
-	for _, c := range cs {
-		o := newObject()
-		o.set("attribute", optStrNode(c.Attribute))
-		o.set("op", strNode(string(c.Op)))
-		if len(c.Values) > 0 {
-			vals := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-			for _, v := range c.Values {
-				vals.Content = append(vals.Content, b.any(v))
-			}
-			o.set("values", inline(vals))
-		}
-		items = append(items, inline(o.n))
-	}
-	return listNode(items)
-}
-
 // any encodes a variant or condition value: nil, bool, string, float64,
 // []any or map[string]any.
 func (b *builder) any(v any) *yaml.Node {
@@ -297,145 +193,14 @@ func (b *builder) any(v any) *yaml.Node {
 		}
 		return inline(n)
 	case map[string]any:
-		o := newObject()
+		n := mappingNode()
 		for _, k := range sortedKeys(t) {
-			o.n.Content = append(o.n.Content, strNode(k), b.any(t[k]))
+			n.Content = append(n.Content, strNode(k), b.any(t[k]))
 		}
-		return inline(o.n)
+		return inline(n)
 	}
 	b.fail(fmt.Errorf("cannot encode a value of Go type %T", v))
 	return nullNode()
-}
-
-func (b *builder) flag(f *Flag) *yaml.Node {
-	if f == nil {
-		b.fail(fmt.Errorf("missing flag"))
-		return nullNode()
-	}
-	o := newObject()
-	o.set("key", strNode(f.Key))
-	o.set("description", optStrNode(f.Description))
-	o.set("type", strNode(string(f.Type)))
-	o.set("tags", strsNode(f.Tags))
-	var items []*yaml.Node
-	for _, v := range f.Variants {
-		vo := newObject()
-		vo.set("key", strNode(v.Key))
-		vo.set("value", b.any(v.Value))
-		items = append(items, inline(vo.n))
-	}
-	o.set("variants", listNode(items))
-	o.set("environments", b.environments(f.Environments))
-	return o.n
-}
-
-func (b *builder) component(c *Component) *yaml.Node {
-	if c == nil {
-		b.fail(fmt.Errorf("missing component"))
-		return nullNode()
-	}
-	o := newObject()
-	o.set("key", strNode(c.Key))
-	o.set("description", optStrNode(c.Description))
-	o.set("min_supported", optStrNode(c.MinSupported))
-	var items []*yaml.Node
-	for _, v := range c.Versions {
-		vo := newObject()
-		vo.set("version", strNode(v.Version))
-		vo.set("notes", optStrNode(v.Notes))
-		vo.set("artifact", optStrNode(v.Artifact))
-		vo.set("required", optTrueNode(v.Required))
-		vo.set("deprecated", optTrueNode(v.Deprecated))
-		vo.set("withdrawn", optTrueNode(v.Withdrawn))
-		if len(v.Labels) > 0 {
-			lo := newObject()
-			for _, k := range sortedKeys(v.Labels) {
-				lo.n.Content = append(lo.n.Content, strNode(k), strNode(v.Labels[k]))
-			}
-			vo.set("labels", inline(lo.n))
-		}
-		items = append(items, inline(vo.n))
-	}
-	o.set("versions", listNode(items))
-	o.set("environments", b.environments(c.Environments))
-	return o.n
-}
-
-func (b *builder) environments(envs map[string]*Targeting) *yaml.Node {
-	if len(envs) == 0 {
-		return nil
-	}
-	o := newObject()
-	for _, env := range sortedKeys(envs) {
-		o.n.Content = append(o.n.Content, strNode(env), b.targeting(envs[env]))
-	}
-	return o.n
-}
-
-func (b *builder) targeting(t *Targeting) *yaml.Node {
-	if t == nil {
-		b.fail(fmt.Errorf("missing targeting"))
-		return nullNode()
-	}
-	o := newObject()
-	o.set("enabled", optTrueNode(t.Enabled))
-	o.set("off_variant", optStrNode(t.OffVariant))
-	o.set("salt", optStrNode(t.Salt))
-	o.set("bucket_by", optStrNode(t.BucketBy))
-	var items []*yaml.Node
-	for _, p := range t.Prerequisites {
-		po := newObject()
-		po.set("flag", strNode(p.Flag))
-		po.set("variant", strNode(p.Variant))
-		items = append(items, inline(po.n))
-	}
-	o.set("prerequisites", listNode(items))
-	items = nil
-	for _, tg := range t.Targets {
-		to := newObject()
-		to.set("variant", optStrNode(tg.Variant))
-		to.set("version", optStrNode(tg.Version))
-		if keys := strsNode(tg.Keys); keys != nil {
-			to.set("keys", keys)
-		} else {
-			to.set("keys", emptyListNode())
-		}
-		items = append(items, inline(to.n))
-	}
-	o.set("targets", listNode(items))
-	items = nil
-	for _, r := range t.Rules {
-		ro := newObject()
-		ro.set("id", strNode(r.ID))
-		ro.set("segments", strsNode(r.Segments))
-		ro.set("conditions", b.conditions(r.Conditions))
-		ro.set("serve", b.serve(&r.Serve))
-		items = append(items, ro.n)
-	}
-	o.set("rules", listNode(items))
-	if t.Default != nil {
-		o.set("default", b.serve(t.Default))
-	}
-	if len(o.n.Content) == 0 {
-		o.n.Style = yaml.FlowStyle
-	}
-	return o.n
-}
-
-func (b *builder) serve(s *Serve) *yaml.Node {
-	o := newObject()
-	o.set("variant", optStrNode(s.Variant))
-	o.set("version", optStrNode(s.Version))
-	var items []*yaml.Node
-	for _, w := range s.Rollout {
-		wo := newObject()
-		wo.set("variant", optStrNode(w.Variant))
-		wo.set("version", optStrNode(w.Version))
-		wo.set("weight", intNode(w.Weight))
-		items = append(items, inline(wo.n))
-	}
-	o.set("rollout", listNode(items))
-	return inline(o.n)
 }
 
 // appendJSON writes the node tree as JSON: objects and lists that YAML

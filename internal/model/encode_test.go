@@ -285,12 +285,34 @@ func TestEncodeErrors(t *testing.T) {
 		{name: "non-JSON value", format: "yaml", want: "encode document: cannot encode a value of Go type int",
 			doc: &Document{Flags: []*Flag{{Key: "f", Variants: []Variant{{Key: "v", Value: 1}}}}}},
 		{name: "nil flag", format: "yaml", want: "encode document: missing flag", doc: &Document{Flags: []*Flag{nil}}},
+		{name: "nil segment", format: "json", want: "encode document: missing segment", doc: &Document{Segments: []*Segment{nil}}},
+		{name: "nil component", format: "yaml", want: "encode document: missing component", doc: &Document{Components: []*Component{nil}}},
+		{name: "nil targeting", format: "json", want: "encode document: missing targeting",
+			doc: &Document{Flags: []*Flag{{Key: "f", Environments: map[string]*Targeting{"production": nil}}}}},
+		{name: "first problem wins", format: "json", want: "encode document: missing segment",
+			doc: &Document{Segments: []*Segment{nil}, Flags: []*Flag{nil}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := Encode(tc.doc, tc.format)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("Encode() = %q, %v, want error %q", out, err, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeLargeDocument encodes 2,000 flags beside a 100,000-key
+// segment.
+func BenchmarkEncodeLargeDocument(b *testing.B) {
+	doc := largeDocument(2000, 100_000)
+	for _, format := range []string{"yaml", "json"} {
+		b.Run(format, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Encode(doc, format); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

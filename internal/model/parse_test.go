@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -666,4 +667,88 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// largeDocument returns a valid document with many segments, flags and
+// components and one segment of n include keys: the shape a big project
+// exports.
+func largeDocument(flags, n int) *Document {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "user-" + strconv.Itoa(i)
+	}
+	doc := &Document{
+		Version:      1,
+		Project:      "big",
+		Environments: []string{"production", "staging"},
+		Segments:     []*Segment{{Key: "big", Description: "long list", Include: keys}},
+	}
+	for i := range 100 {
+		doc.Segments = append(doc.Segments, &Segment{
+			Key:        "s" + strconv.Itoa(i),
+			Match:      MatchAny,
+			Conditions: []Condition{{Attribute: "country", Op: OpIn, Values: []any{"DE", "FR", 1.5, true}}, {Attribute: "/user/plan", Op: OpStartsWith, Values: []any{"beta"}}},
+			Exclude:    []string{"user-9"},
+		})
+	}
+	for i := range flags {
+		key := "f" + strconv.Itoa(i)
+		targeting := func() *Targeting {
+			return &Targeting{
+				Enabled:    true,
+				OffVariant: "off",
+				Salt:       key,
+				Targets:    []Target{{Variant: "on", Keys: []string{"qa-1", "qa-2"}}},
+				Rules: []Rule{
+					{ID: "eu", Segments: []string{"s1"}, Conditions: []Condition{{Attribute: "plan", Op: OpIn, Values: []any{"beta"}}}, Serve: Serve{Variant: "on"}},
+					{ID: "half", Serve: Serve{Rollout: []Weighted{{Variant: "on", Weight: 50000}, {Variant: "off", Weight: 50000}}}},
+				},
+				Default: &Serve{Variant: "off"},
+			}
+		}
+		doc.Flags = append(doc.Flags, &Flag{
+			Key:          key,
+			Description:  "flag number " + strconv.Itoa(i),
+			Type:         TypeString,
+			Tags:         []string{"team-a"},
+			Variants:     []Variant{{Key: "on", Value: "green"}, {Key: "off", Value: "grey"}},
+			Environments: map[string]*Targeting{"production": targeting(), "staging": targeting()},
+		})
+	}
+	for i := range 50 {
+		doc.Components = append(doc.Components, &Component{
+			Key:          "c" + strconv.Itoa(i),
+			MinSupported: "1.0.0",
+			Versions:     []Version{{Version: "1.0.0", Notes: "first"}, {Version: "1.1.0", Required: true, Labels: map[string]string{"git": "abc"}}},
+			Environments: map[string]*Targeting{"production": {Default: &Serve{Rollout: []Weighted{{Version: "1.0.0", Weight: 10000}, {Version: "1.1.0", Weight: 90000}}}}},
+		})
+	}
+	return doc
+}
+
+func TestLargeDocumentIsValid(t *testing.T) {
+	if got := problems(t, Validate(largeDocument(10, 10))); got != nil {
+		t.Errorf("Validate(largeDocument()) = %q, want none", got)
+	}
+}
+
+// BenchmarkParseLargeDocument parses 2,000 flags beside a 100,000-key
+// segment.
+func BenchmarkParseLargeDocument(b *testing.B) {
+	doc := largeDocument(2000, 100_000)
+	for _, format := range []string{"yaml", "json"} {
+		b.Run(format, func(b *testing.B) {
+			data, err := Encode(doc, format)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
