@@ -101,8 +101,6 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 			return endOf(err)
 		}
 	}
-	maxAge := time.NewTimer(st.MaxAge)
-	defer maxAge.Stop()
 	for {
 		select {
 		case <-st.Wake():
@@ -132,8 +130,9 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 		case err := <-readErr:
 			return endOf(err)
 		case <-st.Done():
-			return st.Err()
-		case <-maxAge.C:
+			if err := st.Err(); !errors.Is(err, syncer.ErrMaxAge) {
+				return err
+			}
 			// A clean end: the SDK reconnects at once (load rebalancing).
 			return nil
 		case <-ctx.Done():
