@@ -196,7 +196,6 @@ func (h *Hub) Join(project, env string, info Info) (*Stream, error) {
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
-	st.deadline = st.Since.Add(st.MaxAge)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -387,7 +386,7 @@ func (h *Hub) sweep(now time.Time) {
 	defer h.mu.Unlock()
 	for _, e := range h.envs {
 		for st := range e.streams {
-			if !now.Before(st.deadline) {
+			if now.Sub(st.Since) >= st.MaxAge {
 				st.end(ErrMaxAge)
 			}
 		}

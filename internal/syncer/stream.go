@@ -48,14 +48,13 @@ type Stream struct {
 	// hub ends the stream with ErrMaxAge and the SDK reconnects.
 	MaxAge time.Duration
 
-	deadline time.Time // Since + MaxAge
-	env      *envHub
-	wake     chan struct{}
-	done     chan struct{}
-	once     sync.Once
-	err      error // why the hub ended the stream; set before done is closed
-	acked    atomic.Uint64
-	sent     atomic.Pointer[Revision]
+	env   *envHub
+	wake  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	err   error // why the hub ended the stream; set before done is closed
+	acked atomic.Uint64
+	sent  atomic.Pointer[Revision]
 
 	noticeMu sync.Mutex
 	notices  []*pb.SyncResponse // release notices not sent yet, oldest first
