@@ -68,7 +68,7 @@ func main() {
 	flag.StringVar(&c.skip, "skip", "", "comma-separated measurements to skip: propagation, wire")
 	flag.StringVar(&c.pid, "pid", "", "process id of the running server (or relay) given by -grpc, whose RSS per idle stream is reported (Linux /proc)")
 	flag.StringVar(&c.target, "target", "primary", "in-process server the streams connect to: primary, or relay (a relay following the primary; writes still go to the primary)")
-	flag.StringVar(&c.profile, "profile", "", "directory to write the in-process server's heap and goroutine profiles to, taken with the streams idle")
+	flag.StringVar(&c.profile, "profile", "", "directory to write the in-process server's heap and goroutine profiles to, taken with the streams idle (records every allocation: slow)")
 	flag.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up after this long")
 	flag.Parse()
 	if c.profile != "" && c.role == "" {
