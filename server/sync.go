@@ -103,8 +103,6 @@ func (s *syncService) Sync(stream sdkpb.SyncService_SyncServer) error {
 	if err := send(stream, st, rev, rev.MessageHolding(hello.GetRevision(), hello.GetSections(), protocol), !relay); err != nil {
 		return endOf(err)
 	}
-	maxAge := time.NewTimer(st.MaxAge)
-	defer maxAge.Stop()
 	for {
 		select {
 		case <-st.Wake():
@@ -134,8 +132,9 @@ func (s *syncService) Sync(stream sdkpb.SyncService_SyncServer) error {
 		case err := <-readErr:
 			return endOf(err)
 		case <-st.Done():
-			return st.Err()
-		case <-maxAge.C:
+			if err := st.Err(); !errors.Is(err, syncer.ErrMaxAge) {
+				return err
+			}
 			// A clean end: the SDK reconnects at once (load rebalancing).
 			return nil
 		case <-ctx.Done():

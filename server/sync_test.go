@@ -1,20 +1,30 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
-	"github.com/switchyard/switchyard/internal/runtime"
+	"github.com/switchyard/switchyard/internal/relay/relaytest"
+	workers "github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/syncer"
+	"github.com/switchyard/switchyard/sdk"
+	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -170,7 +180,7 @@ func TestSyncSendsOnlyWhatIsMissing(t *testing.T) {
 }
 
 func TestSyncMaxAge(t *testing.T) {
-	srv := servertest.Start(t, servertest.Options{Runtime: runtime.Options{Sync: syncer.Options{MaxAge: 50 * time.Millisecond}}})
+	srv := servertest.Start(t, servertest.Options{Runtime: workers.Options{Sync: syncer.Options{MaxAge: 50 * time.Millisecond}}})
 	s := syncStream(t, srv, srv.Creds.SDKKey, &sdkpb.Hello{SdkName: "test"})
 	ack(t, s, recvRuleset(t, s).GetRevision())
 	start := time.Now()
@@ -265,4 +275,151 @@ func TestConvergence(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSyncIdleStreamGoroutines pins what an idle SDK stream costs in
+// goroutines, on the primary and on a relay (the same handlers): the SDKs
+// run in a child process (TestSyncIdleClients), so that the change of
+// runtime.NumGoroutine here is the servers' alone. Per stream the handler
+// is the one goroutine of ours: no helper goroutine and no timer goroutine
+// while idle (the hello's helper is gone once the hello is in, the maximum
+// age is the hub's shared sweeper). With a connection per stream, as
+// separate services connect, grpc-go adds its three per connection: the
+// reader, the loopy writer and keepalive; so at most 4 per stream. With
+// all streams over one connection, at most 1 per stream plus those three.
+func TestSyncIdleStreamGoroutines(t *testing.T) {
+	const streams = 40
+	const slack = 10 // goroutines that come and go regardless of the streams (HTTP keep-alive, gRPC balancers)
+	primary := servertest.Start(t, servertest.Options{})
+	relayKey := primary.Admin(t, "POST", "/api/v1/keys", map[string]any{
+		"name": "relay", "kind": "relay", "project": "default", "environments": []string{"production"},
+	})["secret"].(string)
+	relay := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey})
+	waitFor(t, "the relay to accept the SDK key", func() bool {
+		r := servertest.Do(t, "POST", relay.HTTPURL+"/ofrep/v1/evaluate/flags", `{"context":{"targetingKey":"u"}}`,
+			"X-API-Key", primary.Creds.SDKKey)
+		return r.Status == http.StatusOK
+	})
+	for _, tc := range []struct {
+		name  string
+		addr  string
+		conns int // 0: one per stream
+		max   int
+	}{
+		{"primary, a connection per stream", primary.GRPCAddr, 0, 4*streams + slack},
+		{"primary, one connection", primary.GRPCAddr, 1, streams + 3 + slack},
+		{"relay, a connection per stream", relay.GRPCAddr, 0, 4*streams + slack},
+		{"relay, one connection", relay.GRPCAddr, 1, streams + 3 + slack},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			stop := idleClients(t, tc.addr, primary.Creds.SDKKey, streams, tc.conns)
+			defer stop()
+			// Goroutines of the connections' set-up end soon after; wait
+			// for them, up to 10 s.
+			added := runtime.NumGoroutine() - before
+			for deadline := time.Now().Add(10 * time.Second); added > tc.max && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+				added = runtime.NumGoroutine() - before
+			}
+			if added > tc.max {
+				t.Errorf("%d idle streams: %d goroutines more (%.2f per stream), want at most %d", streams, added, float64(added)/streams, tc.max)
+			}
+		})
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// idleClientsEnv passes TestSyncIdleClients its address, key and counts.
+const idleClientsEnv = "SWITCHYARD_TEST_IDLE_CLIENTS"
+
+// idleClients runs, in a child process, n SDK clients streaming from addr
+// with key over conns connections (0: one each), and returns once they
+// are ready; stop ends the child.
+func idleClients(t *testing.T, addr, key string, n, conns int) (stop func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSyncIdleClients$", "-test.count=1")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d %d", idleClientsEnv, addr, key, n, conns))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop = func() {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("clients process: %v", err)
+		}
+	}
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if lines.Text() == "ready" {
+			go io.Copy(io.Discard, stdout)
+			return stop
+		}
+	}
+	stop()
+	t.Fatal("the clients process ended before its streams were ready")
+	return nil
+}
+
+// TestSyncIdleClients is the child process of idleClients: it opens the
+// streams, prints "ready" and keeps them idle until its stdin closes (or a
+// minute has passed).
+func TestSyncIdleClients(t *testing.T) {
+	env := os.Getenv(idleClientsEnv)
+	if env == "" {
+		t.Skip("the child process of TestSyncIdleStreamGoroutines")
+	}
+	var addr, key string
+	var n, conns int
+	if _, err := fmt.Sscan(env, &addr, &key, &n, &conns); err != nil {
+		t.Fatalf("%s=%q: %v", idleClientsEnv, env, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var shared []*grpc.ClientConn
+	for range conns {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		shared = append(shared, conn)
+	}
+	for i := range n {
+		cfg := sdk.Config{Address: addr, SDKKey: key, Name: "idle", Version: "1"}
+		if len(shared) > 0 {
+			cfg.Conn = shared[i%len(shared)]
+		}
+		cl, err := sdk.New(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		if err := cl.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fmt.Println("ready")
+	go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
+	<-ctx.Done()
 }

@@ -1,7 +1,9 @@
 // Command propagation measures how fast a change reaches SDK streams and
 // what they cost. On loopback only, it
 //
-//   - starts a server in-process (or uses a running one, -grpc/-http),
+//   - starts a server in-process (or uses a running one, -grpc/-http) and,
+//     with -target relay, a relay following it that the streams connect
+//     to (writes still go to the primary),
 //   - opens -streams SDK clients (default 10,000) in a child process, so
 //     that this process's heap is the server's alone,
 //   - reports the server's memory per idle stream (live heap after GC, and
@@ -15,7 +17,7 @@
 //
 // Usage:
 //
-//	go run ./benchmarks/propagation [-streams 10000] [-conns 0] [-segment-keys 1000000]
+//	go run ./benchmarks/propagation [-streams 10000] [-conns 0] [-segment-keys 1000000] [-target relay]
 //	go run ./benchmarks/propagation -grpc 127.0.0.1:9090 -http http://127.0.0.1:8080 -admin $ADMIN -sdk-key $KEY [-pid $PID]
 package main
 
@@ -28,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -47,6 +50,8 @@ type config struct {
 	skip        string
 	timeout     time.Duration
 	pid         string
+	profile     string
+	target      string
 }
 
 func main() {
@@ -62,8 +67,13 @@ func main() {
 	flag.StringVar(&c.flag, "flag", "propagation-probe", "flag of project default the write toggles (created if missing)")
 	flag.StringVar(&c.skip, "skip", "", "comma-separated measurements to skip: propagation, wire")
 	flag.StringVar(&c.pid, "pid", "", "process id of the running server (or relay) given by -grpc, whose RSS per idle stream is reported (Linux /proc)")
+	flag.StringVar(&c.target, "target", "primary", "in-process server the streams connect to: primary, or relay (a relay following the primary; writes still go to the primary)")
+	flag.StringVar(&c.profile, "profile", "", "directory to write the in-process server's heap and goroutine profiles to, taken with the streams idle (records every allocation: slow)")
 	flag.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up after this long")
 	flag.Parse()
+	if c.profile != "" && c.role == "" {
+		runtime.MemProfileRate = 1 // every allocation, for an exact heap profile
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -102,8 +112,14 @@ func (c config) validate() error {
 	if c.streams < 1 {
 		return errors.New("-streams must be at least 1")
 	}
+	if c.target != "primary" && c.target != "relay" {
+		return fmt.Errorf("-target %q: want primary or relay", c.target)
+	}
 	if c.grpcAddr == "" {
 		return nil
+	}
+	if c.target != "primary" {
+		return errors.New("-target relay needs the in-process server; for a running relay give its -grpc and -pid")
 	}
 	host, _, err := net.SplitHostPort(c.grpcAddr)
 	if err != nil || !loopbackHost(host) {

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +67,25 @@ func residentBytes(pid string) uint64 {
 	return 0
 }
 
+// writeProfiles writes this process's heap and goroutine profiles into
+// dir (heap.pprof, goroutine.pprof).
+func writeProfiles(dir string) error {
+	for _, name := range []string{"heap", "goroutine"} {
+		f, err := os.Create(filepath.Join(dir, name+".pprof"))
+		if err != nil {
+			return err
+		}
+		err = pprof.Lookup(name).WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write the %s profile: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // runPropagation opens the streams in a child process, measures the
 // server's memory per idle stream, and has the child time one write.
 func runPropagation(ctx context.Context, c config) error {
@@ -79,6 +100,13 @@ func runPropagation(ctx context.Context, c config) error {
 	}
 	if err := t.ensureFlag(ctx, c.flag, false); err != nil {
 		return err
+	}
+	if c.target == "relay" {
+		var err error
+		if t, err = startRelay(ctx, t); err != nil {
+			return err
+		}
+		defer t.stop()
 	}
 	before := measureMemory()
 	var rssBefore uint64
@@ -124,7 +152,7 @@ func runPropagation(ctx context.Context, c config) error {
 	if _, err := next("ready"); err != nil {
 		return err
 	}
-	fmt.Printf("streams: %d (%s)\n", c.streams, connsLabel(c))
+	fmt.Printf("streams: %d (%s) on the %s\n", c.streams, connsLabel(c), c.target)
 	if c.pid != "" {
 		if after := residentBytes(c.pid); after > 0 && rssBefore > 0 {
 			fmt.Printf("server RSS per idle stream (pid %s): %.1f KiB\n", c.pid, (float64(after)-float64(rssBefore))/float64(c.streams)/1024)
@@ -139,6 +167,11 @@ func runPropagation(ctx context.Context, c config) error {
 			heap/1024, stacks/1024, (heap+stacks)/1024, float64(after.goroutines-before.goroutines)/n)
 		if after.rss > 0 && before.rss > 0 {
 			fmt.Printf("server RSS per idle stream: %.1f KiB\n", (float64(after.rss)-float64(before.rss))/n/1024)
+		}
+		if c.profile != "" {
+			if err := writeProfiles(c.profile); err != nil {
+				return err
+			}
 		}
 	}
 	if _, err := fmt.Fprintln(stdin, "go"); err != nil {

@@ -11,11 +11,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/relay"
 	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/server"
@@ -101,6 +104,84 @@ func startServer(ctx context.Context) (*target, error) {
 			return err
 		},
 	}, nil
+}
+
+// startRelay runs, in this process and on loopback, a relay following
+// primary's production environment with a new relay key, and waits until
+// it serves the primary's revision to primary's SDK key. The target it
+// returns streams from the relay and writes to the primary.
+func startRelay(ctx context.Context, primary *target) (*target, error) {
+	var key struct {
+		Secret string `json:"secret"`
+	}
+	err := primary.rest(ctx, "POST", "/api/v1/keys", map[string]any{
+		"name": "propagation-relay", "kind": "relay", "project": "default", "environments": []string{"production"},
+	}, &key)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "switchyard-propagation-relay-")
+	if err != nil {
+		return nil, err
+	}
+	r, err := relay.New(relay.Config{
+		Upstream: primary.grpcAddr,
+		RelayKey: key.Secret,
+		DataDir:  dir,
+		// Every simulated SDK streams with the one SDK key: no cap.
+		Server: []server.Option{server.WithMaxStreamsPerKey(0)},
+		Log:    slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx, grpcLis, httpLis) }()
+	t := *primary
+	t.grpcAddr = grpcLis.Addr().String()
+	t.stop = func() error {
+		cancel()
+		err := <-done
+		os.RemoveAll(dir)
+		return err
+	}
+	relayURL := "http://" + httpLis.Addr().String()
+	for !relayServes(ctx, relayURL, primary.sdkKey) {
+		select {
+		case <-ctx.Done():
+			t.stop()
+			return nil, fmt.Errorf("the relay did not serve the SDK key: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return &t, nil
+}
+
+// relayServes reports whether the relay at url answers an OFREP bulk
+// evaluation for key: it has the environment's ruleset and key hashes.
+func relayServes(ctx context.Context, url, key string) bool {
+	req, err := http.NewRequestWithContext(ctx, "POST", url+"/ofrep/v1/evaluate/flags", strings.NewReader(`{"context":{"targetingKey":"probe"}}`))
+	if err != nil {
+		return false
+	}
+	req.Header.Set("X-API-Key", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // rest sends an admin request and decodes the JSON answer into out (if

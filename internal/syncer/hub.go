@@ -29,6 +29,10 @@ import (
 // ErrClosed means the hub is shut down: the server is stopping.
 var ErrClosed = errors.New("server is shutting down")
 
+// ErrMaxAge means the stream reached its maximum age (Stream.MaxAge): a
+// clean end, after which the SDK reconnects at once (load rebalancing).
+var ErrMaxAge = errors.New("the sync stream reached its maximum age")
+
 // Source is where the hub reads the current state from.
 type Source interface {
 	State() *domain.State
@@ -346,13 +350,17 @@ func (h *Hub) drop(e *envHub, err error) {
 // roster and ends every stream with ErrClosed. changed returns a channel
 // closed at the next change of the state (snapshot.Set.Changed). With
 // Options.Side it saves the roster every Options.RosterInterval when it
-// changed.
+// changed. It ends the streams past their maximum age with ErrMaxAge, on
+// one ticker for all of them (sweepInterval), so that an idle stream
+// holds no timer of its own.
 func (h *Hub) Run(ctx context.Context, changed func() <-chan struct{}) {
 	tick := time.NewTicker(h.opts.RosterInterval)
 	defer tick.Stop()
+	sweep := time.NewTicker(sweepInterval(h.opts.MaxAge))
+	defer sweep.Stop()
+	next := changed()
+	h.refresh()
 	for {
-		next := changed()
-		h.refresh()
 		select {
 		case <-ctx.Done():
 			h.saveRosterIfChanged()
@@ -361,6 +369,32 @@ func (h *Hub) Run(ctx context.Context, changed func() <-chan struct{}) {
 		case <-next:
 		case <-tick.C:
 			h.saveRosterIfChanged()
+		case now := <-sweep.C:
+			h.sweep(now)
+			continue
+		}
+		next = changed()
+		h.refresh()
+	}
+}
+
+// sweepInterval is how often Run looks for streams past their maximum age:
+// a tenth of it, at most a second (a stream lives up to that much longer
+// than its age; streams live minutes) and at least a millisecond.
+func sweepInterval(maxAge time.Duration) time.Duration {
+	return min(time.Second, max(maxAge/10, time.Millisecond))
+}
+
+// sweep ends the streams whose maximum age has passed at now with
+// ErrMaxAge.
+func (h *Hub) sweep(now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.envs {
+		for st := range e.streams {
+			if now.Sub(st.Since) >= st.MaxAge {
+				st.end(ErrMaxAge)
+			}
 		}
 	}
 }

@@ -28,6 +28,12 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, syncer.Options{MaxAge: time.Hour})
+}
+
+// newFixtureWith is newFixture with the hub's options.
+func newFixtureWith(t *testing.T, opts syncer.Options) *fixture {
+	t.Helper()
 	f := &fixture{changed: make(chan struct{})}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.store = domaintest.Open(t, t.TempDir()+"/db", domain.Options{OnCommit: func(*domain.State, *domain.Commit) {
@@ -46,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 		f.keyID = k.ID
 		return err
 	})
-	hub, err := syncer.New(log, f.store, syncer.Options{MaxAge: time.Hour})
+	hub, err := syncer.New(log, f.store, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,5 +270,20 @@ func TestOptions(t *testing.T) {
 				t.Errorf("Validate() = %v, want ok %v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestRunEndsStreamsAtMaxAge: Run's shared sweeper ends a stream past its
+// maximum age with ErrMaxAge; the stream holds no timer of its own.
+func TestRunEndsStreamsAtMaxAge(t *testing.T) {
+	f := newFixtureWith(t, syncer.Options{MaxAge: 20 * time.Millisecond, MaxAgeJitter: -1})
+	st := f.join(t)
+	select {
+	case <-st.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end within 10 s of its 20 ms maximum age")
+	}
+	if err := st.Err(); !errors.Is(err, syncer.ErrMaxAge) {
+		t.Errorf("Err() = %v, want ErrMaxAge", err)
 	}
 }

@@ -45,7 +45,7 @@ type Stream struct {
 	// Since is when the stream joined.
 	Since time.Time
 	// MaxAge is how long the stream may live, jitter included; after it the
-	// server ends the stream and the SDK reconnects.
+	// hub ends the stream with ErrMaxAge and the SDK reconnects.
 	MaxAge time.Duration
 
 	env   *envHub
@@ -67,7 +67,8 @@ type Stream struct {
 func (s *Stream) Wake() <-chan struct{} { return s.wake }
 
 // Done is closed when the hub ends the stream: its key was revoked, its
-// environment deleted, or the server is shutting down. Err says why.
+// environment deleted, the server is shutting down, or the stream reached
+// its maximum age (ErrMaxAge). Err says why.
 func (s *Stream) Done() <-chan struct{} { return s.done }
 
 // Err returns why the hub ended the stream, once Done is closed.
