@@ -24,7 +24,6 @@ import (
 	workers "github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/sdk"
-	"github.com/switchyard/switchyard/server"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
