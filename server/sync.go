@@ -149,7 +149,7 @@ func (s *syncService) Sync(stream pb.SyncService_SyncServer) error {
 func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *pb.SyncResponse, awaitAck bool) error {
 	var out any = msg
 	if name, ok := sendCompressor(stream.Context()); ok {
-		enc, err := rev.Encoded(msg, name, func() (any, error) {
+		enc, err := rev.Encoded(msg, name, func(msg *pb.SyncResponse) (any, error) {
 			pm := new(grpc.PreparedMsg)
 			if err := pm.Encode(stream, msg); err != nil {
 				return nil, err
@@ -161,6 +161,8 @@ func send(stream pb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revis
 		}
 		out = enc.Value
 		defer runtime.KeepAlive(enc) // shared with other streams until sent
+	} else {
+		out = rev.WithPayloads(msg)
 	}
 	st.MarkSent(rev)
 	if err := stream.SendMsg(out); err != nil {

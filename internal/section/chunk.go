@@ -55,10 +55,18 @@ func ChunkKey(segment string, list keylist.List, shard int) string {
 }
 
 // SegmentChunk encodes one shard of a segment's list, keys being the
-// list's keys in that shard: the payload is the chunk's key, a newline,
-// then the keys newline-separated (targeting keys hold no control
-// character, keylist.Check).
+// list's keys in that shard (payload: ChunkPayload).
 func SegmentChunk(segment string, list keylist.List, shard int, keys []string) Section {
+	b := ChunkPayload(segment, list, shard, keys)
+	return Section{Kind: KindSegmentChunk, Key: ChunkKey(segment, list, shard), Hash: HashOf(b), Payload: b}
+}
+
+// ChunkPayload is the payload of a segment chunk: the chunk's key
+// (ChunkKey), a newline, then the keys newline-separated (targeting keys
+// hold no control character, keylist.Check). The same keys always give the
+// same payload, so a sender may keep a chunk's hash and build its payload
+// again when it sends it.
+func ChunkPayload(segment string, list keylist.List, shard int, keys []string) []byte {
 	key := ChunkKey(segment, list, shard)
 	n := len(key)
 	for _, k := range keys {
@@ -70,7 +78,7 @@ func SegmentChunk(segment string, list keylist.List, shard int, keys []string) S
 		b = append(b, '\n')
 		b = append(b, k...)
 	}
-	return Section{Kind: KindSegmentChunk, Key: key, Hash: HashOf(b), Payload: b}
+	return b
 }
 
 // Chunk is a decoded segment chunk.

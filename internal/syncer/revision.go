@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"weak"
+
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/keylist"
@@ -25,6 +28,9 @@ type Revision struct {
 	sections []*pb.Section // sections[i] is the payload of manifest[i]
 	index    map[section.Hash]int
 	chunked  bool // some section is a segment chunk
+	// lists are the chunked lists whose chunks the sections carry without
+	// their payloads (encoder), by segment and list: withPayloads.
+	lists map[listKey]*encodedList
 
 	mu     sync.Mutex
 	full   *pb.SyncResponse // every section
@@ -272,16 +278,17 @@ type Encoding struct {
 // encoding: encode runs once for all the callers that hold the result at
 // the same time (the hundred SDKs of a deploy doing their first sync), and
 // again for a caller that comes after the last of them let it go. A
-// message the revision did not hand out is encoded every time. The caller
-// keeps the result until it has sent it.
-func (r *Revision) Encoded(msg *pb.SyncResponse, encoding string, encode func() (any, error)) (*Encoding, error) {
+// message the revision did not hand out is encoded every time. encode is
+// given msg with its payloads (WithPayloads). The caller keeps the result
+// until it has sent it.
+func (r *Revision) Encoded(msg *pb.SyncResponse, encoding string, encode func(*pb.SyncResponse) (any, error)) (*Encoding, error) {
 	key := encodedKey{msg, encoding}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e := r.encoded[key].Value(); e != nil {
 		return e, nil
 	}
-	v, err := encode()
+	v, err := encode(r.WithPayloads(msg))
 	if err != nil {
 		return nil, err
 	}
@@ -307,4 +314,31 @@ func (r *Revision) owns(msg *pb.SyncResponse) bool {
 		}
 	}
 	return false
+}
+
+// WithPayloads returns msg, a message of the revision, as it goes on the
+// wire: the messages the revision hands out carry the chunks of its long
+// lists without their payloads, which are built from the list's keys
+// here, into a copy of msg (msg itself is shared and never changes). It
+// returns msg itself when it carries no such chunk. A sender calls it
+// only for a message it does not encode through Encoded.
+func (r *Revision) WithPayloads(msg *pb.SyncResponse) *pb.SyncResponse {
+	secs := msg.GetRuleset().GetSections()
+	if len(r.lists) == 0 || !slices.ContainsFunc(secs, func(s *pb.Section) bool { return s.GetPayload() == nil }) {
+		return msg
+	}
+	out := proto.Clone(msg).(*pb.SyncResponse)
+	for _, s := range out.GetRuleset().GetSections() {
+		if s.GetPayload() != nil || section.Kind(s.GetRef().GetKind()) != section.KindSegmentChunk {
+			continue
+		}
+		c, ok := section.ParseChunkKey(s.GetRef().GetKey())
+		if !ok {
+			continue
+		}
+		if el := r.lists[listKey{c.Segment, c.List}]; el != nil {
+			s.Payload = el.payload(c.Shard)
+		}
+	}
+	return out
 }

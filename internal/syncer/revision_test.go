@@ -249,7 +249,7 @@ func TestRevisionEncodesSharedMessagesOnce(t *testing.T) {
 	enc := newEncoder()
 	r, _ := enc.build(testDoc(), nil, "production", 1)
 	calls := 0
-	encode := func() (any, error) { calls++; return calls, nil }
+	encode := func(*pb.SyncResponse) (any, error) { calls++; return calls, nil }
 	full := r.MessageFrom(nil, section.ProtocolChunks)
 	var held []*Encoding
 	for range 3 {
@@ -277,5 +277,54 @@ func TestRevisionEncodesSharedMessagesOnce(t *testing.T) {
 	runtime.GC()
 	if _, err := r.Encoded(full, "gzip", encode); err != nil || calls != 5 {
 		t.Errorf("after every holder let go: %d encodings, want 5 (encoded again)", calls)
+	}
+}
+
+// TestEncoderKeepsChunksWithoutPayloads: the sections of a long list's
+// chunks are kept as refs alone (the list's keys are in memory already);
+// a message is given their payloads only when it is encoded, each payload
+// matching its ref's hash, and the shared message stays without them.
+func TestEncoderKeepsChunksWithoutPayloads(t *testing.T) {
+	enc := newEncoder()
+	doc := testDoc()
+	long := make([]string, 2*keylist.ChunkThreshold)
+	for i := range long {
+		long[i] = fmt.Sprintf("user-%d", i)
+	}
+	doc.Segments = []*model.Segment{{Key: "big", Include: keylist.Arrange(long)}}
+	r, err := enc.build(doc, nil, "production", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range r.sections {
+		if section.Kind(s.GetRef().GetKind()) == section.KindSegmentChunk && s.GetPayload() != nil {
+			t.Fatalf("chunk %s is kept with its payload (%d bytes)", s.GetRef().GetKey(), len(s.GetPayload()))
+		}
+	}
+	full := r.MessageFrom(nil, section.ProtocolChunks)
+	var sent *pb.SyncResponse
+	if _, err := r.Encoded(full, "gzip", func(m *pb.SyncResponse) (any, error) { sent = m; return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range sent.GetRuleset().GetSections() {
+		if h, _ := section.HashFromBytes(s.GetRef().GetHash()); section.HashOf(s.GetPayload()) != h {
+			t.Fatalf("section %s: the payload sent does not match its hash", s.GetRef().GetKey())
+		}
+		d, err := section.Decode(section.Kind(s.GetRef().GetKind()), s.GetRef().GetKey(), s.GetPayload())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Chunk != nil {
+			got = d.Chunk.AppendKeys(got)
+		}
+	}
+	if !slices.Equal(got, keylist.Arrange(long)) {
+		t.Errorf("the chunks sent hold %d keys, want the list's %d in shard order", len(got), len(long))
+	}
+	for _, s := range full.GetRuleset().GetSections() {
+		if section.Kind(s.GetRef().GetKind()) == section.KindSegmentChunk && s.GetPayload() != nil {
+			t.Fatal("encoding gave the shared message payloads")
+		}
 	}
 }
