@@ -43,12 +43,13 @@ type encodedSegment struct {
 
 // encodedList is a chunked list: each shard's keys (sub-slices of the
 // segment's list, which the store keeps in shard order) and chunk, a
-// section without its payload (payload builds it).
+// section without its payload (appendPayload builds it).
 type encodedList struct {
 	segment string
 	list    keylist.List
 	keys    [keylist.Shards][]string
 	chunks  [keylist.Shards]*pb.Section
+	sizes   [keylist.Shards]int // of the payloads
 }
 
 // listKey names a segment's list.
@@ -57,9 +58,9 @@ type listKey struct {
 	list    keylist.List
 }
 
-// payload returns the payload of the list's chunk of shard.
-func (el *encodedList) payload(shard int) []byte {
-	return section.ChunkPayload(el.segment, el.list, shard, el.keys[shard])
+// appendPayload appends to dst the payload of the list's chunk of shard.
+func (el *encodedList) appendPayload(dst []byte, shard int) []byte {
+	return section.AppendChunkPayload(dst, el.segment, el.list, shard, el.keys[shard])
 }
 
 func newEncoder() *encoder {
@@ -185,19 +186,21 @@ func encodeList(segment string, list keylist.List, keys []string, old *encodedLi
 func fillList(segment string, list keylist.List, keys []string, old *encodedList, check bool) (el *encodedList, ok bool) {
 	el = &encodedList{segment: segment, list: list}
 	runs := keylist.SearchRuns(keys)
+	var buf []byte // one shard's payload at a time: hashed, then dropped
 	for shard := range keylist.Shards {
 		in := keys[runs[shard]:runs[shard+1]]
 		el.keys[shard] = in
 		if old != nil && slices.Equal(old.keys[shard], in) {
-			el.chunks[shard] = old.chunks[shard]
+			el.chunks[shard], el.sizes[shard] = old.chunks[shard], old.sizes[shard]
 			continue
 		}
 		if check && slices.ContainsFunc(in, func(k string) bool { return keylist.Shard(k) != shard }) {
 			return nil, false
 		}
-		c := section.SegmentChunk(segment, list, shard, in)
-		c.Payload = nil // built again when sent: el.payload
-		el.chunks[shard] = message(c)
+		buf = el.appendPayload(buf[:0], shard)
+		h := section.HashOf(buf)
+		el.sizes[shard] = len(buf)
+		el.chunks[shard] = &pb.Section{Ref: &pb.SectionRef{Kind: pb.SectionKind(section.KindSegmentChunk), Key: section.ChunkKey(segment, list, shard), Hash: h[:]}}
 	}
 	return el, true
 }

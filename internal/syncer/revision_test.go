@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
@@ -303,7 +305,7 @@ func TestEncoderKeepsChunksWithoutPayloads(t *testing.T) {
 	}
 	full := r.MessageFrom(nil, section.ProtocolChunks)
 	var sent *pb.SyncResponse
-	if _, err := r.Encoded(full, "gzip", func(m *pb.SyncResponse) (any, error) { sent = m; return 1, nil }); err != nil {
+	if _, err := r.Encoded(full, "gzip", func(m *pb.SyncResponse) (any, error) { sent = proto.Clone(m).(*pb.SyncResponse); return 1, nil }); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -326,5 +328,52 @@ func TestEncoderKeepsChunksWithoutPayloads(t *testing.T) {
 		if section.Kind(s.GetRef().GetKind()) == section.KindSegmentChunk && s.GetPayload() != nil {
 			t.Fatal("encoding gave the shared message payloads")
 		}
+	}
+}
+
+// TestRevisionPartsSplitALargeMessage: for an SDK of protocol 3 a large
+// message goes in parts of about partBytes of payloads, the manifest in the
+// first, each but the last marked continued, together its sections in
+// order; a shared message's parts are shared. Older SDKs get it whole.
+func TestRevisionPartsSplitALargeMessage(t *testing.T) {
+	enc := newEncoder()
+	doc := testDoc()
+	long := make([]string, 100_000)
+	for i := range long {
+		long[i] = fmt.Sprintf("user-%07d", i)
+	}
+	doc.Segments = []*model.Segment{{Key: "big", Include: keylist.Arrange(long)}}
+	r, err := enc.build(doc, nil, "production", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := r.MessageFrom(nil, section.ProtocolParts)
+	if got := r.Parts(full, section.ProtocolChunks); len(got) != 1 || got[0] != full {
+		t.Fatalf("protocol 2: %d parts, want the message itself", len(got))
+	}
+	parts := r.Parts(full, section.ProtocolParts)
+	if len(parts) < 2 {
+		t.Fatalf("%d parts of a 1.3 MB ruleset, want several", len(parts))
+	}
+	var secs []*pb.Section
+	for i, p := range parts {
+		rs := p.GetRuleset()
+		if rs.GetContinued() != (i < len(parts)-1) || rs.GetRevision() != 1 || (len(rs.GetManifest()) > 0) != (i == 0) {
+			t.Errorf("part %d: continued %v, revision %d, %d refs", i, rs.GetContinued(), rs.GetRevision(), len(rs.GetManifest()))
+		}
+		size := 0
+		for _, s := range r.WithPayloads(p).GetRuleset().GetSections() {
+			size += len(s.GetPayload())
+		}
+		if size > partBytes {
+			t.Errorf("part %d carries %d bytes of payloads, want at most %d", i, size, partBytes)
+		}
+		secs = append(secs, rs.GetSections()...)
+	}
+	if !slices.Equal(secs, full.GetRuleset().GetSections()) || !slices.Equal(parts[0].GetRuleset().GetManifest(), full.GetRuleset().GetManifest()) {
+		t.Error("the parts together are not the message")
+	}
+	if again := r.Parts(full, section.ProtocolParts); again[0] != parts[0] {
+		t.Error("the parts of a shared message were built again")
 	}
 }
