@@ -17,8 +17,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 
 	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
@@ -167,14 +165,15 @@ func syncConn(b *testing.B, addr string, opts ...grpc.DialOption) *grpc.ClientCo
 	return conn
 }
 
-// openSync opens a raw sync stream of protocol 2 and says hello.
+// openSync opens a raw sync stream of the SDK's protocol (3) and says
+// hello.
 func openSync(ctx context.Context, conn *grpc.ClientConn, key string, hello *sdkpb.Hello, opts ...grpc.CallOption) (sdkpb.SyncService_SyncClient, error) {
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
 	s, err := sdkpb.NewSyncServiceClient(conn).Sync(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}
-	hello.ProtocolVersion = section.ProtocolChunks
+	hello.ProtocolVersion = section.ProtocolParts
 	return s, s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Hello{Hello: hello}})
 }
 
@@ -281,18 +280,11 @@ func BenchmarkChunkSyncFanOut(b *testing.B) {
 	wg.Wait()
 }
 
-// discard is a codec that marshals with protobuf and drops what it
-// receives, so that clients measuring a server hold nothing.
-type discard struct{ proto encoding.CodecV2 }
-
-func (d discard) Marshal(v any) (mem.BufferSlice, error) { return d.proto.Marshal(v) }
-func (discard) Unmarshal(mem.BufferSlice, any) error     { return nil }
-func (discard) Name() string                             { return "proto" }
-
 // BenchmarkChunkSyncServerMemory measures the switchyard binary's memory
 // with the segment loaded (restarted on its database: RSS after one SDK's
 // first sync) and its peak RSS while 100 SDKs do their first sync at once
-// (raw streams that drop what they receive).
+// (raw streams of the SDK's protocol, which receive the ruleset's parts
+// and drop them).
 func BenchmarkChunkSyncServerMemory(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Skip("reads /proc")
@@ -332,7 +324,6 @@ func BenchmarkChunkSyncServerMemory(b *testing.B) {
 
 	p = startServe(b, bin, db)
 	// startServe stops it when the benchmark ends.
-	discarding := grpc.WithDefaultCallOptions(grpc.ForceCodecV2(discard{encoding.GetCodecV2("proto")}))
 	firstSync := func(conn *grpc.ClientConn) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -340,10 +331,14 @@ func BenchmarkChunkSyncServerMemory(b *testing.B) {
 		if err != nil {
 			return err
 		}
-		var resp sdkpb.SyncResponse
-		return s.RecvMsg(&resp)
+		for {
+			resp, err := s.Recv()
+			if err != nil || !resp.GetRuleset().GetContinued() {
+				return err
+			}
+		}
 	}
-	if err := firstSync(syncConn(b, p.grpcAddr, discarding)); err != nil {
+	if err := firstSync(syncConn(b, p.grpcAddr)); err != nil {
 		b.Fatal(err)
 	}
 	time.Sleep(2 * time.Second) // let the collector return what loading freed
@@ -355,7 +350,7 @@ func BenchmarkChunkSyncServerMemory(b *testing.B) {
 		var wg sync.WaitGroup
 		errs := make(chan error, sdks)
 		for range sdks {
-			conn := syncConn(b, p.grpcAddr, discarding)
+			conn := syncConn(b, p.grpcAddr)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

@@ -140,3 +140,48 @@ func TestChunkedSegment(t *testing.T) {
 		t.Error("the resumed client does not target the added key")
 	}
 }
+
+// TestLargeRulesetInParts: the first sync of a segment of 100,000 keys
+// (1.3 MB of chunks) reaches the real SDK in parts (sync protocol 3), every
+// part but the last marked continued; the SDK applies them as one ruleset.
+func TestLargeRulesetInParts(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	srv.Admin(t, "POST", "/api/v1/projects/default/segments", `{"key":"big"}`)
+	keys := make([]string, 100_000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("user-%07d", i)
+	}
+	uploadKeys(t, srv, "PUT", keys)
+	srv.Admin(t, "POST", "/api/v1/projects/default/flags", `{"key":"big-feature","type":"bool",
+		"environments":{"production":{"enabled":true,"rules":[{"id":"big","segments":["big"],"serve":{"variant":"on"}}],"default":{"variant":"off"}}}}`)
+
+	var log rulesetLog
+	c := newClient(t, sdk.Config{Address: srv.GRPCAddr, SDKKey: srv.Creds.SDKKey, DialOptions: []grpc.DialOption{log.option()}})
+	waitReady(t, c)
+	parts := log.all()
+	if len(parts) < 2 {
+		t.Fatalf("the first sync came in %d message(s), want several parts", len(parts))
+	}
+	chunks := 0
+	for i, rs := range parts {
+		if rs.GetContinued() != (i < len(parts)-1) || rs.GetRevision() != c.Revision() {
+			t.Errorf("part %d: continued %v at revision %d, want %v at %d", i, rs.GetContinued(), rs.GetRevision(), i < len(parts)-1, c.Revision())
+		}
+		for _, s := range rs.GetSections() {
+			if s.GetRef().GetKind() == sdkpb.SectionKind_SECTION_KIND_SEGMENT_CHUNK {
+				chunks++
+			}
+		}
+	}
+	if chunks != keylist.Shards {
+		t.Errorf("the parts carried %d chunks, want %d", chunks, keylist.Shards)
+	}
+	for _, k := range []string{keys[0], keys[len(keys)/2], keys[len(keys)-1]} {
+		if !c.Bool("big-feature", sdk.NewContext(k), false) {
+			t.Errorf("member %q is not targeted", k)
+		}
+	}
+	if c.Bool("big-feature", sdk.NewContext("stranger"), false) {
+		t.Error("a key outside the segment is targeted")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/section"
@@ -99,7 +100,7 @@ func (c *Client) stream(ctx context.Context) outcome {
 	if err != nil {
 		return classify(err, 0)
 	}
-	hello := &sdkpb.Hello{SdkName: c.cfg.Name, SdkVersion: c.cfg.Version, ProtocolVersion: section.ProtocolChunks, Project: c.cfg.Project, Environment: c.cfg.Environment}
+	hello := &sdkpb.Hello{SdkName: c.cfg.Name, SdkVersion: c.cfg.Version, ProtocolVersion: section.ProtocolParts, Project: c.cfg.Project, Environment: c.cfg.Environment}
 	if c.held != nil {
 		hello.Revision, hello.Sections = c.held.revision, c.held.refs()
 	}
@@ -111,6 +112,7 @@ func (c *Client) stream(ctx context.Context) outcome {
 		go reportRelay(ctx, rr, out)
 	}
 	applied := 0
+	var parts *sdkpb.Ruleset // the parts so far of a ruleset sent in parts
 	for {
 		resp, err := s.Recv()
 		if err != nil {
@@ -129,6 +131,12 @@ func (c *Client) stream(ctx context.Context) outcome {
 		if msg == nil {
 			continue // a message of a newer protocol
 		}
+		if msg, parts, err = joinParts(parts, msg); err != nil {
+			return outcome{err: err, applied: applied}
+		}
+		if msg == nil {
+			continue // more parts follow
+		}
 		ch, announce, err := c.applyRuleset(msg)
 		if err != nil {
 			// Forget what is held (getters keep the current ruleset): the
@@ -138,15 +146,41 @@ func (c *Client) stream(ctx context.Context) outcome {
 			return outcome{err: err, applied: applied}
 		}
 		applied++
+		if announce {
+			// Saved before the ack, which fails when the client is closed
+			// meanwhile: a ruleset applied is a ruleset saved.
+			c.saveCache()
+		}
 		if err := out.send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Ack{Ack: &sdkpb.Ack{Revision: msg.GetRevision()}}}); err != nil {
 			return classify(recvErr(s, err), applied)
 		}
 		c.setStatus(StatusReady, nil)
 		if announce {
 			c.notify(ch)
-			c.saveCache()
 		}
 	}
+}
+
+// joinParts gathers a ruleset sent in parts (Ruleset.continued): given
+// the parts so far (nil: none) and the next message, it returns the whole
+// ruleset once msg is its last part, else nil and the parts so far. A part
+// of another revision than the parts before it is an error.
+func joinParts(parts, msg *sdkpb.Ruleset) (whole, rest *sdkpb.Ruleset, err error) {
+	if parts != nil {
+		if msg.GetRevision() != parts.GetRevision() || len(msg.GetManifest()) > 0 {
+			return nil, nil, fmt.Errorf("sync: a part of revision %d (%d refs) follows parts of revision %d",
+				msg.GetRevision(), len(msg.GetManifest()), parts.GetRevision())
+		}
+		parts.Sections = append(parts.Sections, msg.GetSections()...)
+		parts.Continued = msg.GetContinued()
+		msg = parts
+	} else if msg.GetContinued() {
+		msg = proto.Clone(msg).(*sdkpb.Ruleset) // gathers the parts; msg is the caller's
+	}
+	if msg.GetContinued() {
+		return nil, msg, nil
+	}
+	return msg, nil, nil
 }
 
 // recvErr returns the stream's real error after Send failed with io.EOF

@@ -100,7 +100,7 @@ func (s *syncService) Sync(stream sdkpb.SyncService_SyncServer) error {
 			return endOf(err)
 		}
 	}
-	if err := send(stream, st, rev, rev.MessageHolding(hello.GetRevision(), hello.GetSections(), protocol), !relay); err != nil {
+	if err := send(stream, st, rev, rev.MessageHolding(hello.GetRevision(), hello.GetSections(), protocol), protocol, !relay); err != nil {
 		return endOf(err)
 	}
 	for {
@@ -115,7 +115,7 @@ func (s *syncService) Sync(stream sdkpb.SyncService_SyncServer) error {
 				if err := rev.Refuses(protocol); err != nil {
 					return err
 				}
-				if err := send(stream, st, rev, rev.MessageFrom(sent, protocol), !relay); err != nil {
+				if err := send(stream, st, rev, rev.MessageFrom(sent, protocol), protocol, !relay); err != nil {
 					return endOf(err)
 				}
 			}
@@ -143,29 +143,15 @@ func (s *syncService) Sync(stream sdkpb.SyncService_SyncServer) error {
 	}
 }
 
-// send sends revision rev as msg and, with awaitAck, receives the SDK's
-// acknowledgement. A message the revision shares between streams is
-// marshaled and compressed once for all of them (syncer.Revision.Encoded),
-// as a grpc.PreparedMsg for the compressor the stream uses.
-func send(stream sdkpb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *sdkpb.SyncResponse, awaitAck bool) error {
-	var out any = msg
-	if name, ok := sendCompressor(stream.Context()); ok {
-		enc, err := rev.Encoded(msg, name, func() (any, error) {
-			pm := new(grpc.PreparedMsg)
-			if err := pm.Encode(stream, msg); err != nil {
-				return nil, err
-			}
-			return pm, nil
-		})
-		if err != nil {
+// send sends revision rev as msg, in parts for an SDK of a protocol that
+// reads them (syncer.Revision.Parts), and, with awaitAck, receives the
+// SDK's acknowledgement.
+func send(stream sdkpb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Revision, msg *sdkpb.SyncResponse, protocol uint32, awaitAck bool) error {
+	st.MarkSent(rev)
+	for _, part := range rev.Parts(msg, protocol) {
+		if err := sendPart(stream, rev, part); err != nil {
 			return err
 		}
-		out = enc.Value
-		defer runtime.KeepAlive(enc) // shared with other streams until sent
-	}
-	st.MarkSent(rev)
-	if err := stream.SendMsg(out); err != nil {
-		return err
 	}
 	if !awaitAck {
 		return nil
@@ -180,6 +166,29 @@ func send(stream sdkpb.SyncService_SyncServer, st *syncer.Stream, rev *syncer.Re
 	}
 	st.Ack(ack.GetRevision())
 	return nil
+}
+
+// sendPart sends msg, a message of rev. A message the revision shares
+// between streams is marshaled and compressed once for all of them
+// (syncer.Revision.Encoded), as a grpc.PreparedMsg for the compressor the
+// stream uses.
+func sendPart(stream sdkpb.SyncService_SyncServer, rev *syncer.Revision, msg *sdkpb.SyncResponse) error {
+	name, ok := sendCompressor(stream.Context())
+	if !ok {
+		return stream.SendMsg(rev.WithPayloads(msg))
+	}
+	enc, err := rev.Encoded(msg, name, func(msg *sdkpb.SyncResponse) (any, error) {
+		pm := new(grpc.PreparedMsg)
+		if err := pm.Encode(stream, msg); err != nil {
+			return nil, err
+		}
+		return pm, nil
+	})
+	if err != nil {
+		return err
+	}
+	defer runtime.KeepAlive(enc) // shared with other streams until sent
+	return stream.SendMsg(enc.Value)
 }
 
 // sendKeys sends the environment's key set when it is not sent, the one

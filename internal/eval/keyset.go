@@ -25,21 +25,26 @@ type keySet struct {
 // keys). Its keys, in list order, tell whether a later list holds the same
 // keys there: comparing them costs little, as an unchanged key is the same
 // string (the store and the SDK share a key's memory between revisions).
+// keys is the shard's run of the compiled list itself, never a copy: the
+// compiled segment holds that list anyway (segment.src), so the set costs
+// only its slots. A set reused for a later list takes that list's run,
+// whose keys are equal index by index, so its slots stay valid and the old
+// list is not pinned.
 type shardSet struct {
-	keys  []string // the shard's keys in list order, a copy: a reused set pins no list
+	keys  []string // the shard's keys in list order: a sub-slice of the compiled list
 	slots []uint32 // by slotSeed's hash, linear probing: 0 is free, else 1 + an index into keys
 }
 
 // slotSeed seeds the hash of the slots, drawn once per process.
 var slotSeed = maphash.MakeSeed()
 
-// newShardSet builds the set of keys, at most half full.
+// newShardSet builds the set of the keys in, at most half full. The set
+// reads in, which must not change.
 func newShardSet(in []string) shardSet {
-	var s shardSet
+	s := shardSet{keys: in}
 	if len(in) == 0 {
 		return s
 	}
-	s.keys = slices.Clone(in)
 	size := 2
 	for size < 2*len(in) {
 		size <<= 1
@@ -92,7 +97,8 @@ func (k *keySet) has(key string) bool {
 // it reuses each shard of old (which may be nil) that has the list's keys
 // in that shard, in the same order.
 // A list already in shard order (keylist.Arrange, as the store keeps one)
-// is split without copying it.
+// is split without copying it, and the set reads it: keys must not change
+// (model values never do).
 func newKeySet(keys []string, old *keySet) *keySet {
 	if len(keys) == 0 {
 		return nil
@@ -123,7 +129,7 @@ func (ks *keySet) fill(keys []string, runs *[keylist.Shards + 1]int, prev []shar
 	for shard := range keylist.Shards {
 		in := keys[runs[shard]:runs[shard+1]]
 		if prev != nil && slices.Equal(prev[shard].keys, in) {
-			ks.shards[shard] = prev[shard]
+			ks.shards[shard] = shardSet{keys: in, slots: prev[shard].slots}
 			continue
 		}
 		if check {

@@ -170,3 +170,30 @@ func TestSiblingEnvironmentsShareSegments(t *testing.T) {
 		t.Error("a segment was shared across projects")
 	}
 }
+
+// TestKeySetHoldsNoCopyOfTheList pins the memory of a long list's compiled
+// set: each shard set reads its keys in the compiled list itself (the
+// store's or the SDK's), never a copy of their string headers, and a
+// reused shard reads them in the new list, so the old list is not pinned.
+func TestKeySetHoldsNoCopyOfTheList(t *testing.T) {
+	base := keylist.Arrange(keysN("user-", 3*keylist.ChunkThreshold))
+	next := keylist.Arrange(append(slices.Clone(base), "user-new"))
+	for _, tc := range []struct {
+		name string
+		keys []string
+		set  *keySet
+	}{
+		{"compiled anew", base, newKeySet(base, nil)},
+		{"reusing shards", next, newKeySet(next, newKeySet(base, nil))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runs := keylist.SearchRuns(tc.keys)
+			for s := range keylist.Shards {
+				got, want := tc.set.shards[s].keys, tc.keys[runs[s]:runs[s+1]]
+				if len(want) > 0 && (len(got) != len(want) || &got[0] != &want[0]) {
+					t.Fatalf("shard %d reads its keys elsewhere than in the compiled list", s)
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package section
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,8 @@ const (
 	// ProtocolChunks adds segment chunks (KindSegmentChunk) and manifests
 	// given as a change to the previous one (Ruleset.manifest_base).
 	ProtocolChunks = 2
+	// ProtocolParts adds rulesets sent in parts (Ruleset.continued).
+	ProtocolParts = 3
 )
 
 // Chunked reports whether list travels in chunks: it is longer than
@@ -55,22 +58,30 @@ func ChunkKey(segment string, list keylist.List, shard int) string {
 }
 
 // SegmentChunk encodes one shard of a segment's list, keys being the
-// list's keys in that shard: the payload is the chunk's key, a newline,
-// then the keys newline-separated (targeting keys hold no control
-// character, keylist.Check).
+// list's keys in that shard (payload: ChunkPayload).
 func SegmentChunk(segment string, list keylist.List, shard int, keys []string) Section {
+	b := AppendChunkPayload(nil, segment, list, shard, keys)
+	return Section{Kind: KindSegmentChunk, Key: ChunkKey(segment, list, shard), Hash: HashOf(b), Payload: b}
+}
+
+// AppendChunkPayload appends to dst the payload of a segment chunk: the
+// chunk's key (ChunkKey), a newline, then the keys newline-separated
+// (targeting keys hold no control character, keylist.Check). The same keys
+// always give the same payload, so a sender may keep a chunk's hash and
+// build its payload again when it sends it.
+func AppendChunkPayload(dst []byte, segment string, list keylist.List, shard int, keys []string) []byte {
 	key := ChunkKey(segment, list, shard)
 	n := len(key)
 	for _, k := range keys {
 		n += 1 + len(k)
 	}
-	b := make([]byte, 0, n)
-	b = append(b, key...)
+	dst = slices.Grow(dst, n)
+	dst = append(dst, key...)
 	for _, k := range keys {
-		b = append(b, '\n')
-		b = append(b, k...)
+		dst = append(dst, '\n')
+		dst = append(dst, k...)
 	}
-	return Section{Kind: KindSegmentChunk, Key: key, Hash: HashOf(b), Payload: b}
+	return dst
 }
 
 // Chunk is a decoded segment chunk.

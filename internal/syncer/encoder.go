@@ -17,7 +17,10 @@ import (
 // build keeps only what the current document still has. A segment list
 // longer than keylist.ChunkThreshold is encoded in chunks (one per shard,
 // section.SegmentChunk); when the segment changes, only the chunks whose
-// keys changed are encoded again. Overlays are built
+// keys changed are encoded again. A chunk is kept as its ref alone: its
+// payload, a copy of the shard's keys, is built again from the list
+// (which the store holds anyway) when a message carrying it is encoded
+// for the wire (Revision.Encoded), and dropped once sent. Overlays are built
 // anew for every state (store.ProjectState.Overlays), so they are cached by
 // content instead: a few small values, encoded at every build and shared
 // with the previous build when unchanged.
@@ -39,10 +42,25 @@ type encodedSegment struct {
 }
 
 // encodedList is a chunked list: each shard's keys (sub-slices of the
-// segment's list, which the store keeps in shard order) and chunk.
+// segment's list, which the store keeps in shard order) and chunk, a
+// section without its payload (appendPayload builds it).
 type encodedList struct {
-	keys   [keylist.Shards][]string
-	chunks [keylist.Shards]*sdkpb.Section
+	segment string
+	list    keylist.List
+	keys    [keylist.Shards][]string
+	chunks  [keylist.Shards]*sdkpb.Section
+	sizes   [keylist.Shards]int // of the payloads
+}
+
+// listKey names a segment's list.
+type listKey struct {
+	segment string
+	list    keylist.List
+}
+
+// appendPayload appends to dst the payload of the list's chunk of shard.
+func (el *encodedList) appendPayload(dst []byte, shard int) []byte {
+	return section.AppendChunkPayload(dst, el.segment, el.list, shard, el.keys[shard])
 }
 
 func newEncoder() *encoder {
@@ -60,6 +78,7 @@ func (e *encoder) build(doc *model.Document, overlays []*model.Overlay, env stri
 	out := make([]*sdkpb.Section, 0, len(doc.Segments)+len(doc.Flags)+len(doc.Components)+len(overlays))
 
 	segments := make(map[string]*encodedSegment, len(doc.Segments))
+	var lists map[listKey]*encodedList
 	for _, s := range doc.Segments {
 		es, err := e.segment(s)
 		if err != nil {
@@ -67,6 +86,14 @@ func (e *encoder) build(doc *model.Document, overlays []*model.Overlay, env stri
 		}
 		segments[s.Key] = es
 		out = append(out, es.sections...)
+		for _, el := range []*encodedList{es.include, es.exclude} {
+			if el != nil {
+				if lists == nil {
+					lists = map[listKey]*encodedList{}
+				}
+				lists[listKey{el.segment, el.list}] = el
+			}
+		}
 	}
 
 	flags := make(map[*model.Flag]*sdkpb.Section, len(doc.Flags))
@@ -104,7 +131,9 @@ func (e *encoder) build(doc *model.Document, overlays []*model.Overlay, env stri
 	}
 
 	e.segments, e.flags[env], e.components[env], e.overlays[env] = segments, flags, components, byHash
-	return newRevision(doc.Project, env, number, out), nil
+	r := newRevision(doc.Project, env, number, out)
+	r.lists = lists
+	return r, nil
 }
 
 // segment returns the sections of s: cached when s is the value encoded
@@ -155,19 +184,23 @@ func encodeList(segment string, list keylist.List, keys []string, old *encodedLi
 // shard (a reused shard's keys are those of old, which were), and ok is
 // false at the first that is not: the list is not in shard order.
 func fillList(segment string, list keylist.List, keys []string, old *encodedList, check bool) (el *encodedList, ok bool) {
-	el = new(encodedList)
+	el = &encodedList{segment: segment, list: list}
 	runs := keylist.SearchRuns(keys)
+	var buf []byte // one shard's payload at a time: hashed, then dropped
 	for shard := range keylist.Shards {
 		in := keys[runs[shard]:runs[shard+1]]
 		el.keys[shard] = in
 		if old != nil && slices.Equal(old.keys[shard], in) {
-			el.chunks[shard] = old.chunks[shard]
+			el.chunks[shard], el.sizes[shard] = old.chunks[shard], old.sizes[shard]
 			continue
 		}
 		if check && slices.ContainsFunc(in, func(k string) bool { return keylist.Shard(k) != shard }) {
 			return nil, false
 		}
-		el.chunks[shard] = message(section.SegmentChunk(segment, list, shard, in))
+		buf = el.appendPayload(buf[:0], shard)
+		h := section.HashOf(buf)
+		el.sizes[shard] = len(buf)
+		el.chunks[shard] = &sdkpb.Section{Ref: &sdkpb.SectionRef{Kind: sdkpb.SectionKind(section.KindSegmentChunk), Key: section.ChunkKey(segment, list, shard), Hash: h[:]}}
 	}
 	return el, true
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"weak"
+
+	"google.golang.org/protobuf/proto"
 
 	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/keylist"
@@ -25,6 +28,9 @@ type Revision struct {
 	sections []*sdkpb.Section // sections[i] is the payload of manifest[i]
 	index    map[section.Hash]int
 	chunked  bool // some section is a segment chunk
+	// lists are the chunked lists whose chunks the sections carry without
+	// their payloads (encoder), by segment and list: withPayloads.
+	lists map[listKey]*encodedList
 
 	mu     sync.Mutex
 	full   *sdkpb.SyncResponse // every section
@@ -34,6 +40,9 @@ type Revision struct {
 	// encoded holds the messages above encoded for the wire, once per
 	// message and encoding (Encoded).
 	encoded map[encodedKey]weak.Pointer[Encoding]
+	// parts holds the messages above in parts (Parts), when they have more
+	// than one.
+	parts map[*sdkpb.SyncResponse][]*sdkpb.SyncResponse
 }
 
 // delta is the message that brings a stream from one revision to another.
@@ -188,11 +197,14 @@ func (r *Revision) MessageFrom(from *Revision, protocol uint32) *sdkpb.SyncRespo
 	}
 	if len(r.deltas) == maxDeltas {
 		evicted := r.deltas[maxDeltas-1].msg
-		for k := range r.encoded {
-			if k.msg == evicted {
-				delete(r.encoded, k)
+		for _, m := range append([]*sdkpb.SyncResponse{evicted}, r.parts[evicted]...) {
+			for k := range r.encoded {
+				if k.msg == m {
+					delete(r.encoded, k)
+				}
 			}
 		}
+		delete(r.parts, evicted)
 		r.deltas = r.deltas[:maxDeltas-1]
 	}
 	r.deltas = append([]delta{{from: from, compact: compact, msg: msg}}, r.deltas...)
@@ -272,16 +284,22 @@ type Encoding struct {
 // encoding: encode runs once for all the callers that hold the result at
 // the same time (the hundred SDKs of a deploy doing their first sync), and
 // again for a caller that comes after the last of them let it go. A
-// message the revision did not hand out is encoded every time. The caller
-// keeps the result until it has sent it.
-func (r *Revision) Encoded(msg *sdkpb.SyncResponse, encoding string, encode func() (any, error)) (*Encoding, error) {
+// message the revision did not hand out is encoded every time. encode is
+// given msg with its payloads (WithPayloads), built in a buffer reused
+// once encode returns: encode must not keep that message. The caller keeps
+// the result until it has sent it.
+func (r *Revision) Encoded(msg *sdkpb.SyncResponse, encoding string, encode func(*sdkpb.SyncResponse) (any, error)) (*Encoding, error) {
 	key := encodedKey{msg, encoding}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e := r.encoded[key].Value(); e != nil {
 		return e, nil
 	}
-	v, err := encode()
+	buf := scratch.Get().(*[]byte)
+	v, err := encode(r.withPayloads(msg, buf))
+	if cap(*buf) <= maxScratch {
+		scratch.Put(buf)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +313,8 @@ func (r *Revision) Encoded(msg *sdkpb.SyncResponse, encoding string, encode func
 	return e, nil
 }
 
-// owns reports whether msg is one of the revision's shared messages. The
-// caller holds r.mu.
+// owns reports whether msg is one of the revision's shared messages, or a
+// part of one. The caller holds r.mu.
 func (r *Revision) owns(msg *sdkpb.SyncResponse) bool {
 	if msg == r.full || msg == r.bare || msg == r.same {
 		return true
@@ -306,5 +324,130 @@ func (r *Revision) owns(msg *sdkpb.SyncResponse) bool {
 			return true
 		}
 	}
+	for _, parts := range r.parts {
+		if slices.Contains(parts, msg) {
+			return true
+		}
+	}
 	return false
+}
+
+// partBytes is about the most section payload bytes one part of a ruleset
+// carries (Parts): a part is encoded in buffers of grpc's pool, and a
+// ruleset of a million keys (16 MiB) goes in about 32 parts.
+const partBytes = 512 << 10
+
+// Parts returns msg, a message of the revision (MessageFrom,
+// MessageHolding), as the messages a stream sends for it to an SDK of the
+// given protocol: msg alone, unless the SDK speaks
+// section.ProtocolParts and msg carries sections of more than partBytes;
+// then msg in parts, each but the last marked Ruleset.continued, the
+// first with the manifest, each with sections of about partBytes at most
+// (and at least one section). The parts of a shared message are built
+// once and shared too, so that streams sending them at the same time
+// share their encodings (Encoded); each part is encoded only when sent,
+// so that a first sync is never encoded whole.
+func (r *Revision) Parts(msg *sdkpb.SyncResponse, protocol uint32) []*sdkpb.SyncResponse {
+	rs := msg.GetRuleset()
+	if rs == nil || protocol < section.ProtocolParts {
+		return []*sdkpb.SyncResponse{msg}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if parts, ok := r.parts[msg]; ok {
+		return parts
+	}
+	var parts []*sdkpb.SyncResponse
+	secs, n, start := rs.GetSections(), 0, 0
+	cut := func(end int) {
+		part := &sdkpb.Ruleset{Project: rs.GetProject(), Environment: rs.GetEnvironment(), Revision: rs.GetRevision(), Sections: secs[start:end:end], Continued: true}
+		if start == 0 {
+			part.Manifest, part.ManifestBase = rs.GetManifest(), rs.GetManifestBase()
+		}
+		parts = append(parts, &sdkpb.SyncResponse{Message: &sdkpb.SyncResponse_Ruleset{Ruleset: part}})
+		start, n = end, 0
+	}
+	for i, s := range secs {
+		size := r.payloadSize(s)
+		if n > 0 && n+size > partBytes {
+			cut(i)
+		}
+		n += size
+	}
+	if start == 0 {
+		return []*sdkpb.SyncResponse{msg}
+	}
+	cut(len(secs))
+	parts[len(parts)-1].GetRuleset().Continued = false
+	if r.owns(msg) {
+		if r.parts == nil {
+			r.parts = map[*sdkpb.SyncResponse][]*sdkpb.SyncResponse{}
+		}
+		r.parts[msg] = parts
+	}
+	return parts
+}
+
+// payloadSize returns the length of the payload of s, a section of the
+// revision, as it is sent (WithPayloads).
+func (r *Revision) payloadSize(s *sdkpb.Section) int {
+	if p := s.GetPayload(); p != nil {
+		return len(p)
+	}
+	if c, ok := section.ParseChunkKey(s.GetRef().GetKey()); ok {
+		if el := r.lists[listKey{c.Segment, c.List}]; el != nil {
+			return el.sizes[c.Shard]
+		}
+	}
+	return 0
+}
+
+// WithPayloads returns msg, a message of the revision, as it goes on the
+// wire: the messages the revision hands out carry the chunks of its long
+// lists without their payloads, which are built from the list's keys
+// here, into a copy of msg (msg itself is shared and never changes). It
+// returns msg itself when it carries no such chunk. A sender calls it
+// only for a message it does not encode through Encoded.
+func (r *Revision) WithPayloads(msg *sdkpb.SyncResponse) *sdkpb.SyncResponse {
+	return r.withPayloads(msg, new([]byte))
+}
+
+// scratch holds buffers for the payloads of the messages Encoded encodes,
+// one part at a time (Parts): an encoding copies them, so that the next
+// encoding reuses the buffer. Buffers over maxScratch are not kept.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxScratch = 2 * partBytes
+
+// withPayloads is WithPayloads building the payloads in *buf, from its
+// start: the result is valid until *buf is used again.
+func (r *Revision) withPayloads(msg *sdkpb.SyncResponse, buf *[]byte) *sdkpb.SyncResponse {
+	secs := msg.GetRuleset().GetSections()
+	if len(r.lists) == 0 || !slices.ContainsFunc(secs, func(s *sdkpb.Section) bool { return s.GetPayload() == nil }) {
+		return msg
+	}
+	n := 0
+	for _, s := range secs {
+		if s.GetPayload() == nil {
+			n += r.payloadSize(s)
+		}
+	}
+	b := slices.Grow((*buf)[:0], n)
+	out := proto.Clone(msg).(*sdkpb.SyncResponse)
+	for _, s := range out.GetRuleset().GetSections() {
+		if s.GetPayload() != nil || section.Kind(s.GetRef().GetKind()) != section.KindSegmentChunk {
+			continue
+		}
+		c, ok := section.ParseChunkKey(s.GetRef().GetKey())
+		if !ok {
+			continue
+		}
+		if el := r.lists[listKey{c.Segment, c.List}]; el != nil {
+			start := len(b)
+			b = el.appendPayload(b, c.Shard)
+			s.Payload = b[start:len(b):len(b)]
+		}
+	}
+	*buf = b
+	return out
 }

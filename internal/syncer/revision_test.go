@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
@@ -249,7 +251,7 @@ func TestRevisionEncodesSharedMessagesOnce(t *testing.T) {
 	enc := newEncoder()
 	r, _ := enc.build(testDoc(), nil, "production", 1)
 	calls := 0
-	encode := func() (any, error) { calls++; return calls, nil }
+	encode := func(*sdkpb.SyncResponse) (any, error) { calls++; return calls, nil }
 	full := r.MessageFrom(nil, section.ProtocolChunks)
 	var held []*Encoding
 	for range 3 {
@@ -277,5 +279,101 @@ func TestRevisionEncodesSharedMessagesOnce(t *testing.T) {
 	runtime.GC()
 	if _, err := r.Encoded(full, "gzip", encode); err != nil || calls != 5 {
 		t.Errorf("after every holder let go: %d encodings, want 5 (encoded again)", calls)
+	}
+}
+
+// TestEncoderKeepsChunksWithoutPayloads: the sections of a long list's
+// chunks are kept as refs alone (the list's keys are in memory already);
+// a message is given their payloads only when it is encoded, each payload
+// matching its ref's hash, and the shared message stays without them.
+func TestEncoderKeepsChunksWithoutPayloads(t *testing.T) {
+	enc := newEncoder()
+	doc := testDoc()
+	long := make([]string, 2*keylist.ChunkThreshold)
+	for i := range long {
+		long[i] = fmt.Sprintf("user-%d", i)
+	}
+	doc.Segments = []*model.Segment{{Key: "big", Include: keylist.Arrange(long)}}
+	r, err := enc.build(doc, nil, "production", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range r.sections {
+		if section.Kind(s.GetRef().GetKind()) == section.KindSegmentChunk && s.GetPayload() != nil {
+			t.Fatalf("chunk %s is kept with its payload (%d bytes)", s.GetRef().GetKey(), len(s.GetPayload()))
+		}
+	}
+	full := r.MessageFrom(nil, section.ProtocolChunks)
+	var sent *sdkpb.SyncResponse
+	if _, err := r.Encoded(full, "gzip", func(m *sdkpb.SyncResponse) (any, error) { sent = proto.Clone(m).(*sdkpb.SyncResponse); return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range sent.GetRuleset().GetSections() {
+		if h, _ := section.HashFromBytes(s.GetRef().GetHash()); section.HashOf(s.GetPayload()) != h {
+			t.Fatalf("section %s: the payload sent does not match its hash", s.GetRef().GetKey())
+		}
+		d, err := section.Decode(section.Kind(s.GetRef().GetKind()), s.GetRef().GetKey(), s.GetPayload())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Chunk != nil {
+			got = d.Chunk.AppendKeys(got)
+		}
+	}
+	if !slices.Equal(got, keylist.Arrange(long)) {
+		t.Errorf("the chunks sent hold %d keys, want the list's %d in shard order", len(got), len(long))
+	}
+	for _, s := range full.GetRuleset().GetSections() {
+		if section.Kind(s.GetRef().GetKind()) == section.KindSegmentChunk && s.GetPayload() != nil {
+			t.Fatal("encoding gave the shared message payloads")
+		}
+	}
+}
+
+// TestRevisionPartsSplitALargeMessage: for an SDK of protocol 3 a large
+// message goes in parts of about partBytes of payloads, the manifest in the
+// first, each but the last marked continued, together its sections in
+// order; a shared message's parts are shared. Older SDKs get it whole.
+func TestRevisionPartsSplitALargeMessage(t *testing.T) {
+	enc := newEncoder()
+	doc := testDoc()
+	long := make([]string, 100_000)
+	for i := range long {
+		long[i] = fmt.Sprintf("user-%07d", i)
+	}
+	doc.Segments = []*model.Segment{{Key: "big", Include: keylist.Arrange(long)}}
+	r, err := enc.build(doc, nil, "production", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := r.MessageFrom(nil, section.ProtocolParts)
+	if got := r.Parts(full, section.ProtocolChunks); len(got) != 1 || got[0] != full {
+		t.Fatalf("protocol 2: %d parts, want the message itself", len(got))
+	}
+	parts := r.Parts(full, section.ProtocolParts)
+	if len(parts) < 2 {
+		t.Fatalf("%d parts of a 1.3 MB ruleset, want several", len(parts))
+	}
+	var secs []*sdkpb.Section
+	for i, p := range parts {
+		rs := p.GetRuleset()
+		if rs.GetContinued() != (i < len(parts)-1) || rs.GetRevision() != 1 || (len(rs.GetManifest()) > 0) != (i == 0) {
+			t.Errorf("part %d: continued %v, revision %d, %d refs", i, rs.GetContinued(), rs.GetRevision(), len(rs.GetManifest()))
+		}
+		size := 0
+		for _, s := range r.WithPayloads(p).GetRuleset().GetSections() {
+			size += len(s.GetPayload())
+		}
+		if size > partBytes {
+			t.Errorf("part %d carries %d bytes of payloads, want at most %d", i, size, partBytes)
+		}
+		secs = append(secs, rs.GetSections()...)
+	}
+	if !slices.Equal(secs, full.GetRuleset().GetSections()) || !slices.Equal(parts[0].GetRuleset().GetManifest(), full.GetRuleset().GetManifest()) {
+		t.Error("the parts together are not the message")
+	}
+	if again := r.Parts(full, section.ProtocolParts); again[0] != parts[0] {
+		t.Error("the parts of a shared message were built again")
 	}
 }

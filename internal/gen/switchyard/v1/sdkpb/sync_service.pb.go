@@ -216,7 +216,8 @@ type Hello struct {
 	Project     string `protobuf:"bytes,16,opt,name=project,proto3" json:"project,omitempty"`
 	Environment string `protobuf:"bytes,17,opt,name=environment,proto3" json:"environment,omitempty"`
 	// The sync protocol version the SDK speaks: 0 (unset) or 1, the first;
-	// 2 adds SEGMENT_CHUNK sections and Ruleset.manifest_base. The server
+	// 2 adds SEGMENT_CHUNK sections and Ruleset.manifest_base; 3 adds
+	// Ruleset.continued (a large ruleset in parts). The server
 	// refuses an SDK below 2 with FAILED_PRECONDITION, telling it to upgrade,
 	// when the environment holds a segment whose list travels in chunks
 	// (more than 4,096 keys), rather than send it a ruleset it would misread;
@@ -722,7 +723,14 @@ type Ruleset struct {
 	// of this manifest with the same kind and key; the manifest lists only
 	// those refs. The server sends a full manifest whenever sections were
 	// added, removed or reordered.
-	ManifestBase  uint64 `protobuf:"varint,6,opt,name=manifest_base,json=manifestBase,proto3" json:"manifest_base,omitempty"`
+	ManifestBase uint64 `protobuf:"varint,6,opt,name=manifest_base,json=manifestBase,proto3" json:"manifest_base,omitempty"`
+	// When set (sync protocol 3 only), the ruleset goes on in the next message
+	// of the stream: a Ruleset of the same project, environment and revision
+	// that carries more sections and no manifest. The SDK applies the ruleset,
+	// and acknowledges it, once it has the part without this mark. The server
+	// sends a large ruleset (the first sync of a million-key list) in parts
+	// of about 512 KiB, so that no side holds it whole in encoded form.
+	Continued     bool `protobuf:"varint,7,opt,name=continued,proto3" json:"continued,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -797,6 +805,13 @@ func (x *Ruleset) GetManifestBase() uint64 {
 		return x.ManifestBase
 	}
 	return 0
+}
+
+func (x *Ruleset) GetContinued() bool {
+	if x != nil {
+		return x.Continued
+	}
+	return false
 }
 
 // GetConvergenceRequest names an environment and a revision (0: the
@@ -1232,14 +1247,15 @@ const file_switchyard_v1_sync_service_proto_rawDesc = "" +
 	"\x04hash\x18\x03 \x01(\fR\x04hash\"P\n" +
 	"\aSection\x12+\n" +
 	"\x03ref\x18\x01 \x01(\v2\x19.switchyard.v1.SectionRefR\x03ref\x12\x18\n" +
-	"\apayload\x18\x02 \x01(\fR\apayload\"\xf1\x01\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\"\x8f\x02\n" +
 	"\aRuleset\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x125\n" +
 	"\bmanifest\x18\x04 \x03(\v2\x19.switchyard.v1.SectionRefR\bmanifest\x122\n" +
 	"\bsections\x18\x05 \x03(\v2\x16.switchyard.v1.SectionR\bsections\x12#\n" +
-	"\rmanifest_base\x18\x06 \x01(\x04R\fmanifestBase\"\x90\x01\n" +
+	"\rmanifest_base\x18\x06 \x01(\x04R\fmanifestBase\x12\x1c\n" +
+	"\tcontinued\x18\a \x01(\bR\tcontinued\"\x90\x01\n" +
 	"\x15GetConvergenceRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x1a\n" +
