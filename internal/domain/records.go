@@ -121,7 +121,7 @@ func hexValue(n uint64) []byte {
 	return []byte(hexKey(n))
 }
 
-// decodeHead reads a sequence record's value; nil is 0.
+// decodeSeq reads a sequence record's value; nil is 0.
 func decodeSeq(v []byte) (uint64, error) {
 	if v == nil {
 		return 0, nil
@@ -139,7 +139,6 @@ type loader struct {
 	head     head
 	projects map[string]*projectRecords
 	keys     []Record
-	err      error
 }
 
 // projectRecords are the records of one project.
