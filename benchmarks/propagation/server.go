@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard/switchyard/internal/relay"
 	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
+	"github.com/switchyard/switchyard/internal/store/boltstore"
 	"github.com/switchyard/switchyard/server"
 )
 
@@ -43,8 +44,14 @@ func startServer(ctx context.Context) (*target, error) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rulesets := snapshot.NewSet(log)
-	st, err := domain.Open(filepath.Join(dir, "switchyard.db"), domain.Options{OnCommit: rulesets.Apply})
+	backend, err := boltstore.Open(filepath.Join(dir, "switchyard.db"), boltstore.Options{})
 	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	st, err := domain.Open(ctx, backend, domain.Options{OnCommit: rulesets.Apply})
+	if err != nil {
+		backend.Close()
 		os.RemoveAll(dir)
 		return nil, err
 	}

@@ -2,69 +2,74 @@ package domain
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// Side buckets hold records a package keeps beside the resources in the
-// same file — the experiment state — under a top-level bucket of its own.
-// Like events, they are written apart from Update: never validated,
+// Side records are records a package keeps beside the resources, in the
+// same engine — the experiment state, the sync roster — under a top-level
+// name of its own. They are written apart from Update: never validated,
 // audited or revisioned, and never part of a State. The package owns the
-// layout under its bucket; the store only opens transactions on it.
+// layout under its name; the store only reads and applies Changes there.
 
-// reservedBuckets are the store's own top-level buckets.
-var reservedBuckets = []string{bucketMeta, bucketProjects, bucketKeys, bucketKeyHash, bucketAudit, bucketEvents}
+// reservedNames are the store's own top-level names.
+var reservedNames = []string{prefixMeta, prefixProjects, prefixKeys, prefixKeyHash, prefixAudit, bucketDeliveries, bucketEvents}
 
-// UpdateSide runs fn in one read-write bbolt transaction on the top-level
-// bucket name, created on first use, and commits what fn wrote once it
-// returns nil; if fn fails, nothing is written and its error is returned.
-// It waits for other bbolt writers (Update, the event log). fn must not
-// keep b, or anything read from it, after it returns.
-func (s *Store) UpdateSide(ctx context.Context, name string, fn func(b *bolt.Bucket) error) error {
-	if err := checkSide(ctx, name); err != nil {
-		return err
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte(name))
-		if err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
-		}
-		return fn(b)
-	})
-	return sideError("write", name, err)
+// Side is the key/value space of one package: paths relative to its name.
+type Side struct {
+	s    *Store
+	root Path
 }
 
-// ViewSide runs fn in a read-only bbolt transaction on the top-level
-// bucket name; b is nil when nothing was ever written there. fn must not
-// keep b, or anything read from it, after it returns.
-func (s *Store) ViewSide(ctx context.Context, name string, fn func(b *bolt.Bucket) error) error {
-	if err := checkSide(ctx, name); err != nil {
-		return err
+// Side returns the side records under the top-level name; a name of the
+// store's own is refused with ErrInvalid.
+func (s *Store) Side(name string) (Side, error) {
+	if name == "" || slices.Contains(reservedNames, name) {
+		return Side{}, fmt.Errorf("side records %q: %w: the name is the store's own", name, ErrInvalid)
 	}
-	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx.Bucket([]byte(name))) })
-	return sideError("read", name, err)
+	return Side{s: s, root: Path{name}}, nil
 }
 
-func checkSide(ctx context.Context, name string) error {
-	if name == "" || slices.Contains(reservedBuckets, name) {
-		return fmt.Errorf("side bucket %q: %w: the name is the store's own", name, ErrInvalid)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("side bucket %s: %w", name, err)
-	}
-	return nil
+func (sd Side) abs(p Path) Path { return append(slices.Clip(sd.root), p...) }
+
+func (sd Side) rel(r Record) Record { return Record{Path: r.Path[len(sd.root):], Value: r.Value} }
+
+// Get returns the value at path, or nil if there is none.
+func (sd Side) Get(ctx context.Context, path Path) ([]byte, error) {
+	v, err := sd.s.backend.Get(ctx, sd.abs(path))
+	return v, sideError("read", sd.root, err)
 }
 
-func sideError(verb, name string, err error) error {
-	switch {
-	case err == nil:
+// Load calls fn for every record under dir (all depths), in path order.
+func (sd Side) Load(ctx context.Context, dir Path, fn func(Record) error) error {
+	_, err := sd.s.backend.Load(ctx, sd.abs(dir), func(r Record) error { return fn(sd.rel(r)) })
+	return sideError("read", sd.root, err)
+}
+
+// Range is Backend.Range under dir.
+func (sd Side) Range(ctx context.Context, dir Path, from string, limit int, reverse bool, fn func(Record) error) error {
+	err := sd.s.backend.Range(ctx, sd.abs(dir), from, limit, reverse, func(r Record) error { return fn(sd.rel(r)) })
+	return sideError("read", sd.root, err)
+}
+
+// Apply applies c, its paths relative to the side's name, with the
+// conditions ctx carries (WithConds). A condition that does not hold gives
+// an error matching ErrCondition, and nothing is written.
+func (sd Side) Apply(ctx context.Context, c Change) error {
+	abs := Change{Conds: make([]Cond, len(c.Conds)), Ops: make([]Op, len(c.Ops))}
+	for i, cond := range c.Conds {
+		abs.Conds[i] = Cond{Path: sd.abs(cond.Path), Value: cond.Value}
+	}
+	for i, op := range c.Ops {
+		abs.Ops[i] = Op{Path: sd.abs(op.Path), Value: op.Value, Tree: op.Tree}
+	}
+	_, err := sd.s.apply(ctx, abs)
+	return sideError("write", sd.root, err)
+}
+
+func sideError(verb string, root Path, err error) error {
+	if err == nil {
 		return nil
-	case errors.Is(err, bolterrors.ErrDatabaseNotOpen):
-		return fmt.Errorf("%s %s: store %w", verb, name, ErrClosed)
 	}
-	return fmt.Errorf("%s %s: %w", verb, name, err)
+	return fmt.Errorf("%s side records %s: %w", verb, root, err)
 }

@@ -103,7 +103,11 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, o Options) (*Runt
 	if o.Elector == nil {
 		o.Elector = Alone{}
 	}
-	o.Sync.Side = st // the roster of connected streams survives restarts
+	side, err := st.Side(syncer.RosterSide)
+	if err != nil {
+		return nil, err
+	}
+	o.Sync.Side = side // the roster of connected streams survives restarts
 	hub, err := syncer.New(log, st, o.Sync)
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
