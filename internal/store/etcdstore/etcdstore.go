@@ -508,4 +508,3 @@ func mapErr(err error) error {
 	}
 	return err
 }
-
