@@ -19,10 +19,12 @@ import (
 // change was computed from was written since. Nothing was written.
 var ErrCondition = errors.New("precondition failed")
 
-// A Path names a record: its elements, outermost first. Elements are
+// A Path names a record: its elements, outermost first, at least two. Elements are
 // non-empty and made of printable ASCII other than '/'; a collection whose
 // order matters (the audit log, a segment's key chunks) uses fixed-width
-// lowercase hexadecimal elements, so byte order is numeric order.
+// lowercase hexadecimal elements, so byte order is numeric order. No
+// record's path is a prefix of another record's path (bbolt keeps the
+// elements above a record as buckets, and a key cannot be both).
 type Path []string
 
 // String joins the elements with '/'.

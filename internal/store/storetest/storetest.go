@@ -117,7 +117,7 @@ func testRange(t *testing.T, b domain.Backend) {
 	for _, k := range []string{"0000000000000003", "0000000000000001", "0000000000000002", "00000000000000ff"} {
 		ops = append(ops, put(p("audit", k), k))
 	}
-	ops = append(ops, put(p("audit", "0000000000000002", "deeper"), "x"), put(p("auditx", "1"), "x"))
+	ops = append(ops, put(p("audit", "00000000000000f0", "deeper"), "x"), put(p("auditx", "1"), "x"))
 	apply(t, b, domain.Change{Ops: ops})
 	for _, c := range []struct {
 		from    string
@@ -158,14 +158,14 @@ func testConditions(t *testing.T, b domain.Backend) {
 	apply(t, b, domain.Change{Conds: []domain.Cond{{Path: seq}}, Ops: []domain.Op{put(seq, "1")}})
 	_, err := b.Apply(context.Background(), domain.Change{
 		Conds: []domain.Cond{{Path: seq}},
-		Ops:   []domain.Op{put(seq, "2"), put(p("x"), "x")},
+		Ops:   []domain.Op{put(seq, "2"), put(p("x", "x"), "x")},
 	})
 	if !errors.Is(err, domain.ErrCondition) {
 		t.Fatalf("Apply with an absent-record condition on a present record = %v, want ErrCondition", err)
 	}
 	_, err = b.Apply(context.Background(), domain.Change{
-		Conds: []domain.Cond{{Path: seq, Value: []byte("1")}, {Path: p("y"), Value: []byte("y")}},
-		Ops:   []domain.Op{put(seq, "2"), put(p("x"), "x")},
+		Conds: []domain.Cond{{Path: seq, Value: []byte("1")}, {Path: p("y", "y"), Value: []byte("y")}},
+		Ops:   []domain.Op{put(seq, "2"), put(p("x", "x"), "x")},
 	})
 	if !errors.Is(err, domain.ErrCondition) {
 		t.Fatalf("Apply with one failing condition of two = %v, want ErrCondition", err)
@@ -181,7 +181,7 @@ func testConditions(t *testing.T, b domain.Backend) {
 }
 
 func testWatch(t *testing.T, b domain.Backend) {
-	r0 := apply(t, b, domain.Change{Ops: []domain.Op{put(p("k"), "0")}})
+	r0 := apply(t, b, domain.Change{Ops: []domain.Op{put(p("w", "k"), "0")}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	seen := make(chan domain.Applied, 10)
@@ -192,13 +192,13 @@ func testWatch(t *testing.T, b domain.Backend) {
 			return nil
 		})
 	}()
-	r1 := apply(t, b, domain.Change{Ops: []domain.Op{put(p("k"), "1")}})
-	r2 := apply(t, b, domain.Change{Ops: []domain.Op{{Path: p("k")}}})
+	r1 := apply(t, b, domain.Change{Ops: []domain.Op{put(p("w", "k"), "1")}})
+	r2 := apply(t, b, domain.Change{Ops: []domain.Op{{Path: p("w", "k")}}})
 	for i, want := range []uint64{r1, r2} {
 		select {
 		case a := <-seen:
-			if a.Revision != want || len(a.Ops) != 1 || a.Ops[0].Path.String() != "k" {
-				t.Errorf("change %d watched: %+v, want revision %d writing k", i, a, want)
+			if a.Revision != want || len(a.Ops) != 1 || a.Ops[0].Path.String() != "w/k" {
+				t.Errorf("change %d watched: %+v, want revision %d writing w/k", i, a, want)
 			}
 			if i == 1 && a.Ops[0].Value != nil {
 				t.Errorf("a delete watched with value %q", a.Ops[0].Value)
