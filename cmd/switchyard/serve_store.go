@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/switchyard/switchyard/internal/certs"
+	"github.com/switchyard/switchyard/internal/store/etcdstore"
+)
+
+// storeConfig chooses the storage engine of 'serve': the embedded bbolt
+// file (--db) or an etcd cluster shared by several replicas.
+type storeConfig struct {
+	// Engine is "bolt" or "etcd".
+	Engine string
+	// Etcd configures the etcd engine.
+	Etcd etcdConfig
+}
+
+// etcdConfig holds the --etcd-* settings.
+type etcdConfig struct {
+	Endpoints   []string
+	Prefix      string
+	TLS         certs.ClientFiles
+	Username    string
+	Password    string
+	DialTimeout time.Duration
+	// CompactEvery and CompactKeep: every CompactEvery, the history older
+	// than the last CompactKeep revisions is compacted (0: never).
+	CompactEvery time.Duration
+	CompactKeep  int64
+}
+
+func defaultStoreConfig() storeConfig {
+	return storeConfig{Engine: "bolt", Etcd: etcdConfig{Prefix: etcdstore.DefaultPrefix, DialTimeout: 5 * time.Second,
+		CompactEvery: 5 * time.Minute, CompactKeep: 100_000}}
+}
+
+// registerStoreFlags registers the flags of the storage engine on fs.
+func (c *storeConfig) registerStoreFlags(fs *pflag.FlagSet) {
+	e := &c.Etcd
+	fs.StringVar(&c.Engine, "store", c.Engine, "storage engine: bolt (the --db file) or etcd (a cluster shared by replicas: --etcd-endpoints)")
+	fs.StringSliceVar(&e.Endpoints, "etcd-endpoints", e.Endpoints, "etcd client URLs, comma-separated (http://host:2379 or https://…)")
+	fs.StringVar(&e.Prefix, "etcd-prefix", e.Prefix, "key prefix of every record in etcd")
+	fs.StringVar(&e.TLS.CA, "etcd-ca", "", "PEM CA bundle the etcd servers' certificates chain to (https endpoints; default the system's roots)")
+	fs.StringVar(&e.TLS.Cert, "etcd-cert", "", "PEM client certificate for etcd (mutual TLS), with --etcd-key")
+	fs.StringVar(&e.TLS.Key, "etcd-key", "", "PEM private key of --etcd-cert")
+	fs.StringVar(&e.Username, "etcd-username", "", "etcd user (etcd auth), with --etcd-password")
+	fs.StringVar(&e.Password, "etcd-password", "", "password of --etcd-username (prefer SWITCHYARD_ETCD_PASSWORD)")
+	fs.DurationVar(&e.DialTimeout, "etcd-dial-timeout", e.DialTimeout, "how long connecting to etcd may take at start")
+	fs.DurationVar(&e.CompactEvery, "etcd-compact-every", e.CompactEvery, "how often the etcd history is compacted; 0 never (then run etcd with --auto-compaction-*)")
+	fs.Int64Var(&e.CompactKeep, "etcd-compact-keep", e.CompactKeep, "revisions of history kept by a compaction (a replica further behind reloads)")
+}
+
+// validate checks the storage settings.
+func (c storeConfig) validate() error {
+	switch c.Engine {
+	case "bolt":
+		return nil
+	case "etcd":
+	default:
+		return fmt.Errorf("--store %q: want bolt or etcd", c.Engine)
+	}
+	e := c.Etcd
+	if len(e.Endpoints) == 0 {
+		return errors.New("--store etcd needs --etcd-endpoints")
+	}
+	for _, ep := range e.Endpoints {
+		if !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {
+			return fmt.Errorf("--etcd-endpoints %q: want http:// or https:// URLs", ep)
+		}
+	}
+	if (e.TLS.Cert == "") != (e.TLS.Key == "") {
+		return errors.New("--etcd-cert and --etcd-key go together")
+	}
+	if (e.Username == "") != (e.Password == "") {
+		return errors.New("--etcd-username and --etcd-password go together")
+	}
+	if e.DialTimeout <= 0 {
+		return fmt.Errorf("--etcd-dial-timeout %s: must be positive", e.DialTimeout)
+	}
+	if e.CompactEvery < 0 || e.CompactKeep < 0 {
+		return errors.New("--etcd-compact-every and --etcd-compact-keep must not be negative")
+	}
+	return etcdstore.Options{Endpoints: e.Endpoints, Prefix: e.Prefix}.Validate()
+}
+
+// open connects to the etcd cluster of c.
+func (c etcdConfig) open(ctx context.Context) (*etcdstore.Store, error) {
+	var tlsConfig *tls.Config
+	if c.TLS != (certs.ClientFiles{}) || hasHTTPS(c.Endpoints) {
+		var err error
+		if tlsConfig, err = certs.Client(c.TLS); err != nil {
+			return nil, fmt.Errorf("etcd TLS: %w", err)
+		}
+	}
+	return etcdstore.Open(ctx, etcdstore.Options{
+		Endpoints: c.Endpoints, Prefix: c.Prefix, TLS: tlsConfig,
+		Username: c.Username, Password: c.Password, DialTimeout: c.DialTimeout,
+	})
+}
+
+func hasHTTPS(endpoints []string) bool {
+	for _, ep := range endpoints {
+		if strings.HasPrefix(ep, "https://") {
+			return true
+		}
+	}
+	return false
+}
