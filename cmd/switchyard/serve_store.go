@@ -31,6 +31,10 @@ type etcdConfig struct {
 	Username    string
 	Password    string
 	DialTimeout time.Duration
+	// MaxTxnOps and MaxRequestBytes are the cluster's --max-txn-ops and
+	// --max-request-bytes (0: etcd's defaults, 128 and 1.5 MiB).
+	MaxTxnOps       int
+	MaxRequestBytes int
 	// CompactEvery and CompactKeep: every CompactEvery, the history older
 	// than the last CompactKeep revisions is compacted (0: never).
 	CompactEvery time.Duration
@@ -54,6 +58,8 @@ func (c *storeConfig) registerStoreFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&e.Username, "etcd-username", "", "etcd user (etcd auth), with --etcd-password")
 	fs.StringVar(&e.Password, "etcd-password", "", "password of --etcd-username (prefer SWITCHYARD_ETCD_PASSWORD)")
 	fs.DurationVar(&e.DialTimeout, "etcd-dial-timeout", e.DialTimeout, "how long connecting to etcd may take at start")
+	fs.IntVar(&e.MaxTxnOps, "etcd-max-txn-ops", 0, "the etcd cluster's --max-txn-ops (0: etcd's default, 128); a write that needs more is refused")
+	fs.IntVar(&e.MaxRequestBytes, "etcd-max-request-bytes", 0, "the etcd cluster's --max-request-bytes (0: etcd's default, 1.5 MiB); a larger write is refused")
 	fs.DurationVar(&e.CompactEvery, "etcd-compact-every", e.CompactEvery, "how often the etcd history is compacted; 0 never (then run etcd with --auto-compaction-*)")
 	fs.Int64Var(&e.CompactKeep, "etcd-compact-keep", e.CompactKeep, "revisions of history kept by a compaction (a replica further behind reloads)")
 }
@@ -85,6 +91,9 @@ func (c storeConfig) validate() error {
 	if e.DialTimeout <= 0 {
 		return fmt.Errorf("--etcd-dial-timeout %s: must be positive", e.DialTimeout)
 	}
+	if e.MaxTxnOps < 0 || e.MaxRequestBytes < 0 {
+		return errors.New("--etcd-max-txn-ops and --etcd-max-request-bytes must not be negative")
+	}
 	if e.CompactEvery < 0 || e.CompactKeep < 0 {
 		return errors.New("--etcd-compact-every and --etcd-compact-keep must not be negative")
 	}
@@ -103,6 +112,7 @@ func (c etcdConfig) open(ctx context.Context) (*etcdstore.Store, error) {
 	return etcdstore.Open(ctx, etcdstore.Options{
 		Endpoints: c.Endpoints, Prefix: c.Prefix, TLS: tlsConfig,
 		Username: c.Username, Password: c.Password, DialTimeout: c.DialTimeout,
+		MaxTxnOps: c.MaxTxnOps, MaxRequestBytes: c.MaxRequestBytes,
 	})
 }
 

@@ -115,6 +115,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		Password:    o.Password,
 		Context:     context.WithoutCancel(ctx),
 		Logger:      zap.NewNop(),
+		// The client's own cap on a request (2 MiB by default) follows the
+		// cluster's, with room for the gRPC framing.
+		MaxCallSendMsgSize: o.MaxRequestBytes + 1<<16,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to etcd %v: %w", o.Endpoints, err)
