@@ -75,6 +75,11 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, domain.ErrClosed), errors.Is(err, domain.ErrLocked):
 		return status.Error(codes.Unavailable, err.Error())
+	case errors.Is(err, domain.ErrCondition):
+		// Other replicas kept committing first: a conflict to retry.
+		return status.Error(codes.Aborted, err.Error())
+	case errors.Is(err, domain.ErrCompacted):
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):

@@ -67,7 +67,7 @@ func TestToStatus(t *testing.T) {
 
 // domainErrorPackages are the packages whose exported sentinels and typed
 // errors TestToStatusCoversEveryDomainError walks.
-var domainErrorPackages = []string{"store", "model", "release", "experiment", "auth", "syncer"}
+var domainErrorPackages = []string{"domain", "model", "release", "experiment", "auth", "syncer"}
 
 // TestToStatusCoversEveryDomainError walks every exported sentinel (a
 // package-level Err… variable) and every exported error type of the domain
@@ -101,6 +101,8 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		"syncer.ErrUpgradeRequired":     {syncer.ErrUpgradeRequired, codes.FailedPrecondition, http.StatusBadRequest},
 		"domain.HeldError":              {&domain.HeldError{Project: "shop", Release: "r", Items: []string{"flag/x"}}, codes.Aborted, http.StatusConflict},
 		"domain.ErrSecretKey":           {domain.ErrSecretKey, codes.Unavailable, http.StatusServiceUnavailable},
+		"domain.ErrCondition":           {domain.ErrCondition, codes.Aborted, http.StatusConflict},
+		"domain.ErrCompacted":           {domain.ErrCompacted, codes.Unavailable, http.StatusServiceUnavailable},
 		"release.FrozenError":           {&release.FrozenError{Project: "shop", Release: "r", Freeze: "year-end"}, codes.Aborted, http.StatusConflict},
 		"auth.ErrThrottled":             {auth.ErrThrottled, codes.ResourceExhausted, http.StatusTooManyRequests},
 		"auth.ThrottledError":           {&auth.ThrottledError{Addr: "192.0.2.1", RetryAfter: time.Second}, codes.ResourceExhausted, http.StatusTooManyRequests},

@@ -126,8 +126,8 @@ func TestTracingExportsARESTCallWithItsStoreWriteAndCompile(t *testing.T) {
 	if len(compiles) == 0 {
 		t.Fatal("no ruleset.Compile span")
 	}
-	// compile → store.Update → gRPC server span → gateway client span → HTTP span
-	want := []string{"ruleset.Compile", "store.Update", "switchyard.v1.FlagService/CreateFlag", "switchyard.v1.FlagService/CreateFlag", httpName}
+	// compile → domain.Update → gRPC server span → gateway client span → HTTP span
+	want := []string{"ruleset.Compile", "domain.Update", "switchyard.v1.FlagService/CreateFlag", "switchyard.v1.FlagService/CreateFlag", httpName}
 	var chain []string
 	for s := compiles[0]; s != nil; s = rcv.parentOf(s) {
 		chain = append(chain, s.GetName())

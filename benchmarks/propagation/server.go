@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/snapshot"
+	"github.com/switchyard/switchyard/internal/store/boltstore"
 	"github.com/switchyard/switchyard/server"
 )
 
@@ -37,8 +38,14 @@ func startServer(ctx context.Context) (*target, error) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rulesets := snapshot.NewSet(log)
-	st, err := domain.Open(filepath.Join(dir, "switchyard.db"), domain.Options{OnCommit: rulesets.Apply})
+	backend, err := boltstore.Open(filepath.Join(dir, "switchyard.db"), boltstore.Options{})
 	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	st, err := domain.Open(ctx, backend, domain.Options{OnCommit: rulesets.Apply})
+	if err != nil {
+		backend.Close()
 		os.RemoveAll(dir)
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/snapshot"
+	"github.com/switchyard/switchyard/internal/store/boltstore"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/webhook"
@@ -238,8 +239,14 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	rulesets := snapshot.NewSet(log)
-	st, err := domain.Open(cfg.DB, domain.Options{OnCommit: rulesets.Apply, SecretKeys: keys})
+	backend, err := boltstore.Open(cfg.DB, boltstore.Options{})
 	if err != nil {
+		undoKeys()
+		return err
+	}
+	st, err := domain.Open(ctx, backend, domain.Options{OnCommit: rulesets.Apply, SecretKeys: keys})
+	if err != nil {
+		backend.Close()
 		undoKeys()
 		return err
 	}

@@ -3,12 +3,14 @@ package domain
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
+
+// errPageFull stops the walk of ListAudit.
+var errPageFull = errors.New("page full")
 
 // AuditEvent is one entry of the audit log: one operation of a commit.
 type AuditEvent struct {
@@ -83,59 +85,57 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (events []AuditEve
 	}
 	limit = min(limit, MaxAuditLimit)
 	bytes := 0 // of the events listed, as stored
-	err = s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket([]byte(bucketAudit)).Cursor()
-		var k, v []byte
-		if f.Before > 0 {
-			k, _ = c.Seek(u64(f.Before))
-			if k == nil {
-				k, v = c.Last()
-			} else {
-				k, v = c.Prev()
-			}
-		} else {
-			k, v = c.Last()
+	from := ""
+	if f.Before > 0 {
+		if f.Before == 1 {
+			return nil, 0, nil
 		}
-		for n := 0; k != nil; k, v = c.Prev() {
-			if n++; n%256 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
+		from = hexKey(f.Before - 1)
+	}
+	n := 0
+	err = s.backend.Range(ctx, Path{prefixAudit}, from, 0, true, func(r Record) error {
+		k, v := r.Path[len(r.Path)-1], r.Value
+		if n++; n%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			var head struct {
-				Project  string `json:"project"`
-				Resource string `json:"resource"`
-			}
-			if err := json.Unmarshal(v, &head); err != nil {
-				return fmt.Errorf("audit event %d: %w", fromU64(k), err)
-			}
-			if !f.match(head.Project, head.Resource) {
-				continue
-			}
-			if len(events) == limit {
-				next = events[len(events)-1].Seq
-				return nil
-			}
-			var ev AuditEvent
-			if err := json.Unmarshal(v, &ev); err != nil {
-				return fmt.Errorf("audit event %d: %w", fromU64(k), err)
-			}
-			size := len(v)
-			if len(ev.Before) > AuditValueLimit || len(ev.After) > AuditValueLimit {
-				// Written before the log summarized large changes.
-				ev = summarized(ev)
-				data, _ := json.Marshal(ev)
-				size = len(data)
-			}
-			if len(events) > 0 && bytes+size > MaxAuditPageBytes {
-				next = events[len(events)-1].Seq
-				return nil
-			}
-			bytes += size
-			events = append(events, ev)
 		}
+		var head struct {
+			Project  string `json:"project"`
+			Resource string `json:"resource"`
+		}
+		if err := json.Unmarshal(v, &head); err != nil {
+			return fmt.Errorf("audit event %s: %w", k, err)
+		}
+		if !f.match(head.Project, head.Resource) {
+			return nil
+		}
+		if len(events) == limit {
+			next = events[len(events)-1].Seq
+			return errPageFull
+		}
+		var ev AuditEvent
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return fmt.Errorf("audit event %s: %w", k, err)
+		}
+		size := len(v)
+		if len(ev.Before) > AuditValueLimit || len(ev.After) > AuditValueLimit {
+			// Written before the log summarized large changes.
+			ev = summarized(ev)
+			data, _ := json.Marshal(ev)
+			size = len(data)
+		}
+		if len(events) > 0 && bytes+size > MaxAuditPageBytes {
+			next = events[len(events)-1].Seq
+			return errPageFull
+		}
+		bytes += size
+		events = append(events, ev)
 		return nil
 	})
+	if errors.Is(err, errPageFull) {
+		err = nil
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("list audit: %w", err)
 	}

@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -290,19 +288,4 @@ func checkExperiments(ps *ProjectState) error {
 		}
 	}
 	return nil
-}
-
-// loadExperiments reads a project's experiments and metrics; a database
-// written before they existed has no buckets for them.
-func loadExperiments(b *bolt.Bucket, project string, exps *coll[*model.Experiment], metrics *coll[*model.Metric]) error {
-	if b.Bucket([]byte(collExperiments)) == nil {
-		exps.ownAll()
-	} else if err := loadItems(b, project, experimentKind(), exps); err != nil {
-		return err
-	}
-	if b.Bucket([]byte(collMetrics)) == nil {
-		metrics.ownAll()
-		return nil
-	}
-	return loadItems(b, project, metricKind(), metrics)
 }

@@ -3,8 +3,6 @@ package domain
 import (
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -89,14 +87,4 @@ func freezeKind() itemKind[*model.Freeze] {
 		outside: true,
 		check:   model.ValidateFreeze,
 	}
-}
-
-// loadFreezes reads a project's freezes; a database written before they
-// existed has no bucket for them.
-func loadFreezes(b *bolt.Bucket, project string, c *coll[*model.Freeze]) error {
-	if b.Bucket([]byte(collFreezes)) == nil {
-		c.ownAll()
-		return nil
-	}
-	return loadItems(b, project, freezeKind(), c)
 }

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -241,16 +239,6 @@ func checkReleases(ps *ProjectState) error {
 		}
 	}
 	return nil
-}
-
-// loadReleases reads a project's releases; a database written before
-// releases existed has no releases bucket.
-func loadReleases(b *bolt.Bucket, project string, c *coll[*model.Release]) error {
-	if b.Bucket([]byte(collReleases)) == nil {
-		c.ownAll()
-		return nil
-	}
-	return loadItems(b, project, releaseKind(), c)
 }
 
 func releaseKind() itemKind[*model.Release] {

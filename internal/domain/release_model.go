@@ -1,8 +1,6 @@
 package domain
 
 import (
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -55,14 +53,4 @@ func releaseModelKind() itemKind[*model.ReleaseModel] {
 		outside: true,
 		check:   model.ValidateReleaseModel,
 	}
-}
-
-// loadReleaseModels reads a project's release models; a database written
-// before they existed has no bucket for them.
-func loadReleaseModels(b *bolt.Bucket, project string, c *coll[*model.ReleaseModel]) error {
-	if b.Bucket([]byte(collReleaseModels)) == nil {
-		c.ownAll()
-		return nil
-	}
-	return loadItems(b, project, releaseModelKind(), c)
 }

@@ -2,15 +2,10 @@ package domain
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
-
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/switchyard/switchyard/internal/keylist"
 	"github.com/switchyard/switchyard/internal/model"
@@ -19,10 +14,10 @@ import (
 // Segment key lists longer than keylist.ChunkThreshold are stored beside
 // the segment's record, one value per shard (package keylist):
 //
-//	projects/{p}/segment_keys/{s}/{include|exclude}/{shard: 2 bytes, big-endian} → keys, newline-joined
+//	projects/{p}/segment_keys/{s}/{include|exclude}/{shard: 4 hex digits} → keys, newline-joined
 //
 // and the record holds the segment without them. A write compares each
-// shard with the one of the State the Tx began from (what the file holds)
+// shard with the one of the State the Tx began from (what is stored)
 // and rewrites only the shards that differ; a list that became short
 // again moves back into the record.
 const bucketSegmentKeys = "segment_keys"
@@ -75,10 +70,11 @@ func same(a, b []string) bool {
 
 func chunked(keys []string) bool { return len(keys) > keylist.ChunkThreshold }
 
-// writeSegments writes the records of the dirty segments of d, and their
+// encodeSegments writes the records of the dirty segments of d, and their
 // long lists in chunks (see bucketSegmentKeys).
-func writeSegments(project, b *bolt.Bucket, d *draft, dirty map[string]bool, raw map[any][]byte) error {
+func (o *ops) encodeSegments(project Path, d *draft, dirty map[string]bool, raw map[any][]byte) error {
 	c := &d.ps.segs
+	dir := project.Child(collSegments)
 	for _, key := range slices.Sorted(maps.Keys(dirty)) {
 		var old *model.Segment
 		if d.base != nil && !d.rewrite {
@@ -86,11 +82,9 @@ func writeSegments(project, b *bolt.Bucket, d *draft, dirty map[string]bool, raw
 		}
 		v, e, ok := c.get(key)
 		if !ok {
-			if err := b.Delete([]byte(key)); err != nil {
-				return err
-			}
-			if err := deleteBucket(project.Bucket([]byte(bucketSegmentKeys)), key); err != nil {
-				return err
+			o.del(dir.Child(key))
+			if old != nil && (chunked(old.Include) || chunked(old.Exclude)) {
+				o.tree(project.Child(bucketSegmentKeys).Child(key))
 			}
 			continue
 		}
@@ -109,98 +103,85 @@ func writeSegments(project, b *bolt.Bucket, d *draft, dirty map[string]bool, raw
 			}
 		}
 		r := itemRecord[json.RawMessage]{Order: e.order, Meta: e.meta, Value: value}
-		if err := putJSON(b, key, r); err != nil {
+		if err := o.putJSON(dir.Child(key), r); err != nil {
 			return err
 		}
 		var oldInc, oldExc []string
 		if old != nil {
 			oldInc, oldExc = old.Include, old.Exclude
 		}
-		if err := writeChunks(project, key, keylist.Include, oldInc, v.Include); err != nil {
-			return err
-		}
-		if err := writeChunks(project, key, keylist.Exclude, oldExc, v.Exclude); err != nil {
-			return err
-		}
+		lists := project.Child(bucketSegmentKeys).Child(key)
+		o.encodeChunks(lists.Child(string(keylist.Include)), oldInc, v.Include)
+		o.encodeChunks(lists.Child(string(keylist.Exclude)), oldExc, v.Exclude)
 	}
 	return nil
 }
 
-// writeChunks writes the shards of one list that differ from old, the
+// encodeChunks writes the shards of one list that differ from old, the
 // list as stored.
-func writeChunks(project *bolt.Bucket, segment string, list keylist.List, old, now []string) error {
+func (o *ops) encodeChunks(dir Path, old, now []string) {
 	if !chunked(now) {
-		if sk := project.Bucket([]byte(bucketSegmentKeys)); sk != nil {
-			return deleteBucket(sk.Bucket([]byte(segment)), string(list))
+		if chunked(old) {
+			o.tree(dir)
 		}
-		return nil
-	}
-	sk, err := project.CreateBucketIfNotExists([]byte(bucketSegmentKeys))
-	if err != nil {
-		return err
-	}
-	sb, err := sk.CreateBucketIfNotExists([]byte(segment))
-	if err != nil {
-		return err
+		return
 	}
 	if !chunked(old) {
-		if err := deleteBucket(sb, string(list)); err != nil {
-			return err
-		}
 		old = nil
-	}
-	lb, err := sb.CreateBucketIfNotExists([]byte(list))
-	if err != nil {
-		return err
 	}
 	var before [keylist.Shards][]string
 	keylist.Chunks(old, func(s int, keys []string) error { before[s] = keys; return nil })
-	return keylist.Chunks(now, func(s int, keys []string) error {
+	keylist.Chunks(now, func(s int, keys []string) error {
 		if slices.Equal(before[s], keys) {
 			return nil
 		}
-		k := binary.BigEndian.AppendUint16(nil, uint16(s))
 		if len(keys) == 0 {
-			return lb.Delete(k)
+			o.del(dir.Child(shardKey(s)))
+			return nil
 		}
-		return lb.Put(k, keylist.EncodeChunk(keys))
+		o.put(dir.Child(shardKey(s)), keylist.EncodeChunk(keys))
+		return nil
 	})
 }
 
-// deleteBucket deletes the bucket name of b, if both exist.
-func deleteBucket(b *bolt.Bucket, name string) error {
-	if b == nil {
-		return nil
+// shardKey is a shard's element: 4 hex digits.
+func shardKey(s int) string { return fmt.Sprintf("%04x", s) }
+
+// segmentChunks are the chunk records of one segment's lists, by list.
+type segmentChunks struct {
+	include, exclude [][]byte // values in shard order
+}
+
+// addChunk takes one chunk record of a segment's list.
+func (pr *projectRecords) addChunk(segment, list, shard string, value []byte) error {
+	if len(shard) != 4 {
+		return fmt.Errorf("segment %s: chunk %q is not 4 hex digits", segment, shard)
 	}
-	if err := b.DeleteBucket([]byte(name)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-		return err
+	sc := pr.chunks[segment]
+	if sc == nil {
+		sc = &segmentChunks{}
+		pr.chunks[segment] = sc
+	}
+	switch keylist.List(list) {
+	case keylist.Include:
+		sc.include = append(sc.include, value)
+	case keylist.Exclude:
+		sc.exclude = append(sc.exclude, value)
 	}
 	return nil
 }
 
-// loadSegmentKeys fills the lists of c's segments stored in chunks.
-func loadSegmentKeys(project *bolt.Bucket, c *coll[*model.Segment]) error {
-	sk := project.Bucket([]byte(bucketSegmentKeys))
-	if sk == nil {
-		return nil
-	}
+// fillSegmentKeys fills the lists of c's segments stored in chunks.
+func (pr *projectRecords) fillSegmentKeys(c *coll[*model.Segment]) error {
 	for i, s := range c.items {
-		sb := sk.Bucket([]byte(s.Key))
-		if sb == nil {
+		sc := pr.chunks[s.Key]
+		if sc == nil {
 			continue
 		}
-		inc, err := readChunks(sb.Bucket([]byte(keylist.Include)))
-		if err != nil {
-			return err
-		}
-		exc, err := readChunks(sb.Bucket([]byte(keylist.Exclude)))
-		if err != nil {
-			return err
-		}
-		if inc != nil {
+		if inc := decodeChunks(sc.include); inc != nil {
 			s.Include = inc
 		}
-		if exc != nil {
+		if exc := decodeChunks(sc.exclude); exc != nil {
 			s.Exclude = exc
 		}
 		c.items[i] = s
@@ -208,25 +189,22 @@ func loadSegmentKeys(project *bolt.Bucket, c *coll[*model.Segment]) error {
 	return nil
 }
 
-// readChunks returns the keys of a list stored in chunks, in one slice
-// sized by a first pass over the chunks (no garbage from growing it).
-func readChunks(b *bolt.Bucket) ([]string, error) {
-	if b == nil {
-		return nil, nil
+// decodeChunks returns the keys of a list stored in chunks, in one slice
+// sized by a first pass over the chunks (no garbage from growing it); nil
+// for no chunks.
+func decodeChunks(chunks [][]byte) []string {
+	if len(chunks) == 0 {
+		return nil
 	}
 	n := 0
-	if err := b.ForEach(func(_, v []byte) error {
+	for _, v := range chunks {
 		if len(v) > 0 {
 			n += bytes.Count(v, []byte{'\n'}) + 1
 		}
-		return nil
-	}); err != nil {
-		return nil, err
 	}
 	keys := make([]string, 0, n)
-	err := b.ForEach(func(_, v []byte) error {
+	for _, v := range chunks {
 		keys = keylist.DecodeChunk(keys, v)
-		return nil
-	})
-	return keys, err
+	}
+	return keys
 }

@@ -17,7 +17,7 @@ import (
 // layout under its bucket; the store only opens transactions on it.
 
 // reservedBuckets are the store's own top-level buckets.
-var reservedBuckets = []string{bucketMeta, bucketProjects, bucketKeys, bucketKeyHash, bucketAudit, bucketEvents}
+var reservedBuckets = []string{prefixMeta, prefixProjects, prefixKeys, prefixKeyHash, prefixAudit, bucketDeliveries, bucketEvents}
 
 // UpdateSide runs fn in one read-write bbolt transaction on the top-level
 // bucket name, created on first use, and commits what fn wrote once it

@@ -1,29 +1,30 @@
 // Package domain keeps Switchyard's projects, environments, segments, flags,
-// components, API keys and audit log in one bbolt file, and serves them from
-// an immutable in-memory State.
+// components, API keys and audit log in a storage engine (a Backend:
+// persist.go), and serves them from an immutable in-memory State.
 //
 // Reads (Store.State) are lock-free: they load the State published by the
 // last commit. Writes (Store.Update) are serialized: a function changes a
 // working copy through a Tx, the store validates every touched project's
 // document with model.ValidateStructure (a segment's keys are checked
-// when they enter its lists, not on every write), writes the changed records, one audit event
-// per operation and the new environment revisions in one bbolt transaction,
-// and then publishes the new State atomically.
+// when they enter its lists, not on every write), turns the changed records, one audit event
+// per operation and the new environment revisions into one Change applied
+// atomically, on the condition that nobody else committed since, and then
+// publishes the new State atomically. Several processes may share one
+// engine: each follows the others' Changes (Backend.Watch) into its State.
 package domain
 
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/switchyard/switchyard/internal/model"
 )
@@ -42,25 +43,20 @@ var (
 	// a project's document invalid; then the model.Validate error
 	// (model.Errors) is wrapped too and reachable with errors.As.
 	ErrInvalid = errors.New("invalid")
-	// ErrLocked means another process holds the database file.
+	// ErrLocked means another process holds the database file (bbolt).
 	ErrLocked = errors.New("database file is locked by another process")
 	// ErrClosed means the store is closed, or a Tx is used after the
 	// function given to Update returned.
 	ErrClosed = errors.New("closed")
 )
 
-// DefaultLockTimeout is how long Open waits for another process to release
-// the database file.
-const DefaultLockTimeout = 2 * time.Second
-
 // Options configures Open. The zero value is ready to use.
 type Options struct {
-	// LockTimeout bounds the wait for the database file's lock; zero means
-	// DefaultLockTimeout.
-	LockTimeout time.Duration
-	// OnCommit, if set, is called after every commit that changed something,
-	// once the new State is published. It runs synchronously, in commit
-	// order, while the writer lock is held: it must not call Update.
+	// OnCommit, if set, is called after every commit that changed
+	// something, this process's and those another process wrote to the
+	// shared engine, once the new State is published. It runs
+	// synchronously, in commit order, while the writer lock is held: it
+	// must not call Update.
 	OnCommit func(*State, *Commit)
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -96,74 +92,154 @@ type Commit struct {
 	Deliveries []DeliveryRef
 }
 
-// Store is the bbolt-backed store. Its methods are safe for concurrent use.
+// Store is the domain over a Backend. Its methods are safe for concurrent
+// use.
 type Store struct {
-	db       *bolt.DB
+	backend  Backend
+	db       boltDB // the event log's file (events.go), while the log lives in this package
 	opts     Options
 	validate func(*model.Document) error
 	state    atomic.Pointer[State]
 
-	writer chan struct{} // a token held by the one running Update or Close
-	seq    uint64        // last sequence number used; guarded by writer
+	writer chan struct{} // a token held by the one running Update, the follower or Close
+	head   head          // the sequence numbers of state; guarded by writer
 	closed bool          // guarded by writer
 
+	applied  atomic.Uint64 // the engine revision state reflects
+	advMu    sync.Mutex
+	advanced chan struct{} // closed when applied grows; guarded by advMu
+	stop     context.CancelFunc
+	followed chan struct{} // closed when the follower returned
+
 	hooks commitHooks // called after Options.OnCommit
-	// txObserver is told of each write transaction.
+	// txObserver is told of each Change Update applies.
 	txObserver atomic.Pointer[func(context.Context, time.Time, time.Duration, error)]
 }
 
-// Open opens (creating it if needed) the database at path and loads it into
-// memory. If another process holds the file, Open fails after
-// Options.LockTimeout with an error matching ErrLocked.
-func Open(path string, opts Options) (*Store, error) {
-	timeout := opts.LockTimeout
-	if timeout <= 0 {
-		timeout = DefaultLockTimeout
-	}
+// maxUpdateTries bounds the runs of an Update function that other
+// processes keep overtaking (ErrCondition).
+const maxUpdateTries = 8
+
+// Open loads the domain from backend (Backend.Load) and follows the
+// Changes other processes apply to it (Backend.Watch) until Close. On an
+// empty backend it writes the schema record. The Store owns backend: Close
+// closes it. ctx bounds the loading only.
+func Open(ctx context.Context, backend Backend, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        timeout,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
-	})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open store %q: %w", path, ErrLocked)
+	s := &Store{
+		backend:  backend,
+		db:       eventFile(backend),
+		opts:     opts,
+		validate: model.ValidateStructure,
+		writer:   make(chan struct{}, 1),
+		advanced: make(chan struct{}),
+		followed: make(chan struct{}),
 	}
+	l, rev, err := s.load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("open store %q: %w", path, err)
+		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Store{db: db, opts: opts, validate: model.ValidateStructure, writer: make(chan struct{}, 1)}
-	var st *State
-	err = db.Update(func(tx *bolt.Tx) error {
-		if err := unsafeInit(tx); err != nil {
-			return err
-		}
-		if st, s.seq, err = unsafeLoad(tx); err != nil {
-			return err
-		}
-		return unsafeOpenWebhookSecrets(tx, st, opts.SecretKeys)
-	})
+	st, err := s.decode(l, nil)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %q: %w", path, err)
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	var fix ops
+	for _, ps := range st.list {
+		if err := openWebhookSecrets(l.projects[ps.project.Key], ps, opts.SecretKeys, &fix); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	switch {
+	case l.schema == nil:
+		fix.put(pathSchema, []byte(schemaVersion))
+	case string(l.schema) != schemaVersion:
+		return nil, fmt.Errorf("open store: schema version %q, this build reads %q", l.schema, schemaVersion)
+	}
+	if len(fix) > 0 {
+		c := Change{Conds: append(l.head.conds(), Cond{Path: pathSchema, Value: l.schema}), Ops: fix}
+		if rev, err = backend.Apply(ctx, c); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
 	}
 	s.state.Store(st)
+	s.head = l.head
+	s.applied.Store(rev)
+	fctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	go s.follow(fctx, rev)
 	return s, nil
 }
 
-// Close closes the database. It waits for a running Update; later Updates
-// fail with ErrClosed. State keeps returning the last published State.
-// Closing twice is not an error.
+// load reads the domain's records, and returns them with the revision to
+// follow from: meta first, then projects and keys, then meta again, until
+// no commit came in between.
+func (s *Store) load(ctx context.Context) (*loader, uint64, error) {
+	for try := 1; ; try++ {
+		l := newLoader()
+		rev, err := s.backend.Load(ctx, Path{prefixMeta}, l.add)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, prefix := range []Path{{prefixProjects}, {prefixKeys}} {
+			if _, err := s.backend.Load(ctx, prefix, l.add); err != nil {
+				return nil, 0, err
+			}
+		}
+		again := newLoader()
+		if _, err := s.backend.Load(ctx, Path{prefixMeta}, again.add); err != nil {
+			return nil, 0, err
+		}
+		if again.head == l.head {
+			return l, rev, nil
+		}
+		if try == maxUpdateTries {
+			return nil, 0, fmt.Errorf("load: other processes kept committing: %w", ErrCondition)
+		}
+	}
+}
+
+// decode builds a State from l: every project of l, and those of base l
+// does not name (nil base: none). The API keys are l's when it has read
+// them (keys), else base's.
+func (s *Store) decode(l *loader, base *State) (*State, error) {
+	projects, err := l.decodeProjects()
+	if err != nil {
+		return nil, err
+	}
+	st := emptyState()
+	if base != nil {
+		st.projects = maps.Clone(base.projects)
+		st.keys, st.byHash, st.keyList = base.keys, base.byHash, base.keyList
+		for key := range l.projects {
+			delete(st.projects, key)
+		}
+	}
+	maps.Copy(st.projects, projects)
+	st.list = slices.SortedFunc(maps.Values(st.projects), func(a, b *ProjectState) int { return cmp.Compare(a.project.Key, b.project.Key) })
+	if base == nil || l.keys != nil {
+		if err := l.decodeKeys(st); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// Close stops following, waits for a running Update, and closes the
+// backend; later Updates fail with ErrClosed. State keeps returning the
+// last published State. Closing twice is not an error.
 func (s *Store) Close() error {
 	s.writer <- struct{}{}
-	defer func() { <-s.writer }()
 	if s.closed {
+		<-s.writer
 		return nil
 	}
 	s.closed = true
-	if err := s.db.Close(); err != nil {
+	s.stop()
+	<-s.writer
+	<-s.followed
+	if err := s.backend.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	return nil
@@ -178,14 +254,30 @@ func (s *Store) State() *State { return s.state.Load() }
 // nothing is written. Otherwise every project fn changed must still pass
 // model.Validate: if one does not, Update returns an error matching
 // ErrInvalid (the model.Validate error reachable with errors.As) and nothing
-// is written. Then the changed records, one audit event per operation and
-// the new revisions of the affected environments are written in one bbolt
-// transaction, the new State is published, Options.OnCommit is called, and
-// the Commit is returned. If fn changed nothing, nothing is written and the
-// Commit carries the current State only. A change to an item an active
-// release holds is refused (HeldError) unless fn overrides the release
-// (Tx.OverrideRelease; see held.go).
+// is written. Then the changed records, one audit event per operation, the
+// webhook deliveries they queue and the new sequence numbers are applied
+// as one Change, on the condition that the sequence records still hold
+// what this State was loaded with (and those of WithConds); the new State
+// is published, Options.OnCommit is called, and the Commit is returned. If
+// another process committed first, Update catches up with it and runs fn
+// again on the new State (a few times at most; fn must not keep anything
+// from a run that did not commit). If fn changed nothing, nothing is
+// written and the Commit carries the current State only. A change to an
+// item an active release holds is refused (HeldError) unless fn overrides
+// the release (Tx.OverrideRelease; see held.go).
 func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) (*Commit, error) {
+	for try := 1; ; try++ {
+		c, err := s.update(ctx, actor, fn)
+		if !errors.Is(err, ErrCondition) || try == maxUpdateTries {
+			return c, err
+		}
+		if err := s.catchUp(ctx); err != nil {
+			return nil, fmt.Errorf("update: %w", err)
+		}
+	}
+}
+
+func (s *Store) update(ctx context.Context, actor Actor, fn func(tx *Tx) error) (*Commit, error) {
 	select {
 	case s.writer <- struct{}{}:
 	case <-ctx.Done():
@@ -197,7 +289,7 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	}
 
 	base := s.state.Load()
-	tx := newTx(base, actor, s.opts.Now().UTC().Round(0), s.seq, s.validate)
+	tx := newTx(base, actor, s.opts.Now().UTC().Round(0), s.head.seq, s.validate)
 	err := fn(tx)
 	if err == nil && tx.err == nil {
 		err = tx.checkHeld()
@@ -221,25 +313,285 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	}
 	plan.secrets = s.opts.SecretKeys
 	start := time.Now()
-	err = s.db.Update(func(btx *bolt.Tx) error { return unsafeWrite(btx, plan) })
+	change, next, err := s.change(ctx, plan)
+	var rev uint64
+	if err == nil {
+		rev, err = s.apply(ctx, change)
+	}
 	if observe := s.txObserver.Load(); observe != nil {
 		(*observe)(ctx, start, time.Since(start), err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	s.seq = plan.seq
+	s.head = next
 	s.state.Store(plan.state)
+	s.setApplied(rev)
 	c := &Commit{State: plan.state, Revision: plan.revision, Revisions: plan.revisions, Events: plan.events, Deliveries: plan.deliveries}
-	if s.opts.OnCommit != nil {
-		s.opts.OnCommit(plan.state, c)
-	}
-	s.hooks.call(plan.state, c)
+	s.publish(plan.state, c)
 	return c, nil
 }
 
-// plan is what a Tx decided to write: produced by Tx.finish, written by
-// unsafeWrite, published by Update.
+// change encodes a plan as one Change and returns it with the sequence
+// numbers it writes.
+func (s *Store) change(ctx context.Context, p *plan) (Change, head, error) {
+	next := head{seq: p.seq, audit: s.head.audit + uint64(len(p.events))}
+	if next == s.head {
+		// Nothing numbered (only API keys changed): the sequence moves
+		// anyway, so that the Change conflicts with any other.
+		next.seq++
+	}
+	c := Change{Conds: s.head.conds()}
+	o := (*ops)(&c.Ops)
+	if err := o.encodeProjects(p); err != nil {
+		return Change{}, head{}, err
+	}
+	if err := o.encodeKeys(p.keys); err != nil {
+		return Change{}, head{}, err
+	}
+	if err := o.encodeAudit(p, s.head); err != nil {
+		return Change{}, head{}, err
+	}
+	if err := s.encodeDeliveries(ctx, &c, p); err != nil {
+		return Change{}, head{}, err
+	}
+	o = (*ops)(&c.Ops)
+	o.put(pathSeq, hexValue(next.seq))
+	if next.audit != s.head.audit {
+		o.put(pathAuditSeq, hexValue(next.audit))
+	}
+	return c, next, nil
+}
+
+// apply applies c with the conditions ctx carries (WithConds).
+func (s *Store) apply(ctx context.Context, c Change) (uint64, error) {
+	if conds, ok := ctx.Value(condsKey{}).([]Cond); ok {
+		c.Conds = append(slices.Clip(c.Conds), conds...)
+	}
+	return s.backend.Apply(ctx, c)
+}
+
+type condsKey struct{}
+
+// WithConds returns a ctx whose writes (Update, and every other write of
+// the Store given that ctx) carry conds as further preconditions: a write
+// whose conditions do not all hold writes nothing and fails with an error
+// matching ErrCondition. A leader fences its writes with its leader key
+// this way.
+func WithConds(ctx context.Context, conds ...Cond) context.Context {
+	prev, _ := ctx.Value(condsKey{}).([]Cond)
+	return context.WithValue(ctx, condsKey{}, append(slices.Clip(prev), conds...))
+}
+
+// publish calls the commit functions; the writer lock is held.
+func (s *Store) publish(st *State, c *Commit) {
+	if s.opts.OnCommit != nil {
+		s.opts.OnCommit(st, c)
+	}
+	s.hooks.call(st, c)
+}
+
+// setApplied records that state reflects the engine at rev.
+func (s *Store) setApplied(rev uint64) {
+	s.advMu.Lock()
+	defer s.advMu.Unlock()
+	if rev <= s.applied.Load() {
+		return
+	}
+	s.applied.Store(rev)
+	close(s.advanced)
+	s.advanced = make(chan struct{})
+}
+
+// catchUp waits until the follower has applied every Change the engine
+// holds now.
+func (s *Store) catchUp(ctx context.Context) error {
+	rev, err := s.backend.Apply(ctx, Change{})
+	if err != nil {
+		return err
+	}
+	for {
+		s.advMu.Lock()
+		ch := s.advanced
+		s.advMu.Unlock()
+		if s.applied.Load() >= rev {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.followed:
+			return fmt.Errorf("store %w", ErrClosed)
+		}
+	}
+}
+
+// follow applies, until ctx ends, the Changes of the engine after rev that
+// this process did not write itself.
+func (s *Store) follow(ctx context.Context, rev uint64) {
+	defer close(s.followed)
+	for {
+		err := s.backend.Watch(ctx, rev, func(a Applied) error { return s.applyForeign(ctx, a) })
+		switch {
+		case ctx.Err() != nil, errors.Is(err, ErrClosed):
+			return
+		case errors.Is(err, ErrCompacted):
+			err = s.resync(ctx)
+		}
+		if err != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+		rev = s.applied.Load()
+	}
+}
+
+// lock takes the writer lock unless ctx ends first.
+func (s *Store) lock(ctx context.Context) bool {
+	select {
+	case s.writer <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// applyForeign brings the State up to a: it reloads the projects and keys
+// a wrote, publishes the State and calls the commit functions. A Change of
+// this process (already applied) and one writing no domain record only
+// advance the revision.
+func (s *Store) applyForeign(ctx context.Context, a Applied) error {
+	if a.Revision <= s.applied.Load() {
+		return nil
+	}
+	if !s.lock(ctx) {
+		return ctx.Err()
+	}
+	defer func() { <-s.writer }()
+	if a.Revision <= s.applied.Load() {
+		return nil
+	}
+	projects := map[string]bool{}
+	keys := false
+	h := s.head
+	var events []AuditEvent
+	for _, op := range a.Ops {
+		p := op.Path
+		switch {
+		case len(p) >= 2 && p[0] == prefixProjects:
+			projects[p[1]] = true
+		case len(p) >= 1 && p[0] == prefixKeys:
+			keys = true
+		case len(p) == 2 && p[0] == prefixMeta && p[1] == recSeq:
+			h.seq, _ = decodeSeq(op.Value)
+		case len(p) == 2 && p[0] == prefixMeta && p[1] == recAudit:
+			h.audit, _ = decodeSeq(op.Value)
+		case len(p) == 2 && p[0] == prefixAudit && op.Value != nil:
+			var ev AuditEvent
+			if json.Unmarshal(op.Value, &ev) == nil {
+				events = append(events, ev)
+			}
+		}
+	}
+	if len(projects) > 0 || keys {
+		if err := s.refresh(ctx, projects, keys, events); err != nil {
+			return err
+		}
+	}
+	s.head = h
+	s.setApplied(a.Revision)
+	return nil
+}
+
+// resync reloads everything, after the engine could not replay the
+// Changes since the State's revision.
+func (s *Store) resync(ctx context.Context) error {
+	if !s.lock(ctx) {
+		return ctx.Err()
+	}
+	defer func() { <-s.writer }()
+	l, rev, err := s.load(ctx)
+	if err != nil {
+		return err
+	}
+	projects := map[string]bool{}
+	for key := range l.projects {
+		projects[key] = true
+	}
+	for _, ps := range s.state.Load().list {
+		projects[ps.project.Key] = true
+	}
+	if err := s.refresh(ctx, projects, true, nil); err != nil {
+		return err
+	}
+	s.head = l.head
+	s.setApplied(rev)
+	return nil
+}
+
+// refresh reloads the named projects (and the API keys), publishes the
+// State and calls the commit functions with a Commit of what changed:
+// the environments whose revision moved, and events. The writer lock is
+// held.
+func (s *Store) refresh(ctx context.Context, projects map[string]bool, keys bool, events []AuditEvent) error {
+	l := newLoader()
+	for key := range projects {
+		if _, err := s.backend.Load(ctx, projectPath(key), l.add); err != nil {
+			return err
+		}
+		if l.projects[key] == nil {
+			l.projects[key] = &projectRecords{key: key} // deleted
+		}
+	}
+	if keys {
+		l.keys = []Record{}
+		if _, err := s.backend.Load(ctx, Path{prefixKeys}, l.add); err != nil {
+			return err
+		}
+	}
+	base := s.state.Load()
+	st, err := s.decode(l, base)
+	if err != nil {
+		return err
+	}
+	for key := range projects {
+		if ps, ok := st.projects[key]; ok {
+			if err := openWebhookSecrets(l.projects[key], ps, s.opts.SecretKeys, nil); err != nil {
+				return err
+			}
+		}
+	}
+	c := &Commit{State: st, Events: events}
+	for key := range projects {
+		ps, ok := st.projects[key]
+		if !ok {
+			continue
+		}
+		old := base.projects[key]
+		for _, e := range ps.envs.items {
+			if old != nil {
+				if oe, _, ok := old.envs.get(e.Key); ok && oe.Revision == e.Revision {
+					continue
+				}
+			}
+			if c.Revisions == nil {
+				c.Revisions = map[EnvRef]uint64{}
+			}
+			c.Revisions[EnvRef{key, e.Key}] = e.Revision
+			c.Revision = max(c.Revision, e.Revision)
+		}
+	}
+	s.state.Store(st)
+	s.publish(st, c)
+	return nil
+}
+
+// plan is what a Tx decided to write: produced by Tx.finish, encoded by
+// Store.change, published by Update.
 type plan struct {
 	state     *State
 	seq       uint64
@@ -249,7 +601,7 @@ type plan struct {
 	keys      []keyChange
 	events    []AuditEvent
 	raw       map[any][]byte // encoded values by pointer, from the Tx
-	// deliveries are the webhook deliveries unsafeWrite queued.
+	// deliveries are the webhook deliveries Store.change queued.
 	deliveries []DeliveryRef
 	// secrets seal the webhooks' secrets.
 	secrets *SecretKeys
@@ -354,7 +706,7 @@ func (tx *Tx) finish() (*plan, error) {
 		}
 		events[i] = ev
 	}
-	// Summarized here, before the bbolt transaction: a large diff takes
+	// Summarized here, before the Change is applied: a large diff takes
 	// time that other writers must not wait for.
 	diffs := make([]*AuditDiff, len(events))
 	for i, ev := range events {

@@ -131,7 +131,7 @@ func TestOpenLockedFileFails(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "switchyard.db")
 	domaintest.Open(t, path, domain.Options{})
 	start := time.Now()
-	s2, err := domain.Open(path, domain.Options{})
+	s2, err := domaintest.OpenFile(path, domain.Options{})
 	elapsed := time.Since(start)
 	if err == nil {
 		s2.Close()

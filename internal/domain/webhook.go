@@ -1,8 +1,6 @@
 package domain
 
 import (
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -69,14 +67,4 @@ func webhookKind() itemKind[*model.Webhook] {
 			return webhookView{ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Disabled: w.Disabled}
 		},
 	}
-}
-
-// loadWebhooks reads a project's webhooks; a database written before they
-// existed has no bucket for them.
-func loadWebhooks(b *bolt.Bucket, project string, c *coll[*model.Webhook]) error {
-	if b.Bucket([]byte(collWebhooks)) == nil {
-		c.ownAll()
-		return nil
-	}
-	return loadItems(b, project, webhookKind(), c)
 }

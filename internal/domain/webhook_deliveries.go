@@ -1,20 +1,19 @@
 package domain
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Webhook deliveries are an outbox and a log at once. The commit that
-// appends an audit event also writes, in the same bbolt transaction, a
+// appends an audit event also writes, in the same Change, a
 // PENDING delivery of it to every webhook of its project whose filter
 // matches (Commit.Deliveries names them), so that no event is lost to a
 // crash or a stop: the deliverer resumes every PENDING and RETRYING
@@ -24,8 +23,8 @@ import (
 // every unfinished one. Deleting a webhook or its project deletes its log
 // in the deleting commit.
 //
-//	webhook_deliveries/{project}/{webhook}/{seq} → WebhookDelivery
-//	                                 (seq: 8 bytes, big-endian, from the bucket's sequence)
+//	webhook_deliveries/{project}/{webhook}/{seq: 16 hex digits} → WebhookDelivery
+//	                                 (seq: one above the webhook's last delivery)
 const bucketDeliveries = "webhook_deliveries"
 
 // The states of a webhook delivery.
@@ -92,24 +91,48 @@ type DueDelivery struct {
 	Due time.Time
 }
 
-// unsafeQueueDeliveries writes, in the commit's transaction, a PENDING
-// delivery of each of the plan's events to each webhook of the event's
-// project that matches it, and deletes the logs of the webhooks and
-// projects the plan deletes. It records the deliveries in p.deliveries.
-func unsafeQueueDeliveries(tx *bolt.Tx, p *plan) error {
+// deliveriesPath is the log of a webhook's deliveries, or of every webhook
+// of the project when webhook is "".
+func deliveriesPath(project, webhook string) Path {
+	if webhook == "" {
+		return Path{bucketDeliveries, project}
+	}
+	return Path{bucketDeliveries, project, webhook}
+}
+
+// nextDelivery returns the Seq the next delivery of a webhook gets: one
+// above the last one logged.
+func (s *Store) nextDelivery(ctx context.Context, project, webhook string) (uint64, error) {
+	var last uint64
+	err := s.backend.Range(ctx, deliveriesPath(project, webhook), "", 1, true, func(r Record) error {
+		last, _ = parseHex(r.Path[len(r.Path)-1])
+		return nil
+	})
+	return last + 1, err
+}
+
+// encodeDeliveries appends a PENDING delivery of each of the plan's events
+// to each webhook of the event's project that matches it, with a
+// precondition that its record is new, and deletes the logs of the webhooks
+// and projects the plan deletes. It records the deliveries in
+// p.deliveries.
+func (s *Store) encodeDeliveries(ctx context.Context, c *Change, p *plan) error {
+	o := (*ops)(&c.Ops)
+	next := map[DeliveryRef]uint64{} // by project and webhook, Seq 0
 	for _, ev := range p.events {
 		if ev.Project == "" {
 			continue
 		}
 		switch ev.Action {
 		case "project.delete":
-			if err := unsafeDeleteDeliveries(tx, ev.Project, ""); err != nil {
-				return err
-			}
+			o.tree(deliveriesPath(ev.Project, ""))
 		case "webhook.delete":
 			if id, ok := strings.CutPrefix(ev.Resource, WebhookName(ev.Project, "")); ok && id != "" {
-				if err := unsafeDeleteDeliveries(tx, ev.Project, id); err != nil {
-					return err
+				o.tree(deliveriesPath(ev.Project, id))
+				for ref := range next {
+					if ref.Project == ev.Project && ref.Webhook == id {
+						next[ref] = 1 // the log starts again
+					}
 				}
 			}
 		}
@@ -121,7 +144,17 @@ func unsafeQueueDeliveries(tx *bolt.Tx, p *plan) error {
 			if !w.Matches(ev.Action) {
 				continue
 			}
+			ref := DeliveryRef{Project: ev.Project, Webhook: w.ID}
+			seq, ok := next[ref]
+			if !ok {
+				var err error
+				if seq, err = s.nextDelivery(ctx, ev.Project, w.ID); err != nil {
+					return fmt.Errorf("queue delivery to %s: %w", WebhookName(ev.Project, w.ID), err)
+				}
+			}
+			next[ref] = seq + 1
 			d := WebhookDelivery{
+				Seq:        seq,
 				ID:         newDeliveryID(),
 				EventSeq:   ev.Seq,
 				EventID:    fmt.Sprint(ev.Seq),
@@ -132,10 +165,13 @@ func unsafeQueueDeliveries(tx *bolt.Tx, p *plan) error {
 				CreateTime: ev.Time,
 				UpdateTime: ev.Time,
 			}
-			if err := unsafeAddDelivery(tx, ev.Project, w.ID, &d); err != nil {
+			path := deliveriesPath(ev.Project, w.ID).Child(hexKey(seq))
+			if err := o.putJSON(path, &d); err != nil {
 				return fmt.Errorf("queue delivery to %s: %w", WebhookName(ev.Project, w.ID), err)
 			}
-			p.deliveries = append(p.deliveries, DeliveryRef{Project: ev.Project, Webhook: w.ID, Seq: d.Seq})
+			c.Conds = append(c.Conds, Cond{Path: path})
+			ref.Seq = seq
+			p.deliveries = append(p.deliveries, ref)
 		}
 	}
 	return nil
@@ -148,29 +184,29 @@ func newDeliveryID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// unsafeAddDelivery writes a new delivery to a webhook's log, setting its
-// Seq.
-func unsafeAddDelivery(tx *bolt.Tx, project, webhook string, d *WebhookDelivery) error {
-	top, err := tx.CreateBucketIfNotExists([]byte(bucketDeliveries))
-	if err != nil {
-		return err
-	}
-	pb, err := top.CreateBucketIfNotExists([]byte(project))
-	if err != nil {
-		return err
-	}
-	b, err := pb.CreateBucketIfNotExists([]byte(webhook))
-	if err != nil {
-		return err
-	}
-	if d.Seq, err = b.NextSequence(); err != nil {
-		return err
-	}
-	data, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	return b.Put(u64(d.Seq), data)
+// maxDeliveryTries bounds the attempts of a delivery log write that other
+// writers keep overtaking.
+const maxDeliveryTries = 10
+
+// deliveryLog is a webhook's deliveries as stored, oldest first.
+type deliveryLog struct {
+	path    Path
+	records []Record
+	items   []WebhookDelivery
+}
+
+func (s *Store) readDeliveries(ctx context.Context, project, webhook string) (*deliveryLog, error) {
+	l := &deliveryLog{path: deliveriesPath(project, webhook)}
+	err := s.backend.Range(ctx, l.path, "", 0, false, func(r Record) error {
+		var d WebhookDelivery
+		if err := json.Unmarshal(r.Value, &d); err != nil {
+			return fmt.Errorf("delivery %s: %w", r.Path[len(r.Path)-1], err)
+		}
+		l.records = append(l.records, r)
+		l.items = append(l.items, d)
+		return nil
+	})
+	return l, err
 }
 
 // PutWebhookDelivery records a later state of a delivery (matched by Seq
@@ -179,71 +215,71 @@ func unsafeAddDelivery(tx *bolt.Tx, project, webhook string, d *WebhookDelivery)
 // finished deliveries beyond the keep latest (keep > 0); unfinished ones
 // are always kept.
 func (s *Store) PutWebhookDelivery(project, webhook string, d *WebhookDelivery, keep int) (bool, error) {
-	found := false
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := nested(tx, bucketDeliveries, project, webhook)
-		if b == nil {
-			return nil
+	ctx := context.Background()
+	for try := 1; ; try++ {
+		found, err := s.putDelivery(ctx, project, webhook, d, keep)
+		if errors.Is(err, ErrCondition) && try < maxDeliveryTries {
+			continue
 		}
-		var cur WebhookDelivery
-		if v := b.Get(u64(d.Seq)); v == nil || json.Unmarshal(v, &cur) != nil || cur.ID != d.ID {
-			return nil
-		}
-		found = true
-		data, err := json.Marshal(d)
 		if err != nil {
-			return err
+			return false, fmt.Errorf("write delivery of %s: %w", WebhookName(project, webhook), err)
 		}
-		if err := b.Put(u64(d.Seq), data); err != nil {
-			return err
-		}
-		if d.Active() {
-			return nil
-		}
-		// Trim: keys are in sequence order, the oldest first.
-		var old [][]byte
-		c := b.Cursor()
+		return found, nil
+	}
+}
+
+func (s *Store) putDelivery(ctx context.Context, project, webhook string, d *WebhookDelivery, keep int) (bool, error) {
+	l, err := s.readDeliveries(ctx, project, webhook)
+	if err != nil {
+		return false, err
+	}
+	path := l.path.Child(hexKey(d.Seq))
+	i := slices.IndexFunc(l.records, func(r Record) bool { return r.Path[len(r.Path)-1] == path[len(path)-1] })
+	if i < 0 || l.items[i].ID != d.ID {
+		return false, nil
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return false, err
+	}
+	c := Change{Conds: []Cond{{Path: path, Value: l.records[i].Value}}}
+	o := (*ops)(&c.Ops)
+	o.put(path, data)
+	if !d.Active() {
+		// Trim: the newest finished ones are kept.
+		l.items[i] = *d
 		n := 0
-		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			var x WebhookDelivery
-			if err := json.Unmarshal(v, &x); err == nil && x.Active() {
+		for j := len(l.items) - 1; j >= 0; j-- {
+			if l.items[j].Active() {
 				continue
 			}
 			if n++; n > keep {
-				old = append(old, append([]byte(nil), k...))
+				o.del(l.records[j].Path)
 			}
 		}
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return false, fmt.Errorf("write delivery of %s: %w", WebhookName(project, webhook), err)
 	}
-	return found, nil
+	_, err = s.apply(ctx, c)
+	return true, err
 }
 
 // WebhookDeliveryJob returns a delivery and the audit event it delivers;
 // ok is false when the delivery is gone. A delivery whose event is missing
 // from the audit log is returned (ok) with an error matching ErrNotFound.
 func (s *Store) WebhookDeliveryJob(ref DeliveryRef) (d WebhookDelivery, ev AuditEvent, ok bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		b := nested(tx, bucketDeliveries, ref.Project, ref.Webhook)
-		if b == nil {
-			return nil
-		}
-		v := b.Get(u64(ref.Seq))
-		if v == nil {
-			return nil
+	ctx := context.Background()
+	err = func() error {
+		v, err := s.backend.Get(ctx, deliveriesPath(ref.Project, ref.Webhook).Child(hexKey(ref.Seq)))
+		if err != nil || v == nil {
+			return err
 		}
 		if err := json.Unmarshal(v, &d); err != nil {
 			return fmt.Errorf("delivery %d: %w", ref.Seq, err)
 		}
 		ok = true
-		a := tx.Bucket([]byte(bucketAudit)).Get(u64(d.EventSeq))
+		a, err := s.backend.Get(ctx, auditPath(d.EventSeq))
+		if err != nil {
+			return err
+		}
 		if a == nil {
 			return fmt.Errorf("delivery %d: audit event %d: %w", ref.Seq, d.EventSeq, ErrNotFound)
 		}
@@ -251,7 +287,7 @@ func (s *Store) WebhookDeliveryJob(ref DeliveryRef) (d WebhookDelivery, ev Audit
 			return fmt.Errorf("delivery %d: audit event %d: %w", ref.Seq, d.EventSeq, err)
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		err = fmt.Errorf("read delivery of %s: %w", WebhookName(ref.Project, ref.Webhook), err)
 	}
@@ -263,31 +299,23 @@ func (s *Store) WebhookDeliveryJob(ref DeliveryRef) (d WebhookDelivery, ev Audit
 // creation).
 func (s *Store) ActiveWebhookDeliveries() ([]DueDelivery, error) {
 	var out []DueDelivery
-	err := s.db.View(func(tx *bolt.Tx) error {
-		top := tx.Bucket([]byte(bucketDeliveries))
-		if top == nil {
+	_, err := s.backend.Load(context.Background(), Path{bucketDeliveries}, func(r Record) error {
+		if len(r.Path) != 4 {
 			return nil
 		}
-		return top.ForEachBucket(func(project []byte) error {
-			pb := top.Bucket(project)
-			return pb.ForEachBucket(func(webhook []byte) error {
-				return pb.Bucket(webhook).ForEach(func(k, v []byte) error {
-					var d WebhookDelivery
-					if err := json.Unmarshal(v, &d); err != nil {
-						return fmt.Errorf("delivery %s/%s/%d: %w", project, webhook, fromU64(k), err)
-					}
-					if !d.Active() {
-						return nil
-					}
-					due := d.CreateTime
-					if d.NextRetry != nil {
-						due = *d.NextRetry
-					}
-					out = append(out, DueDelivery{DeliveryRef: DeliveryRef{Project: string(project), Webhook: string(webhook), Seq: d.Seq}, Due: due})
-					return nil
-				})
-			})
-		})
+		var d WebhookDelivery
+		if err := json.Unmarshal(r.Value, &d); err != nil {
+			return fmt.Errorf("delivery %s: %w", r.Path, err)
+		}
+		if !d.Active() {
+			return nil
+		}
+		due := d.CreateTime
+		if d.NextRetry != nil {
+			due = *d.NextRetry
+		}
+		out = append(out, DueDelivery{DeliveryRef: DeliveryRef{Project: r.Path[1], Webhook: r.Path[2], Seq: d.Seq}, Due: due})
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read unfinished webhook deliveries: %w", err)
@@ -306,49 +334,53 @@ func (s *Store) RedeliverWebhookDelivery(project, webhook, id string) (WebhookDe
 	} else if _, _, ok := ps.Webhook(webhook); !ok {
 		return WebhookDelivery{}, notFound(WebhookName(project, webhook))
 	}
-	var out WebhookDelivery
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := nested(tx, bucketDeliveries, project, webhook)
-		if b == nil {
-			return notFound(name)
+	ctx := context.Background()
+	for try := 1; ; try++ {
+		out, err := s.redeliver(ctx, project, webhook, id, name)
+		if errors.Is(err, ErrCondition) && try < maxDeliveryTries {
+			continue
 		}
-		var orig *WebhookDelivery
-		err := b.ForEach(func(_, v []byte) error {
-			var d WebhookDelivery
-			if err := json.Unmarshal(v, &d); err != nil {
-				return err
-			}
-			if d.ID == id {
-				orig = &d
-			}
-			return nil
-		})
 		if err != nil {
-			return err
+			return WebhookDelivery{}, fmt.Errorf("redeliver: %w", err)
 		}
-		switch {
-		case orig == nil:
-			return notFound(name)
-		case orig.Active():
-			return FailedPrecondition(name, "is %s: it is still being delivered", orig.State)
-		}
-		now := s.opts.Now().UTC()
-		out = WebhookDelivery{
-			ID:           newDeliveryID(),
-			EventSeq:     orig.EventSeq,
-			EventID:      orig.EventID,
-			EventType:    orig.EventType,
-			Resource:     orig.Resource,
-			Revision:     orig.Revision,
-			RedeliveryOf: orig.ID,
-			State:        DeliveryPending,
-			CreateTime:   now,
-			UpdateTime:   now,
-		}
-		return unsafeAddDelivery(tx, project, webhook, &out)
-	})
+		return out, nil
+	}
+}
+
+func (s *Store) redeliver(ctx context.Context, project, webhook, id, name string) (WebhookDelivery, error) {
+	l, err := s.readDeliveries(ctx, project, webhook)
 	if err != nil {
-		return WebhookDelivery{}, fmt.Errorf("redeliver: %w", err)
+		return WebhookDelivery{}, err
+	}
+	i := slices.IndexFunc(l.items, func(d WebhookDelivery) bool { return d.ID == id })
+	switch {
+	case i < 0:
+		return WebhookDelivery{}, notFound(name)
+	case l.items[i].Active():
+		return WebhookDelivery{}, FailedPrecondition(name, "is %s: it is still being delivered", l.items[i].State)
+	}
+	orig := l.items[i]
+	now := s.opts.Now().UTC()
+	out := WebhookDelivery{
+		Seq:          l.items[len(l.items)-1].Seq + 1,
+		ID:           newDeliveryID(),
+		EventSeq:     orig.EventSeq,
+		EventID:      orig.EventID,
+		EventType:    orig.EventType,
+		Resource:     orig.Resource,
+		Revision:     orig.Revision,
+		RedeliveryOf: orig.ID,
+		State:        DeliveryPending,
+		CreateTime:   now,
+		UpdateTime:   now,
+	}
+	path := l.path.Child(hexKey(out.Seq))
+	c := Change{Conds: []Cond{{Path: path}}}
+	if err := (*ops)(&c.Ops).putJSON(path, &out); err != nil {
+		return WebhookDelivery{}, err
+	}
+	if _, err := s.apply(ctx, c); err != nil {
+		return WebhookDelivery{}, err
 	}
 	return out, nil
 }
@@ -357,52 +389,16 @@ func (s *Store) RedeliverWebhookDelivery(project, webhook, id string) (WebhookDe
 // limit (all when limit <= 0).
 func (s *Store) WebhookDeliveries(project, webhook string, limit int) ([]WebhookDelivery, error) {
 	var out []WebhookDelivery
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := nested(tx, bucketDeliveries, project, webhook)
-		if b == nil {
-			return nil
+	err := s.backend.Range(context.Background(), deliveriesPath(project, webhook), "", limit, true, func(r Record) error {
+		var d WebhookDelivery
+		if err := json.Unmarshal(r.Value, &d); err != nil {
+			return fmt.Errorf("delivery %s: %w", r.Path[len(r.Path)-1], err)
 		}
-		c := b.Cursor()
-		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
-			var d WebhookDelivery
-			if err := json.Unmarshal(v, &d); err != nil {
-				return fmt.Errorf("delivery %d: %w", fromU64(k), err)
-			}
-			out = append(out, d)
-		}
+		out = append(out, d)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read deliveries of %s: %w", WebhookName(project, webhook), err)
 	}
 	return out, nil
-}
-
-// unsafeDeleteDeliveries deletes the delivery log of a webhook, or of
-// every webhook of the project when webhook is "".
-func unsafeDeleteDeliveries(tx *bolt.Tx, project, webhook string) error {
-	parent := nested(tx, bucketDeliveries)
-	name := project
-	if webhook != "" {
-		parent, name = nested(tx, bucketDeliveries, project), webhook
-	}
-	if parent == nil {
-		return nil
-	}
-	if err := parent.DeleteBucket([]byte(name)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-		return fmt.Errorf("delete deliveries of %s: %w", WebhookName(project, webhook), err)
-	}
-	return nil
-}
-
-// nested returns the bucket at the path of names, or nil.
-func nested(tx *bolt.Tx, names ...string) *bolt.Bucket {
-	b := tx.Bucket([]byte(names[0]))
-	for _, n := range names[1:] {
-		if b == nil {
-			return nil
-		}
-		b = b.Bucket([]byte(n))
-	}
-	return b
 }

@@ -17,8 +17,6 @@ import (
 	"slices"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -179,26 +177,24 @@ type storedWebhook struct {
 	SealedSecret string `json:"sealed_secret,omitempty"`
 }
 
-// writeWebhooks writes the records of the dirty webhooks of c (their
+// encodeWebhooks writes the records of the dirty webhooks of c (their
 // secrets sealed with sk) and deletes those no longer in c.
-func writeWebhooks(b *bolt.Bucket, project string, c *coll[*model.Webhook], dirty map[string]bool, sk *SecretKeys) error {
+func (o *ops) encodeWebhooks(dir Path, project string, c *coll[*model.Webhook], dirty map[string]bool, sk *SecretKeys) error {
 	for _, key := range slices.Sorted(maps.Keys(dirty)) {
 		w, e, ok := c.get(key)
 		if !ok {
-			if err := b.Delete([]byte(key)); err != nil {
-				return err
-			}
+			o.del(dir.Child(key))
 			continue
 		}
-		if err := putWebhook(b, project, w, e, sk); err != nil {
+		if err := o.encodeWebhook(dir, project, w, e, sk); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// putWebhook writes one webhook's record, its secret sealed with sk.
-func putWebhook(b *bolt.Bucket, project string, w *model.Webhook, e entry, sk *SecretKeys) error {
+// encodeWebhook writes one webhook's record, its secret sealed with sk.
+func (o *ops) encodeWebhook(dir Path, project string, w *model.Webhook, e entry, sk *SecretKeys) error {
 	name := WebhookName(project, w.ID)
 	if sk == nil {
 		return fmt.Errorf("%s: %w: the store has no key to encrypt its secret with", name, ErrSecretKey)
@@ -210,45 +206,41 @@ func putWebhook(b *bolt.Bucket, project string, w *model.Webhook, e entry, sk *S
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", name, err)
 	}
-	return putJSON(b, w.ID, itemRecord[json.RawMessage]{Order: e.order, Meta: e.meta, Targeting: e.envs, Value: value})
+	return o.putJSON(dir.Child(w.ID), itemRecord[json.RawMessage]{Order: e.order, Meta: e.meta, Targeting: e.envs, Value: value})
 }
 
-// unsafeOpenWebhookSecrets gives the webhooks of a State just loaded from
-// tx their secrets: it decrypts the sealed ones with sk, and seals anew
-// (rewriting their records) those stored in plain text by older versions
-// and those sealed with a key other than sk's first. Without sk, secrets
-// stay as stored, and a sealed one is an error. Errors match
+// openWebhookSecrets gives the webhooks of a project just decoded from pr
+// their secrets: it decrypts the sealed ones with sk. With reseal, it also
+// returns the writes that seal anew those stored in plain text by older
+// versions and those sealed with a key other than sk's first. Without sk,
+// secrets stay as stored, and a sealed one is an error. Errors match
 // ErrSecretKey.
-func unsafeOpenWebhookSecrets(tx *bolt.Tx, st *State, sk *SecretKeys) error {
-	for _, ps := range st.list {
-		project := ps.project.Key
-		b := tx.Bucket([]byte(bucketProjects)).Bucket([]byte(project)).Bucket([]byte(collWebhooks))
-		if b == nil {
-			continue
+func openWebhookSecrets(pr *projectRecords, ps *ProjectState, sk *SecretKeys, reseal *ops) error {
+	project := ps.project.Key
+	dir := projectPath(project).Child(collWebhooks)
+	for _, rec := range pr.colls[collWebhooks] {
+		w := ps.webhooks.items[ps.webhooks.idx[rec.Path[len(rec.Path)-1]]]
+		name := WebhookName(project, w.ID)
+		var r itemRecord[storedWebhook]
+		if err := json.Unmarshal(rec.Value, &r); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		for i, w := range ps.webhooks.items {
-			name := WebhookName(project, w.ID)
-			var rec itemRecord[storedWebhook]
-			if err := json.Unmarshal(b.Get([]byte(w.ID)), &rec); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+		again := false
+		switch {
+		case r.Value.SealedSecret == "":
+			again = sk != nil // an older database's secret, in plain text
+		case sk == nil:
+			return fmt.Errorf("%s: %w: its secret is encrypted, and no key was given", name, ErrSecretKey)
+		default:
+			secret, primary, err := sk.open(name, r.Value.SealedSecret)
+			if err != nil {
+				return err
 			}
-			reseal := false
-			switch {
-			case rec.Value.SealedSecret == "":
-				reseal = sk != nil // an older database's secret, in plain text
-			case sk == nil:
-				return fmt.Errorf("%s: %w: its secret is encrypted, and no key was given", name, ErrSecretKey)
-			default:
-				secret, primary, err := sk.open(name, rec.Value.SealedSecret)
-				if err != nil {
-					return err
-				}
-				w.Secret, reseal = secret, !primary
-			}
-			if reseal {
-				if err := putWebhook(b, project, w, ps.webhooks.entries[i], sk); err != nil {
-					return err
-				}
+			w.Secret, again = secret, !primary
+		}
+		if again && reseal != nil {
+			if err := reseal.encodeWebhook(dir, project, w, ps.webhooks.entries[ps.webhooks.idx[w.ID]], sk); err != nil {
+				return err
 			}
 		}
 	}

@@ -95,7 +95,7 @@ func TestWebhookSecretNeedsItsKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := domain.Open(path, domain.Options{SecretKeys: tc.keys})
+			s, err := domaintest.OpenFile(path, domain.Options{SecretKeys: tc.keys})
 			if err == nil {
 				s.Close()
 			}

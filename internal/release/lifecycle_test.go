@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
@@ -387,7 +388,7 @@ func TestReleasesSurviveReopen(t *testing.T) {
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := domain.Open(e.path, domain.Options{})
+	st, err := domaintest.OpenFile(e.path, domain.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

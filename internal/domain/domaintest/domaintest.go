@@ -1,14 +1,17 @@
-// Package domaintest opens real stores in test directories and checks the
-// consistency of their bbolt files when the test ends.
+// Package domaintest opens real stores (the domain on bbolt, through
+// internal/store/boltstore) in test directories and checks the consistency
+// of their bbolt files when the test ends.
 package domaintest
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/store/boltstore"
 )
 
 // New opens a store on a new file in t.TempDir() with default options. See
@@ -27,9 +30,9 @@ func Open(t testing.TB, path string, opts domain.Options) *domain.Store {
 	if opts.SecretKeys == nil {
 		opts.SecretKeys = SecretKeys(t)
 	}
-	s, err := domain.Open(path, opts)
+	s, err := OpenFile(path, opts)
 	if err != nil {
-		t.Fatalf("domain.Open(%q) = %v", path, err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -38,6 +41,21 @@ func Open(t testing.TB, path string, opts domain.Options) *domain.Store {
 		Check(t, path)
 	})
 	return s
+}
+
+// OpenFile opens the bbolt file at path (boltstore.Open) and the domain on
+// it, without a test's cleanup: for tests of what Open refuses.
+func OpenFile(path string, opts domain.Options) (*domain.Store, error) {
+	b, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s, err := domain.Open(context.Background(), b, opts)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Check runs bbolt's consistency check on the closed database at path and
