@@ -22,7 +22,6 @@ import (
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store/boltstore"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/webhook"
@@ -125,7 +124,7 @@ func (c serveConfig) validate() error {
 	if c.SyncRestartGrace <= 0 {
 		return fmt.Errorf("--sync-restart-grace %s: must be positive", c.SyncRestartGrace)
 	}
-	if err := c.Store.validate(); err != nil {
+	if err := c.validateStore(); err != nil {
 		return err
 	}
 	return c.validateWebhooks()
@@ -239,7 +238,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	rulesets := snapshot.NewSet(log)
-	backend, err := boltstore.Open(cfg.DB, boltstore.Options{})
+	backend, err := cfg.openBackend(ctx)
 	if err != nil {
 		undoKeys()
 		return err

@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchyard/switchyard/internal/certs"
+	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/store/boltstore"
 	"github.com/switchyard/switchyard/internal/store/etcdstore"
 )
 
@@ -64,16 +67,16 @@ func (c *storeConfig) registerStoreFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&e.CompactKeep, "etcd-compact-keep", e.CompactKeep, "revisions of history kept by a compaction (a replica further behind reloads)")
 }
 
-// validate checks the storage settings.
-func (c storeConfig) validate() error {
-	switch c.Engine {
+// validateStore checks the storage settings.
+func (c serveConfig) validateStore() error {
+	switch c.Store.Engine {
 	case "bolt":
 		return nil
 	case "etcd":
 	default:
-		return fmt.Errorf("--store %q: want bolt or etcd", c.Engine)
+		return fmt.Errorf("--store %q: want bolt or etcd", c.Store.Engine)
 	}
-	e := c.Etcd
+	e := c.Store.Etcd
 	if len(e.Endpoints) == 0 {
 		return errors.New("--store etcd needs --etcd-endpoints")
 	}
@@ -97,7 +100,58 @@ func (c storeConfig) validate() error {
 	if e.CompactEvery < 0 || e.CompactKeep < 0 {
 		return errors.New("--etcd-compact-every and --etcd-compact-keep must not be negative")
 	}
+	if c.SecretKeyFile == "" {
+		return errors.New("--store etcd needs --secret-key-file: every replica must hold the same keys")
+	}
 	return etcdstore.Options{Endpoints: e.Endpoints, Prefix: e.Prefix}.Validate()
+}
+
+// openBackend opens the storage engine of c. On etcd, the records the
+// replicas share are in etcd; what the domain does not replicate yet (the
+// event log and side records: the DB method) stays in the local --db
+// file of each replica, and every replica compacts the etcd history
+// (--etcd-compact-every; compacting twice is harmless).
+func (c serveConfig) openBackend(ctx context.Context) (domain.Backend, error) {
+	if c.Store.Engine != "etcd" {
+		return boltstore.Open(c.DB, boltstore.Options{})
+	}
+	st, err := c.Store.Etcd.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	local, err := bolt.Open(c.DB, 0o600, &bolt.Options{Timeout: boltstore.DefaultLockTimeout})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open local store %q: %w", c.DB, err)
+	}
+	b := &etcdBackend{Store: st, local: local, compacted: make(chan struct{})}
+	cctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	b.stop = stop
+	go func() {
+		defer close(b.compacted)
+		if c.Store.Etcd.CompactEvery > 0 {
+			st.RunCompaction(cctx, c.Store.Etcd.CompactEvery, c.Store.Etcd.CompactKeep)
+		}
+	}()
+	return b, nil
+}
+
+// etcdBackend is the etcd engine with the replica's local bbolt file.
+type etcdBackend struct {
+	*etcdstore.Store
+	local     *bolt.DB
+	stop      context.CancelFunc
+	compacted chan struct{}
+}
+
+// DB returns the local file (domain.eventFile).
+func (b *etcdBackend) DB() *bolt.DB { return b.local }
+
+// Close stops the compaction and closes etcd and the local file.
+func (b *etcdBackend) Close() error {
+	b.stop()
+	<-b.compacted
+	return errors.Join(b.Store.Close(), b.local.Close())
 }
 
 // open connects to the etcd cluster of c.

@@ -9,7 +9,7 @@ import (
 func TestServeStoreFlags(t *testing.T) {
 	t.Setenv("SWITCHYARD_ETCD_PASSWORD", "secret")
 	cfg, err := parseServeConfig([]string{"--store", "etcd", "--etcd-endpoints", "http://10.0.0.1:2379,http://10.0.0.2:2379",
-		"--etcd-prefix", "/sy", "--etcd-username", "sy"})
+		"--etcd-prefix", "/sy", "--etcd-username", "sy", "--secret-key-file", "k"})
 	if err != nil {
 		t.Fatalf("serve --store etcd … = %v", err)
 	}
@@ -24,7 +24,7 @@ func TestServeStoreFlags(t *testing.T) {
 }
 
 func TestServeStoreRefusesBadFlags(t *testing.T) {
-	etcd := []string{"--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379"}
+	etcd := []string{"--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379", "--secret-key-file", "k"}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -37,6 +37,7 @@ func TestServeStoreRefusesBadFlags(t *testing.T) {
 		{"user without password", append(etcd, "--etcd-username", "u"), "--etcd-password"},
 		{"prefix without slash", append(etcd, "--etcd-prefix", "sy"), "prefix"},
 		{"zero dial timeout", append(etcd, "--etcd-dial-timeout", "0s"), "--etcd-dial-timeout"},
+		{"etcd without a secret key file", []string{"--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379"}, "--secret-key-file"},
 		{"negative compaction", append(etcd, "--etcd-compact-keep", "-1"), "--etcd-compact-keep"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
