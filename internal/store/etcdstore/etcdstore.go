@@ -88,7 +88,9 @@ func (o Options) Validate() error {
 // operations than --max-txn-ops, or more bytes than --max-request-bytes).
 // Nothing was written. A writer stages big content in Changes of their
 // own under a fresh path first, then switches to it with a small Change.
-var ErrTooLarge = errors.New("change too large for one etcd transaction")
+// It matches domain.ErrInvalid: the API answers 400 (InvalidArgument)
+// with the limits, not 500.
+var ErrTooLarge = fmt.Errorf("change too large for one etcd transaction: %w", domain.ErrInvalid)
 
 // Store is a domain.Backend on etcd. Its methods are safe for concurrent
 // use.
