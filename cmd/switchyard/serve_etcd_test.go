@@ -13,11 +13,15 @@ import (
 	"github.com/switchyard/switchyard/sdk"
 )
 
-// TestServeReplicasOnEtcd: three 'serve --store etcd' replicas, each
-// connected to its own member of a 3-member etcd cluster. The first
-// bootstraps the shared store; a flag created through replica A reaches
-// an SDK streaming from replica C.
-func TestServeReplicasOnEtcd(t *testing.T) {
+// replica is one 'serve --store etcd' of startReplicas.
+type replica struct{ url, grpc string }
+
+// startReplicas starts a 3-member etcd cluster and three 'serve --store
+// etcd' replicas, replica i connected to member i only; the first
+// bootstraps the shared store (admin token sya_test_admin, SDK key
+// sys_replicas_sdk_key). Everything stops when the test ends.
+func startReplicas(t *testing.T, extra ...string) []replica {
+	t.Helper()
 	cluster, err := etcdtest.Start(3)
 	if err != nil {
 		t.Fatal(err)
@@ -28,12 +32,11 @@ func TestServeReplicasOnEtcd(t *testing.T) {
 	if err := domain.CreateSecretKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
-	type replica struct{ url, grpc string }
 	var rs []replica
 	for i, ep := range cluster.Endpoints() {
-		url, grpcAddr, stop := serveWith(t, http.DefaultClient, filepath.Join(dir, "replica"+string(rune('a'+i))+".db"),
-			"--store", "etcd", "--etcd-endpoints", ep, "--etcd-prefix", "/sy", "--secret-key-file", keyFile,
-			"--bootstrap-sdk-key", "sys_replicas_sdk_key")
+		args := append([]string{"--store", "etcd", "--etcd-endpoints", ep, "--etcd-prefix", "/sy", "--secret-key-file", keyFile,
+			"--bootstrap-sdk-key", "sys_replicas_sdk_key"}, extra...)
+		url, grpcAddr, stop := serveWith(t, http.DefaultClient, filepath.Join(dir, "replica"+string(rune('a'+i))+".db"), args...)
 		t.Cleanup(func() {
 			if err := stop(); err != nil {
 				t.Errorf("replica %d: serve returned %v", i, err)
@@ -41,6 +44,15 @@ func TestServeReplicasOnEtcd(t *testing.T) {
 		})
 		rs = append(rs, replica{url, grpcAddr})
 	}
+	return rs
+}
+
+// TestServeReplicasOnEtcd: three 'serve --store etcd' replicas, each
+// connected to its own member of a 3-member etcd cluster. The first
+// bootstraps the shared store; a flag created through replica A reaches
+// an SDK streaming from replica C.
+func TestServeReplicasOnEtcd(t *testing.T) {
+	rs := startReplicas(t)
 
 	client, err := sdk.New(t.Context(), sdk.Config{Address: rs[2].grpc, SDKKey: "sys_replicas_sdk_key", Name: "replica-c"})
 	if err != nil {
