@@ -44,21 +44,31 @@ func (m *Member) Stop() {
 	}
 }
 
+// Options configure StartWith.
+type Options struct {
+	// Fsync makes the members sync their write-ahead log to disk like a
+	// production member (benchmarks); tests leave it off.
+	Fsync bool
+}
+
 // Start starts a cluster of n members with data under a new temporary
 // directory, waits until it has a leader and returns it. A failure to
 // bind a port chosen free (taken by another process meanwhile) is retried.
-func Start(n int) (*Cluster, error) {
+func Start(n int) (*Cluster, error) { return StartWith(n, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(n int, o Options) (*Cluster, error) {
 	var err error
 	for range 3 {
 		var c *Cluster
-		if c, err = start(n); err == nil {
+		if c, err = start(n, o); err == nil {
 			return c, nil
 		}
 	}
 	return nil, err
 }
 
-func start(n int) (*Cluster, error) {
+func start(n int, o Options) (*Cluster, error) {
 	dir, err := os.MkdirTemp("", "etcdtest-")
 	if err != nil {
 		return nil, err
@@ -89,9 +99,10 @@ func start(n int) (*Cluster, error) {
 		cfg.ClusterState = embed.ClusterStateFlagNew
 		// Loopback is fast but the machine may be loaded (tests run with
 		// -race beside other builds): etcd's default heartbeat and
-		// election timeout, no fsync (the data dies with the test).
+		// election timeout, no fsync unless asked (the data dies with the
+		// test).
 		cfg.TickMs, cfg.ElectionMs = 100, 1000
-		cfg.UnsafeNoFsync = true
+		cfg.UnsafeNoFsync = !o.Fsync
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		cfgs[i] = cfg
 	}
