@@ -135,3 +135,4 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
