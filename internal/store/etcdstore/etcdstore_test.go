@@ -135,4 +135,3 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
-
