@@ -177,7 +177,11 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, opts ...Option) (
 	if o.maxStreams < 0 {
 		return nil, fmt.Errorf("max streams per key %d: must not be negative", o.maxStreams)
 	}
-	o.sync.Side = st // the roster of connected streams survives restarts
+	side, err := st.Side(syncer.RosterSide)
+	if err != nil {
+		return nil, err
+	}
+	o.sync.Side = side // the roster of connected streams survives restarts
 	hub, err := syncer.New(log, st, o.sync)
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)

@@ -45,8 +45,8 @@ func (h *commitHooks) call(st *State, c *Commit) {
 	}
 }
 
-// ObserveTransactions makes Update call fn after every bbolt write
-// transaction it runs, failed ones included, with Update's context, the
+// ObserveTransactions makes Update call fn after every Change it applies
+// to the engine (from encoding to Backend.Apply), failed ones included, with Update's context, the
 // start, the duration and the error; it replaces the previous fn, and nil
 // stops it. fn runs while the writer lock is held, before
 // Options.OnCommit, and must return quickly.

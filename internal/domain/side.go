@@ -10,20 +10,73 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// Side buckets hold records a package keeps beside the resources in the
-// same file — the experiment state — under a top-level bucket of its own.
-// Like events, they are written apart from Update: never validated,
+// Side records are records a package keeps beside the resources, in the
+// same engine — the experiment state, the sync roster — under a top-level
+// name of its own. They are written apart from Update: never validated,
 // audited or revisioned, and never part of a State. The package owns the
-// layout under its bucket; the store only opens transactions on it.
+// layout under its name; the store only reads and applies Changes there.
 
-// reservedBuckets are the store's own top-level buckets.
-var reservedBuckets = []string{prefixMeta, prefixProjects, prefixKeys, prefixKeyHash, prefixAudit, bucketDeliveries, bucketEvents}
+// reservedNames are the store's own top-level names.
+var reservedNames = []string{prefixMeta, prefixProjects, prefixKeys, prefixKeyHash, prefixAudit, bucketDeliveries, bucketEvents}
+
+// Side is the key/value space of one package: paths relative to its name.
+type Side struct {
+	s    *Store
+	root Path
+}
+
+// Side returns the side records under the top-level name; a name of the
+// store's own is refused with ErrInvalid.
+func (s *Store) Side(name string) (Side, error) {
+	if name == "" || slices.Contains(reservedNames, name) {
+		return Side{}, fmt.Errorf("side records %q: %w: the name is the store's own", name, ErrInvalid)
+	}
+	return Side{s: s, root: Path{name}}, nil
+}
+
+func (sd Side) abs(p Path) Path { return append(slices.Clip(sd.root), p...) }
+
+func (sd Side) rel(r Record) Record { return Record{Path: r.Path[len(sd.root):], Value: r.Value} }
+
+// Get returns the value at path, or nil if there is none.
+func (sd Side) Get(ctx context.Context, path Path) ([]byte, error) {
+	v, err := sd.s.backend.Get(ctx, sd.abs(path))
+	return v, sideError("read", sd.root, err)
+}
+
+// Load calls fn for every record under dir (all depths), in path order.
+func (sd Side) Load(ctx context.Context, dir Path, fn func(Record) error) error {
+	_, err := sd.s.backend.Load(ctx, sd.abs(dir), func(r Record) error { return fn(sd.rel(r)) })
+	return sideError("read", sd.root, err)
+}
+
+// Range is Backend.Range under dir.
+func (sd Side) Range(ctx context.Context, dir Path, from string, limit int, reverse bool, fn func(Record) error) error {
+	err := sd.s.backend.Range(ctx, sd.abs(dir), from, limit, reverse, func(r Record) error { return fn(sd.rel(r)) })
+	return sideError("read", sd.root, err)
+}
+
+// Apply applies c, its paths relative to the side's name, with the
+// conditions ctx carries (WithConds). A condition that does not hold gives
+// an error matching ErrCondition, and nothing is written.
+func (sd Side) Apply(ctx context.Context, c Change) error {
+	abs := Change{Conds: make([]Cond, len(c.Conds)), Ops: make([]Op, len(c.Ops))}
+	for i, cond := range c.Conds {
+		abs.Conds[i] = Cond{Path: sd.abs(cond.Path), Value: cond.Value}
+	}
+	for i, op := range c.Ops {
+		abs.Ops[i] = Op{Path: sd.abs(op.Path), Value: op.Value, Tree: op.Tree}
+	}
+	_, err := sd.s.apply(ctx, abs)
+	return sideError("write", sd.root, err)
+}
 
 // UpdateSide runs fn in one read-write bbolt transaction on the top-level
 // bucket name, created on first use, and commits what fn wrote once it
 // returns nil; if fn fails, nothing is written and its error is returned.
 // It waits for other bbolt writers (Update, the event log). fn must not
-// keep b, or anything read from it, after it returns.
+// keep b, or anything read from it, after it returns. It goes when the
+// experiment state moves onto Side.
 func (s *Store) UpdateSide(ctx context.Context, name string, fn func(b *bolt.Bucket) error) error {
 	if err := checkSide(ctx, name); err != nil {
 		return err
@@ -35,7 +88,7 @@ func (s *Store) UpdateSide(ctx context.Context, name string, fn func(b *bolt.Buc
 		}
 		return fn(b)
 	})
-	return sideError("write", name, err)
+	return boltSideError("write", name, err)
 }
 
 // ViewSide runs fn in a read-only bbolt transaction on the top-level
@@ -46,11 +99,11 @@ func (s *Store) ViewSide(ctx context.Context, name string, fn func(b *bolt.Bucke
 		return err
 	}
 	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx.Bucket([]byte(name))) })
-	return sideError("read", name, err)
+	return boltSideError("read", name, err)
 }
 
 func checkSide(ctx context.Context, name string) error {
-	if name == "" || slices.Contains(reservedBuckets, name) {
+	if name == "" || slices.Contains(reservedNames, name) {
 		return fmt.Errorf("side bucket %q: %w: the name is the store's own", name, ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
@@ -59,7 +112,7 @@ func checkSide(ctx context.Context, name string) error {
 	return nil
 }
 
-func sideError(verb, name string, err error) error {
+func boltSideError(verb, name string, err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -67,4 +120,11 @@ func sideError(verb, name string, err error) error {
 		return fmt.Errorf("%s %s: store %w", verb, name, ErrClosed)
 	}
 	return fmt.Errorf("%s %s: %w", verb, name, err)
+}
+
+func sideError(verb string, root Path, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s side records %s: %w", verb, root, err)
 }

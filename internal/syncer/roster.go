@@ -8,7 +8,7 @@ import (
 	"net"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/switchyard/switchyard/internal/domain"
 )
 
 // The roster is the set of stream identities connected to each
@@ -21,15 +21,16 @@ import (
 // and once more when it stops (before it ends the streams): never per
 // connection or acknowledgement.
 
-// SideStore keeps the roster in a side bucket; *store.Store is one.
+// SideStore keeps the roster in side records: the domain.Side named
+// RosterSide is one.
 type SideStore interface {
-	UpdateSide(ctx context.Context, name string, fn func(b *bolt.Bucket) error) error
-	ViewSide(ctx context.Context, name string, fn func(b *bolt.Bucket) error) error
+	Load(ctx context.Context, dir domain.Path, fn func(domain.Record) error) error
+	Apply(ctx context.Context, c domain.Change) error
 }
 
-// rosterBucket is the side bucket of the roster: one record per
-// environment, keyed "{project}/{environment}".
-const rosterBucket = "sync-roster"
+// RosterSide is the name of the roster's side records: one per
+// environment, at {project}/{environment}.
+const RosterSide = "sync-roster"
 
 // maxRosterIdentities bounds the distinct identities kept per
 // environment; streams beyond it are counted under overflowIdentity,
@@ -95,20 +96,15 @@ func loadRoster(side SideStore) (map[envKey]roster, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), rosterTimeout)
 	defer cancel()
 	out := map[envKey]roster{}
-	err := side.ViewSide(ctx, rosterBucket, func(b *bolt.Bucket) error {
-		if b == nil {
-			return nil
+	err := side.Load(ctx, nil, func(r domain.Record) error {
+		var rec rosterRecord
+		if err := json.Unmarshal(r.Value, &rec); err != nil {
+			return fmt.Errorf("roster %s: %w", r.Path, err)
 		}
-		return b.ForEach(func(k, v []byte) error {
-			var rec rosterRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("roster %s: %w", k, err)
-			}
-			if rec.Streams.total() > 0 {
-				out[envKey{rec.Project, rec.Environment}] = rec.Streams
-			}
-			return nil
-		})
+		if rec.Streams.total() > 0 {
+			out[envKey{rec.Project, rec.Environment}] = rec.Streams
+		}
+		return nil
 	})
 	return out, err
 }
@@ -125,33 +121,25 @@ type rosterRecord struct {
 func saveRoster(side SideStore, r map[envKey]roster, now time.Time) error {
 	ctx, cancel := context.WithTimeout(context.Background(), rosterTimeout)
 	defer cancel()
-	return side.UpdateSide(ctx, rosterBucket, func(b *bolt.Bucket) error {
-		var stale [][]byte
-		if err := b.ForEach(func(k, _ []byte) error {
-			stale = append(stale, append([]byte(nil), k...))
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, k := range stale {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		for key, streams := range r {
-			if streams.total() == 0 {
-				continue
-			}
-			data, err := json.Marshal(rosterRecord{Project: key.project, Environment: key.env, Saved: now, Streams: streams})
-			if err != nil {
-				return err
-			}
-			if err := b.Put([]byte(key.project+"/"+key.env), data); err != nil {
-				return err
-			}
-		}
+	var c domain.Change
+	err := side.Load(ctx, nil, func(r domain.Record) error {
+		c.Ops = append(c.Ops, domain.Op{Path: r.Path})
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for key, streams := range r {
+		if streams.total() == 0 {
+			continue
+		}
+		data, err := json.Marshal(rosterRecord{Project: key.project, Environment: key.env, Saved: now, Streams: streams})
+		if err != nil {
+			return err
+		}
+		c.Ops = append(c.Ops, domain.Op{Path: domain.Path{key.project, key.env}, Value: data})
+	}
+	return side.Apply(ctx, c)
 }
 
 // currentRoster counts e's streams by identity, bounded. The caller holds

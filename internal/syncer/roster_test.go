@@ -33,8 +33,12 @@ func (c *fakeClock) Add(d time.Duration) {
 // function that stops it (saving the roster) and waits for it.
 func runHub(t *testing.T, f *fixture, clk *fakeClock) (*syncer.Hub, func()) {
 	t.Helper()
+	side, err := f.store.Side(syncer.RosterSide)
+	if err != nil {
+		t.Fatal(err)
+	}
 	hub, err := syncer.New(slog.New(slog.NewTextHandler(io.Discard, nil)), f.store,
-		syncer.Options{MaxAge: time.Hour, Side: f.store, RestartGrace: 2 * time.Minute, RosterInterval: time.Hour, Now: clk.Now})
+		syncer.Options{MaxAge: time.Hour, Side: side, RestartGrace: 2 * time.Minute, RosterInterval: time.Hour, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

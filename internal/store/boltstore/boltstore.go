@@ -11,7 +11,7 @@
 // bbolt is single-process (the file is locked), so Watch delivers the
 // Changes this process applied: from the revision the file had when it was
 // opened, as long as they are kept in memory (the last MaxKept, at most
-// MaxKeptBytes of values).
+// MaxKeptBytes of values), and from its registration on, every one.
 package boltstore
 
 import (
@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,10 +33,12 @@ import (
 // the file.
 const DefaultLockTimeout = 2 * time.Second
 
-// How many applied Changes Store keeps for Watch to replay.
+// How many applied Changes Store keeps for Watch to replay: a watcher
+// starting from an older revision gets ErrCompacted (the domain then
+// reloads). Small, because a Change may carry megabytes of segment keys.
 const (
-	MaxKept      = 4096
-	MaxKeptBytes = 64 << 20
+	MaxKept      = 1024
+	MaxKeptBytes = 4 << 20
 )
 
 // bucketMeta holds the revision as its sequence.
@@ -345,7 +348,10 @@ func write(tx *bolt.Tx, op domain.Op) error {
 func (s *Store) publish(a domain.Applied) {
 	s.kept = append(s.kept, a)
 	s.keptSize += size(a)
-	for len(s.kept) > MaxKept || (s.keptSize > MaxKeptBytes && len(s.kept) > 1) {
+	if len(s.kept) == 1 {
+		s.kept = slices.Clip(s.kept) // drop the array of the ones evicted
+	}
+	for len(s.kept) > MaxKept || s.keptSize > MaxKeptBytes {
 		s.keptSize -= size(s.kept[0])
 		s.kept[0] = domain.Applied{}
 		s.kept = s.kept[1:]

@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/store/boltstore"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
@@ -86,4 +87,14 @@ func TestWatchFromBeforeOpen(t *testing.T) {
 	if !errors.Is(err, stop) || !slices.Equal(got, []uint64{3}) {
 		t.Errorf("Watch(2) = %v, saw %v; want revision 3 then fn's error", err, got)
 	}
+}
+
+func TestReplicas(t *testing.T) {
+	domaintest.Replicas(t, func(t *testing.T) domain.Backend {
+		s, err := boltstore.Open(filepath.Join(t.TempDir(), "s.db"), boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }
