@@ -127,3 +127,16 @@ func TestDomainReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicasSuite runs the domain's replicas suite on etcd: two domain
+// stores share one etcd engine (a prefix of the test's own).
+func TestReplicasSuite(t *testing.T) {
+	t.Parallel()
+	domaintest.Replicas(t, func(t *testing.T) domain.Backend {
+		s, err := etcdstore.Open(t.Context(), etcdstore.Options{Endpoints: cluster.Endpoints(), Prefix: etcdtest.Prefix(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

@@ -40,7 +40,8 @@ type Options struct {
 	// MaxTxnOps and MaxRequestBytes are the cluster's --max-txn-ops and
 	// --max-request-bytes (defaults 128 and 1.5 MiB, etcd's): Apply
 	// refuses a Change that cannot fit one transaction with ErrTooLarge
-	// before sending it.
+	// before sending it. One operation of each transaction is the store's
+	// revision marker (see revision).
 	MaxTxnOps       int
 	MaxRequestBytes int
 	// LeaseTTL is the time-to-live of a Campaign's session: how long a
@@ -190,10 +191,39 @@ func (s *Store) Load(ctx context.Context, prefix domain.Path, fn func(domain.Rec
 			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
-			return uint64(rev), nil
+			r, err := s.revision(ctx, rev)
+			if err != nil {
+				return 0, fmt.Errorf("load %q: %w", from, err)
+			}
+			return r, nil
 		}
 		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
+}
+
+// revision returns the store's revision as of the cluster revision at (0:
+// now): the revision of the last Change Apply wrote under the prefix. etcd's
+// revision counts the writes of the whole cluster, other prefixes' too; a
+// reader that waits for "the current revision" must be given one its
+// Watch will deliver. So every Change also writes the marker key, the
+// prefix itself (outside every path), and its ModRevision is the store's
+// revision. Without a marker (nothing written yet) it is the cluster's.
+func (s *Store) revision(ctx context.Context, at int64) (uint64, error) {
+	var opts []clientv3.OpOption
+	if at != 0 {
+		opts = append(opts, clientv3.WithRev(at))
+	}
+	resp, err := s.cli.Get(ctx, s.opts.Prefix, opts...)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	if len(resp.Kvs) == 0 {
+		if at != 0 {
+			return uint64(at), nil
+		}
+		return uint64(resp.Header.Revision), nil
+	}
+	return uint64(resp.Kvs[0].ModRevision), nil
 }
 
 // Get reads the record at path (a linearizable read: it sees every Change
@@ -294,11 +324,11 @@ const maxAttempts = 10
 // fails is ErrCondition.
 func (s *Store) Apply(ctx context.Context, c domain.Change) (uint64, error) {
 	if len(c.Ops) == 0 {
-		resp, err := s.cli.Get(ctx, s.dir, clientv3.WithCountOnly())
+		rev, err := s.revision(ctx, 0)
 		if err != nil {
-			return 0, fmt.Errorf("apply: %w", mapErr(err))
+			return 0, fmt.Errorf("apply: %w", err)
 		}
-		return uint64(resp.Header.Revision), nil
+		return rev, nil
 	}
 	cmps := make([]clientv3.Cmp, 0, len(c.Conds))
 	size := 0
@@ -317,6 +347,7 @@ func (s *Store) Apply(ctx context.Context, c domain.Change) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
+		then = append(then, clientv3.OpPut(s.opts.Prefix, ""))
 		if err := s.fits(len(cmps), len(then), size+opsSize(then)); err != nil {
 			return 0, err
 		}

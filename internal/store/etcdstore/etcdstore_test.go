@@ -36,10 +36,11 @@ func open(t *testing.T, o etcdstore.Options) *etcdstore.Store {
 	return s
 }
 
-// TestContract is not parallel: the suite expects the revision of an
-// empty Change or a Load to be its own last write's, and etcd's revision
-// is the whole cluster's, which parallel tests move.
+// TestContract runs in parallel with the other tests: they move etcd's
+// revision (the whole cluster's), and the suite expects the revision of an
+// empty Change or a Load to be its own last write's.
 func TestContract(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) domain.Backend { return open(t, etcdstore.Options{}) })
 }
 
