@@ -99,7 +99,7 @@ func BenchmarkExperimentConsumer(b *testing.B) {
 	const units, perBatch = 1_000_000, 10_000
 	for range b.N {
 		b.StopTimer()
-		s := domaintest.Open(b, filepath.Join(b.TempDir(), "switchyard.db"), domain.Options{})
+		s, engine := domaintest.OpenBolt(b, filepath.Join(b.TempDir(), "switchyard.db"), domain.Options{})
 		seedExperiment(b, s)
 		l := domain.NewEventLog(s, domain.EventLogOptions{})
 		ctx, cancel := context.WithCancel(context.Background())
@@ -133,8 +133,8 @@ func BenchmarkExperimentConsumer(b *testing.B) {
 		b.ReportMetric(float64(events)/time.Since(start).Seconds(), "events/s")
 		b.StopTimer()
 		var used int
-		s.ViewSide(context.Background(), "experiments", func(bk *bolt.Bucket) error {
-			st := bk.Stats()
+		engine.DB().View(func(tx *bolt.Tx) error {
+			st := tx.Bucket([]byte("experiments")).Stats()
 			used = st.LeafInuse + st.BranchInuse
 			return nil
 		})

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/model"
@@ -103,30 +101,5 @@ func TestExperimentsAndMetricsSurviveAReload(t *testing.T) {
 	}
 	if _, ok := ps.Meta(domain.ExperimentName("shop", "ab")); !ok {
 		t.Error("Meta of the experiment not found")
-	}
-}
-
-func TestSideBucketsAreTheCallersOwn(t *testing.T) {
-	s := domaintest.New(t)
-	ctx := context.Background()
-	err := s.UpdateSide(ctx, "mine", func(b *bolt.Bucket) error { return b.Put([]byte("k"), []byte("v")) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got string
-	if err := s.ViewSide(ctx, "mine", func(b *bolt.Bucket) error { got = string(b.Get([]byte("k"))); return nil }); err != nil || got != "v" {
-		t.Errorf("ViewSide read %q, %v; want v", got, err)
-	}
-	if err := s.UpdateSide(ctx, "projects", func(*bolt.Bucket) error { return nil }); !errors.Is(err, domain.ErrInvalid) {
-		t.Errorf("UpdateSide(projects) = %v, want ErrInvalid: the store's own bucket", err)
-	}
-	failed := errors.New("no")
-	err = s.UpdateSide(ctx, "mine", func(b *bolt.Bucket) error {
-		b.Put([]byte("k"), []byte("w"))
-		return failed
-	})
-	s.ViewSide(ctx, "mine", func(b *bolt.Bucket) error { got = string(b.Get([]byte("k"))); return nil })
-	if !errors.Is(err, failed) || got != "v" {
-		t.Errorf("a failed UpdateSide = %v and left %q; want its error and nothing written", err, got)
 	}
 }

@@ -2,12 +2,8 @@ package domain
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Side records are records a package keeps beside the resources, in the
@@ -69,57 +65,6 @@ func (sd Side) Apply(ctx context.Context, c Change) error {
 	}
 	_, err := sd.s.apply(ctx, abs)
 	return sideError("write", sd.root, err)
-}
-
-// UpdateSide runs fn in one read-write bbolt transaction on the top-level
-// bucket name, created on first use, and commits what fn wrote once it
-// returns nil; if fn fails, nothing is written and its error is returned.
-// It waits for other bbolt writers (Update, the event log). fn must not
-// keep b, or anything read from it, after it returns. It goes when the
-// experiment state moves onto Side.
-func (s *Store) UpdateSide(ctx context.Context, name string, fn func(b *bolt.Bucket) error) error {
-	if err := checkSide(ctx, name); err != nil {
-		return err
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte(name))
-		if err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
-		}
-		return fn(b)
-	})
-	return boltSideError("write", name, err)
-}
-
-// ViewSide runs fn in a read-only bbolt transaction on the top-level
-// bucket name; b is nil when nothing was ever written there. fn must not
-// keep b, or anything read from it, after it returns.
-func (s *Store) ViewSide(ctx context.Context, name string, fn func(b *bolt.Bucket) error) error {
-	if err := checkSide(ctx, name); err != nil {
-		return err
-	}
-	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx.Bucket([]byte(name))) })
-	return boltSideError("read", name, err)
-}
-
-func checkSide(ctx context.Context, name string) error {
-	if name == "" || slices.Contains(reservedNames, name) {
-		return fmt.Errorf("side bucket %q: %w: the name is the store's own", name, ErrInvalid)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("side bucket %s: %w", name, err)
-	}
-	return nil
-}
-
-func boltSideError(verb, name string, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, bolterrors.ErrDatabaseNotOpen):
-		return fmt.Errorf("%s %s: store %w", verb, name, ErrClosed)
-	}
-	return fmt.Errorf("%s %s: %w", verb, name, err)
 }
 
 func sideError(verb string, root Path, err error) error {

@@ -1,19 +1,17 @@
 package experiment
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
@@ -62,9 +60,10 @@ func (o ConsumerOptions) withDefaults() ConsumerOptions {
 }
 
 // Consumer turns the stored event batches into experiment state. It
-// follows the event log (domain.Store.EventBatches) with a cursor kept in
-// the same bbolt transaction as the state it writes, so every batch is
-// counted exactly once, across restarts too; ingestion never waits for it.
+// follows the event log (domain.Store.EventBatches) with a cursor written
+// in the same Change as the state it writes (side records, state.go), so
+// every batch is counted exactly once, across restarts too; ingestion
+// never waits for it.
 //
 // An exposure counts for a study (see state.go) when it names the study's
 // flag and, for an experiment, the experiment and one of its variants; the
@@ -77,18 +76,24 @@ func (o ConsumerOptions) withDefaults() ConsumerOptions {
 // stopped do not count.
 type Consumer struct {
 	store *domain.Store
+	side  domain.Side
 	log   *slog.Logger
 	opts  ConsumerOptions
 	kick  chan struct{}
 
-	mu     sync.Mutex // one step at a time
-	nextGC time.Time  // guarded by mu
+	mu       sync.Mutex // one step at a time
+	nextGC   time.Time  // guarded by mu
+	migrated bool       // guarded by mu
 }
 
 // NewConsumer returns a Consumer over st. Nothing is consumed until Run
 // runs or CatchUp is called.
 func NewConsumer(log *slog.Logger, st *domain.Store, opts ConsumerOptions) *Consumer {
-	return &Consumer{store: st, log: log, opts: opts.withDefaults(), kick: make(chan struct{}, 1)}
+	side, err := st.Side(sideName)
+	if err != nil {
+		panic(err) // sideName is not the store's own
+	}
+	return &Consumer{store: st, side: side, log: log, opts: opts.withDefaults(), kick: make(chan struct{}, 1)}
 }
 
 // Kick wakes Run: new batches were written. It does not block.
@@ -151,41 +156,41 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 func (c *Consumer) step(ctx context.Context) (int, time.Time, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var cursor uint64
-	err := c.store.ViewSide(ctx, sideBucket, func(root *bolt.Bucket) error {
-		cursor = readCursor(root)
-		return nil
-	})
+	if err := c.migrate(ctx); err != nil {
+		return 0, time.Time{}, err
+	}
+	stored, err := c.side.Get(ctx, pathCursor)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
+	cursor := decodeCursor(stored)
 	batches, err := c.store.EventBatches(ctx, cursor, c.opts.MaxBatches)
 	if err != nil || len(batches) == 0 {
 		return 0, time.Time{}, err
 	}
 	idx := newIndex(c.store.State(), batches)
-	err = c.store.UpdateSide(ctx, sideBucket, func(root *bolt.Bucket) error {
-		if got := readCursor(root); got != cursor {
-			return fmt.Errorf("experiment state: cursor moved from %d to %d: two consumers share one store", cursor, got)
+	w := &writer{ctx: ctx, side: c.side, open: map[*study]*openStudy{}}
+	for i := range batches {
+		b := &batches[i]
+		envIdx := idx[envKey{b.Project, b.Environment}]
+		if envIdx == nil {
+			continue
 		}
-		w := &writer{root: root, open: map[*study]*openStudy{}}
-		for i := range batches {
-			b := &batches[i]
-			envIdx := idx[envKey{b.Project, b.Environment}]
-			if envIdx == nil {
-				continue
-			}
-			for j := range b.Events {
-				if err := w.apply(envIdx, &b.Events[j]); err != nil {
-					return err
-				}
+		for j := range b.Events {
+			if err := w.apply(envIdx, &b.Events[j]); err != nil {
+				return 0, time.Time{}, err
 			}
 		}
-		if err := w.flush(); err != nil {
-			return err
-		}
-		return root.Put([]byte(keyCursor), binary.BigEndian.AppendUint64(nil, batches[len(batches)-1].Seq))
-	})
+	}
+	change := domain.Change{Conds: []domain.Cond{{Path: pathCursor, Value: stored}}}
+	if err := w.flush(&change); err != nil {
+		return 0, time.Time{}, err
+	}
+	change.Ops = append(change.Ops, domain.Op{Path: pathCursor, Value: binary.BigEndian.AppendUint64(nil, batches[len(batches)-1].Seq)})
+	err = c.side.Apply(ctx, change)
+	if errors.Is(err, domain.ErrCondition) {
+		return 0, time.Time{}, fmt.Errorf("experiment state: the cursor moved from %d: two consumers share one store", cursor)
+	}
 	if err != nil {
 		return 0, time.Time{}, err
 	}
@@ -195,14 +200,11 @@ func (c *Consumer) step(ctx context.Context) (int, time.Time, error) {
 // Lag returns how many event batches were stored that the consumer has
 // not consumed yet.
 func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
-	var cursor uint64
-	err := c.store.ViewSide(ctx, sideBucket, func(root *bolt.Bucket) error {
-		cursor = readCursor(root)
-		return nil
-	})
+	stored, err := c.side.Get(ctx, pathCursor)
 	if err != nil {
 		return 0, err
 	}
+	cursor := decodeCursor(stored)
 	last, err := c.store.LastEventSeq(ctx)
 	if err != nil || last < cursor {
 		return 0, err
@@ -210,11 +212,7 @@ func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
 	return last - cursor, nil
 }
 
-func readCursor(root *bolt.Bucket) uint64 {
-	if root == nil {
-		return 0
-	}
-	v := root.Get([]byte(keyCursor))
+func decodeCursor(v []byte) uint64 {
 	if len(v) != 8 {
 		return 0
 	}
@@ -284,31 +282,29 @@ func studies(ps *domain.ProjectState) []*study {
 	return out
 }
 
-// writer applies events to the studies' buckets within one transaction.
+// writer applies events to the studies' records, for one Change.
 type writer struct {
-	root *bolt.Bucket
+	ctx  context.Context
+	side domain.Side
 	open map[*study]*openStudy
 }
 
-// openStudy is a study's buckets and counts within a transaction. Unit
-// records written in the transaction wait in pending and are put in key
-// order at flush: bbolt inserts into an in-memory node by moving its
-// tail, so random inserts into a node that grows within one transaction
-// cost quadratic time, and ordered ones do not.
+// openStudy is a study's counts and the unit records changed, for one
+// Change. The unit records wait in pending and are written in key order
+// at flush (bbolt inserts ordered keys into a page cheaply).
 type openStudy struct {
-	b       *bolt.Bucket
-	units   *bolt.Bucket
+	units   domain.Path // the study's unit records
 	pending map[[8]byte][]byte
 	agg     *Counts
 	dirty   bool
 }
 
-// unit returns a unit's record as the transaction sees it, or nil.
-func (o *openStudy) unit(k [8]byte) []byte {
+// unit returns a unit's record as the Change sees it, or nil.
+func (w *writer) unit(o *openStudy, k [8]byte) ([]byte, error) {
 	if v, ok := o.pending[k]; ok {
-		return v
+		return v, nil
 	}
-	return o.units.Get(k[:])
+	return w.side.Get(w.ctx, o.units.Child(unitElem(k)))
 }
 
 // putUnit records a unit's record, to be written at flush.
@@ -321,24 +317,15 @@ func (w *writer) study(s *study) (*openStudy, error) {
 	if o := w.open[s]; o != nil {
 		return o, nil
 	}
-	all, err := w.root.CreateBucketIfNotExists([]byte(bucketStudies))
+	data, err := w.side.Get(w.ctx, aggPath(s.key))
 	if err != nil {
 		return nil, fmt.Errorf("experiment state: %w", err)
 	}
-	b, err := all.CreateBucketIfNotExists([]byte(s.key))
-	if err != nil {
-		return nil, fmt.Errorf("experiment state: %w", err)
-	}
-	units, err := b.CreateBucketIfNotExists([]byte(bucketUnits))
-	if err != nil {
-		return nil, fmt.Errorf("experiment state: %w", err)
-	}
-	units.FillPercent = 0.9 // random keys: leave a little room per page
-	agg, err := decodeCounts(s, b.Get([]byte(keyAgg)))
+	agg, err := decodeCounts(s, data)
 	if err != nil {
 		return nil, fmt.Errorf("experiment state %q: %w", s.key, err)
 	}
-	o := &openStudy{b: b, units: units, pending: map[[8]byte][]byte{}, agg: agg}
+	o := &openStudy{units: unitsPath(s.key), pending: map[[8]byte][]byte{}, agg: agg}
 	w.open[s] = o
 	return o, nil
 }
@@ -413,7 +400,11 @@ func (w *writer) expose(s *study, e *domain.Event) error {
 		return nil
 	}
 	k := unitHash(e.Unit)
-	if v := o.unit(k); v != nil {
+	v, err := w.unit(o, k)
+	if err != nil {
+		return err
+	}
+	if v != nil {
 		if len(v) > 0 && int(v[0]) != arm {
 			o.agg.ignore(ignoredCrossover)
 			o.dirty = true
@@ -433,7 +424,10 @@ func (w *writer) track(ref metricRef, e *domain.Event) error {
 		return err
 	}
 	k := unitHash(e.Unit)
-	v := o.unit(k)
+	v, err := w.unit(o, k)
+	if err != nil {
+		return err
+	}
 	if v == nil {
 		return nil // not in the study: most units of the environment
 	}
@@ -481,26 +475,21 @@ func (w *writer) track(ref metricRef, e *domain.Event) error {
 	return nil
 }
 
-// flush writes the unit records and the counts of every study the
-// transaction changed.
-func (w *writer) flush() error {
+// flush adds to c the unit records and the counts of every study changed.
+func (w *writer) flush(c *domain.Change) error {
 	for s, o := range w.open {
 		if !o.dirty {
 			continue
 		}
-		keys := slices.SortedFunc(maps.Keys(o.pending), func(a, b [8]byte) int { return bytes.Compare(a[:], b[:]) })
+		keys := slices.SortedFunc(maps.Keys(o.pending), func(a, b [8]byte) int { return strings.Compare(unitElem(a), unitElem(b)) })
 		for _, k := range keys {
-			if err := o.units.Put(k[:], o.pending[k]); err != nil {
-				return fmt.Errorf("experiment state %q: %w", s.key, err)
-			}
+			c.Ops = append(c.Ops, domain.Op{Path: o.units.Child(unitElem(k)), Value: o.pending[k]})
 		}
 		data, err := encodeCounts(o.agg)
 		if err != nil {
 			return fmt.Errorf("experiment state %q: %w", s.key, err)
 		}
-		if err := o.b.Put([]byte(keyAgg), data); err != nil {
-			return fmt.Errorf("experiment state %q: %w", s.key, err)
-		}
+		c.Ops = append(c.Ops, domain.Op{Path: aggPath(s.key), Value: data})
 	}
 	return nil
 }
@@ -522,40 +511,44 @@ func (c *Consumer) Collect(ctx context.Context) error {
 			live[s.key] = s
 		}
 	}
-	var dead, expired [][]byte
-	err := c.store.ViewSide(ctx, sideBucket, func(root *bolt.Bucket) error {
-		if root == nil || root.Bucket([]byte(bucketStudies)) == nil {
-			return nil
-		}
-		all := root.Bucket([]byte(bucketStudies))
-		return all.ForEachBucket(func(k []byte) error {
-			s := live[string(k)]
-			switch {
-			case s == nil:
-				dead = append(dead, append([]byte(nil), k...))
-			case !s.stop.IsZero() && now.Sub(s.stop) > c.opts.StoppedRetention && all.Bucket(k).Bucket([]byte(bucketUnits)) != nil:
-				expired = append(expired, append([]byte(nil), k...))
-			}
-			return nil
-		})
-	})
-	if err != nil || len(dead)+len(expired) == 0 {
+	if err := c.migrate(ctx); err != nil {
 		return err
 	}
-	return c.store.UpdateSide(ctx, sideBucket, func(root *bolt.Bucket) error {
-		all := root.Bucket([]byte(bucketStudies))
-		for _, k := range dead {
-			if err := all.DeleteBucket(k); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-				return fmt.Errorf("drop experiment state: %w", err)
-			}
+	var drop domain.Change
+	var expired []string
+	err := c.side.Range(ctx, domain.Path{dirAggs}, "", 0, false, func(r domain.Record) error {
+		elem := r.Path[len(r.Path)-1]
+		key, err := hex.DecodeString(elem)
+		if err != nil {
+			return fmt.Errorf("experiment state %s: %w", r.Path, err)
 		}
-		for _, k := range expired {
-			if b := all.Bucket(k); b != nil {
-				if err := b.DeleteBucket([]byte(bucketUnits)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-					return fmt.Errorf("drop experiment units: %w", err)
-				}
-			}
+		s := live[string(key)]
+		switch {
+		case s == nil:
+			drop.Ops = append(drop.Ops, domain.Op{Path: r.Path}, domain.Op{Path: domain.Path{dirUnits, elem}, Tree: true})
+		case !s.stop.IsZero() && now.Sub(s.stop) > c.opts.StoppedRetention:
+			expired = append(expired, elem)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, elem := range expired {
+		units := domain.Path{dirUnits, elem}
+		err := c.side.Range(ctx, units, "", 1, false, func(domain.Record) error {
+			drop.Ops = append(drop.Ops, domain.Op{Path: units, Tree: true})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(drop.Ops) == 0 {
+		return nil
+	}
+	if err := c.side.Apply(ctx, drop); err != nil {
+		return fmt.Errorf("drop experiment state: %w", err)
+	}
+	return nil
 }

@@ -186,8 +186,8 @@ func TestConsumerKeepsAMillionUnitsInBoundedSpace(t *testing.T) {
 		t.Errorf("units = %v, want %d each", got, n/2)
 	}
 	var used int
-	err := r.st.ViewSide(context.Background(), "experiments", func(b *bolt.Bucket) error {
-		st := b.Stats()
+	err := r.bolt.DB().View(func(tx *bolt.Tx) error {
+		st := tx.Bucket([]byte("experiments")).Stats()
 		used = st.BranchInuse + st.LeafInuse
 		return nil
 	})

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/switchyard/switchyard/internal/domain"
 )
 
@@ -63,21 +61,18 @@ func (c *Consumer) Exposures(ctx context.Context, ps *domain.ProjectState, id st
 		hist[i] = make([]int64, len(s.arms))
 	}
 	found := false
-	err := c.store.ViewSide(ctx, sideBucket, func(root *bolt.Bucket) error {
-		units := unitsBucket(root, s.key)
-		if units == nil {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
+	err := c.side.Load(ctx, unitsPath(s.key), func(r domain.Record) error {
+		found = true
+		rec, ok := decodeUnit(r.Value, 0)
+		if !ok || int(rec.arm) >= len(s.arms) {
 			return nil
 		}
-		found = true
-		return units.ForEach(func(_, v []byte) error {
-			rec, ok := decodeUnit(v, 0)
-			if !ok || int(rec.arm) >= len(s.arms) {
-				return nil
-			}
-			i := int(time.Unix(int64(rec.exposed), 0).Sub(s.start) / step)
-			hist[max(0, min(i, n-1))][rec.arm]++
-			return nil
-		})
+		i := int(time.Unix(int64(rec.exposed), 0).Sub(s.start) / step)
+		hist[max(0, min(i, n-1))][rec.arm]++
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("experiment state %q: %w", s.key, err)
@@ -94,20 +89,4 @@ func (c *Consumer) Exposures(ctx context.Context, ps *domain.ProjectState, id st
 		out[i] = ExposureCount{Time: s.start.Add(time.Duration(i+1) * step), Units: append([]int64(nil), total...)}
 	}
 	return out, nil
-}
-
-// unitsBucket is the per-unit bucket of the study named key, or nil.
-func unitsBucket(root *bolt.Bucket, key string) *bolt.Bucket {
-	if root == nil {
-		return nil
-	}
-	all := root.Bucket([]byte(bucketStudies))
-	if all == nil {
-		return nil
-	}
-	b := all.Bucket([]byte(key))
-	if b == nil {
-		return nil
-	}
-	return b.Bucket([]byte(bucketUnits))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/store/boltstore"
 )
 
 // clock is a settable clock for a store.
@@ -48,6 +49,7 @@ type rig struct {
 	log      *domain.EventLog
 	consumer *experiment.Consumer
 	path     string
+	bolt     *boltstore.Store // the engine under st
 }
 
 func newRig(t *testing.T) *rig {
@@ -78,7 +80,7 @@ func newRig(t *testing.T) *rig {
 // open opens the store at r.path with an event log and a consumer.
 func (r *rig) open(t *testing.T) {
 	t.Helper()
-	r.st = domaintest.Open(t, r.path, domain.Options{Now: r.clock.Now})
+	r.st, r.bolt = domaintest.OpenBolt(t, r.path, domain.Options{Now: r.clock.Now})
 	r.log = domain.NewEventLog(r.st, domain.EventLogOptions{Now: r.clock.Now})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -6,8 +6,6 @@ import (
 	"math"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/stats"
@@ -107,20 +105,14 @@ func (c *Consumer) Results(ctx context.Context, ps *domain.ProjectState, id stri
 
 // readCounts reads a study's aggregates (empty ones when it has none).
 func (c *Consumer) readCounts(ctx context.Context, s *study) (*Counts, error) {
-	var agg *Counts
-	err := c.store.ViewSide(ctx, sideBucket, func(root *bolt.Bucket) error {
-		var data []byte
-		if root != nil {
-			if all := root.Bucket([]byte(bucketStudies)); all != nil {
-				if b := all.Bucket([]byte(s.key)); b != nil {
-					data = b.Get([]byte(keyAgg))
-				}
-			}
-		}
-		var err error
-		agg, err = decodeCounts(s, data)
-		return err
-	})
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
+	data, err := c.side.Get(ctx, aggPath(s.key))
+	if err != nil {
+		return nil, fmt.Errorf("experiment state %q: %w", s.key, err)
+	}
+	agg, err := decodeCounts(s, data)
 	if err != nil {
 		return nil, fmt.Errorf("experiment state %q: %w", s.key, err)
 	}

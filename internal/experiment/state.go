@@ -23,7 +23,9 @@ package experiment
 // events come, so results never scan the units.
 
 import (
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -34,16 +36,29 @@ import (
 	"github.com/switchyard/switchyard/internal/model"
 )
 
-// sideBucket is the store side bucket the experiment state lives in.
-const sideBucket = "experiments"
+// sideName names the experiment state's side records (domain.Side):
+//
+//	cursor               → the last event batch consumed (8 bytes, big-endian)
+//	aggs/{study}         → the study's counts
+//	units/{study}/{unit} → a unit's record
+//
+// {study} is the study's key in hex, {unit} the unit's hash in unpadded
+// base64url (11 characters: a unit record costs little more than its 8
+// bytes of hash).
+const sideName = "experiments"
 
-// Names inside the side bucket.
 const (
-	keyCursor     = "cursor"
-	bucketStudies = "studies"
-	keyAgg        = "agg"
-	bucketUnits   = "units"
+	dirAggs  = "aggs"
+	dirUnits = "units"
 )
+
+var pathCursor = domain.Path{"cursor"}
+
+func aggPath(key string) domain.Path { return domain.Path{dirAggs, hex.EncodeToString([]byte(key))} }
+
+func unitsPath(key string) domain.Path { return domain.Path{dirUnits, hex.EncodeToString([]byte(key))} }
+
+func unitElem(k [8]byte) string { return base64.RawURLEncoding.EncodeToString(k[:]) }
 
 // Arms of a release study.
 const (
@@ -53,7 +68,7 @@ const (
 
 // study is what the Consumer counts events for.
 type study struct {
-	key     string // bucket name under studies
+	key     string // names its records (aggPath, unitsPath)
 	project string
 	env     string
 	flag    string

@@ -27,11 +27,24 @@ func New(t testing.TB) *domain.Store {
 // consistency check on the file, failing the test on any error it reports.
 func Open(t testing.TB, path string, opts domain.Options) *domain.Store {
 	t.Helper()
+	s, _ := OpenBolt(t, path, opts)
+	return s
+}
+
+// OpenBolt is Open that also returns the bbolt engine under the store, for
+// tests that look into the file.
+func OpenBolt(t testing.TB, path string, opts domain.Options) (*domain.Store, *boltstore.Store) {
+	t.Helper()
 	if opts.SecretKeys == nil {
 		opts.SecretKeys = SecretKeys(t)
 	}
-	s, err := OpenFile(path, opts)
+	b, err := boltstore.Open(path, boltstore.Options{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := domain.Open(context.Background(), b, opts)
+	if err != nil {
+		b.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -40,7 +53,7 @@ func Open(t testing.TB, path string, opts domain.Options) *domain.Store {
 		}
 		Check(t, path)
 	})
-	return s
+	return s, b
 }
 
 // OpenFile opens the bbolt file at path (boltstore.Open) and the domain on
