@@ -108,9 +108,9 @@ func (c serveConfig) validateStore() error {
 
 // openBackend opens the storage engine of c. On etcd, the records the
 // replicas share are in etcd; what the domain does not replicate yet (the
-// event log and side records: the DB method) stays in the local --db
-// file of each replica, and every replica compacts the etcd history
-// (--etcd-compact-every; compacting twice is harmless).
+// event log: the DB method) stays in the local --db file of each replica,
+// and every replica compacts the etcd history (--etcd-compact-every;
+// compacting twice is harmless).
 func (c serveConfig) openBackend(ctx context.Context) (domain.Backend, error) {
 	if c.Store.Engine != "etcd" {
 		return boltstore.Open(c.DB, boltstore.Options{})
