@@ -24,7 +24,6 @@ import (
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
-	"github.com/switchyard/switchyard/internal/store/boltstore"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/webhook"
@@ -75,6 +74,8 @@ type serveConfig struct {
 	// TLS, when its Cert and Key are set, makes both listeners serve TLS
 	// (mutual TLS when ClientCA is set too).
 	TLS certs.ServerFiles
+	// Store chooses the storage engine (serve_store.go).
+	Store storeConfig
 }
 
 // defaultServeConfig is DESIGN §5.
@@ -83,7 +84,8 @@ func defaultServeConfig() serveConfig {
 		AuthThrottle: auth.DefaultThrottle(), MaxStreamsPerKey: server.DefaultMaxStreamsPerKey,
 		Webhooks:         webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon},
 		BodyReadTimeout:  server.DefaultBodyReadTimeout,
-		SyncRestartGrace: syncer.DefaultRestartGrace}
+		SyncRestartGrace: syncer.DefaultRestartGrace,
+		Store:            defaultStoreConfig()}
 }
 
 // validate checks the configuration before anything starts.
@@ -123,6 +125,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.SyncRestartGrace <= 0 {
 		return fmt.Errorf("--sync-restart-grace %s: must be positive", c.SyncRestartGrace)
+	}
+	if err := c.validateStore(); err != nil {
+		return err
 	}
 	return c.validateWebhooks()
 }
@@ -198,6 +203,7 @@ func (cfg *serveConfig) flagSet() *pflag.FlagSet {
 	fs.IntVar(&cfg.MaxStreamsPerKey, "max-streams-per-key", cfg.MaxStreamsPerKey,
 		"sync and OFREP event streams one key may hold open at once (more get 429 / RESOURCE_EXHAUSTED); 0 means no limit")
 	cfg.registerWebhookFlags(fs)
+	cfg.Store.registerStoreFlags(fs)
 	fs.StringVar(&cfg.TLS.Cert, "tls-cert", "", "PEM certificate (with chain) for both listeners; read again when the file changes")
 	fs.StringVar(&cfg.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.TLS.ClientCA, "tls-client-ca", "", "PEM CA bundle: clients must present a certificate it signed (mutual TLS)")
@@ -234,7 +240,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	rulesets := snapshot.NewSet(log)
-	backend, err := boltstore.Open(cfg.DB, boltstore.Options{})
+	backend, err := cfg.openBackend(ctx)
 	if err != nil {
 		undoKeys()
 		return err
