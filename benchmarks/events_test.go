@@ -12,6 +12,8 @@ import (
 
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/eventlog"
+	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -83,10 +85,10 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 // BenchmarkEventLogWrite measures the store alone: concurrent
-// EventLog.Writes of 500-event batches, group-committed with fsync.
+// boltlog Appends of 500-event batches, group-committed with fsync.
 func BenchmarkEventLogWrite(b *testing.B) {
 	s := domaintest.Open(b, filepath.Join(b.TempDir(), "switchyard.db"), domain.Options{})
-	l := domain.NewEventLog(s, domain.EventLogOptions{})
+	l := boltlog.New(s, eventlog.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
@@ -94,16 +96,16 @@ func BenchmarkEventLogWrite(b *testing.B) {
 
 	const size = 500
 	now := time.Now()
-	batches := make([]domain.EventBatch, 64)
+	batches := make([]eventlog.Batch, 64)
 	for i := range batches {
-		events := make([]domain.Event, size)
+		events := make([]eventlog.Event, size)
 		for j := range events {
-			events[j] = domain.Event{
-				Kind: domain.EventExposure, Time: now, Unit: fmt.Sprintf("user-%d-%d", i, j),
+			events[j] = eventlog.Event{
+				Kind: eventlog.Exposure, Time: now, Unit: fmt.Sprintf("user-%d-%d", i, j),
 				Flag: fmt.Sprintf("flag-%d", j%ingestFlags), Variant: "on", Rule: "default", Revision: 1,
 			}
 		}
-		batches[i] = domain.EventBatch{Project: "default", Environment: "production", Received: now, Events: events}
+		batches[i] = eventlog.Batch{Project: "default", Environment: "production", Received: now, Events: events}
 	}
 	b.SetParallelism(8)
 	b.ResetTimer()
@@ -111,9 +113,9 @@ func BenchmarkEventLogWrite(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
-			batch := batches[i%len(batches)] // a copy: Write sets Seq
-			if err := l.Write(context.Background(), &batch, nil); err != nil {
-				b.Errorf("Write() = %v", err)
+			batch := batches[i%len(batches)] // a copy: Append sets Seq
+			if err := l.Append(context.Background(), &batch, nil); err != nil {
+				b.Errorf("Append() = %v", err)
 				return
 			}
 			i++

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/syncer"
@@ -68,12 +69,12 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, syncer.ErrUpgradeRequired):
 		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, domain.ErrOverloaded), errors.Is(err, auth.ErrThrottled):
+	case errors.Is(err, eventlog.ErrOverloaded), errors.Is(err, auth.ErrThrottled):
 		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, domain.ErrSecretKey):
 		// The server was started without the key of a stored secret.
 		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, domain.ErrClosed), errors.Is(err, domain.ErrLocked):
+	case errors.Is(err, domain.ErrClosed), errors.Is(err, domain.ErrLocked), errors.Is(err, eventlog.ErrClosed):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())

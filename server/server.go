@@ -25,6 +25,8 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
+	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	"github.com/switchyard/switchyard/internal/experiment"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/keylist"
@@ -51,7 +53,7 @@ type Server struct {
 	permissions map[string]auth.Permission
 	releases    *release.Scheduler
 	results     sync.Map // snapshot.Env → *resultCache of its current ruleset
-	events      *domain.EventLog
+	events      eventlog.Log
 	changes     *changeHub           // revisions → OFREP event streams
 	streamAds   *streamAds           // eventStreams members of bulk OFREP answers
 	experiments *experiment.Consumer // events → experiment state
@@ -99,6 +101,14 @@ type options struct {
 	propagator propagation.TextMapPropagator
 	// keyLimits bound one key-list upload.
 	keyLimits keylist.Limits
+	// events is the event log; nil: a boltlog in the store's file.
+	events eventlog.Log
+}
+
+// WithEventLog keeps events in l instead of the store's bbolt file. The
+// server runs l (Log.Run) while it serves.
+func WithEventLog(l eventlog.Log) Option {
+	return func(o *options) { o.events = l }
 }
 
 // WithGRPCReflection serves the gRPC server reflection service whatever
@@ -190,8 +200,11 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, opts ...Option) (
 	s.store = st
 	s.keys = func() Keyring { return st.State() }
 	s.releases = release.NewScheduler(log, st, o.releases)
-	s.experiments = experiment.NewConsumer(log, st, experiment.ConsumerOptions{})
-	s.events = domain.NewEventLog(st, domain.EventLogOptions{})
+	s.events = o.events
+	if s.events == nil {
+		s.events = boltlog.New(st, eventlog.Options{})
+	}
+	s.experiments = experiment.NewConsumer(log, st, s.events, experiment.ConsumerOptions{})
 	s.keyLimits = o.keyLimits
 	s.metrics = newServerMetrics(s)
 	o.webhooks.Observe = s.observeWebhook

@@ -11,13 +11,14 @@ import (
 )
 
 // Side buckets hold records a package keeps beside the resources in the
-// same file — the experiment state — under a top-level bucket of its own.
-// Like events, they are written apart from Update: never validated,
+// same file — the experiment state, the event log (eventlog/boltlog) —
+// under a top-level bucket of its own. They are written apart from
+// Update: never validated,
 // audited or revisioned, and never part of a State. The package owns the
 // layout under its bucket; the store only opens transactions on it.
 
 // reservedBuckets are the store's own top-level buckets.
-var reservedBuckets = []string{bucketMeta, bucketProjects, bucketKeys, bucketKeyHash, bucketAudit, bucketEvents}
+var reservedBuckets = []string{bucketMeta, bucketProjects, bucketKeys, bucketKeyHash, bucketAudit}
 
 // UpdateSide runs fn in one read-write bbolt transaction on the top-level
 // bucket name, created on first use, and commits what fn wrote once it

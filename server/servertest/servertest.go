@@ -21,6 +21,8 @@ import (
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/eventlog"
+	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/server"
 )
@@ -42,6 +44,9 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the store's clock; nil means time.Now.
 	Now func() time.Time
+	// Events opens the server's event log over its store (called again on
+	// Restart); nil means a boltlog in the store's file.
+	Events func(st *domain.Store) eventlog.Log
 }
 
 // Server is a running server.
@@ -54,6 +59,8 @@ type Server struct {
 	Conn *grpc.ClientConn
 	// Store is the server's store.
 	Store *domain.Store
+	// Events is the server's event log.
+	Events eventlog.Log
 	// Creds are the bootstrap admin token and production SDK key.
 	Creds bootstrap.Credentials
 	// Rulesets are the compiled rulesets the server evaluates on.
@@ -96,7 +103,11 @@ func Start(t testing.TB, opts Options) *Server {
 		creds = opts.Creds
 	}
 	opts.Creds = creds
-	srv, err := server.New(log, st, rulesets, opts.Server...)
+	var events eventlog.Log = boltlog.New(st, eventlog.Options{})
+	if opts.Events != nil {
+		events = opts.Events(st)
+	}
+	srv, err := server.New(log, st, rulesets, append([]server.Option{server.WithEventLog(events)}, opts.Server...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +118,7 @@ func Start(t testing.TB, opts Options) *Server {
 		HTTPURL:  "http://" + httpLis.Addr().String(),
 		GRPCAddr: grpcLis.Addr().String(),
 		Store:    st,
+		Events:   events,
 		Creds:    creds,
 		Rulesets: rulesets,
 		Path:     opts.Path,
