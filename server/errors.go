@@ -74,7 +74,7 @@ func toStatus(log *slog.Logger, err error) error {
 	case errors.Is(err, domain.ErrSecretKey):
 		// The server was started without the key of a stored secret.
 		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, domain.ErrClosed), errors.Is(err, domain.ErrLocked), errors.Is(err, eventlog.ErrClosed):
+	case errors.Is(err, domain.ErrClosed), errors.Is(err, domain.ErrLocked), errors.Is(err, eventlog.ErrClosed), errors.Is(err, eventlog.ErrUnavailable):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())

@@ -93,6 +93,7 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		"domain.PreconditionError":      {domain.FailedPrecondition("release shop/r", "gate closed"), codes.FailedPrecondition, http.StatusBadRequest},
 		"eventlog.ErrOverloaded":        {eventlog.ErrOverloaded, codes.ResourceExhausted, http.StatusTooManyRequests},
 		"eventlog.ErrClosed":            {eventlog.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
+		"eventlog.ErrUnavailable":       {eventlog.ErrUnavailable, codes.Unavailable, http.StatusServiceUnavailable},
 		"model.FieldError":              {model.NewFieldError("flag.key", "bad"), codes.InvalidArgument, http.StatusBadRequest},
 		"model.Errors":                  {model.Errors{model.NewFieldError("flag.key", "bad")}, codes.InvalidArgument, http.StatusBadRequest},
 		"auth.ErrUnauthenticated":       {auth.ErrUnauthenticated, codes.Unauthenticated, http.StatusUnauthorized},

@@ -61,6 +61,9 @@ var (
 	ErrOverloaded = errors.New("event queue is full")
 	// ErrClosed means the log has stopped.
 	ErrClosed = errors.New("event log closed")
+	// ErrUnavailable means the log's storage cannot be reached now (a
+	// JetStream cluster without a leader, say): the caller should retry.
+	ErrUnavailable = errors.New("event log unavailable")
 )
 
 // errCorrupt means a stored batch does not decode.
