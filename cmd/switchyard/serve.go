@@ -72,6 +72,8 @@ type serveConfig struct {
 	// TLS, when its Cert and Key are set, makes both listeners serve TLS
 	// (mutual TLS when ClientCA is set too).
 	TLS certs.ServerFiles
+	// Events is where the event log is kept.
+	Events eventsConfig
 }
 
 // defaultServeConfig is DESIGN §5.
@@ -80,7 +82,7 @@ func defaultServeConfig() serveConfig {
 		AuthThrottle: auth.DefaultThrottle(), MaxStreamsPerKey: server.DefaultMaxStreamsPerKey,
 		Webhooks:         webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon},
 		BodyReadTimeout:  server.DefaultBodyReadTimeout,
-		SyncRestartGrace: syncer.DefaultRestartGrace}
+		SyncRestartGrace: syncer.DefaultRestartGrace, Events: defaultEventsConfig()}
 }
 
 // validate checks the configuration before anything starts.
@@ -120,6 +122,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.SyncRestartGrace <= 0 {
 		return fmt.Errorf("--sync-restart-grace %s: must be positive", c.SyncRestartGrace)
+	}
+	if err := c.validateEvents(); err != nil {
+		return err
 	}
 	return c.validateWebhooks()
 }
@@ -195,6 +200,7 @@ func (cfg *serveConfig) flagSet() *pflag.FlagSet {
 	fs.IntVar(&cfg.MaxStreamsPerKey, "max-streams-per-key", cfg.MaxStreamsPerKey,
 		"sync and OFREP event streams one key may hold open at once (more get 429 / RESOURCE_EXHAUSTED); 0 means no limit")
 	cfg.registerWebhookFlags(fs)
+	cfg.registerEventFlags(fs)
 	fs.StringVar(&cfg.TLS.Cert, "tls-cert", "", "PEM certificate (with chain) for both listeners; read again when the file changes")
 	fs.StringVar(&cfg.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.TLS.ClientCA, "tls-client-ca", "", "PEM CA bundle: clients must present a certificate it signed (mutual TLS)")
@@ -273,6 +279,14 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if tracing.Enabled {
 		opts = append(opts, server.WithTracing(tracing.Provider, tracing.Propagator))
 	}
+	events, closeEvents, err := cfg.openEvents(ctx, st, log)
+	if err != nil {
+		grpcLis.Close()
+		httpLis.Close()
+		return err
+	}
+	defer closeEvents()
+	opts = append(opts, server.WithEventLog(events))
 	srv, err := server.New(log, st, rulesets, opts...)
 	if err != nil {
 		grpcLis.Close()
