@@ -282,13 +282,9 @@ func (l *Log) Batches(ctx context.Context, after uint64, limit int) ([]eventlog.
 	if err := l.position(ctx, after); err != nil {
 		return nil, fmt.Errorf("read event batches: %w", unavailable(err))
 	}
-	fetched, err := l.reader.FetchNoWait(limit)
-	if err != nil {
-		l.positioned = false
-		return nil, fmt.Errorf("read event batches: %w", unavailable(err))
-	}
+	msgs, err := l.fetch(ctx, limit)
 	var out []eventlog.Batch
-	for msg := range fetched.Messages() {
+	for _, msg := range msgs {
 		meta, err := msg.Metadata()
 		if err != nil {
 			l.positioned = false
@@ -303,11 +299,39 @@ func (l *Log) Batches(ctx context.Context, after uint64, limit int) ([]eventlog.
 		out = append(out, b)
 		l.pos = b.Seq
 	}
-	if err := fetched.Error(); err != nil && !errors.Is(err, natsjs.ErrNoMessages) {
+	if err != nil {
 		l.positioned = false
 		return nil, fmt.Errorf("read event batches: %w", unavailable(err))
 	}
 	return out, nil
+}
+
+// fetchRetries bounds how often fetch asks again while the durable
+// consumer has no leader to answer yet (just created, or failing over).
+const fetchRetries = 50
+
+// fetch fetches up to limit batch messages without waiting for new ones.
+func (l *Log) fetch(ctx context.Context, limit int) ([]natsjs.Msg, error) {
+	for i := 0; ; i++ {
+		fetched, err := l.reader.FetchNoWait(limit)
+		var msgs []natsjs.Msg
+		if err == nil {
+			for msg := range fetched.Messages() {
+				msgs = append(msgs, msg)
+			}
+			if err = fetched.Error(); errors.Is(err, natsjs.ErrNoMessages) {
+				err = nil
+			}
+		}
+		if err == nil || len(msgs) > 0 || !errors.Is(err, nats.ErrNoResponders) || i == fetchRetries {
+			return msgs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // position makes the durable consumer deliver the batch after after next:
