@@ -16,6 +16,8 @@ import (
 
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/eventlog"
+	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	"github.com/switchyard/switchyard/internal/experiment"
 	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/model"
@@ -101,30 +103,30 @@ func BenchmarkExperimentConsumer(b *testing.B) {
 		b.StopTimer()
 		s, engine := domaintest.OpenBolt(b, filepath.Join(b.TempDir(), "switchyard.db"), domain.Options{})
 		seedExperiment(b, s)
-		l := domain.NewEventLog(s, domain.EventLogOptions{})
+		l := boltlog.New(engine, eventlog.Options{})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- l.Run(ctx) }()
 		now := time.Now()
 		events := 0
 		for batch := range units / perBatch {
-			evs := make([]domain.Event, 0, perBatch+perBatch/4)
+			evs := make([]eventlog.Event, 0, perBatch+perBatch/4)
 			for i := range perBatch {
 				u := fmt.Sprintf("user-%d", batch*perBatch+i)
 				variant := []string{"off", "on"}[i%2]
-				evs = append(evs, domain.Event{Kind: domain.EventExposure, Time: now, Unit: u, Flag: "flag-0", Variant: variant, Experiment: "ab"})
+				evs = append(evs, eventlog.Event{Kind: eventlog.Exposure, Time: now, Unit: u, Flag: "flag-0", Variant: variant, Experiment: "ab"})
 				if i%4 == 0 {
-					evs = append(evs, domain.Event{Kind: domain.EventTrack, Time: now, Unit: u, Key: "purchase"})
+					evs = append(evs, eventlog.Event{Kind: eventlog.Track, Time: now, Unit: u, Key: "purchase"})
 				}
 			}
 			events += len(evs)
-			if err := l.Write(ctx, &domain.EventBatch{Project: "default", Environment: "production", Received: now, Events: evs}, nil); err != nil {
+			if err := l.Append(ctx, &eventlog.Batch{Project: "default", Environment: "production", Received: now, Events: evs}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
 		cancel()
 		<-done
-		c := experiment.NewConsumer(slog.New(slog.NewTextHandler(io.Discard, nil)), s, experiment.ConsumerOptions{})
+		c := experiment.NewConsumer(slog.New(slog.NewTextHandler(io.Discard, nil)), s, l, experiment.ConsumerOptions{})
 		b.StartTimer()
 		start := time.Now()
 		if err := c.CatchUp(context.Background()); err != nil {

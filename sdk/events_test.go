@@ -42,7 +42,7 @@ func count(v any) uint64 {
 // their values.
 func trackEvents(t *testing.T, srv *servertest.Server) map[string][2]float64 {
 	t.Helper()
-	batches, err := srv.Store.EventBatches(context.Background(), 0, 1000)
+	batches, err := srv.Events.Batches(context.Background(), 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/syncer"
@@ -69,12 +70,13 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, syncer.ErrUpgradeRequired):
 		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, domain.ErrOverloaded), errors.Is(err, auth.ErrThrottled):
+	case errors.Is(err, eventlog.ErrOverloaded), errors.Is(err, auth.ErrThrottled):
 		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, domain.ErrSecretKey):
 		// The server was started without the key of a stored secret.
 		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, domain.ErrClosed), errors.Is(err, domain.ErrLocked), errors.Is(err, domain.ErrCompacted):
+	case errors.Is(err, domain.ErrClosed), errors.Is(err, domain.ErrLocked), errors.Is(err, domain.ErrCompacted),
+		errors.Is(err, eventlog.ErrClosed), errors.Is(err, eventlog.ErrUnavailable):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())

@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/syncer"
@@ -47,7 +48,7 @@ func TestToStatus(t *testing.T) {
 		{"permission denied", wrap(auth.ErrPermissionDenied), codes.PermissionDenied},
 		{"scope missing", wrap(auth.ErrScopeMissing), codes.InvalidArgument},
 		{"canceled", wrap(context.Canceled), codes.Canceled},
-		{"event queue full", wrap(domain.ErrOverloaded), codes.ResourceExhausted},
+		{"event queue full", wrap(eventlog.ErrOverloaded), codes.ResourceExhausted},
 		{"store closed", wrap(domain.ErrClosed), codes.Unavailable},
 		{"status passes through", status.Error(codes.OutOfRange, "x"), codes.OutOfRange},
 		{"unknown", errors.New("disk on fire"), codes.Internal},
@@ -67,7 +68,7 @@ func TestToStatus(t *testing.T) {
 
 // domainErrorPackages are the packages whose exported sentinels and typed
 // errors TestToStatusCoversEveryDomainError walks.
-var domainErrorPackages = []string{"domain", "model", "release", "experiment", "auth", "syncer"}
+var domainErrorPackages = []string{"domain", "model", "release", "experiment", "auth", "syncer", "eventlog"}
 
 // TestToStatusCoversEveryDomainError walks every exported sentinel (a
 // package-level Err… variable) and every exported error type of the domain
@@ -92,7 +93,9 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		"domain.ErrClosed":              {domain.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
 		"domain.ErrFailedPrecondition":  {domain.ErrFailedPrecondition, codes.FailedPrecondition, http.StatusBadRequest},
 		"domain.PreconditionError":      {domain.FailedPrecondition("release shop/r", "gate closed"), codes.FailedPrecondition, http.StatusBadRequest},
-		"domain.ErrOverloaded":          {domain.ErrOverloaded, codes.ResourceExhausted, http.StatusTooManyRequests},
+		"eventlog.ErrOverloaded":        {eventlog.ErrOverloaded, codes.ResourceExhausted, http.StatusTooManyRequests},
+		"eventlog.ErrClosed":            {eventlog.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
+		"eventlog.ErrUnavailable":       {eventlog.ErrUnavailable, codes.Unavailable, http.StatusServiceUnavailable},
 		"model.FieldError":              {model.NewFieldError("flag.key", "bad"), codes.InvalidArgument, http.StatusBadRequest},
 		"model.Errors":                  {model.Errors{model.NewFieldError("flag.key", "bad")}, codes.InvalidArgument, http.StatusBadRequest},
 		"auth.ErrUnauthenticated":       {auth.ErrUnauthenticated, codes.Unauthenticated, http.StatusUnauthorized},

@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
+	"github.com/switchyard/switchyard/internal/eventlog"
 )
 
 // evalUsage counts the server's own flag evaluations (gRPC Evaluate and
@@ -85,12 +85,12 @@ func (sh *evalShard) add(k evalKey) *atomic.Uint64 {
 
 // take returns the counts since the last take. A count added while it
 // runs goes to this take or the next, never lost.
-func (u *evalUsage) take() []domain.EvaluationCount {
-	var out []domain.EvaluationCount
+func (u *evalUsage) take() []eventlog.EvaluationCount {
+	var out []eventlog.EvaluationCount
 	for i := range u.shards {
 		for k, c := range *u.shards[i].m.Load() {
 			if n := c.Swap(0); n > 0 {
-				out = append(out, domain.EvaluationCount{Project: k.project, Environment: k.env, Flag: k.flag, Variant: k.variant, Count: n})
+				out = append(out, eventlog.EvaluationCount{Project: k.project, Environment: k.env, Flag: k.flag, Variant: k.variant, Count: n})
 			}
 		}
 	}
@@ -99,7 +99,7 @@ func (u *evalUsage) take() []domain.EvaluationCount {
 
 // flush adds the counts since the last flush to the usage store. Counts
 // it could not write are counted again, for the next flush.
-func (u *evalUsage) flush(ctx context.Context, log *slog.Logger, events *domain.EventLog, now time.Time) {
+func (u *evalUsage) flush(ctx context.Context, log *slog.Logger, events eventlog.Log, now time.Time) {
 	counts := u.take()
 	if err := events.AddEvaluations(ctx, now, counts); err != nil {
 		log.Warn("flush evaluation counts", "counters", len(counts), "err", err)
@@ -112,7 +112,7 @@ func (u *evalUsage) flush(ctx context.Context, log *slog.Logger, events *domain.
 
 // run flushes every evalUsageInterval until ctx is done. The final flush
 // is the caller's, once no evaluation can come.
-func (u *evalUsage) run(ctx context.Context, log *slog.Logger, events *domain.EventLog, now func() time.Time) {
+func (u *evalUsage) run(ctx context.Context, log *slog.Logger, events eventlog.Log, now func() time.Time) {
 	t := time.NewTicker(evalUsageInterval)
 	defer t.Stop()
 	for {

@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eval"
 	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -87,10 +88,10 @@ func (s *eventService) SendEvents(ctx context.Context, req *sdkpb.SendEventsRequ
 	}
 
 	now := time.Now().UTC()
-	batch := &domain.EventBatch{
+	batch := &eventlog.Batch{
 		Project: project, Environment: environment, Received: now,
 		SDKName: req.GetSdkName(), SDKVersion: req.GetSdkVersion(), ID: req.GetBatchId(),
-		Events: make([]domain.Event, 0, len(req.GetEvents())),
+		Events: make([]eventlog.Event, 0, len(req.GetEvents())),
 	}
 	resp := &sdkpb.SendEventsResponse{}
 	var rejected map[string]int
@@ -112,7 +113,7 @@ func (s *eventService) SendEvents(ctx context.Context, req *sdkpb.SendEventsRequ
 		}
 		batch.Events = append(batch.Events, ev)
 	}
-	if err := s.events.Write(ctx, batch, rejected); err != nil {
+	if err := s.events.Append(ctx, batch, rejected); err != nil {
 		return nil, err
 	}
 	switch {
@@ -133,8 +134,8 @@ func (s *eventService) SendEvents(ctx context.Context, req *sdkpb.SendEventsRequ
 // checkEvent validates one event against the environment's ruleset. It
 // returns the event to store, or a rejection code and a reason that starts
 // with the offending field's path within the event (".exposure.flag: …").
-func checkEvent(rs *eval.Ruleset, e *sdkpb.Event, now time.Time) (domain.Event, string, string) {
-	ev := domain.Event{Time: now}
+func checkEvent(rs *eval.Ruleset, e *sdkpb.Event, now time.Time) (eventlog.Event, string, string) {
+	ev := eventlog.Event{Time: now}
 	if ts := e.GetTime(); ts != nil {
 		if err := ts.CheckValid(); err != nil {
 			return ev, rejectInvalidField, ".time: " + err.Error()
@@ -167,7 +168,7 @@ func checkEvent(rs *eval.Ruleset, e *sdkpb.Event, now time.Time) (domain.Event, 
 		if x := x.GetExperiment(); x != "" && !model.ValidKey(x) {
 			return ev, rejectInvalidField, fmt.Sprintf(".exposure.experiment: %q is not an experiment key (%s)", x, model.KeyPattern)
 		}
-		ev.Kind = domain.EventExposure
+		ev.Kind = eventlog.Exposure
 		ev.Unit, ev.Flag, ev.Variant, ev.Rule = x.GetUnit(), x.GetFlag(), x.GetVariant(), x.GetRule()
 		ev.Revision, ev.Experiment = x.GetRevision(), x.GetExperiment()
 	case *sdkpb.Event_Track:
@@ -181,7 +182,7 @@ func checkEvent(rs *eval.Ruleset, e *sdkpb.Event, now time.Time) (domain.Event, 
 		if x.Value != nil && (math.IsNaN(x.GetValue()) || math.IsInf(x.GetValue(), 0)) {
 			return ev, rejectInvalidValue, fmt.Sprintf(".track.value: %v is not a finite number", x.GetValue())
 		}
-		ev.Kind = domain.EventTrack
+		ev.Kind = eventlog.Track
 		ev.Unit, ev.Key = x.GetUnit(), x.GetKey()
 		ev.Value, ev.HasValue = x.GetValue(), x.Value != nil
 	default:
@@ -258,7 +259,7 @@ func (s *eventService) ListFlagUsage(ctx context.Context, req *sdkpb.ListFlagUsa
 	case to.Sub(from) > maxUsageRange:
 		return nil, invalidField("from", "the range from %s to %s is longer than %s", from.Format(time.RFC3339), to.Format(time.RFC3339), maxUsageRange)
 	}
-	u, err := s.store.FlagUsage(ctx, domain.UsageQuery{
+	u, err := s.events.FlagUsage(ctx, eventlog.UsageQuery{
 		Project: req.GetProject(), Environment: req.GetEnvironment(), Flag: req.GetFlag(), From: from, To: to,
 	})
 	if err != nil {

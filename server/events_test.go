@@ -75,7 +75,7 @@ func TestSendEventsOverGRPCIsCounted(t *testing.T) {
 		t.Errorf("hours of on = %v, want 2 in %s", hours, hour)
 	}
 
-	batches, err := ts.store.EventBatches(context.Background(), 0, 10)
+	batches, err := ts.events.Batches(context.Background(), 0, 10)
 	if err != nil || len(batches) != 1 || len(batches[0].Events) != 4 || batches[0].SDKName != "switchyard-go" || batches[0].Environment != "production" {
 		t.Errorf("stored batches = %+v, %v, want one of 4 events from switchyard-go in production", batches, err)
 	}
@@ -168,7 +168,7 @@ func TestSendEventsRejectsBadEvents(t *testing.T) {
 	if err != nil || resp.GetAccepted() != 1 || resp.GetRejected() != 1 || resp.GetRejections()[0].GetIndex() != 0 {
 		t.Fatalf("SendEvents(bad, good) = %v, %v, want event 0 rejected and 1 accepted", resp, err)
 	}
-	batches, err := ts.store.EventBatches(context.Background(), 0, 100)
+	batches, err := ts.events.Batches(context.Background(), 0, 100)
 	if err != nil || len(batches) != 1 || len(batches[0].Events) != 1 || batches[0].Events[0].Flag != "new-checkout" {
 		t.Errorf("stored batches = %+v, %v, want only the good event", batches, err)
 	}
@@ -320,7 +320,7 @@ func TestSendEventsWithABatchIDCountsARetryOnce(t *testing.T) {
 	if rejected := fmt.Sprint(u["rejected"]); !strings.Contains(rejected, "count:1 ") {
 		t.Errorf("rejected = %s, want FLAG_NOT_FOUND counted once", rejected)
 	}
-	if batches, err := ts.store.EventBatches(context.Background(), 0, 10); err != nil || len(batches) != 1 {
+	if batches, err := ts.events.Batches(context.Background(), 0, 10); err != nil || len(batches) != 1 {
 		t.Errorf("stored batches = %d, %v, want 1", len(batches), err)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -67,9 +68,9 @@ func newExperimentRefs(st *domain.State, project, env string) *experimentRefs {
 // check validates what an accepted event says about experiments and
 // metrics. It returns a rejection code and a reason that starts with the
 // offending field's path within the event, or "" and "".
-func (r *experimentRefs) check(ev *domain.Event) (string, string) {
+func (r *experimentRefs) check(ev *eventlog.Event) (string, string) {
 	switch ev.Kind {
-	case domain.EventExposure:
+	case eventlog.Exposure:
 		if ev.Experiment == "" {
 			return "", ""
 		}
@@ -84,7 +85,7 @@ func (r *experimentRefs) check(ev *domain.Event) (string, string) {
 		case !isArm(e, ev.Variant):
 			return rejectExperimentMismatch, fmt.Sprintf(".exposure.variant: experiment %q does not compare variant %q", ev.Experiment, ev.Variant)
 		}
-	case domain.EventTrack:
+	case eventlog.Track:
 		if !ev.HasValue && r.meanOnly[ev.Key] {
 			return rejectValueRequired, fmt.Sprintf(".track.value: event %q feeds mean metrics, which need a numeric value", ev.Key)
 		}

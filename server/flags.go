@@ -49,7 +49,7 @@ func (s *flagService) ListFlags(ctx context.Context, req *pb.ListFlagsRequest) (
 		if ps, err = s.projectState(req.GetProject()); err != nil {
 			return nil, err
 		}
-		if seen, err = s.store.LastSeen(ctx, req.GetProject()); err != nil {
+		if seen, err = s.events.LastSeen(ctx, req.GetProject()); err != nil {
 			return nil, err
 		}
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/experiment"
 	pb "github.com/switchyard/switchyard/internal/gen/switchyard/v1"
 	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
@@ -51,7 +52,7 @@ type Server struct {
 	sync        *syncer.Hub
 	permissions map[string]auth.Permission
 	results     sync.Map // snapshot.Env → *resultCache of its current ruleset
-	events      *domain.EventLog
+	events      eventlog.Log
 	changes     *changeHub           // revisions → OFREP event streams
 	streamAds   *streamAds           // eventStreams members of bulk OFREP answers
 	experiments *experiment.Consumer // events → experiment state

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/server/servertest"
 )
@@ -20,6 +21,7 @@ type testServer struct {
 	httpURL string
 	conn    *grpc.ClientConn
 	store   *domain.Store
+	events  eventlog.Log
 	creds   bootstrap.Credentials
 	stop    func()
 }
@@ -33,7 +35,7 @@ func startServer(t testing.TB) *testServer {
 
 // wrap gives a servertest.Server the short names this package's tests use.
 func wrap(s *servertest.Server) *testServer {
-	return &testServer{httpURL: s.HTTPURL, conn: s.Conn, store: s.Store, creds: s.Creds, stop: s.Stop}
+	return &testServer{httpURL: s.HTTPURL, conn: s.Conn, store: s.Store, events: s.Events, creds: s.Creds, stop: s.Stop}
 }
 
 // rpcContext carries a key as gRPC metadata.

@@ -58,7 +58,7 @@ func (s *flagService) ListStaleFlags(ctx context.Context, req *pb.ListStaleFlags
 	if err != nil {
 		return nil, err
 	}
-	seen, err := s.store.LastSeen(ctx, req.GetProject())
+	seen, err := s.events.LastSeen(ctx, req.GetProject())
 	if err != nil {
 		return nil, err
 	}

@@ -76,6 +76,8 @@ type serveConfig struct {
 	TLS certs.ServerFiles
 	// Store chooses the storage engine (serve_store.go).
 	Store storeConfig
+	// Events is where the event log is kept.
+	Events eventsConfig
 }
 
 // defaultServeConfig is DESIGN §5.
@@ -85,7 +87,7 @@ func defaultServeConfig() serveConfig {
 		Webhooks:         webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon},
 		BodyReadTimeout:  server.DefaultBodyReadTimeout,
 		SyncRestartGrace: syncer.DefaultRestartGrace,
-		Store:            defaultStoreConfig()}
+		Store:            defaultStoreConfig(), Events: defaultEventsConfig()}
 }
 
 // validate checks the configuration before anything starts.
@@ -127,6 +129,9 @@ func (c serveConfig) validate() error {
 		return fmt.Errorf("--sync-restart-grace %s: must be positive", c.SyncRestartGrace)
 	}
 	if err := c.validateStore(); err != nil {
+		return err
+	}
+	if err := c.validateEvents(); err != nil {
 		return err
 	}
 	return c.validateWebhooks()
@@ -204,6 +209,7 @@ func (cfg *serveConfig) flagSet() *pflag.FlagSet {
 		"sync and OFREP event streams one key may hold open at once (more get 429 / RESOURCE_EXHAUSTED); 0 means no limit")
 	cfg.registerWebhookFlags(fs)
 	cfg.Store.registerStoreFlags(fs)
+	cfg.registerEventFlags(fs)
 	fs.StringVar(&cfg.TLS.Cert, "tls-cert", "", "PEM certificate (with chain) for both listeners; read again when the file changes")
 	fs.StringVar(&cfg.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.TLS.ClientCA, "tls-client-ca", "", "PEM CA bundle: clients must present a certificate it signed (mutual TLS)")
@@ -291,6 +297,18 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if tracing.Enabled {
 		opts = append(opts, server.WithTracing(tracing.Provider, tracing.Propagator))
 		rtOpts.Tracing = tracing.Provider
+	}
+	events, closeEvents, err := cfg.openEvents(ctx, backend, log)
+	if err != nil {
+		grpcLis.Close()
+		httpLis.Close()
+		return err
+	}
+	defer closeEvents()
+	rtOpts.Events = events
+	if b, ok := backend.(*etcdBackend); ok {
+		host, _ := os.Hostname()
+		rtOpts.Elector = etcdElector{store: b.Store, id: fmt.Sprintf("%s:%d %s", host, os.Getpid(), cfg.GRPCAddr)}
 	}
 	rt, err := runtime.New(log, st, rulesets, rtOpts)
 	var srv *server.Server

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -13,8 +14,12 @@ import (
 	"github.com/switchyard/switchyard/sdk"
 )
 
-// replica is one 'serve --store etcd' of startReplicas.
-type replica struct{ url, grpc string }
+// replica is one 'serve --store etcd' of startReplicas; stop stops it
+// (again at the end of the test: a no-op).
+type replica struct {
+	url, grpc string
+	stop      func() error
+}
 
 // startReplicas starts a 3-member etcd cluster and three 'serve --store
 // etcd' replicas, replica i connected to member i only; the first
@@ -42,7 +47,7 @@ func startReplicas(t *testing.T, extra ...string) []replica {
 				t.Errorf("replica %d: serve returned %v", i, err)
 			}
 		})
-		rs = append(rs, replica{url, grpcAddr})
+		rs = append(rs, replica{url, grpcAddr, stop})
 	}
 	return rs
 }
@@ -89,5 +94,68 @@ func TestServeReplicasOnEtcd(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("the flag written through replica A never reached the SDK on replica C")
 		}
+	}
+}
+
+// leading reads the switchyard_leader gauge of a replica: 1 when it runs
+// the singletons; -1 if the replica does not answer.
+func leading(t *testing.T, r replica) int {
+	t.Helper()
+	resp, err := http.Get(r.url + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "switchyard_leader "); ok {
+			if v == "1" {
+				return 1
+			}
+			return 0
+		}
+	}
+	return -1
+}
+
+// TestReplicasOnEtcdElectOneLeader: of three replicas exactly one runs the
+// singletons; when it stops, another takes over.
+func TestReplicasOnEtcdElectOneLeader(t *testing.T) {
+	rs := startReplicas(t)
+	leaderOf := func(rs []replica) (int, int) {
+		n, at := 0, -1
+		for i, r := range rs {
+			if leading(t, r) == 1 {
+				n, at = n+1, i
+			}
+		}
+		return n, at
+	}
+	var at int
+	within(t, time.Minute, "one leader of three replicas", func() bool {
+		var n int
+		n, at = leaderOf(rs)
+		return n == 1
+	})
+	if err := rs[at].stop(); err != nil {
+		t.Fatalf("stop the leader: %v", err)
+	}
+	rest := append(append([]replica{}, rs[:at]...), rs[at+1:]...)
+	within(t, time.Minute, "a new leader among the other two", func() bool {
+		n, _ := leaderOf(rest)
+		return n == 1
+	})
+}
+
+// within polls cond until it holds, failing the test after bound (a bound
+// for a hang: leadership moves within the lease's TTL).
+func within(t *testing.T, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

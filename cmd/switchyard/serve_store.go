@@ -178,3 +178,34 @@ func hasHTTPS(endpoints []string) bool {
 	}
 	return false
 }
+
+// etcdElector elects, among the replicas on one etcd prefix, the one that
+// runs the singletons (runtime.Elector): an etcd election whose record
+// fences the leader's writes (domain.WithConds).
+type etcdElector struct {
+	store *etcdstore.Store
+	// id names this replica in the election record.
+	id string
+}
+
+// Campaign blocks until this replica leads. The context it returns ends
+// when the leadership is lost or ctx ends (then it resigns, so the next
+// replica in line leads at once).
+func (e etcdElector) Campaign(ctx context.Context) (context.Context, error) {
+	l, err := e.store.Campaign(ctx, "singletons", e.id)
+	if err != nil {
+		return nil, err
+	}
+	leading, cancel := context.WithCancel(domain.WithConds(ctx, l.Cond))
+	go func() {
+		defer cancel()
+		select {
+		case <-l.Done():
+		case <-ctx.Done():
+			resignCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer done()
+			l.Resign(resignCtx)
+		}
+	}()
+	return leading, nil
+}

@@ -12,8 +12,9 @@ import (
 // audited or revisioned, and never part of a State. The package owns the
 // layout under its name; the store only reads and applies Changes there.
 
-// reservedNames are the store's own top-level names.
-var reservedNames = []string{prefixMeta, prefixProjects, prefixKeys, prefixKeyHash, prefixAudit, bucketDeliveries, bucketEvents}
+// reservedNames are the store's own top-level names, and "events": the
+// bbolt event log's bucket in the same file (eventlog/boltlog).
+var reservedNames = []string{prefixMeta, prefixProjects, prefixKeys, prefixKeyHash, prefixAudit, bucketDeliveries, "events"}
 
 // Side is the key/value space of one package: paths relative to its name.
 type Side struct {

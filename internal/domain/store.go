@@ -96,7 +96,6 @@ type Commit struct {
 // use.
 type Store struct {
 	backend  Backend
-	db       boltDB // the event log's file (events.go), while the log lives in this package
 	opts     Options
 	validate func(*model.Document) error
 	state    atomic.Pointer[State]
@@ -130,7 +129,6 @@ func Open(ctx context.Context, backend Backend, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		backend:  backend,
-		db:       eventFile(backend),
 		opts:     opts,
 		validate: model.ValidateStructure,
 		writer:   make(chan struct{}, 1),

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/model"
 )
 
@@ -59,6 +60,15 @@ func (o ConsumerOptions) withDefaults() ConsumerOptions {
 	return o
 }
 
+// Events is what the Consumer reads of the event log (an eventlog.Log).
+type Events interface {
+	// Batches returns up to limit batches with a Seq greater than after,
+	// in Seq order.
+	Batches(ctx context.Context, after uint64, limit int) ([]eventlog.Batch, error)
+	// LastSeq returns the Seq of the last batch stored.
+	LastSeq(ctx context.Context) (uint64, error)
+}
+
 // Consumer turns the stored event batches into experiment state. It
 // follows the event log (domain.Store.EventBatches) with a cursor written
 // in the same Change as the state it writes (side records, state.go), so
@@ -75,25 +85,26 @@ func (o ConsumerOptions) withDefaults() ConsumerOptions {
 // unit's sum. Events dated before a study started or after its experiment
 // stopped do not count.
 type Consumer struct {
-	store *domain.Store
-	side  domain.Side
-	log   *slog.Logger
-	opts  ConsumerOptions
-	kick  chan struct{}
+	store  *domain.Store
+	side   domain.Side
+	events Events
+	log    *slog.Logger
+	opts   ConsumerOptions
+	kick   chan struct{}
 
 	mu       sync.Mutex // one step at a time
 	nextGC   time.Time  // guarded by mu
 	migrated bool       // guarded by mu
 }
 
-// NewConsumer returns a Consumer over st. Nothing is consumed until Run
-// runs or CatchUp is called.
-func NewConsumer(log *slog.Logger, st *domain.Store, opts ConsumerOptions) *Consumer {
+// NewConsumer returns a Consumer of events, keeping its state in st.
+// Nothing is consumed until Run runs or CatchUp is called.
+func NewConsumer(log *slog.Logger, st *domain.Store, events Events, opts ConsumerOptions) *Consumer {
 	side, err := st.Side(sideName)
 	if err != nil {
 		panic(err) // sideName is not the store's own
 	}
-	return &Consumer{store: st, side: side, log: log, opts: opts.withDefaults(), kick: make(chan struct{}, 1)}
+	return &Consumer{store: st, side: side, events: events, log: log, opts: opts.withDefaults(), kick: make(chan struct{}, 1)}
 }
 
 // Kick wakes Run: new batches were written. It does not block.
@@ -164,7 +175,7 @@ func (c *Consumer) step(ctx context.Context) (int, time.Time, error) {
 		return 0, time.Time{}, err
 	}
 	cursor := decodeCursor(stored)
-	batches, err := c.store.EventBatches(ctx, cursor, c.opts.MaxBatches)
+	batches, err := c.events.Batches(ctx, cursor, c.opts.MaxBatches)
 	if err != nil || len(batches) == 0 {
 		return 0, time.Time{}, err
 	}
@@ -197,15 +208,16 @@ func (c *Consumer) step(ctx context.Context) (int, time.Time, error) {
 	return len(batches), batches[len(batches)-1].Received, nil
 }
 
-// Lag returns how many event batches were stored that the consumer has
-// not consumed yet.
+// Lag returns how far the log's last Seq is past the consumer's cursor:
+// the batches waiting when Seqs are consecutive (boltlog), a bound on them
+// otherwise (jetstream).
 func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
 	stored, err := c.side.Get(ctx, pathCursor)
 	if err != nil {
 		return 0, err
 	}
 	cursor := decodeCursor(stored)
-	last, err := c.store.LastEventSeq(ctx)
+	last, err := c.events.LastSeq(ctx)
 	if err != nil || last < cursor {
 		return 0, err
 	}
@@ -235,7 +247,7 @@ type metricRef struct {
 }
 
 // newIndex indexes the studies of the environments the batches are of.
-func newIndex(st *domain.State, batches []domain.EventBatch) map[envKey]*envIndex {
+func newIndex(st *domain.State, batches []eventlog.Batch) map[envKey]*envIndex {
 	idx := map[envKey]*envIndex{}
 	seen := map[string]bool{}
 	for i := range batches {
@@ -331,15 +343,15 @@ func (w *writer) study(s *study) (*openStudy, error) {
 }
 
 // apply counts one event for the studies of its environment.
-func (w *writer) apply(ei *envIndex, e *domain.Event) error {
+func (w *writer) apply(ei *envIndex, e *eventlog.Event) error {
 	switch e.Kind {
-	case domain.EventExposure:
+	case eventlog.Exposure:
 		for _, s := range ei.byFlag[e.Flag] {
 			if err := w.expose(s, e); err != nil {
 				return err
 			}
 		}
-	case domain.EventTrack:
+	case eventlog.Track:
 		for _, ref := range ei.byEvent[e.Key] {
 			if err := w.track(ref, e); err != nil {
 				return err
@@ -365,7 +377,7 @@ func inWindow(s *study, o *openStudy, t time.Time) bool {
 
 // expose attributes an exposure's unit to a variant of s, unless it is
 // attributed already.
-func (w *writer) expose(s *study, e *domain.Event) error {
+func (w *writer) expose(s *study, e *eventlog.Event) error {
 	arm := -1
 	if s.experiment != "" {
 		if e.Experiment != s.experiment {
@@ -417,7 +429,7 @@ func (w *writer) expose(s *study, e *domain.Event) error {
 }
 
 // track counts a track event for one metric of a study.
-func (w *writer) track(ref metricRef, e *domain.Event) error {
+func (w *writer) track(ref metricRef, e *eventlog.Event) error {
 	s := ref.s
 	o, err := w.study(s)
 	if err != nil {

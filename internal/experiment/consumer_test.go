@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/model"
 )
@@ -170,7 +171,7 @@ func TestConsumerKeepsAMillionUnitsInBoundedSpace(t *testing.T) {
 	r.start(t, abTest("ab"))
 	const perBatch = 10_000
 	for b := range n / perBatch {
-		events := make([]domain.Event, perBatch)
+		events := make([]eventlog.Event, perBatch)
 		for i := range events {
 			u := b*perBatch + i
 			variant := "off"

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/release"
@@ -17,7 +18,7 @@ import (
 // purchases at 20 % under off and 5 % under on.
 func (r *rig) badTreatment(t *testing.T, id string, n int) {
 	t.Helper()
-	var events []domain.Event
+	var events []eventlog.Event
 	for i := range n {
 		for _, v := range []struct {
 			variant string
@@ -92,14 +93,14 @@ func TestGuardrailRollsBackAReleaseStage(t *testing.T) {
 	r.update(t, func(tx *domain.Tx) error {
 		return release.Start(tx, release.Request{Project: "shop", ID: "r1"}, r.clock.Now())
 	})
-	var events []domain.Event
+	var events []eventlog.Event
 	for i := range 400 {
 		for _, g := range []struct {
 			rule, variant string
 			every         int
 		}{{"default", "off", 5}, {"release:r1", "on", 20}} {
 			unit := fmt.Sprintf("%s-%d", g.rule, i)
-			events = append(events, domain.Event{Kind: domain.EventExposure, Time: r.clock.Now(), Unit: unit, Flag: "checkout", Variant: g.variant, Rule: g.rule})
+			events = append(events, eventlog.Event{Kind: eventlog.Exposure, Time: r.clock.Now(), Unit: unit, Flag: "checkout", Variant: g.variant, Rule: g.rule})
 			if i%g.every == 0 {
 				events = append(events, r.track(unit, "purchase", -1))
 			}

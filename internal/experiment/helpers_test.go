@@ -11,6 +11,8 @@ import (
 
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/eventlog"
+	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/model"
 	"github.com/switchyard/switchyard/internal/store/boltstore"
@@ -46,7 +48,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 type rig struct {
 	st       *domain.Store
 	clock    *clock
-	log      *domain.EventLog
+	log      *boltlog.Log
 	consumer *experiment.Consumer
 	path     string
 	bolt     *boltstore.Store // the engine under st
@@ -81,12 +83,12 @@ func newRig(t *testing.T) *rig {
 func (r *rig) open(t *testing.T) {
 	t.Helper()
 	r.st, r.bolt = domaintest.OpenBolt(t, r.path, domain.Options{Now: r.clock.Now})
-	r.log = domain.NewEventLog(r.st, domain.EventLogOptions{Now: r.clock.Now})
+	r.log = boltlog.New(r.bolt, eventlog.Options{Now: r.clock.Now})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.log.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	r.consumer = experiment.NewConsumer(quiet, r.st, experiment.ConsumerOptions{})
+	r.consumer = experiment.NewConsumer(quiet, r.st, r.log, experiment.ConsumerOptions{})
 }
 
 // reopen closes the store and opens it again, as a restart does.
@@ -131,23 +133,23 @@ func (r *rig) start(t *testing.T, e *model.Experiment) {
 }
 
 // send writes events to the event log as one batch of production.
-func (r *rig) send(t *testing.T, events ...domain.Event) {
+func (r *rig) send(t *testing.T, events ...eventlog.Event) {
 	t.Helper()
-	b := &domain.EventBatch{Project: "shop", Environment: "production", Received: r.clock.Now(), Events: events}
-	if err := r.log.Write(context.Background(), b, nil); err != nil {
+	b := &eventlog.Batch{Project: "shop", Environment: "production", Received: r.clock.Now(), Events: events}
+	if err := r.log.Append(context.Background(), b, nil); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // exposure is an exposure of unit to a variant of checkout, attributed to
 // experiment, now.
-func (r *rig) exposure(unit, variant, experiment string) domain.Event {
-	return domain.Event{Kind: domain.EventExposure, Time: r.clock.Now(), Unit: unit, Flag: "checkout", Variant: variant, Experiment: experiment}
+func (r *rig) exposure(unit, variant, experiment string) eventlog.Event {
+	return eventlog.Event{Kind: eventlog.Exposure, Time: r.clock.Now(), Unit: unit, Flag: "checkout", Variant: variant, Experiment: experiment}
 }
 
 // track is a track event of unit, now; value < 0 means none.
-func (r *rig) track(unit, key string, value float64) domain.Event {
-	e := domain.Event{Kind: domain.EventTrack, Time: r.clock.Now(), Unit: unit, Key: key}
+func (r *rig) track(unit, key string, value float64) eventlog.Event {
+	e := eventlog.Event{Kind: eventlog.Track, Time: r.clock.Now(), Unit: unit, Key: key}
 	if value >= 0 {
 		e.Value, e.HasValue = value, true
 	}

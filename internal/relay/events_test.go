@@ -26,7 +26,7 @@ func exposures(units ...string) *sdkpb.SendEventsRequest {
 // storedUnits is the units of the exposures the primary stored, sorted.
 func storedUnits(t *testing.T, primary *servertest.Server) []string {
 	t.Helper()
-	batches, err := primary.Store.EventBatches(context.Background(), 0, 1000)
+	batches, err := primary.Events.Batches(context.Background(), 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/experiment"
 	"github.com/switchyard/switchyard/internal/release"
 	"github.com/switchyard/switchyard/internal/snapshot"
@@ -64,6 +65,9 @@ type Options struct {
 	Elector Elector
 	// Tracing, if set, traces webhook delivery attempts.
 	Tracing trace.TracerProvider
+	// Events is the event log (required): the servers write SDK events to
+	// it, the experiment consumer reads them.
+	Events eventlog.Log
 }
 
 // Runtime is a primary's background work. Its exported workers are for
@@ -88,7 +92,7 @@ type Runtime struct {
 	// Webhooks delivers events to webhooks.
 	Webhooks *webhook.Dispatcher
 	// Events is the event log the servers write SDK events into.
-	Events *domain.EventLog
+	Events eventlog.Log
 
 	metrics *metrics
 	leading atomic.Bool
@@ -100,6 +104,9 @@ func (r *Runtime) Leading() bool { return r.leading.Load() }
 // New builds the workers of st, whose rulesets rs compiles. Nothing runs
 // until Run.
 func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, o Options) (*Runtime, error) {
+	if o.Events == nil {
+		return nil, fmt.Errorf("runtime: no event log")
+	}
 	if o.Elector == nil {
 		o.Elector = Alone{}
 	}
@@ -113,17 +120,26 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, o Options) (*Runt
 		return nil, fmt.Errorf("sync: %w", err)
 	}
 	r := &Runtime{log: log, store: st, elector: o.Elector, Hub: hub, metrics: newMetrics()}
+	r.metrics.leader = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "switchyard_leader",
+		Help: "1 while this process runs the singletons (scheduler, experiments, guardrails, webhooks), else 0.",
+	}, func() float64 {
+		if r.Leading() {
+			return 1
+		}
+		return 0
+	})
 	if o.Tracing != nil {
 		r.metrics.tracer = o.Tracing.Tracer("github.com/switchyard/switchyard/internal/runtime")
 	}
 	o.Releases.Convergence = hub // stages wait for their min_convergence
 	o.Webhooks.Observe = r.metrics.observeWebhook
 	r.Releases = release.NewScheduler(log, st, o.Releases)
-	r.Experiments = experiment.NewConsumer(log, st, experiment.ConsumerOptions{})
+	r.Events = o.Events
+	r.Experiments = experiment.NewConsumer(log, st, r.Events, experiment.ConsumerOptions{})
 	r.Guard = experiment.NewGuard(log, st, r.Experiments, o.Guard)
 	r.Verifier = release.NewVerifier(log, st, rs)
 	r.Webhooks = webhook.New(log, st, o.Webhooks)
-	r.Events = domain.NewEventLog(st, domain.EventLogOptions{})
 	return r, nil
 }
 
@@ -203,6 +219,7 @@ type metrics struct {
 	webhooks *prometheus.CounterVec   // outcome
 	hookTime *prometheus.HistogramVec // outcome
 	tracer   trace.Tracer             // nil: not traced
+	leader   prometheus.GaugeFunc
 }
 
 func newMetrics() *metrics {
@@ -241,9 +258,11 @@ func (m *metrics) observeWebhook(state string, d time.Duration) {
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.webhooks.Describe(ch)
 	m.hookTime.Describe(ch)
+	m.leader.Describe(ch)
 }
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	m.webhooks.Collect(ch)
 	m.hookTime.Collect(ch)
+	m.leader.Collect(ch)
 }

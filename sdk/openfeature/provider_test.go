@@ -308,7 +308,7 @@ func TestTrackingReachesServer(t *testing.T) {
 	c.Track(ctx, "purchase", user("user-2", nil), of.NewTrackingEventDetails(7.5))
 	c.Track(ctx, "purchase", of.NewTargetlessEvaluationContext(nil), of.NewTrackingEventDetails(1))
 	of.Shutdown() // closes the SDK client, which sends its queued events
-	batches, err := srv.Store.EventBatches(ctx, 0, 100)
+	batches, err := srv.Events.Batches(ctx, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

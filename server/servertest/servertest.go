@@ -23,6 +23,8 @@ import (
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/runtime"
+	"github.com/switchyard/switchyard/internal/eventlog"
+	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/server"
 )
@@ -46,6 +48,9 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the store's clock; nil means time.Now.
 	Now func() time.Time
+	// Events opens the server's event log over its store (called again on
+	// Restart); nil means a boltlog in the store's file.
+	Events func(st *domain.Store) eventlog.Log
 }
 
 // Server is a running server.
@@ -58,6 +63,8 @@ type Server struct {
 	Conn *grpc.ClientConn
 	// Store is the server's store.
 	Store *domain.Store
+	// Events is the server's event log.
+	Events eventlog.Log
 	// Creds are the bootstrap admin token and production SDK key.
 	Creds bootstrap.Credentials
 	// Rulesets are the compiled rulesets the server evaluates on.
@@ -90,7 +97,7 @@ func Start(t testing.TB, opts Options) *Server {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	rulesets := snapshot.NewSet(log)
-	st := domaintest.Open(t, opts.Path, domain.Options{OnCommit: rulesets.Apply, Now: opts.Now})
+	st, file := domaintest.OpenBolt(t, opts.Path, domain.Options{OnCommit: rulesets.Apply, Now: opts.Now})
 	rulesets.Apply(st.State(), nil)
 	creds, created, err := bootstrap.Run(context.Background(), st, opts.Creds)
 	if err != nil {
@@ -100,7 +107,13 @@ func Start(t testing.TB, opts Options) *Server {
 		creds = opts.Creds
 	}
 	opts.Creds = creds
-	rt, err := runtime.New(log, st, rulesets, opts.Runtime)
+	var events eventlog.Log = boltlog.New(file, eventlog.Options{})
+	if opts.Events != nil {
+		events = opts.Events(st)
+	}
+	rtOpts := opts.Runtime
+	rtOpts.Events = events
+	rt, err := runtime.New(log, st, rulesets, rtOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +128,7 @@ func Start(t testing.TB, opts Options) *Server {
 		HTTPURL:  "http://" + httpLis.Addr().String(),
 		GRPCAddr: grpcLis.Addr().String(),
 		Store:    st,
+		Events:   events,
 		Creds:    creds,
 		Rulesets: rulesets,
 		Path:     opts.Path,

@@ -114,7 +114,7 @@ func storedUnits(t *testing.T, srv *servertest.Server, want int) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		batches, err := srv.Store.EventBatches(context.Background(), 0, 1000)
+		batches, err := srv.Events.Batches(context.Background(), 0, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +249,7 @@ func TestARetriedBatchIsCountedOnce(t *testing.T) {
 	if got := storedUnits(t, srv, 3); fmt.Sprint(got) != "[a b c]" {
 		t.Errorf("the primary stored %v, want [a b c] once", got)
 	}
-	if batches, err := srv.Store.EventBatches(context.Background(), 0, 10); err != nil || len(batches) != 1 {
+	if batches, err := srv.Events.Batches(context.Background(), 0, 10); err != nil || len(batches) != 1 {
 		t.Errorf("the primary stored %d batches, %v, want the group once", len(batches), err)
 	}
 }

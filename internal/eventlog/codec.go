@@ -1,23 +1,23 @@
-package domain
+package eventlog
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"time"
 )
 
-// The encoding of a stored event batch (the value of events/batches/{seq}).
+// The encoding of a stored event batch (a record of boltlog, the body of a
+// JetStream message).
 // Integers are varints (encoding/binary), strings a uvarint length and
 // the bytes, times Unix microseconds as varints:
 //
-//	version   byte (eventCodecVersion)
+//	version   byte (codecVersion)
 //	received  varint
 //	project, environment, sdk name, sdk version   string
 //	count     uvarint
 //	count × event:
-//	  kind    byte (EventExposure | EventTrack)
+//	  kind    byte (Exposure | Track)
 //	  time    varint
 //	  unit    string
 //	  exposure: flag, variant, rule, experiment string; revision uvarint
@@ -25,14 +25,11 @@ import (
 //
 // The received time comes first so that retention can read it without
 // decoding the rest.
-const eventCodecVersion = 1
+const codecVersion = 1
 
-// errCorruptBatch means a stored batch does not decode.
-var errCorruptBatch = errors.New("corrupt event batch")
-
-// appendEventBatch appends the encoding of b to dst.
-func appendEventBatch(dst []byte, b *EventBatch) []byte {
-	dst = append(dst, eventCodecVersion)
+// AppendBatch appends the encoding of b to dst.
+func AppendBatch(dst []byte, b *Batch) []byte {
+	dst = append(dst, codecVersion)
 	dst = binary.AppendVarint(dst, b.Received.UnixMicro())
 	dst = appendString(dst, b.Project)
 	dst = appendString(dst, b.Environment)
@@ -45,13 +42,13 @@ func appendEventBatch(dst []byte, b *EventBatch) []byte {
 		dst = binary.AppendVarint(dst, e.Time.UnixMicro())
 		dst = appendString(dst, e.Unit)
 		switch e.Kind {
-		case EventExposure:
+		case Exposure:
 			dst = appendString(dst, e.Flag)
 			dst = appendString(dst, e.Variant)
 			dst = appendString(dst, e.Rule)
 			dst = appendString(dst, e.Experiment)
 			dst = binary.AppendUvarint(dst, e.Revision)
-		case EventTrack:
+		case Track:
 			dst = appendString(dst, e.Key)
 			if e.HasValue {
 				dst = append(dst, 1)
@@ -69,23 +66,24 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// batchReceived reads the received time of an encoded batch.
-func batchReceived(data []byte) (time.Time, error) {
+// BatchReceived reads the received time of an encoded batch without
+// decoding the rest.
+func BatchReceived(data []byte) (time.Time, error) {
 	d := decoder{buf: data}
-	if v := d.byte(); v != eventCodecVersion {
-		return time.Time{}, fmt.Errorf("%w: version %d", errCorruptBatch, v)
+	if v := d.byte(); v != codecVersion {
+		return time.Time{}, fmt.Errorf("%w: version %d", errCorrupt, v)
 	}
 	t := d.time()
 	return t, d.err
 }
 
-// decodeEventBatch decodes an encoded batch. It never panics: malformed
-// input is an error matching errCorruptBatch.
-func decodeEventBatch(data []byte) (EventBatch, error) {
+// DecodeBatch decodes an encoded batch. It never panics: malformed
+// input is an error matching errCorrupt.
+func DecodeBatch(data []byte) (Batch, error) {
 	d := decoder{buf: data}
-	var b EventBatch
-	if v := d.byte(); v != eventCodecVersion {
-		return b, fmt.Errorf("%w: version %d", errCorruptBatch, v)
+	var b Batch
+	if v := d.byte(); v != codecVersion {
+		return b, fmt.Errorf("%w: version %d", errCorrupt, v)
 	}
 	b.Received = d.time()
 	b.Project = d.string()
@@ -99,22 +97,22 @@ func decodeEventBatch(data []byte) (EventBatch, error) {
 		d.fail()
 	}
 	if d.err != nil {
-		return EventBatch{}, d.err
+		return Batch{}, d.err
 	}
 	b.Events = make([]Event, n)
 	for i := range b.Events {
 		e := &b.Events[i]
-		e.Kind = EventKind(d.byte())
+		e.Kind = Kind(d.byte())
 		e.Time = d.time()
 		e.Unit = d.string()
 		switch e.Kind {
-		case EventExposure:
+		case Exposure:
 			e.Flag = d.string()
 			e.Variant = d.string()
 			e.Rule = d.string()
 			e.Experiment = d.string()
 			e.Revision = d.uvarint()
-		case EventTrack:
+		case Track:
 			e.Key = d.string()
 			switch d.byte() {
 			case 0:
@@ -128,11 +126,11 @@ func decodeEventBatch(data []byte) (EventBatch, error) {
 			d.fail()
 		}
 		if d.err != nil {
-			return EventBatch{}, d.err
+			return Batch{}, d.err
 		}
 	}
 	if len(d.buf) != 0 {
-		return EventBatch{}, fmt.Errorf("%w: %d trailing bytes", errCorruptBatch, len(d.buf))
+		return Batch{}, fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.buf))
 	}
 	return b, nil
 }
@@ -146,7 +144,7 @@ type decoder struct {
 
 func (d *decoder) fail() {
 	if d.err == nil {
-		d.err = errCorruptBatch
+		d.err = errCorrupt
 	}
 	d.buf = nil
 }

@@ -1,4 +1,7 @@
-package domain
+// Package boltlog keeps the event log in a bbolt file — the store's own
+// when the store is on bbolt (internal/store/boltstore), else a local
+// file — under a top-level bucket of its own, "events".
+package boltlog
 
 import (
 	"bytes"
@@ -14,18 +17,17 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/switchyard/switchyard/internal/eventlog"
 )
 
-// Events — the exposure and track events SDKs and clients send — are kept
-// beside the resources but written apart from them: not through Update, so
-// they are never validated as documents, never audited and never bump a
-// revision. An EventLog coalesces concurrent writes into few bbolt
-// transactions (group commit); the Store reads them back.
+// A Log coalesces concurrent writes into few bbolt transactions (group
+// commit) and reads them back.
 //
-// The bbolt layout, under a top-level bucket of its own:
+// The bbolt layout, under the top-level side bucket "events":
 //
 //	events/meta/bytes              → total size of the stored batches (8 bytes, big-endian)
-//	events/batches/{seq}           → one accepted batch, encoded as in eventcodec.go
+//	events/batches/{seq}           → one accepted batch, encoded by eventlog.AppendBatch
 //	                                 (seq: 8 bytes, big-endian, from the bucket's sequence)
 //	events/usage/{project}\x00{environment}/
 //	    hours/{hour}{flag}\x00{variant} → counter: exposures in that hour
@@ -41,9 +43,9 @@ import (
 // A counter is 16 bytes: the count and the last time seen (Unix
 // milliseconds), both 8 bytes, big-endian. Hours are sorted first, so a
 // time range is one cursor walk and pruning deletes from the front. Batches
-// older than EventLogOptions.BatchRetention, or beyond
-// EventLogOptions.BatchMaxBytes (oldest first), and hours older than
-// EventLogOptions.UsageRetention are deleted as writes go on.
+// older than Options.BatchRetention, or beyond
+// Options.BatchMaxBytes (oldest first), and hours older than
+// Options.UsageRetention are deleted as writes go on.
 const (
 	bucketEvents      = "events"
 	bucketEventMeta   = "meta"
@@ -60,90 +62,6 @@ const (
 	keyBatchBytes = "bytes"
 )
 
-// EventKind says what an Event records.
-type EventKind uint8
-
-// The kinds of events.
-const (
-	// EventExposure: a unit was served a flag's variant.
-	EventExposure EventKind = 1
-	// EventTrack: a unit did something an experiment metric counts.
-	EventTrack EventKind = 2
-)
-
-// Event is one accepted event. Exposures use Flag, Variant, Rule, Revision
-// and Experiment; track events use Key, Value and HasValue.
-type Event struct {
-	Kind EventKind
-	// Time is when the event happened (UTC, microsecond precision).
-	Time time.Time
-	// Unit is the bucketing unit, usually the targeting key.
-	Unit       string
-	Flag       string
-	Variant    string // "" when no variant was served
-	Rule       string
-	Revision   uint64
-	Experiment string
-	Key        string
-	Value      float64
-	HasValue   bool
-}
-
-// EventBatch is the accepted events of one SendEvents call, stored as one
-// record.
-type EventBatch struct {
-	// Seq orders batches; EventLog.Write sets it.
-	Seq         uint64
-	Project     string
-	Environment string
-	// Received is when the server received the batch.
-	Received   time.Time
-	SDKName    string
-	SDKVersion string
-	Events     []Event
-	// ID, when set, makes the write idempotent (a sender that retries, such
-	// as a relay forwarding its spool, names each batch): a batch whose ID
-	// was written for the same environment within BatchRetention is not
-	// written again, and neither are its rejections. The ID is not stored
-	// with the batch.
-	ID string
-	// Duplicate is set by EventLog.Write when the batch's ID was written
-	// before; Seq is then the earlier batch's.
-	Duplicate bool
-}
-
-// ErrOverloaded means the EventLog's queue is full: the caller should retry
-// later.
-var ErrOverloaded = errors.New("event queue is full")
-
-// EventLogOptions configures an EventLog. Zero fields take the defaults.
-type EventLogOptions struct {
-	// BatchRetention is how long raw batches are kept; default 7 days.
-	BatchRetention time.Duration
-	// BatchMaxBytes caps the total encoded size of the raw batches kept;
-	// default 256 MiB. The oldest go first.
-	BatchMaxBytes int64
-	// UsageRetention is how long hourly counters are kept; default 35 days.
-	UsageRetention time.Duration
-	// MaxQueued caps the events waiting to be written; a Write beyond it
-	// fails with ErrOverloaded. Default 100,000.
-	MaxQueued int
-	// MaxPerCommit caps the events written in one transaction; default
-	// 50,000.
-	MaxPerCommit int
-	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
-}
-
-// Default event retention and queue limits.
-const (
-	DefaultBatchRetention = 7 * 24 * time.Hour
-	DefaultBatchMaxBytes  = 256 << 20
-	DefaultUsageRetention = 35 * 24 * time.Hour
-	DefaultMaxQueued      = 100_000
-	DefaultMaxPerCommit   = 50_000
-)
-
 // pruneInterval is how often a commit also deletes expired records, and
 // pruneLimit how many keys of each kind one commit deletes at most.
 const (
@@ -151,35 +69,49 @@ const (
 	pruneLimit    = 10_000
 )
 
-func (o EventLogOptions) withDefaults() EventLogOptions {
-	if o.BatchRetention <= 0 {
-		o.BatchRetention = DefaultBatchRetention
-	}
-	if o.BatchMaxBytes <= 0 {
-		o.BatchMaxBytes = DefaultBatchMaxBytes
-	}
-	if o.UsageRetention <= 0 {
-		o.UsageRetention = DefaultUsageRetention
-	}
-	if o.MaxQueued <= 0 {
-		o.MaxQueued = DefaultMaxQueued
-	}
-	if o.MaxPerCommit <= 0 {
-		o.MaxPerCommit = DefaultMaxPerCommit
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	return o
+// File is what the log is kept in: a bbolt file the caller opened (the
+// store's engine, boltstore, is one).
+type File interface {
+	DB() *bolt.DB
 }
 
-// EventLog writes event batches and usage counters to a Store. Concurrent
-// Writes queue up (bounded by MaxQueued) and the one goroutine running Run
+// sides opens transactions on a top-level bucket of a bbolt file. fn must
+// not keep the bucket, or anything read from it, after it returns.
+type sides struct{ db *bolt.DB }
+
+// UpdateSide runs fn in one read-write transaction on the bucket name,
+// created on first use, and commits once fn returns nil.
+func (s sides) UpdateSide(_ context.Context, name string, fn func(b *bolt.Bucket) error) error {
+	return fileError(s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(name))
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+		return fn(b)
+	}))
+}
+
+// ViewSide runs fn in a read-only transaction on the bucket name; b is
+// nil when nothing was ever written there.
+func (s sides) ViewSide(_ context.Context, name string, fn func(b *bolt.Bucket) error) error {
+	return fileError(s.db.View(func(tx *bolt.Tx) error { return fn(tx.Bucket([]byte(name))) }))
+}
+
+// fileError is err, matching eventlog.ErrClosed once the file is closed.
+func fileError(err error) error {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("event log: %w", eventlog.ErrClosed)
+	}
+	return err
+}
+
+// Log is an eventlog.Log in a bbolt file. Concurrent Appends queue up
+// (bounded by MaxQueued) and the one goroutine running Run
 // writes everything queued in one bbolt transaction, then the next, so the
 // cost of a durable commit is shared by every caller waiting on it.
-type EventLog struct {
-	store *Store
-	opts  EventLogOptions
+type Log struct {
+	store sides
+	opts  eventlog.Options
 	kick  chan struct{} // wakes Run; capacity 1
 
 	mu      sync.Mutex
@@ -193,8 +125,8 @@ type EventLog struct {
 
 // eventWrite is one queued Write or AddEvaluations.
 type eventWrite struct {
-	batch    *EventBatch
-	evals    []EvaluationCount
+	batch    *eventlog.Batch
+	evals    []eventlog.EvaluationCount
 	raw      []byte // the encoded batch; nil without events
 	usage    []byte // name of the environment's usage bucket
 	rejected map[string]int
@@ -209,20 +141,18 @@ type eventWrite struct {
 	done      chan struct{}
 }
 
-// NewEventLog returns an EventLog over s. Nothing is written until Run is
-// running. Use one EventLog per Store.
-func NewEventLog(s *Store, opts EventLogOptions) *EventLog {
-	return &EventLog{store: s, opts: opts.withDefaults(), kick: make(chan struct{}, 1)}
+var _ eventlog.Log = (*Log)(nil)
+
+// New returns a Log in the file f. Nothing is written until Run is running. Use
+// one Log per bbolt file.
+func New(f File, opts eventlog.Options) *Log {
+	return &Log{store: sides{f.DB()}, opts: opts.WithDefaults(), kick: make(chan struct{}, 1)}
 }
 
-// Write stores a batch of accepted events of one environment — a raw
-// record of the batch and the exposure counters — and counts the events
-// rejected, by code. It returns once they are durable, with b.Seq set; or
-// ErrOverloaded at once when the queue is full; or ErrClosed when Run has
-// stopped. If ctx ends first Write returns its error, and the batch may or
-// may not be written. A batch without events and rejections writes
-// nothing. b must not be modified until Write returns.
-func (l *EventLog) Write(ctx context.Context, b *EventBatch, rejected map[string]int) error {
+// Append stores a raw record of the batch and the exposure counters, and
+// counts the events rejected, as eventlog.Log says; ErrOverloaded comes at
+// once when MaxQueued events are waiting.
+func (l *Log) Append(ctx context.Context, b *eventlog.Batch, rejected map[string]int) error {
 	if len(b.Events) == 0 && len(rejected) == 0 {
 		return nil
 	}
@@ -234,7 +164,7 @@ func (l *EventLog) Write(ctx context.Context, b *EventBatch, rejected map[string
 		done:     make(chan struct{}),
 	}
 	if len(b.Events) > 0 {
-		w.raw = appendEventBatch(make([]byte, 0, 64+48*len(b.Events)), b)
+		w.raw = eventlog.AppendBatch(make([]byte, 0, 64+48*len(b.Events)), b)
 	}
 	if b.ID != "" {
 		w.id = append(append(usageBucketName(b.Project, b.Environment), 0), b.ID...)
@@ -246,35 +176,26 @@ func (l *EventLog) Write(ctx context.Context, b *EventBatch, rejected map[string
 	return nil
 }
 
-// EvaluationCount is how often the server itself evaluated a flag to a
-// variant ("" for an error) in an environment.
-type EvaluationCount struct {
-	Project, Environment, Flag, Variant string
-	Count                               uint64
-}
-
-// AddEvaluations adds counts of the server's own evaluations, made up to
-// at, to the usage counters (hourly and totals, beside the exposures). It
-// returns once they are durable, or fails like Write. Callers count in
-// memory and add in batches: never once per evaluation.
-func (l *EventLog) AddEvaluations(ctx context.Context, at time.Time, counts []EvaluationCount) error {
+// AddEvaluations adds the counts to the hourly and total evaluation
+// counters, beside the exposures.
+func (l *Log) AddEvaluations(ctx context.Context, at time.Time, counts []eventlog.EvaluationCount) error {
 	if len(counts) == 0 {
 		return nil
 	}
-	return l.enqueue(ctx, &eventWrite{batch: &EventBatch{}, evals: counts, seen: at, done: make(chan struct{})})
+	return l.enqueue(ctx, &eventWrite{batch: &eventlog.Batch{}, evals: counts, seen: at, done: make(chan struct{})})
 }
 
 // enqueue queues w for Run and waits until it is written.
-func (l *EventLog) enqueue(ctx context.Context, w *eventWrite) error {
+func (l *Log) enqueue(ctx context.Context, w *eventWrite) error {
 	b := w.batch
 	l.mu.Lock()
 	switch {
 	case l.stopped:
 		l.mu.Unlock()
-		return fmt.Errorf("write events: event log %w", ErrClosed)
+		return fmt.Errorf("write events: %w", eventlog.ErrClosed)
 	case l.queued > 0 && l.queued+len(b.Events) > l.opts.MaxQueued:
 		l.mu.Unlock()
-		return fmt.Errorf("write events: %w (%d events waiting)", ErrOverloaded, l.queued)
+		return fmt.Errorf("write events: %w (%d events waiting)", eventlog.ErrOverloaded, l.queued)
 	}
 	l.queue = append(l.queue, w)
 	l.queued += len(b.Events)
@@ -294,7 +215,7 @@ func (l *EventLog) enqueue(ctx context.Context, w *eventWrite) error {
 // Run writes queued batches until ctx is done; then it refuses new ones,
 // writes those already queued and returns. It returns nil; a failed commit
 // is reported to the Writes it concerned.
-func (l *EventLog) Run(ctx context.Context) error {
+func (l *Log) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-l.kick:
@@ -310,7 +231,7 @@ func (l *EventLog) Run(ctx context.Context) error {
 }
 
 // drain commits until the queue is empty.
-func (l *EventLog) drain() {
+func (l *Log) drain() {
 	for {
 		writes := l.take()
 		if len(writes) == 0 {
@@ -326,7 +247,7 @@ func (l *EventLog) drain() {
 
 // take removes up to MaxPerCommit events' worth of writes (at least one)
 // from the queue.
-func (l *EventLog) take() []*eventWrite {
+func (l *Log) take() []*eventWrite {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n, events := 0, 0
@@ -395,11 +316,11 @@ func countersOf(writes []*eventWrite) map[counterKey]*counter {
 		usage := string(w.usage)
 		for i := range w.batch.Events {
 			e := &w.batch.Events[i]
-			if e.Kind != EventExposure {
+			if e.Kind != eventlog.Exposure {
 				continue
 			}
 			ms := e.Time.UnixMilli()
-			key = append(binary.BigEndian.AppendUint32(key[:0], hourOf(e.Time)), e.Flag...)
+			key = append(binary.BigEndian.AppendUint32(key[:0], eventlog.HourOf(e.Time)), e.Flag...)
 			key = append(append(key, 0), e.Variant...)
 			bump(counterKey{usage, bucketUsageHours, string(key)}, 1, ms)
 			bump(counterKey{usage, bucketUsageTotals, string(key[4:])}, 1, ms)
@@ -409,7 +330,7 @@ func countersOf(writes []*eventWrite) map[counterKey]*counter {
 		}
 		for _, e := range w.evals {
 			name := string(usageBucketName(e.Project, e.Environment))
-			key = append(binary.BigEndian.AppendUint32(key[:0], hourOf(w.seen)), e.Flag...)
+			key = append(binary.BigEndian.AppendUint32(key[:0], eventlog.HourOf(w.seen)), e.Flag...)
 			key = append(append(key, 0), e.Variant...)
 			bump(counterKey{name, bucketEvalHours, string(key)}, e.Count, w.seen.UnixMilli())
 			bump(counterKey{name, bucketEvalTotals, string(key[4:])}, e.Count, w.seen.UnixMilli())
@@ -419,10 +340,10 @@ func countersOf(writes []*eventWrite) map[counterKey]*counter {
 }
 
 // commit writes writes in one transaction.
-func (l *EventLog) commit(writes []*eventWrite) error {
+func (l *Log) commit(writes []*eventWrite) error {
 	now := l.opts.Now()
-	err := l.store.db.Update(func(tx *bolt.Tx) error {
-		root, err := unsafeEventBuckets(tx)
+	err := l.store.UpdateSide(context.Background(), bucketEvents, func(root *bolt.Bucket) error {
+		err := unsafeEventBuckets(root)
 		if err != nil {
 			return err
 		}
@@ -459,9 +380,6 @@ func (l *EventLog) commit(writes []*eventWrite) error {
 		}
 		return meta.Put([]byte(keyBatchBytes), u64(uint64(size)))
 	})
-	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-		return fmt.Errorf("write events: store %w", ErrClosed)
-	}
 	if err != nil {
 		return fmt.Errorf("write events: %w", err)
 	}
@@ -560,24 +478,20 @@ func unsafePruneIDs(root *bolt.Bucket, cutoff time.Time) (bool, error) {
 }
 
 // Commits returns the number of transactions the EventLog has committed.
-func (l *EventLog) Commits() uint64 { return l.commits.Load() }
+func (l *Log) Commits() uint64 { return l.commits.Load() }
 
-// unsafeEventBuckets returns the events bucket, creating it and its
-// children on first use.
-func unsafeEventBuckets(tx *bolt.Tx) (*bolt.Bucket, error) {
-	if root := tx.Bucket([]byte(bucketEvents)); root != nil {
-		return root, nil
-	}
-	root, err := tx.CreateBucket([]byte(bucketEvents))
-	if err != nil {
-		return nil, fmt.Errorf("create bucket %s: %w", bucketEvents, err)
+// unsafeEventBuckets creates the children of the events bucket on first
+// use.
+func unsafeEventBuckets(root *bolt.Bucket) error {
+	if root.Bucket([]byte(bucketBatches)) != nil {
+		return nil
 	}
 	for _, name := range []string{bucketEventMeta, bucketBatches, bucketUsage} {
-		if _, err := root.CreateBucket([]byte(name)); err != nil {
-			return nil, fmt.Errorf("create bucket %s/%s: %w", bucketEvents, name, err)
+		if _, err := root.CreateBucketIfNotExists([]byte(name)); err != nil {
+			return fmt.Errorf("create bucket %s/%s: %w", bucketEvents, name, err)
 		}
 	}
-	return root, nil
+	return nil
 }
 
 // unsafeAddCounters adds counters to the stored ones, in key order.
@@ -619,7 +533,7 @@ func unsafeAddCounters(usage *bolt.Bucket, counters map[counterKey]*counter) err
 // unsafePrune deletes expired batches and hours, and the oldest batches
 // while size is over BatchMaxBytes, at most pruneLimit keys of each. It
 // returns the new size and whether nothing is left to prune.
-func (l *EventLog) unsafePrune(root *bolt.Bucket, size int64, now time.Time) (int64, bool, error) {
+func (l *Log) unsafePrune(root *bolt.Bucket, size int64, now time.Time) (int64, bool, error) {
 	done := true
 	batchCutoff := now.Add(-l.opts.BatchRetention)
 	var dead [][]byte
@@ -630,7 +544,7 @@ func (l *EventLog) unsafePrune(root *bolt.Bucket, size int64, now time.Time) (in
 			break
 		}
 		if size <= l.opts.BatchMaxBytes {
-			received, err := batchReceived(v)
+			received, err := eventlog.BatchReceived(v)
 			if err == nil && !received.Before(batchCutoff) {
 				break
 			}
@@ -645,7 +559,7 @@ func (l *EventLog) unsafePrune(root *bolt.Bucket, size int64, now time.Time) (in
 	}
 
 	var cutoff [4]byte
-	binary.BigEndian.PutUint32(cutoff[:], hourOf(now.Add(-l.opts.UsageRetention)))
+	binary.BigEndian.PutUint32(cutoff[:], eventlog.HourOf(now.Add(-l.opts.UsageRetention)))
 	usage := root.Bucket([]byte(bucketUsage))
 	err := usage.ForEachBucket(func(name []byte) error {
 		for _, kind := range []string{bucketUsageHours, bucketEvalHours} {
@@ -689,31 +603,18 @@ func usageBucketName(project, environment string) []byte {
 	return append(b, environment...)
 }
 
-// hourOf is the hour t falls in, counted from the Unix epoch.
-func hourOf(t time.Time) uint32 {
-	h := t.Unix() / 3600
-	if h < 0 {
-		return 0
-	}
-	return uint32(h)
-}
-
-// EventBatches returns up to limit stored batches with a Seq greater than
-// after, in Seq order: a reader keeps the last Seq it saw and asks again
-// for what came since. Batches deleted by retention are skipped silently.
-func (s *Store) EventBatches(ctx context.Context, after uint64, limit int) ([]EventBatch, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("read event batches: %w", err)
-	}
-	var out []EventBatch
-	err := s.db.View(func(tx *bolt.Tx) error {
-		root := tx.Bucket([]byte(bucketEvents))
-		if root == nil {
+// Batches returns up to limit stored batches with a Seq greater than
+// after, in Seq order. Seqs are consecutive, but for those deleted by
+// retention.
+func (l *Log) Batches(ctx context.Context, after uint64, limit int) ([]eventlog.Batch, error) {
+	var out []eventlog.Batch
+	err := l.store.ViewSide(ctx, bucketEvents, func(root *bolt.Bucket) error {
+		if root == nil || root.Bucket([]byte(bucketBatches)) == nil {
 			return nil
 		}
 		c := root.Bucket([]byte(bucketBatches)).Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			b, err := decodeEventBatch(v)
+			b, err := eventlog.DecodeBatch(v)
 			if err != nil {
 				return fmt.Errorf("event batch %d: %w", fromU64(k), err)
 			}
@@ -722,81 +623,17 @@ func (s *Store) EventBatches(ctx context.Context, after uint64, limit int) ([]Ev
 		}
 		return nil
 	})
-	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-		return nil, fmt.Errorf("read event batches: store %w", ErrClosed)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read event batches: %w", err)
 	}
 	return out, nil
 }
 
-// UsageQuery selects the flag usage of one environment.
-type UsageQuery struct {
-	Project     string
-	Environment string
-	// Flag, if set, selects one flag.
-	Flag string
-	// From and To select the hours reported: from the one From falls in
-	// through the one To falls in.
-	From, To time.Time
-}
-
-// Usage is the flag usage of one environment.
-type Usage struct {
-	// Flags are the flags with exposures or evaluations recorded, in key
-	// order.
-	Flags []FlagUsage
-	// Rejected counts the refused events by code, in code order.
-	Rejected []RejectedCount
-}
-
-// FlagUsage is the recorded exposures of one flag.
-type FlagUsage struct {
-	Flag string
-	// Variants are in key order; "" stands for "no variant served".
-	Variants []VariantUsage
-}
-
-// VariantUsage is the recorded exposures of one variant of a flag.
-type VariantUsage struct {
-	Variant string
-	// Total counts every exposure ever recorded.
-	Total uint64
-	// LastSeen is the time of the latest one (UTC, millisecond precision).
-	LastSeen time.Time
-	// Hours are the hours of the queried range with exposures, oldest first.
-	Hours []HourCount
-	// Evaluations counts the server's own evaluations ever recorded
-	// (OFREP, gRPC Evaluate), LastEvaluated is the flush that recorded the
-	// latest, and EvaluationHours are the hours of the range with some.
-	Evaluations     uint64
-	LastEvaluated   time.Time
-	EvaluationHours []HourCount
-}
-
-// HourCount is the exposures in one hour.
-type HourCount struct {
-	Hour  time.Time // the start of the hour, UTC
-	Count uint64
-}
-
-// RejectedCount is the events refused with one code.
-type RejectedCount struct {
-	Code     string
-	Count    uint64
-	LastSeen time.Time
-}
-
 // FlagUsage reads the usage counters of q's environment.
-func (s *Store) FlagUsage(ctx context.Context, q UsageQuery) (*Usage, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("read flag usage: %w", err)
-	}
-	u := &Usage{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		root := tx.Bucket([]byte(bucketEvents))
-		if root == nil {
+func (l *Log) FlagUsage(ctx context.Context, q eventlog.UsageQuery) (*eventlog.Usage, error) {
+	u := &eventlog.Usage{}
+	err := l.store.ViewSide(ctx, bucketEvents, func(root *bolt.Bucket) error {
+		if root == nil || root.Bucket([]byte(bucketUsage)) == nil {
 			return nil
 		}
 		env := root.Bucket([]byte(bucketUsage)).Bucket(usageBucketName(q.Project, q.Environment))
@@ -806,16 +643,13 @@ func (s *Store) FlagUsage(ctx context.Context, q UsageQuery) (*Usage, error) {
 		unsafeReadUsage(env, q, u)
 		return nil
 	})
-	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-		return nil, fmt.Errorf("read flag usage: store %w", ErrClosed)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read flag usage: %w", err)
 	}
 	return u, nil
 }
 
-func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
+func unsafeReadUsage(env *bolt.Bucket, q eventlog.UsageQuery, u *eventlog.Usage) {
 	type ref struct{ flag, variant int }
 	index := map[string]ref{}
 	var prefix []byte
@@ -823,7 +657,7 @@ func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
 		prefix = append([]byte(q.Flag), 0)
 	}
 	// variant returns the usage of a flag's variant, adding it.
-	variant := func(k []byte) (*VariantUsage, bool) {
+	variant := func(k []byte) (*eventlog.VariantUsage, bool) {
 		if r, ok := index[string(k)]; ok {
 			return &u.Flags[r.flag].Variants[r.variant], true
 		}
@@ -831,13 +665,13 @@ func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
 		if !ok {
 			return nil, false
 		}
-		fi := slices.IndexFunc(u.Flags, func(f FlagUsage) bool { return f.Flag == string(flag) })
+		fi := slices.IndexFunc(u.Flags, func(f eventlog.FlagUsage) bool { return f.Flag == string(flag) })
 		if fi < 0 {
-			u.Flags = append(u.Flags, FlagUsage{Flag: string(flag)})
+			u.Flags = append(u.Flags, eventlog.FlagUsage{Flag: string(flag)})
 			fi = len(u.Flags) - 1
 		}
 		f := &u.Flags[fi]
-		f.Variants = append(f.Variants, VariantUsage{Variant: string(v)})
+		f.Variants = append(f.Variants, eventlog.VariantUsage{Variant: string(v)})
 		index[string(k)] = ref{fi, len(f.Variants) - 1}
 		return &f.Variants[len(f.Variants)-1], true
 	}
@@ -861,10 +695,10 @@ func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
 		}
 	}
 	// Sorted by flag, then variant, as the totals cursors would list them.
-	slices.SortFunc(u.Flags, func(a, b FlagUsage) int { return cmp.Compare(a.Flag, b.Flag) })
+	slices.SortFunc(u.Flags, func(a, b eventlog.FlagUsage) int { return cmp.Compare(a.Flag, b.Flag) })
 	for i := range u.Flags {
 		vs := u.Flags[i].Variants
-		slices.SortFunc(vs, func(a, b VariantUsage) int { return cmp.Compare(a.Variant, b.Variant) })
+		slices.SortFunc(vs, func(a, b eventlog.VariantUsage) int { return cmp.Compare(a.Variant, b.Variant) })
 		for j := range vs {
 			index[u.Flags[i].Flag+"\x00"+vs[j].Variant] = ref{i, j}
 		}
@@ -875,8 +709,8 @@ func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
 			continue
 		}
 		var from, to [4]byte
-		binary.BigEndian.PutUint32(from[:], hourOf(q.From))
-		binary.BigEndian.PutUint32(to[:], hourOf(q.To))
+		binary.BigEndian.PutUint32(from[:], eventlog.HourOf(q.From))
+		binary.BigEndian.PutUint32(to[:], eventlog.HourOf(q.To))
 		c := hours.Cursor()
 		for k, v := c.Seek(from[:]); len(k) > 4 && bytes.Compare(k[:4], to[:]) <= 0; k, v = c.Next() {
 			if !bytes.HasPrefix(k[4:], prefix) {
@@ -887,7 +721,7 @@ func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
 				continue
 			}
 			vu := &u.Flags[r.flag].Variants[r.variant]
-			hc := HourCount{Hour: time.Unix(int64(binary.BigEndian.Uint32(k[:4]))*3600, 0).UTC(), Count: decodeCounter(v).count}
+			hc := eventlog.HourCount{Hour: time.Unix(int64(binary.BigEndian.Uint32(k[:4]))*3600, 0).UTC(), Count: decodeCounter(v).count}
 			if kind == bucketUsageHours {
 				vu.Hours = append(vu.Hours, hc)
 			} else {
@@ -898,25 +732,20 @@ func unsafeReadUsage(env *bolt.Bucket, q UsageQuery, u *Usage) {
 	if rejected := env.Bucket([]byte(bucketRejected)); rejected != nil {
 		_ = rejected.ForEach(func(k, v []byte) error {
 			cnt := decodeCounter(v)
-			u.Rejected = append(u.Rejected, RejectedCount{Code: string(k), Count: cnt.count, LastSeen: time.UnixMilli(cnt.last).UTC()})
+			u.Rejected = append(u.Rejected, eventlog.RejectedCount{Code: string(k), Count: cnt.count, LastSeen: time.UnixMilli(cnt.last).UTC()})
 			return nil
 		})
 	}
 }
 
 // LastSeen returns, for each environment of a project with usage
-// recorded, the latest time each flag was exposed (an SDK event) or
-// evaluated by the server: environment → flag → time. Flags never seen are
-// absent.
-func (s *Store) LastSeen(ctx context.Context, project string) (map[string]map[string]time.Time, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("read last seen: %w", err)
-	}
+// recorded, the latest time each flag was exposed or evaluated. Flags
+// never seen are absent.
+func (l *Log) LastSeen(ctx context.Context, project string) (map[string]map[string]time.Time, error) {
 	out := map[string]map[string]time.Time{}
 	prefix := usageBucketName(project, "")
-	err := s.db.View(func(tx *bolt.Tx) error {
-		root := tx.Bucket([]byte(bucketEvents))
-		if root == nil {
+	err := l.store.ViewSide(ctx, bucketEvents, func(root *bolt.Bucket) error {
+		if root == nil || root.Bucket([]byte(bucketUsage)) == nil {
 			return nil
 		}
 		usage := root.Bucket([]byte(bucketUsage))
@@ -950,32 +779,35 @@ func (s *Store) LastSeen(ctx context.Context, project string) (map[string]map[st
 		}
 		return nil
 	})
-	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-		return nil, fmt.Errorf("read last seen: store %w", ErrClosed)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read last seen: %w", err)
 	}
 	return out, nil
 }
 
-// LastEventSeq returns the Seq of the last event batch ever stored (0 when
-// none was), whether or not retention has deleted it since.
-func (s *Store) LastEventSeq(ctx context.Context) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("read event sequence: %w", err)
-	}
+// LastSeq returns the Seq of the last batch ever stored (0 when none
+// was), whether or not retention has deleted it since.
+func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
 	var seq uint64
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if root := tx.Bucket([]byte(bucketEvents)); root != nil {
+	err := l.store.ViewSide(ctx, bucketEvents, func(root *bolt.Bucket) error {
+		if root != nil {
 			if b := root.Bucket([]byte(bucketBatches)); b != nil {
 				seq = b.Sequence()
 			}
 		}
 		return nil
 	})
-	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-		return 0, fmt.Errorf("read event sequence: store %w", ErrClosed)
+	if err != nil {
+		return 0, fmt.Errorf("read event sequence: %w", err)
 	}
-	return seq, err
+	return seq, nil
+}
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func fromU64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
 }
