@@ -13,11 +13,11 @@ import (
 
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
-	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	"github.com/switchyard/switchyard/internal/eventlog/jetstream"
 	"github.com/switchyard/switchyard/internal/eventlog/jetstream/natstest"
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 

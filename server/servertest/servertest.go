@@ -22,9 +22,9 @@ import (
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
-	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
+	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/server"
 )
