@@ -66,7 +66,7 @@ func toStatus(log *slog.Logger, err error) error {
 		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, auth.ErrScopeMissing), errors.Is(err, syncer.ErrNotRelay):
 		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, syncer.ErrClosed):
+	case errors.Is(err, syncer.ErrClosed), errors.Is(err, syncer.ErrMaxAge):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, syncer.ErrUpgradeRequired):
 		return status.Error(codes.FailedPrecondition, err.Error())

@@ -102,6 +102,7 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		"auth.ErrPermissionDenied":      {auth.ErrPermissionDenied, codes.PermissionDenied, http.StatusForbidden},
 		"auth.ErrScopeMissing":          {auth.ErrScopeMissing, codes.InvalidArgument, http.StatusBadRequest},
 		"syncer.ErrClosed":              {syncer.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
+		"syncer.ErrMaxAge":              {syncer.ErrMaxAge, codes.Unavailable, http.StatusServiceUnavailable},
 		"syncer.ErrNotRelay":            {syncer.ErrNotRelay, codes.InvalidArgument, http.StatusBadRequest},
 		"syncer.ErrUpgradeRequired":     {syncer.ErrUpgradeRequired, codes.FailedPrecondition, http.StatusBadRequest},
 		"domain.HeldError":              {&domain.HeldError{Project: "shop", Release: "r", Items: []string{"flag/x"}}, codes.Aborted, http.StatusConflict},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -19,7 +20,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/switchyard/switchyard/internal/buildinfo"
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/eventlog"
+	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/server"
@@ -67,9 +71,9 @@ func TestHealthzVerboseNamesTheBuild(t *testing.T) {
 func startUnready(t *testing.T) (*snapshot.Set, func() *grpc.ClientConn, context.CancelFunc) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st := domaintest.New(t)
+	st, file := domaintest.OpenBolt(t, filepath.Join(t.TempDir(), "switchyard.db"), domain.Options{})
 	rs := snapshot.NewSet(log)
-	rt, err := runtime.New(log, st, rs, runtime.Options{})
+	rt, err := runtime.New(log, st, rs, runtime.Options{Events: boltlog.New(file, eventlog.Options{})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/eventlog"
+	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 )
@@ -23,8 +25,8 @@ import (
 func TestEveryRPCHasAPermission(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rs := snapshot.NewSet(log)
-	st := domaintest.Open(t, filepath.Join(t.TempDir(), "s.db"), domain.Options{OnCommit: rs.Apply})
-	rt, err := runtime.New(log, st, rs, runtime.Options{})
+	st, file := domaintest.OpenBolt(t, filepath.Join(t.TempDir(), "s.db"), domain.Options{OnCommit: rs.Apply})
+	rt, err := runtime.New(log, st, rs, runtime.Options{Events: boltlog.New(file, eventlog.Options{})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
+	"github.com/switchyard/switchyard/internal/eventlog"
+	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
 )
@@ -47,11 +51,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // again; Run returns once ctx is done and the servers have drained.
 func TestSingletonsRunOnlyWhileLeading(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st := domaintest.New(t)
+	st, file := domaintest.OpenBolt(t, filepath.Join(t.TempDir(), "switchyard.db"), domain.Options{})
 	rs := snapshot.NewSet(log)
 	rs.Apply(st.State(), nil)
 	e := &elector{grant: make(chan context.CancelFunc), asked: make(chan struct{}, 4)}
-	rt, err := runtime.New(log, st, rs, runtime.Options{Elector: e})
+	rt, err := runtime.New(log, st, rs, runtime.Options{Elector: e, Events: boltlog.New(file, eventlog.Options{})})
 	if err != nil {
 		t.Fatal(err)
 	}
