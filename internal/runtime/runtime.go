@@ -183,7 +183,9 @@ func (r *Runtime) lead(ctx context.Context) error {
 			}
 			continue
 		}
-		r.log.Info("leading: running the scheduler, experiments, guardrails and webhooks")
+		if _, alone := r.elector.(Alone); !alone {
+			r.log.Info("leading: running the scheduler, experiments, guardrails and webhooks")
+		}
 		r.leading.Store(true)
 		r.runSingletons(leading)
 		r.leading.Store(false)
