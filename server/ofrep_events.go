@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"strconv"
 	"strings"
@@ -300,6 +301,17 @@ func (s *Server) streamKeyValid(p *auth.Principal, env snapshot.Env) bool {
 	return k.Kind == domain.KindAdmin || k.Covers(env.Project, env.Environment)
 }
 
+// streamWindow returns the start of the key's token renewal window that
+// holds now: windows are streamTokenRenew long, and each key's are offset
+// by a hash of its id, so that keys renew at different times of the day
+// (their bulk ETags change then) rather than all at once.
+func streamWindow(keyID string, now time.Time) time.Time {
+	h := fnv.New64a()
+	h.Write([]byte(keyID))
+	offset := time.Duration(h.Sum64() % uint64(streamTokenRenew))
+	return now.Add(-offset).Truncate(streamTokenRenew).Add(offset)
+}
+
 // signStreamToken returns a token for the key's stream of env, valid until
 // expiry.
 func signStreamToken(k *domain.APIKey, env snapshot.Env, expiry time.Time) string {
@@ -402,8 +414,8 @@ func (s *Server) eventStreams(keyID string, env snapshot.Env) []byte {
 
 // newStreamAd signs a token and caches its fragment; it drops the entries
 // due for renewal while it copies the map. The token's expiry follows from
-// the time alone: windows of streamTokenRenew aligned on the zero time
-// (UTC midnights) each have one, streamTokenTTL after the window's start.
+// the key and the time alone (streamWindow): each renewal window of the
+// key has one token, valid until streamTokenTTL after the window's start.
 // So every server that signs for a key in the same window — a primary and
 // its relays, any number of them behind a load balancer — advertises the
 // same token, and their bulk answers and ETags are the same.
@@ -412,7 +424,7 @@ func (s *Server) newStreamAd(k streamAdKey, now time.Time) *streamAd {
 	if !ok {
 		return nil
 	}
-	window := now.Truncate(streamTokenRenew)
+	window := streamWindow(k.keyID, now)
 	frag := []byte(`,"eventStreams":[{"type":"sse","endpoint":{"requestUri":"` + ofrepEventsPath + `?token=`)
 	frag = append(frag, signStreamToken(key, k.env, window.Add(streamTokenTTL))...)
 	frag = append(frag, `"},"inactivityDelaySec":`...)

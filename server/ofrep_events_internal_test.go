@@ -109,7 +109,7 @@ func TestBulkETagFollowsTheEventStreamToken(t *testing.T) {
 func TestStreamTokenIsTheSameWithinAWindow(t *testing.T) {
 	s, key := tokenServer(t)
 	prod := snapshot.Env{Project: "default", Environment: "production"}
-	window := time.Now().Truncate(streamTokenRenew)
+	window := streamWindow(key.ID, time.Now())
 	early := s.newStreamAd(streamAdKey{key.ID, prod}, window.Add(time.Second)).fragment
 	late := s.newStreamAd(streamAdKey{key.ID, prod}, window.Add(streamTokenRenew-time.Second)).fragment
 	if string(early) != string(late) {
