@@ -107,10 +107,9 @@ func (c serveConfig) validateStore() error {
 }
 
 // openBackend opens the storage engine of c. On etcd, the records the
-// replicas share are in etcd; what the domain does not replicate yet (the
-// event log: the DB method) stays in the local --db file of each replica,
-// and every replica compacts the etcd history (--etcd-compact-every;
-// compacting twice is harmless).
+// replicas share are in etcd, and the event log, unless it is on NATS,
+// stays in the local --db file of each replica (the DB method); the
+// leader compacts the etcd history (--etcd-compact-every).
 func (c serveConfig) openBackend(ctx context.Context) (domain.Backend, error) {
 	if c.Store.Engine != "etcd" {
 		return boltstore.Open(c.DB, boltstore.Options{})
@@ -124,34 +123,30 @@ func (c serveConfig) openBackend(ctx context.Context) (domain.Backend, error) {
 		st.Close()
 		return nil, fmt.Errorf("open local store %q: %w", c.DB, err)
 	}
-	b := &etcdBackend{Store: st, local: local, compacted: make(chan struct{})}
-	cctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	b.stop = stop
-	go func() {
-		defer close(b.compacted)
-		if c.Store.Etcd.CompactEvery > 0 {
-			st.RunCompaction(cctx, c.Store.Etcd.CompactEvery, c.Store.Etcd.CompactKeep)
-		}
-	}()
-	return b, nil
+	return &etcdBackend{Store: st, local: local}, nil
 }
 
 // etcdBackend is the etcd engine with the replica's local bbolt file.
 type etcdBackend struct {
 	*etcdstore.Store
-	local     *bolt.DB
-	stop      context.CancelFunc
-	compacted chan struct{}
+	local *bolt.DB
 }
 
-// DB returns the local file (domain.eventFile).
+// DB returns the local file (boltlog.File: the event log's).
 func (b *etcdBackend) DB() *bolt.DB { return b.local }
 
-// Close stops the compaction and closes etcd and the local file.
+// Close closes etcd and the local file.
 func (b *etcdBackend) Close() error {
-	b.stop()
-	<-b.compacted
 	return errors.Join(b.Store.Close(), b.local.Close())
+}
+
+// compaction is the etcd history's compaction, run by the leader
+// (runtime.Options.Maintenance); nil when turned off.
+func (c etcdConfig) compaction(st *etcdstore.Store) func(context.Context) {
+	if c.CompactEvery <= 0 {
+		return nil
+	}
+	return func(ctx context.Context) { st.RunCompaction(ctx, c.CompactEvery, c.CompactKeep) }
 }
 
 // open connects to the etcd cluster of c.

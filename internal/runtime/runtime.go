@@ -68,14 +68,19 @@ type Options struct {
 	// Events is the event log (required): the servers write SDK events to
 	// it, the experiment consumer reads them.
 	Events eventlog.Log
+	// Maintenance, if set, is the storage engine's upkeep that one process
+	// of a deployment runs (etcd's compaction): it runs with the
+	// singletons, until its ctx ends.
+	Maintenance func(ctx context.Context)
 }
 
 // Runtime is a primary's background work. Its exported workers are for
 // the handlers to read from; Run runs them.
 type Runtime struct {
-	log     *slog.Logger
-	store   *domain.Store
-	elector Elector
+	log         *slog.Logger
+	store       *domain.Store
+	elector     Elector
+	maintenance func(context.Context)
 
 	// Hub fans revisions out to the sync streams; the server serves it
 	// and runs it (a relay has one too, without a runtime).
@@ -119,7 +124,7 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, o Options) (*Runt
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
 	}
-	r := &Runtime{log: log, store: st, elector: o.Elector, Hub: hub, metrics: newMetrics()}
+	r := &Runtime{log: log, store: st, elector: o.Elector, maintenance: o.Maintenance, Hub: hub, metrics: newMetrics()}
 	r.metrics.leader = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "switchyard_leader",
 		Help: "1 while this process runs the singletons (scheduler, experiments, guardrails, webhooks), else 0.",
@@ -213,6 +218,9 @@ func (r *Runtime) runSingletons(ctx context.Context) {
 	wg.Go(func() { r.Verifier.Run(ctx) })
 	// Deliveries drain for up to their Drain when ctx is done.
 	wg.Go(func() { r.Webhooks.Run(ctx) })
+	if r.maintenance != nil {
+		wg.Go(func() { r.maintenance(ctx) })
+	}
 	wg.Wait()
 }
 
