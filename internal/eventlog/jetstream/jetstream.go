@@ -440,8 +440,24 @@ const retryWait = time.Second
 // is done; then Appends fail with ErrClosed.
 func (l *Log) Run(ctx context.Context) error {
 	defer l.closed.Store(true)
-	if err := l.restore(ctx); err != nil && ctx.Err() == nil {
-		return err
+	// A cluster still electing its stream leaders answers "no responders"
+	// for a while: wait for it rather than give up.
+	for {
+		err := l.restore(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil // nothing restored: nothing to checkpoint either
+		}
+		if !errors.Is(err, eventlog.ErrUnavailable) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil // nothing restored: nothing to checkpoint either
+		case <-time.After(retryWait):
+		}
 	}
 	ticker := time.NewTicker(l.cfg.CheckpointInterval)
 	defer ticker.Stop()
