@@ -34,9 +34,12 @@ type Client struct {
 
 	// ruleset is what getters evaluate on; nil until the first ruleset.
 	ruleset atomic.Pointer[eval.Ruleset]
-	// status is the client's state; changed is closed and replaced at each
-	// change of it.
+	// status is the client's state. settled is the status once every
+	// listener has heard of it (and of the ruleset that brought it), which
+	// is what WaitReady waits for; changed is closed and replaced at each
+	// change of settled.
 	status  atomic.Pointer[statusInfo]
+	settled atomic.Pointer[statusInfo]
 	changed atomic.Pointer[chan struct{}]
 
 	// events queues exposures and track events; nil when events are
@@ -86,6 +89,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	ch := make(chan struct{})
 	c.changed.Store(&ch)
 	c.status.Store(&statusInfo{status: StatusNotReady})
+	c.settled.Store(c.status.Load())
 
 	if err := c.start(ctx); err != nil {
 		return nil, err
@@ -173,17 +177,36 @@ func (c *Client) Revision() uint64 {
 	return 0
 }
 
-// setStatus changes the status and the error behind it, and wakes
-// WaitReady when the status changed.
+// setStatus changes the status and the error behind it, tells the
+// OnStatusChange listeners when the status changed, then settles it.
 func (c *Client) setStatus(s Status, err error) {
+	c.announceStatus(s, err)
+	c.settle()
+}
+
+// announceStatus changes the status and the error behind it, and tells
+// the OnStatusChange listeners when the status changed. WaitReady does not
+// see it before settle.
+func (c *Client) announceStatus(s Status, err error) {
 	old := c.status.Swap(&statusInfo{status: s, err: err})
 	if old.status == s {
 		return
 	}
 	c.log.Info("status", "status", s, "err", err)
+	c.statuses.each(func(fn func(Status, error)) { fn(s, err) })
+}
+
+// settle makes the status visible to WaitReady, and wakes it when the
+// status changed. Everything a listener hears of before settle is heard
+// before WaitReady returns: a listener added after WaitReady is not told
+// of the first ruleset or of READY.
+func (c *Client) settle() {
+	st := c.status.Load()
+	if old := c.settled.Swap(st); old.status == st.status && old.err == st.err {
+		return
+	}
 	ch := make(chan struct{})
 	close(*c.changed.Swap(&ch))
-	c.statuses.each(func(fn func(Status, error)) { fn(s, err) })
 }
 
 // OnStatusChange calls fn at every change of the status, with the new
@@ -203,7 +226,7 @@ func (c *Client) OnStatusChange(fn func(Status, error)) (remove func()) {
 func (c *Client) WaitReady(ctx context.Context) error {
 	for {
 		changed := *c.changed.Load()
-		st := c.status.Load()
+		st := c.settled.Load()
 		switch {
 		case st.status == StatusReady:
 			return nil

@@ -154,10 +154,11 @@ func (c *Client) stream(ctx context.Context) outcome {
 		if err := out.send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Ack{Ack: &sdkpb.Ack{Revision: msg.GetRevision()}}}); err != nil {
 			return classify(recvErr(s, err), applied)
 		}
-		c.setStatus(StatusReady, nil)
+		c.announceStatus(StatusReady, nil)
 		if announce {
 			c.notify(ch)
 		}
+		c.settle()
 	}
 }
 
