@@ -9,3 +9,7 @@ func CacheRevision(path, key string) uint64 {
 	}
 	return rs.GetRevision()
 }
+
+// RelayReportInterval is the least time between two reports of a relay's
+// client.
+const RelayReportInterval = relayReportInterval

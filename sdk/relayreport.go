@@ -10,16 +10,17 @@ import (
 	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 )
 
-// relayReportInterval is how often a relay's client looks for a change in
-// the report of the streams it serves.
+// relayReportInterval is the least time between two reports of a relay's
+// client: the changes within it (a wave of SDKs connecting, or
+// acknowledging a revision) go out as one report.
 const relayReportInterval = 250 * time.Millisecond
 
 // relayReporter is a Relay that reports upstream the SDK streams it serves
 // (sdkpb.RelayReport), so that the primary's convergence counts them. Report
-// returns the current report, nil while there is none; it must return
-// quickly.
+// returns the current report, nil while there is none, and a channel
+// closed when it changes (nil: it never does); it must return quickly.
 type relayReporter interface {
-	Report() *sdkpb.RelayReport
+	Report() (report *sdkpb.RelayReport, changed <-chan struct{})
 }
 
 // streamSender serializes the Sends on one stream: the sync goroutine's
@@ -36,14 +37,18 @@ func (o *streamSender) send(m *sdkpb.SyncRequest) error {
 }
 
 // reportRelay sends rr's report on the stream when the stream starts and
-// whenever it changes, until ctx (the stream's) is done or a send fails
-// (the sync goroutine then sees the stream's end).
+// whenever it changes, at most once per relayReportInterval, until ctx
+// (the stream's) is done or a send fails (the sync goroutine then sees the
+// stream's end). While the report does not change it does nothing: it
+// waits for the change, with no timer.
 func reportRelay(ctx context.Context, rr relayReporter, out *streamSender) {
-	tick := time.NewTicker(relayReportInterval)
-	defer tick.Stop()
+	pace := time.NewTimer(relayReportInterval)
+	pace.Stop()
 	var last *sdkpb.RelayReport
 	for {
-		if r := rr.Report(); r != nil && !proto.Equal(r, last) {
+		r, changed := rr.Report()
+		built := time.Now()
+		if r != nil && !proto.Equal(r, last) {
 			if err := out.send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_RelayReport{RelayReport: r}}); err != nil {
 				return
 			}
@@ -52,7 +57,16 @@ func reportRelay(ctx context.Context, rr relayReporter, out *streamSender) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-changed:
+		}
+		if wait := relayReportInterval - time.Since(built); wait > 0 {
+			pace.Reset(wait)
+			select {
+			case <-ctx.Done():
+				pace.Stop()
+				return
+			case <-pace.C:
+			}
 		}
 	}
 }

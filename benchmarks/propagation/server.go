@@ -18,6 +18,8 @@ import (
 
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog"
+	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
 	"github.com/switchyard/switchyard/internal/relay"
 	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
@@ -63,7 +65,7 @@ func startServer(ctx context.Context) (*target, error) {
 		return nil, err
 	}
 	// Every simulated SDK streams with the one bootstrap key: no cap.
-	rt, err := runtime.New(log, st, rulesets, runtime.Options{})
+	rt, err := runtime.New(log, st, rulesets, runtime.Options{Events: boltlog.New(backend, eventlog.Options{})})
 	if err != nil {
 		st.Close()
 		os.RemoveAll(dir)

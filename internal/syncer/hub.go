@@ -132,6 +132,11 @@ type envHub struct {
 	// guarded by Hub.keysMu.
 	keysOf  []*domain.APIKey
 	streams map[*Stream]struct{} // guarded by Hub.mu
+	// roster is notified when what Hub.Report says of the environment may
+	// have changed: a stream joined or left, an SDK acknowledged a
+	// revision, a relay behind this hub reported, the environment got its
+	// first revision or was dropped.
+	roster broadcast
 }
 
 // New returns a hub reading state from src. A nil src makes a relay's hub:
@@ -211,6 +216,7 @@ func (h *Hub) Join(project, env string, info Info) (*Stream, error) {
 		return nil, notFound(project, env)
 	}
 	e.streams[st] = struct{}{}
+	e.roster.Notify()
 	return st, nil
 }
 
@@ -219,6 +225,7 @@ func (h *Hub) Leave(st *Stream) {
 	h.mu.Lock()
 	delete(st.env.streams, st)
 	h.mu.Unlock()
+	st.env.roster.Notify()
 }
 
 // maxAge draws a stream's age limit.
@@ -344,6 +351,7 @@ func (h *Hub) drop(e *envHub, err error) {
 	for st := range e.streams {
 		st.end(err)
 	}
+	e.roster.Notify()
 }
 
 // Run publishes every new revision until ctx is done, then saves the

@@ -37,6 +37,9 @@ func (h *Hub) Publish(rev *Revision) {
 			return
 		}
 		if e.current.CompareAndSwap(cur, rev) {
+			if cur == nil {
+				e.roster.Notify() // Report has something to say now
+			}
 			break
 		}
 	}

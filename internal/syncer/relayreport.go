@@ -68,6 +68,7 @@ func (s *Stream) SetReport(r *sdkpb.RelayReport) error {
 		}
 	}
 	s.report.Store(rep)
+	s.env.roster.Notify()
 	return nil
 }
 
@@ -116,16 +117,25 @@ func relayPath(relay, below string) string {
 // streams: those connected to it and those behind its own relays, counted
 // by acknowledged revision, and up to MaxReportStreams of them listed, the
 // least advanced first, then the longest connected. It fails with an
-// error matching store.ErrNotFound when the environment does not exist.
-func (h *Hub) Report(project, env string) (*sdkpb.RelayReport, error) {
+// error matching domain.ErrNotFound when the environment has no revision.
+//
+// changed is closed at the next change of what Report says (a stream
+// joins or leaves, an SDK acknowledges a revision, a relay behind this
+// one reports, the environment gets its first revision), so a caller
+// builds a report only when something changed; it is returned with the
+// error too, and is nil once the hub is closed (nothing changes then).
+func (h *Hub) Report(project, env string) (r *sdkpb.RelayReport, changed <-chan struct{}, err error) {
 	key := envKey{project, env}
+	if e := h.publishedEnv(key); e != nil {
+		changed = e.roster.Wait() // before reading, so that no change is missed
+	}
 	if _, err := h.revision(key); err != nil {
-		return nil, err
+		return nil, changed, err
 	}
 	h.mu.Lock()
 	acked, all := h.gather(key)
 	h.mu.Unlock()
-	r := &sdkpb.RelayReport{Acked: make([]*sdkpb.RevisionStreams, 0, len(acked))}
+	r = &sdkpb.RelayReport{Acked: make([]*sdkpb.RevisionStreams, 0, len(acked))}
 	for rev, n := range acked {
 		r.Acked = append(r.Acked, &sdkpb.RevisionStreams{Revision: rev, Streams: int64(n)})
 	}
@@ -138,7 +148,7 @@ func (h *Hub) Report(project, env string) (*sdkpb.RelayReport, error) {
 	for i, s := range all {
 		r.Streams[i] = StreamMessage(s)
 	}
-	return r, nil
+	return r, changed, nil
 }
 
 // StreamMessage is s as an SdkStream message.

@@ -94,7 +94,7 @@ func TestHubReportsItsStreamsForItsUpstream(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := f.hub.Report("shop", "production")
+	r, _, err := f.hub.Report("shop", "production")
 	if err != nil {
 		t.Fatal(err)
 	}

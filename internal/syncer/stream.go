@@ -91,7 +91,8 @@ func (s *Stream) Sent() *Revision { return s.sent.Load() }
 func (s *Stream) MarkSent(r *Revision) { s.sent.Store(r) }
 
 // Ack records that the SDK applied revision n. An ack for a revision not
-// sent on this stream, or older than the last ack, is ignored.
+// sent on this stream, or older than the last ack, is ignored; another
+// changes what the hub reports (Hub.Report).
 func (s *Stream) Ack(n uint64) {
 	sent := s.sent.Load()
 	if sent == nil || n > sent.Number {
@@ -99,9 +100,15 @@ func (s *Stream) Ack(n uint64) {
 	}
 	for {
 		old := s.acked.Load()
-		if n <= old || s.acked.CompareAndSwap(old, n) {
+		if n <= old {
 			return
 		}
+		if s.acked.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	if s.Info.Relay == "" {
+		s.env.roster.Notify() // a relay's own stream is not reported
 	}
 }
 
