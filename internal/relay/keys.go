@@ -67,8 +67,9 @@ func (k *keyring) APIKey(id string) (*domain.APIKey, bool) {
 }
 
 // setKeys takes in a key set: the keyring, the persisted state and the
-// downstream relay streams get it, streams of keys no longer in any set
-// end, and environments the relay key gained are followed.
+// downstream relay streams get it, streams of keys no longer in the
+// current keyring end, and environments the relay key gained are
+// followed. The followers of several environments call it concurrently.
 func (r *Relay) setKeys(ks *sdkpb.KeySet) {
 	r.mu.Lock()
 	i := slices.IndexFunc(r.state.KeySets, func(s *sdkpb.KeySet) bool {
@@ -96,8 +97,12 @@ func (r *Relay) setKeys(ks *sdkpb.KeySet) {
 	r.mu.Unlock()
 
 	r.hub.PublishKeys(ks)
+	// The current keyring, not kr: another environment's key set may have
+	// replaced kr since the lock was released, and kr, older, would end
+	// the streams of keys only that set has.
+	cur := r.keys.Load()
 	r.hub.Revoke(func(id string) bool {
-		_, ok := kr.APIKey(id)
+		_, ok := cur.APIKey(id)
 		return ok
 	})
 	for _, env := range gained {

@@ -1,10 +1,13 @@
 package relay_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
+	sdkpb "github.com/switchyard/switchyard/internal/gen/switchyard/v1/sdkpb"
 	"github.com/switchyard/switchyard/internal/relay/relaytest"
 	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server/servertest"
@@ -84,4 +87,78 @@ func TestChainedRelayRefusesARevokedKeyWithinOneRevision(t *testing.T) {
 		}
 	}
 	eventually(t, "the SDK behind the edge relay is refused", func() bool { return c.Status() == sdk.StatusError })
+}
+
+// TestRelayAuthenticatesWhileKeySetsArrive authenticates at a relay that
+// follows two environments, over OFREP and sync streams, while key sets of
+// both keep arriving (keys created and revoked on the primary): under
+// -race the keyring is read and replaced concurrently, a valid key is
+// never refused and no stream of one is ended, and the revoked keys are
+// refused at the end.
+func TestRelayAuthenticatesWhileKeySetsArrive(t *testing.T) {
+	primary := servertest.Start(t, servertest.Options{})
+	darkMode(t, primary)
+	r := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: relayKey(t, primary, "default", "production", "staging")})
+	key := primary.Creds.SDKKey
+	accepts(t, r, key)
+
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if got := ofrep(t, r.HTTPURL, key, "dark-mode", `{"targetingKey":"u"}`); got.Status != http.StatusOK {
+					t.Errorf("OFREP with a valid key while key sets arrive = %d %s, want 200", got.Status, got.Body)
+					return
+				}
+			}
+		})
+	}
+	readers.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			ctx, cancel := context.WithCancel(withKey(key))
+			s, err := sdkpb.NewSyncServiceClient(r.Conn).Sync(ctx)
+			if err == nil {
+				err = s.Send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Hello{Hello: &sdkpb.Hello{SdkName: "race"}}})
+			}
+			if err == nil {
+				_, err = s.Recv()
+			}
+			cancel()
+			if err != nil {
+				t.Errorf("sync stream with a valid key while key sets arrive: %v", err)
+				return
+			}
+		}
+	})
+	var revoked []string
+	for i := range 10 {
+		env := []string{"production", "staging"}[i%2]
+		k := primary.SDKKey(t, "default", env)
+		if i%4 >= 2 {
+			found, _ := primary.Store.State().KeyByHash(hashOf(k))
+			primary.Admin(t, "DELETE", "/api/v1/keys/"+found.ID, nil)
+			revoked = append(revoked, k)
+		}
+	}
+	for _, env := range []string{"production", "staging"} {
+		accepts(t, r, primary.SDKKey(t, "default", env))
+	}
+	close(done)
+	readers.Wait()
+	for _, k := range revoked {
+		if got := ofrep(t, r.HTTPURL, k, "dark-mode", `{}`); got.Status != http.StatusUnauthorized {
+			t.Errorf("OFREP with a key revoked before the last key sets = %d, want 401", got.Status)
+		}
+	}
 }
