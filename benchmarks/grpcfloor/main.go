@@ -7,9 +7,13 @@
 // floor under benchmarks/propagation's figure, whatever Switchyard's own
 // handler does. On loopback only.
 //
+// Server options to try on the floor are flags: -header-table-size,
+// -read-buffer, -write-buffer, -shared-write-buffer, -workers,
+// -keepalive-time, -window; each defaults to grpc-go's default.
+//
 // Usage:
 //
-//	go run ./benchmarks/grpcfloor [-streams 5000] [-conns 0]
+//	go run ./benchmarks/grpcfloor [-streams 5000] [-conns 0] [-header-table-size 0] ...
 package main
 
 import (
@@ -25,11 +29,13 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 )
 
 func main() {
@@ -37,12 +43,20 @@ func main() {
 	addr := flag.String("addr", "", "internal: the parent's server address")
 	streams := flag.Int("streams", 5000, "idle streams to open")
 	conns := flag.Int("conns", 0, "connections the streams share (0: one per stream)")
+	var so serverOpts
+	flag.IntVar(&so.headerTable, "header-table-size", -1, "grpc.HeaderTableSize: the HPACK table the clients may fill per connection (-1: grpc-go's default, 4096)")
+	flag.IntVar(&so.readBuffer, "read-buffer", -1, "grpc.ReadBufferSize (-1: grpc-go's default, 32 KiB)")
+	flag.IntVar(&so.writeBuffer, "write-buffer", -1, "grpc.WriteBufferSize (-1: grpc-go's default, 32 KiB)")
+	flag.BoolVar(&so.sharedWrite, "shared-write-buffer", false, "grpc.SharedWriteBuffer(true)")
+	flag.IntVar(&so.workers, "workers", 0, "grpc.NumStreamWorkers (0: a goroutine per stream)")
+	flag.DurationVar(&so.keepalive, "keepalive-time", 0, "keepalive.ServerParameters.Time (0: grpc-go's default, 2 h)")
+	flag.IntVar(&so.window, "window", 0, "grpc.StaticStreamWindowSize and StaticConnWindowSize (0: grpc-go's default, dynamic from 64 KiB)")
 	flag.Parse()
 	var err error
 	if *role == "clients" {
 		err = runClients(*addr, *streams, *conns)
 	} else {
-		err = run(*streams, *conns)
+		err = run(*streams, *conns, so)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "grpcfloor:", err)
@@ -50,12 +64,59 @@ func main() {
 	}
 }
 
+// serverOpts are the server options tried on the floor; a negative or
+// zero value leaves grpc-go's default.
+type serverOpts struct {
+	headerTable, readBuffer, writeBuffer, workers, window int
+	sharedWrite                                           bool
+	keepalive                                             time.Duration
+}
+
+// options returns the grpc.ServerOptions of o and a description of them.
+func (o serverOpts) options() ([]grpc.ServerOption, string) {
+	var opts []grpc.ServerOption
+	var desc []string
+	if o.headerTable >= 0 {
+		opts = append(opts, grpc.HeaderTableSize(uint32(o.headerTable)))
+		desc = append(desc, fmt.Sprintf("HeaderTableSize(%d)", o.headerTable))
+	}
+	if o.readBuffer >= 0 {
+		opts = append(opts, grpc.ReadBufferSize(o.readBuffer))
+		desc = append(desc, fmt.Sprintf("ReadBufferSize(%d)", o.readBuffer))
+	}
+	if o.writeBuffer >= 0 {
+		opts = append(opts, grpc.WriteBufferSize(o.writeBuffer))
+		desc = append(desc, fmt.Sprintf("WriteBufferSize(%d)", o.writeBuffer))
+	}
+	if o.sharedWrite {
+		opts = append(opts, grpc.SharedWriteBuffer(true))
+		desc = append(desc, "SharedWriteBuffer(true)")
+	}
+	if o.workers > 0 {
+		opts = append(opts, grpc.NumStreamWorkers(uint32(o.workers)))
+		desc = append(desc, fmt.Sprintf("NumStreamWorkers(%d)", o.workers))
+	}
+	if o.keepalive > 0 {
+		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{Time: o.keepalive}))
+		desc = append(desc, fmt.Sprintf("KeepaliveParams{Time: %s}", o.keepalive))
+	}
+	if o.window > 0 {
+		opts = append(opts, grpc.StaticStreamWindowSize(int32(o.window)), grpc.StaticConnWindowSize(int32(o.window)))
+		desc = append(desc, fmt.Sprintf("StaticStream/ConnWindowSize(%d)", o.window))
+	}
+	if len(desc) == 0 {
+		return nil, "default options"
+	}
+	return opts, strings.Join(desc, ", ")
+}
+
 // run serves, has the child open the streams and reports the cost.
-func run(streams, conns int) error {
+func run(streams, conns int, so serverOpts) error {
 	if streams < 1 {
 		return errors.New("-streams must be at least 1")
 	}
-	srv := grpc.NewServer()
+	opts, desc := so.options()
+	srv := grpc.NewServer(opts...)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -91,7 +152,7 @@ func run(streams, conns int) error {
 	after := measure()
 	n := float64(streams)
 	kib := func(a, b uint64) float64 { return (float64(a) - float64(b)) / n / 1024 }
-	fmt.Printf("grpc-go %s, %d idle health Watch streams (%s):\n", grpcVersion(), streams, label(streams, conns))
+	fmt.Printf("grpc-go %s, %d idle health Watch streams (%s), %s:\n", grpcVersion(), streams, label(streams, conns), desc)
 	fmt.Printf("server memory per idle stream: %.1f KiB heap + %.1f KiB goroutine stacks = %.1f KiB (%.2f goroutines per stream)\n",
 		kib(after.heap, before.heap), kib(after.stacks, before.stacks),
 		kib(after.heap+after.stacks, before.heap+before.stacks), float64(after.goroutines-before.goroutines)/n)
