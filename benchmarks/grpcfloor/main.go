@@ -9,7 +9,8 @@
 //
 // Server options to try on the floor are flags: -header-table-size,
 // -read-buffer, -write-buffer, -shared-write-buffer, -workers,
-// -keepalive-time, -window; each defaults to grpc-go's default.
+// -keepalive-time, -window; each defaults to grpc-go's default. -servehttp
+// serves through net/http's HTTP/2 server (grpc.Server.ServeHTTP) instead.
 //
 // Usage:
 //
@@ -23,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -50,6 +52,7 @@ func main() {
 	flag.BoolVar(&so.sharedWrite, "shared-write-buffer", false, "grpc.SharedWriteBuffer(true)")
 	flag.IntVar(&so.workers, "workers", 0, "grpc.NumStreamWorkers (0: a goroutine per stream)")
 	flag.DurationVar(&so.keepalive, "keepalive-time", 0, "keepalive.ServerParameters.Time (0: grpc-go's default, 2 h)")
+	flag.BoolVar(&so.serveHTTP, "servehttp", false, "serve through net/http's HTTP/2 server and grpc.Server.ServeHTTP instead of grpc-go's own transport")
 	flag.IntVar(&so.window, "window", 0, "grpc.StaticStreamWindowSize and StaticConnWindowSize (0: grpc-go's default, dynamic from 64 KiB)")
 	flag.Parse()
 	var err error
@@ -68,7 +71,7 @@ func main() {
 // zero value leaves grpc-go's default.
 type serverOpts struct {
 	headerTable, readBuffer, writeBuffer, workers, window int
-	sharedWrite                                           bool
+	sharedWrite, serveHTTP                                bool
 	keepalive                                             time.Duration
 }
 
@@ -122,8 +125,20 @@ func run(streams, conns int, so serverOpts) error {
 	if err != nil {
 		return err
 	}
-	go srv.Serve(lis)
-	defer srv.Stop()
+	if so.serveHTTP {
+		// grpc-go's other server transport: net/http's HTTP/2 server
+		// (unencrypted, prior knowledge, as grpc-go clients speak it)
+		// calling grpc.Server.ServeHTTP.
+		var protocols http.Protocols
+		protocols.SetUnencryptedHTTP2(true)
+		hs := &http.Server{Handler: srv, Protocols: &protocols}
+		go hs.Serve(lis)
+		defer hs.Close()
+		desc += ", served by net/http (ServeHTTP)"
+	} else {
+		go srv.Serve(lis)
+		defer srv.Stop()
+	}
 
 	before := measure()
 	exe, err := os.Executable()
