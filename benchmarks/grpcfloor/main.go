@@ -8,13 +8,13 @@
 // handler does. On loopback only.
 //
 // Server options to try on the floor are flags: -header-table-size,
-// -read-buffer, -write-buffer, -shared-write-buffer, -workers,
+// -read-buffer, -write-buffer, -workers,
 // -keepalive-time, -window; each defaults to grpc-go's default. -servehttp
 // serves through net/http's HTTP/2 server (grpc.Server.ServeHTTP) instead.
 //
 // Usage:
 //
-//	go run ./benchmarks/grpcfloor [-streams 5000] [-conns 0] [-header-table-size 0] ...
+//	go run ./benchmarks/grpcfloor [-streams 5000] [-conns 0] [-header-table-size 0] ... (the shared write buffer is grpc-go's default since v1.85: no flag)
 package main
 
 import (
@@ -49,7 +49,6 @@ func main() {
 	flag.IntVar(&so.headerTable, "header-table-size", -1, "grpc.HeaderTableSize: the HPACK table the clients may fill per connection (-1: grpc-go's default, 4096)")
 	flag.IntVar(&so.readBuffer, "read-buffer", -1, "grpc.ReadBufferSize (-1: grpc-go's default, 32 KiB)")
 	flag.IntVar(&so.writeBuffer, "write-buffer", -1, "grpc.WriteBufferSize (-1: grpc-go's default, 32 KiB)")
-	flag.BoolVar(&so.sharedWrite, "shared-write-buffer", false, "grpc.SharedWriteBuffer(true)")
 	flag.IntVar(&so.workers, "workers", 0, "grpc.NumStreamWorkers (0: a goroutine per stream)")
 	flag.DurationVar(&so.keepalive, "keepalive-time", 0, "keepalive.ServerParameters.Time (0: grpc-go's default, 2 h)")
 	flag.BoolVar(&so.serveHTTP, "servehttp", false, "serve through net/http's HTTP/2 server and grpc.Server.ServeHTTP instead of grpc-go's own transport")
@@ -71,7 +70,7 @@ func main() {
 // zero value leaves grpc-go's default.
 type serverOpts struct {
 	headerTable, readBuffer, writeBuffer, workers, window int
-	sharedWrite, serveHTTP                                bool
+	serveHTTP                                             bool
 	keepalive                                             time.Duration
 }
 
@@ -90,10 +89,6 @@ func (o serverOpts) options() ([]grpc.ServerOption, string) {
 	if o.writeBuffer >= 0 {
 		opts = append(opts, grpc.WriteBufferSize(o.writeBuffer))
 		desc = append(desc, fmt.Sprintf("WriteBufferSize(%d)", o.writeBuffer))
-	}
-	if o.sharedWrite {
-		opts = append(opts, grpc.SharedWriteBuffer(true))
-		desc = append(desc, "SharedWriteBuffer(true)")
 	}
 	if o.workers > 0 {
 		opts = append(opts, grpc.NumStreamWorkers(uint32(o.workers)))
