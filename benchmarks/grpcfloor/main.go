@@ -14,7 +14,7 @@
 //
 // Usage:
 //
-//	go run ./benchmarks/grpcfloor [-streams 5000] [-conns 0] [-header-table-size 0] ... (the shared write buffer is grpc-go's default since v1.85: no flag)
+//	go run ./benchmarks/grpcfloor [-streams 5000] [-conns 0] [-header-table-size 0] ... (no flag for the shared write buffer: grpc-go v1.85 shares it by default)
 package main
 
 import (
