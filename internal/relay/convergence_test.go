@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/switchyard/switchyard/internal/relay/relaytest"
+	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/server/servertest"
 )
 
@@ -67,5 +68,33 @@ func TestReleaseGateCountsSDKsBehindAChainedRelay(t *testing.T) {
 	}
 	if r := primary.Call(t, "POST", "/api/v1/projects/default/releases/spring:advance", primary.Creds.AdminToken, `{}`); r.Status != http.StatusOK {
 		t.Fatalf("advance with the three SDKs behind relays converged = %d %s, want 200", r.Status, r.Body)
+	}
+}
+
+// TestPrimaryCountsSDKsLeavingAChainedRelay closes the SDKs behind a
+// chained relay one by one: each leave is reported up the chain (the
+// relays report on change, with no poll), and the primary's convergence
+// counts the SDKs that are left.
+func TestPrimaryCountsSDKsLeavingAChainedRelay(t *testing.T) {
+	primary := servertest.Start(t, servertest.Options{})
+	primary.Admin(t, "POST", "/api/v1/documents:import", checkoutDoc)
+	regionKey, edgeKey := namedRelayKey(t, primary, "region"), namedRelayKey(t, primary, "edge")
+	region := relaytest.Start(t, relaytest.Options{Upstream: primary.GRPCAddr, RelayKey: regionKey})
+	edge := relaytest.Start(t, relaytest.Options{Upstream: region.GRPCAddr, RelayKey: edgeKey})
+	caughtUp(t, primary, edge, "default", "production")
+	key := primary.Creds.SDKKey
+	accepts(t, edge, key)
+	clients := []*sdk.Client{connect(t, edge.GRPCAddr, key), connect(t, edge.GRPCAddr, key)}
+	connected := func(n int) func() bool {
+		return func() bool {
+			conv := primary.Admin(t, "GET", "/api/v1/projects/default/environments/production/convergence", nil)
+			got, _ := conv["connected"].(float64) // absent when 0
+			return got == float64(n)
+		}
+	}
+	eventually(t, "the primary counts the two SDKs behind the edge relay", connected(2))
+	for i, c := range clients {
+		c.Close()
+		eventually(t, fmt.Sprintf("the primary counts %d SDKs after one left", len(clients)-i-1), connected(len(clients)-i-1))
 	}
 }
