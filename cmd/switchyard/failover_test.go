@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/domain"
+	"github.com/switchyard/switchyard/internal/eventlog/jetstream/natstest"
 	"github.com/switchyard/switchyard/internal/store/etcdstore/etcdtest"
 )
 
@@ -137,6 +138,18 @@ func mustCall(t *testing.T, base, method, path, body string, out any) {
 	}
 }
 
+// waitVisible waits until every running replica answers 200 to GET path
+// (a record written through one replica has reached them all).
+func (pr *processReplicas) waitVisible(t *testing.T, path string) {
+	t.Helper()
+	for i, r := range pr.replicas {
+		within(t, time.Minute, fmt.Sprintf("%s on replica %d", path, i), func() bool {
+			_, err := call(r.url, "GET", path, "", nil)
+			return err == nil
+		})
+	}
+}
+
 // attempt is one try of a write: its unique value and whether the server
 // acknowledged it (200).
 type attempt struct {
@@ -149,10 +162,14 @@ type attempt struct {
 // value unique to each attempt, so every acknowledged write can be
 // found in the final state and in the audit log.
 type writeLoad struct {
-	writers, flagsPerWriter, writes int
+	writers, flagsPerWriter int
+	// writes is how many writes to do; 0: until stop is closed.
+	writes int
+	stop   chan struct{}
 
-	next  atomic.Uint64 // round robin over the replicas
-	acked atomic.Int64
+	claimed atomic.Int64  // writes begun
+	next    atomic.Uint64 // round robin over the replicas
+	acked   atomic.Int64
 	// history[flag] is every attempt on the flag, in order (one writer
 	// per flag: no lock needed after the writers are done).
 	history map[string][]attempt
@@ -163,28 +180,26 @@ type writeLoad struct {
 
 func writerFlag(w, j int) string { return fmt.Sprintf("kt-%d-%d", w, j) }
 
-// create creates the writers' flags through base.
-func (l *writeLoad) create(t *testing.T, base string) {
+// create creates the writers' flags through the first replica and waits
+// until every replica has them.
+func (l *writeLoad) create(t *testing.T, pr *processReplicas) {
 	t.Helper()
 	l.history, l.retries = map[string][]attempt{}, map[string]int{}
 	for w := range l.writers {
 		for j := range l.flagsPerWriter {
-			mustCall(t, base, "POST", "/api/v1/projects/default/flags", fmt.Sprintf(
+			mustCall(t, pr.replicas[0].url, "POST", "/api/v1/projects/default/flags", fmt.Sprintf(
 				`{"key":%q,"type":"bool","environments":{"production":{"enabled":true,"default":{"variant":"on"}}}}`, writerFlag(w, j)), nil)
 		}
 	}
+	pr.waitVisible(t, "/api/v1/projects/default/flags/"+writerFlag(l.writers-1, l.flagsPerWriter-1))
 }
 
 // run runs the writers through the replicas, round-robin, until l.writes
-// writes are acknowledged; it returns when they all are, or a writer gave
-// up (the test failed).
+// writes are acknowledged (or l.stop is closed); it returns when they all
+// are, or a writer gave up (the test failed).
 func (l *writeLoad) run(t *testing.T, pr *processReplicas) {
 	var wg sync.WaitGroup
 	for w := range l.writers {
-		n := l.writes / l.writers
-		if w < l.writes%l.writers {
-			n++
-		}
 		hist := make([][]attempt, l.flagsPerWriter)
 		wg.Go(func() {
 			defer func() {
@@ -194,11 +209,14 @@ func (l *writeLoad) run(t *testing.T, pr *processReplicas) {
 				}
 				l.mu.Unlock()
 			}()
-			for seq := range n {
+			for seq := 0; !closed(l.stop) && (l.writes == 0 || l.claimed.Add(1) <= int64(l.writes)); seq++ {
 				j := seq % l.flagsPerWriter
 				path := "/api/v1/projects/default/flags/" + writerFlag(w, j)
 				for try := 0; ; try++ {
-					if try == 100 || t.Failed() {
+					if t.Failed() {
+						return
+					}
+					if try == 100 {
 						t.Errorf("writer %d: write %d not acknowledged after %d attempts", w, seq, try)
 						return
 					}
@@ -292,7 +310,7 @@ func (l *writeLoad) check(t *testing.T, base string) {
 			}
 		}
 	}
-	if acked != l.writes {
+	if l.writes > 0 && acked != l.writes {
 		t.Errorf("%d writes acknowledged, want %d", acked, l.writes)
 	}
 }
@@ -400,7 +418,7 @@ func TestKillLeaderDuringWrites(t *testing.T) {
 	const releases, stages = 4, 8
 	ids := startTimedReleases(t, other.url, releases, stages)
 
-	load.create(t, other.url)
+	load.create(t, pr)
 	began := time.Now()
 	done := make(chan struct{})
 	go func() {
@@ -457,5 +475,181 @@ func TestKillLeaderDuringWrites(t *testing.T) {
 	checkStepsOnce(t, rejoined, ids, stages)
 	if n := pr.leader(t); n < 0 {
 		t.Errorf("after the restart: not exactly one leader")
+	}
+}
+
+// eventLoad is bounded senders of exposure events through the replicas,
+// round-robin: each batch has an id of its own (SendEvents counts a
+// batch id once), so a batch whose answer was lost is sent again, to
+// another replica, under the same id.
+type eventLoad struct {
+	senders, perBatch int
+	flag              string
+	stop              chan struct{} // closed: no more batches
+
+	next     atomic.Uint64
+	accepted atomic.Int64
+	mu       sync.Mutex
+	retries  map[string]int
+}
+
+// run sends batches until l.stop is closed and returns when every one
+// sent was answered 200 (or a sender gave up: the test failed).
+func (l *eventLoad) run(t *testing.T, pr *processReplicas) {
+	l.retries = map[string]int{}
+	var wg sync.WaitGroup
+	for s := range l.senders {
+		wg.Go(func() {
+			for b := s; !closed(l.stop); b += l.senders {
+				var events []string
+				for e := range l.perBatch {
+					events = append(events, fmt.Sprintf(`{"exposure":{"flag":%q,"variant":"on","unit":"u-%d-%d"}}`, l.flag, b, e))
+				}
+				body := fmt.Sprintf(`{"project":"default","environment":"production","batch_id":"b-%d","events":[%s]}`, b, strings.Join(events, ","))
+				for try := 0; ; try++ {
+					if t.Failed() {
+						return
+					}
+					if try == 100 {
+						t.Errorf("sender %d: batch %d not accepted after %d attempts", s, b, try)
+						return
+					}
+					r := pr.replicas[l.next.Add(1)%uint64(len(pr.replicas))]
+					var resp struct {
+						Accepted   int64 `json:"accepted"`
+						Rejected   int64 `json:"rejected"`
+						Rejections []struct {
+							Code, Reason string
+						} `json:"rejections"`
+					}
+					status, err := call(r.url, "POST", "/api/v1/events", body, &resp)
+					if err == nil {
+						if resp.Rejected != 0 || resp.Accepted != int64(l.perBatch) {
+							t.Errorf("batch %d: %d accepted, %d rejected (%v), want %d accepted", b, resp.Accepted, resp.Rejected, resp.Rejections, l.perBatch)
+						}
+						l.accepted.Add(resp.Accepted)
+						break
+					}
+					reason := "connection"
+					switch {
+					case status >= 500 || status == http.StatusTooManyRequests:
+						reason = fmt.Sprint(status)
+					case status != 0:
+						t.Errorf("sender %d: %v", s, err)
+						return
+					}
+					l.mu.Lock()
+					l.retries[reason]++
+					l.mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// exposures reads the exposures of flag in production counted by the
+// replica at base; -1 if it cannot.
+func exposures(base, flag string) int64 {
+	var usage struct {
+		Flags []struct {
+			Flag  string `json:"flag"`
+			Count string `json:"count"` // uint64 in proto JSON
+		} `json:"flags"`
+	}
+	if _, err := call(base, "GET", "/api/v1/projects/default/environments/production/usage?flag="+flag, "", &usage); err != nil {
+		return -1
+	}
+	for _, f := range usage.Flags {
+		if f.Flag == flag {
+			var n int64
+			fmt.Sscan(f.Count, &n)
+			return n
+		}
+	}
+	return 0
+}
+
+// TestStopEtcdMemberAndNATSNode: three replicas (child processes) on a
+// 3-member etcd cluster, events on a 3-node NATS JetStream cluster (R3).
+// While writers and event senders go on through the replicas, one etcd
+// member and one NATS node stop for good: every write is still
+// acknowledged (and in the final state and the audit log once), every
+// event batch accepted, and every replica counts each accepted event
+// exactly once.
+func TestStopEtcdMemberAndNATSNode(t *testing.T) {
+	nc, err := natstest.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Shutdown)
+	pr := startProcessReplicas(t, "--log-level", "warn", "--events", "nats", "--nats-url", nc.URL(), "--nats-replicas", "3")
+	base := pr.replicas[0].url
+	mustCall(t, base, "POST", "/api/v1/projects/default/flags",
+		`{"key":"exposed","type":"bool","environments":{"production":{"enabled":true,"default":{"variant":"on"}}}}`, nil)
+	stop := make(chan struct{})
+	writes := &writeLoad{writers: 4, flagsPerWriter: 2, stop: stop}
+	events := &eventLoad{senders: 4, perBatch: 10, flag: "exposed", stop: stop}
+	writes.create(t, pr)
+	// Each load goes on until this many are acknowledged after the stops.
+	afterWrites, afterEvents := int64(300), int64(3000)
+	if testing.Short() {
+		afterWrites, afterEvents = 100, 1000
+	}
+
+	began := time.Now()
+	var wg sync.WaitGroup
+	wg.Go(func() { writes.run(t, pr) })
+	wg.Go(func() { events.run(t, pr) })
+	halt := sync.OnceFunc(func() {
+		close(stop)
+		wg.Wait()
+	})
+	defer halt()
+	within(t, time.Minute, "some writes and events before the stops", func() bool {
+		return t.Failed() || writes.acked.Load() >= 50 && events.accepted.Load() >= 500
+	})
+	stopping := time.Now()
+	var stops sync.WaitGroup
+	stops.Go(func() { pr.etcd.Members()[0].Stop() })
+	stops.Go(func() { nc.Stop(0) })
+	stops.Wait()
+	ackedAtStop, acceptedAtStop := writes.acked.Load(), events.accepted.Load()
+	t.Logf("stopped etcd member 0 and NATS node 0 in %v, writing and sending all along", time.Since(stopping).Round(time.Millisecond))
+	within(t, 2*time.Minute, "writes and events acknowledged after the stops", func() bool {
+		return t.Failed() || writes.acked.Load() >= ackedAtStop+afterWrites && events.accepted.Load() >= acceptedAtStop+afterEvents
+	})
+	halt()
+	elapsed := time.Since(began)
+	t.Logf("writes: %d acknowledged (%.0f/s), retried %v; events: %d accepted (%.0f/s), retried %v",
+		writes.acked.Load(), float64(writes.acked.Load())/elapsed.Seconds(), writes.retries,
+		events.accepted.Load(), float64(events.accepted.Load())/elapsed.Seconds(), events.retries)
+	if t.Failed() {
+		return
+	}
+
+	mustCall(t, base, "POST", "/api/v1/projects/default/flags",
+		`{"key":"kt-after-stops","type":"bool","environments":{"production":{"enabled":true,"default":{"variant":"on"}}}}`, nil)
+	writes.check(t, base)
+	want := events.accepted.Load()
+	for i, r := range pr.replicas {
+		var got int64
+		within(t, time.Minute, fmt.Sprintf("replica %d counting every accepted event", i), func() bool {
+			got = exposures(r.url, "exposed")
+			return got >= want
+		})
+		if got != want {
+			t.Errorf("replica %d counts %d exposures, want the %d accepted", i, got, want)
+		}
+	}
+}
+
+// closed reports whether ch is closed; a nil ch never is.
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
