@@ -594,8 +594,8 @@ func exposures(base, flag string) int64 {
 
 // TestStopEtcdMemberAndNATSNode: three replicas (child processes) on a
 // 3-member etcd cluster, events on a 3-node NATS JetStream cluster (R3).
-// While writers and event senders go on through the replicas, one etcd
-// member and one NATS node stop for good: every write is still
+// While writers and event senders go on through the replicas, the etcd
+// member that leads the Raft cluster and one NATS node stop for good: every write is still
 // acknowledged (and in the final state and the audit log once), every
 // event batch accepted, and every replica counts each accepted event
 // exactly once.
@@ -632,13 +632,18 @@ func TestStopEtcdMemberAndNATSNode(t *testing.T) {
 	within(t, time.Minute, "some writes and events before the stops", func() bool {
 		return t.Failed() || writes.acked.Load() >= 20 && events.accepted.Load() >= 200
 	})
+	var member *etcdtest.Member
+	within(t, time.Minute, "an etcd leader", func() bool {
+		member = pr.etcd.Leader()
+		return member != nil
+	})
 	stopping := time.Now()
 	var stops sync.WaitGroup
-	stops.Go(func() { pr.etcd.Members()[0].Stop() })
+	stops.Go(member.Stop)
 	stops.Go(func() { nc.Stop(0) })
 	stops.Wait()
 	ackedAtStop, acceptedAtStop := writes.acked.Load(), events.accepted.Load()
-	t.Logf("stopped etcd member 0 and NATS node 0 in %v, writing and sending all along", time.Since(stopping).Round(time.Millisecond))
+	t.Logf("stopped etcd member %s (the Raft leader) and NATS node 0 in %v, writing and sending all along", member.Name, time.Since(stopping).Round(time.Millisecond))
 	within(t, 2*time.Minute, "writes and events acknowledged after the stops", func() bool {
 		return t.Failed() || writes.acked.Load() >= ackedAtStop+afterWrites && events.accepted.Load() >= acceptedAtStop+afterEvents
 	})
