@@ -72,7 +72,7 @@ func startProcessReplicas(t *testing.T, extra ...string) *processReplicas {
 
 // leader returns the index of the one replica whose switchyard_leader is
 // 1, or -1 when none or several are.
-func (pr *processReplicas) leader(t *testing.T) int {
+func (pr *processReplicas) leader() int {
 	at := -1
 	for i, p := range pr.replicas {
 		if !p.running() {
@@ -418,7 +418,7 @@ func TestKillLeaderDuringWrites(t *testing.T) {
 	pr := startProcessReplicas(t, "--log-level", "warn")
 	var leader int
 	within(t, time.Minute, "one leader of three replicas", func() bool {
-		leader = pr.leader(t)
+		leader = pr.leader()
 		return leader >= 0
 	})
 	other := pr.replicas[(leader+1)%3]
@@ -446,15 +446,20 @@ func TestKillLeaderDuringWrites(t *testing.T) {
 	t.Cleanup(halt)
 
 	// Kill the leader mid-writes, once the scheduler has taken a step.
+	var stage int
 	within(t, time.Minute, "a scheduled step and some writes before the kill", func() bool {
-		return stageOfRelease(other.url, ids[0]) >= 2 && load.acked.Load() >= int64(load.writes/20)
+		stage = stageOfRelease(other.url, ids[0])
+		return stage >= 2 && load.acked.Load() >= 10
 	})
 	killedAt := time.Now()
 	pr.replicas[leader].kill()
 	ackedAtKill := load.acked.Load()
+	if stage == stages {
+		t.Errorf("release %s had taken all its steps before the kill", ids[0])
+	}
 	var failover time.Duration
 	within(t, time.Minute, "a new leader after the kill", func() bool {
-		if pr.leader(t) < 0 {
+		if pr.leader() < 0 {
 			return false
 		}
 		failover = time.Since(killedAt)
@@ -495,7 +500,7 @@ func TestKillLeaderDuringWrites(t *testing.T) {
 		`{"key":"kt-after-restart","type":"bool","environments":{"production":{"enabled":true,"default":{"variant":"on"}}}}`, nil)
 	load.check(t, rejoined)
 	checkStepsOnce(t, rejoined, ids, stages)
-	if n := pr.leader(t); n < 0 {
+	if n := pr.leader(); n < 0 {
 		t.Errorf("after the restart: not exactly one leader")
 	}
 }
