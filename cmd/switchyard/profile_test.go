@@ -13,8 +13,14 @@ import (
 )
 
 // TestMain keeps the tests away from the CLI config file of whoever runs
-// them.
+// them. In a child process of startChild (childEnv set) it is the
+// switchyard command itself instead: it runs main with the arguments and
+// exits, never running a test.
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "switchyard-cli-config-")
 	if err != nil {
 		panic(err)

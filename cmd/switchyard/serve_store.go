@@ -42,11 +42,14 @@ type etcdConfig struct {
 	// than the last CompactKeep revisions is compacted (0: never).
 	CompactEvery time.Duration
 	CompactKeep  int64
+	// LeaseTTL is the leader's election lease: a leader that dies without
+	// resigning keeps leading until it expires (the failover time).
+	LeaseTTL time.Duration
 }
 
 func defaultStoreConfig() storeConfig {
 	return storeConfig{Engine: "bolt", Etcd: etcdConfig{Prefix: etcdstore.DefaultPrefix, DialTimeout: 5 * time.Second,
-		CompactEvery: 5 * time.Minute, CompactKeep: 100_000}}
+		CompactEvery: 5 * time.Minute, CompactKeep: 100_000, LeaseTTL: 5 * time.Second}}
 }
 
 // registerStoreFlags registers the flags of the storage engine on fs.
@@ -65,6 +68,8 @@ func (c *storeConfig) registerStoreFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&e.MaxRequestBytes, "etcd-max-request-bytes", 0, "the etcd cluster's --max-request-bytes (0: etcd's default, 1.5 MiB); a larger write is refused")
 	fs.DurationVar(&e.CompactEvery, "etcd-compact-every", e.CompactEvery, "how often the etcd history is compacted; 0 never (then run etcd with --auto-compaction-*)")
 	fs.Int64Var(&e.CompactKeep, "etcd-compact-keep", e.CompactKeep, "revisions of history kept by a compaction (a replica further behind reloads)")
+	fs.DurationVar(&e.LeaseTTL, "etcd-lease-ttl", e.LeaseTTL,
+		"the leader's election lease (at least 1s, whole seconds): a leader that dies keeps leading until it expires; a replica cut off from etcd this long stops its singletons")
 }
 
 // validateStore checks the storage settings.
@@ -100,10 +105,13 @@ func (c serveConfig) validateStore() error {
 	if e.CompactEvery < 0 || e.CompactKeep < 0 {
 		return errors.New("--etcd-compact-every and --etcd-compact-keep must not be negative")
 	}
+	if e.LeaseTTL < time.Second || e.LeaseTTL%time.Second != 0 {
+		return fmt.Errorf("--etcd-lease-ttl %s: want whole seconds, at least 1s", e.LeaseTTL)
+	}
 	if c.SecretKeyFile == "" {
 		return errors.New("--store etcd needs --secret-key-file: every replica must hold the same keys")
 	}
-	return etcdstore.Options{Endpoints: e.Endpoints, Prefix: e.Prefix}.Validate()
+	return etcdstore.Options{Endpoints: e.Endpoints, Prefix: e.Prefix, LeaseTTL: e.LeaseTTL}.Validate()
 }
 
 // openBackend opens the storage engine of c. On etcd, the records the
@@ -161,7 +169,7 @@ func (c etcdConfig) open(ctx context.Context) (*etcdstore.Store, error) {
 	return etcdstore.Open(ctx, etcdstore.Options{
 		Endpoints: c.Endpoints, Prefix: c.Prefix, TLS: tlsConfig,
 		Username: c.Username, Password: c.Password, DialTimeout: c.DialTimeout,
-		MaxTxnOps: c.MaxTxnOps, MaxRequestBytes: c.MaxRequestBytes,
+		MaxTxnOps: c.MaxTxnOps, MaxRequestBytes: c.MaxRequestBytes, LeaseTTL: c.LeaseTTL,
 	})
 }
 

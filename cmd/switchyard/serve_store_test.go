@@ -4,10 +4,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestServeStoreFlags(t *testing.T) {
 	t.Setenv("SWITCHYARD_ETCD_PASSWORD", "secret")
+	t.Setenv("SWITCHYARD_ETCD_LEASE_TTL", "3s")
 	cfg, err := parseServeConfig([]string{"--store", "etcd", "--etcd-endpoints", "http://10.0.0.1:2379,http://10.0.0.2:2379",
 		"--etcd-prefix", "/sy", "--etcd-username", "sy", "--secret-key-file", "k"})
 	if err != nil {
@@ -15,11 +17,11 @@ func TestServeStoreFlags(t *testing.T) {
 	}
 	e := cfg.Store.Etcd
 	if cfg.Store.Engine != "etcd" || !slices.Equal(e.Endpoints, []string{"http://10.0.0.1:2379", "http://10.0.0.2:2379"}) ||
-		e.Prefix != "/sy" || e.Username != "sy" || e.Password != "secret" {
+		e.Prefix != "/sy" || e.Username != "sy" || e.Password != "secret" || e.LeaseTTL != 3*time.Second {
 		t.Errorf("store config = %+v", cfg.Store)
 	}
-	if cfg, _ := parseServeConfig(nil); cfg.Store.Engine != "bolt" || cfg.Store.Etcd.Prefix != "/switchyard" {
-		t.Errorf("default store config = %+v, want bolt (etcd prefix /switchyard)", cfg.Store)
+	if d := defaultStoreConfig(); d.Engine != "bolt" || d.Etcd.Prefix != "/switchyard" || d.Etcd.LeaseTTL != 5*time.Second {
+		t.Errorf("default store config = %+v, want bolt (etcd prefix /switchyard, lease TTL 5s)", d)
 	}
 }
 
@@ -39,6 +41,8 @@ func TestServeStoreRefusesBadFlags(t *testing.T) {
 		{"zero dial timeout", append(etcd, "--etcd-dial-timeout", "0s"), "--etcd-dial-timeout"},
 		{"etcd without a secret key file", []string{"--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379"}, "--secret-key-file"},
 		{"negative compaction", append(etcd, "--etcd-compact-keep", "-1"), "--etcd-compact-keep"},
+		{"lease below a second", append(etcd, "--etcd-lease-ttl", "500ms"), "--etcd-lease-ttl"},
+		{"lease not whole seconds", append(etcd, "--etcd-lease-ttl", "2500ms"), "--etcd-lease-ttl"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseServeConfig(tc.args)

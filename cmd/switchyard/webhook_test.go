@@ -25,15 +25,16 @@ import (
 	"github.com/switchyard/switchyard/internal/webhook"
 )
 
-// buildBinary builds the switchyard binary into a test directory.
+// buildBinary returns the switchyard binary for the test's child
+// processes: the test binary itself, which runs the switchyard command
+// when childEnv is set (TestMain), as it is for the rest of the test.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "switchyard")
-	// go test puts the go command that runs it first in PATH.
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	bin, err := os.Executable()
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
+	t.Setenv(childEnv, "1")
 	return bin
 }
 

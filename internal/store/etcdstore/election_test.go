@@ -133,3 +133,29 @@ func candidates(t *testing.T, s *etcdstore.Store, name string) int {
 	}
 	return n
 }
+
+// TestCampaignLeaderCutOff: the leader loses its cluster (its only member
+// stops) and so cannot keep its lease alive; its leadership ends once the
+// lease's TTL has passed without a keep-alive, though it never heard the
+// record's deletion, so its singletons stop before another replica (that
+// still reaches the cluster) can lead.
+func TestCampaignLeaderCutOff(t *testing.T) {
+	t.Parallel()
+	lone, err := etcdtest.Start(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lone.Close)
+	a := open(t, etcdstore.Options{Endpoints: lone.Endpoints(), LeaseTTL: time.Second})
+	la := <-campaign(t, a, "scheduler", "a")
+	if la == nil {
+		t.FailNow()
+	}
+	lone.Members()[0].Stop()
+	select {
+	case <-la.Done():
+	case <-time.After(30 * time.Second):
+		// A bound for a hang: Done closes about a TTL after the member stopped.
+		t.Fatal("a leader cut off from etcd for 30 times its lease TTL still leads")
+	}
+}

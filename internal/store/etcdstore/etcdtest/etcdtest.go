@@ -165,6 +165,17 @@ func (c *Cluster) Endpoints() []string {
 // Members returns the cluster's members, in start order.
 func (c *Cluster) Members() []*Member { return c.members }
 
+// Leader returns the running member that is the cluster's Raft leader, or
+// nil while there is none (an election is under way).
+func (c *Cluster) Leader() *Member {
+	for _, m := range c.members {
+		if !m.stopped.Load() && m.etcd.Server.Leader() == m.etcd.Server.MemberID() {
+			return m
+		}
+	}
+	return nil
+}
+
 // Close stops every member and removes the data.
 func (c *Cluster) Close() {
 	for _, m := range c.members {
