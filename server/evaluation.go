@@ -38,8 +38,7 @@ func (s *evaluationService) Evaluate(ctx context.Context, req *sdkpb.EvaluateReq
 		return nil, err
 	}
 	res := rs.Evaluate(req.GetFlag(), &ectx)
-	s.evalUsage.count(rs, req.GetFlag(), &res)
-	s.metrics.flags.count(rs, req.GetFlag(), res.Reason)
+	s.metrics.flags.count(rs, req.GetFlag(), &res)
 	return s.resultsOf(rs).proto(req.GetFlag(), &res), nil
 }
 
@@ -60,8 +59,7 @@ func (s *evaluationService) EvaluateBatch(ctx context.Context, req *sdkpb.Evalua
 	if len(req.GetFlags()) == 0 {
 		resp.Results = make([]*sdkpb.EvaluationResult, 0, rs.FlagCount())
 		rs.EvaluateAll(&ectx, func(key string, res eval.Result) {
-			s.evalUsage.count(rs, key, &res)
-			flags.counts(key).add(res.Reason)
+			flags.count(key, &res)
 			resp.Results = append(resp.Results, cache.proto(key, &res))
 		})
 		return resp, nil
@@ -69,8 +67,7 @@ func (s *evaluationService) EvaluateBatch(ctx context.Context, req *sdkpb.Evalua
 	resp.Results = make([]*sdkpb.EvaluationResult, len(req.GetFlags()))
 	for i, key := range req.GetFlags() {
 		res := rs.Evaluate(key, &ectx)
-		s.evalUsage.count(rs, key, &res)
-		flags.counts(key).add(res.Reason)
+		flags.count(key, &res)
 		resp.Results[i] = cache.proto(key, &res)
 	}
 	return resp, nil

@@ -1,12 +1,18 @@
 package server
 
 import (
+	"context"
+	"log/slog"
+	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchyard/switchyard/internal/eval"
+	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/snapshot"
 )
 
@@ -18,6 +24,10 @@ const maxFlagSeries = 1000
 
 // otherFlag is the flag label of the evaluations beyond maxFlagSeries.
 const otherFlag = "_other"
+
+// flagUsageInterval is how often the evaluation counts are flushed into
+// the usage store.
+const flagUsageInterval = 10 * time.Second
 
 // reasons are the evaluation reasons in the order of reasonCounts.
 var reasons = [...]eval.Reason{
@@ -49,26 +59,83 @@ func (c *reasonCounts) add(r eval.Reason) {
 	c[i].Add(1)
 }
 
+// flagCounter counts one flag's evaluations in one environment: by reason
+// into its metric series, and by variant for the usage store.
+type flagCounter struct {
+	// reasons is the flag's series, or its environment's _other series
+	// when the flag is beyond maxFlagSeries.
+	reasons *reasonCounts
+	mu      sync.Mutex // serializes adding variants
+	// variants are the evaluations per variant since the last take. The
+	// map is never changed: adding a variant publishes a copy.
+	variants atomic.Pointer[map[string]*atomic.Uint64]
+}
+
+// count counts one evaluation with result res.
+func (fc *flagCounter) count(res *eval.Result) {
+	fc.reasons.add(res.Reason)
+	c := (*fc.variants.Load())[res.Variant]
+	if c == nil {
+		c = fc.variant(res.Variant)
+	}
+	c.Add(1)
+}
+
+// variant returns the counter of variant v, adding it.
+func (fc *flagCounter) variant(v string) *atomic.Uint64 {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	cur := *fc.variants.Load()
+	if c := cur[v]; c != nil {
+		return c
+	}
+	c := new(atomic.Uint64)
+	next := maps.Clone(cur)
+	next[strings.Clone(v)] = c
+	fc.variants.Store(&next)
+	return c
+}
+
 // flagTable maps one ruleset's flag keys to their counters. It is built
 // once per ruleset and never changed, so reading it takes no lock.
 type flagTable struct {
 	env   snapshot.Env
-	flags map[string]*reasonCounts
+	flags map[string]*flagCounter
 	other *reasonCounts
 }
 
-// flagCounts counts evaluations per environment, flag and reason with
-// atomic counters, and is the prometheus.Collector that exposes them as
-// switchyard_flag_evaluations_total. Counting does not lock or allocate:
-// it finds the ruleset's table with a lock-free read and bumps an atomic.
+// count counts one evaluation of flag key with result res. A key the
+// ruleset does not know is counted only in the _other metric series: such
+// keys come from callers and are unbounded.
+func (t *flagTable) count(key string, res *eval.Result) {
+	if fc := t.flags[key]; fc != nil {
+		fc.count(res)
+		return
+	}
+	t.other.add(res.Reason)
+}
+
+// flagCounts is the one table of the server's own flag evaluations (gRPC
+// Evaluate and EvaluateBatch, OFREP single and bulk), per environment,
+// flag, reason and variant. It is read two ways: as the
+// prometheus.Collector of switchyard_flag_evaluations_total (by
+// environment, flag and reason), and by flush, which adds the counts by
+// environment, flag and variant since the last flush to the usage store
+// (every flagUsageInterval and at shutdown, in one write: never a write
+// per evaluation), so that a flag evaluated only on the server does not
+// look unused. Counting does not lock or allocate: it finds the ruleset's
+// table with a lock-free read and bumps atomics; only the first
+// evaluation of a variant takes the flag's lock. Counters are kept while
+// the server runs (flags × variants × environments).
 type flagCounts struct {
 	max    int
 	tables sync.Map // *eval.Ruleset → *flagTable
 
-	mu      sync.Mutex // guards what follows; taken when a ruleset is first seen and on scrape
-	series  map[flagSeries]*reasonCounts
-	flagged int // series with a flag label of their own
-	current map[snapshot.Env]*eval.Ruleset
+	mu       sync.Mutex // guards what follows; taken when a ruleset is first seen, on scrape and on take
+	counters map[flagSeries]*flagCounter
+	series   map[flagSeries]*reasonCounts
+	flagged  int // series with a flag label of their own
+	current  map[snapshot.Env]*eval.Ruleset
 }
 
 type flagSeries struct {
@@ -81,20 +148,17 @@ var flagEvaluationsDesc = prometheus.NewDesc("switchyard_flag_evaluations_total"
 	[]string{"project", "environment", "flag", "reason"}, nil)
 
 func newFlagCounts(max int) *flagCounts {
-	return &flagCounts{max: max, series: map[flagSeries]*reasonCounts{}, current: map[snapshot.Env]*eval.Ruleset{}}
-}
-
-// count counts one evaluation of flag key on rs with reason r.
-func (c *flagCounts) count(rs *eval.Ruleset, key string, r eval.Reason) {
-	c.table(rs).counts(key).add(r)
-}
-
-// counts returns the counters of key.
-func (t *flagTable) counts(key string) *reasonCounts {
-	if rc := t.flags[key]; rc != nil {
-		return rc
+	return &flagCounts{
+		max:      max,
+		counters: map[flagSeries]*flagCounter{},
+		series:   map[flagSeries]*reasonCounts{},
+		current:  map[snapshot.Env]*eval.Ruleset{},
 	}
-	return t.other
+}
+
+// count counts one evaluation of flag key on rs with result res.
+func (c *flagCounts) count(rs *eval.Ruleset, key string, res *eval.Result) {
+	c.table(rs).count(key, res)
 }
 
 // table returns rs's table, building it the first time rs is seen.
@@ -114,12 +178,9 @@ func (c *flagCounts) build(rs *eval.Ruleset) *flagTable {
 		return t.(*flagTable)
 	}
 	env := snapshot.Env{Project: rs.Project(), Environment: rs.Environment()}
-	t := &flagTable{env: env, flags: map[string]*reasonCounts{}, other: c.seriesOf(env, otherFlag)}
+	t := &flagTable{env: env, flags: map[string]*flagCounter{}, other: c.seriesOf(env, otherFlag)}
 	for _, key := range rs.FlagKeys() {
-		if _, ok := c.series[flagSeries{env, key}]; !ok && c.flagged >= c.max {
-			continue
-		}
-		t.flags[key] = c.seriesOf(env, key)
+		t.flags[key] = c.counterOf(env, key)
 	}
 	prev := c.current[env]
 	if prev != nil && prev.Revision > rs.Revision {
@@ -131,6 +192,23 @@ func (c *flagCounts) build(rs *eval.Ruleset) *flagTable {
 	c.current[env] = rs
 	c.tables.Store(rs, t)
 	return t
+}
+
+// counterOf returns the counter of flag in env, creating it: with a
+// series of its own while fewer than c.max flags have one, else counting
+// into the environment's _other series. c.mu is held.
+func (c *flagCounts) counterOf(env snapshot.Env, flag string) *flagCounter {
+	k := flagSeries{env, flag}
+	if fc, ok := c.counters[k]; ok {
+		return fc
+	}
+	fc := &flagCounter{reasons: c.series[flagSeries{env, otherFlag}]}
+	if c.flagged < c.max {
+		fc.reasons = c.seriesOf(env, flag)
+	}
+	fc.variants.Store(&map[string]*atomic.Uint64{})
+	c.counters[k] = fc
+	return fc
 }
 
 // seriesOf returns the counters of a series, creating them. c.mu is held.
@@ -160,6 +238,55 @@ func (c *flagCounts) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(flagEvaluationsDesc, prometheus.CounterValue, float64(n),
 					k.env.Project, k.env.Environment, k.flag, string(reasons[i]))
 			}
+		}
+	}
+}
+
+// take returns the counts by variant since the last take. A count added
+// while it runs goes to this take or the next, never lost.
+func (c *flagCounts) take() []eventlog.EvaluationCount {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []eventlog.EvaluationCount
+	for k, fc := range c.counters {
+		for v, n := range *fc.variants.Load() {
+			if n := n.Swap(0); n > 0 {
+				out = append(out, eventlog.EvaluationCount{Project: k.env.Project, Environment: k.env.Environment, Flag: k.flag, Variant: v, Count: n})
+			}
+		}
+	}
+	return out
+}
+
+// flush adds the counts since the last flush to the usage store. Counts
+// it could not write are counted again, for the next flush.
+func (c *flagCounts) flush(ctx context.Context, log *slog.Logger, events eventlog.Log, now time.Time) {
+	counts := c.take()
+	if err := events.AddEvaluations(ctx, now, counts); err != nil {
+		log.Warn("flush evaluation counts", "counters", len(counts), "err", err)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, n := range counts {
+			// take only returns counters that exist, and none is removed.
+			fc := c.counters[flagSeries{snapshot.Env{Project: n.Project, Environment: n.Environment}, n.Flag}]
+			fc.variant(n.Variant).Add(n.Count)
+		}
+	}
+}
+
+// run flushes every flagUsageInterval until ctx is done. The final flush
+// is the caller's, once no evaluation can come.
+func (c *flagCounts) run(ctx context.Context, log *slog.Logger, events eventlog.Log, now func() time.Time) {
+	t := time.NewTicker(flagUsageInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// Not ctx: a write abandoned half-way might still be
+			// committed, and its counts must not be counted again.
+			c.flush(context.Background(), log, events, now())
 		}
 	}
 }

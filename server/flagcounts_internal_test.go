@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,6 +10,20 @@ import (
 	"github.com/switchyard/switchyard/internal/eval"
 	"github.com/switchyard/switchyard/internal/model"
 )
+
+// usageRuleset compiles a project shop with the bool flag a, serving on
+// in production.
+func usageRuleset(t testing.TB) *eval.Ruleset {
+	t.Helper()
+	doc := &model.Document{Version: 1, Project: "shop", Environments: []string{"production"},
+		Flags: []*model.Flag{{Key: "a", Type: model.TypeBool, Environments: map[string]*model.Targeting{
+			"production": {Enabled: true, Default: &model.Serve{Variant: "on"}}}}}}
+	rs, err := eval.Compile(doc, "production", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
 
 // compileFlags compiles a project with the flags a, b and c in production.
 func compileFlags(t testing.TB, revision uint64) *eval.Ruleset {
@@ -38,11 +53,12 @@ func TestFlagCountsCapTheFlagLabel(t *testing.T) {
 	rs := compileFlags(t, 1)
 	for _, key := range []string{"a", "b", "c", "c", "nope"} {
 		res := rs.Evaluate(key, eval.NewContext("u"))
-		c.count(rs, key, res.Reason)
+		c.count(rs, key, &res)
 	}
 	// A recompiled ruleset keeps counting into the same series.
 	rs2 := compileFlags(t, 2)
-	c.count(rs2, "a", eval.ReasonStatic)
+	res := rs2.Evaluate("a", eval.NewContext("u"))
+	c.count(rs2, "a", &res)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
 	got, err := testutil.GatherAndCount(reg, "switchyard_flag_evaluations_total")
@@ -92,11 +108,13 @@ func TestFlagCountsDoNotAllocate(t *testing.T) {
 	c := newFlagCounts(maxFlagSeries)
 	rs := compileFlags(t, 1)
 	ctx := eval.NewContext("u")
-	c.count(rs, "a", eval.ReasonStatic) // builds the table
+	first := rs.Evaluate("a", ctx)
+	c.count(rs, "a", &first) // builds the table and the variant's counter
 	allocs := testing.AllocsPerRun(1000, func() {
 		res := rs.Evaluate("a", ctx)
-		c.count(rs, "a", res.Reason)
-		c.table(rs).counts("nope").add(eval.ReasonError)
+		c.count(rs, "a", &res)
+		unknown := rs.Evaluate("nope", ctx)
+		c.table(rs).count("nope", &unknown)
 	})
 	if allocs != 0 {
 		t.Errorf("evaluate and count = %v allocs, want 0", allocs)
@@ -110,6 +128,78 @@ func BenchmarkFlagCountsNoAlloc(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		res := rs.Evaluate("a", ctx)
-		c.count(rs, "a", res.Reason)
+		c.count(rs, "a", &res)
 	}
+}
+
+func TestFlagCountsTakeUsageByVariant(t *testing.T) {
+	c := newFlagCounts(maxFlagSeries)
+	rs := usageRuleset(t)
+	var ctx eval.Context
+	res := rs.Evaluate("a", &ctx)
+	c.count(rs, "a", &res) // the first count inserts the variant's counter
+	if n := testing.AllocsPerRun(1000, func() { c.count(rs, "a", &res) }); n != 0 {
+		t.Errorf("count allocates %v times per evaluation, want 0", n)
+	}
+	unknown := rs.Evaluate("nope", &ctx)
+	c.count(rs, "nope", &unknown)
+	got := c.take()
+	if len(got) != 1 || got[0].Flag != "a" || got[0].Variant != "on" || got[0].Count != 1002 || got[0].Project != "shop" {
+		t.Fatalf("take() = %+v, want 1002 evaluations of a/on and no unknown flag", got)
+	}
+	if again := c.take(); len(again) != 0 {
+		t.Errorf("take() again = %+v, want nothing new", again)
+	}
+}
+
+// TestFlagCountsOneCountFeedsMetricsAndUsage pins that the metric and the
+// usage counts come from the same table: a flag beyond the label cap is
+// counted under flag="_other" in the metric and under its own key in the
+// usage counts, and only a flag unknown to the ruleset is left out of the
+// usage counts.
+func TestFlagCountsOneCountFeedsMetricsAndUsage(t *testing.T) {
+	c := newFlagCounts(1)
+	rs := compileFlags(t, 1)
+	for _, key := range []string{"a", "b", "b", "c", "nope"} {
+		res := rs.Evaluate(key, eval.NewContext("u"))
+		c.count(rs, key, &res)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	for _, tc := range []struct {
+		flag, reason string
+		want         float64
+	}{
+		{"a", "STATIC", 1},
+		{"_other", "STATIC", 2},
+		{"_other", "DISABLED", 1},
+		{"_other", "ERROR", 1},
+	} {
+		if got := flagCount(t, reg, tc.flag, tc.reason); got != tc.want {
+			t.Errorf("metric flag %s reason %s = %v, want %v", tc.flag, tc.reason, got, tc.want)
+		}
+	}
+	usage := map[string]uint64{}
+	for _, n := range c.take() {
+		usage[n.Flag+"/"+n.Variant] += n.Count
+	}
+	want := map[string]uint64{"a/off": 1, "b/off": 2, "c/off": 1}
+	if !maps.Equal(usage, want) {
+		t.Errorf("usage = %v, want %v", usage, want)
+	}
+}
+
+// BenchmarkFlagCountsParallel is the cost counting adds to each evaluation
+// when many evaluate at once.
+func BenchmarkFlagCountsParallel(b *testing.B) {
+	c := newFlagCounts(maxFlagSeries)
+	rs := usageRuleset(b)
+	var ctx eval.Context
+	res := rs.Evaluate("a", &ctx)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c.count(rs, "a", &res)
+		}
+	})
 }

@@ -109,7 +109,8 @@ func throttledStatus(te *auth.ThrottledError) error {
 }
 
 // admit authenticates and authorizes one call and returns the context the
-// handler runs with.
+// handler runs with. A gateway call for a REST request the edge
+// authenticated takes the edge's principal: the key is looked up once.
 func (s *Server) admit(ctx context.Context, method string) (context.Context, error) {
 	perm, known := s.permissions[method]
 	if !known {
@@ -120,15 +121,19 @@ func (s *Server) admit(ctx context.Context, method string) (context.Context, err
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	c := &caller{peer: peerAddress(ctx, md)}
-	p, err := s.authenticate(c.peer, secretFromMetadata(md))
-	if err != nil {
-		return nil, toStatus(s.log, err)
+	info := s.gatewayRequestInfo(ctx, md)
+	p, ok := info.authenticated()
+	if !ok {
+		var err error
+		if p, err = s.authenticate(c.peer, secretFromMetadata(md)); err != nil {
+			return nil, toStatus(s.log, err)
+		}
 	}
 	if err := auth.Authorize(&p, perm); err != nil {
 		return nil, toStatus(s.log, err)
 	}
 	c.principal = p
-	setCaller(s.gatewayRequestInfo(ctx, md), &p)
+	setCaller(info, &p)
 	return context.WithValue(ctx, callerKey{}, c), nil
 }
 

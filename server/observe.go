@@ -30,25 +30,40 @@ import (
 const mdRequest = "x-switchyard-request"
 
 // requestInfo is what the handlers of one HTTP request learn for its log
-// line: the route pattern and the authenticated principal.
+// line: the route pattern and the authenticated principal. The principal
+// also lets the gateway's call for the request skip authenticating again.
 type requestInfo struct {
 	mu        sync.Mutex
 	route     string // the REST route pattern, set by the gateway
 	principal string
 	keyID     string
+	caller    auth.Principal // whom the request's key authenticated
+	known     bool           // caller is set
 }
 
 type requestInfoKey struct{}
 
-// setCaller records the authenticated caller of the request ctx belongs to,
-// if it is an observed HTTP request.
+// setCaller records the caller the key of the request info belongs to
+// authenticated, if it is an observed HTTP request.
 func setCaller(info *requestInfo, p *auth.Principal) {
 	if info == nil {
 		return
 	}
 	info.mu.Lock()
 	info.principal, info.keyID = principalName(p), p.KeyID
+	info.caller, info.known = *p, true
 	info.mu.Unlock()
+}
+
+// authenticated returns the caller setCaller recorded for the request info
+// belongs to; false when there is none (or info is nil).
+func (info *requestInfo) authenticated() (auth.Principal, bool) {
+	if info == nil {
+		return auth.Principal{}, false
+	}
+	info.mu.Lock()
+	defer info.mu.Unlock()
+	return info.caller, info.known
 }
 
 // setRoute records the route pattern of the request info belongs to, if it

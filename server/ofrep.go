@@ -80,8 +80,7 @@ func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.PathValue("key")
 	res := req.rs.Evaluate(key, &req.ctx)
-	s.evalUsage.count(req.rs, key, &res)
-	s.metrics.flags.count(req.rs, key, res.Reason)
+	s.metrics.flags.count(req.rs, key, &res)
 	out := (*buf)[len(req.body):]
 	status := http.StatusOK
 	if res.ErrorCode != "" {
@@ -128,8 +127,7 @@ func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	first := true
 	flags := s.metrics.flags.table(req.rs)
 	req.rs.EvaluateAll(&req.ctx, func(key string, res eval.Result) {
-		s.evalUsage.count(req.rs, key, &res)
-		flags.counts(key).add(res.Reason)
+		flags.count(key, &res)
 		if !first {
 			out = append(out, ',')
 		}

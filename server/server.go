@@ -61,7 +61,6 @@ type Server struct {
 	throttle    *auth.Throttle // failed authentications per client address
 	streams     *streamSlots   // open sync and event streams per key
 	bodyTimeout time.Duration  // how long a request body may take to arrive
-	evalUsage   *evalUsage     // the server's own evaluations, for flag usage
 	gwRequests  gatewayRequests
 	started     time.Time // for the uptime in /healthz
 	reflection  bool      // WithGRPCReflection
@@ -197,7 +196,6 @@ func newReadPath(log *slog.Logger, rs *snapshot.Set, hub *syncer.Hub, o options)
 		throttle:    auth.NewThrottle(o.throttle, nil),
 		streams:     newStreamSlots(o.maxStreams),
 		bodyTimeout: o.body,
-		evalUsage:   newEvalUsage(),
 		started:     time.Now(),
 		reflection:  o.reflection,
 	}
@@ -276,7 +274,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		g.Go(func() error {
 			// Flushes the counts of the server's own evaluations into the
 			// usage store; the last flush is at shutdown, below.
-			s.evalUsage.run(ctx, s.log, s.events, s.store.Now)
+			s.metrics.flags.run(ctx, s.log, s.events, s.store.Now)
 			return nil
 		})
 	}
@@ -311,7 +309,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 			if s.store != nil {
 				// No evaluation comes any more: the last counts go in
 				// before the event log stops (after Serve returns).
-				s.evalUsage.flush(context.Background(), s.log, s.events, s.store.Now())
+				s.metrics.flags.flush(context.Background(), s.log, s.events, s.store.Now())
 			}
 		}()
 		s.health.Shutdown()

@@ -14,15 +14,13 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
+	"github.com/switchyard/switchyard/internal/primary"
 	"github.com/switchyard/switchyard/internal/relay"
 	"github.com/switchyard/switchyard/internal/runtime"
-	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/store/boltstore"
 	"github.com/switchyard/switchyard/server"
 )
@@ -45,58 +43,42 @@ func startServer(ctx context.Context) (*target, error) {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rulesets := snapshot.NewSet(log)
 	backend, err := boltstore.Open(filepath.Join(dir, "switchyard.db"), boltstore.Options{})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	st, err := domain.Open(ctx, backend, domain.Options{OnCommit: rulesets.Apply})
+	p, err := primary.Open(ctx, log, backend, domain.Options{})
 	if err != nil {
-		backend.Close()
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	rulesets.Apply(st.State(), nil)
+	st := p.Store
+	fail := func(err error) (*target, error) {
+		p.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	creds, _, err := bootstrap.Run(ctx, st, bootstrap.Credentials{})
 	if err != nil {
-		st.Close()
-		os.RemoveAll(dir)
-		return nil, err
+		return fail(err)
 	}
 	// Every simulated SDK streams with the one bootstrap key: no cap.
-	rt, err := runtime.New(log, st, rulesets, runtime.Options{Events: boltlog.New(backend, eventlog.Options{})})
-	if err != nil {
-		st.Close()
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	srv, err := server.New(log, st, rulesets, rt, server.WithMaxStreamsPerKey(0))
-	if err != nil {
-		st.Close()
-		os.RemoveAll(dir)
-		return nil, err
+	if err := p.Build(runtime.Options{Events: boltlog.New(backend, eventlog.Options{})}, server.WithMaxStreamsPerKey(0)); err != nil {
+		return fail(err)
 	}
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		grpcLis.Close()
+		return fail(err)
 	}
 	serveCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		drained := make(chan struct{})
-		g, ctx := errgroup.WithContext(serveCtx)
-		g.Go(func() error { return rt.Run(ctx, drained) })
-		g.Go(func() error {
-			defer close(drained)
-			return srv.Serve(ctx, grpcLis, httpLis)
-		})
-		done <- g.Wait()
-	}()
+	go func() { done <- p.Run(serveCtx, grpcLis, httpLis) }()
 	return &target{
 		grpcAddr:   grpcLis.Addr().String(),
 		httpURL:    "http://" + httpLis.Addr().String(),

@@ -15,15 +15,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/bootstrap"
 	"github.com/switchyard/switchyard/internal/certs"
 	"github.com/switchyard/switchyard/internal/domain"
 	"github.com/switchyard/switchyard/internal/model"
+	"github.com/switchyard/switchyard/internal/primary"
 	"github.com/switchyard/switchyard/internal/runtime"
-	"github.com/switchyard/switchyard/internal/snapshot"
 	"github.com/switchyard/switchyard/internal/syncer"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/webhook"
@@ -245,20 +244,18 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	rulesets := snapshot.NewSet(log)
 	backend, err := cfg.openBackend(ctx)
 	if err != nil {
 		undoKeys()
 		return err
 	}
-	st, err := domain.Open(ctx, backend, domain.Options{OnCommit: rulesets.Apply, SecretKeys: keys})
+	p, err := primary.Open(ctx, log, backend, domain.Options{SecretKeys: keys})
 	if err != nil {
-		backend.Close()
 		undoKeys()
 		return err
 	}
-	defer st.Close()
-	rulesets.Apply(st.State(), nil)
+	defer p.Close()
+	st := p.Store
 
 	if err := writeBootstrap(ctx, st, cfg, stdout); err != nil {
 		return err
@@ -311,32 +308,14 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		rtOpts.Elector = etcdElector{store: b.Store, id: fmt.Sprintf("%s:%d %s", host, os.Getpid(), cfg.GRPCAddr)}
 		rtOpts.Maintenance = cfg.Store.Etcd.compaction(b.Store)
 	}
-	rt, err := runtime.New(log, st, rulesets, rtOpts)
-	var srv *server.Server
-	if err == nil {
-		srv, err = server.New(log, st, rulesets, rt, opts...)
-	}
-	if err != nil {
+	if err := p.Build(rtOpts, opts...); err != nil {
 		grpcLis.Close()
 		httpLis.Close()
 		return err
 	}
-	err = runServer(ctx, srv, rt, grpcLis, httpLis)
+	err = p.Run(ctx, grpcLis, httpLis)
 	log.Info("stopped")
 	return err
-}
-
-// runServer runs the server and its runtime until ctx ends: the runtime's
-// event log keeps writing until the server has drained.
-func runServer(ctx context.Context, srv *server.Server, rt *runtime.Runtime, grpcLis, httpLis net.Listener) error {
-	drained := make(chan struct{})
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return rt.Run(ctx, drained) })
-	g.Go(func() error {
-		defer close(drained)
-		return srv.Serve(ctx, grpcLis, httpLis)
-	})
-	return g.Wait()
 }
 
 // logHandler is the slog handler of --log-format at level lvl.

@@ -1,8 +1,8 @@
 // Package runtime runs a primary's background work beside its servers: the
 // release scheduler, the experiment consumer and guardrails, the release
-// verifier, the webhook dispatcher and the event log's writer. cmd builds a
-// Runtime, hands it to server.New (whose handlers read from its workers)
-// and runs both in one errgroup.
+// verifier, the webhook dispatcher and the event log's writer. Package
+// primary builds a Runtime, hands it to server.New (whose handlers read
+// from its workers) and runs both in one errgroup.
 //
 // The singletons — scheduler, consumer, guardrails, verifier, webhooks —
 // run only while this process leads (Options.Elector; a lone process always

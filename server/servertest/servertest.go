@@ -1,6 +1,7 @@
 // Package servertest runs real Switchyard servers on loopback for the tests
 // of other packages: a bbolt file in a test directory, gRPC and HTTP on
-// 127.0.0.1, the bootstrap credentials, and REST helpers.
+// 127.0.0.1, the bootstrap credentials, and REST helpers. The server is
+// the primary 'switchyard serve' runs (package primary).
 package servertest
 
 import (
@@ -15,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -24,8 +24,10 @@ import (
 	"github.com/switchyard/switchyard/internal/domain/domaintest"
 	"github.com/switchyard/switchyard/internal/eventlog"
 	"github.com/switchyard/switchyard/internal/eventlog/boltlog"
+	"github.com/switchyard/switchyard/internal/primary"
 	"github.com/switchyard/switchyard/internal/runtime"
 	"github.com/switchyard/switchyard/internal/snapshot"
+	"github.com/switchyard/switchyard/internal/store/boltstore"
 	"github.com/switchyard/switchyard/server"
 )
 
@@ -96,9 +98,22 @@ func Start(t testing.TB, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	rulesets := snapshot.NewSet(log)
-	st, file := domaintest.OpenBolt(t, opts.Path, domain.Options{OnCommit: rulesets.Apply, Now: opts.Now})
-	rulesets.Apply(st.State(), nil)
+	file, err := boltstore.Open(opts.Path, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := primary.Open(context.Background(), log, file, domain.Options{Now: opts.Now, SecretKeys: domaintest.SecretKeys(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closing the store earlier (Stop) is fine; the file must be consistent.
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+		domaintest.Check(t, opts.Path)
+	})
+	st := p.Store
 	creds, created, err := bootstrap.Run(context.Background(), st, opts.Creds)
 	if err != nil {
 		t.Fatal(err)
@@ -113,12 +128,7 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	rtOpts := opts.Runtime
 	rtOpts.Events = events
-	rt, err := runtime.New(log, st, rulesets, rtOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(log, st, rulesets, rt, opts.Server...)
-	if err != nil {
+	if err := p.Build(rtOpts, opts.Server...); err != nil {
 		t.Fatal(err)
 	}
 	grpcLis := listen(t, opts.GRPCAddr)
@@ -130,7 +140,7 @@ func Start(t testing.TB, opts Options) *Server {
 		Store:    st,
 		Events:   events,
 		Creds:    creds,
-		Rulesets: rulesets,
+		Rulesets: p.Rulesets,
 		Path:     opts.Path,
 		opts:     opts,
 		t:        t,
@@ -139,17 +149,7 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	// A restart listens where the server was.
 	s.opts.GRPCAddr, s.opts.HTTPAddr = s.GRPCAddr, httpLis.Addr().String()
-	go func() {
-		// As cmd runs them: the runtime's event log outlives the server.
-		drained := make(chan struct{})
-		g, ctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return rt.Run(ctx, drained) })
-		g.Go(func() error {
-			defer close(drained)
-			return srv.Serve(ctx, grpcLis, httpLis)
-		})
-		s.done <- g.Wait()
-	}()
+	go func() { s.done <- p.Run(ctx, grpcLis, httpLis) }()
 	s.Conn, err = grpc.NewClient(s.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
