@@ -221,7 +221,37 @@ func (r *Runtime) runSingletons(ctx context.Context) {
 	if r.maintenance != nil {
 		wg.Go(func() { r.maintenance(ctx) })
 	}
+	wg.Go(func() { r.collectStaged(ctx) })
 	wg.Wait()
+}
+
+// Staged key lists that no write switched to (domain.Store.CollectStaged)
+// are looked for every stagedEvery and deleted once older than stagedGrace,
+// far longer than any staging takes.
+const (
+	stagedEvery = 5 * time.Minute
+	stagedGrace = time.Hour
+)
+
+// collectStaged deletes, until ctx ends, the staged key lists a writer
+// left behind.
+func (r *Runtime) collectStaged(ctx context.Context) {
+	t := time.NewTicker(stagedEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := r.store.CollectStaged(ctx, stagedGrace)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			r.log.Warn("collect staged key lists", "err", err)
+		case n > 0:
+			r.log.Info("collected staged key lists no write switched to", "stagings", n)
+		}
+	}
 }
 
 // metrics are the runtime's own series.

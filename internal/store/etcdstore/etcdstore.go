@@ -87,11 +87,10 @@ func (o Options) Validate() error {
 
 // ErrTooLarge means a Change does not fit one etcd transaction (more
 // operations than --max-txn-ops, or more bytes than --max-request-bytes).
-// Nothing was written. A writer stages big content in Changes of their
-// own under a fresh path first, then switches to it with a small Change.
-// It matches domain.ErrInvalid: the API answers 400 (InvalidArgument)
-// with the limits, not 500.
-var ErrTooLarge = fmt.Errorf("change too large for one etcd transaction: %w", domain.ErrInvalid)
+// Nothing was written. It matches domain.ErrTooLarge: the domain stages
+// long key lists in Changes of their own and switches to them with a small
+// one; what is still too large is refused with 400 (domain.ErrInvalid).
+var ErrTooLarge = fmt.Errorf("change too large for one etcd transaction: %w", domain.ErrTooLarge)
 
 // Store is a domain.Backend on etcd. Its methods are safe for concurrent
 // use.

@@ -114,8 +114,8 @@ func TestApplyTooLarge(t *testing.T) {
 		{"129 ops", domain.Change{Ops: ops}},
 		{"2 MiB", big},
 	} {
-		if _, err := s.Apply(t.Context(), c.c); !errors.Is(err, etcdstore.ErrTooLarge) || !errors.Is(err, domain.ErrInvalid) {
-			t.Errorf("Apply(%s) = %v, want ErrTooLarge (and domain.ErrInvalid)", c.name, err)
+		if _, err := s.Apply(t.Context(), c.c); !errors.Is(err, etcdstore.ErrTooLarge) || !errors.Is(err, domain.ErrTooLarge) || !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("Apply(%s) = %v, want ErrTooLarge (and domain.ErrTooLarge, domain.ErrInvalid)", c.name, err)
 		}
 	}
 	if got := records(t, s); len(got) != 0 {
