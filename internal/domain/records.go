@@ -150,7 +150,7 @@ type loader struct {
 type projectRecords struct {
 	key     string
 	project []byte
-	colls   map[string][]Record // by collection, in key order
+	colls   map[string][]Record       // by collection, in key order
 	chunks  map[string]*segmentChunks // in a segment's own directory, by segment
 	gens    map[string]*segmentChunks // staged generations, by generation
 }
