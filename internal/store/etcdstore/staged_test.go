@@ -354,3 +354,31 @@ func TestStagedSegmentCrash(t *testing.T) {
 		t.Errorf("a store opened afterwards holds %d keys, want the old %d", len(got.Include), len(want.Include))
 	}
 }
+
+// TestStagedImportNewProject: importing a document that creates a project
+// with a long list stages the list, and writes the new project without
+// deleting what was staged under it.
+func TestStagedImportNewProject(t *testing.T) {
+	t.Parallel()
+	a, b, _, raw, _ := stagedPair(t)
+	keys := userKeys(stagedKeys)
+	doc := &model.Document{Version: 1, Project: "games", Environments: []string{"production"},
+		Segments: []*model.Segment{{Key: "players", Include: keys}}}
+	if _, err := a.Update(t.Context(), actor, func(tx *domain.Tx) error {
+		_, err := tx.Import(doc, false)
+		return err
+	}); err != nil {
+		t.Fatalf("Import = %v", err)
+	}
+	for i, s := range []*domain.Store{a, b} {
+		waitFor(t, s, func(st *domain.State) bool { _, ok := st.Project("games"); return ok })
+		ps, _ := s.State().Project("games")
+		seg, _, _ := ps.Segment("players")
+		if got := slices.Sorted(slices.Values(seg.Include)); !slices.Equal(got, keys) {
+			t.Errorf("replica %d: players holds %d keys, want the %d imported", i, len(got), len(keys))
+		}
+	}
+	if l := leftovers(t, raw, ""); len(l) != 1 {
+		t.Errorf("after the import: %v, want the one generation of players", l)
+	}
+}
