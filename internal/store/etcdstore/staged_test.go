@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -380,5 +381,32 @@ func TestStagedImportNewProject(t *testing.T) {
 	}
 	if l := leftovers(t, raw, ""); len(l) != 1 {
 		t.Errorf("after the import: %v, want the one generation of players", l)
+	}
+}
+
+// TestTooLargeRecordIsRefused: a write whose own record does not fit one
+// etcd transaction (a short list of long keys, kept in the record) has
+// nothing to stage: it is refused with ErrTooLarge, an ErrInvalid (400),
+// and writes nothing.
+func TestTooLargeRecordIsRefused(t *testing.T) {
+	t.Parallel()
+	a, _, w, raw, _ := stagedPair(t)
+	keys := make([]string, 4000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%07d-%s", i, strings.Repeat("k", 500))
+	}
+	before := w.count()
+	_, err := replaceInclude(t.Context(), a, stageOf(t, keys), "")
+	if !errors.Is(err, domain.ErrTooLarge) || !errors.Is(err, domain.ErrInvalid) {
+		t.Fatalf("replace with a 2 MB record = %v, want ErrTooLarge and ErrInvalid", err)
+	}
+	if c := w.since(before); len(c) != 0 {
+		t.Errorf("refused write applied %d Changes", len(c))
+	}
+	if v, _ := vip(a.State()); len(v.Include) != 2 {
+		t.Errorf("segment holds %d keys after the refused write, want the old 2", len(v.Include))
+	}
+	if l := leftovers(t, raw, ""); len(l) > 0 {
+		t.Errorf("refused write left %v", l)
 	}
 }
