@@ -90,7 +90,7 @@ func (o Options) Validate() error {
 // Nothing was written. It matches domain.ErrTooLarge: the domain stages
 // long key lists in Changes of their own and switches to them with a small
 // one; what is still too large is refused with 400 (domain.ErrInvalid).
-var ErrTooLarge = fmt.Errorf("change too large for one etcd transaction: %w", domain.ErrTooLarge)
+var ErrTooLarge = fmt.Errorf("over the etcd transaction limits: %w", domain.ErrTooLarge)
 
 // Store is a domain.Backend on etcd. Its methods are safe for concurrent
 // use.
