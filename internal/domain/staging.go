@@ -152,7 +152,7 @@ func (s *Store) CollectStaged(ctx context.Context, grace time.Duration) (int, er
 			return fmt.Errorf("staging %s: %w", r.Path, err)
 		}
 		if rec.Since.Before(cutoff) {
-			old = append(old, Cond{Path: r.Path, Value: r.Value})
+			old = append(old, Cond(r))
 			dirs = append(dirs, rec.Dirs)
 		}
 		return nil
