@@ -1,12 +1,14 @@
 package domain
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -16,9 +18,10 @@ import (
 // staging collects the chunks of the long lists a staged write puts in
 // fresh generations.
 type staging struct {
-	id   string // the staging record's element, and the generations' stem
-	ops  ops    // the chunk writes
-	dirs []Path // the generations' directories
+	id     string // the staging record's element, and the generations' stem
+	ops    ops    // the chunk writes
+	dirs   []Path // the generations' directories
+	marker Cond   // the staging record, once written
 }
 
 // stagingRecord is the value of staged/{id}: what CollectStaged deletes if
@@ -28,7 +31,12 @@ type stagingRecord struct {
 	Since time.Time `json:"since"`
 }
 
-func newStaging() *staging {
+// newStaging returns a staging with the id of prev (a staging not
+// switched to: the same lists give the same writes), or a new one.
+func newStaging(prev *staging) *staging {
+	if prev != nil {
+		return &staging{id: prev.id}
+	}
 	var b [8]byte
 	rand.Read(b[:])
 	return &staging{id: hex.EncodeToString(b[:])}
@@ -39,6 +47,13 @@ func (st *staging) fresh(project Path) string {
 	gen := fmt.Sprintf("%s-%04x", st.id, len(st.dirs))
 	st.dirs = append(st.dirs, project.Child(bucketSegmentChunks).Child(gen))
 	return gen
+}
+
+// sameAs reports whether st writes exactly what prev staged.
+func (st *staging) sameAs(prev *staging) bool {
+	return prev != nil && slices.EqualFunc(st.dirs, prev.dirs, slices.Equal) && slices.EqualFunc(st.ops, prev.ops, func(a, b Op) bool {
+		return a.Tree == b.Tree && slices.Equal(a.Path, b.Path) && bytes.Equal(a.Value, b.Value)
+	})
 }
 
 // Bounds of one staged Change: within etcd's default limits (128
@@ -54,45 +69,64 @@ const (
 // staging record written first; then one small Change, with the plan's
 // preconditions and the staging record's, points the segments' records at
 // the new generations, deletes the old ones and the staging record, and
-// bumps the revisions. Until it applies, readers see the old lists. If
-// anything fails, the staging is deleted (best effort; CollectStaged
-// deletes what a writer that stopped leaves). A plan with no long list
-// to stage fails with tooLarge.
-func (s *Store) applyStaged(ctx context.Context, p *plan, tooLarge error) (uint64, head, error) {
-	st := newStaging()
+// bumps the revisions. Until it applies, readers see the old lists. A plan
+// with no long list to stage fails with tooLarge.
+//
+// If the switch is overtaken (ErrCondition: Update tries again), the
+// staging is left in *kept, and the next try switches to it without
+// writing it again when it stages the same lists; any other failure
+// deletes what was staged (best effort: CollectStaged deletes what a
+// writer that stopped leaves).
+func (s *Store) applyStaged(ctx context.Context, p *plan, tooLarge error, kept **staging) (uint64, head, error) {
+	prev := *kept
+	*kept = nil
+	st := newStaging(prev)
 	change, next, err := s.change(ctx, p, st)
+	switch {
+	case err == nil && len(st.dirs) == 0:
+		err = tooLarge
+	case err == nil && st.sameAs(prev):
+		st.marker, prev = prev.marker, nil
+	}
+	if prev != nil {
+		s.unstage(ctx, prev) // before staging again under its id
+	}
+	if err == nil && st.marker.Path == nil {
+		err = s.stage(ctx, st)
+	}
 	if err != nil {
+		if st.marker.Path != nil {
+			s.unstage(ctx, st)
+		}
 		return 0, head{}, err
 	}
-	if len(st.dirs) == 0 {
-		return 0, head{}, tooLarge
-	}
-	rec, err := json.Marshal(stagingRecord{Dirs: st.dirs, Since: s.opts.Now().UTC()})
-	if err != nil {
-		return 0, head{}, err
-	}
-	marker := Cond{Path: Path{prefixStaged, st.id}, Value: rec}
-	if err := s.stage(ctx, st, marker); err != nil {
-		s.unstage(ctx, marker, st.dirs)
-		return 0, head{}, fmt.Errorf("stage: %w", err)
-	}
-	change.Conds = append(change.Conds, marker)
-	change.Ops = append(change.Ops, Op{Path: marker.Path})
+	change.Conds = append(change.Conds, st.marker)
+	change.Ops = append(change.Ops, Op{Path: st.marker.Path})
 	rev, err := s.apply(ctx, change)
-	if err != nil {
-		s.unstage(ctx, marker, st.dirs)
+	switch {
+	case errors.Is(err, ErrCondition):
+		*kept = st
+		return 0, head{}, err
+	case err != nil:
+		s.unstage(ctx, st)
 		return 0, head{}, err
 	}
 	return rev, next, nil
 }
 
-// stage writes the staging record, then st's chunks in Changes within
-// stageOps and stageBytes, each on the condition that the record is still
-// there (CollectStaged did not take it).
-func (s *Store) stage(ctx context.Context, st *staging, marker Cond) error {
-	if _, err := s.apply(ctx, Change{Conds: []Cond{{Path: marker.Path}}, Ops: []Op{{Path: marker.Path, Value: marker.Value}}}); err != nil {
-		return err
+// stage writes the staging record (st.marker), then st's chunks in
+// Changes within stageOps and stageBytes, each on the condition that the
+// record is still there (CollectStaged did not take it).
+func (s *Store) stage(ctx context.Context, st *staging) error {
+	rec, err := json.Marshal(stagingRecord{Dirs: st.dirs, Since: s.opts.Now().UTC()})
+	if err != nil {
+		return fmt.Errorf("stage: %w", err)
 	}
+	marker := Cond{Path: Path{prefixStaged, st.id}, Value: rec}
+	if _, err := s.apply(ctx, Change{Conds: []Cond{{Path: marker.Path}}, Ops: []Op{{Path: marker.Path, Value: marker.Value}}}); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	st.marker = marker
 	conds := []Cond{marker}
 	rest := st.ops
 	maxOps, maxBytes := stageOps, stageBytes
@@ -108,7 +142,7 @@ func (s *Store) stage(ctx context.Context, st *staging, marker Cond) error {
 			continue
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("stage: %w", err)
 		}
 		rest = rest[n:]
 	}
@@ -119,10 +153,10 @@ func (s *Store) stage(ctx context.Context, st *staging, marker Cond) error {
 // condition that the record is still there (a switch that applied after
 // all took it, and its generations are read). Errors are dropped: what
 // stays is CollectStaged's.
-func (s *Store) unstage(ctx context.Context, marker Cond, dirs []Path) {
+func (s *Store) unstage(ctx context.Context, st *staging) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	s.backend.Apply(ctx, dropStaging(marker, dirs))
+	s.backend.Apply(ctx, dropStaging(st.marker, st.dirs))
 }
 
 // dropStaging is the Change that deletes a staging.

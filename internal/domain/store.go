@@ -264,8 +264,16 @@ func (s *Store) State() *State { return s.state.Load() }
 // item an active release holds is refused (HeldError) unless fn overrides
 // the release (Tx.OverrideRelease; see held.go).
 func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) (*Commit, error) {
+	// kept is what a try staged and did not switch to (overtaken): the
+	// next try switches to it if it stages the same.
+	var kept *staging
+	defer func() {
+		if kept != nil {
+			s.unstage(ctx, kept)
+		}
+	}()
 	for try := 1; ; try++ {
-		c, err := s.update(ctx, actor, fn)
+		c, err := s.update(ctx, actor, fn, &kept)
 		if !errors.Is(err, ErrCondition) || try == maxUpdateTries {
 			return c, err
 		}
@@ -275,7 +283,7 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	}
 }
 
-func (s *Store) update(ctx context.Context, actor Actor, fn func(tx *Tx) error) (*Commit, error) {
+func (s *Store) update(ctx context.Context, actor Actor, fn func(tx *Tx) error, kept **staging) (*Commit, error) {
 	select {
 	case s.writer <- struct{}{}:
 	case <-ctx.Done():
@@ -316,7 +324,7 @@ func (s *Store) update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	if err == nil {
 		rev, err = s.apply(ctx, change)
 		if errors.Is(err, ErrTooLarge) {
-			rev, next, err = s.applyStaged(ctx, plan, err)
+			rev, next, err = s.applyStaged(ctx, plan, err, kept)
 		}
 	}
 	if observe := s.txObserver.Load(); observe != nil {

@@ -410,3 +410,52 @@ func TestTooLargeRecordIsRefused(t *testing.T) {
 		t.Errorf("refused write left %v", l)
 	}
 }
+
+// TestStagedSegmentOvertaken: a write through another replica on something
+// else lands while a list is being staged; the staged write's switch is
+// overtaken, it runs again and switches to what it staged, without
+// staging it a second time.
+func TestStagedSegmentOvertaken(t *testing.T) {
+	t.Parallel()
+	a, b, w, raw, _ := stagedPair(t)
+	_, meta := vip(a.State())
+	var once sync.Once
+	w.before = func(c domain.Change) error {
+		if len(c.Conds) == 1 && c.Conds[0].Path[0] == "staged" && c.Conds[0].Value != nil && len(c.Ops) > 1 {
+			once.Do(func() {
+				if _, err := b.Update(t.Context(), actor, func(tx *domain.Tx) error {
+					return tx.CreateFlag("shop", &model.Flag{Key: "elsewhere", Type: model.TypeBool})
+				}); err != nil {
+					t.Errorf("concurrent write on the second replica = %v", err)
+				}
+			})
+		}
+		return nil
+	}
+	before := w.count()
+	keys := userKeys(stagedKeys)
+	if _, err := replaceInclude(t.Context(), a, stageOf(t, keys), meta.Etag); err != nil {
+		t.Fatalf("staged replace overtaken by another write = %v", err)
+	}
+	stagings, chunkWrites := 0, 0
+	for _, c := range w.since(before) {
+		for _, op := range c.Ops {
+			switch {
+			case op.Path[0] == "staged" && op.Value != nil:
+				stagings++
+			case len(op.Path) > 3 && op.Path[2] == "segment_chunks" && op.Value != nil:
+				chunkWrites++
+			}
+		}
+	}
+	if stagings != 1 || chunkWrites > keylist.Shards {
+		t.Errorf("wrote %d staging records and %d chunks, want the list staged once (at most %d chunks)", stagings, chunkWrites, keylist.Shards)
+	}
+	waitFor(t, b, func(st *domain.State) bool { v, _ := vip(st); return len(v.Include) == len(keys) })
+	if v, _ := vip(b.State()); !slices.Equal(slices.Sorted(slices.Values(v.Include)), keys) {
+		t.Errorf("second replica holds %d keys, not the %d written", len(v.Include), len(keys))
+	}
+	if l := leftovers(t, raw, recordChunks(t, raw)); len(l) > 0 {
+		t.Errorf("after the switch: %v left", l)
+	}
+}
