@@ -36,7 +36,7 @@ import (
 //	apikey_hash/{hash}       → id
 //	audit/{seq: 16 hex digits}     → AuditEvent
 //	webhook_deliveries/…     → WebhookDelivery (webhook_deliveries.go)
-//	staged/{id}              → stagingRecord (segment_chunks.go)
+//	staged/{id}              → stagingRecord (staging.go)
 //
 // A write rewrites only the records it changed: one flag's record, the
 // records of the environments whose revision it bumped, its audit events
