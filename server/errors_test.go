@@ -89,6 +89,7 @@ func TestToStatusCoversEveryDomainError(t *testing.T) {
 		"domain.ErrCondition":           {domain.ErrCondition, codes.Aborted, http.StatusConflict},
 		"domain.ErrCompacted":           {domain.ErrCompacted, codes.Unavailable, http.StatusServiceUnavailable},
 		"domain.ErrInvalid":             {domain.ErrInvalid, codes.InvalidArgument, http.StatusBadRequest},
+		"domain.ErrTooLarge":            {domain.ErrTooLarge, codes.InvalidArgument, http.StatusBadRequest},
 		"domain.ErrLocked":              {domain.ErrLocked, codes.Unavailable, http.StatusServiceUnavailable},
 		"domain.ErrClosed":              {domain.ErrClosed, codes.Unavailable, http.StatusServiceUnavailable},
 		"domain.ErrFailedPrecondition":  {domain.ErrFailedPrecondition, codes.FailedPrecondition, http.StatusBadRequest},

@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -88,7 +89,9 @@ type Backend interface {
 	// Apply writes c atomically if every precondition holds and returns the
 	// new revision; otherwise it writes nothing and returns an error
 	// matching ErrCondition. A Change with no Ops writes nothing and
-	// returns the current revision.
+	// returns the current revision. A Change larger than the engine takes
+	// at once fails with an error matching ErrTooLarge, before anything is
+	// written.
 	Apply(ctx context.Context, c Change) (revision uint64, err error)
 	// Watch calls fn, in order, for every Change applied after revision
 	// (by any process, this one included) until ctx is done or fn returns
@@ -99,6 +102,14 @@ type Backend interface {
 	// Close releases the engine. Calls after Close fail.
 	Close() error
 }
+
+// ErrTooLarge means a Change does not fit what the engine takes in one
+// atomic write (etcd: --max-txn-ops, --max-request-bytes); nothing was
+// written. Update then stages the long key lists of the segments it writes
+// in Changes of their own and switches to them with a small Change
+// (segment_chunks.go); a Change still too large without them is refused:
+// ErrTooLarge matches ErrInvalid (the API answers 400, not 500).
+var ErrTooLarge = fmt.Errorf("change too large for the storage engine: %w", ErrInvalid)
 
 // ErrCompacted means Watch cannot replay the changes asked for: the engine
 // no longer keeps them.

@@ -22,6 +22,7 @@ import (
 //	projects/{p}/segments/{s}      → itemRecord (value: model.Segment; lists longer
 //	                                  than keylist.ChunkThreshold kept apart:)
 //	projects/{p}/segment_keys/{s}/{include|exclude}/{shard: 4 hex digits} → keys (segment_chunks.go)
+//	projects/{p}/segment_chunks/{generation}/{include|exclude}/{shard} → keys, staged (segment_chunks.go)
 //	projects/{p}/flags/{f}         → itemRecord (value: model.Flag with its targeting,
 //	                                  targeting: Meta of each environment's targeting)
 //	projects/{p}/components/{c}    → itemRecord (value: model.Component, targeting)
@@ -35,6 +36,7 @@ import (
 //	apikey_hash/{hash}       → id
 //	audit/{seq: 16 hex digits}     → AuditEvent
 //	webhook_deliveries/…     → WebhookDelivery (webhook_deliveries.go)
+//	staged/{id}              → stagingRecord (staging.go)
 //
 // A write rewrites only the records it changed: one flag's record, the
 // records of the environments whose revision it bumped, its audit events
@@ -99,7 +101,10 @@ type itemRecord[V any] struct {
 	Order     uint64          `json:"order"`
 	Meta      Meta            `json:"meta"`
 	Targeting map[string]Meta `json:"targeting,omitempty"`
-	Value     V               `json:"value"`
+	// Chunks names the generation of chunks holding a segment's long
+	// lists; "" is the segment's own directory (segment_chunks.go).
+	Chunks string `json:"chunks,omitempty"`
+	Value  V      `json:"value"`
 }
 
 // head is what the meta records say of the sequence numbers.
@@ -145,8 +150,9 @@ type loader struct {
 type projectRecords struct {
 	key     string
 	project []byte
-	colls   map[string][]Record // by collection, in key order
-	chunks  map[string]*segmentChunks
+	colls   map[string][]Record       // by collection, in key order
+	chunks  map[string]*segmentChunks // in a segment's own directory, by segment
+	gens    map[string]*segmentChunks // staged generations, by generation
 }
 
 func newLoader() *loader { return &loader{projects: map[string]*projectRecords{}} }
@@ -174,7 +180,7 @@ func (l *loader) add(r Record) error {
 	case len(p) >= 3 && p[0] == prefixProjects:
 		pr := l.projects[p[1]]
 		if pr == nil {
-			pr = &projectRecords{key: p[1], colls: map[string][]Record{}, chunks: map[string]*segmentChunks{}}
+			pr = &projectRecords{key: p[1], colls: map[string][]Record{}, chunks: map[string]*segmentChunks{}, gens: map[string]*segmentChunks{}}
 			l.projects[p[1]] = pr
 		}
 		switch {
@@ -183,7 +189,9 @@ func (l *loader) add(r Record) error {
 		case len(p) == 4:
 			pr.colls[p[2]] = append(pr.colls[p[2]], r)
 		case len(p) == 6 && p[2] == bucketSegmentKeys:
-			return pr.addChunk(p[3], p[4], p[5], r.Value)
+			return addChunk(pr.chunks, p[3], p[4], p[5], r.Value)
+		case len(p) == 6 && p[2] == bucketSegmentChunks:
+			return addChunk(pr.gens, p[3], p[4], p[5], r.Value)
 		}
 	}
 	return nil
@@ -299,7 +307,7 @@ func decodeItems[T comparable](pr *projectRecords, k itemKind[T], c *coll[T]) er
 	slices.SortFunc(recs, func(a, b itemRecord[T]) int { return cmp.Compare(a.Order, b.Order) })
 	c.ownAll()
 	for _, r := range recs {
-		c.add(r.Value, entry{key: k.key(r.Value), order: r.Order, meta: r.Meta, envs: r.Targeting})
+		c.add(r.Value, entry{key: k.key(r.Value), order: r.Order, meta: r.Meta, envs: r.Targeting, chunks: r.Chunks})
 	}
 	return nil
 }
@@ -320,24 +328,31 @@ func (o *ops) putJSON(path Path, v any) error {
 	return nil
 }
 
-// encodeProjects appends the writes of a plan's changed projects.
-func (o *ops) encodeProjects(p *plan) error {
+// encodeProjects appends the writes of a plan's changed projects; with a
+// staging, those of long lists go to st (see bucketSegmentKeys).
+func (o *ops) encodeProjects(p *plan, st *staging) error {
 	for _, d := range p.drafts {
-		if err := o.encodeProject(d, p.raw, p.secrets); err != nil {
+		if err := o.encodeProject(d, p.raw, p.secrets, st); err != nil {
 			return fmt.Errorf("write %s: %w", ProjectName(d.key), err)
 		}
 	}
 	return nil
 }
 
-func (o *ops) encodeProject(d *draft, raw map[any][]byte, secrets *SecretKeys) error {
+func (o *ops) encodeProject(d *draft, raw map[any][]byte, secrets *SecretKeys, st *staging) error {
 	root := projectPath(d.key)
-	if d.ps == nil || d.rewrite {
+	switch {
+	case d.ps == nil:
 		o.tree(root)
-		if d.ps == nil {
-			return nil
-		}
+		return nil
+	case d.rewrite && st != nil && d.base != nil:
+		// Deleting the tree would delete what was staged in it.
+		return fmt.Errorf("recreate a project with lists staged: %w", ErrTooLarge)
+	case d.rewrite && st == nil:
+		o.tree(root)
 	}
+	// Staged, a project new to the engine is written without deleting its
+	// tree first: nothing but what was staged is under it.
 	ps := d.ps
 	if d.rewrite || d.projectDirty {
 		if err := o.putJSON(root.Child(recProject), projectRecord{Description: ps.project.Description, Meta: ps.project.Meta}); err != nil {
@@ -371,7 +386,7 @@ func (o *ops) encodeProject(d *draft, raw map[any][]byte, secrets *SecretKeys) e
 			return err
 		}
 	}
-	if err := o.encodeSegments(root, d, dirty[kindSegment], raw); err != nil {
+	if err := o.encodeSegments(root, d, dirty[kindSegment], raw, st); err != nil {
 		return err
 	}
 	for _, err := range []error{

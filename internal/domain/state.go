@@ -324,6 +324,9 @@ type entry struct {
 	order uint64 // creation sequence: the element's position after a reload
 	meta  Meta
 	envs  map[string]Meta // flags and components: Meta of each environment's targeting
+	// chunks: segments: the generation of chunks holding the long lists
+	// ("": the segment's own directory; segment_chunks.go)
+	chunks string
 }
 
 // coll is an ordered, keyed list of a project's environments, segments,

@@ -264,8 +264,16 @@ func (s *Store) State() *State { return s.state.Load() }
 // item an active release holds is refused (HeldError) unless fn overrides
 // the release (Tx.OverrideRelease; see held.go).
 func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) (*Commit, error) {
+	// kept is what a try staged and did not switch to (overtaken): the
+	// next try switches to it if it stages the same.
+	var kept *staging
+	defer func() {
+		if kept != nil {
+			s.unstage(ctx, kept)
+		}
+	}()
 	for try := 1; ; try++ {
-		c, err := s.update(ctx, actor, fn)
+		c, err := s.update(ctx, actor, fn, &kept)
 		if !errors.Is(err, ErrCondition) || try == maxUpdateTries {
 			return c, err
 		}
@@ -275,7 +283,7 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	}
 }
 
-func (s *Store) update(ctx context.Context, actor Actor, fn func(tx *Tx) error) (*Commit, error) {
+func (s *Store) update(ctx context.Context, actor Actor, fn func(tx *Tx) error, kept **staging) (*Commit, error) {
 	select {
 	case s.writer <- struct{}{}:
 	case <-ctx.Done():
@@ -311,10 +319,13 @@ func (s *Store) update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 	}
 	plan.secrets = s.opts.SecretKeys
 	start := time.Now()
-	change, next, err := s.change(ctx, plan)
+	change, next, err := s.change(ctx, plan, nil)
 	var rev uint64
 	if err == nil {
 		rev, err = s.apply(ctx, change)
+		if errors.Is(err, ErrTooLarge) {
+			rev, next, err = s.applyStaged(ctx, plan, err, kept)
+		}
 	}
 	if observe := s.txObserver.Load(); observe != nil {
 		(*observe)(ctx, start, time.Since(start), err)
@@ -331,8 +342,10 @@ func (s *Store) update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 }
 
 // change encodes a plan as one Change and returns it with the sequence
-// numbers it writes.
-func (s *Store) change(ctx context.Context, p *plan) (Change, head, error) {
+// numbers it writes. With a staging, the chunks of the long lists the plan
+// writes go to st instead, in fresh generations (see bucketSegmentKeys).
+func (s *Store) change(ctx context.Context, p *plan, st *staging) (Change, head, error) {
+	p.deliveries = nil
 	next := head{seq: p.seq, audit: s.head.audit + uint64(len(p.events))}
 	if next == s.head {
 		// Nothing numbered (only API keys changed): the sequence moves
@@ -341,7 +354,7 @@ func (s *Store) change(ctx context.Context, p *plan) (Change, head, error) {
 	}
 	c := Change{Conds: s.head.conds()}
 	o := (*ops)(&c.Ops)
-	if err := o.encodeProjects(p); err != nil {
+	if err := o.encodeProjects(p, st); err != nil {
 		return Change{}, head{}, err
 	}
 	if err := o.encodeKeys(p.keys); err != nil {
@@ -480,6 +493,9 @@ func (s *Store) applyForeign(ctx context.Context, a Applied) error {
 	for _, op := range a.Ops {
 		p := op.Path
 		switch {
+		case len(p) >= 3 && p[0] == prefixProjects && (p[2] == bucketSegmentKeys || p[2] == bucketSegmentChunks):
+			// Chunks alone change nothing a reader sees: the segment's
+			// record, written in the same Change, names them.
 		case len(p) >= 2 && p[0] == prefixProjects:
 			projects[p[1]] = true
 		case len(p) >= 1 && p[0] == prefixKeys:

@@ -46,7 +46,10 @@
 // segment without it. A write compares each shard with the stored one and
 // rewrites only those that differ, in the same bbolt transaction as the
 // segment record, the revision and the audit event: adding one key
-// rewrites one shard.
+// rewrites one shard. On an engine whose transaction cannot hold every
+// shard (etcd), a new list is staged shard by shard in a fresh location
+// and switched to by one small transaction (internal/domain,
+// segment_chunks.go).
 //
 // Sync in chunks. The same shards are the unit of sync (package section,
 // KindSegmentChunk): the ruleset's manifest lists a long list as its 1,024

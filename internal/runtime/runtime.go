@@ -72,6 +72,11 @@ type Options struct {
 	// of a deployment runs (etcd's compaction): it runs with the
 	// singletons, until its ctx ends.
 	Maintenance func(ctx context.Context)
+	// StagedEvery is how often the leader looks for key lists a writer
+	// staged and never switched to (it stopped in between), and deletes
+	// those staged over an hour ago (domain.Store.CollectStaged); 0 is
+	// every 5 minutes.
+	StagedEvery time.Duration
 }
 
 // Runtime is a primary's background work. Its exported workers are for
@@ -81,6 +86,7 @@ type Runtime struct {
 	store       *domain.Store
 	elector     Elector
 	maintenance func(context.Context)
+	stagedEvery time.Duration
 
 	// Hub fans revisions out to the sync streams; the server serves it
 	// and runs it (a relay has one too, without a runtime).
@@ -124,7 +130,10 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, o Options) (*Runt
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
 	}
-	r := &Runtime{log: log, store: st, elector: o.Elector, maintenance: o.Maintenance, Hub: hub, metrics: newMetrics()}
+	if o.StagedEvery <= 0 {
+		o.StagedEvery = 5 * time.Minute
+	}
+	r := &Runtime{log: log, store: st, elector: o.Elector, maintenance: o.Maintenance, stagedEvery: o.StagedEvery, Hub: hub, metrics: newMetrics()}
 	r.metrics.leader = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "switchyard_leader",
 		Help: "1 while this process runs the singletons (scheduler, experiments, guardrails, webhooks), else 0.",
@@ -221,7 +230,33 @@ func (r *Runtime) runSingletons(ctx context.Context) {
 	if r.maintenance != nil {
 		wg.Go(func() { r.maintenance(ctx) })
 	}
+	wg.Go(func() { r.collectStaged(ctx) })
 	wg.Wait()
+}
+
+// stagedGrace is the age past which a staged key list no write switched to
+// is deleted: far longer than any staging takes.
+const stagedGrace = time.Hour
+
+// collectStaged deletes, every Options.StagedEvery until ctx ends, the
+// staged key lists a writer left behind.
+func (r *Runtime) collectStaged(ctx context.Context) {
+	t := time.NewTicker(r.stagedEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := r.store.CollectStaged(ctx, stagedGrace)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			r.log.Warn("collect staged key lists", "err", err)
+		case n > 0:
+			r.log.Info("collected staged key lists no write switched to", "stagings", n)
+		}
+	}
 }
 
 // metrics are the runtime's own series.

@@ -85,3 +85,43 @@ func TestSingletonsRunOnlyWhileLeading(t *testing.T) {
 		t.Errorf("Run = %v", err)
 	}
 }
+
+// TestLeaderCollectsAbandonedStagings: a key list staged long ago by a
+// writer that stopped before switching to it is deleted by the leader,
+// with its staging record.
+func TestLeaderCollectsAbandonedStagings(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, file := domaintest.OpenBolt(t, filepath.Join(t.TempDir(), "switchyard.db"), domain.Options{})
+	rs := snapshot.NewSet(log)
+	rs.Apply(st.State(), nil)
+	// What a writer stopped between staging and switching leaves (the
+	// records of internal/domain/staging.go).
+	record := domain.Path{"staged", "0123456789abcdef"}
+	chunk := domain.Path{"projects", "shop", "segment_chunks", "0123456789abcdef-0000", "include", "0001"}
+	if _, err := file.Apply(t.Context(), domain.Change{Ops: []domain.Op{
+		{Path: record, Value: []byte(`{"dirs":[["projects","shop","segment_chunks","0123456789abcdef-0000"]],"since":"2000-01-01T00:00:00Z"}`)},
+		{Path: chunk, Value: []byte("user-1")},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := runtime.New(log, st, rs, runtime.Options{Events: boltlog.New(file, eventlog.Options{}), StagedEvery: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	drained := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx, drained) }()
+	eventually(t, "the staging collected", func() bool {
+		v, err := file.Get(t.Context(), record)
+		return err == nil && v == nil
+	})
+	if v, err := file.Get(t.Context(), chunk); err != nil || v != nil {
+		t.Errorf("staged chunk after the collection = %q, %v; want none", v, err)
+	}
+	cancel()
+	close(drained)
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+}

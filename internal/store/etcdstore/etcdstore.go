@@ -87,11 +87,10 @@ func (o Options) Validate() error {
 
 // ErrTooLarge means a Change does not fit one etcd transaction (more
 // operations than --max-txn-ops, or more bytes than --max-request-bytes).
-// Nothing was written. A writer stages big content in Changes of their
-// own under a fresh path first, then switches to it with a small Change.
-// It matches domain.ErrInvalid: the API answers 400 (InvalidArgument)
-// with the limits, not 500.
-var ErrTooLarge = fmt.Errorf("change too large for one etcd transaction: %w", domain.ErrInvalid)
+// Nothing was written. It matches domain.ErrTooLarge: the domain stages
+// long key lists in Changes of their own and switches to them with a small
+// one; what is still too large is refused with 400 (domain.ErrInvalid).
+var ErrTooLarge = fmt.Errorf("over the etcd transaction limits: %w", domain.ErrTooLarge)
 
 // Store is a domain.Backend on etcd. Its methods are safe for concurrent
 // use.
@@ -378,19 +377,40 @@ func (s *Store) Apply(ctx context.Context, c domain.Change) (uint64, error) {
 }
 
 // reduce returns the ops of a Change with only the last write of each key
-// kept, in order; a Tree delete drops the earlier writes under it.
+// kept, in order; a Tree delete drops the earlier writes under it. It
+// walks the ops backwards once (a Change of a thousand chunks is reduced
+// in linear time): an op is dropped when a later one writes its key, or
+// deletes a tree holding it.
 func reduce(ops []domain.Op) []domain.Op {
-	var out []domain.Op
-	for _, op := range ops {
+	written := make(map[string]bool, len(ops)) // keys a later op writes (not Tree)
+	trees := map[string]bool{}                 // trees a later op deletes
+	keep := make([]bool, len(ops))
+	n := 0
+	for i := len(ops) - 1; i >= 0; i-- {
+		op := ops[i]
 		k := op.Path.String()
-		out = slices.DeleteFunc(out, func(o domain.Op) bool {
-			ok := o.Path.String()
-			if op.Tree {
-				return ok == k || strings.HasPrefix(ok, k+"/")
+		covered := !op.Tree && written[k]
+		for j := 0; !covered && j < len(k); j++ {
+			if k[j] == '/' {
+				covered = trees[k[:j]]
 			}
-			return ok == k && !o.Tree
-		})
-		out = append(out, op)
+		}
+		if covered || trees[k] {
+			continue
+		}
+		keep[i] = true
+		n++
+		if op.Tree {
+			trees[k] = true
+		} else {
+			written[k] = true
+		}
+	}
+	out := make([]domain.Op, 0, n)
+	for i, op := range ops {
+		if keep[i] {
+			out = append(out, op)
+		}
 	}
 	return out
 }

@@ -99,6 +99,30 @@ func TestApplyReplacesATree(t *testing.T) {
 	}
 }
 
+// TestApplyKeepsTheLastWriteOfEachKey: of several writes of one key the
+// last counts, a Tree delete drops the writes under it before it (a
+// deeper tree too), and a write after it stands.
+func TestApplyKeepsTheLastWriteOfEachKey(t *testing.T) {
+	t.Parallel()
+	s := open(t, etcdstore.Options{})
+	dir := p("segment_chunks", "g")
+	if _, err := s.Apply(t.Context(), domain.Change{Ops: []domain.Op{
+		put(dir.Child("include").Child("0001"), "dropped"),
+		{Path: dir.Child("exclude"), Tree: true},
+		put(p("segments", "s"), "S1"),
+		{Path: dir, Tree: true},
+		put(dir.Child("include").Child("0002"), "kept"),
+		put(p("segments", "s"), "S2"),
+		put(p("segments", "t"), "T1"),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"segment_chunks/g/include/0002": "kept", "segments/s": "S2", "segments/t": "T1"}
+	if got := records(t, s); !maps.Equal(got, want) {
+		t.Errorf("records = %v, want %v", got, want)
+	}
+}
+
 func TestApplyTooLarge(t *testing.T) {
 	t.Parallel()
 	s := open(t, etcdstore.Options{})
@@ -114,8 +138,8 @@ func TestApplyTooLarge(t *testing.T) {
 		{"129 ops", domain.Change{Ops: ops}},
 		{"2 MiB", big},
 	} {
-		if _, err := s.Apply(t.Context(), c.c); !errors.Is(err, etcdstore.ErrTooLarge) || !errors.Is(err, domain.ErrInvalid) {
-			t.Errorf("Apply(%s) = %v, want ErrTooLarge (and domain.ErrInvalid)", c.name, err)
+		if _, err := s.Apply(t.Context(), c.c); !errors.Is(err, etcdstore.ErrTooLarge) || !errors.Is(err, domain.ErrTooLarge) || !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("Apply(%s) = %v, want ErrTooLarge (and domain.ErrTooLarge, domain.ErrInvalid)", c.name, err)
 		}
 	}
 	if got := records(t, s); len(got) != 0 {
