@@ -269,7 +269,7 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 		if !errors.Is(err, ErrCondition) || try == maxUpdateTries {
 			return c, err
 		}
-		if err := s.catchUp(ctx); err != nil {
+		if err := s.CatchUp(ctx); err != nil {
 			return nil, fmt.Errorf("update: %w", err)
 		}
 	}
@@ -401,9 +401,10 @@ func (s *Store) setApplied(rev uint64) {
 	s.advanced = make(chan struct{})
 }
 
-// catchUp waits until the follower has applied every Change the engine
-// holds now.
-func (s *Store) catchUp(ctx context.Context) error {
+// CatchUp waits until the State reflects every Change the engine held
+// when it was called, those other processes applied included (read what
+// another replica acknowledged).
+func (s *Store) CatchUp(ctx context.Context) error {
 	rev, err := s.backend.Apply(ctx, Change{})
 	if err != nil {
 		return err
@@ -458,8 +459,8 @@ func (s *Store) lock(ctx context.Context) bool {
 	}
 }
 
-// applyForeign brings the State up to a: it reloads the projects and keys
-// a wrote, publishes the State and calls the commit functions. A Change of
+// applyForeign brings the State up to a: it patches the projects and keys
+// a wrote (follow.go), publishes the State and calls the commit functions. A Change of
 // this process (already applied) and one writing no domain record only
 // advance the revision.
 func (s *Store) applyForeign(ctx context.Context, a Applied) error {
@@ -496,7 +497,7 @@ func (s *Store) applyForeign(ctx context.Context, a Applied) error {
 		}
 	}
 	if len(projects) > 0 || keys {
-		if err := s.refresh(ctx, projects, keys, events); err != nil {
+		if err := s.patch(ctx, a.Ops, projects, keys, events); err != nil {
 			return err
 		}
 	}
@@ -563,26 +564,7 @@ func (s *Store) refresh(ctx context.Context, projects map[string]bool, keys bool
 			}
 		}
 	}
-	c := &Commit{State: st, Events: events}
-	for key := range projects {
-		ps, ok := st.projects[key]
-		if !ok {
-			continue
-		}
-		old := base.projects[key]
-		for _, e := range ps.envs.items {
-			if old != nil {
-				if oe, _, ok := old.envs.get(e.Key); ok && oe.Revision == e.Revision {
-					continue
-				}
-			}
-			if c.Revisions == nil {
-				c.Revisions = map[EnvRef]uint64{}
-			}
-			c.Revisions[EnvRef{key, e.Key}] = e.Revision
-			c.Revision = max(c.Revision, e.Revision)
-		}
-	}
+	c := commitOf(base, st, projects, events)
 	s.state.Store(st)
 	s.publish(st, c)
 	return nil

@@ -49,6 +49,8 @@ type Options struct {
 	// Fsync makes the members sync their write-ahead log to disk like a
 	// production member (benchmarks); tests leave it off.
 	Fsync bool
+	// MaxTxnOps is the members' --max-txn-ops; 0 is etcd's default (128).
+	MaxTxnOps int
 }
 
 // Start starts a cluster of n members with data under a new temporary
@@ -103,6 +105,9 @@ func start(n int, o Options) (*Cluster, error) {
 		// test).
 		cfg.TickMs, cfg.ElectionMs = 100, 1000
 		cfg.UnsafeNoFsync = !o.Fsync
+		if o.MaxTxnOps > 0 {
+			cfg.MaxTxnOps = uint(o.MaxTxnOps)
+		}
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		cfgs[i] = cfg
 	}
