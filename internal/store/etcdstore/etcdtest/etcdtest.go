@@ -135,6 +135,10 @@ func start(n int, o Options) (*Cluster, error) {
 		// test).
 		cfg.TickMs, cfg.ElectionMs = 100, 1000
 		cfg.UnsafeNoFsync = !o.Fsync
+		// The cheapest password hashing: every connection with auth
+		// checks the password, and members in a -race test binary hash
+		// slowly.
+		cfg.BcryptCost = 4 // bcrypt.MinCost
 		if o.MaxTxnOps > 0 {
 			cfg.MaxTxnOps = uint(o.MaxTxnOps)
 		}
