@@ -121,7 +121,8 @@ const maxUpdateTries = 8
 
 // Open loads the domain from backend (Backend.Load) and follows the
 // Changes other processes apply to it (Backend.Watch) until Close. On an
-// empty backend it writes the schema record. The Store owns backend: Close
+// empty backend it writes the schema record (if another process opening it
+// at the same time wrote it first, Open loads again). The Store owns backend: Close
 // closes it. ctx bounds the loading only.
 func Open(ctx context.Context, backend Backend, opts Options) (*Store, error) {
 	if opts.Now == nil {
@@ -135,31 +136,20 @@ func Open(ctx context.Context, backend Backend, opts Options) (*Store, error) {
 		advanced: make(chan struct{}),
 		followed: make(chan struct{}),
 	}
-	l, rev, err := s.load(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	st, err := s.decode(l, nil)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	var fix ops
-	for _, ps := range st.list {
-		if err := openWebhookSecrets(l.projects[ps.project.Key], ps, opts.SecretKeys, &fix); err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
+	var (
+		l   *loader
+		st  *State
+		rev uint64
+		err error
+	)
+	for try := 1; ; try++ {
+		l, st, rev, err = s.open(ctx)
+		if !errors.Is(err, ErrCondition) || try == maxUpdateTries {
+			break
 		}
 	}
-	switch {
-	case l.schema == nil:
-		fix.put(pathSchema, []byte(schemaVersion))
-	case string(l.schema) != schemaVersion:
-		return nil, fmt.Errorf("open store: schema version %q, this build reads %q", l.schema, schemaVersion)
-	}
-	if len(fix) > 0 {
-		c := Change{Conds: append(l.head.conds(), Cond{Path: pathSchema, Value: l.schema}), Ops: fix}
-		if rev, err = backend.Apply(ctx, c); err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.state.Store(st)
 	s.head = l.head
@@ -168,6 +158,40 @@ func Open(ctx context.Context, backend Backend, opts Options) (*Store, error) {
 	s.stop = stop
 	go s.follow(fctx, rev)
 	return s, nil
+}
+
+// open loads the State and writes what the records lack (the schema
+// record of an empty engine, webhook secrets to seal again). It fails with
+// ErrCondition when another process wrote in between (replicas started
+// together on an empty engine): then the caller opens again.
+func (s *Store) open(ctx context.Context) (*loader, *State, uint64, error) {
+	l, rev, err := s.load(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	st, err := s.decode(l, nil)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var fix ops
+	for _, ps := range st.list {
+		if err := openWebhookSecrets(l.projects[ps.project.Key], ps, s.opts.SecretKeys, &fix); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	switch {
+	case l.schema == nil:
+		fix.put(pathSchema, []byte(schemaVersion))
+	case string(l.schema) != schemaVersion:
+		return nil, nil, 0, fmt.Errorf("schema version %q, this build reads %q", l.schema, schemaVersion)
+	}
+	if len(fix) > 0 {
+		c := Change{Conds: append(l.head.conds(), Cond{Path: pathSchema, Value: l.schema}), Ops: fix}
+		if rev, err = s.backend.Apply(ctx, c); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	return l, st, rev, nil
 }
 
 // load reads the domain's records, and returns them with the revision to
