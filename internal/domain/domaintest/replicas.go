@@ -354,7 +354,7 @@ func testFollowerMatchesALoad(t *testing.T, b domain.Backend) {
 		return errors.Join(err,
 			tx.CreateEnvironment("shop", domain.Environment{Key: "staging", Description: "pre-production"}),
 			tx.CreateSegment("shop", &model.Segment{Key: "small", Include: keys("s-", 3)}),
-			tx.CreateSegment("shop", &model.Segment{Key: "big", Include: keys("i-", 5000), Exclude: keys("x-", 4500)}),
+			tx.CreateSegment("shop", &model.Segment{Key: "big", Include: keys("i-", 5000), Exclude: keys("x-", 3)}),
 			tx.CreateComponent("shop", &model.Component{Key: "app", Versions: []model.Version{{Version: "1.0.0"}, {Version: "1.1.0"}}}),
 			tx.CreateFlag("shop", &model.Flag{Key: "g", Type: model.TypeBool, Environments: map[string]*model.Targeting{
 				"production": {Enabled: true, Rules: []model.Rule{{ID: "big", Segments: []string{"big"}, Serve: model.Serve{Variant: "on"}}}},
@@ -384,14 +384,14 @@ func testFollowerMatchesALoad(t *testing.T, b domain.Backend) {
 		s.Description = "described"
 		return tx.UpdateSegment("shop", s, etag)
 	})
+	step("grow a short list", func(tx *domain.Tx) error {
+		s, etag := segment(tx, "big")
+		s.Exclude = keys("x-", 4500)
+		return tx.UpdateSegment("shop", s, etag)
+	})
 	step("shrink a chunked list", func(tx *domain.Tx) error {
 		s, etag := segment(tx, "big")
 		s.Include = keys("i-", 10)
-		return tx.UpdateSegment("shop", s, etag)
-	})
-	step("grow a short list", func(tx *domain.Tx) error {
-		s, etag := segment(tx, "small")
-		s.Include = keys("s-", 6000)
 		return tx.UpdateSegment("shop", s, etag)
 	})
 	step("deletes", func(tx *domain.Tx) error {

@@ -131,10 +131,10 @@ func TestDomainReplicas(t *testing.T) {
 // TestReplicasSuite runs the domain's replicas suite on etcd: two domain
 // stores share one etcd engine (a prefix of the test's own), on a cluster
 // of its own whose transactions take the suite's segments with long key
-// lists in one write (about 2,000 chunk records).
+// lists in one write (about 1,000 chunk records).
 func TestReplicasSuite(t *testing.T) {
 	t.Parallel()
-	const maxTxnOps = 4096
+	const maxTxnOps = 2048
 	c, err := etcdtest.StartWith(3, etcdtest.Options{MaxTxnOps: maxTxnOps})
 	if err != nil {
 		t.Fatal(err)
