@@ -192,14 +192,15 @@ type etcdElector struct {
 }
 
 // Campaign blocks until this replica leads. The context it returns ends
-// when the leadership is lost or ctx ends (then it resigns, so the next
-// replica in line leads at once).
+// when the leadership is lost, or, once ctx ends, when this replica has
+// resigned (so the next replica in line leads at once; the singletons
+// stop, and serve returns, only after that).
 func (e etcdElector) Campaign(ctx context.Context) (context.Context, error) {
 	l, err := e.store.Campaign(ctx, "singletons", e.id)
 	if err != nil {
 		return nil, err
 	}
-	leading, cancel := context.WithCancel(domain.WithConds(ctx, l.Cond))
+	leading, cancel := context.WithCancel(domain.WithConds(context.WithoutCancel(ctx), l.Cond))
 	go func() {
 		defer cancel()
 		select {

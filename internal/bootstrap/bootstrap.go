@@ -6,6 +6,7 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/switchyard/switchyard/internal/domain"
@@ -27,8 +28,13 @@ type Credentials struct {
 	Environment string `json:"environment"`
 }
 
+// errOvertaken means another replica bootstrapped the shared store first.
+var errOvertaken = errors.New("bootstrapped by another replica")
+
 // Run bootstraps st if it holds no project yet; it reports whether it did.
 // Non-empty secrets in want are used instead of random ones (automation).
+// Of replicas bootstrapping one shared store at once, one does; the others
+// create nothing and report false.
 func Run(ctx context.Context, st *domain.Store, want Credentials) (Credentials, bool, error) {
 	if len(st.State().Projects()) > 0 {
 		return Credentials{}, false, nil
@@ -44,6 +50,9 @@ func Run(ctx context.Context, st *domain.Store, want Credentials) (Credentials, 
 	}
 	doc := &model.Document{Version: model.DocumentVersion, Project: Project, Environments: []string{"production", "staging"}}
 	_, err = st.Update(ctx, domain.Actor{Name: "bootstrap"}, func(tx *domain.Tx) error {
+		if _, ok := tx.Project(Project); ok {
+			return errOvertaken // Update ran fn again on what another replica wrote
+		}
 		if _, err := tx.Import(doc, false); err != nil {
 			return err
 		}
@@ -59,7 +68,10 @@ func Run(ctx context.Context, st *domain.Store, want Credentials) (Credentials, 
 		})
 		return err
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errOvertaken):
+		return Credentials{}, false, nil
+	case err != nil:
 		return Credentials{}, false, fmt.Errorf("bootstrap: %w", err)
 	}
 	return creds, true, nil

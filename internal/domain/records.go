@@ -293,14 +293,9 @@ func decodeItems[T comparable](pr *projectRecords, k itemKind[T], c *coll[T]) er
 	records := pr.colls[k.kind.collection()]
 	recs := make([]itemRecord[T], 0, len(records))
 	for _, rec := range records {
-		key := rec.Path[len(rec.Path)-1]
-		var r itemRecord[T]
-		if err := json.Unmarshal(rec.Value, &r); err != nil {
-			return fmt.Errorf("%s: %w", k.name(pr.key, key), err)
-		}
-		var zero T
-		if r.Value == zero || k.key(r.Value) != key {
-			return fmt.Errorf("%s: record holds another key", k.name(pr.key, key))
+		r, err := decodeItem(pr.key, k, rec.Path[len(rec.Path)-1], rec.Value)
+		if err != nil {
+			return err
 		}
 		recs = append(recs, r)
 	}
@@ -310,6 +305,19 @@ func decodeItems[T comparable](pr *projectRecords, k itemKind[T], c *coll[T]) er
 		c.add(r.Value, entry{key: k.key(r.Value), order: r.Order, meta: r.Meta, envs: r.Targeting, chunks: r.Chunks})
 	}
 	return nil
+}
+
+// decodeItem decodes the record of the item key of project.
+func decodeItem[T comparable](project string, k itemKind[T], key string, value []byte) (itemRecord[T], error) {
+	var r itemRecord[T]
+	if err := json.Unmarshal(value, &r); err != nil {
+		return r, fmt.Errorf("%s: %w", k.name(project, key), err)
+	}
+	var zero T
+	if r.Value == zero || k.key(r.Value) != key {
+		return r, fmt.Errorf("%s: record holds another key", k.name(project, key))
+	}
+	return r, nil
 }
 
 // ops collects the Ops of one Change.

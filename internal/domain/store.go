@@ -121,7 +121,8 @@ const maxUpdateTries = 8
 
 // Open loads the domain from backend (Backend.Load) and follows the
 // Changes other processes apply to it (Backend.Watch) until Close. On an
-// empty backend it writes the schema record. The Store owns backend: Close
+// empty backend it writes the schema record (if another process opening it
+// at the same time wrote it first, Open loads again). The Store owns backend: Close
 // closes it. ctx bounds the loading only.
 func Open(ctx context.Context, backend Backend, opts Options) (*Store, error) {
 	if opts.Now == nil {
@@ -135,31 +136,20 @@ func Open(ctx context.Context, backend Backend, opts Options) (*Store, error) {
 		advanced: make(chan struct{}),
 		followed: make(chan struct{}),
 	}
-	l, rev, err := s.load(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	st, err := s.decode(l, nil)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	var fix ops
-	for _, ps := range st.list {
-		if err := openWebhookSecrets(l.projects[ps.project.Key], ps, opts.SecretKeys, &fix); err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
+	var (
+		l   *loader
+		st  *State
+		rev uint64
+		err error
+	)
+	for try := 1; ; try++ {
+		l, st, rev, err = s.open(ctx)
+		if !errors.Is(err, ErrCondition) || try == maxUpdateTries {
+			break
 		}
 	}
-	switch {
-	case l.schema == nil:
-		fix.put(pathSchema, []byte(schemaVersion))
-	case string(l.schema) != schemaVersion:
-		return nil, fmt.Errorf("open store: schema version %q, this build reads %q", l.schema, schemaVersion)
-	}
-	if len(fix) > 0 {
-		c := Change{Conds: append(l.head.conds(), Cond{Path: pathSchema, Value: l.schema}), Ops: fix}
-		if rev, err = backend.Apply(ctx, c); err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.state.Store(st)
 	s.head = l.head
@@ -168,6 +158,40 @@ func Open(ctx context.Context, backend Backend, opts Options) (*Store, error) {
 	s.stop = stop
 	go s.follow(fctx, rev)
 	return s, nil
+}
+
+// open loads the State and writes what the records lack (the schema
+// record of an empty engine, webhook secrets to seal again). It fails with
+// ErrCondition when another process wrote in between (replicas started
+// together on an empty engine): then the caller opens again.
+func (s *Store) open(ctx context.Context) (*loader, *State, uint64, error) {
+	l, rev, err := s.load(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	st, err := s.decode(l, nil)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var fix ops
+	for _, ps := range st.list {
+		if err := openWebhookSecrets(l.projects[ps.project.Key], ps, s.opts.SecretKeys, &fix); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	switch {
+	case l.schema == nil:
+		fix.put(pathSchema, []byte(schemaVersion))
+	case string(l.schema) != schemaVersion:
+		return nil, nil, 0, fmt.Errorf("schema version %q, this build reads %q", l.schema, schemaVersion)
+	}
+	if len(fix) > 0 {
+		c := Change{Conds: append(l.head.conds(), Cond{Path: pathSchema, Value: l.schema}), Ops: fix}
+		if rev, err = s.backend.Apply(ctx, c); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	return l, st, rev, nil
 }
 
 // load reads the domain's records, and returns them with the revision to
@@ -277,7 +301,7 @@ func (s *Store) Update(ctx context.Context, actor Actor, fn func(tx *Tx) error) 
 		if !errors.Is(err, ErrCondition) || try == maxUpdateTries {
 			return c, err
 		}
-		if err := s.catchUp(ctx); err != nil {
+		if err := s.CatchUp(ctx); err != nil {
 			return nil, fmt.Errorf("update: %w", err)
 		}
 	}
@@ -414,9 +438,10 @@ func (s *Store) setApplied(rev uint64) {
 	s.advanced = make(chan struct{})
 }
 
-// catchUp waits until the follower has applied every Change the engine
-// holds now.
-func (s *Store) catchUp(ctx context.Context) error {
+// CatchUp waits until the State reflects every Change the engine held
+// when it was called, those other processes applied included (read what
+// another replica acknowledged).
+func (s *Store) CatchUp(ctx context.Context) error {
 	rev, err := s.backend.Apply(ctx, Change{})
 	if err != nil {
 		return err
@@ -471,8 +496,8 @@ func (s *Store) lock(ctx context.Context) bool {
 	}
 }
 
-// applyForeign brings the State up to a: it reloads the projects and keys
-// a wrote, publishes the State and calls the commit functions. A Change of
+// applyForeign brings the State up to a: it patches the projects and keys
+// a wrote (follow.go), publishes the State and calls the commit functions. A Change of
 // this process (already applied) and one writing no domain record only
 // advance the revision.
 func (s *Store) applyForeign(ctx context.Context, a Applied) error {
@@ -512,7 +537,7 @@ func (s *Store) applyForeign(ctx context.Context, a Applied) error {
 		}
 	}
 	if len(projects) > 0 || keys {
-		if err := s.refresh(ctx, projects, keys, events); err != nil {
+		if err := s.patch(ctx, a.Ops, projects, keys, events); err != nil {
 			return err
 		}
 	}
@@ -579,26 +604,7 @@ func (s *Store) refresh(ctx context.Context, projects map[string]bool, keys bool
 			}
 		}
 	}
-	c := &Commit{State: st, Events: events}
-	for key := range projects {
-		ps, ok := st.projects[key]
-		if !ok {
-			continue
-		}
-		old := base.projects[key]
-		for _, e := range ps.envs.items {
-			if old != nil {
-				if oe, _, ok := old.envs.get(e.Key); ok && oe.Revision == e.Revision {
-					continue
-				}
-			}
-			if c.Revisions == nil {
-				c.Revisions = map[EnvRef]uint64{}
-			}
-			c.Revisions[EnvRef{key, e.Key}] = e.Revision
-			c.Revision = max(c.Revision, e.Revision)
-		}
-	}
+	c := commitOf(base, st, projects, events)
 	s.state.Store(st)
 	s.publish(st, c)
 	return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ func Replicas(t *testing.T, open func(t *testing.T) domain.Backend) {
 	t.Run("WritesReachTheOtherReplica", func(t *testing.T) { testWritesReachTheOther(t, open(t)) })
 	t.Run("ConflictingEtagsOneWins", func(t *testing.T) { testConflictingEtags(t, open(t)) })
 	t.Run("ReleaseStepFiresOnce", func(t *testing.T) { testReleaseStepOnce(t, open(t)) })
+	t.Run("FollowerMatchesALoad", func(t *testing.T) { testFollowerMatchesALoad(t, open(t)) })
 }
 
 // shared is an engine two Stores share: closing a Store leaves it open.
@@ -288,4 +291,212 @@ func testReleaseStepOnce(t *testing.T, b domain.Backend) {
 	if advances != 1 {
 		t.Errorf("the timeline has %d advance events, want 1", advances)
 	}
+}
+
+// testFollowerMatchesALoad: after each of a series of writes on one
+// replica (creates, updates and deletes of every kind of record: segments
+// whose lists are stored in chunks, growing, shrinking and dropped;
+// releases; API keys; webhooks; environments; a whole project), the other
+// replica's State, patched from the Changes it followed, equals the State
+// a fresh Load of the engine gives.
+func testFollowerMatchesALoad(t *testing.T, b domain.Backend) {
+	opts := domain.Options{SecretKeys: SecretKeys(t)}
+	a, bb := replicas(t, b, opts)
+	ctx := context.Background()
+	step := func(name string, fn func(tx *domain.Tx) error) {
+		t.Helper()
+		if _, err := a.Update(ctx, actor, fn); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := bb.CatchUp(ctx); err != nil {
+			t.Fatalf("%s: CatchUp = %v", name, err)
+		}
+		fresh, err := domain.Open(ctx, shared{b}, opts)
+		if err != nil {
+			t.Fatalf("%s: domain.Open = %v", name, err)
+		}
+		defer fresh.Close()
+		if got, want := dumpState(t, bb.State()), dumpState(t, fresh.State()); got != want {
+			i := 0
+			for i < min(len(got), len(want)) && got[i] == want[i] {
+				i++
+			}
+			from := max(0, i-200)
+			t.Fatalf("after %s, the follower's State differs from a fresh load at byte %d:\nfollower: …%.400s\nload:     …%.400s", name, i, got[from:], want[from:])
+		}
+	}
+	keys := func(prefix string, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = prefix + strconv.Itoa(i)
+		}
+		return out
+	}
+	segment := func(tx *domain.Tx, key string) (*model.Segment, string) {
+		ps, _ := tx.Project("shop")
+		s, m, _ := ps.Segment(key)
+		c := *s
+		return &c, m.Etag
+	}
+	var keyID string
+
+	step("seed", func(tx *domain.Tx) error {
+		return errors.Join(
+			tx.CreateProject(domain.Project{Key: "shop"}),
+			tx.CreateEnvironment("shop", domain.Environment{Key: "production"}),
+			tx.CreateFlag("shop", &model.Flag{Key: "f", Type: model.TypeBool,
+				Environments: map[string]*model.Targeting{"production": {Enabled: true, Default: &model.Serve{Variant: "on"}}}}),
+		)
+	})
+	step("create", func(tx *domain.Tx) error {
+		k, err := tx.CreateAPIKey(domain.APIKey{Name: "sdk", Kind: domain.KindSDK, Project: "shop", Environment: "production", Hash: domain.HashSecret("sys_follow")})
+		keyID = k.ID
+		return errors.Join(err,
+			tx.CreateEnvironment("shop", domain.Environment{Key: "staging", Description: "pre-production"}),
+			tx.CreateSegment("shop", &model.Segment{Key: "small", Include: keys("s-", 3)}),
+			tx.CreateSegment("shop", &model.Segment{Key: "big", Include: keys("i-", 5000), Exclude: keys("x-", 3)}),
+			tx.CreateComponent("shop", &model.Component{Key: "app", Versions: []model.Version{{Version: "1.0.0"}, {Version: "1.1.0"}}}),
+			tx.CreateFlag("shop", &model.Flag{Key: "g", Type: model.TypeBool, Environments: map[string]*model.Targeting{
+				"production": {Enabled: true, Rules: []model.Rule{{ID: "big", Segments: []string{"big"}, Serve: model.Serve{Variant: "on"}}}},
+				"staging":    {Enabled: true}}}),
+			tx.CreateWebhook("shop", &model.Webhook{ID: "ops", URL: "https://example.com/ops", Secret: "whsec-follow-the-leader", Events: []string{"flag.*"}}),
+		)
+	})
+	step("release", func(tx *domain.Tx) error {
+		var r model.Release
+		if err := json.Unmarshal([]byte(`{"id": "r", "environment": "production", "release_notes": "n",
+		  "items": [{"flag": "f", "variant": "off"}],
+		  "plan": [{"weight": 1000}, {"weight": 100000, "gate": {"wait": {"duration": "1h"}}}]}`), &r); err != nil {
+			return err
+		}
+		if err := release.Create(tx, "shop", &r); err != nil {
+			return err
+		}
+		return release.Start(tx, release.Request{Project: "shop", ID: "r"}, time.Time{})
+	})
+	step("edit some shards", func(tx *domain.Tx) error {
+		s, etag := segment(tx, "big")
+		s.Include = append(slices.Clone(s.Include[2:]), "i-new-1", "i-new-2", "i-new-3")
+		return tx.UpdateSegment("shop", s, etag)
+	})
+	step("segment record only", func(tx *domain.Tx) error {
+		s, etag := segment(tx, "big")
+		s.Description = "described"
+		return tx.UpdateSegment("shop", s, etag)
+	})
+	step("grow a short list", func(tx *domain.Tx) error {
+		s, etag := segment(tx, "big")
+		s.Exclude = keys("x-", 4500)
+		return tx.UpdateSegment("shop", s, etag)
+	})
+	step("shrink a chunked list", func(tx *domain.Tx) error {
+		s, etag := segment(tx, "big")
+		s.Include = keys("i-", 10)
+		return tx.UpdateSegment("shop", s, etag)
+	})
+	step("deletes", func(tx *domain.Tx) error {
+		ps, _ := tx.Project("shop")
+		_, gm, _ := ps.Flag("g")
+		_, bm, _ := ps.Segment("big")
+		_, wm, _ := ps.Webhook("ops")
+		return errors.Join(
+			tx.DeleteFlag("shop", "g", gm.Etag),
+			tx.DeleteSegment("shop", "big", bm.Etag),
+			tx.DeleteWebhook("shop", "ops", wm.Etag),
+			tx.DeleteAPIKey(keyID),
+		)
+	})
+	step("delete an environment", func(tx *domain.Tx) error {
+		ps, _ := tx.Project("shop")
+		e, _ := ps.Environment("staging")
+		return tx.DeleteEnvironment("shop", "staging", e.Meta.Etag)
+	})
+	step("another project", func(tx *domain.Tx) error {
+		return errors.Join(
+			tx.CreateProject(domain.Project{Key: "other"}),
+			tx.CreateEnvironment("other", domain.Environment{Key: "production"}),
+			tx.CreateSegment("other", &model.Segment{Key: "big", Include: keys("o-", 4100)}),
+		)
+	})
+	step("delete a project", func(tx *domain.Tx) error {
+		ps, _ := tx.Project("other")
+		return tx.DeleteProject("other", ps.Project().Meta.Etag)
+	})
+}
+
+// dumpState renders everything a State holds through its accessors, in
+// order, as JSON.
+func dumpState(t *testing.T, st *domain.State) string {
+	t.Helper()
+	type item struct {
+		Name  string
+		Meta  domain.Meta
+		Value any
+	}
+	type project struct {
+		Project      domain.Project
+		Environments []domain.Environment
+		Document     *model.Document
+		Items        []item
+	}
+	var out struct {
+		Projects []project
+		Keys     []*domain.APIKey
+	}
+	for _, ps := range st.Projects() {
+		p := project{Project: ps.Project(), Environments: ps.Environments(), Document: ps.Document()}
+		key := ps.Key()
+		add := func(name string, v any) {
+			m, ok := ps.Meta(name)
+			if !ok {
+				t.Fatalf("%s: no Meta", name)
+			}
+			p.Items = append(p.Items, item{name, m, v})
+		}
+		for _, s := range ps.Document().Segments {
+			add(domain.SegmentName(key, s.Key), ps.SegmentKeysHash(s.Key))
+		}
+		for _, f := range ps.Document().Flags {
+			add(domain.FlagName(key, f.Key), nil)
+			for _, e := range ps.Environments() {
+				if _, m, ok := ps.FlagTargeting(f.Key, e.Key); ok {
+					p.Items = append(p.Items, item{domain.FlagTargetingName(key, f.Key, e.Key), m, nil})
+				}
+			}
+		}
+		for _, c := range ps.Document().Components {
+			add(domain.ComponentName(key, c.Key), nil)
+		}
+		for _, r := range ps.Releases() {
+			_, m, _ := ps.Release(r.ID)
+			p.Items = append(p.Items, item{"release " + r.ID, m, r})
+		}
+		for _, w := range ps.Webhooks() {
+			_, m, _ := ps.Webhook(w.ID)
+			p.Items = append(p.Items, item{"webhook " + w.ID, m, w})
+		}
+		for _, e := range ps.Experiments() {
+			_, m, _ := ps.Experiment(e.ID)
+			p.Items = append(p.Items, item{"experiment " + e.ID, m, e})
+		}
+		for _, x := range ps.Metrics() {
+			_, m, _ := ps.Metric(x.Key)
+			p.Items = append(p.Items, item{"metric " + x.Key, m, x})
+		}
+		for _, x := range ps.ReleaseModels() {
+			_, m, _ := ps.ReleaseModel(x.Key)
+			p.Items = append(p.Items, item{"release model " + x.Key, m, x})
+		}
+		for _, x := range ps.Freezes() {
+			_, m, _ := ps.Freeze(x.Key)
+			p.Items = append(p.Items, item{"freeze " + x.Key, m, x})
+		}
+		out.Projects = append(out.Projects, p)
+	}
+	out.Keys = st.APIKeys()
+	data, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

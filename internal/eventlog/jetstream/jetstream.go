@@ -120,7 +120,9 @@ type Log struct {
 var _ eventlog.Log = (*Log)(nil)
 
 // New creates (or updates) the stream and the checkpoint store on nc's
-// JetStream and returns a Log over them. Nothing is folded into the usage
+// JetStream and returns a Log over them. A cluster that cannot answer yet
+// (just started, or busy with the same creation by other replicas) is
+// asked again for up to a minute. Nothing is folded into the usage
 // counters until Run runs.
 func New(ctx context.Context, nc *nats.Conn, cfg Config, opts eventlog.Options) (*Log, error) {
 	cfg = cfg.withDefaults()
@@ -134,25 +136,32 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts eventlog.Options) 
 		batchSubj: cfg.Subject + ".batch", usageSubj: cfg.Subject + ".usage",
 		usage: newTable(), changed: make(chan struct{}),
 	}
-	stream, err := js.CreateOrUpdateStream(ctx, natsjs.StreamConfig{
-		Name:       cfg.Stream,
-		Subjects:   []string{cfg.Subject + ".>"},
-		Storage:    natsjs.FileStorage,
-		Replicas:   cfg.Replicas,
-		Retention:  natsjs.LimitsPolicy,
-		Discard:    natsjs.DiscardOld,
-		MaxAge:     opts.BatchRetention,
-		MaxBytes:   opts.BatchMaxBytes,
-		Duplicates: opts.BatchRetention,
+	var stream natsjs.Stream
+	err = retryStart(ctx, func(ctx context.Context) (err error) {
+		stream, err = js.CreateOrUpdateStream(ctx, natsjs.StreamConfig{
+			Name:       cfg.Stream,
+			Subjects:   []string{cfg.Subject + ".>"},
+			Storage:    natsjs.FileStorage,
+			Replicas:   cfg.Replicas,
+			Retention:  natsjs.LimitsPolicy,
+			Discard:    natsjs.DiscardOld,
+			MaxAge:     opts.BatchRetention,
+			MaxBytes:   opts.BatchMaxBytes,
+			Duplicates: opts.BatchRetention,
+		})
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, unavailable(err))
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
 	}
-	l.checkpoints, err = js.CreateOrUpdateObjectStore(ctx, natsjs.ObjectStoreConfig{
-		Bucket: cfg.Stream + "_USAGE", Storage: natsjs.FileStorage, Replicas: cfg.Replicas,
+	err = retryStart(ctx, func(ctx context.Context) (err error) {
+		l.checkpoints, err = js.CreateOrUpdateObjectStore(ctx, natsjs.ObjectStoreConfig{
+			Bucket: cfg.Stream + "_USAGE", Storage: natsjs.FileStorage, Replicas: cfg.Replicas,
+		})
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create object store %s_USAGE: %w", cfg.Stream, unavailable(err))
+		return nil, fmt.Errorf("create object store %s_USAGE: %w", cfg.Stream, err)
 	}
 	// A new Log reads what the stream held when it started before it
 	// answers for the counters.
@@ -160,6 +169,40 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts eventlog.Options) 
 		l.acked.Store(info.State.LastSeq)
 	}
 	return l, nil
+}
+
+// startWait bounds how long New waits for a cluster that cannot create
+// the stream yet; startTry bounds one try.
+const (
+	startWait = time.Minute
+	startTry  = 5 * time.Second
+)
+
+// retryStart runs call, a JetStream API request of New, again while the
+// cluster does not answer it (a cluster just started, still electing its
+// leaders; replicas started together creating the one stream at the same
+// moment: some of those requests get no answer), for startWait at most.
+// Its error is marked as unavailable's.
+func retryStart(ctx context.Context, call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, startWait)
+	defer cancel()
+	for {
+		tctx, done := context.WithTimeout(ctx, startTry)
+		err := call(tctx)
+		done()
+		if err == nil {
+			return nil
+		}
+		err = unavailable(err)
+		if !errors.Is(err, eventlog.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // unavailable marks the errors of an unreachable cluster with

@@ -129,11 +129,19 @@ func TestDomainReplicas(t *testing.T) {
 }
 
 // TestReplicasSuite runs the domain's replicas suite on etcd: two domain
-// stores share one etcd engine (a prefix of the test's own).
+// stores share one etcd engine (a prefix of the test's own), on a cluster
+// of its own whose transactions take the suite's segments with long key
+// lists in one write (about 1,000 chunk records).
 func TestReplicasSuite(t *testing.T) {
 	t.Parallel()
+	const maxTxnOps = 2048
+	c, err := etcdtest.StartWith(3, etcdtest.Options{MaxTxnOps: maxTxnOps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
 	domaintest.Replicas(t, func(t *testing.T) domain.Backend {
-		s, err := etcdstore.Open(t.Context(), etcdstore.Options{Endpoints: cluster.Endpoints(), Prefix: etcdtest.Prefix(t)})
+		s, err := etcdstore.Open(t.Context(), etcdstore.Options{Endpoints: c.Endpoints(), Prefix: etcdtest.Prefix(t), MaxTxnOps: maxTxnOps})
 		if err != nil {
 			t.Fatal(err)
 		}

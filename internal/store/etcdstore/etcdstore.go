@@ -103,7 +103,9 @@ type Store struct {
 var _ domain.Backend = (*Store)(nil)
 
 // Open connects to the cluster and checks it answers (a linearizable read
-// within DialTimeout). Close releases the connection.
+// within DialTimeout). If it does not and TLS is set, the error says why a
+// TLS connection was refused, when one was (probeTLS). Close releases the
+// connection.
 func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -126,8 +128,18 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
+	var why chan error // why TLS connections fail, if they do
+	if o.TLS != nil {
+		why = make(chan error, 1)
+		go func() { why <- probeTLS(pctx, o.Endpoints, o.TLS) }()
+	}
 	if _, err := cli.Get(pctx, o.Prefix+"/", clientv3.WithCountOnly()); err != nil {
 		cli.Close()
+		if why != nil && pctx.Err() != nil {
+			if perr := <-why; perr != nil {
+				err = fmt.Errorf("%w (%w)", err, perr)
+			}
+		}
 		return nil, fmt.Errorf("connect to etcd %v: %w", o.Endpoints, err)
 	}
 	return &Store{cli: cli, opts: o, dir: o.Prefix + "/"}, nil

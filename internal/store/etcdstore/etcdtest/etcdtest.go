@@ -6,6 +6,7 @@
 package etcdtest
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 )
@@ -31,7 +34,7 @@ type Cluster struct {
 // Member is one etcd server of a Cluster.
 type Member struct {
 	Name     string
-	Endpoint string // client URL, http://127.0.0.1:port
+	Endpoint string // client URL, http://127.0.0.1:port (https with Options.TLS)
 	etcd     *embed.Etcd
 	stopped  atomic.Bool
 }
@@ -49,6 +52,30 @@ type Options struct {
 	// Fsync makes the members sync their write-ahead log to disk like a
 	// production member (benchmarks); tests leave it off.
 	Fsync bool
+	// MaxTxnOps is the members' --max-txn-ops; 0 is etcd's default (128).
+	MaxTxnOps int
+	// TLS, when set, makes the members serve their client URLs over
+	// https (the peers still talk plain http on loopback).
+	TLS *TLS
+	// RootPassword, when set, turns on etcd's auth: the user root, with
+	// this password and the root role, is the only user.
+	RootPassword string
+}
+
+// TLS are the PEM files of a cluster serving its clients over https.
+type TLS struct {
+	// CertFile and KeyFile are the members' certificate (valid for
+	// 127.0.0.1) and its key.
+	CertFile, KeyFile string
+	// CAFile is the CA the members' certificate chains to and, with
+	// ClientCertAuth, the one clients' certificates must chain to.
+	CAFile string
+	// ClientCertAuth makes the members refuse a client without a
+	// certificate of CAFile.
+	ClientCertAuth bool
+	// ClientCertFile and ClientKeyFile are the client certificate the
+	// harness itself connects with (to turn on auth), with ClientCertAuth.
+	ClientCertFile, ClientKeyFile string
 }
 
 // Start starts a cluster of n members with data under a new temporary
@@ -92,6 +119,11 @@ func start(n int, o Options) (*Cluster, error) {
 		cfg.Dir = filepath.Join(dir, names[i])
 		peer := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", ports[2*i])}
 		client := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", ports[2*i+1])}
+		if o.TLS != nil {
+			client.Scheme = "https"
+			cfg.ClientTLSInfo = transport.TLSInfo{CertFile: o.TLS.CertFile, KeyFile: o.TLS.KeyFile,
+				TrustedCAFile: o.TLS.CAFile, ClientCertAuth: o.TLS.ClientCertAuth}
+		}
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
 		cfg.InitialCluster = strings.Join(initial, ",")
@@ -103,6 +135,13 @@ func start(n int, o Options) (*Cluster, error) {
 		// test).
 		cfg.TickMs, cfg.ElectionMs = 100, 1000
 		cfg.UnsafeNoFsync = !o.Fsync
+		// The cheapest password hashing: every connection with auth
+		// checks the password, and members in a -race test binary hash
+		// slowly.
+		cfg.BcryptCost = 4 // bcrypt.MinCost
+		if o.MaxTxnOps > 0 {
+			cfg.MaxTxnOps = uint(o.MaxTxnOps)
+		}
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		cfgs[i] = cfg
 	}
@@ -136,7 +175,40 @@ func start(n int, o Options) (*Cluster, error) {
 			return nil, errors.New("etcd cluster not ready after 60s")
 		}
 	}
+	if o.RootPassword != "" {
+		if err := c.enableAuth(o); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("etcd auth: %w", err)
+		}
+	}
 	return c, nil
+}
+
+// enableAuth adds the user root with o.RootPassword and turns auth on.
+func (c *Cluster) enableAuth(o Options) error {
+	cfg := clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 10 * time.Second, Logger: zap.NewNop()}
+	if o.TLS != nil {
+		tc, err := transport.TLSInfo{CertFile: o.TLS.ClientCertFile, KeyFile: o.TLS.ClientKeyFile, TrustedCAFile: o.TLS.CAFile}.ClientConfig()
+		if err != nil {
+			return err
+		}
+		cfg.TLS = tc
+	}
+	cli, err := clientv3.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := cli.UserAdd(ctx, "root", o.RootPassword); err != nil {
+		return err
+	}
+	if _, err := cli.UserGrantRole(ctx, "root", "root"); err != nil {
+		return err
+	}
+	_, err = cli.AuthEnable(ctx)
+	return err
 }
 
 // freePorts returns n distinct ports free on 127.0.0.1 a moment ago.
