@@ -121,14 +121,30 @@ func patchKeys(st *State, ops map[string]Op) error {
 type projectOps struct {
 	project *Op
 	colls   map[string]map[string][]byte // collection → key → value (nil: deleted)
-	chunks  map[string]map[keylist.List]map[int][]byte
+	// chunks are the shards written in a segment's own directory, by
+	// segment; gens those written in a staged generation, by generation.
+	chunks, gens map[string]map[keylist.List]map[int][]byte
+}
+
+// addShard records the write of one shard of dir's list.
+func addShard(dirs map[string]map[keylist.List]map[int][]byte, dir string, list keylist.List, shard int, v []byte) {
+	byList := dirs[dir]
+	if byList == nil {
+		byList = map[keylist.List]map[int][]byte{}
+		dirs[dir] = byList
+	}
+	if byList[list] == nil {
+		byList[list] = map[int][]byte{}
+	}
+	byList[list][shard] = v
 }
 
 // patchProject returns old (nil: a project this State lacks) with ops, the
 // last write of each path under projects/{key} by its path below it,
 // applied; nil if they deleted the project.
 func patchProject(old *ProjectState, key string, ops map[string]Op, sk *SecretKeys) (*ProjectState, error) {
-	po := projectOps{colls: map[string]map[string][]byte{}, chunks: map[string]map[keylist.List]map[int][]byte{}}
+	po := projectOps{colls: map[string]map[string][]byte{}, chunks: map[string]map[keylist.List]map[int][]byte{},
+		gens: map[string]map[keylist.List]map[int][]byte{}}
 	for _, op := range ops {
 		p := op.Path[2:]
 		switch {
@@ -141,22 +157,18 @@ func patchProject(old *ProjectState, key string, ops map[string]Op, sk *SecretKe
 				po.colls[p[0]] = m
 			}
 			m[p[1]] = op.Value
-		case len(p) == 4 && p[0] == bucketSegmentKeys:
+		case len(p) == 4 && (p[0] == bucketSegmentKeys || p[0] == bucketSegmentChunks):
 			list, ok := keylist.ParseList(p[2])
 			shard, okShard := parseShard(p[3])
 			if !ok || !okShard {
 				return nil, errReload
 			}
-			bySeg := po.chunks[p[1]]
-			if bySeg == nil {
-				bySeg = map[keylist.List]map[int][]byte{}
-				po.chunks[p[1]] = bySeg
+			if p[0] == bucketSegmentKeys {
+				addShard(po.chunks, p[1], list, shard, op.Value)
+			} else {
+				addShard(po.gens, p[1], list, shard, op.Value)
 			}
-			if bySeg[list] == nil {
-				bySeg[list] = map[int][]byte{}
-			}
-			bySeg[list][shard] = op.Value
-		case len(p) > 0 && p[0] == bucketSegmentKeys:
+		case len(p) > 0 && (p[0] == bucketSegmentKeys || p[0] == bucketSegmentChunks):
 			return nil, errReload
 		}
 	}
@@ -182,7 +194,7 @@ func patchProject(old *ProjectState, key string, ops map[string]Op, sk *SecretKe
 	if err := patchEnvironments(ps, po.colls[collEnvironments]); err != nil {
 		return nil, fmt.Errorf("load %s: %w", ProjectName(key), err)
 	}
-	if err := patchSegments(ps, old, po.colls[collSegments], po.chunks); err != nil {
+	if err := patchSegments(ps, old, po.colls[collSegments], po.chunks, po.gens); err != nil {
 		return nil, fmt.Errorf("load %s: %w", ProjectName(key), err)
 	}
 	for _, err := range []error{
@@ -268,7 +280,7 @@ func patchItems[T comparable](ps *ProjectState, k itemKind[T], colls map[string]
 		if err != nil {
 			return err
 		}
-		en := entry{key: key, order: r.Order, meta: r.Meta, envs: r.Targeting}
+		en := entry{key: key, order: r.Order, meta: r.Meta, envs: r.Targeting, chunks: r.Chunks}
 		if exists {
 			c.set(i, r.Value, en)
 		} else {
@@ -283,7 +295,12 @@ func patchItems[T comparable](ps *ProjectState, k itemKind[T], colls map[string]
 // lists (segment_chunks.go). A list stored in chunks is the shards the
 // Change wrote and, for the others, those of the list as old held it: the
 // same slice when no shard changed.
-func patchSegments(ps, old *ProjectState, recs map[string][]byte, chunks map[string]map[keylist.List]map[int][]byte) error {
+//
+// A segment whose record moved its chunks to another generation (a staged
+// write switching, see staging.go) is not patched: the generation was
+// written by earlier Changes, so the project is reloaded. Shards written in
+// a generation no record of the Change names are a staging's, invisible.
+func patchSegments(ps, old *ProjectState, recs map[string][]byte, chunks, gens map[string]map[keylist.List]map[int][]byte) error {
 	for key := range chunks {
 		if _, ok := recs[key]; !ok {
 			return errReload // a list written without its segment's record
@@ -298,16 +315,30 @@ func patchSegments(ps, old *ProjectState, recs map[string][]byte, chunks map[str
 			continue
 		}
 		s := ps.segs.items[i] // decoded just now: ours to fill
+		gen := ps.segs.entries[i].chunks
 		var prev *model.Segment
+		prevGen := ""
 		if old != nil {
-			prev, _, _ = old.Segment(key)
+			if j, ok := old.segs.idx[key]; ok {
+				prev, prevGen = old.segs.items[j], old.segs.entries[j].chunks
+			}
+		}
+		if gen != prevGen {
+			return errReload
+		}
+		shards := chunks[key]
+		if gen != "" {
+			if len(shards) > 0 {
+				return errReload // the directory the record no longer names
+			}
+			shards = gens[gen]
 		}
 		var prevInc, prevExc []string
 		if prev != nil {
 			prevInc, prevExc = prev.Include, prev.Exclude
 		}
-		s.Include = patchList(s.Include, prevInc, chunks[key][keylist.Include])
-		s.Exclude = patchList(s.Exclude, prevExc, chunks[key][keylist.Exclude])
+		s.Include = patchList(s.Include, prevInc, shards[keylist.Include])
+		s.Exclude = patchList(s.Exclude, prevExc, shards[keylist.Exclude])
 	}
 	return nil
 }

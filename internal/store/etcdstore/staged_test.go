@@ -234,6 +234,26 @@ func TestStagedSegmentUpload(t *testing.T) {
 	if got, _ := vip(b.State()); len(got.Include) != n+1 || !keylist.Contains(got.Include, "newcomer") {
 		t.Errorf("second replica after the edit: %d keys, newcomer %v; want %d with newcomer", len(got.Include), keylist.Contains(got.Include, "newcomer"), n+1)
 	}
+
+	// The second replica, which followed both writes, edits in the same
+	// generation, and the writer sees it.
+	if _, err := b.Update(t.Context(), actor, func(tx *domain.Tx) error {
+		_, err := tx.EditSegmentKeys("shop", "vip", keylist.Include, keylist.Remove, stageOf(t, []string{"newcomer"}), "")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if g := recordChunks(t, raw); g != gen {
+		t.Errorf("after an edit through the second replica the record names generation %q, want %s", g, gen)
+	}
+	if l := leftovers(t, raw, gen); len(l) > 0 {
+		t.Errorf("after an edit through the second replica: %v left, want only generation %s", l, gen)
+	}
+	_, m = vip(b.State())
+	waitFor(t, a, func(st *domain.State) bool { _, ma := vip(st); return ma.Etag == m.Etag })
+	if got, _ := vip(a.State()); !slices.Equal(got.Include, want.Include) {
+		t.Errorf("writer after the second replica's edit: %d keys, newcomer %v; want the %d uploaded", len(got.Include), keylist.Contains(got.Include, "newcomer"), n)
+	}
 }
 
 // recordChunks returns the generation the record of shop/vip names.
