@@ -21,6 +21,7 @@ func Replicas(t *testing.T, open func(t *testing.T) domain.Backend) {
 	t.Run("WritesReachTheOtherReplica", func(t *testing.T) { testWritesReachTheOther(t, open(t)) })
 	t.Run("ConflictingEtagsOneWins", func(t *testing.T) { testConflictingEtags(t, open(t)) })
 	t.Run("ReleaseStepFiresOnce", func(t *testing.T) { testReleaseStepOnce(t, open(t)) })
+	t.Run("AuditRetention", func(t *testing.T) { testAuditRetention(t, open(t)) })
 }
 
 // shared is an engine two Stores share: closing a Store leaves it open.
