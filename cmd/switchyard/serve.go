@@ -78,6 +78,8 @@ type serveConfig struct {
 	Store storeConfig
 	// Events is where the event log is kept.
 	Events eventsConfig
+	// AuditRetention is how long audit events are kept; 0 keeps them all.
+	AuditRetention time.Duration
 }
 
 // defaultServeConfig is DESIGN §5.
@@ -87,7 +89,8 @@ func defaultServeConfig() serveConfig {
 		Webhooks:         webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon},
 		BodyReadTimeout:  server.DefaultBodyReadTimeout,
 		SyncRestartGrace: syncer.DefaultRestartGrace,
-		Store:            defaultStoreConfig(), Events: defaultEventsConfig()}
+		Store:            defaultStoreConfig(), Events: defaultEventsConfig(),
+		AuditRetention: DefaultAuditRetention}
 }
 
 // validate checks the configuration before anything starts.
@@ -132,6 +135,9 @@ func (c serveConfig) validate() error {
 		return err
 	}
 	if err := c.validateEvents(); err != nil {
+		return err
+	}
+	if err := c.validateAudit(); err != nil {
 		return err
 	}
 	return c.validateWebhooks()
@@ -210,6 +216,7 @@ func (cfg *serveConfig) flagSet() *pflag.FlagSet {
 	cfg.registerWebhookFlags(fs)
 	cfg.Store.registerStoreFlags(fs)
 	cfg.registerEventFlags(fs)
+	cfg.registerAuditFlags(fs)
 	fs.StringVar(&cfg.TLS.Cert, "tls-cert", "", "PEM certificate (with chain) for both listeners; read again when the file changes")
 	fs.StringVar(&cfg.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.TLS.ClientCA, "tls-client-ca", "", "PEM CA bundle: clients must present a certificate it signed (mutual TLS)")
@@ -285,6 +292,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		Sync:     syncer.Options{MaxAge: cfg.SyncMaxAge, RestartGrace: cfg.SyncRestartGrace},
 		Webhooks: cfg.Webhooks,
 	}
+	rtOpts.AuditRetention = cfg.AuditRetention
 	opts := []server.Option{server.WithAuthThrottle(cfg.AuthThrottle), server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey),
 		server.WithBodyReadTimeout(cfg.BodyReadTimeout)}
 	switch {

@@ -72,7 +72,18 @@ type Options struct {
 	// of a deployment runs (etcd's compaction): it runs with the
 	// singletons, until its ctx ends.
 	Maintenance func(ctx context.Context)
+	// AuditRetention, if positive, is how long audit events are kept: the
+	// leader deletes older ones (domain.Store.PruneAudit, fenced by its
+	// leadership) when it starts leading and every AuditPruneEvery.
+	AuditRetention time.Duration
+	// AuditPruneEvery is how often the audit log is pruned; default
+	// DefaultAuditPruneEvery.
+	AuditPruneEvery time.Duration
 }
+
+// DefaultAuditPruneEvery is how often the leader prunes the audit log
+// when Options.AuditPruneEvery is unset.
+const DefaultAuditPruneEvery = time.Hour
 
 // Runtime is a primary's background work. Its exported workers are for
 // the handlers to read from; Run runs them.
@@ -81,6 +92,8 @@ type Runtime struct {
 	store       *domain.Store
 	elector     Elector
 	maintenance func(context.Context)
+	retention   time.Duration
+	pruneEvery  time.Duration
 
 	// Hub fans revisions out to the sync streams; the server serves it
 	// and runs it (a relay has one too, without a runtime).
@@ -124,7 +137,11 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, o Options) (*Runt
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
 	}
-	r := &Runtime{log: log, store: st, elector: o.Elector, maintenance: o.Maintenance, Hub: hub, metrics: newMetrics()}
+	if o.AuditPruneEvery <= 0 {
+		o.AuditPruneEvery = DefaultAuditPruneEvery
+	}
+	r := &Runtime{log: log, store: st, elector: o.Elector, maintenance: o.Maintenance, retention: o.AuditRetention, pruneEvery: o.AuditPruneEvery,
+		Hub: hub, metrics: newMetrics()}
 	r.metrics.leader = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "switchyard_leader",
 		Help: "1 while this process runs the singletons (scheduler, experiments, guardrails, webhooks), else 0.",
@@ -221,7 +238,32 @@ func (r *Runtime) runSingletons(ctx context.Context) {
 	if r.maintenance != nil {
 		wg.Go(func() { r.maintenance(ctx) })
 	}
+	if r.retention > 0 {
+		wg.Go(func() { r.pruneAudit(ctx) })
+	}
 	wg.Wait()
+}
+
+// pruneAudit deletes the audit events older than the retention now and
+// every pruneEvery, until ctx (the leadership) ends.
+func (r *Runtime) pruneAudit(ctx context.Context) {
+	t := time.NewTicker(r.pruneEvery)
+	defer t.Stop()
+	for {
+		n, err := r.store.PruneAudit(ctx, r.store.Now().Add(-r.retention))
+		r.metrics.auditPruned.Add(float64(n))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			r.log.Error("audit retention", "deleted", n, "err", err)
+		case n > 0:
+			r.log.Info("audit retention: deleted old events", "deleted", n, "retention", r.retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // metrics are the runtime's own series.
@@ -230,6 +272,8 @@ type metrics struct {
 	hookTime *prometheus.HistogramVec // outcome
 	tracer   trace.Tracer             // nil: not traced
 	leader   prometheus.GaugeFunc
+	// auditPruned counts the audit events the retention deleted.
+	auditPruned prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -243,6 +287,10 @@ func newMetrics() *metrics {
 			Help:    "Duration of webhook delivery requests by outcome.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"outcome"}),
+		auditPruned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchyard_audit_pruned_total",
+			Help: "Audit events deleted by the audit retention (--audit-retention) while this process led.",
+		}),
 	}
 }
 
@@ -269,10 +317,12 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.webhooks.Describe(ch)
 	m.hookTime.Describe(ch)
 	m.leader.Describe(ch)
+	m.auditPruned.Describe(ch)
 }
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	m.webhooks.Collect(ch)
 	m.hookTime.Collect(ch)
 	m.leader.Collect(ch)
+	m.auditPruned.Collect(ch)
 }
