@@ -181,6 +181,9 @@ func (c *Consumer) step(ctx context.Context) (int, time.Time, error) {
 	}
 	idx := newIndex(c.store.State(), batches)
 	w := &writer{ctx: ctx, side: c.side, open: map[*study]*openStudy{}}
+	if err := w.prefetch(idx, batches); err != nil {
+		return 0, time.Time{}, err
+	}
 	for i := range batches {
 		b := &batches[i]
 		envIdx := idx[envKey{b.Project, b.Environment}]
@@ -307,8 +310,11 @@ type writer struct {
 type openStudy struct {
 	units   domain.Path // the study's unit records
 	pending map[[8]byte][]byte
-	agg     *Counts
-	dirty   bool
+	// stored are the records, as stored, of the units the Change's events
+	// name (nil: none), read by prefetch.
+	stored map[[8]byte][]byte
+	agg    *Counts
+	dirty  bool
 }
 
 // unit returns a unit's record as the Change sees it, or nil.
@@ -316,7 +322,10 @@ func (w *writer) unit(o *openStudy, k [8]byte) ([]byte, error) {
 	if v, ok := o.pending[k]; ok {
 		return v, nil
 	}
-	return w.side.Get(w.ctx, o.units.Child(unitElem(k)))
+	if v, ok := o.stored[k]; ok {
+		return v, nil
+	}
+	return nil, fmt.Errorf("experiment state: unit %s was not read before its events were applied", unitElem(k))
 }
 
 // putUnit records a unit's record, to be written at flush.
@@ -325,21 +334,93 @@ func (o *openStudy) putUnit(k [8]byte, rec []byte) {
 	o.dirty = true
 }
 
+// study returns the open state of a study that prefetch read.
 func (w *writer) study(s *study) (*openStudy, error) {
 	if o := w.open[s]; o != nil {
 		return o, nil
 	}
-	data, err := w.side.Get(w.ctx, aggPath(s.key))
-	if err != nil {
-		return nil, fmt.Errorf("experiment state: %w", err)
+	return nil, fmt.Errorf("experiment state %q: not read before its events were applied", s.key)
+}
+
+// prefetch reads, with one GetMany (a few round trips on etcd however many
+// events), the counts of every study the batches' events may count for
+// and the records of the units they name, and opens those studies.
+func (w *writer) prefetch(idx map[envKey]*envIndex, batches []eventlog.Batch) error {
+	need := map[*study]map[[8]byte]bool{}
+	add := func(s *study, unit string) {
+		units := need[s]
+		if units == nil {
+			units = map[[8]byte]bool{}
+			need[s] = units
+		}
+		units[unitHash(unit)] = true
 	}
-	agg, err := decodeCounts(s, data)
-	if err != nil {
-		return nil, fmt.Errorf("experiment state %q: %w", s.key, err)
+	for i := range batches {
+		b := &batches[i]
+		ei := idx[envKey{b.Project, b.Environment}]
+		if ei == nil {
+			continue
+		}
+		for j := range b.Events {
+			e := &b.Events[j]
+			switch e.Kind {
+			case eventlog.Exposure:
+				for _, s := range ei.byFlag[e.Flag] {
+					if s.experiment != "" && e.Experiment == s.experiment || s.experiment == "" && e.Variant != "" {
+						add(s, e.Unit) // as expose reads them
+					}
+				}
+			case eventlog.Track:
+				for _, ref := range ei.byEvent[e.Key] {
+					add(ref.s, e.Unit)
+				}
+			}
+		}
 	}
-	o := &openStudy{units: unitsPath(s.key), pending: map[[8]byte][]byte{}, agg: agg}
-	w.open[s] = o
-	return o, nil
+	type unitRef struct {
+		o *openStudy
+		k [8]byte
+	}
+	studies := make([]*study, 0, len(need))
+	paths := make([]domain.Path, 0, len(need))
+	for s := range need {
+		studies = append(studies, s)
+		paths = append(paths, aggPath(s.key))
+	}
+	var units []unitRef
+	for _, s := range studies {
+		o := &openStudy{units: unitsPath(s.key), pending: map[[8]byte][]byte{}, stored: make(map[[8]byte][]byte, len(need[s]))}
+		w.open[s] = o
+		type elem struct {
+			name string
+			k    [8]byte
+		}
+		elems := make([]elem, 0, len(need[s]))
+		for k := range need[s] {
+			elems = append(elems, elem{unitElem(k), k})
+		}
+		// Key order: bbolt reads neighbouring keys cheaply.
+		slices.SortFunc(elems, func(a, b elem) int { return strings.Compare(a.name, b.name) })
+		for _, el := range elems {
+			units = append(units, unitRef{o, el.k})
+			paths = append(paths, o.units.Child(el.name))
+		}
+	}
+	values, err := w.side.GetMany(w.ctx, paths)
+	if err != nil {
+		return fmt.Errorf("experiment state: %w", err)
+	}
+	for i, s := range studies {
+		agg, err := decodeCounts(s, values[i])
+		if err != nil {
+			return fmt.Errorf("experiment state %q: %w", s.key, err)
+		}
+		w.open[s].agg = agg
+	}
+	for i, u := range units {
+		u.o.stored[u.k] = values[len(studies)+i]
+	}
+	return nil
 }
 
 // apply counts one event for the studies of its environment.
