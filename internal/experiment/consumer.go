@@ -346,14 +346,27 @@ func (w *writer) study(s *study) (*openStudy, error) {
 // events), the counts of every study the batches' events may count for
 // and the records of the units they name, and opens those studies.
 func (w *writer) prefetch(idx map[envKey]*envIndex, batches []eventlog.Batch) error {
-	need := map[*study]map[[8]byte]bool{}
+	var studies []*study
+	var aggs, units []domain.Path
+	type unitRef struct {
+		o *openStudy
+		k [8]byte
+	}
+	var refs []unitRef
 	add := func(s *study, unit string) {
-		units := need[s]
-		if units == nil {
-			units = map[[8]byte]bool{}
-			need[s] = units
+		o := w.open[s]
+		if o == nil {
+			o = &openStudy{units: unitsPath(s.key), pending: map[[8]byte][]byte{}, stored: map[[8]byte][]byte{}}
+			w.open[s] = o
+			studies = append(studies, s)
+			aggs = append(aggs, aggPath(s.key))
 		}
-		units[unitHash(unit)] = true
+		k := unitHash(unit)
+		if _, ok := o.stored[k]; !ok {
+			o.stored[k] = nil // asked for
+			refs = append(refs, unitRef{o, k})
+			units = append(units, o.units.Child(unitElem(k)))
+		}
 	}
 	for i := range batches {
 		b := &batches[i]
@@ -377,36 +390,7 @@ func (w *writer) prefetch(idx map[envKey]*envIndex, batches []eventlog.Batch) er
 			}
 		}
 	}
-	type unitRef struct {
-		o *openStudy
-		k [8]byte
-	}
-	studies := make([]*study, 0, len(need))
-	paths := make([]domain.Path, 0, len(need))
-	for s := range need {
-		studies = append(studies, s)
-		paths = append(paths, aggPath(s.key))
-	}
-	var units []unitRef
-	for _, s := range studies {
-		o := &openStudy{units: unitsPath(s.key), pending: map[[8]byte][]byte{}, stored: make(map[[8]byte][]byte, len(need[s]))}
-		w.open[s] = o
-		type elem struct {
-			name string
-			k    [8]byte
-		}
-		elems := make([]elem, 0, len(need[s]))
-		for k := range need[s] {
-			elems = append(elems, elem{unitElem(k), k})
-		}
-		// Key order: bbolt reads neighbouring keys cheaply.
-		slices.SortFunc(elems, func(a, b elem) int { return strings.Compare(a.name, b.name) })
-		for _, el := range elems {
-			units = append(units, unitRef{o, el.k})
-			paths = append(paths, o.units.Child(el.name))
-		}
-	}
-	values, err := w.side.GetMany(w.ctx, paths)
+	values, err := w.side.GetMany(w.ctx, append(aggs, units...))
 	if err != nil {
 		return fmt.Errorf("experiment state: %w", err)
 	}
@@ -417,8 +401,8 @@ func (w *writer) prefetch(idx map[envKey]*envIndex, batches []eventlog.Batch) er
 		}
 		w.open[s].agg = agg
 	}
-	for i, u := range units {
-		u.o.stored[u.k] = values[len(studies)+i]
+	for i, r := range refs {
+		r.o.stored[r.k] = values[len(studies)+i]
 	}
 	return nil
 }
