@@ -93,7 +93,7 @@ func benchmarkExperimentStepEtcd(b *testing.B, fsync bool) {
 		cancel()
 		<-done
 	}()
-	consumer := experiment.NewConsumer(slog.New(slog.NewTextHandler(io.Discard, nil)), st, l, experiment.ConsumerOptions{})
+	consumer := experiment.NewConsumer(slog.New(slog.NewTextHandler(io.Discard, nil)), st, l, experiment.ConsumerOptions{MaxWrites: engine.MaxOps()})
 	const exposures, purchases = 60, 40
 	now := time.Now()
 	batch := func(op int) *eventlog.Batch {

@@ -318,6 +318,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		host, _ := os.Hostname()
 		rtOpts.Elector = etcdElector{store: b.Store, id: fmt.Sprintf("%s:%d %s", host, os.Getpid(), cfg.GRPCAddr)}
 		rtOpts.Maintenance = cfg.Store.Etcd.compaction(b.Store)
+		rtOpts.Consumer.MaxWrites = b.Store.MaxOps() // each Step one etcd transaction
 	}
 	rt, err := runtime.New(log, st, rulesets, rtOpts)
 	var srv *server.Server

@@ -61,6 +61,8 @@ type Options struct {
 	Webhooks webhook.Options
 	// Guard configures the guardrails.
 	Guard experiment.GuardOptions
+	// Consumer configures the experiment consumer (on etcd, MaxWrites).
+	Consumer experiment.ConsumerOptions
 	// Elector elects the process that runs the singletons; nil is Alone.
 	Elector Elector
 	// Tracing, if set, traces webhook delivery attempts.
@@ -158,7 +160,7 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, o Options) (*Runt
 	o.Webhooks.Observe = r.metrics.observeWebhook
 	r.Releases = release.NewScheduler(log, st, o.Releases)
 	r.Events = o.Events
-	r.Experiments = experiment.NewConsumer(log, st, r.Events, experiment.ConsumerOptions{})
+	r.Experiments = experiment.NewConsumer(log, st, r.Events, o.Consumer)
 	r.Guard = experiment.NewGuard(log, st, r.Experiments, o.Guard)
 	r.Verifier = release.NewVerifier(log, st, rs)
 	r.Webhooks = webhook.New(log, st, o.Webhooks)

@@ -137,6 +137,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 // Close closes the connection; calls after Close fail.
 func (s *Store) Close() error { return s.cli.Close() }
 
+// MaxOps is the most Ops a Change may hold to fit one transaction
+// (--max-txn-ops less the store's revision marker).
+func (s *Store) MaxOps() int { return s.opts.MaxTxnOps - 1 }
+
 // Client returns the store's etcd client (for status checks and tests).
 func (s *Store) Client() *clientv3.Client { return s.cli }
 
