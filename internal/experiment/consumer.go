@@ -37,8 +37,8 @@ type ConsumerOptions struct {
 	// MaxWrites, if positive, is the most records one Change may write
 	// (on etcd: --max-txn-ops less the engine's own). A Step then stops
 	// before the event that could take its Change past it, within a batch
-	// if need be; the cursor records how many of that batch's events were
-	// counted. 0: no limit (bbolt).
+	// if need be; the cursor records that batch's Seq and how many of its
+	// events were counted. 0: no limit (bbolt).
 	MaxWrites int
 }
 
@@ -186,9 +186,13 @@ func (c *Consumer) step(ctx context.Context) (n int, partial bool, last time.Tim
 	if err != nil || len(batches) == 0 {
 		return 0, false, time.Time{}, err
 	}
+	skip := 0 // events of batches[0] counted by the step before
+	if cur.skip > 0 && batches[0].Seq == cur.partial {
+		skip = cur.skip
+	}
 	idx := newIndex(c.store.State(), batches)
 	w := &writer{ctx: ctx, side: c.side, open: map[*study]*openStudy{}}
-	end, err := w.prefetch(idx, batches, cur.skip, c.opts.MaxWrites)
+	end, err := w.prefetch(idx, batches, skip, c.opts.MaxWrites)
 	if err != nil {
 		return 0, false, time.Time{}, err
 	}
@@ -200,7 +204,7 @@ func (c *Consumer) step(ctx context.Context) (n int, partial bool, last time.Tim
 		}
 		from, to := 0, len(b.Events)
 		if i == 0 {
-			from = cur.skip
+			from = skip
 		}
 		if i == end.batch {
 			to = end.event
@@ -218,7 +222,7 @@ func (c *Consumer) step(ctx context.Context) (n int, partial bool, last time.Tim
 	next := cursor{seq: batches[len(batches)-1].Seq}
 	n, last = len(batches), batches[len(batches)-1].Received
 	if end.batch < len(batches) {
-		next = cursor{seq: cur.seq, skip: end.event}
+		next = cursor{seq: cur.seq, partial: batches[end.batch].Seq, skip: end.event}
 		if end.batch > 0 {
 			next.seq = batches[end.batch-1].Seq
 		}
@@ -252,17 +256,18 @@ func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
 }
 
 // cursor is how far the consumer got: every batch up to Seq seq, and the
-// first skip events of the batch after it.
+// first skip events of the batch after it, whose Seq is partial.
 type cursor struct {
-	seq  uint64
-	skip int
+	seq, partial uint64
+	skip         int
 }
 
-// encode is the cursor record: seq (8 bytes, big-endian), then skip (4
-// bytes) when it is not 0.
+// encode is the cursor record: seq (8 bytes, big-endian), then, when skip
+// is not 0, partial (8 bytes) and skip (4 bytes).
 func (c cursor) encode() []byte {
 	v := binary.BigEndian.AppendUint64(nil, c.seq)
 	if c.skip > 0 {
+		v = binary.BigEndian.AppendUint64(v, c.partial)
 		v = binary.BigEndian.AppendUint32(v, uint32(c.skip))
 	}
 	return v
@@ -272,8 +277,8 @@ func decodeCursor(v []byte) cursor {
 	switch len(v) {
 	case 8:
 		return cursor{seq: binary.BigEndian.Uint64(v)}
-	case 12:
-		return cursor{seq: binary.BigEndian.Uint64(v), skip: int(binary.BigEndian.Uint32(v[8:]))}
+	case 20:
+		return cursor{seq: binary.BigEndian.Uint64(v), partial: binary.BigEndian.Uint64(v[8:]), skip: int(binary.BigEndian.Uint32(v[16:]))}
 	}
 	return cursor{}
 }
