@@ -77,6 +77,8 @@ type serveConfig struct {
 	Store storeConfig
 	// Events is where the event log is kept.
 	Events eventsConfig
+	// AuditRetention is how long audit events are kept; 0 keeps them all.
+	AuditRetention time.Duration
 }
 
 // defaultServeConfig is DESIGN §5.
@@ -86,7 +88,8 @@ func defaultServeConfig() serveConfig {
 		Webhooks:         webhook.Options{InitialBackoff: webhook.DefaultInitialBackoff, MaxBackoff: webhook.DefaultMaxBackoff, RetryHorizon: webhook.DefaultRetryHorizon},
 		BodyReadTimeout:  server.DefaultBodyReadTimeout,
 		SyncRestartGrace: syncer.DefaultRestartGrace,
-		Store:            defaultStoreConfig(), Events: defaultEventsConfig()}
+		Store:            defaultStoreConfig(), Events: defaultEventsConfig(),
+		AuditRetention: DefaultAuditRetention}
 }
 
 // validate checks the configuration before anything starts.
@@ -131,6 +134,9 @@ func (c serveConfig) validate() error {
 		return err
 	}
 	if err := c.validateEvents(); err != nil {
+		return err
+	}
+	if err := c.validateAudit(); err != nil {
 		return err
 	}
 	return c.validateWebhooks()
@@ -209,6 +215,7 @@ func (cfg *serveConfig) flagSet() *pflag.FlagSet {
 	cfg.registerWebhookFlags(fs)
 	cfg.Store.registerStoreFlags(fs)
 	cfg.registerEventFlags(fs)
+	cfg.registerAuditFlags(fs)
 	fs.StringVar(&cfg.TLS.Cert, "tls-cert", "", "PEM certificate (with chain) for both listeners; read again when the file changes")
 	fs.StringVar(&cfg.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.TLS.ClientCA, "tls-client-ca", "", "PEM CA bundle: clients must present a certificate it signed (mutual TLS)")
@@ -282,6 +289,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		Sync:     syncer.Options{MaxAge: cfg.SyncMaxAge, RestartGrace: cfg.SyncRestartGrace},
 		Webhooks: cfg.Webhooks,
 	}
+	rtOpts.AuditRetention = cfg.AuditRetention
 	opts := []server.Option{server.WithAuthThrottle(cfg.AuthThrottle), server.WithMaxStreamsPerKey(cfg.MaxStreamsPerKey),
 		server.WithBodyReadTimeout(cfg.BodyReadTimeout)}
 	switch {
@@ -307,6 +315,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		host, _ := os.Hostname()
 		rtOpts.Elector = etcdElector{store: b.Store, id: fmt.Sprintf("%s:%d %s", host, os.Getpid(), cfg.GRPCAddr)}
 		rtOpts.Maintenance = cfg.Store.Etcd.compaction(b.Store)
+		rtOpts.Consumer.MaxWrites = b.Store.MaxOps() // each Step one etcd transaction
 	}
 	if err := p.Build(rtOpts, opts...); err != nil {
 		grpcLis.Close()

@@ -79,6 +79,11 @@ type Backend interface {
 	Load(ctx context.Context, prefix Path, fn func(Record) error) (revision uint64, err error)
 	// Get returns the value at path, or nil if there is none.
 	Get(ctx context.Context, path Path) ([]byte, error)
+	// GetMany returns the values at paths, in their order (nil where there
+	// is none), from one consistent snapshot, in a few round trips however
+	// many paths there are (on etcd, one transaction per --max-txn-ops
+	// paths, sent together): reads of many records by key.
+	GetMany(ctx context.Context, paths []Path) ([][]byte, error)
 	// Range calls fn for the records directly under prefix (not deeper),
 	// in byte order of their last element, starting at the first whose
 	// last element is >= from ("" is the first), for at most limit records

@@ -41,6 +41,17 @@ func (sd Side) Get(ctx context.Context, path Path) ([]byte, error) {
 	return v, sideError("read", sd.root, err)
 }
 
+// GetMany returns the values at paths, in their order (nil where there is
+// none), in a few round trips (Backend.GetMany).
+func (sd Side) GetMany(ctx context.Context, paths []Path) ([][]byte, error) {
+	abs := make([]Path, len(paths))
+	for i, p := range paths {
+		abs[i] = sd.abs(p)
+	}
+	vs, err := sd.s.backend.GetMany(ctx, abs)
+	return vs, sideError("read", sd.root, err)
+}
+
 // Load calls fn for every record under dir (all depths), in path order.
 func (sd Side) Load(ctx context.Context, dir Path, fn func(Record) error) error {
 	_, err := sd.s.backend.Load(ctx, sd.abs(dir), func(r Record) error { return fn(sd.rel(r)) })

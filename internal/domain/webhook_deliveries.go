@@ -326,7 +326,8 @@ func (s *Store) ActiveWebhookDeliveries() ([]DueDelivery, error) {
 // RedeliverWebhookDelivery starts a new delivery, with a new ID and its
 // own attempts, of the event a finished delivery of a webhook delivered,
 // and returns it (PENDING). A delivery that is not found fails with
-// ErrNotFound; one still PENDING or RETRYING with ErrFailedPrecondition.
+// ErrNotFound; one still PENDING or RETRYING, or whose event the audit
+// retention deleted (PruneAudit), with ErrFailedPrecondition.
 func (s *Store) RedeliverWebhookDelivery(project, webhook, id string) (WebhookDelivery, error) {
 	name := WebhookName(project, webhook) + "/deliveries/" + id
 	if ps, ok := s.State().Project(project); !ok {
@@ -360,6 +361,11 @@ func (s *Store) redeliver(ctx context.Context, project, webhook, id, name string
 		return WebhookDelivery{}, FailedPrecondition(name, "is %s: it is still being delivered", l.items[i].State)
 	}
 	orig := l.items[i]
+	if ev, err := s.backend.Get(ctx, auditPath(orig.EventSeq)); err != nil {
+		return WebhookDelivery{}, err
+	} else if ev == nil {
+		return WebhookDelivery{}, FailedPrecondition(name, "its event %d is no longer in the audit log (older than the audit retention)", orig.EventSeq)
+	}
 	now := s.opts.Now().UTC()
 	out := WebhookDelivery{
 		Seq:          l.items[len(l.items)-1].Seq + 1,

@@ -34,6 +34,12 @@ type ConsumerOptions struct {
 	// GCInterval is how often the state of deleted experiments and ended
 	// release stages is dropped; default 1 minute.
 	GCInterval time.Duration
+	// MaxWrites, if positive, is the most records one Change may write
+	// (on etcd: --max-txn-ops less the engine's own). A Step then stops
+	// before the event that could take its Change past it, within a batch
+	// if need be; the cursor records that batch's Seq and how many of its
+	// events were counted. 0: no limit (bbolt).
+	MaxWrites int
 }
 
 // Consumer defaults.
@@ -121,11 +127,11 @@ func (c *Consumer) Run(ctx context.Context) {
 	t := time.NewTicker(c.opts.Interval)
 	defer t.Stop()
 	for {
-		n, err := c.Step(ctx)
+		n, partial, _, err := c.step(ctx)
 		if err != nil && ctx.Err() == nil {
 			c.log.Error("experiment consumer", "err", err)
 		}
-		if err == nil && n == c.opts.MaxBatches {
+		if err == nil && (n == c.opts.MaxBatches || partial) {
 			continue // more are waiting
 		}
 		if err := c.Collect(ctx); err != nil && ctx.Err() == nil {
@@ -146,66 +152,91 @@ func (c *Consumer) Run(ctx context.Context) {
 func (c *Consumer) CatchUp(ctx context.Context) error {
 	began := c.store.Now()
 	for {
-		n, last, err := c.step(ctx)
+		n, partial, last, err := c.step(ctx)
 		if err != nil {
 			return err
 		}
-		if n < c.opts.MaxBatches || last.After(began) {
+		if n < c.opts.MaxBatches && !partial || last.After(began) {
 			return nil
 		}
 	}
 }
 
 // Step consumes up to MaxBatches batches in one transaction and returns
-// how many.
+// how many it counted events of (the last perhaps in part: MaxWrites).
 func (c *Consumer) Step(ctx context.Context) (int, error) {
-	n, _, err := c.step(ctx)
+	n, _, _, err := c.step(ctx)
 	return n, err
 }
 
-// step is Step, also returning when the last batch consumed was received.
-func (c *Consumer) step(ctx context.Context) (int, time.Time, error) {
+// step is Step, also reporting whether it stopped within the last batch
+// it counted events of, and when that batch was received.
+func (c *Consumer) step(ctx context.Context) (n int, partial bool, last time.Time, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.migrate(ctx); err != nil {
-		return 0, time.Time{}, err
+		return 0, false, time.Time{}, err
 	}
 	stored, err := c.side.Get(ctx, pathCursor)
 	if err != nil {
-		return 0, time.Time{}, err
+		return 0, false, time.Time{}, err
 	}
-	cursor := decodeCursor(stored)
-	batches, err := c.events.Batches(ctx, cursor, c.opts.MaxBatches)
+	cur := decodeCursor(stored)
+	batches, err := c.events.Batches(ctx, cur.seq, c.opts.MaxBatches)
 	if err != nil || len(batches) == 0 {
-		return 0, time.Time{}, err
+		return 0, false, time.Time{}, err
+	}
+	skip := 0 // events of batches[0] counted by the step before
+	if cur.skip > 0 && batches[0].Seq == cur.partial {
+		skip = cur.skip
 	}
 	idx := newIndex(c.store.State(), batches)
 	w := &writer{ctx: ctx, side: c.side, open: map[*study]*openStudy{}}
-	for i := range batches {
+	end, err := w.prefetch(idx, batches, skip, c.opts.MaxWrites)
+	if err != nil {
+		return 0, false, time.Time{}, err
+	}
+	for i := range batches[:min(end.batch+1, len(batches))] {
 		b := &batches[i]
 		envIdx := idx[envKey{b.Project, b.Environment}]
 		if envIdx == nil {
 			continue
 		}
-		for j := range b.Events {
+		from, to := 0, len(b.Events)
+		if i == 0 {
+			from = skip
+		}
+		if i == end.batch {
+			to = end.event
+		}
+		for j := from; j < to; j++ {
 			if err := w.apply(envIdx, &b.Events[j]); err != nil {
-				return 0, time.Time{}, err
+				return 0, false, time.Time{}, err
 			}
 		}
 	}
 	change := domain.Change{Conds: []domain.Cond{{Path: pathCursor, Value: stored}}}
 	if err := w.flush(&change); err != nil {
-		return 0, time.Time{}, err
+		return 0, false, time.Time{}, err
 	}
-	change.Ops = append(change.Ops, domain.Op{Path: pathCursor, Value: binary.BigEndian.AppendUint64(nil, batches[len(batches)-1].Seq)})
+	next := cursor{seq: batches[len(batches)-1].Seq}
+	n, last = len(batches), batches[len(batches)-1].Received
+	if end.batch < len(batches) {
+		next = cursor{seq: cur.seq, partial: batches[end.batch].Seq, skip: end.event}
+		if end.batch > 0 {
+			next.seq = batches[end.batch-1].Seq
+		}
+		n, partial, last = end.batch+1, true, batches[end.batch].Received
+	}
+	change.Ops = append(change.Ops, domain.Op{Path: pathCursor, Value: next.encode()})
 	err = c.side.Apply(ctx, change)
 	if errors.Is(err, domain.ErrCondition) {
-		return 0, time.Time{}, fmt.Errorf("experiment state: the cursor moved from %d: two consumers share one store", cursor)
+		return 0, false, time.Time{}, fmt.Errorf("experiment state: the cursor moved from %d: two consumers share one store", cur.seq)
 	}
 	if err != nil {
-		return 0, time.Time{}, err
+		return 0, false, time.Time{}, err
 	}
-	return len(batches), batches[len(batches)-1].Received, nil
+	return n, partial, last, nil
 }
 
 // Lag returns how far the log's last Seq is past the consumer's cursor:
@@ -216,19 +247,40 @@ func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cursor := decodeCursor(stored)
+	cur := decodeCursor(stored)
 	last, err := c.events.LastSeq(ctx)
-	if err != nil || last < cursor {
+	if err != nil || last < cur.seq {
 		return 0, err
 	}
-	return last - cursor, nil
+	return last - cur.seq, nil
 }
 
-func decodeCursor(v []byte) uint64 {
-	if len(v) != 8 {
-		return 0
+// cursor is how far the consumer got: every batch up to Seq seq, and the
+// first skip events of the batch after it, whose Seq is partial.
+type cursor struct {
+	seq, partial uint64
+	skip         int
+}
+
+// encode is the cursor record: seq (8 bytes, big-endian), then, when skip
+// is not 0, partial (8 bytes) and skip (4 bytes).
+func (c cursor) encode() []byte {
+	v := binary.BigEndian.AppendUint64(nil, c.seq)
+	if c.skip > 0 {
+		v = binary.BigEndian.AppendUint64(v, c.partial)
+		v = binary.BigEndian.AppendUint32(v, uint32(c.skip))
 	}
-	return binary.BigEndian.Uint64(v)
+	return v
+}
+
+func decodeCursor(v []byte) cursor {
+	switch len(v) {
+	case 8:
+		return cursor{seq: binary.BigEndian.Uint64(v)}
+	case 20:
+		return cursor{seq: binary.BigEndian.Uint64(v), partial: binary.BigEndian.Uint64(v[8:]), skip: int(binary.BigEndian.Uint32(v[16:]))}
+	}
+	return cursor{}
 }
 
 // envKey names an environment.
@@ -307,8 +359,11 @@ type writer struct {
 type openStudy struct {
 	units   domain.Path // the study's unit records
 	pending map[[8]byte][]byte
-	agg     *Counts
-	dirty   bool
+	// stored are the records, as stored, of the units the Change's events
+	// name (nil: none), read by prefetch.
+	stored map[[8]byte][]byte
+	agg    *Counts
+	dirty  bool
 }
 
 // unit returns a unit's record as the Change sees it, or nil.
@@ -316,7 +371,10 @@ func (w *writer) unit(o *openStudy, k [8]byte) ([]byte, error) {
 	if v, ok := o.pending[k]; ok {
 		return v, nil
 	}
-	return w.side.Get(w.ctx, o.units.Child(unitElem(k)))
+	if v, ok := o.stored[k]; ok {
+		return v, nil
+	}
+	return nil, fmt.Errorf("experiment state: unit %s was not read before its events were applied", unitElem(k))
 }
 
 // putUnit records a unit's record, to be written at flush.
@@ -325,21 +383,106 @@ func (o *openStudy) putUnit(k [8]byte, rec []byte) {
 	o.dirty = true
 }
 
+// study returns the open state of a study that prefetch read.
 func (w *writer) study(s *study) (*openStudy, error) {
 	if o := w.open[s]; o != nil {
 		return o, nil
 	}
-	data, err := w.side.Get(w.ctx, aggPath(s.key))
-	if err != nil {
-		return nil, fmt.Errorf("experiment state: %w", err)
+	return nil, fmt.Errorf("experiment state %q: not read before its events were applied", s.key)
+}
+
+// position is an event of a step's batches: batch is len(batches) when
+// the step counts them all.
+type position struct{ batch, event int }
+
+// prefetch reads, with one GetMany (a few round trips on etcd however many
+// events), the counts of every study the batches' events may count for
+// and the records of the units they name, and opens those studies. It
+// starts at event skip of the first batch and, with maxWrites > 0, stops
+// before the first event that could take the Change's writes (each unit
+// read, each study's counts and the cursor) past maxWrites: it returns
+// that event's position, where the step stops.
+func (w *writer) prefetch(idx map[envKey]*envIndex, batches []eventlog.Batch, skip, maxWrites int) (position, error) {
+	var studies []*study
+	var aggs, units []domain.Path
+	type unitRef struct {
+		o *openStudy
+		k [8]byte
 	}
-	agg, err := decodeCounts(s, data)
-	if err != nil {
-		return nil, fmt.Errorf("experiment state %q: %w", s.key, err)
+	var refs []unitRef
+	add := func(s *study, unit string) {
+		o := w.open[s]
+		if o == nil {
+			o = &openStudy{units: unitsPath(s.key), pending: map[[8]byte][]byte{}, stored: map[[8]byte][]byte{}}
+			w.open[s] = o
+			studies = append(studies, s)
+			aggs = append(aggs, aggPath(s.key))
+		}
+		k := unitHash(unit)
+		if _, ok := o.stored[k]; !ok {
+			o.stored[k] = nil // asked for
+			refs = append(refs, unitRef{o, k})
+			units = append(units, o.units.Child(unitElem(k)))
+		}
 	}
-	o := &openStudy{units: unitsPath(s.key), pending: map[[8]byte][]byte{}, agg: agg}
-	w.open[s] = o
-	return o, nil
+	end := position{batch: len(batches)}
+walk:
+	for i := range batches {
+		b := &batches[i]
+		ei := idx[envKey{b.Project, b.Environment}]
+		if ei == nil {
+			continue
+		}
+		from := 0
+		if i == 0 {
+			from = skip
+		}
+		for j := from; j < len(b.Events); j++ {
+			e := &b.Events[j]
+			if maxWrites > 0 && len(refs)+len(studies) > 0 && len(refs)+len(studies)+1+2*reach(ei, e) > maxWrites {
+				end = position{i, j}
+				break walk
+			}
+			switch e.Kind {
+			case eventlog.Exposure:
+				for _, s := range ei.byFlag[e.Flag] {
+					if s.experiment != "" && e.Experiment == s.experiment || s.experiment == "" && e.Variant != "" {
+						add(s, e.Unit) // as expose reads them
+					}
+				}
+			case eventlog.Track:
+				for _, ref := range ei.byEvent[e.Key] {
+					add(ref.s, e.Unit)
+				}
+			}
+		}
+	}
+	values, err := w.side.GetMany(w.ctx, append(aggs, units...))
+	if err != nil {
+		return position{}, fmt.Errorf("experiment state: %w", err)
+	}
+	for i, s := range studies {
+		agg, err := decodeCounts(s, values[i])
+		if err != nil {
+			return position{}, fmt.Errorf("experiment state %q: %w", s.key, err)
+		}
+		w.open[s].agg = agg
+	}
+	for i, r := range refs {
+		r.o.stored[r.k] = values[len(studies)+i]
+	}
+	return end, nil
+}
+
+// reach is how many studies an event may count for.
+func reach(ei *envIndex, e *eventlog.Event) int {
+	switch e.Kind {
+	case eventlog.Exposure:
+		return len(ei.byFlag[e.Flag])
+	case eventlog.Track:
+		return len(ei.byEvent[e.Key])
+	}
+	return 0
 }
 
 // apply counts one event for the studies of its environment.

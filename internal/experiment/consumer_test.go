@@ -2,6 +2,7 @@ package experiment_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"testing"
@@ -225,5 +226,85 @@ func TestLagCountsTheBatchesNotConsumed(t *testing.T) {
 	}
 	if got := lag(); got != 0 {
 		t.Errorf("Lag() after a step = %d, want 0", got)
+	}
+}
+
+// conversions returns a conversion metric's converted units by variant.
+func conversions(t *testing.T, res *experiment.Results, key string) map[string]int64 {
+	out := map[string]int64{}
+	for _, v := range metricOf(t, res, key).Variants {
+		out[v.Variant] = v.Conversions
+	}
+	return out
+}
+
+// TestStepsWithinAnEngineLimit: with MaxWrites (an etcd transaction's
+// limit), a batch that changes more unit records than one Change may
+// write is counted over several Changes, each within the limit, the
+// cursor recording how far into the batch it got; a consumer that
+// restarts in the middle of the batch counts every event exactly once.
+func TestStepsWithinAnEngineLimit(t *testing.T) {
+	r := newRig(t)
+	r.start(t, abTest("ab"))
+	var evs []eventlog.Event
+	for i := range 50 {
+		evs = append(evs, r.exposure(fmt.Sprintf("u%d", i), []string{"off", "on"}[i%2], "ab"))
+	}
+	for i := range 50 {
+		evs = append(evs, r.track(fmt.Sprintf("u%d", i), "purchase", -1))
+	}
+	r.send(t, evs...)
+	r.send(t, r.exposure("late", "on", "ab"))
+	const limit = 16
+	limited := func() *experiment.Consumer {
+		return experiment.NewConsumer(quiet, r.st, r.log, experiment.ConsumerOptions{MaxWrites: limit})
+	}
+	rev, err := r.bolt.Apply(context.Background(), domain.Change{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var most, changes int
+	watched := make(chan error, 1)
+	seen := errors.New("seen the marker")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() {
+		watched <- r.bolt.Watch(ctx, rev, func(a domain.Applied) error {
+			if a.Ops[0].Path[0] != "experiments" {
+				return seen
+			}
+			changes++
+			most = max(most, len(a.Ops))
+			return nil
+		})
+	}()
+	c := limited()
+	if n, err := c.Step(context.Background()); n != 1 || err != nil {
+		t.Fatalf("Step = %d, %v; want part of the first batch", n, err)
+	}
+	c = limited() // a restart in the middle of the batch
+	if err := c.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ps, _ := r.st.State().Project("shop")
+	res, err := c.Results(context.Background(), ps, "ab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := units(res); got["on"] != 26 || got["off"] != 25 {
+		t.Errorf("units = %v, want on 26, off 25: every exposure counted once", got)
+	}
+	if got := conversions(t, res, "purchase"); got["on"] != 25 || got["off"] != 25 {
+		t.Errorf("conversions = %v, want 25 each: every purchase counted once", got)
+	}
+	if lag, err := c.Lag(context.Background()); lag != 0 || err != nil {
+		t.Errorf("Lag = %d, %v; want 0", lag, err)
+	}
+	r.update(t, func(tx *domain.Tx) error { return tx.CreateProject(domain.Project{Key: "marker"}) })
+	if err := <-watched; !errors.Is(err, seen) {
+		t.Fatalf("watching the consumer's Changes: %v", err)
+	}
+	if most > limit || changes < 100/limit {
+		t.Errorf("the consumer wrote up to %d records a Change in %d Changes, want at most %d each", most, changes, limit)
 	}
 }

@@ -61,6 +61,8 @@ type Options struct {
 	Webhooks webhook.Options
 	// Guard configures the guardrails.
 	Guard experiment.GuardOptions
+	// Consumer configures the experiment consumer (on etcd, MaxWrites).
+	Consumer experiment.ConsumerOptions
 	// Elector elects the process that runs the singletons; nil is Alone.
 	Elector Elector
 	// Tracing, if set, traces webhook delivery attempts.
@@ -72,12 +74,23 @@ type Options struct {
 	// of a deployment runs (etcd's compaction): it runs with the
 	// singletons, until its ctx ends.
 	Maintenance func(ctx context.Context)
+	// AuditRetention, if positive, is how long audit events are kept: the
+	// leader deletes older ones (domain.Store.PruneAudit, fenced by its
+	// leadership) when it starts leading and every AuditPruneEvery.
+	AuditRetention time.Duration
+	// AuditPruneEvery is how often the audit log is pruned; default
+	// DefaultAuditPruneEvery.
+	AuditPruneEvery time.Duration
 	// StagedEvery is how often the leader looks for key lists a writer
 	// staged and never switched to (it stopped in between), and deletes
 	// those staged over an hour ago (domain.Store.CollectStaged); 0 is
 	// every 5 minutes.
 	StagedEvery time.Duration
 }
+
+// DefaultAuditPruneEvery is how often the leader prunes the audit log
+// when Options.AuditPruneEvery is unset.
+const DefaultAuditPruneEvery = time.Hour
 
 // Runtime is a primary's background work. Its exported workers are for
 // the handlers to read from; Run runs them.
@@ -86,6 +99,8 @@ type Runtime struct {
 	store       *domain.Store
 	elector     Elector
 	maintenance func(context.Context)
+	retention   time.Duration
+	pruneEvery  time.Duration
 	stagedEvery time.Duration
 
 	// Hub fans revisions out to the sync streams; the server serves it
@@ -130,10 +145,14 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, o Options) (*Runt
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
 	}
+	if o.AuditPruneEvery <= 0 {
+		o.AuditPruneEvery = DefaultAuditPruneEvery
+	}
 	if o.StagedEvery <= 0 {
 		o.StagedEvery = 5 * time.Minute
 	}
-	r := &Runtime{log: log, store: st, elector: o.Elector, maintenance: o.Maintenance, stagedEvery: o.StagedEvery, Hub: hub, metrics: newMetrics()}
+	r := &Runtime{log: log, store: st, elector: o.Elector, maintenance: o.Maintenance, retention: o.AuditRetention, pruneEvery: o.AuditPruneEvery,
+		stagedEvery: o.StagedEvery, Hub: hub, metrics: newMetrics()}
 	r.metrics.leader = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "switchyard_leader",
 		Help: "1 while this process runs the singletons (scheduler, experiments, guardrails, webhooks), else 0.",
@@ -150,7 +169,7 @@ func New(log *slog.Logger, st *domain.Store, rs *snapshot.Set, o Options) (*Runt
 	o.Webhooks.Observe = r.metrics.observeWebhook
 	r.Releases = release.NewScheduler(log, st, o.Releases)
 	r.Events = o.Events
-	r.Experiments = experiment.NewConsumer(log, st, r.Events, experiment.ConsumerOptions{})
+	r.Experiments = experiment.NewConsumer(log, st, r.Events, o.Consumer)
 	r.Guard = experiment.NewGuard(log, st, r.Experiments, o.Guard)
 	r.Verifier = release.NewVerifier(log, st, rs)
 	r.Webhooks = webhook.New(log, st, o.Webhooks)
@@ -230,32 +249,54 @@ func (r *Runtime) runSingletons(ctx context.Context) {
 	if r.maintenance != nil {
 		wg.Go(func() { r.maintenance(ctx) })
 	}
-	wg.Go(func() { r.collectStaged(ctx) })
+	if r.retention > 0 {
+		wg.Go(func() { every(ctx, r.pruneEvery, true, r.pruneAudit) })
+	}
+	wg.Go(func() { every(ctx, r.stagedEvery, false, r.collectStaged) })
 	wg.Wait()
+}
+
+// every runs fn every d (and once at the start when now) until ctx ends.
+func every(ctx context.Context, d time.Duration, now bool, fn func(context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	if now {
+		fn(ctx)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
+
+// pruneAudit deletes the audit events older than the retention.
+func (r *Runtime) pruneAudit(ctx context.Context) {
+	n, err := r.store.PruneAudit(ctx, r.store.Now().Add(-r.retention))
+	r.metrics.auditPruned.Add(float64(n))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		r.log.Error("audit retention", "deleted", n, "err", err)
+	case n > 0:
+		r.log.Info("audit retention: deleted old events", "deleted", n, "retention", r.retention)
+	}
 }
 
 // stagedGrace is the age past which a staged key list no write switched to
 // is deleted: far longer than any staging takes.
 const stagedGrace = time.Hour
 
-// collectStaged deletes, every Options.StagedEvery until ctx ends, the
-// staged key lists a writer left behind.
+// collectStaged deletes the staged key lists a writer left behind.
 func (r *Runtime) collectStaged(ctx context.Context) {
-	t := time.NewTicker(r.stagedEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		n, err := r.store.CollectStaged(ctx, stagedGrace)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			r.log.Warn("collect staged key lists", "err", err)
-		case n > 0:
-			r.log.Info("collected staged key lists no write switched to", "stagings", n)
-		}
+	n, err := r.store.CollectStaged(ctx, stagedGrace)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		r.log.Warn("collect staged key lists", "err", err)
+	case n > 0:
+		r.log.Info("collected staged key lists no write switched to", "stagings", n)
 	}
 }
 
@@ -265,6 +306,8 @@ type metrics struct {
 	hookTime *prometheus.HistogramVec // outcome
 	tracer   trace.Tracer             // nil: not traced
 	leader   prometheus.GaugeFunc
+	// auditPruned counts the audit events the retention deleted.
+	auditPruned prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -278,6 +321,10 @@ func newMetrics() *metrics {
 			Help:    "Duration of webhook delivery requests by outcome.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"outcome"}),
+		auditPruned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchyard_audit_pruned_total",
+			Help: "Audit events deleted by the audit retention (--audit-retention) while this process led.",
+		}),
 	}
 }
 
@@ -304,10 +351,12 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.webhooks.Describe(ch)
 	m.hookTime.Describe(ch)
 	m.leader.Describe(ch)
+	m.auditPruned.Describe(ch)
 }
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	m.webhooks.Collect(ch)
 	m.hookTime.Collect(ch)
 	m.leader.Collect(ch)
+	m.auditPruned.Collect(ch)
 }

@@ -24,6 +24,7 @@ func Replicas(t *testing.T, open func(t *testing.T) domain.Backend) {
 	t.Run("ConflictingEtagsOneWins", func(t *testing.T) { testConflictingEtags(t, open(t)) })
 	t.Run("ReleaseStepFiresOnce", func(t *testing.T) { testReleaseStepOnce(t, open(t)) })
 	t.Run("FollowerMatchesALoad", func(t *testing.T) { testFollowerMatchesALoad(t, open(t)) })
+	t.Run("AuditRetention", func(t *testing.T) { testAuditRetention(t, open(t)) })
 }
 
 // shared is an engine two Stores share: closing a Store leaves it open.

@@ -217,6 +217,18 @@ func (s *Store) Get(ctx context.Context, path domain.Path) ([]byte, error) {
 	return v, err
 }
 
+// GetMany reads the records at paths in one read transaction.
+func (s *Store) GetMany(ctx context.Context, paths []domain.Path) ([][]byte, error) {
+	out := make([][]byte, len(paths))
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		for i, p := range paths {
+			out[i] = bytes.Clone(get(tx, p))
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Range walks the records of the bucket at prefix (sub-buckets skipped).
 func (s *Store) Range(ctx context.Context, prefix domain.Path, from string, limit int, reverse bool, fn func(domain.Record) error) error {
 	return s.view(ctx, func(tx *bolt.Tx) error {

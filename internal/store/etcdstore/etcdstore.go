@@ -148,6 +148,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 // Close closes the connection; calls after Close fail.
 func (s *Store) Close() error { return s.cli.Close() }
 
+// MaxOps is the most Ops a Change may hold to fit one transaction
+// (--max-txn-ops less the store's revision marker).
+func (s *Store) MaxOps() int { return s.opts.MaxTxnOps - 1 }
+
 // Client returns the store's etcd client (for status checks and tests).
 func (s *Store) Client() *clientv3.Client { return s.cli }
 
@@ -248,6 +252,61 @@ func (s *Store) Get(ctx context.Context, path domain.Path) ([]byte, error) {
 		return nil, nil
 	}
 	return value(resp.Kvs[0].Value), nil
+}
+
+// GetMany reads the records at paths with transactions of gets, at most
+// MaxTxnOps each: the first gives the revision the others read at, and
+// those are sent at once. So n paths cost 1 + ceil(n/MaxTxnOps - 1)
+// requests, in two round trips.
+func (s *Store) GetMany(ctx context.Context, paths []domain.Path) ([][]byte, error) {
+	out := make([][]byte, len(paths))
+	if len(paths) == 0 {
+		return out, nil
+	}
+	read := func(lo int, rev int64) (int64, error) {
+		hi := min(lo+s.opts.MaxTxnOps, len(paths))
+		gets := make([]clientv3.Op, 0, hi-lo)
+		for _, p := range paths[lo:hi] {
+			var opts []clientv3.OpOption
+			if rev != 0 {
+				opts = append(opts, clientv3.WithRev(rev))
+			}
+			gets = append(gets, clientv3.OpGet(s.key(p), opts...))
+		}
+		resp, err := s.cli.Txn(ctx).Then(gets...).Commit()
+		if err != nil {
+			return 0, fmt.Errorf("get %d records: %w", hi-lo, mapErr(err))
+		}
+		for i, r := range resp.Responses {
+			if kvs := r.GetResponseRange().GetKvs(); len(kvs) > 0 {
+				out[lo+i] = value(kvs[0].Value)
+			}
+		}
+		return resp.Header.Revision, nil
+	}
+	rev, err := read(0, 0)
+	if err != nil {
+		return nil, err
+	}
+	errs := make(chan error, len(paths)/s.opts.MaxTxnOps+1)
+	n := 0
+	for lo := s.opts.MaxTxnOps; lo < len(paths); lo += s.opts.MaxTxnOps {
+		n++
+		go func() {
+			_, err := read(lo, rev)
+			errs <- err
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return nil, first
+	}
+	return out, nil
 }
 
 // Range reads the records directly under prefix page by page at one

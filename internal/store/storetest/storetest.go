@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Backend) {
 	t.Run("LoadEmpty", func(t *testing.T) { testLoadEmpty(t, open(t)) })
 	t.Run("ApplyAndRead", func(t *testing.T) { testApplyAndRead(t, open(t)) })
 	t.Run("Range", func(t *testing.T) { testRange(t, open(t)) })
+	t.Run("GetMany", func(t *testing.T) { testGetMany(t, open(t)) })
 	t.Run("TreeDelete", func(t *testing.T) { testTreeDelete(t, open(t)) })
 	t.Run("Conditions", func(t *testing.T) { testConditions(t, open(t)) })
 	t.Run("Watch", func(t *testing.T) { testWatch(t, open(t)) })
@@ -223,4 +225,47 @@ func maps(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// testGetMany: GetMany answers every path in the order asked, nil for a
+// missing record (and for a path that names a collection, not a record),
+// more paths than fit one etcd transaction too.
+func testGetMany(t *testing.T, b domain.Backend) {
+	for lo := 0; lo < 300; lo += 60 { // Changes that fit one etcd transaction
+		var c domain.Change
+		for i := lo; i < lo+60; i++ {
+			if i%3 != 0 {
+				c.Ops = append(c.Ops, put(p("units", fmt.Sprintf("%04d", i)), fmt.Sprint(i)))
+			}
+		}
+		apply(t, b, c)
+	}
+	var paths []domain.Path
+	var want []string
+	for i := 299; i >= 0; i-- { // not in key order
+		paths = append(paths, p("units", fmt.Sprintf("%04d", i)))
+		if i%3 != 0 {
+			want = append(want, fmt.Sprint(i))
+		} else {
+			want = append(want, "<nil>")
+		}
+	}
+	paths = append(paths, p("units"), p("missing", "x"))
+	want = append(want, "<nil>", "<nil>")
+	got, err := b.GetMany(context.Background(), paths)
+	if err != nil || len(got) != len(paths) {
+		t.Fatalf("GetMany(%d paths) = %d values, %v", len(paths), len(got), err)
+	}
+	for i, v := range got {
+		s := string(v)
+		if v == nil {
+			s = "<nil>"
+		}
+		if s != want[i] {
+			t.Errorf("GetMany: %v = %s, want %s", paths[i], s, want[i])
+		}
+	}
+	if got, err := b.GetMany(context.Background(), nil); err != nil || len(got) != 0 {
+		t.Errorf("GetMany(none) = %v, %v; want nothing", got, err)
+	}
 }
