@@ -680,7 +680,9 @@ func (c *Consumer) Collect(ctx context.Context) error {
 		s := live[string(key)]
 		switch {
 		case s == nil:
-			drop.Ops = append(drop.Ops, domain.Op{Path: r.Path}, domain.Op{Path: domain.Path{dirUnits, elem}, Tree: true})
+			// Units first: a drop cut short leaves the aggregates, so
+			// the next Collect finds the study again.
+			drop.Ops = append(drop.Ops, domain.Op{Path: domain.Path{dirUnits, elem}, Tree: true}, domain.Op{Path: r.Path})
 		case !s.stop.IsZero() && now.Sub(s.stop) > c.opts.StoppedRetention:
 			expired = append(expired, elem)
 		}
@@ -699,11 +701,17 @@ func (c *Consumer) Collect(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(drop.Ops) == 0 {
-		return nil
+	// The drops are independent: on a limited engine they go in several
+	// Changes, each within MaxWrites (a Tree delete is up to two engine
+	// writes: the record and what is below it).
+	per := len(drop.Ops)
+	if c.opts.MaxWrites > 0 {
+		per = max(1, c.opts.MaxWrites/2)
 	}
-	if err := c.side.Apply(ctx, drop); err != nil {
-		return fmt.Errorf("drop experiment state: %w", err)
+	for ops := range slices.Chunk(drop.Ops, max(per, 1)) {
+		if err := c.side.Apply(ctx, domain.Change{Ops: ops}); err != nil {
+			return fmt.Errorf("drop experiment state: %w", err)
+		}
 	}
 	return nil
 }
