@@ -19,8 +19,11 @@ build:
 run:
 	$(GO) run ./cmd/switchyard serve --demo
 
+# The domain's, releases', experiments', calendars' and webhooks' behaviour
+# tests run a second time with their stores on a real etcd cluster.
 test:
 	$(GO) test -race -count=1 ./...
+	SWITCHYARD_TEST_ENGINE=etcd $(GO) test -race -count=1 ./internal/domain ./internal/release ./internal/experiment ./internal/calendar ./internal/webhook
 
 generate:
 	rm -rf internal/gen/switchyard internal/gen/gateway

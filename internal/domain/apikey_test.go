@@ -178,7 +178,7 @@ func TestAPIKeyPrincipals(t *testing.T) {
 
 func TestAPIKeyWithoutPrincipalGetsOneOnRead(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "switchyard.db")
-	s := domaintest.Open(t, path, domain.Options{})
+	s := domaintest.OnBolt(t, path, domain.Options{})
 	seed(t, s)
 	update(t, s, func(tx *domain.Tx) error {
 		_, err := tx.CreateAPIKey(domain.APIKey{ID: "old", Name: "ops", Kind: domain.KindAdmin, Role: domain.RoleAdmin, Hash: domain.HashSecret("o")})
@@ -218,7 +218,7 @@ func TestAPIKeyWithoutPrincipalGetsOneOnRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = domaintest.Open(t, path, domain.Options{})
+	s = domaintest.OnBolt(t, path, domain.Options{})
 	for id, want := range map[string]domain.APIKey{
 		"old":     {Principal: "ops", PrincipalKind: domain.PrincipalPerson},
 		"old-sdk": {Principal: "key-old-sdk", PrincipalKind: domain.PrincipalService},

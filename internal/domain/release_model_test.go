@@ -111,6 +111,6 @@ func TestLoadsDatabaseWithoutReleaseModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = domaintest.Open(t, path, domain.Options{})
+	s = domaintest.OnBolt(t, path, domain.Options{})
 	update(t, s, func(tx *domain.Tx) error { return tx.CreateReleaseModel("shop", canaryModel()) })
 }

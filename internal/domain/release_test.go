@@ -104,7 +104,7 @@ func TestLoadsDatabaseWithoutReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = domaintest.Open(t, path, domain.Options{})
+	s = domaintest.OnBolt(t, path, domain.Options{})
 	if got := project(t, s.State(), "shop").Releases(); len(got) != 0 {
 		t.Errorf("Releases() = %v", got)
 	}

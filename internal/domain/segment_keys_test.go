@@ -183,7 +183,7 @@ func TestSegmentKeysAreCheckedWhenTheyEnter(t *testing.T) {
 // reads back exactly; shrunk again, it moves back into the record.
 func TestLongSegmentListsAreStoredInChunks(t *testing.T) {
 	path := t.TempDir() + "/switchyard.db"
-	s := domaintest.Open(t, path, domain.Options{})
+	s := domaintest.OnBolt(t, path, domain.Options{})
 	seed(t, s)
 	keys := make([]string, keylist.ChunkThreshold+100)
 	for i := range keys {
@@ -225,14 +225,14 @@ func TestLongSegmentListsAreStoredInChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = domaintest.Open(t, path, domain.Options{})
+	s = domaintest.OnBolt(t, path, domain.Options{})
 	seg, _, _ = project(t, s.State(), "shop").Segment("eu-users")
 	if !slices.Equal(seg.Include, want) {
 		t.Errorf("after reopen: %d keys, want the %d stored, in the same order", len(seg.Include), len(want))
 	}
 	edit(keylist.Replace, "a", "b")
 	s.Close()
-	s = domaintest.Open(t, path, domain.Options{})
+	s = domaintest.OnBolt(t, path, domain.Options{})
 	if seg, _, _ = project(t, s.State(), "shop").Segment("eu-users"); !slices.Equal(seg.Include, []string{"a", "b"}) {
 		t.Errorf("after shrinking and reopening: %v, want [a b]", seg.Include)
 	}

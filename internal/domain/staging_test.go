@@ -121,7 +121,7 @@ func TestStagedWriteOnALimitedEngine(t *testing.T) {
 	want = seg.Include
 	s.Close()
 
-	s = domaintest.Open(t, path, domain.Options{})
+	s = domaintest.OnBolt(t, path, domain.Options{})
 	got, _, _ := project(t, s.State(), "shop").Segment("eu-users")
 	if !slices.Equal(got.Include, want) || !keylist.Contains(got.Include, "newcomer") {
 		t.Errorf("reopened: %d keys, newcomer %v; want the %d stored, newcomer among them", len(got.Include), keylist.Contains(got.Include, "newcomer"), len(want))

@@ -129,7 +129,7 @@ func TestOpenEmptyDatabaseHasEmptyState(t *testing.T) {
 
 func TestOpenLockedFileFails(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "switchyard.db")
-	domaintest.Open(t, path, domain.Options{})
+	domaintest.OnBolt(t, path, domain.Options{})
 	start := time.Now()
 	s2, err := domaintest.OpenFile(path, domain.Options{})
 	elapsed := time.Since(start)
@@ -191,7 +191,7 @@ func TestReopenRestoresState(t *testing.T) {
 
 func TestUpdateFunctionErrorWritesNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "switchyard.db")
-	s := domaintest.Open(t, path, domain.Options{})
+	s := domaintest.OnBolt(t, path, domain.Options{})
 	seed(t, s)
 	before, hash := s.State(), fileHash(t, path)
 	errBoom := errors.New("boom")
@@ -214,7 +214,7 @@ func TestUpdateFunctionErrorWritesNothing(t *testing.T) {
 
 func TestInvalidChangeWritesNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "switchyard.db")
-	s := domaintest.Open(t, path, domain.Options{})
+	s := domaintest.OnBolt(t, path, domain.Options{})
 	seed(t, s)
 	verr := errors.New("flags[0].environments.production.default.variant: unknown variant")
 	domain.SetValidate(s, func(doc *model.Document) error {
@@ -247,7 +247,7 @@ func TestInvalidChangeWritesNothing(t *testing.T) {
 
 func TestInvalidChangeReturnsModelErrors(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "switchyard.db")
-	s := domaintest.Open(t, path, domain.Options{})
+	s := domaintest.OnBolt(t, path, domain.Options{})
 	seed(t, s)
 	before, hash := s.State(), fileHash(t, path)
 	_, err := s.Update(context.Background(), testActor, func(tx *domain.Tx) error {

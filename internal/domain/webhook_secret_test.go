@@ -38,7 +38,7 @@ func keys(t *testing.T, ks ...[]byte) *domain.SecretKeys {
 func webhookDB(t *testing.T, k []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "switchyard.db")
-	s := domaintest.Open(t, path, domain.Options{SecretKeys: keys(t, k)})
+	s := domaintest.OnBolt(t, path, domain.Options{SecretKeys: keys(t, k)})
 	seed(t, s)
 	update(t, s, func(tx *domain.Tx) error { return tx.CreateWebhook("shop", hook("ops")) })
 	if err := s.Close(); err != nil {
@@ -76,7 +76,7 @@ func TestWebhookSecretIsEncryptedAtRest(t *testing.T) {
 		t.Errorf("stored webhook %v, want its secret sealed with the key's id", v)
 	}
 
-	s := domaintest.Open(t, path, domain.Options{SecretKeys: keys(t, k)})
+	s := domaintest.OnBolt(t, path, domain.Options{SecretKeys: keys(t, k)})
 	if w, _, ok := project(t, s.State(), "shop").Webhook("ops"); !ok || w.Secret != hookSecret {
 		t.Errorf("reopened with the key: %+v, want the secret back", w)
 	}
@@ -140,7 +140,7 @@ func TestWebhookSecretsAreResealedOnOpen(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := webhookDB(t, old)
 			tc.setup(t, path)
-			s := domaintest.Open(t, path, domain.Options{SecretKeys: keys(t, next, old)})
+			s := domaintest.OnBolt(t, path, domain.Options{SecretKeys: keys(t, next, old)})
 			if w, _, _ := project(t, s.State(), "shop").Webhook("ops"); w.Secret != hookSecret {
 				t.Errorf("opened: secret %q, want %q", w.Secret, hookSecret)
 			}
@@ -148,7 +148,7 @@ func TestWebhookSecretsAreResealedOnOpen(t *testing.T) {
 			if v := rawWebhook(t, path); v["secret"] != nil || !strings.HasPrefix(v["sealed_secret"].(string), "v1."+keys(t, next).IDs()[0]+".") {
 				t.Errorf("stored webhook %v, want its secret sealed with the first key", v)
 			}
-			s = domaintest.Open(t, path, domain.Options{SecretKeys: keys(t, next)})
+			s = domaintest.OnBolt(t, path, domain.Options{SecretKeys: keys(t, next)})
 			if w, _, _ := project(t, s.State(), "shop").Webhook("ops"); w.Secret != hookSecret {
 				t.Errorf("reopened with the new key only: secret %q, want %q", w.Secret, hookSecret)
 			}

@@ -388,11 +388,7 @@ func TestReleasesSurviveReopen(t *testing.T) {
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := domaintest.OpenFile(e.path, domain.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := domaintest.Open(t, e.path, domain.Options{})
 	ps, _ := st.State().Project("shop")
 	got, meta, ok := ps.Release("spring")
 	if !ok || meta.Etag != wantMeta.Etag || got.State != want.State || len(got.Timeline) != len(want.Timeline) || !got.Timeline[1].Time.Equal(want.Timeline[1].Time) {

@@ -1,6 +1,7 @@
 // Package domaintest opens real stores (the domain on bbolt, through
 // internal/store/boltstore) in test directories and checks the consistency
-// of their bbolt files when the test ends.
+// of their bbolt files when the test ends; or, when EngineVariable says
+// so, on a real etcd cluster.
 package domaintest
 
 import (
@@ -25,8 +26,16 @@ func New(t testing.TB) *domain.Store {
 // opts.SecretKeys, it uses SecretKeys. When the test
 // ends it closes the store (closing it earlier is fine) and runs bbolt's
 // consistency check on the file, failing the test on any error it reports.
+// With SWITCHYARD_TEST_ENGINE=etcd the store is on etcd instead, under a
+// prefix named after path (EngineVariable).
 func Open(t testing.TB, path string, opts domain.Options) *domain.Store {
 	t.Helper()
+	if onEtcd(t) {
+		if opts.SecretKeys == nil {
+			opts.SecretKeys = SecretKeys(t)
+		}
+		return openEtcd(t, path, opts)
+	}
 	s, _ := OpenBolt(t, path, opts)
 	return s
 }
@@ -104,4 +113,12 @@ func SecretKeys(t testing.TB) *domain.SecretKeys {
 		t.Fatal(err)
 	}
 	return sk
+}
+
+// OnBolt is Open on bbolt whatever EngineVariable says: for tests that
+// look into the file.
+func OnBolt(t testing.TB, path string, opts domain.Options) *domain.Store {
+	t.Helper()
+	s, _ := OpenBolt(t, path, opts)
+	return s
 }

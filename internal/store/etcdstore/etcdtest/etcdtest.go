@@ -54,6 +54,9 @@ type Options struct {
 	Fsync bool
 	// MaxTxnOps is the members' --max-txn-ops; 0 is etcd's default (128).
 	MaxTxnOps int
+	// MaxRequestBytes is the members' --max-request-bytes; 0 is etcd's
+	// default (1.5 MiB).
+	MaxRequestBytes int
 	// TLS, when set, makes the members serve their client URLs over
 	// https (the peers still talk plain http on loopback).
 	TLS *TLS
@@ -141,6 +144,9 @@ func start(n int, o Options) (*Cluster, error) {
 		cfg.BcryptCost = 4 // bcrypt.MinCost
 		if o.MaxTxnOps > 0 {
 			cfg.MaxTxnOps = uint(o.MaxTxnOps)
+		}
+		if o.MaxRequestBytes > 0 {
+			cfg.MaxRequestBytes = uint(o.MaxRequestBytes)
 		}
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		cfgs[i] = cfg
