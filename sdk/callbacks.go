@@ -33,13 +33,21 @@ func (cs *callbacks[F]) add(fn F) (remove func()) {
 	}
 }
 
+// all returns the functions registered now, in the order they were added.
+func (cs *callbacks[F]) all() []F {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	fns := make([]F, len(cs.list))
+	for i, c := range cs.list {
+		fns[i] = c.fn
+	}
+	return fns
+}
+
 // each calls call with every registered function, in the order they were
 // added, without holding the lock (a function may add or remove others).
 func (cs *callbacks[F]) each(call func(F)) {
-	cs.mu.Lock()
-	list := slices.Clone(cs.list)
-	cs.mu.Unlock()
-	for _, c := range list {
-		call(c.fn)
+	for _, fn := range cs.all() {
+		call(fn)
 	}
 }

@@ -177,29 +177,37 @@ func (c *Client) Revision() uint64 {
 	return 0
 }
 
-// setStatus changes the status and the error behind it, tells the
-// OnStatusChange listeners when the status changed, then settles it.
+// setStatus changes the status and the error behind it, settles it,
+// then tells the OnStatusChange listeners when it changed.
 func (c *Client) setStatus(s Status, err error) {
-	c.announceStatus(s, err)
+	tell := c.changeStatus(s, err)
 	c.settle()
+	tell()
 }
 
-// announceStatus changes the status and the error behind it, and tells
-// the OnStatusChange listeners when the status changed. WaitReady does not
-// see it before settle.
-func (c *Client) announceStatus(s Status, err error) {
+// changeStatus changes the status and the error behind it. When the status
+// changed it returns a function telling the OnStatusChange listeners
+// registered now (a listener added later, after WaitReady returned say, is
+// not told); else a function doing nothing. WaitReady does not see the
+// status before settle.
+func (c *Client) changeStatus(s Status, err error) (tell func()) {
 	old := c.status.Swap(&statusInfo{status: s, err: err})
 	if old.status == s {
-		return
+		return func() {}
 	}
 	c.log.Info("status", "status", s, "err", err)
-	c.statuses.each(func(fn func(Status, error)) { fn(s, err) })
+	fns := c.statuses.all()
+	return func() {
+		for _, fn := range fns {
+			fn(s, err)
+		}
+	}
 }
 
 // settle makes the status visible to WaitReady, and wakes it when the
-// status changed. Everything a listener hears of before settle is heard
-// before WaitReady returns: a listener added after WaitReady is not told
-// of the first ruleset or of READY.
+// status changed. The listeners of a change are taken before settle and
+// told after it: a listener added once WaitReady returned is not told of
+// the first ruleset or of READY, and a listener may call WaitReady.
 func (c *Client) settle() {
 	st := c.status.Load()
 	if old := c.settled.Swap(st); old.status == st.status && old.err == st.err {
@@ -252,12 +260,6 @@ func (c *Client) WaitReady(ctx context.Context) error {
 // fn.
 func (c *Client) OnChange(fn func(Change)) (remove func()) {
 	return c.changes.add(fn)
-}
-
-// notify calls the OnChange functions with ch, in the order they were
-// added.
-func (c *Client) notify(ch Change) {
-	c.changes.each(func(fn func(Change)) { fn(ch) })
 }
 
 // Close stops the client: it sends the events still queued (waiting at

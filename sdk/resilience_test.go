@@ -304,3 +304,39 @@ func TestBootstrapWhileServerDown(t *testing.T) {
 		t.Error("Bool = false, want the bootstrap document's true")
 	}
 }
+
+// TestListenersMayCallWaitReady: a listener told of READY (and of the
+// change that came with it) may call WaitReady, which answers at once: the
+// status is settled before listeners are told.
+func TestListenersMayCallWaitReady(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	srv.Admin(t, "POST", "/api/v1/projects/default/flags", flagJSON("new-checkout"))
+	c := connect(t, srv, srv.Creds.SDKKey)
+	srv.Stop()
+	eventually(t, "status STALE", func() bool { return c.Status() == sdk.StatusStale })
+
+	waited := make(chan error, 2)
+	wait := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		waited <- c.WaitReady(ctx)
+	}
+	c.OnStatusChange(func(s sdk.Status, _ error) {
+		if s == sdk.StatusReady {
+			wait()
+		}
+	})
+	c.OnChange(func(sdk.Change) { wait() })
+	srv = srv.Restart(t)
+	setEnabled(t, srv, "new-checkout", true)
+	for range 2 {
+		select {
+		case err := <-waited:
+			if err != nil {
+				t.Errorf("WaitReady in a listener = %v, want nil", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no listener was told of READY and a change within 10 s")
+		}
+	}
+}

@@ -154,11 +154,16 @@ func (c *Client) stream(ctx context.Context) outcome {
 		if err := out.send(&sdkpb.SyncRequest{Message: &sdkpb.SyncRequest_Ack{Ack: &sdkpb.Ack{Revision: msg.GetRevision()}}}); err != nil {
 			return classify(recvErr(s, err), applied)
 		}
-		c.announceStatus(StatusReady, nil)
+		tell := c.changeStatus(StatusReady, nil)
+		var listeners []func(Change)
 		if announce {
-			c.notify(ch)
+			listeners = c.changes.all()
 		}
 		c.settle()
+		tell()
+		for _, fn := range listeners {
+			fn(ch)
+		}
 	}
 }
 
