@@ -9,3 +9,10 @@ func SetValidate(s *Store, validate func(*model.Document) error) {
 	defer func() { <-s.writer }()
 	s.validate = validate
 }
+
+// Hold takes s's writer token, as its follower or an Update holds it,
+// until release: Changes of other processes wait for it.
+func Hold(s *Store) (release func()) {
+	s.writer <- struct{}{}
+	return func() { <-s.writer }
+}

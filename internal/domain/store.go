@@ -102,7 +102,12 @@ type Store struct {
 
 	writer chan struct{} // a token held by the one running Update, the follower or Close
 	head   head          // the sequence numbers of state; guarded by writer
-	closed bool          // guarded by writer
+	// fresh is, by project ("" for the API keys), the engine revision a
+	// refresh read it at, when that is beyond the Change the follower
+	// applied: Changes up to it are in the state already. Guarded by
+	// writer.
+	fresh  map[string]uint64
+	closed bool // guarded by writer
 
 	applied  atomic.Uint64 // the engine revision state reflects
 	advMu    sync.Mutex
@@ -536,8 +541,13 @@ func (s *Store) applyForeign(ctx context.Context, a Applied) error {
 			}
 		}
 	}
-	if len(projects) > 0 || keys {
-		if err := s.patch(ctx, a.Ops, projects, keys, events); err != nil {
+	touched := len(projects) > 0 || keys
+	ops := a.Ops
+	if len(s.fresh) > 0 {
+		ops, keys = s.notFresh(a.Revision, ops, projects, keys)
+	}
+	if touched {
+		if err := s.patch(ctx, ops, projects, keys, events); err != nil {
 			return err
 		}
 	}
@@ -578,19 +588,24 @@ func (s *Store) resync(ctx context.Context) error {
 // held.
 func (s *Store) refresh(ctx context.Context, projects map[string]bool, keys bool, events []AuditEvent) error {
 	l := newLoader()
+	read := map[string]uint64{} // the revision each was read at
 	for key := range projects {
-		if _, err := s.backend.Load(ctx, projectPath(key), l.add); err != nil {
+		rev, err := s.backend.Load(ctx, projectPath(key), l.add)
+		if err != nil {
 			return err
 		}
+		read[key] = rev
 		if l.projects[key] == nil {
 			l.projects[key] = &projectRecords{key: key} // deleted
 		}
 	}
 	if keys {
 		l.keys = []Record{}
-		if _, err := s.backend.Load(ctx, Path{prefixKeys}, l.add); err != nil {
+		rev, err := s.backend.Load(ctx, Path{prefixKeys}, l.add)
+		if err != nil {
 			return err
 		}
+		read[""] = rev
 	}
 	base := s.state.Load()
 	st, err := s.decode(l, base)
@@ -607,7 +622,45 @@ func (s *Store) refresh(ctx context.Context, projects map[string]bool, keys bool
 	c := commitOf(base, st, projects, events)
 	s.state.Store(st)
 	s.publish(st, c)
+	// The follower replays the Changes between the one it applies and
+	// those read: they must not take what was read back to older values.
+	if s.fresh == nil {
+		s.fresh = map[string]uint64{}
+	}
+	maps.Copy(s.fresh, read)
 	return nil
+}
+
+// notFresh returns the ops of a Change at revision rev without those of
+// the projects (and API keys) a refresh read at rev or later, which it
+// also drops from projects; what is fresh up to a revision before rev is
+// forgotten. The writer lock is held.
+func (s *Store) notFresh(rev uint64, ops []Op, projects map[string]bool, keys bool) ([]Op, bool) {
+	skip := map[string]bool{}
+	for key, at := range s.fresh {
+		if at < rev {
+			delete(s.fresh, key)
+		} else {
+			skip[key] = true
+		}
+	}
+	if len(skip) == 0 {
+		return ops, keys
+	}
+	for key := range skip {
+		delete(projects, key)
+	}
+	keys = keys && !skip[""]
+	return slices.DeleteFunc(slices.Clone(ops), func(op Op) bool {
+		p := op.Path
+		switch {
+		case len(p) >= 2 && p[0] == prefixProjects:
+			return skip[p[1]]
+		case len(p) >= 1 && p[0] == prefixKeys:
+			return skip[""]
+		}
+		return false
+	}), keys
 }
 
 // plan is what a Tx decided to write: produced by Tx.finish, encoded by
